@@ -1,0 +1,178 @@
+// The signature of every layer and builtin a step may name: arguments, their types, ranges and defaults.
+
+export type ArgType =
+  | { readonly kind: 'int'; readonly min?: number; readonly max?: number }
+  | { readonly kind: 'float'; readonly min?: number; readonly below?: number; readonly above?: number }
+  | { readonly kind: 'bool' }
+  | { readonly kind: 'enum'; readonly values: readonly string[] };
+
+export type ArgValue = number | boolean | string;
+
+export interface ParamSignature {
+  readonly name: string;
+  readonly type: ArgType;
+  /** Absent for a required argument. */
+  readonly default?: ArgValue;
+  readonly doc: string;
+}
+
+export type LayerKind =
+  | 'Embedding'
+  | 'RNN'
+  | 'LSTM'
+  | 'GRU'
+  | 'BiRNN'
+  | 'BiLSTM'
+  | 'BiGRU'
+  | 'Linear'
+  | 'Dropout'
+  | 'LayerNorm'
+  | 'Attention';
+
+export interface LayerSignature {
+  readonly kind: LayerKind;
+  /** The argument a lone positional value binds to. */
+  readonly positional?: string;
+  readonly params: readonly ParamSignature[];
+  /** Whether the layer owns parameters, and therefore needs a label that is unique. */
+  readonly hasParameters: boolean;
+  readonly doc: string;
+}
+
+const hidden: ParamSignature = { name: 'hidden', type: { kind: 'int', min: 1 }, doc: 'size of the hidden state' };
+const layers: ParamSignature = { name: 'layers', type: { kind: 'int', min: 1 }, default: 1, doc: 'stacked layers' };
+const dropout: ParamSignature = {
+  name: 'dropout',
+  type: { kind: 'float', min: 0, below: 1 },
+  default: 0,
+  doc: 'dropout between stacked layers (training only; inference graphs ignore it)',
+};
+const bias: ParamSignature = { name: 'bias', type: { kind: 'bool' }, default: true, doc: 'learn bias vectors' };
+const stateful: ParamSignature = {
+  name: 'stateful',
+  type: { kind: 'bool' },
+  default: false,
+  doc: 'add LABEL.h0 (and LABEL.c0) inputs and LABEL.hn (and LABEL.cn) outputs, [layers·directions, batch, hidden]',
+};
+const bidirectional: ParamSignature = {
+  name: 'bidirectional',
+  type: { kind: 'bool' },
+  default: false,
+  doc: 'run a second layer backwards over time and concatenate (the Bi* forms set this)',
+};
+const recurrentActivation: ParamSignature = {
+  name: 'recurrent_activation',
+  type: { kind: 'enum', values: ['sigmoid', 'hard_sigmoid'] },
+  default: 'sigmoid',
+  doc: 'gate activation; trained Keras 2 models use hard_sigmoid (clip(0.2·x + 0.5, 0, 1))',
+};
+const nonlinearity: ParamSignature = {
+  name: 'nonlinearity',
+  type: { kind: 'enum', values: ['tanh', 'relu'] },
+  default: 'tanh',
+  doc: 'activation of the plain RNN',
+};
+const resetAfter: ParamSignature = {
+  name: 'reset_after',
+  type: { kind: 'bool' },
+  default: true,
+  doc: 'true: PyTorch GRU (reset gate applied after the recurrent matmul); false: the Keras variant',
+};
+
+const rnnParams = [hidden, layers, dropout, bias, bidirectional, nonlinearity, stateful];
+const lstmParams = [hidden, layers, dropout, bias, bidirectional, recurrentActivation, stateful];
+const gruParams = [hidden, layers, dropout, bias, bidirectional, resetAfter, recurrentActivation, stateful];
+
+function recurrent(kind: LayerKind, params: readonly ParamSignature[], doc: string): LayerSignature {
+  return { kind, positional: 'hidden', params, hasParameters: true, doc };
+}
+
+export const layerSignatures: Readonly<Record<LayerKind, LayerSignature>> = {
+  Embedding: {
+    kind: 'Embedding',
+    positional: 'vocab',
+    hasParameters: true,
+    doc: 'token ids → vectors (nn.Embedding)',
+    params: [
+      { name: 'vocab', type: { kind: 'int', min: 1 }, doc: 'number of token ids' },
+      { name: 'dim', type: { kind: 'int', min: 1 }, doc: 'size of each vector' },
+      { name: 'padding_idx', type: { kind: 'int' }, doc: 'the id whose vector is zero and not trained' },
+    ],
+  },
+  RNN: recurrent('RNN', rnnParams, 'Elman RNN (nn.RNN)'),
+  LSTM: recurrent('LSTM', lstmParams, 'long short-term memory (nn.LSTM)'),
+  GRU: recurrent('GRU', gruParams, 'gated recurrent unit (nn.GRU)'),
+  BiRNN: recurrent('BiRNN', rnnParams, 'bidirectional RNN'),
+  BiLSTM: recurrent('BiLSTM', lstmParams, 'bidirectional LSTM'),
+  BiGRU: recurrent('BiGRU', gruParams, 'bidirectional GRU'),
+  Linear: {
+    kind: 'Linear',
+    positional: 'out',
+    hasParameters: true,
+    doc: 'affine map of the last axis (nn.Linear)',
+    params: [{ name: 'out', type: { kind: 'int', min: 1 }, doc: 'output features' }, bias],
+  },
+  Dropout: {
+    kind: 'Dropout',
+    positional: 'p',
+    hasParameters: false,
+    doc: 'dropout (identity in inference graphs)',
+    params: [{ name: 'p', type: { kind: 'float', min: 0, below: 1 }, default: 0.5, doc: 'drop probability' }],
+  },
+  LayerNorm: {
+    kind: 'LayerNorm',
+    positional: 'eps',
+    hasParameters: true,
+    doc: 'layer normalization over the last axis (nn.LayerNorm)',
+    params: [{ name: 'eps', type: { kind: 'float', above: 0 }, default: 1e-5, doc: 'added to the variance' }],
+  },
+  Attention: {
+    kind: 'Attention',
+    positional: 'score',
+    hasParameters: true,
+    doc: 'attention over the encoder outputs (decoder blocks only)',
+    params: [
+      { name: 'score', type: { kind: 'enum', values: ['dot', 'general', 'additive'] }, default: 'general', doc: 'score function' },
+      { name: 'input_feed', type: { kind: 'bool' }, default: false, doc: 'Luong input feeding' },
+    ],
+  },
+};
+
+export const layerKinds = Object.keys(layerSignatures) as LayerKind[];
+
+export type BuiltinName = 'last' | 'first' | 'mean' | 'max' | 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'log_softmax';
+
+export const builtinDocs: Readonly<Record<BuiltinName, string>> = {
+  last: 'the last valid step of each row (final states of a recurrent layer)',
+  first: 'the first step',
+  mean: 'the mean over valid steps',
+  max: 'the maximum over valid steps',
+  relu: 'max(x, 0)',
+  tanh: 'hyperbolic tangent',
+  sigmoid: 'logistic sigmoid',
+  softmax: 'softmax over the last axis',
+  log_softmax: 'log of softmax over the last axis',
+};
+
+export const builtinNames = Object.keys(builtinDocs) as BuiltinName[];
+
+export function isLayerKind(name: string): name is LayerKind {
+  return Object.prototype.hasOwnProperty.call(layerSignatures, name);
+}
+
+export function isBuiltin(name: string): name is BuiltinName {
+  return Object.prototype.hasOwnProperty.call(builtinDocs, name);
+}
+
+export function describeArgType(t: ArgType): string {
+  switch (t.kind) {
+    case 'int':
+      return t.min === 1 ? 'a positive integer' : 'an integer';
+    case 'float':
+      return 'a number';
+    case 'bool':
+      return '`true` or `false`';
+    case 'enum':
+      return t.values.map((v) => `\`${v}\``).join(', ').replace(/, ([^,]*)$/, ' or $1');
+  }
+}

@@ -1,0 +1,61 @@
+// The one catalogue of diagnostic codes: each code, its stage, and a one-line description.
+// docs/errors.md is generated from this table together with the fixtures in test/fixtures/diagnostics.
+
+export const catalogue = {
+  // Syntax: the lexer and the parser.
+  SEQ001: { stage: 'syntax', title: 'A character that cannot start any token.' },
+  SEQ002: { stage: 'syntax', title: 'A token where the grammar expects something else.' },
+  SEQ003: { stage: 'syntax', title: 'The file must hold exactly one model.' },
+
+  // Names: inputs, labels, outputs and references.
+  SEQ010: { stage: 'check', title: 'A step names a layer or builtin that does not exist.' },
+  SEQ011: { stage: 'check', title: 'A chain starts from a name that is neither an input nor a label.' },
+  SEQ012: { stage: 'check', title: 'Two layers have the same label.' },
+  SEQ013: { stage: 'check', title: 'An unlabeled layer whose kind occurs more than once needs a label.' },
+  SEQ014: { stage: 'check', title: 'Two inputs have the same name.' },
+  SEQ015: { stage: 'check', title: 'Two outputs have the same name, or an output reuses an input name.' },
+  SEQ016: { stage: 'check', title: 'An input is declared but never used.' },
+  SEQ017: { stage: 'check', title: 'The model has no output.' },
+  SEQ018: { stage: 'check', title: "A chain's result is neither an output nor used by another chain." },
+  SEQ019: { stage: 'check', title: 'A label is also the name of an input or a builtin.' },
+
+  // Arguments of layers.
+  SEQ020: { stage: 'check', title: 'A layer got an argument it does not take.' },
+  SEQ021: { stage: 'check', title: 'A layer is missing a required argument.' },
+  SEQ022: { stage: 'check', title: 'An argument has the wrong type.' },
+  SEQ023: { stage: 'check', title: 'An argument is outside its allowed range.' },
+  SEQ024: { stage: 'check', title: 'An argument is given twice, or a positional argument is misplaced.' },
+  SEQ025: { stage: 'check', title: 'A builtin takes no arguments.' },
+
+  // Types and shapes.
+  SEQ030: { stage: 'check', title: 'An input has an unknown element type.' },
+  SEQ031: { stage: 'check', title: 'An input has a shape seqc cannot use.' },
+  SEQ032: { stage: 'check', title: '`lengths(x)` names something that is not a sequence input.' },
+  SEQ033: { stage: 'check', title: 'A layer got a value of the wrong element type.' },
+  SEQ034: { stage: 'check', title: 'A layer got a value of the wrong rank.' },
+  SEQ035: { stage: 'check', title: 'A feature size must be a fixed number, but it is symbolic.' },
+  SEQ036: { stage: 'check', title: 'A step reads a time axis that the value no longer has.' },
+  SEQ037: { stage: 'check', title: 'A recurrent layer option does not fit the layer.' },
+  SEQ038: { stage: 'check', title: 'Attention is only meaningful inside a decoder block.' },
+
+  // Models seqc does not compile in this version.
+  SEQ090: { stage: 'check', title: 'Encoder/decoder blocks are parsed but not compiled by this version.' },
+
+  // Weights files.
+  SEQ100: { stage: 'weights', title: 'The weights file is not a valid safetensors file.' },
+  SEQ101: { stage: 'weights', title: 'A tensor in the weights file has an element type seqc cannot read.' },
+  SEQ102: { stage: 'weights', title: "The weights file's tensors do not match the model's parameters." },
+
+  // Command line.
+  SEQ200: { stage: 'cli', title: 'An unknown command or flag.' },
+  SEQ201: { stage: 'cli', title: 'A flag is missing its value or has a value of the wrong form.' },
+  SEQ202: { stage: 'cli', title: 'A file could not be read or written.' },
+
+  // Running a model.
+  SEQ300: { stage: 'runtime', title: 'An input given to `seqc run` is missing, unknown or malformed.' },
+  SEQ301: { stage: 'runtime', title: 'An input has the wrong shape or a value outside its range.' },
+  SEQ302: { stage: 'runtime', title: 'ONNX Runtime rejected the model or failed while running it.' },
+} as const;
+
+export type DiagnosticCode = keyof typeof catalogue;
+export const diagnosticCodes = Object.keys(catalogue) as DiagnosticCode[];

@@ -1,0 +1,56 @@
+// Diagnostics are data: a code from the catalogue, a span in some source, the facts, and a hint.
+
+import type { DiagnosticCode } from './catalogue.js';
+
+/** A position in a source text; line and column are 1-based, offset is 0-based. */
+export interface Position {
+  readonly offset: number;
+  readonly line: number;
+  readonly column: number;
+}
+
+/**
+ * A half-open range [start, end) in one source. `source` names where it is: a spec path, a
+ * weights file, `<command line>`, or an input name. Spans outside a text have line 0.
+ */
+export interface Span {
+  readonly source: string;
+  readonly start: Position;
+  readonly end: Position;
+}
+
+export type Severity = 'error' | 'warning';
+
+export interface RelatedInformation {
+  readonly span: Span;
+  readonly message: string;
+}
+
+export interface Diagnostic {
+  readonly code: DiagnosticCode;
+  readonly severity: Severity;
+  readonly span: Span;
+  readonly message: string;
+  readonly hint?: string;
+  readonly related?: readonly RelatedInformation[];
+}
+
+/** A span for things that have no text position, such as a whole file or a flag. */
+export function spanOfWhole(source: string): Span {
+  const origin = { offset: 0, line: 0, column: 0 };
+  return { source, start: origin, end: origin };
+}
+
+export function error(code: DiagnosticCode, span: Span, message: string, hint?: string): Diagnostic {
+  return hint === undefined ? { code, severity: 'error', span, message } : { code, severity: 'error', span, message, hint };
+}
+
+export function warning(code: DiagnosticCode, span: Span, message: string, hint?: string): Diagnostic {
+  return hint === undefined
+    ? { code, severity: 'warning', span, message }
+    : { code, severity: 'warning', span, message, hint };
+}
+
+export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === 'error');
+}

@@ -1,0 +1,94 @@
+// seqc's compiler API: `compile(source, options)` runs the stages in order and never throws on user input.
+
+import { error, hasErrors, spanOfWhole, type Diagnostic } from './diagnostics/diagnostic.js';
+import { parse } from './syntax/parse.js';
+import { check } from './check/check.js';
+import { initializeWeights, matchWeights } from './weights/resolve.js';
+import { readSafetensors } from './weights/safetensors.js';
+import { lower, modelSignature, type ModelSignature } from './lower/lower.js';
+import { encodeModel } from './onnx/encode.js';
+import { summarize, type ModelSummary } from './summary/summary.js';
+import type { ModelIR } from './ir/ir.js';
+import type { ModelProto } from './onnx/types.js';
+import { seqcVersion } from './version.js';
+
+export interface CompileOptions {
+  /** Names the source in diagnostics and metadata; default `<input>`. */
+  readonly sourceName?: string;
+  /** Seed for PyTorch-default initialization; default 0. Ignored when `weights` is given. */
+  readonly seed?: number;
+  /** A safetensors file keyed by PyTorch state_dict names. */
+  readonly weights?: { readonly bytes: Uint8Array; readonly name: string };
+  /** ONNX opset, 14 to 21; default 17. */
+  readonly opset?: number;
+}
+
+export interface CompileResult {
+  /** The ONNX model's bytes, present when there are no errors. */
+  readonly model?: Uint8Array;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly summary?: ModelSummary;
+  readonly signature?: ModelSignature;
+  readonly ir?: ModelIR;
+  readonly proto?: ModelProto;
+}
+
+export const defaultOpset = 17;
+export const supportedOpsets = { min: 14, max: 21 } as const;
+
+/** ONNX IR 8 up to opset 18; later opsets need the IR version that introduced them. */
+export function irVersionFor(opset: number): number {
+  return opset <= 18 ? 8 : opset <= 20 ? 9 : 10;
+}
+
+export function compile(source: string, options: CompileOptions = {}): CompileResult {
+  const sourceName = options.sourceName ?? '<input>';
+  const opset = options.opset ?? defaultOpset;
+  if (!Number.isInteger(opset) || opset < supportedOpsets.min || opset > supportedOpsets.max) {
+    const message = `opset must be an integer from ${supportedOpsets.min} to ${supportedOpsets.max}, found ${opset}`;
+    return { diagnostics: [error('SEQ201', spanOfWhole('--opset'), message, `the default is ${defaultOpset}`)] };
+  }
+  const parsed = parse(source, sourceName);
+  if (parsed.ast === undefined) return { diagnostics: parsed.diagnostics };
+
+  const checked = check(parsed.ast);
+  const diagnostics = [...parsed.diagnostics, ...checked.diagnostics];
+  const ir = checked.ir;
+  if (ir === undefined || hasErrors(diagnostics)) return { diagnostics };
+  const summary = summarize(ir);
+  const signature = modelSignature(ir);
+
+  let weights;
+  if (options.weights === undefined) {
+    weights = initializeWeights(ir.parameters, options.seed ?? 0);
+  } else {
+    const file = readSafetensors(options.weights.bytes, options.weights.name);
+    diagnostics.push(...file.diagnostics);
+    if (file.tensors === undefined) return { diagnostics, summary, signature, ir };
+    const matched = matchWeights(ir.parameters, file.tensors, options.weights.name, parsed.ast.name.span);
+    diagnostics.push(...matched.diagnostics);
+    if (matched.weights === undefined) return { diagnostics, summary, signature, ir };
+    weights = matched.weights;
+  }
+
+  const proto = lower(ir, weights, {
+    opset,
+    irVersion: irVersionFor(opset),
+    producerVersion: seqcVersion,
+    sourceText: source,
+    sourceName,
+  });
+  return { model: encodeModel(proto), diagnostics, summary, signature, ir, proto };
+}
+
+export type { Diagnostic, Span, Position, Severity } from './diagnostics/diagnostic.js';
+export type { DiagnosticCode } from './diagnostics/catalogue.js';
+export { catalogue, diagnosticCodes } from './diagnostics/catalogue.js';
+export type { ModelSummary, SummaryRow } from './summary/summary.js';
+export { formatSummary } from './summary/summary.js';
+export type { ModelSignature } from './lower/lower.js';
+export { formatModel } from './onnx/text.js';
+export { decodeModel } from './onnx/decode.js';
+export { readSafetensors, writeSafetensors, writeSafetensorsAs } from './weights/safetensors.js';
+export type { WeightTensor, WeightMap } from './weights/types.js';
+export { seqcVersion } from './version.js';

@@ -1,0 +1,163 @@
+// The IR: what a checked spec means — inputs, typed values, layers in order, parameters, outputs.
+
+import type { Span } from '../diagnostics/diagnostic.js';
+
+export type Dim = { readonly kind: 'symbol'; readonly name: string } | { readonly kind: 'fixed'; readonly size: number };
+
+export type ElementType = 'int64' | 'float32';
+
+/** The logical (user-facing, batch-major) type of a value: `[batch, time, features]` and the like. */
+export interface ValueType {
+  readonly dtype: ElementType;
+  readonly dims: readonly Dim[];
+  /** True when axis 1 is a time axis (sequences); pooling removes it. */
+  readonly hasTime: boolean;
+  /** The `lengths(...)` input that masks the time axis, when there is one. */
+  readonly lengths?: string;
+}
+
+/** A named value: a graph input or the result of a step. */
+export interface Value {
+  readonly id: string;
+  readonly type: ValueType;
+}
+
+export type InputRole = { readonly kind: 'data' } | { readonly kind: 'lengths'; readonly of: string } | { readonly kind: 'state'; readonly layer: string };
+
+export interface IrInput {
+  readonly name: string;
+  readonly type: ValueType;
+  readonly role: InputRole;
+  readonly span: Span;
+}
+
+export interface IrOutput {
+  readonly name: string;
+  readonly value: string;
+  readonly type: ValueType;
+  readonly span: Span;
+}
+
+export type InitScheme =
+  | { readonly kind: 'normal'; readonly std: number; readonly zeroRow?: number }
+  | { readonly kind: 'uniform'; readonly bound: number }
+  | { readonly kind: 'ones' }
+  | { readonly kind: 'zeros' };
+
+export interface IrParameter {
+  /** The PyTorch state_dict name, e.g. `lstm.weight_ih_l0_reverse`. */
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly init: InitScheme;
+  /** The label of the layer that owns it. */
+  readonly owner: string;
+}
+
+export type RecurrentCell = 'rnn' | 'lstm' | 'gru';
+
+interface OpBase {
+  /** The layer's label (explicit or derived), unique among ops; it prefixes ONNX node names. */
+  readonly label: string;
+  readonly input: string;
+  readonly output: Value;
+  readonly span: Span;
+  /** How the step reads in the spec, for summaries: `LSTM(hidden=256)`. */
+  readonly display: string;
+}
+
+export interface EmbeddingOp extends OpBase {
+  readonly kind: 'embedding';
+  readonly vocab: number;
+  readonly dim: number;
+  readonly paddingIdx?: number;
+}
+
+export interface RecurrentOp extends OpBase {
+  readonly kind: 'recurrent';
+  readonly cell: RecurrentCell;
+  readonly inputSize: number;
+  readonly hidden: number;
+  readonly layers: number;
+  readonly bidirectional: boolean;
+  readonly bias: boolean;
+  readonly nonlinearity: 'tanh' | 'relu';
+  readonly resetAfter: boolean;
+  readonly recurrentActivation: 'sigmoid' | 'hard_sigmoid';
+  /** Inter-layer dropout, kept for the record; inference graphs ignore it. */
+  readonly dropout: number;
+  readonly lengths?: string;
+  /** With `stateful=true`: the names of the extra graph inputs and outputs. */
+  readonly state?: RecurrentState;
+}
+
+export interface RecurrentState {
+  readonly h0: string;
+  readonly hn: string;
+  readonly c0?: string;
+  readonly cn?: string;
+}
+
+export interface LinearOp extends OpBase {
+  readonly kind: 'linear';
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly bias: boolean;
+}
+
+export interface LayerNormOp extends OpBase {
+  readonly kind: 'layerNorm';
+  readonly features: number;
+  readonly eps: number;
+}
+
+export interface DropoutOp extends OpBase {
+  readonly kind: 'dropout';
+  readonly p: number;
+}
+
+export type PoolMode = 'last' | 'first' | 'mean' | 'max';
+
+export interface PoolOp extends OpBase {
+  readonly kind: 'pool';
+  readonly mode: PoolMode;
+  readonly lengths?: string;
+  /**
+   * For `last` over the output of a recurrent layer (possibly through dropout): that layer's label,
+   * so the final states are used (forward final ++ backward final for a bidirectional layer).
+   */
+  readonly finalStateOf?: string;
+}
+
+export type ActivationFunction = 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'log_softmax';
+
+export interface ActivationOp extends OpBase {
+  readonly kind: 'activation';
+  readonly fn: ActivationFunction;
+}
+
+export type Op = EmbeddingOp | RecurrentOp | LinearOp | LayerNormOp | DropoutOp | PoolOp | ActivationOp;
+
+export interface ModelIR {
+  readonly name: string;
+  readonly inputs: readonly IrInput[];
+  readonly ops: readonly Op[];
+  readonly outputs: readonly IrOutput[];
+  readonly parameters: readonly IrParameter[];
+  readonly span: Span;
+}
+
+export function assertNever(x: never): never {
+  throw new Error(`unexpected value ${JSON.stringify(x)}`);
+}
+
+export function formatDims(dims: readonly Dim[]): string {
+  return dims.map((d) => (d.kind === 'symbol' ? d.name : String(d.size))).join(', ');
+}
+
+export function formatType(t: ValueType): string {
+  return `${t.dtype}[${formatDims(t.dims)}]`;
+}
+
+export function parameterCount(ir: ModelIR): number {
+  return ir.parameters.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+}

@@ -1,0 +1,541 @@
+// The lower stage: IR + weights → ONNX ModelProto, one small function per IR op kind.
+
+import {
+  assertNever,
+  parameterCount,
+  type ActivationOp,
+  type Dim,
+  type EmbeddingOp,
+  type LayerNormOp,
+  type LinearOp,
+  type ModelIR,
+  type Op,
+  type PoolOp,
+  type RecurrentOp,
+  type ValueType,
+} from '../ir/ir.js';
+import { DataType, type ModelProto, type OnnxDim, type ValueInfoProto } from '../onnx/types.js';
+import type { Span } from '../diagnostics/diagnostic.js';
+import type { WeightMap } from '../weights/types.js';
+import { attr, dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
+import { concatFloat, onnxGateOrder, reorderGateBlocks, transpose2d } from './pack.js';
+import { gateCount } from '../check/parameters.js';
+
+export interface LowerOptions {
+  readonly opset: number;
+  readonly irVersion: number;
+  readonly producerVersion: string;
+  /** The spec's text and where it came from, recorded in the model's metadata. */
+  readonly sourceText: string;
+  readonly sourceName: string;
+}
+
+/** An IR value as a tensor in the graph; sequences are time-major inside ([time, batch, …]). */
+interface Lowered {
+  readonly name: string;
+  readonly type: ValueType;
+  readonly timeMajor: boolean;
+}
+
+export function lower(ir: ModelIR, weights: WeightMap, options: LowerOptions): ModelProto {
+  const lowering = new Lowering(ir, weights, options);
+  const graph = lowering.run();
+  const signature = modelSignature(ir);
+  const count = parameterCount(ir);
+  return {
+    irVersion: options.irVersion,
+    opsetImports: [{ domain: '', version: options.opset }],
+    producerName: 'seqc',
+    producerVersion: options.producerVersion,
+    modelVersion: 1,
+    docString: `${ir.name}, compiled by seqc ${options.producerVersion} from ${options.sourceName}: ${count.toLocaleString('en-US')} parameters`,
+    graph,
+    metadataProps: [
+      { key: 'seqc.version', value: options.producerVersion },
+      { key: 'seqc.source_name', value: options.sourceName },
+      { key: 'seqc.source', value: options.sourceText },
+      { key: 'seqc.parameters', value: String(count) },
+      { key: 'seqc.signature', value: JSON.stringify(signature) },
+    ],
+  };
+}
+
+/** The model's inputs and outputs as the runtime validates them; stored as JSON in the metadata. */
+export interface ModelSignature {
+  readonly name: string;
+  readonly inputs: readonly {
+    name: string;
+    dtype: string;
+    dims: (string | number)[];
+    role: string;
+    of?: string;
+    layer?: string;
+    vocab?: number;
+  }[];
+  readonly outputs: readonly { name: string; dtype: string; dims: (string | number)[] }[];
+}
+
+export function modelSignature(ir: ModelIR): ModelSignature {
+  const dims = (t: ValueType): (string | number)[] => t.dims.map((d) => (d.kind === 'symbol' ? d.name : d.size));
+  return {
+    name: ir.name,
+    inputs: ir.inputs.map((i) => {
+      const vocabs = ir.ops.filter((o): o is EmbeddingOp => o.kind === 'embedding' && o.input === i.name).map((o) => o.vocab);
+      return {
+        name: i.name,
+        dtype: i.type.dtype,
+        dims: dims(i.type),
+        role: i.role.kind,
+        ...(i.role.kind === 'lengths' ? { of: i.role.of } : {}),
+        ...(i.role.kind === 'state' ? { layer: i.role.layer } : {}),
+        ...(vocabs.length > 0 ? { vocab: Math.min(...vocabs) } : {}),
+      };
+    }),
+    outputs: ir.outputs.map((o) => ({ name: o.name, dtype: o.type.dtype, dims: dims(o.type) })),
+  };
+}
+
+function onnxDim(d: Dim): OnnxDim {
+  return d.kind === 'symbol' ? dimParam(d.name) : dimValue(d.size);
+}
+
+function elemType(t: ValueType): DataType {
+  return t.dtype === 'int64' ? DataType.INT64 : DataType.FLOAT;
+}
+
+/** The ONNX type of a value in the layout it has inside the graph. */
+function internalType(t: ValueType, timeMajor: boolean): TensorType {
+  const dims = t.dims.map(onnxDim);
+  if (timeMajor) [dims[0], dims[1]] = [dims[1]!, dims[0]!];
+  return { elemType: elemType(t), dims };
+}
+
+function batchMajorPerm(rank: number): number[] {
+  return [1, 0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+}
+
+class Lowering {
+  private readonly b: GraphBuilder;
+  private readonly values = new Map<string, Lowered>();
+  /** Top-layer final states per recurrent label: one [1, batch, hidden] tensor per direction. */
+  private readonly finalStates = new Map<string, string[]>();
+  private readonly sequenceLengths = new Map<string, string>();
+  private readonly masks = new Map<string, string>();
+  /** Values read by some op or output, other than a `last` that uses final states. */
+  private readonly consumed = new Set<string>();
+
+  constructor(
+    private readonly ir: ModelIR,
+    private readonly weights: WeightMap,
+    private readonly options: LowerOptions,
+  ) {
+    this.b = new GraphBuilder(options.opset);
+    for (const op of ir.ops) if (!(op.kind === 'pool' && op.finalStateOf !== undefined)) this.consumed.add(op.input);
+    for (const out of ir.outputs) this.consumed.add(out.value);
+  }
+
+  run() {
+    const inputs: ValueInfoProto[] = this.ir.inputs.map((i) => {
+      this.b.reserve(i.name);
+      return { name: i.name, type: { elemType: elemType(i.type), shape: i.type.dims.map(onnxDim) } };
+    });
+    for (const o of this.ir.outputs) this.b.reserve(o.name);
+    for (const input of this.ir.inputs) {
+      if (input.role.kind !== 'data') continue;
+      this.values.set(input.name, { name: input.name, type: input.type, timeMajor: false });
+    }
+    for (const op of this.ir.ops) this.op(op);
+    const outputs = this.ir.outputs.map((o) => this.output(o.name, o.value, o.type, o.span));
+    return {
+      name: this.ir.name,
+      nodes: this.b.nodes,
+      initializers: this.b.initializers,
+      inputs,
+      outputs,
+      valueInfo: this.b.valueInfo,
+      docString: `Inputs and outputs are batch-major; sequences are time-major inside the graph.`,
+    };
+  }
+
+  private where(span: Span): string {
+    return `${span.source}:${span.start.line}:${span.start.column}`;
+  }
+
+  private op(op: Op): void {
+    switch (op.kind) {
+      case 'embedding':
+        return this.embedding(op);
+      case 'recurrent':
+        return this.recurrent(op);
+      case 'linear':
+        return this.linear(op);
+      case 'layerNorm':
+        return this.layerNorm(op);
+      case 'dropout':
+        // Dropout is the identity at inference: the label names the same tensor.
+        this.values.set(op.output.id, this.value(op.input));
+        return;
+      case 'pool':
+        return this.pool(op);
+      case 'activation':
+        return this.activation(op);
+      default:
+        return assertNever(op);
+    }
+  }
+
+  private value(id: string): Lowered {
+    const v = this.values.get(id);
+    if (v === undefined) throw new Error(`value ${id} was not lowered before use`);
+    return v;
+  }
+
+  /** Sequences become time-major the first time a layer reads them. */
+  private timeMajor(id: string, span: Span): Lowered {
+    const v = this.value(id);
+    if (v.timeMajor || !v.type.hasTime) return v;
+    const name = this.b.fresh(`${id}/time_major`);
+    this.b.node(`${id}/to_time_major/Transpose`, 'Transpose', [v.name], [{ name, type: internalType(v.type, true) }], [attr.ints('perm', batchMajorPerm(v.type.dims.length))], this.where(span));
+    const lowered = { name, type: v.type, timeMajor: true };
+    this.values.set(id, lowered);
+    return lowered;
+  }
+
+  private set(op: Op, name: string, timeMajor: boolean): void {
+    this.values.set(op.output.id, { name, type: op.output.type, timeMajor });
+  }
+
+  private weight(name: string): Float32Array {
+    const w = this.weights.get(name);
+    if (w === undefined) throw new Error(`weight ${name} is missing after weights were resolved`);
+    return w.data;
+  }
+
+  private embedding(op: EmbeddingOp): void {
+    const x = this.timeMajor(op.input, op.span);
+    const table = this.b.floatInitializer(`${op.label}.weight`, [op.vocab, op.dim], this.weight(`${op.label}.weight`));
+    const out = this.b.fresh(`${op.label}/output`);
+    this.b.node(`${op.label}/Gather`, 'Gather', [table, x.name], [{ name: out, type: internalType(op.output.type, x.timeMajor) }], [attr.int('axis', 0)], this.where(op.span));
+    this.set(op, out, x.timeMajor);
+  }
+
+  private sequenceLens(lengths: string): string {
+    let name = this.sequenceLengths.get(lengths);
+    if (name === undefined) {
+      name = this.b.fresh(`${lengths}/int32`);
+      const batch = this.ir.inputs.find((i) => i.name === lengths)!.type.dims.map(onnxDim);
+      this.b.node(`${lengths}/Cast`, 'Cast', [lengths], [{ name, type: { elemType: DataType.INT32, dims: batch } }], [attr.int('to', DataType.INT32)]);
+      this.sequenceLengths.set(lengths, name);
+    }
+    return name;
+  }
+
+  private recurrent(op: RecurrentOp): void {
+    const x = this.timeMajor(op.input, op.span);
+    const opType = op.cell === 'lstm' ? 'LSTM' : op.cell === 'gru' ? 'GRU' : 'RNN';
+    const directions = op.bidirectional ? ['forward', 'reverse'] : ['forward'];
+    const [time, batch] = internalType(op.output.type, true).dims as [OnnxDim, OnnxDim];
+    const h = dimValue(op.hidden);
+    const gates = gateCount(op.cell);
+    const order = onnxGateOrder(op.cell);
+    const seqLens = op.lengths === undefined ? '' : this.sequenceLens(op.lengths);
+    const attributes = [attr.int('hidden_size', op.hidden), ...this.activations(op)];
+    if (op.cell === 'gru') attributes.push(attr.int('linear_before_reset', op.resetAfter ? 1 : 0));
+    const states: string[] = [];
+    const cells: string[] = [];
+    let input = x.name;
+    let inputSize = op.inputSize;
+    for (let layer = 0; layer < op.layers; layer++) {
+      const top = layer === op.layers - 1;
+      const ys: string[] = [];
+      for (const [d, direction] of directions.entries()) {
+        const path = `${op.label}/l${layer}/${direction}`;
+        const suffix = `_l${layer}${d === 1 ? '_reverse' : ''}`;
+        const hidden = op.hidden;
+        const w = reorderGateBlocks(this.weight(`${op.label}.weight_ih${suffix}`), hidden, inputSize, order);
+        const r = reorderGateBlocks(this.weight(`${op.label}.weight_hh${suffix}`), hidden, hidden, order);
+        const wName = this.b.floatInitializer(`${path}/W`, [1, gates * hidden, inputSize], w, `${op.label}.weight_ih${suffix}, gates in ONNX order`);
+        const rName = this.b.floatInitializer(`${path}/R`, [1, gates * hidden, hidden], r, `${op.label}.weight_hh${suffix}, gates in ONNX order`);
+        let bName = '';
+        if (op.bias) {
+          const bias = concatFloat([
+            reorderGateBlocks(this.weight(`${op.label}.bias_ih${suffix}`), hidden, 1, order),
+            reorderGateBlocks(this.weight(`${op.label}.bias_hh${suffix}`), hidden, 1, order),
+          ]);
+          bName = this.b.floatInitializer(`${path}/B`, [1, 2 * gates * hidden], bias, `${op.label}.bias_ih${suffix} ++ ${op.label}.bias_hh${suffix}, gates in ONNX order`);
+        }
+        const stateIndex = layer * directions.length + d;
+        const initialH = op.state === undefined ? '' : this.stateSlice(op.state.h0, stateIndex, path, 'h0', batch, h);
+        const initialC = op.state?.c0 === undefined ? '' : this.stateSlice(op.state.c0, stateIndex, path, 'c0', batch, h);
+        const needY = !top || this.consumed.has(op.output.id);
+        const y = needY ? this.b.fresh(`${path}/Y`) : '';
+        const yh = this.b.fresh(`${path}/Y_h`);
+        const outputs = [
+          { name: y, type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, h] } },
+          { name: yh, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } },
+        ];
+        const inputs = [input, wName, rName, bName, seqLens, initialH];
+        if (op.cell === 'lstm') {
+          const yc = op.state?.cn === undefined ? '' : this.b.fresh(`${path}/Y_c`);
+          outputs.push({ name: yc, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } });
+          inputs.push(initialC);
+          if (yc !== '') cells.push(yc);
+        }
+        while (inputs.length > 0 && inputs[inputs.length - 1] === '') inputs.pop();
+        while (outputs.length > 0 && outputs[outputs.length - 1]!.name === '') outputs.pop();
+        this.b.node(`${path}/${opType}`, opType, inputs, outputs, [...attributes, attr.string('direction', direction)], this.where(op.span));
+        ys.push(y);
+        states.push(yh);
+      }
+      if (ys[0] === '') break;
+      input = this.mergeDirections(ys, `${op.label}/l${layer}`, time, batch, op.hidden);
+      inputSize = op.hidden * directions.length;
+    }
+    this.finalStates.set(op.label, states.slice(-directions.length));
+    if (op.state !== undefined) {
+      this.b.node(`${op.label}/hn/Concat`, 'Concat', states, [{ name: op.state.hn }], [attr.int('axis', 0)], this.where(op.span));
+      if (op.state.cn !== undefined) this.b.node(`${op.label}/cn/Concat`, 'Concat', cells, [{ name: op.state.cn }], [attr.int('axis', 0)], this.where(op.span));
+    }
+    this.set(op, input, true);
+  }
+
+  private activations(op: RecurrentOp): ReturnType<typeof attr.strings>[] {
+    if (op.cell === 'rnn') return op.nonlinearity === 'relu' ? [attr.strings('activations', ['Relu'])] : [];
+    if (op.recurrentActivation === 'sigmoid') return [];
+    return [attr.strings('activations', op.cell === 'lstm' ? ['HardSigmoid', 'Tanh', 'Tanh'] : ['HardSigmoid', 'Tanh'])];
+  }
+
+  /** Row `index` of a [layers·directions, batch, hidden] state input, kept as [1, batch, hidden]. */
+  private stateSlice(input: string, index: number, path: string, what: string, batch: OnnxDim, h: OnnxDim): string {
+    const indices = this.b.int64Initializer(`${path}/${what}_index`, [index]);
+    const name = this.b.fresh(`${path}/${what}`);
+    this.b.node(`${path}/${what}/Gather`, 'Gather', [input, indices], [{ name, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } }], [attr.int('axis', 0)]);
+    return name;
+  }
+
+  /** [time, 1, batch, hidden] per direction → [time, batch, hidden·directions]. */
+  private mergeDirections(ys: readonly string[], path: string, time: OnnxDim, batch: OnnxDim, hidden: number): string {
+    const axes = this.b.int64Initializer(`${path}/direction_axis`, [1]);
+    let joined = ys[0]!;
+    if (ys.length > 1) {
+      joined = this.b.fresh(`${path}/Y_concat`);
+      this.b.node(`${path}/Concat`, 'Concat', ys, [{ name: joined, type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, dimValue(hidden * ys.length)] } }], [attr.int('axis', 3)]);
+    }
+    const out = this.b.fresh(`${path}/output`);
+    this.b.node(`${path}/Squeeze`, 'Squeeze', [joined, axes], [{ name: out, type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(hidden * ys.length)] } }]);
+    return out;
+  }
+
+  private linear(op: LinearOp): void {
+    const x = this.timeMajor(op.input, op.span);
+    const weight = this.weight(`${op.label}.weight`);
+    const type = internalType(op.output.type, x.timeMajor);
+    const out = this.b.fresh(`${op.label}/output`);
+    if (op.output.type.dims.length === 2) {
+      const w = this.b.floatInitializer(`${op.label}.weight`, [op.outFeatures, op.inFeatures], weight);
+      const inputs = [x.name, w];
+      if (op.bias) inputs.push(this.b.floatInitializer(`${op.label}.bias`, [op.outFeatures], this.weight(`${op.label}.bias`)));
+      this.b.node(`${op.label}/Gemm`, 'Gemm', inputs, [{ name: out, type }], [attr.int('transB', 1)], this.where(op.span));
+    } else {
+      const wt = this.b.floatInitializer(`${op.label}/weight_T`, [op.inFeatures, op.outFeatures], transpose2d(weight, op.outFeatures, op.inFeatures), `${op.label}.weight transposed`);
+      const product = op.bias ? this.b.fresh(`${op.label}/MatMul_output`) : out;
+      this.b.node(`${op.label}/MatMul`, 'MatMul', [x.name, wt], [{ name: product, type }], [], this.where(op.span));
+      if (op.bias) {
+        const bias = this.b.floatInitializer(`${op.label}.bias`, [op.outFeatures], this.weight(`${op.label}.bias`));
+        this.b.node(`${op.label}/Add`, 'Add', [product, bias], [{ name: out, type }], [], this.where(op.span));
+      }
+    }
+    this.set(op, out, x.timeMajor);
+  }
+
+  private layerNorm(op: LayerNormOp): void {
+    const x = this.timeMajor(op.input, op.span);
+    const type = internalType(op.output.type, x.timeMajor);
+    const scale = this.b.floatInitializer(`${op.label}.weight`, [op.features], this.weight(`${op.label}.weight`));
+    const bias = this.b.floatInitializer(`${op.label}.bias`, [op.features], this.weight(`${op.label}.bias`));
+    const out = this.b.fresh(`${op.label}/output`);
+    const where = this.where(op.span);
+    if (this.options.opset >= 17) {
+      this.b.node(`${op.label}/LayerNormalization`, 'LayerNormalization', [x.name, scale, bias], [{ name: out, type }], [attr.int('axis', -1), attr.float('epsilon', op.eps)], where);
+    } else {
+      // Before opset 17: (x - mean) / sqrt(var + eps) · weight + bias, over the last axis.
+      const kept = { elemType: DataType.FLOAT, dims: [...type.dims.slice(0, -1), dimValue(1)] };
+      const mean = this.reduceMean(`${op.label}/mean`, x.name, kept, where);
+      const centered = this.b.fresh(`${op.label}/centered`);
+      this.b.node(`${op.label}/Sub`, 'Sub', [x.name, mean], [{ name: centered, type }], [], where);
+      const squared = this.b.fresh(`${op.label}/squared`);
+      this.b.node(`${op.label}/Mul`, 'Mul', [centered, centered], [{ name: squared, type }], [], where);
+      const variance = this.reduceMean(`${op.label}/variance`, squared, kept, where);
+      const eps = this.b.floatScalar(`${op.label}/eps`, op.eps);
+      const shifted = this.b.fresh(`${op.label}/variance_eps`);
+      this.b.node(`${op.label}/AddEps`, 'Add', [variance, eps], [{ name: shifted, type: kept }], [], where);
+      const std = this.b.fresh(`${op.label}/std`);
+      this.b.node(`${op.label}/Sqrt`, 'Sqrt', [shifted], [{ name: std, type: kept }], [], where);
+      const normalized = this.b.fresh(`${op.label}/normalized`);
+      this.b.node(`${op.label}/Div`, 'Div', [centered, std], [{ name: normalized, type }], [], where);
+      const scaled = this.b.fresh(`${op.label}/scaled`);
+      this.b.node(`${op.label}/Scale`, 'Mul', [normalized, scale], [{ name: scaled, type }], [], where);
+      this.b.node(`${op.label}/Shift`, 'Add', [scaled, bias], [{ name: out, type }], [], where);
+    }
+    this.set(op, out, x.timeMajor);
+  }
+
+  /** ReduceMean over the last axis, keeping it; opset 18 moved `axes` from an attribute to an input. */
+  private reduceMean(name: string, input: string, type: TensorType, where: string): string {
+    const out = this.b.fresh(name);
+    if (this.options.opset >= 18) {
+      const axes = this.b.int64Initializer(`${name}_axes`, [-1]);
+      this.b.node(`${name}/ReduceMean`, 'ReduceMean', [input, axes], [{ name: out, type }], [attr.int('keepdims', 1)], where);
+    } else {
+      this.b.node(`${name}/ReduceMean`, 'ReduceMean', [input], [{ name: out, type }], [attr.ints('axes', [-1]), attr.int('keepdims', 1)], where);
+    }
+    return out;
+  }
+
+  private activation(op: ActivationOp): void {
+    const x = this.value(op.input);
+    const out = this.b.fresh(`${op.label}/output`);
+    const opTypes = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid', softmax: 'Softmax', log_softmax: 'LogSoftmax' } as const;
+    const opType = opTypes[op.fn];
+    const attributes = op.fn === 'softmax' || op.fn === 'log_softmax' ? [attr.int('axis', -1)] : [];
+    this.b.node(`${op.label}/${opType}`, opType, [x.name], [{ name: out, type: internalType(op.output.type, x.timeMajor) }], attributes, this.where(op.span));
+    this.set(op, out, x.timeMajor);
+  }
+
+  /** A float [time, batch, 1] mask: 1 at steps inside each row's length, 0 past it. */
+  private mask(lengths: string, timeMajorReference: string, time: OnnxDim, batch: OnnxDim): string {
+    const cached = this.masks.get(lengths);
+    if (cached !== undefined) return cached;
+    const path = `${lengths}/mask`;
+    const shape = this.b.fresh(`${path}/shape`);
+    this.b.node(`${path}/Shape`, 'Shape', [timeMajorReference], [{ name: shape }]);
+    const zero = this.b.int64Initializer(`${path}/zero`, [0], []);
+    const one = this.b.int64Initializer(`${path}/one`, [1], []);
+    const timeScalar = this.b.fresh(`${path}/time`);
+    this.b.node(`${path}/Gather`, 'Gather', [shape, zero], [{ name: timeScalar, type: { elemType: DataType.INT64, dims: [] } }], [attr.int('axis', 0)]);
+    const steps = this.b.fresh(`${path}/steps`);
+    this.b.node(`${path}/Range`, 'Range', [zero, timeScalar, one], [{ name: steps, type: { elemType: DataType.INT64, dims: [time] } }]);
+    const axis1 = this.b.int64Initializer(`${path}/axis1`, [1]);
+    const column = this.b.fresh(`${path}/steps_column`);
+    this.b.node(`${path}/Unsqueeze`, 'Unsqueeze', [steps, axis1], [{ name: column, type: { elemType: DataType.INT64, dims: [time, dimValue(1)] } }]);
+    const valid = this.b.fresh(`${path}/valid`);
+    this.b.node(`${path}/Less`, 'Less', [column, lengths], [{ name: valid, type: { elemType: DataType.BOOL, dims: [time, batch] } }]);
+    const axis2 = this.b.int64Initializer(`${path}/axis2`, [2]);
+    const valid3 = this.b.fresh(`${path}/valid3`);
+    this.b.node(`${path}/Unsqueeze3`, 'Unsqueeze', [valid, axis2], [{ name: valid3, type: { elemType: DataType.BOOL, dims: [time, batch, dimValue(1)] } }]);
+    this.masks.set(lengths, valid3);
+    return valid3;
+  }
+
+  private pool(op: PoolOp): void {
+    const where = this.where(op.span);
+    const outType = internalType(op.output.type, false);
+    const out = this.b.fresh(`${op.label}/output`);
+    if (op.finalStateOf !== undefined) {
+      const states = this.finalStates.get(op.finalStateOf)!;
+      let joined = states[0]!;
+      const features = outType.dims[outType.dims.length - 1]!;
+      if (states.length > 1) {
+        joined = this.b.fresh(`${op.label}/final_states`);
+        this.b.node(`${op.label}/Concat`, 'Concat', states, [{ name: joined, type: { elemType: DataType.FLOAT, dims: [dimValue(1), outType.dims[0]!, features] } }], [attr.int('axis', 2)], where);
+      }
+      const axes = this.b.int64Initializer(`${op.label}/axis0`, [0]);
+      this.b.node(`${op.label}/Squeeze`, 'Squeeze', [joined, axes], [{ name: out, type: outType }], [], where);
+      this.set(op, out, false);
+      return;
+    }
+    const x = this.timeMajor(op.input, op.span);
+    const xType = internalType(x.type, true);
+    const [time, batch] = xType.dims as [OnnxDim, OnnxDim];
+    const axis0 = this.b.int64Initializer(`${op.label}/axis0`, [0]);
+    const lengths = op.lengths;
+    if (op.mode === 'first' || (op.mode === 'last' && lengths === undefined)) {
+      const index = this.b.int64Initializer(`${op.label}/index`, [op.mode === 'first' ? 0 : -1], []);
+      this.b.node(`${op.label}/Gather`, 'Gather', [x.name, index], [{ name: out, type: outType }], [attr.int('axis', 0)], where);
+    } else if (op.mode === 'last') {
+      // Gather each row's step length-1: index [1, batch, features] for GatherElements on axis 0.
+      const one = this.b.int64Initializer(`${op.label}/one`, [1], []);
+      const lastIndex = this.b.fresh(`${op.label}/last_index`);
+      this.b.node(`${op.label}/Sub`, 'Sub', [lengths!, one], [{ name: lastIndex, type: { elemType: DataType.INT64, dims: [batch] } }], [], where);
+      const axes = this.b.int64Initializer(`${op.label}/axes_0_2`, [0, 2]);
+      const index3 = this.b.fresh(`${op.label}/last_index3`);
+      this.b.node(`${op.label}/Unsqueeze`, 'Unsqueeze', [lastIndex, axes], [{ name: index3, type: { elemType: DataType.INT64, dims: [dimValue(1), batch, dimValue(1)] } }], [], where);
+      const shape = this.b.fresh(`${op.label}/index_shape`);
+      this.b.node(`${op.label}/Shape`, 'Shape', [x.name], [{ name: shape }], [], where);
+      const oneRow = this.b.int64Initializer(`${op.label}/one_row`, [1]);
+      const start = this.b.int64Initializer(`${op.label}/slice_start`, [1]);
+      const end = this.b.int64Initializer(`${op.label}/slice_end`, [xType.dims.length]);
+      const rest = this.b.fresh(`${op.label}/rest_shape`);
+      this.b.node(`${op.label}/Slice`, 'Slice', [shape, start, end], [{ name: rest }], [], where);
+      const target = this.b.fresh(`${op.label}/expand_shape`);
+      this.b.node(`${op.label}/ConcatShape`, 'Concat', [oneRow, rest], [{ name: target }], [attr.int('axis', 0)], where);
+      const expanded = this.b.fresh(`${op.label}/gather_index`);
+      this.b.node(`${op.label}/Expand`, 'Expand', [index3, target], [{ name: expanded, type: { elemType: DataType.INT64, dims: [dimValue(1), ...xType.dims.slice(1)] } }], [], where);
+      const gathered = this.b.fresh(`${op.label}/gathered`);
+      this.b.node(`${op.label}/GatherElements`, 'GatherElements', [x.name, expanded], [{ name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } }], [attr.int('axis', 0)], where);
+      this.b.node(`${op.label}/Squeeze`, 'Squeeze', [gathered, axis0], [{ name: out, type: outType }], [], where);
+    } else if (lengths === undefined) {
+      this.reduceOverTime(op, op.mode === 'mean' ? 'ReduceMean' : 'ReduceMax', x.name, axis0, out, outType, where);
+    } else if (op.mode === 'mean') {
+      const valid = this.mask(lengths, x.name, time, batch);
+      const maskFloat = this.b.fresh(`${op.label}/mask_float`);
+      this.b.node(`${op.label}/CastMask`, 'Cast', [valid], [{ name: maskFloat, type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(1)] } }], [attr.int('to', DataType.FLOAT)], where);
+      const masked = this.b.fresh(`${op.label}/masked`);
+      this.b.node(`${op.label}/Mul`, 'Mul', [x.name, maskFloat], [{ name: masked, type: xType }], [], where);
+      const sum = this.b.fresh(`${op.label}/sum`);
+      this.b.node(`${op.label}/ReduceSum`, 'ReduceSum', [masked, axis0], [{ name: sum, type: outType }], [attr.int('keepdims', 0)], where);
+      const lengthsFloat = this.b.fresh(`${op.label}/lengths_float`);
+      this.b.node(`${op.label}/CastLengths`, 'Cast', [lengths], [{ name: lengthsFloat, type: { elemType: DataType.FLOAT, dims: [batch] } }], [attr.int('to', DataType.FLOAT)], where);
+      const axis1 = this.b.int64Initializer(`${op.label}/axis1`, [1]);
+      const divisor = this.b.fresh(`${op.label}/lengths_column`);
+      this.b.node(`${op.label}/Unsqueeze`, 'Unsqueeze', [lengthsFloat, axis1], [{ name: divisor, type: { elemType: DataType.FLOAT, dims: [batch, dimValue(1)] } }], [], where);
+      this.b.node(`${op.label}/Div`, 'Div', [sum, divisor], [{ name: out, type: outType }], [], where);
+    } else {
+      const valid = this.mask(lengths, x.name, time, batch);
+      const lowest = this.b.floatScalar(`${op.label}/minus_infinity`, -Infinity);
+      const masked = this.b.fresh(`${op.label}/masked`);
+      this.b.node(`${op.label}/Where`, 'Where', [valid, x.name, lowest], [{ name: masked, type: xType }], [], where);
+      this.reduceOverTime(op, 'ReduceMax', masked, axis0, out, outType, where);
+    }
+    this.set(op, out, false);
+  }
+
+  private reduceOverTime(op: PoolOp, opType: 'ReduceMean' | 'ReduceMax', input: string, axis0: string, out: string, type: TensorType, where: string): void {
+    if (this.options.opset >= 18) {
+      this.b.node(`${op.label}/${opType}`, opType, [input, axis0], [{ name: out, type }], [attr.int('keepdims', 0)], where);
+    } else {
+      this.b.node(`${op.label}/${opType}`, opType, [input], [{ name: out, type }], [attr.ints('axes', [0]), attr.int('keepdims', 0)], where);
+    }
+  }
+
+  /** Graph outputs are batch-major; steps past a row's length are zero. */
+  private output(name: string, valueId: string, type: ValueType, span: Span): ValueInfoProto {
+    const info: ValueInfoProto = { name, type: { elemType: elemType(type), shape: type.dims.map(onnxDim) } };
+    if (this.ir.ops.some((o) => o.kind === 'recurrent' && (o.state?.hn === name || o.state?.cn === name))) return info;
+    const v = this.value(valueId);
+    const where = this.where(span);
+    let source = v.name;
+    if (v.timeMajor) {
+      if (type.lengths !== undefined) {
+        const t = internalType(type, true);
+        const valid = this.mask(type.lengths, v.name, t.dims[0]!, t.dims[1]!);
+        const zero = type.dtype === 'int64' ? this.b.int64Initializer(`output/${name}/zero`, [0], []) : this.b.floatScalar(`output/${name}/zero`, 0);
+        const validForRank = type.dims.length === 3 ? valid : this.squeezeMask(valid, name, t);
+        const masked = this.b.fresh(`output/${name}/masked`);
+        this.b.node(`output/${name}/Where`, 'Where', [validForRank, v.name, zero], [{ name: masked, type: t }], [], where);
+        source = masked;
+      }
+      this.b.node(`output/${name}/Transpose`, 'Transpose', [source], [{ name }], [attr.ints('perm', batchMajorPerm(type.dims.length))], where);
+    } else {
+      this.b.node(`output/${name}/Identity`, 'Identity', [source], [{ name }], [], where);
+    }
+    return info;
+  }
+
+  private squeezeMask(valid: string, name: string, t: TensorType): string {
+    const axes = this.b.int64Initializer(`output/${name}/mask_axis`, [2]);
+    const out = this.b.fresh(`output/${name}/valid`);
+    this.b.node(`output/${name}/SqueezeMask`, 'Squeeze', [valid, axes], [{ name: out, type: { elemType: DataType.BOOL, dims: t.dims.slice(0, 2) } }]);
+    return out;
+  }
+}

@@ -1,0 +1,310 @@
+// The syntax stage: .seq text → tokens → CST (Chevrotain) → AST, with every problem as a diagnostic.
+
+import type { CstNode, IToken, IRecognitionException, ILexingError, CstElement } from 'chevrotain';
+import { seqParser } from '../../grammar/parser.js';
+import { seqLexer } from '../../grammar/tokens.js';
+import { error, type Diagnostic, type Span } from '../diagnostics/diagnostic.js';
+import type {
+  Argument,
+  CallStep,
+  Chain,
+  DecoderBlock,
+  DimExpr,
+  EncoderBlock,
+  InputDecl,
+  Member,
+  ModelAst,
+  Name,
+  Step,
+  TypeExpr,
+  Value,
+} from './ast.js';
+
+export interface ParseResult {
+  readonly ast?: ModelAst;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Parses one spec. `source` names the text in spans (a path, or `<input>`). */
+export function parse(text: string, source: string): ParseResult {
+  const lexed = seqLexer.tokenize(text);
+  const diagnostics: Diagnostic[] = lexed.errors.map((e) => lexingDiagnostic(e, text, source));
+  seqParser.input = lexed.tokens;
+  const cst = seqParser.file();
+  diagnostics.push(...seqParser.errors.map((e) => parsingDiagnostic(e, text, source)));
+  if (diagnostics.length > 0) return { diagnostics };
+
+  const builder = new AstBuilder(source);
+  const models = nodes(cst, 'model');
+  if (models.length !== 1) {
+    const span = models.length === 0 ? spanAtEnd(text, source) : builder.nodeSpan(models[1]!);
+    const message =
+      models.length === 0 ? 'this file holds no model' : `this file holds ${models.length} models; seqc compiles one per file`;
+    return {
+      diagnostics: [
+        error('SEQ003', span, message, models.length === 0 ? 'start with `model Name { … }`' : 'move each model into a file of its own'),
+      ],
+    };
+  }
+  const ast = builder.model(models[0]!);
+  return { ast, diagnostics: builder.diagnostics };
+}
+
+/** Turns CST nodes into AST nodes; it only reads the tree, never the text. */
+class AstBuilder {
+  readonly diagnostics: Diagnostic[] = [];
+  constructor(private readonly source: string) {}
+
+  model(node: CstNode): ModelAst {
+    return {
+      kind: 'model',
+      name: this.name(token(node, 'Identifier')),
+      members: nodes(node, 'member').map((m) => this.member(m)),
+      span: this.nodeSpan(node),
+    };
+  }
+
+  member(node: CstNode): Member {
+    const inner = firstChildNode(node);
+    switch (inner.name) {
+      case 'inputDecl':
+        return this.inputDecl(inner);
+      case 'chain':
+        return this.chain(inner);
+      case 'encoderBlock':
+        return this.encoderBlock(inner);
+      default:
+        return this.decoderBlock(inner);
+    }
+  }
+
+  inputDecl(node: CstNode): InputDecl {
+    return {
+      kind: 'input',
+      name: this.name(token(node, 'Identifier')),
+      type: this.typeExpr(nodes(node, 'typeExpr')[0]!),
+      span: this.nodeSpan(node),
+    };
+  }
+
+  typeExpr(node: CstNode): TypeExpr {
+    const names = tokens(node, 'Identifier');
+    if (nodes(node, 'dim').length > 0) {
+      return {
+        kind: 'tensorType',
+        dtype: this.name(names[0]!),
+        dims: nodes(node, 'dim').map((d) => this.dim(d)),
+        span: this.nodeSpan(node),
+      };
+    }
+    return { kind: 'callType', callee: this.name(names[0]!), argument: this.name(names[1]!), span: this.nodeSpan(node) };
+  }
+
+  dim(node: CstNode): DimExpr {
+    const id = tokens(node, 'Identifier')[0];
+    if (id !== undefined) return { kind: 'symbolicDim', name: id.image, span: this.tokenSpan(id) };
+    const num = token(node, 'Number');
+    return { kind: 'fixedDim', size: globalThis.Number(num.image), text: num.image, span: this.tokenSpan(num) };
+  }
+
+  chain(node: CstNode): Chain {
+    return {
+      kind: 'chain',
+      source: this.name(token(node, 'Identifier')),
+      steps: nodes(node, 'step').map((s) => this.step(s)),
+      span: this.nodeSpan(node),
+    };
+  }
+
+  encoderBlock(node: CstNode): EncoderBlock {
+    return {
+      kind: 'encoderBlock',
+      keyword: this.name(token(node, 'Identifier')),
+      chains: nodes(node, 'chain').map((c) => this.chain(c)),
+      span: this.nodeSpan(node),
+    };
+  }
+
+  decoderBlock(node: CstNode): DecoderBlock {
+    const args = nodes(node, 'args')[0];
+    return {
+      kind: 'decoderBlock',
+      keyword: this.name(token(node, 'Identifier')),
+      args: args === undefined ? [] : this.args(args),
+      steps: nodes(node, 'step').map((s) => this.step(s)),
+      span: this.nodeSpan(node),
+    };
+  }
+
+  step(node: CstNode): Step {
+    if (tokens(node, 'Output').length > 0) {
+      return { kind: 'outputStep', name: this.name(token(node, 'Identifier')), span: this.nodeSpan(node) };
+    }
+    const names = tokens(node, 'Identifier');
+    const labelled = tokens(node, 'Colon').length > 0;
+    const hasParens = tokens(node, 'LParen').length > 0;
+    const argsNode = nodes(node, 'args')[0];
+    const args = hasParens ? (argsNode === undefined ? [] : this.args(argsNode)) : undefined;
+    const callee = this.name(labelled ? names[1]! : names[0]!);
+    const base = { kind: 'callStep' as const, callee, span: this.nodeSpan(node) };
+    const withLabel: CallStep = labelled ? { ...base, label: this.name(names[0]!) } : base;
+    return args === undefined ? withLabel : { ...withLabel, args };
+  }
+
+  args(node: CstNode): Argument[] {
+    return nodes(node, 'arg').map((a) => this.arg(a));
+  }
+
+  arg(node: CstNode): Argument {
+    const value = this.value(nodes(node, 'value')[0]!);
+    const keyword = tokens(node, 'Identifier')[0];
+    const span = this.nodeSpan(node);
+    return keyword === undefined ? { kind: 'argument', value, span } : { kind: 'argument', name: this.name(keyword), value, span };
+  }
+
+  value(node: CstNode): Value {
+    const t = firstToken(node);
+    const span = this.tokenSpan(t);
+    switch (t.tokenType.name) {
+      case 'Number':
+        return { kind: 'number', value: globalThis.Number(t.image), text: t.image, span };
+      case 'True':
+        return { kind: 'boolean', value: true, span };
+      case 'False':
+        return { kind: 'boolean', value: false, span };
+      case 'StringLiteral':
+        return { kind: 'string', value: t.image.slice(1, -1), span };
+      default:
+        return { kind: 'nameValue', text: t.image, span };
+    }
+  }
+
+  name(t: IToken): Name {
+    return { kind: 'name', text: t.image, span: this.tokenSpan(t) };
+  }
+
+  tokenSpan(t: IToken): Span {
+    return {
+      source: this.source,
+      start: { offset: t.startOffset, line: t.startLine ?? 1, column: t.startColumn ?? 1 },
+      end: { offset: (t.endOffset ?? t.startOffset) + 1, line: t.endLine ?? 1, column: (t.endColumn ?? 0) + 1 },
+    };
+  }
+
+  nodeSpan(node: CstNode): Span {
+    const l = node.location!;
+    return {
+      source: this.source,
+      start: { offset: l.startOffset, line: l.startLine ?? 1, column: l.startColumn ?? 1 },
+      end: { offset: (l.endOffset ?? l.startOffset) + 1, line: l.endLine ?? 1, column: (l.endColumn ?? 0) + 1 },
+    };
+  }
+}
+
+function isToken(e: CstElement): e is IToken {
+  return (e as IToken).tokenType !== undefined;
+}
+
+function nodes(node: CstNode, rule: string): CstNode[] {
+  return (node.children[rule] ?? []).filter((e): e is CstNode => !isToken(e));
+}
+
+function tokens(node: CstNode, tokenName: string): IToken[] {
+  return (node.children[tokenName] ?? []).filter(isToken).sort((a, b) => a.startOffset - b.startOffset);
+}
+
+function token(node: CstNode, tokenName: string): IToken {
+  return tokens(node, tokenName)[0]!;
+}
+
+function firstChildNode(node: CstNode): CstNode {
+  for (const list of Object.values(node.children)) {
+    const found = list.find((e): e is CstNode => !isToken(e));
+    if (found !== undefined) return found;
+  }
+  throw new Error(`CST node ${node.name} has no child node`);
+}
+
+function firstToken(node: CstNode): IToken {
+  for (const list of Object.values(node.children)) {
+    const found = list.find(isToken);
+    if (found !== undefined) return found;
+  }
+  throw new Error(`CST node ${node.name} has no token`);
+}
+
+function positionAt(text: string, offset: number): { offset: number; line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text[i] === '\n') {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { offset, line, column: offset - lineStart + 1 };
+}
+
+function spanAtEnd(text: string, source: string): Span {
+  const end = positionAt(text, text.length);
+  return { source, start: end, end };
+}
+
+function lexingDiagnostic(e: ILexingError, text: string, source: string): Diagnostic {
+  const start = positionAt(text, e.offset);
+  const end = positionAt(text, e.offset + Math.max(1, e.length));
+  const found = text.slice(e.offset, e.offset + Math.max(1, e.length));
+  return error(
+    'SEQ001',
+    { source, start, end },
+    `unexpected character ${JSON.stringify(found)}`,
+    found.startsWith('-') ? 'chains use `->` between steps' : 'names are letters, digits and `_`; comments start with `#`',
+  );
+}
+
+function parsingDiagnostic(e: IRecognitionException, text: string, source: string): Diagnostic {
+  const t = e.token;
+  const atEnd = t.tokenType.name === 'EOF' || Number.isNaN(t.startOffset);
+  const startOffset = atEnd ? text.length : t.startOffset;
+  const endOffset = atEnd ? text.length : (t.endOffset ?? t.startOffset) + 1;
+  const span = { source, start: positionAt(text, startOffset), end: positionAt(text, endOffset) };
+  const found = atEnd ? 'the end of the file' : `${describe(t)}`;
+  const expected = expectedFrom(e);
+  const message = expected === undefined ? `unexpected ${found}` : `expected ${expected}, found ${found}`;
+  return error('SEQ002', span, message, parseHint(e, t));
+}
+
+function describe(t: IToken): string {
+  const kind = t.tokenType.name;
+  if (kind === 'Identifier') return `the name \`${t.image}\``;
+  if (kind === 'Number') return `the number ${t.image}`;
+  return `\`${t.image}\``;
+}
+
+/** Chevrotain's messages list alternatives; we keep its expectation and phrase the rest ourselves. */
+function expectedFrom(e: IRecognitionException): string | undefined {
+  const m = /Expecting(?: token of type)? --> (.+?) <--/.exec(e.message);
+  if (m !== null) return m[1];
+  const alternatives = /one of these possible Token sequences:\n([\s\S]*?)\nbut found/.exec(e.message);
+  if (alternatives !== null) {
+    const options = alternatives[1]!
+      .split('\n')
+      .map((l) => l.replace(/^\s*\d+\.\s*/, '').replace(/^\[|\]$/g, '').trim())
+      .filter((l) => l.length > 0);
+    const unique = [...new Set(options.map((o) => o.split(',')[0]!.trim()))];
+    return unique.length === 1 ? unique[0] : `${unique.slice(0, -1).join(', ')} or ${unique[unique.length - 1]}`;
+  }
+  return undefined;
+}
+
+function parseHint(e: IRecognitionException, t: IToken): string | undefined {
+  const rules = e.context.ruleStack;
+  const rule = rules[rules.length - 1];
+  if (t.image === '=' && rule === 'typeExpr') return 'an input is declared as `input name: int64[batch, time]`';
+  if (rule === 'model' || rule === 'file') return 'a model is `model Name { inputs and chains }`';
+  if (rule === 'step') return 'a step is `label: Layer(args)`, a builtin such as `last`, or `output name`';
+  if (rule === 'arg' || rule === 'args' || rule === 'value') return 'arguments look like `hidden=256`, separated by commas';
+  if (rule === 'typeExpr' || rule === 'dim') return 'types look like `int64[batch, time]`, `float32[batch, time, 40]` or `lengths(tokens)`';
+  if (rule === 'chain') return 'a chain is `source -> step -> step`';
+  return undefined;
+}

@@ -1,0 +1,3 @@
+// The seqc version recorded in every compiled model.
+
+export const seqcVersion = '0.1.0';

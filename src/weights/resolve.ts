@@ -1,0 +1,79 @@
+// The weights stage: seeded PyTorch-default initialization, or a loaded state_dict matched by name and shape.
+
+import { error, spanOfWhole, type Diagnostic, type Span } from '../diagnostics/diagnostic.js';
+import type { IrParameter } from '../ir/ir.js';
+import { fillNormal, fillUniform, rngFor } from './random.js';
+import type { WeightMap, WeightTensor } from './types.js';
+
+/** Fresh parameters: each tensor depends only on (seed, its name), so adding a layer changes no other. */
+export function initializeWeights(parameters: readonly IrParameter[], seed: number): WeightMap {
+  const weights = new Map<string, WeightTensor>();
+  for (const p of parameters) {
+    const data = new Float32Array(p.shape.reduce((a, b) => a * b, 1));
+    const rng = rngFor(seed, p.name);
+    switch (p.init.kind) {
+      case 'normal': {
+        fillNormal(rng, data, 0, p.init.std);
+        const zeroRow = p.init.zeroRow;
+        if (zeroRow !== undefined) data.fill(0, zeroRow * p.shape[1]!, (zeroRow + 1) * p.shape[1]!);
+        break;
+      }
+      case 'uniform':
+        fillUniform(rng, data, -p.init.bound, p.init.bound);
+        break;
+      case 'ones':
+        data.fill(1);
+        break;
+      case 'zeros':
+        break;
+    }
+    weights.set(p.name, { shape: p.shape, data });
+  }
+  return weights;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/**
+ * Matches loaded tensors against the model's parameters. Every missing, unexpected and mis-shaped
+ * tensor is listed in one diagnostic, each name with its expected and actual shape.
+ */
+export function matchWeights(
+  parameters: readonly IrParameter[],
+  loaded: ReadonlyMap<string, WeightTensor>,
+  source: string,
+  modelSpan: Span,
+): { weights?: WeightMap; diagnostics: Diagnostic[] } {
+  const lines: string[] = [];
+  const expected = new Map(parameters.map((p) => [p.name, p]));
+  for (const p of parameters) {
+    const t = loaded.get(p.name);
+    if (t === undefined) lines.push(`missing     ${p.name}: expected ${shapeText(p.shape)}`);
+    else if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+      lines.push(`mis-shaped  ${p.name}: expected ${shapeText(p.shape)}, found ${shapeText(t.shape)}`);
+    }
+  }
+  for (const [name, t] of loaded) {
+    if (!expected.has(name)) lines.push(`unexpected  ${name}: ${shapeText(t.shape)}, which the model does not have`);
+  }
+  if (lines.length === 0) {
+    return { weights: new Map(parameters.map((p) => [p.name, loaded.get(p.name)!])), diagnostics: [] };
+  }
+  const prefixes = [...new Set([...loaded.keys()].map((n) => n.split('.')[0]))];
+  const labels = [...new Set(parameters.map((p) => p.owner))];
+  const renamed = prefixes.filter((p) => !labels.includes(p!));
+  const hint =
+    renamed.length > 0 && [...loaded.keys()].every((n) => !expected.has(n))
+      ? `the file's names start with ${renamed.map((p) => `\`${p}.\``).join(', ')} but the spec's labels are ${labels.map((l) => `\`${l}\``).join(', ')}: labels name parameters, so rename the layers in the spec to match`
+      : 'the spec must describe the same layers and sizes as the model that was trained; compare with `seqc summary`';
+  return {
+    diagnostics: [
+      {
+        ...error('SEQ102', modelSpan, `the weights in ${source} do not match the model's parameters:\n  ${lines.join('\n  ')}`, hint),
+        related: [{ span: spanOfWhole(source), message: 'the weights file' }],
+      },
+    ],
+  };
+}
