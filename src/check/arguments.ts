@@ -19,6 +19,8 @@ export function bindArguments(signature: LayerSignature, step: CallStep, diagnos
   const bound = new Map<string, ArgValue>();
   const seen = new Map<string, Argument>();
   let ok = true;
+  // After an unknown argument (often a misspelling) a "missing argument" error would only repeat it.
+  let misspelled = false;
   const args = step.args ?? [];
   args.forEach((arg, index) => {
     const name = arg.name?.text ?? (index === 0 ? signature.positional : undefined);
@@ -38,6 +40,7 @@ export function bindArguments(signature: LayerSignature, step: CallStep, diagnos
     if (param === undefined) {
       diagnostics.push(unknownArgument(signature, arg, name));
       ok = false;
+      misspelled = true;
       return;
     }
     const previous = seen.get(name);
@@ -58,7 +61,7 @@ export function bindArguments(signature: LayerSignature, step: CallStep, diagnos
     if (bound.has(param.name) || seen.has(param.name)) continue;
     if (param.default !== undefined) {
       bound.set(param.name, param.default);
-    } else if (param.name !== 'padding_idx') {
+    } else if (param.name !== 'padding_idx' && !misspelled) {
       diagnostics.push(
         error(
           'SEQ021',

@@ -178,14 +178,20 @@ class ChainChecker {
     const source = this.scope.get(chain.source.text);
     if (source === undefined) {
       this.diagnostics.push(this.unknownSource(chain));
+      for (const step of chain.steps) this.stepWithoutTypes(step);
       return;
     }
     this.referenced.add(chain.source.text);
     let current: Binding | undefined = source;
     for (const step of chain.steps) {
+      if (current === undefined) {
+        // The value is unknown after an error; still report problems that need no types.
+        this.stepWithoutTypes(step);
+        continue;
+      }
       current = this.step(step, current);
-      if (current === undefined) return;
     }
+    if (current === undefined) return;
     if (chain.steps[chain.steps.length - 1]?.kind !== 'outputStep') this.danglingChains.push({ chain, last: current });
   }
 
@@ -254,6 +260,20 @@ class ChainChecker {
     }
     this.diagnostics.push(this.unknownStep(step));
     return undefined;
+  }
+
+  private stepWithoutTypes(step: Step): void {
+    if (step.kind === 'outputStep') return;
+    const callee = step.callee.text;
+    if (isBuiltin(callee)) {
+      if (step.args !== undefined && step.args.length > 0) {
+        this.diagnostics.push(error('SEQ025', step.args[0]!.span, `\`${callee}\` takes no arguments`, `write \`-> ${callee}\``));
+      }
+    } else if (isLayerKind(callee)) {
+      bindArguments(layerSignatures[callee], step, this.diagnostics);
+    } else {
+      this.diagnostics.push(this.unknownStep(step));
+    }
   }
 
   private unknownStep(step: CallStep): Diagnostic {

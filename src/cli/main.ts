@@ -1,0 +1,407 @@
+// The `seqc` command line: compile, check, summary, run and build, over the compiler API.
+
+import { readFileSync, readdirSync, renameSync, writeFileSync, mkdirSync, unlinkSync, existsSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { compile, defaultOpset, supportedOpsets, type CompileOptions, type CompileResult } from '../index.js';
+import { error, hasErrors, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { diagnosticsToJson, renderDiagnostics } from '../diagnostics/render.js';
+import { formatSummary } from '../summary/summary.js';
+import { formatModel } from '../onnx/text.js';
+import { seqcVersion } from '../version.js';
+import { helpText, integerFlag, parseArgs, type FlagSpec, type ParsedArgs } from './args.js';
+import { tensorFromNested, type TensorData } from '../runtime/inputs.js';
+import { loadModel, runModel, toNested } from '../runtime/node.js';
+
+export const ExitCode = { ok: 0, diagnostics: 1, usage: 2 } as const;
+
+/** Where output goes; tests pass their own. */
+export interface Io {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly color: boolean;
+}
+
+const help: FlagSpec = { name: 'help', alias: 'h', takesValue: false, description: 'show this help' };
+const weightsFlag: FlagSpec = { name: 'weights', takesValue: true, description: 'a safetensors file keyed by PyTorch state_dict names' };
+const seedFlag: FlagSpec = { name: 'seed', takesValue: true, description: 'seed for PyTorch-default initialization (default 0)' };
+const opsetFlag: FlagSpec = { name: 'opset', takesValue: true, description: `ONNX opset ${supportedOpsets.min}-${supportedOpsets.max} (default ${defaultOpset})` };
+
+interface Command {
+  readonly usage: string;
+  readonly summary: string;
+  readonly flags: readonly FlagSpec[];
+  readonly run: (args: ParsedArgs, io: Io) => Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  compile: {
+    usage: 'seqc compile SPEC [-o OUT.onnx] [--weights W.safetensors] [--seed N] [--opset N]',
+    summary: 'Compile a .seq spec into an ONNX model (default output: SPEC with the extension .onnx).',
+    flags: [{ name: 'out', alias: 'o', takesValue: true, description: 'where to write the model' }, weightsFlag, seedFlag, opsetFlag, help],
+    run: compileCommand,
+  },
+  check: {
+    usage: 'seqc check SPEC [--json]',
+    summary: 'Check a spec and report its diagnostics without writing anything.',
+    flags: [{ name: 'json', takesValue: false, description: 'print diagnostics as JSON' }, help],
+    run: checkCommand,
+  },
+  summary: {
+    usage: 'seqc summary SPEC',
+    summary: 'Print a table of the layers: label, layer, output shape and parameter count.',
+    flags: [help],
+    run: summaryCommand,
+  },
+  run: {
+    usage: 'seqc run MODEL.onnx|SPEC --input NAME=JSON [--input NAME=@FILE.json …] [--weights W] [--seed N]',
+    summary:
+      'Run a compiled model (or compile a spec and run it) on onnxruntime-node and print its outputs as JSON.\nA missing lengths input means every row is full length; missing state inputs are zeros.',
+    flags: [
+      { name: 'input', alias: 'i', takesValue: true, repeatable: true, description: 'NAME=JSON nested list, or NAME=@file.json' },
+      weightsFlag,
+      seedFlag,
+      opsetFlag,
+      { name: 'ep', takesValue: true, description: 'execution provider: cpu (default) or cuda' },
+      help,
+    ],
+    run: runCommand,
+  },
+  build: {
+    usage: 'seqc build [DIR=specs] [--out DIR=generated] [--run]',
+    summary: 'Compile every .seq in DIR into OUT: NAME.onnx, a text dump NAME.onnx.txt and NAME.summary.txt.',
+    flags: [
+      { name: 'out', alias: 'o', takesValue: true, description: 'output folder (default generated)' },
+      seedFlag,
+      opsetFlag,
+      { name: 'run', takesValue: false, description: 'also run each model once on an example batch' },
+      help,
+    ],
+    run: buildCommand,
+  },
+};
+
+const topHelp = [
+  `seqc ${seqcVersion}: compile .seq sequence-model specs into ONNX graphs.`,
+  '',
+  'Usage: seqc COMMAND [options]',
+  '',
+  'Commands:',
+  ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)}${c.summary.split('\n')[0]}`),
+  '',
+  'Run `seqc COMMAND --help` for its options. Exit status: 0 success, 1 diagnostics, 2 usage.',
+  '',
+].join('\n');
+
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(topHelp);
+    return name === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  if (name === '--version') {
+    io.out(`${seqcVersion}\n`);
+    return ExitCode.ok;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    const names = Object.keys(commands);
+    const suggestion = names.find((n) => n.startsWith(name.slice(0, 3)));
+    report([error('SEQ200', spanOfWhole('<command line>'), `unknown command \`${name}\``, suggestion !== undefined ? `did you mean \`${suggestion}\`?` : `commands: ${names.join(', ')}`)], new Map(), io);
+    return ExitCode.usage;
+  }
+  const parsed = parseArgs(rest, command.flags, name);
+  if (parsed.args === undefined) {
+    report(parsed.diagnostics, new Map(), io);
+    return ExitCode.usage;
+  }
+  if (parsed.args.flags.has('help')) {
+    io.out(helpText(command.usage, command.summary, command.flags));
+    return ExitCode.ok;
+  }
+  try {
+    return await command.run(parsed.args, io);
+  } catch (e) {
+    // Reaching here is a bug in seqc, not a problem with the user's input.
+    io.err(`internal error in seqc ${seqcVersion}: ${(e as Error).stack ?? String(e)}\nPlease report it with the spec that caused it.\n`);
+    return 70;
+  }
+}
+
+function report(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<string, string>, io: Io): void {
+  if (diagnostics.length > 0) io.err(renderDiagnostics(diagnostics, sources, { color: io.color }));
+}
+
+function usage(io: Io, message: string, command: string): number {
+  report([error('SEQ200', spanOfWhole('<command line>'), message, `see \`seqc ${command} --help\``)], new Map(), io);
+  return ExitCode.usage;
+}
+
+function readText(path: string): { text?: string; diagnostics: Diagnostic[] } {
+  try {
+    return { text: readFileSync(path, 'utf8'), diagnostics: [] };
+  } catch (e) {
+    return { diagnostics: [fileError(path, e)] };
+  }
+}
+
+function readBytes(path: string): { bytes?: Uint8Array; diagnostics: Diagnostic[] } {
+  try {
+    return { bytes: new Uint8Array(readFileSync(path)), diagnostics: [] };
+  } catch (e) {
+    return { diagnostics: [fileError(path, e)] };
+  }
+}
+
+function fileError(path: string, e: unknown): Diagnostic {
+  const code = (e as NodeJS.ErrnoException).code;
+  const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+  return error('SEQ202', spanOfWhole(path), `cannot read ${path}: ${reason}`);
+}
+
+/** Writes through a temporary file and a rename, so a failure never leaves half a file. */
+function writeAtomically(path: string, data: Uint8Array | string): Diagnostic | undefined {
+  const temporary = `${path}.tmp-${process.pid}`;
+  try {
+    mkdirSync(dirname(resolve(path)), { recursive: true });
+    writeFileSync(temporary, data);
+    renameSync(temporary, path);
+    return undefined;
+  } catch (e) {
+    try {
+      if (existsSync(temporary)) unlinkSync(temporary);
+    } catch {
+      // The temporary file could not be removed either; the error below says why writing failed.
+    }
+    return error('SEQ202', spanOfWhole(path), `cannot write ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Reads the spec and the optional weights, then compiles; returns what was read for rendering. */
+function compileFromArgs(specPath: string, args: ParsedArgs): { result?: CompileResult; sources: Map<string, string>; diagnostics: Diagnostic[]; usageProblem: boolean } {
+  const sources = new Map<string, string>();
+  const seed = integerFlag(args, 'seed', { min: 0, max: 2 ** 32 - 1 });
+  const opset = integerFlag(args, 'opset', supportedOpsets);
+  const flagProblems = [...seed.diagnostics, ...opset.diagnostics];
+  if (flagProblems.length > 0) return { sources, diagnostics: flagProblems, usageProblem: true };
+  const spec = readText(specPath);
+  if (spec.text === undefined) return { sources, diagnostics: spec.diagnostics, usageProblem: false };
+  sources.set(specPath, spec.text);
+  const options: { -readonly [K in keyof CompileOptions]: CompileOptions[K] } = { sourceName: specPath };
+  if (seed.value !== undefined) options.seed = seed.value;
+  if (opset.value !== undefined) options.opset = opset.value;
+  const weightsPath = args.flags.get('weights')?.[0];
+  if (weightsPath !== undefined) {
+    const weights = readBytes(weightsPath);
+    if (weights.bytes === undefined) return { sources, diagnostics: weights.diagnostics, usageProblem: false };
+    options.weights = { bytes: weights.bytes, name: weightsPath };
+  }
+  const result = compile(spec.text, options);
+  return { result, sources, diagnostics: [...result.diagnostics], usageProblem: false };
+}
+
+function onePositional(args: ParsedArgs, io: Io, command: string, what: string): string | undefined {
+  if (args.positionals.length !== 1) {
+    usage(io, args.positionals.length === 0 ? `\`seqc ${command}\` needs ${what}` : `\`seqc ${command}\` takes one ${what}, found ${args.positionals.length} arguments`, command);
+    return undefined;
+  }
+  return args.positionals[0];
+}
+
+async function compileCommand(args: ParsedArgs, io: Io): Promise<number> {
+  const specPath = onePositional(args, io, 'compile', 'a .seq file');
+  if (specPath === undefined) return ExitCode.usage;
+  const compiled = compileFromArgs(specPath, args);
+  report(compiled.diagnostics, compiled.sources, io);
+  if (compiled.usageProblem) return ExitCode.usage;
+  const model = compiled.result?.model;
+  if (model === undefined) return ExitCode.diagnostics;
+  const out = args.flags.get('out')?.[0] ?? join(dirname(specPath), `${basename(specPath, extname(specPath))}.onnx`);
+  const failure = writeAtomically(out, model);
+  if (failure !== undefined) {
+    report([failure], compiled.sources, io);
+    return ExitCode.diagnostics;
+  }
+  const summary = compiled.result!.summary!;
+  io.out(`wrote ${out}: ${summary.name}, ${summary.totalParameters.toLocaleString('en-US')} parameters, ${model.length.toLocaleString('en-US')} bytes\n`);
+  return ExitCode.ok;
+}
+
+async function checkCommand(args: ParsedArgs, io: Io): Promise<number> {
+  const specPath = onePositional(args, io, 'check', 'a .seq file');
+  if (specPath === undefined) return ExitCode.usage;
+  const spec = readText(specPath);
+  const diagnostics = spec.text === undefined ? spec.diagnostics : [...compileCheckOnly(spec.text, specPath)];
+  if (args.flags.has('json')) io.out(diagnosticsToJson(diagnostics));
+  else if (diagnostics.length > 0) report(diagnostics, new Map(spec.text === undefined ? [] : [[specPath, spec.text]]), io);
+  else io.out(`${specPath}: no problems\n`);
+  return hasErrors(diagnostics) ? ExitCode.diagnostics : ExitCode.ok;
+}
+
+/** Checking needs no weights and no bytes: compile with the cheapest options and keep the diagnostics. */
+function compileCheckOnly(text: string, sourceName: string): readonly Diagnostic[] {
+  return compile(text, { sourceName }).diagnostics;
+}
+
+async function summaryCommand(args: ParsedArgs, io: Io): Promise<number> {
+  const specPath = onePositional(args, io, 'summary', 'a .seq file');
+  if (specPath === undefined) return ExitCode.usage;
+  const compiled = compileFromArgs(specPath, args);
+  report(compiled.diagnostics, compiled.sources, io);
+  const summary = compiled.result?.summary;
+  if (summary === undefined) return ExitCode.diagnostics;
+  io.out(formatSummary(summary));
+  return hasErrors(compiled.diagnostics) ? ExitCode.diagnostics : ExitCode.ok;
+}
+
+async function runCommand(args: ParsedArgs, io: Io): Promise<number> {
+  const path = onePositional(args, io, 'run', 'model (.onnx) or spec (.seq)');
+  if (path === undefined) return ExitCode.usage;
+  const ep = args.flags.get('ep')?.[0] ?? 'cpu';
+  if (ep !== 'cpu' && ep !== 'cuda') {
+    report([error('SEQ201', spanOfWhole('--ep'), `\`--ep\` must be cpu or cuda, found \`${ep}\``, 'cuda needs onnxruntime-node installed with its CUDA binaries')], new Map(), io);
+    return ExitCode.usage;
+  }
+  let bytes: Uint8Array | undefined;
+  let sources = new Map<string, string>();
+  if (path.endsWith('.onnx')) {
+    const read = readBytes(path);
+    report(read.diagnostics, sources, io);
+    bytes = read.bytes;
+  } else {
+    const compiled = compileFromArgs(path, args);
+    sources = compiled.sources;
+    report(compiled.diagnostics, sources, io);
+    if (compiled.usageProblem) return ExitCode.usage;
+    bytes = compiled.result?.model;
+  }
+  if (bytes === undefined) return ExitCode.diagnostics;
+  const loaded = await loadModel(bytes, path, { executionProviders: ep === 'cuda' ? ['cuda', 'cpu'] : ['cpu'] });
+  if (loaded.model === undefined) {
+    report(loaded.diagnostics, sources, io);
+    return ExitCode.diagnostics;
+  }
+  const inputs = new Map<string, TensorData>();
+  const problems: Diagnostic[] = [];
+  for (const assignment of args.flags.get('input') ?? []) {
+    const eq = assignment.indexOf('=');
+    if (eq <= 0) {
+      problems.push(error('SEQ201', spanOfWhole('--input'), `\`--input ${assignment}\` is not NAME=VALUE`, 'for example --input tokens=[[1,2,3]]'));
+      continue;
+    }
+    const name = assignment.slice(0, eq);
+    let text = assignment.slice(eq + 1);
+    if (text.startsWith('@')) {
+      const file = readText(text.slice(1));
+      if (file.text === undefined) {
+        problems.push(...file.diagnostics);
+        continue;
+      }
+      text = file.text;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      problems.push(error('SEQ300', spanOfWhole(`input \`${name}\``), `the value of \`${name}\` is not JSON: ${(e as Error).message}`, 'quote it for the shell: --input \'tokens=[[1, 2, 3]]\''));
+      continue;
+    }
+    const declared = loaded.model.signature.inputs.find((i) => i.name === name);
+    const converted = tensorFromNested(name, value, declared?.dtype === 'int64' ? 'int64' : 'float32');
+    problems.push(...converted.diagnostics);
+    if (converted.tensor !== undefined) inputs.set(name, converted.tensor);
+  }
+  if (problems.length > 0) {
+    report(problems, sources, io);
+    return ExitCode.diagnostics;
+  }
+  const result = await runModel(loaded.model, inputs);
+  if (result.outputs === undefined) {
+    report(result.diagnostics, sources, io);
+    return ExitCode.diagnostics;
+  }
+  const printable: Record<string, unknown> = {};
+  for (const [name, t] of result.outputs) printable[name] = { dims: t.dims, data: toNested(t) };
+  io.out(`${JSON.stringify(printable, null, 2)}\n`);
+  return ExitCode.ok;
+}
+
+async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
+  if (args.positionals.length > 1) return usage(io, `\`seqc build\` takes one folder, found ${args.positionals.length}`, 'build');
+  const dir = args.positionals[0] ?? 'specs';
+  const out = args.flags.get('out')?.[0] ?? 'generated';
+  let files: string[];
+  try {
+    if (!statSync(dir).isDirectory()) return usage(io, `${dir} is not a folder`, 'build');
+    files = readdirSync(dir).filter((f) => f.endsWith('.seq')).sort();
+  } catch (e) {
+    report([fileError(dir, e)], new Map(), io);
+    return ExitCode.diagnostics;
+  }
+  if (files.length === 0) {
+    report([error('SEQ202', spanOfWhole(dir), `${dir} holds no .seq files`)], new Map(), io);
+    return ExitCode.diagnostics;
+  }
+  let failed = 0;
+  for (const file of files) {
+    const specPath = join(dir, file);
+    const compiled = compileFromArgs(specPath, args);
+    report(compiled.diagnostics, compiled.sources, io);
+    if (compiled.usageProblem) return ExitCode.usage;
+    const result = compiled.result;
+    if (result?.model === undefined || result.proto === undefined || result.summary === undefined) {
+      failed++;
+      continue;
+    }
+    const stem = join(out, basename(file, '.seq'));
+    const problems = [
+      writeAtomically(`${stem}.onnx`, result.model),
+      writeAtomically(`${stem}.onnx.txt`, formatModel(result.proto)),
+      writeAtomically(`${stem}.summary.txt`, formatSummary(result.summary)),
+    ].filter((d): d is Diagnostic => d !== undefined);
+    if (problems.length > 0) {
+      report(problems, compiled.sources, io);
+      failed++;
+      continue;
+    }
+    io.out(`${specPath} -> ${stem}.onnx (${result.summary.totalParameters.toLocaleString('en-US')} parameters)\n`);
+    if (args.flags.has('run')) {
+      const ran = await exampleRun(result.model, specPath, io);
+      if (!ran) failed++;
+    }
+  }
+  io.out(`built ${files.length - failed} of ${files.length} specs into ${out}/\n`);
+  return failed > 0 ? ExitCode.diagnostics : ExitCode.ok;
+}
+
+/** Runs a model once on a deterministic example batch (2 rows, 6 steps, the second row 4 long). */
+async function exampleRun(model: Uint8Array, name: string, io: Io): Promise<boolean> {
+  const loaded = await loadModel(model, name);
+  if (loaded.model === undefined) {
+    report(loaded.diagnostics, new Map(), io);
+    return false;
+  }
+  const inputs = new Map<string, TensorData>();
+  for (const input of loaded.model.signature.inputs) {
+    if (input.role !== 'data') continue;
+    const dims = input.dims.map((d, axis) => (typeof d === 'number' ? d : axis === 0 ? 2 : 6));
+    const count = dims.reduce((a, b) => a * b, 1);
+    const data =
+      input.dtype === 'int64'
+        ? BigInt64Array.from({ length: count }, (_, i) => BigInt(1 + ((i * 7919) % Math.max(1, (input.vocab ?? 100) - 1))))
+        : Float32Array.from({ length: count }, (_, i) => Math.sin(i));
+    inputs.set(input.name, { dtype: input.dtype as 'int64' | 'float32', dims, data });
+  }
+  for (const input of loaded.model.signature.inputs) {
+    if (input.role === 'lengths') inputs.set(input.name, { dtype: 'int64', dims: [2], data: BigInt64Array.from([6n, 4n]) });
+  }
+  const result = await runModel(loaded.model, inputs);
+  if (result.outputs === undefined) {
+    report(result.diagnostics, new Map(), io);
+    return false;
+  }
+  for (const [outName, t] of result.outputs) {
+    const head = Array.from(t.data as ArrayLike<number>).slice(0, 4).map((v) => Number(v).toFixed(4));
+    io.out(`  ran on batch 2 × time 6: ${outName} [${t.dims.join(', ')}] = ${head.join(', ')}${t.data.length > 4 ? ', …' : ''}\n`);
+  }
+  return true;
+}

@@ -1,0 +1,131 @@
+// The command line as a user meets it: every command, its help, its exit codes and what it writes.
+
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { decodeModel } from '../src/onnx/decode.js';
+
+async function seqc(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t), color: false });
+  return { code, out, err };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'seqc-cli-'));
+const tinySpec = join(dir, 'tiny.seq');
+writeFileSync(
+  tinySpec,
+  `model Tiny {
+  input tokens: int64[batch, time]
+  input lengths: lengths(tokens)
+  tokens -> embedding: Embedding(vocab=20, dim=4, padding_idx=0) -> gru: BiGRU(hidden=3) -> mean -> fc: Linear(2) -> softmax -> output probs
+}
+`,
+);
+
+describe('seqc compile', () => {
+  it('writes the model next to the spec by default and names inputs and outputs as the spec does', async () => {
+    const r = await seqc('compile', tinySpec);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/wrote .*tiny\.onnx: Tiny, \d+ parameters/);
+    const model = decodeModel(new Uint8Array(readFileSync(join(dir, 'tiny.onnx'))));
+    expect(model.graph.inputs.map((i) => i.name)).toEqual(['tokens', 'lengths']);
+    expect(model.graph.outputs.map((o) => o.name)).toEqual(['probs']);
+    expect(model.opsetImports[0]!.version).toBe(17);
+    expect(model.irVersion).toBe(8);
+    const keys = model.metadataProps.map((p) => p.key);
+    expect(keys).toEqual(expect.arrayContaining(['seqc.version', 'seqc.source', 'seqc.signature']));
+    expect(model.docString).toMatch(/parameters/);
+    expect(model.graph.nodes.map((n) => n.name)).toContain('gru/l0/reverse/GRU');
+  });
+
+  it('honours -o, --seed and --opset', async () => {
+    const out = join(dir, 'custom.onnx');
+    const r = await seqc('compile', tinySpec, '-o', out, '--seed', '3', '--opset', '14');
+    expect(r.code).toBe(0);
+    expect(decodeModel(new Uint8Array(readFileSync(out))).opsetImports[0]!.version).toBe(14);
+  });
+
+  it('reports spec errors with exit 1 and writes nothing', async () => {
+    const bad = join(dir, 'bad.seq');
+    writeFileSync(bad, 'model Bad {\n  input tokens: int64[batch, time]\n  tokens -> Embedding(vocab=10, dim=4) -> LSTM(hiden=3) -> output y\n}\n');
+    const r = await seqc('compile', bad, '-o', join(dir, 'bad.onnx'));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('error[SEQ020]: LSTM has no argument `hiden`');
+    expect(r.err).toContain('did you mean `hidden`?');
+    expect(r.err).toContain('^^^^^');
+    expect(existsSync(join(dir, 'bad.onnx'))).toBe(false);
+  });
+
+  it('rejects bad flags with exit 2', async () => {
+    expect((await seqc('compile', tinySpec, '--opset', '9')).code).toBe(2);
+    expect((await seqc('compile', tinySpec, '--sead', '1')).err).toContain('did you mean `--seed`?');
+    expect((await seqc('compile')).code).toBe(2);
+    expect((await seqc('compiel', tinySpec)).code).toBe(2);
+  });
+});
+
+describe('seqc check, summary, run, build', () => {
+  it('check prints JSON diagnostics with --json', async () => {
+    const bad = join(dir, 'warn.seq');
+    writeFileSync(bad, 'model W {\n  input tokens: int64[batch, time]\n  input unused: int64[batch, time]\n  tokens -> Embedding(vocab=10, dim=4) -> mean -> output y\n}\n');
+    const r = await seqc('check', bad, '--json');
+    expect(r.code).toBe(0);
+    const diagnostics = JSON.parse(r.out);
+    expect(diagnostics).toHaveLength(1);
+    expect(diagnostics[0]).toMatchObject({ code: 'SEQ016', severity: 'warning', span: { start: { line: 3, column: 3 } } });
+  });
+
+  it('summary prints a Keras-style table with totals', async () => {
+    const r = await seqc('summary', 'specs/simple_lstm.seq');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Model: SimpleLSTM');
+    expect(r.out).toMatch(/lstm\s+LSTM\(hidden=256\)\s+float32\[batch, time, 256\]\s+395,264/);
+    expect(r.out).toContain('Total params: 1,675,521');
+  });
+
+  it('run prints outputs for a spec and for a compiled model, filling full lengths when omitted', async () => {
+    const fromSpec = await seqc('run', tinySpec, '--input', 'tokens=[[1,2,3],[4,5,0]]', '--input', 'lengths=[3,2]');
+    expect(fromSpec.code).toBe(0);
+    const probs = JSON.parse(fromSpec.out).probs;
+    expect(probs.dims).toEqual([2, 2]);
+    for (const row of probs.data as number[][]) expect(row[0]! + row[1]!).toBeCloseTo(1, 5);
+    await seqc('compile', tinySpec);
+    const fromModel = await seqc('run', join(dir, 'tiny.onnx'), '--input', 'tokens=[[1,2,3],[4,5,6]]');
+    expect(fromModel.code).toBe(0);
+  });
+
+  it('run rejects out-of-vocabulary ids and bad lengths before they reach ONNX Runtime', async () => {
+    const ids = await seqc('run', tinySpec, '--input', 'tokens=[[1,2,30]]');
+    expect(ids.code).toBe(1);
+    expect(ids.err).toContain('tokens[0][2] is 30, outside the vocabulary [0, 20)');
+    const lengths = await seqc('run', tinySpec, '--input', 'tokens=[[1,2,3]]', '--input', 'lengths=[4]');
+    expect(lengths.err).toContain('lengths[0] is 4, outside [1, 3]');
+    const ragged = await seqc('run', tinySpec, '--input', 'tokens=[[1,2,3],[1]]');
+    expect(ragged.err).toContain('SEQ300');
+  });
+
+  it('build compiles a folder into models, text dumps and summaries', async () => {
+    const out = join(dir, 'generated');
+    const r = await seqc('build', 'specs', '--out', out, '--run');
+    expect(r.code).toBe(0);
+    for (const stem of ['simple_lstm', 'sentiment', 'tagger']) {
+      expect(existsSync(join(out, `${stem}.onnx`))).toBe(true);
+      expect(readFileSync(join(out, `${stem}.onnx.txt`), 'utf8')).toContain('<ir_version: 8');
+      expect(readFileSync(join(out, `${stem}.summary.txt`), 'utf8')).toContain('Total params');
+    }
+    expect(r.out).toContain('ran on batch 2 × time 6');
+  });
+
+  it('every command has --help', async () => {
+    for (const command of ['compile', 'check', 'summary', 'run', 'build']) {
+      const r = await seqc(command, '--help');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/^Usage: seqc /);
+    }
+    expect((await seqc('--help')).out).toContain('Commands:');
+  });
+});
