@@ -19,6 +19,7 @@ import {
   Terminal,
 } from 'chevrotain';
 import type { IProduction, Rule, TokenType } from 'chevrotain';
+import { elementTypes } from '../src/check/inputs.js';
 import { builtinNames, layerKinds } from '../src/check/signatures.js';
 import { seqParser } from './parser.js';
 import {
@@ -183,8 +184,6 @@ const contextualKeywords: readonly { readonly word: string; readonly before: Tok
   { word: 'lengths', before: LParen },
 ];
 
-/** The element types an input may have; this mirrors `elementTypes` in src/check/inputs.ts, which is not exported. */
-const elementTypes: readonly string[] = ['int64', 'float32'];
 
 const punctuationScopes: readonly (readonly [TokenType, string])[] = [
   [LBrace, 'punctuation.section.block.begin.seq'],

@@ -23,18 +23,7 @@ import {
   True,
 } from './tokens.js';
 
-/**
- * file        := model*
- * model       := 'model' NAME '{' member* '}'
- * member      := inputDecl | NAME chainTail | NAME block | NAME '(' args ')' '{' stepTail* '}'
- * inputDecl   := 'input' NAME ':' NAME ( '[' dim (',' dim)* ']' | '(' NAME ')' )
- * chainTail   := ('->' step)+
- * block       := '{' chain* '}'                 (an `encoder { … }` block)
- * step        := 'output' NAME | NAME (':' NAME)? ('(' args? ')')?
- * args        := arg (',' arg)*
- * arg         := NAME '=' value | value
- * value       := NUMBER | 'true' | 'false' | NAME | STRING
- */
+/** The grammar's rules; grammar/seq.ebnf is their generated, readable form (`npm run grammar`). */
 export class SeqParser extends CstParser {
   constructor() {
     super(allTokens, { recoveryEnabled: true, nodeLocationTracking: 'full', maxLookahead: 3 });

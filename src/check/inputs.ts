@@ -5,7 +5,8 @@ import type { Dim, IrInput, ValueType } from '../ir/ir.js';
 import type { InputDecl, TensorTypeExpr } from '../syntax/ast.js';
 import { didYouMean } from './suggest.js';
 
-const elementTypes = ['int64', 'float32'] as const;
+/** The element types an input may declare; the syntax highlighter reads this list too. */
+export const elementTypes = ['int64', 'float32'] as const;
 
 /** Returns the inputs that are well-formed; problems go to `diagnostics`. */
 export function checkInputs(decls: readonly InputDecl[], diagnostics: Diagnostic[]): IrInput[] {

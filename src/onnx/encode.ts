@@ -32,7 +32,7 @@ import type {
  */
 export function encodeModel(model: ModelProto): Uint8Array {
   const wire = toWireModel(model);
-  // The base Writer allocates a plain Uint8Array in Node too, rather than a slice of a pooled Buffer.
+  // The base Writer allocates a plain Uint8Array in Node too, rather than a slice of a pooled Node buffer.
   const writer = ModelProtoType.encode(wire, new protobuf.Writer());
   return writer.finish();
 }

@@ -1,0 +1,251 @@
+// Generates docs/errors.md from the catalogue of codes: each code with a real example, compiled or run as the page is built.
+//
+// `npx tsx scripts/errors-doc.ts` writes the page; `--check` only compares and fails when the
+// committed page differs. Spec codes are shown with their fixtures from test/fixtures/diagnostics;
+// the others with a command run through the real CLI in a temporary folder, whose path is removed
+// from the output so the page is the same on every machine.
+
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { catalogue, compile, diagnosticCodes, writeSafetensors, type DiagnosticCode, type WeightTensor } from '../src/index.js';
+import { renderDiagnostics } from '../src/diagnostics/render.js';
+import { main } from '../src/cli/main.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const fixtureFolder = 'test/fixtures/diagnostics';
+const docPath = 'docs/errors.md';
+
+/** A command that shows a code no spec can: its files are written into a fresh folder first. */
+export interface CommandExample {
+  readonly code: DiagnosticCode;
+  /** What the example does, as a sentence. */
+  readonly situation: string;
+  readonly files: Readonly<Record<string, string | Uint8Array>>;
+  /** Commands run before the example, which must succeed; their output is not shown. */
+  readonly setup?: readonly (readonly string[])[];
+  /** The arguments after `seqc`; any that names a file in the folder is a path relative to it. */
+  readonly argv: readonly string[];
+}
+
+/** The spec every command example uses. */
+export const exampleSpec = `model Tagger {
+  input tokens: int64[batch, time]
+  tokens -> embedding: Embedding(vocab=100, dim=8) -> fc: Linear(3) -> output scores
+}
+`;
+
+function zeros(shape: number[]): WeightTensor {
+  return { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
+}
+
+const goodWeights: [string, WeightTensor][] = [
+  ['embedding.weight', zeros([100, 8])],
+  ['fc.bias', zeros([3])],
+  ['fc.weight', zeros([3, 8])],
+];
+
+/** A well-formed file whose first tensor is I32: the same size as F32, so only the dtype is wrong. */
+function int32Weights(): Uint8Array {
+  const text = Buffer.from(writeSafetensors(goodWeights)).toString('latin1').replace('"dtype":"F32"', '"dtype":"I32"');
+  return new Uint8Array(Buffer.from(text, 'latin1'));
+}
+
+const compiled: readonly (readonly string[])[] = [['compile', 'tagger.seq', '-o', 'tagger.onnx']];
+
+export const commandExamples: readonly CommandExample[] = [
+  {
+    code: 'SEQ100',
+    situation: 'The weights file is a text file, not safetensors.',
+    files: { 'tagger.seq': exampleSpec, 'weights.safetensors': 'embedding.weight = [[0.1, 0.2]]\n' },
+    argv: ['compile', 'tagger.seq', '--weights', 'weights.safetensors'],
+  },
+  {
+    code: 'SEQ101',
+    situation: "One tensor was saved as 32-bit integers instead of floats (PyTorch's `tensor.int()`).",
+    files: { 'tagger.seq': exampleSpec, 'weights.safetensors': int32Weights() },
+    argv: ['compile', 'tagger.seq', '--weights', 'weights.safetensors'],
+  },
+  {
+    code: 'SEQ102',
+    situation: 'The weights were trained with a transposed head and without its bias.',
+    files: {
+      'tagger.seq': exampleSpec,
+      'weights.safetensors': writeSafetensors([
+        ['embedding.weight', zeros([100, 8])],
+        ['fc.weight', zeros([8, 3])],
+      ]),
+    },
+    argv: ['compile', 'tagger.seq', '--weights', 'weights.safetensors'],
+  },
+  {
+    code: 'SEQ200',
+    situation: 'A misspelled command.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['compiel', 'tagger.seq'],
+  },
+  {
+    code: 'SEQ200',
+    situation: 'A misspelled flag.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['compile', 'tagger.seq', '--outt', 'tagger.onnx'],
+  },
+  {
+    code: 'SEQ201',
+    situation: 'An opset older than seqc supports.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['compile', 'tagger.seq', '--opset', '12'],
+  },
+  {
+    code: 'SEQ202',
+    situation: 'A spec that does not exist.',
+    files: {},
+    argv: ['compile', 'tagger.seq'],
+  },
+  {
+    code: 'SEQ300',
+    situation: 'Running a model without its input.',
+    files: { 'tagger.seq': exampleSpec },
+    setup: compiled,
+    argv: ['run', 'tagger.onnx'],
+  },
+  {
+    code: 'SEQ300',
+    situation: 'An input value that is not JSON.',
+    files: { 'tagger.seq': exampleSpec },
+    setup: compiled,
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1, 2'],
+  },
+  {
+    code: 'SEQ301',
+    situation: 'A token id outside the vocabulary of 100.',
+    files: { 'tagger.seq': exampleSpec },
+    setup: compiled,
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,99999]]'],
+  },
+  {
+    code: 'SEQ302',
+    situation: 'A file named .onnx that is not an ONNX model.',
+    files: { 'broken.onnx': 'not a model\n' },
+    argv: ['run', 'broken.onnx', '--input', 'tokens=[[1]]'],
+  },
+];
+
+const stageTitles: Readonly<Record<string, string>> = {
+  syntax: 'Syntax',
+  check: 'Checking a spec',
+  weights: 'Weights files',
+  cli: 'Command line',
+  runtime: 'Running a model',
+};
+
+/** The whole page, built from the catalogue, the fixtures and the command examples. */
+export async function errorsDoc(): Promise<string> {
+  const fixtures = readdirSync(join(root, fixtureFolder))
+    .filter((f) => f.endsWith('.seq'))
+    .sort();
+  const stages = [...new Set(diagnosticCodes.map((c) => catalogue[c].stage as string))];
+  const parts: string[] = [
+    '# seqc diagnostics',
+    '',
+    '<!-- Generated by `npm run docs` (scripts/errors-doc.ts) from src/diagnostics/catalogue.ts and',
+    '     test/fixtures/diagnostics. Do not edit by hand; a test fails when this page is stale. -->',
+    '',
+    'Every problem seqc reports has a code, a severity, a place and a message, and most have a hint.',
+    'Errors stop compilation; warnings do not. `seqc check SPEC --json` prints the same diagnostics as',
+    'JSON. The command line exits with status 0 on success, 1 when it reported errors and 2 for a',
+    'usage problem (an unknown command or flag, or a flag value of the wrong form).',
+    '',
+    'Each code below has an example that was compiled or run when this page was generated. A spec',
+    'example is a fixture from `test/fixtures/diagnostics`; its `#` comments mark where each',
+    'diagnostic is expected (the carets sit under the span), and the test suite checks that seqc',
+    'reports exactly those.',
+    '',
+    '| Code | Stage | Meaning |',
+    '| --- | --- | --- |',
+    ...diagnosticCodes.map((c) => `| [${c}](#${c.toLowerCase()}) | ${stageTitles[catalogue[c].stage] ?? catalogue[c].stage} | ${catalogue[c].title} |`),
+    '',
+  ];
+  for (const stage of stages) {
+    parts.push(`## ${stageTitles[stage] ?? stage}`, '');
+    const codes = diagnosticCodes.filter((c) => catalogue[c].stage === stage);
+    if (stage === 'weights') {
+      parts.push('The examples in the rest of this page use this spec, `tagger.seq`:', '', '```seq', exampleSpec.trimEnd(), '```', '');
+    }
+    for (const code of codes) {
+      parts.push(`### ${code}`, '', catalogue[code].title, '');
+      const specExamples = fixtures.filter((f) => f.startsWith(`${code}-`));
+      const runExamples = commandExamples.filter((e) => e.code === code);
+      for (const file of specExamples) parts.push(...fixtureSection(`${fixtureFolder}/${file}`));
+      for (const example of runExamples) parts.push(...(await commandSection(example)));
+      if (specExamples.length === 0 && runExamples.length === 0) parts.push('*No example yet.*', '');
+    }
+  }
+  return `${parts.join('\n').trimEnd()}\n`;
+}
+
+function fixtureSection(path: string): string[] {
+  const text = readFileSync(join(root, path), 'utf8');
+  const rendered = renderDiagnostics(compile(text, { sourceName: path }).diagnostics, new Map([[path, text]]), { color: false });
+  return [`\`${path}\`:`, '', '```seq', text.trimEnd(), '```', '', '```console', `$ seqc check ${path}`, rendered.trimEnd(), '```', ''];
+}
+
+async function commandSection(example: CommandExample): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'seqc-errors-doc-'));
+  try {
+    for (const [name, content] of Object.entries(example.files)) writeFileSync(join(dir, name), content);
+    const inFolder = (arg: string): string => (/^[\w.-]+\.(seq|onnx|safetensors|json)$/.test(arg) ? join(dir, arg) : arg);
+    for (const step of example.setup ?? []) {
+      const ran = await runSeqc(step.map(inFolder));
+      if (ran.status !== 0) throw new Error(`setup \`seqc ${step.join(' ')}\` for ${example.code} failed:\n${ran.err}`);
+    }
+    const ran = await runSeqc(example.argv.map(inFolder));
+    const output = `${ran.err}${ran.out}`.split(`${dir}/`).join('').trimEnd();
+    if (!output.includes(`[${example.code}]`)) {
+      throw new Error(`the example for ${example.code} (\`seqc ${example.argv.join(' ')}\`) does not report it:\n${output}`);
+    }
+    return [example.situation, '', '```console', `$ seqc ${example.argv.map(shellQuote).join(' ')}`, output, `$ echo $?`, String(ran.status), '```', ''];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runSeqc(argv: readonly string[]): Promise<{ status: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const status = await main(argv, { out: (t) => (out += t), err: (t) => (err += t), color: false });
+  return { status, out, err };
+}
+
+function shellQuote(arg: string): string {
+  return /^[\w./=@:,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+async function run(): Promise<number> {
+  const page = await errorsDoc();
+  const path = join(root, docPath);
+  let current: string | undefined;
+  try {
+    current = readFileSync(path, 'utf8');
+  } catch {
+    current = undefined;
+  }
+  if (process.argv.includes('--check')) {
+    if (current === page) return 0;
+    process.stderr.write(`${docPath} is stale; run \`npm run docs\`\n`);
+    return 1;
+  }
+  if (current !== page) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, page);
+    process.stdout.write(`wrote ${docPath}\n`);
+  } else {
+    process.stdout.write(`${docPath} is up to date\n`);
+  }
+  return 0;
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await run();
+}
