@@ -57,7 +57,15 @@ interface Runner {
 
 /** A table row: a runner's timings, or why it could not run. */
 type Row =
-  | { readonly kind: 'timed'; readonly runner: string; readonly times: readonly number[]; readonly maxDiff?: number }
+  | {
+      readonly kind: 'timed';
+      readonly runner: string;
+      /** Wall-clock milliseconds per run. */
+      readonly times: readonly number[];
+      /** Milliseconds of the process's CPU time (all threads) per run. */
+      readonly cpuTimes: readonly number[];
+      readonly maxDiff?: number;
+    }
   | { readonly kind: 'unavailable'; readonly runner: string; readonly reason: string };
 
 interface Group {
@@ -71,6 +79,8 @@ interface Settings {
   readonly out?: string;
   /** Untimed runs per runner after the correctness run. */
   readonly warmups: number;
+  /** A runner that takes this long has warmed up enough with the correctness run alone. */
+  readonly slowRunMs: number;
   /** Wall-clock time one group's timed runs should take, shared equally by its runners. */
   readonly groupBudgetMs: number;
   readonly minRuns: number;
@@ -188,8 +198,8 @@ function parseArguments(args: readonly string[]): Settings {
   out ??= quick ? undefined : path.join(repositoryRoot(), 'bench', 'RESULTS.md');
   const common = out === undefined ? { quick } : { quick, out };
   return quick
-    ? { ...common, warmups: 0, groupBudgetMs: 1_000, minRuns: 2, maxRuns: 5 }
-    : { ...common, warmups: 2, groupBudgetMs: 24_000, minRuns: 5, maxRuns: 300 };
+    ? { ...common, warmups: 0, slowRunMs: 0, groupBudgetMs: 1_000, minRuns: 2, maxRuns: 5 }
+    : { ...common, warmups: 3, slowRunMs: 1_000, groupBudgetMs: 10_000, minRuns: 3, maxRuns: 300 };
 }
 
 function repositoryRoot(): string {
@@ -243,13 +253,15 @@ async function benchmarkModel(model: BenchModel, wasm: WasmStatus, settings: Set
  */
 async function measure(runners: readonly Runner[], settings: Settings): Promise<Row[]> {
   const reference = await runOnce(runners[0]!);
+  const scale = maxAbsDiff(reference.output, new Float32Array(reference.output.length));
+  console.log(`  ${reference.output.length} outputs, largest magnitude ${scale.toFixed(3)}`);
   const maxDiffs: number[] = [];
   const lastTimes: number[] = [];
   for (const runner of runners) {
     const { output, ms } = await runOnce(runner);
     maxDiffs.push(maxAbsDiff(output, reference.output));
     let last = ms;
-    for (let i = 0; i < settings.warmups; i++) last = (await runOnce(runner)).ms;
+    for (let i = 0; i < settings.warmups && last < settings.slowRunMs; i++) last = (await runOnce(runner)).ms;
     lastTimes.push(last);
     console.log(`  ${runner.name}: ${last.toFixed(2)} ms warm, max |diff| ${maxDiffs.at(-1)!.toExponential(1)}`);
   }
@@ -258,28 +270,35 @@ async function measure(runners: readonly Runner[], settings: Settings): Promise<
   const runCounts = lastTimes.map((ms) => clamp(Math.round(share / Math.max(ms, 1e-3)), settings.minRuns, settings.maxRuns));
   const rounds = Math.max(...runCounts);
   const times: number[][] = runners.map(() => []);
+  const cpuTimes: number[][] = runners.map(() => []);
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < runners.length; k++) {
       // Rotate who goes first, so that no runner always follows the same one.
       const i = (round + k) % runners.length;
       const count = runCounts[i]!;
       if (Math.floor(((round + 1) * count) / rounds) === Math.floor((round * count) / rounds)) continue;
-      times[i]!.push((await runOnce(runners[i]!)).ms);
+      const run = await runOnce(runners[i]!);
+      times[i]!.push(run.ms);
+      cpuTimes[i]!.push(run.cpuMs);
     }
   }
   return runners.map((runner, i) => ({
     kind: 'timed',
     runner: runner.name,
     times: times[i]!,
+    cpuTimes: cpuTimes[i]!,
     ...(i === 0 ? {} : { maxDiff: maxDiffs[i]! }),
   }));
 }
 
-async function runOnce(runner: Runner): Promise<{ output: Float32Array; ms: number }> {
+async function runOnce(runner: Runner): Promise<{ output: Float32Array; ms: number; cpuMs: number }> {
   await runner.prepare();
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   const output = await runner.run();
-  return { output, ms: performance.now() - start };
+  const ms = performance.now() - start;
+  const cpu = process.cpuUsage(cpuStart);
+  return { output, ms, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,19 +458,30 @@ function tfjsLayer(spec: TfjsLayerSpec, weights: WeightMap): { layer: tf.layers.
     case 'embedding': {
       const table = parameter(weights, `${spec.prefix}.weight`);
       const [vocab, dim] = table.shape as [number, number];
-      return { layer: tf.layers.embedding({ inputDim: vocab, outputDim: dim }), values: [tf.tensor2d(table.data, [vocab, dim])] };
+      return { layer: tf.layers.embedding({ inputDim: vocab, outputDim: dim, embeddingsInitializer: 'zeros' }), values: [tf.tensor2d(table.data, [vocab, dim])] };
     }
     case 'linear': {
       const weight = parameter(weights, `${spec.prefix}.weight`);
       const bias = parameter(weights, `${spec.prefix}.bias`);
-      return { layer: tf.layers.dense({ units: weight.shape[0]! }), values: [transposed(weight), tf.tensor1d(bias.data)] };
+      return { layer: tf.layers.dense({ units: weight.shape[0]!, kernelInitializer: 'zeros' }), values: [transposed(weight), tf.tensor1d(bias.data)] };
     }
     case 'lstm':
     case 'gru': {
-      const options = { units: spec.hidden, returnSequences: spec.returnSequences, activation: 'tanh', recurrentActivation: 'sigmoid' } as const;
-      const cell = spec.kind === 'lstm' ? tf.layers.lstm(options) : tf.layers.gru({ ...options, resetAfter: false });
+      // Zero initializers: the weights are set right after, and tfjs's default orthogonal
+      // initializer takes minutes on matrices this size.
+      const options = {
+        units: spec.hidden,
+        returnSequences: spec.returnSequences,
+        activation: 'tanh',
+        recurrentActivation: 'sigmoid',
+        kernelInitializer: 'zeros',
+        recurrentInitializer: 'zeros',
+      } as const;
+      // tfjs's GRU is always the reset_after=false variant.
+      const kind = spec.kind === 'lstm' ? 'lstm' : 'gru';
+      const cell = kind === 'lstm' ? tf.layers.lstm(options) : tf.layers.gru(options);
       const directions = spec.bidirectional === true ? ['_l0', '_l0_reverse'] : ['_l0'];
-      const values = directions.flatMap((suffix) => recurrentValues(spec.kind, spec.hidden, weights, `${spec.prefix}.`, suffix));
+      const values = directions.flatMap((suffix) => recurrentValues(kind, spec.hidden, weights, `${spec.prefix}.`, suffix));
       const layer = spec.bidirectional === true ? tf.layers.bidirectional({ layer: cell, mergeMode: 'concat' }) : cell;
       return { layer, values };
     }
@@ -500,21 +530,24 @@ function parameter(weights: WeightMap, name: string): WeightTensor {
 
 function formatTable(groups: readonly Group[]): string {
   const lines = [
-    '| model | batch × time | runtime | median ms | p90 ms | runs | median ÷ ORT 1-thread | max abs diff vs ORT |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    '| model | batch × time | runtime | median ms | p90 ms | runs | median ÷ ORT 1-thread | CPU ms, median | CPU ÷ ORT 1-thread | max abs diff vs ORT |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const group of groups) {
-    const baseline = group.rows[0]!.kind === 'timed' ? median(group.rows[0]!.times) : NaN;
+    const first = group.rows[0]!;
+    const baseline = first.kind === 'timed' ? median(first.times) : NaN;
+    const cpuBaseline = first.kind === 'timed' ? median(first.cpuTimes) : NaN;
     group.rows.forEach((row, i) => {
       const model = i === 0 ? group.model.name : '';
       const shape = i === 0 ? `${group.shape.batch} × ${group.shape.time}` : '';
       if (row.kind === 'unavailable') {
-        lines.push(`| ${model} | ${shape} | ${row.runner} | unavailable: ${row.reason.replaceAll('|', '\\|')} | | | | |`);
+        lines.push(`| ${model} | ${shape} | ${row.runner} | unavailable: ${row.reason.replaceAll('|', '\\|')} | | | | | | |`);
         return;
       }
       const m = median(row.times);
+      const cpu = median(row.cpuTimes);
       const diff = row.maxDiff === undefined ? 'reference' : `${row.maxDiff.toExponential(1)}${row.maxDiff > tolerance ? ' ✗' : ''}`;
-      lines.push(`| ${model} | ${shape} | ${row.runner} | ${ms(m)} | ${ms(percentile(row.times, 0.9))} | ${row.times.length} | ${(m / baseline).toFixed(2)}× | ${diff} |`);
+      lines.push(`| ${model} | ${shape} | ${row.runner} | ${ms(m)} | ${ms(percentile(row.times, 0.9))} | ${row.times.length} | ${ratio(m, baseline)} | ${ms(cpu)} | ${ratio(cpu, cpuBaseline)} | ${diff} |`);
     });
   }
   return lines.join('\n');
@@ -540,7 +573,7 @@ function formatReport(groups: readonly Group[], settings: Settings, wasm: WasmSt
     `- Node ${process.version}`,
     `- onnxruntime-node ${packageVersion('onnxruntime-node')}, CPU execution provider, running seqc's graph (opset 17)`,
     `- @tensorflow/tfjs ${packageVersion('@tensorflow/tfjs')} (Layers), @tensorflow/tfjs-backend-wasm ${packageVersion('@tensorflow/tfjs-backend-wasm')} (${wasmLine})`,
-    `- Iterations: the \`runs\` column, after ${1 + settings.warmups} untimed runs each; each group's runtimes share about ${(settings.groupBudgetMs / 1000).toFixed(0)} s of timed runs equally (each row at least ${settings.minRuns}, at most ${settings.maxRuns}). Whole bench: ${seconds.toFixed(0)} s.`,
+    `- Iterations: the \`runs\` column, after ${1 + settings.warmups} untimed runs each (1 for a runtime slower than ${settings.slowRunMs / 1000} s a run); each group's runtimes share about ${(settings.groupBudgetMs / 1000).toFixed(0)} s of timed runs equally (each row at least ${settings.minRuns}, at most ${settings.maxRuns}). Whole bench: ${seconds.toFixed(0)} s.`,
     '- Timed: one call on a prepared input: `session.run` for onnxruntime, `model.predict` + `dataSync()` for tfjs.',
     '- Ratios divide by onnxruntime with one intra-op thread, the like-for-like baseline: tfjs\'s cpu and wasm',
     '  backends each run on one thread here. onnxruntime with its default thread count is listed too.',
@@ -576,6 +609,10 @@ function median(values: readonly number[]): number {
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+function ratio(value: number, baseline: number): string {
+  return `${value / baseline >= 100 ? (value / baseline).toFixed(0) : (value / baseline).toFixed(2)}×`;
 }
 
 function ms(value: number): string {

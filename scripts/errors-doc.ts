@@ -112,10 +112,10 @@ export const commandExamples: readonly CommandExample[] = [
   },
   {
     code: 'SEQ300',
-    situation: 'An input value that is not JSON.',
+    situation: 'A misspelled input name: the input the model has is then missing too.',
     files: { 'tagger.seq': exampleSpec },
     setup: compiled,
-    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1, 2'],
+    argv: ['run', 'tagger.onnx', '--input', 'token=[[1,2,3]]'],
   },
   {
     code: 'SEQ301',

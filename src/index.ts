@@ -6,6 +6,8 @@ import { check } from './check/check.js';
 import { initializeWeights, matchWeights } from './weights/resolve.js';
 import { readSafetensors } from './weights/safetensors.js';
 import { lower, modelSignature, type ModelSignature } from './lower/lower.js';
+import { lowerSeq2seq } from './lower/seq2seq.js';
+import type { BundleManifest, BundleRole } from './lower/manifest.js';
 import { encodeModel } from './onnx/encode.js';
 import { summarize, type ModelSummary } from './summary/summary.js';
 import type { ModelIR } from './ir/ir.js';
@@ -21,6 +23,14 @@ export interface CompileOptions {
   readonly weights?: { readonly bytes: Uint8Array; readonly name: string };
   /** ONNX opset, 14 to 21; default 17. */
   readonly opset?: number;
+  /** For models with a decoder: the stem of the bundle's file names (default: the source's base name). */
+  readonly bundleStem?: string;
+}
+
+/** A compiled encoder–decoder or language model: its graphs and its manifest (docs/seq2seq.md). */
+export interface CompiledBundle {
+  readonly files: readonly { readonly role: BundleRole; readonly file: string; readonly bytes: Uint8Array; readonly proto: ModelProto }[];
+  readonly manifest: BundleManifest;
 }
 
 export interface CompileResult {
@@ -31,6 +41,8 @@ export interface CompileResult {
   readonly signature?: ModelSignature;
   readonly ir?: ModelIR;
   readonly proto?: ModelProto;
+  /** For models with a decoder; `model` is then the bundle's scoring graph. */
+  readonly bundle?: CompiledBundle;
 }
 
 export const defaultOpset = 17;
@@ -71,14 +83,22 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
     weights = matched.weights;
   }
 
-  const proto = lower(ir, weights, {
-    opset,
-    irVersion: irVersionFor(opset),
-    producerVersion: seqcVersion,
-    sourceText: source,
-    sourceName,
-  });
+  const lowerOptions = { opset, irVersion: irVersionFor(opset), producerVersion: seqcVersion, sourceText: source, sourceName };
+  if (ir.decoder !== undefined) {
+    const stem = options.bundleStem ?? defaultStem(sourceName);
+    const lowered = lowerSeq2seq(ir, weights, lowerOptions, stem);
+    const files = lowered.files.map((f) => ({ role: f.role, file: `${stem}${f.suffix}.onnx`, bytes: encodeModel(f.proto), proto: f.proto }));
+    const scoring = files.find((f) => f.role === 'scoring')!;
+    return { model: scoring.bytes, diagnostics, summary, signature, ir, proto: scoring.proto, bundle: { files, manifest: lowered.manifest } };
+  }
+  const proto = lower(ir, weights, lowerOptions);
   return { model: encodeModel(proto), diagnostics, summary, signature, ir, proto };
+}
+
+/** `specs/translator.seq` → `translator`. */
+function defaultStem(sourceName: string): string {
+  const base = sourceName.split(/[\\/]/).pop() ?? sourceName;
+  return base.replace(/\.[^.]*$/, '') || 'model';
 }
 
 export type { Diagnostic, Span, Position, Severity } from './diagnostics/diagnostic.js';
@@ -87,6 +107,7 @@ export { catalogue, diagnosticCodes } from './diagnostics/catalogue.js';
 export type { ModelSummary, SummaryRow } from './summary/summary.js';
 export { formatSummary } from './summary/summary.js';
 export type { ModelSignature } from './lower/lower.js';
+export type { BundleManifest, BundleRole, BundleFileEntry } from './lower/manifest.js';
 export { formatModel } from './onnx/text.js';
 export { decodeModel } from './onnx/decode.js';
 export { readSafetensors, writeSafetensors, writeSafetensorsAs } from './weights/safetensors.js';

@@ -15,7 +15,10 @@ import {
 export type BoundArguments = ReadonlyMap<string, ArgValue>;
 
 /** Returns the bound arguments with defaults filled in, or undefined when any is wrong. */
-export function bindArguments(signature: LayerSignature, step: CallStep, diagnostics: Diagnostic[]): BoundArguments | undefined {
+/** What binding needs of a signature; layers and the `decoder(…)` block both have one. */
+export type ArgumentSignature = Pick<LayerSignature, 'positional' | 'params'> & { readonly kind: string };
+
+export function bindArguments(signature: ArgumentSignature, step: Pick<CallStep, 'callee' | 'args'>, diagnostics: Diagnostic[]): BoundArguments | undefined {
   const bound = new Map<string, ArgValue>();
   const seen = new Map<string, Argument>();
   let ok = true;
@@ -76,17 +79,17 @@ export function bindArguments(signature: LayerSignature, step: CallStep, diagnos
   return ok ? bound : undefined;
 }
 
-function listParams(signature: LayerSignature): string {
+function listParams(signature: ArgumentSignature): string {
   return signature.params.map((p) => `\`${p.name}\``).join(', ');
 }
 
-function example(signature: LayerSignature): string {
+function example(signature: ArgumentSignature): string {
   const required = signature.params.filter((p) => p.default === undefined && p.name !== 'padding_idx');
-  const samples: Record<string, string> = { vocab: '10000', dim: '128', hidden: '256', out: '2' };
+  const samples: Record<string, string> = { vocab: '10000', dim: '128', hidden: '256', out: '2', bos: '1', eos: '2', max_length: '64' };
   return `${signature.kind}(${required.map((p) => `${p.name}=${samples[p.name] ?? '1'}`).join(', ')})`;
 }
 
-function unknownArgument(signature: LayerSignature, arg: Argument, name: string): Diagnostic {
+function unknownArgument(signature: ArgumentSignature, arg: Argument, name: string): Diagnostic {
   const span = arg.name?.span ?? arg.span;
   const suggestion = didYouMean(name, signature.params.map((p) => p.name));
   const owners = layerKinds.filter((k) => layerSignatures[k].params.some((p) => p.name === name));

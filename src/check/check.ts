@@ -15,10 +15,12 @@ import {
   type Value,
   type ValueType,
 } from '../ir/ir.js';
-import type { CallStep, Chain, InputDecl, ModelAst, Step } from '../syntax/ast.js';
+import type { CallStep, Chain, DecoderBlock, EncoderBlock, InputDecl, ModelAst, Step } from '../syntax/ast.js';
 import { bindArguments, type BoundArguments } from './arguments.js';
 import { checkInputs } from './inputs.js';
-import { parametersOf } from './parameters.js';
+import { decoderParameters, parametersOf } from './parameters.js';
+import { DecoderChecker } from './decoder.js';
+import { ChainChecker } from './chains.js';
 import {
   builtinNames,
   isBuiltin,
@@ -37,510 +39,59 @@ export interface CheckResult {
 
 export function check(ast: ModelAst): CheckResult {
   const diagnostics: Diagnostic[] = [];
-  const blocks = ast.members.filter((m) => m.kind === 'encoderBlock' || m.kind === 'decoderBlock');
-  for (const block of blocks) {
-    diagnostics.push(
-      error(
-        'SEQ090',
-        block.keyword.span,
-        `\`${block.keyword.text}\` blocks (encoder/decoder models) are parsed but not compiled by this version of seqc`,
-        'classifiers, taggers and feature-sequence models compile today; sequence-to-sequence support is on the roadmap',
-      ),
-    );
-  }
   const decls = ast.members.filter((m): m is InputDecl => m.kind === 'input');
-  const chains = ast.members.filter((m): m is Chain => m.kind === 'chain');
+  const topChains = ast.members.filter((m): m is Chain => m.kind === 'chain');
+  const encoders = ast.members.filter((m): m is EncoderBlock => m.kind === 'encoderBlock');
+  const decoders = ast.members.filter((m): m is DecoderBlock => m.kind === 'decoderBlock');
+  checkBlockStructure(encoders, decoders, topChains, diagnostics);
+  const encoderChains = encoders[0]?.chains ?? [];
+  const decoder = decoders[0];
+  const chains = [...topChains, ...encoderChains];
   const inputs = checkInputs(decls, diagnostics);
   const checker = new ChainChecker(inputs, diagnostics);
-  checker.assignLabels(chains);
+  const steps = [...chains.flatMap((c) => c.steps), ...(decoder?.steps ?? [])].filter((s): s is CallStep => s.kind === 'callStep');
+  checker.assignLabels(steps);
   for (const chain of chains) checker.chain(chain);
-  checker.finish(ast, chains);
-  if (hasErrors(diagnostics)) return { diagnostics };
+  const decoderIr = decoder === undefined ? undefined : new DecoderChecker(checker, diagnostics).check(decoder, encoderChains);
+  checker.finish(ast, chains, decoder !== undefined);
+  if (hasErrors(diagnostics) || (decoder !== undefined && decoderIr === undefined)) return { diagnostics };
+  const parameters = [...checker.ops.flatMap(parametersOf)];
+  if (decoderIr !== undefined) parameters.push(...decoderParameters(decoderIr.decoder, decoderIr.encoder, checker.ops));
   const ir: ModelIR = {
     name: ast.name.text,
     inputs: checker.allInputs(),
     ops: checker.ops,
     outputs: checker.outputs,
-    parameters: checker.ops.flatMap(parametersOf),
+    parameters,
     span: ast.span,
+    ...(decoderIr === undefined ? {} : { decoder: decoderIr.decoder }),
+    ...(decoderIr?.encoder === undefined ? {} : { encoder: decoderIr.encoder }),
   };
   return { ir, diagnostics };
 }
 
-interface Binding {
-  readonly value: Value;
-  readonly span: Span;
-  /** The op that produced it, for values made by steps. */
-  readonly op?: Op;
-}
-
-const activationBuiltins: readonly BuiltinName[] = ['relu', 'tanh', 'sigmoid', 'softmax', 'log_softmax'];
-
-/** Walks the chains in order, keeping the names in scope and the ops and outputs made so far. */
-class ChainChecker {
-  readonly ops: Op[] = [];
-  readonly outputs: IrOutput[] = [];
-  private readonly stateInputs: IrInput[] = [];
-  private readonly scope = new Map<string, Binding>();
-  private readonly labels = new Map<CallStep, string>();
-  /** Every label the spec can refer to, with the chain position that defines it. */
-  private readonly declaredLabels = new Map<string, Span>();
-  private readonly usedNames = new Set<string>();
-  private readonly referenced = new Set<string>();
-
-  constructor(
-    private readonly inputs: readonly IrInput[],
-    private readonly diagnostics: Diagnostic[],
-  ) {
-    for (const input of inputs) {
-      this.scope.set(input.name, { value: { id: input.name, type: input.type }, span: input.span });
-      this.usedNames.add(input.name);
+/** Blocks: at most one of each, named `encoder` and `decoder`, an encoder only with a decoder, no loose chains beside them. */
+function checkBlockStructure(encoders: readonly EncoderBlock[], decoders: readonly DecoderBlock[], topChains: readonly Chain[], diagnostics: Diagnostic[]): void {
+  for (const block of encoders) {
+    if (block.keyword.text !== 'encoder') {
+      diagnostics.push(error('SEQ041', block.keyword.span, `\`${block.keyword.text} { … }\` is not a block seqc knows`, 'the blocks are `encoder { … }` and `decoder(bos=…, eos=…, max_length=…) { … }`'));
     }
   }
-
-  allInputs(): IrInput[] {
-    return [...this.inputs, ...this.stateInputs];
-  }
-
-  /** Explicit labels, then derived ones (`kind` in lowercase) for unlabeled layers with parameters. */
-  assignLabels(chains: readonly Chain[]): void {
-    const steps = chains.flatMap((c) => c.steps).filter((s): s is CallStep => s.kind === 'callStep');
-    for (const step of steps) {
-      if (step.label === undefined) continue;
-      const text = step.label.text;
-      const earlier = this.declaredLabels.get(text);
-      if (earlier !== undefined) {
-        this.diagnostics.push({
-          ...error('SEQ012', step.label.span, `the label \`${text}\` is used twice`, 'each layer needs its own label; it names its parameters'),
-          related: [{ span: earlier, message: 'first used here' }],
-        });
-        continue;
-      }
-      if (this.scope.has(text)) {
-        this.diagnostics.push(
-          error('SEQ019', step.label.span, `the label \`${text}\` is also the name of an input`, 'rename the label or the input'),
-        );
-        continue;
-      }
-      this.declaredLabels.set(text, step.label.span);
-      this.labels.set(step, text);
-      this.usedNames.add(text);
-    }
-    const unlabeled = steps.filter((s) => s.label === undefined && isLayerKind(s.callee.text) && layerSignatures[s.callee.text as LayerKind].hasParameters);
-    const byKind = new Map<string, CallStep[]>();
-    for (const step of unlabeled) byKind.set(step.callee.text, [...(byKind.get(step.callee.text) ?? []), step]);
-    for (const [kind, group] of byKind) {
-      const derived = kind.toLowerCase();
-      if (group.length > 1) {
-        for (const step of group) {
-          this.diagnostics.push(
-            error(
-              'SEQ013',
-              step.callee.span,
-              `this model has ${group.length} unlabeled ${kind} layers, so their parameter names would clash`,
-              `give each a label, e.g. \`${derived}1: ${kind}(…)\`; the label prefixes its parameters (\`${derived}1.weight\`)`,
-            ),
-          );
-        }
-        continue;
-      }
-      const step = group[0]!;
-      const earlier = this.declaredLabels.get(derived);
-      if (earlier !== undefined || this.scope.has(derived)) {
-        this.diagnostics.push({
-          ...error(
-            'SEQ012',
-            step.callee.span,
-            `this unlabeled ${kind} would be labeled \`${derived}\`, which is already taken`,
-            `give it a label of its own, e.g. \`${derived}2: ${kind}(…)\``,
-          ),
-          ...(earlier === undefined ? {} : { related: [{ span: earlier, message: `\`${derived}\` is defined here` }] }),
-        });
-        continue;
-      }
-      this.declaredLabels.set(derived, step.callee.span);
-      this.labels.set(step, derived);
-      this.usedNames.add(derived);
-    }
-    // Steps without parameters (builtins, Dropout) get unique names for the graph only.
-    for (const step of steps) {
-      if (this.labels.has(step) || step.label !== undefined) continue;
-      if (isLayerKind(step.callee.text) && layerSignatures[step.callee.text as LayerKind].hasParameters) continue;
-      const base = step.callee.text.toLowerCase();
-      let name = base;
-      for (let n = 2; this.usedNames.has(name); n++) name = `${base}_${n}`;
-      this.usedNames.add(name);
-      this.labels.set(step, name);
+  for (const block of decoders) {
+    if (block.keyword.text !== 'decoder') {
+      diagnostics.push(error('SEQ041', block.keyword.span, `\`${block.keyword.text}(…) { … }\` is not a block seqc knows`, 'the blocks are `encoder { … }` and `decoder(bos=…, eos=…, max_length=…) { … }`'));
     }
   }
-
-  chain(chain: Chain): void {
-    const source = this.scope.get(chain.source.text);
-    if (source === undefined) {
-      this.diagnostics.push(this.unknownSource(chain));
-      for (const step of chain.steps) this.stepWithoutTypes(step);
-      return;
-    }
-    this.referenced.add(chain.source.text);
-    let current: Binding | undefined = source;
-    for (const step of chain.steps) {
-      if (current === undefined) {
-        // The value is unknown after an error; still report problems that need no types.
-        this.stepWithoutTypes(step);
-        continue;
-      }
-      current = this.step(step, current);
-    }
-    if (current === undefined) return;
-    if (chain.steps[chain.steps.length - 1]?.kind !== 'outputStep') this.danglingChains.push({ chain, last: current });
+  for (const extra of [...encoders.slice(1), ...decoders.slice(1)]) {
+    diagnostics.push(error('SEQ041', extra.keyword.span, `a model has at most one \`${extra.keyword.text}\` block`, 'merge the chains into one block'));
   }
-
-  private readonly danglingChains: { chain: Chain; last: Binding }[] = [];
-
-  finish(ast: ModelAst, chains: readonly Chain[]): void {
-    for (const { chain, last } of this.danglingChains) {
-      const label = last.op?.label;
-      if (label !== undefined && chains.some((c) => c !== chain && c.source.text === label && this.referenced.has(label))) continue;
-      const lastStep = chain.steps[chain.steps.length - 1]!;
-      this.diagnostics.push(
-        warning(
-          'SEQ018',
-          lastStep.span,
-          `the result of this chain, ${formatType(last.value.type)}, is never used`,
-          'end the chain with `-> output name`, or continue from its label in another chain',
-        ),
-      );
-    }
-    for (const input of this.inputs) {
-      if (input.role.kind !== 'data' || this.referenced.has(input.name)) continue;
-      this.diagnostics.push(
-        warning('SEQ016', input.span, `the input \`${input.name}\` is never used`, `start a chain from it (\`${input.name} -> …\`) or remove it`),
-      );
-    }
-    if (this.outputs.length === 0 && !this.diagnostics.some((d) => d.severity === 'error')) {
-      this.diagnostics.push(
-        error('SEQ017', ast.name.span, `the model \`${ast.name.text}\` has no output`, 'end a chain with `-> output name`'),
-      );
-    }
+  if (encoders.length > 0 && decoders.length === 0) {
+    diagnostics.push(error('SEQ041', encoders[0]!.keyword.span, 'an `encoder` block needs a `decoder` block to feed', 'add `decoder(bos=…, eos=…, max_length=…) { -> Embedding(…) -> LSTM(…) -> Linear(vocab) }`, or write the chains outside a block'));
   }
-
-  private unknownSource(chain: Chain): Diagnostic {
-    const name = chain.source.text;
-    const later = this.declaredLabels.get(name);
-    if (later !== undefined) {
-      return {
-        ...error('SEQ011', chain.source.span, `\`${name}\` is used before the chain that defines it`, 'chains run in order: move this chain after the one that defines it'),
-        related: [{ span: later, message: `\`${name}\` is defined here` }],
-      };
+  if (decoders.length > 0) {
+    for (const chain of topChains) {
+      diagnostics.push(error('SEQ041', chain.source.span, 'in a model with a decoder, chains belong inside the `encoder { … }` block', 'move this chain into the encoder block'));
     }
-    const candidates = [...this.scope.keys()];
-    const suggestion = closest(name, candidates);
-    const hint =
-      suggestion !== undefined
-        ? `did you mean \`${suggestion}\`?`
-        : candidates.length > 0
-          ? `a chain starts from an input or a label: ${candidates.map((c) => `\`${c}\``).join(', ')}`
-          : 'declare it first: `input tokens: int64[batch, time]`';
-    return error('SEQ011', chain.source.span, `\`${name}\` is neither an input nor a label`, hint);
-  }
-
-  private step(step: Step, current: Binding): Binding | undefined {
-    if (step.kind === 'outputStep') {
-      this.output(step.name.text, step.name.span, current);
-      return current;
-    }
-    const callee = step.callee.text;
-    const label = this.labels.get(step);
-    if (isBuiltin(callee)) return this.builtin(step, callee, label, current);
-    if (isLayerKind(callee)) {
-      const signature = layerSignatures[callee];
-      const args = bindArguments(signature, step, this.diagnostics);
-      if (args === undefined || label === undefined) return undefined;
-      return this.layer(step, callee, args, label, current);
-    }
-    this.diagnostics.push(this.unknownStep(step));
-    return undefined;
-  }
-
-  private stepWithoutTypes(step: Step): void {
-    if (step.kind === 'outputStep') return;
-    const callee = step.callee.text;
-    if (isBuiltin(callee)) {
-      if (step.args !== undefined && step.args.length > 0) {
-        this.diagnostics.push(error('SEQ025', step.args[0]!.span, `\`${callee}\` takes no arguments`, `write \`-> ${callee}\``));
-      }
-    } else if (isLayerKind(callee)) {
-      bindArguments(layerSignatures[callee], step, this.diagnostics);
-    } else {
-      this.diagnostics.push(this.unknownStep(step));
-    }
-  }
-
-  private unknownStep(step: CallStep): Diagnostic {
-    const callee = step.callee.text;
-    const exact = [...layerKinds, ...builtinNames].find((k) => k.toLowerCase() === callee.toLowerCase());
-    const suggestion = exact ?? closest(callee, [...layerKinds, ...builtinNames]);
-    let hint = suggestion !== undefined ? `did you mean \`${suggestion}\`?` : `layers: ${layerKinds.join(', ')}; builtins: ${builtinNames.join(', ')}`;
-    if (this.scope.has(callee) && step.args === undefined && step.label === undefined) {
-      hint = `\`${callee}\` is a label; to continue from it, start a new chain: \`${callee} -> …\``;
-    }
-    return error('SEQ010', step.callee.span, `unknown layer or builtin \`${callee}\``, hint);
-  }
-
-  private output(name: string, span: Span, current: Binding): void {
-    const clash = this.outputs.find((o) => o.name === name);
-    if (clash !== undefined || this.inputs.some((i) => i.name === name) || this.stateInputs.some((i) => i.name === name)) {
-      this.diagnostics.push({
-        ...error(
-          'SEQ015',
-          span,
-          clash !== undefined ? `the output \`${name}\` is defined twice` : `the output \`${name}\` has the name of an input`,
-          'graph inputs and outputs need distinct names',
-        ),
-        ...(clash === undefined ? {} : { related: [{ span: clash.span, message: 'first defined here' }] }),
-      });
-      return;
-    }
-    this.outputs.push({ name, value: current.value.id, type: current.value.type, span });
-  }
-
-  private builtin(step: CallStep, name: BuiltinName, label: string | undefined, current: Binding): Binding | undefined {
-    if (step.args !== undefined && step.args.length > 0) {
-      this.diagnostics.push(error('SEQ025', step.args[0]!.span, `\`${name}\` takes no arguments`, `write \`-> ${name}\``));
-      return undefined;
-    }
-    const type = current.value.type;
-    const display = name;
-    const id = label ?? name;
-    if ((activationBuiltins as readonly string[]).includes(name)) {
-      if (!this.expectFloat(step, name, type)) return undefined;
-      return this.add({ kind: 'activation', fn: name as ActivationFunction, label: id, input: current.value.id, output: { id, type }, span: step.span, display }, step);
-    }
-    if (!type.hasTime) {
-      this.diagnostics.push(
-        error(
-          'SEQ036',
-          step.callee.span,
-          `\`${name}\` pools over time, but its input ${formatType(type)} has no time axis`,
-          'pooling needs a sequence [batch, time, features]; was the time axis already pooled?',
-        ),
-      );
-      return undefined;
-    }
-    if (!this.expectFloat(step, name, type)) return undefined;
-    const dims = [type.dims[0]!, ...type.dims.slice(2)];
-    const outType: ValueType = { dtype: type.dtype, dims, hasTime: false };
-    const mode = name as PoolMode;
-    const finalStateOf = mode === 'last' ? this.recurrentSource(current) : undefined;
-    return this.add(
-      {
-        kind: 'pool',
-        mode,
-        label: id,
-        input: current.value.id,
-        output: { id, type: outType },
-        span: step.span,
-        display,
-        ...(type.lengths === undefined ? {} : { lengths: type.lengths }),
-        ...(finalStateOf === undefined ? {} : { finalStateOf }),
-      },
-      step,
-    );
-  }
-
-  /** The recurrent layer whose output this is, directly or through dropout only. */
-  private recurrentSource(binding: Binding): string | undefined {
-    let op = binding.op;
-    while (op !== undefined && op.kind === 'dropout') op = this.scope.get(op.input)?.op ?? this.ops.find((o) => o.output.id === op!.input);
-    return op?.kind === 'recurrent' ? op.label : undefined;
-  }
-
-  private add(op: Op, step: CallStep): Binding {
-    this.ops.push(op);
-    const binding: Binding = { value: op.output, span: step.span, op };
-    if (this.declaredLabels.has(op.label)) this.scope.set(op.label, binding);
-    return binding;
-  }
-
-  private expectFloat(step: CallStep, what: string, type: ValueType): boolean {
-    if (type.dtype === 'float32') return true;
-    this.diagnostics.push(
-      error(
-        'SEQ033',
-        step.callee.span,
-        `${what} expects float32 values, found token ids ${formatType(type)}`,
-        'token ids become vectors through an Embedding first: `-> Embedding(vocab=…, dim=…)`',
-      ),
-    );
-    return false;
-  }
-
-  private fixedLast(step: CallStep, what: string, type: ValueType): number | undefined {
-    const last = type.dims[type.dims.length - 1];
-    if (last?.kind === 'fixed') return last.size;
-    this.diagnostics.push(
-      error(
-        'SEQ035',
-        step.callee.span,
-        `${what} needs a fixed feature size, but its input ${formatType(type)} ends in the symbolic \`${last?.kind === 'symbol' ? last.name : '?'}\``,
-        'declare the feature axis with a number, e.g. float32[batch, time, 40]',
-      ),
-    );
-    return undefined;
-  }
-
-  private layer(step: CallStep, kind: LayerKind, args: BoundArguments, label: string, current: Binding): Binding | undefined {
-    const type = current.value.type;
-    const display = `${kind}(${(step.args ?? []).map((a) => (a.name === undefined ? '' : `${a.name.text}=`) + valueText(a.value)).join(', ')})`;
-    const base = { label, input: current.value.id, span: step.span, display };
-    switch (kind) {
-      case 'Embedding': {
-        if (type.dtype !== 'int64') {
-          this.diagnostics.push(
-            error(
-              'SEQ033',
-              step.callee.span,
-              `Embedding expects int64 token ids, found ${formatType(type)}`,
-              'float sequences (audio frames, sensor readings) feed recurrent layers directly; remove the Embedding',
-            ),
-          );
-          return undefined;
-        }
-        const vocab = args.get('vocab') as number;
-        const dim = args.get('dim') as number;
-        let paddingIdx = args.get('padding_idx') as number | undefined;
-        if (paddingIdx !== undefined) {
-          if (paddingIdx < -vocab || paddingIdx >= vocab) {
-            const arg = step.args!.find((a) => a.name?.text === 'padding_idx')!;
-            this.diagnostics.push(error('SEQ023', arg.value.span, `padding_idx must be within [-${vocab}, ${vocab - 1}], found ${paddingIdx}`));
-            return undefined;
-          }
-          if (paddingIdx < 0) paddingIdx += vocab;
-        }
-        const outType: ValueType = { ...type, dtype: 'float32', dims: [...type.dims, fixed(dim)] };
-        return this.add({ kind: 'embedding', ...base, vocab, dim, ...(paddingIdx === undefined ? {} : { paddingIdx }), output: { id: label, type: outType } }, step);
-      }
-      case 'RNN':
-      case 'LSTM':
-      case 'GRU':
-      case 'BiRNN':
-      case 'BiLSTM':
-      case 'BiGRU':
-        return this.recurrent(step, kind, args, base, current);
-      case 'Linear': {
-        if (!this.expectFloat(step, 'Linear', type)) return undefined;
-        const inFeatures = this.fixedLast(step, 'Linear', type);
-        if (inFeatures === undefined) return undefined;
-        const outFeatures = args.get('out') as number;
-        const outType: ValueType = { ...type, dims: [...type.dims.slice(0, -1), fixed(outFeatures)] };
-        return this.add({ kind: 'linear', ...base, inFeatures, outFeatures, bias: args.get('bias') as boolean, output: { id: label, type: outType } }, step);
-      }
-      case 'LayerNorm': {
-        if (!this.expectFloat(step, 'LayerNorm', type)) return undefined;
-        const features = this.fixedLast(step, 'LayerNorm', type);
-        if (features === undefined) return undefined;
-        return this.add({ kind: 'layerNorm', ...base, features, eps: args.get('eps') as number, output: { id: label, type } }, step);
-      }
-      case 'Dropout': {
-        if (!this.expectFloat(step, 'Dropout', type)) return undefined;
-        return this.add({ kind: 'dropout', ...base, p: args.get('p') as number, output: { id: label, type } }, step);
-      }
-      case 'Attention':
-        this.diagnostics.push(
-          error('SEQ038', step.callee.span, 'Attention attends over encoder outputs, so it belongs inside a `decoder { … }` block', 'for pooling over time use `mean`, `max` or `last`'),
-        );
-        return undefined;
-    }
-  }
-
-  private recurrent(step: CallStep, kind: LayerKind, args: BoundArguments, base: { label: string; input: string; span: Span; display: string }, current: Binding): Binding | undefined {
-    const type = current.value.type;
-    const cell = kind.replace(/^Bi/, '').toLowerCase() as RecurrentCell;
-    const isBi = kind.startsWith('Bi');
-    if (isBi && step.args?.some((a) => a.name?.text === 'bidirectional') && args.get('bidirectional') === false) {
-      const arg = step.args.find((a) => a.name?.text === 'bidirectional')!;
-      this.diagnostics.push(error('SEQ037', arg.span, `${kind} is bidirectional by definition`, `write \`${kind.slice(2)}(…)\` for one direction`));
-      return undefined;
-    }
-    if (type.dtype !== 'float32') {
-      this.diagnostics.push(
-        error('SEQ033', step.callee.span, `${kind} expects a float32 sequence, found token ids ${formatType(type)}`, 'turn the ids into vectors first: `-> embedding: Embedding(vocab=…, dim=…)`'),
-      );
-      return undefined;
-    }
-    if (!type.hasTime || type.dims.length !== 3) {
-      this.diagnostics.push(
-        error(
-          'SEQ034',
-          step.callee.span,
-          `${kind} expects a sequence [batch, time, features], found ${formatType(type)}`,
-          type.hasTime ? 'declare the input with a feature axis, e.g. float32[batch, time, 1]' : 'the time axis was pooled away before this layer; move `last`/`mean`/`max` after it',
-        ),
-      );
-      return undefined;
-    }
-    const inputSize = this.fixedLast(step, kind, type);
-    if (inputSize === undefined) return undefined;
-    const hidden = args.get('hidden') as number;
-    const layers = args.get('layers') as number;
-    const dropout = args.get('dropout') as number;
-    const bidirectional = isBi || (args.get('bidirectional') as boolean);
-    if (dropout > 0 && layers === 1) {
-      const arg = step.args!.find((a) => a.name?.text === 'dropout')!;
-      this.diagnostics.push(
-        warning('SEQ037', arg.span, `dropout=${dropout} applies between stacked layers, and this ${kind} has one layer`, 'add `layers=2` or more, or add a `Dropout` step after it'),
-      );
-    }
-    const label = base.label;
-    let state;
-    if (args.get('stateful') === true) {
-      const directions = bidirectional ? 2 : 1;
-      const stateType: ValueType = { dtype: 'float32', dims: [fixed(layers * directions), type.dims[0]!, fixed(hidden)], hasTime: false };
-      state = cell === 'lstm' ? { h0: `${label}.h0`, hn: `${label}.hn`, c0: `${label}.c0`, cn: `${label}.cn` } : { h0: `${label}.h0`, hn: `${label}.hn` };
-      for (const name of cell === 'lstm' ? [state.h0, state.c0!] : [state.h0]) {
-        this.stateInputs.push({ name, type: stateType, role: { kind: 'state', layer: label }, span: step.span });
-      }
-      for (const name of cell === 'lstm' ? [state.hn, state.cn!] : [state.hn]) {
-        this.outputs.push({ name, value: name, type: stateType, span: step.span });
-      }
-    }
-    const outType: ValueType = { ...type, dims: [type.dims[0]!, type.dims[1]!, fixed(hidden * (bidirectional ? 2 : 1))] };
-    return this.add(
-      {
-        kind: 'recurrent',
-        ...base,
-        cell,
-        inputSize,
-        hidden,
-        layers,
-        bidirectional,
-        bias: args.get('bias') as boolean,
-        nonlinearity: (args.get('nonlinearity') as 'tanh' | 'relu' | undefined) ?? 'tanh',
-        resetAfter: (args.get('reset_after') as boolean | undefined) ?? true,
-        recurrentActivation: (args.get('recurrent_activation') as 'sigmoid' | 'hard_sigmoid' | undefined) ?? 'sigmoid',
-        dropout,
-        ...(type.lengths === undefined ? {} : { lengths: type.lengths }),
-        ...(state === undefined ? {} : { state }),
-        output: { id: label, type: outType },
-      },
-      step,
-    );
   }
 }
 
-function fixed(size: number): Dim {
-  return { kind: 'fixed', size };
-}
-
-function valueText(v: CallStep['args'] extends readonly (infer A)[] | undefined ? (A extends { value: infer V } ? V : never) : never): string {
-  switch (v.kind) {
-    case 'number':
-      return v.text;
-    case 'boolean':
-      return String(v.value);
-    case 'nameValue':
-      return v.text;
-    case 'string':
-      return JSON.stringify(v.value);
-  }
-}

@@ -1,6 +1,6 @@
 // The parameters each layer owns, named and shaped exactly as PyTorch's state_dict has them.
 
-import type { IrParameter, Op } from '../ir/ir.js';
+import type { DecoderIR, EncoderIR, IrParameter, Op, RecurrentOp } from '../ir/ir.js';
 
 /** PyTorch's gate count per cell: LSTM i,f,g,o; GRU r,z,n; RNN one. */
 export function gateCount(cell: 'rnn' | 'lstm' | 'gru'): number {
@@ -47,4 +47,47 @@ export function parametersOf(op: Op): IrParameter[] {
     case 'activation':
       return [];
   }
+}
+
+/** Attention and bridge parameters, named as docs/seq2seq.md gives them (OpenNMT-py's GlobalAttention names). */
+export function decoderParameters(decoder: DecoderIR, encoder: EncoderIR | undefined, encoderOps: readonly Op[]): IrParameter[] {
+  const result: IrParameter[] = [];
+  const att = decoder.attention;
+  const { hidden, layers, cell } = decoder.recurrent;
+  if (encoder !== undefined && decoder.bridge) {
+    const final = encoderOps.find((o): o is RecurrentOp => o.kind === 'recurrent' && o.label === encoder.finalState)!;
+    const inFeatures = final.layers * (final.bidirectional ? 2 : 1) * final.hidden;
+    const bound = { kind: 'uniform' as const, bound: 1 / Math.sqrt(inFeatures) };
+    const states = cell === 'lstm' && final.cell === 'lstm' ? ['h', 'c'] : ['h'];
+    for (const s of states) {
+      result.push(
+        { name: `bridge.${s}.weight`, shape: [layers * hidden, inFeatures], init: bound, owner: 'bridge' },
+        { name: `bridge.${s}.bias`, shape: [layers * hidden], init: bound, owner: 'bridge' },
+      );
+    }
+  }
+  const ordered: IrParameter[][] = [parametersOf(decoder.embedding)];
+  const attention: IrParameter[] = [];
+  if (att !== undefined) {
+    const { memoryDim: d, queryDim: q, label } = att;
+    const p = (suffix: string, shape: number[], fanIn: number): IrParameter => ({
+      name: `${label}.${suffix}`,
+      shape,
+      init: { kind: 'uniform', bound: 1 / Math.sqrt(fanIn) },
+      owner: label,
+    });
+    if (att.score === 'general') attention.push(p('linear_in.weight', [d, q], q));
+    if (att.score === 'additive') {
+      attention.push(p('linear_context.weight', [d, d], d), p('linear_query.weight', [d, q], q), p('linear_query.bias', [d], q), p('v.weight', [1, d], d));
+    }
+    if (att.placement === 'luong') {
+      attention.push(p('linear_out.weight', [q, d + q], d + q));
+      if (att.score === 'additive') attention.push(p('linear_out.bias', [q], d + q));
+    }
+  }
+  if (att?.placement === 'bahdanau') ordered.push(attention);
+  ordered.push(parametersOf(decoder.recurrent));
+  if (att?.placement === 'luong') ordered.push(attention);
+  for (const op of decoder.head) ordered.push(parametersOf(op));
+  return [...result, ...ordered.flat()];
 }

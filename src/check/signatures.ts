@@ -140,6 +140,22 @@ export const layerSignatures: Readonly<Record<LayerKind, LayerSignature>> = {
 
 export const layerKinds = Object.keys(layerSignatures) as LayerKind[];
 
+/** The arguments of a `decoder(…) { … }` block. */
+export const decoderSignature = {
+  kind: 'decoder',
+  params: [
+    { name: 'bos', type: { kind: 'int', min: 0 }, doc: 'the token id that starts every target sequence' },
+    { name: 'eos', type: { kind: 'int', min: 0 }, doc: 'the token id that ends a generated sequence' },
+    { name: 'max_length', type: { kind: 'int', min: 1 }, doc: 'the most tokens generated per sequence' },
+    {
+      name: 'bridge',
+      type: { kind: 'enum', values: ['none', 'linear'] },
+      default: 'none',
+      doc: "`linear`: a learned projection (with tanh) from the encoder's final state to the decoder's initial state",
+    },
+  ],
+} as const satisfies { kind: string; params: readonly ParamSignature[] };
+
 export type BuiltinName = 'last' | 'first' | 'mean' | 'max' | 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'log_softmax';
 
 export const builtinDocs: Readonly<Record<BuiltinName, string>> = {

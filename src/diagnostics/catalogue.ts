@@ -38,8 +38,10 @@ export const catalogue = {
   SEQ037: { stage: 'check', title: 'A recurrent layer option does not fit the layer.' },
   SEQ038: { stage: 'check', title: 'Attention is only meaningful inside a decoder block.' },
 
-  // Models seqc does not compile in this version.
-  SEQ090: { stage: 'check', title: 'Encoder/decoder blocks are parsed but not compiled by this version.' },
+  // Encoder–decoder models and language models.
+  SEQ040: { stage: 'check', title: "The decoder's initial state cannot come from the encoder's final state as declared." },
+  SEQ041: { stage: 'check', title: 'A decoder block (or encoder block) is not shaped as seqc expects.' },
+  SEQ042: { stage: 'check', title: "An attention layer's sizes do not fit its query and memory." },
 
   // Weights files.
   SEQ100: { stage: 'weights', title: 'The weights file is not a valid safetensors file.' },

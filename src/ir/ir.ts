@@ -140,9 +140,48 @@ export type Op = EmbeddingOp | RecurrentOp | LinearOp | LayerNormOp | DropoutOp 
 export interface ModelIR {
   readonly name: string;
   readonly inputs: readonly IrInput[];
+  /** For an encoder–decoder model, the encoder's ops; the decoder's are in `decoder`. */
   readonly ops: readonly Op[];
   readonly outputs: readonly IrOutput[];
   readonly parameters: readonly IrParameter[];
+  readonly span: Span;
+  readonly encoder?: EncoderIR;
+  readonly decoder?: DecoderIR;
+}
+
+/** What the decoder reads from the encoder: the memory value and the recurrent layer whose final state starts it. */
+export interface EncoderIR {
+  readonly memory: string;
+  readonly memoryType: ValueType;
+  readonly finalState: string;
+}
+
+export type AttentionScore = 'dot' | 'general' | 'additive';
+
+export interface AttentionIR {
+  readonly label: string;
+  readonly score: AttentionScore;
+  /** Luong: after the recurrent layer; Bahdanau: before it, its context fed into the recurrent input. */
+  readonly placement: 'luong' | 'bahdanau';
+  readonly inputFeed: boolean;
+  readonly queryDim: number;
+  readonly memoryDim: number;
+  readonly span: Span;
+  readonly display: string;
+}
+
+/** The decoder chain, run once per generated token: see docs/seq2seq.md. */
+export interface DecoderIR {
+  readonly bos: number;
+  readonly eos: number;
+  readonly maxLength: number;
+  readonly bridge: boolean;
+  readonly embedding: EmbeddingOp;
+  readonly attention?: AttentionIR;
+  readonly recurrent: RecurrentOp;
+  /** Steps after the recurrent layer (and Luong attention), on [batch, features] values. */
+  readonly head: readonly Op[];
+  readonly vocab: number;
   readonly span: Span;
 }
 

@@ -3,6 +3,7 @@
 import {
   DataType,
   type AttributeProto,
+  type GraphProto,
   type NodeProto,
   type OnnxDim,
   type TensorProto,
@@ -20,6 +21,7 @@ export const attr = {
   float: (name: string, value: number): AttributeProto => ({ name, kind: 'float', value }),
   string: (name: string, value: string): AttributeProto => ({ name, kind: 'string', value }),
   strings: (name: string, value: readonly string[]): AttributeProto => ({ name, kind: 'strings', value }),
+  graph: (name: string, value: GraphProto): AttributeProto => ({ name, kind: 'graph', value }),
 };
 
 export function dimValue(value: number): OnnxDim {
@@ -30,13 +32,30 @@ export function dimParam(name: string): OnnxDim {
   return { kind: 'param', name };
 }
 
+/**
+ * Builds one graph. A builder made with a parent builds a subgraph (a Loop body): it shares the
+ * parent's tensor names, so names stay unique across scopes, and its initializers go to the root
+ * graph, whose values a subgraph may read.
+ */
 export class GraphBuilder {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
   readonly valueInfo: ValueInfoProto[] = [];
-  private readonly names = new Set<string>();
+  private readonly names: Set<string>;
+  private readonly root: GraphBuilder;
 
-  constructor(readonly opset: number) {}
+  constructor(
+    readonly opset: number,
+    parent?: GraphBuilder,
+  ) {
+    this.root = parent?.root ?? this;
+    this.names = parent?.names ?? new Set<string>();
+  }
+
+  /** A builder for a subgraph of this graph. */
+  subgraph(): GraphBuilder {
+    return new GraphBuilder(this.opset, this);
+  }
 
   /** Reserves a tensor name; a taken one gets a numeric suffix. */
   fresh(name: string): string {
@@ -76,21 +95,29 @@ export class GraphBuilder {
     });
   }
 
+  /** A named float initializer; asking again for the same name (a Loop body reusing weights) returns it. */
   floatInitializer(name: string, dims: readonly number[], data: Float32Array, docString?: string): string {
+    if (this.root.initializers.some((t) => t.name === name)) return name;
     this.names.add(name);
-    this.initializers.push({ name, dataType: DataType.FLOAT, dims, floatData: data, ...(docString === undefined ? {} : { docString }) });
+    this.root.initializers.push({ name, dataType: DataType.FLOAT, dims, floatData: data, ...(docString === undefined ? {} : { docString }) });
     return name;
   }
 
   int64Initializer(name: string, values: readonly number[], dims: readonly number[] = [values.length]): string {
     const unique = this.fresh(name);
-    this.initializers.push({ name: unique, dataType: DataType.INT64, dims, int64Data: BigInt64Array.from(values.map((v) => BigInt(v))) });
+    this.root.initializers.push({ name: unique, dataType: DataType.INT64, dims, int64Data: BigInt64Array.from(values.map((v) => BigInt(v))) });
     return unique;
   }
 
   floatScalar(name: string, value: number): string {
     const unique = this.fresh(name);
-    this.initializers.push({ name: unique, dataType: DataType.FLOAT, dims: [], floatData: Float32Array.of(value) });
+    this.root.initializers.push({ name: unique, dataType: DataType.FLOAT, dims: [], floatData: Float32Array.of(value) });
+    return unique;
+  }
+
+  boolScalar(name: string, value: boolean): string {
+    const unique = this.fresh(name);
+    this.root.initializers.push({ name: unique, dataType: DataType.BOOL, dims: [], rawData: Uint8Array.of(value ? 1 : 0) });
     return unique;
   }
 }

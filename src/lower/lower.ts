@@ -31,7 +31,7 @@ export interface LowerOptions {
 }
 
 /** An IR value as a tensor in the graph; sequences are time-major inside ([time, batch, …]). */
-interface Lowered {
+export interface Lowered {
   readonly name: string;
   readonly type: ValueType;
   readonly timeMajor: boolean;
@@ -95,16 +95,16 @@ export function modelSignature(ir: ModelIR): ModelSignature {
   };
 }
 
-function onnxDim(d: Dim): OnnxDim {
+export function onnxDim(d: Dim): OnnxDim {
   return d.kind === 'symbol' ? dimParam(d.name) : dimValue(d.size);
 }
 
-function elemType(t: ValueType): DataType {
+export function elemType(t: ValueType): DataType {
   return t.dtype === 'int64' ? DataType.INT64 : DataType.FLOAT;
 }
 
 /** The ONNX type of a value in the layout it has inside the graph. */
-function internalType(t: ValueType, timeMajor: boolean): TensorType {
+export function internalType(t: ValueType, timeMajor: boolean): TensorType {
   const dims = t.dims.map(onnxDim);
   if (timeMajor) [dims[0], dims[1]] = [dims[1]!, dims[0]!];
   return { elemType: elemType(t), dims };
@@ -114,11 +114,14 @@ function batchMajorPerm(rank: number): number[] {
   return [1, 0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
 }
 
-class Lowering {
-  private readonly b: GraphBuilder;
+/** Lowers IR ops into one graph builder; the classifier graph, the encoder and the decoder step all use it. */
+export class Lowering {
+  readonly b: GraphBuilder;
   private readonly values = new Map<string, Lowered>();
-  /** Top-layer final states per recurrent label: one [1, batch, hidden] tensor per direction. */
-  private readonly finalStates = new Map<string, string[]>();
+  /** Final states per recurrent label: one [1, batch, hidden] tensor per layer and direction, in PyTorch's h_n order. */
+  readonly finalStates = new Map<string, string[]>();
+  /** The same for LSTM cell states, for the layers listed in `cellStatesOf`. */
+  readonly finalCells = new Map<string, string[]>();
   private readonly sequenceLengths = new Map<string, string>();
   private readonly masks = new Map<string, string>();
   /** Values read by some op or output, other than a `last` that uses final states. */
@@ -128,22 +131,41 @@ class Lowering {
     private readonly ir: ModelIR,
     private readonly weights: WeightMap,
     private readonly options: LowerOptions,
+    builder?: GraphBuilder,
+    private readonly cellStatesOf: ReadonlySet<string> = new Set(),
   ) {
-    this.b = new GraphBuilder(options.opset);
+    this.b = builder ?? new GraphBuilder(options.opset);
     for (const op of ir.ops) if (!(op.kind === 'pool' && op.finalStateOf !== undefined)) this.consumed.add(op.input);
     for (const out of ir.outputs) this.consumed.add(out.value);
+    if (ir.encoder !== undefined) this.consumed.add(ir.encoder.memory);
+  }
+
+  /** Declares the graph inputs of `ir.inputs` and binds the data inputs as values. */
+  declareInputs(): ValueInfoProto[] {
+    return this.ir.inputs.map((i) => {
+      this.b.reserve(i.name);
+      if (i.role.kind === 'data') this.values.set(i.name, { name: i.name, type: i.type, timeMajor: false });
+      return { name: i.name, type: { elemType: elemType(i.type), shape: i.type.dims.map(onnxDim) } };
+    });
+  }
+
+  /** Makes an existing tensor the value `id`. */
+  bind(id: string, name: string, type: ValueType, timeMajor: boolean): void {
+    this.values.set(id, { name, type, timeMajor });
+  }
+
+  lookup(id: string): Lowered {
+    return this.value(id);
+  }
+
+  /** A value as a time-major tensor, transposed on first use. */
+  timeMajorValue(id: string, span: Span): Lowered {
+    return this.timeMajor(id, span);
   }
 
   run() {
-    const inputs: ValueInfoProto[] = this.ir.inputs.map((i) => {
-      this.b.reserve(i.name);
-      return { name: i.name, type: { elemType: elemType(i.type), shape: i.type.dims.map(onnxDim) } };
-    });
+    const inputs = this.declareInputs();
     for (const o of this.ir.outputs) this.b.reserve(o.name);
-    for (const input of this.ir.inputs) {
-      if (input.role.kind !== 'data') continue;
-      this.values.set(input.name, { name: input.name, type: input.type, timeMajor: false });
-    }
     for (const op of this.ir.ops) this.op(op);
     const outputs = this.ir.outputs.map((o) => this.output(o.name, o.value, o.type, o.span));
     return {
@@ -157,11 +179,11 @@ class Lowering {
     };
   }
 
-  private where(span: Span): string {
+  where(span: Span): string {
     return `${span.source}:${span.start.line}:${span.start.column}`;
   }
 
-  private op(op: Op): void {
+  op(op: Op): void {
     switch (op.kind) {
       case 'embedding':
         return this.embedding(op);
@@ -205,7 +227,7 @@ class Lowering {
     this.values.set(op.output.id, { name, type: op.output.type, timeMajor });
   }
 
-  private weight(name: string): Float32Array {
+  weight(name: string): Float32Array {
     const w = this.weights.get(name);
     if (w === undefined) throw new Error(`weight ${name} is missing after weights were resolved`);
     return w.data;
@@ -219,7 +241,7 @@ class Lowering {
     this.set(op, out, x.timeMajor);
   }
 
-  private sequenceLens(lengths: string): string {
+  sequenceLens(lengths: string): string {
     let name = this.sequenceLengths.get(lengths);
     if (name === undefined) {
       name = this.b.fresh(`${lengths}/int32`);
@@ -236,8 +258,6 @@ class Lowering {
     const directions = op.bidirectional ? ['forward', 'reverse'] : ['forward'];
     const [time, batch] = internalType(op.output.type, true).dims as [OnnxDim, OnnxDim];
     const h = dimValue(op.hidden);
-    const gates = gateCount(op.cell);
-    const order = onnxGateOrder(op.cell);
     const seqLens = op.lengths === undefined ? '' : this.sequenceLens(op.lengths);
     const attributes = [attr.int('hidden_size', op.hidden), ...this.activations(op)];
     if (op.cell === 'gru') attributes.push(attr.int('linear_before_reset', op.resetAfter ? 1 : 0));
@@ -251,19 +271,7 @@ class Lowering {
       for (const [d, direction] of directions.entries()) {
         const path = `${op.label}/l${layer}/${direction}`;
         const suffix = `_l${layer}${d === 1 ? '_reverse' : ''}`;
-        const hidden = op.hidden;
-        const w = reorderGateBlocks(this.weight(`${op.label}.weight_ih${suffix}`), hidden, inputSize, order);
-        const r = reorderGateBlocks(this.weight(`${op.label}.weight_hh${suffix}`), hidden, hidden, order);
-        const wName = this.b.floatInitializer(`${path}/W`, [1, gates * hidden, inputSize], w, `${op.label}.weight_ih${suffix}, gates in ONNX order`);
-        const rName = this.b.floatInitializer(`${path}/R`, [1, gates * hidden, hidden], r, `${op.label}.weight_hh${suffix}, gates in ONNX order`);
-        let bName = '';
-        if (op.bias) {
-          const bias = concatFloat([
-            reorderGateBlocks(this.weight(`${op.label}.bias_ih${suffix}`), hidden, 1, order),
-            reorderGateBlocks(this.weight(`${op.label}.bias_hh${suffix}`), hidden, 1, order),
-          ]);
-          bName = this.b.floatInitializer(`${path}/B`, [1, 2 * gates * hidden], bias, `${op.label}.bias_ih${suffix} ++ ${op.label}.bias_hh${suffix}, gates in ONNX order`);
-        }
+        const { wName, rName, bName } = recurrentInitializers(this.b, (n) => this.weight(n), op, layer, d, inputSize, path);
         const stateIndex = layer * directions.length + d;
         const initialH = op.state === undefined ? '' : this.stateSlice(op.state.h0, stateIndex, path, 'h0', batch, h);
         const initialC = op.state?.c0 === undefined ? '' : this.stateSlice(op.state.c0, stateIndex, path, 'c0', batch, h);
@@ -276,7 +284,7 @@ class Lowering {
         ];
         const inputs = [input, wName, rName, bName, seqLens, initialH];
         if (op.cell === 'lstm') {
-          const yc = op.state?.cn === undefined ? '' : this.b.fresh(`${path}/Y_c`);
+          const yc = op.state?.cn === undefined && !this.cellStatesOf.has(op.label) ? '' : this.b.fresh(`${path}/Y_c`);
           outputs.push({ name: yc, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } });
           inputs.push(initialC);
           if (yc !== '') cells.push(yc);
@@ -291,7 +299,8 @@ class Lowering {
       input = this.mergeDirections(ys, `${op.label}/l${layer}`, time, batch, op.hidden);
       inputSize = op.hidden * directions.length;
     }
-    this.finalStates.set(op.label, states.slice(-directions.length));
+    this.finalStates.set(op.label, states);
+    this.finalCells.set(op.label, cells);
     if (op.state !== undefined) {
       this.b.node(`${op.label}/hn/Concat`, 'Concat', states, [{ name: op.state.hn }], [attr.int('axis', 0)], this.where(op.span));
       if (op.state.cn !== undefined) this.b.node(`${op.label}/cn/Concat`, 'Concat', cells, [{ name: op.state.cn }], [attr.int('axis', 0)], this.where(op.span));
@@ -300,9 +309,7 @@ class Lowering {
   }
 
   private activations(op: RecurrentOp): ReturnType<typeof attr.strings>[] {
-    if (op.cell === 'rnn') return op.nonlinearity === 'relu' ? [attr.strings('activations', ['Relu'])] : [];
-    if (op.recurrentActivation === 'sigmoid') return [];
-    return [attr.strings('activations', op.cell === 'lstm' ? ['HardSigmoid', 'Tanh', 'Tanh'] : ['HardSigmoid', 'Tanh'])];
+    return recurrentActivations(op);
   }
 
   /** Row `index` of a [layers·directions, batch, hidden] state input, kept as [1, batch, hidden]. */
@@ -432,7 +439,9 @@ class Lowering {
     const outType = internalType(op.output.type, false);
     const out = this.b.fresh(`${op.label}/output`);
     if (op.finalStateOf !== undefined) {
-      const states = this.finalStates.get(op.finalStateOf)!;
+      const all = this.finalStates.get(op.finalStateOf)!;
+      const source = this.ir.ops.find((o): o is RecurrentOp => o.kind === 'recurrent' && o.label === op.finalStateOf)!;
+      const states = all.slice(-(source.bidirectional ? 2 : 1));
       let joined = states[0]!;
       const features = outType.dims[outType.dims.length - 1]!;
       if (states.length > 1) {
@@ -447,7 +456,7 @@ class Lowering {
     const x = this.timeMajor(op.input, op.span);
     const xType = internalType(x.type, true);
     const [time, batch] = xType.dims as [OnnxDim, OnnxDim];
-    const axis0 = this.b.int64Initializer(`${op.label}/axis0`, [0]);
+    const axis0 = (): string => this.b.int64Initializer(`${op.label}/axis0`, [0]);
     const lengths = op.lengths;
     if (op.mode === 'first' || (op.mode === 'last' && lengths === undefined)) {
       const index = this.b.int64Initializer(`${op.label}/index`, [op.mode === 'first' ? 0 : -1], []);
@@ -473,9 +482,9 @@ class Lowering {
       this.b.node(`${op.label}/Expand`, 'Expand', [index3, target], [{ name: expanded, type: { elemType: DataType.INT64, dims: [dimValue(1), ...xType.dims.slice(1)] } }], [], where);
       const gathered = this.b.fresh(`${op.label}/gathered`);
       this.b.node(`${op.label}/GatherElements`, 'GatherElements', [x.name, expanded], [{ name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } }], [attr.int('axis', 0)], where);
-      this.b.node(`${op.label}/Squeeze`, 'Squeeze', [gathered, axis0], [{ name: out, type: outType }], [], where);
+      this.b.node(`${op.label}/Squeeze`, 'Squeeze', [gathered, axis0()], [{ name: out, type: outType }], [], where);
     } else if (lengths === undefined) {
-      this.reduceOverTime(op, op.mode === 'mean' ? 'ReduceMean' : 'ReduceMax', x.name, axis0, out, outType, where);
+      this.reduceOverTime(op, op.mode === 'mean' ? 'ReduceMean' : 'ReduceMax', x.name, out, outType, where);
     } else if (op.mode === 'mean') {
       const valid = this.mask(lengths, x.name, time, batch);
       const maskFloat = this.b.fresh(`${op.label}/mask_float`);
@@ -483,7 +492,7 @@ class Lowering {
       const masked = this.b.fresh(`${op.label}/masked`);
       this.b.node(`${op.label}/Mul`, 'Mul', [x.name, maskFloat], [{ name: masked, type: xType }], [], where);
       const sum = this.b.fresh(`${op.label}/sum`);
-      this.b.node(`${op.label}/ReduceSum`, 'ReduceSum', [masked, axis0], [{ name: sum, type: outType }], [attr.int('keepdims', 0)], where);
+      this.b.node(`${op.label}/ReduceSum`, 'ReduceSum', [masked, axis0()], [{ name: sum, type: outType }], [attr.int('keepdims', 0)], where);
       const lengthsFloat = this.b.fresh(`${op.label}/lengths_float`);
       this.b.node(`${op.label}/CastLengths`, 'Cast', [lengths], [{ name: lengthsFloat, type: { elemType: DataType.FLOAT, dims: [batch] } }], [attr.int('to', DataType.FLOAT)], where);
       const axis1 = this.b.int64Initializer(`${op.label}/axis1`, [1]);
@@ -495,13 +504,14 @@ class Lowering {
       const lowest = this.b.floatScalar(`${op.label}/minus_infinity`, -Infinity);
       const masked = this.b.fresh(`${op.label}/masked`);
       this.b.node(`${op.label}/Where`, 'Where', [valid, x.name, lowest], [{ name: masked, type: xType }], [], where);
-      this.reduceOverTime(op, 'ReduceMax', masked, axis0, out, outType, where);
+      this.reduceOverTime(op, 'ReduceMax', masked, out, outType, where);
     }
     this.set(op, out, false);
   }
 
-  private reduceOverTime(op: PoolOp, opType: 'ReduceMean' | 'ReduceMax', input: string, axis0: string, out: string, type: TensorType, where: string): void {
+  private reduceOverTime(op: PoolOp, opType: 'ReduceMean' | 'ReduceMax', input: string, out: string, type: TensorType, where: string): void {
     if (this.options.opset >= 18) {
+      const axis0 = this.b.int64Initializer(`${op.label}/axis0`, [0]);
       this.b.node(`${op.label}/${opType}`, opType, [input, axis0], [{ name: out, type }], [attr.int('keepdims', 0)], where);
     } else {
       this.b.node(`${op.label}/${opType}`, opType, [input], [{ name: out, type }], [attr.ints('axes', [0]), attr.int('keepdims', 0)], where);
@@ -509,10 +519,12 @@ class Lowering {
   }
 
   /** Graph outputs are batch-major; steps past a row's length are zero. */
-  private output(name: string, valueId: string, type: ValueType, span: Span): ValueInfoProto {
+  /** Emits `name` as the batch-major, length-masked form of a value; returns its value info for graph outputs. */
+  output(name: string, valueId: string, type: ValueType, span: Span): ValueInfoProto {
     const info: ValueInfoProto = { name, type: { elemType: elemType(type), shape: type.dims.map(onnxDim) } };
     if (this.ir.ops.some((o) => o.kind === 'recurrent' && (o.state?.hn === name || o.state?.cn === name))) return info;
-    const v = this.value(valueId);
+    // A masked sequence that no layer made time-major yet goes through the same masking path.
+    const v = type.lengths !== undefined && type.hasTime ? this.timeMajor(valueId, span) : this.value(valueId);
     const where = this.where(span);
     let source = v.name;
     if (v.timeMajor) {
@@ -538,4 +550,43 @@ class Lowering {
     this.b.node(`output/${name}/SqueezeMask`, 'Squeeze', [valid, axes], [{ name: out, type: { elemType: DataType.BOOL, dims: t.dims.slice(0, 2) } }]);
     return out;
   }
+}
+
+/** The `activations` attribute of a recurrent node, when it differs from ONNX's defaults. */
+export function recurrentActivations(op: RecurrentOp): ReturnType<typeof attr.strings>[] {
+  if (op.cell === 'rnn') return op.nonlinearity === 'relu' ? [attr.strings('activations', ['Relu'])] : [];
+  if (op.recurrentActivation === 'sigmoid') return [];
+  return [attr.strings('activations', op.cell === 'lstm' ? ['HardSigmoid', 'Tanh', 'Tanh'] : ['HardSigmoid', 'Tanh'])];
+}
+
+/**
+ * The W, R and B initializers of one layer and direction of a recurrent op, from its PyTorch
+ * parameters with gate blocks reordered for ONNX; B is '' when the layer has no bias.
+ */
+export function recurrentInitializers(
+  b: GraphBuilder,
+  weight: (name: string) => Float32Array,
+  op: RecurrentOp,
+  layer: number,
+  direction: number,
+  inputSize: number,
+  path: string,
+): { wName: string; rName: string; bName: string } {
+  const suffix = `_l${layer}${direction === 1 ? '_reverse' : ''}`;
+  const hidden = op.hidden;
+  const gates = gateCount(op.cell);
+  const order = onnxGateOrder(op.cell);
+  const w = reorderGateBlocks(weight(`${op.label}.weight_ih${suffix}`), hidden, inputSize, order);
+  const r = reorderGateBlocks(weight(`${op.label}.weight_hh${suffix}`), hidden, hidden, order);
+  const wName = b.floatInitializer(`${path}/W`, [1, gates * hidden, inputSize], w, `${op.label}.weight_ih${suffix}, gates in ONNX order`);
+  const rName = b.floatInitializer(`${path}/R`, [1, gates * hidden, hidden], r, `${op.label}.weight_hh${suffix}, gates in ONNX order`);
+  let bName = '';
+  if (op.bias) {
+    const bias = concatFloat([
+      reorderGateBlocks(weight(`${op.label}.bias_ih${suffix}`), hidden, 1, order),
+      reorderGateBlocks(weight(`${op.label}.bias_hh${suffix}`), hidden, 1, order),
+    ]);
+    bName = b.floatInitializer(`${path}/B`, [1, 2 * gates * hidden], bias, `${op.label}.bias_ih${suffix} ++ ${op.label}.bias_hh${suffix}, gates in ONNX order`);
+  }
+  return { wName, rName, bName };
 }

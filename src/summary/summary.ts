@@ -1,6 +1,6 @@
 // A Keras-style model summary: one row per step with its output shape and parameter count.
 
-import { formatType, parameterCount, type ModelIR } from '../ir/ir.js';
+import { formatType, parameterCount, type ModelIR, type Op } from '../ir/ir.js';
 
 export interface SummaryRow {
   readonly label: string;
@@ -28,8 +28,20 @@ export function summarize(ir: ModelIR): ModelSummary {
     label: op.label,
     layer: op.display,
     outputShape: formatType(op.output.type),
-    parameters: ir.parameters.filter((p) => p.owner === op.label).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0),
+    parameters: countOf(ir, op.label),
   }));
+  const decoder = ir.decoder;
+  if (decoder !== undefined) {
+    const att = decoder.attention;
+    const attentionRow = (): SummaryRow => ({ label: att!.label, layer: `${att!.display} (${att!.placement})`, outputShape: `float32[batch, ${att!.placement === 'luong' ? att!.queryDim : att!.memoryDim}]`, parameters: countOf(ir, att!.label) });
+    const row = (op: Op): SummaryRow => ({ label: op.label, layer: op.display, outputShape: formatType(op.output.type), parameters: countOf(ir, op.label) });
+    opRows.push({ label: '[decoder]', layer: `decoder(bos=${decoder.bos}, eos=${decoder.eos}, max_length=${decoder.maxLength}${decoder.bridge ? ', bridge=linear' : ''})`, outputShape: 'one step per token', parameters: countOf(ir, 'bridge') });
+    opRows.push(row(decoder.embedding));
+    if (att?.placement === 'bahdanau') opRows.push(attentionRow());
+    opRows.push(row(decoder.recurrent));
+    if (att?.placement === 'luong') opRows.push(attentionRow());
+    opRows.push(...decoder.head.map(row));
+  }
   const outputRows: SummaryRow[] = ir.outputs.map((o) => ({ label: o.name, layer: 'output', outputShape: formatType(o.type), parameters: 0 }));
   const total = parameterCount(ir);
   return { name: ir.name, rows: [...inputRows, ...opRows, ...outputRows], totalParameters: total, parameterBytes: total * 4 };
@@ -53,4 +65,8 @@ export function formatSummary(summary: ModelSummary): string {
     `Total params: ${summary.totalParameters.toLocaleString('en-US')} (${megabytes} MiB as float32)`,
     '',
   ].join('\n');
+}
+
+function countOf(ir: ModelIR, owner: string): number {
+  return ir.parameters.filter((p) => p.owner === owner).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
 }

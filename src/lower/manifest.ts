@@ -1,0 +1,37 @@
+// The manifest of a compiled encoder–decoder or language-model bundle: its files, their signatures, its special tokens.
+
+export type BundleRole = 'scoring' | 'encoder' | 'step' | 'greedy';
+
+export interface BundleFileEntry {
+  /** The file name, relative to the manifest. */
+  readonly file: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+}
+
+export interface BundleManifest {
+  readonly format: 'seqc-bundle';
+  readonly version: 1;
+  readonly name: string;
+  readonly kind: 'seq2seq' | 'lm';
+  readonly bos: number;
+  readonly eos: number;
+  readonly maxLength: number;
+  /** Size of the logits: the vocabulary the decoder predicts. */
+  readonly vocab: number;
+  /** Size of the decoder's embedding: the ids it accepts. */
+  readonly targetVocab: number;
+  readonly state: { readonly cell: 'rnn' | 'lstm' | 'gru'; readonly layers: number; readonly hidden: number };
+  readonly inputFeed: boolean;
+  /** Features of the encoder's memory, for seq2seq models. */
+  readonly memoryDim?: number;
+  readonly attention?: { readonly score: 'dot' | 'general' | 'additive'; readonly placement: 'luong' | 'bahdanau' };
+  /** The model's source input and its lengths input, for seq2seq models. */
+  readonly source?: { readonly input: string; readonly lengths?: string };
+  readonly files: {
+    readonly scoring: BundleFileEntry;
+    readonly encoder?: BundleFileEntry;
+    readonly step: BundleFileEntry;
+    readonly greedy: BundleFileEntry;
+  };
+}

@@ -1,0 +1,693 @@
+// Lowers an encoder–decoder or language model into its bundle: scoring, encoder, step and greedy graphs (docs/seq2seq.md).
+
+import type { DecoderIR, ModelIR, RecurrentOp, ValueType } from '../ir/ir.js';
+import { DataType, type GraphProto, type ModelProto, type OnnxDim, type ValueInfoProto } from '../onnx/types.js';
+import type { WeightMap } from '../weights/types.js';
+import { attr, dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
+import { Lowering, onnxDim, recurrentActivations, recurrentInitializers, type LowerOptions } from './lower.js';
+import { transpose2d } from './pack.js';
+import type { BundleManifest, BundleRole } from './manifest.js';
+
+export interface BundleFile {
+  readonly role: BundleRole;
+  /** Added to the output's stem: '' for the scoring graph, '.encoder', '.step', '.greedy'. */
+  readonly suffix: string;
+  readonly proto: ModelProto;
+}
+
+export interface Bundle {
+  readonly files: readonly BundleFile[];
+  readonly manifest: BundleManifest;
+}
+
+const float = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.FLOAT, dims });
+const int64 = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.INT64, dims });
+const bool = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.BOOL, dims });
+const info = (name: string, type: TensorType): ValueInfoProto => ({ name, type: { elemType: type.elemType, shape: type.dims } });
+
+/** The symbolic and fixed sizes every graph of the bundle uses. */
+interface Sizes {
+  readonly batch: OnnxDim;
+  readonly srcTime: OnnxDim;
+  readonly layers: number;
+  readonly hidden: number;
+  readonly memoryDim: number;
+  readonly vocab: number;
+}
+
+/** Tensor names of a decoder state inside one graph. */
+interface StepState {
+  readonly h: string;
+  readonly c?: string;
+  readonly feed?: string;
+}
+
+interface StepOutputs extends StepState {
+  readonly logits: string;
+  readonly attention?: string;
+}
+
+/** The encoder side as seen from a graph: memory [batch, src_time, D], its mask, and the initial state. */
+interface EncoderValues {
+  readonly memory?: string;
+  readonly valid?: string;
+  readonly lengths?: string;
+}
+
+export function lowerSeq2seq(ir: ModelIR, weights: WeightMap, options: LowerOptions, stem: string): Bundle {
+  const decoder = ir.decoder!;
+  const kind = ir.encoder === undefined ? 'lm' : 'seq2seq';
+  const memoryType = ir.encoder?.memoryType;
+  const sizes: Sizes = {
+    batch: memoryType === undefined ? dimParam('batch') : onnxDim(memoryType.dims[0]!),
+    srcTime: memoryType === undefined ? dimParam('src_time') : onnxDim(memoryType.dims[1]!),
+    layers: decoder.recurrent.layers,
+    hidden: decoder.recurrent.hidden,
+    memoryDim: decoder.attention?.memoryDim ?? (memoryType === undefined ? 0 : (memoryType.dims[2] as { size: number }).size),
+    vocab: decoder.vocab,
+  };
+  const emitter = new Seq2seqEmitter(ir, decoder, weights, options, sizes);
+  const files: BundleFile[] = [];
+  const model = (graph: GraphProto, role: BundleRole): ModelProto => ({
+    irVersion: options.irVersion,
+    opsetImports: [{ domain: '', version: options.opset }],
+    producerName: 'seqc',
+    producerVersion: options.producerVersion,
+    modelVersion: 1,
+    docString: `${ir.name} (${role}), compiled by seqc ${options.producerVersion} from ${options.sourceName}`,
+    graph,
+    metadataProps: [
+      { key: 'seqc.version', value: options.producerVersion },
+      { key: 'seqc.source_name', value: options.sourceName },
+      { key: 'seqc.source', value: options.sourceText },
+      { key: 'seqc.bundle_role', value: role },
+    ],
+  });
+  files.push({ role: 'scoring', suffix: '', proto: model(emitter.scoringGraph(), 'scoring') });
+  if (kind === 'seq2seq') files.push({ role: 'encoder', suffix: '.encoder', proto: model(emitter.encoderGraph(), 'encoder') });
+  files.push({ role: 'step', suffix: '.step', proto: model(emitter.stepGraph(), 'step') });
+  files.push({ role: 'greedy', suffix: '.greedy', proto: model(emitter.greedyGraph(), 'greedy') });
+  const entry = (f: BundleFile) => ({
+    file: `${stem}${f.suffix}.onnx`,
+    inputs: f.proto.graph.inputs.map((i) => i.name),
+    outputs: f.proto.graph.outputs.map((o) => o.name),
+  });
+  const byRole = (role: BundleRole) => files.find((f) => f.role === role);
+  const sourceInput = ir.inputs.find((i) => i.role.kind === 'data');
+  const lengthsInput = ir.inputs.find((i) => i.role.kind === 'lengths');
+  const att = decoder.attention;
+  const manifest: BundleManifest = {
+    format: 'seqc-bundle',
+    version: 1,
+    name: ir.name,
+    kind,
+    bos: decoder.bos,
+    eos: decoder.eos,
+    maxLength: decoder.maxLength,
+    vocab: decoder.vocab,
+    targetVocab: decoder.embedding.vocab,
+    state: { cell: decoder.recurrent.cell, layers: sizes.layers, hidden: sizes.hidden },
+    inputFeed: att?.inputFeed === true,
+    ...(kind === 'seq2seq' ? { memoryDim: sizes.memoryDim } : {}),
+    ...(att === undefined ? {} : { attention: { score: att.score, placement: att.placement } }),
+    ...(sourceInput === undefined ? {} : { source: { input: sourceInput.name, ...(lengthsInput === undefined ? {} : { lengths: lengthsInput.name }) } }),
+    files: {
+      scoring: entry(byRole('scoring')!),
+      ...(kind === 'seq2seq' ? { encoder: entry(byRole('encoder')!) } : {}),
+      step: entry(byRole('step')!),
+      greedy: entry(byRole('greedy')!),
+    },
+  };
+  return { files, manifest };
+}
+
+class Seq2seqEmitter {
+  constructor(
+    private readonly ir: ModelIR,
+    private readonly decoder: DecoderIR,
+    private readonly weights: WeightMap,
+    private readonly options: LowerOptions,
+    private readonly sizes: Sizes,
+  ) {}
+
+  private get isLstm(): boolean {
+    return this.decoder.recurrent.cell === 'lstm';
+  }
+
+  private get stateType(): TensorType {
+    return float([dimValue(this.sizes.layers), this.sizes.batch, dimValue(this.sizes.hidden)]);
+  }
+
+  private graph(b: GraphBuilder, name: string, inputs: ValueInfoProto[], outputs: ValueInfoProto[], doc: string): GraphProto {
+    return { name, nodes: b.nodes, initializers: b.initializers, inputs, outputs, valueInfo: b.valueInfo, docString: doc };
+  }
+
+  private weight(name: string): Float32Array {
+    const w = this.weights.get(name);
+    if (w === undefined) throw new Error(`weight ${name} is missing after weights were resolved`);
+    return w.data;
+  }
+
+  /** `src`, `src_lengths` → `memory`, `h0`, `c0`. */
+  encoderGraph(): GraphProto {
+    const b = new GraphBuilder(this.options.opset);
+    for (const name of ['memory', 'h0', 'c0']) b.reserve(name);
+    const { inputs, memory, h0, c0 } = this.encoder(b, 'memory');
+    const outputs = [info('memory', float([this.sizes.batch, this.sizes.srcTime, dimValue(this.sizes.memoryDim)]))];
+    b.node('output/h0/Identity', 'Identity', [h0], [{ name: 'h0' }]);
+    outputs.push(info('h0', this.stateType));
+    if (c0 !== undefined) {
+      b.node('output/c0/Identity', 'Identity', [c0], [{ name: 'c0' }]);
+      outputs.push(info('c0', this.stateType));
+    }
+    void memory;
+    return this.graph(b, `${this.ir.name}_encoder`, inputs, outputs, 'The encoder: memory and the decoder\'s initial state (docs/seq2seq.md).');
+  }
+
+  /** `tokens`, `h`, `c`, `memory`, lengths, `feed` → `logits`, `h_out`, `c_out`, `attention`, `feed_out`. */
+  stepGraph(): GraphProto {
+    const b = new GraphBuilder(this.options.opset);
+    const { batch, srcTime } = this.sizes;
+    const inputs: ValueInfoProto[] = [info('tokens', int64([batch])), info('h', this.stateType)];
+    if (this.isLstm) inputs.push(info('c', this.stateType));
+    let enc: EncoderValues = {};
+    if (this.ir.encoder !== undefined) {
+      inputs.push(info('memory', float([batch, srcTime, dimValue(this.sizes.memoryDim)])));
+      const lengths = this.ir.inputs.find((i) => i.role.kind === 'lengths')?.name;
+      if (lengths !== undefined) inputs.push(info(lengths, int64([batch])));
+      enc = { memory: 'memory', ...(lengths === undefined ? {} : { lengths, valid: this.sourceMask(b, 'memory', lengths) }) };
+    }
+    const feedDim = dimValue(this.sizes.hidden);
+    if (this.decoder.attention?.inputFeed === true) inputs.push(info('feed', float([batch, feedDim])));
+    for (const i of inputs) b.reserve(i.name);
+    for (const name of ['logits', 'h_out', 'c_out', 'attention', 'feed_out']) b.reserve(name);
+    const state: StepState = { h: 'h', ...(this.isLstm ? { c: 'c' } : {}), ...(this.decoder.attention?.inputFeed === true ? { feed: 'feed' } : {}) };
+    const out = this.step(b, 'tokens', state, enc);
+    const outputs: ValueInfoProto[] = [];
+    const expose = (internal: string | undefined, name: string, type: TensorType): void => {
+      if (internal === undefined) return;
+      b.node(`output/${name}/Identity`, 'Identity', [internal], [{ name }]);
+      outputs.push(info(name, type));
+    };
+    expose(out.logits, 'logits', float([batch, dimValue(this.sizes.vocab)]));
+    expose(out.h, 'h_out', this.stateType);
+    expose(out.c, 'c_out', this.stateType);
+    expose(out.attention, 'attention', float([batch, srcTime]));
+    expose(out.feed, 'feed_out', float([batch, feedDim]));
+    return this.graph(b, `${this.ir.name}_step`, inputs, outputs, 'One decoder step (docs/seq2seq.md).');
+  }
+
+  /** Teacher forcing: (`src`, `src_lengths`,) `tgt_in` → `logits` [batch, tgt_time, vocab], through a Loop over the step. */
+  scoringGraph(): GraphProto {
+    const b = new GraphBuilder(this.options.opset);
+    b.reserve('tgt_in');
+    b.reserve('logits');
+    const { inputs, state, enc } = this.start(b, 'tgt_in');
+    inputs.push(info('tgt_in', int64([this.sizes.batch, dimParam('tgt_time')])));
+    const tgtTime = this.axisSize(b, 'tgt_in', 1, 'decoder/tgt_time');
+    const targets = b.fresh('decoder/tgt_time_major');
+    b.node('decoder/tgt_in/Transpose', 'Transpose', ['tgt_in'], [{ name: targets, type: int64([dimParam('tgt_time'), this.sizes.batch]) }], [attr.ints('perm', [1, 0])]);
+    const loop = this.loop(b, 'decoder/teacher_forcing', tgtTime, state, [], (body, iteration, current) => {
+      const tokens = body.fresh('decoder/teacher_forcing/tokens');
+      body.node('decoder/teacher_forcing/tokens/Gather', 'Gather', [targets, iteration], [{ name: tokens, type: int64([this.sizes.batch]) }], [attr.int('axis', 0)]);
+      const out = this.step(body, tokens, current, enc);
+      return { state: out, carried: [], scans: [{ name: out.logits, type: float([this.sizes.batch, dimValue(this.sizes.vocab)]) }] };
+    });
+    b.node('output/logits/Transpose', 'Transpose', [loop.scans[0]!], [{ name: 'logits' }], [attr.ints('perm', [1, 0, 2])]);
+    const outputs = [info('logits', float([this.sizes.batch, dimParam('tgt_time'), dimValue(this.sizes.vocab)]))];
+    return this.graph(b, this.ir.name, inputs, outputs, 'Teacher-forced scoring: tgt_in starts with bos; logits for every step (docs/seq2seq.md).');
+  }
+
+  /** Greedy decoding as one ONNX Loop: → `tokens` [batch, max_length], `lengths` [batch]. */
+  greedyGraph(): GraphProto {
+    const b = new GraphBuilder(this.options.opset);
+    b.reserve('tokens');
+    b.reserve('lengths');
+    const lm = this.ir.encoder === undefined;
+    if (lm) b.reserve('prompt');
+    const { inputs, state: initial, enc } = this.start(b, lm ? 'prompt' : undefined);
+    const { batch } = this.sizes;
+    let state = initial;
+    let firstTokens: string;
+    if (lm) {
+      inputs.push(info('prompt', int64([batch, dimParam('prompt_time')])));
+      // Feed all prompt tokens but the last to warm the state; generation starts from the last one.
+      const promptTime = this.axisSize(b, 'prompt', 1, 'decoder/prompt_time');
+      const one = b.int64Initializer('decoder/one', [1], []);
+      const warmSteps = b.fresh('decoder/warm_steps');
+      b.node('decoder/warm_steps/Sub', 'Sub', [promptTime, one], [{ name: warmSteps, type: int64([]) }]);
+      const prompt = b.fresh('decoder/prompt_time_major');
+      b.node('decoder/prompt/Transpose', 'Transpose', ['prompt'], [{ name: prompt, type: int64([dimParam('prompt_time'), batch]) }], [attr.ints('perm', [1, 0])]);
+      const warm = this.loop(b, 'decoder/prompt', warmSteps, state, [], (body, iteration, current) => {
+        const tokens = body.fresh('decoder/prompt/tokens');
+        body.node('decoder/prompt/tokens/Gather', 'Gather', [prompt, iteration], [{ name: tokens, type: int64([batch]) }], [attr.int('axis', 0)]);
+        return { state: this.step(body, tokens, current, enc), carried: [], scans: [] };
+      });
+      state = warm.state;
+      const minusOne = b.int64Initializer('decoder/last_index', [-1], []);
+      firstTokens = b.fresh('decoder/first_tokens');
+      b.node('decoder/first_tokens/Gather', 'Gather', [prompt, minusOne], [{ name: firstTokens, type: int64([batch]) }], [attr.int('axis', 0)]);
+    } else {
+      firstTokens = this.filled(b, 'decoder/bos_tokens', this.batchVector(b, enc), this.decoder.bos);
+    }
+    const notFinished = b.fresh('decoder/finished0');
+    const zeros = this.filled(b, 'decoder/zeros_int', this.batchVector(b, enc, firstTokens), 0);
+    b.node('decoder/finished0/Cast', 'Cast', [zeros], [{ name: notFinished, type: bool([batch]) }], [attr.int('to', DataType.BOOL)]);
+    const maxLength = b.int64Initializer('decoder/max_length', [this.decoder.maxLength], []);
+    const eos = b.int64Initializer('decoder/eos', [this.decoder.eos], []);
+    const loop = this.loop(
+      b,
+      'decoder/greedy',
+      maxLength,
+      state,
+      [
+        { name: firstTokens, type: int64([batch]) },
+        { name: notFinished, type: bool([batch]) },
+      ],
+      (body, _iteration, current, carried) => {
+        const [tokens, finished] = carried as [string, string];
+        const out = this.step(body, tokens, current, enc);
+        const best = body.fresh('decoder/greedy/argmax');
+        body.node('decoder/greedy/ArgMax', 'ArgMax', [out.logits], [{ name: best, type: int64([batch]) }], [attr.int('axis', 1), attr.int('keepdims', 0)]);
+        const next = body.fresh('decoder/greedy/next');
+        body.node('decoder/greedy/Where', 'Where', [finished, eos, best], [{ name: next, type: int64([batch]) }]);
+        const isEos = body.fresh('decoder/greedy/is_eos');
+        body.node('decoder/greedy/Equal', 'Equal', [next, eos], [{ name: isEos, type: bool([batch]) }]);
+        const nowFinished = body.fresh('decoder/greedy/finished');
+        body.node('decoder/greedy/Or', 'Or', [finished, isEos], [{ name: nowFinished, type: bool([batch]) }]);
+        const live = body.fresh('decoder/greedy/live');
+        body.node('decoder/greedy/Not', 'Not', [finished], [{ name: live, type: bool([batch]) }]);
+        const counted = body.fresh('decoder/greedy/counted');
+        body.node('decoder/greedy/Cast', 'Cast', [live], [{ name: counted, type: int64([batch]) }], [attr.int('to', DataType.INT64)]);
+        return {
+          state: out,
+          carried: [next, nowFinished],
+          scans: [
+            { name: next, type: int64([batch]) },
+            { name: counted, type: int64([batch]) },
+          ],
+        };
+      },
+    );
+    b.node('output/tokens/Transpose', 'Transpose', [loop.scans[0]!], [{ name: 'tokens' }], [attr.ints('perm', [1, 0])]);
+    const axis0 = b.int64Initializer('decoder/axis0', [0]);
+    b.node('output/lengths/ReduceSum', 'ReduceSum', [loop.scans[1]!, axis0], [{ name: 'lengths' }], [attr.int('keepdims', 0)]);
+    const outputs = [info('tokens', int64([batch, dimValue(this.decoder.maxLength)])), info('lengths', int64([batch]))];
+    return this.graph(b, `${this.ir.name}_greedy`, inputs, outputs, 'Greedy decoding in one Loop: tokens after bos, eos-filled after eos; lengths count up to and including eos.');
+  }
+
+  /** Graph inputs and the decoder's initial state: from the encoder, or zeros for a language model. */
+  private start(b: GraphBuilder, batchSource?: string): { inputs: ValueInfoProto[]; state: StepState; enc: EncoderValues } {
+    if (this.ir.encoder !== undefined) {
+      const { inputs, memory, h0, c0, lengths } = this.encoder(b, b.fresh('encoder/memory'));
+      const valid = lengths === undefined ? undefined : this.sourceMask(b, memory, lengths);
+      const enc: EncoderValues = { memory, ...(lengths === undefined ? {} : { lengths }), ...(valid === undefined ? {} : { valid }) };
+      const feed = this.decoder.attention?.inputFeed === true ? this.zerosLike(b, 'decoder/feed0', this.batchVector(b, enc), this.sizes.hidden) : undefined;
+      return { inputs, state: { h: h0, ...(c0 === undefined ? {} : { c: c0 }), ...(feed === undefined ? {} : { feed }) }, enc };
+    }
+    const batchScalar = this.axisSize(b, batchSource!, 0, 'decoder/batch');
+    const h = this.zerosState(b, 'decoder/h0', batchScalar);
+    const c = this.isLstm ? this.zerosState(b, 'decoder/c0', batchScalar) : undefined;
+    return { inputs: [], state: { h, ...(c === undefined ? {} : { c }) }, enc: {} };
+  }
+
+  /** Lowers the encoder ops; returns the graph inputs, the memory (batch-major, masked) and the initial state. */
+  private encoder(b: GraphBuilder, memoryName: string): { inputs: ValueInfoProto[]; memory: string; h0: string; c0?: string; lengths?: string } {
+    const encoderIr = this.ir.encoder!;
+    const final = this.ir.ops.find((o): o is RecurrentOp => o.kind === 'recurrent' && o.label === encoderIr.finalState)!;
+    const cells = this.isLstm && final.cell === 'lstm' ? new Set([final.label]) : new Set<string>();
+    const lowering = new Lowering(this.ir, this.weights, this.options, b, cells);
+    const inputs = lowering.declareInputs();
+    for (const op of this.ir.ops) lowering.op(op);
+    lowering.output(memoryName, encoderIr.memory, encoderIr.memoryType, final.span);
+    const directions = final.bidirectional ? 2 : 1;
+    const h0 = this.initialState(b, 'h', lowering.finalStates.get(final.label)!, final, directions);
+    let c0: string | undefined;
+    if (this.isLstm) {
+      c0 = final.cell === 'lstm' ? this.initialState(b, 'c', lowering.finalCells.get(final.label)!, final, directions) : this.zerosLikeState(b, 'decoder/c0', h0);
+    }
+    return { inputs, memory: memoryName, h0, ...(c0 === undefined ? {} : { c0 }), ...(encoderIr.memoryType.lengths === undefined ? {} : { lengths: encoderIr.memoryType.lengths }) };
+  }
+
+  /** Per-layer final states [1, B, H_enc] (directions in order) → [L, B, H]: concatenated, or through the bridge. */
+  private initialState(b: GraphBuilder, which: 'h' | 'c', states: readonly string[], final: RecurrentOp, directions: number): string {
+    const { batch, layers, hidden } = this.sizes;
+    const joinedSize = final.hidden * directions;
+    const perLayer: string[] = [];
+    for (let layer = 0; layer < final.layers; layer++) {
+      const parts = states.slice(layer * directions, (layer + 1) * directions);
+      if (parts.length === 1) {
+        perLayer.push(parts[0]!);
+        continue;
+      }
+      const joined = b.fresh(`decoder/${which}0/l${layer}`);
+      b.node(`decoder/${which}0/l${layer}/Concat`, 'Concat', parts, [{ name: joined, type: float([dimValue(1), batch, dimValue(joinedSize)]) }], [attr.int('axis', 2)]);
+      perLayer.push(joined);
+    }
+    const stacked = b.fresh(`decoder/${which}0/encoder_final`);
+    b.node(`decoder/${which}0/Concat`, 'Concat', perLayer, [{ name: stacked, type: float([dimValue(final.layers), batch, dimValue(joinedSize)]) }], [attr.int('axis', 0)]);
+    if (!this.decoder.bridge) return stacked;
+    // bridge: tanh(W · [h_enc[0] ; … ; h_enc[L_enc−1]] + b), reshaped to [L, B, H].
+    const path = `bridge/${which}`;
+    const batchMajor = b.fresh(`${path}/batch_major`);
+    b.node(`${path}/Transpose`, 'Transpose', [stacked], [{ name: batchMajor, type: float([batch, dimValue(final.layers), dimValue(joinedSize)]) }], [attr.ints('perm', [1, 0, 2])]);
+    const flat = b.fresh(`${path}/flat`);
+    const flatShape = b.int64Initializer(`${path}/flat_shape`, [0, -1]);
+    b.node(`${path}/Flatten`, 'Reshape', [batchMajor, flatShape], [{ name: flat, type: float([batch, dimValue(final.layers * joinedSize)]) }]);
+    const projected = b.fresh(`${path}/projected`);
+    const w = b.floatInitializer(`bridge.${which}.weight`, [layers * hidden, final.layers * joinedSize], this.weight(`bridge.${which}.weight`));
+    const bias = b.floatInitializer(`bridge.${which}.bias`, [layers * hidden], this.weight(`bridge.${which}.bias`));
+    b.node(`${path}/Gemm`, 'Gemm', [flat, w, bias], [{ name: projected, type: float([batch, dimValue(layers * hidden)]) }], [attr.int('transB', 1)]);
+    const activated = b.fresh(`${path}/tanh`);
+    b.node(`${path}/Tanh`, 'Tanh', [projected], [{ name: activated, type: float([batch, dimValue(layers * hidden)]) }]);
+    const shaped = b.fresh(`${path}/per_layer`);
+    const layerShape = b.int64Initializer(`${path}/layer_shape`, [0, layers, hidden]);
+    b.node(`${path}/Reshape`, 'Reshape', [activated, layerShape], [{ name: shaped, type: float([batch, dimValue(layers), dimValue(hidden)]) }]);
+    const out = b.fresh(`${path}/initial`);
+    b.node(`${path}/ToLayers`, 'Transpose', [shaped], [{ name: out, type: this.stateType }], [attr.ints('perm', [1, 0, 2])]);
+    return out;
+  }
+
+  /** valid [B, S]: true at source steps inside each row's length. */
+  private sourceMask(b: GraphBuilder, memory: string, lengths: string): string {
+    const { batch, srcTime } = this.sizes;
+    const path = 'decoder/source_mask';
+    const time = this.axisSize(b, memory, 1, `${path}/src_time`);
+    const zero = b.int64Initializer(`${path}/zero`, [0], []);
+    const one = b.int64Initializer(`${path}/one`, [1], []);
+    const steps = b.fresh(`${path}/steps`);
+    b.node(`${path}/Range`, 'Range', [zero, time, one], [{ name: steps, type: int64([srcTime]) }]);
+    const axis0 = b.int64Initializer(`${path}/axis0`, [0]);
+    const row = b.fresh(`${path}/steps_row`);
+    b.node(`${path}/UnsqueezeSteps`, 'Unsqueeze', [steps, axis0], [{ name: row, type: int64([dimValue(1), srcTime]) }]);
+    const axis1 = b.int64Initializer(`${path}/axis1`, [1]);
+    const column = b.fresh(`${path}/lengths_column`);
+    b.node(`${path}/UnsqueezeLengths`, 'Unsqueeze', [lengths, axis1], [{ name: column, type: int64([batch, dimValue(1)]) }]);
+    const valid = b.fresh(`${path}/valid`);
+    b.node(`${path}/Less`, 'Less', [row, column], [{ name: valid, type: bool([batch, srcTime]) }]);
+    return valid;
+  }
+
+  /** One decoder step (docs/seq2seq.md) emitted into `b`, which may be a Loop body. */
+  private step(b: GraphBuilder, tokens: string, state: StepState, enc: EncoderValues): StepOutputs {
+    const d = this.decoder;
+    const { batch, hidden, layers } = this.sizes;
+    const lowering = new Lowering(this.ir, this.weights, this.options, b);
+    lowering.bind('tokens', tokens, { dtype: 'int64', dims: [], hasTime: false }, false);
+    lowering.op({ ...d.embedding, input: 'tokens' });
+    const embedded = lowering.lookup(d.embedding.label).name;
+    const att = d.attention;
+    const parts = [embedded];
+    let attention: string | undefined;
+    if (att?.placement === 'bahdanau') {
+      const top = b.fresh(`${d.recurrent.label}/previous_top`);
+      const index = b.int64Initializer(`${d.recurrent.label}/top_index`, [layers - 1], []);
+      b.node(`${att.label}/query/Gather`, 'Gather', [state.h, index], [{ name: top, type: float([batch, dimValue(hidden)]) }], [attr.int('axis', 0)]);
+      const attended = this.attend(b, top, enc);
+      parts.push(attended.context);
+      attention = attended.weights;
+    }
+    if (att?.inputFeed === true) parts.push(state.feed!);
+    let x = embedded;
+    if (parts.length > 1) {
+      x = b.fresh(`${d.recurrent.label}/input`);
+      b.node(`${d.recurrent.label}/input/Concat`, 'Concat', parts, [{ name: x, type: float([batch, dimValue(d.recurrent.inputSize)]) }], [attr.int('axis', 1)]);
+    }
+    const { h, c, top } = this.cellStep(b, x, state);
+    let output = top;
+    let feed: string | undefined;
+    if (att?.placement === 'luong') {
+      const attended = this.attend(b, top, enc);
+      attention = attended.weights;
+      output = this.attentionalVector(b, attended.context, top);
+      if (att.inputFeed) feed = output;
+    }
+    lowering.bind(d.recurrent.label, output, { dtype: 'float32', dims: [], hasTime: false }, false);
+    for (const op of d.head) lowering.op(op);
+    const last = d.head.length === 0 ? d.recurrent.label : d.head[d.head.length - 1]!.output.id;
+    const logits = lowering.lookup(last).name;
+    return { logits, h, ...(c === undefined ? {} : { c }), ...(feed === undefined ? {} : { feed }), ...(attention === undefined ? {} : { attention }) };
+  }
+
+  /** The stacked recurrent layer for one token: each layer is a one-step ONNX recurrent node. */
+  private cellStep(b: GraphBuilder, x: string, state: StepState): { h: string; c?: string; top: string } {
+    const op = this.decoder.recurrent;
+    const { batch, hidden } = this.sizes;
+    const opType = op.cell === 'lstm' ? 'LSTM' : op.cell === 'gru' ? 'GRU' : 'RNN';
+    const attributes = [attr.int('hidden_size', hidden), attr.string('direction', 'forward'), ...recurrentActivations(op)];
+    if (op.cell === 'gru') attributes.push(attr.int('linear_before_reset', op.resetAfter ? 1 : 0));
+    const hs: string[] = [];
+    const cs: string[] = [];
+    let input = x;
+    let inputSize = op.inputSize;
+    const axis0 = b.int64Initializer(`${op.label}/axis0`, [0]);
+    for (let layer = 0; layer < op.layers; layer++) {
+      const path = `${op.label}/l${layer}`;
+      const { wName, rName, bName } = recurrentInitializers(b, (n) => this.weight(n), op, layer, 0, inputSize, `${path}/forward`);
+      const sequence = b.fresh(`${path}/step_input`);
+      b.node(`${path}/Unsqueeze`, 'Unsqueeze', [input, axis0], [{ name: sequence, type: float([dimValue(1), batch, dimValue(inputSize)]) }]);
+      const index = b.int64Initializer(`${path}/state_index`, [layer]);
+      const h0 = b.fresh(`${path}/h`);
+      b.node(`${path}/h/Gather`, 'Gather', [state.h, index], [{ name: h0, type: float([dimValue(1), batch, dimValue(hidden)]) }], [attr.int('axis', 0)]);
+      const inputs = [sequence, wName, rName, bName, '', h0];
+      const yh = b.fresh(`${path}/Y_h`);
+      const outputs = [{ name: '' }, { name: yh, type: float([dimValue(1), batch, dimValue(hidden)]) }];
+      if (state.c !== undefined) {
+        const c0 = b.fresh(`${path}/c`);
+        b.node(`${path}/c/Gather`, 'Gather', [state.c, index], [{ name: c0, type: float([dimValue(1), batch, dimValue(hidden)]) }], [attr.int('axis', 0)]);
+        inputs.push(c0);
+        const yc = b.fresh(`${path}/Y_c`);
+        outputs.push({ name: yc, type: float([dimValue(1), batch, dimValue(hidden)]) });
+        cs.push(yc);
+      }
+      b.node(`${path}/${opType}`, opType, inputs, outputs, attributes, this.where());
+      hs.push(yh);
+      const next = b.fresh(`${path}/output`);
+      b.node(`${path}/Squeeze`, 'Squeeze', [yh, axis0], [{ name: next, type: float([batch, dimValue(hidden)]) }]);
+      input = next;
+      inputSize = hidden;
+    }
+    const h = b.fresh(`${op.label}/h_out`);
+    b.node(`${op.label}/h_out/Concat`, 'Concat', hs, [{ name: h, type: this.stateType }], [attr.int('axis', 0)]);
+    let c: string | undefined;
+    if (state.c !== undefined) {
+      c = b.fresh(`${op.label}/c_out`);
+      b.node(`${op.label}/c_out/Concat`, 'Concat', cs, [{ name: c, type: this.stateType }], [attr.int('axis', 0)]);
+    }
+    return { h, ...(c === undefined ? {} : { c }), top: input };
+  }
+
+  /** attend(q, M): scores by the layer's score function, masked softmax over source steps, context. */
+  private attend(b: GraphBuilder, query: string, enc: EncoderValues): { context: string; weights: string } {
+    const att = this.decoder.attention!;
+    const { batch, srcTime, memoryDim } = this.sizes;
+    const memory = enc.memory!;
+    const path = att.label;
+    const where = this.where(att.span);
+    const axis1 = b.int64Initializer(`${path}/axis1`, [1]);
+    const axis2 = b.int64Initializer(`${path}/axis2`, [2]);
+    let scores3: string;
+    if (att.score === 'additive') {
+      const queryProjected = b.fresh(`${path}/query_projected`);
+      const wq = b.floatInitializer(`${att.label}.linear_query.weight`, [memoryDim, att.queryDim], this.weight(`${att.label}.linear_query.weight`));
+      const bq = b.floatInitializer(`${att.label}.linear_query.bias`, [memoryDim], this.weight(`${att.label}.linear_query.bias`));
+      b.node(`${path}/linear_query/Gemm`, 'Gemm', [query, wq, bq], [{ name: queryProjected, type: float([batch, dimValue(memoryDim)]) }], [attr.int('transB', 1)], where);
+      const queryRow = b.fresh(`${path}/query_row`);
+      b.node(`${path}/query/Unsqueeze`, 'Unsqueeze', [queryProjected, axis1], [{ name: queryRow, type: float([batch, dimValue(1), dimValue(memoryDim)]) }], [], where);
+      const wcT = b.floatInitializer(`${att.label}/linear_context_T`, [memoryDim, memoryDim], transpose2d(this.weight(`${att.label}.linear_context.weight`), memoryDim, memoryDim), `${att.label}.linear_context.weight transposed`);
+      const contextProjected = b.fresh(`${path}/context_projected`);
+      b.node(`${path}/linear_context/MatMul`, 'MatMul', [memory, wcT], [{ name: contextProjected, type: float([batch, srcTime, dimValue(memoryDim)]) }], [], where);
+      const summed = b.fresh(`${path}/summed`);
+      b.node(`${path}/Add`, 'Add', [contextProjected, queryRow], [{ name: summed, type: float([batch, srcTime, dimValue(memoryDim)]) }], [], where);
+      const activated = b.fresh(`${path}/tanh`);
+      b.node(`${path}/Tanh`, 'Tanh', [summed], [{ name: activated, type: float([batch, srcTime, dimValue(memoryDim)]) }], [], where);
+      const vT = b.floatInitializer(`${att.label}/v_T`, [memoryDim, 1], this.weight(`${att.label}.v.weight`), `${att.label}.v.weight transposed`);
+      scores3 = b.fresh(`${path}/scores3`);
+      b.node(`${path}/v/MatMul`, 'MatMul', [activated, vT], [{ name: scores3, type: float([batch, srcTime, dimValue(1)]) }], [], where);
+    } else {
+      let projected = query;
+      if (att.score === 'general') {
+        projected = b.fresh(`${path}/query_projected`);
+        const w = b.floatInitializer(`${att.label}.linear_in.weight`, [memoryDim, att.queryDim], this.weight(`${att.label}.linear_in.weight`));
+        b.node(`${path}/linear_in/Gemm`, 'Gemm', [query, w], [{ name: projected, type: float([batch, dimValue(memoryDim)]) }], [attr.int('transB', 1)], where);
+      }
+      const column = b.fresh(`${path}/query_column`);
+      b.node(`${path}/query/Unsqueeze`, 'Unsqueeze', [projected, axis2], [{ name: column, type: float([batch, dimValue(memoryDim), dimValue(1)]) }], [], where);
+      scores3 = b.fresh(`${path}/scores3`);
+      b.node(`${path}/scores/MatMul`, 'MatMul', [memory, column], [{ name: scores3, type: float([batch, srcTime, dimValue(1)]) }], [], where);
+    }
+    let scores = b.fresh(`${path}/scores`);
+    b.node(`${path}/scores/Squeeze`, 'Squeeze', [scores3, axis2], [{ name: scores, type: float([batch, srcTime]) }], [], where);
+    if (enc.valid !== undefined) {
+      // The lowest float rather than −∞, so a row can never turn into NaN.
+      const lowest = b.floatScalar(`${path}/lowest`, -3.4028234663852886e38);
+      const masked = b.fresh(`${path}/masked_scores`);
+      b.node(`${path}/mask/Where`, 'Where', [enc.valid, scores, lowest], [{ name: masked, type: float([batch, srcTime]) }], [], where);
+      scores = masked;
+    }
+    const weights = b.fresh(`${path}/weights`);
+    b.node(`${path}/Softmax`, 'Softmax', [scores], [{ name: weights, type: float([batch, srcTime]) }], [attr.int('axis', 1)], where);
+    const weightsRow = b.fresh(`${path}/weights_row`);
+    b.node(`${path}/weights/Unsqueeze`, 'Unsqueeze', [weights, axis1], [{ name: weightsRow, type: float([batch, dimValue(1), srcTime]) }], [], where);
+    const context3 = b.fresh(`${path}/context3`);
+    b.node(`${path}/context/MatMul`, 'MatMul', [weightsRow, memory], [{ name: context3, type: float([batch, dimValue(1), dimValue(memoryDim)]) }], [], where);
+    const context = b.fresh(`${path}/context`);
+    b.node(`${path}/context/Squeeze`, 'Squeeze', [context3, axis1], [{ name: context, type: float([batch, dimValue(memoryDim)]) }], [], where);
+    return { context, weights };
+  }
+
+  /** Luong's attentional vector: linear_out([context ; query]), then tanh for dot and general. */
+  private attentionalVector(b: GraphBuilder, context: string, query: string): string {
+    const att = this.decoder.attention!;
+    const { batch, memoryDim } = this.sizes;
+    const q = att.queryDim;
+    const path = att.label;
+    const where = this.where(att.span);
+    const joined = b.fresh(`${path}/context_query`);
+    b.node(`${path}/Concat`, 'Concat', [context, query], [{ name: joined, type: float([batch, dimValue(memoryDim + q)]) }], [attr.int('axis', 1)], where);
+    const inputs = [joined, b.floatInitializer(`${att.label}.linear_out.weight`, [q, memoryDim + q], this.weight(`${att.label}.linear_out.weight`))];
+    if (att.score === 'additive') inputs.push(b.floatInitializer(`${att.label}.linear_out.bias`, [q], this.weight(`${att.label}.linear_out.bias`)));
+    const projected = b.fresh(`${path}/linear_out`);
+    b.node(`${path}/linear_out/Gemm`, 'Gemm', inputs, [{ name: projected, type: float([batch, dimValue(q)]) }], [attr.int('transB', 1)], where);
+    if (att.score === 'additive') return projected;
+    const out = b.fresh(`${path}/attentional`);
+    b.node(`${path}/Tanh`, 'Tanh', [projected], [{ name: out, type: float([batch, dimValue(q)]) }], [], where);
+    return out;
+  }
+
+  /**
+   * An ONNX Loop whose body runs `body` once per iteration, carrying the decoder state and `extra`
+   * values; returns the final state and the scan outputs stacked over iterations.
+   */
+  private loop(
+    b: GraphBuilder,
+    path: string,
+    tripCount: string,
+    state: StepState,
+    extra: readonly { name: string; type: TensorType }[],
+    body: (
+      body: GraphBuilder,
+      iteration: string,
+      state: StepState,
+      carried: readonly string[],
+    ) => { state: StepState; carried: readonly string[]; scans: readonly { name: string; type: TensorType }[] },
+  ): { state: StepState; scans: string[] } {
+    const bb = b.subgraph();
+    const iteration = bb.fresh(`${path}/iteration`);
+    const condIn = bb.fresh(`${path}/cond_in`);
+    const stateKeys = (['h', 'c', 'feed'] as const).filter((k) => state[k] !== undefined);
+    const stateTypes: Record<'h' | 'c' | 'feed', TensorType> = { h: this.stateType, c: this.stateType, feed: float([this.sizes.batch, dimValue(this.sizes.hidden)]) };
+    const stateIn = Object.fromEntries(stateKeys.map((k) => [k, bb.fresh(`${path}/${k}_in`)])) as unknown as StepState;
+    const extraIn = extra.map((e) => bb.fresh(`${e.name}_in`));
+    const result = body(bb, iteration, stateIn, extraIn);
+    const condOut = bb.fresh(`${path}/cond_out`);
+    bb.node(`${path}/cond/Identity`, 'Identity', [condIn], [{ name: condOut, type: bool([]) }]);
+    // Loop outputs must be distinct tensors made inside the body.
+    const passOut = (name: string, label: string, type: TensorType): string => {
+      const out = bb.fresh(`${path}/${label}_out`);
+      bb.node(`${path}/${label}_out/Identity`, 'Identity', [name], [{ name: out, type }]);
+      return out;
+    };
+    const bodyInputs = [info(iteration, int64([])), info(condIn, bool([])), ...stateKeys.map((k) => info(stateIn[k]!, stateTypes[k])), ...extra.map((e, i) => info(extraIn[i]!, e.type))];
+    const bodyOutputs = [
+      info(condOut, bool([])),
+      ...stateKeys.map((k) => info(passOut(result.state[k]!, k, stateTypes[k]), stateTypes[k])),
+      ...extra.map((e, i) => info(passOut(result.carried[i]!, `extra${i}`, e.type), e.type)),
+      ...result.scans.map((s, i) => info(passOut(s.name, `scan${i}`, s.type), s.type)),
+    ];
+    const graph: GraphProto = { name: path.replace(/\//g, '_'), nodes: bb.nodes, initializers: [], inputs: bodyInputs, outputs: bodyOutputs, valueInfo: bb.valueInfo };
+    const cond = b.boolScalar(`${path}/cond`, true);
+    const finalState = Object.fromEntries(stateKeys.map((k) => [k, b.fresh(`${path}/final_${k}`)])) as unknown as StepState;
+    const finalExtra = extra.map((e) => b.fresh(`${e.name}_final`));
+    const scans = result.scans.map((_, i) => b.fresh(`${path}/scan${i}`));
+    b.node(
+      `${path}/Loop`,
+      'Loop',
+      [tripCount, cond, ...stateKeys.map((k) => state[k]!), ...extra.map((e) => e.name)],
+      [...stateKeys.map((k) => ({ name: finalState[k]! })), ...finalExtra.map((name) => ({ name })), ...scans.map((name) => ({ name }))],
+      [attr.graph('body', graph)],
+      this.where(this.decoder.span),
+    );
+    return { state: finalState, scans };
+  }
+
+  private where(span = this.decoder.recurrent.span): string {
+    return `${span.source}:${span.start.line}:${span.start.column}`;
+  }
+
+  /** A scalar int64 tensor: the size of `axis` of `tensor`. */
+  private axisSize(b: GraphBuilder, tensor: string, axis: number, name: string): string {
+    const shape = b.fresh(`${name}/shape`);
+    b.node(`${name}/Shape`, 'Shape', [tensor], [{ name: shape }]);
+    const index = b.int64Initializer(`${name}/index`, [axis], []);
+    const out = b.fresh(name);
+    b.node(`${name}/Gather`, 'Gather', [shape, index], [{ name: out, type: int64([]) }], [attr.int('axis', 0)]);
+    return out;
+  }
+
+  /** A [batch] tensor in the graph, for shaping things per row: the source lengths or a batch of tokens. */
+  private batchVector(b: GraphBuilder, enc: EncoderValues, fallback?: string): string {
+    if (enc.lengths !== undefined) return enc.lengths;
+    if (fallback !== undefined) return fallback;
+    const source = this.ir.inputs.find((i) => i.role.kind === 'data')!.name;
+    const batch = this.axisSize(b, source, 0, 'decoder/batch');
+    const axis0 = b.int64Initializer('decoder/batch_axis', [0]);
+    const vector = b.fresh('decoder/batch_vector');
+    b.node('decoder/batch_vector/Unsqueeze', 'Unsqueeze', [batch, axis0], [{ name: vector, type: int64([dimValue(1)]) }]);
+    const zeros = b.fresh('decoder/batch_zeros');
+    b.node('decoder/batch_zeros/ConstantOfShape', 'ConstantOfShape', [vector], [{ name: zeros, type: int64([this.sizes.batch]) }], [
+      { name: 'value', kind: 'tensor', value: { name: 'value', dataType: DataType.INT64, dims: [1], int64Data: BigInt64Array.of(0n) } },
+    ]);
+    return zeros;
+  }
+
+  /** An int64 [batch] tensor of one value, shaped like `like`. */
+  private filled(b: GraphBuilder, name: string, like: string, value: number): string {
+    const shape = b.fresh(`${name}/shape`);
+    b.node(`${name}/Shape`, 'Shape', [like], [{ name: shape }]);
+    const out = b.fresh(name);
+    b.node(`${name}/ConstantOfShape`, 'ConstantOfShape', [shape], [{ name: out, type: int64([this.sizes.batch]) }], [
+      { name: 'value', kind: 'tensor', value: { name: 'value', dataType: DataType.INT64, dims: [1], int64Data: BigInt64Array.of(BigInt(value)) } },
+    ]);
+    return out;
+  }
+
+  /** Float zeros [batch, width], with the batch size taken from a [batch] tensor. */
+  private zerosLike(b: GraphBuilder, name: string, batchVector: string, width: number): string {
+    const shape = b.fresh(`${name}/batch_shape`);
+    b.node(`${name}/Shape`, 'Shape', [batchVector], [{ name: shape }]);
+    const widthTensor = b.int64Initializer(`${name}/width`, [width]);
+    const full = b.fresh(`${name}/shape`);
+    b.node(`${name}/Concat`, 'Concat', [shape, widthTensor], [{ name: full }], [attr.int('axis', 0)]);
+    const out = b.fresh(name);
+    b.node(`${name}/ConstantOfShape`, 'ConstantOfShape', [full], [{ name: out, type: float([this.sizes.batch, dimValue(width)]) }]);
+    return out;
+  }
+
+  /** Float zeros [layers, batch, hidden] for a batch size given as a scalar. */
+  private zerosState(b: GraphBuilder, name: string, batchScalar: string): string {
+    const axis0 = b.int64Initializer(`${name}/axis0`, [0]);
+    const batch = b.fresh(`${name}/batch`);
+    b.node(`${name}/Unsqueeze`, 'Unsqueeze', [batchScalar, axis0], [{ name: batch }]);
+    const layers = b.int64Initializer(`${name}/layers`, [this.sizes.layers]);
+    const hidden = b.int64Initializer(`${name}/hidden`, [this.sizes.hidden]);
+    const shape = b.fresh(`${name}/shape`);
+    b.node(`${name}/Concat`, 'Concat', [layers, batch, hidden], [{ name: shape }], [attr.int('axis', 0)]);
+    const out = b.fresh(name);
+    b.node(`${name}/ConstantOfShape`, 'ConstantOfShape', [shape], [{ name: out, type: this.stateType }]);
+    return out;
+  }
+
+  private zerosLikeState(b: GraphBuilder, name: string, like: string): string {
+    const shape = b.fresh(`${name}/shape`);
+    b.node(`${name}/Shape`, 'Shape', [like], [{ name: shape }]);
+    const out = b.fresh(name);
+    b.node(`${name}/ConstantOfShape`, 'ConstantOfShape', [shape], [{ name: out, type: this.stateType }]);
+    return out;
+  }
+}
+
+/** The ValueType of a [batch, features] decoder value, for summaries and signatures. */
+export function decoderValueType(features: number): ValueType {
+  return { dtype: 'float32', dims: [{ kind: 'symbol', name: 'batch' }, { kind: 'fixed', size: features }], hasTime: false };
+}

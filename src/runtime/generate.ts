@@ -1,0 +1,414 @@
+// Generation from a compiled decoder bundle on an injected ONNX Runtime (node or web): the encoder once, then the step graph under greedy, beam or sampling search.
+
+import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { parseManifest, type BundleFile, type BundleManifest } from './manifest.js';
+import { beamSearch, greedy, sample, type DecoderSession, type Hypothesis, type StepOutput } from './search.js';
+
+/** The part of an ONNX Runtime tensor that seqc uses; `onnxruntime-node` and `onnxruntime-web` tensors have it. */
+export interface OrtTensor {
+  readonly type: string;
+  readonly dims: readonly number[];
+  readonly data: unknown;
+}
+
+/** The part of an ONNX Runtime `InferenceSession` that seqc uses. */
+export interface OrtSession {
+  readonly inputNames?: readonly string[];
+  readonly outputNames?: readonly string[];
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release?(): Promise<void>;
+}
+
+/**
+ * The ONNX Runtime module, injected so that the same code runs on `onnxruntime-node` and
+ * `onnxruntime-web`: pass `await import('onnxruntime-node')` or `await import('onnxruntime-web')`.
+ */
+export interface OrtModule {
+  readonly InferenceSession: {
+    create(model: Uint8Array, options?: { readonly executionProviders?: readonly string[] }): Promise<OrtSession>;
+  };
+  readonly Tensor: new (type: 'int64' | 'float32', data: BigInt64Array | Float32Array, dims: readonly number[]) => OrtTensor;
+}
+
+/** A bundle as read from disk or fetched: the parsed manifest and each file's bytes, keyed by the manifest's `path`. */
+export interface BundleSource {
+  /** The parsed `*.manifest.json`; it is checked by `loadBundle`. */
+  readonly manifest: unknown;
+  readonly files: Readonly<Record<string, Uint8Array>>;
+}
+
+export interface LoadBundleOptions {
+  /** ONNX Runtime execution providers in order of preference, such as ['cpu'] or ['webgpu', 'wasm']; default: ONNX Runtime's. */
+  readonly executionProviders?: readonly string[];
+}
+
+export type Rows = readonly (readonly number[])[];
+
+export interface GenerateOptions {
+  readonly strategy: 'greedy' | 'beam' | 'sample';
+  /** For `beam`: width (default 5), nBest (default 1, at most width), lengthPenalty α (default 0). */
+  readonly beam?: { readonly width?: number; readonly nBest?: number; readonly lengthPenalty?: number };
+  /** For `sample`: temperature (default 1), topK (0 = off), topP (default 1), seed (default 0), count per row (default 1). */
+  readonly sample?: { readonly temperature?: number; readonly topK?: number; readonly topP?: number; readonly seed?: number; readonly count?: number };
+  /**
+   * Ids fed after `bos`, per row, before generation starts; they are not part of the output. For a
+   * language model this is the prompt, and its row count is the batch (default one empty prompt).
+   * For a seq2seq model it is an optional forced target prefix, one row per source row.
+   */
+  readonly prompt?: Rows;
+  /** The most tokens generated per row, `eos` included; default the manifest's `maxLength`. */
+  readonly maxLength?: number;
+  /** `eos` is forbidden before this many tokens; default 0. */
+  readonly minLength?: number;
+}
+
+/** One input row's results: one hypothesis (greedy), the n best (beam, best first) or the samples (in order). */
+export interface GeneratedRow {
+  readonly hypotheses: readonly Hypothesis[];
+}
+
+export interface GenerateResult {
+  readonly rows?: readonly GeneratedRow[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export interface GreedyGraphResult {
+  /** Per row, the generated ids up to and including `eos`. */
+  readonly rows?: readonly (readonly number[])[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** A loaded bundle. */
+export interface SeqBundle {
+  readonly manifest: BundleManifest;
+  /**
+   * Generates for each source row (seq2seq), or for each prompt (language model: pass `[]` as
+   * `src`). Source rows may differ in length: they are padded with 0 and `src_lengths` says where
+   * each ends. Attention weights, when the decoder has them, are cut to the row's source length.
+   */
+  generate(src: Rows, options: GenerateOptions): Promise<GenerateResult>;
+  /**
+   * Runs the greedy Loop graph: `rows` are the source rows (seq2seq), or the prompts (language
+   * model, passed to the graph's `prompt` input as they are, all the same length).
+   */
+  runGreedyGraph(rows: Rows): Promise<GreedyGraphResult>;
+  /** Releases the ONNX Runtime sessions. */
+  release(): Promise<void>;
+}
+
+/** Checks the manifest, opens the encoder and step graphs (the greedy graph on first use) and returns the bundle. */
+export async function loadBundle(ort: OrtModule, source: BundleSource, options: LoadBundleOptions = {}): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
+  const parsed = parseManifest(source.manifest);
+  if (parsed.manifest === undefined) {
+    return { diagnostics: parsed.problems.map((p) => error('SEQ302', spanOfWhole('manifest'), `the bundle's manifest is not usable: ${p}`, 'compile the spec again with `seqc compile`')) };
+  }
+  const manifest = parsed.manifest;
+  const sessionOptions = options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders };
+  const open = async (file: BundleFile): Promise<{ session?: OrtSession; diagnostics: Diagnostic[] }> => {
+    const bytes = source.files[file.path];
+    if (bytes === undefined) return { diagnostics: [error('SEQ302', spanOfWhole(file.path), `the bundle has no file ${file.path}, which its manifest names`)] };
+    let session: OrtSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, sessionOptions);
+    } catch (e) {
+      return { diagnostics: [error('SEQ302', spanOfWhole(file.path), `ONNX Runtime could not load ${file.path}: ${(e as Error).message}`)] };
+    }
+    const missing = file.inputs.filter((n) => session.inputNames !== undefined && !session.inputNames.includes(n));
+    const missingOut = file.outputs.filter((n) => session.outputNames !== undefined && !session.outputNames.includes(n));
+    if (missing.length > 0 || missingOut.length > 0) {
+      const names = [...missing, ...missingOut].map((n) => `\`${n}\``).join(', ');
+      return { diagnostics: [error('SEQ302', spanOfWhole(file.path), `${file.path} does not have ${names}, which the manifest lists`, 'the manifest and the ONNX files come from different compilations')] };
+    }
+    return { session, diagnostics: [] };
+  };
+
+  const step = await open(manifest.files.step);
+  const encoder = manifest.files.encoder === undefined ? { diagnostics: [] } : await open(manifest.files.encoder);
+  const diagnostics = [...step.diagnostics, ...encoder.diagnostics];
+  if (step.session === undefined || (manifest.files.encoder !== undefined && encoder.session === undefined)) return { diagnostics };
+  const sessions: Sessions = { ort, manifest, step: step.session, encoder: encoder.session };
+
+  let greedyGraph: Promise<{ session?: OrtSession; diagnostics: Diagnostic[] }> | undefined;
+  const bundle: SeqBundle = {
+    manifest,
+    generate: (src, generateOptions) => generateRows(sessions, src, generateOptions),
+    runGreedyGraph: async (rows) => {
+      greedyGraph ??= open(manifest.files.greedy);
+      const opened = await greedyGraph;
+      if (opened.session === undefined) return { diagnostics: opened.diagnostics };
+      return runGreedy(sessions, opened.session, rows);
+    },
+    release: async () => {
+      const opened = greedyGraph === undefined ? undefined : (await greedyGraph).session;
+      for (const s of [sessions.step, sessions.encoder, opened]) await s?.release?.();
+    },
+  };
+  return { bundle, diagnostics };
+}
+
+// Internals.
+
+interface Sessions {
+  readonly ort: OrtModule;
+  readonly manifest: BundleManifest;
+  readonly step: OrtSession;
+  readonly encoder: OrtSession | undefined;
+}
+
+/** The decoder state of `rows` rows, as the step graph reads it. */
+interface OrtState {
+  readonly rows: number;
+  /** The batch row that each state row decodes, for picking its memory and source length. */
+  readonly origins: Int32Array;
+  /** `[layers, rows, hidden]`. */
+  readonly h: Float32Array;
+  readonly c: Float32Array | undefined;
+  /** `[rows, hidden]`. */
+  readonly feed: Float32Array | undefined;
+}
+
+/** The encoder's outputs for the whole batch, which every step reads (by origin). */
+interface Source {
+  /** `[batch, src_time, D]`. */
+  readonly memory: Float32Array;
+  readonly memoryDims: readonly number[];
+  /** `[batch]`. */
+  readonly lengths: BigInt64Array;
+}
+
+async function generateRows(sessions: Sessions, src: Rows, options: GenerateOptions): Promise<GenerateResult> {
+  const { manifest } = sessions;
+  const problems = optionProblems(manifest, src, options);
+  if (problems.length > 0) return { diagnostics: problems };
+  const batch = manifest.kind === 'seq2seq' ? src.length : (options.prompt?.length ?? 1);
+  if (batch === 0) return { rows: [], diagnostics: [] };
+  const prefix = options.prompt ?? (manifest.kind === 'lm' ? [[]] : undefined);
+  const search = { bos: manifest.bos, eos: manifest.eos, maxLength: options.maxLength ?? manifest.maxLength, minLength: options.minLength ?? 0, ...(prefix === undefined ? {} : { prefix }) };
+  try {
+    const session = await decoderSession(sessions, src, batch);
+    let rows: Hypothesis[][];
+    switch (options.strategy) {
+      case 'greedy':
+        rows = (await greedy(session, search)).map((h) => [h]);
+        break;
+      case 'beam':
+        rows = await beamSearch(session, { ...search, width: options.beam?.width ?? 5, nBest: options.beam?.nBest ?? 1, lengthPenalty: options.beam?.lengthPenalty ?? 0 });
+        break;
+      case 'sample':
+        rows = await sample(session, { ...search, ...options.sample });
+        break;
+    }
+    return { rows: rows.map((hypotheses, row) => ({ hypotheses: hypotheses.map((h) => cutAttention(h, manifest.kind === 'seq2seq' ? src[row]!.length : 0)) })), diagnostics: [] };
+  } catch (e) {
+    // Step names follow the spec, so ONNX Runtime's message points at the layer.
+    return { diagnostics: [error('SEQ302', spanOfWhole(manifest.name), `generation failed while running the bundle: ${(e as Error).message}`)] };
+  }
+}
+
+/** A `DecoderSession` over the step graph, after running the encoder (seq2seq) or with zero state (language model). */
+async function decoderSession(sessions: Sessions, src: Rows, batch: number): Promise<DecoderSession<OrtState>> {
+  const { ort, manifest } = sessions;
+  const { layers, hidden } = manifest.state;
+  const stepInputs = new Set(manifest.files.step.inputs);
+  const stateSize = layers * batch * hidden;
+  let source: Source | undefined;
+  let initial: OrtState;
+
+  if (sessions.encoder !== undefined) {
+    const feeds = paddedSource(ort, src);
+    const out = await sessions.encoder.run(feeds);
+    const memory = floatOutput(out, 'memory', manifest.files.encoder!.path);
+    if (memory.dims.length !== 3 || memory.dims[0] !== batch) throw new Error(`the encoder's memory has dims [${memory.dims.join(', ')}], not [${batch}, src_time, D]`);
+    source = { memory: memory.data, memoryDims: memory.dims, lengths: feeds['src_lengths']!.data as BigInt64Array };
+    const h0 = floatOutput(out, 'h0', manifest.files.encoder!.path);
+    checkDims(h0, [layers, batch, hidden], 'h0');
+    const c0 = 'c0' in out ? floatOutput(out, 'c0', manifest.files.encoder!.path) : undefined;
+    if (c0 !== undefined) checkDims(c0, [layers, batch, hidden], 'c0');
+    initial = {
+      rows: batch,
+      origins: Int32Array.from({ length: batch }, (_, i) => i),
+      h: h0.data,
+      c: stepInputs.has('c') ? (c0?.data ?? new Float32Array(stateSize)) : undefined,
+      feed: stepInputs.has('feed') ? new Float32Array(batch * hidden) : undefined,
+    };
+  } else {
+    initial = {
+      rows: batch,
+      origins: Int32Array.from({ length: batch }, (_, i) => i),
+      h: new Float32Array(stateSize),
+      c: stepInputs.has('c') ? new Float32Array(stateSize) : undefined,
+      feed: stepInputs.has('feed') ? new Float32Array(batch * hidden) : undefined,
+    };
+  }
+
+  // The memory and source lengths for the current origins; beams reordered within their rows keep the same origins.
+  let cached: { origins: Int32Array; memory: OrtTensor; lengths: OrtTensor } | undefined;
+  const sourceFor = (origins: Int32Array): { memory: OrtTensor; lengths: OrtTensor } => {
+    if (cached !== undefined && sameValues(cached.origins, origins)) return cached;
+    const [, time, dim] = source!.memoryDims as [number, number, number];
+    const memory = gatherRows(source!.memory, 1, batch, time * dim, origins);
+    const lengths = BigInt64Array.from(origins, (o) => source!.lengths[o]!);
+    cached = { origins, memory: new ort.Tensor('float32', memory, [origins.length, time, dim]), lengths: new ort.Tensor('int64', lengths, [origins.length]) };
+    return cached;
+  };
+
+  return {
+    batch,
+    start: async () => initial,
+    step: async (tokens: Int32Array, state: OrtState): Promise<StepOutput<OrtState>> => {
+      const rows = state.rows;
+      const feeds: Record<string, OrtTensor> = {
+        tokens: new ort.Tensor('int64', BigInt64Array.from(tokens, (t) => BigInt(t)), [rows]),
+        h: new ort.Tensor('float32', state.h, [layers, rows, hidden]),
+      };
+      if (state.c !== undefined) feeds['c'] = new ort.Tensor('float32', state.c, [layers, rows, hidden]);
+      if (state.feed !== undefined) feeds['feed'] = new ort.Tensor('float32', state.feed, [rows, hidden]);
+      if (stepInputs.has('memory') || stepInputs.has('src_lengths')) {
+        const { memory, lengths } = sourceFor(state.origins);
+        if (stepInputs.has('memory')) feeds['memory'] = memory;
+        if (stepInputs.has('src_lengths')) feeds['src_lengths'] = lengths;
+      }
+      const out = await sessions.step.run(feeds);
+      const file = manifest.files.step.path;
+      const logits = floatOutput(out, 'logits', file);
+      checkDims(logits, [rows, manifest.vocab], 'logits');
+      const h = floatOutput(out, 'h_out', file);
+      checkDims(h, [layers, rows, hidden], 'h_out');
+      const c = state.c === undefined ? undefined : floatOutput(out, 'c_out', file);
+      if (c !== undefined) checkDims(c, [layers, rows, hidden], 'c_out');
+      const feed = state.feed === undefined ? undefined : floatOutput(out, 'feed_out', file);
+      if (feed !== undefined) checkDims(feed, [rows, hidden], 'feed_out');
+      const attention = 'attention' in out ? floatOutput(out, 'attention', file) : undefined;
+      const next: OrtState = { rows, origins: state.origins, h: h.data, c: c?.data, feed: feed?.data };
+      return attention === undefined ? { logits: logits.data, state: next } : { logits: logits.data, state: next, attention: attention.data };
+    },
+    select: (state: OrtState, rows: Int32Array): OrtState => ({
+      rows: rows.length,
+      origins: Int32Array.from(rows, (r) => state.origins[r]!),
+      h: gatherRows(state.h, layers, state.rows, hidden, rows),
+      c: state.c === undefined ? undefined : gatherRows(state.c, layers, state.rows, hidden, rows),
+      feed: state.feed === undefined ? undefined : gatherRows(state.feed, 1, state.rows, hidden, rows),
+    }),
+  };
+}
+
+async function runGreedy(sessions: Sessions, greedyGraph: OrtSession, rows: Rows): Promise<GreedyGraphResult> {
+  const { ort, manifest } = sessions;
+  const span = spanOfWhole(manifest.kind === 'seq2seq' ? 'src' : 'prompt');
+  const problems = rowProblems(rows, manifest.kind === 'seq2seq' ? 'src' : 'prompt', manifest.kind === 'seq2seq' ? undefined : manifest.vocab, manifest.kind === 'seq2seq');
+  if (manifest.kind === 'lm' && rows.some((r) => r.length !== rows[0]!.length)) {
+    problems.push(error('SEQ301', span, 'the greedy graph takes prompts of one length, but these differ', 'use `generate` with the greedy strategy, which takes prompts of any length'));
+  }
+  if (problems.length > 0) return { diagnostics: problems };
+  if (rows.length === 0) return { rows: [], diagnostics: [] };
+  try {
+    const feeds =
+      manifest.kind === 'seq2seq'
+        ? paddedSource(ort, rows)
+        : { prompt: new ort.Tensor('int64', BigInt64Array.from(rows.flat(), (t) => BigInt(t)), [rows.length, rows[0]!.length]) };
+    const out = await greedyGraph.run(feeds);
+    const tokens = out['tokens'];
+    const lengths = out['lengths'];
+    if (tokens?.type !== 'int64' || lengths?.type !== 'int64') throw new Error(`${manifest.files.greedy.path} should return int64 \`tokens\` and \`lengths\``);
+    const ids = tokens.data as BigInt64Array;
+    const width = tokens.dims[1] ?? 0;
+    const counts = lengths.data as BigInt64Array;
+    return { rows: rows.map((_, r) => Array.from(ids.subarray(r * width, r * width + Number(counts[r])), Number)), diagnostics: [] };
+  } catch (e) {
+    return { diagnostics: [error('SEQ302', spanOfWhole(manifest.name), `the greedy graph failed: ${(e as Error).message}`)] };
+  }
+}
+
+/** `src` padded with 0 to `[batch, max length]`, and `src_lengths`. */
+function paddedSource(ort: OrtModule, rows: Rows): Record<string, OrtTensor & { data: BigInt64Array }> {
+  const time = Math.max(1, ...rows.map((r) => r.length));
+  const src = new BigInt64Array(rows.length * time);
+  rows.forEach((row, b) => row.forEach((id, t) => (src[b * time + t] = BigInt(id))));
+  const lengths = BigInt64Array.from(rows, (r) => BigInt(r.length));
+  return {
+    src: new ort.Tensor('int64', src, [rows.length, time]) as OrtTensor & { data: BigInt64Array },
+    src_lengths: new ort.Tensor('int64', lengths, [rows.length]) as OrtTensor & { data: BigInt64Array },
+  };
+}
+
+function optionProblems(manifest: BundleManifest, src: Rows, options: GenerateOptions): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  const bad = (what: string, message: string, hint?: string): void => {
+    problems.push(error('SEQ300', spanOfWhole(what), message, hint));
+  };
+  const whole = (value: number | undefined, min: number): boolean => value === undefined || (Number.isInteger(value) && value >= min);
+  if (!['greedy', 'beam', 'sample'].includes(options.strategy)) bad('strategy', `the strategy should be greedy, beam or sample, not ${JSON.stringify(options.strategy)}`);
+  if (!whole(options.maxLength, 1)) bad('maxLength', `maxLength should be a whole number ≥ 1, not ${options.maxLength}`);
+  if (!whole(options.minLength, 0)) bad('minLength', `minLength should be a whole number ≥ 0, not ${options.minLength}`);
+  const beam = options.beam ?? {};
+  if (!whole(beam.width, 1)) bad('beam.width', `the beam width should be a whole number ≥ 1, not ${beam.width}`);
+  if (!whole(beam.nBest, 1) || (beam.nBest ?? 1) > (beam.width ?? 5)) bad('beam.nBest', `nBest should be a whole number from 1 to the beam width ${beam.width ?? 5}, not ${beam.nBest}`, 'widen the beam to return more hypotheses');
+  if (beam.lengthPenalty !== undefined && !Number.isFinite(beam.lengthPenalty)) bad('beam.lengthPenalty', `the length penalty should be a finite number, not ${beam.lengthPenalty}`);
+  const s = options.sample ?? {};
+  if (s.temperature !== undefined && !(s.temperature >= 0 && Number.isFinite(s.temperature))) bad('sample.temperature', `the temperature should be a finite number ≥ 0, not ${s.temperature}`);
+  if (!whole(s.topK, 0)) bad('sample.topK', `topK should be a whole number ≥ 0 (0 keeps every id), not ${s.topK}`);
+  if (s.topP !== undefined && !(s.topP > 0 && s.topP <= 1)) bad('sample.topP', `topP should be in (0, 1], not ${s.topP}`);
+  if (s.seed !== undefined && !Number.isInteger(s.seed)) bad('sample.seed', `the seed should be an integer, not ${s.seed}`);
+  if (!whole(s.count, 1)) bad('sample.count', `count should be a whole number ≥ 1, not ${s.count}`);
+
+  if (manifest.kind === 'seq2seq') {
+    problems.push(...rowProblems(src, 'src', undefined, true));
+    if (options.prompt !== undefined && options.prompt.length !== src.length) {
+      problems.push(error('SEQ301', spanOfWhole('prompt'), `there are ${options.prompt.length} prompt rows for ${src.length} source rows`, 'give one target prefix per source row, or none'));
+    }
+  } else if (src.length > 0) {
+    problems.push(error('SEQ300', spanOfWhole('src'), `${manifest.name} is a language model, which takes no source`, 'pass the start of the text as the prompt'));
+  }
+  if (options.prompt !== undefined) problems.push(...rowProblems(options.prompt, 'prompt', manifest.vocab, false));
+  return problems;
+}
+
+function rowProblems(rows: Rows, name: string, vocab: number | undefined, nonEmpty: boolean): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  rows.forEach((row, r) => {
+    if (nonEmpty && row.length === 0) problems.push(error('SEQ301', spanOfWhole(name), `${name} row ${r} is empty`, 'every source row needs at least one token'));
+    const at = row.findIndex((id) => !Number.isInteger(id) || id < 0 || (vocab !== undefined && id >= vocab));
+    if (at >= 0) {
+      const range = vocab === undefined ? 'a whole number ≥ 0' : `an id in [0, ${vocab})`;
+      problems.push(error('SEQ301', spanOfWhole(name), `${name}[${r}][${at}] is ${row[at]}, not ${range}`));
+    }
+  });
+  return problems;
+}
+
+function floatOutput(out: Record<string, OrtTensor>, name: string, file: string): { data: Float32Array; dims: readonly number[] } {
+  const tensor = out[name];
+  if (tensor === undefined) throw new Error(`${file} returned no \`${name}\``);
+  if (tensor.type !== 'float32' || !(tensor.data instanceof Float32Array)) throw new Error(`${file} returned \`${name}\` as ${tensor.type}, not float32`);
+  return { data: tensor.data, dims: tensor.dims };
+}
+
+function checkDims(tensor: { dims: readonly number[] }, expected: readonly number[], name: string): void {
+  if (tensor.dims.length !== expected.length || tensor.dims.some((d, i) => d !== expected[i])) {
+    throw new Error(`\`${name}\` has dims [${tensor.dims.join(', ')}], but [${expected.join(', ')}] was expected`);
+  }
+}
+
+/**
+ * Picks rows along the middle axis of `[outer, rows, inner]` data: the result's row i is row
+ * `indices[i]`.
+ */
+function gatherRows(data: Float32Array, outer: number, rows: number, inner: number, indices: Int32Array): Float32Array {
+  const out = new Float32Array(outer * indices.length * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < indices.length; i++) {
+      const from = (o * rows + indices[i]!) * inner;
+      out.set(data.subarray(from, from + inner), (o * indices.length + i) * inner);
+    }
+  }
+  return out;
+}
+
+function cutAttention(hypothesis: Hypothesis, sourceLength: number): Hypothesis {
+  if (hypothesis.attention === undefined || sourceLength === 0) return hypothesis;
+  return { ...hypothesis, attention: hypothesis.attention.map((a) => a.slice(0, sourceLength)) };
+}
+
+function sameValues(a: Int32Array, b: Int32Array): boolean {
+  return a === b || (a.length === b.length && a.every((v, i) => v === b[i]));
+}
