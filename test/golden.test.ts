@@ -18,8 +18,13 @@ describe('golden dumps in generated/', () => {
       expect(result.diagnostics).toEqual([]);
       const stem = `generated/${file.replace(/\.seq$/, '')}`;
       const hint = 'the graph changed: review the diff, then refresh with `npm run golden`';
-      expect(formatModel(result.proto!), hint).toBe(readFileSync(`${stem}.onnx.txt`, 'utf8'));
       expect(formatSummary(result.summary!), hint).toBe(readFileSync(`${stem}.summary.txt`, 'utf8'));
+      if (result.bundle === undefined) {
+        expect(formatModel(result.proto!), hint).toBe(readFileSync(`${stem}.onnx.txt`, 'utf8'));
+        return;
+      }
+      for (const f of result.bundle.files) expect(formatModel(f.proto), hint).toBe(readFileSync(`generated/${f.file}.txt`, 'utf8'));
+      expect(`${JSON.stringify(result.bundle.manifest, null, 2)}\n`, hint).toBe(readFileSync(`${stem}.manifest.json`, 'utf8'));
     });
   }
 });

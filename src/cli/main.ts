@@ -2,7 +2,7 @@
 
 import { readFileSync, readdirSync, renameSync, writeFileSync, mkdirSync, unlinkSync, existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { compile, defaultOpset, supportedOpsets, type CompileOptions, type CompileResult } from '../index.js';
+import { compile, defaultOpset, supportedOpsets, type BundleFileEntry, type BundleManifest, type CompileOptions, type CompileResult, type CompiledBundle } from '../index.js';
 import { error, hasErrors, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { diagnosticsToJson, renderDiagnostics } from '../diagnostics/render.js';
 import { formatSummary } from '../summary/summary.js';
@@ -11,6 +11,7 @@ import { seqcVersion } from '../version.js';
 import { helpText, integerFlag, parseArgs, type FlagSpec, type ParsedArgs } from './args.js';
 import { tensorFromNested, type TensorData } from '../runtime/inputs.js';
 import { loadModel, runModel, toNested } from '../runtime/node.js';
+import * as ort from 'onnxruntime-node';
 
 export const ExitCode = { ok: 0, diagnostics: 1, usage: 2 } as const;
 
@@ -216,14 +217,66 @@ async function compileCommand(args: ParsedArgs, io: Io): Promise<number> {
   const model = compiled.result?.model;
   if (model === undefined) return ExitCode.diagnostics;
   const out = args.flags.get('out')?.[0] ?? join(dirname(specPath), `${basename(specPath, extname(specPath))}.onnx`);
+  const summary = compiled.result!.summary!;
+  const bundle = compiled.result!.bundle;
+  if (bundle !== undefined) {
+    // The bundle's names follow the output's stem; recompile cheaply is not needed: rename the entries.
+    const written = writeBundle(out, bundle, (text) => report([text], compiled.sources, io));
+    if (written === undefined) return ExitCode.diagnostics;
+    io.out(`wrote ${written.join(', ')}: ${summary.name}, ${summary.totalParameters.toLocaleString('en-US')} parameters\n`);
+    return ExitCode.ok;
+  }
   const failure = writeAtomically(out, model);
   if (failure !== undefined) {
     report([failure], compiled.sources, io);
     return ExitCode.diagnostics;
   }
-  const summary = compiled.result!.summary!;
   io.out(`wrote ${out}: ${summary.name}, ${summary.totalParameters.toLocaleString('en-US')} parameters, ${model.length.toLocaleString('en-US')} bytes\n`);
   return ExitCode.ok;
+}
+
+/**
+ * Writes a decoder model's bundle next to `out` (`x.onnx`, `x.encoder.onnx`, …, `x.manifest.json`),
+ * named after its stem. Either every file is written or none is left behind.
+ */
+function writeBundle(out: string, bundle: CompiledBundle, fail: (d: Diagnostic) => void, extra: (stem: string) => [string, Uint8Array | string][] = () => []): string[] | undefined {
+  const dir = dirname(out);
+  const stem = basename(out).replace(/\.onnx$/, '');
+  const oldStem = bundle.manifest.files.scoring.file.replace(/\.onnx$/, '');
+  const rename = (file: string): string => stem + file.slice(oldStem.length);
+  const rewrite = (entry: BundleFileEntry): BundleFileEntry => ({ ...entry, file: rename(entry.file) });
+  const m = bundle.manifest;
+  const manifest: BundleManifest = {
+    ...m,
+    files: {
+      scoring: rewrite(m.files.scoring),
+      ...(m.files.encoder === undefined ? {} : { encoder: rewrite(m.files.encoder) }),
+      step: rewrite(m.files.step),
+      greedy: rewrite(m.files.greedy),
+    },
+  };
+  const entries: [string, Uint8Array | string][] = [
+    ...bundle.files.map((f): [string, Uint8Array] => [join(dir, rename(f.file)), f.bytes]),
+    [join(dir, `${stem}.manifest.json`), `${JSON.stringify(manifest, null, 2)}\n`],
+    ...extra(join(dir, stem)),
+  ];
+  const written: string[] = [];
+  for (const [path, data] of entries) {
+    const failure = writeAtomically(path, data);
+    if (failure !== undefined) {
+      for (const done of written) {
+        try {
+          unlinkSync(done);
+        } catch {
+          // Nothing more can be done; the diagnostic below names the file that failed.
+        }
+      }
+      fail(failure);
+      return undefined;
+    }
+    written.push(path);
+  }
+  return written;
 }
 
 async function checkCommand(args: ParsedArgs, io: Io): Promise<number> {
@@ -353,6 +406,23 @@ async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
       continue;
     }
     const stem = join(out, basename(file, '.seq'));
+    if (result.bundle !== undefined) {
+      const bundle = result.bundle;
+      const written = writeBundle(`${stem}.onnx`, bundle, (d) => report([d], compiled.sources, io), () => [
+        ...bundle.files.map((f): [string, string] => [`${stem}${f.file.slice(bundle.manifest.files.scoring.file.length - 5)}.txt`, formatModel(f.proto)]),
+        [`${stem}.summary.txt`, formatSummary(result.summary!)],
+      ]);
+      if (written === undefined) {
+        failed++;
+        continue;
+      }
+      io.out(`${specPath} -> ${stem}.onnx + ${bundle.files.length - 1} graphs and a manifest (${result.summary.totalParameters.toLocaleString('en-US')} parameters)\n`);
+      if (args.flags.has('run')) {
+        const ran = await exampleGreedy(bundle, specPath, io);
+        if (!ran) failed++;
+      }
+      continue;
+    }
     const problems = [
       writeAtomically(`${stem}.onnx`, result.model),
       writeAtomically(`${stem}.onnx.txt`, formatModel(result.proto)),
@@ -404,4 +474,30 @@ async function exampleRun(model: Uint8Array, name: string, io: Io): Promise<bool
     io.out(`  ran on batch 2 × time 6: ${outName} [${t.dims.join(', ')}] = ${head.join(', ')}${t.data.length > 4 ? ', …' : ''}\n`);
   }
   return true;
+}
+
+/** Runs a bundle's greedy graph once on an example batch of two source rows. */
+async function exampleGreedy(bundle: CompiledBundle, name: string, io: Io): Promise<boolean> {
+  const greedy = bundle.files.find((f) => f.role === 'greedy')!;
+  try {
+    const session = await ort.InferenceSession.create(greedy.bytes, { logSeverityLevel: 3 });
+    const m = bundle.manifest;
+    const feeds: Record<string, ort.Tensor> = {};
+    const time = 6;
+    const ids = BigInt64Array.from({ length: 2 * time }, (_, i) => BigInt(3 + ((i * 7919) % 50)));
+    if (m.source !== undefined) {
+      feeds[m.source.input] = new ort.Tensor('int64', ids, [2, time]);
+      if (m.source.lengths !== undefined) feeds[m.source.lengths] = new ort.Tensor('int64', BigInt64Array.from([6n, 4n]), [2]);
+    } else {
+      feeds.prompt = new ort.Tensor('int64', BigInt64Array.from([BigInt(m.bos), BigInt(m.bos)]), [2, 1]);
+    }
+    const out = await session.run(feeds);
+    const tokens = Array.from(out.tokens!.data as BigInt64Array, Number);
+    const lengths = Array.from(out.lengths!.data as BigInt64Array, Number);
+    io.out(`  greedy-decoded a batch of 2: lengths [${lengths.join(', ')}], first tokens ${tokens.slice(0, 6).join(' ')} …\n`);
+    return true;
+  } catch (e) {
+    report([error('SEQ302', spanOfWhole(name), `ONNX Runtime failed on the greedy graph: ${(e as Error).message}`)], new Map(), io);
+    return false;
+  }
 }

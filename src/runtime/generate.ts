@@ -242,7 +242,10 @@ async function decoderSession(sessions: Sessions, src: Rows, batch: number): Pro
   }
 
   // The memory and source lengths for the current origins; beams reordered within their rows keep the same origins.
-  let cached: { origins: Int32Array; memory: OrtTensor; lengths: OrtTensor } | undefined;
+  let cached =
+    source === undefined
+      ? undefined
+      : { origins: initial.origins, memory: new ort.Tensor('float32', source.memory, source.memoryDims), lengths: new ort.Tensor('int64', source.lengths, [batch]) };
   const sourceFor = (origins: Int32Array): { memory: OrtTensor; lengths: OrtTensor } => {
     if (cached !== undefined && sameValues(cached.origins, origins)) return cached;
     const [, time, dim] = source!.memoryDims as [number, number, number];
@@ -295,7 +298,7 @@ async function decoderSession(sessions: Sessions, src: Rows, batch: number): Pro
 async function runGreedy(sessions: Sessions, greedyGraph: OrtSession, rows: Rows): Promise<GreedyGraphResult> {
   const { ort, manifest } = sessions;
   const span = spanOfWhole(manifest.kind === 'seq2seq' ? 'src' : 'prompt');
-  const problems = rowProblems(rows, manifest.kind === 'seq2seq' ? 'src' : 'prompt', manifest.kind === 'seq2seq' ? undefined : manifest.vocab, manifest.kind === 'seq2seq');
+  const problems = manifest.kind === 'seq2seq' ? [...emptyRowProblems(rows, 'src'), ...idProblems(rows, 'src', undefined)] : idProblems(rows, 'prompt', manifest.vocab);
   if (manifest.kind === 'lm' && rows.some((r) => r.length !== rows[0]!.length)) {
     problems.push(error('SEQ301', span, 'the greedy graph takes prompts of one length, but these differ', 'use `generate` with the greedy strategy, which takes prompts of any length'));
   }
@@ -352,21 +355,25 @@ function optionProblems(manifest: BundleManifest, src: Rows, options: GenerateOp
   if (!whole(s.count, 1)) bad('sample.count', `count should be a whole number ≥ 1, not ${s.count}`);
 
   if (manifest.kind === 'seq2seq') {
-    problems.push(...rowProblems(src, 'src', undefined, true));
+    problems.push(...emptyRowProblems(src, 'src'), ...idProblems(src, 'src', undefined));
     if (options.prompt !== undefined && options.prompt.length !== src.length) {
       problems.push(error('SEQ301', spanOfWhole('prompt'), `there are ${options.prompt.length} prompt rows for ${src.length} source rows`, 'give one target prefix per source row, or none'));
     }
   } else if (src.length > 0) {
     problems.push(error('SEQ300', spanOfWhole('src'), `${manifest.name} is a language model, which takes no source`, 'pass the start of the text as the prompt'));
   }
-  if (options.prompt !== undefined) problems.push(...rowProblems(options.prompt, 'prompt', manifest.vocab, false));
+  if (options.prompt !== undefined) problems.push(...idProblems(options.prompt, 'prompt', manifest.vocab));
   return problems;
 }
 
-function rowProblems(rows: Rows, name: string, vocab: number | undefined, nonEmpty: boolean): Diagnostic[] {
+function emptyRowProblems(rows: Rows, name: string): Diagnostic[] {
+  return rows.flatMap((row, r) => (row.length === 0 ? [error('SEQ301', spanOfWhole(name), `${name} row ${r} is empty`, 'every source row needs at least one token')] : []));
+}
+
+/** Ids that are not whole numbers, or (when `vocab` is given) fall outside the vocabulary. */
+function idProblems(rows: Rows, name: string, vocab: number | undefined): Diagnostic[] {
   const problems: Diagnostic[] = [];
   rows.forEach((row, r) => {
-    if (nonEmpty && row.length === 0) problems.push(error('SEQ301', spanOfWhole(name), `${name} row ${r} is empty`, 'every source row needs at least one token'));
     const at = row.findIndex((id) => !Number.isInteger(id) || id < 0 || (vocab !== undefined && id >= vocab));
     if (at >= 0) {
       const range = vocab === undefined ? 'a whole number ≥ 0' : `an id in [0, ${vocab})`;

@@ -43,6 +43,12 @@ export interface BundleManifest {
   readonly attention?: { readonly score: AttentionScore; readonly placement: 'luong' | 'bahdanau' };
 }
 
+/** A file's input and output names, in order. */
+export interface FileNames {
+  readonly inputs: string[];
+  readonly outputs: string[];
+}
+
 /** What decides a bundle's input and output names. */
 export interface BundleShape {
   readonly kind: BundleManifest['kind'];
@@ -55,12 +61,12 @@ export interface BundleShape {
  * The input and output names that docs/seq2seq.md gives each file, in order. The compiler writes
  * these into the manifest; the runtime feeds a step input only when the manifest lists it.
  */
-export function documentedNames(shape: BundleShape): Record<'scoring' | 'encoder' | 'step' | 'greedy', { inputs: string[]; outputs: string[] } | undefined> {
+export function documentedNames(shape: BundleShape): { scoring: FileNames; encoder?: FileNames; step: FileNames; greedy: FileNames } {
   const lstm = shape.cell === 'lstm';
   const source = shape.kind === 'seq2seq' ? ['src', 'src_lengths'] : [];
   return {
     scoring: { inputs: [...source, 'tgt_in'], outputs: ['logits'] },
-    encoder: shape.kind === 'seq2seq' ? { inputs: ['src', 'src_lengths'], outputs: ['memory', 'h0', ...(lstm ? ['c0'] : [])] } : undefined,
+    ...(shape.kind === 'seq2seq' ? { encoder: { inputs: ['src', 'src_lengths'], outputs: ['memory', 'h0', ...(lstm ? ['c0'] : [])] } } : {}),
     step: {
       inputs: ['tokens', 'h', ...(lstm ? ['c'] : []), ...(shape.kind === 'seq2seq' ? ['memory', 'src_lengths'] : []), ...(shape.inputFeed ? ['feed'] : [])],
       outputs: ['logits', 'h_out', ...(lstm ? ['c_out'] : []), ...(shape.attention ? ['attention'] : []), ...(shape.inputFeed ? ['feed_out'] : [])],
@@ -149,7 +155,7 @@ export function parseManifest(value: unknown): { manifest?: BundleManifest; prob
 function stepProblems(manifest: BundleManifest): string[] {
   const problems: string[] = [];
   const { inputs, outputs } = manifest.files.step;
-  const expected = documentedNames({ kind: manifest.kind, cell: manifest.state.cell, inputFeed: manifest.inputFeed, attention: true }).step!;
+  const expected = documentedNames({ kind: manifest.kind, cell: manifest.state.cell, inputFeed: manifest.inputFeed, attention: true }).step;
   for (const name of inputs) {
     if (!expected.inputs.includes(name)) problems.push(`\`files.step.inputs\` names \`${name}\`, which is not one of ${expected.inputs.map((n) => `\`${n}\``).join(', ')}`);
   }

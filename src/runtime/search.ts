@@ -141,7 +141,7 @@ export async function sample<S>(session: DecoderSession<S>, options: SampleOptio
  * Candidates of equal length rank the same by log-probability as by score, so no length penalty is
  * needed here. At `maxLength` the live hypotheses count as finished ones.
  *
- * Early stopping, exact for every α ≥ 0 (and any α): a row stops once it has `nBest` finished
+ * Early stopping, exact for every α: a row stops once it has `nBest` finished
  * hypotheses and the `nBest`-th best score is at least the best score that any continuation of its
  * best live hypothesis could reach. Log-probabilities only fall as tokens are added, so that bound
  * is `logProb / max(lp(n + 1), lp(maxLength))` for a live hypothesis of length n, with
@@ -247,7 +247,7 @@ export async function beamSearch<S>(session: DecoderSession<S>, options: BeamSea
   return finished;
 }
 
-/** Log-softmax of a vector, in float64: `x - max - log Σ exp(x - max)`. Entries of −∞ stay −∞. */
+/** Log-softmax of a vector, in float64: `(x - max) - log Σ exp(x - max)`. Entries of −∞ stay −∞. */
 export function logSoftmax(values: ArrayLike<number>): Float64Array {
   const out = Float64Array.from(values);
   logSoftmaxInPlace(out);
@@ -457,8 +457,9 @@ function logSoftmaxInPlace(values: Float64Array): void {
   if (max === -Infinity) return;
   let sum = 0;
   for (let v = 0; v < values.length; v++) sum += Math.exp(values[v]! - max);
-  const shift = max + Math.log(sum);
-  for (let v = 0; v < values.length; v++) values[v] = values[v]! - shift;
+  // Subtracting max first keeps the bits that `max + log(sum)` would round away.
+  const logSum = Math.log(sum);
+  for (let v = 0; v < values.length; v++) values[v] = values[v]! - max - logSum;
 }
 
 /** The index of the largest value; the lowest among equals, and 0 when all are −∞. */
