@@ -383,7 +383,7 @@ type WasmStatus = { readonly available: true; readonly simd: boolean; readonly t
 async function initializeWasm(): Promise<WasmStatus> {
   try {
     const entry = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm');
-    setWasmPaths(`/nonexistent/`);
+    setWasmPaths(`${path.dirname(entry)}${path.sep}`);
     if (!(await tf.setBackend('wasm'))) return { available: false, reason: 'tf.setBackend("wasm") returned false' };
     await tf.ready();
     return { available: true, simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') };

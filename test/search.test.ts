@@ -48,7 +48,21 @@ interface MarkovSession extends DecoderSession<MarkovState> {
   readonly stepRows: number[];
 }
 
-function markovSession(origins: readonly number[], options: { attention?: boolean } = {}): MarkovSession {
+type Logits = (origin: number, previous: number, position: number) => Float32Array;
+
+/**
+ * A model where continuing is nearly free: after bos, eos has probability 0.61 and word 4 0.38;
+ * after 4, 4 again has probability 1 − 2.5e-5. Under a strong length penalty the long run of 4s
+ * wins, though its first step looked worse than the early eos.
+ */
+function stickyLogits(_origin: number, previous: number, _position: number): Float32Array {
+  if (previous === bos) return Float32Array.from([0.01 / 3, 0.61, 0.01 / 3, 0.01 / 3, 0.38], Math.log);
+  if (previous === 4) return Float32Array.of(0, 0, 0, 0, 12);
+  return new Float32Array(vocab);
+}
+
+function markovSession(origins: readonly number[], options: { attention?: boolean; logits?: Logits } = {}): MarkovSession {
+  const logitsOf = options.logits ?? markovLogits;
   const stepRows: number[] = [];
   return {
     batch: origins.length,
@@ -60,7 +74,7 @@ function markovSession(origins: readonly number[], options: { attention?: boolea
       const logits = new Float32Array(tokens.length * vocab);
       const attention = new Float32Array(tokens.length * 3);
       tokens.forEach((token, i) => {
-        logits.set(markovLogits(state.origins[i]!, token, state.positions[i]!), i * vocab);
+        logits.set(logitsOf(state.origins[i]!, token, state.positions[i]!), i * vocab);
         attention.set(markovAttention(state.origins[i]!, token, state.positions[i]!), i * 3);
       });
       const next = { origins: state.origins, positions: state.positions.map((p) => p + 1) };
@@ -111,7 +125,8 @@ function exhaustive(origin: number, options: { maxLength: number; minLength?: nu
  * Beam search as a plain loop for one row, with no early stopping: it runs until no live
  * hypothesis is left or maxLength is reached, collecting every finished hypothesis.
  */
-function referenceBeam(origin: number, options: { width: number; nBest: number; maxLength: number; minLength?: number; alpha: number; prefix?: readonly number[] }): Scored[] {
+function referenceBeam(origin: number, options: { width: number; nBest: number; maxLength: number; minLength?: number; alpha: number; prefix?: readonly number[]; logits?: Logits }): Scored[] {
+  const logitsOf = options.logits ?? markovLogits;
   const prefix = options.prefix ?? [];
   type Live = { tokens: number[]; logProb: number; last: number };
   let live: Live[] = [{ tokens: [], logProb: 0, last: prefix.at(-1) ?? bos }];
@@ -119,7 +134,7 @@ function referenceBeam(origin: number, options: { width: number; nBest: number; 
   for (let length = 1; length <= options.maxLength && live.length > 0; length++) {
     const candidates: { parent: number; token: number; logProb: number }[] = [];
     live.forEach((beam, parent) => {
-      const lp = referenceLogSoftmax(markovLogits(origin, beam.last, prefix.length + length - 1));
+      const lp = referenceLogSoftmax(logitsOf(origin, beam.last, prefix.length + length - 1));
       lp.forEach((x, token) => {
         if (token === eos && beam.tokens.length < (options.minLength ?? 0)) return;
         candidates.push({ parent, token, logProb: beam.logProb + x });
@@ -292,6 +307,18 @@ describe('beamSearch', () => {
       }
     }
     expect(stoppedEarly).toBe(true);
+  });
+
+  it('does not stop while a longer hypothesis could still win under the length penalty', async () => {
+    const options = { bos, eos, maxLength: 12, width: 2, nBest: 1, lengthPenalty: 1.5 };
+    const [[best]] = (await beamSearch(markovSession([0], { logits: stickyLogits }), options)) as [[Hypothesis]];
+    expect(best.tokens).toEqual(new Array(12).fill(4));
+    expectSameHypotheses([best], referenceBeam(0, { ...options, alpha: 1.5, logits: stickyLogits }));
+    // With α = 0 the early eos is best, and the search stops after one step.
+    const plain = markovSession([0], { logits: stickyLogits });
+    const [[first]] = (await beamSearch(plain, { ...options, lengthPenalty: 0 })) as [[Hypothesis]];
+    expect(first.tokens).toEqual([eos]);
+    expect(plain.stepRows).toEqual([1]);
   });
 
   it('returns the n best sorted by score, each ending in eos or at maxLength', async () => {

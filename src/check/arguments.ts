@@ -14,6 +14,9 @@ import {
 
 export type BoundArguments = ReadonlyMap<string, ArgValue>;
 
+/** The largest integer any argument may have: sizes beyond it could not be allocated anyway. */
+const maxInteger = 2 ** 31 - 1;
+
 /** Returns the bound arguments with defaults filled in, or undefined when any is wrong. */
 /** What binding needs of a signature; layers and the `decoder(…)` block both have one. */
 export type ArgumentSignature = Pick<LayerSignature, 'positional' | 'params'> & { readonly kind: string };
@@ -37,6 +40,7 @@ export function bindArguments(signature: ArgumentSignature, step: Pick<CallStep,
         ),
       );
       ok = false;
+      misspelled = true;
       return;
     }
     const param = signature.params.find((p) => p.name === name);
@@ -122,14 +126,15 @@ function convert(type: ArgType, v: Value, what: string, diagnostics: Diagnostic[
     return undefined;
   };
   const outOfRange = (bound: string): undefined => {
-    diagnostics.push(error('SEQ023', v.span, `${what} must be ${bound}, found ${describeValue(v)}`));
+    diagnostics.push(error('SEQ023', v.span, `${what} must be ${bound}, found ${describeValue(v)}`, `change it to a value ${bound}`));
     return undefined;
   };
   switch (type.kind) {
     case 'int': {
       if (v.kind !== 'number' || !Number.isInteger(v.value) || /[.eE]/.test(v.text)) return wrongType();
       if (type.min !== undefined && v.value < type.min) return outOfRange(`at least ${type.min}`);
-      if (type.max !== undefined && v.value > type.max) return outOfRange(`at most ${type.max}`);
+      const max = type.max ?? maxInteger;
+      if (v.value > max) return outOfRange(`at most ${max.toLocaleString('en-US')}`);
       return v.value;
     }
     case 'float': {
@@ -150,7 +155,7 @@ function convert(type: ArgType, v: Value, what: string, diagnostics: Diagnostic[
             'SEQ023',
             v.span,
             `${what} must be ${describeArgType(type)}, found \`${text}\``,
-            didYouMean(text, type.values),
+            didYouMean(text, type.values) ?? `choose one of ${describeArgType(type)}`,
           ),
         );
         return undefined;
@@ -163,5 +168,7 @@ function convert(type: ArgType, v: Value, what: string, diagnostics: Diagnostic[
 function typeHint(type: ArgType, v: Value): string | undefined {
   if (type.kind === 'int' && v.kind === 'number') return `write a whole number, such as ${Math.round(v.value)}`;
   if (type.kind === 'bool' && v.kind === 'nameValue') return 'write `true` or `false` in lowercase';
+  if ((type.kind === 'int' || type.kind === 'float') && v.kind === 'string') return `write the number without quotes: ${v.value}`;
+  if (type.kind === 'enum' && v.kind !== 'string') return `choose one of ${describeArgType(type)}`;
   return undefined;
 }

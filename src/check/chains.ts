@@ -53,6 +53,8 @@ export class ChainChecker {
   constructor(
     private readonly inputs: readonly IrInput[],
     private readonly diagnostics: Diagnostic[],
+    /** Every declared input name, including those whose declaration was rejected. */
+    private readonly declaredInputs: ReadonlySet<string> = new Set(),
   ) {
     for (const input of inputs) {
       this.scope.set(input.name, { value: { id: input.name, type: input.type }, span: input.span });
@@ -77,9 +79,15 @@ export class ChainChecker {
         });
         continue;
       }
-      if (this.scope.has(text)) {
+      if (this.scope.has(text) || this.declaredInputs.has(text)) {
         this.diagnostics.push(
           error('SEQ019', step.label.span, `the label \`${text}\` is also the name of an input`, 'rename the label or the input'),
+        );
+        continue;
+      }
+      if (isBuiltin(text) || isLayerKind(text)) {
+        this.diagnostics.push(
+          error('SEQ019', step.label.span, `the label \`${text}\` is also the name of a ${isBuiltin(text) ? 'builtin' : 'layer'}`, `a step \`-> ${text}\` would be read as the ${isBuiltin(text) ? 'builtin' : 'layer'}; choose another label, e.g. \`${text}_${isBuiltin(text) ? 'head' : '1'}\``),
         );
         continue;
       }
@@ -138,7 +146,8 @@ export class ChainChecker {
   chain(chain: Chain): void {
     const source = this.scope.get(chain.source.text);
     if (source === undefined) {
-      this.diagnostics.push(this.unknownSource(chain));
+      // An input whose declaration was rejected has its diagnostic already.
+      if (!this.declaredInputs.has(chain.source.text)) this.diagnostics.push(this.unknownSource(chain));
       for (const step of chain.steps) this.stepWithoutTypes(step);
       return;
     }
@@ -247,7 +256,8 @@ export class ChainChecker {
     const suggestion = exact ?? closest(callee, [...layerKinds, ...builtinNames]);
     let hint = suggestion !== undefined ? `did you mean \`${suggestion}\`?` : `layers: ${layerKinds.join(', ')}; builtins: ${builtinNames.join(', ')}`;
     if (this.scope.has(callee) && step.args === undefined && step.label === undefined) {
-      hint = `\`${callee}\` is a label; to continue from it, start a new chain: \`${callee} -> …\``;
+      const what = this.inputs.some((i) => i.name === callee) ? 'an input' : 'a label';
+      hint = `\`${callee}\` is ${what}; a chain starts from it on a line of its own: \`${callee} -> …\``;
     }
     return error('SEQ010', step.callee.span, `unknown layer or builtin \`${callee}\``, hint);
   }
@@ -377,7 +387,7 @@ export class ChainChecker {
         if (paddingIdx !== undefined) {
           if (paddingIdx < -vocab || paddingIdx >= vocab) {
             const arg = step.args!.find((a) => a.name?.text === 'padding_idx')!;
-            this.diagnostics.push(error('SEQ023', arg.value.span, `padding_idx must be within [-${vocab}, ${vocab - 1}], found ${paddingIdx}`));
+            this.diagnostics.push(error('SEQ023', arg.value.span, `padding_idx must be within [-${vocab}, ${vocab - 1}], found ${paddingIdx}`, `the padding id is one of the ${vocab} token ids, usually 0`));
             return undefined;
           }
           if (paddingIdx < 0) paddingIdx += vocab;
@@ -439,7 +449,9 @@ export class ChainChecker {
           'SEQ034',
           step.callee.span,
           `${kind} expects a sequence [batch, time, features], found ${formatType(type)}`,
-          type.hasTime ? 'declare the input with a feature axis, e.g. float32[batch, time, 1]' : 'the time axis was pooled away before this layer; move `last`/`mean`/`max` after it',
+          type.hasTime || this.inputs.some((i) => i.name === current.value.id)
+            ? 'a feature sequence is float32[batch, time, features]: declare the input with a feature axis, e.g. float32[batch, time, 1]'
+            : 'the time axis was pooled away before this layer; move `last`/`mean`/`max` after it',
         ),
       );
       return undefined;

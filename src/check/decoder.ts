@@ -167,14 +167,11 @@ export class DecoderChecker {
           ok = false;
           continue;
         }
-        if (bound === undefined) {
-          ok = false;
-          continue;
-        }
+        if (bound === undefined) return undefined;
         if (kind.startsWith('Bi') || bound.get('bidirectional') === true || bound.get('stateful') === true) {
           this.diagnostics.push(error('SEQ041', step.callee.span, `a decoder's recurrent layer runs forward one token at a time, so it cannot be ${kind.startsWith('Bi') || bound.get('bidirectional') === true ? 'bidirectional' : 'stateful'}`, `use \`${kind.replace(/^Bi/, '')}(hidden=…)\` without \`bidirectional\` or \`stateful\``));
-          ok = false;
-          continue;
+          // What follows depends on this layer; checking it would only repeat this error.
+          return undefined;
         }
         if (embedding === undefined) continue;
         recurrentStep = { step, kind, label };

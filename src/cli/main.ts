@@ -242,9 +242,9 @@ async function compileCommand(args: ParsedArgs, io: Io): Promise<number> {
 function writeBundle(out: string, bundle: CompiledBundle, fail: (d: Diagnostic) => void, extra: (stem: string) => [string, Uint8Array | string][] = () => []): string[] | undefined {
   const dir = dirname(out);
   const stem = basename(out).replace(/\.onnx$/, '');
-  const oldStem = bundle.manifest.files.scoring.file.replace(/\.onnx$/, '');
+  const oldStem = bundle.manifest.files.scoring.path.replace(/\.onnx$/, '');
   const rename = (file: string): string => stem + file.slice(oldStem.length);
-  const rewrite = (entry: BundleFileEntry): BundleFileEntry => ({ ...entry, file: rename(entry.file) });
+  const rewrite = (entry: BundleFileEntry): BundleFileEntry => ({ ...entry, path: rename(entry.path) });
   const m = bundle.manifest;
   const manifest: BundleManifest = {
     ...m,
@@ -409,7 +409,7 @@ async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
     if (result.bundle !== undefined) {
       const bundle = result.bundle;
       const written = writeBundle(`${stem}.onnx`, bundle, (d) => report([d], compiled.sources, io), () => [
-        ...bundle.files.map((f): [string, string] => [`${stem}${f.file.slice(bundle.manifest.files.scoring.file.length - 5)}.txt`, formatModel(f.proto)]),
+        ...bundle.files.map((f): [string, string] => [`${stem}${f.file.slice(bundle.manifest.files.scoring.path.length - 5)}.txt`, formatModel(f.proto)]),
         [`${stem}.summary.txt`, formatSummary(result.summary!)],
       ]);
       if (written === undefined) {

@@ -42,6 +42,7 @@ export const catalogue = {
   SEQ040: { stage: 'check', title: "The decoder's initial state cannot come from the encoder's final state as declared." },
   SEQ041: { stage: 'check', title: 'A decoder block (or encoder block) is not shaped as seqc expects.' },
   SEQ042: { stage: 'check', title: "An attention layer's sizes do not fit its query and memory." },
+  SEQ043: { stage: 'check', title: "The model's parameters exceed what one ONNX file can hold (2 GiB)." },
 
   // Weights files.
   SEQ100: { stage: 'weights', title: 'The weights file is not a valid safetensors file.' },

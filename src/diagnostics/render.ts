@@ -54,7 +54,7 @@ function codeExcerpt(
 ): string[] {
   const text = sources.get(span.source);
   if (span.start.line === 0 || text === undefined) return [`${gutter('  -->')} ${location(span)}`];
-  const sourceLines = text.split('\n');
+  const sourceLines = text.split(/\r\n|\r|\n/);
   const line = sourceLines[span.start.line - 1] ?? '';
   const number = String(span.start.line);
   const pad = ' '.repeat(number.length);
@@ -64,6 +64,7 @@ function codeExcerpt(
     `${pad}${gutter('--> ')}${location(span)}`,
     `${pad} ${gutter('|')}`,
     `${gutter(`${number} |`)} ${line}`,
-    `${pad} ${gutter('|')} ${' '.repeat(Math.max(0, span.start.column - 1))}${mark('^'.repeat(width))}`,
+    // Tabs stay tabs under the line, so the caret lines up however wide the terminal draws them.
+    `${pad} ${gutter('|')} ${line.slice(0, Math.max(0, span.start.column - 1)).replace(/[^\t]/g, ' ')}${mark('^'.repeat(width))}`,
   ];
 }

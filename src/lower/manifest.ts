@@ -3,8 +3,8 @@
 export type BundleRole = 'scoring' | 'encoder' | 'step' | 'greedy';
 
 export interface BundleFileEntry {
-  /** The file name, relative to the manifest. */
-  readonly file: string;
+  /** The file name, relative to the manifest's folder, such as `translator.step.onnx`. */
+  readonly path: string;
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
 }

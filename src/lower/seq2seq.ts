@@ -88,7 +88,7 @@ export function lowerSeq2seq(ir: ModelIR, weights: WeightMap, options: LowerOpti
   files.push({ role: 'step', suffix: '.step', proto: model(emitter.stepGraph(), 'step') });
   files.push({ role: 'greedy', suffix: '.greedy', proto: model(emitter.greedyGraph(), 'greedy') });
   const entry = (f: BundleFile) => ({
-    file: `${stem}${f.suffix}.onnx`,
+    path: `${stem}${f.suffix}.onnx`,
     inputs: f.proto.graph.inputs.map((i) => i.name),
     outputs: f.proto.graph.outputs.map((o) => o.name),
   });
@@ -231,13 +231,29 @@ class Seq2seqEmitter {
     let firstTokens: string;
     if (lm) {
       inputs.push(info('prompt', int64([batch, dimParam('prompt_time')])));
-      // Feed all prompt tokens but the last to warm the state; generation starts from the last one.
-      const promptTime = this.axisSize(b, 'prompt', 1, 'decoder/prompt_time');
+      // bos, then the prompt (which may be empty): all but the last token warm the state, and
+      // generation starts from the last one.
+      const promptShape = b.fresh('decoder/prompt_shape');
+      b.node('decoder/prompt_shape/Shape', 'Shape', ['prompt'], [{ name: promptShape }]);
+      const sliceStart = b.int64Initializer('decoder/batch_slice_start', [0]);
+      const sliceEnd = b.int64Initializer('decoder/batch_slice_end', [1]);
+      const batchOnly = b.fresh('decoder/prompt_batch');
+      b.node('decoder/prompt_batch/Slice', 'Slice', [promptShape, sliceStart, sliceEnd], [{ name: batchOnly }]);
+      const oneColumn = b.int64Initializer('decoder/one_column', [1]);
+      const columnShape = b.fresh('decoder/bos_column_shape');
+      b.node('decoder/bos_column_shape/Concat', 'Concat', [batchOnly, oneColumn], [{ name: columnShape }], [attr.int('axis', 0)]);
+      const bosColumn = b.fresh('decoder/bos_column');
+      b.node('decoder/bos_column/ConstantOfShape', 'ConstantOfShape', [columnShape], [{ name: bosColumn, type: int64([batch, dimValue(1)]) }], [
+        { name: 'value', kind: 'tensor', value: { name: 'value', dataType: DataType.INT64, dims: [1], int64Data: BigInt64Array.of(BigInt(this.decoder.bos)) } },
+      ]);
+      const fed = b.fresh('decoder/fed');
+      b.node('decoder/fed/Concat', 'Concat', [bosColumn, 'prompt'], [{ name: fed, type: int64([batch, dimParam('fed_time')]) }], [attr.int('axis', 1)]);
+      const promptTime = this.axisSize(b, fed, 1, 'decoder/prompt_time');
       const one = b.int64Initializer('decoder/one', [1], []);
       const warmSteps = b.fresh('decoder/warm_steps');
       b.node('decoder/warm_steps/Sub', 'Sub', [promptTime, one], [{ name: warmSteps, type: int64([]) }]);
       const prompt = b.fresh('decoder/prompt_time_major');
-      b.node('decoder/prompt/Transpose', 'Transpose', ['prompt'], [{ name: prompt, type: int64([dimParam('prompt_time'), batch]) }], [attr.ints('perm', [1, 0])]);
+      b.node('decoder/prompt/Transpose', 'Transpose', [fed], [{ name: prompt, type: int64([dimParam('fed_time'), batch]) }], [attr.ints('perm', [1, 0])]);
       const warm = this.loop(b, 'decoder/prompt', warmSteps, state, [], (body, iteration, current) => {
         const tokens = body.fresh('decoder/prompt/tokens');
         body.node('decoder/prompt/tokens/Gather', 'Gather', [prompt, iteration], [{ name: tokens, type: int64([batch]) }], [attr.int('axis', 0)]);

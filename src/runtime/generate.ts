@@ -1,6 +1,7 @@
 // Generation from a compiled decoder bundle on an injected ONNX Runtime (node or web): the encoder once, then the step graph under greedy, beam or sampling search.
 
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { assertNever } from '../ir/ir.js';
 import { parseManifest, type BundleFile, type BundleManifest } from './manifest.js';
 import { beamSearch, greedy, sample, type DecoderSession, type Hypothesis, type StepOutput } from './search.js';
 
@@ -197,6 +198,8 @@ async function generateRows(sessions: Sessions, src: Rows, options: GenerateOpti
       case 'sample':
         rows = await sample(session, { ...search, ...options.sample });
         break;
+      default:
+        return assertNever(options.strategy);
     }
     return { rows: rows.map((hypotheses, row) => ({ hypotheses: hypotheses.map((h) => cutAttention(h, manifest.kind === 'seq2seq' ? src[row]!.length : 0)) })), diagnostics: [] };
   } catch (e) {

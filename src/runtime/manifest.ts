@@ -1,47 +1,12 @@
 // The manifest of a compiled decoder bundle (docs/seq2seq.md): its files with their inputs and outputs, and the decoding constants.
 
-import type { AttentionScore, RecurrentCell } from '../ir/ir.js';
+import type { RecurrentCell } from '../ir/ir.js';
 
-/** One ONNX file of a bundle. */
-export interface BundleFile {
-  /** The file's name relative to the manifest's folder, such as `translator.step.onnx`. */
-  readonly path: string;
-  /** The graph's input names, in the graph's order. */
-  readonly inputs: readonly string[];
-  /** The graph's output names, in the graph's order. */
-  readonly outputs: readonly string[];
-}
+import type { BundleFileEntry, BundleManifest } from '../lower/manifest.js';
 
-/** `<name>.manifest.json`, written next to the bundle's ONNX files. */
-export interface BundleManifest {
-  /** The model's name in the spec. */
-  readonly name: string;
-  /** `lm` for a decoder block with no encoder block: no encoder file, no memory, state starting at zeros. */
-  readonly kind: 'seq2seq' | 'lm';
-  readonly files: {
-    /** Teacher-forced scoring: `logits` `[batch, tgt_time, V]` for `tgt_in`. */
-    readonly scoring: BundleFile;
-    /** Present for `seq2seq` only. */
-    readonly encoder?: BundleFile;
-    /** One decoder step. */
-    readonly step: BundleFile;
-    /** Greedy decoding as one ONNX Loop. */
-    readonly greedy: BundleFile;
-  };
-  readonly bos: number;
-  readonly eos: number;
-  /** The decoder block's `max_length`: the most tokens generated, `eos` included. */
-  readonly maxLength: number;
-  /** V, the size of `logits`' last axis. */
-  readonly vocab: number;
-  /** The decoder's recurrent state: `h` `[layers, batch, hidden]`, and `c` alike for an LSTM. */
-  readonly state: { readonly cell: RecurrentCell; readonly layers: number; readonly hidden: number };
-  /** D, the memory's feature size, for `seq2seq`. */
-  readonly memoryDim?: number;
-  /** Whether the step takes `feed` `[batch, hidden]` and returns `feed_out` (Luong input feeding). */
-  readonly inputFeed: boolean;
-  readonly attention?: { readonly score: AttentionScore; readonly placement: 'luong' | 'bahdanau' };
-}
+export type { BundleManifest } from '../lower/manifest.js';
+/** One ONNX file of a bundle, as the manifest lists it. */
+export type BundleFile = BundleFileEntry;
 
 /** A file's input and output names, in order. */
 export interface FileNames {

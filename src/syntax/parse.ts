@@ -26,12 +26,21 @@ export interface ParseResult {
 }
 
 /** Parses one spec. `source` names the text in spans (a path, or `<input>`). */
-export function parse(text: string, source: string): ParseResult {
+export function parse(original: string, source: string): ParseResult {
+  // A lone carriage return ends a line too; turning it into \n keeps every offset the same.
+  const text = original.replace(/\r(?!\n)/g, '\n');
   const lexed = seqLexer.tokenize(text);
   const diagnostics: Diagnostic[] = lexed.errors.map((e) => lexingDiagnostic(e, text, source));
   seqParser.input = lexed.tokens;
   const cst = seqParser.file();
-  diagnostics.push(...seqParser.errors.map((e) => parsingDiagnostic(e, text, source)));
+  // After an error, recovery often trips again further along the same line; the first error on a
+  // line is the one that explains it, so later parse errors on that line are left out.
+  const linesWithErrors = new Set(diagnostics.map((d) => d.span.start.line));
+  const first = seqParser.errors.map((e) => parsingDiagnostic(e, text, source)).find((d) => !linesWithErrors.has(d.span.start.line));
+  if (first !== undefined) {
+    diagnostics.push(first);
+    diagnostics.push(...laterSyntaxErrors(text, source, first.span.start.line));
+  }
   if (diagnostics.length > 0) return { diagnostics };
 
   const builder = new AstBuilder(source);
@@ -48,6 +57,43 @@ export function parse(text: string, source: string): ParseResult {
   }
   const ast = builder.model(models[0]!);
   return { ast, diagnostics: builder.diagnostics };
+}
+
+/**
+ * Finds syntax errors after the statement that holds `line`: blanks that statement out (keeping
+ * every offset and line) and parses again, up to a few times. Chevrotain's own recovery cannot
+ * resynchronise inside a chain, so this reports one error per broken statement instead.
+ */
+function laterSyntaxErrors(text: string, source: string, line: number): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  let current = text;
+  let errorLine = line;
+  for (let round = 0; round < 10; round++) {
+    const lines = current.split('\n');
+    const startsStatement = (l: string): boolean => {
+      const trimmed = l.trim();
+      return trimmed !== '' && !trimmed.startsWith('->') && !trimmed.startsWith('#');
+    };
+    let start = errorLine - 1;
+    while (start > 0 && !startsStatement(lines[start]!)) start--;
+    let end = errorLine;
+    while (end < lines.length && !startsStatement(lines[end]!)) end++;
+    // Keep braces that close blocks, so that blanking a chain leaves the structure whole.
+    for (let i = start; i < end; i++) {
+      const closing = /^(\s*)}\s*$/.test(lines[i]!) ? lines[i]! : lines[i]!.replace(/[^\s]/g, ' ');
+      lines[i] = i === start && /\{\s*$/.test(lines[i]!) ? lines[i]!.replace(/[^\s{]/g, ' ') : closing;
+    }
+    current = lines.join('\n');
+    const lexed = seqLexer.tokenize(current);
+    if (lexed.errors.length > 0) break;
+    seqParser.input = lexed.tokens;
+    seqParser.file();
+    const next = seqParser.errors.map((e) => parsingDiagnostic(e, current, source))[0];
+    if (next === undefined || next.span.start.line <= end || /found `}`|the end of the file/.test(next.message)) break;
+    found.push({ ...next, span: { ...next.span, source } });
+    errorLine = next.span.start.line;
+  }
+  return found;
 }
 
 /** Turns CST nodes into AST nodes; it only reads the tree, never the text. */
@@ -258,7 +304,7 @@ function lexingDiagnostic(e: ILexingError, text: string, source: string): Diagno
     'SEQ001',
     { source, start, end },
     `unexpected character ${JSON.stringify(found)}`,
-    found.startsWith('-') ? 'chains use `->` between steps' : 'names are letters, digits and `_`; comments start with `#`',
+    found.startsWith('-') ? 'chains use `->` between steps' : found.startsWith('"') ? 'a string ends with a closing `"` on the same line' : 'names are letters, digits and `_`; comments start with `#`',
   );
 }
 
@@ -270,7 +316,11 @@ function parsingDiagnostic(e: IRecognitionException, text: string, source: strin
   const span = { source, start: positionAt(text, startOffset), end: positionAt(text, endOffset) };
   const found = atEnd ? 'the end of the file' : `${describe(t)}`;
   const expected = expectedFrom(e);
-  const message = expected === undefined ? `unexpected ${found}` : `expected ${expected}, found ${found}`;
+  let message = expected === undefined ? `unexpected ${found}` : `expected ${expected}, found ${found}`;
+  // A name can start a member, but only when what follows fits; say so rather than "expected a name, found a name".
+  if (expected !== undefined && t.tokenType.name === 'Identifier' && /\ba name\b/.test(expected)) {
+    message = `${found} cannot start anything here`;
+  }
   return error('SEQ002', span, message, parseHint(e, t));
 }
 
@@ -300,7 +350,10 @@ function expectedFrom(e: IRecognitionException): string | undefined {
 function parseHint(e: IRecognitionException, t: IToken): string | undefined {
   const rules = e.context.ruleStack;
   const rule = rules[rules.length - 1];
-  if (t.image === '=' && rule === 'typeExpr') return 'an input is declared as `input name: int64[batch, time]`';
+  const listItem = t.tokenType.name === 'Identifier' || t.tokenType.name === 'Number';
+  if (listItem && /--> '\]' <--/.test(e.message)) return 'separate dimensions with commas: `int64[batch, time]`';
+  if (listItem && /--> '\)' <--/.test(e.message)) return 'separate arguments with commas: `Embedding(vocab=10000, dim=128)`';
+  if (rule === 'inputDecl' || (t.image === '=' && rule === 'typeExpr')) return 'an input is declared as `input name: int64[batch, time]`';
   if (rule === 'model' || rule === 'file') return 'a model is `model Name { inputs and chains }`';
   if (rule === 'step') return 'a step is `label: Layer(args)`, a builtin such as `last`, or `output name`';
   if (rule === 'arg' || rule === 'args' || rule === 'value') return 'arguments look like `hidden=256`, separated by commas';
