@@ -129,3 +129,83 @@ describe('seqc check, summary, run, build', () => {
     expect((await seqc('--help')).out).toContain('Commands:');
   });
 });
+
+describe('seqc generate', () => {
+  const seq2seq = join(dir, 'tiny_s2s.seq');
+  writeFileSync(
+    seq2seq,
+    `model TinyS2S {
+  input src: int64[batch, src_time]
+  input src_lengths: lengths(src)
+  encoder {
+    src -> src_embedding: Embedding(vocab=20, dim=8, padding_idx=0) -> encoder: BiGRU(hidden=8)
+  }
+  decoder(bos=1, eos=2, max_length=6) {
+    -> tgt_embedding: Embedding(vocab=12, dim=8)
+    -> decoder: GRU(hidden=16)
+    -> attention: Attention(score=additive)
+    -> generator: Linear(12)
+  }
+}
+`,
+  );
+  const lm = join(dir, 'lm.seq');
+  writeFileSync(lm, 'model TinyLM {\n  decoder(bos=1, eos=2, max_length=5) {\n    -> embedding: Embedding(vocab=9, dim=4)\n    -> lstm: LSTM(hidden=6, layers=2)\n    -> fc: Linear(9)\n  }\n}\n');
+
+  it('compile writes the whole bundle and a manifest', async () => {
+    const r = await seqc('compile', seq2seq, '-o', join(dir, 'out', 's2s.onnx'));
+    expect(r.code).toBe(0);
+    for (const f of ['s2s.onnx', 's2s.encoder.onnx', 's2s.step.onnx', 's2s.greedy.onnx', 's2s.manifest.json']) expect(existsSync(join(dir, 'out', f))).toBe(true);
+    const manifest = JSON.parse(readFileSync(join(dir, 'out', 's2s.manifest.json'), 'utf8'));
+    expect(manifest.files.step.path).toBe('s2s.step.onnx');
+    expect(manifest).toMatchObject({ kind: 'seq2seq', bos: 1, eos: 2, maxLength: 6, vocab: 12 });
+  });
+
+  it('greedy search, the greedy Loop graph and beam search of width 1 agree', async () => {
+    await seqc('compile', seq2seq, '-o', join(dir, 'out', 's2s.onnx'));
+    const manifest = join(dir, 'out', 's2s.manifest.json');
+    const host = JSON.parse((await seqc('generate', manifest, '--src', '3 4 5 6', '--src', '7 8')).out);
+    const graph = JSON.parse((await seqc('generate', manifest, '--src', '3 4 5 6', '--src', '7 8', '--greedy-graph')).out);
+    const beam = JSON.parse((await seqc('generate', manifest, '--src', '3 4 5 6', '--src', '7 8', '--beam', '1')).out);
+    expect(host.map((r: { hypotheses: { tokens: number[] }[] }) => r.hypotheses[0]!.tokens)).toEqual(graph.map((r: { tokens: number[] }) => r.tokens));
+    expect(beam.map((r: { hypotheses: { tokens: number[] }[] }) => r.hypotheses[0]!.tokens)).toEqual(graph.map((r: { tokens: number[] }) => r.tokens));
+  });
+
+  it('beam search returns n-best lists sorted by score, with attention when asked', async () => {
+    const r = await seqc('generate', seq2seq, '--src', '3 4 5 6', '--beam', '4', '--nbest', '3', '--attention');
+    expect(r.code).toBe(0);
+    const [row] = JSON.parse(r.out);
+    expect(row.hypotheses).toHaveLength(3);
+    const scores = row.hypotheses.map((h: { score: number }) => h.score);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    for (const step of row.hypotheses[0].attention as number[][]) expect(step.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
+  });
+
+  it('samples a language model reproducibly from a prompt', async () => {
+    const a = await seqc('generate', lm, '--prompt', '3 4', '--sample', '--top-k', '4', '--sample-seed', '7');
+    const b = await seqc('generate', lm, '--prompt', '3 4', '--sample', '--top-k', '4', '--sample-seed', '7');
+    expect(a.code).toBe(0);
+    expect(a.out).toBe(b.out);
+  });
+
+  it('reads and prints text through vocabularies', async () => {
+    const srcVocab = join(dir, 'src.json');
+    const tgtVocab = join(dir, 'tgt.json');
+    writeFileSync(srcVocab, JSON.stringify(['<pad>', '<s>', '</s>', ...'abcdefghijklmnopq']));
+    writeFileSync(tgtVocab, JSON.stringify(['<pad>', '<s>', '</s>', ...'0123456789-'].slice(0, 12)));
+    const r = await seqc('generate', seq2seq, '--src', 'abc', '--src-vocab', srcVocab, '--tgt-vocab', tgtVocab);
+    expect(r.code).toBe(0);
+    expect(typeof JSON.parse(r.out)[0].hypotheses[0].text).toBe('string');
+    const unknown = await seqc('generate', seq2seq, '--src', 'xyz!', '--src-vocab', srcVocab);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain('is not in the vocabulary');
+  });
+
+  it('reports usage errors and models without a decoder', async () => {
+    expect((await seqc('generate', seq2seq, '--src', '3', '--beam', '0')).code).toBe(2);
+    expect((await seqc('generate', seq2seq, '--src', '3', '--nbest', '3')).code).toBe(2);
+    expect((await seqc('generate', seq2seq)).err).toContain('pass at least one --src');
+    expect((await seqc('generate', seq2seq, '--src', '3 x')).err).toContain('is not an id');
+    expect((await seqc('generate', tinySpec, '--src', '3')).err).toContain('has no decoder block');
+  });
+});

@@ -489,6 +489,9 @@ function fakeSeq2seq(): { ort: OrtModule & { runs: string[] }; manifest: BundleM
   const names = documentedNames({ kind: 'seq2seq', cell: 'lstm', inputFeed: true, attention: true });
   const file = (key: 'scoring' | 'encoder' | 'step' | 'greedy', path: string) => ({ path, ...names[key]! });
   const manifest: BundleManifest = {
+    format: 'seqc-bundle',
+    version: 1,
+    targetVocab: vocab,
     name: 'Fake',
     kind: 'seq2seq',
     files: { scoring: file('scoring', 'fake.onnx'), encoder: file('encoder', 'fake.encoder.onnx'), step: file('step', 'fake.step.onnx'), greedy: file('greedy', 'fake.greedy.onnx') },
@@ -607,6 +610,9 @@ describe('generate on a fake ONNX Runtime', () => {
   it('drives a language model from zero state through its prompt', async () => {
     const names = documentedNames({ kind: 'lm', cell: 'gru', inputFeed: false, attention: false });
     const manifest: BundleManifest = {
+      format: 'seqc-bundle',
+      version: 1,
+      targetVocab: vocab,
       name: 'Lm',
       kind: 'lm',
       files: { scoring: { path: 'lm.onnx', ...names.scoring }, step: { path: 'lm.step.onnx', ...names.step }, greedy: { path: 'lm.greedy.onnx', ...names.greedy } },
@@ -763,6 +769,9 @@ function tinyBundle(): { manifest: BundleManifest; files: Record<string, Uint8Ar
     [value('logits', DataType.FLOAT, ['batch', tinyVocab]), value('h_out', DataType.FLOAT, [1, 'batch', dim]), value('attention', DataType.FLOAT, ['batch', 'src_time'])],
   );
   const manifest: BundleManifest = {
+    format: 'seqc-bundle',
+    version: 1,
+    targetVocab: tinyVocab,
     name: 'Tiny',
     kind: 'seq2seq',
     files: {
