@@ -5,7 +5,7 @@ import { parse } from './syntax/parse.js';
 import { check } from './check/check.js';
 import { initializeWeights, matchWeights } from './weights/resolve.js';
 import { readSafetensors } from './weights/safetensors.js';
-import { lower, modelSignature, type ModelSignature } from './lower/lower.js';
+import { lower, modelSignature, type CompileTarget, type ModelSignature } from './lower/lower.js';
 import { lowerSeq2seq } from './lower/seq2seq.js';
 import type { BundleManifest, BundleRole } from './lower/manifest.js';
 import { encodeModel } from './onnx/encode.js';
@@ -23,6 +23,8 @@ export interface CompileOptions {
   readonly weights?: { readonly bytes: Uint8Array; readonly name: string };
   /** ONNX opset, 14 to 21; default 17. */
   readonly opset?: number;
+  /** `webgpu` emits graphs whose every node runs on onnxruntime-web's WebGPU provider; default `generic`. */
+  readonly target?: CompileTarget;
   /** For models with a decoder: the stem of the bundle's file names (default: the source's base name). */
   readonly bundleStem?: string;
 }
@@ -83,7 +85,7 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
     weights = matched.weights;
   }
 
-  const lowerOptions = { opset, irVersion: irVersionFor(opset), producerVersion: seqcVersion, sourceText: source, sourceName };
+  const lowerOptions = { opset, irVersion: irVersionFor(opset), producerVersion: seqcVersion, sourceText: source, sourceName, target: options.target ?? 'generic' };
   if (ir.decoder !== undefined) {
     const stem = options.bundleStem ?? defaultStem(sourceName);
     const lowered = lowerSeq2seq(ir, weights, lowerOptions, stem);
@@ -106,7 +108,7 @@ export type { DiagnosticCode } from './diagnostics/catalogue.js';
 export { catalogue, diagnosticCodes } from './diagnostics/catalogue.js';
 export type { ModelSummary, SummaryRow } from './summary/summary.js';
 export { formatSummary } from './summary/summary.js';
-export type { ModelSignature } from './lower/lower.js';
+export type { CompileTarget, ModelSignature } from './lower/lower.js';
 export type { BundleManifest, BundleRole, BundleFileEntry } from './lower/manifest.js';
 export { formatModel } from './onnx/text.js';
 export { decodeModel } from './onnx/decode.js';

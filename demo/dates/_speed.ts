@@ -1,22 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { makeSplits, sourceVocabulary, targetVocabulary } from './data.js';
-import { initialParameters, loss, sourceBatch, greedyDecode } from './network.js';
+import { initialParameters, loss, sourceBatch } from './network.js';
 await tf.setBackend('cpu'); await tf.ready();
 const sizes = { sourceVocab: sourceVocabulary.length, targetVocab: targetVocabulary.length, sourceDim: 32, targetDim: 16, encoderHidden: 32, maxLength: 12 };
 const p = initialParameters(sizes, 1);
 const s = makeSplits();
-const opt = tf.train.adam(0.003);
-for (const B of [64, 128, 256]) {
-  const t0 = Date.now();
-  for (let i = 0; i < 5; i++) {
-    const ex = s.train.slice(i * B, (i + 1) * B);
-    tf.tidy(() => {
-      const src = sourceBatch(ex.map(e => e.src));
-      const { value, grads } = tf.variableGrads(() => loss(p, src, ex.map(e => e.tgt)));
-      opt.applyGradients(grads);
-      if (i === 4) console.log('loss', value.dataSync()[0]);
-    });
-  }
-  console.log(B, (Date.now() - t0) / 5, 'ms/step', tf.memory().numTensors);
-}
-const t0 = Date.now(); greedyDecode(p, s.validation.slice(0, 500).map(e => e.src), 12); console.log('greedy 500', Date.now() - t0);
+const B = 64;
+const ex = s.train.slice(0, B);
+let t0 = Date.now();
+tf.tidy(() => { loss(p, sourceBatch(ex.map(e => e.src)), ex.map(e => e.tgt)).dataSync(); });
+console.log('forward', Date.now() - t0);
+t0 = Date.now();
+const prof = await tf.profile(() => tf.tidy(() => { const { value } = tf.variableGrads(() => loss(p, sourceBatch(ex.map(e => e.src)), ex.map(e => e.tgt))); return value; }));
+console.log('grad', Date.now() - t0);
+const byName = new Map<string, number>();
+for (const k of prof.kernels) byName.set(k.name, (byName.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+console.log([...byName].sort((a, b) => b[1] - a[1]).slice(0, 15));

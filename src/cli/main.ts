@@ -27,6 +27,7 @@ const help: FlagSpec = { name: 'help', alias: 'h', takesValue: false, descriptio
 const weightsFlag: FlagSpec = { name: 'weights', takesValue: true, description: 'a safetensors file keyed by PyTorch state_dict names' };
 const seedFlag: FlagSpec = { name: 'seed', takesValue: true, description: 'seed for PyTorch-default initialization (default 0)' };
 const opsetFlag: FlagSpec = { name: 'opset', takesValue: true, description: `ONNX opset ${supportedOpsets.min}-${supportedOpsets.max} (default ${defaultOpset})` };
+const targetFlag: FlagSpec = { name: 'target', takesValue: true, description: 'generic (default) or webgpu: every node on the WebGPU execution provider' };
 
 interface Command {
   readonly usage: string;
@@ -37,9 +38,9 @@ interface Command {
 
 const commands: Record<string, Command> = {
   compile: {
-    usage: 'seqc compile SPEC [-o OUT.onnx] [--weights W.safetensors] [--seed N] [--opset N]',
+    usage: 'seqc compile SPEC [-o OUT.onnx] [--weights W.safetensors] [--seed N] [--opset N] [--target webgpu]',
     summary: 'Compile a .seq spec into an ONNX model (default output: SPEC with the extension .onnx).',
-    flags: [{ name: 'out', alias: 'o', takesValue: true, description: 'where to write the model' }, weightsFlag, seedFlag, opsetFlag, help],
+    flags: [{ name: 'out', alias: 'o', takesValue: true, description: 'where to write the model' }, weightsFlag, seedFlag, opsetFlag, targetFlag, help],
     run: compileCommand,
   },
   check: {
@@ -103,6 +104,7 @@ const commands: Record<string, Command> = {
       { name: 'out', alias: 'o', takesValue: true, description: 'output folder (default generated)' },
       seedFlag,
       opsetFlag,
+      targetFlag,
       { name: 'run', takesValue: false, description: 'also run each model once on an example batch' },
       help,
     ],
@@ -212,6 +214,10 @@ function compileFromArgs(specPath: string, args: ParsedArgs): { result?: Compile
   const seed = integerFlag(args, 'seed', { min: 0, max: 2 ** 32 - 1 });
   const opset = integerFlag(args, 'opset', supportedOpsets);
   const flagProblems = [...seed.diagnostics, ...opset.diagnostics];
+  const target = args.flags.get('target')?.[0];
+  if (target !== undefined && target !== 'generic' && target !== 'webgpu') {
+    flagProblems.push(error('SEQ201', spanOfWhole('--target'), `\`--target\` must be generic or webgpu, found \`${target}\``));
+  }
   if (flagProblems.length > 0) return { sources, diagnostics: flagProblems, usageProblem: true };
   const spec = readText(specPath);
   if (spec.text === undefined) return { sources, diagnostics: spec.diagnostics, usageProblem: false };
@@ -219,6 +225,7 @@ function compileFromArgs(specPath: string, args: ParsedArgs): { result?: Compile
   const options: { -readonly [K in keyof CompileOptions]: CompileOptions[K] } = { sourceName: specPath };
   if (seed.value !== undefined) options.seed = seed.value;
   if (opset.value !== undefined) options.opset = opset.value;
+  if (target === 'webgpu') options.target = 'webgpu';
   const weightsPath = args.flags.get('weights')?.[0];
   if (weightsPath !== undefined) {
     const weights = readBytes(weightsPath);

@@ -28,7 +28,14 @@ export interface LowerOptions {
   /** The spec's text and where it came from, recorded in the model's metadata. */
   readonly sourceText: string;
   readonly sourceName: string;
+  /**
+   * `generic` graphs use whichever ONNX operators fit best; `webgpu` graphs use only what
+   * onnxruntime-web's WebGPU execution provider runs, so that no node falls back to the CPU.
+   */
+  readonly target: CompileTarget;
 }
+
+export type CompileTarget = 'generic' | 'webgpu';
 
 /** An IR value as a tensor in the graph; sequences are time-major inside ([time, batch, …]). */
 export interface Lowered {
