@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { xoshiro128ss } from '../../src/runtime/search.js';
 import type { WeightMap, WeightTensor } from '../../src/weights/types.js';
-import { bos, eos } from './data.js';
+import { bos, eos, sourceVocabulary, targetVocabulary, type Example } from './data.js';
 
 /** The sizes in model.seq. */
 export interface Sizes {
@@ -24,6 +24,33 @@ export interface Sizes {
   /** Per direction; the decoder's hidden size and the memory's features are twice this. */
   readonly encoderHidden: number;
   readonly maxLength: number;
+}
+
+/** The sizes written in model.seq. */
+export const demoSizes: Sizes = {
+  sourceVocab: sourceVocabulary.length,
+  targetVocab: targetVocabulary.length,
+  sourceDim: 32,
+  targetDim: 16,
+  encoderHidden: 32,
+  maxLength: 12,
+};
+
+/**
+ * Selects a tfjs backend: `wasm` (XNNPACK, several times faster here) or `cpu` (pure JavaScript).
+ * Both compute in float32; training results differ between them only by rounding.
+ */
+export async function useBackend(name: string): Promise<void> {
+  if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  else if (name !== 'cpu') throw new Error(`the backend should be wasm or cpu, not ${name}`);
+  if (!(await tf.setBackend(name))) throw new Error(`tfjs could not start the ${name} backend`);
+  await tf.ready();
+}
+
+/** The fraction of examples whose generated ids are exactly the target, `eos` included. */
+export function exactMatch(generated: readonly (readonly number[])[], examples: readonly Example[]): number {
+  const right = examples.filter((e, i) => generated[i]!.join() === e.tgt.join()).length;
+  return right / examples.length;
 }
 
 /** The model's parameters as tfjs variables, keyed by PyTorch state_dict names. */
@@ -126,23 +153,17 @@ export function encode(p: Parameters, src: SourceBatch): Encoded {
   // padding_idx=0: the padding row is always zero, so it gets no gradient, as in PyTorch.
   const table = get(p, 'src_embedding.weight');
   const keepRows = tf.tensor2d(Float32Array.from({ length: table.shape[0] }, (_, i) => (i === 0 ? 0 : 1)), [table.shape[0], 1]);
-  const embedded = tf.gather(tf.mul(table, keepRows), src.ids) as tf.Tensor3D;
+  const embedded = lookup(tf.mul(table, keepRows), src.ids);
 
   const forward = maskedGru(p, 'encoder', '_l0', embedded, mask);
-  // Reversing each row within its length is a permutation of the steps, and its own inverse.
-  const reversal = tf.tensor1d(
-    Int32Array.from({ length: batch * time }, (_, i) => {
-      const b = Math.floor(i / time);
-      const t = i % time;
-      const length = src.lengths[b]!;
-      return b * time + (t < length ? length - 1 - t : t);
-    }),
-    'int32',
-  );
-  const reverse = (x: tf.Tensor3D): tf.Tensor3D => {
-    const features = x.shape[2];
-    return tf.reshape(tf.gather(tf.reshape(x, [batch * time, features]), reversal), [batch, time, features]);
-  };
+  // Reversing each row within its length permutes its steps; the permutation is its own inverse.
+  // It is a product with a permutation matrix, whose gradient is cheap (unlike a gather's).
+  const permutation = new Float32Array(batch * time * time);
+  src.lengths.forEach((length, b) => {
+    for (let t = 0; t < time; t++) permutation[(b * time + t) * time + (t < length ? length - 1 - t : t)] = 1;
+  });
+  const reversal = tf.tensor3d(permutation, [batch, time, time]);
+  const reverse = (x: tf.Tensor3D): tf.Tensor3D => tf.matMul(reversal, x);
   const backward = maskedGru(p, 'encoder', '_l0_reverse', reverse(embedded), mask);
 
   const memory = tf.concat([forward.outputs, reverse(backward.outputs)], 2);
@@ -157,7 +178,7 @@ export function encode(p: Parameters, src: SourceBatch): Encoded {
  */
 export function decodeTeacherForced(p: Parameters, encoded: Encoded, tgtIn: tf.Tensor2D): tf.Tensor3D {
   const [batch, time] = tgtIn.shape;
-  const embedded = tf.gather(get(p, 'tgt_embedding.weight'), tgtIn) as tf.Tensor3D;
+  const embedded = lookup(get(p, 'tgt_embedding.weight'), tgtIn);
   const ones = tf.ones([batch, time]) as tf.Tensor2D;
   const { outputs } = gruFrom(p, 'decoder', '_l0', embedded, ones, encoded.h0);
   return attendAndGenerate(p, encoded, outputs);
@@ -166,7 +187,7 @@ export function decodeTeacherForced(p: Parameters, encoded: Encoded, tgtIn: tf.T
 /** One decoder step, as the bundle's step graph computes it: logits `[batch, V]` and the new state. */
 export function decodeStep(p: Parameters, encoded: Encoded, tokens: tf.Tensor1D, h: tf.Tensor2D): { logits: tf.Tensor2D; h: tf.Tensor2D } {
   const batch = tokens.shape[0];
-  const embedded = tf.reshape(tf.gather(get(p, 'tgt_embedding.weight'), tokens), [batch, 1, -1]) as tf.Tensor3D;
+  const embedded = lookup(get(p, 'tgt_embedding.weight'), tf.reshape(tokens, [batch, 1]) as tf.Tensor2D);
   const { outputs, last } = gruFrom(p, 'decoder', '_l0', embedded, tf.ones([batch, 1]) as tf.Tensor2D, h);
   const logits = attendAndGenerate(p, encoded, outputs);
   return { logits: tf.reshape(logits, [batch, -1]) as tf.Tensor2D, h: last };
@@ -225,6 +246,14 @@ export function loss(p: Parameters, src: SourceBatch, targets: readonly (readonl
 
 // Internals.
 
+/** Embedding lookup as a one-hot product: `[batch, time]` ids → `[batch, time, dim]`. */
+function lookup(table: tf.Tensor2D | tf.Variable, ids: tf.Tensor2D): tf.Tensor3D {
+  const [batch, time] = ids.shape;
+  const [vocab, dim] = table.shape as [number, number];
+  const oneHot = tf.oneHot(tf.reshape(ids, [batch * time]) as tf.Tensor1D, vocab);
+  return tf.reshape(tf.matMul(oneHot, table), [batch, time, dim]) as tf.Tensor3D;
+}
+
 function get(p: Parameters, name: string): tf.Variable {
   const v = p.get(name);
   if (v === undefined) throw new Error(`no parameter ${name}`);
@@ -248,17 +277,20 @@ function gruFrom(p: Parameters, label: string, suffix: string, x: tf.Tensor3D, m
   const bih = get(p, `${label}.bias_ih${suffix}`);
   const bhh = get(p, `${label}.bias_hh${suffix}`);
   const hidden = whh.shape[1]!;
-  // The input projections of every step at once, split into the r, z and n blocks.
-  const projected = tf.reshape(tf.add(tf.matMul(tf.reshape(x, [batch * time, input]), wih, false, true), bih), [batch, time, 3 * hidden]);
-  const [xr, xz, xn] = tf.split(projected, 3, 2).map((part) => tf.unstack(part, 1) as tf.Tensor2D[]);
-  const masks = tf.unstack(tf.reshape(mask, [batch, time, 1]), 1) as tf.Tensor2D[];
+  const block = (t: tf.Tensor, gate: number): tf.Tensor => (t.rank === 1 ? tf.slice(t, [gate * hidden], [hidden]) : tf.slice(t, [gate * hidden, 0], [hidden, -1]));
+  // Time-major, so that one step's rows are contiguous.
+  const steps = tf.reshape(tf.transpose(x, [1, 0, 2]), [time * batch, input]);
+  // The input projections of every step at once, per gate block r, z, n.
+  const [xr, xz, xn] = [0, 1, 2].map((gate) => tf.unstack(tf.reshape(tf.add(tf.matMul(steps, block(wih, gate), false, true), block(bih, gate)), [time, batch, hidden])) as tf.Tensor2D[]);
+  const [wr, wz, wn] = [0, 1, 2].map((gate) => tf.transpose(block(whh, gate)) as tf.Tensor2D);
+  const [br, bz, bn] = [0, 1, 2].map((gate) => block(bhh, gate));
+  const masks = tf.unstack(tf.reshape(tf.transpose(mask), [time, batch, 1])) as tf.Tensor2D[];
   let h = h0;
   const outputs: tf.Tensor2D[] = [];
   for (let t = 0; t < time; t++) {
-    const [hr, hz, hn] = tf.split(tf.add(tf.matMul(h, whh, false, true), bhh), 3, 1) as tf.Tensor2D[];
-    const r = tf.sigmoid(tf.add(xr![t]!, hr!));
-    const z = tf.sigmoid(tf.add(xz![t]!, hz!));
-    const n = tf.tanh(tf.add(xn![t]!, tf.mul(r, hn!)));
+    const r = tf.sigmoid(tf.add(xr![t]!, tf.add(tf.matMul(h, wr!), br!)));
+    const z = tf.sigmoid(tf.add(xz![t]!, tf.add(tf.matMul(h, wz!), bz!)));
+    const n = tf.tanh(tf.add(xn![t]!, tf.mul(r, tf.add(tf.matMul(h, wn!), bn!))));
     const candidate = tf.add(n, tf.mul(z, tf.sub(h, n))) as tf.Tensor2D;
     const m = masks[t]!;
     h = tf.add(h, tf.mul(m, tf.sub(candidate, h)));

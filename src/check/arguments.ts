@@ -105,6 +105,18 @@ function unknownArgument(signature: ArgumentSignature, arg: Argument, name: stri
   return error('SEQ020', span, `${signature.kind} has no argument \`${name}\``, hint);
 }
 
+/** An argument as the spec wrote it: `hidden=256`, `0.3`, `relu`. */
+export function argumentText(arg: Argument): string {
+  const v = arg.value;
+  const value = v.kind === 'number' ? v.text : v.kind === 'boolean' ? String(v.value) : v.kind === 'nameValue' ? v.text : JSON.stringify(v.value);
+  return arg.name === undefined ? value : `${arg.name.text}=${value}`;
+}
+
+/** A step as the spec wrote it, for summaries: `LSTM(hidden=256, layers=2)`. */
+export function stepText(callee: string, args: readonly Argument[] | undefined): string {
+  return `${callee}(${(args ?? []).map(argumentText).join(', ')})`;
+}
+
 function describeValue(v: Value): string {
   switch (v.kind) {
     case 'number':

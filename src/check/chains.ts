@@ -16,7 +16,7 @@ import {
   type ValueType,
 } from '../ir/ir.js';
 import type { CallStep, Chain, DecoderBlock, EncoderBlock, InputDecl, ModelAst, Step } from '../syntax/ast.js';
-import { bindArguments, type BoundArguments } from './arguments.js';
+import { bindArguments, stepText, type BoundArguments } from './arguments.js';
 import { checkInputs } from './inputs.js';
 import {
   builtinNames,
@@ -366,7 +366,7 @@ export class ChainChecker {
 
   private layer(step: CallStep, kind: LayerKind, args: BoundArguments, label: string, current: Binding): Binding | undefined {
     const type = current.value.type;
-    const display = `${kind}(${(step.args ?? []).map((a) => (a.name === undefined ? '' : `${a.name.text}=`) + valueText(a.value)).join(', ')})`;
+    const display = stepText(kind, step.args);
     const base = { label, input: current.value.id, span: step.span, display };
     switch (kind) {
       case 'Embedding': {
@@ -509,15 +509,3 @@ function fixed(size: number): Dim {
   return { kind: 'fixed', size };
 }
 
-function valueText(v: CallStep['args'] extends readonly (infer A)[] | undefined ? (A extends { value: infer V } ? V : never) : never): string {
-  switch (v.kind) {
-    case 'number':
-      return v.text;
-    case 'boolean':
-      return String(v.value);
-    case 'nameValue':
-      return v.text;
-    case 'string':
-      return JSON.stringify(v.value);
-  }
-}

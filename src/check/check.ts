@@ -1,36 +1,12 @@
 // The check stage: AST → IR, resolving names and labels, binding arguments and inferring every type.
 
-import { error, hasErrors, warning, type Diagnostic, type Span } from '../diagnostics/diagnostic.js';
-import {
-  formatType,
-  type ActivationFunction,
-  type Dim,
-  type IrInput,
-  type IrOutput,
-  type IrParameter,
-  type ModelIR,
-  type Op,
-  type PoolMode,
-  type RecurrentCell,
-  type Value,
-  type ValueType,
-} from '../ir/ir.js';
-import type { CallStep, Chain, DecoderBlock, EncoderBlock, InputDecl, ModelAst, Step } from '../syntax/ast.js';
-import { bindArguments, type BoundArguments } from './arguments.js';
+import { error, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
+import type { ModelIR } from '../ir/ir.js';
+import type { CallStep, Chain, DecoderBlock, EncoderBlock, InputDecl, ModelAst } from '../syntax/ast.js';
+import { ChainChecker } from './chains.js';
+import { DecoderChecker } from './decoder.js';
 import { checkInputs } from './inputs.js';
 import { decoderParameters, parametersOf } from './parameters.js';
-import { DecoderChecker } from './decoder.js';
-import { ChainChecker } from './chains.js';
-import {
-  builtinNames,
-  isBuiltin,
-  isLayerKind,
-  layerKinds,
-  layerSignatures,
-  type BuiltinName,
-  type LayerKind,
-} from './signatures.js';
-import { closest } from './suggest.js';
 
 export interface CheckResult {
   readonly ir?: ModelIR;

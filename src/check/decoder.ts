@@ -14,7 +14,7 @@ import {
   type RecurrentOp,
 } from '../ir/ir.js';
 import type { CallStep, Chain, DecoderBlock } from '../syntax/ast.js';
-import { bindArguments } from './arguments.js';
+import { bindArguments, stepText } from './arguments.js';
 import type { Binding, ChainChecker } from './chains.js';
 import { decoderSignature, isLayerKind, layerSignatures, type LayerKind } from './signatures.js';
 
@@ -213,7 +213,7 @@ export class DecoderChecker {
         );
         return undefined;
       }
-      const display = `Attention(${(attention.step.args ?? []).map((a) => (a.name === undefined ? '' : `${a.name.text}=`) + (a.value.kind === 'number' ? a.value.text : a.value.kind === 'boolean' ? String(a.value.value) : a.value.kind === 'nameValue' ? a.value.text : a.value.value)).join(', ')})`;
+      const display = stepText('Attention', attention.step.args);
       attentionIr = { label: attention.label, score: attention.score, placement: attention.placement, inputFeed: attention.inputFeed, queryDim: hidden, memoryDim, span: attention.step.span, display };
     }
     const embeddingDim = embedding.dim;
@@ -224,7 +224,7 @@ export class DecoderChecker {
       label,
       input: embedding.label,
       span: step.span,
-      display: `${kind}(${(step.args ?? []).map((a) => (a.name === undefined ? '' : `${a.name.text}=`) + (a.value.kind === 'number' ? a.value.text : a.value.kind === 'boolean' ? String(a.value.value) : a.value.kind === 'nameValue' ? a.value.text : a.value.value)).join(', ')})`,
+      display: stepText(kind, step.args),
       cell: kind.toLowerCase() as RecurrentCell,
       inputSize,
       hidden,

@@ -4,32 +4,9 @@ import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.j
 import { assertNever } from '../ir/ir.js';
 import { parseManifest, type BundleFile, type BundleManifest } from './manifest.js';
 import { beamSearch, greedy, sample, type DecoderSession, type Hypothesis, type StepOutput } from './search.js';
+import type { OrtModule, OrtSession, OrtTensor } from './ort.js';
 
-/** The part of an ONNX Runtime tensor that seqc uses; `onnxruntime-node` and `onnxruntime-web` tensors have it. */
-export interface OrtTensor {
-  readonly type: string;
-  readonly dims: readonly number[];
-  readonly data: unknown;
-}
-
-/** The part of an ONNX Runtime `InferenceSession` that seqc uses. */
-export interface OrtSession {
-  readonly inputNames?: readonly string[];
-  readonly outputNames?: readonly string[];
-  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
-  release?(): Promise<void>;
-}
-
-/**
- * The ONNX Runtime module, injected so that the same code runs on `onnxruntime-node` and
- * `onnxruntime-web`: pass `await import('onnxruntime-node')` or `await import('onnxruntime-web')`.
- */
-export interface OrtModule {
-  readonly InferenceSession: {
-    create(model: Uint8Array, options?: { readonly executionProviders?: readonly string[] }): Promise<OrtSession>;
-  };
-  readonly Tensor: new (type: 'int64' | 'float32', data: BigInt64Array | Float32Array, dims: readonly number[]) => OrtTensor;
-}
+export type { OrtModule, OrtSession, OrtTensor } from './ort.js';
 
 /** A bundle as read from disk or fetched: the parsed manifest and each file's bytes, keyed by the manifest's `path`. */
 export interface BundleSource {

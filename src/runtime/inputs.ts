@@ -53,6 +53,46 @@ export function tensorFromNested(name: string, value: unknown, dtype: 'int64' | 
   return { tensor: { dtype, dims: flat.dims, data: Float32Array.from(flat.values) }, diagnostics: [] };
 }
 
+/** Nested lists of numbers, such as `[[5, 17, 2], [8, 9, 0]]`. */
+export type NestedNumbers = readonly (number | NestedNumbers)[];
+
+/** Flat values in row-major order with their dims, as ONNX Runtime tensors hold them. */
+export interface FlatInput {
+  readonly data: BigInt64Array | Float32Array | Int32Array | Float64Array | readonly number[] | readonly bigint[];
+  readonly dims: readonly number[];
+}
+
+/** One input's value: nested lists, or flat data with dims. */
+export type InputValue = NestedNumbers | FlatInput;
+
+/**
+ * Turns one input's value into a tensor. `BigInt64Array` data stays int64 and `Float32Array` data
+ * stays float32 (the signature check then catches a wrong dtype); other data is converted to
+ * `dtype`, the dtype the model declares for the input.
+ */
+export function tensorFromValue(name: string, value: InputValue, dtype: 'int64' | 'float32'): { tensor?: TensorData; diagnostics: Diagnostic[] } {
+  if (Array.isArray(value) || typeof value !== 'object' || value === null || !('dims' in value)) return tensorFromNested(name, value, dtype);
+  const span = spanOfWhole(`input \`${name}\``);
+  const { data, dims } = value as FlatInput;
+  if (!Array.isArray(dims) || !dims.every((d) => Number.isInteger(d) && d >= 0)) {
+    return { diagnostics: [error('SEQ300', span, `the dims of \`${name}\` should be a list of whole numbers, found ${JSON.stringify(dims)}`)] };
+  }
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (data === undefined || typeof data.length !== 'number' || data.length !== size) {
+    return { diagnostics: [error('SEQ300', span, `\`${name}\` has dims [${dims.join(', ')}], which hold ${size} values, but its data has ${data?.length ?? 'no'} values`)] };
+  }
+  if (data instanceof BigInt64Array) return { tensor: { dtype: 'int64', dims: [...dims], data }, diagnostics: [] };
+  if (data instanceof Float32Array) return { tensor: { dtype: 'float32', dims: [...dims], data }, diagnostics: [] };
+  const values = Array.from(data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? Number(v) : v));
+  const bad = values.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v) || (dtype === 'int64' && !Number.isInteger(v)));
+  if (bad >= 0) {
+    const wanted = dtype === 'int64' ? 'whole numbers' : 'finite numbers';
+    return { diagnostics: [error('SEQ301', span, `\`${name}\` holds ${dtype} values, but ${indexText(name, dims, bad)} is ${String(values[bad])}`, `pass ${wanted}`)] };
+  }
+  const tensorData = dtype === 'int64' ? BigInt64Array.from(values, (v) => BigInt(v)) : Float32Array.from(values);
+  return { tensor: { dtype, dims: [...dims], data: tensorData }, diagnostics: [] };
+}
+
 /** The multi-index of a flat position, for messages such as `tokens[1][4]`. */
 function indexText(name: string, dims: readonly number[], flat: number): string {
   const parts: number[] = [];
@@ -114,6 +154,8 @@ export function validateInputs(signature: ModelSignature, provided: ReadonlyMap<
     if (t === undefined) {
       const filled = defaultFor(input, signature, feeds);
       if (filled === undefined) {
+        // A lengths or state input is filled from the data inputs; when one of those was given but rejected, that rejection says it all.
+        if (dependsOnProvided(input, signature, provided)) continue;
         diagnostics.push(error('SEQ300', span, `the input \`${input.name}\` is missing`, `pass it, e.g. --input ${input.name}=[[1, 2, 3]]`));
       } else {
         feeds.set(input.name, filled);
@@ -126,24 +168,19 @@ export function validateInputs(signature: ModelSignature, provided: ReadonlyMap<
     }
     if (!bindDims(input, t)) continue;
     if (input.vocab !== undefined) {
-      const ids = t.data as BigInt64Array;
-      const bad = ids.findIndex((v) => v < 0n || v >= BigInt(input.vocab!));
-      if (bad >= 0) {
-        diagnostics.push(
-          error('SEQ301', span, `${indexText(input.name, t.dims, bad)} is ${ids[bad]}, outside the vocabulary [0, ${input.vocab})`, 'map unknown tokens to an id inside the vocabulary before running'),
-        );
+      const vocab = BigInt(input.vocab);
+      const problems = outOfRange(input.name, t, (v) => v < 0n || v >= vocab, (at, v) => `${at} is ${v}, outside the vocabulary [0, ${input.vocab})`);
+      if (problems.length > 0) {
+        diagnostics.push(...problems.map((message) => error('SEQ301', span, message, 'map unknown tokens to an id inside the vocabulary before running')));
         continue;
       }
     }
     if (input.role === 'lengths') {
       const target = signature.inputs.find((i) => i.name === input.of)!;
       const time = feeds.get(target.name)?.dims[1];
-      const values = t.data as BigInt64Array;
-      const bad = values.findIndex((v) => v < 1n || (time !== undefined && v > BigInt(time)));
-      if (bad >= 0) {
-        diagnostics.push(
-          error('SEQ301', span, `${indexText(input.name, t.dims, bad)} is ${values[bad]}, outside [1, ${time ?? 'time'}]`, `each length counts the valid steps of a row of \`${input.of}\``),
-        );
+      const problems = outOfRange(input.name, t, (v) => v < 1n || (time !== undefined && v > BigInt(time)), (at, v) => `${at} is ${v}, outside [1, ${time ?? 'time'}]`);
+      if (problems.length > 0) {
+        diagnostics.push(...problems.map((message) => error('SEQ301', span, message, `each length counts the valid steps of a row of \`${input.of}\``)));
         continue;
       }
     }
@@ -168,4 +205,31 @@ function defaultFor(input: SignatureInput, signature: ModelSignature, feeds: Rea
     return { dtype: 'float32', dims, data: new Float32Array(dims[0]! * dims[1]! * dims[2]!) };
   }
   return undefined;
+}
+
+/** Whether an optional input could not be filled only because a data input it depends on was given but rejected. */
+function dependsOnProvided(input: SignatureInput, signature: ModelSignature, provided: ReadonlyMap<string, TensorData>): boolean {
+  if (input.role === 'lengths') return provided.has(input.of!);
+  if (input.role === 'state') return signature.inputs.some((i) => i.role === 'data' && provided.has(i.name));
+  return false;
+}
+
+/** The most out-of-range values reported one by one for an input; the rest are counted. */
+const reportedPerInput = 8;
+
+/**
+ * One message per int64 value that `bad` rejects, each naming the value's position (such as
+ * `tokens[1][4]`): the first few in full, then a count of the rest.
+ */
+function outOfRange(name: string, t: TensorData, bad: (v: bigint) => boolean, describe: (at: string, v: bigint) => string): string[] {
+  const values = t.data as BigInt64Array;
+  const messages: string[] = [];
+  let more = 0;
+  values.forEach((v, flat) => {
+    if (!bad(v)) return;
+    if (messages.length < reportedPerInput) messages.push(describe(indexText(name, t.dims, flat), v));
+    else more++;
+  });
+  if (more > 0) messages.push(`\`${name}\` has ${more} more value${more === 1 ? '' : 's'} out of range`);
+  return messages;
 }

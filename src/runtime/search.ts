@@ -1,5 +1,7 @@
 // Decoding algorithms over an abstract one-step decoder: greedy search, beam search and seeded sampling, free of Node and ONNX Runtime.
 
+import { rngFor } from '../weights/random.js';
+
 /** What one decoder step returns for the rows it was given. */
 export interface StepOutput<S> {
   /**
@@ -261,33 +263,12 @@ export function logSoftmaxInto(values: ArrayLike<number>, out: Float64Array): vo
 }
 
 /**
- * A seeded generator of floats in [0, 1): xoshiro128** (Blackman and Vigna) with its state filled
- * by splitmix32 from `seed`. The same seed gives the same numbers on every platform.
+ * A seeded generator of floats in [0, 1): the same xoshiro128** generator that initializes weights
+ * (src/weights/random.ts), keyed by the sampling seed. The same seed gives the same numbers everywhere.
  */
 export function xoshiro128ss(seed: number): () => number {
-  let mix = seed >>> 0;
-  const splitmix32 = (): number => {
-    mix = (mix + 0x9e3779b9) >>> 0;
-    let z = mix;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-  let s0 = splitmix32();
-  let s1 = splitmix32();
-  let s2 = splitmix32();
-  let s3 = splitmix32();
-  return () => {
-    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
-    const t = s1 << 9;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    s0 ^= s3;
-    s2 ^= t;
-    s3 = rotl(s3, 11);
-    return result / 4294967296;
-  };
+  const rng = rngFor(seed >>> 0, 'sampling');
+  return () => rng.nextUint32() / 4294967296;
 }
 
 /**

@@ -1,0 +1,27 @@
+// The part of ONNX Runtime's JavaScript API that seqc uses, so that one runtime core drives onnxruntime-node and onnxruntime-web alike.
+
+/** The part of an ONNX Runtime tensor that seqc uses; `onnxruntime-node` and `onnxruntime-web` tensors have it. */
+export interface OrtTensor {
+  readonly type: string;
+  readonly dims: readonly number[];
+  readonly data: unknown;
+}
+
+/** The part of an ONNX Runtime `InferenceSession` that seqc uses. */
+export interface OrtSession {
+  readonly inputNames?: readonly string[];
+  readonly outputNames?: readonly string[];
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release?(): Promise<void>;
+}
+
+/**
+ * The ONNX Runtime module, injected so that the same code runs on `onnxruntime-node` and
+ * `onnxruntime-web`: pass `await import('onnxruntime-node')` or `await import('onnxruntime-web')`.
+ */
+export interface OrtModule {
+  readonly InferenceSession: {
+    create(model: Uint8Array, options?: { readonly executionProviders?: readonly string[] }): Promise<OrtSession>;
+  };
+  readonly Tensor: new (type: 'int64' | 'float32', data: BigInt64Array | Float32Array, dims: readonly number[]) => OrtTensor;
+}

@@ -1,0 +1,85 @@
+// Runs compiled seqc models in the browser on onnxruntime-web (wasm or WebGPU), with inputs validated before they reach a kernel; it imports nothing from Node.
+
+import * as ort from 'onnxruntime-web';
+import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { loadBundle as loadBundleOn, type BundleSource, type LoadBundleOptions, type SeqBundle } from './generate.js';
+import { parseManifest } from './manifest.js';
+import { openModel, type LoadedModel } from './session.js';
+
+export interface WebModelOptions {
+  /** Execution providers in order of preference: ['wasm'] (the default), ['webgpu'], or ['webgpu', 'wasm']. */
+  readonly executionProviders?: readonly string[];
+  /**
+   * Where onnxruntime-web fetches its `.wasm` files: a folder URL ending in `/`, or the file URLs.
+   * Set it when a bundler does not serve them next to onnxruntime-web's script. It is global to
+   * onnxruntime-web, so the last model loaded with it decides.
+   */
+  readonly wasmPaths?: string | { readonly wasm?: string; readonly mjs?: string };
+  /** Threads for the wasm provider; default onnxruntime-web's (1 unless the page is cross-origin isolated). Global too. */
+  readonly numThreads?: number;
+  /** Names the model in diagnostics; default: the URL, or `<model>` for bytes. */
+  readonly name?: string;
+}
+
+/** Fetches (for a URL) and opens a compiled model. */
+export async function loadModel(source: Uint8Array | ArrayBuffer | string | URL, options: WebModelOptions = {}): Promise<{ model?: LoadedModel; diagnostics: Diagnostic[] }> {
+  configure(options);
+  const name = options.name ?? (source instanceof Uint8Array || source instanceof ArrayBuffer ? '<model>' : String(source));
+  const bytes = await bytesOf(source, name);
+  if (bytes.bytes === undefined) return { diagnostics: bytes.diagnostics };
+  return openModel(ort, bytes.bytes, name, { executionProviders: options.executionProviders ?? ['wasm'] });
+}
+
+/** Opens a decoder bundle for `generate` (src/runtime/generate.ts) on onnxruntime-web. */
+export async function loadBundle(source: BundleSource, options: LoadBundleOptions & Pick<WebModelOptions, 'wasmPaths' | 'numThreads'> = {}): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
+  configure(options);
+  return loadBundleOn(ort, source, { executionProviders: options.executionProviders ?? ['wasm'] });
+}
+
+/** Fetches a bundle's manifest and the files it names (relative to the manifest's URL), then opens it. */
+export async function fetchBundle(manifestUrl: string | URL, options: LoadBundleOptions & Pick<WebModelOptions, 'wasmPaths' | 'numThreads'> = {}): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
+  const base = new URL(String(manifestUrl), globalThis.location?.href);
+  let manifest: unknown;
+  try {
+    const response = await fetch(base);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    manifest = await response.json();
+  } catch (e) {
+    return { diagnostics: [error('SEQ302', spanOfWhole(base.href), `could not fetch the manifest ${base.href}: ${(e as Error).message}`)] };
+  }
+  const parsed = parseManifest(manifest);
+  // An unusable manifest is reported by loadBundle itself.
+  const entries = parsed.manifest === undefined ? [] : Object.values(parsed.manifest.files).filter((f) => f !== undefined && f !== parsed.manifest!.files.scoring);
+  const files: Record<string, Uint8Array> = {};
+  for (const entry of entries) {
+    const fetched = await bytesOf(new URL(entry.path, base), entry.path);
+    if (fetched.bytes === undefined) return { diagnostics: fetched.diagnostics };
+    files[entry.path] = fetched.bytes;
+  }
+  return loadBundle({ manifest, files }, options);
+}
+
+export { readSignature, runModel, toNested, tensorsFromInputs } from './session.js';
+export type { LoadedModel, ModelInputs, RunResult, RunTiming } from './session.js';
+export { tensorFromNested, tensorFromValue, validateInputs } from './inputs.js';
+export type { FlatInput, InputValue, NestedNumbers, TensorData } from './inputs.js';
+export type { BundleSource, GenerateOptions, GenerateResult, LoadBundleOptions, SeqBundle } from './generate.js';
+
+// Internals.
+
+function configure(options: Pick<WebModelOptions, 'wasmPaths' | 'numThreads'>): void {
+  if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = typeof options.wasmPaths === 'string' ? options.wasmPaths : { ...options.wasmPaths };
+  if (options.numThreads !== undefined) ort.env.wasm.numThreads = options.numThreads;
+}
+
+async function bytesOf(source: Uint8Array | ArrayBuffer | string | URL, name: string): Promise<{ bytes?: Uint8Array; diagnostics: Diagnostic[] }> {
+  if (source instanceof Uint8Array) return { bytes: source, diagnostics: [] };
+  if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), diagnostics: [] };
+  try {
+    const response = await fetch(source);
+    if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+    return { bytes: new Uint8Array(await response.arrayBuffer()), diagnostics: [] };
+  } catch (e) {
+    return { diagnostics: [error('SEQ302', spanOfWhole(name), `could not fetch ${name}: ${(e as Error).message}`)] };
+  }
+}
