@@ -1,7 +1,5 @@
 // The dates demo's synthetic task: dates written in many ways ("the 3rd of march 1999") mapped to ISO form ("1999-03-03").
 
-import { xoshiro128ss } from '../../src/runtime/search.js';
-
 /** Special ids shared by both vocabularies. */
 export const pad = 0;
 export const bos = 1;
@@ -92,6 +90,35 @@ export function encodeTarget(iso: string): number[] {
 export function decodeTarget(ids: readonly number[]): string {
   const end = ids.indexOf(eos);
   return (end < 0 ? ids : ids.slice(0, end)).map((id) => (id > eos && id < targetVocabulary.length ? targetVocabulary[id] : '?')).join('');
+}
+
+/**
+ * A seeded generator of floats in [0, 1): xoshiro128** with its state filled by splitmix32. It is
+ * the demo's own, so the data, initialization and batch order (and so the trained weights) stay
+ * the same whatever seqc's generators become.
+ */
+export function seededRandom(seed: number): () => number {
+  let mix = seed >>> 0;
+  const splitmix32 = (): number => {
+    mix = (mix + 0x9e3779b9) >>> 0;
+    let z = mix;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  const rotl = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
+  let [s0, s1, s2, s3] = [splitmix32(), splitmix32(), splitmix32(), splitmix32()];
+  return () => {
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl(s3, 11);
+    return result / 4294967296;
+  };
 }
 
 // Dates.
@@ -201,7 +228,7 @@ function example(random: Random, date: CalendarDate): Example {
  * the held-out set appears in training in any wording, and equal seeds give equal sets.
  */
 export function makeSplits(seed: number = defaultSeed, sizes: SplitSizes = defaultSizes): Splits {
-  const random = xoshiro128ss(seed);
+  const random = seededRandom(seed);
   const dates = allDates();
   for (let i = dates.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
@@ -217,7 +244,13 @@ export function makeSplits(seed: number = defaultSeed, sizes: SplitSizes = defau
   };
 }
 
-/** The vocabularies as `vocab.json` stores them. */
-export function vocabularyJson(): string {
-  return `${JSON.stringify({ pad, bos, eos, source: sourceVocabulary, target: targetVocabulary }, null, 2)}\n`;
+/**
+ * A vocabulary as a JSON list of tokens whose index is the id: the form `seqc generate` reads with
+ * `--src-vocab` and `--tgt-vocab`. The specials are `<pad>`, `<bos>` and `<eos>`, ids 0, 1 and 2.
+ */
+export function vocabularyJson(tokens: readonly string[]): string {
+  return `${JSON.stringify(tokens)}\n`;
 }
+
+/** The file names of the exported vocabularies, next to the weights. */
+export const vocabularyFiles = { source: 'source-vocab.json', target: 'target-vocab.json' } as const;

@@ -7,8 +7,8 @@ import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs';
 import { compile, type CompiledBundle } from '../../src/index.js';
 import { readSafetensors } from '../../src/weights/safetensors.js';
-import { loadBundle, type SeqBundle } from '../../src/runtime/generate.js';
-import { bos, decodeTarget, makeSplits, sourceVocabulary, targetVocabulary, type Example } from './data.js';
+import { loadBundle, type SeqBundle } from '../../src/runtime/node.js';
+import { bos, decodeTarget, makeSplits, sourceVocabulary, targetVocabulary, vocabularyFiles, type Example } from './data.js';
 import { decodeTeacherForced, demoSizes, encode, exactMatch, greedyDecode, parametersFromWeights, sourceBatch, useBackend, type Parameters } from './network.js';
 
 /** The folder of the demo's files. */
@@ -51,7 +51,8 @@ export const agreementTolerance = 1e-4;
 
 /** Compiles the spec with the committed weights and evaluates it; throws when the demo's files do not fit together. */
 export async function evaluateDates(options: EvaluationOptions = {}): Promise<{ evaluation: Evaluation; bundle: CompiledBundle }> {
-  checkVocabularies(JSON.parse(readFileSync(join(demoFolder, 'vocab.json'), 'utf8')) as VocabularyFile);
+  checkVocabulary(vocabularyFiles.source, sourceVocabulary);
+  checkVocabulary(vocabularyFiles.target, targetVocabulary);
   const weightsBytes = readFileSync(join(demoFolder, 'weights.safetensors'));
   const spec = readFileSync(join(demoFolder, 'model.seq'), 'utf8');
 
@@ -107,19 +108,11 @@ export async function evaluateDates(options: EvaluationOptions = {}): Promise<{ 
   }
 }
 
-/** The vocabularies as vocab.json stores them. */
-interface VocabularyFile {
-  readonly pad: number;
-  readonly bos: number;
-  readonly eos: number;
-  readonly source: readonly string[];
-  readonly target: readonly string[];
-}
-
-/** vocab.json, written by train.ts, must be the vocabularies that data.ts builds. */
-function checkVocabularies(file: VocabularyFile): void {
-  if (file.source.join('\n') !== sourceVocabulary.join('\n') || file.target.join('\n') !== targetVocabulary.join('\n')) {
-    throw new Error('vocab.json differs from the vocabularies in data.ts; retrain with `npx tsx demo/dates/train.ts`');
+/** The committed vocabulary files, written by train.ts, must be the vocabularies that data.ts builds. */
+function checkVocabulary(file: string, expected: readonly string[]): void {
+  const tokens = JSON.parse(readFileSync(join(demoFolder, file), 'utf8')) as unknown;
+  if (!Array.isArray(tokens) || tokens.join('\n') !== expected.join('\n')) {
+    throw new Error(`${file} differs from the vocabulary in data.ts; retrain with \`npx tsx demo/dates/train.ts\``);
   }
 }
 
@@ -129,23 +122,12 @@ function loadParameters(bytes: Uint8Array): Parameters {
   return parametersFromWeights(demoSizes, file.tensors);
 }
 
-/**
- * Opens the bundle with seqc's runtime. The compiler's manifest names each file under `file`, the
- * runtime's manifest reader expects `path`; this bridges the two until they agree.
- */
+/** Opens the bundle with seqc's onnxruntime-node runtime, from memory. */
 async function openBundle(bundle: CompiledBundle): Promise<SeqBundle> {
   const files = Object.fromEntries(bundle.files.map((f) => [f.file, f.bytes]));
-  const manifest = runtimeManifest(bundle.manifest);
-  const { bundle: seq, diagnostics } = await loadBundle(ort, { manifest, files }, { executionProviders: ['cpu'] });
+  const { bundle: seq, diagnostics } = await loadBundle({ manifest: bundle.manifest, files }, { executionProviders: ['cpu'] });
   if (seq === undefined) throw new Error(`seqc's runtime could not load the bundle: ${diagnostics.map((d) => d.message).join('; ')}`);
   return seq;
-}
-
-/** The compiler's manifest with `path` beside each file's `file`. */
-export function runtimeManifest(manifest: CompiledBundle['manifest']): unknown {
-  const withPath = (entry: object): object => ('path' in entry ? entry : { ...entry, path: (entry as { file: string }).file });
-  const files = Object.fromEntries(Object.entries(manifest.files).map(([role, entry]) => [role, withPath(entry as object)]));
-  return { ...manifest, files };
 }
 
 /**
@@ -185,7 +167,6 @@ async function compareWithTfjs(bundle: CompiledBundle, parameters: Parameters, e
   });
 
   const vocab = targetVocabulary.length;
-  const memoryDim = 2 * demoSizes.encoderHidden;
   // Every position of the memory counts: past a row's length both should be exactly zero.
   const logitsValid = (i: number): boolean => Math.floor(i / vocab) % tgtTime < examples[Math.floor(i / (vocab * tgtTime))]!.tgt.length;
   return {
@@ -194,7 +175,6 @@ async function compareWithTfjs(bundle: CompiledBundle, parameters: Parameters, e
     memory: maxAbsDifference(seqcMemory, tfjsMemory, () => true),
     h0: maxAbsDifference(seqcH0, tfjsH0, () => true),
   };
-  void memoryDim;
 }
 
 function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>, counts: (i: number) => boolean): number {

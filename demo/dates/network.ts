@@ -11,9 +11,8 @@
 //   a = tanh(W_out [ctx ; h']); logits = W_gen a + b_gen.
 
 import * as tf from '@tensorflow/tfjs';
-import { xoshiro128ss } from '../../src/runtime/search.js';
 import type { WeightMap, WeightTensor } from '../../src/weights/types.js';
-import { bos, eos, sourceVocabulary, targetVocabulary, type Example } from './data.js';
+import { bos, eos, seededRandom, sourceVocabulary, targetVocabulary, type Example } from './data.js';
 
 /** The sizes in model.seq. */
 export interface Sizes {
@@ -100,7 +99,7 @@ export function parameterShapes(sizes: Sizes): [string, number[]][] {
  * with the source's padding row zero, recurrent tensors U(±1/√hidden), linear layers U(±1/√in).
  */
 export function initialParameters(sizes: Sizes, seed: number): Parameters {
-  const random = xoshiro128ss(seed);
+  const random = seededRandom(seed);
   const uniform = (bound: number) => (): number => (2 * random() - 1) * bound;
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const parameters = new Map<string, tf.Variable>();
@@ -113,7 +112,7 @@ export function initialParameters(sizes: Sizes, seed: number): Parameters {
     else draw = uniform(1 / Math.sqrt(4 * sizes.encoderHidden));
     const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, draw);
     if (name === 'src_embedding.weight') data.fill(0, 0, sizes.sourceDim);
-    parameters.set(name, tf.variable(tf.tensor(data, shape), true, name.replaceAll('.', '/')));
+    parameters.set(name, tf.tidy(() => tf.variable(tf.tensor(data, shape))));
   }
   return parameters;
 }
@@ -126,7 +125,7 @@ export function parametersFromWeights(sizes: Sizes, weights: WeightMap): Paramet
     if (tensor === undefined || tensor.shape.join() !== shape.join()) {
       throw new Error(`the weights should have ${name} [${shape.join(', ')}], found ${tensor === undefined ? 'none' : `[${tensor.shape.join(', ')}]`}`);
     }
-    parameters.set(name, tf.variable(tf.tensor(tensor.data, shape), true, name.replaceAll('.', '/')));
+    parameters.set(name, tf.tidy(() => tf.variable(tf.tensor(tensor.data, shape))));
   }
   return parameters;
 }
@@ -194,8 +193,8 @@ export function decodeStep(p: Parameters, encoded: Encoded, tokens: tf.Tensor1D,
 }
 
 /**
- * Greedy decoding, as the bundle's greedy graph does it: up to `maxLength` tokens per row, the
- * most probable (lowest id among equals) at each step, `eos` repeated after a row ends.
+ * Greedy decoding, as the bundle's greedy graph does it: at each step the most probable id (the
+ * lowest among equals), for up to `maxLength` steps. Returns each row's ids up to and including `eos`.
  */
 export function greedyDecode(p: Parameters, rows: readonly (readonly number[])[], maxLength: number): number[][] {
   return tf.tidy(() => {

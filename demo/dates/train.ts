@@ -12,8 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { writeSafetensors } from '../../src/weights/safetensors.js';
-import { xoshiro128ss } from '../../src/runtime/search.js';
-import { decodeTarget, defaultSeed, makeSplits, vocabularyJson, type Example } from './data.js';
+import { decodeTarget, defaultSeed, makeSplits, seededRandom, sourceVocabulary, targetVocabulary, vocabularyFiles, vocabularyJson, type Example } from './data.js';
 import { demoSizes, exactMatch, greedyDecode, initialParameters, loss, parameterValues, sourceBatch, useBackend, type Parameters } from './network.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -40,53 +39,60 @@ const checkEvery = Number(args['check-every']);
 /** Gradients are scaled down to this global norm when they exceed it. */
 const clipNorm = 5;
 
-await useBackend(args.backend);
-const started = Date.now();
-const splits = makeSplits(Number(args['data-seed']));
-console.log(
-  `backend ${tf.getBackend()}, seed ${seed}; ${splits.train.length} training, ${splits.validation.length} validation and ${splits.heldOut.length} held-out examples (disjoint dates)`,
-);
-const parameters = initialParameters(demoSizes, seed);
-const count = [...parameters.values()].reduce((n, v) => n + v.size, 0);
-console.log(`${count.toLocaleString('en-US')} parameters; batches of ${batchSize}, Adam at ${learningRate}, until validation accuracy ≥ ${(100 * target).toFixed(1)}%`);
+try {
+  await train();
+} catch (e) {
+  // tfjs's wasm module rethrows uncaught errors with its whole minified source; report them plainly instead.
+  console.error(`training failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  process.exit(1);
+}
 
-const optimizer = tf.train.adam(learningRate);
-const order = batchOrder(splits.train.length, seed);
-let step = 0;
-let lossSum = 0;
-let accuracy = 0;
-while (step < maxSteps) {
-  const batch = order.next(batchSize).map((i) => splits.train[i]!);
-  lossSum += trainStep(parameters, batch);
-  step++;
-  if (step % checkEvery === 0 || step === maxSteps) {
-    accuracy = validationAccuracy(parameters, splits.validation);
-    const seconds = ((Date.now() - started) / 1000).toFixed(0);
-    console.log(`step ${String(step).padStart(5)}  epoch ${(order.epochs()).toFixed(2)}  loss ${(lossSum / checkEvery).toFixed(4)}  validation ${(100 * accuracy).toFixed(1)}%  ${seconds}s`);
-    lossSum = 0;
-    if (accuracy >= target) break;
+async function train(): Promise<void> {
+  await useBackend(args.backend);
+  const started = Date.now();
+  const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(0)}s`;
+  const splits = makeSplits(Number(args['data-seed']));
+  console.log(`backend ${tf.getBackend()}, seed ${seed}; ${splits.train.length} training, ${splits.validation.length} validation and ${splits.heldOut.length} held-out examples (disjoint dates)`);
+  const parameters = initialParameters(demoSizes, seed);
+  const count = [...parameters.values()].reduce((n, v) => n + v.size, 0);
+  console.log(`${count.toLocaleString('en-US')} parameters; batches of ${batchSize}, Adam at ${learningRate}, until validation accuracy ≥ ${(100 * target).toFixed(1)}%`);
+
+  const optimizer = tf.train.adam(learningRate);
+  const order = batchOrder(splits.train.length, seed);
+  let step = 0;
+  let losses: number[] = [];
+  let accuracy = 0;
+  while (step < maxSteps) {
+    const batch = order.next(batchSize).map((i) => splits.train[i]!);
+    losses.push(trainStep(optimizer, parameters, batch));
+    step++;
+    if (step % checkEvery === 0 || step === maxSteps) {
+      accuracy = validationAccuracy(parameters, splits.validation);
+      const meanLoss = losses.reduce((a, b) => a + b, 0) / losses.length;
+      console.log(`step ${String(step).padStart(5)}  epoch ${order.epochs().toFixed(2)}  loss ${meanLoss.toFixed(4)}  validation ${(100 * accuracy).toFixed(1)}%  ${elapsed()}`);
+      losses = [];
+      if (accuracy >= target) break;
+    }
+  }
+
+  const heldOut = greedyDecode(parameters, splits.heldOut.map((e) => e.src), demoSizes.maxLength);
+  console.log(`held-out greedy exact match in tfjs: ${(100 * exactMatch(heldOut, splits.heldOut)).toFixed(2)}% (${splits.heldOut.length} examples)`);
+  splits.heldOut.slice(0, 5).forEach((e, i) => console.log(`  ${e.text.padEnd(48)} → ${decodeTarget(heldOut[i]!)}`));
+
+  mkdirSync(args.out, { recursive: true });
+  const metadata = { format: 'pt', model: 'Dates', seed: String(seed), steps: String(step), backend: tf.getBackend() };
+  writeFileSync(join(args.out, 'weights.safetensors'), writeSafetensors(parameterValues(parameters), metadata));
+  writeFileSync(join(args.out, vocabularyFiles.source), vocabularyJson(sourceVocabulary));
+  writeFileSync(join(args.out, vocabularyFiles.target), vocabularyJson(targetVocabulary));
+  console.log(`wrote weights.safetensors, ${vocabularyFiles.source} and ${vocabularyFiles.target} to ${args.out} after ${step} steps in ${elapsed()}`);
+  if (accuracy < target) {
+    console.error(`validation accuracy ${(100 * accuracy).toFixed(1)}% is below the target ${(100 * target).toFixed(1)}%`);
+    process.exitCode = 1;
   }
 }
 
-const heldOutAccuracy = exactMatch(greedyDecode(parameters, splits.heldOut.map((e) => e.src), demoSizes.maxLength), splits.heldOut);
-console.log(`held-out greedy accuracy in tfjs: ${(100 * heldOutAccuracy).toFixed(2)}% (${splits.heldOut.length} examples)`);
-for (const e of splits.heldOut.slice(0, 5)) {
-  const [out] = greedyDecode(parameters, [e.src], demoSizes.maxLength);
-  console.log(`  ${e.text.padEnd(48)} → ${decodeTarget(out!)}`);
-}
-
-mkdirSync(args.out, { recursive: true });
-const metadata = { format: 'pt', model: 'Dates', seed: String(seed), steps: String(step), backend: tf.getBackend() };
-writeFileSync(join(args.out, 'weights.safetensors'), writeSafetensors(parameterValues(parameters), metadata));
-writeFileSync(join(args.out, 'vocab.json'), vocabularyJson());
-console.log(`wrote ${join(args.out, 'weights.safetensors')} and vocab.json after ${step} steps in ${((Date.now() - started) / 1000).toFixed(0)}s`);
-if (accuracy < target) {
-  console.error(`validation accuracy ${(100 * accuracy).toFixed(1)}% is below the target ${(100 * target).toFixed(1)}%`);
-  process.exitCode = 1;
-}
-
 /** One Adam step on a batch, with the gradients clipped to `clipNorm`; returns the batch's loss. */
-function trainStep(p: Parameters, batch: readonly Example[]): number {
+function trainStep(optimizer: tf.Optimizer, p: Parameters, batch: readonly Example[]): number {
   return tf.tidy(() => {
     const src = sourceBatch(batch.map((e) => e.src));
     const { value, grads } = tf.variableGrads(() => loss(p, src, batch.map((e) => e.tgt)));
@@ -107,7 +113,7 @@ function validationAccuracy(p: Parameters, examples: readonly Example[]): number
 
 /** Shuffled passes over the training set, reshuffled each epoch from a seeded stream. */
 function batchOrder(size: number, orderSeed: number): { next(n: number): number[]; epochs(): number } {
-  const random = xoshiro128ss(orderSeed + 1);
+  const random = seededRandom(orderSeed + 1);
   let permutation: number[] = [];
   let at = 0;
   let served = 0;

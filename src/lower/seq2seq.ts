@@ -1,12 +1,13 @@
 // Lowers an encoder–decoder or language model into its bundle: scoring, encoder, step and greedy graphs (docs/seq2seq.md).
 
-import type { DecoderIR, ModelIR, RecurrentOp, ValueType } from '../ir/ir.js';
+import type { DecoderIR, Dim, ModelIR, RecurrentOp, ValueType } from '../ir/ir.js';
 import { DataType, type GraphProto, type ModelProto, type OnnxDim, type ValueInfoProto } from '../onnx/types.js';
 import type { WeightMap } from '../weights/types.js';
 import { attr, dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
-import { Lowering, onnxDim, recurrentActivations, recurrentInitializers, type LowerOptions } from './lower.js';
+import { Lowering, onnxDim, recurrentActivations, recurrentInitializers, type LowerOptions, type ModelSignature } from './lower.js';
 import { transpose2d } from './pack.js';
 import type { BundleManifest, BundleRole } from './manifest.js';
+import { batchFilled, floatIdsAsInt32, GpuSequences, idsAsFloat, prefixNodeNames, rnnAsGru, zerosLike } from './webgpu.js';
 
 export interface BundleFile {
   readonly role: BundleRole;
@@ -81,12 +82,14 @@ export function lowerSeq2seq(ir: ModelIR, weights: WeightMap, options: LowerOpti
       { key: 'seqc.source_name', value: options.sourceName },
       { key: 'seqc.source', value: options.sourceText },
       { key: 'seqc.bundle_role', value: role },
+      { key: 'seqc.signature', value: JSON.stringify(bundleSignature(ir, graph, role)) },
     ],
   });
-  files.push({ role: 'scoring', suffix: '', proto: model(emitter.scoringGraph(), 'scoring') });
+  const webgpu = options.target === 'webgpu';
+  files.push({ role: 'scoring', suffix: '', proto: model(webgpu ? emitter.scoringGraphWithoutLoop() : emitter.scoringGraph(), 'scoring') });
   if (kind === 'seq2seq') files.push({ role: 'encoder', suffix: '.encoder', proto: model(emitter.encoderGraph(), 'encoder') });
   files.push({ role: 'step', suffix: '.step', proto: model(emitter.stepGraph(), 'step') });
-  files.push({ role: 'greedy', suffix: '.greedy', proto: model(emitter.greedyGraph(), 'greedy') });
+  files.push({ role: 'greedy', suffix: '.greedy', proto: model(webgpu ? emitter.greedyGraphUnrolled() : emitter.greedyGraph(), 'greedy') });
   const entry = (f: BundleFile) => ({
     path: `${stem}${f.suffix}.onnx`,
     inputs: f.proto.graph.inputs.map((i) => i.name),
@@ -99,6 +102,7 @@ export function lowerSeq2seq(ir: ModelIR, weights: WeightMap, options: LowerOpti
   const manifest: BundleManifest = {
     format: 'seqc-bundle',
     version: 1,
+    ...(webgpu ? { target: 'webgpu' as const } : {}),
     name: ir.name,
     kind,
     bos: decoder.bos,
@@ -129,6 +133,11 @@ class Seq2seqEmitter {
     private readonly options: LowerOptions,
     private readonly sizes: Sizes,
   ) {}
+
+  /** For the webgpu target: no Loop, no Shape, no int64 arithmetic, no RNN node (./webgpu.ts). */
+  private get gpu(): boolean {
+    return this.options.target === 'webgpu';
+  }
 
   private get isLstm(): boolean {
     return this.decoder.recurrent.cell === 'lstm';
@@ -312,13 +321,337 @@ class Seq2seqEmitter {
     return this.graph(b, `${this.ir.name}_greedy`, inputs, outputs, 'Greedy decoding in one Loop: tokens after bos, eos-filled after eos; lengths count up to and including eos.');
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // The webgpu target's scoring and greedy graphs: the WebGPU provider has no Loop (./webgpu.ts).
+
+  /**
+   * Teacher forcing without Loop. When the recurrent layer's input does not depend on attention (no
+   * attention, or Luong attention without input feeding), the recurrent layer runs over the whole of
+   * `tgt_in` at once and attention is batched over the target steps: `tgt_time` stays symbolic. Bahdanau
+   * attention and input feeding make each step's input depend on the last one, so the step is written
+   * out `max_length` times and `tgt_in` has exactly `max_length` columns.
+   */
+  scoringGraphWithoutLoop(): GraphProto {
+    const b = new GraphBuilder(this.options.opset);
+    b.reserve('tgt_in');
+    b.reserve('logits');
+    const att = this.decoder.attention;
+    const lm = this.ir.encoder === undefined;
+    const { inputs, state, enc } = lm ? { inputs: [] as ValueInfoProto[], state: undefined, enc: {} as EncoderValues } : this.start(b);
+    const { batch, vocab } = this.sizes;
+    if (att?.placement === 'bahdanau' || att?.inputFeed === true) {
+      const steps = this.decoder.maxLength;
+      inputs.push(info('tgt_in', int64([batch, dimValue(steps)])));
+      const ids = floatIdsAsInt32(b, idsAsFloat(b, 'tgt_in', this.decoder.embedding.vocab, float([batch, dimValue(steps)]), 'decoder/tgt_ids'), [batch, dimValue(steps)], 'decoder/tgt_ids_int32');
+      let current = state!;
+      const columns: string[] = [];
+      for (let t = 0; t < steps; t++) {
+        const tokens = b.fresh(`decoder/t${t}/tokens`);
+        b.node(`decoder/t${t}/tokens/Gather`, 'Gather', [ids, b.int64Initializer(`decoder/t${t}/index`, [t], [])], [{ name: tokens, type: { elemType: DataType.INT32, dims: [batch] } }], [attr.int('axis', 1)]);
+        const first = b.nodes.length;
+        const out = this.step(b, tokens, current, enc);
+        prefixNodeNames(b, first, `decoder/t${t}`);
+        current = out;
+        const column = b.fresh(`decoder/t${t}/logits`);
+        b.node(`decoder/t${t}/logits/Unsqueeze`, 'Unsqueeze', [out.logits, b.int64Initializer(`decoder/t${t}/axis1`, [1])], [{ name: column, type: float([batch, dimValue(1), dimValue(vocab)]) }]);
+        columns.push(column);
+      }
+      b.node('output/logits/Concat', 'Concat', columns, [{ name: 'logits' }], [attr.int('axis', 1)]);
+      const outputs = [info('logits', float([batch, dimValue(steps), dimValue(vocab)]))];
+      return this.graph(b, this.ir.name, inputs, outputs, `Teacher-forced scoring for WebGPU: tgt_in has max_length (${steps}) columns and starts with bos; the step is written out once per column (docs/seq2seq.md).`);
+    }
+    const tgtTime = dimParam('tgt_time');
+    inputs.push(info('tgt_in', int64([batch, tgtTime])));
+    const embedded = this.embedSequence(b, 'tgt_in', tgtTime);
+    const run = this.recurrentOverSequence(b, embedded, tgtTime, state);
+    const top = b.fresh(`${this.decoder.recurrent.label}/output_batch_major`);
+    b.node(`${this.decoder.recurrent.label}/output/Transpose`, 'Transpose', [run.top], [{ name: top, type: float([batch, tgtTime, dimValue(this.sizes.hidden)]) }], [attr.ints('perm', [1, 0, 2])]);
+    const output = att?.placement === 'luong' ? this.attentionalSequence(b, top, tgtTime, enc) : top;
+    const logits = this.headOverSequence(b, output, tgtTime);
+    b.node('output/logits/Identity', 'Identity', [logits], [{ name: 'logits' }]);
+    const outputs = [info('logits', float([batch, tgtTime, dimValue(vocab)]))];
+    return this.graph(b, this.ir.name, inputs, outputs, 'Teacher-forced scoring for WebGPU: the recurrent layer runs over all of tgt_in (which starts with bos) at once (docs/seq2seq.md).');
+  }
+
+  /**
+   * Greedy decoding without Loop: the step written out `max_length` times, with token ids carried as
+   * floats (the WebGPU provider reads int64 only as Gather indices) and cast to int64 at the end. A
+   * language model reads bos and the prompt in one pass of the recurrent layer.
+   */
+  greedyGraphUnrolled(): GraphProto {
+    const b = new GraphBuilder(this.options.opset);
+    b.reserve('tokens');
+    b.reserve('lengths');
+    const { batch, vocab, layers } = this.sizes;
+    const steps = this.decoder.maxLength;
+    let inputs: ValueInfoProto[];
+    let state: StepState;
+    let enc: EncoderValues = {};
+    let logits: string;
+    if (this.ir.encoder === undefined) {
+      b.reserve('prompt');
+      const promptTime = dimParam('prompt_time');
+      const fedTime = dimParam('fed_time');
+      inputs = [info('prompt', int64([batch, promptTime]))];
+      // bos, then the prompt (which may be empty), all through the recurrent layer at once.
+      const prompt = idsAsFloat(b, 'prompt', this.decoder.embedding.vocab, float([batch, promptTime]), 'decoder/prompt_ids');
+      const fed = b.fresh('decoder/fed_ids');
+      const pads = b.int64Initializer('decoder/bos_pads', [0, 1, 0, 0]);
+      b.node('decoder/fed/Pad', 'Pad', [prompt, pads, b.floatScalar('decoder/bos_value', this.decoder.bos)], [{ name: fed, type: float([batch, fedTime]) }]);
+      const embedded = this.embedSequence(b, floatIdsAsInt32(b, fed, [batch, fedTime], 'decoder/fed_ids_int32'), fedTime);
+      const run = this.recurrentOverSequence(b, embedded, fedTime, undefined);
+      state = { h: run.h, ...(run.c === undefined ? {} : { c: run.c }) };
+      const last = b.fresh('decoder/prompt_output');
+      b.node('decoder/prompt_output/Gather', 'Gather', [run.h, b.int64Initializer('decoder/top_layer', [layers - 1], [])], [{ name: last, type: float([batch, dimValue(this.sizes.hidden)]) }], [attr.int('axis', 0)]);
+      logits = this.head(b, last);
+    } else {
+      const started = this.start(b);
+      inputs = started.inputs;
+      enc = started.enc;
+      const bos = floatIdsAsInt32(b, batchFilled(b, enc.memory!, 3, batch, this.decoder.bos, 'decoder/bos'), [batch], 'decoder/bos_int32');
+      const first = b.nodes.length;
+      const out = this.step(b, bos, started.state, enc);
+      prefixNodeNames(b, first, 'decoder/t0');
+      state = out;
+      logits = out.logits;
+    }
+    const eos = b.floatScalar('decoder/eos', this.decoder.eos);
+    const one = b.floatScalar('decoder/one', 1);
+    const axis1 = b.int64Initializer('decoder/axis1', [1]);
+    const picked: string[] = [];
+    const counted: string[] = [];
+    let finished: string | undefined;
+    for (let t = 0; t < steps; t++) {
+      const path = `decoder/t${t}`;
+      const argmax = b.fresh(`${path}/argmax`);
+      b.node(`${path}/ArgMax`, 'ArgMax', [logits], [{ name: argmax, type: int64([batch]) }], [attr.int('axis', 1), attr.int('keepdims', 0)]);
+      const best = idsAsFloat(b, argmax, vocab, float([batch]), `${path}/best`);
+      let next = best;
+      let count: string;
+      if (finished === undefined) {
+        count = b.fresh(`${path}/counted`);
+        b.node(`${path}/counted/Add`, 'Add', [zerosLike(b, best, float([batch]), `${path}/zeros`), one], [{ name: count, type: float([batch]) }]);
+      } else {
+        const done = b.fresh(`${path}/finished_bool`);
+        b.node(`${path}/finished/Cast`, 'Cast', [finished], [{ name: done, type: bool([batch]) }], [attr.int('to', DataType.BOOL)]);
+        next = b.fresh(`${path}/next`);
+        b.node(`${path}/Where`, 'Where', [done, eos, best], [{ name: next, type: float([batch]) }]);
+        count = b.fresh(`${path}/counted`);
+        b.node(`${path}/counted/Sub`, 'Sub', [one, finished], [{ name: count, type: float([batch]) }]);
+      }
+      for (const [list, value, label] of [[picked, next, 'token'], [counted, count, 'count']] as const) {
+        const column = b.fresh(`${path}/${label}_column`);
+        b.node(`${path}/${label}/Unsqueeze`, 'Unsqueeze', [value, axis1], [{ name: column, type: float([batch, dimValue(1)]) }]);
+        list.push(column);
+      }
+      const isEos = b.fresh(`${path}/is_eos`);
+      b.node(`${path}/Equal`, 'Equal', [next, eos], [{ name: isEos, type: bool([batch]) }]);
+      const isEosFloat = b.fresh(`${path}/is_eos_float`);
+      b.node(`${path}/is_eos/Cast`, 'Cast', [isEos], [{ name: isEosFloat, type: float([batch]) }], [attr.int('to', DataType.FLOAT)]);
+      if (finished === undefined) {
+        finished = isEosFloat;
+      } else {
+        const nowFinished = b.fresh(`${path}/finished`);
+        b.node(`${path}/finished/Max`, 'Max', [finished, isEosFloat], [{ name: nowFinished, type: float([batch]) }]);
+        finished = nowFinished;
+      }
+      if (t + 1 === steps) break;
+      const tokens = floatIdsAsInt32(b, next, [batch], `${path}/next_int32`);
+      const first = b.nodes.length;
+      const out = this.step(b, tokens, state, enc);
+      prefixNodeNames(b, first, `decoder/t${t + 1}`);
+      state = out;
+      logits = out.logits;
+    }
+    const joinedTokens = b.fresh('output/tokens/float');
+    b.node('output/tokens/Concat', 'Concat', picked, [{ name: joinedTokens, type: float([batch, dimValue(steps)]) }], [attr.int('axis', 1)]);
+    b.node('output/tokens/Cast', 'Cast', [joinedTokens], [{ name: 'tokens' }], [attr.int('to', DataType.INT64)]);
+    const joinedCounts = b.fresh('output/lengths/counts');
+    b.node('output/lengths/Concat', 'Concat', counted, [{ name: joinedCounts, type: float([batch, dimValue(steps)]) }], [attr.int('axis', 1)]);
+    const lengths = b.fresh('output/lengths/float');
+    b.node('output/lengths/ReduceSum', 'ReduceSum', [joinedCounts, axis1], [{ name: lengths, type: float([batch]) }], [attr.int('keepdims', 0)]);
+    b.node('output/lengths/Cast', 'Cast', [lengths], [{ name: 'lengths' }], [attr.int('to', DataType.INT64)]);
+    const outputs = [info('tokens', int64([batch, dimValue(steps)])), info('lengths', int64([batch]))];
+    return this.graph(b, `${this.ir.name}_greedy`, inputs, outputs, `Greedy decoding for WebGPU, the step written out max_length (${steps}) times: tokens after bos, eos-filled after eos; lengths count up to and including eos.`);
+  }
+
+  /** Zeros [batch, hidden] for the first input feed, shaped by the initial state's first layer. */
+  private feedZerosOnGpu(b: GraphBuilder, h0: string): string {
+    const { batch, hidden } = this.sizes;
+    const first = b.fresh('decoder/feed0/h0_l0');
+    b.node('decoder/feed0/Gather', 'Gather', [h0, b.int64Initializer('decoder/feed0/index', [0], [])], [{ name: first, type: float([batch, dimValue(hidden)]) }], [attr.int('axis', 0)]);
+    return zerosLike(b, first, float([batch, dimValue(hidden)]), 'decoder/feed0');
+  }
+
+  /** Token ids [batch, time] (int64, or int32 from a float) → the decoder's embedding, time-major [time, batch, E]. */
+  private embedSequence(b: GraphBuilder, ids: string, time: OnnxDim): string {
+    const { batch } = this.sizes;
+    const emb = this.decoder.embedding;
+    const table = b.floatInitializer(`${emb.label}.weight`, [emb.vocab, emb.dim], this.weight(`${emb.label}.weight`));
+    const gathered = b.fresh(`${emb.label}/output`);
+    b.node(`${emb.label}/Gather`, 'Gather', [table, ids], [{ name: gathered, type: float([batch, time, dimValue(emb.dim)]) }], [attr.int('axis', 0)], this.where(emb.span));
+    const out = b.fresh(`${emb.label}/time_major`);
+    b.node(`${emb.label}/to_time_major/Transpose`, 'Transpose', [gathered], [{ name: out, type: float([time, batch, dimValue(emb.dim)]) }], [attr.ints('perm', [1, 0, 2])]);
+    return out;
+  }
+
+  /**
+   * The stacked recurrent layer over a time-major sequence [time, batch, input], from `state` or from
+   * zeros: the same nodes and weights as the step's, with a longer input. Returns the top layer's outputs
+   * [time, batch, H] and the final state [L, batch, H].
+   */
+  private recurrentOverSequence(b: GraphBuilder, x: string, time: OnnxDim, state: StepState | undefined): { top: string; h: string; c?: string } {
+    const op = this.decoder.recurrent;
+    const { batch, hidden } = this.sizes;
+    const opType = op.cell === 'lstm' ? 'LSTM' : 'GRU';
+    const attributes = [attr.int('hidden_size', hidden), attr.string('direction', 'forward'), ...recurrentActivations(op)];
+    if (op.cell === 'gru') attributes.push(attr.int('linear_before_reset', op.resetAfter ? 1 : 0));
+    const hs: string[] = [];
+    const cs: string[] = [];
+    let input = x;
+    let inputSize = op.inputSize;
+    const stateType = float([dimValue(1), batch, dimValue(hidden)]);
+    for (let layer = 0; layer < op.layers; layer++) {
+      const path = `${op.label}/l${layer}`;
+      const asGru = op.cell === 'rnn' ? rnnAsGru(b, (n) => this.weight(n), op, layer, 0, inputSize, `${path}/forward`) : undefined;
+      const { wName, rName, bName } = asGru ?? recurrentInitializers(b, (n) => this.weight(n), op, layer, 0, inputSize, `${path}/forward`);
+      const initial = (which: 'h' | 'c', from: string | undefined): string => {
+        if (from === undefined) return '';
+        const out = b.fresh(`${path}/${which}`);
+        b.node(`${path}/${which}/Gather`, 'Gather', [from, b.int64Initializer(`${path}/state_index`, [layer])], [{ name: out, type: stateType }], [attr.int('axis', 0)]);
+        return out;
+      };
+      const inputs = [input, wName, rName, bName, '', initial('h', state?.h)];
+      const y = b.fresh(`${path}/Y`);
+      const yh = b.fresh(`${path}/Y_h`);
+      const outputs = [{ name: y, type: float([time, dimValue(1), batch, dimValue(hidden)]) }, { name: yh, type: stateType }];
+      if (op.cell === 'lstm') {
+        inputs.push(initial('c', state?.c));
+        const yc = b.fresh(`${path}/Y_c`);
+        outputs.push({ name: yc, type: stateType });
+        cs.push(yc);
+      }
+      while (inputs[inputs.length - 1] === '') inputs.pop();
+      if (asGru !== undefined) {
+        b.node(`${path}/RNN_as_GRU`, 'GRU', inputs, outputs, [...asGru.attributes, attr.string('direction', 'forward')], this.where());
+      } else {
+        b.node(`${path}/${opType}`, opType, inputs, outputs, attributes, this.where());
+      }
+      hs.push(yh);
+      const next = b.fresh(`${path}/output`);
+      b.node(`${path}/Squeeze`, 'Squeeze', [y, b.int64Initializer(`${path}/direction_axis`, [1])], [{ name: next, type: float([time, batch, dimValue(hidden)]) }]);
+      input = next;
+      inputSize = hidden;
+    }
+    const h = b.fresh(`${op.label}/h_out`);
+    b.node(`${op.label}/h_out/Concat`, 'Concat', hs, [{ name: h, type: this.stateType }], [attr.int('axis', 0)]);
+    let c: string | undefined;
+    if (cs.length > 0) {
+      c = b.fresh(`${op.label}/c_out`);
+      b.node(`${op.label}/c_out/Concat`, 'Concat', cs, [{ name: c, type: this.stateType }], [attr.int('axis', 0)]);
+    }
+    return { top: input, h, ...(c === undefined ? {} : { c }) };
+  }
+
+  /**
+   * Luong attention for every target step at once: queries [batch, T, Q] against the memory, the same
+   * scores, mask, softmax and linear_out as `attend` and `attentionalVector`, as batched MatMuls.
+   */
+  private attentionalSequence(b: GraphBuilder, queries: string, time: OnnxDim, enc: EncoderValues): string {
+    const att = this.decoder.attention!;
+    const { batch, srcTime, memoryDim } = this.sizes;
+    const q = att.queryDim;
+    const memory = enc.memory!;
+    const path = att.label;
+    const where = this.where(att.span);
+    const seq = (features: OnnxDim): TensorType => float([batch, time, features]);
+    const matmul = (name: string, left: string, right: string, type: TensorType): string => {
+      const out = b.fresh(`${path}/${name}`);
+      b.node(`${path}/${name}/MatMul`, 'MatMul', [left, right], [{ name: out, type }], [], where);
+      return out;
+    };
+    const transposed = (parameter: string, rows: number, columns: number): string =>
+      b.floatInitializer(`${att.label}/${parameter}_T`, [columns, rows], transpose2d(this.weight(`${att.label}.${parameter}.weight`), rows, columns), `${att.label}.${parameter}.weight transposed`);
+    let scores: string;
+    if (att.score === 'additive') {
+      let projected = matmul('query_projected', queries, transposed('linear_query', memoryDim, q), seq(dimValue(memoryDim)));
+      const biased = b.fresh(`${path}/query_biased`);
+      b.node(`${path}/linear_query/Add`, 'Add', [projected, b.floatInitializer(`${att.label}.linear_query.bias`, [memoryDim], this.weight(`${att.label}.linear_query.bias`))], [{ name: biased, type: seq(dimValue(memoryDim)) }], [], where);
+      projected = biased;
+      const queryRows = b.fresh(`${path}/query_rows`);
+      b.node(`${path}/query/Unsqueeze`, 'Unsqueeze', [projected, b.int64Initializer(`${path}/axis2`, [2])], [{ name: queryRows, type: float([batch, time, dimValue(1), dimValue(memoryDim)]) }], [], where);
+      const context = matmul('context_projected', memory, transposed('linear_context', memoryDim, memoryDim), float([batch, srcTime, dimValue(memoryDim)]));
+      const contextRows = b.fresh(`${path}/context_rows`);
+      b.node(`${path}/context/Unsqueeze`, 'Unsqueeze', [context, b.int64Initializer(`${path}/axis1`, [1])], [{ name: contextRows, type: float([batch, dimValue(1), srcTime, dimValue(memoryDim)]) }], [], where);
+      const pairs = float([batch, time, srcTime, dimValue(memoryDim)]);
+      const summed = b.fresh(`${path}/summed`);
+      b.node(`${path}/Add`, 'Add', [contextRows, queryRows], [{ name: summed, type: pairs }], [], where);
+      const activated = b.fresh(`${path}/tanh`);
+      b.node(`${path}/Tanh`, 'Tanh', [summed], [{ name: activated, type: pairs }], [], where);
+      const vT = b.floatInitializer(`${att.label}/v_T`, [memoryDim, 1], this.weight(`${att.label}.v.weight`), `${att.label}.v.weight transposed`);
+      const scores4 = matmul('scores4', activated, vT, float([batch, time, srcTime, dimValue(1)]));
+      scores = b.fresh(`${path}/scores`);
+      b.node(`${path}/scores/Squeeze`, 'Squeeze', [scores4, b.int64Initializer(`${path}/axis3`, [3])], [{ name: scores, type: seq(srcTime) }], [], where);
+    } else {
+      const projected = att.score === 'general' ? matmul('query_projected', queries, transposed('linear_in', memoryDim, q), seq(dimValue(memoryDim))) : queries;
+      const memoryT = b.fresh(`${path}/memory_T`);
+      b.node(`${path}/memory/Transpose`, 'Transpose', [memory], [{ name: memoryT, type: float([batch, dimValue(memoryDim), srcTime]) }], [attr.ints('perm', [0, 2, 1])], where);
+      scores = matmul('scores', projected, memoryT, seq(srcTime));
+    }
+    if (enc.valid !== undefined) {
+      const valid = b.fresh(`${path}/valid_rows`);
+      b.node(`${path}/mask/Unsqueeze`, 'Unsqueeze', [enc.valid, b.int64Initializer(`${path}/mask_axis`, [1])], [{ name: valid, type: bool([batch, dimValue(1), srcTime]) }], [], where);
+      const masked = b.fresh(`${path}/masked_scores`);
+      b.node(`${path}/mask/Where`, 'Where', [valid, scores, b.floatScalar(`${path}/lowest`, -3.4028234663852886e38)], [{ name: masked, type: seq(srcTime) }], [], where);
+      scores = masked;
+    }
+    const weights = b.fresh(`${path}/weights`);
+    b.node(`${path}/Softmax`, 'Softmax', [scores], [{ name: weights, type: seq(srcTime) }], [attr.int('axis', -1)], where);
+    const context = matmul('context', weights, memory, seq(dimValue(memoryDim)));
+    const joined = b.fresh(`${path}/context_query`);
+    b.node(`${path}/Concat`, 'Concat', [context, queries], [{ name: joined, type: seq(dimValue(memoryDim + q)) }], [attr.int('axis', 2)], where);
+    let out = matmul('linear_out', joined, transposed('linear_out', q, memoryDim + q), seq(dimValue(q)));
+    if (att.score === 'additive') {
+      const biased = b.fresh(`${path}/linear_out_biased`);
+      b.node(`${path}/linear_out/Add`, 'Add', [out, b.floatInitializer(`${att.label}.linear_out.bias`, [q], this.weight(`${att.label}.linear_out.bias`))], [{ name: biased, type: seq(dimValue(q)) }], [], where);
+      return biased;
+    }
+    const activated = b.fresh(`${path}/attentional`);
+    b.node(`${path}/Tanh`, 'Tanh', [out], [{ name: activated, type: seq(dimValue(q)) }], [], where);
+    out = activated;
+    return out;
+  }
+
+  /** The decoder's head (the steps after the recurrent layer and attention) on one step's output [batch, F]. */
+  private head(b: GraphBuilder, output: string): string {
+    const d = this.decoder;
+    const lowering = new Lowering(this.ir, this.weights, this.options, b);
+    lowering.bind(d.recurrent.label, output, { dtype: 'float32', dims: [], hasTime: false }, false);
+    for (const op of d.head) lowering.op(op);
+    return lowering.lookup(d.head.length === 0 ? d.recurrent.label : d.head[d.head.length - 1]!.output.id).name;
+  }
+
+  /** The head on a batch-major sequence [batch, T, F]: each step's type gains the T axis, as plain batched values. */
+  private headOverSequence(b: GraphBuilder, output: string, time: OnnxDim): string {
+    const d = this.decoder;
+    const timeDim: Dim = time.kind === 'param' ? { kind: 'symbol', name: time.name } : { kind: 'fixed', size: time.value };
+    const lowering = new Lowering(this.ir, this.weights, this.options, b);
+    lowering.bind(d.recurrent.label, output, { dtype: 'float32', dims: [], hasTime: false }, false);
+    for (const op of d.head) {
+      const type = op.output.type;
+      lowering.op({ ...op, output: { ...op.output, type: { ...type, dims: [type.dims[0]!, timeDim, ...type.dims.slice(1)] } } });
+    }
+    return lowering.lookup(d.head.length === 0 ? d.recurrent.label : d.head[d.head.length - 1]!.output.id).name;
+  }
+
   /** Graph inputs and the decoder's initial state: from the encoder, or zeros for a language model. */
   private start(b: GraphBuilder, batchSource?: string): { inputs: ValueInfoProto[]; state: StepState; enc: EncoderValues } {
     if (this.ir.encoder !== undefined) {
       const { inputs, memory, h0, c0, lengths } = this.encoder(b, b.fresh('encoder/memory'));
       const valid = lengths === undefined ? undefined : this.sourceMask(b, memory, lengths);
       const enc: EncoderValues = { memory, ...(lengths === undefined ? {} : { lengths }), ...(valid === undefined ? {} : { valid }) };
-      const feed = this.decoder.attention?.inputFeed === true ? this.zerosLike(b, 'decoder/feed0', this.batchVector(b, enc), this.sizes.hidden) : undefined;
+      let feed: string | undefined;
+      if (this.decoder.attention?.inputFeed === true) feed = this.gpu ? this.feedZerosOnGpu(b, h0) : this.zerosLike(b, 'decoder/feed0', this.batchVector(b, enc), this.sizes.hidden);
       return { inputs, state: { h: h0, ...(c0 === undefined ? {} : { c: c0 }), ...(feed === undefined ? {} : { feed }) }, enc };
     }
     const batchScalar = this.axisSize(b, batchSource!, 0, 'decoder/batch');
@@ -340,7 +673,7 @@ class Seq2seqEmitter {
     const h0 = this.initialState(b, 'h', lowering.finalStates.get(final.label)!, final, directions);
     let c0: string | undefined;
     if (this.isLstm) {
-      c0 = final.cell === 'lstm' ? this.initialState(b, 'c', lowering.finalCells.get(final.label)!, final, directions) : this.zerosLikeState(b, 'decoder/c0', h0);
+      c0 = final.cell === 'lstm' ? this.initialState(b, 'c', lowering.finalCells.get(final.label)!, final, directions) : this.gpu ? zerosLike(b, h0, this.stateType, 'decoder/c0') : this.zerosLikeState(b, 'decoder/c0', h0);
     }
     return { inputs, memory: memoryName, h0, ...(c0 === undefined ? {} : { c0 }), ...(encoderIr.memoryType.lengths === undefined ? {} : { lengths: encoderIr.memoryType.lengths }) };
   }
@@ -387,6 +720,7 @@ class Seq2seqEmitter {
   /** valid [B, S]: true at source steps inside each row's length. */
   private sourceMask(b: GraphBuilder, memory: string, lengths: string): string {
     const { batch, srcTime } = this.sizes;
+    if (this.gpu) return GpuSequences.of(b).batchMajorMask(lengths, memory, 3, srcTime, batch);
     const path = 'decoder/source_mask';
     const time = this.axisSize(b, memory, 1, `${path}/src_time`);
     const zero = b.int64Initializer(`${path}/zero`, [0], []);
@@ -459,7 +793,8 @@ class Seq2seqEmitter {
     const axis0 = b.int64Initializer(`${op.label}/axis0`, [0]);
     for (let layer = 0; layer < op.layers; layer++) {
       const path = `${op.label}/l${layer}`;
-      const { wName, rName, bName } = recurrentInitializers(b, (n) => this.weight(n), op, layer, 0, inputSize, `${path}/forward`);
+      const asGru = this.gpu && op.cell === 'rnn' ? rnnAsGru(b, (n) => this.weight(n), op, layer, 0, inputSize, `${path}/forward`) : undefined;
+      const { wName, rName, bName } = asGru ?? recurrentInitializers(b, (n) => this.weight(n), op, layer, 0, inputSize, `${path}/forward`);
       const sequence = b.fresh(`${path}/step_input`);
       b.node(`${path}/Unsqueeze`, 'Unsqueeze', [input, axis0], [{ name: sequence, type: float([dimValue(1), batch, dimValue(inputSize)]) }]);
       const index = b.int64Initializer(`${path}/state_index`, [layer]);
@@ -476,7 +811,11 @@ class Seq2seqEmitter {
         outputs.push({ name: yc, type: float([dimValue(1), batch, dimValue(hidden)]) });
         cs.push(yc);
       }
-      b.node(`${path}/${opType}`, opType, inputs, outputs, attributes, this.where());
+      if (asGru !== undefined) {
+        b.node(`${path}/RNN_as_GRU`, 'GRU', inputs, outputs, [...asGru.attributes, attr.string('direction', 'forward')], this.where());
+      } else {
+        b.node(`${path}/${opType}`, opType, inputs, outputs, attributes, this.where());
+      }
       hs.push(yh);
       const next = b.fresh(`${path}/output`);
       b.node(`${path}/Squeeze`, 'Squeeze', [yh, axis0], [{ name: next, type: float([batch, dimValue(hidden)]) }]);
@@ -706,4 +1045,28 @@ class Seq2seqEmitter {
 /** The ValueType of a [batch, features] decoder value, for summaries and signatures. */
 export function decoderValueType(features: number): ValueType {
   return { dtype: 'float32', dims: [{ kind: 'symbol', name: 'batch' }, { kind: 'fixed', size: features }], hasTime: false };
+}
+
+/**
+ * The signature of one bundle graph, as `seqc.signature` metadata, so runtimes validate its inputs:
+ * token inputs carry their vocabulary, the source lengths their role.
+ */
+function bundleSignature(ir: ModelIR, graph: GraphProto, role: BundleRole): ModelSignature {
+  const decoder = ir.decoder!;
+  const lengths = ir.inputs.find((i) => i.role.kind === 'lengths');
+  const source = ir.inputs.find((i) => i.role.kind === 'data');
+  const sourceVocab = ir.ops.find((o) => o.kind === 'embedding' && o.input === source?.name);
+  const dtypeOf = (t: DataType): string => (t === DataType.INT64 ? 'int64' : t === DataType.FLOAT ? 'float32' : t === DataType.BOOL ? 'bool' : String(t));
+  const dims = (v: ValueInfoProto): (string | number)[] => (v.type.shape ?? []).map((d) => (d.kind === 'param' ? d.name : d.value));
+  return {
+    name: `${ir.name} (${role})`,
+    inputs: graph.inputs.map((i) => {
+      const base = { name: i.name, dtype: dtypeOf(i.type.elemType), dims: dims(i) };
+      if (lengths !== undefined && i.name === lengths.name) return { ...base, role: 'lengths', of: lengths.role.kind === 'lengths' ? lengths.role.of : '' };
+      if (source !== undefined && i.name === source.name) return { ...base, role: 'data', ...(sourceVocab?.kind === 'embedding' ? { vocab: sourceVocab.vocab } : {}) };
+      if (['tgt_in', 'tokens', 'prompt'].includes(i.name)) return { ...base, role: 'data', vocab: decoder.embedding.vocab };
+      return { ...base, role: i.type.elemType === DataType.FLOAT ? 'state' : 'data' };
+    }),
+    outputs: graph.outputs.map((o) => ({ name: o.name, dtype: dtypeOf(o.type.elemType), dims: dims(o) })),
+  };
 }
