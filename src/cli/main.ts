@@ -70,7 +70,7 @@ const commands: Record<string, Command> = {
     run: runCommand,
   },
   generate: {
-    usage: 'seqc generate SPEC|MANIFEST.json --src "…" [--src "…" …] [--beam N] [--nbest K] | --prompt "…" [--sample]',
+    usage: 'seqc generate SPEC|BUNDLE.onnx|BUNDLE.manifest.json --src "…" [--src "…" …] [--beam N] [--nbest K] | --prompt "…" [--sample]',
     summary:
       'Decode with a model that has a decoder: greedy (default), beam search or sampling, and print the results as JSON.\nSources and prompts are space-separated token ids, or text with --src-vocab/--tgt-vocab (JSON lists of tokens, index = id).',
     flags: [
@@ -597,7 +597,9 @@ function numberFlag(args: ParsedArgs, name: string, check: (n: number) => boolea
 }
 
 /** Reads a bundle from its manifest and the files it names, or compiles a spec into one in memory. */
-function bundleFromArgs(path: string, args: ParsedArgs): { bundle?: { manifest: unknown; files: Record<string, Uint8Array> }; sources: Map<string, string>; diagnostics: Diagnostic[]; usageProblem: boolean } {
+function bundleFromArgs(given: string, args: ParsedArgs): { bundle?: { manifest: unknown; files: Record<string, Uint8Array> }; sources: Map<string, string>; diagnostics: Diagnostic[]; usageProblem: boolean } {
+  // A bundle's scoring graph stands for the bundle: `x.onnx` → `x.manifest.json`.
+  const path = given.endsWith('.onnx') ? given.replace(/\.onnx$/, '.manifest.json') : given;
   if (path.endsWith('.json')) {
     const text = readText(path);
     if (text.text === undefined) return { sources: new Map(), diagnostics: text.diagnostics, usageProblem: false };
