@@ -1,15 +1,17 @@
 // The web runtime (onnxruntime-web's wasm provider, which also runs under Node) and the node runtime share one validation core: bad inputs never reach a kernel.
 
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compile, decodeModel } from '../src/index.js';
 import { encodeModel } from '../src/onnx/encode.js';
 import type { Diagnostic } from '../src/diagnostics/diagnostic.js';
-import { loadModel as loadOnNode } from '../src/runtime/node.js';
+import { loadBundle as loadBundleOnNode, loadModel as loadOnNode } from '../src/runtime/node.js';
 import type { OrtModule, OrtSession, OrtTensor } from '../src/runtime/ort.js';
 import { openModel, type LoadedModel } from '../src/runtime/session.js';
-import { loadModel as loadOnWeb } from '../src/runtime/web.js';
+import { fetchBundle, loadModel as loadOnWeb } from '../src/runtime/web.js';
 
 /** A 4-row embedding table, the case the issue measured: WebGPU's Gather returns the last row for ids outside it. */
 const tableSpec = `model Table {
@@ -182,5 +184,62 @@ describe('the web runtime on onnxruntime-web (wasm)', () => {
     const out = await direct.run({ tokens: new ortNode.Tensor('int64', BigInt64Array.from([1n, 2n]), [1, 2]), lengths: new ortNode.Tensor('int64', BigInt64Array.from([2n]), [1]) });
     const viaRuntime = await node.run({ tokens: [[1, 2]] });
     expect(Array.from(viaRuntime.outputs!.get('states')!.data as Float32Array)).toEqual(Array.from(out['states']!.data as Float32Array));
+  });
+});
+
+describe('decoder bundles on the web runtime', () => {
+  const spec = `model Tiny {
+  input src: int64[batch, src_time]
+  input src_lengths: lengths(src)
+  encoder {
+    src -> src_embedding: Embedding(vocab=12, dim=6, padding_idx=0) -> encoder: LSTM(hidden=8)
+  }
+  decoder(bos=1, eos=2, max_length=6) {
+    -> tgt_embedding: Embedding(vocab=12, dim=6)
+    -> decoder: LSTM(hidden=8)
+    -> attention: Attention(score=general)
+    -> generator: Linear(12)
+  }
+}
+`;
+
+  it('fetches a bundle by its manifest URL and generates what onnxruntime-node generates', async () => {
+    const compiled = compile(spec, { sourceName: 'tiny.seq', seed: 5 });
+    expect(compiled.diagnostics).toEqual([]);
+    const served = new Map<string, Uint8Array>(compiled.bundle!.files.map((f) => [`/models/${f.file}`, f.bytes]));
+    served.set('/models/tiny.manifest.json', new TextEncoder().encode(JSON.stringify(compiled.bundle!.manifest)));
+    const requested: string[] = [];
+    const server = createServer((request, response) => {
+      requested.push(request.url!);
+      const body = served.get(request.url!);
+      if (body === undefined) response.writeHead(404).end();
+      else response.writeHead(200).end(body);
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const onWeb = await fetchBundle(`http://127.0.0.1:${port}/models/tiny.manifest.json`, { executionProviders: ['wasm'] });
+      expect(onWeb.diagnostics).toEqual([]);
+      // The scoring graph is not fetched: generating needs the encoder, the step and (for runGreedyGraph) the greedy graph.
+      expect(requested.sort()).toEqual(['/models/tiny.encoder.onnx', '/models/tiny.greedy.onnx', '/models/tiny.manifest.json', '/models/tiny.step.onnx']);
+      const files = Object.fromEntries(compiled.bundle!.files.map((f) => [f.file, f.bytes]));
+      const onNode = await loadBundleOnNode({ manifest: compiled.bundle!.manifest, files });
+      const rows = [[3, 4, 5], [6, 7]];
+      for (const options of [{ strategy: 'greedy' as const }, { strategy: 'beam' as const, beam: { width: 3, nBest: 2 } }]) {
+        const [web, node] = await Promise.all([onWeb.bundle!.generate(rows, options), onNode.bundle!.generate(rows, options)]);
+        expect(web.rows!.map((r) => r.hypotheses.map((h) => h.tokens))).toEqual(node.rows!.map((r) => r.hypotheses.map((h) => h.tokens)));
+      }
+      // Source ids are checked against the encoder's signature before the encoder's Gather sees them.
+      for (const bundle of [onWeb.bundle!, onNode.bundle!]) {
+        expect((await bundle.generate([[3, 4], [12, -1]], { strategy: 'greedy' })).diagnostics.map((d) => d.message)).toEqual(['src[1][0] is 12, not an id in [0, 12)']);
+        expect((await bundle.runGreedyGraph([[3, 100000]])).diagnostics.map((d) => d.message)).toEqual(['src[0][1] is 100000, not an id in [0, 12)']);
+      }
+      await onWeb.bundle!.release();
+      await onNode.bundle!.release();
+      const missing = await fetchBundle(`http://127.0.0.1:${port}/models/none.manifest.json`);
+      expect(missing.diagnostics.map((d) => d.message)).toEqual([`could not fetch the manifest http://127.0.0.1:${port}/models/none.manifest.json: HTTP 404`]);
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
   });
 });

@@ -5,6 +5,7 @@ import { assertNever } from '../ir/ir.js';
 import { parseManifest, type BundleFile, type BundleManifest } from './manifest.js';
 import { beamSearch, greedy, sample, type DecoderSession, type Hypothesis, type StepOutput } from './search.js';
 import type { OrtModule, OrtSession, OrtTensor } from './ort.js';
+import { readSignature } from './session.js';
 
 export type { OrtModule, OrtSession, OrtTensor } from './ort.js';
 
@@ -104,7 +105,7 @@ export async function loadBundle(ort: OrtModule, source: BundleSource, options: 
   const encoder = manifest.files.encoder === undefined ? { diagnostics: [] } : await open(manifest.files.encoder);
   const diagnostics = [...step.diagnostics, ...encoder.diagnostics];
   if (step.session === undefined || (manifest.files.encoder !== undefined && encoder.session === undefined)) return { diagnostics };
-  const sessions: Sessions = { ort, manifest, step: step.session, encoder: encoder.session };
+  const sessions: Sessions = { ort, manifest, step: step.session, encoder: encoder.session, sourceVocab: sourceVocabulary(manifest, source.files) };
 
   let greedyGraph: Promise<{ session?: OrtSession; diagnostics: Diagnostic[] }> | undefined;
   const bundle: SeqBundle = {
@@ -128,6 +129,8 @@ export async function loadBundle(ort: OrtModule, source: BundleSource, options: 
 
 interface Sessions {
   readonly ort: OrtModule;
+  /** The encoder's vocabulary, from its signature: source ids outside it never reach the encoder's Gather. */
+  readonly sourceVocab: number | undefined;
   readonly manifest: BundleManifest;
   readonly step: OrtSession;
   readonly encoder: OrtSession | undefined;
@@ -156,7 +159,7 @@ interface Source {
 
 async function generateRows(sessions: Sessions, src: Rows, options: GenerateOptions): Promise<GenerateResult> {
   const { manifest } = sessions;
-  const problems = optionProblems(manifest, src, options);
+  const problems = optionProblems(manifest, src, options, sessions.sourceVocab);
   if (problems.length > 0) return { diagnostics: problems };
   const batch = manifest.kind === 'seq2seq' ? src.length : (options.prompt?.length ?? 1);
   if (batch === 0) return { rows: [], diagnostics: [] };
@@ -278,7 +281,7 @@ async function decoderSession(sessions: Sessions, src: Rows, batch: number): Pro
 async function runGreedy(sessions: Sessions, greedyGraph: OrtSession, rows: Rows): Promise<GreedyGraphResult> {
   const { ort, manifest } = sessions;
   const span = spanOfWhole(manifest.kind === 'seq2seq' ? 'src' : 'prompt');
-  const problems = manifest.kind === 'seq2seq' ? [...emptyRowProblems(rows, 'src'), ...idProblems(rows, 'src', undefined)] : idProblems(rows, 'prompt', manifest.vocab);
+  const problems = manifest.kind === 'seq2seq' ? [...emptyRowProblems(rows, 'src'), ...idProblems(rows, 'src', sessions.sourceVocab)] : idProblems(rows, 'prompt', manifest.vocab);
   if (manifest.kind === 'lm' && rows.some((r) => r.length !== rows[0]!.length)) {
     problems.push(error('SEQ301', span, 'the greedy graph takes prompts of one length, but these differ', 'use `generate` with the greedy strategy, which takes prompts of any length'));
   }
@@ -314,7 +317,7 @@ function paddedSource(ort: OrtModule, rows: Rows): Record<string, OrtTensor & { 
   };
 }
 
-function optionProblems(manifest: BundleManifest, src: Rows, options: GenerateOptions): Diagnostic[] {
+function optionProblems(manifest: BundleManifest, src: Rows, options: GenerateOptions, sourceVocab: number | undefined): Diagnostic[] {
   const problems: Diagnostic[] = [];
   const bad = (what: string, message: string, hint?: string): void => {
     problems.push(error('SEQ300', spanOfWhole(what), message, hint));
@@ -335,7 +338,7 @@ function optionProblems(manifest: BundleManifest, src: Rows, options: GenerateOp
   if (!whole(s.count, 1)) bad('sample.count', `count should be a whole number ≥ 1, not ${s.count}`);
 
   if (manifest.kind === 'seq2seq') {
-    problems.push(...emptyRowProblems(src, 'src'), ...idProblems(src, 'src', undefined));
+    problems.push(...emptyRowProblems(src, 'src'), ...idProblems(src, 'src', sourceVocab));
     if (options.prompt !== undefined && options.prompt.length !== src.length) {
       problems.push(error('SEQ301', spanOfWhole('prompt'), `there are ${options.prompt.length} prompt rows for ${src.length} source rows`, 'give one target prefix per source row, or none'));
     }
@@ -344,6 +347,16 @@ function optionProblems(manifest: BundleManifest, src: Rows, options: GenerateOp
   }
   if (options.prompt !== undefined) problems.push(...idProblems(options.prompt, 'prompt', manifest.vocab));
   return problems;
+}
+
+/**
+ * The source vocabulary, read from the encoder's `seqc.signature` (its `src` input's vocab). Bundles
+ * compiled before graphs carried signatures have none; their source ids are only checked to be ≥ 0.
+ */
+function sourceVocabulary(manifest: BundleManifest, files: BundleSource['files']): number | undefined {
+  const encoder = manifest.files.encoder === undefined ? undefined : files[manifest.files.encoder.path];
+  if (encoder === undefined) return undefined;
+  return readSignature(encoder, manifest.files.encoder!.path).signature?.inputs.find((i) => i.name === 'src')?.vocab;
 }
 
 function emptyRowProblems(rows: Rows, name: string): Diagnostic[] {

@@ -36,7 +36,10 @@ export async function loadBundle(source: BundleSource, options: LoadBundleOption
   return loadBundleOn(ort, source, { executionProviders: options.executionProviders ?? ['wasm'] });
 }
 
-/** Fetches a bundle's manifest and the files it names (relative to the manifest's URL), then opens it. */
+/**
+ * Fetches a bundle's manifest and the files that generation uses (encoder, step, greedy graph; not
+ * the scoring graph), each relative to the manifest's URL, then opens it.
+ */
 export async function fetchBundle(manifestUrl: string | URL, options: LoadBundleOptions & Pick<WebModelOptions, 'wasmPaths' | 'numThreads'> = {}): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
   const base = new URL(String(manifestUrl), globalThis.location?.href);
   let manifest: unknown;

@@ -1,0 +1,57 @@
+// The playground's compiler, off the page's main thread: a quick parse-and-check for live diagnostics, then `compile()` for the ONNX bytes.
+
+import { compile } from '../../src/index.js';
+import { check } from '../../src/check/check.js';
+import { parse } from '../../src/syntax/parse.js';
+import { summarize } from '../../src/summary/summary.js';
+import type { CheckedMessage, CompiledMessage, CompileRequest, WorkerMessage } from './protocol.js';
+
+interface WorkerScope {
+  onmessage: ((event: MessageEvent<CompileRequest>) => void) | null;
+  postMessage(message: WorkerMessage, transfer?: Transferable[]): void;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+
+scope.onmessage = (event) => {
+  const request = event.data;
+  try {
+    const checked = quickCheck(request);
+    scope.postMessage(checked);
+    if (checked.ir === undefined) return;
+    scope.postMessage(...fullCompile(request));
+  } catch (e) {
+    scope.postMessage({ id: request.id, phase: 'failed', message: (e as Error).stack ?? String(e) });
+  }
+};
+
+/** Parse and check only: milliseconds even for large models, so diagnostics follow the typing. */
+function quickCheck(request: CompileRequest): CheckedMessage {
+  const started = performance.now();
+  const parsed = parse(request.source, request.sourceName);
+  const checked = parsed.ast === undefined ? { diagnostics: [] } : check(parsed.ast);
+  const diagnostics = [...parsed.diagnostics, ...checked.diagnostics];
+  const ir = diagnostics.some((d) => d.severity === 'error') ? undefined : checked.ir;
+  const base = { id: request.id, phase: 'checked' as const, diagnostics, ms: performance.now() - started };
+  return ir === undefined ? base : { ...base, ir, summary: summarize(ir) };
+}
+
+/** The whole pipeline with seeded weights; the bytes travel to the page without a copy. */
+function fullCompile(request: CompileRequest): [CompiledMessage, Transferable[]] {
+  const started = performance.now();
+  const result = compile(request.source, { sourceName: request.sourceName, bundleStem: request.stem, seed: 0 });
+  const ms = performance.now() - started;
+  const files = result.bundle?.files.map((f) => ({ role: f.role, file: f.file, bytes: f.bytes }));
+  const message: CompiledMessage = {
+    id: request.id,
+    phase: 'compiled',
+    diagnostics: result.diagnostics,
+    ms,
+    ...(result.model === undefined ? {} : { model: result.model }),
+    ...(result.signature === undefined ? {} : { signature: result.signature }),
+    ...(result.bundle === undefined ? {} : { bundle: { manifest: result.bundle.manifest, files: files! } }),
+  };
+  const buffers = new Set<ArrayBuffer>();
+  for (const bytes of [result.model, ...(files ?? []).map((f) => f.bytes)]) if (bytes !== undefined) buffers.add(bytes.buffer as ArrayBuffer);
+  return [message, [...buffers]];
+}

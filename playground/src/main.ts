@@ -1,0 +1,586 @@
+// The playground page: edit a spec, see its diagnostics, summary and layer graph as you type, then run or generate on wasm or WebGPU and download the .onnx.
+
+import './style.css';
+import grammarText from '../../grammar/seq.tmLanguage.json?raw';
+import type { Diagnostic, ModelSignature, ModelSummary } from '../../src/index.js';
+import type { ModelIR } from '../../src/ir/ir.js';
+import { loadBundle, loadModel, validateInputs, type InputValue, type LoadedModel, type SeqBundle, type TensorData } from '../../src/runtime/web.js';
+import { createEditor, diagnosticHtml, escapeHtml } from './editor.js';
+import { demoVocabulary, examples, type Example } from './examples.js';
+import { graphSvg, layerGraph } from './graph.js';
+import { tokenizer, type TextMateGrammar } from './highlight.js';
+import type { CheckedMessage, CompiledMessage, CompileRequest, WorkerMessage } from './protocol.js';
+import { detokenize, padRows, parseIdRows, parseTextRows, parseVocabulary, type Vocabulary } from './tokens.js';
+
+type ExecutionProvider = 'wasm' | 'webgpu';
+
+/** What the page shows of the spec being edited: its latest check and, once done, its compilation. */
+interface Compilation {
+  readonly id: number;
+  readonly stem: string;
+  checked?: CheckedMessage;
+  compiled?: CompiledMessage;
+  failure?: string;
+  readonly done: Promise<CompiledMessage | undefined>;
+  finish(compiled: CompiledMessage | undefined): void;
+}
+
+/** The outputs of the last run, for people (the page) and for tests (`window.__seqc`). */
+interface RunRecord {
+  readonly ep: ExecutionProvider;
+  readonly inputs: Record<string, { dims: number[]; data: number[] }>;
+  readonly outputs?: Record<string, { dims: number[]; data: number[] }>;
+  readonly diagnostics: readonly Diagnostic[];
+  /** What kept the boxes from becoming inputs (bad JSON, unknown words), before any validation. */
+  readonly problems?: readonly string[];
+  readonly timing?: { loadMs: number; validateMs: number; runMs: number };
+}
+
+interface GenerationRecord {
+  readonly ep: ExecutionProvider;
+  readonly rows?: { tokens: number[]; score: number; text: string }[][];
+  readonly diagnostics: readonly Diagnostic[];
+  readonly ms?: number;
+}
+
+/** The hook the browser tests read; people can use it from the console too. */
+interface PlaygroundHook {
+  ready: boolean;
+  webgpu: boolean;
+  phase: 'checking' | 'compiling' | 'compiled' | 'errors' | 'failed';
+  compileId: number;
+  diagnostics: readonly Diagnostic[];
+  lastRun?: RunRecord;
+  lastGeneration?: GenerationRecord;
+  busy: boolean;
+  setSource(text: string): void;
+  whenCompiled(): Promise<boolean>;
+}
+
+declare global {
+  interface Window {
+    __seqc: PlaygroundHook;
+  }
+}
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const wasmPaths = new URL('ort/', document.baseURI).href;
+
+const editor = createEditor($('editor'), tokenizer(JSON.parse(grammarText) as TextMateGrammar));
+const exampleSelect = $<HTMLSelectElement>('example');
+const vocabularyBox = $<HTMLTextAreaElement>('vocabulary');
+const inputFields = $('input-fields');
+const hook: PlaygroundHook = {
+  ready: false,
+  webgpu: false,
+  phase: 'checking',
+  compileId: 0,
+  diagnostics: [],
+  busy: false,
+  setSource: (text) => {
+    editor.setText(text);
+    clearTimeout(compileTimer);
+    requestCompile();
+  },
+  whenCompiled: async () => (await current.done) !== undefined,
+};
+window.__seqc = hook;
+
+let worker = newWorker();
+let workerBusy = false;
+let nextId = 0;
+let current: Compilation = newCompilation(examples[0]!.stem);
+let stem = examples[0]!.stem;
+let sessionCache: { key: string; model: LoadedModel; loadMs: number } | undefined;
+let bundleCache: { key: string; bundle: SeqBundle } | undefined;
+let downloadUrls: string[] = [];
+const fieldValues = new Map<string, string>();
+
+// Startup.
+
+for (const [index, example] of examples.entries()) exampleSelect.add(new Option(`${example.title} (${example.stem}.seq)`, String(index)));
+exampleSelect.addEventListener('change', () => selectExample(examples[Number(exampleSelect.value)]!));
+vocabularyBox.value = demoVocabulary;
+let compileTimer: ReturnType<typeof setTimeout> | undefined;
+editor.onChange(() => {
+  clearTimeout(compileTimer);
+  setStatus('editing…');
+  compileTimer = setTimeout(requestCompile, 150);
+});
+for (const radio of Array.from(document.querySelectorAll<HTMLInputElement>('input[name="input-mode"]'))) {
+  radio.addEventListener('change', () => {
+    $('vocabulary-box').toggleAttribute('open', inputMode() === 'text');
+    renderInputFields();
+  });
+}
+$('run').addEventListener('click', () => void run());
+$('generate').addEventListener('click', () => void generate());
+void detectWebGpu();
+selectExample(examples[0]!);
+hook.ready = true;
+
+// Compiling.
+
+function newWorker(): Worker {
+  const w = new Worker(new URL('./compile-worker.ts', import.meta.url), { type: 'module' });
+  w.onmessage = (event: MessageEvent<WorkerMessage>) => receive(event.data);
+  return w;
+}
+
+function newCompilation(forStem: string): Compilation {
+  let finish!: (compiled: CompiledMessage | undefined) => void;
+  const done = new Promise<CompiledMessage | undefined>((resolve) => (finish = resolve));
+  return { id: ++nextId, stem: forStem, done, finish };
+}
+
+function selectExample(example: Example): void {
+  stem = example.stem;
+  exampleSelect.value = String(examples.indexOf(example));
+  editor.setText(example.source);
+  clearTimeout(compileTimer);
+  requestCompile();
+}
+
+/** Starts checking and compiling the editor's text; a compilation still running for older text is abandoned. */
+function requestCompile(): void {
+  current.finish(undefined);
+  if (workerBusy) {
+    // compile() runs to the end once started, so the way to drop stale work is a fresh worker.
+    worker.terminate();
+    worker = newWorker();
+  }
+  current = newCompilation(stem);
+  hook.compileId = current.id;
+  hook.phase = 'checking';
+  workerBusy = true;
+  setStatus('checking…');
+  const request: CompileRequest = { id: current.id, source: editor.text(), sourceName: `${stem}.seq`, stem };
+  worker.postMessage(request);
+}
+
+function receive(message: WorkerMessage): void {
+  if (message.id !== current.id) return;
+  switch (message.phase) {
+    case 'checked':
+      current.checked = message;
+      showChecked(message);
+      if (message.ir === undefined) {
+        workerBusy = false;
+        hook.phase = 'errors';
+        current.finish(undefined);
+      } else {
+        hook.phase = 'compiling';
+      }
+      return;
+    case 'compiled':
+      workerBusy = false;
+      current.compiled = message;
+      hook.phase = message.model === undefined ? 'errors' : 'compiled';
+      showCompiled(message);
+      current.finish(message.model === undefined ? undefined : message);
+      return;
+    case 'failed':
+      workerBusy = false;
+      current.failure = message.message;
+      hook.phase = 'failed';
+      setStatus('the compiler failed (a bug in seqc): see the console');
+      console.error(message.message);
+      current.finish(undefined);
+      return;
+  }
+}
+
+function showChecked(message: CheckedMessage): void {
+  hook.diagnostics = message.diagnostics;
+  editor.setDiagnostics(message.diagnostics);
+  showDiagnostics($('diagnostics'), message.diagnostics, true);
+  const errors = message.diagnostics.filter((d) => d.severity === 'error').length;
+  $('diagnostic-count').textContent = message.diagnostics.length === 0 ? 'none' : `${errors} error${errors === 1 ? '' : 's'}${message.diagnostics.length > errors ? `, ${message.diagnostics.length - errors} warning(s)` : ''}`;
+  // With errors, the summary and the graph show the last version that checked, dimmed.
+  $('summary').classList.toggle('stale', message.ir === undefined);
+  $('graph').classList.toggle('stale', message.ir === undefined);
+  if (message.ir === undefined || message.summary === undefined) {
+    setStatus(`${errors} error${errors === 1 ? '' : 's'} · checked in ${message.ms.toFixed(0)} ms`);
+    return;
+  }
+  showSummary(message.summary);
+  $('graph').innerHTML = graphSvg(layerGraph(message.ir));
+  const decoder = message.ir.decoder !== undefined;
+  $('generate-panel').hidden = !decoder;
+  $('run-panel').hidden = decoder;
+  renderInputFields(message.ir);
+  clearDownloads('compiling…');
+  setStatus(`checked in ${message.ms.toFixed(0)} ms · compiling…`);
+}
+
+function showCompiled(message: CompiledMessage): void {
+  const size = [message.model, ...(message.bundle?.files.slice(1).map((f) => f.bytes) ?? [])].reduce((n, b) => n + (b?.length ?? 0), 0);
+  setStatus(`compiled in ${message.ms.toFixed(0)} ms · ${(size / 2 ** 20).toFixed(1)} MiB of ONNX`);
+  showDownloads(message);
+}
+
+function showSummary(summary: ModelSummary): void {
+  const rows = summary.rows
+    .map((r) => `<tr data-label="${escapeHtml(r.label)}"><td>${escapeHtml(r.label)}</td><td>${escapeHtml(r.layer)}</td><td>${escapeHtml(r.outputShape)}</td><td class="number">${r.parameters.toLocaleString('en-US')}</td></tr>`)
+    .join('');
+  const total = `Total params: ${summary.totalParameters.toLocaleString('en-US')} (${(summary.parameterBytes / 2 ** 20).toFixed(2)} MiB as float32)`;
+  $('summary').innerHTML = `<table data-model="${escapeHtml(summary.name)}"><caption>Model: ${escapeHtml(summary.name)}</caption><thead><tr><th>Label</th><th>Layer</th><th>Output shape</th><th>Params</th></tr></thead><tbody>${rows}</tbody><tfoot><tr><td colspan="4">${total}</td></tr></tfoot></table>`;
+}
+
+function showDiagnostics(host: HTMLElement, diagnostics: readonly Diagnostic[], linkToEditor: boolean): void {
+  host.innerHTML = diagnostics.map((d, i) => `<div class="diagnostic-item" data-index="${i}" data-code="${d.code}" data-line="${d.span.start.line}" data-column="${d.span.start.column}">${diagnosticHtml(d)}</div>`).join('');
+  if (!linkToEditor) return;
+  for (const item of Array.from(host.querySelectorAll<HTMLElement>('.diagnostic-item'))) {
+    const d = diagnostics[Number(item.dataset['index'])]!;
+    if (d.span.start.line > 0) item.addEventListener('click', () => editor.reveal(d.span));
+  }
+}
+
+// Inputs.
+
+function inputMode(): 'ids' | 'text' {
+  return document.querySelector<HTMLInputElement>('input[name="input-mode"]:checked')?.value === 'text' ? 'text' : 'ids';
+}
+
+/** One box per data input (lengths are filled from the rows); for a decoder model, the source or the prompt. */
+function renderInputFields(ir: ModelIR | undefined = current.checked?.ir): void {
+  if (ir === undefined) return;
+  for (const field of Array.from(inputFields.querySelectorAll<HTMLTextAreaElement>('textarea'))) fieldValues.set(`${field.dataset['input']}:${field.dataset['mode']}`, field.value);
+  const mode = inputMode();
+  const fields = fieldsOf(ir);
+  inputFields.innerHTML = fields
+    .map((f) => {
+      const tokens = f.vocab !== undefined;
+      const fieldMode = tokens ? mode : 'json';
+      const value = fieldValues.get(`${f.name}:${fieldMode}`) ?? defaultValue(f, fieldMode);
+      const help = tokens ? (mode === 'ids' ? `ids in [0, ${f.vocab}), one row per line` : 'text, one row per line, split on spaces') : `JSON, ${f.type}`;
+      return `<label class="input-field"><span class="input-name">${escapeHtml(f.name)}</span> <span class="note">${escapeHtml(f.type)} · ${escapeHtml(help)}${f.lengths === undefined ? '' : ` · ${escapeHtml(f.lengths)} from the rows`}</span><textarea rows="3" spellcheck="false" data-input="${escapeHtml(f.name)}" data-mode="${fieldMode}">${escapeHtml(value)}</textarea></label>`;
+    })
+    .join('');
+}
+
+interface InputField {
+  readonly name: string;
+  readonly type: string;
+  readonly vocab?: number;
+  readonly lengths?: string;
+  readonly features?: number;
+  readonly timed: boolean;
+}
+
+function fieldsOf(ir: ModelIR): InputField[] {
+  const embeddings = [...ir.ops, ...(ir.decoder === undefined ? [] : [ir.decoder.embedding])].filter((o) => o.kind === 'embedding');
+  if (ir.decoder !== undefined && ir.encoder === undefined) {
+    return [{ name: 'prompt', type: 'int64[batch, prompt_time]', vocab: ir.decoder.embedding.vocab, timed: true }];
+  }
+  return ir.inputs
+    .filter((i) => i.role.kind === 'data')
+    .map((i) => {
+      const vocab = embeddings.filter((o) => o.input === i.name).map((o) => (o.kind === 'embedding' ? o.vocab : 0));
+      const lengths = ir.inputs.find((l) => l.role.kind === 'lengths' && l.role.of === i.name)?.name;
+      const last = i.type.dims.at(-1);
+      return {
+        name: i.name,
+        type: `${i.type.dtype}[${i.type.dims.map((d) => (d.kind === 'symbol' ? d.name : d.size)).join(', ')}]`,
+        ...(vocab.length > 0 ? { vocab: Math.min(...vocab) } : {}),
+        ...(lengths === undefined ? {} : { lengths }),
+        ...(i.type.dtype === 'float32' && last?.kind === 'fixed' ? { features: last.size } : {}),
+        timed: i.type.hasTime,
+      };
+    });
+}
+
+function defaultValue(field: InputField, mode: 'ids' | 'text' | 'json'): string {
+  // Rows of one length unless the model masks padding.
+  if (mode === 'ids') return field.name === 'prompt' ? '4 6' : field.lengths === undefined ? '5 17 2\n8 9 4' : '5 17 2\n8 9';
+  if (mode === 'text') return field.name === 'prompt' ? 'the movie' : field.lengths === undefined ? 'the movie was great\nit was bad' : 'the movie was great\nnot good';
+  const features = field.features ?? 1;
+  const vector = (step: number): number[] => Array.from({ length: features }, (_, k) => Number((((step * 7 + k * 3) % 11) / 10 - 0.5).toFixed(2)));
+  return JSON.stringify(field.timed ? [[vector(0), vector(1), vector(2)]] : [vector(0)]);
+}
+
+/** The rows typed for a token input, as ids. */
+function tokenRows(name: string): { rows?: number[][]; problems: string[] } {
+  const box = inputFields.querySelector<HTMLTextAreaElement>(`textarea[data-input="${CSS.escape(name)}"]`);
+  const text = box?.value ?? '';
+  if (box?.dataset['mode'] === 'text') {
+    const vocab = vocabulary();
+    if (vocab.value === undefined) return { problems: [...vocab.problems] };
+    const parsed = parseTextRows(text, vocab.value);
+    return parsed.value === undefined ? { problems: [...parsed.problems] } : { rows: parsed.value, problems: [] };
+  }
+  const parsed = parseIdRows(text);
+  return parsed.value === undefined ? { problems: [...parsed.problems] } : { rows: parsed.value, problems: [] };
+}
+
+function vocabulary(): ReturnType<typeof parseVocabulary> {
+  const parsed = parseVocabulary(vocabularyBox.value);
+  $('vocabulary-problems').textContent = parsed.problems?.join('\n') ?? '';
+  return parsed;
+}
+
+/** The model's inputs from the boxes: token rows padded with 0 and their lengths, or JSON as typed. */
+function modelInputs(ir: ModelIR): { inputs?: Record<string, InputValue>; problems: string[] } {
+  const inputs: Record<string, InputValue> = {};
+  const problems: string[] = [];
+  for (const field of fieldsOf(ir)) {
+    if (field.vocab === undefined) {
+      const text = inputFields.querySelector<HTMLTextAreaElement>(`textarea[data-input="${CSS.escape(field.name)}"]`)?.value ?? '';
+      try {
+        inputs[field.name] = JSON.parse(text) as InputValue;
+      } catch (e) {
+        problems.push(`${field.name}: not valid JSON: ${(e as Error).message}`);
+      }
+      continue;
+    }
+    const { rows, problems: rowProblems } = tokenRows(field.name);
+    problems.push(...rowProblems.map((p) => `${field.name}: ${p}`));
+    if (rows === undefined) continue;
+    if (rows.length === 0) {
+      problems.push(`${field.name}: type at least one row`);
+      continue;
+    }
+    const ragged = rows.some((r) => r.length !== rows[0]!.length);
+    if (ragged && field.lengths === undefined) problems.push(`${field.name}: the rows differ in length, and the model has no lengths input to mask padding; make them equal`);
+    const padded = padRows(rows, 0);
+    inputs[field.name] = padded.ids;
+    if (field.lengths !== undefined) inputs[field.lengths] = padded.lengths;
+  }
+  return problems.length > 0 ? { problems } : { inputs, problems };
+}
+
+// Running.
+
+function executionProvider(): ExecutionProvider {
+  return document.querySelector<HTMLInputElement>('input[name="ep"]:checked')?.value === 'webgpu' ? 'webgpu' : 'wasm';
+}
+
+async function run(): Promise<void> {
+  hook.busy = true;
+  const ep = executionProvider();
+  $('run-diagnostics').innerHTML = '';
+  $('timing').textContent = 'compiling…';
+  try {
+    const compiled = await current.done;
+    const ir = current.checked?.ir;
+    if (compiled?.model === undefined || ir === undefined) {
+      $('timing').textContent = 'fix the spec first: it has errors';
+      return;
+    }
+    const built = modelInputs(ir);
+    if (built.inputs === undefined) {
+      showProblems($('run-diagnostics'), built.problems);
+      $('timing').textContent = '';
+      hook.lastRun = { ep, inputs: {}, diagnostics: [], problems: built.problems };
+      return;
+    }
+    $('timing').textContent = `loading on ${ep}…`;
+    const session = await sessionFor(compiled, ep);
+    if (session.model === undefined) {
+      showDiagnostics($('run-diagnostics'), session.diagnostics, false);
+      $('timing').textContent = '';
+      hook.lastRun = { ep, inputs: {}, diagnostics: session.diagnostics };
+      return;
+    }
+    $('timing').textContent = `running on ${ep}…`;
+    const result = await session.model.run(built.inputs);
+    const inputs = recordOf(checkedFeeds(session.model.signature, built.inputs));
+    if (result.outputs === undefined) {
+      showDiagnostics($('run-diagnostics'), result.diagnostics, false);
+      $('timing').textContent = 'rejected before ONNX Runtime: nothing ran';
+      $('outputs').innerHTML = '';
+      hook.lastRun = { ep, inputs, diagnostics: result.diagnostics };
+      return;
+    }
+    const timing = { loadMs: session.loadMs, validateMs: result.timing!.validateMs, runMs: result.timing!.runMs };
+    $('timing').textContent = `${ep}: session opened in ${timing.loadMs.toFixed(0)} ms · inputs checked in ${timing.validateMs.toFixed(2)} ms · run ${timing.runMs.toFixed(2)} ms`;
+    $('outputs').innerHTML = [...result.outputs].map(([name, t]) => outputHtml(name, t)).join('');
+    hook.lastRun = { ep, inputs, outputs: recordOf(result.outputs), diagnostics: [], timing };
+  } catch (e) {
+    $('timing').textContent = `failed: ${(e as Error).message}`;
+    console.error(e);
+  } finally {
+    hook.busy = false;
+  }
+}
+
+/** The open session for this compilation on this provider, opened on first use. */
+async function sessionFor(compiled: CompiledMessage, ep: ExecutionProvider): Promise<{ model?: LoadedModel; diagnostics: readonly Diagnostic[]; loadMs: number }> {
+  const key = `${compiled.id}:${ep}`;
+  if (sessionCache?.key === key) return { model: sessionCache.model, diagnostics: [], loadMs: sessionCache.loadMs };
+  await sessionCache?.model.release();
+  sessionCache = undefined;
+  const started = performance.now();
+  const loaded = await loadModel(compiled.model!, { executionProviders: [ep], wasmPaths, numThreads: 1, name: `${current.stem}.onnx` });
+  const loadMs = performance.now() - started;
+  if (loaded.model !== undefined) sessionCache = { key, model: loaded.model, loadMs };
+  return { ...loaded, loadMs };
+}
+
+async function generate(): Promise<void> {
+  hook.busy = true;
+  const ep = executionProvider();
+  $('generate-diagnostics').innerHTML = '';
+  $('generated').innerHTML = '';
+  $('generate-timing').textContent = 'compiling…';
+  try {
+    const compiled = await current.done;
+    const ir = current.checked?.ir;
+    if (compiled?.bundle === undefined || ir?.decoder === undefined) {
+      $('generate-timing').textContent = 'fix the spec first: it has errors';
+      return;
+    }
+    const field = fieldsOf(ir)[0]!;
+    const { rows, problems } = tokenRows(field.name);
+    if (rows === undefined || problems.length > 0) {
+      showProblems($('generate-diagnostics'), problems);
+      $('generate-timing').textContent = '';
+      return;
+    }
+    // The bundle's runtime checks prompts against the decoder's vocabulary, but has no source vocabulary: check the source here, with the runtime's own validation.
+    if (ir.encoder !== undefined) {
+      const padded = padRows(rows, 0);
+      const sourceCheck = validateInputs(compiled.signature!, checkedFeeds(compiled.signature!, { [field.name]: padded.ids, ...(field.lengths === undefined ? {} : { [field.lengths]: padded.lengths }) }));
+      if (sourceCheck.feeds === undefined) {
+        showDiagnostics($('generate-diagnostics'), sourceCheck.diagnostics, false);
+        $('generate-timing').textContent = 'rejected before ONNX Runtime: nothing ran';
+        hook.lastGeneration = { ep, diagnostics: sourceCheck.diagnostics };
+        return;
+      }
+    }
+    $('generate-timing').textContent = `loading on ${ep}…`;
+    const key = `${compiled.id}:${ep}`;
+    if (bundleCache?.key !== key) {
+      await bundleCache?.bundle.release();
+      bundleCache = undefined;
+      const files = Object.fromEntries(compiled.bundle.files.map((f) => [f.file, f.bytes]));
+      const loaded = await loadBundle({ manifest: compiled.bundle.manifest, files }, { executionProviders: [ep], wasmPaths, numThreads: 1 });
+      if (loaded.bundle === undefined) {
+        showDiagnostics($('generate-diagnostics'), loaded.diagnostics, false);
+        $('generate-timing').textContent = '';
+        hook.lastGeneration = { ep, diagnostics: loaded.diagnostics };
+        return;
+      }
+      bundleCache = { key, bundle: loaded.bundle };
+    }
+    const strategy = $<HTMLSelectElement>('strategy').value as 'greedy' | 'beam' | 'sample';
+    const number = (id: string): number | undefined => ($<HTMLInputElement>(id).value === '' ? undefined : Number($<HTMLInputElement>(id).value));
+    const maxLength = number('max-length');
+    const options = {
+      strategy,
+      ...(strategy === 'beam' ? { beam: { width: number('beam-width') ?? 4, nBest: number('n-best') ?? 1 } } : {}),
+      ...(strategy === 'sample' ? { sample: { count: number('n-best') ?? 1, seed: 0 } } : {}),
+      ...(maxLength === undefined ? {} : { maxLength }),
+      ...(ir.encoder === undefined ? { prompt: rows } : {}),
+    };
+    $('generate-timing').textContent = `generating on ${ep}…`;
+    const started = performance.now();
+    const result = await bundleCache.bundle.generate(ir.encoder === undefined ? [] : rows, options);
+    const ms = performance.now() - started;
+    if (result.rows === undefined) {
+      showDiagnostics($('generate-diagnostics'), result.diagnostics, false);
+      $('generate-timing').textContent = '';
+      hook.lastGeneration = { ep, diagnostics: result.diagnostics };
+      return;
+    }
+    const vocab = vocabularyOrNothing();
+    const shown = result.rows.map((row) => row.hypotheses.map((h) => ({ tokens: [...h.tokens], score: h.score, text: detokenize(h.tokens, vocab) })));
+    $('generate-timing').textContent = `${ep}: ${strategy} search in ${ms.toFixed(0)} ms (sessions included on the first run)`;
+    $('generated').innerHTML = shown
+      .map((hypotheses, r) => `<div class="generated-row" data-row="${r}"><div class="note">row ${r + 1}: ${escapeHtml(detokenize(rows[r] ?? [], vocab))}</div><ol>${hypotheses.map((h) => `<li><code>${h.tokens.join(' ')}</code> <span class="text">${escapeHtml(h.text)}</span> <span class="note">score ${h.score.toFixed(3)}</span></li>`).join('')}</ol></div>`)
+      .join('');
+    hook.lastGeneration = { ep, rows: shown, diagnostics: [], ms };
+  } catch (e) {
+    $('generate-timing').textContent = `failed: ${(e as Error).message}`;
+    console.error(e);
+  } finally {
+    hook.busy = false;
+  }
+}
+
+function vocabularyOrNothing(): Vocabulary | undefined {
+  return parseVocabulary(vocabularyBox.value).value;
+}
+
+/** The inputs as the validation core sees them: typed arrays of the signature's dtypes. */
+function checkedFeeds(signature: ModelSignature, inputs: Record<string, InputValue>): Map<string, TensorData> {
+  const feeds = new Map<string, TensorData>();
+  for (const [name, value] of Object.entries(inputs)) {
+    const dtype = signature.inputs.find((i) => i.name === name)?.dtype === 'int64' ? 'int64' : 'float32';
+    const flat = flatten(value);
+    feeds.set(name, { dtype, dims: flat.dims, data: dtype === 'int64' ? BigInt64Array.from(flat.values, (v) => BigInt(Math.trunc(v))) : Float32Array.from(flat.values) });
+  }
+  return feeds;
+}
+
+function flatten(value: unknown): { dims: number[]; values: number[] } {
+  const dims: number[] = [];
+  for (let probe = value; Array.isArray(probe); probe = probe[0]) dims.push(probe.length);
+  return { dims, values: (value as unknown[]).flat(Infinity) as number[] };
+}
+
+function recordOf(tensors: ReadonlyMap<string, TensorData>): Record<string, { dims: number[]; data: number[] }> {
+  return Object.fromEntries([...tensors].map(([name, t]) => [name, { dims: [...t.dims], data: Array.from(t.data as ArrayLike<number | bigint>, Number) }]));
+}
+
+function outputHtml(name: string, t: TensorData): string {
+  const values = Array.from(t.data as ArrayLike<number | bigint>, Number);
+  const limit = 256;
+  const format = (v: number): string => (t.dtype === 'int64' ? String(v) : v.toFixed(4));
+  const nest = (axis: number, offset: number, indent: string): string => {
+    if (axis === t.dims.length) return format(values[offset]!);
+    const stride = t.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const items = Array.from({ length: t.dims[axis]! }, (_, i) => i).filter((i) => offset + i * stride < limit);
+    const inner = items.map((i) => nest(axis + 1, offset + i * stride, `${indent} `));
+    const more = items.length < t.dims[axis]! ? ', …' : '';
+    return axis === t.dims.length - 1 ? `[${inner.join(', ')}${more}]` : `[${inner.join(`,\n${indent} `)}${more}]`;
+  };
+  return `<div class="output" data-output="${escapeHtml(name)}"><div><span class="input-name">${escapeHtml(name)}</span> <span class="note">${t.dtype}[${t.dims.join(', ')}]</span></div><pre>${escapeHtml(nest(0, 0, ''))}</pre></div>`;
+}
+
+function showProblems(host: HTMLElement, problems: readonly string[]): void {
+  host.innerHTML = problems.map((p) => `<div class="diagnostic-item"><div class="diagnostic diagnostic-error">${escapeHtml(p)}</div></div>`).join('');
+}
+
+// Downloads and status.
+
+function clearDownloads(note: string): void {
+  for (const url of downloadUrls) URL.revokeObjectURL(url);
+  downloadUrls = [];
+  $('downloads').innerHTML = `<span class="note">${escapeHtml(note)}</span>`;
+}
+
+function showDownloads(message: CompiledMessage): void {
+  clearDownloads('');
+  if (message.model === undefined) return;
+  const link = (id: string, file: string, blob: Blob): string => {
+    const url = URL.createObjectURL(blob);
+    downloadUrls.push(url);
+    return `<a id="${id}" class="download" href="${url}" download="${escapeHtml(file)}">${escapeHtml(file)} <span class="note">${(blob.size / 2 ** 20).toFixed(2)} MiB</span></a>`;
+  };
+  const onnx = (bytes: Uint8Array): Blob => new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
+  if (message.bundle === undefined) {
+    $('downloads').innerHTML = link('download-model', `${current.stem}.onnx`, onnx(message.model));
+    return;
+  }
+  const manifest = new Blob([`${JSON.stringify(message.bundle.manifest, null, 2)}\n`], { type: 'application/json' });
+  $('downloads').innerHTML = [
+    ...message.bundle.files.map((f) => link(f.role === 'scoring' ? 'download-model' : `download-${f.role}`, f.file, onnx(f.bytes))),
+    link('download-manifest', `${current.stem}.manifest.json`, manifest),
+  ].join('');
+}
+
+function setStatus(text: string): void {
+  $('status').textContent = text;
+}
+
+async function detectWebGpu(): Promise<void> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  const adapter = gpu === undefined ? null : await gpu.requestAdapter().catch(() => null);
+  hook.webgpu = adapter !== null;
+  if (!hook.webgpu) {
+    const radio = document.querySelector<HTMLInputElement>('input[name="ep"][value="webgpu"]')!;
+    radio.disabled = true;
+    $('webgpu-note').textContent = '(not available in this browser)';
+  }
+}
