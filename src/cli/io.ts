@@ -1,0 +1,124 @@
+// What the seqc commands share: exit codes, output, file reading and atomic writing, compiling from flags.
+
+import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { compile, defaultOpset, supportedOpsets, type CompileOptions, type CompileResult } from '../index.js';
+import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { renderDiagnostics } from '../diagnostics/render.js';
+import { integerFlag, type FlagSpec, type ParsedArgs } from './args.js';
+
+export const ExitCode = { ok: 0, diagnostics: 1, usage: 2 } as const;
+
+/** Where output goes; tests pass their own. */
+export interface Io {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly color: boolean;
+}
+
+export const help: FlagSpec = { name: 'help', alias: 'h', takesValue: false, description: 'show this help' };
+export const weightsFlag: FlagSpec = { name: 'weights', takesValue: true, description: 'a safetensors file keyed by PyTorch state_dict names' };
+export const seedFlag: FlagSpec = { name: 'seed', takesValue: true, description: 'seed for PyTorch-default initialization (default 0)' };
+export const opsetFlag: FlagSpec = { name: 'opset', takesValue: true, description: `ONNX opset ${supportedOpsets.min}-${supportedOpsets.max} (default ${defaultOpset})` };
+export const targetFlag: FlagSpec = { name: 'target', takesValue: true, description: 'generic (default) or webgpu: every node on the WebGPU execution provider' };
+
+export function report(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<string, string>, io: Io): void {
+  if (diagnostics.length > 0) io.err(renderDiagnostics(diagnostics, sources, { color: io.color }));
+}
+
+export function usage(io: Io, message: string, command: string): number {
+  report([error('SEQ200', spanOfWhole('<command line>'), message, `see \`seqc ${command} --help\``)], new Map(), io);
+  return ExitCode.usage;
+}
+
+export function readText(path: string): { text?: string; diagnostics: Diagnostic[] } {
+  try {
+    return { text: readFileSync(path, 'utf8'), diagnostics: [] };
+  } catch (e) {
+    return { diagnostics: [fileError(path, e)] };
+  }
+}
+
+export function readBytes(path: string): { bytes?: Uint8Array; diagnostics: Diagnostic[] } {
+  try {
+    return { bytes: new Uint8Array(readFileSync(path)), diagnostics: [] };
+  } catch (e) {
+    return { diagnostics: [fileError(path, e)] };
+  }
+}
+
+export function fileError(path: string, e: unknown): Diagnostic {
+  const code = (e as NodeJS.ErrnoException).code;
+  const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+  return error('SEQ202', spanOfWhole(path), `cannot read ${path}: ${reason}`);
+}
+
+/** Writes through a temporary file and a rename, so a failure never leaves half a file. */
+export function writeAtomically(path: string, data: Uint8Array | string): Diagnostic | undefined {
+  const temporary = `${path}.tmp-${process.pid}`;
+  try {
+    mkdirSync(dirname(resolve(path)), { recursive: true });
+    writeFileSync(temporary, data);
+    renameSync(temporary, path);
+    return undefined;
+  } catch (e) {
+    try {
+      if (existsSync(temporary)) unlinkSync(temporary);
+    } catch {
+      // The temporary file could not be removed either; the error below says why writing failed.
+    }
+    return error('SEQ202', spanOfWhole(path), `cannot write ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Reads the spec and the optional weights, then compiles; returns what was read for rendering. */
+export function compileFromArgs(specPath: string, args: ParsedArgs): { result?: CompileResult; sources: Map<string, string>; diagnostics: Diagnostic[]; usageProblem: boolean } {
+  const sources = new Map<string, string>();
+  const seed = integerFlag(args, 'seed', { min: 0, max: 2 ** 32 - 1 });
+  const opset = integerFlag(args, 'opset', supportedOpsets);
+  const flagProblems = [...seed.diagnostics, ...opset.diagnostics];
+  const target = args.flags.get('target')?.[0];
+  if (target !== undefined && target !== 'generic' && target !== 'webgpu') {
+    flagProblems.push(error('SEQ201', spanOfWhole('--target'), `\`--target\` must be generic or webgpu, found \`${target}\``));
+  }
+  if (flagProblems.length > 0) return { sources, diagnostics: flagProblems, usageProblem: true };
+  const spec = readText(specPath);
+  if (spec.text === undefined) return { sources, diagnostics: spec.diagnostics, usageProblem: false };
+  sources.set(specPath, spec.text);
+  const options: { -readonly [K in keyof CompileOptions]: CompileOptions[K] } = { sourceName: specPath };
+  if (seed.value !== undefined) options.seed = seed.value;
+  if (opset.value !== undefined) options.opset = opset.value;
+  if (target === 'webgpu') options.target = 'webgpu';
+  const weightsPath = args.flags.get('weights')?.[0];
+  if (weightsPath !== undefined) {
+    const weights = readBytes(weightsPath);
+    if (weights.bytes === undefined) return { sources, diagnostics: weights.diagnostics, usageProblem: false };
+    options.weights = { bytes: weights.bytes, name: weightsPath };
+  }
+  const result = compile(spec.text, options);
+  return { result, sources, diagnostics: [...result.diagnostics], usageProblem: false };
+}
+
+export function onePositional(args: ParsedArgs, io: Io, command: string, what: string): string | undefined {
+  if (args.positionals.length !== 1) {
+    usage(io, args.positionals.length === 0 ? `\`seqc ${command}\` needs ${what}` : `\`seqc ${command}\` takes one ${what}, found ${args.positionals.length} arguments`, command);
+    return undefined;
+  }
+  return args.positionals[0];
+}
+
+export function compactJson(value: unknown, indent = ''): string {
+  if (Array.isArray(value)) {
+    if (value.every((v) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')) return `[${value.map((v) => JSON.stringify(v)).join(', ')}]`;
+    const inner = indent + '  ';
+    return `[\n${value.map((v) => inner + compactJson(v, inner)).join(',\n')}\n${indent}]`;
+  }
+  if (value !== null && typeof value === 'object') {
+    const inner = indent + '  ';
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return '{}';
+    return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${compactJson(v, inner)}`).join(',\n')}\n${indent}}`;
+  }
+  return JSON.stringify(value);
+}
+
