@@ -125,6 +125,18 @@ export const commandExamples: readonly CommandExample[] = [
     argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,99999]]'],
   },
   {
+    code: 'SEQ050',
+    situation: 'A GRU with Keras-style hard sigmoid gates, compiled for WebGPU.',
+    files: {
+      'keras.seq': `model Keras {
+  input x: float32[batch, time, 8]
+  x -> gru: GRU(hidden=16, recurrent_activation=hard_sigmoid) -> last -> output y
+}
+`,
+    },
+    argv: ['compile', 'keras.seq', '--target', 'webgpu'],
+  },
+  {
     code: 'SEQ302',
     situation: 'A file named .onnx that is not an ONNX model.',
     files: { 'broken.onnx': 'not a model\n' },
@@ -136,6 +148,7 @@ const stageTitles: Readonly<Record<string, string>> = {
   syntax: 'Syntax',
   check: 'Checking a spec',
   weights: 'Weights files',
+  target: 'Compile targets',
   cli: 'Command line',
   runtime: 'Running a model',
 };

@@ -7,6 +7,7 @@ import { initializeWeights, matchWeights } from './weights/resolve.js';
 import { readSafetensors } from './weights/safetensors.js';
 import { lower, modelSignature, type CompileTarget, type ModelSignature } from './lower/lower.js';
 import { lowerSeq2seq } from './lower/seq2seq.js';
+import { webgpuDiagnostics } from './lower/webgpu.js';
 import type { BundleManifest, BundleRole } from './lower/manifest.js';
 import { encodeModel } from './onnx/encode.js';
 import { summarize, type ModelSummary } from './summary/summary.js';
@@ -83,6 +84,11 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
     diagnostics.push(...matched.diagnostics);
     if (matched.weights === undefined) return { diagnostics, summary, signature, ir };
     weights = matched.weights;
+  }
+
+  if (options.target === 'webgpu') {
+    diagnostics.push(...webgpuDiagnostics(ir));
+    if (hasErrors(diagnostics)) return { diagnostics, summary, signature, ir };
   }
 
   const lowerOptions = { opset, irVersion: irVersionFor(opset), producerVersion: seqcVersion, sourceText: source, sourceName, target: options.target ?? 'generic' };

@@ -44,6 +44,9 @@ export const catalogue = {
   SEQ042: { stage: 'check', title: "An attention layer's sizes do not fit its query and memory." },
   SEQ043: { stage: 'check', title: "The model's parameters exceed what one ONNX file can hold (2 GiB)." },
 
+  // Compile targets.
+  SEQ050: { stage: 'target', title: 'A part of the model cannot run where `--target webgpu` promises to run it: on the WebGPU provider.' },
+
   // Weights files.
   SEQ100: { stage: 'weights', title: 'The weights file is not a valid safetensors file.' },
   SEQ101: { stage: 'weights', title: 'A tensor in the weights file has an element type seqc cannot read.' },

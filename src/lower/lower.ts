@@ -20,6 +20,7 @@ import type { WeightMap } from '../weights/types.js';
 import { attr, dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
 import { concatFloat, onnxGateOrder, reorderGateBlocks, transpose2d } from './pack.js';
 import { gateCount } from '../check/parameters.js';
+import { GpuSequences, logSoftmax, rnnAsGru } from './webgpu.js';
 
 export interface LowerOptions {
   readonly opset: number;
@@ -133,6 +134,8 @@ export class Lowering {
   private readonly masks = new Map<string, string>();
   /** Values read by some op or output, other than a `last` that uses final states. */
   private readonly consumed = new Set<string>();
+  /** For the webgpu target: lengths and masks computed without Shape or int64 arithmetic (./webgpu.ts). */
+  private readonly gpu?: GpuSequences;
 
   constructor(
     private readonly ir: ModelIR,
@@ -142,6 +145,7 @@ export class Lowering {
     private readonly cellStatesOf: ReadonlySet<string> = new Set(),
   ) {
     this.b = builder ?? new GraphBuilder(options.opset);
+    if (options.target === 'webgpu') this.gpu = GpuSequences.of(this.b);
     for (const op of ir.ops) if (!(op.kind === 'pool' && op.finalStateOf !== undefined)) this.consumed.add(op.input);
     for (const out of ir.outputs) this.consumed.add(out.value);
     if (ir.encoder !== undefined) this.consumed.add(ir.encoder.memory);
@@ -241,14 +245,20 @@ export class Lowering {
   }
 
   private embedding(op: EmbeddingOp): void {
-    const x = this.timeMajor(op.input, op.span);
+    // The webgpu target gathers from the batch-major ids, since the WebGPU provider cannot transpose int64.
+    const x = this.gpu === undefined ? this.timeMajor(op.input, op.span) : this.value(op.input);
     const table = this.b.floatInitializer(`${op.label}.weight`, [op.vocab, op.dim], this.weight(`${op.label}.weight`));
     const out = this.b.fresh(`${op.label}/output`);
     this.b.node(`${op.label}/Gather`, 'Gather', [table, x.name], [{ name: out, type: internalType(op.output.type, x.timeMajor) }], [attr.int('axis', 0)], this.where(op.span));
     this.set(op, out, x.timeMajor);
   }
 
-  sequenceLens(lengths: string): string {
+  /** The int32 `sequence_lens` of a recurrent layer reading the time-major `reference`. */
+  sequenceLens(lengths: string, reference: Lowered): string {
+    if (this.gpu !== undefined) {
+      const [time, batch] = internalType(reference.type, true).dims as [OnnxDim, OnnxDim];
+      return this.gpu.lengthsInt32(lengths, reference.name, reference.type.dims.length, 0, time, batch);
+    }
     let name = this.sequenceLengths.get(lengths);
     if (name === undefined) {
       name = this.b.fresh(`${lengths}/int32`);
@@ -265,7 +275,7 @@ export class Lowering {
     const directions = op.bidirectional ? ['forward', 'reverse'] : ['forward'];
     const [time, batch] = internalType(op.output.type, true).dims as [OnnxDim, OnnxDim];
     const h = dimValue(op.hidden);
-    const seqLens = op.lengths === undefined ? '' : this.sequenceLens(op.lengths);
+    const seqLens = op.lengths === undefined ? '' : this.sequenceLens(op.lengths, x);
     const attributes = [attr.int('hidden_size', op.hidden), ...this.activations(op)];
     if (op.cell === 'gru') attributes.push(attr.int('linear_before_reset', op.resetAfter ? 1 : 0));
     const states: string[] = [];
@@ -278,7 +288,8 @@ export class Lowering {
       for (const [d, direction] of directions.entries()) {
         const path = `${op.label}/l${layer}/${direction}`;
         const suffix = `_l${layer}${d === 1 ? '_reverse' : ''}`;
-        const { wName, rName, bName } = recurrentInitializers(this.b, (n) => this.weight(n), op, layer, d, inputSize, path);
+        const asGru = this.gpu !== undefined && op.cell === 'rnn' ? rnnAsGru(this.b, (n) => this.weight(n), op, layer, d, inputSize, path) : undefined;
+        const { wName, rName, bName } = asGru ?? recurrentInitializers(this.b, (n) => this.weight(n), op, layer, d, inputSize, path);
         const stateIndex = layer * directions.length + d;
         const initialH = op.state === undefined ? '' : this.stateSlice(op.state.h0, stateIndex, path, 'h0', batch, h);
         const initialC = op.state?.c0 === undefined ? '' : this.stateSlice(op.state.c0, stateIndex, path, 'c0', batch, h);
@@ -298,7 +309,11 @@ export class Lowering {
         }
         while (inputs.length > 0 && inputs[inputs.length - 1] === '') inputs.pop();
         while (outputs.length > 0 && outputs[outputs.length - 1]!.name === '') outputs.pop();
-        this.b.node(`${path}/${opType}`, opType, inputs, outputs, [...attributes, attr.string('direction', direction)], this.where(op.span));
+        if (asGru !== undefined) {
+          this.b.node(`${path}/RNN_as_GRU`, 'GRU', inputs, outputs, [...asGru.attributes, attr.string('direction', direction)], this.where(op.span));
+        } else {
+          this.b.node(`${path}/${opType}`, opType, inputs, outputs, [...attributes, attr.string('direction', direction)], this.where(op.span));
+        }
         ys.push(y);
         states.push(yh);
       }
@@ -411,13 +426,19 @@ export class Lowering {
     const out = this.b.fresh(`${op.label}/output`);
     const opTypes = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid', softmax: 'Softmax', log_softmax: 'LogSoftmax' } as const;
     const opType = opTypes[op.fn];
+    if (this.gpu !== undefined && op.fn === 'log_softmax') {
+      logSoftmax(this.b, x.name, out, internalType(op.output.type, x.timeMajor), `${op.label}/log_softmax`, this.options.opset, this.where(op.span));
+      this.set(op, out, x.timeMajor);
+      return;
+    }
     const attributes = op.fn === 'softmax' || op.fn === 'log_softmax' ? [attr.int('axis', -1)] : [];
     this.b.node(`${op.label}/${opType}`, opType, [x.name], [{ name: out, type: internalType(op.output.type, x.timeMajor) }], attributes, this.where(op.span));
     this.set(op, out, x.timeMajor);
   }
 
   /** A float [time, batch, 1] mask: 1 at steps inside each row's length, 0 past it. */
-  private mask(lengths: string, timeMajorReference: string, time: OnnxDim, batch: OnnxDim): string {
+  private mask(lengths: string, timeMajorReference: string, time: OnnxDim, batch: OnnxDim, rank: number): string {
+    if (this.gpu !== undefined) return this.gpu.timeMajorMask(lengths, timeMajorReference, rank, time, batch, 3);
     const cached = this.masks.get(lengths);
     if (cached !== undefined) return cached;
     const path = `${lengths}/mask`;
@@ -468,6 +489,8 @@ export class Lowering {
     if (op.mode === 'first' || (op.mode === 'last' && lengths === undefined)) {
       const index = this.b.int64Initializer(`${op.label}/index`, [op.mode === 'first' ? 0 : -1], []);
       this.b.node(`${op.label}/Gather`, 'Gather', [x.name, index], [{ name: out, type: outType }], [attr.int('axis', 0)], where);
+    } else if (op.mode === 'last' && this.gpu !== undefined) {
+      this.lastOnGpu(op, x, xType, lengths!, out, outType, where);
     } else if (op.mode === 'last') {
       // Gather each row's step length-1: index [1, batch, features] for GatherElements on axis 0.
       const one = this.b.int64Initializer(`${op.label}/one`, [1], []);
@@ -493,27 +516,55 @@ export class Lowering {
     } else if (lengths === undefined) {
       this.reduceOverTime(op, op.mode === 'mean' ? 'ReduceMean' : 'ReduceMax', x.name, out, outType, where);
     } else if (op.mode === 'mean') {
-      const valid = this.mask(lengths, x.name, time, batch);
+      const valid = this.mask(lengths, x.name, time, batch, xType.dims.length);
       const maskFloat = this.b.fresh(`${op.label}/mask_float`);
       this.b.node(`${op.label}/CastMask`, 'Cast', [valid], [{ name: maskFloat, type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(1)] } }], [attr.int('to', DataType.FLOAT)], where);
       const masked = this.b.fresh(`${op.label}/masked`);
       this.b.node(`${op.label}/Mul`, 'Mul', [x.name, maskFloat], [{ name: masked, type: xType }], [], where);
       const sum = this.b.fresh(`${op.label}/sum`);
       this.b.node(`${op.label}/ReduceSum`, 'ReduceSum', [masked, axis0()], [{ name: sum, type: outType }], [attr.int('keepdims', 0)], where);
-      const lengthsFloat = this.b.fresh(`${op.label}/lengths_float`);
-      this.b.node(`${op.label}/CastLengths`, 'Cast', [lengths], [{ name: lengthsFloat, type: { elemType: DataType.FLOAT, dims: [batch] } }], [attr.int('to', DataType.FLOAT)], where);
+      let lengthsFloat: string;
+      if (this.gpu !== undefined) {
+        lengthsFloat = this.gpu.lengthsFloat(lengths, x.name, xType.dims.length, 0, time, batch);
+      } else {
+        lengthsFloat = this.b.fresh(`${op.label}/lengths_float`);
+        this.b.node(`${op.label}/CastLengths`, 'Cast', [lengths], [{ name: lengthsFloat, type: { elemType: DataType.FLOAT, dims: [batch] } }], [attr.int('to', DataType.FLOAT)], where);
+      }
       const axis1 = this.b.int64Initializer(`${op.label}/axis1`, [1]);
       const divisor = this.b.fresh(`${op.label}/lengths_column`);
       this.b.node(`${op.label}/Unsqueeze`, 'Unsqueeze', [lengthsFloat, axis1], [{ name: divisor, type: { elemType: DataType.FLOAT, dims: [batch, dimValue(1)] } }], [], where);
       this.b.node(`${op.label}/Div`, 'Div', [sum, divisor], [{ name: out, type: outType }], [], where);
     } else {
-      const valid = this.mask(lengths, x.name, time, batch);
+      const valid = this.mask(lengths, x.name, time, batch, xType.dims.length);
       const lowest = this.b.floatScalar(`${op.label}/minus_infinity`, -Infinity);
       const masked = this.b.fresh(`${op.label}/masked`);
       this.b.node(`${op.label}/Where`, 'Where', [valid, x.name, lowest], [{ name: masked, type: xType }], [], where);
       this.reduceOverTime(op, 'ReduceMax', masked, out, outType, where);
     }
     this.set(op, out, false);
+  }
+
+  /**
+   * `last` with lengths for the webgpu target: the same GatherElements, with an int32 index made from
+   * the float lengths and broadcast by Expand against a constant [1, 1, features] instead of Shape.
+   */
+  private lastOnGpu(op: PoolOp, x: Lowered, xType: TensorType, lengths: string, out: string, outType: TensorType, where: string): void {
+    const [time, batch] = xType.dims as [OnnxDim, OnnxDim];
+    const rank = xType.dims.length;
+    const lengthsFloat = this.gpu!.lengthsFloat(lengths, x.name, rank, 0, time, batch);
+    const lastFloat = this.b.fresh(`${op.label}/last_index_float`);
+    this.b.node(`${op.label}/Sub`, 'Sub', [lengthsFloat, this.b.floatScalar(`${op.label}/one`, 1)], [{ name: lastFloat, type: { elemType: DataType.FLOAT, dims: [batch] } }], [], where);
+    const lastIndex = this.b.fresh(`${op.label}/last_index`);
+    this.b.node(`${op.label}/Cast`, 'Cast', [lastFloat], [{ name: lastIndex, type: { elemType: DataType.INT32, dims: [batch] } }], [attr.int('to', DataType.INT32)], where);
+    const unsqueezed = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== 1);
+    const index = this.b.fresh(`${op.label}/last_index${rank}`);
+    this.b.node(`${op.label}/Unsqueeze`, 'Unsqueeze', [lastIndex, this.b.int64Initializer(`${op.label}/index_axes`, unsqueezed)], [{ name: index, type: { elemType: DataType.INT32, dims: [dimValue(1), batch, ...xType.dims.slice(2).map(() => dimValue(1))] } }], [], where);
+    const features = xType.dims.slice(2).map((d) => (d.kind === 'value' ? d.value : 1));
+    const expanded = this.b.fresh(`${op.label}/gather_index`);
+    this.b.node(`${op.label}/Expand`, 'Expand', [index, this.b.int64Initializer(`${op.label}/expand_shape`, [1, 1, ...features])], [{ name: expanded, type: { elemType: DataType.INT32, dims: [dimValue(1), ...xType.dims.slice(1)] } }], [], where);
+    const gathered = this.b.fresh(`${op.label}/gathered`);
+    this.b.node(`${op.label}/GatherElements`, 'GatherElements', [x.name, expanded], [{ name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } }], [attr.int('axis', 0)], where);
+    this.b.node(`${op.label}/Squeeze`, 'Squeeze', [gathered, this.b.int64Initializer(`${op.label}/axis0`, [0])], [{ name: out, type: outType }], [], where);
   }
 
   private reduceOverTime(op: PoolOp, opType: 'ReduceMean' | 'ReduceMax', input: string, out: string, type: TensorType, where: string): void {
@@ -537,9 +588,10 @@ export class Lowering {
     if (v.timeMajor) {
       if (type.lengths !== undefined) {
         const t = internalType(type, true);
-        const valid = this.mask(type.lengths, v.name, t.dims[0]!, t.dims[1]!);
+        // The WebGPU provider cannot squeeze a bool mask, so the webgpu target makes it at the value's rank.
+        const valid = this.gpu?.timeMajorMask(type.lengths, v.name, type.dims.length, t.dims[0]!, t.dims[1]!, type.dims.length === 2 ? 2 : 3) ?? this.mask(type.lengths, v.name, t.dims[0]!, t.dims[1]!, type.dims.length);
         const zero = type.dtype === 'int64' ? this.b.int64Initializer(`output/${name}/zero`, [0], []) : this.b.floatScalar(`output/${name}/zero`, 0);
-        const validForRank = type.dims.length === 3 ? valid : this.squeezeMask(valid, name, t);
+        const validForRank = type.dims.length === 3 || this.gpu !== undefined ? valid : this.squeezeMask(valid, name, t);
         const masked = this.b.fresh(`output/${name}/masked`);
         this.b.node(`output/${name}/Where`, 'Where', [validForRank, v.name, zero], [{ name: masked, type: t }], [], where);
         source = masked;

@@ -12,6 +12,8 @@ export interface BundleFileEntry {
 export interface BundleManifest {
   readonly format: 'seqc-bundle';
   readonly version: 1;
+  /** Present for `--target webgpu` bundles, whose graphs use no Loop (README, "WebGPU target"). */
+  readonly target?: 'webgpu';
   readonly name: string;
   readonly kind: 'seq2seq' | 'lm';
   readonly bos: number;
