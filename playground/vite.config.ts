@@ -9,8 +9,12 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 const repository = fileURLToPath(new URL('..', import.meta.url));
 const ortDist = join(repository, 'node_modules', 'onnxruntime-web', 'dist');
 
-/** The files onnxruntime-web's default build (wasm and WebGPU) loads at run time; the page points `wasmPaths` at `ort/`. */
-export const ortRuntimeFiles = ['ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.jsep.mjs'];
+/**
+ * The files that `onnxruntime-web/webgpu` (dist/ort.webgpu.min.mjs, which src/runtime/web.ts imports)
+ * loads at run time for both its providers, wasm and WebGPU: the asyncify glue and its .wasm. The page
+ * points `wasmPaths` at `ort/`.
+ */
+export const ortRuntimeFiles = ['ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.asyncify.mjs'];
 
 /** Serves the ONNX Runtime files under /ort/ in development, and copies them to dist/ort/ in a build. */
 function onnxRuntimeFiles(): Plugin {

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { compile, decodeModel } from '../src/index.js';
 import { encodeModel } from '../src/onnx/encode.js';
 import type { Diagnostic } from '../src/diagnostics/diagnostic.js';
@@ -12,6 +12,12 @@ import { loadBundle as loadBundleOnNode, loadModel as loadOnNode } from '../src/
 import type { OrtModule, OrtSession, OrtTensor } from '../src/runtime/ort.js';
 import { openModel, type LoadedModel } from '../src/runtime/session.js';
 import { fetchBundle, loadModel as loadOnWeb } from '../src/runtime/web.js';
+
+// src/runtime/web.ts imports `onnxruntime-web/webgpu`, a browser-only build: under Node its wasm
+// backend fails to start ("Dynamic require of "node:os" is not supported"). Here it gets the package's
+// Node build instead, which has the same API and the same wasm provider; test/browser/ runs the real
+// import in Chromium.
+vi.mock('onnxruntime-web/webgpu', async () => import('onnxruntime-web'));
 
 /** A 4-row embedding table, the case the issue measured: WebGPU's Gather returns the last row for ids outside it. */
 const tableSpec = `model Table {

@@ -1,4 +1,4 @@
-// The playground's compiler, off the page's main thread: a quick parse-and-check for live diagnostics, then `compile()` for the ONNX bytes.
+// The playground's compiler, off the page's main thread: a quick parse-and-check for live diagnostics, then `compile()` for the ONNX bytes of the target the page will run.
 
 import { compile } from '../../src/index.js';
 import { check } from '../../src/check/check.js';
@@ -36,15 +36,28 @@ function quickCheck(request: CompileRequest): CheckedMessage {
   return ir === undefined ? base : { ...base, ir, summary: summarize(ir) };
 }
 
-/** The whole pipeline with seeded weights; the bytes travel to the page without a copy. */
+/**
+ * The whole pipeline with seeded weights, for the requested target; the bytes travel to the page
+ * without a copy. When the webgpu target refuses the spec (SEQ050: hard sigmoid gates, int64 outputs),
+ * the generic graphs instead, with the refusal for the page to show: some nodes will run on the CPU.
+ */
 function fullCompile(request: CompileRequest): [CompiledMessage, Transferable[]] {
   const started = performance.now();
-  const result = compile(request.source, { sourceName: request.sourceName, bundleStem: request.stem, seed: 0 });
+  const options = { sourceName: request.sourceName, bundleStem: request.stem, seed: 0 };
+  let target = request.target;
+  let result = compile(request.source, { ...options, target });
+  const refused = result.diagnostics.filter((d) => d.code === 'SEQ050');
+  if (result.model === undefined && refused.length > 0) {
+    target = 'generic';
+    result = compile(request.source, { ...options, target });
+  }
   const ms = performance.now() - started;
   const files = result.bundle?.files.map((f) => ({ role: f.role, file: f.file, bytes: f.bytes }));
   const message: CompiledMessage = {
     id: request.id,
     phase: 'compiled',
+    target,
+    ...(target === request.target ? {} : { refused }),
     diagnostics: result.diagnostics,
     ms,
     ...(result.model === undefined ? {} : { model: result.model }),

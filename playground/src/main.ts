@@ -1,8 +1,8 @@
-// The playground page: edit a spec, see its diagnostics, summary and layer graph as you type, then run or generate on wasm or WebGPU and download the .onnx.
+// The playground page: edit a spec, see its diagnostics, summary and layer graph as you type, then run or generate on wasm or WebGPU (on the webgpu target's graphs) and download the .onnx that ran.
 
 import './style.css';
 import grammarText from '../../grammar/seq.tmLanguage.json?raw';
-import type { Diagnostic, ModelSignature, ModelSummary } from '../../src/index.js';
+import type { CompileTarget, Diagnostic, ModelSignature, ModelSummary } from '../../src/index.js';
 import type { ModelIR } from '../../src/ir/ir.js';
 import { loadBundle, loadModel, validateInputs, type InputValue, type LoadedModel, type SeqBundle, type TensorData } from '../../src/runtime/web.js';
 import { createEditor, diagnosticHtml, escapeHtml } from './editor.js';
@@ -18,6 +18,8 @@ type ExecutionProvider = 'wasm' | 'webgpu';
 interface Compilation {
   readonly id: number;
   readonly stem: string;
+  /** The target asked of the worker: `webgpu` when WebGPU is chosen. The compiled message says which one it got. */
+  readonly target: CompileTarget;
   checked?: CheckedMessage;
   compiled?: CompiledMessage;
   failure?: string;
@@ -50,9 +52,13 @@ interface PlaygroundHook {
   phase: 'checking' | 'compiling' | 'compiled' | 'errors' | 'failed';
   compileId: number;
   diagnostics: readonly Diagnostic[];
+  /** The target of the latest compiled bytes: what runs, and what the download links give. */
+  target?: CompileTarget;
   lastRun?: RunRecord;
   lastGeneration?: GenerationRecord;
   busy: boolean;
+  /** ONNX Runtime's log severity for the sessions opened from now on; 0 logs where each node runs. Default 2. */
+  sessionLogSeverity: 0 | 1 | 2 | 3 | 4;
   setSource(text: string): void;
   whenCompiled(): Promise<boolean>;
 }
@@ -77,6 +83,7 @@ const hook: PlaygroundHook = {
   compileId: 0,
   diagnostics: [],
   busy: false,
+  sessionLogSeverity: 2,
   setSource: (text) => {
     editor.setText(text);
     clearTimeout(compileTimer);
@@ -89,7 +96,7 @@ window.__seqc = hook;
 let worker = newWorker();
 let workerBusy = false;
 let nextId = 0;
-let current: Compilation = newCompilation(examples[0]!.stem);
+let current: Compilation = newCompilation(examples[0]!.stem, 'generic');
 let stem = examples[0]!.stem;
 let sessionCache: { key: string; model: LoadedModel; loadMs: number } | undefined;
 let bundleCache: { key: string; bundle: SeqBundle } | undefined;
@@ -113,6 +120,7 @@ for (const radio of Array.from(document.querySelectorAll<HTMLInputElement>('inpu
     renderInputFields();
   });
 }
+for (const radio of Array.from(document.querySelectorAll<HTMLInputElement>('input[name="ep"]'))) radio.addEventListener('change', () => recompileForProvider());
 $('run').addEventListener('click', () => void run());
 $('generate').addEventListener('click', () => void generate());
 void detectWebGpu();
@@ -127,10 +135,22 @@ function newWorker(): Worker {
   return w;
 }
 
-function newCompilation(forStem: string): Compilation {
+function newCompilation(forStem: string, target: CompileTarget): Compilation {
   let finish!: (compiled: CompiledMessage | undefined) => void;
   const done = new Promise<CompiledMessage | undefined>((resolve) => (finish = resolve));
-  return { id: ++nextId, stem: forStem, done, finish };
+  return { id: ++nextId, stem: forStem, target, done, finish };
+}
+
+/** WebGPU runs the webgpu target's graphs, whose every node has a WebGPU kernel; wasm runs the generic ones. */
+function targetFor(ep: ExecutionProvider): CompileTarget {
+  return ep === 'webgpu' ? 'webgpu' : 'generic';
+}
+
+/** Compiles the spec again when the chosen provider wants the other target. */
+function recompileForProvider(): void {
+  if (current.target === targetFor(executionProvider())) return;
+  clearTimeout(compileTimer);
+  requestCompile();
 }
 
 function selectExample(example: Example): void {
@@ -149,12 +169,13 @@ function requestCompile(): void {
     worker.terminate();
     worker = newWorker();
   }
-  current = newCompilation(stem);
+  current = newCompilation(stem, targetFor(executionProvider()));
   hook.compileId = current.id;
+  delete hook.target;
   hook.phase = 'checking';
   workerBusy = true;
   setStatus('checking…');
-  const request: CompileRequest = { id: current.id, source: editor.text(), sourceName: `${stem}.seq`, stem };
+  const request: CompileRequest = { id: current.id, source: editor.text(), sourceName: `${stem}.seq`, stem, target: current.target };
   worker.postMessage(request);
 }
 
@@ -176,6 +197,7 @@ function receive(message: WorkerMessage): void {
       workerBusy = false;
       current.compiled = message;
       hook.phase = message.model === undefined ? 'errors' : 'compiled';
+      hook.target = message.target;
       showCompiled(message);
       current.finish(message.model === undefined ? undefined : message);
       return;
@@ -210,13 +232,36 @@ function showChecked(message: CheckedMessage): void {
   $('run-panel').hidden = decoder;
   renderInputFields(message.ir);
   clearDownloads('compiling…');
-  setStatus(`checked in ${message.ms.toFixed(0)} ms · compiling…`);
+  setStatus(`checked in ${message.ms.toFixed(0)} ms · compiling for the ${current.target} target…`);
 }
 
 function showCompiled(message: CompiledMessage): void {
   const size = [message.model, ...(message.bundle?.files.slice(1).map((f) => f.bytes) ?? [])].reduce((n, b) => n + (b?.length ?? 0), 0);
-  setStatus(`compiled in ${message.ms.toFixed(0)} ms · ${(size / 2 ** 20).toFixed(1)} MiB of ONNX`);
+  setStatus(`compiled for the ${message.target} target in ${message.ms.toFixed(0)} ms · ${(size / 2 ** 20).toFixed(1)} MiB of ONNX`);
+  showTargetNotice(message.refused);
   showDownloads(message);
+}
+
+/** Says why a WebGPU run uses the generic graphs, and what that costs; hidden otherwise. */
+function showTargetNotice(refused: readonly Diagnostic[] | undefined): void {
+  const notice = $('target-notice');
+  notice.hidden = refused === undefined;
+  if (refused === undefined) return;
+  const reasons = refused.map((d) => `<li><code>${d.code}</code> line ${d.span.start.line}: ${escapeHtml(d.message)}</li>`).join('');
+  // A HardSigmoid gate does not fall back to the CPU: the WebGPU LSTM and GRU kernels take the node and fail when it runs.
+  const hardSigmoid = hardSigmoidLayers(current.checked?.ir);
+  const consequence =
+    hardSigmoid.length === 0
+      ? 'so on WebGPU some nodes will run on the CPU, with copies between the CPU and the GPU.'
+      : `and WebGPU cannot run this model at all: its LSTM and GRU kernels have no hard sigmoid (${hardSigmoid.map(escapeHtml).join(', ')}). Choose wasm to run it.`;
+  notice.innerHTML = `<strong>Compiled for the generic target:</strong> the webgpu target refuses this spec, ${consequence}<ul>${reasons}</ul>`;
+}
+
+/** The labels of the recurrent layers whose gates are hard sigmoids. */
+function hardSigmoidLayers(ir: ModelIR | undefined): string[] {
+  if (ir === undefined) return [];
+  const ops = [...ir.ops, ...(ir.decoder === undefined ? [] : [ir.decoder.recurrent])];
+  return ops.filter((o) => o.kind === 'recurrent' && o.recurrentActivation === 'hard_sigmoid').map((o) => o.label);
 }
 
 function showSummary(summary: ModelSummary): void {
@@ -361,6 +406,7 @@ async function run(): Promise<void> {
   $('run-diagnostics').innerHTML = '';
   $('timing').textContent = 'compiling…';
   try {
+    recompileForProvider();
     const compiled = await current.done;
     const ir = current.checked?.ir;
     if (compiled?.model === undefined || ir === undefined) {
@@ -406,12 +452,13 @@ async function run(): Promise<void> {
 
 /** The open session for this compilation on this provider, opened on first use. */
 async function sessionFor(compiled: CompiledMessage, ep: ExecutionProvider): Promise<{ model?: LoadedModel; diagnostics: readonly Diagnostic[]; loadMs: number }> {
-  const key = `${compiled.id}:${ep}`;
+  const logSeverityLevel = hook.sessionLogSeverity;
+  const key = `${compiled.id}:${ep}:${logSeverityLevel}`;
   if (sessionCache?.key === key) return { model: sessionCache.model, diagnostics: [], loadMs: sessionCache.loadMs };
   await sessionCache?.model.release();
   sessionCache = undefined;
   const started = performance.now();
-  const loaded = await loadModel(compiled.model!, { executionProviders: [ep], wasmPaths, numThreads: 1, name: `${current.stem}.onnx` });
+  const loaded = await loadModel(compiled.model!, { executionProviders: [ep], wasmPaths, numThreads: 1, name: `${current.stem}.onnx`, logSeverityLevel });
   const loadMs = performance.now() - started;
   if (loaded.model !== undefined) sessionCache = { key, model: loaded.model, loadMs };
   return { ...loaded, loadMs };
@@ -424,6 +471,7 @@ async function generate(): Promise<void> {
   $('generated').innerHTML = '';
   $('generate-timing').textContent = 'compiling…';
   try {
+    recompileForProvider();
     const compiled = await current.done;
     const ir = current.checked?.ir;
     if (compiled?.bundle === undefined || ir?.decoder === undefined) {

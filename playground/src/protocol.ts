@@ -1,6 +1,6 @@
 // The messages between the playground page and its compile worker.
 
-import type { BundleManifest, BundleRole, Diagnostic, ModelSignature, ModelSummary } from '../../src/index.js';
+import type { BundleManifest, BundleRole, CompileTarget, Diagnostic, ModelSignature, ModelSummary } from '../../src/index.js';
 import type { ModelIR } from '../../src/ir/ir.js';
 
 export interface CompileRequest {
@@ -10,6 +10,8 @@ export interface CompileRequest {
   readonly sourceName: string;
   /** The stem of the downloaded files' names, such as `sentiment`. */
   readonly stem: string;
+  /** `webgpu` for a run on WebGPU; the worker falls back to `generic` when the webgpu target refuses the spec. */
+  readonly target: CompileTarget;
 }
 
 /** After parse and check: the diagnostics, and for a valid spec its IR and summary. */
@@ -26,6 +28,10 @@ export interface CheckedMessage {
 export interface CompiledMessage {
   readonly id: number;
   readonly phase: 'compiled';
+  /** The target the bytes were compiled for. */
+  readonly target: CompileTarget;
+  /** When the webgpu target was asked for and refused the spec: its SEQ050 diagnostics, and the bytes are generic. */
+  readonly refused?: readonly Diagnostic[];
   readonly diagnostics: readonly Diagnostic[];
   readonly model?: Uint8Array;
   readonly signature?: ModelSignature;

@@ -21,7 +21,7 @@ export interface OrtSession {
  */
 export interface OrtModule {
   readonly InferenceSession: {
-    create(model: Uint8Array, options?: { readonly executionProviders?: readonly string[] }): Promise<OrtSession>;
+    create(model: Uint8Array, options?: { readonly executionProviders?: readonly string[]; readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4 }): Promise<OrtSession>;
   };
   readonly Tensor: new (type: 'int64' | 'float32', data: BigInt64Array | Float32Array, dims: readonly number[]) => OrtTensor;
 }

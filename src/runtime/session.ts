@@ -9,6 +9,8 @@ import type { OrtModule, OrtSession, OrtTensor } from './ort.js';
 export interface OpenModelOptions {
   /** ONNX Runtime execution providers in order of preference, such as ['cpu'], ['cuda', 'cpu'], ['wasm'] or ['webgpu']. */
   readonly executionProviders: readonly string[];
+  /** ONNX Runtime's session log severity, 0 (verbose) to 4 (fatal); default ONNX Runtime's. */
+  readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
 }
 
 /** Inputs by name: nested lists or flat data with dims (see `InputValue`), or tensors already built. */
@@ -61,7 +63,8 @@ export async function openModel(ort: OrtModule, bytes: Uint8Array, source: strin
   if (signature === undefined) return { diagnostics };
   let session: OrtSession;
   try {
-    session = await ort.InferenceSession.create(bytes, { executionProviders: [...options.executionProviders] });
+    const logging = options.logSeverityLevel === undefined ? {} : { logSeverityLevel: options.logSeverityLevel };
+    session = await ort.InferenceSession.create(bytes, { executionProviders: [...options.executionProviders], ...logging });
   } catch (e) {
     return { diagnostics: [error('SEQ302', spanOfWhole(source), `ONNX Runtime could not load ${source} on ${options.executionProviders.join(', ')}: ${(e as Error).message}`)] };
   }

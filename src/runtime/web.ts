@@ -1,6 +1,9 @@
 // Runs compiled seqc models in the browser on onnxruntime-web (wasm or WebGPU), with inputs validated before they reach a kernel; it imports nothing from Node.
 
-import * as ort from 'onnxruntime-web';
+// The WebGPU build: its 'webgpu' is the native WebGpuExecutionProvider, with LSTM and GRU kernels, and it
+// has the wasm provider too. The default `onnxruntime-web` build's 'webgpu' is the older JS provider,
+// which has no recurrent kernel, so recurrent layers would silently run on the CPU there.
+import * as ort from 'onnxruntime-web/webgpu';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { loadBundle as loadBundleOn, type BundleSource, type LoadBundleOptions, type SeqBundle } from './generate.js';
 import { parseManifest } from './manifest.js';
@@ -19,6 +22,11 @@ export interface WebModelOptions {
   readonly numThreads?: number;
   /** Names the model in diagnostics; default: the URL, or `<model>` for bytes. */
   readonly name?: string;
+  /**
+   * The session's log severity, 0 (verbose) to 4 (fatal); default ONNX Runtime's (2, warnings). At 0
+   * the console gets ONNX Runtime's "Node placements" log: which provider runs each node.
+   */
+  readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
 }
 
 /** Fetches (for a URL) and opens a compiled model. */
@@ -27,7 +35,7 @@ export async function loadModel(source: Uint8Array | ArrayBuffer | string | URL,
   const name = options.name ?? (source instanceof Uint8Array || source instanceof ArrayBuffer ? '<model>' : String(source));
   const bytes = await bytesOf(source, name);
   if (bytes.bytes === undefined) return { diagnostics: bytes.diagnostics };
-  return openModel(ort, bytes.bytes, name, { executionProviders: options.executionProviders ?? ['wasm'] });
+  return openModel(ort, bytes.bytes, name, { executionProviders: options.executionProviders ?? ['wasm'], ...(options.logSeverityLevel === undefined ? {} : { logSeverityLevel: options.logSeverityLevel }) });
 }
 
 /** Opens a decoder bundle for `generate` (src/runtime/generate.ts) on onnxruntime-web. */

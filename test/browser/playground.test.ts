@@ -1,4 +1,4 @@
-// The playground, built with Vite and driven in Chromium: diagnostics at their spans, every example compiling, outputs on wasm and WebGPU matching onnxruntime-node on the same bytes, generation, and a screenshot.
+// The playground, built with Vite and driven in Chromium: diagnostics at their spans, every example compiling, outputs on wasm and WebGPU matching onnxruntime-node on the same bytes (the webgpu target's on WebGPU, every node placed there), generation, and a screenshot.
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
@@ -7,7 +7,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile } from '../../src/index.js';
 import { loadBundle } from '../../src/runtime/generate.js';
-import { browserAvailable, launchBrowser, openPage, serveStatic } from './harness.js';
+import { browserAvailable, launchBrowser, nodePlacements, openPage, serveStatic } from './harness.js';
 
 const brokenSpec = `# Two mistakes: a misspelt argument and an unknown layer.
 model Broken {
@@ -19,6 +19,33 @@ model Broken {
     -> last
     -> fc: Linaer(1)
     -> output logit
+}
+`;
+
+/** A spec with an int64 output, which the webgpu target refuses (SEQ050): WebGPU computes nothing in int64. */
+const int64OutputSpec = `model Echo {
+  input tokens: int64[batch, time]
+
+  tokens -> output ids
+  tokens
+    -> embedding: Embedding(vocab=50, dim=8)
+    -> lstm: LSTM(hidden=8)
+    -> last
+    -> fc: Linear(2)
+    -> output logits
+}
+`;
+
+/** An LSTM with hard sigmoid gates, which the webgpu target refuses too (SEQ050), and which WebGPU's LSTM kernel cannot run. */
+const hardSigmoidSpec = `model Hard {
+  input tokens: int64[batch, time]
+
+  tokens
+    -> embedding: Embedding(vocab=50, dim=8)
+    -> lstm: LSTM(hidden=8, recurrent_activation=hard_sigmoid)
+    -> last
+    -> fc: Linear(2)
+    -> output logits
 }
 `;
 
@@ -47,6 +74,8 @@ interface Hook {
   webgpu: boolean;
   busy: boolean;
   phase: string;
+  target?: string;
+  sessionLogSeverity: number;
   lastRun?: RunRecord;
   lastGeneration?: GenerationRecord;
   setSource(text: string): void;
@@ -90,8 +119,10 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
     }, text);
   }
 
+  /** Chooses the provider, and waits for the compilation for its target (webgpu for WebGPU). */
   async function chooseProvider(ep: 'wasm' | 'webgpu'): Promise<void> {
     await page.check(`input[name="ep"][value="${ep}"]`);
+    await page.evaluate(() => window.__seqc.whenCompiled());
   }
 
   async function runInPage(): Promise<RunRecord> {
@@ -180,20 +211,38 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
     ]);
   }, 150_000);
 
-  it.each(['simple_lstm', 'tagger', 'sentiment'])('runs %s on wasm and on WebGPU like onnxruntime-node does on the downloaded bytes', async (stem) => {
+  it.each(['simple_lstm', 'tagger', 'sentiment'])('runs %s on wasm and on WebGPU (every node there) like onnxruntime-node does on the downloaded bytes', async (stem) => {
     expect(await page.evaluate(() => window.__seqc.webgpu)).toBe(true);
     await selectExample(stem);
-    const bytes = await downloaded('#download-model');
-    // Same spec, same seed: the page's compiler gives the bytes the node one does.
-    expect(Buffer.from(bytes).equals(Buffer.from(compile(readFileSync(`specs/${stem}.seq`, 'utf8'), { sourceName: `${stem}.seq` }).model!))).toBe(true);
-    const session = await ort.InferenceSession.create(bytes);
+    const source = readFileSync(`specs/${stem}.seq`, 'utf8');
 
     for (const ep of ['wasm', 'webgpu'] as const) {
       await chooseProvider(ep);
+      // WebGPU runs the webgpu target's graphs, and the download link gives those bytes.
+      const target = ep === 'webgpu' ? 'webgpu' : 'generic';
+      expect(await page.evaluate(() => window.__seqc.target)).toBe(target);
+      expect(await page.textContent('#status')).toMatch(new RegExp(`^compiled for the ${target} target in \\d+ ms`));
+      expect(await page.isHidden('#target-notice')).toBe(true);
+      const bytes = await downloaded('#download-model');
+      // Same spec, same seed, same target: the page's compiler gives the bytes the node one does.
+      expect(Buffer.from(bytes).equals(Buffer.from(compile(source, { sourceName: `${stem}.seq`, target }).model!)), `${stem} bytes for ${target}`).toBe(true);
+      const session = await ort.InferenceSession.create(bytes);
+
+      // On WebGPU, the page's session logs verbosely: ONNX Runtime's own word on where each node runs.
+      await page.evaluate((level) => (window.__seqc.sessionLogSeverity = level), ep === 'webgpu' ? 0 : 2);
+      const firstLine = log.length;
       const record = await runInPage();
+      await page.evaluate(() => (window.__seqc.sessionLogSeverity = 2));
       expect(record.problems ?? []).toEqual([]);
       expect(record.diagnostics).toEqual([]);
       expect(record.ep).toBe(ep);
+      if (ep === 'webgpu') {
+        const lines = log.slice(firstLine);
+        const placements = nodePlacements(lines);
+        expect([...placements.keys()], `${stem}: providers`).toEqual(['WebGpuExecutionProvider']);
+        expect(placements.get('WebGpuExecutionProvider')!.filter((n) => n.startsWith('Memcpy')), `${stem}: copy nodes`).toEqual([]);
+        expect(lines.filter((line) => /Add Memcpy(FromHost|ToHost)|Force fallback to CPU/.test(line)), `${stem}: copies and CPU fallbacks`).toEqual([]);
+      }
       const feeds = Object.fromEntries(Object.entries(record.inputs).map(([name, t]) => [name, new ort.Tensor('int64', BigInt64Array.from(t.data, BigInt), t.dims)]));
       const expected = await session.run(feeds);
       for (const [name, got] of Object.entries(record.outputs!)) {
@@ -203,13 +252,45 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
         expect(worst, `${stem} ${name} on ${ep}`).toBeLessThan(tolerance);
       }
       expect(await page.textContent('#timing')).toMatch(new RegExp(`^${ep}: session opened in \\d+ ms · inputs checked in \\d+\\.\\d+ ms · run \\d+\\.\\d+ ms$`));
+      await session.release();
     }
-    await session.release();
     if (stem === 'sentiment') {
       mkdirSync('test-results', { recursive: true });
       await page.screenshot({ path: 'test-results/playground.png', fullPage: true });
     }
   }, 180_000);
+
+  it('falls back to the generic target on WebGPU when the webgpu target refuses the spec, and says what that costs', async () => {
+    await selectExample('simple_lstm');
+    await chooseProvider('webgpu');
+    expect(await setSource(int64OutputSpec)).toBe(true);
+    expect(await page.evaluate(() => window.__seqc.target)).toBe('generic');
+    expect(await page.textContent('#status')).toMatch(/^compiled for the generic target in \d+ ms/);
+    expect(await page.isVisible('#target-notice')).toBe(true);
+    const notice = await page.textContent('#target-notice');
+    expect(notice).toContain('some nodes will run on the CPU');
+    expect(notice).toContain('SEQ050');
+    expect(notice).toContain('the output `ids` holds int64 values');
+    // The download is the generic graph, and that is what runs: partly on the CPU, as the notice says.
+    const bytes = await downloaded('#download-model');
+    expect(Buffer.from(bytes).equals(Buffer.from(compile(int64OutputSpec, { sourceName: 'simple_lstm.seq' }).model!))).toBe(true);
+    await page.evaluate(() => (window.__seqc.sessionLogSeverity = 0));
+    const firstLine = log.length;
+    const record = await runInPage();
+    await page.evaluate(() => (window.__seqc.sessionLogSeverity = 2));
+    expect(record.diagnostics).toEqual([]);
+    expect(record.outputs!['ids']).toEqual(record.inputs['tokens']);
+    expect(record.outputs!['logits']!.dims).toEqual([2, 2]);
+    expect(nodePlacements(log.slice(firstLine)).get('CPUExecutionProvider')?.length ?? 0).toBeGreaterThan(0);
+
+    // Hard sigmoid gates: WebGPU's LSTM kernel would fail on them, and the notice says to choose wasm.
+    expect(await setSource(hardSigmoidSpec)).toBe(true);
+    expect(await page.evaluate(() => window.__seqc.target)).toBe('generic');
+    expect(await page.textContent('#target-notice')).toContain('WebGPU cannot run this model at all: its LSTM and GRU kernels have no hard sigmoid (lstm). Choose wasm to run it.');
+    // On wasm the generic target is what was asked for: no notice.
+    await chooseProvider('wasm');
+    expect(await page.isHidden('#target-notice')).toBe(true);
+  }, 60_000);
 
   it('stops an id outside the vocabulary in the page, naming the position and the range, before WebGPU sees it', async () => {
     await selectExample('tagger');
