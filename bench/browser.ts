@@ -1,0 +1,489 @@
+// Times seqc's SimpleLSTM in Chromium: onnxruntime-web on its wasm and WebGPU providers against
+// TensorFlow.js Layers (cpu, wasm and, where it starts, webgl backends), all in one page, with the
+// same weights, and writes the table to a file.
+//
+// Usage: `tsx bench/browser.ts [--quick] [--out FILE]`.
+//   --quick      a smoke test: the correctness run and one to three timed runs per row; writes a
+//                file only with --out.
+//   --out FILE   where to write the table (default bench/BROWSER.md for a full run).
+//
+// How it measures (as bench/bench.ts does in Node):
+// - The weights are generated here (deterministic random, PyTorch state_dict names and layout) and
+//   given to seqc as a safetensors file, which compiles them twice: the generic graph for the wasm
+//   provider and `target: 'webgpu'` for the WebGPU provider (every node on it). The same numbers go
+//   to the page converted to tfjs kernels the way test/reference/tfjs.ts documents.
+// - The page (bench/browser/index.html) builds every runtime once; only the call is timed, inside the
+//   page with performance.now(): `session.run` (its output read back to the CPU) for onnxruntime-web,
+//   `model.predict` plus `dataSync()` for tfjs.
+// - Before timing, every runtime's output is compared with onnxruntime-web wasm's; they must agree to 1e-4.
+// - The runtimes take turns round-robin, so machine noise falls on all of them alike; a slow row gets
+//   fewer runs, spread evenly over the rounds. The ratio is a row's median over onnxruntime-web
+//   wasm's median in the same group. Every CPU runtime runs on one thread.
+// - Chromium's WebGPU here is SwiftShader, a software Vulkan on the CPU (test/browser/harness.ts), and
+//   its WebGL is ANGLE on SwiftShader too: their absolute times say nothing about a real GPU.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { compile } from '../src/index.js';
+import { writeSafetensors } from '../src/weights/safetensors.js';
+import type { WeightMap, WeightTensor } from '../src/weights/types.js';
+import type { IrParameter } from '../src/ir/ir.js';
+import { seededRandom } from '../test/reference/float64.js';
+import { chromiumPath, launchBrowser, openPage, serveStatic } from '../test/browser/harness.js';
+
+interface Shape {
+  readonly batch: number;
+  readonly time: number;
+}
+
+/** A table row: a runner's timings, or why it could not run. */
+type Row =
+  | {
+      readonly kind: 'timed';
+      readonly runner: string;
+      /** Wall-clock milliseconds per run, measured in the page. */
+      readonly times: readonly number[];
+      readonly maxDiff?: number;
+    }
+  | { readonly kind: 'unavailable'; readonly runner: string; readonly reason: string };
+
+interface Group {
+  readonly shape: Shape;
+  readonly rows: readonly Row[];
+}
+
+interface Settings {
+  readonly quick: boolean;
+  readonly out?: string;
+  /** Untimed runs per runner after the correctness run. */
+  readonly warmups: number;
+  /** A runner that takes this long has warmed up enough with the correctness run alone. */
+  readonly slowRunMs: number;
+  /** Wall-clock time one group's timed runs should take, shared equally by its runners. */
+  readonly groupBudgetMs: number;
+  readonly minRuns: number;
+  readonly maxRuns: number;
+}
+
+/** What the page reports once it has built every runtime. */
+interface PageSetup {
+  readonly available: readonly string[];
+  readonly unavailable: readonly { readonly name: string; readonly reason: string }[];
+  readonly info: {
+    readonly userAgent: string;
+    readonly crossOriginIsolated: boolean;
+    readonly ort?: string;
+    readonly tfjs: string;
+    readonly webgpuAdapter?: string;
+    readonly tfjsWasm?: string;
+    readonly webglRenderer?: string;
+  };
+}
+
+/** One page call: the page's own wall-clock time for it, and the output. */
+interface PageRun {
+  readonly ms: number;
+  readonly output: number[];
+}
+
+declare const window: {
+  benchSetup(manifest: unknown): Promise<PageSetup>;
+  benchRun(name: string, shape: { key: string; batch: number; time: number; tokens: number[] }): Promise<PageRun>;
+};
+
+const tolerance = 1e-4;
+const weightSeed = 0;
+const inputSeed = 1;
+const hidden = 256;
+const vocab = 10000;
+const sourceName = 'bench/simple_lstm.seq';
+// DESIGN.md's classic, the same as specs/simple_lstm.seq and bench/bench.ts's first model.
+const spec = [
+  'model SimpleLSTM {',
+  '  input tokens: int64[batch, time]',
+  '',
+  '  tokens',
+  '    -> embedding: Embedding(vocab=10000, dim=128)',
+  '    -> lstm: LSTM(hidden=256)',
+  '    -> last',
+  '    -> fc: Linear(1)',
+  '    -> output logit',
+  '}',
+  '',
+].join('\n');
+
+/**
+ * 1×64 and 8×64. At 32×128 tfjs's cpu backend takes about 11 s a run (bench/RESULTS.md) and
+ * SwiftShader's WebGPU is slow as well, which would not fit the browser bench in its ~2.5 minutes.
+ */
+const shapes: readonly Shape[] = [
+  { batch: 1, time: 64 },
+  { batch: 8, time: 64 },
+];
+
+const names = {
+  ortWasm: 'onnxruntime-web, wasm, 1 thread',
+  ortWebgpu: 'onnxruntime-web, WebGPU (SwiftShader)',
+  tfjsCpu: 'tfjs Layers, cpu backend',
+  tfjsWasm: 'tfjs Layers, wasm backend, 1 thread',
+  tfjsWebgl: 'tfjs Layers, webgl backend (SwiftShader)',
+} as const;
+const runnerOrder: readonly string[] = [names.ortWasm, names.ortWebgpu, names.tfjsCpu, names.tfjsWasm, names.tfjsWebgl];
+
+/** Where the page fetches the in-memory files from; the bench answers these requests itself. */
+const dataPath = '/bench-data';
+
+await main();
+
+async function main(): Promise<void> {
+  const settings = parseArguments(process.argv.slice(2));
+  const loadAtStart = os.loadavg()[0]!;
+  const started = performance.now();
+
+  const weights = randomWeights();
+  const safetensors = { bytes: writeSafetensors(weights), name: 'bench.safetensors' };
+  const generic = compileOrThrow({ sourceName, weights: safetensors });
+  const webgpu = compileOrThrow({ sourceName, weights: safetensors, target: 'webgpu' });
+  const tfjs = tfjsWeights(weights);
+  const files = new Map<string, Uint8Array>([
+    [`${dataPath}/generic.onnx`, generic],
+    [`${dataPath}/webgpu.onnx`, webgpu],
+    [`${dataPath}/tfjs.bin`, tfjs.bytes],
+  ]);
+
+  const server = await serveStatic(repositoryRoot());
+  const browser = await launchBrowser();
+  try {
+    const { page, console: log } = await openPage(browser, `${server.url}/bench/browser/index.html`);
+    await page.route(`**${dataPath}/*`, (route) => {
+      const body = files.get(new URL(route.request().url()).pathname);
+      return body === undefined ? route.fulfill({ status: 404 }) : route.fulfill({ status: 200, contentType: 'application/octet-stream', body: Buffer.from(body) });
+    });
+    await page.waitForFunction(() => 'benchSetup' in window, null, { timeout: 60_000 }).catch(() => {
+      throw new Error(`the bench page did not load:\n${log.join('\n')}`);
+    });
+    const setup = await page.evaluate(
+      (manifest) => window.benchSetup(manifest),
+      { genericModel: `${dataPath}/generic.onnx`, webgpuModel: `${dataPath}/webgpu.onnx`, tfjsWeights: `${dataPath}/tfjs.bin`, tfjsTensors: tfjs.tensors, hidden, names },
+    );
+    if (!setup.available.includes(names.ortWasm)) {
+      throw new Error(`onnxruntime-web wasm, the baseline, did not start: ${setup.unavailable.map((u) => `${u.name}: ${u.reason}`).join('; ')}`);
+    }
+    for (const u of setup.unavailable) console.log(`unavailable: ${u.name}: ${u.reason}`);
+    const chromium = browser.version();
+    console.log(`Chromium ${chromium}; WebGPU adapter: ${setup.info.webgpuAdapter ?? 'none'}; WebGL: ${setup.info.webglRenderer ?? 'none'}`);
+
+    const groups: Group[] = [];
+    for (const shape of shapes) {
+      console.log(`SimpleLSTM, batch ${shape.batch} × time ${shape.time}`);
+      const runners = runnerOrder.filter((name) => setup.available.includes(name));
+      const rows = await measure(page, runners, shape, settings);
+      const unavailable: Row[] = setup.unavailable.map((u) => ({ kind: 'unavailable', runner: u.name, reason: u.reason }));
+      groups.push({ shape, rows: [...rows, ...unavailable] });
+    }
+
+    const seconds = (performance.now() - started) / 1000;
+    const table = formatTable(groups);
+    console.log(`\n${table}\n\n(${seconds.toFixed(0)} s in all)`);
+    if (settings.out !== undefined) {
+      writeFileSync(settings.out, formatReport(groups, settings, setup, chromium, seconds, loadAtStart));
+      console.log(`wrote ${settings.out}`);
+    }
+    if (groups.some((g) => g.rows.some((r) => r.kind === 'timed' && (r.maxDiff ?? 0) > tolerance))) {
+      console.error(`error: some runtimes disagree with onnxruntime-web wasm by more than ${tolerance}`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+function parseArguments(args: readonly string[]): Settings {
+  let quick = false;
+  let out: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--quick') {
+      quick = true;
+    } else if (arg === '--out' && i + 1 < args.length) {
+      out = args[++i];
+    } else if (arg.startsWith('--out=')) {
+      out = arg.slice('--out='.length);
+    } else {
+      console.error(`error: unknown argument ${arg}\nusage: tsx bench/browser.ts [--quick] [--out FILE]`);
+      process.exit(2);
+    }
+  }
+  // A quick run is a smoke test, so it leaves the committed full results alone unless told otherwise.
+  out ??= quick ? undefined : path.join(repositoryRoot(), 'bench', 'BROWSER.md');
+  const common = out === undefined ? { quick } : { quick, out };
+  return quick
+    ? { ...common, warmups: 0, slowRunMs: 0, groupBudgetMs: 1_000, minRuns: 1, maxRuns: 3 }
+    : { ...common, warmups: 3, slowRunMs: 1_000, groupBudgetMs: 25_000, minRuns: 5, maxRuns: 200 };
+}
+
+function repositoryRoot(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+}
+
+function compileOrThrow(options: Parameters<typeof compile>[1]): Uint8Array {
+  const compiled = compile(spec, options);
+  if (compiled.model === undefined) {
+    const messages = compiled.diagnostics.map((d) => `${d.code}: ${d.message}`).join('\n');
+    throw new Error(`seqc could not compile ${sourceName}:\n${messages}`);
+  }
+  return compiled.model;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+
+/**
+ * Checks every runner against the first, warms them up, then runs them round-robin. A runner that
+ * takes t ms gets about budget / (runners · t) runs, spread evenly over the rounds.
+ */
+async function measure(page: Page, runners: readonly string[], shape: Shape, settings: Settings): Promise<Row[]> {
+  const input = { key: `${shape.batch}x${shape.time}`, batch: shape.batch, time: shape.time, tokens: Array.from(randomTokens(shape)) };
+  const runOnce = (name: string): Promise<PageRun> => page.evaluate(([n, s]) => window.benchRun(n, s), [name, input] as const);
+  const reference = await runOnce(runners[0]!);
+  console.log(`  ${reference.output.length} outputs, largest magnitude ${maxAbsDiff(reference.output, reference.output.map(() => 0)).toFixed(3)}`);
+  const maxDiffs: number[] = [];
+  const fastestTimes: number[] = [];
+  for (const runner of runners) {
+    const { output, ms } = await runOnce(runner);
+    maxDiffs.push(maxAbsDiff(output, reference.output));
+    // The fastest untimed run estimates the cost; a single run can be hit by noise many times over.
+    // The first run is not counted: on WebGPU and WebGL it compiles the shaders, which takes seconds.
+    let fastest = Infinity;
+    for (let i = 0; i < settings.warmups && (i === 0 || fastest < settings.slowRunMs); i++) fastest = Math.min(fastest, (await runOnce(runner)).ms);
+    if (fastest === Infinity) fastest = ms;
+    fastestTimes.push(fastest);
+    console.log(`  ${runner}: ${fastest.toFixed(2)} ms at best untimed, max |diff| ${maxDiffs.at(-1)!.toExponential(1)}`);
+  }
+
+  const share = settings.groupBudgetMs / runners.length;
+  const runCounts = fastestTimes.map((ms) => clamp(Math.round(share / Math.max(ms, 1e-3)), settings.minRuns, settings.maxRuns));
+  const rounds = Math.max(...runCounts);
+  const times: number[][] = runners.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < runners.length; k++) {
+      // Rotate who goes first, so that no runner always follows the same one.
+      const i = (round + k) % runners.length;
+      const count = runCounts[i]!;
+      if (Math.floor(((round + 1) * count) / rounds) === Math.floor((round * count) / rounds)) continue;
+      times[i]!.push((await runOnce(runners[i]!)).ms);
+    }
+  }
+  return runners.map((runner, i) => ({ kind: 'timed', runner, times: times[i]!, ...(i === 0 ? {} : { maxDiff: maxDiffs[i]! }) }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Weights and inputs (as bench/bench.ts makes them)
+
+/**
+ * One deterministic random tensor per parameter the spec declares, named and shaped as PyTorch's
+ * state_dict, drawn from the distribution PyTorch initializes it with (as seqc's IR records it).
+ */
+function randomWeights(): WeightMap {
+  const checked = compile(spec, { sourceName });
+  if (checked.ir === undefined) throw new Error(`seqc could not check ${sourceName}`);
+  const random = seededRandom(weightSeed);
+  const weights = new Map<string, WeightTensor>();
+  for (const parameter of checked.ir.parameters) {
+    weights.set(parameter.name, { shape: parameter.shape, data: randomParameter(parameter, random) });
+  }
+  return weights;
+}
+
+function randomParameter(parameter: IrParameter, random: () => number): Float32Array {
+  const data = new Float32Array(parameter.shape.reduce((a, b) => a * b, 1));
+  const init = parameter.init;
+  switch (init.kind) {
+    case 'uniform':
+      for (let i = 0; i < data.length; i++) data[i] = (2 * random() - 1) * init.bound;
+      break;
+    case 'normal':
+      for (let i = 0; i < data.length; i++) data[i] = normal(random) * init.std;
+      break;
+    case 'ones':
+      data.fill(1);
+      break;
+    case 'zeros':
+      break;
+  }
+  return data;
+}
+
+/** A standard normal sample by the Box–Muller transform. */
+function normal(random: () => number): number {
+  const u = 1 - random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+}
+
+function randomTokens(shape: Shape): Int32Array {
+  const random = seededRandom(inputSeed);
+  const tokens = new Int32Array(shape.batch * shape.time);
+  for (let i = 0; i < tokens.length; i++) tokens[i] = 1 + Math.floor(random() * (vocab - 1));
+  return tokens;
+}
+
+/**
+ * The weights in tfjs layout, in the order the page's layers take them, packed into one float32
+ * buffer: the embedding table as it is; LSTM kernel = weight_ih^T, recurrent kernel = weight_hh^T and
+ * bias = bias_ih + bias_hh (PyTorch's gates i,f,g,o are Keras's i,f,c,o, so no reordering); Dense
+ * kernel = weight^T and its bias.
+ */
+function tfjsWeights(weights: WeightMap): { bytes: Uint8Array; tensors: { shape: number[]; offset: number; length: number }[] } {
+  const bih = parameter(weights, 'lstm.bias_ih_l0');
+  const bhh = parameter(weights, 'lstm.bias_hh_l0');
+  const ordered: WeightTensor[] = [
+    parameter(weights, 'embedding.weight'),
+    transposed(parameter(weights, 'lstm.weight_ih_l0')),
+    transposed(parameter(weights, 'lstm.weight_hh_l0')),
+    { shape: bih.shape, data: bih.data.map((v, i) => v + bhh.data[i]!) },
+    transposed(parameter(weights, 'fc.weight')),
+    parameter(weights, 'fc.bias'),
+  ];
+  const total = ordered.reduce((n, t) => n + t.data.length, 0);
+  const packed = new Float32Array(total);
+  const tensors: { shape: number[]; offset: number; length: number }[] = [];
+  let offset = 0;
+  for (const t of ordered) {
+    packed.set(t.data, offset);
+    tensors.push({ shape: [...t.shape], offset, length: t.data.length });
+    offset += t.data.length;
+  }
+  return { bytes: new Uint8Array(packed.buffer), tensors };
+}
+
+/** A PyTorch [rows, cols] matrix as [cols, rows]. */
+function transposed(t: WeightTensor): WeightTensor {
+  const [rows, cols] = t.shape as [number, number];
+  const data = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[c * rows + r] = t.data[r * cols + c]!;
+  return { shape: [cols, rows], data };
+}
+
+function parameter(weights: WeightMap, name: string): WeightTensor {
+  const t = weights.get(name);
+  if (t === undefined) throw new Error(`bench: no parameter ${name}`);
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics and output
+
+function formatTable(groups: readonly Group[]): string {
+  const lines = [
+    '| model | batch × time | runtime | median ms | p90 ms | runs | median ÷ ORT-web wasm | max abs diff vs ORT-web wasm |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const group of groups) {
+    const first = group.rows[0]!;
+    const baseline = first.kind === 'timed' ? median(first.times) : NaN;
+    group.rows.forEach((row, i) => {
+      const model = i === 0 ? 'SimpleLSTM' : '';
+      const shape = i === 0 ? `${group.shape.batch} × ${group.shape.time}` : '';
+      if (row.kind === 'unavailable') {
+        lines.push(`| ${model} | ${shape} | ${row.runner} | unavailable: ${row.reason.replaceAll('|', '\\|')} | | | | |`);
+        return;
+      }
+      const m = median(row.times);
+      const diff = row.maxDiff === undefined ? 'reference' : `${row.maxDiff.toExponential(1)}${row.maxDiff > tolerance ? ' ✗' : ''}`;
+      lines.push(`| ${model} | ${shape} | ${row.runner} | ${ms(m)} | ${ms(percentile(row.times, 0.9))} | ${row.times.length} | ${ratio(m, baseline)} | ${diff} |`);
+    });
+  }
+  return lines.join('\n');
+}
+
+function formatReport(groups: readonly Group[], settings: Settings, setup: PageSetup, chromium: string, seconds: number, loadAtStart: number): string {
+  const cpus = os.cpus();
+  const info = setup.info;
+  return [
+    '# Browser benchmark: seqc on onnxruntime-web vs TensorFlow.js, in Chromium',
+    '',
+    `The latest \`npm run bench${settings.quick ? ' -- --quick' : ''}\` (bench/browser.ts), ${new Date().toISOString().slice(0, 10)}.`,
+    '',
+    '**The claim is the ratios within one run, not the absolute times.** All rows of a group were measured',
+    'in the same page in the same run, taking turns round-robin, so machine load falls on them alike.',
+    'Each runtime computes the same function with the same weights, and its output was checked against',
+    `onnxruntime-web wasm's before timing (tolerance ${tolerance.toExponential()}).`,
+    '',
+    '**WebGPU here is SwiftShader**, Chromium\'s software Vulkan, running on the CPU (headless Chromium',
+    'with the flags in test/browser/harness.ts); tfjs\'s WebGL is ANGLE on SwiftShader too. Their absolute',
+    'numbers, and their ratios to the wasm rows, say nothing about a real GPU. They show that seqc\'s',
+    '`--target webgpu` graph runs end to end on the WebGPU provider and gives the same answer.',
+    '',
+    `- Machine: ${cpus[0]?.model ?? 'unknown CPU'} (${cpus.length} logical cores), ${os.platform()} ${os.arch()}; load average ${loadAtStart.toFixed(1)} at the start`,
+    `- Chromium ${chromium} (Debian, ${chromiumPath}), headless, through playwright-core ${packageVersion('playwright-core')}; page cross-origin isolated: ${info.crossOriginIsolated ? 'yes' : 'no'}`,
+    `- WebGPU adapter: ${info.webgpuAdapter ?? 'none'}; WebGL renderer: ${info.webglRenderer ?? 'none'}`,
+    `- onnxruntime-web ${packageVersion('onnxruntime-web')}, its WebGPU build (\`ort.webgpu.min.mjs\`): the wasm provider running seqc's generic graph, and the WebGPU provider running the \`target: 'webgpu'\` graph (every node on WebGPU; test/browser/webgpu.test.ts checks the placement). \`env.wasm.numThreads = 1\`.`,
+    `- @tensorflow/tfjs ${packageVersion('@tensorflow/tfjs')} (Layers, browser bundle), @tensorflow/tfjs-backend-wasm ${packageVersion('@tensorflow/tfjs-backend-wasm')} (${info.tfjsWasm ?? 'unavailable'}; threads switched off so that it runs on one thread like the others)`,
+    `- Iterations: the \`runs\` column, after ${settings.warmups === 0 ? 'the one untimed correctness run' : `${1 + settings.warmups} untimed runs each (2 for a runtime slower than ${settings.slowRunMs / 1000} s a run; the first, which compiles the GPU shaders, does not count towards the cost estimate)`}; each group's runtimes share about ${(settings.groupBudgetMs / 1000).toFixed(0)} s of timed runs equally (each row at least ${settings.minRuns}, at most ${settings.maxRuns}). Whole bench, browser start and model builds included: ${seconds.toFixed(0)} s.`,
+    '- Timed in the page with `performance.now()`: one call on a prepared input, `session.run` with the output read back to the CPU for onnxruntime-web, `model.predict` + `dataSync()` for tfjs.',
+    '- Ratios divide by onnxruntime-web on wasm with one thread.',
+    '- SwiftShader runs its work on the same CPU cores as everything else, so the WebGPU and WebGL rows also compete with the page\'s own thread.',
+    '- Shapes: batch 1 × 64 steps and 8 × 64. bench/bench.ts\'s 32 × 128 is left out here: tfjs\'s cpu backend takes about 11 s a run there (bench/RESULTS.md, in Node; 8 × 64 already takes about 1 s here), which does not fit a browser bench of about 2.5 minutes.',
+    `- Weights: deterministic random (seed ${weightSeed}) in PyTorch layout, given to seqc as safetensors and converted to tfjs kernels (kernel = weight_ih^T, recurrent kernel = weight_hh^T, bias = bias_ih + bias_hh, gate activation sigmoid; Dense kernel = weight^T); token ids uniform random (seed ${inputSeed}).`,
+    '',
+    '## Results',
+    '',
+    formatTable(groups),
+    '',
+    '## Spec',
+    '',
+    `\`${sourceName}\`:`,
+    '',
+    '```',
+    spec.trimEnd(),
+    '```',
+    '',
+  ].join('\n');
+}
+
+function packageVersion(name: string): string {
+  const file = path.join(repositoryRoot(), 'node_modules', ...name.split('/'), 'package.json');
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The nearest-rank percentile. */
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+function ratio(value: number, baseline: number): string {
+  return `${value / baseline >= 100 ? (value / baseline).toFixed(0) : (value / baseline).toFixed(2)}×`;
+}
+
+function ms(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+}
+
+function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) return Infinity;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}
