@@ -22,6 +22,7 @@
 //   often fits in one time slice while a 1 s run waits its share, which inflates wall-clock ratios;
 //   CPU time does not count the waiting, so its ratio is the steadier one there.
 
+import { clamp, median, ms, normal, packageVersion, percentile, randomParameter, ratio, repositoryRoot } from './common.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -207,10 +208,6 @@ function parseArguments(args: readonly string[]): Settings {
     : { ...common, warmups: 3, slowRunMs: 1_000, groupBudgetMs: 10_000, minRuns: 3, maxRuns: 300 };
 }
 
-function repositoryRoot(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-}
-
 // ---------------------------------------------------------------------------------------------
 // One model: compile, build every runtime once, then check and time each input shape
 
@@ -323,31 +320,6 @@ function randomWeights(model: BenchModel): WeightMap {
     weights.set(parameter.name, { shape: parameter.shape, data: randomParameter(parameter, random) });
   }
   return weights;
-}
-
-function randomParameter(parameter: IrParameter, random: () => number): Float32Array {
-  const data = new Float32Array(parameter.shape.reduce((a, b) => a * b, 1));
-  const init = parameter.init;
-  switch (init.kind) {
-    case 'uniform':
-      for (let i = 0; i < data.length; i++) data[i] = (2 * random() - 1) * init.bound;
-      break;
-    case 'normal':
-      for (let i = 0; i < data.length; i++) data[i] = normal(random) * init.std;
-      break;
-    case 'ones':
-      data.fill(1);
-      break;
-    case 'zeros':
-      break;
-  }
-  return data;
-}
-
-/** A standard normal sample by the Box–Muller transform. */
-function normal(random: () => number): number {
-  const u = 1 - random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
 }
 
 function randomTokens(shape: Shape, vocab: number): Int32Array {
@@ -604,42 +576,9 @@ function formatReport(groups: readonly Group[], settings: Settings, wasm: WasmSt
   ].join('\n');
 }
 
-function packageVersion(name: string): string {
-  const file = path.join(repositoryRoot(), 'node_modules', ...name.split('/'), 'package.json');
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** The nearest-rank percentile. */
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
-}
-
-function ratio(value: number, baseline: number): string {
-  return `${value / baseline >= 100 ? (value / baseline).toFixed(0) : (value / baseline).toFixed(2)}×`;
-}
-
-function ms(value: number): string {
-  return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
-}
-
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) return Infinity;
   let max = 0;
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
   return max;
-}
-
-function clamp(value: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, value));
 }
