@@ -117,6 +117,7 @@ export { formatSummary } from './summary/summary.js';
 export type { CompileTarget, ModelSignature } from './lower/lower.js';
 export type { BundleManifest, BundleRole, BundleFileEntry } from './lower/manifest.js';
 export { formatModel } from './onnx/text.js';
+export { formatIr } from './ir/print.js';
 export { decodeModel } from './onnx/decode.js';
 export { readSafetensors, writeSafetensors, writeSafetensorsAs } from './weights/safetensors.js';
 export type { WeightTensor, WeightMap } from './weights/types.js';

@@ -1,8 +1,8 @@
-// Golden files: every spec's graph (ONNX text form, weights as checksums) and summary match generated/.
+// Golden files: every spec's graph (ONNX text form, weights as checksums), IR and summary match generated/.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compile, formatModel, formatSummary } from '../src/index.js';
+import { compile, formatIr, formatModel, formatSummary } from '../src/index.js';
 
 const specs = readdirSync('specs').filter((f) => f.endsWith('.seq')).sort();
 
@@ -19,6 +19,7 @@ describe('golden dumps in generated/', () => {
       const stem = `generated/${file.replace(/\.seq$/, '')}`;
       const hint = 'the graph changed: review the diff, then refresh with `npm run golden`';
       expect(formatSummary(result.summary!), hint).toBe(readFileSync(`${stem}.summary.txt`, 'utf8'));
+      expect(formatIr(result.ir!), hint).toBe(readFileSync(`${stem}.ir.txt`, 'utf8'));
       if (result.bundle === undefined) {
         expect(formatModel(result.proto!), hint).toBe(readFileSync(`${stem}.onnx.txt`, 'utf8'));
         return;

@@ -8,6 +8,7 @@ import { error, hasErrors, spanOfWhole, type Diagnostic } from '../diagnostics/d
 import { diagnosticsToJson } from '../diagnostics/render.js';
 import { formatSummary } from '../summary/summary.js';
 import { formatModel } from '../onnx/text.js';
+import { formatIr } from '../ir/print.js';
 import { seqcVersion } from '../version.js';
 import { helpText, parseArgs, type FlagSpec, type ParsedArgs } from './args.js';
 import { tensorFromNested, type TensorData } from '../runtime/inputs.js';
@@ -104,7 +105,7 @@ const commands: Record<string, Command> = {
   },
   build: {
     usage: 'seqc build [DIR=specs] [--out DIR=generated] [--run]',
-    summary: 'Compile every .seq in DIR into OUT: NAME.onnx, a text dump NAME.onnx.txt and NAME.summary.txt.',
+    summary: 'Compile every .seq in DIR into OUT: NAME.onnx, text dumps NAME.onnx.txt and NAME.ir.txt, and NAME.summary.txt.',
     flags: [
       { name: 'out', alias: 'o', takesValue: true, description: 'output folder (default generated)' },
       seedFlag,
@@ -367,6 +368,7 @@ async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
       const written = writeBundle(`${stem}.onnx`, bundle, (d) => report([d], compiled.sources, io), () => [
         ...bundle.files.map((f): [string, string] => [`${stem}${f.file.slice(bundle.manifest.files.scoring.path.length - 5)}.txt`, formatModel(f.proto)]),
         [`${stem}.summary.txt`, formatSummary(result.summary!)],
+        [`${stem}.ir.txt`, formatIr(result.ir!)],
       ]);
       if (written === undefined) {
         failed++;
@@ -383,6 +385,7 @@ async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
       writeAtomically(`${stem}.onnx`, result.model),
       writeAtomically(`${stem}.onnx.txt`, formatModel(result.proto)),
       writeAtomically(`${stem}.summary.txt`, formatSummary(result.summary)),
+      writeAtomically(`${stem}.ir.txt`, formatIr(result.ir!)),
     ].filter((d): d is Diagnostic => d !== undefined);
     if (problems.length > 0) {
       report(problems, compiled.sources, io);

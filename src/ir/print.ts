@@ -1,0 +1,67 @@
+// Prints the IR as stable, readable text: one line per input, op, output and parameter, for golden tests.
+
+import { assertNever, formatType, type AttentionIR, type ModelIR, type Op } from './ir.js';
+
+export function formatIr(ir: ModelIR): string {
+  const lines = [`model ${ir.name}`];
+  for (const input of ir.inputs) {
+    const role = input.role.kind === 'lengths' ? ` lengths of ${input.role.of}` : input.role.kind === 'state' ? ` state of ${input.role.layer}` : '';
+    lines.push(`  input ${input.name}: ${formatType(input.type)}${role}`);
+  }
+  for (const op of ir.ops) lines.push(`  ${formatOp(op)}`);
+  const decoder = ir.decoder;
+  if (decoder !== undefined) {
+    if (ir.encoder !== undefined) lines.push(`  encoder memory = ${ir.encoder.memory}: ${formatType(ir.encoder.memoryType)}, initial state from ${ir.encoder.finalState}`);
+    lines.push(`  decoder bos=${decoder.bos} eos=${decoder.eos} max_length=${decoder.maxLength} bridge=${decoder.bridge ? 'linear' : 'none'} vocab=${decoder.vocab}`);
+    lines.push(`    ${formatOp(decoder.embedding)}`);
+    if (decoder.attention?.placement === 'bahdanau') lines.push(`    ${formatAttention(decoder.attention)}`);
+    lines.push(`    ${formatOp(decoder.recurrent)}`);
+    if (decoder.attention?.placement === 'luong') lines.push(`    ${formatAttention(decoder.attention)}`);
+    for (const op of decoder.head) lines.push(`    ${formatOp(op)}`);
+  }
+  for (const output of ir.outputs) lines.push(`  output ${output.name} = ${output.value}: ${formatType(output.type)}`);
+  for (const p of ir.parameters) lines.push(`  parameter ${p.name} [${p.shape.join(', ')}] ${formatInit(p.init)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function formatOp(op: Op): string {
+  const head = `${op.label} = ${op.kind}(${op.input})`;
+  const type = formatType(op.output.type);
+  switch (op.kind) {
+    case 'embedding':
+      return `${head} vocab=${op.vocab} dim=${op.dim}${op.paddingIdx === undefined ? '' : ` padding_idx=${op.paddingIdx}`}: ${type}`;
+    case 'recurrent': {
+      const state = op.state === undefined ? '' : ` state=${[op.state.h0, op.state.c0, op.state.hn, op.state.cn].filter((s) => s !== undefined).join(',')}`;
+      return `${head} ${op.cell} in=${op.inputSize} hidden=${op.hidden} layers=${op.layers}${op.bidirectional ? ' bidirectional' : ''}${op.bias ? '' : ' no-bias'} nonlinearity=${op.nonlinearity} reset_after=${op.resetAfter} recurrent_activation=${op.recurrentActivation} dropout=${op.dropout}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${state}: ${type}`;
+    }
+    case 'linear':
+      return `${head} in=${op.inFeatures} out=${op.outFeatures}${op.bias ? '' : ' no-bias'}: ${type}`;
+    case 'layerNorm':
+      return `${head} features=${op.features} eps=${op.eps}: ${type}`;
+    case 'dropout':
+      return `${head} p=${op.p} (identity): ${type}`;
+    case 'pool':
+      return `${head} ${op.mode}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${op.finalStateOf === undefined ? '' : ` final-state-of=${op.finalStateOf}`}: ${type}`;
+    case 'activation':
+      return `${head} ${op.fn}: ${type}`;
+    default:
+      return assertNever(op);
+  }
+}
+
+function formatAttention(a: AttentionIR): string {
+  return `${a.label} = attention score=${a.score} placement=${a.placement} input_feed=${a.inputFeed} query=${a.queryDim} memory=${a.memoryDim}`;
+}
+
+function formatInit(init: ModelIR['parameters'][number]['init']): string {
+  switch (init.kind) {
+    case 'normal':
+      return `normal(0, ${init.std})${init.zeroRow === undefined ? '' : ` row ${init.zeroRow} zero`}`;
+    case 'uniform':
+      return `uniform(±${init.bound.toPrecision(6)})`;
+    case 'ones':
+      return 'ones';
+    case 'zeros':
+      return 'zeros';
+  }
+}
