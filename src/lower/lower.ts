@@ -271,13 +271,10 @@ export class Lowering {
 
   private recurrent(op: RecurrentOp): void {
     const x = this.timeMajor(op.input, op.span);
-    const opType = op.cell === 'lstm' ? 'LSTM' : op.cell === 'gru' ? 'GRU' : 'RNN';
     const directions = op.bidirectional ? ['forward', 'reverse'] : ['forward'];
     const [time, batch] = internalType(op.output.type, true).dims as [OnnxDim, OnnxDim];
     const h = dimValue(op.hidden);
     const seqLens = op.lengths === undefined ? '' : this.sequenceLens(op.lengths, x);
-    const attributes = [attr.int('hidden_size', op.hidden), ...this.activations(op)];
-    if (op.cell === 'gru') attributes.push(attr.int('linear_before_reset', op.resetAfter ? 1 : 0));
     const states: string[] = [];
     const cells: string[] = [];
     let input = x.name;
@@ -287,9 +284,6 @@ export class Lowering {
       const ys: string[] = [];
       for (const [d, direction] of directions.entries()) {
         const path = `${op.label}/l${layer}/${direction}`;
-        const suffix = `_l${layer}${d === 1 ? '_reverse' : ''}`;
-        const asGru = this.gpu !== undefined && op.cell === 'rnn' ? rnnAsGru(this.b, (n) => this.weight(n), op, layer, d, inputSize, path) : undefined;
-        const { wName, rName, bName } = asGru ?? recurrentInitializers(this.b, (n) => this.weight(n), op, layer, d, inputSize, path);
         const stateIndex = layer * directions.length + d;
         const initialH = op.state === undefined ? '' : this.stateSlice(op.state.h0, stateIndex, path, 'h0', batch, h);
         const initialC = op.state?.c0 === undefined ? '' : this.stateSlice(op.state.c0, stateIndex, path, 'c0', batch, h);
@@ -300,20 +294,13 @@ export class Lowering {
           { name: y, type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, h] } },
           { name: yh, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } },
         ];
-        const inputs = [input, wName, rName, bName, seqLens, initialH];
         if (op.cell === 'lstm') {
           const yc = op.state?.cn === undefined && !this.cellStatesOf.has(op.label) ? '' : this.b.fresh(`${path}/Y_c`);
           outputs.push({ name: yc, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } });
-          inputs.push(initialC);
           if (yc !== '') cells.push(yc);
         }
-        while (inputs.length > 0 && inputs[inputs.length - 1] === '') inputs.pop();
-        while (outputs.length > 0 && outputs[outputs.length - 1]!.name === '') outputs.pop();
-        if (asGru !== undefined) {
-          this.b.node(`${path}/RNN_as_GRU`, 'GRU', inputs, outputs, [...asGru.attributes, attr.string('direction', direction)], this.where(op.span));
-        } else {
-          this.b.node(`${path}/${opType}`, opType, inputs, outputs, [...attributes, attr.string('direction', direction)], this.where(op.span));
-        }
+        const place = { layer, direction: d as 0 | 1, inputSize, initializerPath: path, nodePath: path, rnnAsGru: this.gpu !== undefined, docString: this.where(op.span) };
+        emitRecurrentNode(this.b, (n) => this.weight(n), op, place, { x: input, sequenceLens: seqLens, initialH, initialC }, outputs);
         ys.push(y);
         states.push(yh);
       }
@@ -328,10 +315,6 @@ export class Lowering {
       if (op.state.cn !== undefined) this.b.node(`${op.label}/cn/Concat`, 'Concat', cells, [{ name: op.state.cn }], [attr.int('axis', 0)], this.where(op.span));
     }
     this.set(op, input, true);
-  }
-
-  private activations(op: RecurrentOp): ReturnType<typeof attr.strings>[] {
-    return recurrentActivations(op);
   }
 
   /** Row `index` of a [layers·directions, batch, hidden] state input, kept as [1, batch, hidden]. */
@@ -616,6 +599,50 @@ export function recurrentActivations(op: RecurrentOp): ReturnType<typeof attr.st
   if (op.cell === 'rnn') return op.nonlinearity === 'relu' ? [attr.strings('activations', ['Relu'])] : [];
   if (op.recurrentActivation === 'sigmoid') return [];
   return [attr.strings('activations', op.cell === 'lstm' ? ['HardSigmoid', 'Tanh', 'Tanh'] : ['HardSigmoid', 'Tanh'])];
+}
+
+/** Where one layer and direction of a recurrent op goes in a graph. */
+export interface RecurrentNodePlace {
+  readonly layer: number;
+  readonly direction: 0 | 1;
+  readonly inputSize: number;
+  /** Prefix of the W, R and B initializers: `lstm/l0/forward`. */
+  readonly initializerPath: string;
+  /** Prefix of the node's name: `lstm/l0/forward`, or `decoder/l0` for a decoder step. */
+  readonly nodePath: string;
+  /** The webgpu target runs a plain RNN as a GRU, since its provider has no RNN kernel (./webgpu.ts). */
+  readonly rnnAsGru: boolean;
+  readonly docString: string;
+}
+
+/**
+ * One layer and direction of a recurrent op as an ONNX LSTM, GRU or RNN node, with its initializers.
+ * Inputs after the weights may be '' (absent); trailing absent inputs and outputs are dropped.
+ */
+export function emitRecurrentNode(
+  b: GraphBuilder,
+  weight: (name: string) => Float32Array,
+  op: RecurrentOp,
+  place: RecurrentNodePlace,
+  inputs: { readonly x: string; readonly sequenceLens: string; readonly initialH: string; readonly initialC: string },
+  outputs: readonly { name: string; type?: TensorType }[],
+): void {
+  const { layer, direction, inputSize, initializerPath, nodePath, docString } = place;
+  const asGru = place.rnnAsGru && op.cell === 'rnn' ? rnnAsGru(b, weight, op, layer, direction, inputSize, initializerPath) : undefined;
+  const { wName, rName, bName } = asGru ?? recurrentInitializers(b, weight, op, layer, direction, inputSize, initializerPath);
+  const nodeInputs = [inputs.x, wName, rName, bName, inputs.sequenceLens, inputs.initialH, ...(op.cell === 'lstm' ? [inputs.initialC] : [])];
+  while (nodeInputs.length > 0 && nodeInputs[nodeInputs.length - 1] === '') nodeInputs.pop();
+  const nodeOutputs = [...outputs];
+  while (nodeOutputs.length > 0 && nodeOutputs[nodeOutputs.length - 1]!.name === '') nodeOutputs.pop();
+  const directionAttribute = attr.string('direction', direction === 1 ? 'reverse' : 'forward');
+  if (asGru !== undefined) {
+    b.node(`${nodePath}/RNN_as_GRU`, 'GRU', nodeInputs, nodeOutputs, [...asGru.attributes, directionAttribute], docString);
+    return;
+  }
+  const opType = op.cell === 'lstm' ? 'LSTM' : op.cell === 'gru' ? 'GRU' : 'RNN';
+  const attributes = [attr.int('hidden_size', op.hidden), ...recurrentActivations(op)];
+  if (op.cell === 'gru') attributes.push(attr.int('linear_before_reset', op.resetAfter ? 1 : 0));
+  b.node(`${nodePath}/${opType}`, opType, nodeInputs, nodeOutputs, [...attributes, directionAttribute], docString);
 }
 
 /**

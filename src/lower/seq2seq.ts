@@ -4,10 +4,10 @@ import type { DecoderIR, Dim, ModelIR, RecurrentOp, ValueType } from '../ir/ir.j
 import { DataType, type GraphProto, type ModelProto, type OnnxDim, type ValueInfoProto } from '../onnx/types.js';
 import type { WeightMap } from '../weights/types.js';
 import { attr, dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
-import { Lowering, onnxDim, recurrentActivations, recurrentInitializers, type LowerOptions, type ModelSignature } from './lower.js';
+import { emitRecurrentNode, Lowering, onnxDim, type LowerOptions, type ModelSignature } from './lower.js';
 import { transpose2d } from './pack.js';
 import type { BundleManifest, BundleRole } from './manifest.js';
-import { batchFilled, floatIdsAsInt32, GpuSequences, idsAsFloat, prefixNodeNames, rnnAsGru, zerosLike } from './webgpu.js';
+import { batchFilled, floatIdsAsInt32, GpuSequences, idsAsFloat, prefixNodeNames, zerosLike } from './webgpu.js';
 
 export interface BundleFile {
   readonly role: BundleRole;
@@ -503,9 +503,6 @@ class Seq2seqEmitter {
   private recurrentOverSequence(b: GraphBuilder, x: string, time: OnnxDim, state: StepState | undefined): { top: string; h: string; c?: string } {
     const op = this.decoder.recurrent;
     const { batch, hidden } = this.sizes;
-    const opType = op.cell === 'lstm' ? 'LSTM' : 'GRU';
-    const attributes = [attr.int('hidden_size', hidden), attr.string('direction', 'forward'), ...recurrentActivations(op)];
-    if (op.cell === 'gru') attributes.push(attr.int('linear_before_reset', op.resetAfter ? 1 : 0));
     const hs: string[] = [];
     const cs: string[] = [];
     let input = x;
@@ -513,30 +510,25 @@ class Seq2seqEmitter {
     const stateType = float([dimValue(1), batch, dimValue(hidden)]);
     for (let layer = 0; layer < op.layers; layer++) {
       const path = `${op.label}/l${layer}`;
-      const asGru = op.cell === 'rnn' ? rnnAsGru(b, (n) => this.weight(n), op, layer, 0, inputSize, `${path}/forward`) : undefined;
-      const { wName, rName, bName } = asGru ?? recurrentInitializers(b, (n) => this.weight(n), op, layer, 0, inputSize, `${path}/forward`);
       const initial = (which: 'h' | 'c', from: string | undefined): string => {
         if (from === undefined) return '';
         const out = b.fresh(`${path}/${which}`);
         b.node(`${path}/${which}/Gather`, 'Gather', [from, b.int64Initializer(`${path}/state_index`, [layer])], [{ name: out, type: stateType }], [attr.int('axis', 0)]);
         return out;
       };
-      const inputs = [input, wName, rName, bName, '', initial('h', state?.h)];
+      const initialH = initial('h', state?.h);
       const y = b.fresh(`${path}/Y`);
       const yh = b.fresh(`${path}/Y_h`);
       const outputs = [{ name: y, type: float([time, dimValue(1), batch, dimValue(hidden)]) }, { name: yh, type: stateType }];
+      let initialC = '';
       if (op.cell === 'lstm') {
-        inputs.push(initial('c', state?.c));
+        initialC = initial('c', state?.c);
         const yc = b.fresh(`${path}/Y_c`);
         outputs.push({ name: yc, type: stateType });
         cs.push(yc);
       }
-      while (inputs[inputs.length - 1] === '') inputs.pop();
-      if (asGru !== undefined) {
-        b.node(`${path}/RNN_as_GRU`, 'GRU', inputs, outputs, [...asGru.attributes, attr.string('direction', 'forward')], this.where());
-      } else {
-        b.node(`${path}/${opType}`, opType, inputs, outputs, attributes, this.where());
-      }
+      const place = { layer, direction: 0 as const, inputSize, initializerPath: `${path}/forward`, nodePath: path, rnnAsGru: true, docString: this.where() };
+      emitRecurrentNode(b, (n) => this.weight(n), op, place, { x: input, sequenceLens: '', initialH, initialC }, outputs);
       hs.push(yh);
       const next = b.fresh(`${path}/output`);
       b.node(`${path}/Squeeze`, 'Squeeze', [y, b.int64Initializer(`${path}/direction_axis`, [1])], [{ name: next, type: float([time, batch, dimValue(hidden)]) }]);
@@ -783,9 +775,6 @@ class Seq2seqEmitter {
   private cellStep(b: GraphBuilder, x: string, state: StepState): { h: string; c?: string; top: string } {
     const op = this.decoder.recurrent;
     const { batch, hidden } = this.sizes;
-    const opType = op.cell === 'lstm' ? 'LSTM' : op.cell === 'gru' ? 'GRU' : 'RNN';
-    const attributes = [attr.int('hidden_size', hidden), attr.string('direction', 'forward'), ...recurrentActivations(op)];
-    if (op.cell === 'gru') attributes.push(attr.int('linear_before_reset', op.resetAfter ? 1 : 0));
     const hs: string[] = [];
     const cs: string[] = [];
     let input = x;
@@ -793,29 +782,23 @@ class Seq2seqEmitter {
     const axis0 = b.int64Initializer(`${op.label}/axis0`, [0]);
     for (let layer = 0; layer < op.layers; layer++) {
       const path = `${op.label}/l${layer}`;
-      const asGru = this.gpu && op.cell === 'rnn' ? rnnAsGru(b, (n) => this.weight(n), op, layer, 0, inputSize, `${path}/forward`) : undefined;
-      const { wName, rName, bName } = asGru ?? recurrentInitializers(b, (n) => this.weight(n), op, layer, 0, inputSize, `${path}/forward`);
       const sequence = b.fresh(`${path}/step_input`);
       b.node(`${path}/Unsqueeze`, 'Unsqueeze', [input, axis0], [{ name: sequence, type: float([dimValue(1), batch, dimValue(inputSize)]) }]);
       const index = b.int64Initializer(`${path}/state_index`, [layer]);
       const h0 = b.fresh(`${path}/h`);
       b.node(`${path}/h/Gather`, 'Gather', [state.h, index], [{ name: h0, type: float([dimValue(1), batch, dimValue(hidden)]) }], [attr.int('axis', 0)]);
-      const inputs = [sequence, wName, rName, bName, '', h0];
       const yh = b.fresh(`${path}/Y_h`);
       const outputs = [{ name: '' }, { name: yh, type: float([dimValue(1), batch, dimValue(hidden)]) }];
+      let c0 = '';
       if (state.c !== undefined) {
-        const c0 = b.fresh(`${path}/c`);
+        c0 = b.fresh(`${path}/c`);
         b.node(`${path}/c/Gather`, 'Gather', [state.c, index], [{ name: c0, type: float([dimValue(1), batch, dimValue(hidden)]) }], [attr.int('axis', 0)]);
-        inputs.push(c0);
         const yc = b.fresh(`${path}/Y_c`);
         outputs.push({ name: yc, type: float([dimValue(1), batch, dimValue(hidden)]) });
         cs.push(yc);
       }
-      if (asGru !== undefined) {
-        b.node(`${path}/RNN_as_GRU`, 'GRU', inputs, outputs, [...asGru.attributes, attr.string('direction', 'forward')], this.where());
-      } else {
-        b.node(`${path}/${opType}`, opType, inputs, outputs, attributes, this.where());
-      }
+      const place = { layer, direction: 0 as const, inputSize, initializerPath: `${path}/forward`, nodePath: path, rnnAsGru: this.gpu, docString: this.where() };
+      emitRecurrentNode(b, (n) => this.weight(n), op, place, { x: sequence, sequenceLens: '', initialH: h0, initialC: c0 }, outputs);
       hs.push(yh);
       const next = b.fresh(`${path}/output`);
       b.node(`${path}/Squeeze`, 'Squeeze', [yh, axis0], [{ name: next, type: float([batch, dimValue(hidden)]) }]);
