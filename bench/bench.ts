@@ -22,7 +22,8 @@
 //   often fits in one time slice while a 1 s run waits its share, which inflates wall-clock ratios;
 //   CPU time does not count the waiting, so its ratio is the steadier one there.
 
-import { clamp, median, ms, normal, packageVersion, percentile, randomParameter, ratio, repositoryRoot } from './common.js';
+import { clamp, median, ms, packageVersion, percentile, ratio, repositoryRoot } from './common.js';
+import { initializeWeights } from '../src/weights/resolve.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -314,12 +315,7 @@ async function runOnce(runner: Runner): Promise<{ output: Float32Array; ms: numb
 function randomWeights(model: BenchModel): WeightMap {
   const checked = compile(model.spec, { sourceName: model.sourceName });
   if (checked.ir === undefined) throw new Error(`seqc could not check ${model.sourceName}`);
-  const random = seededRandom(weightSeed);
-  const weights = new Map<string, WeightTensor>();
-  for (const parameter of checked.ir.parameters) {
-    weights.set(parameter.name, { shape: parameter.shape, data: randomParameter(parameter, random) });
-  }
-  return weights;
+  return initializeWeights(checked.ir.parameters, weightSeed);
 }
 
 function randomTokens(shape: Shape, vocab: number): Int32Array {

@@ -22,7 +22,8 @@
 // - Chromium's WebGPU here is SwiftShader, a software Vulkan on the CPU (test/browser/harness.ts), and
 //   its WebGL is ANGLE on SwiftShader too: their absolute times say nothing about a real GPU.
 
-import { clamp, median, ms, normal, packageVersion, percentile, randomParameter, ratio, repositoryRoot } from './common.js';
+import { clamp, median, ms, packageVersion, percentile, ratio, repositoryRoot } from './common.js';
+import { initializeWeights } from '../src/weights/resolve.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -291,12 +292,7 @@ async function measure(page: Page, runners: readonly string[], shape: Shape, set
 function randomWeights(): WeightMap {
   const checked = compile(spec, { sourceName });
   if (checked.ir === undefined) throw new Error(`seqc could not check ${sourceName}`);
-  const random = seededRandom(weightSeed);
-  const weights = new Map<string, WeightTensor>();
-  for (const parameter of checked.ir.parameters) {
-    weights.set(parameter.name, { shape: parameter.shape, data: randomParameter(parameter, random) });
-  }
-  return weights;
+  return initializeWeights(checked.ir.parameters, weightSeed);
 }
 
 function randomTokens(shape: Shape): Int32Array {

@@ -1,34 +1,8 @@
-// What the benchmarks share: PyTorch-default random parameters, and the statistics and formatting of timings.
+// What the benchmarks share: the statistics and formatting of timings, and where the repository is.
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { IrParameter } from '../src/ir/ir.js';
-
-export function randomParameter(parameter: IrParameter, random: () => number): Float32Array {
-  const data = new Float32Array(parameter.shape.reduce((a, b) => a * b, 1));
-  const init = parameter.init;
-  switch (init.kind) {
-    case 'uniform':
-      for (let i = 0; i < data.length; i++) data[i] = (2 * random() - 1) * init.bound;
-      break;
-    case 'normal':
-      for (let i = 0; i < data.length; i++) data[i] = normal(random) * init.std;
-      break;
-    case 'ones':
-      data.fill(1);
-      break;
-    case 'zeros':
-      break;
-  }
-  return data;
-}
-
-/** A standard normal sample by the Box–Muller transform. */
-export function normal(random: () => number): number {
-  const u = 1 - random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
 
 /** The repository's root folder, whatever the working directory. */
 export function repositoryRoot(): string {
