@@ -22,7 +22,7 @@
 //   often fits in one time slice while a 1 s run waits its share, which inflates wall-clock ratios;
 //   CPU time does not count the waiting, so its ratio is the steadier one there.
 
-import { clamp, median, ms, packageVersion, percentile, ratio, repositoryRoot } from './common.js';
+import { clamp, median, ms, packageVersion, parameter, parseBenchArguments, percentile, ratio, repositoryRoot } from './common.js';
 import { initializeWeights } from '../src/weights/resolve.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -186,24 +186,8 @@ async function main(): Promise<void> {
 // Settings
 
 function parseArguments(args: readonly string[]): Settings {
-  let quick = false;
-  let out: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--quick') {
-      quick = true;
-    } else if (arg === '--out' && i + 1 < args.length) {
-      out = args[++i];
-    } else if (arg.startsWith('--out=')) {
-      out = arg.slice('--out='.length);
-    } else {
-      console.error(`error: unknown argument ${arg}\nusage: tsx bench/bench.ts [--quick] [--out FILE]`);
-      process.exit(2);
-    }
-  }
-  // A quick run is a smoke test, so it leaves the committed full results alone unless told otherwise.
-  out ??= quick ? undefined : path.join(repositoryRoot(), 'bench', 'RESULTS.md');
-  const common = out === undefined ? { quick } : { quick, out };
+  const common = parseBenchArguments(args, 'bench/bench.ts', 'RESULTS.md');
+  const quick = common.quick;
   return quick
     ? { ...common, warmups: 0, slowRunMs: 0, groupBudgetMs: 1_000, minRuns: 1, maxRuns: 3 }
     : { ...common, warmups: 3, slowRunMs: 1_000, groupBudgetMs: 10_000, minRuns: 3, maxRuns: 300 };
@@ -491,12 +475,6 @@ function reorderGates(t: WeightTensor, order: readonly number[], hidden: number)
 function transposed(t: WeightTensor): tf.Tensor2D {
   const [rows, cols] = t.shape as [number, number];
   return tf.tidy(() => tf.transpose(tf.tensor2d(t.data, [rows, cols])) as tf.Tensor2D);
-}
-
-function parameter(weights: WeightMap, name: string): WeightTensor {
-  const t = weights.get(name);
-  if (t === undefined) throw new Error(`bench: no parameter ${name}`);
-  return t;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,8 +22,9 @@
 // - Chromium's WebGPU here is SwiftShader, a software Vulkan on the CPU (test/browser/harness.ts), and
 //   its WebGL is ANGLE on SwiftShader too: their absolute times say nothing about a real GPU.
 
-import { clamp, median, ms, packageVersion, percentile, ratio, repositoryRoot } from './common.js';
+import { clamp, median, ms, packageVersion, parameter, parseBenchArguments, percentile, ratio, repositoryRoot } from './common.js';
 import { initializeWeights } from '../src/weights/resolve.js';
+import { transpose2d } from '../src/lower/pack.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -208,24 +209,8 @@ async function main(): Promise<void> {
 // Settings
 
 function parseArguments(args: readonly string[]): Settings {
-  let quick = false;
-  let out: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--quick') {
-      quick = true;
-    } else if (arg === '--out' && i + 1 < args.length) {
-      out = args[++i];
-    } else if (arg.startsWith('--out=')) {
-      out = arg.slice('--out='.length);
-    } else {
-      console.error(`error: unknown argument ${arg}\nusage: tsx bench/browser.ts [--quick] [--out FILE]`);
-      process.exit(2);
-    }
-  }
-  // A quick run is a smoke test, so it leaves the committed full results alone unless told otherwise.
-  out ??= quick ? undefined : path.join(repositoryRoot(), 'bench', 'BROWSER.md');
-  const common = out === undefined ? { quick } : { quick, out };
+  const common = parseBenchArguments(args, 'bench/browser.ts', 'BROWSER.md');
+  const quick = common.quick;
   return quick
     ? { ...common, warmups: 0, slowRunMs: 0, groupBudgetMs: 1_000, minRuns: 1, maxRuns: 3 }
     : { ...common, warmups: 3, slowRunMs: 1_000, groupBudgetMs: 25_000, minRuns: 5, maxRuns: 200 };
@@ -334,15 +319,7 @@ function tfjsWeights(weights: WeightMap): { bytes: Uint8Array; tensors: { shape:
 /** A PyTorch [rows, cols] matrix as [cols, rows]. */
 function transposed(t: WeightTensor): WeightTensor {
   const [rows, cols] = t.shape as [number, number];
-  const data = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[c * rows + r] = t.data[r * cols + c]!;
-  return { shape: [cols, rows], data };
-}
-
-function parameter(weights: WeightMap, name: string): WeightTensor {
-  const t = weights.get(name);
-  if (t === undefined) throw new Error(`bench: no parameter ${name}`);
-  return t;
+  return { shape: [cols, rows], data: transpose2d(t.data, rows, cols) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { WeightMap, WeightTensor } from '../src/weights/types.js';
 
 /** The repository's root folder, whatever the working directory. */
 export function repositoryRoot(): string {
@@ -40,4 +41,35 @@ export function ms(value: number): string {
 
 export function clamp(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, value));
+}
+
+/**
+ * `--quick` and `--out FILE` of a benchmark script. A quick run is a smoke test, so it leaves the
+ * committed results alone unless told where to write; a full run writes `bench/<defaultOut>`.
+ */
+export function parseBenchArguments(args: readonly string[], script: string, defaultOut: string): { quick: boolean; out?: string } {
+  let quick = false;
+  let out: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--quick') {
+      quick = true;
+    } else if (arg === '--out' && i + 1 < args.length) {
+      out = args[++i];
+    } else if (arg.startsWith('--out=')) {
+      out = arg.slice('--out='.length);
+    } else {
+      console.error(`error: unknown argument ${arg}\nusage: tsx ${script} [--quick] [--out FILE]`);
+      process.exit(2);
+    }
+  }
+  out ??= quick ? undefined : path.join(repositoryRoot(), 'bench', defaultOut);
+  return out === undefined ? { quick } : { quick, out };
+}
+
+/** A parameter the benchmark's spec must have. */
+export function parameter(weights: WeightMap, name: string): WeightTensor {
+  const t = weights.get(name);
+  if (t === undefined) throw new Error(`bench: no parameter ${name}`);
+  return t;
 }
