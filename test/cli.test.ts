@@ -201,6 +201,17 @@ describe('seqc generate', () => {
     expect(unknown.err).toContain('is not in the vocabulary');
   });
 
+  it('run checks a step graph\'s source lengths against its memory', async () => {
+    await seqc('compile', seq2seq, '-o', join(dir, 'out', 's2s.onnx'));
+    const step = join(dir, 'out', 's2s.step.onnx');
+    const memory = JSON.stringify([[Array(16).fill(0), Array(16).fill(0)]]);
+    const ok = await seqc('run', step, '--input', 'tokens=[1]', '--input', `memory=${memory}`, '--input', 'src_lengths=[2]');
+    expect(ok.code).toBe(0);
+    const tooLong = await seqc('run', step, '--input', 'tokens=[1]', '--input', `memory=${memory}`, '--input', 'src_lengths=[3]');
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.err).toContain('src_lengths[0] is 3, outside [1, 2]');
+  });
+
   it('reports usage errors and models without a decoder', async () => {
     expect((await seqc('generate', seq2seq, '--src', '3', '--beam', '0')).code).toBe(2);
     expect((await seqc('generate', seq2seq, '--src', '3', '--nbest', '3')).code).toBe(2);

@@ -1045,7 +1045,11 @@ function bundleSignature(ir: ModelIR, graph: GraphProto, role: BundleRole): Mode
     name: `${ir.name} (${role})`,
     inputs: graph.inputs.map((i) => {
       const base = { name: i.name, dtype: dtypeOf(i.type.elemType), dims: dims(i) };
-      if (lengths !== undefined && i.name === lengths.name) return { ...base, role: 'lengths', of: lengths.role.kind === 'lengths' ? lengths.role.of : '' };
+      if (lengths !== undefined && i.name === lengths.name) {
+        // The step graph has no source input; there the lengths mask the memory's time axis (axis 1 as well).
+        const of = graph.inputs.some((g) => g.name === source?.name) ? source!.name : 'memory';
+        return { ...base, role: 'lengths', of };
+      }
       if (source !== undefined && i.name === source.name) return { ...base, role: 'data', ...(sourceVocab?.kind === 'embedding' ? { vocab: sourceVocab.vocab } : {}) };
       if (['tgt_in', 'tokens', 'prompt'].includes(i.name)) return { ...base, role: 'data', vocab: decoder.embedding.vocab };
       return { ...base, role: i.type.elemType === DataType.FLOAT ? 'state' : 'data' };

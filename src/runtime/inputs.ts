@@ -176,8 +176,7 @@ export function validateInputs(signature: ModelSignature, provided: ReadonlyMap<
       }
     }
     if (input.role === 'lengths') {
-      // In a decoder step graph the lengths' sequence is not an input; its memory's axis 1 is the time.
-      const time = input.of !== undefined && feeds.has(input.of) ? feeds.get(input.of)!.dims[1] : feeds.get('memory')?.dims[1];
+      const time = input.of === undefined ? undefined : feeds.get(input.of)?.dims[1];
       const problems = outOfRange(input.name, t, (v) => v < 1n || (time !== undefined && v > BigInt(time)), (at, v) => `${at} is ${v}, outside [1, ${time ?? 'time'}]`);
       if (problems.length > 0) {
         diagnostics.push(...problems.map((message) => error('SEQ301', span, message, `each length counts the valid steps of a row of \`${input.of}\``)));
