@@ -1,6 +1,6 @@
 // seqc's compiler API: `compile(source, options)` runs the stages in order and never throws on user input.
 
-import { error, hasErrors, spanOfWhole, type Diagnostic } from './diagnostics/diagnostic.js';
+import { error, hasErrors, spanOfWhole, type Diagnostic, type Span } from './diagnostics/diagnostic.js';
 import { parse } from './syntax/parse.js';
 import { check } from './check/check.js';
 import { initializeWeights, matchWeights } from './weights/resolve.js';
@@ -56,6 +56,29 @@ export function irVersionFor(opset: number): number {
   return opset <= 18 ? 8 : opset <= 20 ? 9 : 10;
 }
 
+export interface CheckSourceResult {
+  readonly diagnostics: readonly Diagnostic[];
+  /** Present when there are no errors. */
+  readonly ir?: ModelIR;
+  readonly summary?: ModelSummary;
+  /** The span of the model's name, where whole-model diagnostics point. */
+  readonly modelSpan?: Span;
+}
+
+/**
+ * The front half of `compile`: parse and check, no weights and no graph. Milliseconds even for
+ * large models, so editors and `seqc check` can run it on every change.
+ */
+export function checkSource(source: string, options: { readonly sourceName?: string } = {}): CheckSourceResult {
+  const parsed = parse(source, options.sourceName ?? '<input>');
+  if (parsed.ast === undefined) return { diagnostics: parsed.diagnostics };
+  const checked = check(parsed.ast);
+  const diagnostics = [...parsed.diagnostics, ...checked.diagnostics];
+  const ir = checked.ir;
+  if (ir === undefined || hasErrors(diagnostics)) return { diagnostics };
+  return { diagnostics, ir, summary: summarize(ir), modelSpan: parsed.ast.name.span };
+}
+
 export function compile(source: string, options: CompileOptions = {}): CompileResult {
   const sourceName = options.sourceName ?? '<input>';
   const opset = options.opset ?? defaultOpset;
@@ -63,14 +86,10 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
     const message = `opset must be an integer from ${supportedOpsets.min} to ${supportedOpsets.max}, found ${opset}`;
     return { diagnostics: [error('SEQ201', spanOfWhole('--opset'), message, `the default is ${defaultOpset}`)] };
   }
-  const parsed = parse(source, sourceName);
-  if (parsed.ast === undefined) return { diagnostics: parsed.diagnostics };
-
-  const checked = check(parsed.ast);
-  const diagnostics = [...parsed.diagnostics, ...checked.diagnostics];
-  const ir = checked.ir;
-  if (ir === undefined || hasErrors(diagnostics)) return { diagnostics };
-  const summary = summarize(ir);
+  const checked = checkSource(source, { sourceName });
+  const diagnostics = [...checked.diagnostics];
+  const { ir, summary, modelSpan } = checked;
+  if (ir === undefined || summary === undefined || modelSpan === undefined) return { diagnostics };
   const signature = modelSignature(ir);
 
   let weights;
@@ -80,7 +99,7 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
     const file = readSafetensors(options.weights.bytes, options.weights.name);
     diagnostics.push(...file.diagnostics);
     if (file.tensors === undefined) return { diagnostics, summary, signature, ir };
-    const matched = matchWeights(ir.parameters, file.tensors, options.weights.name, parsed.ast.name.span);
+    const matched = matchWeights(ir.parameters, file.tensors, options.weights.name, modelSpan);
     diagnostics.push(...matched.diagnostics);
     if (matched.weights === undefined) return { diagnostics, summary, signature, ir };
     weights = matched.weights;

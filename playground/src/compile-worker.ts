@@ -1,9 +1,6 @@
 // The playground's compiler, off the page's main thread: a quick parse-and-check for live diagnostics, then `compile()` for the ONNX bytes of the target the page will run.
 
-import { compile } from '../../src/index.js';
-import { check } from '../../src/check/check.js';
-import { parse } from '../../src/syntax/parse.js';
-import { summarize } from '../../src/summary/summary.js';
+import { checkSource, compile } from '../../src/index.js';
 import type { CheckedMessage, CompiledMessage, CompileRequest, WorkerMessage } from './protocol.js';
 
 interface WorkerScope {
@@ -28,12 +25,9 @@ scope.onmessage = (event) => {
 /** Parse and check only: milliseconds even for large models, so diagnostics follow the typing. */
 function quickCheck(request: CompileRequest): CheckedMessage {
   const started = performance.now();
-  const parsed = parse(request.source, request.sourceName);
-  const checked = parsed.ast === undefined ? { diagnostics: [] } : check(parsed.ast);
-  const diagnostics = [...parsed.diagnostics, ...checked.diagnostics];
-  const ir = diagnostics.some((d) => d.severity === 'error') ? undefined : checked.ir;
+  const { diagnostics, ir, summary } = checkSource(request.source, { sourceName: request.sourceName });
   const base = { id: request.id, phase: 'checked' as const, diagnostics, ms: performance.now() - started };
-  return ir === undefined ? base : { ...base, ir, summary: summarize(ir) };
+  return ir === undefined || summary === undefined ? base : { ...base, ir, summary };
 }
 
 /**

@@ -3,7 +3,7 @@
 import { readdirSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { compile, type BundleFileEntry, type BundleManifest, type CompiledBundle } from '../index.js';
+import { checkSource, type BundleFileEntry, type BundleManifest, type CompiledBundle } from '../index.js';
 import { error, hasErrors, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { diagnosticsToJson } from '../diagnostics/render.js';
 import { formatSummary } from '../summary/summary.js';
@@ -240,27 +240,26 @@ async function checkCommand(args: ParsedArgs, io: Io): Promise<number> {
   const specPath = onePositional(args, io, 'check', 'a .seq file');
   if (specPath === undefined) return ExitCode.usage;
   const spec = readText(specPath);
-  const diagnostics = spec.text === undefined ? spec.diagnostics : [...compileCheckOnly(spec.text, specPath)];
+  const diagnostics = spec.text === undefined ? spec.diagnostics : [...checkSource(spec.text, { sourceName: specPath }).diagnostics];
   if (args.flags.has('json')) io.out(diagnosticsToJson(diagnostics));
   else if (diagnostics.length > 0) report(diagnostics, new Map(spec.text === undefined ? [] : [[specPath, spec.text]]), io);
   else io.out(`${specPath}: no problems\n`);
   return hasErrors(diagnostics) ? ExitCode.diagnostics : ExitCode.ok;
 }
 
-/** Checking needs no weights and no bytes: compile with the cheapest options and keep the diagnostics. */
-function compileCheckOnly(text: string, sourceName: string): readonly Diagnostic[] {
-  return compile(text, { sourceName }).diagnostics;
-}
-
 async function summaryCommand(args: ParsedArgs, io: Io): Promise<number> {
   const specPath = onePositional(args, io, 'summary', 'a .seq file');
   if (specPath === undefined) return ExitCode.usage;
-  const compiled = compileFromArgs(specPath, args);
-  report(compiled.diagnostics, compiled.sources, io);
-  const summary = compiled.result?.summary;
-  if (summary === undefined) return ExitCode.diagnostics;
-  io.out(formatSummary(summary));
-  return hasErrors(compiled.diagnostics) ? ExitCode.diagnostics : ExitCode.ok;
+  const spec = readText(specPath);
+  if (spec.text === undefined) {
+    report(spec.diagnostics, new Map(), io);
+    return ExitCode.diagnostics;
+  }
+  const checked = checkSource(spec.text, { sourceName: specPath });
+  report(checked.diagnostics, new Map([[specPath, spec.text]]), io);
+  if (checked.summary === undefined) return ExitCode.diagnostics;
+  io.out(formatSummary(checked.summary));
+  return ExitCode.ok;
 }
 
 async function runCommand(args: ParsedArgs, io: Io): Promise<number> {
