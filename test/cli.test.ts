@@ -74,7 +74,8 @@ describe('seqc check, summary, run, build', () => {
     writeFileSync(bad, 'model W {\n  input tokens: int64[batch, time]\n  input unused: int64[batch, time]\n  tokens -> Embedding(vocab=10, dim=4) -> mean -> output y\n}\n');
     const r = await seqc('check', bad, '--json');
     expect(r.code).toBe(0);
-    const diagnostics = JSON.parse(r.out);
+    const { ok, diagnostics } = JSON.parse(r.out);
+    expect(ok).toBe(true);
     expect(diagnostics).toHaveLength(1);
     expect(diagnostics[0]).toMatchObject({ code: 'SEQ016', severity: 'warning', span: { start: { line: 3, column: 3 } } });
   });

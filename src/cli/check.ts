@@ -2,19 +2,17 @@
 
 import { checkSource } from '../index.js';
 import { hasErrors } from '../diagnostics/diagnostic.js';
-import { diagnosticsToJson } from '../diagnostics/render.js';
 import { formatSummary } from '../summary/summary.js';
 import { type ParsedArgs } from './args.js';
-import { ExitCode, onePositional, readText, report, type Io } from './io.js';
+import { emit, ExitCode, onePositional, readText, report, type Io } from './io.js';
 
 export async function checkCommand(args: ParsedArgs, io: Io): Promise<number> {
   const specPath = onePositional(args, io, 'check', 'a .seq file');
   if (specPath === undefined) return ExitCode.usage;
   const spec = readText(specPath);
   const diagnostics = spec.text === undefined ? spec.diagnostics : [...checkSource(spec.text, { sourceName: specPath }).diagnostics];
-  if (args.flags.has('json')) io.out(diagnosticsToJson(diagnostics));
-  else if (diagnostics.length > 0) report(diagnostics, new Map(spec.text === undefined ? [] : [[specPath, spec.text]]), io);
-  else io.out(`${specPath}: no problems\n`);
+  report(diagnostics, new Map(spec.text === undefined ? [] : [[specPath, spec.text]]), io);
+  if (diagnostics.length === 0) emit(io, { file: specPath }, `${specPath}: no problems\n`);
   return hasErrors(diagnostics) ? ExitCode.diagnostics : ExitCode.ok;
 }
 

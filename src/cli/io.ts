@@ -14,6 +14,31 @@ export interface Io {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly color: boolean;
+  /** Present under `--json`: diagnostics and the command's result are collected here and printed as one JSON document. */
+  readonly json?: JsonReport;
+}
+
+/** What a command reports under `--json`: `{ ok, exitCode, diagnostics, result }` on standard output. */
+export interface JsonReport {
+  readonly diagnostics: Diagnostic[];
+  result?: unknown;
+}
+
+/** The flag every command takes. */
+export const jsonFlag: FlagSpec = { name: 'json', takesValue: false, description: 'print one JSON document { ok, exitCode, diagnostics, result } on standard output' };
+
+/**
+ * A command's result: the text on a terminal, or the structured value under `--json`. Every
+ * command reports its result through here, so that `--json` covers all of them alike.
+ */
+export function emit(io: Io, result: unknown, text: string): void {
+  if (io.json !== undefined) io.json.result = result;
+  else io.out(text);
+}
+
+/** Serializes a `--json` report; diagnostics keep their codes, spans and hints. */
+export function jsonDocument(report: JsonReport, exitCode: number): string {
+  return `${JSON.stringify({ ok: exitCode === 0, exitCode, diagnostics: report.diagnostics, result: report.result ?? null }, null, 2)}\n`;
 }
 
 export const help: FlagSpec = { name: 'help', alias: 'h', takesValue: false, description: 'show this help' };
@@ -23,7 +48,8 @@ export const opsetFlag: FlagSpec = { name: 'opset', takesValue: true, descriptio
 export const targetFlag: FlagSpec = { name: 'target', takesValue: true, description: 'generic (default) or webgpu: every node on the WebGPU execution provider' };
 
 export function report(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<string, string>, io: Io): void {
-  if (diagnostics.length > 0) io.err(renderDiagnostics(diagnostics, sources, { color: io.color }));
+  if (io.json !== undefined) io.json.diagnostics.push(...diagnostics);
+  else if (diagnostics.length > 0) io.err(renderDiagnostics(diagnostics, sources, { color: io.color }));
 }
 
 export function usage(io: Io, message: string, command: string): number {

@@ -7,7 +7,7 @@ import { buildCommand } from './build.js';
 import { checkCommand, summaryCommand } from './check.js';
 import { compileCommand } from './compile.js';
 import { generateCommand } from './generate.js';
-import { ExitCode, help, opsetFlag, report, seedFlag, targetFlag, weightsFlag, type Io } from './io.js';
+import { ExitCode, help, jsonDocument, jsonFlag, opsetFlag, report, seedFlag, targetFlag, weightsFlag, type Io, type JsonReport } from './io.js';
 import { runCommand } from './run.js';
 
 export { ExitCode, type Io } from './io.js';
@@ -29,7 +29,7 @@ const commands: Record<string, Command> = {
   check: {
     usage: 'seqc check SPEC [--json]',
     summary: 'Check a spec and report its diagnostics without writing anything.',
-    flags: [{ name: 'json', takesValue: false, description: 'print diagnostics as JSON' }, help],
+    flags: [help],
     run: checkCommand,
   },
   summary: {
@@ -124,13 +124,23 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     report([error('SEQ200', spanOfWhole('<command line>'), `unknown command \`${name}\``, suggestion !== undefined ? `did you mean \`${suggestion}\`?` : `commands: ${names.join(', ')}`)], new Map(), io);
     return ExitCode.usage;
   }
-  const parsed = parseArgs(rest, command.flags, name);
+  // Every command takes `--json`; it is honoured from the first problem on, usage problems included.
+  if (!rest.includes('--json')) return dispatch(command, name, rest, io);
+  const json: JsonReport = { diagnostics: [] };
+  const exitCode = await dispatch(command, name, rest, { ...io, out: () => {}, json });
+  io.out(jsonDocument(json, exitCode));
+  return exitCode;
+}
+
+async function dispatch(command: Command, name: string, rest: readonly string[], io: Io): Promise<number> {
+  const flags = [...command.flags, jsonFlag];
+  const parsed = parseArgs(rest, flags, name);
   if (parsed.args === undefined) {
     report(parsed.diagnostics, new Map(), io);
     return ExitCode.usage;
   }
   if (parsed.args.flags.has('help')) {
-    io.out(helpText(command.usage, command.summary, command.flags));
+    io.out(helpText(command.usage, command.summary, flags));
     return ExitCode.ok;
   }
   try {
