@@ -137,6 +137,18 @@ export const commandExamples: readonly CommandExample[] = [
     argv: ['compile', 'keras.seq', '--target', 'webgpu'],
   },
   {
+    code: 'SEQ051',
+    situation: 'An embedding of 600 million ids of 1,000 floats each: 2.2 TiB of weights. `seqc check` and `seqc summary` accept it; compiling refuses it before allocating anything.',
+    files: {
+      'huge.seq': `model Huge {
+  input tokens: int64[batch, time]
+  tokens -> embedding: Embedding(vocab=600000000, dim=1000) -> mean -> output y
+}
+`,
+    },
+    argv: ['compile', 'huge.seq'],
+  },
+  {
     code: 'SEQ302',
     situation: 'A file named .onnx that is not an ONNX model.',
     files: { 'broken.onnx': 'not a model\n' },

@@ -10,6 +10,8 @@ import { lowerSeq2seq } from './lower/seq2seq.js';
 import { webgpuDiagnostics } from './lower/webgpu.js';
 import type { BundleManifest, BundleRole } from './lower/manifest.js';
 import { encodeModel } from './onnx/encode.js';
+import { encodeModelInto, needsWeightsFile, onnxFileLimit, startWeightsFile, weightsFileBytes, weightsFileLimit, type WeightsFile } from './onnx/external.js';
+import type { WeightMap } from './weights/types.js';
 import { summarize, type ModelSummary } from './summary/summary.js';
 import type { ModelIR } from './ir/ir.js';
 import type { ModelProto } from './onnx/types.js';
@@ -26,14 +28,37 @@ export interface CompileOptions {
   readonly opset?: number;
   /** `webgpu` emits graphs whose every node runs on onnxruntime-web's WebGPU provider; default `generic`. */
   readonly target?: CompileTarget;
-  /** For models with a decoder: the stem of the bundle's file names (default: the source's base name). */
+  /**
+   * The stem of the output's file names: a bundle's graphs (`STEM.step.onnx`, …) and the weights
+   * file `STEM.weights.bin`, whose name the graphs record. Default: the source's base name.
+   */
   readonly bundleStem?: string;
+  /**
+   * Where a model without a decoder keeps its weights: `auto` (the default) inside the .onnx file
+   * unless that would pass ONNX's 2 GiB limit, then in `STEM.weights.bin` beside it; `always` in
+   * the weights file. A bundle always shares one weights file among its graphs.
+   */
+  readonly externalWeights?: 'auto' | 'always';
+  /**
+   * Called as long work advances: `stage` is `weights` (parameters initialized or read, of the
+   * model's total) or `encode` (bytes of weights written, of the total). Nothing else is printed.
+   */
+  readonly onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+/** A weights file (ONNX external data) that the compiled graphs read their initializers from. */
+export interface CompiledWeights {
+  /** Its name, as the graphs' `external_data` `location` records it: write it beside them under this name. */
+  readonly file: string;
+  readonly bytes: Uint8Array;
 }
 
 /** A compiled encoder–decoder or language model: its graphs and its manifest (docs/seq2seq.md). */
 export interface CompiledBundle {
   readonly files: readonly { readonly role: BundleRole; readonly file: string; readonly bytes: Uint8Array; readonly proto: ModelProto }[];
   readonly manifest: BundleManifest;
+  /** The weights every graph reads, stored once; the manifest's `weights` entry names it. */
+  readonly weights: CompiledWeights;
 }
 
 export interface CompileResult {
@@ -46,6 +71,8 @@ export interface CompileResult {
   readonly proto?: ModelProto;
   /** For models with a decoder; `model` is then the bundle's scoring graph. */
   readonly bundle?: CompiledBundle;
+  /** For a model without a decoder whose weights are kept outside the .onnx file (see `externalWeights`). */
+  readonly weights?: CompiledWeights;
 }
 
 export const defaultOpset = 17;
@@ -92,10 +119,15 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
   if (ir === undefined || summary === undefined || modelSpan === undefined) return { diagnostics };
   const signature = modelSignature(ir);
 
-  let weights;
+  const stem = options.bundleStem ?? defaultStem(sourceName);
+  const tooLarge = weightsTooLarge(4 * summary.totalParameters, ir.name, modelSpan);
+  if (tooLarge !== undefined) return { diagnostics: [...diagnostics, tooLarge], summary, signature, ir };
+
+  let weights: WeightMap;
   if (options.weights === undefined) {
-    weights = initializeWeights(ir.parameters, options.seed ?? 0);
+    weights = initializeWithProgress(ir.parameters, options.seed ?? 0, options.onProgress);
   } else {
+    options.onProgress?.('weights', 0, summary.totalParameters);
     const file = readSafetensors(options.weights.bytes, options.weights.name);
     diagnostics.push(...file.diagnostics);
     if (file.tensors === undefined) return { diagnostics, summary, signature, ir };
@@ -103,6 +135,7 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
     diagnostics.push(...matched.diagnostics);
     if (matched.weights === undefined) return { diagnostics, summary, signature, ir };
     weights = matched.weights;
+    options.onProgress?.('weights', summary.totalParameters, summary.totalParameters);
   }
 
   if (options.target === 'webgpu') {
@@ -111,15 +144,61 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
   }
 
   const lowerOptions = { opset, irVersion: irVersionFor(opset), producerVersion: seqcVersion, sourceText: source, sourceName, target: options.target ?? 'generic' };
+  const weightsFile = startWeightsFile(`${stem}.weights.bin`);
+  const encodeProgress = progressOfEncoding(weightsFile, 4 * summary.totalParameters, options.onProgress);
   if (ir.decoder !== undefined) {
-    const stem = options.bundleStem ?? defaultStem(sourceName);
     const lowered = lowerSeq2seq(ir, weights, lowerOptions, stem);
-    const files = lowered.files.map((f) => ({ role: f.role, file: `${stem}${f.suffix}.onnx`, bytes: encodeModel(f.proto), proto: f.proto }));
+    const files = lowered.files.map((f) => {
+      const bytes = encodeModelInto(f.proto, weightsFile);
+      encodeProgress();
+      return { role: f.role, file: `${stem}${f.suffix}.onnx`, bytes, proto: f.proto };
+    });
+    const overflow = weightsTooLarge(weightsFile.size, ir.name, modelSpan);
+    if (overflow !== undefined) return { diagnostics: [...diagnostics, overflow], summary, signature, ir };
+    const compiledWeights = { file: weightsFile.location, bytes: weightsFileBytes(weightsFile) };
+    const manifest: BundleManifest = { ...lowered.manifest, weights: { path: compiledWeights.file, bytes: compiledWeights.bytes.byteLength } };
     const scoring = files.find((f) => f.role === 'scoring')!;
-    return { model: scoring.bytes, diagnostics, summary, signature, ir, proto: scoring.proto, bundle: { files, manifest: lowered.manifest } };
+    return { model: scoring.bytes, diagnostics, summary, signature, ir, proto: scoring.proto, bundle: { files, manifest, weights: compiledWeights } };
   }
   const proto = lower(ir, weights, lowerOptions);
-  return { model: encodeModel(proto), diagnostics, summary, signature, ir, proto };
+  const external = encodeModelInto(proto, weightsFile);
+  encodeProgress();
+  if (options.externalWeights !== 'always' && !needsWeightsFile(external.byteLength, weightsFile.size, onnxFileLimit)) {
+    return { model: encodeModel(proto), diagnostics, summary, signature, ir, proto };
+  }
+  const overflow = weightsTooLarge(weightsFile.size, ir.name, modelSpan);
+  if (overflow !== undefined) return { diagnostics: [...diagnostics, overflow], summary, signature, ir };
+  return { model: external, diagnostics, summary, signature, ir, proto, weights: { file: weightsFile.location, bytes: weightsFileBytes(weightsFile) } };
+}
+
+/** SEQ051 when the weights would not fit in one weights file, checked before any of them is allocated. */
+function weightsTooLarge(bytes: number, name: string, span: Span): Diagnostic | undefined {
+  if (bytes <= weightsFileLimit) return undefined;
+  const gib = (bytes / 2 ** 30).toFixed(1);
+  const limit = (weightsFileLimit / 2 ** 30).toFixed(1);
+  return error('SEQ051', span, `${name} has ${gib} GiB of float32 weights, more than seqc can hold in one weights file (${limit} GiB)`, 'make the vocabulary or hidden sizes smaller; `seqc summary` shows where the parameters are');
+}
+
+/** Seeded initialization, one parameter at a time so that progress can be reported; the same weights as `initializeWeights` on all of them. */
+function initializeWithProgress(parameters: ModelIR['parameters'], seed: number, onProgress: CompileOptions['onProgress']): WeightMap {
+  if (onProgress === undefined) return initializeWeights(parameters, seed);
+  const total = parameters.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  const weights = new Map(initializeWeights([], seed));
+  let done = 0;
+  onProgress('weights', 0, total);
+  for (const p of parameters) {
+    for (const [name, tensor] of initializeWeights([p], seed)) weights.set(name, tensor);
+    done += p.shape.reduce((a, b) => a * b, 1);
+    onProgress('weights', done, total);
+  }
+  return weights;
+}
+
+/** Reports the weights file's growth as graphs are encoded (`encode`, bytes of about `total`). */
+function progressOfEncoding(file: WeightsFile, total: number, onProgress: CompileOptions['onProgress']): () => void {
+  if (onProgress === undefined) return () => {};
+  onProgress('encode', 0, total);
+  return () => onProgress('encode', Math.min(file.size, total), total);
 }
 
 /** `specs/translator.seq` → `translator`. */

@@ -33,12 +33,6 @@ export function check(ast: ModelAst): CheckResult {
   if (hasErrors(diagnostics) || (decoder !== undefined && decoderIr === undefined)) return { diagnostics };
   const parameters = [...checker.ops.flatMap(parametersOf)];
   if (decoderIr !== undefined) parameters.push(...decoderParameters(decoderIr.decoder, decoderIr.encoder, checker.ops));
-  const bytes = parameters.reduce((n, p) => n + 4 * p.shape.reduce((a, b) => a * b, 1), 0);
-  if (bytes >= 2 ** 31 - 2 ** 20) {
-    const gib = (bytes / 2 ** 30).toFixed(1);
-    diagnostics.push(error('SEQ043', ast.name.span, `${ast.name.text} has ${gib} GiB of float32 parameters, more than one ONNX file can hold (2 GiB)`, 'make the vocabulary or hidden sizes smaller; `seqc summary` shows where the parameters are'));
-    return { diagnostics };
-  }
   const ir: ModelIR = {
     name: ast.name.text,
     inputs: checker.allInputs(),

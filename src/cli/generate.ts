@@ -79,7 +79,8 @@ function bundleFromArgs(given: string, args: ParsedArgs): { bundle?: { manifest:
     }
     const files: Record<string, Uint8Array> = {};
     const entries = (manifest as { files?: Record<string, { path?: unknown }> }).files ?? {};
-    for (const entry of Object.values(entries)) {
+    const weights = (manifest as { weights?: { path?: unknown } }).weights;
+    for (const entry of [...Object.values(entries), weights]) {
       if (typeof entry?.path !== 'string') continue;
       const bytes = readBytes(join(dirname(path), entry.path));
       if (bytes.bytes === undefined) return { sources: new Map(), diagnostics: bytes.diagnostics, usageProblem: false };
@@ -93,7 +94,7 @@ function bundleFromArgs(given: string, args: ParsedArgs): { bundle?: { manifest:
     return { sources: compiled.sources, diagnostics: [...compiled.diagnostics, error('SEQ300', spanOfWhole(path), `${path} has no decoder block, so there is nothing to generate`, 'use `seqc run` for models without a decoder')], usageProblem: false };
   }
   if (bundle === undefined) return { sources: compiled.sources, diagnostics: compiled.diagnostics, usageProblem: compiled.usageProblem };
-  const files = Object.fromEntries(bundle.files.map((f) => [f.file, f.bytes]));
+  const files = Object.fromEntries([...bundle.files.map((f) => [f.file, f.bytes]), [bundle.weights.file, bundle.weights.bytes]]);
   return { bundle: { manifest: bundle.manifest, files }, sources: compiled.sources, diagnostics: compiled.diagnostics, usageProblem: false };
 }
 

@@ -45,6 +45,7 @@ export const help: FlagSpec = { name: 'help', alias: 'h', takesValue: false, des
 export const weightsFlag: FlagSpec = { name: 'weights', takesValue: true, description: 'a safetensors file keyed by PyTorch state_dict names' };
 export const seedFlag: FlagSpec = { name: 'seed', takesValue: true, description: 'seed for PyTorch-default initialization (default 0)' };
 export const opsetFlag: FlagSpec = { name: 'opset', takesValue: true, description: `ONNX opset ${supportedOpsets.min}-${supportedOpsets.max} (default ${defaultOpset})` };
+export const externalWeightsFlag: FlagSpec = { name: 'external-weights', takesValue: false, description: 'keep the weights in NAME.weights.bin beside the model (automatic past 2 GiB)' };
 export const targetFlag: FlagSpec = { name: 'target', takesValue: true, description: 'generic (default) or webgpu: every node on the WebGPU execution provider' };
 
 export function report(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<string, string>, io: Io): void {
@@ -98,7 +99,7 @@ export function writeAtomically(path: string, data: Uint8Array | string): Diagno
 }
 
 /** Reads the spec and the optional weights, then compiles; returns what was read for rendering. */
-export function compileFromArgs(specPath: string, args: ParsedArgs): { result?: CompileResult; sources: Map<string, string>; diagnostics: Diagnostic[]; usageProblem: boolean } {
+export function compileFromArgs(specPath: string, args: ParsedArgs, extra: Pick<CompileOptions, 'bundleStem' | 'onProgress'> = {}): { result?: CompileResult; sources: Map<string, string>; diagnostics: Diagnostic[]; usageProblem: boolean } {
   const sources = new Map<string, string>();
   const seed = integerFlag(args, 'seed', { min: 0, max: 2 ** 32 - 1 });
   const opset = integerFlag(args, 'opset', supportedOpsets);
@@ -111,7 +112,8 @@ export function compileFromArgs(specPath: string, args: ParsedArgs): { result?: 
   const spec = readText(specPath);
   if (spec.text === undefined) return { sources, diagnostics: spec.diagnostics, usageProblem: false };
   sources.set(specPath, spec.text);
-  const options: { -readonly [K in keyof CompileOptions]: CompileOptions[K] } = { sourceName: specPath };
+  const options: { -readonly [K in keyof CompileOptions]: CompileOptions[K] } = { sourceName: specPath, ...extra };
+  if (args.flags.has('external-weights')) options.externalWeights = 'always';
   if (seed.value !== undefined) options.seed = seed.value;
   if (opset.value !== undefined) options.opset = opset.value;
   if (target === 'webgpu') options.target = 'webgpu';

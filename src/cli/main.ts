@@ -7,7 +7,7 @@ import { buildCommand } from './build.js';
 import { checkCommand, summaryCommand } from './check.js';
 import { compileCommand } from './compile.js';
 import { generateCommand } from './generate.js';
-import { ExitCode, help, jsonDocument, jsonFlag, opsetFlag, report, seedFlag, targetFlag, weightsFlag, type Io, type JsonReport } from './io.js';
+import { ExitCode, help, jsonDocument, jsonFlag, opsetFlag, report, seedFlag, targetFlag, weightsFlag, externalWeightsFlag, type Io, type JsonReport } from './io.js';
 import { runCommand } from './run.js';
 
 export { ExitCode, type Io } from './io.js';
@@ -21,9 +21,9 @@ interface Command {
 
 const commands: Record<string, Command> = {
   compile: {
-    usage: 'seqc compile SPEC [-o OUT.onnx] [--weights W.safetensors] [--seed N] [--opset N] [--target webgpu]',
+    usage: 'seqc compile SPEC [-o OUT.onnx] [--weights W.safetensors] [--seed N] [--opset N] [--target webgpu] [--external-weights]',
     summary: 'Compile a .seq spec into an ONNX model (default output: SPEC with the extension .onnx).',
-    flags: [{ name: 'out', alias: 'o', takesValue: true, description: 'where to write the model' }, weightsFlag, seedFlag, opsetFlag, targetFlag, help],
+    flags: [{ name: 'out', alias: 'o', takesValue: true, description: 'where to write the model' }, weightsFlag, seedFlag, opsetFlag, targetFlag, externalWeightsFlag, help],
     run: compileCommand,
   },
   check: {

@@ -47,3 +47,24 @@ export function startProgress(io: Io, label: string, total: number, sink: Progre
     },
   };
 }
+
+const stageLabels: Readonly<Record<string, string>> = { weights: 'initializing weights', encode: 'writing weights' };
+
+/**
+ * The library's `onProgress` for one compile, drawn as progress lines (`tagger.seq: initializing
+ * weights: …`), one per stage, on a terminal only.
+ */
+export function compileProgress(io: Io, name: string, sink: ProgressSink = stderrSink()): (stage: string, done: number, total: number) => void {
+  let current: { stage: string; progress: Progress } | undefined;
+  return (stage, done, total) => {
+    if (current?.stage !== stage) {
+      current?.progress.finish();
+      current = { stage, progress: startProgress(io, `${name}: ${stageLabels[stage] ?? stage}`, total, sink) };
+    }
+    current.progress.update(done);
+    if (done >= total) {
+      current.progress.finish();
+      current = undefined;
+    }
+  };
+}

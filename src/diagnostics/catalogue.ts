@@ -42,10 +42,10 @@ export const catalogue = {
   SEQ040: { stage: 'check', title: "The decoder's initial state cannot come from the encoder's final state as declared." },
   SEQ041: { stage: 'check', title: 'A decoder block (or encoder block) is not shaped as seqc expects.' },
   SEQ042: { stage: 'check', title: "An attention layer's sizes do not fit its query and memory." },
-  SEQ043: { stage: 'check', title: "The model's parameters exceed what one ONNX file can hold (2 GiB)." },
 
   // Compile targets.
   SEQ050: { stage: 'target', title: 'A part of the model cannot run where `--target webgpu` promises to run it: on the WebGPU provider.' },
+  SEQ051: { stage: 'target', title: "The model's weights exceed what seqc can write in one weights file (4 GiB)." },
 
   // Weights files.
   SEQ100: { stage: 'weights', title: 'The weights file is not a valid safetensors file.' },

@@ -26,7 +26,10 @@ export interface LowerOptions {
   readonly opset: number;
   readonly irVersion: number;
   readonly producerVersion: string;
-  /** The spec's text and where it came from, recorded in the model's metadata. */
+  /**
+   * The spec's text and where it came from, recorded in the model's metadata. Only the file name of
+   * `sourceName` is recorded (see `recordedName`), so the bytes do not depend on the folder.
+   */
   readonly sourceText: string;
   readonly sourceName: string;
   /**
@@ -56,11 +59,11 @@ export function lower(ir: ModelIR, weights: WeightMap, options: LowerOptions): M
     producerName: 'seqc',
     producerVersion: options.producerVersion,
     modelVersion: 1,
-    docString: `${ir.name}, compiled by seqc ${options.producerVersion} from ${options.sourceName}: ${count.toLocaleString('en-US')} parameters`,
+    docString: `${ir.name}, compiled by seqc ${options.producerVersion} from ${recordedName(options.sourceName)}: ${count.toLocaleString('en-US')} parameters`,
     graph,
     metadataProps: [
       { key: 'seqc.version', value: options.producerVersion },
-      { key: 'seqc.source_name', value: options.sourceName },
+      { key: 'seqc.source_name', value: recordedName(options.sourceName) },
       { key: 'seqc.source', value: options.sourceText },
       { key: 'seqc.parameters', value: String(count) },
       { key: 'seqc.signature', value: JSON.stringify(signature) },
@@ -101,6 +104,20 @@ export function modelSignature(ir: ModelIR): ModelSignature {
     }),
     outputs: ir.outputs.map((o) => ({ name: o.name, dtype: o.type.dtype, dims: dims(o.type) })),
   };
+}
+
+/**
+ * How a model records where its spec came from: the file name without its folder
+ * (`/home/ana/specs/tagger.seq` → `tagger.seq`), so the same spec compiled in two folders gives the
+ * same bytes and no local path ships inside a model.
+ */
+export function recordedName(sourceName: string): string {
+  return sourceName.split(/[\\/]/).pop() || sourceName;
+}
+
+/** A span as a node's doc string records it: `tagger.seq:4:3`. */
+export function recordedPlace(span: Span): string {
+  return `${recordedName(span.source)}:${span.start.line}:${span.start.column}`;
 }
 
 export function onnxDim(d: Dim): OnnxDim {
@@ -191,7 +208,7 @@ export class Lowering {
   }
 
   where(span: Span): string {
-    return `${span.source}:${span.start.line}:${span.start.column}`;
+    return recordedPlace(span);
   }
 
   op(op: Op): void {

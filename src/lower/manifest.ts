@@ -36,4 +36,16 @@ export interface BundleManifest {
     readonly step: BundleFileEntry;
     readonly greedy: BundleFileEntry;
   };
+  /**
+   * The weights file that every graph of the bundle reads its initializers from (ONNX external
+   * data), each tensor stored once. Absent in bundles from before seqc stored weights once.
+   */
+  readonly weights?: BundleWeightsEntry;
+}
+
+export interface BundleWeightsEntry {
+  /** The file name, relative to the manifest's folder, such as `translator.weights.bin`; the graphs' `external_data` `location`. */
+  readonly path: string;
+  /** Its size in bytes. */
+  readonly bytes: number;
 }

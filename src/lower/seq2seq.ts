@@ -4,7 +4,7 @@ import type { DecoderIR, Dim, ModelIR, RecurrentOp, ValueType } from '../ir/ir.j
 import { DataType, type GraphProto, type ModelProto, type OnnxDim, type ValueInfoProto } from '../onnx/types.js';
 import type { WeightMap } from '../weights/types.js';
 import { attr, dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
-import { emitRecurrentNode, Lowering, onnxDim, type LowerOptions, type ModelSignature } from './lower.js';
+import { emitRecurrentNode, Lowering, onnxDim, recordedName, recordedPlace, type LowerOptions, type ModelSignature } from './lower.js';
 import { transpose2d } from './pack.js';
 import type { BundleManifest, BundleRole } from './manifest.js';
 import { batchFilled, floatIdsAsInt32, GpuSequences, idsAsFloat, prefixNodeNames, zerosLike } from './webgpu.js';
@@ -75,11 +75,11 @@ export function lowerSeq2seq(ir: ModelIR, weights: WeightMap, options: LowerOpti
     producerName: 'seqc',
     producerVersion: options.producerVersion,
     modelVersion: 1,
-    docString: `${ir.name} (${role}), compiled by seqc ${options.producerVersion} from ${options.sourceName}`,
+    docString: `${ir.name} (${role}), compiled by seqc ${options.producerVersion} from ${recordedName(options.sourceName)}`,
     graph,
     metadataProps: [
       { key: 'seqc.version', value: options.producerVersion },
-      { key: 'seqc.source_name', value: options.sourceName },
+      { key: 'seqc.source_name', value: recordedName(options.sourceName) },
       { key: 'seqc.source', value: options.sourceText },
       { key: 'seqc.bundle_role', value: role },
       { key: 'seqc.signature', value: JSON.stringify(bundleSignature(ir, graph, role)) },
@@ -950,7 +950,7 @@ class Seq2seqEmitter {
   }
 
   private where(span = this.decoder.recurrent.span): string {
-    return `${span.source}:${span.start.line}:${span.start.column}`;
+    return recordedPlace(span);
   }
 
   /** A scalar int64 tensor: the size of `axis` of `tensor`. */

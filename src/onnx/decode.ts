@@ -32,8 +32,9 @@ import { hostIsLittleEndian, int32DataWidth } from './encode.js';
  * Decodes ONNX protobuf bytes into a model. Tensor data is normalized whichever field the file used:
  * FLOAT tensors get `floatData`, INT64 tensors `int64Data`, INT32 tensors `int32Data`, and every
  * other type `rawData` (little-endian, one element per its own width). The decoded model shares no
- * memory with `bytes`. Throws on content seqc cannot represent, such as non-tensor types, STRING
- * tensors, tensors stored in external files, or attributes holding lists of tensors or graphs.
+ * memory with `bytes`. A tensor stored in an external file comes back with `external` (its place
+ * in that file) and no data. Throws on content seqc cannot represent, such as non-tensor types,
+ * STRING tensors, or attributes holding lists of tensors or graphs.
  */
 export function decodeModel(bytes: Uint8Array): ModelProto {
   const wire = ModelProtoType.decode(plainBytes(bytes)) as unknown as WireModel;
@@ -173,7 +174,7 @@ function fromWireTensor(wire: WireTensor): TensorProto {
   const name = wire.name ?? '';
   const dataType = (wire.data_type ?? 0) as DataType;
   if (wire.data_location === DataLocation.EXTERNAL) {
-    throw new Error(`tensor '${name}' keeps its data in an external file, which seqc does not read`);
+    return { name, dataType, dims: (wire.dims ?? []).map(int64Number), external: externalPlace(wire, name), ...(has(wire, 'doc_string') ? { docString: wire.doc_string } : {}) };
   }
   if (wire.string_data !== undefined && wire.string_data.length > 0) {
     throw new Error(`tensor '${name}' holds strings, which seqc cannot represent`);
@@ -185,6 +186,22 @@ function fromWireTensor(wire: WireTensor): TensorProto {
     ...fromWireTensorData(wire, dataType),
     ...(has(wire, 'doc_string') ? { docString: wire.doc_string } : {}),
   };
+}
+
+// The external_data entries of a tensor whose bytes live in another file; offset defaults to 0 and
+// length to "the rest", which is recorded as -1.
+function externalPlace(wire: WireTensor, name: string): { location: string; offset: number; length: number } {
+  const entries = new Map((wire.external_data ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+  const location = entries.get('location');
+  if (location === undefined || location === '') throw new Error(`tensor '${name}' is external but names no location`);
+  const number = (key: string, fallback: number): number => {
+    const text = entries.get(key);
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`tensor '${name}' has external ${key} ${JSON.stringify(text)}, not a whole number`);
+    return value;
+  };
+  return { location, offset: number('offset', 0), length: number('length', -1) };
 }
 
 type TensorData = Pick<TensorProto, 'floatData' | 'int32Data' | 'int64Data' | 'rawData'>;

@@ -12,7 +12,7 @@ import type {
   TensorTypeProto,
   ValueInfoProto,
 } from './types.js';
-import { AttributeType, ModelProtoType } from './schema.js';
+import { AttributeType, DataLocation, ModelProtoType } from './schema.js';
 import type {
   WireAttribute,
   WireDimension,
@@ -33,6 +33,29 @@ import type {
 export function encodeModel(model: ModelProto): Uint8Array {
   const wire = toWireModel(model);
   // The base Writer allocates a plain Uint8Array in Node too, rather than a slice of a pooled Node buffer.
+  const writer = ModelProtoType.encode(wire, new protobuf.Writer());
+  return writer.finish();
+}
+
+/** Where one tensor's bytes lie in an external weights file: TensorProto.external_data's `offset` and `length`. */
+export interface ExternalPlace {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Where the graph's initializers go: `place` returns a tensor's place in the file named `location`, or undefined to keep it inside the model. */
+export interface ExternalData {
+  readonly location: string;
+  readonly place: (tensor: TensorProto) => ExternalPlace | undefined;
+}
+
+/**
+ * Encodes a model whose main graph's initializers may live in an external file (ONNX external
+ * data: `data_location = EXTERNAL` and `external_data` entries `location`, `offset`, `length`).
+ * Tensors inside nodes and subgraphs stay in the model.
+ */
+export function encodeModelWithExternalData(model: ModelProto, external: ExternalData): Uint8Array {
+  const wire = toWireModel(model, external);
   const writer = ModelProtoType.encode(wire, new protobuf.Writer());
   return writer.finish();
 }
@@ -70,11 +93,11 @@ export function tensorHasData(tensor: TensorProto): boolean {
 /** True when typed arrays already hold their elements in little-endian order. */
 export const hostIsLittleEndian: boolean = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-function toWireModel(model: ModelProto): WireModel {
+function toWireModel(model: ModelProto, external?: ExternalData): WireModel {
   const wire: WireModel = {
     ir_version: int64(model.irVersion),
     opset_import: model.opsetImports.map((opset) => ({ domain: opset.domain, version: int64(opset.version) })),
-    graph: toWireGraph(model.graph),
+    graph: toWireGraph(model.graph, external),
     metadata_props: model.metadataProps.map((entry) => ({ key: entry.key, value: entry.value })),
   };
   if (model.producerName !== '') wire.producer_name = model.producerName;
@@ -85,10 +108,13 @@ function toWireModel(model: ModelProto): WireModel {
   return wire;
 }
 
-function toWireGraph(graph: GraphProto): WireGraph {
+function toWireGraph(graph: GraphProto, external?: ExternalData): WireGraph {
   const wire: WireGraph = {
     node: graph.nodes.map(toWireNode),
-    initializer: graph.initializers.map(toWireTensor),
+    initializer: graph.initializers.map((tensor) => {
+      const place = external?.place(tensor);
+      return place === undefined ? toWireTensor(tensor) : toExternalWireTensor(tensor, external!.location, place);
+    }),
     input: graph.inputs.map(toWireValueInfo),
     output: graph.outputs.map(toWireValueInfo),
     value_info: graph.valueInfo.map(toWireValueInfo),
@@ -141,7 +167,30 @@ function toWireTensor(tensor: TensorProto): WireTensor {
     data_type: tensor.dataType,
   };
   if (tensor.name !== '') wire.name = tensor.name;
-  if (tensorHasData(tensor)) wire.raw_data = tensorRawData(tensor);
+  if (tensor.external !== undefined) {
+    wire.external_data = [
+      { key: 'location', value: tensor.external.location },
+      { key: 'offset', value: String(tensor.external.offset) },
+      ...(tensor.external.length < 0 ? [] : [{ key: 'length', value: String(tensor.external.length) }]),
+    ];
+    wire.data_location = DataLocation.EXTERNAL;
+  } else if (tensorHasData(tensor)) wire.raw_data = tensorRawData(tensor);
+  if (tensor.docString !== undefined) wire.doc_string = tensor.docString;
+  return wire;
+}
+
+function toExternalWireTensor(tensor: TensorProto, location: string, place: ExternalPlace): WireTensor {
+  const wire: WireTensor = {
+    dims: tensor.dims.map(int64),
+    data_type: tensor.dataType,
+    external_data: [
+      { key: 'location', value: location },
+      { key: 'offset', value: String(place.offset) },
+      { key: 'length', value: String(place.length) },
+    ],
+    data_location: DataLocation.EXTERNAL,
+  };
+  if (tensor.name !== '') wire.name = tensor.name;
   if (tensor.docString !== undefined) wire.doc_string = tensor.docString;
   return wire;
 }

@@ -144,6 +144,7 @@ function tensorConstantText(tensor: TensorProto): string {
 }
 
 function checksumText(tensor: TensorProto): string {
+  if (tensor.external !== undefined) return `external ${tensor.external.location} at ${tensor.external.offset}`;
   return tensorHasData(tensor) ? `fnv1a ${fnv1a32(tensorRawData(tensor))}` : 'no data';
 }
 

@@ -41,6 +41,8 @@ export interface TensorProto {
   readonly int32Data?: Int32Array;
   readonly int64Data?: BigInt64Array;
   readonly rawData?: Uint8Array;
+  /** A tensor decoded from a model that keeps its bytes in an external file: where they are, instead of data. */
+  readonly external?: { readonly location: string; readonly offset: number; readonly length: number };
   readonly docString?: string;
 }
 

@@ -82,7 +82,15 @@ export async function loadBundle(ort: OrtModule, source: BundleSource, options: 
     return { diagnostics: parsed.problems.map((p) => error('SEQ302', spanOfWhole('manifest'), `the bundle's manifest is not usable: ${p}`, 'compile the spec again with `seqc compile`')) };
   }
   const manifest = parsed.manifest;
-  const sessionOptions = options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders };
+  // The graphs share one weights file (ONNX external data): its bytes are read once and handed to every session.
+  const weights = manifest.weights === undefined ? undefined : source.files[manifest.weights.path];
+  if (manifest.weights !== undefined && weights === undefined) {
+    return { diagnostics: [error('SEQ302', spanOfWhole(manifest.weights.path), `the bundle has no file ${manifest.weights.path}, which its manifest names as its weights`, 'keep the weights file beside the manifest and the .onnx files')] };
+  }
+  const sessionOptions = {
+    ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
+    ...(weights === undefined ? {} : { externalData: [{ path: manifest.weights!.path, data: weights }] }),
+  };
   const open = async (file: BundleFile): Promise<{ session?: OrtSession; diagnostics: Diagnostic[] }> => {
     const bytes = source.files[file.path];
     if (bytes === undefined) return { diagnostics: [error('SEQ302', spanOfWhole(file.path), `the bundle has no file ${file.path}, which its manifest names`)] };

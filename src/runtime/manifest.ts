@@ -107,6 +107,14 @@ export function parseManifest(value: unknown): { manifest?: BundleManifest; prob
     if (value['kind'] === 'seq2seq' && files['encoder'] === undefined) at('files.encoder', 'is missing, and a seq2seq bundle needs it');
     if (value['kind'] === 'lm' && files['encoder'] !== undefined) at('files.encoder', 'is present, but a language model has no encoder');
   }
+  const weights = value['weights'];
+  if (weights !== undefined) {
+    if (!isRecord(weights)) at('weights', 'should be an object { path, bytes } when present');
+    else {
+      if (typeof weights['path'] !== 'string' || weights['path'] === '') at('weights.path', 'should be a file name');
+      if (!isWhole(weights['bytes'])) at('weights.bytes', `should be a whole number, not ${JSON.stringify(weights['bytes'])}`);
+    }
+  }
   if (problems.length > 0) return { problems };
 
   const manifest = value as unknown as BundleManifest;

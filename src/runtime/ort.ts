@@ -21,7 +21,15 @@ export interface OrtSession {
  */
 export interface OrtModule {
   readonly InferenceSession: {
-    create(model: Uint8Array, options?: { readonly executionProviders?: readonly string[]; readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4 }): Promise<OrtSession>;
+    create(
+      model: Uint8Array,
+      options?: {
+        readonly executionProviders?: readonly string[];
+        readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+        /** The files the model's external-data initializers name: `path` is the model's `location`, `data` the bytes (or, on Node, a file path). */
+        readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array | string }[];
+      },
+    ): Promise<OrtSession>;
   };
   readonly Tensor: new (type: 'int64' | 'float32', data: BigInt64Array | Float32Array, dims: readonly number[]) => OrtTensor;
 }

@@ -45,8 +45,9 @@ export async function loadBundle(source: BundleSource, options: LoadBundleOption
 }
 
 /**
- * Fetches a bundle's manifest and the files that generation uses (encoder, step, greedy graph; not
- * the scoring graph), each relative to the manifest's URL, then opens it.
+ * Fetches a bundle's manifest and the files that generation uses (encoder, step, greedy graph and
+ * the weights file they share, once; not the scoring graph), each relative to the manifest's URL,
+ * then opens it.
  */
 export async function fetchBundle(manifestUrl: string | URL, options: LoadBundleOptions & Pick<WebModelOptions, 'wasmPaths' | 'numThreads'> = {}): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
   const base = new URL(String(manifestUrl), globalThis.location?.href);
@@ -60,7 +61,9 @@ export async function fetchBundle(manifestUrl: string | URL, options: LoadBundle
   }
   const parsed = parseManifest(manifest);
   // An unusable manifest is reported by loadBundle itself.
-  const entries = parsed.manifest === undefined ? [] : Object.values(parsed.manifest.files).filter((f) => f !== undefined && f !== parsed.manifest!.files.scoring);
+  const graphs = parsed.manifest === undefined ? [] : Object.values(parsed.manifest.files).filter((f) => f !== undefined && f !== parsed.manifest!.files.scoring);
+  // The weights file, which every graph reads, is fetched once.
+  const entries = [...graphs, ...(parsed.manifest?.weights === undefined ? [] : [parsed.manifest.weights])];
   const files: Record<string, Uint8Array> = {};
   for (const entry of entries) {
     const fetched = await bytesOf(new URL(entry.path, base), entry.path);
