@@ -12,6 +12,7 @@ import type { TensorData } from '../runtime/inputs.js';
 import { loadModel, runModel } from '../runtime/node.js';
 import { type ParsedArgs } from './args.js';
 import { writeBundle } from './bundle.js';
+import { compileProgress } from './progress.js';
 import { compileFromArgs, ExitCode, fileError, report, usage, writeAtomically, type Io } from './io.js';
 
 export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
@@ -33,7 +34,7 @@ export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
   let failed = 0;
   for (const file of files) {
     const specPath = join(dir, file);
-    const compiled = compileFromArgs(specPath, args);
+    const compiled = compileFromArgs(specPath, args, { onProgress: compileProgress(io, specPath) });
     report(compiled.diagnostics, compiled.sources, io);
     if (compiled.usageProblem) return ExitCode.usage;
     const result = compiled.result;
@@ -118,7 +119,7 @@ async function exampleRun(model: Uint8Array, name: string, io: Io): Promise<bool
 async function exampleGreedy(bundle: CompiledBundle, name: string, io: Io): Promise<boolean> {
   const greedy = bundle.files.find((f) => f.role === 'greedy')!;
   try {
-    const session = await ort.InferenceSession.create(greedy.bytes, { logSeverityLevel: 3 });
+    const session = await ort.InferenceSession.create(greedy.bytes, { logSeverityLevel: 3, externalData: [{ path: bundle.weights.file, data: bundle.weights.bytes }] });
     const m = bundle.manifest;
     const feeds: Record<string, ort.Tensor> = {};
     const time = 6;

@@ -1,6 +1,7 @@
 // ONNX external data: a weights file beside the .onnx files, each tensor stored once at an aligned offset, shared by every graph that names it.
 
 import { encodeModelWithExternalData, tensorRawData, type ExternalPlace } from './encode.js';
+import { DataLocation, ModelProtoType, type WireModel } from './schema.js';
 import type { ModelProto, TensorProto } from './types.js';
 
 export type { ExternalPlace } from './encode.js';
@@ -103,4 +104,25 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   }
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * The external files a model's main-graph initializers name (their `location`s), read from the
+ * encoded model without copying any tensor. Empty for a model that holds its own weights, and for
+ * bytes that are not a model (opening it reports that).
+ */
+export function externalLocations(bytes: Uint8Array): string[] {
+  let wire: WireModel;
+  try {
+    wire = ModelProtoType.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as unknown as WireModel;
+  } catch {
+    return [];
+  }
+  const locations = new Set<string>();
+  for (const tensor of wire.graph?.initializer ?? []) {
+    if (tensor.data_location !== DataLocation.EXTERNAL) continue;
+    const location = tensor.external_data?.find((e) => e.key === 'location')?.value;
+    if (location !== undefined && location !== '') locations.add(location);
+  }
+  return [...locations];
 }

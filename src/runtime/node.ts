@@ -1,7 +1,10 @@
 // Runs compiled seqc models on onnxruntime-node (CPU, or CUDA where it is installed), with inputs validated against the model's signature.
 
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { externalLocations } from '../onnx/external.js';
+import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { loadBundle as loadBundleOn, type BundleSource, type LoadBundleOptions, type SeqBundle } from './generate.js';
 import { openModel, type LoadedModel } from './session.js';
 
@@ -10,9 +13,40 @@ export interface NodeModelOptions {
   readonly executionProviders?: readonly string[];
 }
 
-/** Opens a compiled model; `source` names it in diagnostics (a path, usually). */
+/**
+ * Opens a compiled model; `source` names it in diagnostics (a path, usually). A model that keeps its
+ * weights in a file beside it (`seqc compile --external-weights`, or past 2 GiB) has them read from
+ * `source`'s folder.
+ */
 export async function loadModel(bytes: Uint8Array, source: string, options: NodeModelOptions = {}): Promise<{ model?: LoadedModel; diagnostics: Diagnostic[] }> {
-  return openModel(ort, bytes, source, { executionProviders: options.executionProviders ?? ['cpu'] });
+  const externalData: { path: string; data: Uint8Array }[] = [];
+  for (const location of externalLocations(bytes)) {
+    const path = join(dirname(source), location);
+    try {
+      externalData.push({ path: location, data: readLargeFile(path) });
+    } catch (e) {
+      return { diagnostics: [error('SEQ302', spanOfWhole(source), `${source} keeps its weights in ${location}, which could not be read: ${(e as Error).message}`, `keep ${location} beside the model`)] };
+    }
+  }
+  return openModel(ort, bytes, source, { executionProviders: options.executionProviders ?? ['cpu'], ...(externalData.length === 0 ? {} : { externalData }) });
+}
+
+/** Reads a whole file, also one past the 2 GiB that `readFileSync` stops at, in 1 GiB pieces. */
+export function readLargeFile(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const bytes = new Uint8Array(size);
+    let done = 0;
+    while (done < size) {
+      const read = readSync(fd, bytes, done, Math.min(2 ** 30, size - done), done);
+      if (read === 0) throw new Error(`${path} ended after ${done} of ${size} bytes`);
+      done += read;
+    }
+    return bytes;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Opens a decoder bundle for `generate` (src/runtime/generate.ts) on onnxruntime-node. */

@@ -11,6 +11,8 @@ export interface OpenModelOptions {
   readonly executionProviders: readonly string[];
   /** ONNX Runtime's session log severity, 0 (verbose) to 4 (fatal); default ONNX Runtime's. */
   readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  /** The weights files the model's external-data initializers name (`path`: the name the model records; `data`: bytes, or a file path on Node). */
+  readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array | string }[];
 }
 
 /** Inputs by name: nested lists or flat data with dims (see `InputValue`), or tensors already built. */
@@ -64,7 +66,8 @@ export async function openModel(ort: OrtModule, bytes: Uint8Array, source: strin
   let session: OrtSession;
   try {
     const logging = options.logSeverityLevel === undefined ? {} : { logSeverityLevel: options.logSeverityLevel };
-    session = await ort.InferenceSession.create(bytes, { executionProviders: [...options.executionProviders], ...logging });
+    const external = options.externalData === undefined ? {} : { externalData: options.externalData };
+    session = await ort.InferenceSession.create(bytes, { executionProviders: [...options.executionProviders], ...logging, ...external });
   } catch (e) {
     return { diagnostics: [error('SEQ302', spanOfWhole(source), `ONNX Runtime could not load ${source} on ${options.executionProviders.join(', ')}: ${(e as Error).message}`)] };
   }
