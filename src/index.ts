@@ -55,7 +55,12 @@ export interface CompiledWeights {
 
 /** A compiled encoder–decoder or language model: its graphs and its manifest (docs/seq2seq.md). */
 export interface CompiledBundle {
-  readonly files: readonly { readonly role: BundleRole; readonly file: string; readonly bytes: Uint8Array; readonly proto: ModelProto }[];
+  /**
+   * The graphs. `sharedBytes` is a graph as a bundle stores it, reading its initializers from
+   * `weights` (ONNX external data; what `seqc compile` writes and `fetchBundle` downloads); `bytes`
+   * is the same graph holding its own copy of the weights, for opening it alone, encoded on first use.
+   */
+  readonly files: readonly { readonly role: BundleRole; readonly file: string; readonly bytes: Uint8Array; readonly sharedBytes: Uint8Array; readonly proto: ModelProto }[];
   readonly manifest: BundleManifest;
   /** The weights every graph reads, stored once; the manifest's `weights` entry names it. */
   readonly weights: CompiledWeights;
@@ -148,17 +153,38 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
   const encodeProgress = progressOfEncoding(weightsFile, 4 * summary.totalParameters, options.onProgress);
   if (ir.decoder !== undefined) {
     const lowered = lowerSeq2seq(ir, weights, lowerOptions, stem);
-    const files = lowered.files.map((f) => {
-      const bytes = encodeModelInto(f.proto, weightsFile);
+    const files = lowered.files.map((f): CompiledBundle['files'][number] => {
+      const sharedBytes = encodeModelInto(f.proto, weightsFile);
       encodeProgress();
-      return { role: f.role, file: `${stem}${f.suffix}.onnx`, bytes, proto: f.proto };
+      let inline: Uint8Array | undefined;
+      return {
+        role: f.role,
+        file: `${stem}${f.suffix}.onnx`,
+        sharedBytes,
+        // Encoded on first use only: writing and fetching a bundle never need the graphs with their own copy of the weights.
+        get bytes() {
+          inline ??= encodeModel(f.proto);
+          return inline;
+        },
+        proto: f.proto,
+      };
     });
     const overflow = weightsTooLarge(weightsFile.size, ir.name, modelSpan);
     if (overflow !== undefined) return { diagnostics: [...diagnostics, overflow], summary, signature, ir };
     const compiledWeights = { file: weightsFile.location, bytes: weightsFileBytes(weightsFile) };
     const manifest: BundleManifest = { ...lowered.manifest, weights: { path: compiledWeights.file, bytes: compiledWeights.bytes.byteLength } };
     const scoring = files.find((f) => f.role === 'scoring')!;
-    return { model: scoring.bytes, diagnostics, summary, signature, ir, proto: scoring.proto, bundle: { files, manifest, weights: compiledWeights } };
+    return {
+      get model() {
+        return scoring.bytes;
+      },
+      diagnostics,
+      summary,
+      signature,
+      ir,
+      proto: scoring.proto,
+      bundle: { files, manifest, weights: compiledWeights },
+    };
   }
   const proto = lower(ir, weights, lowerOptions);
   const external = encodeModelInto(proto, weightsFile);

@@ -29,7 +29,7 @@ export function writeBundle(out: string, bundle: CompiledBundle, fail: (d: Diagn
   const entries: [string, Uint8Array | string][] = [
     // The weights file keeps its name: the graphs record it as their external data's location.
     [join(dir, bundle.weights.file), bundle.weights.bytes],
-    ...bundle.files.map((f): [string, Uint8Array] => [join(dir, rename(f.file)), f.bytes]),
+    ...bundle.files.map((f): [string, Uint8Array] => [join(dir, rename(f.file)), f.sharedBytes]),
     [join(dir, `${stem}.manifest.json`), `${JSON.stringify(manifest, null, 2)}\n`],
     ...extra(join(dir, stem)),
   ];

@@ -94,7 +94,7 @@ function bundleFromArgs(given: string, args: ParsedArgs): { bundle?: { manifest:
     return { sources: compiled.sources, diagnostics: [...compiled.diagnostics, error('SEQ300', spanOfWhole(path), `${path} has no decoder block, so there is nothing to generate`, 'use `seqc run` for models without a decoder')], usageProblem: false };
   }
   if (bundle === undefined) return { sources: compiled.sources, diagnostics: compiled.diagnostics, usageProblem: compiled.usageProblem };
-  const files = Object.fromEntries([...bundle.files.map((f) => [f.file, f.bytes]), [bundle.weights.file, bundle.weights.bytes]]);
+  const files = Object.fromEntries([...bundle.files.map((f) => [f.file, f.sharedBytes]), [bundle.weights.file, bundle.weights.bytes]]);
   return { bundle: { manifest: bundle.manifest, files }, sources: compiled.sources, diagnostics: compiled.diagnostics, usageProblem: false };
 }
 

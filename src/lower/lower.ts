@@ -115,6 +115,19 @@ export function recordedName(sourceName: string): string {
   return sourceName.split(/[\\/]/).pop() || sourceName;
 }
 
+/**
+ * A `[rows, columns]` PyTorch weight as a `[columns, rows]` MatMul operand: the weight as PyTorch
+ * stores it and a Transpose node, which ONNX Runtime folds away when it loads the model. The webgpu
+ * target uses it so that a bundle's scoring graph reads the same tensor as its step graph (whose Gemm
+ * takes the PyTorch layout), and the bundle's weights file holds it once.
+ */
+export function transposedInGraph(b: GraphBuilder, name: string, transposedName: string, rows: number, columns: number, data: Float32Array, where: string): string {
+  const stored = b.floatInitializer(name, [rows, columns], data);
+  const out = b.fresh(transposedName);
+  b.node(`${transposedName}/Transpose`, 'Transpose', [stored], [{ name: out, type: { elemType: DataType.FLOAT, dims: [dimValue(columns), dimValue(rows)] } }], [attr.ints('perm', [1, 0])], where);
+  return out;
+}
+
 /** A span as a node's doc string records it: `tagger.seq:4:3`. */
 export function recordedPlace(span: Span): string {
   return `${recordedName(span.source)}:${span.start.line}:${span.start.column}`;
@@ -366,7 +379,10 @@ export class Lowering {
       if (op.bias) inputs.push(this.b.floatInitializer(`${op.label}.bias`, [op.outFeatures], this.weight(`${op.label}.bias`)));
       this.b.node(`${op.label}/Gemm`, 'Gemm', inputs, [{ name: out, type }], [attr.int('transB', 1)], this.where(op.span));
     } else {
-      const wt = this.b.floatInitializer(`${op.label}/weight_T`, [op.inFeatures, op.outFeatures], transpose2d(weight, op.outFeatures, op.inFeatures), `${op.label}.weight transposed`);
+      const wt =
+        this.gpu === undefined
+          ? this.b.floatInitializer(`${op.label}/weight_T`, [op.inFeatures, op.outFeatures], transpose2d(weight, op.outFeatures, op.inFeatures), `${op.label}.weight transposed`)
+          : transposedInGraph(this.b, `${op.label}.weight`, `${op.label}/weight_T`, op.outFeatures, op.inFeatures, weight, this.where(op.span));
       const product = op.bias ? this.b.fresh(`${op.label}/MatMul_output`) : out;
       this.b.node(`${op.label}/MatMul`, 'MatMul', [x.name, wt], [{ name: product, type }], [], this.where(op.span));
       if (op.bias) {

@@ -4,7 +4,7 @@ import type { DecoderIR, Dim, ModelIR, RecurrentOp, ValueType } from '../ir/ir.j
 import { DataType, type GraphProto, type ModelProto, type OnnxDim, type ValueInfoProto } from '../onnx/types.js';
 import type { WeightMap } from '../weights/types.js';
 import { attr, dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
-import { emitRecurrentNode, Lowering, onnxDim, recordedName, recordedPlace, type LowerOptions, type ModelSignature } from './lower.js';
+import { emitRecurrentNode, Lowering, onnxDim, recordedName, recordedPlace, transposedInGraph, type LowerOptions, type ModelSignature } from './lower.js';
 import { transpose2d } from './pack.js';
 import type { BundleManifest, BundleRole } from './manifest.js';
 import { batchFilled, floatIdsAsInt32, GpuSequences, idsAsFloat, prefixNodeNames, zerosLike } from './webgpu.js';
@@ -562,8 +562,11 @@ class Seq2seqEmitter {
       b.node(`${path}/${name}/MatMul`, 'MatMul', [left, right], [{ name: out, type }], [], where);
       return out;
     };
+    // For webgpu, the step graph's Gemms read these weights in PyTorch's layout: the scoring graph transposes the same tensors.
     const transposed = (parameter: string, rows: number, columns: number): string =>
-      b.floatInitializer(`${att.label}/${parameter}_T`, [columns, rows], transpose2d(this.weight(`${att.label}.${parameter}.weight`), rows, columns), `${att.label}.${parameter}.weight transposed`);
+      this.gpu
+        ? transposedInGraph(b, `${att.label}.${parameter}.weight`, `${att.label}/${parameter}_T`, rows, columns, this.weight(`${att.label}.${parameter}.weight`), where)
+        : b.floatInitializer(`${att.label}/${parameter}_T`, [columns, rows], transpose2d(this.weight(`${att.label}.${parameter}.weight`), rows, columns), `${att.label}.${parameter}.weight transposed`);
     let scores: string;
     if (att.score === 'additive') {
       let projected = matmul('query_projected', queries, transposed('linear_query', memoryDim, q), seq(dimValue(memoryDim)));

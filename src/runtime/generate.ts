@@ -82,11 +82,9 @@ export async function loadBundle(ort: OrtModule, source: BundleSource, options: 
     return { diagnostics: parsed.problems.map((p) => error('SEQ302', spanOfWhole('manifest'), `the bundle's manifest is not usable: ${p}`, 'compile the spec again with `seqc compile`')) };
   }
   const manifest = parsed.manifest;
-  // The graphs share one weights file (ONNX external data): its bytes are read once and handed to every session.
+  // The graphs share one weights file (ONNX external data): its bytes are read once and handed to every
+  // session. Graphs that hold their own weights (a CompiledBundle's `bytes`) open without it.
   const weights = manifest.weights === undefined ? undefined : source.files[manifest.weights.path];
-  if (manifest.weights !== undefined && weights === undefined) {
-    return { diagnostics: [error('SEQ302', spanOfWhole(manifest.weights.path), `the bundle has no file ${manifest.weights.path}, which its manifest names as its weights`, 'keep the weights file beside the manifest and the .onnx files')] };
-  }
   const sessionOptions = {
     ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
     ...(weights === undefined ? {} : { externalData: [{ path: manifest.weights!.path, data: weights }] }),
@@ -98,7 +96,8 @@ export async function loadBundle(ort: OrtModule, source: BundleSource, options: 
     try {
       session = await ort.InferenceSession.create(bytes, sessionOptions);
     } catch (e) {
-      return { diagnostics: [error('SEQ302', spanOfWhole(file.path), `ONNX Runtime could not load ${file.path}: ${(e as Error).message}`)] };
+      const hint = manifest.weights !== undefined && weights === undefined ? `the bundle's weights file ${manifest.weights.path}, which its graphs read, was not given: keep it beside the manifest` : undefined;
+      return { diagnostics: [error('SEQ302', spanOfWhole(file.path), `ONNX Runtime could not load ${file.path}: ${(e as Error).message}`, hint)] };
     }
     const missing = file.inputs.filter((n) => session.inputNames !== undefined && !session.inputNames.includes(n));
     const missingOut = file.outputs.filter((n) => session.outputNames !== undefined && !session.outputNames.includes(n));
