@@ -146,6 +146,17 @@ describe('a bundle stores its weights once', () => {
     expect(loaded.diagnostics.map((d) => d.hint).join(' ')).toMatch(/small\.weights\.bin/);
   });
 
+  it('opens a bundle too small to have external tensors, whose weights file is empty', async () => {
+    const lmDir = join(root, 'lm');
+    mkdirSync(lmDir, { recursive: true });
+    writeFileSync(join(lmDir, 'lm.seq'), 'model TinyLM {\n  decoder(bos=1, eos=2, max_length=5) {\n    -> embedding: Embedding(vocab=9, dim=4)\n    -> lstm: LSTM(hidden=6)\n    -> fc: Linear(9)\n  }\n}\n');
+    expect((await seqc('compile', join(lmDir, 'lm.seq'))).code).toBe(0);
+    expect(readFileSync(join(lmDir, 'lm.weights.bin')).length).toBe(0);
+    const r = await seqc('generate', join(lmDir, 'lm.manifest.json'), '--prompt', '3 4');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+  });
+
   it('does the same for a --target webgpu bundle', async () => {
     const gpuDir = join(root, 'webgpu');
     mkdirSync(gpuDir, { recursive: true });

@@ -212,7 +212,8 @@ describe('decoder bundles on the web runtime', () => {
   it('fetches a bundle by its manifest URL and generates what onnxruntime-node generates', async () => {
     const compiled = compile(spec, { sourceName: 'tiny.seq', seed: 5 });
     expect(compiled.diagnostics).toEqual([]);
-    const served = new Map<string, Uint8Array>(compiled.bundle!.files.map((f) => [`/models/${f.file}`, f.bytes]));
+    const served = new Map<string, Uint8Array>(compiled.bundle!.files.map((f) => [`/models/${f.file}`, f.sharedBytes]));
+    served.set(`/models/${compiled.bundle!.weights.file}`, compiled.bundle!.weights.bytes);
     served.set('/models/tiny.manifest.json', new TextEncoder().encode(JSON.stringify(compiled.bundle!.manifest)));
     const requested: string[] = [];
     const server = createServer((request, response) => {
@@ -226,9 +227,10 @@ describe('decoder bundles on the web runtime', () => {
       const { port } = server.address() as AddressInfo;
       const onWeb = await fetchBundle(`http://127.0.0.1:${port}/models/tiny.manifest.json`, { executionProviders: ['wasm'] });
       expect(onWeb.diagnostics).toEqual([]);
-      // The scoring graph is not fetched: generating needs the encoder, the step and (for runGreedyGraph) the greedy graph.
-      expect(requested.sort()).toEqual(['/models/tiny.encoder.onnx', '/models/tiny.greedy.onnx', '/models/tiny.manifest.json', '/models/tiny.step.onnx']);
-      const files = Object.fromEntries(compiled.bundle!.files.map((f) => [f.file, f.bytes]));
+      // The scoring graph is not fetched: generating needs the encoder, the step and (for runGreedyGraph) the greedy
+      // graph, and the weights file they share, once.
+      expect(requested.sort()).toEqual(['/models/tiny.encoder.onnx', '/models/tiny.greedy.onnx', '/models/tiny.manifest.json', '/models/tiny.step.onnx', '/models/tiny.weights.bin']);
+      const files = { ...Object.fromEntries(compiled.bundle!.files.map((f) => [f.file, f.sharedBytes])), [compiled.bundle!.weights.file]: compiled.bundle!.weights.bytes };
       const onNode = await loadBundleOnNode({ manifest: compiled.bundle!.manifest, files });
       const rows = [[3, 4, 5], [6, 7]];
       for (const options of [{ strategy: 'greedy' as const }, { strategy: 'beam' as const, beam: { width: 3, nBest: 2 } }]) {

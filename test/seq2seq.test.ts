@@ -1152,6 +1152,7 @@ describe('specs/translator.seq', () => {
         },
         greedy: { path: 'translator.greedy.onnx', inputs: ['src', 'src_lengths'], outputs: ['tokens', 'lengths'] },
       },
+      weights: { path: 'translator.weights.bin', bytes: 61177088 },
     });
   });
 

@@ -119,7 +119,7 @@ async function exampleRun(model: Uint8Array, name: string, io: Io): Promise<bool
 async function exampleGreedy(bundle: CompiledBundle, name: string, io: Io): Promise<boolean> {
   const greedy = bundle.files.find((f) => f.role === 'greedy')!;
   try {
-    const session = await ort.InferenceSession.create(greedy.sharedBytes, { logSeverityLevel: 3, externalData: [{ path: bundle.weights.file, data: bundle.weights.bytes }] });
+    const session = await ort.InferenceSession.create(greedy.sharedBytes, { logSeverityLevel: 3, ...(bundle.weights.bytes.length === 0 ? {} : { externalData: [{ path: bundle.weights.file, data: bundle.weights.bytes }] }) });
     const m = bundle.manifest;
     const feeds: Record<string, ort.Tensor> = {};
     const time = 6;

@@ -87,7 +87,8 @@ export async function loadBundle(ort: OrtModule, source: BundleSource, options: 
   const weights = manifest.weights === undefined ? undefined : source.files[manifest.weights.path];
   const sessionOptions = {
     ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
-    ...(weights === undefined ? {} : { externalData: [{ path: manifest.weights!.path, data: weights }] }),
+    // A model too small to have any tensor outside its graphs has an empty weights file, which ONNX Runtime would refuse.
+    ...(weights === undefined || weights.byteLength === 0 ? {} : { externalData: [{ path: manifest.weights!.path, data: weights }] }),
   };
   const open = async (file: BundleFile): Promise<{ session?: OrtSession; diagnostics: Diagnostic[] }> => {
     const bytes = source.files[file.path];
