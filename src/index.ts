@@ -40,8 +40,9 @@ export interface CompileOptions {
    */
   readonly externalWeights?: 'auto' | 'always';
   /**
-   * Called as long work advances: `stage` is `weights` (parameters initialized or read, of the
-   * model's total) or `encode` (bytes of weights written, of the total). Nothing else is printed.
+   * Called as long work advances, in this order: `weights` (parameters initialized or read, of the
+   * model's total), `lower` (0 then 1: building the graphs), `encode` (a bundle: bytes of weights
+   * placed, of about the total; a single model: 0 then 1). Each stage ends with `done === total`.
    */
   readonly onProgress?: (stage: string, done: number, total: number) => void;
 }
@@ -150,9 +151,11 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
 
   const lowerOptions = { opset, irVersion: irVersionFor(opset), producerVersion: seqcVersion, sourceText: source, sourceName, target: options.target ?? 'generic' };
   const weightsFile = startWeightsFile(`${stem}.weights.bin`);
-  const encodeProgress = progressOfEncoding(weightsFile, 4 * summary.totalParameters, options.onProgress);
+  options.onProgress?.('lower', 0, 1);
   if (ir.decoder !== undefined) {
     const lowered = lowerSeq2seq(ir, weights, lowerOptions, stem);
+    options.onProgress?.('lower', 1, 1);
+    const encodeProgress = progressOfEncoding(weightsFile, 4 * summary.totalParameters, options.onProgress);
     const files = lowered.files.map((f): CompiledBundle['files'][number] => {
       const sharedBytes = encodeModelInto(f.proto, weightsFile);
       encodeProgress();
@@ -187,11 +190,16 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
     };
   }
   const proto = lower(ir, weights, lowerOptions);
+  options.onProgress?.('lower', 1, 1);
+  // The model without its weights is small and quick to encode; with them it is what the 2 GiB limit applies to.
+  options.onProgress?.('encode', 0, 1);
   const external = encodeModelInto(proto, weightsFile);
-  encodeProgress();
   if (options.externalWeights !== 'always' && !needsWeightsFile(external.byteLength, weightsFile.size, onnxFileLimit)) {
-    return { model: encodeModel(proto), diagnostics, summary, signature, ir, proto };
+    const model = encodeModel(proto);
+    options.onProgress?.('encode', 1, 1);
+    return { model, diagnostics, summary, signature, ir, proto };
   }
+  options.onProgress?.('encode', 1, 1);
   const overflow = weightsTooLarge(weightsFile.size, ir.name, modelSpan);
   if (overflow !== undefined) return { diagnostics: [...diagnostics, overflow], summary, signature, ir };
   return { model: external, diagnostics, summary, signature, ir, proto, weights: { file: weightsFile.location, bytes: weightsFileBytes(weightsFile) } };

@@ -283,6 +283,7 @@ describe('progress', () => {
     expect(weights[0]).toEqual(['weights', 0, parameters]);
     expect(weights.at(-1)).toEqual(['weights', parameters, parameters]);
     expect(weights.length).toBeGreaterThan(5);
+    expect([...new Set(events.map(([stage]) => stage))]).toEqual(['weights', 'lower', 'encode']);
     const encode = events.filter(([stage]) => stage === 'encode');
     expect(encode.at(-1)![1]).toBe(encode.at(-1)![2]);
     for (let i = 1; i < weights.length; i++) expect(weights[i]![1]).toBeGreaterThanOrEqual(weights[i - 1]![1]);

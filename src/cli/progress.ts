@@ -48,7 +48,7 @@ export function startProgress(io: Io, label: string, total: number, sink: Progre
   };
 }
 
-const stageLabels: Readonly<Record<string, string>> = { weights: 'initializing weights', encode: 'writing weights' };
+const stageLabels: Readonly<Record<string, string>> = { weights: 'initializing weights', lower: 'building graphs', encode: 'encoding' };
 
 /**
  * The library's `onProgress` for one compile, drawn as progress lines (`tagger.seq: initializing
