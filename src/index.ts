@@ -247,7 +247,7 @@ export { catalogue, diagnosticCodes } from './diagnostics/catalogue.js';
 export type { ModelSummary, SummaryRow } from './summary/summary.js';
 export { formatSummary } from './summary/summary.js';
 export type { CompileTarget, ModelSignature } from './lower/lower.js';
-export type { BundleManifest, BundleRole, BundleFileEntry } from './lower/manifest.js';
+export type { BundleManifest, BundleRole, BundleFileEntry, BundleWeightsEntry } from './lower/manifest.js';
 export { formatModel } from './onnx/text.js';
 export { formatIr } from './ir/print.js';
 export { decodeModel } from './onnx/decode.js';

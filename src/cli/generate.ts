@@ -4,8 +4,9 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { loadBundle, type GenerateOptions } from '../runtime/generate.js';
+import { readLargeFile } from '../runtime/node.js';
 import type { FlagSpec, ParsedArgs } from './args.js';
-import { compactJson, compileFromArgs, ExitCode, help, onePositional, opsetFlag, readBytes, readText, report, seedFlag, weightsFlag, type Io } from './io.js';
+import { compactJson, compileFromArgs, ExitCode, fileError, help, onePositional, opsetFlag, readBytes, readText, report, seedFlag, weightsFlag, type Io } from './io.js';
 
 interface Vocabulary {
   readonly tokens: readonly string[];
@@ -82,7 +83,8 @@ function bundleFromArgs(given: string, args: ParsedArgs): { bundle?: { manifest:
     const weights = (manifest as { weights?: { path?: unknown } }).weights;
     for (const entry of [...Object.values(entries), weights]) {
       if (typeof entry?.path !== 'string') continue;
-      const bytes = readBytes(join(dirname(path), entry.path));
+      // The weights file may pass the 2 GiB that readFileSync reads.
+      const bytes = entry === weights ? readWeights(join(dirname(path), entry.path)) : readBytes(join(dirname(path), entry.path));
       if (bytes.bytes === undefined) return { sources: new Map(), diagnostics: bytes.diagnostics, usageProblem: false };
       files[entry.path] = bytes.bytes;
     }
@@ -214,3 +216,11 @@ export async function generateCommand(args: ParsedArgs, io: Io): Promise<number>
 }
 
 /** JSON with two-space indentation, but lists of numbers kept on one line. */
+
+function readWeights(path: string): { bytes?: Uint8Array; diagnostics: Diagnostic[] } {
+  try {
+    return { bytes: readLargeFile(path), diagnostics: [] };
+  } catch (e) {
+    return { diagnostics: [fileError(path, e)] };
+  }
+}
