@@ -1,6 +1,6 @@
 // What the seqc commands share: exit codes, output, file reading and atomic writing, compiling from flags.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { compile, defaultOpset, supportedOpsets, type CompileOptions, type CompileResult } from '../index.js';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
@@ -85,7 +85,7 @@ export function writeAtomically(path: string, data: Uint8Array | string): Diagno
   const temporary = `${path}.tmp-${process.pid}`;
   try {
     mkdirSync(dirname(resolve(path)), { recursive: true });
-    writeFileSync(temporary, data);
+    writeWhole(temporary, data);
     renameSync(temporary, path);
     return undefined;
   } catch (e) {
@@ -95,6 +95,21 @@ export function writeAtomically(path: string, data: Uint8Array | string): Diagno
       // The temporary file could not be removed either; the error below says why writing failed.
     }
     return error('SEQ202', spanOfWhole(path), `cannot write ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Writes a file in pieces of at most 1 GiB: one writeFileSync stops at 2 GiB, and weights files may be larger. */
+function writeWhole(path: string, data: Uint8Array | string): void {
+  if (typeof data === 'string' || data.byteLength <= 2 ** 30) {
+    writeFileSync(path, data);
+    return;
+  }
+  const fd = openSync(path, 'w');
+  try {
+    let done = 0;
+    while (done < data.byteLength) done += writeSync(fd, data, done, Math.min(2 ** 30, data.byteLength - done));
+  } finally {
+    closeSync(fd);
   }
 }
 
