@@ -62,6 +62,8 @@ export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
       continue;
     }
     const problems = [
+      // A model past 2 GiB keeps its weights beside it (the library decides; see CompileOptions.externalWeights).
+      ...(result.weights === undefined ? [] : [writeAtomically(join(out, result.weights.file), result.weights.bytes)]),
       writeAtomically(`${stem}.onnx`, result.model),
       writeAtomically(`${stem}.onnx.txt`, formatModel(result.proto)),
       writeAtomically(`${stem}.summary.txt`, formatSummary(result.summary)),
