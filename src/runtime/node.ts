@@ -1,6 +1,6 @@
 // Runs compiled seqc models on onnxruntime-node (CPU, or CUDA where it is installed), with inputs validated against the model's signature.
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { externalLocations } from '../onnx/external.js';
@@ -19,16 +19,15 @@ export interface NodeModelOptions {
  * `source`'s folder.
  */
 export async function loadModel(bytes: Uint8Array, source: string, options: NodeModelOptions = {}): Promise<{ model?: LoadedModel; diagnostics: Diagnostic[] }> {
-  const externalData: { path: string; data: Uint8Array }[] = [];
-  for (const location of externalLocations(bytes)) {
-    const path = join(dirname(source), location);
-    try {
-      externalData.push({ path: location, data: readLargeFile(path) });
-    } catch (e) {
-      return { diagnostics: [error('SEQ302', spanOfWhole(source), `${source} keeps its weights in ${location}, which could not be read: ${(e as Error).message}`, `keep ${location} beside the model`)] };
-    }
+  const executionProviders = options.executionProviders ?? ['cpu'];
+  const locations = externalLocations(bytes);
+  if (locations.length === 0) return openModel(ort, bytes, source, { executionProviders });
+  // ONNX Runtime maps the weights from the file itself: quick, and past its 2 GiB limit on a tensor given in memory.
+  const missing = locations.filter((location) => !existsSync(join(dirname(source), location)));
+  if (missing.length > 0) {
+    return { diagnostics: [error('SEQ302', spanOfWhole(source), `${source} keeps its weights in ${missing.join(', ')}, which is not beside it`, `keep ${missing.join(', ')} in the folder of ${source}`)] };
   }
-  return openModel(ort, bytes, source, { executionProviders: options.executionProviders ?? ['cpu'], ...(externalData.length === 0 ? {} : { externalData }) });
+  return openModel(ort, bytes, source, { executionProviders, modelPath: source });
 }
 
 /** Reads a whole file, also one past the 2 GiB that `readFileSync` stops at, in 1 GiB pieces. */

@@ -13,6 +13,8 @@ export interface OpenModelOptions {
   readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
   /** The weights files the model's external-data initializers name (`path`: the name the model records; `data`: bytes, or a file path on Node). */
   readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array | string }[];
+  /** onnxruntime-node only: open the model from this file (the same bytes), so ONNX Runtime reads its external weights itself. */
+  readonly modelPath?: string;
 }
 
 /** Inputs by name: nested lists or flat data with dims (see `InputValue`), or tensors already built. */
@@ -67,7 +69,10 @@ export async function openModel(ort: OrtModule, bytes: Uint8Array, source: strin
   try {
     const logging = options.logSeverityLevel === undefined ? {} : { logSeverityLevel: options.logSeverityLevel };
     const external = options.externalData === undefined ? {} : { externalData: options.externalData };
-    session = await ort.InferenceSession.create(bytes, { executionProviders: [...options.executionProviders], ...logging, ...external });
+    const settings = { executionProviders: [...options.executionProviders], ...logging, ...external };
+    // onnxruntime-node also takes a file path, which OrtModule leaves out so that test doubles need not.
+    const fromPath = ort.InferenceSession.create as unknown as (path: string, o: typeof settings) => Promise<OrtSession>;
+    session = options.modelPath === undefined ? await ort.InferenceSession.create(bytes, settings) : await fromPath.call(ort.InferenceSession, options.modelPath, settings);
   } catch (e) {
     return { diagnostics: [error('SEQ302', spanOfWhole(source), `ONNX Runtime could not load ${source} on ${options.executionProviders.join(', ')}: ${(e as Error).message}`)] };
   }
