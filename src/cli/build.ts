@@ -4,7 +4,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { CompiledBundle } from '../index.js';
-import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { error, spanOfWhole } from '../diagnostics/diagnostic.js';
 import { formatSummary } from '../summary/summary.js';
 import { formatModel } from '../onnx/text.js';
 import { formatIr } from '../ir/print.js';
@@ -12,7 +12,7 @@ import type { TensorData } from '../runtime/inputs.js';
 import { loadModel, runModel } from '../runtime/node.js';
 import { type ParsedArgs } from './args.js';
 import { writeBundle } from './bundle.js';
-import { compileFromArgs, ExitCode, fileError, report, usage, writeAtomically, type Io } from './io.js';
+import { compileFromArgs, ExitCode, fileError, report, usage, writeFilesAtomically, type Io } from './io.js';
 
 export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
   if (args.positionals.length > 1) return usage(io, `\`seqc build\` takes one folder, found ${args.positionals.length}`, 'build');
@@ -42,14 +42,16 @@ export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
       continue;
     }
     const stem = join(out, basename(file, '.seq'));
+    const options = { inputs: compiled.inputs };
     if (result.bundle !== undefined) {
       const bundle = result.bundle;
-      const written = writeBundle(`${stem}.onnx`, bundle, (d) => report([d], compiled.sources, io), () => [
-        ...bundle.files.map((f): [string, string] => [`${stem}${f.file.slice(bundle.manifest.files.scoring.path.length - 5)}.txt`, formatModel(f.proto)]),
-        [`${stem}.summary.txt`, formatSummary(result.summary!)],
-        [`${stem}.ir.txt`, formatIr(result.ir!)],
-      ]);
-      if (written === undefined) {
+      const written = await writeBundle(`${stem}.onnx`, bundle, [
+        ...bundle.files.map((f) => ({ path: `${stem}${f.file.slice(bundle.manifest.files.scoring.path.length - 5)}.txt`, data: formatModel(f.proto) })),
+        { path: `${stem}.summary.txt`, data: formatSummary(result.summary) },
+        { path: `${stem}.ir.txt`, data: formatIr(result.ir!) },
+      ], options);
+      report(written.diagnostics, compiled.sources, io);
+      if (written.written === undefined) {
         failed++;
         continue;
       }
@@ -60,12 +62,16 @@ export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
       }
       continue;
     }
-    const problems = [
-      writeAtomically(`${stem}.onnx`, result.model),
-      writeAtomically(`${stem}.onnx.txt`, formatModel(result.proto)),
-      writeAtomically(`${stem}.summary.txt`, formatSummary(result.summary)),
-      writeAtomically(`${stem}.ir.txt`, formatIr(result.ir!)),
-    ].filter((d): d is Diagnostic => d !== undefined);
+    // The model and its dumps are one unit: a golden folder never holds a model with stale dumps.
+    const problems = await writeFilesAtomically(
+      [
+        { path: `${stem}.onnx`, data: result.model },
+        { path: `${stem}.onnx.txt`, data: formatModel(result.proto) },
+        { path: `${stem}.summary.txt`, data: formatSummary(result.summary) },
+        { path: `${stem}.ir.txt`, data: formatIr(result.ir!) },
+      ],
+      options,
+    );
     if (problems.length > 0) {
       report(problems, compiled.sources, io);
       failed++;

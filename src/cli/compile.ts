@@ -3,7 +3,7 @@
 import { basename, dirname, extname, join } from 'node:path';
 import { type ParsedArgs } from './args.js';
 import { writeBundle } from './bundle.js';
-import { compileFromArgs, ExitCode, onePositional, report, writeAtomically, type Io } from './io.js';
+import { compileFromArgs, ExitCode, onePositional, report, writeFileAtomically, type Io } from './io.js';
 
 export async function compileCommand(args: ParsedArgs, io: Io): Promise<number> {
   const specPath = onePositional(args, io, 'compile', 'a .seq file');
@@ -16,16 +16,18 @@ export async function compileCommand(args: ParsedArgs, io: Io): Promise<number> 
   const out = args.flags.get('out')?.[0] ?? join(dirname(specPath), `${basename(specPath, extname(specPath))}.onnx`);
   const summary = compiled.result!.summary!;
   const bundle = compiled.result!.bundle;
+  // No output may replace what was read: the spec or the weights, by any path or link.
+  const options = { inputs: compiled.inputs };
   if (bundle !== undefined) {
-    // The bundle's names follow the output's stem; recompile cheaply is not needed: rename the entries.
-    const written = writeBundle(out, bundle, (text) => report([text], compiled.sources, io));
-    if (written === undefined) return ExitCode.diagnostics;
-    io.out(`wrote ${written.join(', ')}: ${summary.name}, ${summary.totalParameters.toLocaleString('en-US')} parameters\n`);
+    const written = await writeBundle(out, bundle, [], options);
+    report(written.diagnostics, compiled.sources, io);
+    if (written.written === undefined) return ExitCode.diagnostics;
+    io.out(`wrote ${written.written.join(', ')}: ${summary.name}, ${summary.totalParameters.toLocaleString('en-US')} parameters\n`);
     return ExitCode.ok;
   }
-  const failure = writeAtomically(out, model);
-  if (failure !== undefined) {
-    report([failure], compiled.sources, io);
+  const failures = await writeFileAtomically(out, model, options);
+  if (failures.length > 0) {
+    report(failures, compiled.sources, io);
     return ExitCode.diagnostics;
   }
   io.out(`wrote ${out}: ${summary.name}, ${summary.totalParameters.toLocaleString('en-US')} parameters, ${model.length.toLocaleString('en-US')} bytes\n`);

@@ -1,11 +1,11 @@
 // `seqc generate`: decoding with a compiled bundle or a spec, through the runtime's generate().
 
-import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { loadBundle, type GenerateOptions } from '../runtime/generate.js';
 import type { FlagSpec, ParsedArgs } from './args.js';
-import { compactJson, compileFromArgs, ExitCode, help, onePositional, opsetFlag, readBytes, readText, report, seedFlag, weightsFlag, type Io } from './io.js';
+import { readBundle } from './bundle.js';
+import { compactJson, compileFromArgs, ExitCode, help, onePositional, opsetFlag, readText, report, seedFlag, weightsFlag, type Io } from './io.js';
 
 interface Vocabulary {
   readonly tokens: readonly string[];
@@ -69,23 +69,8 @@ function bundleFromArgs(given: string, args: ParsedArgs): { bundle?: { manifest:
   // A bundle's scoring graph stands for the bundle: `x.onnx` → `x.manifest.json`.
   const path = given.endsWith('.onnx') ? given.replace(/\.onnx$/, '.manifest.json') : given;
   if (path.endsWith('.json')) {
-    const text = readText(path);
-    if (text.text === undefined) return { sources: new Map(), diagnostics: text.diagnostics, usageProblem: false };
-    let manifest: unknown;
-    try {
-      manifest = JSON.parse(text.text);
-    } catch (e) {
-      return { sources: new Map(), diagnostics: [error('SEQ202', spanOfWhole(path), `${path} is not JSON: ${(e as Error).message}`)], usageProblem: false };
-    }
-    const files: Record<string, Uint8Array> = {};
-    const entries = (manifest as { files?: Record<string, { path?: unknown }> }).files ?? {};
-    for (const entry of Object.values(entries)) {
-      if (typeof entry?.path !== 'string') continue;
-      const bytes = readBytes(join(dirname(path), entry.path));
-      if (bytes.bytes === undefined) return { sources: new Map(), diagnostics: bytes.diagnostics, usageProblem: false };
-      files[entry.path] = bytes.bytes;
-    }
-    return { bundle: { manifest, files }, sources: new Map(), diagnostics: [], usageProblem: false };
+    const read = readBundle(path);
+    return { ...(read.bundle === undefined ? {} : { bundle: read.bundle }), sources: new Map(), diagnostics: read.diagnostics, usageProblem: false };
   }
   const compiled = compileFromArgs(path, args);
   const bundle = compiled.result?.bundle;

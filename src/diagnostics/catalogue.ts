@@ -56,11 +56,17 @@ export const catalogue = {
   SEQ200: { stage: 'cli', title: 'An unknown command or flag.' },
   SEQ201: { stage: 'cli', title: 'A flag is missing its value or has a value of the wrong form.' },
   SEQ202: { stage: 'cli', title: 'A file could not be read or written.' },
+  SEQ203: { stage: 'cli', title: 'A file is larger than seqc reads of its kind (`SEQC_MAX_READ_BYTES` raises the limit).' },
+  SEQ204: { stage: 'cli', title: 'A path to read is a device, a FIFO or a socket, not a regular file.' },
+  SEQ205: { stage: 'cli', title: 'An output path exists and is not a regular file; seqc replaces only regular files.' },
+  SEQ206: { stage: 'cli', title: "An output path is one of the command's inputs (the same file, or a link to it)." },
 
   // Running a model.
   SEQ300: { stage: 'runtime', title: 'An input given to `seqc run` is missing, unknown or malformed.' },
   SEQ301: { stage: 'runtime', title: 'An input has the wrong shape or a value outside its range.' },
   SEQ302: { stage: 'runtime', title: 'ONNX Runtime rejected the model or failed while running it.' },
+  SEQ320: { stage: 'runtime', title: "A bundle's manifest is not JSON, or does not match the manifest's schema." },
+  SEQ321: { stage: 'runtime', title: "A bundle's manifest names a file outside its folder." },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;
