@@ -122,9 +122,10 @@ export async function writeFilesAtomically(files: readonly FileToWrite[], option
     for (const file of files) {
       current = temporaries.length;
       const temporary = temporaryName(file.path);
-      const handle = await open(temporary, 'wx');
+      // Tracked before it exists, so a signal at any moment finds it.
       temporaries.push(temporary);
       track(temporary);
+      const handle = await open(temporary, 'wx');
       try {
         await writeData(handle, typeof file.data === 'string' ? Buffer.from(file.data, 'utf8') : file.data, file.path);
         await handle.sync();
@@ -274,7 +275,7 @@ function isRunning(pid: number): boolean {
 function refusal(path: string, stats: Stats, limit: number, kind: ReadKind): Diagnostic | undefined {
   if (stats.isDirectory()) return error('SEQ202', spanOfWhole(path), `cannot read ${path}: it is a folder`);
   if (!stats.isFile()) return error('SEQ204', spanOfWhole(path), `cannot read ${path}: it is ${fileType(stats)}, not a regular file`, 'seqc reads only regular files; save the data to a file first');
-  if (stats.size > limit) return tooLarge(path, `it is ${formatBytes(stats.size)}`, limit, kind);
+  if (stats.size > limit) return tooLarge(path, `it is ${stats.size.toLocaleString('en-US')} bytes`, limit, kind);
   return undefined;
 }
 
