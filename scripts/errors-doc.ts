@@ -54,6 +54,22 @@ function int32Weights(): Uint8Array {
 
 const compiled: readonly (readonly string[])[] = [['compile', 'tagger.seq', '-o', 'tagger.onnx']];
 
+/** A tiny translator's manifest, valid but for a step graph named by a path into another folder. */
+function escapingManifest(): string {
+  const spec = `model Tiny {
+  input src: int64[batch, src_time]
+  encoder {
+    src -> src_embedding: Embedding(vocab=20, dim=4) -> encoder: GRU(hidden=4)
+  }
+  decoder(bos=1, eos=2, max_length=8) {
+    -> tgt_embedding: Embedding(vocab=20, dim=4) -> decoder: GRU(hidden=4) -> generator: Linear(20)
+  }
+}
+`;
+  const manifest = compile(spec, { sourceName: 'tiny.seq' }).bundle!.manifest;
+  return `${JSON.stringify({ ...manifest, files: { ...manifest.files, step: { ...manifest.files.step, path: '../elsewhere/tiny.step.onnx' } } }, null, 2)}\n`;
+}
+
 export const commandExamples: readonly CommandExample[] = [
   {
     code: 'SEQ100',
@@ -102,6 +118,42 @@ export const commandExamples: readonly CommandExample[] = [
     situation: 'A spec that does not exist.',
     files: {},
     argv: ['compile', 'tagger.seq'],
+  },
+  {
+    code: 'SEQ203',
+    situation: 'A spec of more than 8 MiB (here a generated one), which seqc refuses before reading it.',
+    files: { 'huge.seq': `${exampleSpec}${' '.repeat(8 * 1024 * 1024)}` },
+    argv: ['compile', 'huge.seq'],
+  },
+  {
+    code: 'SEQ204',
+    situation: 'A device given as the weights file: seqc reads only regular files.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['compile', 'tagger.seq', '--weights', '/dev/zero'],
+  },
+  {
+    code: 'SEQ205',
+    situation: 'An output path that is a folder.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['compile', 'tagger.seq', '-o', '/tmp'],
+  },
+  {
+    code: 'SEQ206',
+    situation: 'The spec given as its own output.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['compile', 'tagger.seq', '-o', 'tagger.seq'],
+  },
+  {
+    code: 'SEQ320',
+    situation: 'A manifest that holds `null`.',
+    files: { 'model.manifest.json': 'null\n' },
+    argv: ['generate', 'model.manifest.json', '--src', '3 4 5'],
+  },
+  {
+    code: 'SEQ321',
+    situation: "A manifest whose step graph is in another folder.",
+    files: { 'model.manifest.json': escapingManifest() },
+    argv: ['generate', 'model.manifest.json', '--src', '3 4 5'],
   },
   {
     code: 'SEQ300',
