@@ -9,7 +9,7 @@ import { emit, ExitCode, onePositional, readText, report, type Io } from './io.j
 export async function checkCommand(args: ParsedArgs, io: Io): Promise<number> {
   const specPath = onePositional(args, io, 'check', 'a .seq file');
   if (specPath === undefined) return ExitCode.usage;
-  const spec = readText(specPath);
+  const spec = readText(specPath, 'spec');
   const diagnostics = spec.text === undefined ? spec.diagnostics : [...checkSource(spec.text, { sourceName: specPath }).diagnostics];
   report(diagnostics, new Map(spec.text === undefined ? [] : [[specPath, spec.text]]), io);
   if (diagnostics.length === 0) emit(io, { file: specPath }, `${specPath}: no problems\n`);
@@ -19,7 +19,7 @@ export async function checkCommand(args: ParsedArgs, io: Io): Promise<number> {
 export async function summaryCommand(args: ParsedArgs, io: Io): Promise<number> {
   const specPath = onePositional(args, io, 'summary', 'a .seq file');
   if (specPath === undefined) return ExitCode.usage;
-  const spec = readText(specPath);
+  const spec = readText(specPath, 'spec');
   if (spec.text === undefined) {
     report(spec.diagnostics, new Map(), io);
     return ExitCode.diagnostics;
