@@ -61,6 +61,10 @@ export const catalogue = {
   SEQ300: { stage: 'runtime', title: 'An input given to `seqc run` is missing, unknown or malformed.' },
   SEQ301: { stage: 'runtime', title: 'An input has the wrong shape or a value outside its range.' },
   SEQ302: { stage: 'runtime', title: 'ONNX Runtime rejected the model or failed while running it.' },
+
+  // Generating with a decoder.
+  SEQ330: { stage: 'runtime', title: "A generation request exceeds seqc's bounds on length, beam width, samples or total work." },
+  SEQ331: { stage: 'cli', title: '`seqc generate` flags that contradict each other or that the chosen decoding cannot honour.' },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;
