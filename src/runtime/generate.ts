@@ -400,7 +400,7 @@ function workProblems(length: number, from: LengthSource, rows: number, hypothes
         : from === 'manifest'
           ? [`the bundle's max_length is ${count}`, `pass a maxLength of at most ${limits.maxLength}, or ${recompile}`]
           : [`the greedy graph's max_length is ${count}`, recompile];
-    return [error('SEQ330', spanOfWhole('maxLength'), `${where}, above seqc's bound of ${limits.maxLength} generated tokens`, hint)];
+    return [error('SEQ330', spanOfWhole(from === 'option' ? 'maxLength' : 'manifest'), `${where}, above seqc's bound of ${limits.maxLength} generated tokens`, hint)];
   }
   if (perRow > hypotheses.limit) {
     return [error('SEQ330', spanOfWhole(hypotheses.name), `${hypotheses.name} is ${perRow.toLocaleString('en-US')}, above seqc's bound of ${hypotheses.limit}`, `ask for at most ${hypotheses.limit}`)];
@@ -415,7 +415,7 @@ function workProblems(length: number, from: LengthSource, rows: number, hypothes
         'SEQ330',
         spanOfWhole('rows'),
         `${rows.toLocaleString('en-US')} rows × ${perRow} ${perRow === 1 ? 'hypothesis' : 'hypotheses'} × ${length.toLocaleString('en-US')} tokens is ${work.toLocaleString('en-US')} token positions, above seqc's bound of ${limits.work.toLocaleString('en-US')}`,
-        `generate at most ${rowsThatFit.toLocaleString('en-US')} rows per call with these settings, or lower ${lower}; the bound is fixed`,
+        `generate at most ${rowsThatFit.toLocaleString('en-US')} ${rowsThatFit === 1 ? 'row' : 'rows'} per call with these settings, or lower ${lower}; the bound is fixed`,
       ),
     ];
   }
