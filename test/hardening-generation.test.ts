@@ -33,6 +33,8 @@ async function seqc(...argv: string[]): Promise<Ran> {
   expect(jsonCode).toBe(code);
   expect(document.exitCode).toBe(code);
   expect(document.ok).toBe(code === 0);
+  // Every problem with a flag or a request says how to fix it.
+  for (const d of document.diagnostics) if (['SEQ201', 'SEQ330', 'SEQ331'].includes(d.code)) expect(d.hint, d.message).toBeTruthy();
   return { code, out, err, codes: document.diagnostics.map((d) => d.code), diagnostics: document.diagnostics, milliseconds };
 }
 

@@ -84,11 +84,11 @@ function wholeFlag(args: ParsedArgs, name: string, range: { readonly min: number
   const value = Number(raw);
   if (wholeNumber.test(raw) && value >= range.min && value <= range.max) return { value, diagnostics: [] };
   const message = `\`--${name}\` must be a whole number from ${range.min} to ${range.max.toLocaleString('en-US')}, found \`${raw}\``;
-  const over = wholeNumber.test(raw) && value > range.max;
-  return { diagnostics: [error('SEQ201', spanOfWhole(`--${name}`), message, over ? overHint : undefined)] };
+  const hint = !wholeNumber.test(raw) ? `write it in plain digits, such as --${name} ${Math.max(range.min, 1)}` : value > range.max ? (overHint ?? `the most is ${range.max}`) : `the least is ${range.min}`;
+  return { diagnostics: [error('SEQ201', spanOfWhole(`--${name}`), message, hint)] };
 }
 
-function decimalFlag(args: ParsedArgs, name: string, accept: (n: number) => boolean, expectation: string, hint?: string): { value?: number; diagnostics: Diagnostic[] } {
+function decimalFlag(args: ParsedArgs, name: string, accept: (n: number) => boolean, expectation: string, hint: string): { value?: number; diagnostics: Diagnostic[] } {
   const raw = args.flags.get(name)?.[0];
   if (raw === undefined) return { diagnostics: [] };
   const value = Number(raw);
