@@ -294,10 +294,10 @@ describe('every flag takes effect or is refused', () => {
     [['--top-k', '3'], 'add --sample'],
     [['--temperature', '0.7'], 'add --sample'],
     [['--sample-seed', '3'], 'add --sample'],
-    [['--beam', '2', '--top-k', '3'], 'add --sample'],
+    [['--beam', '2', '--top-k', '3'], 'use --sample instead of --beam, or leave out --top-k'],
     [['--nbest', '1'], 'add --beam N'],
     [['--length-penalty', '0.6'], 'add --beam N'],
-    [['--sample', '--nbest', '1'], 'add --beam N'],
+    [['--sample', '--nbest', '1'], 'use --beam N instead of --sample, or leave out --nbest'],
     [['--beam', '2', '--sample'], 'choose one'],
   ];
   for (const [flags, hint] of wrongDecoding) {

@@ -165,7 +165,9 @@ function flagConflicts(args: ParsedArgs, flags: GenerateFlags, decoding: Decodin
   } else {
     for (const { flag, decoding: wanted, needs } of flagsOfDecoding) {
       if (args.flags.has(flag) && decoding !== wanted) {
-        conflict(flag, `\`--${flag}\` applies to ${wanted === 'beam' ? 'beam search' : 'sampling'} only, and this is ${decoding === 'greedy' ? 'greedy decoding' : decoding === 'beam' ? 'beam search' : 'sampling'}`, `add ${needs}, or leave out --${flag}`);
+        const now = decoding === 'greedy' ? 'greedy decoding' : decoding === 'beam' ? 'beam search' : 'sampling';
+        const change = decoding === 'greedy' ? `add ${needs}` : `use ${needs} instead of --${decoding}`;
+        conflict(flag, `\`--${flag}\` applies to ${wanted === 'beam' ? 'beam search' : 'sampling'} only, and this is ${now}`, `${change}, or leave out --${flag}`);
       }
     }
   }
