@@ -134,6 +134,7 @@ describe('generation is bounded', () => {
       { options: { strategy: 'greedy', maxLength: 1e9 }, says: 'maxLength is 1,000,000,000, above seqc\'s bound of 4096 generated tokens' },
       { options: { strategy: 'beam', beam: { width: 130_000 } }, says: 'beam.width is 130,000, above seqc\'s bound of 256' },
       { options: { strategy: 'sample', sample: { count: 1000 } }, says: 'sample.count is 1,000, above seqc\'s bound of 256' },
+      { options: { strategy: 'greedy', prompt: [Array.from({ length: 5000 }, () => 3)] }, says: 'prompt row 0 has 5,000 tokens, above seqc\'s bound of 4096' },
     ] as const;
     for (const { options, says } of cases) {
       const started = performance.now();
@@ -142,6 +143,16 @@ describe('generation is bounded', () => {
       expect(result.diagnostics.map((d) => d.code)).toEqual(['SEQ330']);
       expect(result.diagnostics[0]!.message).toBe(says);
     }
+    await bundle!.release();
+  });
+
+  it('bounds a language model\'s prompt in the host loop and in the greedy graph', async () => {
+    const { bundle } = await loadBundle(bundleSource(lmSource(5)));
+    const long = [Array.from({ length: 4097 }, () => 3)];
+    for (const result of [await bundle!.generate([], { strategy: 'greedy', prompt: long }), await bundle!.runGreedyGraph(long)]) {
+      expect(result.diagnostics.map((d) => [d.code, d.message, d.hint])).toEqual([['SEQ330', "prompt row 0 has 4,097 tokens, above seqc's bound of 4096", 'keep the last 4096 tokens of the prompt']]);
+    }
+    expect((await bundle!.runGreedyGraph([long[0]!.slice(1)])).diagnostics).toEqual([]);
     await bundle!.release();
   });
 

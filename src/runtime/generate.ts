@@ -296,6 +296,7 @@ async function runGreedy(sessions: Sessions, greedyGraph: OrtSession, rows: Rows
     problems.push(error('SEQ301', span, 'the greedy graph takes prompts of one length, but these differ', 'use `generate` with the greedy strategy, which takes prompts of any length'));
   }
   appendAll(problems, workProblems(manifest.maxLength, 'greedy graph', rows.length, oneHypothesis));
+  if (manifest.kind === 'lm') appendAll(problems, prefixProblems(rows, 'prompt'));
   if (problems.length > 0) return { diagnostics: problems };
   if (rows.length === 0) return { rows: [], diagnostics: [] };
   try {
@@ -368,8 +369,19 @@ function optionProblems(manifest: BundleManifest, src: Rows, options: GenerateOp
   } else if (src.length > 0) {
     problems.push(error('SEQ300', spanOfWhole('src'), `${manifest.name} is a language model, which takes no source`, 'pass the start of the text as the prompt'));
   }
-  if (options.prompt !== undefined) appendAll(problems, idProblems(options.prompt, 'prompt', manifest.vocab));
+  if (options.prompt !== undefined) {
+    appendAll(problems, idProblems(options.prompt, 'prompt', manifest.vocab));
+    appendAll(problems, prefixProblems(options.prompt, 'prompt'));
+  }
   return problems;
+}
+
+/** Prompts are fed one step per token before generation starts, so their length is bounded as the generated length is. */
+function prefixProblems(rows: Rows, name: string): Diagnostic[] {
+  const limit = generationLimits.maxLength;
+  const at = rows.findIndex((row) => row.length > limit);
+  if (at < 0) return [];
+  return [error('SEQ330', spanOfWhole(name), `${name} row ${at} has ${rows[at]!.length.toLocaleString('en-US')} tokens, above seqc's bound of ${limit}`, `keep the last ${limit} tokens of the prompt`)];
 }
 
 /** How many hypotheses each row keeps, their bound, and the option that asked for them. */
