@@ -36,6 +36,16 @@ export const exampleSpec = `model Tagger {
 }
 `;
 
+/** A language model for the examples of `seqc generate`. */
+const exampleLanguageModel = `model Lm {
+  decoder(bos=1, eos=2, max_length=8) {
+    -> embedding: Embedding(vocab=10, dim=4)
+    -> lstm: LSTM(hidden=8)
+    -> generator: Linear(10)
+  }
+}
+`;
+
 function zeros(shape: number[]): WeightTensor {
   return { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
 }
@@ -187,6 +197,18 @@ export const commandExamples: readonly CommandExample[] = [
 `,
     },
     argv: ['compile', 'keras.seq', '--target', 'webgpu'],
+  },
+  {
+    code: 'SEQ330',
+    situation: 'Two prompts, each with the widest beam to the longest length: more work than one call may do.',
+    files: { 'lm.seq': exampleLanguageModel },
+    argv: ['generate', 'lm.seq', '--prompt', '3', '--prompt', '4', '--beam', '256', '--max-length', '4096'],
+  },
+  {
+    code: 'SEQ331',
+    situation: 'A sampling flag without `--sample`, which greedy decoding would ignore.',
+    files: { 'lm.seq': exampleLanguageModel },
+    argv: ['generate', 'lm.seq', '--prompt', '3', '--top-k', '5'],
   },
   {
     code: 'SEQ302',

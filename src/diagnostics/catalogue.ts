@@ -67,6 +67,10 @@ export const catalogue = {
   SEQ302: { stage: 'runtime', title: 'ONNX Runtime rejected the model or failed while running it.' },
   SEQ320: { stage: 'runtime', title: "A bundle's manifest is not JSON, or does not match the manifest's schema." },
   SEQ321: { stage: 'runtime', title: "A bundle's manifest names a file outside its folder." },
+
+  // Generating with a decoder.
+  SEQ330: { stage: 'runtime', title: "A generation request exceeds seqc's bounds on length, beam width, samples or total work." },
+  SEQ331: { stage: 'cli', title: '`seqc generate` flags that contradict each other or that the chosen decoding cannot honour.' },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;
