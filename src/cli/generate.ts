@@ -1,9 +1,9 @@
 // `seqc generate`: decoding with a compiled bundle or a spec, through the runtime's generate().
 
 import { dirname, join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { loadBundle, type GenerateOptions } from '../runtime/generate.js';
+import type { GenerateOptions } from '../runtime/generate.js';
+import { loadBundle } from '../runtime/node.js';
 import type { FlagSpec, ParsedArgs } from './args.js';
 import { compactJson, compileFromArgs, ExitCode, help, onePositional, opsetFlag, readBytes, readText, report, seedFlag, weightsFlag, type Io } from './io.js';
 
@@ -134,7 +134,7 @@ export async function generateCommand(args: ParsedArgs, io: Io): Promise<number>
   report(loaded.diagnostics, loaded.sources, io);
   if (loaded.usageProblem) return ExitCode.usage;
   if (loaded.bundle === undefined) return ExitCode.diagnostics;
-  const opened = await loadBundle(ort, loaded.bundle);
+  const opened = await loadBundle(loaded.bundle);
   if (opened.bundle === undefined) {
     report(opened.diagnostics, loaded.sources, io);
     return ExitCode.diagnostics;

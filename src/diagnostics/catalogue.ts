@@ -61,6 +61,7 @@ export const catalogue = {
   SEQ300: { stage: 'runtime', title: 'An input given to `seqc run` is missing, unknown or malformed.' },
   SEQ301: { stage: 'runtime', title: 'An input has the wrong shape or a value outside its range.' },
   SEQ302: { stage: 'runtime', title: 'ONNX Runtime rejected the model or failed while running it.' },
+  SEQ340: { stage: 'runtime', title: 'Running a model on Node needs onnxruntime-node, which is not installed or could not be loaded.' },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;
