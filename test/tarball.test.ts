@@ -125,12 +125,17 @@ describe('the npm package', () => {
     expect(existsSync(join(modules, 'seqc/package.json'))).toBe(true);
     expect(existsSync(join(modules, 'onnxruntime-node'))).toBe(false);
     expect(existsSync(join(modules, 'onnxruntime-web'))).toBe(false);
-    // 2026-11: about 12 MB, of which seqc is 1 MB and chevrotain, lodash-es, protobufjs and @types/node the rest (ONNX Runtime was 430 MB).
+    // 2026-11: 9.6 MB, of which seqc is 1 MB and chevrotain, lodash-es, protobufjs and @types/node the rest (with ONNX Runtime it was 455 MB).
     expect(bytesUnder(modules)).toBeLessThan(20_000_000);
   });
 
-  it('compiles with `npx seqc` and reports SEQ340 when asked to run without onnxruntime-node', () => {
+  it('compiles, checks and summarizes with `npx seqc`, and reports SEQ340 when asked to run without onnxruntime-node', () => {
     writeFileSync(join(app, 'm.seq'), spec);
+    for (const command of ['check', 'summary']) {
+      const ran = sh(app, 'npx', ['--no', 'seqc', command, 'm.seq']);
+      expect(ran.err).toBe('');
+      expect(ran.status).toBe(0);
+    }
     const compiled = sh(app, 'npx', ['--no', 'seqc', 'compile', 'm.seq']);
     expect(compiled.err).toBe('');
     expect(compiled.status).toBe(0);
