@@ -144,7 +144,7 @@ describe('the npm package', () => {
     expect(ran.status).toBe(1);
     expect(ran.err).toContain('error[SEQ340]');
     expect(ran.err).toContain('npm install onnxruntime-node');
-  });
+  }, 300_000);
 
   it("compiles through `import { compile } from 'seqc'`", () => {
     writeFileSync(join(app, 'compile.mjs'), `import { compile } from 'seqc';\nconst r = compile(${JSON.stringify(spec)});\nconsole.log(r.diagnostics.length, r.model.length > 0);\n`);
@@ -179,7 +179,7 @@ describe('the npm package', () => {
     const ran = sh(app, process.execPath, ['run.mjs']);
     expect(ran.err).toBe('');
     expect(ran.out.trim()).toBe('[1,3]');
-  });
+  }, 300_000);
 });
 
 describe('our own install', () => {
