@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { catalogue, compile, diagnosticCodes, writeSafetensors, type DiagnosticCode, type WeightTensor } from '../src/index.js';
 import { renderDiagnostics } from '../src/diagnostics/render.js';
 import { main } from '../src/cli/main.js';
+import { pretendOrtNodeIsMissing } from '../src/runtime/node-ort.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixtureFolder = 'test/fixtures/diagnostics';
@@ -27,6 +28,8 @@ export interface CommandExample {
   readonly setup?: readonly (readonly string[])[];
   /** The arguments after `seqc`; any that names a file in the folder is a path relative to it. */
   readonly argv: readonly string[];
+  /** Runs the example as if onnxruntime-node were not installed. */
+  readonly withoutOrtNode?: boolean;
 }
 
 /** The spec every command example uses. */
@@ -216,6 +219,14 @@ export const commandExamples: readonly CommandExample[] = [
     files: { 'broken.onnx': 'not a model\n' },
     argv: ['run', 'broken.onnx', '--input', 'tokens=[[1]]'],
   },
+  {
+    code: 'SEQ340',
+    situation: 'Running a model where seqc was installed without onnxruntime-node (compiling needs no ONNX Runtime).',
+    files: { 'tagger.seq': exampleSpec },
+    setup: compiled,
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2,3]]'],
+    withoutOrtNode: true,
+  },
 ];
 
 const stageTitles: Readonly<Record<string, string>> = {
@@ -287,7 +298,8 @@ async function commandSection(example: CommandExample): Promise<string[]> {
       const ran = await runSeqc(step.map(inFolder));
       if (ran.status !== 0) throw new Error(`setup \`seqc ${step.join(' ')}\` for ${example.code} failed:\n${ran.err}`);
     }
-    const ran = await runSeqc(example.argv.map(inFolder));
+    const restore = example.withoutOrtNode === true ? pretendOrtNodeIsMissing() : undefined;
+    const ran = await runSeqc(example.argv.map(inFolder)).finally(restore);
     const output = `${ran.err}${ran.out}`.split(`${dir}/`).join('').trimEnd();
     if (!output.includes(`[${example.code}]`)) {
       throw new Error(`the example for ${example.code} (\`seqc ${example.argv.join(' ')}\`) does not report it:\n${output}`);

@@ -2,7 +2,7 @@
 
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import type { CompiledBundle } from '../index.js';
 import { error, spanOfWhole } from '../diagnostics/diagnostic.js';
 import { formatSummary } from '../summary/summary.js';
@@ -10,6 +10,7 @@ import { formatModel } from '../onnx/text.js';
 import { formatIr } from '../ir/print.js';
 import type { TensorData } from '../runtime/inputs.js';
 import { loadModel, runModel } from '../runtime/node.js';
+import { loadOrtNode } from '../runtime/node-ort.js';
 import { type ParsedArgs } from './args.js';
 import { writeBundle } from './bundle.js';
 import { compileFromArgs, ExitCode, fileError, report, usage, writeFilesAtomically, type Io } from './io.js';
@@ -123,10 +124,15 @@ async function exampleRun(model: Uint8Array, name: string, io: Io): Promise<bool
 /** Runs a bundle's greedy graph once on an example batch of two source rows. */
 async function exampleGreedy(bundle: CompiledBundle, name: string, io: Io): Promise<boolean> {
   const greedy = bundle.files.find((f) => f.role === 'greedy')!;
+  const { ort, diagnostics } = await loadOrtNode();
+  if (ort === undefined) {
+    report(diagnostics, new Map(), io);
+    return false;
+  }
   try {
     const session = await ort.InferenceSession.create(greedy.bytes, { logSeverityLevel: 3 });
     const m = bundle.manifest;
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, Ort.Tensor> = {};
     const time = 6;
     const ids = BigInt64Array.from({ length: 2 * time }, (_, i) => BigInt(3 + ((i * 7919) % 50)));
     if (m.source !== undefined) {

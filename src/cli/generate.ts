@@ -1,8 +1,8 @@
 // `seqc generate`: decoding with a compiled bundle or a spec, through the runtime's generate().
 
-import * as ort from 'onnxruntime-node';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { loadBundle, type GenerateOptions, type Rows, type SeqBundle } from '../runtime/generate.js';
+import type { GenerateOptions, Rows, SeqBundle } from '../runtime/generate.js';
+import { loadBundle } from '../runtime/node.js';
 import type { BundleManifest } from '../runtime/manifest.js';
 import { generationLimits } from '../runtime/search.js';
 import type { ParsedArgs } from './args.js';
@@ -277,7 +277,7 @@ export async function generateCommand(args: ParsedArgs, io: Io): Promise<number>
   report(loaded.diagnostics, loaded.sources, io);
   if (loaded.usageProblem) return ExitCode.usage;
   if (loaded.bundle === undefined) return ExitCode.diagnostics;
-  const opened = await loadBundle(ort, loaded.bundle);
+  const opened = await loadBundle(loaded.bundle);
   if (opened.bundle === undefined) {
     report(opened.diagnostics, loaded.sources, io);
     return ExitCode.diagnostics;

@@ -71,6 +71,7 @@ export const catalogue = {
   // Generating with a decoder.
   SEQ330: { stage: 'runtime', title: "A generation request exceeds seqc's bounds on length, beam width, samples or total work." },
   SEQ331: { stage: 'cli', title: '`seqc generate` flags that contradict each other or that the chosen decoding cannot honour.' },
+  SEQ340: { stage: 'runtime', title: 'Running a model on Node needs onnxruntime-node, which is not installed or could not be loaded.' },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;

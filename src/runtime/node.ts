@@ -1,6 +1,6 @@
 // Runs compiled seqc models on onnxruntime-node (CPU, or CUDA where it is installed), with inputs validated against the model's signature.
 
-import * as ort from 'onnxruntime-node';
+import { loadOrtNode } from './node-ort.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { loadBundle as loadBundleOn, type BundleSource, type LoadBundleOptions, type SeqBundle } from './generate.js';
 import { openModel, type LoadedModel } from './session.js';
@@ -12,11 +12,15 @@ export interface NodeModelOptions {
 
 /** Opens a compiled model; `source` names it in diagnostics (a path, usually). */
 export async function loadModel(bytes: Uint8Array, source: string, options: NodeModelOptions = {}): Promise<{ model?: LoadedModel; diagnostics: Diagnostic[] }> {
+  const { ort, diagnostics } = await loadOrtNode();
+  if (ort === undefined) return { diagnostics };
   return openModel(ort, bytes, source, { executionProviders: options.executionProviders ?? ['cpu'] });
 }
 
 /** Opens a decoder bundle for `generate` (src/runtime/generate.ts) on onnxruntime-node. */
 export async function loadBundle(source: BundleSource, options: LoadBundleOptions = {}): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
+  const { ort, diagnostics } = await loadOrtNode();
+  if (ort === undefined) return { diagnostics };
   return loadBundleOn(ort, source, options);
 }
 
