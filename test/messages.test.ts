@@ -1,0 +1,91 @@
+// The wording of diagnostics: each names the mistake that was made, where it was made, and the fix.
+
+import { describe, expect, it } from 'vitest';
+import { checkSource, compile, type Diagnostic } from '../src/index.js';
+import { sortDiagnostics } from '../src/diagnostics/diagnostic.js';
+
+const spec = (...members: string[]): string => ['model M {', ...members.map((m) => `  ${m}`), '}', ''].join('\n');
+
+/** The one diagnostic a spec produces, failing the test if there are more or fewer. */
+function only(source: string): Diagnostic {
+  const { diagnostics } = checkSource(source);
+  expect(diagnostics.map((d) => `${d.code} ${d.message}`)).toHaveLength(1);
+  return diagnostics[0]!;
+}
+
+/** The text a span covers. */
+function covered(source: string, d: Diagnostic): string {
+  return source.slice(d.span.start.offset, d.span.end.offset);
+}
+
+describe('syntax mistakes are named, not the token where the parser gave up', () => {
+  it('a missing `->` between two steps: the caret stands where the arrow belongs', () => {
+    const source = spec('input tokens: int64[batch, time]', 'tokens -> Embedding(vocab=10, dim=4) lstm: LSTM(hidden=8) -> last -> output y');
+    const d = only(source);
+    expect(d.code).toBe('SEQ002');
+    expect(d.message).toBe('expected `->` before `lstm`');
+    expect(d.message).not.toMatch(/cannot start anything/);
+    expect(d.hint).toMatch(/did you forget `->`\?/);
+    // The gap between `)` and `lstm`: the arrow goes there.
+    expect(covered(source, d)).toBe(' ');
+    expect(source.slice(d.span.start.offset - 1, d.span.end.offset + 4)).toBe(') lstm');
+  });
+
+  it('a missing `->` before `output`, and before a step the parser took for a new chain', () => {
+    expect(only(spec('input x: float32[batch, time, 8]', 'x -> LSTM(4) -> last output y')).hint).toMatch(/did you forget `->`\? .*`-> output`/);
+    const encoder = ['model M {', '  input src: int64[batch, time]', '  encoder {', '    src -> Embedding(vocab=10, dim=4) LSTM(8)', '  }', '  decoder(bos=1, eos=2, max_length=5) {', '    -> Embedding(vocab=10, dim=4) -> LSTM(8) -> Linear(10)', '  }', '}', ''].join('\n');
+    const d = only(encoder);
+    expect(d.message).toBe('expected `->` before `LSTM`');
+    expect(d.span.start.line).toBe(4);
+  });
+
+  it('a missing comma between arguments is not taken for a missing arrow', () => {
+    const d = only(spec('input x: float32[batch, time, 8]', 'x -> LSTM(hidden=4, nonlinearity=relu dropout=0.1) -> last -> output y'));
+    expect(d.message).not.toMatch(/->/);
+    expect(d.hint).toMatch(/separate arguments with commas/);
+  });
+
+  it('`imput` suggests `input`, and `modle` suggests `model`', () => {
+    const source = spec('imput tokens: int64[batch, time]', 'tokens -> Embedding(vocab=10, dim=4) -> last -> output y');
+    const d = only(source);
+    expect(covered(source, d)).toBe('imput');
+    expect(d.hint).toMatch(/^did you mean `input`\?/);
+    expect(only('modle M {\n  input x: float32[batch, time, 8]\n}\n').hint).toMatch(/^did you mean `model`\?/);
+  });
+
+  it('`outptu logits` blames `outptu` and suggests `output`', () => {
+    const source = spec('input tokens: int64[batch, time]', 'tokens -> Embedding(vocab=10, dim=4) -> last -> outptu logits');
+    const d = only(source);
+    expect(covered(source, d)).toBe('outptu');
+    expect(d.message).toBe('`outptu logits` is not a step');
+    expect(d.hint).toMatch(/^did you mean `output logits`\?/);
+  });
+
+  it('a name that is far from every keyword gets no suggestion', () => {
+    const d = only(spec('banana tokens: int64[batch, time]'));
+    expect(d.hint ?? '').not.toMatch(/did you mean/);
+  });
+});
+
+describe('diagnostics come in reading order', () => {
+  it('checkSource and compile sort them by line and column', () => {
+    // The unused input (line 3) is found after the chain's errors (line 4), but comes first.
+    const source = spec('input x: float32[batch, time, 8]', 'input unused: float32[batch, time, 8]', 'x -> Lsstm(4) -> last -> output y');
+    const lines = (ds: readonly Diagnostic[]): number[] => ds.map((d) => d.span.start.line);
+    for (const diagnostics of [checkSource(source).diagnostics, compile(source).diagnostics]) {
+      expect(diagnostics.map((d) => d.code)).toEqual(['SEQ016', 'SEQ010']);
+      expect(lines(diagnostics)).toEqual([3, 4]);
+    }
+  });
+
+  it('sortDiagnostics keeps the sources in the order they first appear, and ties in the order found', () => {
+    const at = (source: string, line: number, column: number, message: string): Diagnostic => ({
+      code: 'SEQ010',
+      severity: 'error',
+      message,
+      span: { source, start: { offset: 0, line, column }, end: { offset: 0, line, column } },
+    });
+    const sorted = sortDiagnostics([at('b.seq', 2, 1, 'b2'), at('a.seq', 1, 1, 'a1'), at('b.seq', 1, 5, 'b1-second'), at('b.seq', 1, 5, 'b1-third'), at('b.seq', 1, 1, 'b1')]);
+    expect(sorted.map((d) => d.message)).toEqual(['b1', 'b1-second', 'b1-third', 'b2', 'a1']);
+  });
+});
