@@ -89,3 +89,57 @@ describe('diagnostics come in reading order', () => {
     expect(sorted.map((d) => d.message)).toEqual(['b1', 'b1-second', 'b1-third', 'b2', 'a1']);
   });
 });
+
+describe('arguments as PyTorch and Keras users write them', () => {
+  it('`Embedding(10, 4)` binds vocab and dim by position, as nn.Embedding(10, 4) does', () => {
+    const { diagnostics, ir } = checkSource(spec('input tokens: int64[batch, time]', 'tokens -> Embedding(10, 4) -> last -> output x'));
+    expect(diagnostics).toEqual([]);
+    expect(ir?.parameters.map((p) => [p.name, p.shape])).toEqual([['embedding.weight', [10, 4]]]);
+  });
+
+  it.each([
+    ['LSTM(hidden_size=128)', '`hidden_size` is `hidden` here: write `hidden=128`'],
+    ['LSTM(hidden=8, num_layers=2)', '`num_layers` is `layers` here: write `layers=2`'],
+    ['GRU(units=8)', '`units` is `hidden` here: write `hidden=8`'],
+    ['RNN(hidden=8, activation=relu)', '`activation` is `nonlinearity` here: write `nonlinearity=relu`'],
+  ])('%s names the seqc argument', (step, hint) => {
+    const d = only(spec('input x: float32[batch, time, 8]', `x -> ${step} -> last -> output y`));
+    expect([d.code, d.hint]).toEqual(['SEQ020', hint]);
+  });
+
+  it.each([
+    ['Embedding(num_embeddings=10, dim=4)', '`num_embeddings` is `vocab` here: write `vocab=10`'],
+    ['Embedding(vocab=10, embedding_dim=4)', '`embedding_dim` is `dim` here: write `dim=4`'],
+  ])('%s names the seqc argument', (step, hint) => {
+    const d = only(spec('input tokens: int64[batch, time]', `tokens -> ${step} -> last -> output y`));
+    expect([d.code, d.hint]).toEqual(['SEQ020', hint]);
+  });
+
+  it.each([
+    ['LSTM(input_size=8, hidden=4)', /`input_size` is not needed here: seqc infers it/],
+    ['LSTM(hidden=4, batch_first=true)', /`batch_first` is not needed here: sequences are always \[batch, time, features\]/],
+    ['LSTM(hidden=4, return_sequences=true)', /`-> last`/],
+    ['last -> Linear(in_features=8, out=2)', /`in_features` is not needed here/],
+  ])('%s says why the argument is not needed', (step, hint) => {
+    const d = only(spec('input x: float32[batch, time, 8]', `x -> ${step} -> output y`));
+    expect(d.code).toBe('SEQ020');
+    expect(d.hint).toMatch(hint);
+    expect(d.hint).not.toMatch(/takes `hidden`, `layers`/);
+  });
+
+  it('`Linear(256, 3)` explains that the input size is inferred', () => {
+    const d = only(spec('input x: float32[batch, time, 8]', 'x -> last -> Linear(8, 3) -> output y'));
+    expect(d.code).toBe('SEQ024');
+    expect(d.hint).toMatch(/seqc infers it from the input: write `Linear\(3\)`/);
+  });
+
+  it('`bidirectional=True` offers the Bi form', () => {
+    const d = only(spec('input x: float32[batch, time, 8]', 'x -> GRU(hidden=4, bidirectional=True) -> last -> output y'));
+    expect(d.code).toBe('SEQ022');
+    expect(d.hint).toMatch(/`BiGRU\(…\)`/);
+  });
+
+  it('a misspelling still gets its did-you-mean', () => {
+    expect(only(spec('input x: float32[batch, time, 8]', 'x -> LSTM(hiden=4) -> last -> output y')).hint).toBe('did you mean `hidden`?');
+  });
+});
