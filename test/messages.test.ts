@@ -143,3 +143,51 @@ describe('arguments as PyTorch and Keras users write them', () => {
     expect(only(spec('input x: float32[batch, time, 8]', 'x -> LSTM(hiden=4) -> last -> output y')).hint).toBe('did you mean `hidden`?');
   });
 });
+
+describe('hints that are true to what seqc does', () => {
+  it.each([
+    ['LSTM', 'x'],
+    ['BiGRU', 'x'],
+    ['Linear', 'x -> last'],
+    ['LayerNorm', 'x'],
+  ])('SEQ013 for two unlabeled %s layers names a parameter such a layer really has', (kind, from) => {
+    const step = kind === 'Linear' ? 'Linear(4)' : kind === 'LayerNorm' ? 'LayerNorm' : `${kind}(hidden=4)`;
+    const { diagnostics } = checkSource(spec('input x: float32[batch, time, 8]', `${from} -> ${step} -> ${step} -> output y`));
+    expect(diagnostics.map((d) => d.code)).toEqual(['SEQ013', 'SEQ013']);
+    const named = /`(\w+1\.[\w.]+)`\)$/.exec(diagnostics[0]!.hint!)?.[1];
+    expect(named).toBeDefined();
+    // Label the two layers as the hint says, and the parameter it named exists.
+    const derived = kind.toLowerCase();
+    const labeled = checkSource(spec('input x: float32[batch, time, 8]', `${from} -> ${derived}1: ${step} -> ${derived}2: ${step} -> output y`));
+    expect(labeled.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(labeled.ir!.parameters.map((p) => p.name)).toContain(named);
+  });
+
+  it('an unused int64[batch] input beside a sequence is shown how to become its lengths', () => {
+    const d = only(spec('input tokens: int64[batch, time]', 'input lengths: int64[batch]', 'tokens -> Embedding(vocab=10, dim=4) -> LSTM(8) -> last -> output y'));
+    expect(d.code).toBe('SEQ016');
+    expect(d.hint).toMatch(/declare it as `input lengths: lengths\(tokens\)`/);
+    expect(d.hint).not.toMatch(/^start a chain/);
+  });
+
+  it('lengths that nothing reads are reported, and the hint says what reads them', () => {
+    const d = only(spec('input tokens: int64[batch, time]', 'input lengths: lengths(tokens)', 'tokens -> Embedding(vocab=10, dim=4) -> first -> Linear(2) -> output y'));
+    expect(d.code).toBe('SEQ016');
+    expect(d.message).toMatch(/`lengths` is never read/);
+    expect(d.hint).toMatch(/recurrent layer, `last`, `mean` or `max`/);
+    expect(d.hint).not.toMatch(/start a chain/);
+  });
+
+  it.each([
+    ['a recurrent layer', 'tokens -> Embedding(vocab=10, dim=4) -> LSTM(8) -> first -> output y'],
+    ['a pool that respects padding', 'tokens -> Embedding(vocab=10, dim=4) -> mean -> output y'],
+    ['a per-token output', 'tokens -> Embedding(vocab=10, dim=4) -> Linear(2) -> output y'],
+  ])('lengths read by %s are not reported', (_, chain) => {
+    expect(checkSource(spec('input tokens: int64[batch, time]', 'input lengths: lengths(tokens)', chain)).diagnostics).toEqual([]);
+  });
+
+  it('lengths of an unused sequence are not reported twice', () => {
+    const { diagnostics } = checkSource(spec('input x: float32[batch, time, 8]', 'input tokens: int64[batch, time]', 'input lengths: lengths(tokens)', 'x -> last -> output y'));
+    expect(diagnostics.map((d) => [d.code, d.message])).toEqual([['SEQ016', 'the input `tokens` is never used']]);
+  });
+});

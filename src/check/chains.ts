@@ -27,6 +27,7 @@ import {
   type BuiltinName,
   type LayerKind,
 } from './signatures.js';
+import { firstParameterName } from './parameters.js';
 import { closest } from './suggest.js';
 
 export interface Binding {
@@ -107,7 +108,7 @@ export class ChainChecker {
               'SEQ013',
               step.callee.span,
               `this model has ${group.length} unlabeled ${kind} layers, so their parameter names would clash`,
-              `give each a label, e.g. \`${derived}1: ${kind}(…)\`; the label prefixes its parameters (\`${derived}1.weight\`)`,
+              `give each a label, e.g. \`${derived}1: ${kind}(…)\`; the label prefixes its parameters (\`${derived}1.${firstParameterName(kind as LayerKind)}\`)`,
             ),
           );
         }
@@ -186,16 +187,49 @@ export class ChainChecker {
       );
     }
     for (const input of this.inputs) {
+      if (input.role.kind === 'lengths') {
+        const unread = this.unreadLengths(input.name, input.role.of, chains, hasDecoder);
+        if (unread !== undefined) this.diagnostics.push(unread);
+        continue;
+      }
       if (input.role.kind !== 'data' || this.referenced.has(input.name)) continue;
-      this.diagnostics.push(
-        warning('SEQ016', input.span, `the input \`${input.name}\` is never used`, `start a chain from it (\`${input.name} -> …\`) or remove it`),
-      );
+      this.diagnostics.push(warning('SEQ016', input.span, `the input \`${input.name}\` is never used`, this.unusedInputHint(input)));
     }
     if (this.outputs.length === 0 && !hasDecoder && !this.diagnostics.some((d) => d.severity === 'error')) {
       this.diagnostics.push(
         error('SEQ017', ast.name.span, `the model \`${ast.name.text}\` has no output`, 'end a chain with `-> output name`'),
       );
     }
+  }
+
+  /** An int64[batch] input next to a sequence without lengths was most likely meant as its lengths. */
+  private unusedInputHint(input: IrInput): string {
+    const unmasked = this.inputs.find((i) => i.role.kind === 'data' && i.type.hasTime && i.type.lengths === undefined);
+    if (input.type.dtype === 'int64' && input.type.dims.length === 1 && unmasked !== undefined) {
+      return `if it holds the number of valid steps in each row of \`${unmasked.name}\`, declare it as \`input ${input.name}: lengths(${unmasked.name})\`, and seqc masks the padded steps with it; otherwise start a chain from it or remove it`;
+    }
+    return `start a chain from it (\`${input.name} -> …\`) or remove it`;
+  }
+
+  /**
+   * A `lengths(x)` input is read by what respects padding: a recurrent layer or a `last`, `mean` or
+   * `max` over a value computed from x, a per-token output of such a value, or a decoder attending
+   * over the encoder's memory. When none of them is there, the input only takes up a graph input.
+   */
+  private unreadLengths(name: string, of: string, chains: readonly Chain[], hasDecoder: boolean): Diagnostic | undefined {
+    // An unused sequence has its own warning; its lengths are unused with it.
+    if (!this.referenced.has(of)) return undefined;
+    const readByOp = this.ops.some((op) => (op.kind === 'recurrent' && op.lengths === name) || (op.kind === 'pool' && op.mode !== 'first' && op.lengths === name));
+    const readByOutput = this.outputs.some((o) => o.type.hasTime && o.type.lengths === name);
+    const memory = hasDecoder ? this.chainResults.get(chains[chains.length - 1]!) : undefined;
+    if (readByOp || readByOutput || memory?.value.type.lengths === name) return undefined;
+    const input = this.inputs.find((i) => i.name === name)!;
+    return warning(
+      'SEQ016',
+      input.span,
+      `the input \`${name}\` is never read: nothing that respects padding consumes \`${of}\``,
+      `lengths(${of}) masks the padded steps of \`${of}\` where a recurrent layer, \`last\`, \`mean\` or \`max\` reads a value computed from it, or where such a value is a per-token output; nothing here does, so remove it or add such a step`,
+    );
   }
 
   private unknownSource(chain: Chain): Diagnostic {
