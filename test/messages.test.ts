@@ -1,8 +1,12 @@
 // The wording of diagnostics: each names the mistake that was made, where it was made, and the fix.
 
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { checkSource, compile, type Diagnostic } from '../src/index.js';
 import { sortDiagnostics } from '../src/diagnostics/diagnostic.js';
+import { main } from '../src/cli/main.js';
 
 const spec = (...members: string[]): string => ['model M {', ...members.map((m) => `  ${m}`), '}', ''].join('\n');
 
@@ -189,5 +193,98 @@ describe('hints that are true to what seqc does', () => {
   it('lengths of an unused sequence are not reported twice', () => {
     const { diagnostics } = checkSource(spec('input x: float32[batch, time, 8]', 'input tokens: int64[batch, time]', 'input lengths: lengths(tokens)', 'x -> last -> output y'));
     expect(diagnostics.map((d) => [d.code, d.message])).toEqual([['SEQ016', 'the input `tokens` is never used']]);
+  });
+});
+
+// `seqc check` on many files; `seqc summary --json`.
+
+const workspace = mkdtempSync(join(tmpdir(), 'seqc-messages-'));
+afterAll(() => rmSync(workspace, { recursive: true, force: true }));
+
+async function seqc(...argv: string[]): Promise<{ status: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const status = await main(argv, { out: (t) => (out += t), err: (t) => (err += t), color: false });
+  return { status, out, err };
+}
+
+const good = spec('input x: float32[batch, time, 8]', 'x -> LSTM(4) -> last -> output y');
+const warns = spec('input x: float32[batch, time, 8]', 'input extra: float32[batch, time, 8]', 'x -> last -> output y');
+const bad = spec('input x: float32[batch, time, 8]', 'x -> Lsstm(4) -> last -> output y');
+
+/** A fresh folder holding the given specs, plus a subfolder with one more that is not read. */
+function folderOf(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(workspace, 'case-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  mkdirSync(join(dir, 'nested'));
+  writeFileSync(join(dir, 'nested', 'deeper.seq'), bad);
+  writeFileSync(join(dir, 'notes.txt'), 'not a spec');
+  return dir;
+}
+
+describe('seqc check on many files', () => {
+  it('checks several files and exits 1 when any has an error', async () => {
+    const dir = folderOf({ 'a.seq': good, 'b.seq': bad });
+    const run = await seqc('check', join(dir, 'a.seq'), join(dir, 'b.seq'));
+    expect(run.status).toBe(1);
+    expect(run.out).toContain(`${join(dir, 'a.seq')}: no problems`);
+    expect(run.out).toContain('checked 2 files: 1 with errors');
+    expect(run.err).toContain(`${join(dir, 'b.seq')}:3:8`);
+    expect(run.err).toContain('error[SEQ010]');
+  });
+
+  it('exits 0 when the files have warnings only', async () => {
+    const dir = folderOf({ 'a.seq': good, 'w.seq': warns });
+    const run = await seqc('check', join(dir, 'a.seq'), join(dir, 'w.seq'));
+    expect(run.status).toBe(0);
+    expect(run.out).toContain('checked 2 files: 1 with warnings only');
+  });
+
+  it('checks the .seq files directly inside a folder, sorted, each once, and lists them per file under --json', async () => {
+    const dir = folderOf({ 'z.seq': good, 'b.seq': bad, 'a.seq': warns });
+    const run = await seqc('check', dir, join(dir, 'a.seq'), '--json');
+    expect(run.status).toBe(1);
+    const document = JSON.parse(run.out);
+    expect(document.ok).toBe(false);
+    const files = document.result.files as { file: string; errors: number; warnings: number; diagnostics: Diagnostic[] }[];
+    expect(files.map((f) => f.file)).toEqual(['a.seq', 'b.seq', 'z.seq'].map((f) => join(dir, f)));
+    expect(files.map((f) => [f.errors, f.warnings])).toEqual([[0, 1], [1, 0], [0, 0]]);
+    expect(files[1]!.diagnostics.map((d) => [d.code, d.span.source])).toEqual([['SEQ010', join(dir, 'b.seq')]]);
+    // The top-level list holds every file's diagnostics, as for every command.
+    expect((document.diagnostics as Diagnostic[]).map((d) => d.code)).toEqual(['SEQ016', 'SEQ010']);
+  });
+
+  it('a missing file or a folder without specs is an error, and the others are still checked', async () => {
+    const dir = folderOf({ 'a.seq': good });
+    const empty = mkdtempSync(join(workspace, 'empty-'));
+    const run = await seqc('check', join(dir, 'missing.seq'), empty, join(dir, 'a.seq'), '--json');
+    expect(run.status).toBe(1);
+    const document = JSON.parse(run.out);
+    expect((document.diagnostics as Diagnostic[]).map((d) => d.code)).toEqual(['SEQ202', 'SEQ202']);
+    expect(document.result.files.map((f: { file: string }) => f.file)).toEqual([join(dir, 'missing.seq'), join(dir, 'a.seq')]);
+  });
+
+  it('no arguments is a usage problem', async () => {
+    const run = await seqc('check');
+    expect(run.status).toBe(2);
+    expect(run.err).toContain('SEQ200');
+  });
+});
+
+describe('seqc summary', () => {
+  it('--json gives the summary as the result', async () => {
+    const dir = folderOf({ 'a.seq': good });
+    const run = await seqc('summary', join(dir, 'a.seq'), '--json');
+    expect(run.status).toBe(0);
+    const { result } = JSON.parse(run.out);
+    expect(result.name).toBe('M');
+    expect(result.rows.map((r: { label: string }) => r.label)).toEqual(['x', 'lstm', 'last', 'y']);
+    expect(result.totalParameters).toBe(4 * 4 * (8 + 4 + 2));
+  });
+
+  it('two files: the usage message reads as English', async () => {
+    const run = await seqc('summary', 'a.seq', 'b.seq');
+    expect(run.status).toBe(2);
+    expect(run.err).toContain('`seqc summary` takes one .seq file, found 2 arguments');
   });
 });
