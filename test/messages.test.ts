@@ -288,3 +288,17 @@ describe('seqc summary', () => {
     expect(run.err).toContain('`seqc summary` takes one .seq file, found 2 arguments');
   });
 });
+
+describe('LayerNorm takes no positional argument', () => {
+  it('`LayerNorm(256)`, as nn.LayerNorm(256) is written, is refused rather than read as eps=256', () => {
+    const d = only(spec('input x: float32[batch, time, 8]', 'x -> LayerNorm(256) -> last -> output y'));
+    expect(d.code).toBe('SEQ024');
+    expect(d.hint).toMatch(/infers it from the input: write `LayerNorm`/);
+  });
+
+  it('`LayerNorm(eps=0.001)` still sets eps', () => {
+    const { diagnostics, ir } = checkSource(spec('input x: float32[batch, time, 8]', 'x -> LayerNorm(eps=0.001) -> last -> output y'));
+    expect(diagnostics).toEqual([]);
+    expect(ir?.ops.find((o) => o.kind === 'layerNorm')).toMatchObject({ eps: 0.001 });
+  });
+});

@@ -116,6 +116,10 @@ function misplacedPositional(signature: ArgumentSignature, args: readonly Argume
     const first = signature.positional[0]!;
     hint = `PyTorch's nn.${signature.kind.replace(/^Bi/, '')} takes the input size first, but seqc infers it from the input: write \`${signature.kind}(${argumentText(args[1]!)})\` for ${first}=${argumentText(args[1]!)}`;
   }
+  if (signature.kind === 'LayerNorm' && index === 0) {
+    // `LayerNorm(256)` as nn.LayerNorm(normalized_shape) is written.
+    hint = `PyTorch's nn.LayerNorm takes the normalized shape first, but seqc infers it from the input: write \`LayerNorm\`, or \`LayerNorm(eps=…)\` for another epsilon`;
+  }
   return error('SEQ024', arg.span, message, hint);
 }
 

@@ -124,7 +124,8 @@ export const layerSignatures: Readonly<Record<LayerKind, LayerSignature>> = {
   },
   LayerNorm: {
     kind: 'LayerNorm',
-    positional: ['eps'],
+    // PyTorch's first argument, normalized_shape, is inferred; a lone number would be taken for eps.
+    positional: [],
     hasParameters: true,
     doc: 'layer normalization over the last axis (nn.LayerNorm)',
     params: [{ name: 'eps', type: { kind: 'float', above: 0 }, default: 1e-5, doc: 'added to the variance' }],
