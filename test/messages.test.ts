@@ -302,3 +302,16 @@ describe('LayerNorm takes no positional argument', () => {
     expect(ir?.ops.find((o) => o.kind === 'layerNorm')).toMatchObject({ eps: 0.001 });
   });
 });
+
+describe('layer names from Keras and PyTorch', () => {
+  it.each([
+    ['Dense(3)', /^`Dense` is `Linear` here/],
+    ['SimpleRNN(hidden=4)', /^`SimpleRNN` is `RNN` here/],
+    ['Bidirectional', /`BiLSTM\(…\)`/],
+    ['GlobalAveragePooling1D', /the builtin `mean`/],
+  ])('`%s` names what seqc calls it', (step, hint) => {
+    const d = only(spec('input x: float32[batch, time, 8]', `x -> ${step} -> output y`));
+    expect(d.code).toBe('SEQ010');
+    expect(d.hint).toMatch(hint);
+  });
+});

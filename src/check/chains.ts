@@ -37,6 +37,23 @@ export interface Binding {
   readonly op?: Op;
 }
 
+/** Keras's and PyTorch's names for layers seqc has under another name, and how to write them here. */
+const foreignLayers: Readonly<Record<string, { readonly is: string; readonly write?: string }>> = {
+  Dense: { is: '`Linear`', write: '`Linear(units)`' },
+  SimpleRNN: { is: '`RNN`', write: '`RNN(hidden=units)`' },
+  CuDNNLSTM: { is: '`LSTM`' },
+  CuDNNGRU: { is: '`GRU`' },
+  Bidirectional: { is: 'the Bi form of the layer', write: '`BiLSTM(…)`, `BiGRU(…)` or `BiRNN(…)`' },
+  LayerNormalization: { is: '`LayerNorm`' },
+  GlobalAveragePooling1D: { is: 'the builtin `mean`' },
+  GlobalMaxPooling1D: { is: 'the builtin `max`' },
+  Softmax: { is: 'the builtin `softmax`' },
+  LogSoftmax: { is: 'the builtin `log_softmax`' },
+  ReLU: { is: 'the builtin `relu`' },
+  Tanh: { is: 'the builtin `tanh`' },
+  Sigmoid: { is: 'the builtin `sigmoid`' },
+};
+
 const activationBuiltins: readonly BuiltinName[] = ['relu', 'tanh', 'sigmoid', 'softmax', 'log_softmax'];
 
 /** Walks the chains in order, keeping the names in scope and the ops and outputs made so far. */
@@ -288,7 +305,13 @@ export class ChainChecker {
     const callee = step.callee.text;
     const exact = [...layerKinds, ...builtinNames].find((k) => k.toLowerCase() === callee.toLowerCase());
     const suggestion = exact ?? closest(callee, [...layerKinds, ...builtinNames]);
-    let hint = suggestion !== undefined ? `did you mean \`${suggestion}\`?` : `layers: ${layerKinds.join(', ')}; builtins: ${builtinNames.join(', ')}`;
+    const foreign = foreignLayers[callee];
+    let hint =
+      foreign !== undefined
+        ? `\`${callee}\` is ${foreign.is} here${foreign.write === undefined ? '' : `: write ${foreign.write}`}`
+        : suggestion !== undefined
+          ? `did you mean \`${suggestion}\`?`
+          : `layers: ${layerKinds.join(', ')}; builtins: ${builtinNames.join(', ')}`;
     if (this.scope.has(callee) && step.args === undefined && step.label === undefined) {
       const what = this.inputs.some((i) => i.name === callee) ? 'an input' : 'a label';
       hint = `\`${callee}\` is ${what}; a chain starts from it on a line of its own: \`${callee} -> …\``;
