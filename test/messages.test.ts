@@ -43,6 +43,29 @@ describe('syntax mistakes are named, not the token where the parser gave up', ()
     expect(d.span.start.line).toBe(4);
   });
 
+  it('a missing `->` before a layer with arguments, which the parser reads as the head of a block', () => {
+    for (const end of [' -> last -> output y', '']) {
+      const source = spec('input tokens: int64[batch, time]', `tokens -> Embedding(vocab=10, dim=4) LSTM(hidden=8)${end}`);
+      const d = only(source);
+      expect([d.code, d.message]).toEqual(['SEQ002', 'expected `->` before `LSTM`']);
+      expect(source.slice(d.span.start.offset - 1, d.span.end.offset + 4)).toBe(') LSTM');
+    }
+  });
+
+  it('a missing `->` before a builtin, which starts a second chain on the line', () => {
+    const source = spec('input x: float32[batch, time, 8]', 'x -> LSTM(hidden=8) last -> output y');
+    const d = only(source);
+    expect(d.code).toBe('SEQ011');
+    expect(covered(source, d)).toBe('last');
+    expect(d.hint).toMatch(/^did you forget `->` before `last`\?/);
+  });
+
+  it('a second chain on its own line from an unknown name is not taken for a missing arrow', () => {
+    const d = only(spec('input x: float32[batch, time, 8]', 'x -> LSTM(hidden=8) -> output states', 'lsmt -> last -> output y'));
+    expect(d.code).toBe('SEQ011');
+    expect(d.hint).toBe('did you mean `lstm`?');
+  });
+
   it('a missing comma between arguments is not taken for a missing arrow', () => {
     const d = only(spec('input x: float32[batch, time, 8]', 'x -> LSTM(hidden=4, nonlinearity=relu dropout=0.1) -> last -> output y'));
     expect(d.message).not.toMatch(/->/);

@@ -162,10 +162,12 @@ export class ChainChecker {
   }
 
   chain(chain: Chain): void {
+    const previous = this.previousChain;
+    this.previousChain = chain;
     const source = this.scope.get(chain.source.text);
     if (source === undefined) {
       // An input whose declaration was rejected has its diagnostic already.
-      if (!this.declaredInputs.has(chain.source.text)) this.diagnostics.push(this.unknownSource(chain));
+      if (!this.declaredInputs.has(chain.source.text)) this.diagnostics.push(this.unknownSource(chain, previous));
       for (const step of chain.steps) this.stepWithoutTypes(step);
       return;
     }
@@ -185,12 +187,17 @@ export class ChainChecker {
   }
 
   private readonly danglingChains: { chain: Chain; last: Binding }[] = [];
+  /** The chain before the current one, to tell a missing `->` from a new chain. */
+  private previousChain: Chain | undefined;
+  /** Chains cut short by a missing `->`: their unused result is that error's doing, not a warning of its own. */
+  private readonly cutChains = new Set<Chain>();
   readonly chainResults = new Map<Chain, Binding>();
 
   finish(ast: ModelAst, chains: readonly Chain[], hasDecoder: boolean): void {
     for (const { chain, last } of this.danglingChains) {
       // The encoder's last chain is the decoder's memory.
       if (hasDecoder && chain === chains[chains.length - 1]) continue;
+      if (this.cutChains.has(chain)) continue;
       const label = last.op?.label;
       if (label !== undefined && chains.some((c) => c !== chain && c.source.text === label && this.referenced.has(label))) continue;
       const lastStep = chain.steps[chain.steps.length - 1]!;
@@ -249,8 +256,18 @@ export class ChainChecker {
     );
   }
 
-  private unknownSource(chain: Chain): Diagnostic {
+  private unknownSource(chain: Chain, previous: Chain | undefined): Diagnostic {
     const name = chain.source.text;
+    if (previous !== undefined && previous.span.end.line === chain.source.span.start.line) {
+      this.cutChains.add(previous);
+      // `-> LSTM(8) last -> output y`: a name on the line where a chain ended was read as a new chain.
+      return error(
+        'SEQ011',
+        chain.source.span,
+        `\`${name}\` starts a new chain, but it is neither an input nor a label`,
+        `did you forget \`->\` before \`${name}\`? Without it, \`${name}\` ends the chain before it and starts another`,
+      );
+    }
     const later = this.declaredLabels.get(name);
     if (later !== undefined) {
       return {

@@ -376,7 +376,10 @@ function likelyMistake(e: IRecognitionException, t: IToken, text: string, source
   const rules = e.context.ruleStack;
   const rule = rules[rules.length - 1];
   const lineStart = text.lastIndexOf('\n', t.startOffset - 1) + 1;
-  const before = text.slice(lineStart, t.startOffset);
+  // The patterns below look at the end of the line before the token only, so that a long line
+  // costs no more than a short one.
+  const tailStart = Math.max(lineStart, t.startOffset - 200);
+  const before = text.slice(tailStart, t.startOffset);
   /** A span on t's line, by offsets. */
   const spanOnLine = (start: number, end: number): Span => ({
     source,
@@ -388,25 +391,46 @@ function likelyMistake(e: IRecognitionException, t: IToken, text: string, source
   const misspelledOutput = /->\s*([A-Za-z_]\w*)\s+$/.exec(before);
   if (isName && misspelledOutput !== null && misspelledOutput[1] !== 'output' && closest(misspelledOutput[1]!, ['output']) !== undefined) {
     const word = misspelledOutput[1]!;
-    const start = lineStart + misspelledOutput.index + misspelledOutput[0].indexOf(word, 2);
+    const start = tailStart + misspelledOutput.index + misspelledOutput[0].indexOf(word, 2);
     return error('SEQ002', spanOnLine(start, start + word.length), `\`${word} ${t.image}\` is not a step`, `did you mean \`output ${t.image}\`? \`output NAME\` makes the value a graph output`);
   }
   // Two steps side by side in a chain: the arrow between them is missing. The second step starts at
   // the token, or, when the parser took its name for the source of a new chain, at the name before it.
   const inStep = rule === 'step' || rule === 'args' || rule === 'arg' || rule === 'value';
   const nameBeforeParen = rule === 'chain' && t.image === '(' ? /([A-Za-z_]\w*)\s*$/.exec(before) : null;
-  const stepStart = nameBeforeParen !== null ? lineStart + nameBeforeParen.index : isName || t.tokenType.name === 'Output' ? t.startOffset : undefined;
+  const stepStart = nameBeforeParen !== null ? tailStart + nameBeforeParen.index : isName || t.tokenType.name === 'Output' ? t.startOffset : undefined;
   if (!inStep && stepStart !== undefined) {
-    const beforeStep = text.slice(lineStart, stepStart);
-    const previousStep = /[)\w](\s*)$/.exec(beforeStep);
-    if (previousStep !== null && beforeStep.includes('->')) {
+    const previousStep = /[)\w](\s*)$/.exec(text.slice(tailStart, stepStart));
+    if (previousStep !== null && text.slice(lineStart, stepStart).includes('->')) {
       const gapStart = stepStart - previousStep[1]!.length;
       const next = nameBeforeParen?.[1] ?? t.image;
       return error('SEQ002', spanOnLine(gapStart, stepStart), `expected \`->\` before \`${next}\``, `did you forget \`->\`? Steps in a chain are joined by arrows: \`-> ${next}\``);
     }
   }
+  // `-> Embedding(…) LSTM(8) -> …`: the parser took `LSTM(8)` for the head of a `decoder(…) { … }` block.
+  if (rule === 'decoderBlock') {
+    const window = Math.max(0, t.startOffset - 200);
+    const call = /([A-Za-z_]\w*)\s*\([^(){}]*\)\s*$/.exec(text.slice(window, t.startOffset));
+    if (call !== null) {
+      const nameStart = window + call.index;
+      const nameLineStart = text.lastIndexOf('\n', nameStart - 1) + 1;
+      const lineBefore = text.slice(nameLineStart, nameStart);
+      const previousStep = /[)\w](\s*)$/.exec(lineBefore.slice(-200));
+      if (previousStep !== null && lineBefore.includes('->')) {
+        const line = text.slice(0, nameStart).split('\n').length;
+        const column = nameStart - nameLineStart + 1;
+        const gapStart = nameStart - previousStep[1]!.length;
+        const gap: Span = {
+          source,
+          start: { offset: gapStart, line, column: column - previousStep[1]!.length },
+          end: { offset: nameStart, line, column },
+        };
+        return error('SEQ002', gap, `expected \`->\` before \`${call[1]}\``, `did you forget \`->\`? Steps in a chain are joined by arrows: \`-> ${call[1]}(…)\``);
+      }
+    }
+  }
   // `imput tokens: …` or `modle M { … }` at the start of a statement.
-  if (isName && /^\s*$|\{\s*$/.test(before)) {
+  if (isName && (tailStart === lineStart ? /^\s*$|\{\s*$/ : /\{\s*$/).test(before)) {
     const keyword = rule === 'file' ? 'model' : 'input';
     if (t.image !== keyword && closest(t.image, [keyword]) !== undefined) {
       const form = keyword === 'model' ? 'A spec is `model Name { inputs and chains }`' : 'An input is declared as `input tokens: int64[batch, time]`';
