@@ -1,6 +1,6 @@
 // seqc's compiler API: `compile(source, options)` runs the stages in order and never throws on user input.
 
-import { error, hasErrors, spanOfWhole, type Diagnostic, type Span } from './diagnostics/diagnostic.js';
+import { error, hasErrors, sortDiagnostics, spanOfWhole, type Diagnostic, type Span } from './diagnostics/diagnostic.js';
 import { parse } from './syntax/parse.js';
 import { check } from './check/check.js';
 import { initializeWeights, matchWeights } from './weights/resolve.js';
@@ -71,9 +71,9 @@ export interface CheckSourceResult {
  */
 export function checkSource(source: string, options: { readonly sourceName?: string } = {}): CheckSourceResult {
   const parsed = parse(source, options.sourceName ?? '<input>');
-  if (parsed.ast === undefined) return { diagnostics: parsed.diagnostics };
+  if (parsed.ast === undefined) return { diagnostics: sortDiagnostics(parsed.diagnostics) };
   const checked = check(parsed.ast);
-  const diagnostics = [...parsed.diagnostics, ...checked.diagnostics];
+  const diagnostics = sortDiagnostics([...parsed.diagnostics, ...checked.diagnostics]);
   const ir = checked.ir;
   if (ir === undefined || hasErrors(diagnostics)) return { diagnostics };
   return { diagnostics, ir, summary: summarize(ir), modelSpan: parsed.ast.name.span };

@@ -100,7 +100,7 @@ export function compileFromArgs(specPath: string, args: ParsedArgs): { result?: 
 
 export function onePositional(args: ParsedArgs, io: Io, command: string, what: string): string | undefined {
   if (args.positionals.length !== 1) {
-    usage(io, args.positionals.length === 0 ? `\`seqc ${command}\` needs ${what}` : `\`seqc ${command}\` takes one ${what}, found ${args.positionals.length} arguments`, command);
+    usage(io, args.positionals.length === 0 ? `\`seqc ${command}\` needs ${what}` : `\`seqc ${command}\` takes one ${what.replace(/^an? /, '')}, found ${args.positionals.length} arguments`, command);
     return undefined;
   }
   return args.positionals[0];

@@ -27,8 +27,8 @@ const commands: Record<string, Command> = {
     run: compileCommand,
   },
   check: {
-    usage: 'seqc check SPEC [--json]',
-    summary: 'Check a spec and report its diagnostics without writing anything.',
+    usage: 'seqc check SPEC|DIR … [--json]',
+    summary: 'Check specs, and the .seq files directly inside folders, and report their diagnostics without writing anything.',
     flags: [help],
     run: checkCommand,
   },

@@ -54,3 +54,18 @@ export function warning(code: DiagnosticCode, span: Span, message: string, hint?
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
   return diagnostics.some((d) => d.severity === 'error');
 }
+
+/**
+ * Diagnostics in reading order: grouped by source in the order the sources first appear, then by
+ * line and column. The sort is stable, so diagnostics at one place keep the order they were found in.
+ */
+export function sortDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const sourceOrder = new Map<string, number>();
+  for (const d of diagnostics) if (!sourceOrder.has(d.span.source)) sourceOrder.set(d.span.source, sourceOrder.size);
+  return [...diagnostics].sort(
+    (a, b) =>
+      sourceOrder.get(a.span.source)! - sourceOrder.get(b.span.source)! ||
+      a.span.start.line - b.span.start.line ||
+      a.span.start.column - b.span.start.column,
+  );
+}

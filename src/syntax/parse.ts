@@ -4,6 +4,7 @@ import type { CstNode, IToken, IRecognitionException, ILexingError, CstElement }
 import { seqParser } from '../../grammar/parser.js';
 import { seqLexer } from '../../grammar/tokens.js';
 import { error, type Diagnostic, type Span } from '../diagnostics/diagnostic.js';
+import { closest } from '../diagnostics/suggest.js';
 import type {
   Argument,
   CallStep,
@@ -315,6 +316,8 @@ function parsingDiagnostic(e: IRecognitionException, text: string, source: strin
   const endOffset = atEnd ? text.length : (t.endOffset ?? t.startOffset) + 1;
   const span = { source, start: positionAt(text, startOffset), end: positionAt(text, endOffset) };
   const found = atEnd ? 'the end of the file' : `${describe(t)}`;
+  const mistake = atEnd ? undefined : likelyMistake(e, t, text, source);
+  if (mistake !== undefined) return mistake;
   const expected = expectedFrom(e);
   let message = expected === undefined ? `unexpected ${found}` : `expected ${expected}, found ${found}`;
   // A name can start a member, but only when what follows fits; say so rather than "expected a name, found a name".
@@ -359,5 +362,80 @@ function parseHint(e: IRecognitionException, t: IToken): string | undefined {
   if (rule === 'arg' || rule === 'args' || rule === 'value') return 'arguments look like `hidden=256`, separated by commas';
   if (rule === 'typeExpr' || rule === 'dim') return 'types look like `int64[batch, time]`, `float32[batch, time, 40]` or `lengths(tokens)`';
   if (rule === 'chain') return 'a chain is `source -> step -> step`';
+  return undefined;
+}
+
+/**
+ * The mistakes behind the commonest parse errors, recognised from the text around the error, so
+ * that the message names the mistake rather than the token where the parser gave up: a misspelled
+ * `output` (`-> outptu logits`), a missing `->` between two steps on one line, and a misspelled
+ * `input` or `model` at the start of a statement. (Chevrotain's `previousToken` is not reliable
+ * after recovery, so the text before the token is read instead.)
+ */
+function likelyMistake(e: IRecognitionException, t: IToken, text: string, source: string): Diagnostic | undefined {
+  const rules = e.context.ruleStack;
+  const rule = rules[rules.length - 1];
+  const lineStart = text.lastIndexOf('\n', t.startOffset - 1) + 1;
+  // The patterns below look at the end of the line before the token only, so that a long line
+  // costs no more than a short one.
+  const tailStart = Math.max(lineStart, t.startOffset - 200);
+  const before = text.slice(tailStart, t.startOffset);
+  /** A span on t's line, by offsets. */
+  const spanOnLine = (start: number, end: number): Span => ({
+    source,
+    start: { offset: start, line: t.startLine ?? 1, column: (t.startColumn ?? 1) - (t.startOffset - start) },
+    end: { offset: end, line: t.startLine ?? 1, column: (t.startColumn ?? 1) - (t.startOffset - end) },
+  });
+  const isName = t.tokenType.name === 'Identifier';
+  // `-> outptu logits`: the step `outptu` parsed, and the name after it did not.
+  const misspelledOutput = /->\s*([A-Za-z_]\w*)\s+$/.exec(before);
+  if (isName && misspelledOutput !== null && misspelledOutput[1] !== 'output' && closest(misspelledOutput[1]!, ['output']) !== undefined) {
+    const word = misspelledOutput[1]!;
+    const start = tailStart + misspelledOutput.index + misspelledOutput[0].indexOf(word, 2);
+    return error('SEQ002', spanOnLine(start, start + word.length), `\`${word} ${t.image}\` is not a step`, `did you mean \`output ${t.image}\`? \`output NAME\` makes the value a graph output`);
+  }
+  // Two steps side by side in a chain: the arrow between them is missing. The second step starts at
+  // the token, or, when the parser took its name for the source of a new chain, at the name before it.
+  const inStep = rule === 'step' || rule === 'args' || rule === 'arg' || rule === 'value';
+  const nameBeforeParen = rule === 'chain' && t.image === '(' ? /([A-Za-z_]\w*)\s*$/.exec(before) : null;
+  const stepStart = nameBeforeParen !== null ? tailStart + nameBeforeParen.index : isName || t.tokenType.name === 'Output' ? t.startOffset : undefined;
+  if (!inStep && stepStart !== undefined) {
+    const previousStep = /[)\w](\s*)$/.exec(text.slice(tailStart, stepStart));
+    if (previousStep !== null && text.slice(lineStart, stepStart).includes('->')) {
+      const gapStart = stepStart - previousStep[1]!.length;
+      const next = nameBeforeParen?.[1] ?? t.image;
+      return error('SEQ002', spanOnLine(gapStart, stepStart), `expected \`->\` before \`${next}\``, `did you forget \`->\`? Steps in a chain are joined by arrows: \`-> ${next}\``);
+    }
+  }
+  // `-> Embedding(…) LSTM(8) -> …`: the parser took `LSTM(8)` for the head of a `decoder(…) { … }` block.
+  if (rule === 'decoderBlock') {
+    const window = Math.max(0, t.startOffset - 200);
+    const call = /([A-Za-z_]\w*)\s*\([^(){}]*\)\s*$/.exec(text.slice(window, t.startOffset));
+    if (call !== null) {
+      const nameStart = window + call.index;
+      const nameLineStart = text.lastIndexOf('\n', nameStart - 1) + 1;
+      const lineBefore = text.slice(nameLineStart, nameStart);
+      const previousStep = /[)\w](\s*)$/.exec(lineBefore.slice(-200));
+      if (previousStep !== null && lineBefore.includes('->')) {
+        const line = text.slice(0, nameStart).split('\n').length;
+        const column = nameStart - nameLineStart + 1;
+        const gapStart = nameStart - previousStep[1]!.length;
+        const gap: Span = {
+          source,
+          start: { offset: gapStart, line, column: column - previousStep[1]!.length },
+          end: { offset: nameStart, line, column },
+        };
+        return error('SEQ002', gap, `expected \`->\` before \`${call[1]}\``, `did you forget \`->\`? Steps in a chain are joined by arrows: \`-> ${call[1]}(…)\``);
+      }
+    }
+  }
+  // `imput tokens: …` or `modle M { … }` at the start of a statement.
+  if (isName && (tailStart === lineStart ? /^\s*$|\{\s*$/ : /\{\s*$/).test(before)) {
+    const keyword = rule === 'file' ? 'model' : 'input';
+    if (t.image !== keyword && closest(t.image, [keyword]) !== undefined) {
+      const form = keyword === 'model' ? 'A spec is `model Name { inputs and chains }`' : 'An input is declared as `input tokens: int64[batch, time]`';
+      return error('SEQ002', spanOnLine(t.startOffset, t.startOffset + t.image.length), `${describe(t)} cannot start anything here`, `did you mean \`${keyword}\`? ${form}`);
+    }
+  }
   return undefined;
 }
