@@ -99,6 +99,8 @@ describe('the layer graph’s text', () => {
     expect(wrapDetail(detail)).toEqual(['Embedding(vocab=20000,', 'dim=128, padding_idx=0)']);
     expect(wrapDetail('Attention(score=general) · luong')).toEqual(['Attention(score=general)', '· luong']);
     expect(wrapDetail('last')).toEqual(['last']);
+    // A line that ends exactly at the limit, its comma's space included, starts the next line without a space.
+    expect(wrapDetail('BiLSTM(hidden=256, layers=2, dropout=0.3)')).toEqual(['BiLSTM(hidden=256, layers=2,', 'dropout=0.3)']);
     expect(wrapDetail('x'.repeat(60)).join('')).toBe('x'.repeat(60));
   });
 

@@ -259,9 +259,9 @@ export function wrapDetail(detail: string): string[] {
     } else {
       line += piece;
     }
-    while (line.length > detailLineChars) {
+    while (line.trimEnd().length > detailLineChars) {
       lines.push(line.slice(0, detailLineChars));
-      line = line.slice(detailLineChars);
+      line = line.slice(detailLineChars).replace(/^ +/, '');
     }
   }
   if (line.trim() !== '' || lines.length === 0) lines.push(line.trimEnd());
