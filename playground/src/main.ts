@@ -426,9 +426,8 @@ function defaultValue(field: InputField, mode: 'ids' | 'text' | 'json'): string 
   // Rows of one length unless the model masks padding.
   if (mode === 'ids') return field.name === 'prompt' ? '4 6' : field.lengths === undefined ? '5 17 2\n8 9 4' : '5 17 2\n8 9';
   if (mode === 'text') return field.name === 'prompt' ? 'the movie' : field.lengths === undefined ? 'the movie was great\nit was bad' : 'the movie was great\nnot good';
-  const features = field.features ?? 1;
-  const vector = (step: number): number[] => Array.from({ length: features }, (_, k) => Number((((step * 7 + k * 3) % 11) / 10 - 0.5).toFixed(2)));
-  return JSON.stringify(field.timed ? [[vector(0), vector(1), vector(2)]] : [vector(0)]);
+  // The same batch the Random batch button gives with its default sizes, seed 0.
+  return featuresJson(randomFeatures(2, field.timed ? 5 : undefined, field.features ?? 1, 0));
 }
 
 /** The rows typed for a token input, as ids. */

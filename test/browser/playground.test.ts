@@ -565,6 +565,7 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
     expect(got.dims).toEqual([3, 3]);
     got.data.forEach((v, i) => expect(Math.abs(v - (expected['probs']!.data as Float32Array)[i]!)).toBeLessThan(tolerance));
     await session.release();
+    await page.$eval('#inputs-panel', (e) => e.scrollIntoView());
     await page.screenshot({ path: 'test-results/playground-1400-features.png' });
 
     // A vector of the wrong size is named before anything runs, and so are bad random-batch sizes.
@@ -638,11 +639,14 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
           editor: { scrollWidth: textarea.scrollWidth, clientWidth: textarea.clientWidth, clientHeight: textarea.clientHeight, scrollHeight: textarea.scrollHeight, layerWidth: layer.getBoundingClientRect().width, layerHeight: layer.getBoundingClientRect().height, unwrappedHeight: unwrappedHeight(layer) },
           graph: { svgRight: svg.getBoundingClientRect().right, right: graph.getBoundingClientRect().right, nodes },
           rightmost: Math.max(...visible.map((e) => e.getBoundingClientRect().right)),
+          summary: { scrollWidth: document.querySelector('#summary')!.scrollWidth, clientWidth: document.querySelector('#summary')!.clientWidth },
         };
       });
       const what = `${c.name} at ${viewport.width}`;
       expect(m.scrollWidth, what).toBeLessThanOrEqual(m.innerWidth);
       expect(m.rightmost, what).toBeLessThanOrEqual(m.innerWidth);
+      // The summary table fits its panel: no sideways scrolling there either.
+      expect(m.summary.scrollWidth, what).toBeLessThanOrEqual(m.summary.clientWidth);
       // The Run (or Generate) button is on screen before any scrolling, and nothing covers it.
       expect(m.button.id, what).toBe(c.name.endsWith('translator') ? 'generate' : 'run');
       expect(m.button.top, what).toBeGreaterThanOrEqual(0);
@@ -664,7 +668,7 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
       }
       expect(m.graph.svgRight, what).toBeLessThanOrEqual(m.graph.right + 0.5);
       await view.screenshot({ path: `test-results/playground-${viewport.width}-${c.name}.png` });
-      if (c.name === 'sentiment' || c.name === 'tiny_translator') await view.screenshot({ path: `test-results/playground-${viewport.width}-${c.name}-full.png`, fullPage: true });
+      if (c.name !== 'simple_lstm' && c.name !== 'tagger') await view.screenshot({ path: `test-results/playground-${viewport.width}-${c.name}-full.png`, fullPage: true });
     }
     await view.close();
     expect(viewLog.filter((line) => line.startsWith('pageerror'))).toEqual([]);
