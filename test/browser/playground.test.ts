@@ -639,6 +639,11 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
           editor: { scrollWidth: textarea.scrollWidth, clientWidth: textarea.clientWidth, clientHeight: textarea.clientHeight, scrollHeight: textarea.scrollHeight, layerWidth: layer.getBoundingClientRect().width, layerHeight: layer.getBoundingClientRect().height, unwrappedHeight: unwrappedHeight(layer) },
           graph: { svgRight: svg.getBoundingClientRect().right, right: graph.getBoundingClientRect().right, nodes },
           rightmost: Math.max(...visible.map((e) => e.getBoundingClientRect().right)),
+          example: (document.querySelector('#example') as HTMLSelectElement).value,
+          downloads: Array.from(document.querySelectorAll('#downloads a'), (a) => a.getAttribute('download')),
+          tokenControls: !document.querySelector<HTMLElement>('#token-controls')!.hidden,
+          randomBatch: document.querySelector('button[data-random]') !== null,
+          samplingInUse: !document.querySelector('#sample-options')!.classList.contains('unused'),
           summary: { scrollWidth: document.querySelector('#summary')!.scrollWidth, clientWidth: document.querySelector('#summary')!.clientWidth },
         };
       });
@@ -667,6 +672,11 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
         expect(n.lowestText, `${what}: ${n.label}`).toBeLessThanOrEqual(n.height);
       }
       expect(m.graph.svgRight, what).toBeLessThanOrEqual(m.graph.right + 0.5);
+      // At this width too: the example menu and the download names follow the text, the inputs follow the model.
+      expect(m.example === 'custom', what).toBe(c.stem === undefined);
+      expect(m.downloads[0], what).toBe(`${c.stem ?? 'speech_commands'}.onnx`);
+      expect([m.tokenControls, m.randomBatch], what).toEqual(c.stem === undefined ? [false, true] : [true, false]);
+      if (c.name === 'tiny_translator') expect(m.samplingInUse, what).toBe(true);
       await view.screenshot({ path: `test-results/playground-${viewport.width}-${c.name}.png` });
       if (c.name !== 'simple_lstm' && c.name !== 'tagger') await view.screenshot({ path: `test-results/playground-${viewport.width}-${c.name}-full.png`, fullPage: true });
     }
