@@ -179,6 +179,30 @@ export function graphSvg(graph: LayerGraph): string {
   return parts.join('');
 }
 
+/**
+ * A node's detail as lines of at most `detailLineChars` characters, broken after a comma or around a
+ * `·`; a piece longer than a line is cut at the line's end. Nothing is dropped.
+ */
+export function wrapDetail(detail: string): string[] {
+  const pieces = detail.split(/(?<=, )|(?= · )/);
+  const lines: string[] = [];
+  let line = '';
+  for (const piece of pieces) {
+    if (line !== '' && (line + piece).trimEnd().length > detailLineChars) {
+      lines.push(line.trimEnd());
+      line = piece.replace(/^ /, '');
+    } else {
+      line += piece;
+    }
+    while (line.trimEnd().length > detailLineChars) {
+      lines.push(line.slice(0, detailLineChars));
+      line = line.slice(detailLineChars).replace(/^ +/, '');
+    }
+  }
+  if (line.trim() !== '' || lines.length === 0) lines.push(line.trimEnd());
+  return lines;
+}
+
 // Internals.
 
 /** Each node's row: one below the lowest of its producers, ignoring the decoder's feedback edge. */
@@ -242,30 +266,6 @@ function edgeSvg(edge: GraphEdge, from: { x: number; y: number }, to: { x: numbe
   }
   const note = edge.note === undefined ? '' : `<text class="edge-note" x="${notePosition.x}" y="${notePosition.y}">${escapeXml(edge.note)}</text>`;
   return `<g class="${cls}" data-from="${escapeXml(edge.from)}" data-to="${escapeXml(edge.to)}"><path d="${path}" marker-end="url(#arrow)" />${note}</g>`;
-}
-
-/**
- * A node's detail as lines of at most `detailLineChars` characters, broken after a comma or around a
- * `·`; a piece longer than a line is cut at the line's end. Nothing is dropped.
- */
-export function wrapDetail(detail: string): string[] {
-  const pieces = detail.split(/(?<=, )|(?= · )/);
-  const lines: string[] = [];
-  let line = '';
-  for (const piece of pieces) {
-    if (line !== '' && (line + piece).trimEnd().length > detailLineChars) {
-      lines.push(line.trimEnd());
-      line = piece.replace(/^ /, '');
-    } else {
-      line += piece;
-    }
-    while (line.trimEnd().length > detailLineChars) {
-      lines.push(line.slice(0, detailLineChars));
-      line = line.slice(detailLineChars).replace(/^ +/, '');
-    }
-  }
-  if (line.trim() !== '' || lines.length === 0) lines.push(line.trimEnd());
-  return lines;
 }
 
 function escapeXml(text: string): string {
