@@ -335,7 +335,9 @@ function inputMode(): 'ids' | 'text' {
 /** One box per data input (lengths are filled from the rows); for a decoder model, the source or the prompt. */
 function renderInputFields(ir: ModelIR | undefined = current.checked?.ir): void {
   if (ir === undefined) return;
-  for (const field of Array.from(inputFields.querySelectorAll<HTMLTextAreaElement>('textarea'))) fieldValues.set(`${field.dataset['input']}:${field.dataset['mode']}`, field.value);
+  // What was typed is kept per model: Sentiment's ragged rows would not suit SimpleLSTM's same-named input, which has no lengths.
+  for (const field of Array.from(inputFields.querySelectorAll<HTMLTextAreaElement>('textarea'))) fieldValues.set(`${inputFields.dataset['model']}:${field.dataset['input']}:${field.dataset['mode']}`, field.value);
+  inputFields.dataset['model'] = ir.name;
   const mode = inputMode();
   const fields = fieldsOf(ir);
   // The token controls only for a model that takes token ids; float features come as JSON or a random batch.
@@ -344,7 +346,7 @@ function renderInputFields(ir: ModelIR | undefined = current.checked?.ir): void 
     .map((f) => {
       const tokens = f.vocab !== undefined;
       const fieldMode = tokens ? mode : 'json';
-      const value = fieldValues.get(`${f.name}:${fieldMode}`) ?? defaultValue(f, fieldMode);
+      const value = fieldValues.get(`${ir.name}:${f.name}:${fieldMode}`) ?? defaultValue(f, fieldMode);
       const help = tokens ? (mode === 'ids' ? `ids in [0, ${f.vocab}), one row per line` : 'text, one row per line, split on spaces') : jsonHelp(f);
       const random =
         f.features === undefined
@@ -542,6 +544,7 @@ async function run(): Promise<void> {
     $('timing').textContent = `${ep}: session opened in ${timing.loadMs.toFixed(0)} ms · inputs checked in ${timing.validateMs.toFixed(2)} ms · run ${timing.runMs.toFixed(2)} ms`;
     $('outputs').innerHTML = [...result.outputs].map(([name, t]) => outputHtml(name, t)).join('');
     hook.lastRun = { ep, inputs, outputs: recordOf(result.outputs), diagnostics: [], timing };
+    revealResults($('run-panel'));
   } catch (e) {
     $('timing').textContent = `failed: ${(e as Error).message}`;
     console.error(e);
@@ -640,6 +643,7 @@ async function generate(): Promise<void> {
       })
       .join('');
     hook.lastGeneration = { ep, rows: shown, diagnostics: [], ms };
+    revealResults($('generate-panel'));
   } catch (e) {
     $('generate-timing').textContent = `failed: ${(e as Error).message}`;
     console.error(e);
@@ -709,6 +713,13 @@ function outputHtml(name: string, t: TensorData): string {
     return axis === t.dims.length - 1 ? `[${inner.join(', ')}${more}]` : `[${inner.join(`,\n${indent} `)}${more}]`;
   };
   return `<div class="output" data-output="${escapeHtml(name)}"><div><span class="input-name">${escapeHtml(name)}</span> <span class="note">${t.dtype}[${t.dims.join(', ')}]</span></div><pre>${escapeHtml(nest(0, 0, ''))}</pre></div>`;
+}
+
+/** Scrolls a results panel into view when the Run or Generate button was pressed far from it (one column, narrow windows). */
+function revealResults(panel: HTMLElement): void {
+  const box = panel.getBoundingClientRect();
+  if (box.top >= 0 && box.top < innerHeight - 80) return;
+  panel.scrollIntoView({ block: 'start', behavior: 'instant' });
 }
 
 function showProblems(host: HTMLElement, problems: readonly string[]): void {

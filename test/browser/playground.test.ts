@@ -678,6 +678,20 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
       expect([m.tokenControls, m.randomBatch], what).toEqual(c.stem === undefined ? [false, true] : [true, false]);
       if (c.name === 'tiny_translator') expect(m.samplingInUse, what).toBe(true);
       await view.screenshot({ path: `test-results/playground-${viewport.width}-${c.name}.png` });
+      if (c.name === 'simple_lstm') {
+        // Run from the toolbar: the outputs come into view, however far down the page they are.
+        await view.evaluate(() => {
+          delete window.__seqc.lastRun;
+        });
+        await view.click('#run');
+        await view.waitForFunction(() => window.__seqc.lastRun !== undefined && !window.__seqc.busy, undefined, { timeout: 120_000 });
+        const ran = await view.evaluate(() => [window.__seqc.lastRun!, document.querySelector('#timing')!.textContent] as const);
+        expect([ran[0].problems ?? [], ran[0].diagnostics, ran[1]], what).toEqual([[], [], expect.stringMatching(/^wasm: session opened/)]);
+        const outputs = await view.$eval('#outputs .output', (e) => [e.getBoundingClientRect().top, innerHeight]);
+        expect(outputs[0], what).toBeGreaterThanOrEqual(0);
+        expect(outputs[0], what).toBeLessThan(outputs[1]! - 40);
+        await view.screenshot({ path: `test-results/playground-${viewport.width}-${c.name}-ran.png` });
+      }
       if (c.name !== 'simple_lstm' && c.name !== 'tagger') await view.screenshot({ path: `test-results/playground-${viewport.width}-${c.name}-full.png`, fullPage: true });
     }
     await view.close();
