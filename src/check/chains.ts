@@ -48,6 +48,7 @@ export class ChainChecker {
   /** Every label the spec can refer to, with the chain position that defines it. */
   private readonly declaredLabels = new Map<string, Span>();
   private readonly usedNames = new Set<string>();
+  private readonly nextSuffix = new Map<string, number>();
   private readonly referenced = new Set<string>();
 
   constructor(
@@ -136,8 +137,11 @@ export class ChainChecker {
       if (this.labels.has(step) || step.label !== undefined) continue;
       if (isLayerKind(step.callee.text) && layerSignatures[step.callee.text as LayerKind].hasParameters) continue;
       const base = step.callee.text.toLowerCase();
+      // Counting on from the last suffix given to this base keeps naming n steps O(n), not O(n²).
+      let n = this.nextSuffix.get(base) ?? 2;
       let name = base;
-      for (let n = 2; this.usedNames.has(name); n++) name = `${base}_${n}`;
+      while (this.usedNames.has(name)) name = `${base}_${n++}`;
+      this.nextSuffix.set(base, n);
       this.usedNames.add(name);
       this.labels.set(step, name);
     }
