@@ -1,6 +1,6 @@
 // seqc's compiler API: `compile(source, options)` runs the stages in order and never throws on user input.
 
-import { error, hasErrors, spanOfWhole, type Diagnostic, type Span } from './diagnostics/diagnostic.js';
+import { capDiagnostics, error, hasErrors, spanOfWhole, type Diagnostic, type Span } from './diagnostics/diagnostic.js';
 import { parse } from './syntax/parse.js';
 import { check } from './check/check.js';
 import { initializeWeights, matchWeights } from './weights/resolve.js';
@@ -70,10 +70,11 @@ export interface CheckSourceResult {
  * large models, so editors and `seqc check` can run it on every change.
  */
 export function checkSource(source: string, options: { readonly sourceName?: string } = {}): CheckSourceResult {
-  const parsed = parse(source, options.sourceName ?? '<input>');
-  if (parsed.ast === undefined) return { diagnostics: parsed.diagnostics };
+  const sourceName = options.sourceName ?? '<input>';
+  const parsed = parse(source, sourceName);
+  if (parsed.ast === undefined) return { diagnostics: capDiagnostics(parsed.diagnostics, sourceName) };
   const checked = check(parsed.ast);
-  const diagnostics = [...parsed.diagnostics, ...checked.diagnostics];
+  const diagnostics = capDiagnostics([...parsed.diagnostics, ...checked.diagnostics], sourceName);
   const ir = checked.ir;
   if (ir === undefined || hasErrors(diagnostics)) return { diagnostics };
   return { diagnostics, ir, summary: summarize(ir), modelSpan: parsed.ast.name.span };
