@@ -154,7 +154,7 @@ function optionProblems(source: unknown, options: CompileOptions): Diagnostic[] 
   }
   if (weights !== undefined) {
     const w = weights as { bytes?: unknown; name?: unknown } | null;
-    if (typeof w !== 'object' || w === null || !(w.bytes instanceof Uint8Array) || typeof w.name !== 'string') {
+    if (typeof w !== 'object' || w === null || !isUint8Array(w.bytes) || typeof w.name !== 'string') {
       problem('--weights', `weights must be { bytes: Uint8Array, name: string }, found ${describeValue(weights)}`, 'read the safetensors file into a Uint8Array and name it, e.g. `{ bytes, name: "model.safetensors" }`');
     }
   }
@@ -164,12 +164,17 @@ function optionProblems(source: unknown, options: CompileOptions): Diagnostic[] 
   return problems;
 }
 
+/** A Uint8Array (a Node Buffer too), also one made in another realm such as a worker or a vm context. */
+function isUint8Array(value: unknown): value is Uint8Array {
+  return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Uint8Array]';
+}
+
 /** A value for a message: short JSON, or its kind. */
 function describeValue(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || value === undefined) return String(value);
   if (value === null) return 'null';
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (value instanceof Uint8Array) return `a Uint8Array of ${value.length} bytes`;
+  if (isUint8Array(value)) return `a Uint8Array of ${value.length} bytes`;
   if (Array.isArray(value)) return `an array of ${value.length} items`;
   return `a ${typeof value}`;
 }
