@@ -50,8 +50,8 @@ export function parse(original: string, source: string): ParseResult {
   if (limit !== undefined) return { diagnostics: [...diagnostics, limit] };
   seqParser.input = lexed.tokens;
   const cst = seqParser.file();
-  // After an error, recovery often trips again further along the same line; the first error on a
-  // line is the one that explains it, so later parse errors on that line are left out.
+  // The parser stops at its first error. On a line the lexer already reported, that error is a
+  // consequence of the bad character, so it is left out.
   const linesWithErrors = new Set(diagnostics.map((d) => d.span.start.line));
   const firstError = seqParser.errors.find((e) => !linesWithErrors.has(lines.positionAt(errorOffset(e, text)).line));
   const first = firstError === undefined ? undefined : parsingDiagnostic(firstError, text, source, lines);
