@@ -30,6 +30,8 @@ export interface CommandExample {
   readonly argv: readonly string[];
   /** Runs the example as if onnxruntime-node were not installed. */
   readonly withoutOrtNode?: boolean;
+  /** Show only this many lines at the end of the output, after a `…` line. */
+  readonly lastLines?: number;
 }
 
 /** The spec every command example uses. */
@@ -83,7 +85,45 @@ function escapingManifest(): string {
   return `${JSON.stringify({ ...manifest, files: { ...manifest.files, step: { ...manifest.files.step, path: '../elsewhere/tiny.step.onnx' } } }, null, 2)}\n`;
 }
 
+/** Weights whose head holds a NaN, as a diverged training run leaves them. */
+function nanWeights(): Uint8Array {
+  const head = zeros([3, 8]);
+  head.data[10] = Number.NaN;
+  return writeSafetensors([['embedding.weight', zeros([100, 8])], ['fc.bias', zeros([3])], ['fc.weight', head]]);
+}
+
 export const commandExamples: readonly CommandExample[] = [
+  {
+    code: 'SEQ004',
+    situation: 'A file of 1.2 million characters is not a spec, whatever its name.',
+    files: { 'huge.seq': `${exampleSpec}${'# padding\n'.repeat(120_000)}` },
+    argv: ['check', 'huge.seq'],
+  },
+  {
+    code: 'SEQ005',
+    situation: 'A spec with 120 misspelled layers: the first 100 are shown (the last of them here), the rest counted.',
+    files: { 'typos.seq': `model Typos {\n  input x: float32[batch, time, 8]\n${Array.from({ length: 120 }, (_, i) => `  x -> Lsstm${i}(8) -> output y${i}\n`).join('')}}\n` },
+    argv: ['check', 'typos.seq'],
+    lastLines: 9,
+  },
+  {
+    code: 'SEQ006',
+    situation: 'A label of 300 characters; the excerpt is cut to 120 columns around it.',
+    files: { 'long.seq': exampleSpec.replace('fc: Linear', `${'f'.repeat(300)}: Linear`) },
+    argv: ['check', 'long.seq'],
+  },
+  {
+    code: 'SEQ007',
+    situation: 'A generated spec with 70,000 steps.',
+    files: { 'deep.seq': `model Deep {\n  input x: float32[batch, time, 8]\n  x${' -> relu'.repeat(70_000)} -> output y\n}\n` },
+    argv: ['check', 'deep.seq'],
+  },
+  {
+    code: 'SEQ103',
+    situation: 'Weights from a training run that diverged: one value of the head is NaN. The model still compiles.',
+    files: { 'tagger.seq': exampleSpec, 'weights.safetensors': nanWeights() },
+    argv: ['compile', 'tagger.seq', '--weights', 'weights.safetensors', '-o', 'tagger.onnx'],
+  },
   {
     code: 'SEQ100',
     situation: 'The weights file is a text file, not safetensors.',
@@ -231,6 +271,7 @@ export const commandExamples: readonly CommandExample[] = [
 
 const stageTitles: Readonly<Record<string, string>> = {
   syntax: 'Syntax',
+  limits: 'Limits',
   check: 'Checking a spec',
   weights: 'Weights files',
   target: 'Compile targets',
@@ -300,7 +341,8 @@ async function commandSection(example: CommandExample): Promise<string[]> {
     }
     const restore = example.withoutOrtNode === true ? pretendOrtNodeIsMissing() : undefined;
     const ran = await runSeqc(example.argv.map(inFolder)).finally(restore);
-    const output = `${ran.err}${ran.out}`.split(`${dir}/`).join('').trimEnd();
+    const full = `${ran.err}${ran.out}`.split(`${dir}/`).join('').trimEnd();
+    const output = example.lastLines === undefined ? full : ['…', ...full.split('\n').slice(-example.lastLines)].join('\n');
     if (!output.includes(`[${example.code}]`)) {
       throw new Error(`the example for ${example.code} (\`seqc ${example.argv.join(' ')}\`) does not report it:\n${output}`);
     }

@@ -66,6 +66,8 @@ export class ChainChecker {
   /** Every label the spec can refer to, with the chain position that defines it. */
   private readonly declaredLabels = new Map<string, Span>();
   private readonly usedNames = new Set<string>();
+  private readonly nextSuffix = new Map<string, number>();
+  private readonly inputNames = new Set<string>();
   private readonly referenced = new Set<string>();
 
   constructor(
@@ -77,6 +79,7 @@ export class ChainChecker {
     for (const input of inputs) {
       this.scope.set(input.name, { value: { id: input.name, type: input.type }, span: input.span });
       this.usedNames.add(input.name);
+      this.inputNames.add(input.name);
     }
   }
 
@@ -154,8 +157,11 @@ export class ChainChecker {
       if (this.labels.has(step) || step.label !== undefined) continue;
       if (isLayerKind(step.callee.text) && layerSignatures[step.callee.text as LayerKind].hasParameters) continue;
       const base = step.callee.text.toLowerCase();
+      // Counting on from the last suffix given to this base keeps naming n steps O(n), not O(n²).
+      let n = this.nextSuffix.get(base) ?? 2;
       let name = base;
-      for (let n = 2; this.usedNames.has(name); n++) name = `${base}_${n}`;
+      while (this.usedNames.has(name)) name = `${base}_${n++}`;
+      this.nextSuffix.set(base, n);
       this.usedNames.add(name);
       this.labels.set(step, name);
     }
@@ -337,8 +343,8 @@ export class ChainChecker {
   }
 
   private output(name: string, span: Span, current: Binding): void {
-    const clash = this.outputs.find((o) => o.name === name);
-    if (clash !== undefined || this.inputs.some((i) => i.name === name) || this.stateInputs.some((i) => i.name === name)) {
+    const clash = this.outputsByName().get(name);
+    if (clash !== undefined || this.inputNames.has(name) || this.stateInputs.some((i) => i.name === name)) {
       this.diagnostics.push({
         ...error(
           'SEQ015',
@@ -352,6 +358,18 @@ export class ChainChecker {
     }
     this.outputs.push({ name, value: current.value.id, type: current.value.type, span });
   }
+
+  /** The outputs so far by name; `outputs` is public and pushed to directly, so the map follows it. */
+  private outputsByName(): Map<string, IrOutput> {
+    for (; this.indexedOutputs < this.outputs.length; this.indexedOutputs++) {
+      const o = this.outputs[this.indexedOutputs]!;
+      if (!this.outputIndex.has(o.name)) this.outputIndex.set(o.name, o);
+    }
+    return this.outputIndex;
+  }
+
+  private readonly outputIndex = new Map<string, IrOutput>();
+  private indexedOutputs = 0;
 
   private builtin(step: CallStep, name: BuiltinName, label: string | undefined, current: Binding): Binding | undefined {
     if (step.args !== undefined && step.args.length > 0) {

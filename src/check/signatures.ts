@@ -43,7 +43,7 @@ export interface LayerSignature {
 }
 
 const hidden: ParamSignature = { name: 'hidden', type: { kind: 'int', min: 1 }, doc: 'size of the hidden state' };
-const layers: ParamSignature = { name: 'layers', type: { kind: 'int', min: 1 }, default: 1, doc: 'stacked layers' };
+const layers: ParamSignature = { name: 'layers', type: { kind: 'int', min: 1, max: 64 }, default: 1, doc: 'stacked layers' };
 const dropout: ParamSignature = {
   name: 'dropout',
   type: { kind: 'float', min: 0, below: 1 },

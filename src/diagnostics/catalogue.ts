@@ -7,6 +7,12 @@ export const catalogue = {
   SEQ002: { stage: 'syntax', title: 'A token where the grammar expects something else.' },
   SEQ003: { stage: 'syntax', title: 'The file must hold exactly one model.' },
 
+  // Limits on a spec's size, past which seqc stops rather than run long or use much memory.
+  SEQ004: { stage: 'limits', title: 'The spec is longer than 1 MiB (1,048,576 characters).' },
+  SEQ005: { stage: 'limits', title: 'More than 100 diagnostics: the rest are counted, not shown.' },
+  SEQ006: { stage: 'limits', title: 'A name is longer than 256 characters.' },
+  SEQ007: { stage: 'limits', title: 'The model has more than 65,536 steps.' },
+
   // Names: inputs, labels, outputs and references.
   SEQ010: { stage: 'check', title: 'A step names a layer or builtin that does not exist.' },
   SEQ011: { stage: 'check', title: 'A chain starts from a name that is neither an input nor a label.' },
@@ -43,6 +49,7 @@ export const catalogue = {
   SEQ041: { stage: 'check', title: 'A decoder block (or encoder block) is not shaped as seqc expects.' },
   SEQ042: { stage: 'check', title: "An attention layer's sizes do not fit its query and memory." },
   SEQ043: { stage: 'check', title: "The model's parameters exceed what one ONNX file can hold (2 GiB)." },
+  SEQ044: { stage: 'check', title: 'An input or output name that ONNX Runtime for JavaScript cannot feed or fetch.' },
 
   // Compile targets.
   SEQ050: { stage: 'target', title: 'A part of the model cannot run where `--target webgpu` promises to run it: on the WebGPU provider.' },
@@ -51,6 +58,7 @@ export const catalogue = {
   SEQ100: { stage: 'weights', title: 'The weights file is not a valid safetensors file.' },
   SEQ101: { stage: 'weights', title: 'A tensor in the weights file has an element type seqc cannot read.' },
   SEQ102: { stage: 'weights', title: "The weights file's tensors do not match the model's parameters." },
+  SEQ103: { stage: 'weights', title: 'A tensor in the weights file holds NaN or infinite values.' },
 
   // Command line.
   SEQ200: { stage: 'cli', title: 'An unknown command or flag.' },

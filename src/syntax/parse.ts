@@ -1,9 +1,10 @@
 // The syntax stage: .seq text → tokens → CST (Chevrotain) → AST, with every problem as a diagnostic.
 
 import type { CstNode, IToken, IRecognitionException, ILexingError, CstElement } from 'chevrotain';
-import { seqParser } from '../../grammar/parser.js';
+import { seqFirstErrorParser as seqParser } from '../../grammar/parser.js';
 import { seqLexer } from '../../grammar/tokens.js';
-import { error, type Diagnostic, type Span } from '../diagnostics/diagnostic.js';
+import { error, spanOfWhole, type Diagnostic, type Position, type Span } from '../diagnostics/diagnostic.js';
+import { maxNameLength, maxReparses, maxSpecCharacters, maxSteps, reparseBudget } from './limits.js';
 import { closest } from '../diagnostics/suggest.js';
 import type {
   Argument,
@@ -28,26 +29,44 @@ export interface ParseResult {
 
 /** Parses one spec. `source` names the text in spans (a path, or `<input>`). */
 export function parse(original: string, source: string): ParseResult {
-  // A lone carriage return ends a line too; turning it into \n keeps every offset the same.
-  const text = original.replace(/\r(?!\n)/g, '\n');
+  if (original.length > maxSpecCharacters) {
+    return {
+      diagnostics: [
+        error(
+          'SEQ004',
+          spanOfWhole(source),
+          `this spec has ${original.length.toLocaleString('en-US')} characters, more than seqc reads (${maxSpecCharacters.toLocaleString('en-US')}, 1 MiB)`,
+          'the limit cannot be raised; a spec describes layers, not data: is this the right file?',
+        ),
+      ],
+    };
+  }
+  // A lone carriage return ends a line too, and a byte-order mark is not part of the text; turning
+  // them into \n and a space keeps every offset the same.
+  const text = original.replace(/\r(?!\n)/g, '\n').replace(/^\ufeff/, ' ');
+  const lines = lineTable(text);
   const lexed = seqLexer.tokenize(text);
-  const diagnostics: Diagnostic[] = lexed.errors.map((e) => lexingDiagnostic(e, text, source));
+  const diagnostics: Diagnostic[] = lexed.errors.map((e) => lexingDiagnostic(e, text, source, lines));
+  const limit = tokenLimitDiagnostic(lexed.tokens, source);
+  if (limit !== undefined) return { diagnostics: [...diagnostics, limit] };
   seqParser.input = lexed.tokens;
   const cst = seqParser.file();
-  // After an error, recovery often trips again further along the same line; the first error on a
-  // line is the one that explains it, so later parse errors on that line are left out.
+  // The parser stops at its first error. On a line the lexer already reported, that error is a
+  // consequence of the bad character, so it is left out.
   const linesWithErrors = new Set(diagnostics.map((d) => d.span.start.line));
-  const first = seqParser.errors.map((e) => parsingDiagnostic(e, text, source)).find((d) => !linesWithErrors.has(d.span.start.line));
+  const firstError = seqParser.errors.find((e) => !linesWithErrors.has(lines.positionAt(errorOffset(e, text)).line));
+  const first = firstError === undefined ? undefined : parsingDiagnostic(firstError, text, source, lines);
   if (first !== undefined) {
     diagnostics.push(first);
-    diagnostics.push(...laterSyntaxErrors(text, source, first.span.start.line));
+    // With characters no token fits, blanking statements out and parsing again finds nothing new.
+    if (lexed.errors.length === 0) diagnostics.push(...laterSyntaxErrors(text, source, first.span.start.line));
   }
   if (diagnostics.length > 0) return { diagnostics };
 
   const builder = new AstBuilder(source);
   const models = nodes(cst, 'model');
   if (models.length !== 1) {
-    const span = models.length === 0 ? spanAtEnd(text, source) : builder.nodeSpan(models[1]!);
+    const span = models.length === 0 ? spanAtEnd(text, source, lines) : builder.nodeSpan(models[1]!);
     const message =
       models.length === 0 ? 'this file holds no model' : `this file holds ${models.length} models; seqc compiles one per file`;
     return {
@@ -60,6 +79,30 @@ export function parse(original: string, source: string): ParseResult {
   return { ast, diagnostics: builder.diagnostics };
 }
 
+/** A name longer than `maxNameLength`, or more steps than `maxSteps`: the first such token, as a diagnostic. */
+function tokenLimitDiagnostic(tokens: readonly IToken[], source: string): Diagnostic | undefined {
+  let steps = 0;
+  for (const t of tokens) {
+    if (t.tokenType.name === 'Identifier' && t.image.length > maxNameLength) {
+      return error(
+        'SEQ006',
+        tokenSpan(t, source),
+        `this name has ${t.image.length.toLocaleString('en-US')} characters, more than seqc allows (${maxNameLength})`,
+        `names become ONNX tensor and parameter names; shorten it to ${maxNameLength} characters or fewer (the limit cannot be raised)`,
+      );
+    }
+    if (t.tokenType.name === 'Arrow' && ++steps > maxSteps) {
+      return error(
+        'SEQ007',
+        tokenSpan(t, source),
+        `this model has more than ${maxSteps.toLocaleString('en-US')} steps, the most seqc compiles`,
+        'the limit cannot be raised; a model this deep is more likely a generated file gone wrong than a network',
+      );
+    }
+  }
+  return undefined;
+}
+
 /**
  * Finds syntax errors after the statement that holds `line`: blanks that statement out (keeping
  * every offset and line) and parses again, up to a few times. Chevrotain's own recovery cannot
@@ -69,7 +112,9 @@ function laterSyntaxErrors(text: string, source: string, line: number): Diagnost
   const found: Diagnostic[] = [];
   let current = text;
   let errorLine = line;
-  for (let round = 0; round < 10; round++) {
+  // Each round reads the whole text again, so long texts get fewer rounds: the time stays linear.
+  const rounds = Math.min(maxReparses, Math.floor(reparseBudget / Math.max(1, text.length)));
+  for (let round = 0; round < rounds; round++) {
     const lines = current.split('\n');
     const startsStatement = (l: string): boolean => {
       const trimmed = l.trim();
@@ -89,7 +134,8 @@ function laterSyntaxErrors(text: string, source: string, line: number): Diagnost
     if (lexed.errors.length > 0) break;
     seqParser.input = lexed.tokens;
     seqParser.file();
-    const next = seqParser.errors.map((e) => parsingDiagnostic(e, current, source))[0];
+    const firstError = seqParser.errors[0];
+    const next = firstError === undefined ? undefined : parsingDiagnostic(firstError, current, source, lineTable(current));
     if (next === undefined || next.span.start.line <= end || /found `}`|the end of the file/.test(next.message)) break;
     found.push({ ...next, span: { ...next.span, source } });
     errorLine = next.span.start.line;
@@ -231,11 +277,7 @@ class AstBuilder {
   }
 
   tokenSpan(t: IToken): Span {
-    return {
-      source: this.source,
-      start: { offset: t.startOffset, line: t.startLine ?? 1, column: t.startColumn ?? 1 },
-      end: { offset: (t.endOffset ?? t.startOffset) + 1, line: t.endLine ?? 1, column: (t.endColumn ?? 0) + 1 },
-    };
+    return tokenSpan(t, this.source);
   }
 
   nodeSpan(node: CstNode): Span {
@@ -280,26 +322,45 @@ function firstToken(node: CstNode): IToken {
   throw new Error(`CST node ${node.name} has no token`);
 }
 
-function positionAt(text: string, offset: number): { offset: number; line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text[i] === '\n') {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { offset, line, column: offset - lineStart + 1 };
+function tokenSpan(t: IToken, source: string): Span {
+  return {
+    source,
+    start: { offset: t.startOffset, line: t.startLine ?? 1, column: t.startColumn ?? 1 },
+    end: { offset: (t.endOffset ?? t.startOffset) + 1, line: t.endLine ?? 1, column: (t.endColumn ?? 0) + 1 },
+  };
 }
 
-function spanAtEnd(text: string, source: string): Span {
-  const end = positionAt(text, text.length);
+/** Where each line of a text starts, so that an offset's line is a binary search away. */
+interface LineTable {
+  positionAt(offset: number): Position;
+}
+
+function lineTable(text: string): LineTable {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return {
+    positionAt(offset: number): Position {
+      const clamped = Math.max(0, Math.min(offset, text.length));
+      let low = 0;
+      let high = starts.length - 1;
+      while (low < high) {
+        const middle = (low + high + 1) >> 1;
+        if (starts[middle]! <= clamped) low = middle;
+        else high = middle - 1;
+      }
+      return { offset, line: low + 1, column: offset - starts[low]! + 1 };
+    },
+  };
+}
+
+function spanAtEnd(text: string, source: string, lines: LineTable): Span {
+  const end = lines.positionAt(text.length);
   return { source, start: end, end };
 }
 
-function lexingDiagnostic(e: ILexingError, text: string, source: string): Diagnostic {
-  const start = positionAt(text, e.offset);
-  const end = positionAt(text, e.offset + Math.max(1, e.length));
+function lexingDiagnostic(e: ILexingError, text: string, source: string, lines: LineTable): Diagnostic {
+  const start = lines.positionAt(e.offset);
+  const end = lines.positionAt(e.offset + Math.max(1, e.length));
   const found = text.slice(e.offset, e.offset + Math.max(1, e.length));
   return error(
     'SEQ001',
@@ -309,12 +370,18 @@ function lexingDiagnostic(e: ILexingError, text: string, source: string): Diagno
   );
 }
 
-function parsingDiagnostic(e: IRecognitionException, text: string, source: string): Diagnostic {
+/** Where a parse error points: its token, or the end of the text when it found none. */
+function errorOffset(e: IRecognitionException, text: string): number {
+  const t = e.token;
+  return t.tokenType.name === 'EOF' || Number.isNaN(t.startOffset) ? text.length : t.startOffset;
+}
+
+function parsingDiagnostic(e: IRecognitionException, text: string, source: string, lines: LineTable): Diagnostic {
   const t = e.token;
   const atEnd = t.tokenType.name === 'EOF' || Number.isNaN(t.startOffset);
-  const startOffset = atEnd ? text.length : t.startOffset;
+  const startOffset = errorOffset(e, text);
   const endOffset = atEnd ? text.length : (t.endOffset ?? t.startOffset) + 1;
-  const span = { source, start: positionAt(text, startOffset), end: positionAt(text, endOffset) };
+  const span = { source, start: lines.positionAt(startOffset), end: lines.positionAt(endOffset) };
   const found = atEnd ? 'the end of the file' : `${describe(t)}`;
   const mistake = atEnd ? undefined : likelyMistake(e, t, text, source);
   if (mistake !== undefined) return mistake;
@@ -431,7 +498,8 @@ function likelyMistake(e: IRecognitionException, t: IToken, text: string, source
   }
   // `imput tokens: …` or `modle M { … }` at the start of a statement.
   if (isName && (tailStart === lineStart ? /^\s*$|\{\s*$/ : /\{\s*$/).test(before)) {
-    const keyword = rule === 'file' ? 'model' : 'input';
+    // Outside every rule (the parser stops before entering one) is the top of the file, where `model` goes.
+    const keyword = rule === undefined || rule === 'file' ? 'model' : 'input';
     if (t.image !== keyword && closest(t.image, [keyword]) !== undefined) {
       const form = keyword === 'model' ? 'A spec is `model Name { inputs and chains }`' : 'An input is declared as `input tokens: int64[batch, time]`';
       return error('SEQ002', spanOnLine(t.startOffset, t.startOffset + t.image.length), `${describe(t)} cannot start anything here`, `did you mean \`${keyword}\`? ${form}`);
