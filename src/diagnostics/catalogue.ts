@@ -61,6 +61,12 @@ export const catalogue = {
   SEQ300: { stage: 'runtime', title: 'An input given to `seqc run` is missing, unknown or malformed.' },
   SEQ301: { stage: 'runtime', title: 'An input has the wrong shape or a value outside its range.' },
   SEQ302: { stage: 'runtime', title: 'ONNX Runtime rejected the model or failed while running it.' },
+  SEQ303: { stage: 'runtime', title: "The model's seqc.signature is malformed or does not match its graph." },
+  SEQ304: { stage: 'runtime', title: 'A number is too large to pass exactly: beyond ±(2^53 − 1) for an int64 input, beyond float32 range for a float32 input.' },
+  SEQ305: { stage: 'runtime', title: 'An `--input NAME=@FILE` file is refused before reading: larger than 256 MiB, or not a regular file.' },
+  SEQ306: { stage: 'runtime', title: 'The same input is given more than once.' },
+  SEQ307: { stage: 'runtime', title: 'An output name that ONNX Runtime\'s JavaScript API cannot return, such as `__proto__`.' },
+  SEQ308: { stage: 'runtime', title: 'An execution provider is not available; the model runs on the next one listed, or not at all.' },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;
