@@ -107,7 +107,7 @@ function tensorFromNumbers(name: string, dims: readonly number[], values: readon
     }
     if (dtype === 'int64') {
       if (!Number.isSafeInteger(v) && Math.abs(v) > Number(maxExact)) return { diagnostics: [tooLarge(span, name, at, String(v), dtype)] };
-      if (!Number.isInteger(v)) return { diagnostics: [error('SEQ301', span, `\`${name}\` holds int64 values, but ${at} is ${v}`, 'token ids and lengths are whole numbers')] };
+      if (!Number.isInteger(v)) return { diagnostics: [error('SEQ301', span, `\`${name}\` holds int64 values, but item ${i} is ${v}`, `token ids and lengths are whole numbers (at ${indexText(name, dims, i)})`)] };
     } else if (Math.abs(v) > float32Max) {
       return { diagnostics: [tooLarge(span, name, at, String(v), dtype)] };
     }
@@ -258,8 +258,8 @@ export function validateInputs(signature: ModelSignature, provided: ReadonlyMap<
         // A lengths or state input is filled from the data inputs; when one of those was given but rejected, that rejection says it all.
         if (dependsOnProvided(input, signature, provided)) continue;
         // A lengths or state input is optional: reported only when what it is filled from is missing too, and then as optional.
-        if (input.role !== 'data' && signature.inputs.some((i) => i.role === 'data' && !provided.has(i.name))) continue;
-        const optional = signature.inputs.filter((i) => (i.role === 'lengths' && i.of === input.name) || (i.role === 'state' && i.dims[1] === input.dims[0]));
+        if (isOptional(input) && signature.inputs.some((i) => i.role === 'data' && !provided.has(i.name))) continue;
+        const optional = input.role !== 'data' ? [] : signature.inputs.filter((i) => isOptional(i) && (i.role === 'lengths' ? i.of === input.name : input === signature.inputs.find((d) => d.role === 'data')));
         const also = optional.map((i) => `; ${exampleInput(i)}`).join('');
         diagnostics.push(error('SEQ300', span, `the input \`${input.name}\` is missing`, `pass it, e.g. ${exampleInput(input)}${also}`));
       } else {
@@ -306,12 +306,18 @@ export function exampleInput(input: SignatureInput): string {
   const shape = input.dims.map(symbolic);
   const size = shape.reduce((a, b) => a * b, 1);
   if (input.role === 'lengths') return `--input ${input.name}=[3] (optional: without it every row of \`${input.of}\` is full length)`;
-  if (input.role === 'state') return `--input ${input.name}=@${input.name}.json, float32 [${input.dims.join(', ')}] (optional: zeros when left out)`;
+  if (input.role === 'state' && isOptional(input)) return `--input ${input.name}=@${input.name}.json, float32 [${input.dims.join(', ')}] (optional: zeros when left out)`;
   if (size > 12) return `--input ${input.name}=@${input.name}.json holding nested lists of ${input.dtype} shaped [${input.dims.join(', ')}]`;
   let counter = 0;
   const leaf = (): string => (input.dtype === 'int64' ? String(Math.min(++counter, (input.vocab ?? 4) - 1)) : '0.5');
   const build = (axis: number): string => (axis === shape.length ? leaf() : `[${Array.from({ length: shape[axis]! }, () => build(axis + 1)).join(', ')}]`);
   return `--input '${input.name}=${build(0)}'`;
+}
+
+/** Whether seqc fills the input when it is left out: lengths (full rows) and a recurrent state [layers, batch, hidden] (zeros). */
+function isOptional(input: SignatureInput): boolean {
+  if (input.role === 'lengths') return true;
+  return input.role === 'state' && input.dims.length === 3 && typeof input.dims[0] === 'number' && typeof input.dims[2] === 'number';
 }
 
 function defaultFor(input: SignatureInput, signature: ModelSignature, feeds: ReadonlyMap<string, TensorData>): TensorData | undefined {
@@ -322,6 +328,8 @@ function defaultFor(input: SignatureInput, signature: ModelSignature, feeds: Rea
     return { dtype: 'int64', dims: [batch], data: new BigInt64Array(batch).fill(BigInt(time)) };
   }
   if (input.role === 'state') {
+    // Zeros only for a recurrent state [layers, batch, hidden]; other state, such as an attention memory, must be passed.
+    if (input.dims.length !== 3 || typeof input.dims[0] !== 'number' || typeof input.dims[2] !== 'number') return undefined;
     const batchSymbol = input.dims[1];
     const data = signature.inputs.find((i) => i.role === 'data' && i.dims[0] === batchSymbol);
     const batch = typeof batchSymbol === 'number' ? batchSymbol : data === undefined ? undefined : feeds.get(data.name)?.dims[0];

@@ -127,9 +127,9 @@ function signatureProblem(value: unknown): string | undefined {
       continue;
     }
     if (input.role === 'state') {
-      const dims3 = input.dims as unknown[];
-      if (input.dtype !== 'float32' || rank !== 3 || typeof dims3[0] !== 'number' || typeof dims3[2] !== 'number') return `${what} is a state input, but not float32 [layers, batch, hidden] with fixed layers and hidden`;
-      if (dims3[0] * dims3[2] > 2 ** 24) return `${what} is a state of ${dims3[0]} × ${dims3[2]} values per row, more than seqc ever makes`;
+      if (input.dtype !== 'float32') return `${what} is a state input, but not float32`;
+      const fixed = (input.dims as unknown[]).reduce((product: number, d) => (typeof d === 'number' ? product * d : product), 1);
+      if (fixed > 2 ** 24) return `${what} is a state of ${fixed} values per row, more than seqc ever makes`;
       continue;
     }
     return `${what} has a role other than data, lengths or state`;
@@ -138,7 +138,7 @@ function signatureProblem(value: unknown): string | undefined {
     const input = inputs[i] as { name: string; role: string; of?: string };
     if (input.role !== 'lengths') continue;
     const target = (inputs as { name: string; role: string; dims: unknown[] }[]).find((t) => t.name === input.of);
-    if (target === undefined || target.role !== 'data' || target.dims.length < 2) return `\`${input.name}\` is the lengths of \`${String(input.of)}\`, which is not a sequence input`;
+    if (target === undefined || target.role === 'lengths' || target.dims.length < 2) return `\`${input.name}\` is the lengths of \`${String(input.of)}\`, which is not a sequence input`;
   }
   for (let i = 0; i < outputs.length; i++) {
     const output: unknown = outputs[i];
