@@ -1,6 +1,6 @@
 // `seqc run`: a compiled model or a spec on onnxruntime-node, inputs from the command line, outputs as JSON.
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { tensorFromNested, type TensorData } from '../runtime/inputs.js';
 import { loadModel, runModel, toNested } from '../runtime/node.js';
@@ -78,12 +78,12 @@ export async function runCommand(args: ParsedArgs, io: Io): Promise<number> {
 export function readBoundedText(path: string, limit: number): { text?: string; diagnostics: Diagnostic[] } {
   let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
+    // Stat before opening: opening a FIFO would wait for a writer. Non-blocking, in case the path changes in between.
+    const before = statSync(path);
+    if (!before.isFile()) return { diagnostics: [notRegular(path, before)] };
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const stat = fstatSync(fd);
-    if (!stat.isFile()) {
-      const kind = stat.isDirectory() ? 'a folder' : stat.isFIFO() ? 'a pipe' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : 'not a regular file';
-      return { diagnostics: [error('SEQ305', spanOfWhole(path), `${path} is ${kind}; \`--input NAME=@FILE\` reads only regular files`, 'save the input to a file first')] };
-    }
+    if (!stat.isFile()) return { diagnostics: [notRegular(path, stat)] };
     if (stat.size > limit) {
       return { diagnostics: [error('SEQ305', spanOfWhole(path), `${path} is ${mebibytes(stat.size)}, more than the ${mebibytes(limit)} seqc reads for one input`, 'the limit is fixed; split the batch into several runs')] };
     }
@@ -105,6 +105,11 @@ export function readBoundedText(path: string, limit: number): { text?: string; d
 }
 
 // Internals.
+
+function notRegular(path: string, stat: Stats): Diagnostic {
+  const kind = stat.isDirectory() ? 'a folder' : stat.isFIFO() ? 'a pipe' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : 'not a regular file';
+  return error('SEQ305', spanOfWhole(path), `${path} is ${kind}; \`--input NAME=@FILE\` reads only regular files`, 'save the input to a file first');
+}
 
 function mebibytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(bytes < 1024 * 1024 ? 3 : 0)} MiB`;
