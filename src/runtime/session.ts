@@ -79,11 +79,11 @@ export async function openModel(ort: OrtModule, bytes: Uint8Array, source: strin
     try {
       session = await ort.InferenceSession.create(bytes, { executionProviders: [...used], ...logging });
     } catch (e) {
-      failures.push(`${providers[i]}: ${firstLine(e)}`);
+      failures.push(providers.length === 1 ? firstLine(e) : `${providers[i]}: ${firstLine(e)}`);
     }
   }
   if (session === undefined) {
-    return { diagnostics: [error('SEQ308', spanOfWhole(source), `ONNX Runtime could not open ${source} on ${providers.join(', ')}: ${failures.join('; ')}`, providerHint(providers))] };
+    return { diagnostics: [error('SEQ308', spanOfWhole(source), `ONNX Runtime could not open ${source} on ${providers.join(' or ')}: ${failures.join('; ')}`, providerHint(providers))] };
   }
   if (failures.length > 0) {
     diagnostics.push(warning('SEQ308', spanOfWhole(source), `execution provider ${providers.slice(0, providers.length - used.length).join(', ')} is not available (${failures.join('; ')}); running on ${used[0]}`, providerHint(providers.slice(0, 1))));
