@@ -259,8 +259,7 @@ export function validateInputs(signature: ModelSignature, provided: ReadonlyMap<
         if (dependsOnProvided(input, signature, provided)) continue;
         // A lengths or state input is optional: reported only when what it is filled from is missing too, and then as optional.
         if (isOptional(input) && signature.inputs.some((i) => i.role === 'data' && !provided.has(i.name))) continue;
-        const optional = input.role !== 'data' ? [] : signature.inputs.filter((i) => isOptional(i) && (i.role === 'lengths' ? i.of === input.name : input === signature.inputs.find((d) => d.role === 'data')));
-        const also = optional.map((i) => `; ${exampleInput(i)}`).join('');
+        const also = optionalCompanions(input, signature).map((i) => `; ${exampleInput(i)}`).join('');
         diagnostics.push(error('SEQ300', span, `the input \`${input.name}\` is missing`, `pass it, e.g. ${exampleInput(input)}${also}`));
       } else {
         feeds.set(input.name, filled);
@@ -312,6 +311,16 @@ export function exampleInput(input: SignatureInput): string {
   const leaf = (): string => (input.dtype === 'int64' ? String(Math.min(++counter, (input.vocab ?? 4) - 1)) : '0.5');
   const build = (axis: number): string => (axis === shape.length ? leaf() : `[${Array.from({ length: shape[axis]! }, () => build(axis + 1)).join(', ')}]`);
   return `--input '${input.name}=${build(0)}'`;
+}
+
+/**
+ * The optional inputs filled from a data input, named in its missing-input hint: its lengths, and
+ * (for the first data input only, so they are named once) the recurrent states.
+ */
+function optionalCompanions(input: SignatureInput, signature: ModelSignature): SignatureInput[] {
+  if (input.role !== 'data') return [];
+  const first = signature.inputs.find((d) => d.role === 'data');
+  return signature.inputs.filter((i) => isOptional(i) && (i.role === 'lengths' ? i.of === input.name : input === first));
 }
 
 /** Whether seqc fills the input when it is left out: lengths (full rows) and a recurrent state [layers, batch, hidden] (zeros). */
