@@ -13,6 +13,8 @@ import { catalogue, compile, diagnosticCodes, writeSafetensors, type DiagnosticC
 import { renderDiagnostics } from '../src/diagnostics/render.js';
 import { main } from '../src/cli/main.js';
 import { pretendOrtNodeIsMissing } from '../src/runtime/node-ort.js';
+import { decodeModel } from '../src/onnx/decode.js';
+import { encodeModel } from '../src/onnx/encode.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixtureFolder = 'test/fixtures/diagnostics';
@@ -90,6 +92,21 @@ function nanWeights(): Uint8Array {
   const head = zeros([3, 8]);
   head.data[10] = Number.NaN;
   return writeSafetensors([['embedding.weight', zeros([100, 8])], ['fc.bias', zeros([3])], ['fc.weight', head]]);
+}
+
+/** The example model compiled, then edited as a file might be after seqc wrote it: its signature text replaced, or an output renamed. */
+function editedTagger(edit: { readonly signature?: (text: string) => string; readonly renameOutput?: string }): Uint8Array {
+  const model = decodeModel(compile(exampleSpec, { sourceName: 'tagger.seq' }).model!);
+  const rename = (n: string): string => (edit.renameOutput !== undefined && n === 'scores' ? edit.renameOutput : n);
+  const signature = (text: string): string => {
+    const edited = edit.signature?.(text) ?? text;
+    return edit.renameOutput === undefined ? edited : edited.replace('"name":"scores"', `"name":${JSON.stringify(edit.renameOutput)}`);
+  };
+  return encodeModel({
+    ...model,
+    graph: { ...model.graph, outputs: model.graph.outputs.map((o) => ({ ...o, name: rename(o.name) })), nodes: model.graph.nodes.map((n) => ({ ...n, outputs: n.outputs.map(rename) })) },
+    metadataProps: model.metadataProps.map((p) => (p.key === 'seqc.signature' ? { key: p.key, value: signature(p.value) } : p)),
+  });
 }
 
 export const commandExamples: readonly CommandExample[] = [
@@ -228,6 +245,39 @@ export const commandExamples: readonly CommandExample[] = [
     files: { 'tagger.seq': exampleSpec },
     setup: compiled,
     argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,99999]]'],
+  },
+  {
+    code: 'SEQ303',
+    situation: "A model whose seqc.signature was edited after compiling: its input's dims are no longer a list.",
+    files: { 'tagger.onnx': editedTagger({ signature: (text) => text.replace('"dims":["batch","time"]', '"dims":"batch"') }) },
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2,3]]'],
+  },
+  {
+    code: 'SEQ304',
+    situation: 'A token id of 2^64, which int64 would wrap around to 0.',
+    files: { 'tagger.seq': exampleSpec },
+    setup: compiled,
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,18446744073709551616]]'],
+  },
+  {
+    code: 'SEQ306',
+    situation: 'The same input given twice.',
+    files: { 'tagger.seq': exampleSpec },
+    setup: compiled,
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2]]', '--input', 'tokens=[[3,4]]'],
+  },
+  {
+    code: 'SEQ307',
+    situation: 'A model whose output is named `__proto__`.',
+    files: { 'tagger.onnx': editedTagger({ renameOutput: '__proto__' }) },
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2,3]]'],
+  },
+  {
+    code: 'SEQ308',
+    situation: "Running on CUDA where onnxruntime-node's CUDA binaries are not installed (as on the machine that generated this page).",
+    files: { 'tagger.seq': exampleSpec },
+    setup: compiled,
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2,3]]', '--ep', 'cuda'],
   },
   {
     code: 'SEQ050',

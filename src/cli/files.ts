@@ -7,19 +7,21 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 
 /** What a file holds, which decides the most seqc reads of it. */
-export type ReadKind = 'spec' | 'json' | 'model' | 'weights';
+export type ReadKind = 'spec' | 'json' | 'input' | 'model' | 'weights';
 
 const MiB = 1024 * 1024;
 
 /**
  * The most bytes seqc reads of each kind of file: specs 8 MiB (the compiler has its own, finer
- * limit on what it parses), JSON files (manifests, vocabularies, inputs) 64 MiB, ONNX graphs 2 GiB
+ * limit on what it parses), JSON files (manifests, vocabularies) 64 MiB, `--input NAME=@FILE`
+ * values 256 MiB (a batch of inputs can be large), ONNX graphs 2 GiB
  * (the protobuf limit) and weights 4 GiB − 1 (the largest buffer Node.js holds).
  * `SEQC_MAX_READ_BYTES` replaces every one of them.
  */
 export const readLimits: Readonly<Record<ReadKind, number>> = {
   spec: 8 * MiB,
   json: 64 * MiB,
+  input: 256 * MiB,
   model: 2048 * MiB,
   weights: 4096 * MiB - 1,
 };
@@ -283,7 +285,7 @@ function tooLarge(path: string, found: string, limit: number, kind: ReadKind): D
   return error('SEQ203', spanOfWhole(path), `${path} is too large to read: ${found}, and seqc reads at most ${formatBytes(limit)} of a ${kindNames[kind]}`, `set ${readLimitVariable} to a larger number of bytes to raise the limit (at most ${formatBytes(readLimits.weights)})`);
 }
 
-const kindNames: Readonly<Record<ReadKind, string>> = { spec: 'spec', json: 'JSON file', model: 'model file', weights: 'weights file' };
+const kindNames: Readonly<Record<ReadKind, string>> = { spec: 'spec', json: 'JSON file', input: 'run input', model: 'model file', weights: 'weights file' };
 
 /** Problems with writing `path`: it exists and is not a regular file, or it is one of the inputs. */
 function targetProblems(path: string, inputs: readonly string[]): Diagnostic[] {

@@ -47,7 +47,7 @@ const commands: Record<string, Command> = {
       weightsFlag,
       seedFlag,
       opsetFlag,
-      { name: 'ep', takesValue: true, description: 'execution provider: cpu (default) or cuda' },
+      { name: 'ep', takesValue: true, description: 'execution providers in order: cpu (default), cuda, or a list such as cuda,cpu' },
       help,
     ],
     run: runCommand,

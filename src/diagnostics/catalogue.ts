@@ -80,6 +80,11 @@ export const catalogue = {
   SEQ330: { stage: 'runtime', title: "A generation request exceeds seqc's bounds on length, beam width, samples or total work." },
   SEQ331: { stage: 'cli', title: '`seqc generate` flags that contradict each other or that the chosen decoding cannot honour.' },
   SEQ340: { stage: 'runtime', title: 'Running a model on Node needs onnxruntime-node, which is not installed or could not be loaded.' },
+  SEQ303: { stage: 'runtime', title: "The model's seqc.signature is malformed or does not match its graph." },
+  SEQ304: { stage: 'runtime', title: 'A number is too large to pass exactly: beyond ±(2^53 − 1) for an int64 input, beyond float32 range for a float32 input.' },
+  SEQ306: { stage: 'runtime', title: 'The same input is given more than once.' },
+  SEQ307: { stage: 'runtime', title: 'An output name that ONNX Runtime\'s JavaScript API cannot return, such as `__proto__`.' },
+  SEQ308: { stage: 'runtime', title: 'An execution provider is not available; the model runs on the next one listed, or not at all.' },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;
