@@ -25,8 +25,9 @@ import {
 
 /** The grammar's rules; grammar/seq.ebnf is their generated, readable form (`npm run grammar`). */
 export class SeqParser extends CstParser {
-  constructor() {
-    super(allTokens, { recoveryEnabled: true, nodeLocationTracking: 'full', maxLookahead: 3 });
+  /** With `recoveryEnabled`, a parse goes on after an error to report more; without, it stops at the first. */
+  constructor(config: { readonly recoveryEnabled: boolean } = { recoveryEnabled: true }) {
+    super(allTokens, { recoveryEnabled: config.recoveryEnabled, nodeLocationTracking: 'full', maxLookahead: 3 });
     this.performSelfAnalysis();
   }
 
@@ -168,3 +169,10 @@ export class SeqParser extends CstParser {
 
 /** The one parser instance; Chevrotain parsers are reused by resetting `input`. */
 export const seqParser = new SeqParser();
+
+/**
+ * A parser that stops at the first error. Recovery costs time per error (Chevrotain recomputes the
+ * lookahead to word each one), so a text of thousands of errors would parse in quadratic time;
+ * seqc reports the first error of a parse, and this parser finds it in time linear in the text.
+ */
+export const seqFirstErrorParser = new SeqParser({ recoveryEnabled: false });

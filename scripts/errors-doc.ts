@@ -12,6 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { catalogue, compile, diagnosticCodes, writeSafetensors, type DiagnosticCode, type WeightTensor } from '../src/index.js';
 import { renderDiagnostics } from '../src/diagnostics/render.js';
 import { main } from '../src/cli/main.js';
+import { pretendOrtNodeIsMissing } from '../src/runtime/node-ort.js';
+import { decodeModel } from '../src/onnx/decode.js';
+import { encodeModel } from '../src/onnx/encode.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixtureFolder = 'test/fixtures/diagnostics';
@@ -27,12 +30,26 @@ export interface CommandExample {
   readonly setup?: readonly (readonly string[])[];
   /** The arguments after `seqc`; any that names a file in the folder is a path relative to it. */
   readonly argv: readonly string[];
+  /** Runs the example as if onnxruntime-node were not installed. */
+  readonly withoutOrtNode?: boolean;
+  /** Show only this many lines at the end of the output, after a `…` line. */
+  readonly lastLines?: number;
 }
 
 /** The spec every command example uses. */
 export const exampleSpec = `model Tagger {
   input tokens: int64[batch, time]
   tokens -> embedding: Embedding(vocab=100, dim=8) -> fc: Linear(3) -> output scores
+}
+`;
+
+/** A language model for the examples of `seqc generate`. */
+const exampleLanguageModel = `model Lm {
+  decoder(bos=1, eos=2, max_length=8) {
+    -> embedding: Embedding(vocab=10, dim=4)
+    -> lstm: LSTM(hidden=8)
+    -> generator: Linear(10)
+  }
 }
 `;
 
@@ -54,7 +71,76 @@ function int32Weights(): Uint8Array {
 
 const compiled: readonly (readonly string[])[] = [['compile', 'tagger.seq', '-o', 'tagger.onnx']];
 
+/** A tiny translator's manifest, valid but for a step graph named by a path into another folder. */
+function escapingManifest(): string {
+  const spec = `model Tiny {
+  input src: int64[batch, src_time]
+  encoder {
+    src -> src_embedding: Embedding(vocab=20, dim=4) -> encoder: GRU(hidden=4)
+  }
+  decoder(bos=1, eos=2, max_length=8) {
+    -> tgt_embedding: Embedding(vocab=20, dim=4) -> decoder: GRU(hidden=4) -> generator: Linear(20)
+  }
+}
+`;
+  const manifest = compile(spec, { sourceName: 'tiny.seq' }).bundle!.manifest;
+  return `${JSON.stringify({ ...manifest, files: { ...manifest.files, step: { ...manifest.files.step, path: '../elsewhere/tiny.step.onnx' } } }, null, 2)}\n`;
+}
+
+/** Weights whose head holds a NaN, as a diverged training run leaves them. */
+function nanWeights(): Uint8Array {
+  const head = zeros([3, 8]);
+  head.data[10] = Number.NaN;
+  return writeSafetensors([['embedding.weight', zeros([100, 8])], ['fc.bias', zeros([3])], ['fc.weight', head]]);
+}
+
+/** The example model compiled, then edited as a file might be after seqc wrote it: its signature text replaced, or an output renamed. */
+function editedTagger(edit: { readonly signature?: (text: string) => string; readonly renameOutput?: string }): Uint8Array {
+  const model = decodeModel(compile(exampleSpec, { sourceName: 'tagger.seq' }).model!);
+  const rename = (n: string): string => (edit.renameOutput !== undefined && n === 'scores' ? edit.renameOutput : n);
+  const signature = (text: string): string => {
+    const edited = edit.signature?.(text) ?? text;
+    return edit.renameOutput === undefined ? edited : edited.replace('"name":"scores"', `"name":${JSON.stringify(edit.renameOutput)}`);
+  };
+  return encodeModel({
+    ...model,
+    graph: { ...model.graph, outputs: model.graph.outputs.map((o) => ({ ...o, name: rename(o.name) })), nodes: model.graph.nodes.map((n) => ({ ...n, outputs: n.outputs.map(rename) })) },
+    metadataProps: model.metadataProps.map((p) => (p.key === 'seqc.signature' ? { key: p.key, value: signature(p.value) } : p)),
+  });
+}
+
 export const commandExamples: readonly CommandExample[] = [
+  {
+    code: 'SEQ004',
+    situation: 'A file of 1.2 million characters is not a spec, whatever its name.',
+    files: { 'huge.seq': `${exampleSpec}${'# padding\n'.repeat(120_000)}` },
+    argv: ['check', 'huge.seq'],
+  },
+  {
+    code: 'SEQ005',
+    situation: 'A spec with 120 misspelled layers: the first 100 are shown (the last of them here), the rest counted.',
+    files: { 'typos.seq': `model Typos {\n  input x: float32[batch, time, 8]\n${Array.from({ length: 120 }, (_, i) => `  x -> Lsstm${i}(8) -> output y${i}\n`).join('')}}\n` },
+    argv: ['check', 'typos.seq'],
+    lastLines: 9,
+  },
+  {
+    code: 'SEQ006',
+    situation: 'A label of 300 characters; the excerpt is cut to 120 columns around it.',
+    files: { 'long.seq': exampleSpec.replace('fc: Linear', `${'f'.repeat(300)}: Linear`) },
+    argv: ['check', 'long.seq'],
+  },
+  {
+    code: 'SEQ007',
+    situation: 'A generated spec with 70,000 steps.',
+    files: { 'deep.seq': `model Deep {\n  input x: float32[batch, time, 8]\n  x${' -> relu'.repeat(70_000)} -> output y\n}\n` },
+    argv: ['check', 'deep.seq'],
+  },
+  {
+    code: 'SEQ103',
+    situation: 'Weights from a training run that diverged: one value of the head is NaN. The model still compiles.',
+    files: { 'tagger.seq': exampleSpec, 'weights.safetensors': nanWeights() },
+    argv: ['compile', 'tagger.seq', '--weights', 'weights.safetensors', '-o', 'tagger.onnx'],
+  },
   {
     code: 'SEQ100',
     situation: 'The weights file is a text file, not safetensors.',
@@ -104,6 +190,42 @@ export const commandExamples: readonly CommandExample[] = [
     argv: ['compile', 'tagger.seq'],
   },
   {
+    code: 'SEQ203',
+    situation: 'A spec of more than 8 MiB (here a generated one), which seqc refuses before reading it.',
+    files: { 'huge.seq': `${exampleSpec}${' '.repeat(8 * 1024 * 1024)}` },
+    argv: ['compile', 'huge.seq'],
+  },
+  {
+    code: 'SEQ204',
+    situation: 'A device given as the weights file: seqc reads only regular files.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['compile', 'tagger.seq', '--weights', '/dev/zero'],
+  },
+  {
+    code: 'SEQ205',
+    situation: 'An output path that is a folder.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['compile', 'tagger.seq', '-o', '/tmp'],
+  },
+  {
+    code: 'SEQ206',
+    situation: 'The spec given as its own output.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['compile', 'tagger.seq', '-o', 'tagger.seq'],
+  },
+  {
+    code: 'SEQ320',
+    situation: 'A manifest that holds `null`.',
+    files: { 'model.manifest.json': 'null\n' },
+    argv: ['generate', 'model.manifest.json', '--src', '3 4 5'],
+  },
+  {
+    code: 'SEQ321',
+    situation: "A manifest whose step graph is in another folder.",
+    files: { 'model.manifest.json': escapingManifest() },
+    argv: ['generate', 'model.manifest.json', '--src', '3 4 5'],
+  },
+  {
     code: 'SEQ300',
     situation: 'Running a model without its input.',
     files: { 'tagger.seq': exampleSpec },
@@ -123,6 +245,39 @@ export const commandExamples: readonly CommandExample[] = [
     files: { 'tagger.seq': exampleSpec },
     setup: compiled,
     argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,99999]]'],
+  },
+  {
+    code: 'SEQ303',
+    situation: "A model whose seqc.signature was edited after compiling: its input's dims are no longer a list.",
+    files: { 'tagger.onnx': editedTagger({ signature: (text) => text.replace('"dims":["batch","time"]', '"dims":"batch"') }) },
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2,3]]'],
+  },
+  {
+    code: 'SEQ304',
+    situation: 'A token id of 2^64, which int64 would wrap around to 0.',
+    files: { 'tagger.seq': exampleSpec },
+    setup: compiled,
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,18446744073709551616]]'],
+  },
+  {
+    code: 'SEQ306',
+    situation: 'The same input given twice.',
+    files: { 'tagger.seq': exampleSpec },
+    setup: compiled,
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2]]', '--input', 'tokens=[[3,4]]'],
+  },
+  {
+    code: 'SEQ307',
+    situation: 'A model whose output is named `__proto__`.',
+    files: { 'tagger.onnx': editedTagger({ renameOutput: '__proto__' }) },
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2,3]]'],
+  },
+  {
+    code: 'SEQ308',
+    situation: "Running on CUDA where onnxruntime-node's CUDA binaries are not installed (as on the machine that generated this page).",
+    files: { 'tagger.seq': exampleSpec },
+    setup: compiled,
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2,3]]', '--ep', 'cuda'],
   },
   {
     code: 'SEQ050',
@@ -149,15 +304,36 @@ export const commandExamples: readonly CommandExample[] = [
     argv: ['compile', 'huge.seq'],
   },
   {
+    code: 'SEQ330',
+    situation: 'Two prompts, each with the widest beam to the longest length: more work than one call may do.',
+    files: { 'lm.seq': exampleLanguageModel },
+    argv: ['generate', 'lm.seq', '--prompt', '3', '--prompt', '4', '--beam', '256', '--max-length', '4096'],
+  },
+  {
+    code: 'SEQ331',
+    situation: 'A sampling flag without `--sample`, which greedy decoding would ignore.',
+    files: { 'lm.seq': exampleLanguageModel },
+    argv: ['generate', 'lm.seq', '--prompt', '3', '--top-k', '5'],
+  },
+  {
     code: 'SEQ302',
     situation: 'A file named .onnx that is not an ONNX model.',
     files: { 'broken.onnx': 'not a model\n' },
     argv: ['run', 'broken.onnx', '--input', 'tokens=[[1]]'],
   },
+  {
+    code: 'SEQ340',
+    situation: 'Running a model where seqc was installed without onnxruntime-node (compiling needs no ONNX Runtime).',
+    files: { 'tagger.seq': exampleSpec },
+    setup: compiled,
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2,3]]'],
+    withoutOrtNode: true,
+  },
 ];
 
 const stageTitles: Readonly<Record<string, string>> = {
   syntax: 'Syntax',
+  limits: 'Limits',
   check: 'Checking a spec',
   weights: 'Weights files',
   target: 'Compile targets',
@@ -225,8 +401,10 @@ async function commandSection(example: CommandExample): Promise<string[]> {
       const ran = await runSeqc(step.map(inFolder));
       if (ran.status !== 0) throw new Error(`setup \`seqc ${step.join(' ')}\` for ${example.code} failed:\n${ran.err}`);
     }
-    const ran = await runSeqc(example.argv.map(inFolder));
-    const output = `${ran.err}${ran.out}`.split(`${dir}/`).join('').trimEnd();
+    const restore = example.withoutOrtNode === true ? pretendOrtNodeIsMissing() : undefined;
+    const ran = await runSeqc(example.argv.map(inFolder)).finally(restore);
+    const full = `${ran.err}${ran.out}`.split(`${dir}/`).join('').trimEnd();
+    const output = example.lastLines === undefined ? full : ['…', ...full.split('\n').slice(-example.lastLines)].join('\n');
     if (!output.includes(`[${example.code}]`)) {
       throw new Error(`the example for ${example.code} (\`seqc ${example.argv.join(' ')}\`) does not report it:\n${output}`);
     }

@@ -1,6 +1,6 @@
 // seqc's compiler API: `compile(source, options)` runs the stages in order and never throws on user input.
 
-import { error, hasErrors, spanOfWhole, type Diagnostic, type Span } from './diagnostics/diagnostic.js';
+import { capDiagnostics, error, hasErrors, sortDiagnostics, spanOfWhole, type Diagnostic, type Span } from './diagnostics/diagnostic.js';
 import { parse } from './syntax/parse.js';
 import { check } from './check/check.js';
 import { initializeWeights, matchWeights } from './weights/resolve.js';
@@ -103,22 +103,21 @@ export interface CheckSourceResult {
  * large models, so editors and `seqc check` can run it on every change.
  */
 export function checkSource(source: string, options: { readonly sourceName?: string } = {}): CheckSourceResult {
-  const parsed = parse(source, options.sourceName ?? '<input>');
-  if (parsed.ast === undefined) return { diagnostics: parsed.diagnostics };
+  const sourceName = options.sourceName ?? '<input>';
+  const parsed = parse(source, sourceName);
+  if (parsed.ast === undefined) return { diagnostics: capDiagnostics(sortDiagnostics(parsed.diagnostics), sourceName) };
   const checked = check(parsed.ast);
-  const diagnostics = [...parsed.diagnostics, ...checked.diagnostics];
+  const diagnostics = capDiagnostics(sortDiagnostics([...parsed.diagnostics, ...checked.diagnostics]), sourceName);
   const ir = checked.ir;
   if (ir === undefined || hasErrors(diagnostics)) return { diagnostics };
   return { diagnostics, ir, summary: summarize(ir), modelSpan: parsed.ast.name.span };
 }
 
 export function compile(source: string, options: CompileOptions = {}): CompileResult {
+  const problems = optionProblems(source, options);
+  if (problems.length > 0) return { diagnostics: problems };
   const sourceName = options.sourceName ?? '<input>';
   const opset = options.opset ?? defaultOpset;
-  if (!Number.isInteger(opset) || opset < supportedOpsets.min || opset > supportedOpsets.max) {
-    const message = `opset must be an integer from ${supportedOpsets.min} to ${supportedOpsets.max}, found ${opset}`;
-    return { diagnostics: [error('SEQ201', spanOfWhole('--opset'), message, `the default is ${defaultOpset}`)] };
-  }
   const checked = checkSource(source, { sourceName });
   const diagnostics = [...checked.diagnostics];
   const { ir, summary, modelSpan } = checked;
@@ -233,6 +232,64 @@ function progressOfEncoding(file: WeightsFile, total: number, onProgress: Compil
   if (onProgress === undefined) return () => {};
   onProgress('encode', 0, total);
   return () => onProgress('encode', Math.min(file.size, total), total);
+}
+
+/** The compile targets `options.target` may name. */
+const compileTargets: readonly string[] = ['generic', 'webgpu'] satisfies readonly CompileTarget[];
+
+/**
+ * Checks every field of `CompileOptions` (and that the spec is a string), for callers from
+ * JavaScript, where the types are not checked: each wrong value is one SEQ201 diagnostic, named
+ * after the CLI flag that sets it.
+ */
+function optionProblems(source: unknown, options: CompileOptions): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  const problem = (where: string, message: string, hint: string): void => {
+    problems.push(error('SEQ201', spanOfWhole(where), message, hint));
+  };
+  if (typeof source !== 'string') problem('<input>', `the spec must be a string, found ${describeValue(source)}`, 'pass the text of the .seq file');
+  if (typeof options !== 'object' || options === null) {
+    problem('options', `the options must be an object, found ${describeValue(options)}`, 'pass `{}` or leave the options out');
+    return problems;
+  }
+  const { sourceName, seed, opset, target, weights, bundleStem } = options as Record<keyof CompileOptions, unknown>;
+  if (sourceName !== undefined && typeof sourceName !== 'string') {
+    problem('sourceName', `sourceName must be a string, found ${describeValue(sourceName)}`, 'name the spec, e.g. `model.seq`; the default is `<input>`');
+  }
+  if (seed !== undefined && !(typeof seed === 'number' && Number.isInteger(seed) && seed >= 0 && seed <= 2 ** 32 - 1)) {
+    problem('--seed', `seed must be an integer from 0 to 4294967295, found ${describeValue(seed)}`, 'the default is 0');
+  }
+  if (opset !== undefined && !(typeof opset === 'number' && Number.isInteger(opset) && opset >= supportedOpsets.min && opset <= supportedOpsets.max)) {
+    problem('--opset', `opset must be an integer from ${supportedOpsets.min} to ${supportedOpsets.max}, found ${describeValue(opset)}`, `the default is ${defaultOpset}`);
+  }
+  if (target !== undefined && !(typeof target === 'string' && compileTargets.includes(target))) {
+    problem('--target', `target must be ${compileTargets.map((t) => `\`${t}\``).join(' or ')}, found ${describeValue(target)}`, 'the default is `generic`');
+  }
+  if (weights !== undefined) {
+    const w = weights as { bytes?: unknown; name?: unknown } | null;
+    if (typeof w !== 'object' || w === null || !isUint8Array(w.bytes) || typeof w.name !== 'string') {
+      problem('--weights', `weights must be { bytes: Uint8Array, name: string }, found ${describeValue(weights)}`, 'read the safetensors file into a Uint8Array and name it, e.g. `{ bytes, name: "model.safetensors" }`');
+    }
+  }
+  if (bundleStem !== undefined && !(typeof bundleStem === 'string' && /^[^/\\\0]+$/.test(bundleStem) && bundleStem !== '.' && bundleStem !== '..')) {
+    problem('bundleStem', `bundleStem must be a file name without folders, found ${describeValue(bundleStem)}`, 'the default is the spec\'s base name, e.g. `translator`');
+  }
+  return problems;
+}
+
+/** A Uint8Array (a Node Buffer too), also one made in another realm such as a worker or a vm context. */
+function isUint8Array(value: unknown): value is Uint8Array {
+  return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Uint8Array]';
+}
+
+/** A value for a message: short JSON, or its kind. */
+function describeValue(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || value === undefined) return String(value);
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (isUint8Array(value)) return `a Uint8Array of ${value.length} bytes`;
+  if (Array.isArray(value)) return `an array of ${value.length} items`;
+  return `a ${typeof value}`;
 }
 
 /** `specs/translator.seq` → `translator`. */

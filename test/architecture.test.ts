@@ -22,7 +22,7 @@ function importsOf(file: string): string[] {
 }
 
 /** Files that may use Node: the command line and the onnxruntime-node runtime. */
-const nodeOnly = (file: string): boolean => file.startsWith('src/cli/') || file === 'src/runtime/node.ts';
+const nodeOnly = (file: string): boolean => file.startsWith('src/cli/') || file === 'src/runtime/node.ts' || file === 'src/runtime/node-ort.ts';
 
 describe('architecture', () => {
   it('keeps the compiler core free of Node APIs so it runs in a browser', () => {
@@ -32,6 +32,11 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
     const globals = files.filter((f) => !nodeOnly(f)).filter((f) => /\b(process\.|Buffer\.|require\()/.test(readFileSync(f, 'utf8')));
     expect(globals).toEqual([]);
+  });
+
+  it('loads onnxruntime-node only through src/runtime/node-ort.ts, so the compiler runs where it is not installed', () => {
+    const valueImport = /^\s*(?:import|export)\s+(?!type\b)[^;]*?from\s+'onnxruntime-node(?:\/[^']*)?'/ms;
+    expect(files.filter((f) => f !== 'src/runtime/node-ort.ts').filter((f) => valueImport.test(readFileSync(f, 'utf8')))).toEqual([]);
   });
 
   it('has no default exports', () => {

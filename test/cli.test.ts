@@ -168,8 +168,8 @@ describe('seqc generate', () => {
     const host = JSON.parse((await seqc('generate', manifest, '--src', '3 4 5 6', '--src', '7 8')).out);
     const graph = JSON.parse((await seqc('generate', manifest, '--src', '3 4 5 6', '--src', '7 8', '--greedy-graph')).out);
     const beam = JSON.parse((await seqc('generate', manifest, '--src', '3 4 5 6', '--src', '7 8', '--beam', '1')).out);
-    expect(host.map((r: { hypotheses: { tokens: number[] }[] }) => r.hypotheses[0]!.tokens)).toEqual(graph.map((r: { tokens: number[] }) => r.tokens));
-    expect(beam.map((r: { hypotheses: { tokens: number[] }[] }) => r.hypotheses[0]!.tokens)).toEqual(graph.map((r: { tokens: number[] }) => r.tokens));
+    expect(host.map((r: { hypotheses: { tokens: number[] }[] }) => r.hypotheses[0]!.tokens)).toEqual(graph.map((r: { hypotheses: { tokens: number[] }[] }) => r.hypotheses[0]!.tokens));
+    expect(beam.map((r: { hypotheses: { tokens: number[] }[] }) => r.hypotheses[0]!.tokens)).toEqual(graph.map((r: { hypotheses: { tokens: number[] }[] }) => r.hypotheses[0]!.tokens));
   });
 
   it('beam search returns n-best lists sorted by score, with attention when asked', async () => {

@@ -1,4 +1,4 @@
-// Fuzzes the parser and the checker: whatever the text, `compile` returns diagnostics that point inside it, and never throws.
+// Fuzzes the parser, the checker and the weights reader: whatever the input, `compile` returns diagnostics that point inside it, in bounded time and memory, and never throws.
 //
 // Three generators feed `compile`: soups of the language's tokens and of characters it has no
 // token for, mutations of the specs in specs/ (and of the diagnostic fixtures), and random specs
@@ -12,18 +12,28 @@
 // catalogue, a severity, a message and a span in the compiled source whose offsets lie in
 // [0, text.length], whose lines lie in the text and agree with the offsets (line 0 marks a span
 // for the whole file); the diagnostics render; and a spec without errors compiles to a model.
+// Every case must also finish within `caseSeconds` and leave the heap within `heapGrowthBytes` of
+// where the run started. A fourth generator mutates safetensors files (header sizes, offsets,
+// dtypes, shapes, huge and negative numbers, deep JSON, truncation) and feeds them to
+// `readSafetensors` and to `compile(…, { weights })`; adversarial specs (huge repetition, deep
+// nesting, long lines, binary junk) must each finish in bounded time.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { catalogue, compile, type Diagnostic, type Position } from '../src/index.js';
+import { catalogue, compile, readSafetensors, writeSafetensors, type Diagnostic, type Position } from '../src/index.js';
 import { renderDiagnostics } from '../src/diagnostics/render.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const runSeed = Number(process.env.SEQC_FUZZ_SEED ?? 20_251_101);
 const scale = Number(process.env.SEQC_FUZZ_SCALE ?? 1);
 const sourceName = 'fuzz.seq';
+
+/** The time one case may take, in seconds: well above the slowest case seen, far below a hang. */
+const caseSeconds = 2;
+/** How far the heap may grow over a run of cases: leaks and runaway allocations cross it. */
+const heapGrowthBytes = 512 * 2 ** 20;
 
 // Random numbers: mulberry32, small and seedable, and a hash to give each case its own seed.
 
@@ -106,6 +116,16 @@ function check(text: string): { problems: string[]; compiled: boolean } {
   return { problems, compiled: result.model !== undefined };
 }
 
+/** Time and memory past their bounds since `started` (a performance.now()) and `heapAtStart`. */
+function boundsProblems(started: number, heapAtStart: number): string[] {
+  const problems: string[] = [];
+  const seconds = (performance.now() - started) / 1000;
+  if (seconds > caseSeconds) problems.push(`took ${seconds.toFixed(1)} s, more than ${caseSeconds} s`);
+  const growth = process.memoryUsage().heapUsed - heapAtStart;
+  if (growth > heapGrowthBytes) problems.push(`the heap grew by ${(growth / 2 ** 20).toFixed(0)} MB, more than ${heapGrowthBytes / 2 ** 20} MB`);
+  return problems;
+}
+
 interface Failure {
   readonly generator: string;
   readonly index: number;
@@ -117,14 +137,22 @@ interface Failure {
  * Runs `count` cases of one generator. Returns the first failures, each described so that it can
  * be replayed, the number of failures, and how many cases compiled to a model.
  */
-function fuzz(generator: string, count: number, make: (random: Random) => string): { failures: string[]; failed: number; compiled: number } {
+function fuzz(
+  generator: string,
+  count: number,
+  make: (random: Random) => string,
+  checkCase: (text: string) => { problems: string[]; compiled: boolean } = check,
+): { failures: string[]; failed: number; compiled: number } {
   const failures: Failure[] = [];
   let compiled = 0;
+  const heapAtStart = process.memoryUsage().heapUsed;
   for (let index = 0; index < count; index++) {
     const text = make(mulberry32(caseSeed(generator, index)));
-    const outcome = check(text);
+    const started = performance.now();
+    const outcome = checkCase(text);
+    const problems = [...outcome.problems, ...boundsProblems(started, heapAtStart)];
     if (outcome.compiled) compiled++;
-    if (outcome.problems.length > 0) failures.push({ generator, index, text, problems: outcome.problems });
+    if (problems.length > 0) failures.push({ generator, index, text: text.length > 2000 ? `${text.slice(0, 2000)}…` : text, problems });
   }
   const described = failures
     .slice(0, 5)
@@ -377,6 +405,148 @@ function randomSeq2Seq(random: Random): string {
   return lines.join('\n');
 }
 
+// Generator (d): mutations of safetensors files. The base files hold the weights of a small
+// tagger; the mutants change the header size field, the header's JSON (offsets, dtypes, shapes,
+// huge, negative and fractional numbers, deep nesting, odd names), the bytes, or cut the file short.
+
+const weightsName = 'fuzz.safetensors';
+const weightsSpec = `model Tagger {
+  input tokens: int64[batch, time]
+  tokens -> embedding: Embedding(vocab=5, dim=3) -> fc: Linear(2) -> output y
+}
+`;
+
+function baseWeights(random: Random): { header: Record<string, unknown>; buffer: Uint8Array } {
+  const tensor = (shape: number[]): { shape: number[]; data: Float32Array } => ({
+    shape,
+    data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (chance(random, 0.02) ? pick(random, [Number.NaN, Infinity, -Infinity]) : random() - 0.5)),
+  });
+  const bytes = writeSafetensors([['embedding.weight', tensor([5, 3])], ['fc.weight', tensor([2, 3])], ['fc.bias', tensor([2])]], chance(random, 0.3) ? { format: 'pt' } : undefined);
+  const size = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + size))) as Record<string, unknown>;
+  return { header, buffer: bytes.subarray(8 + size) };
+}
+
+const hostileNumbers = [-1, 0, 1, 3, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, 1e300, -1e300, 0.5, Number.MAX_SAFE_INTEGER, 1e21];
+const hostileValues = (random: Random): unknown =>
+  pick(random, [null, true, 'F32', '', [], {}, [1], [1, 2, 3], '12', pick(random, hostileNumbers), [pick(random, hostileNumbers), pick(random, hostileNumbers)]]);
+
+function deepJson(depth: number, open: string, close: string): string {
+  return `${open.repeat(depth)}${close.repeat(depth)}`;
+}
+
+function mutateWeights(random: Random): Uint8Array {
+  const { header, buffer } = baseWeights(random);
+  const names = Object.keys(header).filter((n) => n !== '__metadata__');
+  let headerText: string | undefined;
+  // A quarter of the headers stay whole, so that the checks after the header's are reached too.
+  const rounds = chance(random, 0.25) ? 0 : int(random, 1, 3);
+  for (let round = 0; round < rounds; round++) {
+    const entry = header[pick(random, names)] as Record<string, unknown> | undefined;
+    switch (int(random, 0, 9)) {
+      case 0: // Offsets: shifted, swapped, huge, negative or fractional.
+        if (entry !== undefined) entry.data_offsets = chance(random, 0.5) ? [pick(random, hostileNumbers), pick(random, hostileNumbers)] : (entry.data_offsets as number[]).map((o) => o + int(random, -8, 8));
+        break;
+      case 1: // Another dtype, known or not.
+        if (entry !== undefined) entry.dtype = pick(random, ['F16', 'BF16', 'F64', 'I32', 'I64', 'U8', 'BOOL', 'F8_E5M2', 'Q4', 'f32', '', 7]);
+        break;
+      case 2: // Shapes: huge, negative, empty, deep.
+        if (entry !== undefined) entry.shape = pick(random, [[], [0], [-1], [2 ** 53, 2 ** 53], [1e300], [0.5], [2 ** 31, 2 ** 31, 0], Array.from({ length: 1000 }, () => 1), [[3]]]);
+        break;
+      case 3: // A field replaced by something of the wrong kind, or removed.
+        if (entry !== undefined) {
+          const field = pick(random, ['dtype', 'shape', 'data_offsets']);
+          if (chance(random, 0.3)) delete entry[field];
+          else entry[field] = hostileValues(random);
+        }
+        break;
+      case 4: // Odd tensor names and metadata.
+        header[pick(random, ['__proto__', 'constructor', '', 'fc.weight\u0000', 'x'.repeat(10_000), '__metadata__'])] = chance(random, 0.5) ? header[pick(random, names)] : hostileValues(random);
+        break;
+      case 5: // Many tensors.
+        for (let i = 0; i < int(random, 100, 5000); i++) header[`t${i}`] = { dtype: 'F32', shape: [0], data_offsets: [0, 0] };
+        break;
+      default: // The header replaced by deep, cut or foreign JSON.
+        headerText = pick(random, [
+          deepJson(int(random, 1000, 100_000), '[', ']'),
+          `{"a":${deepJson(int(random, 1000, 100_000), '{"a":', '}')}1}`,
+          JSON.stringify(header).slice(0, int(random, 0, 200)),
+          '[]',
+          'null',
+          '{"a":1,"a":2}',
+          `{"x":{"dtype":"F32","shape":[${'1,'.repeat(50_000)}1],"data_offsets":[0,4]}}`,
+        ]);
+        break;
+    }
+  }
+  const json = new TextEncoder().encode(headerText ?? JSON.stringify(header));
+  let bytes = new Uint8Array(8 + json.length + buffer.length);
+  const view = new DataView(bytes.buffer);
+  view.setBigUint64(0, BigInt(json.length), true);
+  bytes.set(json, 8);
+  bytes.set(buffer, 8 + json.length);
+  switch (rounds === 0 ? int(random, 0, 7) : int(random, 0, 5)) {
+    case 0: // The header size field says something else.
+      view.setBigUint64(0, pick(random, [0n, 1n, BigInt(json.length) - 1n, BigInt(json.length) + 1n, 2n ** 63n, 2n ** 64n - 1n, 100_000_001n]), true);
+      break;
+    case 1: // Cut short.
+      bytes = bytes.subarray(0, int(random, 0, bytes.length));
+      break;
+    case 2: // A few bytes flipped anywhere.
+      for (let i = 0; i < int(random, 1, 4); i++) bytes[int(random, 0, bytes.length - 1)] = int(random, 0, 255);
+      break;
+    default:
+      break;
+  }
+  return bytes;
+}
+
+/** What must hold for a weights file: no exception, no "bug" diagnostic, diagnostics or tensors, and the same through `compile`. */
+function checkWeights(bytes: Uint8Array): { problems: string[]; compiled: boolean } {
+  const problems: string[] = [];
+  try {
+    const read = readSafetensors(bytes, weightsName);
+    if ((read.tensors === undefined) === (read.diagnostics.length === 0)) problems.push('tensors and diagnostics both present or both absent');
+    for (const d of read.diagnostics) {
+      if (!Object.hasOwn(catalogue, d.code)) problems.push(`unknown code ${String(d.code)}`);
+      if (d.span.source !== weightsName) problems.push(`${d.code} points into ${d.span.source}`);
+      if (/unexpectedly|bug in seqc/.test(`${d.message} ${d.hint ?? ''}`)) problems.push(`a bug diagnostic: ${d.message}`);
+    }
+    if (read.diagnostics.length > 101) problems.push(`${read.diagnostics.length} diagnostics, more than the cap`);
+  } catch (e) {
+    problems.push(`readSafetensors threw: ${(e as Error).stack ?? String(e)}`);
+  }
+  let compiled = false;
+  try {
+    const result = compile(weightsSpec, { sourceName, weights: { bytes, name: weightsName } });
+    compiled = result.model !== undefined;
+    if (compiled === result.diagnostics.some((d) => d.severity === 'error')) problems.push('errors and a model, or neither');
+    renderDiagnostics(result.diagnostics, new Map([[sourceName, weightsSpec]]), { color: false });
+  } catch (e) {
+    problems.push(`compile threw: ${(e as Error).stack ?? String(e)}`);
+  }
+  return { problems, compiled };
+}
+
+// Adversarial specs: each is large or odd in one way, and must be handled in bounded time.
+
+const adversarialSpecs: readonly (readonly [string, () => string])[] = [
+  ['50,000 relu steps', () => `model M {\n  input x: float32[b, t, 4]\n  x${' -> relu'.repeat(50_000)} -> output y\n}\n`],
+  ['20,000 chains', () => `model M {\n  input x: float32[b, t, 4]\n${Array.from({ length: 20_000 }, (_, i) => `  x -> relu -> output y${i}`).join('\n')}\n}\n`],
+  ['10,000 inputs', () => `model M {\n${Array.from({ length: 10_000 }, (_, i) => `  input x${i}: float32[b, t, 4]`).join('\n')}\n  x0 -> relu -> output y\n}\n`],
+  ['10,000 labelled layers', () => `model M {\n  input x: float32[b, t, 4]\n  x${Array.from({ length: 10_000 }, (_, i) => ` -> l${i}: Linear(4)`).join('')} -> output y\n}\n`],
+  ['100,000 opening parentheses', () => `model M {\n  input x: float32[b, t, 4]\n  x -> Linear${'('.repeat(100_000)}\n}\n`],
+  ['100,000 opening braces', () => `model M ${'{'.repeat(100_000)}`],
+  ['100,000 brackets in a type', () => `model M {\n  input x: float32${'['.repeat(100_000)}\n}\n`],
+  ['a line of a million characters', () => `model M {\n  input x: float32[b, t, 4]\n  x -> relu -> output y # ${'x'.repeat(1_000_000)}\n}\n`],
+  ['a million characters of binary junk', () => Array.from({ length: 1_000_000 }, (_, i) => String.fromCharCode((i * 7919 + (i >> 7)) % 256)).join('')],
+  ['40,000 lines of syntax errors', () => `model M {\n${'  x -> -> (\n'.repeat(40_000)}}\n`],
+  ['20,000 unknown layers', () => `model M {\n  input x: float32[b, t, 4]\n  x${' -> Lsstm'.repeat(20_000)} -> output y\n}\n`],
+  ['20,000 duplicate labels', () => `model M {\n  input x: float32[b, t, 4]\n  x${' -> a: Linear(4)'.repeat(20_000)} -> output y\n}\n`],
+  ['5,000 misspelled arguments on one line', () => `model M {\n  input x: float32[b, t, 4]\n  x -> LSTM(${Array.from({ length: 5_000 }, (_, i) => `hiden${i}=4`).join(', ')}) -> output y\n}\n`],
+  ['a spec just over the size limit', () => `model M {}\n${'#'.repeat(1_048_576)}`],
+];
+
 // The tests.
 
 describe('fuzzing compile', () => {
@@ -402,6 +572,28 @@ describe('fuzzing compile', () => {
     const run = fuzz('seq2seq', 300 * scale, randomSeq2Seq);
     expect(run.failures, `${run.failed} failing cases`).toEqual([]);
     expect(run.compiled).toBeGreaterThan(30 * scale);
+  });
+
+  it('survives mutated safetensors files, through readSafetensors and compile', () => {
+    // A case is carried as a string of one character per byte, so that a failure prints it.
+    const asText = (bytes: Uint8Array): string => Array.from(bytes, (b) => String.fromCharCode(b)).join('');
+    const run = fuzz('safetensors', 250 * scale, (random) => asText(mutateWeights(random)), (text) => checkWeights(Uint8Array.from(text, (c) => c.charCodeAt(0))));
+    expect(run.failures, `${run.failed} failing cases`).toEqual([]);
+    // Some mutants must still be valid files, or the generator tests only the first checks.
+    expect(run.compiled).toBeGreaterThan(15 * scale);
+  });
+
+  it.each(adversarialSpecs)('handles %s in bounded time and memory', (_, make) => {
+    const text = make();
+    const heapAtStart = process.memoryUsage().heapUsed;
+    const started = performance.now();
+    const outcome = check(text);
+    const seconds = (performance.now() - started) / 1000;
+    expect(outcome.problems).toEqual([]);
+    // These cases are a thousand times larger than the generated ones; they get more time, but
+    // a quadratic stage would take minutes.
+    expect(seconds).toBeLessThan(30);
+    expect(process.memoryUsage().heapUsed - heapAtStart).toBeLessThan(heapGrowthBytes);
   });
 
   it('handles the edges: empty text, whitespace, a lone carriage return, a byte-order mark', () => {

@@ -11,7 +11,7 @@ import { formatModel } from '../src/onnx/text.js';
 import { DataType } from '../src/onnx/types.js';
 import type { ModelProto, NodeProto, TensorProto, ValueInfoProto } from '../src/onnx/types.js';
 
-const oracles = new URL('../../shared/oracles/onnx-node-tests/', import.meta.url);
+const oracles = new URL('./oracles/onnx-node-tests/', import.meta.url);
 
 function floatValue(name: string, dims: readonly (number | string)[]): ValueInfoProto {
   return {

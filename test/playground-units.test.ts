@@ -1,9 +1,12 @@
-// The playground's pure parts, without a browser: the TextMate-derived highlighter, the token boxes, the layer graph.
+// The playground's pure parts, without a browser: the TextMate-derived highlighter, the token boxes, the layer graph, download names, generation options and feature batches.
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../src/index.js';
-import { graphSvg, layerGraph } from '../playground/src/graph.js';
+import { featuresJson, padFeatureRows, randomFeatures } from '../playground/src/features.js';
+import { generationOptions, type GenerationForm } from '../playground/src/generation-options.js';
+import { graphSvg, layerGraph, wrapDetail } from '../playground/src/graph.js';
+import { fileStem, isExampleText, modelName, stemOfSource } from '../playground/src/naming.js';
 import { scopeClass, tokenizer, type TextMateGrammar } from '../playground/src/highlight.js';
 import { detokenize, padRows, parseIdRows, parseTextRows, parseVocabulary } from '../playground/src/tokens.js';
 
@@ -87,5 +90,83 @@ describe('the layer graph', () => {
     const svg = graphSvg(graph);
     expect(svg).toContain('data-block="encoder"');
     expect(svg).toContain('data-block="decoder"');
+  });
+});
+
+describe('the layer graph’s text', () => {
+  it('wraps a long detail after its commas and keeps every character', () => {
+    const detail = 'Embedding(vocab=20000, dim=128, padding_idx=0)';
+    expect(wrapDetail(detail)).toEqual(['Embedding(vocab=20000,', 'dim=128, padding_idx=0)']);
+    expect(wrapDetail('Attention(score=general) · luong')).toEqual(['Attention(score=general)', '· luong']);
+    expect(wrapDetail('last')).toEqual(['last']);
+    // A line that ends exactly at the limit, its comma's space included, starts the next line without a space.
+    expect(wrapDetail('BiLSTM(hidden=256, layers=2, dropout=0.3)')).toEqual(['BiLSTM(hidden=256, layers=2,', 'dropout=0.3)']);
+    expect(wrapDetail('x'.repeat(60)).join('')).toBe('x'.repeat(60));
+  });
+
+  it('draws every label, detail and shape in full, and widens the nodes for a long label', () => {
+    for (const stem of ['sentiment', 'simple_lstm', 'tagger', 'translator']) {
+      const svg = graphSvg(layerGraph(compile(readFileSync(`specs/${stem}.seq`, 'utf8')).ir!));
+      expect(svg, stem).not.toContain('…');
+    }
+    const long = compile('model M {\n  input tokens: int64[batch, time]\n  tokens -> a_very_long_embedding_label_indeed: Embedding(vocab=10, dim=4) -> output y\n}\n').ir!;
+    const svg = graphSvg(layerGraph(long));
+    expect(svg).toContain('>a_very_long_embedding_label_indeed</text>');
+    const width = Number(/<rect width="(\d+)"/.exec(svg.slice(svg.indexOf('class="node ')))![1]);
+    expect(width).toBeGreaterThan(196);
+  });
+});
+
+describe('download names', () => {
+  it('come from the model the spec declares, in snake case', () => {
+    expect(['Sentiment', 'SimpleLSTM', 'TinyTranslator', 'Foo', 'LSTMTagger', 'charLM2'].map(fileStem)).toEqual(['sentiment', 'simple_lstm', 'tiny_translator', 'foo', 'lstm_tagger', 'char_lm2']);
+    expect(modelName('# a model Commented here\nmodel Foo {\n}')).toBe('Foo');
+    expect(stemOfSource('model Foo {}', 'sentiment')).toBe('foo');
+    expect(stemOfSource('# nothing yet', 'sentiment')).toBe('sentiment');
+    // Every shipped spec's model name gives its file's stem, so the downloads keep their names.
+    for (const stem of ['sentiment', 'simple_lstm', 'tagger', 'translator']) expect(stemOfSource(readFileSync(`specs/${stem}.seq`, 'utf8'), 'x')).toBe(stem);
+  });
+
+  it('tell an example from an edited text', () => {
+    expect(isExampleText('model A {}\n', 'model A {}\n\n')).toBe(true);
+    expect(isExampleText('model A {}\r\n', 'model A {}\n')).toBe(true);
+    expect(isExampleText('model B {}\n', 'model A {}\n')).toBe(false);
+  });
+});
+
+describe('generation options from the boxes', () => {
+  const form: GenerationForm = { strategy: 'sample', beamWidth: '4', nBest: '2', lengthPenalty: '', temperature: '0.7', topK: '5', topP: '0.9', seed: '3', maxLength: '' };
+
+  it('are the runtime’s options for the chosen search', () => {
+    expect(generationOptions(form)).toEqual({ options: { strategy: 'sample', sample: { count: 2, temperature: 0.7, topK: 5, topP: 0.9, seed: 3 } }, problems: [] });
+    expect(generationOptions({ ...form, strategy: 'beam', lengthPenalty: '0.6', maxLength: '9' }).options).toEqual({ strategy: 'beam', beam: { width: 4, nBest: 2, lengthPenalty: 0.6 }, maxLength: 9 });
+    expect(generationOptions({ ...form, strategy: 'greedy' }).options).toEqual({ strategy: 'greedy' });
+    // Empty boxes leave the runtime's defaults; the seed is 0 so that a sample repeats.
+    expect(generationOptions({ ...form, temperature: '', topK: ' ', topP: '', seed: '' }).options).toEqual({ strategy: 'sample', sample: { count: 2, seed: 0 } });
+  });
+
+  it('name each box that holds no number, and leave ranges to the runtime', () => {
+    expect(generationOptions({ ...form, temperature: 'warm', topP: '1/2' })).toEqual({ problems: ['temperature: "warm" is not a number', 'top-p: "1/2" is not a number'] });
+    expect(generationOptions({ ...form, temperature: '-1' }).options!.sample!.temperature).toBe(-1);
+    expect(generationOptions({ ...form, strategy: 'nucleus' }).problems).toEqual(['search: "nucleus" is not greedy, beam or sample']);
+  });
+});
+
+describe('feature batches', () => {
+  it('are random, seeded and of the asked shape', () => {
+    const batch = randomFeatures(3, 4, 5, 1) as number[][][];
+    expect([batch.length, batch[0]!.length, batch[0]![0]!.length]).toEqual([3, 4, 5]);
+    expect(batch.flat(2).every((v) => v >= -1 && v <= 1)).toBe(true);
+    expect(randomFeatures(3, 4, 5, 1)).toEqual(batch);
+    expect(randomFeatures(3, 4, 5, 2)).not.toEqual(batch);
+    expect(JSON.parse(featuresJson(batch))).toEqual(batch);
+    expect((randomFeatures(2, undefined, 3, 1) as number[][])[1]).toHaveLength(3);
+  });
+
+  it('are padded with zero vectors, their lengths counted, and bad rows named', () => {
+    expect(padFeatureRows([[[1, 2], [3, 4]], [[5, 6]]], 2)).toEqual({ rows: [[[1, 2], [3, 4]], [[5, 6], [0, 0]]], lengths: [2, 1] });
+    expect(padFeatureRows([[[1, 2, 3]]], 2).problem).toBe('row 1, step 1 has 3 numbers, not 2');
+    expect(padFeatureRows([[1, 2]], 2).problem).toBe('row 1 is not a list of time steps, each a list of numbers');
+    expect(padFeatureRows({}, 2).problem).toBe('give a JSON list of rows, each a list of time steps');
   });
 });

@@ -1,4 +1,4 @@
-// The spec editor: a plain textarea over two aligned layers, one with the TextMate colours and one with a squiggle under each diagnostic's span, whose message shows on hover.
+// The spec editor: a plain textarea over two aligned layers that wrap long lines as it does, one with the TextMate colours and one with a squiggle under each diagnostic's span, whose message shows on hover.
 
 import type { Diagnostic, Span } from '../../src/index.js';
 import { scopeClass, type Token } from './highlight.js';
@@ -16,7 +16,7 @@ export interface Editor {
 /** Builds the editor inside `host`. */
 export function createEditor(host: HTMLElement, tokenize: (text: string) => Token[]): Editor {
   host.classList.add('editor');
-  host.innerHTML = '<div class="editor-layers" aria-hidden="true"><pre class="editor-highlight"></pre><pre class="editor-squiggles"></pre></div><textarea class="editor-input" spellcheck="false" autocapitalize="off" autocomplete="off" wrap="off" aria-label="spec"></textarea><div class="editor-tooltip" role="tooltip" hidden></div>';
+  host.innerHTML = '<div class="editor-layers" aria-hidden="true"><pre class="editor-highlight"></pre><pre class="editor-squiggles"></pre></div><textarea class="editor-input" spellcheck="false" autocapitalize="off" autocomplete="off" wrap="soft" aria-label="spec"></textarea><div class="editor-tooltip" role="tooltip" hidden></div>';
   const textarea = host.querySelector<HTMLTextAreaElement>('.editor-input')!;
   const highlightLayer = host.querySelector<HTMLPreElement>('.editor-highlight')!;
   const squiggleLayer = host.querySelector<HTMLPreElement>('.editor-squiggles')!;
@@ -26,10 +26,19 @@ export function createEditor(host: HTMLElement, tokenize: (text: string) => Toke
 
   const renderHighlight = (): void => {
     highlightLayer.innerHTML = highlightHtml(textarea.value, tokenize(textarea.value));
+    // A vertical scrollbar that comes or goes with the text changes the width lines wrap at.
+    syncWidth();
   };
   const renderSquiggles = (): void => {
     squiggleLayer.innerHTML = squiggleHtml(textarea.value, diagnostics);
   };
+  // The layers wrap lines as the textarea does: same width as its content box, same font and wrapping rules.
+  const syncWidth = (): void => {
+    const width = `${textarea.clientWidth}px`;
+    highlightLayer.style.width = width;
+    squiggleLayer.style.width = width;
+  };
+  new ResizeObserver(syncWidth).observe(textarea);
   const syncScroll = (): void => {
     const shift = `translate(${-textarea.scrollLeft}px, ${-textarea.scrollTop}px)`;
     highlightLayer.style.transform = shift;

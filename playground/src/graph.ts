@@ -88,8 +88,21 @@ export function layerGraph(ir: ModelIR): LayerGraph {
   return { nodes, edges };
 }
 
-const nodeWidth = 196;
-const nodeHeight = 54;
+/** The narrowest node; a graph's nodes widen together when a label or a shape needs more room. */
+const minimumNodeWidth = 196;
+/** The height of a node with a one-line detail; each further line adds `detailLineHeight`. */
+const baseNodeHeight = 54;
+const detailLineHeight = 13;
+/** A detail line's most characters: details wrap after a comma or a `·` to stay within the node. */
+const detailLineChars = 28;
+/**
+ * Generous widths of one character, in px, of the label (12 px bold), the detail (11 px) and the
+ * shape (10 px monospace) fonts, so that estimated text is never wider than drawn text.
+ */
+const labelCharWidth = 8.2;
+const detailCharWidth = 6.8;
+const shapeCharWidth = 6.4;
+const textPadding = 14;
 const columnGap = 28;
 const rowGap = 40;
 const margin = 16;
@@ -97,6 +110,18 @@ const blockPadding = 14;
 
 /** The drawing as SVG text: the inputs and the encoder in one column, the decoder in a second. */
 export function graphSvg(graph: LayerGraph): string {
+  const details = new Map(graph.nodes.map((n) => [n.id, wrapDetail(n.detail)]));
+  const lines = Math.max(1, ...[...details.values()].map((d) => d.length));
+  const nodeWidth = Math.ceil(
+    Math.max(
+      minimumNodeWidth,
+      ...graph.nodes.map((n) => n.label.length * labelCharWidth + textPadding),
+      ...graph.nodes.map((n) => n.shape.length * shapeCharWidth + textPadding),
+      ...[...details.values()].flat().map((line) => line.length * detailCharWidth + textPadding),
+    ),
+  );
+  const nodeHeight = baseNodeHeight + (lines - 1) * detailLineHeight;
+  const size = { nodeWidth, nodeHeight };
   const rank = ranks(graph);
   const placed = new Map<string, { x: number; y: number }>();
   const columns: Block[][] = [['model', 'encoder'], ['decoder']];
@@ -135,21 +160,47 @@ export function graphSvg(graph: LayerGraph): string {
     const title = box.block === 'encoder' ? 'encoder' : 'decoder · runs once per generated token';
     parts.push(`<g class="block block-${box.block}" data-block="${box.block}"><rect x="${box.x}" y="${box.y}" width="${box.width}" height="${box.height}" rx="10" /><text x="${box.x + 10}" y="${box.y + 16}">${escapeXml(title)}</text></g>`);
   }
-  for (const edge of graph.edges) parts.push(edgeSvg(edge, placed.get(edge.from)!, placed.get(edge.to)!));
+  for (const edge of graph.edges) parts.push(edgeSvg(edge, placed.get(edge.from)!, placed.get(edge.to)!, size));
   for (const node of graph.nodes) {
     const { x, y } = placed.get(node.id)!;
+    const detail = details.get(node.id)!;
+    const detailText = detail.map((line, i) => `<text class="node-detail" x="${nodeWidth / 2}" y="${32 + i * detailLineHeight}">${escapeXml(line)}</text>`).join('');
     parts.push(
-      `<g class="node node-${node.kind}" data-node="${escapeXml(node.id)}" data-label="${escapeXml(node.label)}" transform="translate(${x} ${y})">` +
+      `<g class="node node-${node.kind}" data-node="${escapeXml(node.id)}" data-label="${escapeXml(node.label)}" data-detail="${escapeXml(node.detail)}" data-shape="${escapeXml(node.shape)}" transform="translate(${x} ${y})">` +
         `<title>${escapeXml(`${node.label}: ${node.detail} → ${node.shape}`)}</title>` +
         `<rect width="${nodeWidth}" height="${nodeHeight}" rx="${node.kind === 'input' || node.kind === 'output' || node.kind === 'token' ? 22 : 6}" />` +
-        `<text class="node-label" x="${nodeWidth / 2}" y="17">${escapeXml(clip(node.label, 26))}</text>` +
-        `<text class="node-detail" x="${nodeWidth / 2}" y="32">${escapeXml(clip(node.detail, 32))}</text>` +
-        `<text class="node-shape" x="${nodeWidth / 2}" y="46">${escapeXml(clip(node.shape, 34))}</text>` +
+        `<text class="node-label" x="${nodeWidth / 2}" y="17">${escapeXml(node.label)}</text>` +
+        detailText +
+        `<text class="node-shape" x="${nodeWidth / 2}" y="${nodeHeight - 8}">${escapeXml(node.shape)}</text>` +
         '</g>',
     );
   }
   parts.push('</svg>');
   return parts.join('');
+}
+
+/**
+ * A node's detail as lines of at most `detailLineChars` characters, broken after a comma or around a
+ * `·`; a piece longer than a line is cut at the line's end. Nothing is dropped.
+ */
+export function wrapDetail(detail: string): string[] {
+  const pieces = detail.split(/(?<=, )|(?= · )/);
+  const lines: string[] = [];
+  let line = '';
+  for (const piece of pieces) {
+    if (line !== '' && (line + piece).trimEnd().length > detailLineChars) {
+      lines.push(line.trimEnd());
+      line = piece.replace(/^ /, '');
+    } else {
+      line += piece;
+    }
+    while (line.trimEnd().length > detailLineChars) {
+      lines.push(line.slice(0, detailLineChars));
+      line = line.slice(detailLineChars).replace(/^ +/, '');
+    }
+  }
+  if (line.trim() !== '' || lines.length === 0) lines.push(line.trimEnd());
+  return lines;
 }
 
 // Internals.
@@ -177,7 +228,8 @@ function ranks(graph: LayerGraph): Map<string, number> {
   return rank;
 }
 
-function edgeSvg(edge: GraphEdge, from: { x: number; y: number }, to: { x: number; y: number }): string {
+function edgeSvg(edge: GraphEdge, from: { x: number; y: number }, to: { x: number; y: number }, size: { nodeWidth: number; nodeHeight: number }): string {
+  const { nodeWidth, nodeHeight } = size;
   const cls = `edge edge-${edge.kind}`;
   let path: string;
   let notePosition: { x: number; y: number };
@@ -214,10 +266,6 @@ function edgeSvg(edge: GraphEdge, from: { x: number; y: number }, to: { x: numbe
   }
   const note = edge.note === undefined ? '' : `<text class="edge-note" x="${notePosition.x}" y="${notePosition.y}">${escapeXml(edge.note)}</text>`;
   return `<g class="${cls}" data-from="${escapeXml(edge.from)}" data-to="${escapeXml(edge.to)}"><path d="${path}" marker-end="url(#arrow)" />${note}</g>`;
-}
-
-function clip(text: string, length: number): string {
-  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
 }
 
 function escapeXml(text: string): string {

@@ -7,8 +7,11 @@ import type { ModelIR } from '../../src/ir/ir.js';
 import { loadBundle, loadModel, validateInputs, type InputValue, type LoadedModel, type SeqBundle, type TensorData } from '../../src/runtime/web.js';
 import { createEditor, diagnosticHtml, escapeHtml } from './editor.js';
 import { demoVocabulary, examples, type Example } from './examples.js';
+import { featuresJson, padFeatureRows, randomFeatures } from './features.js';
+import { generationOptions, type GenerationForm } from './generation-options.js';
 import { graphSvg, layerGraph } from './graph.js';
 import { tokenizer, type TextMateGrammar } from './highlight.js';
+import { isExampleText, stemOfSource } from './naming.js';
 import type { CheckedMessage, CompiledMessage, CompileRequest, WorkerMessage } from './protocol.js';
 import { detokenize, padRows, parseIdRows, parseTextRows, parseVocabulary, type Vocabulary } from './tokens.js';
 
@@ -40,8 +43,11 @@ interface RunRecord {
 
 interface GenerationRecord {
   readonly ep: ExecutionProvider;
-  readonly rows?: { tokens: number[]; score: number; text: string }[][];
+  /** Each hypothesis's ids, and in text mode their text through this model's vocabulary. */
+  readonly rows?: { tokens: number[]; score: number; text?: string }[][];
   readonly diagnostics: readonly Diagnostic[];
+  /** What kept the boxes from becoming a request (a box that holds no number, bad rows), before the runtime saw it. */
+  readonly problems?: readonly string[];
   readonly ms?: number;
 }
 
@@ -54,6 +60,10 @@ interface PlaygroundHook {
   diagnostics: readonly Diagnostic[];
   /** The target of the latest compiled bytes: what runs, and what the download links give. */
   target?: CompileTarget;
+  /** The stem the downloads are named after: the model's name in snake case. */
+  stem: string;
+  /** The model whose vocabulary the vocabulary box holds, if any model checked yet. */
+  vocabularyOwner?: string;
   lastRun?: RunRecord;
   lastGeneration?: GenerationRecord;
   busy: boolean;
@@ -83,6 +93,7 @@ const hook: PlaygroundHook = {
   compileId: 0,
   diagnostics: [],
   busy: false,
+  stem: examples[0]!.stem,
   sessionLogSeverity: 2,
   setSource: (text) => {
     editor.setText(text);
@@ -97,19 +108,26 @@ let worker = newWorker();
 let workerBusy = false;
 let nextId = 0;
 let current: Compilation = newCompilation(examples[0]!.stem, 'generic');
-let stem = examples[0]!.stem;
+let example: Example = examples[0]!;
 let sessionCache: { key: string; model: LoadedModel; loadMs: number } | undefined;
 let bundleCache: { key: string; bundle: SeqBundle } | undefined;
 let downloadUrls: string[] = [];
 const fieldValues = new Map<string, string>();
+/** Each model's vocabulary, by model name: the demo vocabulary belongs to the shipped examples only. */
+const vocabularies = new Map<string, string>(examples.map((e) => [e.title, demoVocabulary]));
+let randomSeed = 1;
 
 // Startup.
 
-for (const [index, example] of examples.entries()) exampleSelect.add(new Option(`${example.title} (${example.stem}.seq)`, String(index)));
-exampleSelect.addEventListener('change', () => selectExample(examples[Number(exampleSelect.value)]!));
+for (const [index, e] of examples.entries()) exampleSelect.add(new Option(`${e.title} (${e.stem}.seq)`, String(index)));
+exampleSelect.addEventListener('change', () => {
+  const chosen = examples[Number(exampleSelect.value)];
+  if (chosen !== undefined) selectExample(chosen);
+});
 vocabularyBox.value = demoVocabulary;
 let compileTimer: ReturnType<typeof setTimeout> | undefined;
 editor.onChange(() => {
+  showExampleState();
   clearTimeout(compileTimer);
   setStatus('editing…');
   compileTimer = setTimeout(requestCompile, 150);
@@ -123,6 +141,12 @@ for (const radio of Array.from(document.querySelectorAll<HTMLInputElement>('inpu
 for (const radio of Array.from(document.querySelectorAll<HTMLInputElement>('input[name="ep"]'))) radio.addEventListener('change', () => recompileForProvider());
 $('run').addEventListener('click', () => void run());
 $('generate').addEventListener('click', () => void generate());
+$('strategy').addEventListener('change', () => showStrategyOptions());
+inputFields.addEventListener('click', (event) => {
+  const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-random]');
+  if (button !== null) fillRandomFeatures(button.dataset['random']!);
+});
+showStrategyOptions();
 void detectWebGpu();
 selectExample(examples[0]!);
 hook.ready = true;
@@ -153,12 +177,26 @@ function recompileForProvider(): void {
   requestCompile();
 }
 
-function selectExample(example: Example): void {
-  stem = example.stem;
-  exampleSelect.value = String(examples.indexOf(example));
-  editor.setText(example.source);
+function selectExample(chosen: Example): void {
+  example = chosen;
+  editor.setText(chosen.source);
+  showExampleState();
   clearTimeout(compileTimer);
   requestCompile();
+}
+
+/** The example menu names the example while the text is still it, and says "custom" once it is edited. */
+function showExampleState(): void {
+  const custom = !isExampleText(editor.text(), example.source);
+  let option = exampleSelect.querySelector<HTMLOptionElement>('option[value="custom"]');
+  if (custom && option === null) {
+    option = new Option('custom (edited)', 'custom');
+    option.disabled = true;
+    exampleSelect.add(option, 0);
+  }
+  if (!custom) option?.remove();
+  exampleSelect.value = custom ? 'custom' : String(examples.indexOf(example));
+  exampleSelect.title = custom ? `edited from ${example.title} (${example.stem}.seq); choose an example to start again` : '';
 }
 
 /** Starts checking and compiling the editor's text; a compilation still running for older text is abandoned. */
@@ -169,13 +207,17 @@ function requestCompile(): void {
     worker.terminate();
     worker = newWorker();
   }
+  const source = editor.text();
+  // Downloads are named after the model the spec declares, so an edited or pasted spec gets its own names.
+  const stem = stemOfSource(source, example.stem);
+  hook.stem = stem;
   current = newCompilation(stem, targetFor(executionProvider()));
   hook.compileId = current.id;
   delete hook.target;
   hook.phase = 'checking';
   workerBusy = true;
   setStatus('checking…');
-  const request: CompileRequest = { id: current.id, source: editor.text(), sourceName: `${stem}.seq`, stem, target: current.target };
+  const request: CompileRequest = { id: current.id, source, sourceName: `${stem}.seq`, stem, target: current.target };
   worker.postMessage(request);
 }
 
@@ -230,6 +272,9 @@ function showChecked(message: CheckedMessage): void {
   const decoder = message.ir.decoder !== undefined;
   $('generate-panel').hidden = !decoder;
   $('run-panel').hidden = decoder;
+  $('generate').hidden = !decoder;
+  $('run').hidden = decoder;
+  switchVocabulary(message.ir.name);
   renderInputFields(message.ir);
   clearDownloads('compiling…');
   setStatus(`checked in ${message.ms.toFixed(0)} ms · compiling for the ${current.target} target…`);
@@ -290,18 +335,62 @@ function inputMode(): 'ids' | 'text' {
 /** One box per data input (lengths are filled from the rows); for a decoder model, the source or the prompt. */
 function renderInputFields(ir: ModelIR | undefined = current.checked?.ir): void {
   if (ir === undefined) return;
-  for (const field of Array.from(inputFields.querySelectorAll<HTMLTextAreaElement>('textarea'))) fieldValues.set(`${field.dataset['input']}:${field.dataset['mode']}`, field.value);
+  // What was typed is kept per model: Sentiment's ragged rows would not suit SimpleLSTM's same-named input, which has no lengths.
+  for (const field of Array.from(inputFields.querySelectorAll<HTMLTextAreaElement>('textarea'))) fieldValues.set(`${inputFields.dataset['model']}:${field.dataset['input']}:${field.dataset['mode']}`, field.value);
+  inputFields.dataset['model'] = ir.name;
   const mode = inputMode();
   const fields = fieldsOf(ir);
+  // The token controls only for a model that takes token ids; float features come as JSON or a random batch.
+  $('token-controls').hidden = !fields.some((f) => f.vocab !== undefined);
   inputFields.innerHTML = fields
     .map((f) => {
       const tokens = f.vocab !== undefined;
       const fieldMode = tokens ? mode : 'json';
-      const value = fieldValues.get(`${f.name}:${fieldMode}`) ?? defaultValue(f, fieldMode);
-      const help = tokens ? (mode === 'ids' ? `ids in [0, ${f.vocab}), one row per line` : 'text, one row per line, split on spaces') : `JSON, ${f.type}`;
-      return `<label class="input-field"><span class="input-name">${escapeHtml(f.name)}</span> <span class="note">${escapeHtml(f.type)} · ${escapeHtml(help)}${f.lengths === undefined ? '' : ` · ${escapeHtml(f.lengths)} from the rows`}</span><textarea rows="3" spellcheck="false" data-input="${escapeHtml(f.name)}" data-mode="${fieldMode}">${escapeHtml(value)}</textarea></label>`;
+      const value = fieldValues.get(`${ir.name}:${f.name}:${fieldMode}`) ?? defaultValue(f, fieldMode);
+      const help = tokens ? (mode === 'ids' ? `ids in [0, ${f.vocab}), one row per line` : 'text, one row per line, split on spaces') : jsonHelp(f);
+      const random =
+        f.features === undefined
+          ? ''
+          : `<div class="random-batch" data-for="${escapeHtml(f.name)}"><button type="button" class="secondary" data-random="${escapeHtml(f.name)}">Random batch</button> <label>rows <input type="text" inputmode="numeric" data-random-rows="${escapeHtml(f.name)}" value="2" /></label>${f.timed ? ` <label>steps <input type="text" inputmode="numeric" data-random-steps="${escapeHtml(f.name)}" value="5" /></label>` : ''} <span class="note">of ${f.features} numbers each</span></div>`;
+      return `<div class="input-field" data-field="${escapeHtml(f.name)}"><label><span class="input-name">${escapeHtml(f.name)}</span> <span class="note">${escapeHtml(f.type)} · ${escapeHtml(help)}${f.lengths === undefined ? '' : ` · ${escapeHtml(f.lengths)} from the rows`}</span><textarea rows="${tokens ? 3 : 6}" spellcheck="false" data-input="${escapeHtml(f.name)}" data-mode="${fieldMode}">${escapeHtml(value)}</textarea></label>${random}<div class="problems" data-problems="${escapeHtml(f.name)}"></div></div>`;
     })
     .join('');
+}
+
+function jsonHelp(field: InputField): string {
+  if (field.features === undefined) return 'JSON';
+  return field.timed ? `JSON: rows of time steps, each ${field.features} numbers` : `JSON: rows of ${field.features} numbers`;
+}
+
+/** Fills a float input's box with a seeded random batch of the rows and steps asked for. */
+function fillRandomFeatures(name: string): void {
+  const field = current.checked?.ir === undefined ? undefined : fieldsOf(current.checked.ir).find((f) => f.name === name);
+  const box = inputFields.querySelector<HTMLTextAreaElement>(`textarea[data-input="${CSS.escape(name)}"]`);
+  const problems = inputFields.querySelector<HTMLElement>(`[data-problems="${CSS.escape(name)}"]`);
+  if (field?.features === undefined || box === null || problems === null) return;
+  const count = (selector: string): number | undefined => {
+    const text = inputFields.querySelector<HTMLInputElement>(selector)?.value.trim() ?? '';
+    const value = Number(text);
+    return Number.isInteger(value) && value >= 1 && value <= 256 ? value : undefined;
+  };
+  const rows = count(`input[data-random-rows="${CSS.escape(name)}"]`);
+  const steps = field.timed ? count(`input[data-random-steps="${CSS.escape(name)}"]`) : 1;
+  if (rows === undefined || steps === undefined) {
+    problems.textContent = 'rows and steps should be whole numbers from 1 to 256';
+    return;
+  }
+  problems.textContent = '';
+  box.value = featuresJson(randomFeatures(rows, field.timed ? steps : undefined, field.features, randomSeed++));
+}
+
+/** Shows the vocabulary of the model now checked, keeping what was typed for the previous one. */
+function switchVocabulary(model: string): void {
+  if (hook.vocabularyOwner === model) return;
+  if (hook.vocabularyOwner !== undefined) vocabularies.set(hook.vocabularyOwner, vocabularyBox.value);
+  hook.vocabularyOwner = model;
+  vocabularyBox.value = vocabularies.get(model) ?? '';
+  $('vocabulary-owner').textContent = model;
+  $('vocabulary-problems').textContent = '';
 }
 
 interface InputField {
@@ -339,9 +428,8 @@ function defaultValue(field: InputField, mode: 'ids' | 'text' | 'json'): string 
   // Rows of one length unless the model masks padding.
   if (mode === 'ids') return field.name === 'prompt' ? '4 6' : field.lengths === undefined ? '5 17 2\n8 9 4' : '5 17 2\n8 9';
   if (mode === 'text') return field.name === 'prompt' ? 'the movie' : field.lengths === undefined ? 'the movie was great\nit was bad' : 'the movie was great\nnot good';
-  const features = field.features ?? 1;
-  const vector = (step: number): number[] => Array.from({ length: features }, (_, k) => Number((((step * 7 + k * 3) % 11) / 10 - 0.5).toFixed(2)));
-  return JSON.stringify(field.timed ? [[vector(0), vector(1), vector(2)]] : [vector(0)]);
+  // The same batch the Random batch button gives with its default sizes, seed 0.
+  return featuresJson(randomFeatures(2, field.timed ? 5 : undefined, field.features ?? 1, 0));
 }
 
 /** The rows typed for a token input, as ids. */
@@ -371,11 +459,25 @@ function modelInputs(ir: ModelIR): { inputs?: Record<string, InputValue>; proble
   for (const field of fieldsOf(ir)) {
     if (field.vocab === undefined) {
       const text = inputFields.querySelector<HTMLTextAreaElement>(`textarea[data-input="${CSS.escape(field.name)}"]`)?.value ?? '';
+      let value: unknown;
       try {
-        inputs[field.name] = JSON.parse(text) as InputValue;
+        value = JSON.parse(text);
       } catch (e) {
         problems.push(`${field.name}: not valid JSON: ${(e as Error).message}`);
+        continue;
       }
+      if (field.lengths === undefined) {
+        inputs[field.name] = value as InputValue;
+        continue;
+      }
+      // Rows of time steps may differ in length: padded with zero vectors, their lengths fill the lengths input.
+      const padded = padFeatureRows(value, field.features);
+      if (padded.rows === undefined) {
+        problems.push(`${field.name}: ${padded.problem}`);
+        continue;
+      }
+      inputs[field.name] = padded.rows;
+      inputs[field.lengths] = padded.lengths!;
       continue;
     }
     const { rows, problems: rowProblems } = tokenRows(field.name);
@@ -442,6 +544,7 @@ async function run(): Promise<void> {
     $('timing').textContent = `${ep}: session opened in ${timing.loadMs.toFixed(0)} ms · inputs checked in ${timing.validateMs.toFixed(2)} ms · run ${timing.runMs.toFixed(2)} ms`;
     $('outputs').innerHTML = [...result.outputs].map(([name, t]) => outputHtml(name, t)).join('');
     hook.lastRun = { ep, inputs, outputs: recordOf(result.outputs), diagnostics: [], timing };
+    revealResults($('run-panel'));
   } catch (e) {
     $('timing').textContent = `failed: ${(e as Error).message}`;
     console.error(e);
@@ -480,9 +583,12 @@ async function generate(): Promise<void> {
     }
     const field = fieldsOf(ir)[0]!;
     const { rows, problems } = tokenRows(field.name);
-    if (rows === undefined || problems.length > 0) {
-      showProblems($('generate-diagnostics'), problems);
+    const asked = generationOptions(generationForm());
+    const boxProblems = [...problems.map((p) => `${field.name}: ${p}`), ...asked.problems];
+    if (rows === undefined || asked.options === undefined || boxProblems.length > 0) {
+      showProblems($('generate-diagnostics'), boxProblems);
       $('generate-timing').textContent = '';
+      hook.lastGeneration = { ep, diagnostics: [], problems: boxProblems };
       return;
     }
     // The bundle's runtime checks prompts against the decoder's vocabulary, but has no source vocabulary: check the source here, with the runtime's own validation.
@@ -511,16 +617,8 @@ async function generate(): Promise<void> {
       }
       bundleCache = { key, bundle: loaded.bundle };
     }
-    const strategy = $<HTMLSelectElement>('strategy').value as 'greedy' | 'beam' | 'sample';
-    const number = (id: string): number | undefined => ($<HTMLInputElement>(id).value === '' ? undefined : Number($<HTMLInputElement>(id).value));
-    const maxLength = number('max-length');
-    const options = {
-      strategy,
-      ...(strategy === 'beam' ? { beam: { width: number('beam-width') ?? 4, nBest: number('n-best') ?? 1 } } : {}),
-      ...(strategy === 'sample' ? { sample: { count: number('n-best') ?? 1, seed: 0 } } : {}),
-      ...(maxLength === undefined ? {} : { maxLength }),
-      ...(ir.encoder === undefined ? { prompt: rows } : {}),
-    };
+    const strategy = asked.options.strategy;
+    const options = { ...asked.options, ...(ir.encoder === undefined ? { prompt: rows } : {}) };
     $('generate-timing').textContent = `generating on ${ep}…`;
     const started = performance.now();
     const result = await bundleCache.bundle.generate(ir.encoder === undefined ? [] : rows, options);
@@ -531,19 +629,50 @@ async function generate(): Promise<void> {
       hook.lastGeneration = { ep, diagnostics: result.diagnostics };
       return;
     }
-    const vocab = vocabularyOrNothing();
-    const shown = result.rows.map((row) => row.hypotheses.map((h) => ({ tokens: [...h.tokens], score: h.score, text: detokenize(h.tokens, vocab) })));
+    // Text only in text mode, and only through this model's own vocabulary: in numbers mode the ids are the answer.
+    const vocab = inputMode() === 'text' ? vocabularyOrNothing() : undefined;
+    const show = (ids: readonly number[]): string | undefined => (vocab === undefined ? undefined : detokenize(ids, vocab));
+    const shown = result.rows.map((row) => row.hypotheses.map((h) => ({ tokens: [...h.tokens], score: h.score, ...(vocab === undefined ? {} : { text: show(h.tokens)! }) })));
     $('generate-timing').textContent = `${ep}: ${strategy} search in ${ms.toFixed(0)} ms (sessions included on the first run)`;
     $('generated').innerHTML = shown
-      .map((hypotheses, r) => `<div class="generated-row" data-row="${r}"><div class="note">row ${r + 1}: ${escapeHtml(detokenize(rows[r] ?? [], vocab))}</div><ol>${hypotheses.map((h) => `<li><code>${h.tokens.join(' ')}</code> <span class="text">${escapeHtml(h.text)}</span> <span class="note">score ${h.score.toFixed(3)}</span></li>`).join('')}</ol></div>`)
+      .map((hypotheses, r) => {
+        const input = rows[r] ?? [];
+        const heading = `row ${r + 1}: ${escapeHtml(show(input) ?? input.join(' '))}`;
+        const items = hypotheses.map((h) => `<li><code>${h.tokens.join(' ')}</code>${h.text === undefined ? '' : ` <span class="text">${escapeHtml(h.text)}</span>`} <span class="note">score ${h.score.toFixed(3)}</span></li>`);
+        return `<div class="generated-row" data-row="${r}"><div class="note">${heading}</div><ol>${items.join('')}</ol></div>`;
+      })
       .join('');
     hook.lastGeneration = { ep, rows: shown, diagnostics: [], ms };
+    revealResults($('generate-panel'));
   } catch (e) {
     $('generate-timing').textContent = `failed: ${(e as Error).message}`;
     console.error(e);
   } finally {
     hook.busy = false;
   }
+}
+
+/** The Generate panel's boxes, as typed. */
+function generationForm(): GenerationForm {
+  const text = (id: string): string => $<HTMLInputElement>(id).value;
+  return {
+    strategy: $<HTMLSelectElement>('strategy').value,
+    beamWidth: text('beam-width'),
+    nBest: text('n-best'),
+    lengthPenalty: text('length-penalty'),
+    temperature: text('temperature'),
+    topK: text('top-k'),
+    topP: text('top-p'),
+    seed: text('seed'),
+    maxLength: text('max-length'),
+  };
+}
+
+/** Dims the options that the chosen search ignores. */
+function showStrategyOptions(): void {
+  const strategy = $<HTMLSelectElement>('strategy').value;
+  $('beam-options').classList.toggle('unused', strategy !== 'beam');
+  $('sample-options').classList.toggle('unused', strategy !== 'sample');
 }
 
 function vocabularyOrNothing(): Vocabulary | undefined {
@@ -584,6 +713,13 @@ function outputHtml(name: string, t: TensorData): string {
     return axis === t.dims.length - 1 ? `[${inner.join(', ')}${more}]` : `[${inner.join(`,\n${indent} `)}${more}]`;
   };
   return `<div class="output" data-output="${escapeHtml(name)}"><div><span class="input-name">${escapeHtml(name)}</span> <span class="note">${t.dtype}[${t.dims.join(', ')}]</span></div><pre>${escapeHtml(nest(0, 0, ''))}</pre></div>`;
+}
+
+/** Scrolls a results panel into view when the Run or Generate button was pressed far from it (one column, narrow windows). */
+function revealResults(panel: HTMLElement): void {
+  const box = panel.getBoundingClientRect();
+  if (box.top >= 0 && box.top < innerHeight - 80) return;
+  panel.scrollIntoView({ block: 'start', behavior: 'instant' });
 }
 
 function showProblems(host: HTMLElement, problems: readonly string[]): void {

@@ -5,6 +5,7 @@ import type { Argument, CallStep, Value } from '../syntax/ast.js';
 import { didYouMean } from './suggest.js';
 import {
   describeArgType,
+  foreignArgument,
   layerKinds,
   layerSignatures,
   type ArgType,
@@ -17,10 +18,10 @@ export type BoundArguments = ReadonlyMap<string, ArgValue>;
 /** The largest integer any argument may have: sizes beyond it could not be allocated anyway. */
 const maxInteger = 2 ** 31 - 1;
 
-/** Returns the bound arguments with defaults filled in, or undefined when any is wrong. */
 /** What binding needs of a signature; layers and the `decoder(…)` block both have one. */
 export type ArgumentSignature = Pick<LayerSignature, 'positional' | 'params'> & { readonly kind: string };
 
+/** Returns the bound arguments with defaults filled in, or undefined when any is wrong. */
 export function bindArguments(signature: ArgumentSignature, step: Pick<CallStep, 'callee' | 'args'>, diagnostics: Diagnostic[]): BoundArguments | undefined {
   const bound = new Map<string, ArgValue>();
   const seen = new Map<string, Argument>();
@@ -28,17 +29,13 @@ export function bindArguments(signature: ArgumentSignature, step: Pick<CallStep,
   // After an unknown argument (often a misspelling) a "missing argument" error would only repeat it.
   let misspelled = false;
   const args = step.args ?? [];
+  // Values without names bind in order, as in Python, until the first named argument.
+  const firstNamed = args.findIndex((a) => a.name !== undefined);
   args.forEach((arg, index) => {
-    const name = arg.name?.text ?? (index === 0 ? signature.positional : undefined);
+    const positionalIndex = firstNamed < 0 || index < firstNamed ? index : undefined;
+    const name = arg.name?.text ?? (positionalIndex === undefined ? undefined : signature.positional[positionalIndex]);
     if (name === undefined) {
-      diagnostics.push(
-        error(
-          'SEQ024',
-          arg.span,
-          `only the first argument of ${signature.kind} may be positional, but argument ${index + 1} has no name`,
-          `write it as \`name=value\`; ${signature.kind} takes ${listParams(signature)}`,
-        ),
-      );
+      diagnostics.push(misplacedPositional(signature, args, index));
       ok = false;
       misspelled = true;
       return;
@@ -60,6 +57,12 @@ export function bindArguments(signature: ArgumentSignature, step: Pick<CallStep,
       return;
     }
     seen.set(name, arg);
+    if (name === 'bidirectional' && arg.value.kind === 'nameValue' && arg.value.text === 'True') {
+      // Python's spelling, as in nn.LSTM(…, bidirectional=True).
+      diagnostics.push(error('SEQ022', arg.value.span, `${signature.kind}'s \`bidirectional\` must be \`true\` or \`false\`, found \`True\``, `write \`Bi${signature.kind}(…)\` without \`bidirectional\`, or \`bidirectional=true\` in lowercase`));
+      ok = false;
+      return;
+    }
     const value = convert(param.type, arg.value, `${signature.kind}'s \`${name}\``, diagnostics);
     if (value === undefined) ok = false;
     else bound.set(name, value);
@@ -93,8 +96,42 @@ function example(signature: ArgumentSignature): string {
   return `${signature.kind}(${required.map((p) => `${p.name}=${samples[p.name] ?? '1'}`).join(', ')})`;
 }
 
+/** PyTorch's constructors whose first argument is the input size, which seqc infers: nn.Linear(in, out), nn.LSTM(input_size, hidden_size). */
+const inputSizeFirst: readonly string[] = ['Linear', 'RNN', 'LSTM', 'GRU', 'BiRNN', 'BiLSTM', 'BiGRU'];
+
+/** A value without a name where none may stand: past the positional arguments, or after a named one. */
+function misplacedPositional(signature: ArgumentSignature, args: readonly Argument[], index: number): Diagnostic {
+  const arg = args[index]!;
+  const names = signature.positional.map((p) => `\`${p}\``).join(', ');
+  const afterNamed = args.slice(0, index).some((a) => a.name !== undefined);
+  const allPositional = args.every((a) => a.name === undefined);
+  let message: string;
+  if (afterNamed) message = `argument ${index + 1} of ${signature.kind} has no name, but it follows a named argument`;
+  else if (signature.positional.length === 0) message = `the arguments of \`${signature.kind}\` need names, but argument ${index + 1} has none`;
+  else if (signature.positional.length === 1) message = `only the first argument of ${signature.kind}, ${names}, may go without a name, but argument ${index + 1} has none`;
+  else message = `only the first ${signature.positional.length} arguments of ${signature.kind}, ${names}, may go without names, but argument ${index + 1} has none`;
+  let hint = `write it as \`name=value\`; ${signature.kind} takes ${listParams(signature)}`;
+  if (allPositional && args.length === 2 && signature.positional.length === 1 && inputSizeFirst.includes(signature.kind)) {
+    // `Linear(256, 3)` as nn.Linear(in_features, out_features) is written.
+    const first = signature.positional[0]!;
+    hint = `PyTorch's nn.${signature.kind.replace(/^Bi/, '')} takes the input size first, but seqc infers it from the input: write \`${signature.kind}(${argumentText(args[1]!)})\` for ${first}=${argumentText(args[1]!)}`;
+  }
+  if (signature.kind === 'LayerNorm' && index === 0) {
+    // `LayerNorm(256)` as nn.LayerNorm(normalized_shape) is written.
+    hint = `PyTorch's nn.LayerNorm takes the normalized shape first, but seqc infers it from the input: write \`LayerNorm\`, or \`LayerNorm(eps=…)\` for another epsilon`;
+  }
+  return error('SEQ024', arg.span, message, hint);
+}
+
 function unknownArgument(signature: ArgumentSignature, arg: Argument, name: string): Diagnostic {
   const span = arg.name?.span ?? arg.span;
+  const message = `${signature.kind} has no argument \`${name}\``;
+  const foreign = foreignArgument(signature.kind, name);
+  if (foreign?.name !== undefined) {
+    const fix = `${foreign.name}=${argumentText({ ...arg, name: undefined })}`;
+    return error('SEQ020', span, message, `\`${name}\` is \`${foreign.name}\` here: write \`${fix}\`${foreign.note === undefined ? '' : `; ${foreign.note}`}`);
+  }
+  if (foreign?.note !== undefined) return error('SEQ020', span, message, `\`${name}\` is not needed here: ${foreign.note}; remove it`);
   const suggestion = didYouMean(name, signature.params.map((p) => p.name));
   const owners = layerKinds.filter((k) => layerSignatures[k].params.some((p) => p.name === name));
   const hint =
@@ -102,7 +139,7 @@ function unknownArgument(signature: ArgumentSignature, arg: Argument, name: stri
     (owners.length > 0
       ? `\`${name}\` is an argument of ${owners.join(', ')}; ${signature.kind} takes ${listParams(signature)}`
       : `${signature.kind} takes ${listParams(signature)}`);
-  return error('SEQ020', span, `${signature.kind} has no argument \`${name}\``, hint);
+  return error('SEQ020', span, message, hint);
 }
 
 /** An argument as the spec wrote it: `hidden=256`, `0.3`, `relu`. */

@@ -27,6 +27,7 @@ import {
   type BuiltinName,
   type LayerKind,
 } from './signatures.js';
+import { firstParameterName } from './parameters.js';
 import { closest } from './suggest.js';
 
 export interface Binding {
@@ -35,6 +36,23 @@ export interface Binding {
   /** The op that produced it, for values made by steps. */
   readonly op?: Op;
 }
+
+/** Keras's and PyTorch's names for layers seqc has under another name, and how to write them here. */
+const foreignLayers: Readonly<Record<string, { readonly is: string; readonly write?: string }>> = {
+  Dense: { is: '`Linear`', write: '`Linear(units)`' },
+  SimpleRNN: { is: '`RNN`', write: '`RNN(hidden=units)`' },
+  CuDNNLSTM: { is: '`LSTM`' },
+  CuDNNGRU: { is: '`GRU`' },
+  Bidirectional: { is: 'the Bi form of the layer', write: '`BiLSTM(…)`, `BiGRU(…)` or `BiRNN(…)`' },
+  LayerNormalization: { is: '`LayerNorm`' },
+  GlobalAveragePooling1D: { is: 'the builtin `mean`' },
+  GlobalMaxPooling1D: { is: 'the builtin `max`' },
+  Softmax: { is: 'the builtin `softmax`' },
+  LogSoftmax: { is: 'the builtin `log_softmax`' },
+  ReLU: { is: 'the builtin `relu`' },
+  Tanh: { is: 'the builtin `tanh`' },
+  Sigmoid: { is: 'the builtin `sigmoid`' },
+};
 
 const activationBuiltins: readonly BuiltinName[] = ['relu', 'tanh', 'sigmoid', 'softmax', 'log_softmax'];
 
@@ -48,6 +66,8 @@ export class ChainChecker {
   /** Every label the spec can refer to, with the chain position that defines it. */
   private readonly declaredLabels = new Map<string, Span>();
   private readonly usedNames = new Set<string>();
+  private readonly nextSuffix = new Map<string, number>();
+  private readonly inputNames = new Set<string>();
   private readonly referenced = new Set<string>();
 
   constructor(
@@ -59,6 +79,7 @@ export class ChainChecker {
     for (const input of inputs) {
       this.scope.set(input.name, { value: { id: input.name, type: input.type }, span: input.span });
       this.usedNames.add(input.name);
+      this.inputNames.add(input.name);
     }
   }
 
@@ -107,7 +128,7 @@ export class ChainChecker {
               'SEQ013',
               step.callee.span,
               `this model has ${group.length} unlabeled ${kind} layers, so their parameter names would clash`,
-              `give each a label, e.g. \`${derived}1: ${kind}(…)\`; the label prefixes its parameters (\`${derived}1.weight\`)`,
+              `give each a label, e.g. \`${derived}1: ${kind}(…)\`; the label prefixes its parameters (\`${derived}1.${firstParameterName(kind as LayerKind)}\`)`,
             ),
           );
         }
@@ -136,18 +157,23 @@ export class ChainChecker {
       if (this.labels.has(step) || step.label !== undefined) continue;
       if (isLayerKind(step.callee.text) && layerSignatures[step.callee.text as LayerKind].hasParameters) continue;
       const base = step.callee.text.toLowerCase();
+      // Counting on from the last suffix given to this base keeps naming n steps O(n), not O(n²).
+      let n = this.nextSuffix.get(base) ?? 2;
       let name = base;
-      for (let n = 2; this.usedNames.has(name); n++) name = `${base}_${n}`;
+      while (this.usedNames.has(name)) name = `${base}_${n++}`;
+      this.nextSuffix.set(base, n);
       this.usedNames.add(name);
       this.labels.set(step, name);
     }
   }
 
   chain(chain: Chain): void {
+    const previous = this.previousChain;
+    this.previousChain = chain;
     const source = this.scope.get(chain.source.text);
     if (source === undefined) {
       // An input whose declaration was rejected has its diagnostic already.
-      if (!this.declaredInputs.has(chain.source.text)) this.diagnostics.push(this.unknownSource(chain));
+      if (!this.declaredInputs.has(chain.source.text)) this.diagnostics.push(this.unknownSource(chain, previous));
       for (const step of chain.steps) this.stepWithoutTypes(step);
       return;
     }
@@ -167,12 +193,17 @@ export class ChainChecker {
   }
 
   private readonly danglingChains: { chain: Chain; last: Binding }[] = [];
+  /** The chain before the current one, to tell a missing `->` from a new chain. */
+  private previousChain: Chain | undefined;
+  /** Chains cut short by a missing `->`: their unused result is that error's doing, not a warning of its own. */
+  private readonly cutChains = new Set<Chain>();
   readonly chainResults = new Map<Chain, Binding>();
 
   finish(ast: ModelAst, chains: readonly Chain[], hasDecoder: boolean): void {
     for (const { chain, last } of this.danglingChains) {
       // The encoder's last chain is the decoder's memory.
       if (hasDecoder && chain === chains[chains.length - 1]) continue;
+      if (this.cutChains.has(chain)) continue;
       const label = last.op?.label;
       if (label !== undefined && chains.some((c) => c !== chain && c.source.text === label && this.referenced.has(label))) continue;
       const lastStep = chain.steps[chain.steps.length - 1]!;
@@ -186,10 +217,13 @@ export class ChainChecker {
       );
     }
     for (const input of this.inputs) {
+      if (input.role.kind === 'lengths') {
+        const unread = this.unreadLengths(input.name, input.role.of, chains, hasDecoder);
+        if (unread !== undefined) this.diagnostics.push(unread);
+        continue;
+      }
       if (input.role.kind !== 'data' || this.referenced.has(input.name)) continue;
-      this.diagnostics.push(
-        warning('SEQ016', input.span, `the input \`${input.name}\` is never used`, `start a chain from it (\`${input.name} -> …\`) or remove it`),
-      );
+      this.diagnostics.push(warning('SEQ016', input.span, `the input \`${input.name}\` is never used`, this.unusedInputHint(input)));
     }
     if (this.outputs.length === 0 && !hasDecoder && !this.diagnostics.some((d) => d.severity === 'error')) {
       this.diagnostics.push(
@@ -198,8 +232,48 @@ export class ChainChecker {
     }
   }
 
-  private unknownSource(chain: Chain): Diagnostic {
+  /** An int64[batch] input next to a sequence without lengths was most likely meant as its lengths. */
+  private unusedInputHint(input: IrInput): string {
+    const unmasked = this.inputs.find((i) => i.role.kind === 'data' && i.type.hasTime && i.type.lengths === undefined);
+    if (input.type.dtype === 'int64' && input.type.dims.length === 1 && unmasked !== undefined) {
+      return `if it holds the number of valid steps in each row of \`${unmasked.name}\`, declare it as \`input ${input.name}: lengths(${unmasked.name})\`, and seqc masks the padded steps with it; otherwise start a chain from it or remove it`;
+    }
+    return `start a chain from it (\`${input.name} -> …\`) or remove it`;
+  }
+
+  /**
+   * A `lengths(x)` input is read by what respects padding: a recurrent layer or a `last`, `mean` or
+   * `max` over a value computed from x, a per-token output of such a value, or a decoder attending
+   * over the encoder's memory. When none of them is there, the input only takes up a graph input.
+   */
+  private unreadLengths(name: string, of: string, chains: readonly Chain[], hasDecoder: boolean): Diagnostic | undefined {
+    // An unused sequence has its own warning; its lengths are unused with it.
+    if (!this.referenced.has(of)) return undefined;
+    const readByOp = this.ops.some((op) => (op.kind === 'recurrent' && op.lengths === name) || (op.kind === 'pool' && op.mode !== 'first' && op.lengths === name));
+    const readByOutput = this.outputs.some((o) => o.type.hasTime && o.type.lengths === name);
+    const memory = hasDecoder ? this.chainResults.get(chains[chains.length - 1]!) : undefined;
+    if (readByOp || readByOutput || memory?.value.type.lengths === name) return undefined;
+    const input = this.inputs.find((i) => i.name === name)!;
+    return warning(
+      'SEQ016',
+      input.span,
+      `the input \`${name}\` is never read: nothing that respects padding consumes \`${of}\``,
+      `lengths(${of}) masks the padded steps of \`${of}\` where a recurrent layer, \`last\`, \`mean\` or \`max\` reads a value computed from it, or where such a value is a per-token output; nothing here does, so remove it or add such a step`,
+    );
+  }
+
+  private unknownSource(chain: Chain, previous: Chain | undefined): Diagnostic {
     const name = chain.source.text;
+    if (previous !== undefined && previous.span.end.line === chain.source.span.start.line) {
+      this.cutChains.add(previous);
+      // `-> LSTM(8) last -> output y`: a name on the line where a chain ended was read as a new chain.
+      return error(
+        'SEQ011',
+        chain.source.span,
+        `\`${name}\` starts a new chain, but it is neither an input nor a label`,
+        `did you forget \`->\` before \`${name}\`? Without it, \`${name}\` ends the chain before it and starts another`,
+      );
+    }
     const later = this.declaredLabels.get(name);
     if (later !== undefined) {
       return {
@@ -254,7 +328,13 @@ export class ChainChecker {
     const callee = step.callee.text;
     const exact = [...layerKinds, ...builtinNames].find((k) => k.toLowerCase() === callee.toLowerCase());
     const suggestion = exact ?? closest(callee, [...layerKinds, ...builtinNames]);
-    let hint = suggestion !== undefined ? `did you mean \`${suggestion}\`?` : `layers: ${layerKinds.join(', ')}; builtins: ${builtinNames.join(', ')}`;
+    const foreign = foreignLayers[callee];
+    let hint =
+      foreign !== undefined
+        ? `\`${callee}\` is ${foreign.is} here${foreign.write === undefined ? '' : `: write ${foreign.write}`}`
+        : suggestion !== undefined
+          ? `did you mean \`${suggestion}\`?`
+          : `layers: ${layerKinds.join(', ')}; builtins: ${builtinNames.join(', ')}`;
     if (this.scope.has(callee) && step.args === undefined && step.label === undefined) {
       const what = this.inputs.some((i) => i.name === callee) ? 'an input' : 'a label';
       hint = `\`${callee}\` is ${what}; a chain starts from it on a line of its own: \`${callee} -> …\``;
@@ -263,8 +343,8 @@ export class ChainChecker {
   }
 
   private output(name: string, span: Span, current: Binding): void {
-    const clash = this.outputs.find((o) => o.name === name);
-    if (clash !== undefined || this.inputs.some((i) => i.name === name) || this.stateInputs.some((i) => i.name === name)) {
+    const clash = this.outputsByName().get(name);
+    if (clash !== undefined || this.inputNames.has(name) || this.stateInputs.some((i) => i.name === name)) {
       this.diagnostics.push({
         ...error(
           'SEQ015',
@@ -278,6 +358,18 @@ export class ChainChecker {
     }
     this.outputs.push({ name, value: current.value.id, type: current.value.type, span });
   }
+
+  /** The outputs so far by name; `outputs` is public and pushed to directly, so the map follows it. */
+  private outputsByName(): Map<string, IrOutput> {
+    for (; this.indexedOutputs < this.outputs.length; this.indexedOutputs++) {
+      const o = this.outputs[this.indexedOutputs]!;
+      if (!this.outputIndex.has(o.name)) this.outputIndex.set(o.name, o);
+    }
+    return this.outputIndex;
+  }
+
+  private readonly outputIndex = new Map<string, IrOutput>();
+  private indexedOutputs = 0;
 
   private builtin(step: CallStep, name: BuiltinName, label: string | undefined, current: Binding): Binding | undefined {
     if (step.args !== undefined && step.args.length > 0) {

@@ -1,7 +1,7 @@
 // The check stage: AST → IR, resolving names and labels, binding arguments and inferring every type.
 
 import { error, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
-import type { ModelIR } from '../ir/ir.js';
+import type { IrOutput, ModelIR } from '../ir/ir.js';
 import type { CallStep, Chain, DecoderBlock, EncoderBlock, InputDecl, ModelAst } from '../syntax/ast.js';
 import { ChainChecker } from './chains.js';
 import { DecoderChecker } from './decoder.js';
@@ -30,6 +30,7 @@ export function check(ast: ModelAst): CheckResult {
   for (const chain of chains) checker.chain(chain);
   const decoderIr = decoder === undefined ? undefined : new DecoderChecker(checker, diagnostics).check(decoder, encoderChains);
   checker.finish(ast, chains, decoder !== undefined);
+  checkFeedNames(decls, checker.outputs, diagnostics);
   if (hasErrors(diagnostics) || (decoder !== undefined && decoderIr === undefined)) return { diagnostics };
   const parameters = [...checker.ops.flatMap(parametersOf)];
   if (decoderIr !== undefined) parameters.push(...decoderParameters(decoderIr.decoder, decoderIr.encoder, checker.ops));
@@ -71,3 +72,22 @@ function checkBlockStructure(encoders: readonly EncoderBlock[], decoders: readon
   }
 }
 
+/**
+ * Names ONNX Runtime for JavaScript cannot use. Its feeds and results are plain objects keyed by
+ * name, and `__proto__` is the one key such an object cannot hold as an ordinary property: a feed
+ * `{ __proto__: tensor }` sets the object's prototype instead ("'feeds' must be an object …"), and
+ * an output named so can never be fetched ("At least one output should be requested"). Other
+ * names of Object.prototype (`constructor`, `toString`) were tried and work.
+ */
+const unusableFeedNames: ReadonlySet<string> = new Set(['__proto__']);
+
+function checkFeedNames(decls: readonly InputDecl[], outputs: readonly IrOutput[], diagnostics: Diagnostic[]): void {
+  for (const decl of decls) {
+    if (!unusableFeedNames.has(decl.name.text)) continue;
+    diagnostics.push(error('SEQ044', decl.name.span, `an input named \`${decl.name.text}\` can never be fed: ONNX Runtime for JavaScript takes inputs as an object keyed by name, and \`${decl.name.text}\` is no ordinary key`, 'rename the input, e.g. `proto`'));
+  }
+  for (const output of outputs) {
+    if (!unusableFeedNames.has(output.name)) continue;
+    diagnostics.push(error('SEQ044', output.span, `an output named \`${output.name}\` can never be fetched: ONNX Runtime for JavaScript returns outputs as an object keyed by name, and \`${output.name}\` is no ordinary key`, 'rename the output, e.g. `proto`'));
+  }
+}

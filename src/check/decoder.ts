@@ -13,6 +13,7 @@ import {
   type RecurrentCell,
   type RecurrentOp,
 } from '../ir/ir.js';
+import { generationLimits } from '../runtime/search.js';
 import type { CallStep, Chain, DecoderBlock } from '../syntax/ast.js';
 import { bindArguments, stepText } from './arguments.js';
 import type { Binding, ChainChecker } from './chains.js';
@@ -62,6 +63,20 @@ export class DecoderChecker {
           return undefined;
         }
       }
+      const maxLength = args.get('max_length') as number;
+      if (maxLength > generationLimits.maxLength) {
+        // Generation is bounded (src/runtime/search.ts): the greedy graph's tokens are [batch, max_length].
+        const arg = block.args.find((a) => a.name?.text === 'max_length');
+        this.diagnostics.push(
+          error(
+            'SEQ023',
+            arg?.value.span ?? block.keyword.span,
+            `max_length=${maxLength.toLocaleString('en-US')} is above seqc's bound of ${generationLimits.maxLength} generated tokens`,
+            `write max_length=${generationLimits.maxLength} or less; an RNN decoder's output degrades long before that`,
+          ),
+        );
+        return undefined;
+      }
       const bridge = args.get('bridge') === 'linear';
       if (bridge && encoder === undefined) {
         const arg = block.args.find((a) => a.name?.text === 'bridge')!;
@@ -72,7 +87,7 @@ export class DecoderChecker {
       const decoder: DecoderIR = {
         bos,
         eos,
-        maxLength: args.get('max_length') as number,
+        maxLength,
         bridge,
         embedding,
         ...(attention === undefined ? {} : { attention }),

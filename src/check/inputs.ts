@@ -8,6 +8,9 @@ import { didYouMean } from './suggest.js';
 /** The element types an input may declare; the syntax highlighter reads this list too. */
 export const elementTypes = ['int64', 'float32'] as const;
 
+/** The largest fixed dimension an input may declare: 2^31 - 1. */
+const maxDimension = 2 ** 31 - 1;
+
 /** Returns the inputs that are well-formed; problems go to `diagnostics`. */
 export function checkInputs(decls: readonly InputDecl[], diagnostics: Diagnostic[]): IrInput[] {
   const inputs: IrInput[] = [];
@@ -30,6 +33,8 @@ export function checkInputs(decls: readonly InputDecl[], diagnostics: Diagnostic
       if (type !== undefined) inputs.push({ name: decl.name.text, type, role: { kind: 'data' }, span: decl.span });
     }
   }
+  const dataInputs = new Map(inputs.map((i) => [i.name, i]));
+  const lengthsOf = new Map<string, string>();
   for (const decl of byName.values()) {
     if (decl.type.kind !== 'callType') continue;
     const t = decl.type;
@@ -39,7 +44,7 @@ export function checkInputs(decls: readonly InputDecl[], diagnostics: Diagnostic
       );
       continue;
     }
-    const target = inputs.find((i) => i.name === t.argument.text);
+    const target = dataInputs.get(t.argument.text);
     if (target === undefined || target.role.kind !== 'data') {
       const others = inputs.map((i) => i.name);
       diagnostics.push(
@@ -65,20 +70,28 @@ export function checkInputs(decls: readonly InputDecl[], diagnostics: Diagnostic
       );
       continue;
     }
-    const already = inputs.find((i) => i.role.kind === 'lengths' && i.role.of === target.name);
+    const already = lengthsOf.get(target.name);
     if (already !== undefined) {
-      diagnostics.push(error('SEQ032', t.span, `\`${target.name}\` already has lengths: \`${already.name}\``, 'declare lengths once per input'));
+      diagnostics.push(error('SEQ032', t.span, `\`${target.name}\` already has lengths: \`${already}\``, 'declare lengths once per input'));
       continue;
     }
     const lengthsType: ValueType = { dtype: 'int64', dims: [target.type.dims[0]!], hasTime: false };
     inputs.push({ name: decl.name.text, type: lengthsType, role: { kind: 'lengths', of: target.name }, span: decl.span });
-    const index = inputs.indexOf(target);
-    inputs[index] = { ...target, type: { ...target.type, lengths: decl.name.text } };
+    lengthsOf.set(target.name, decl.name.text);
+  }
+  // Each sequence input learns the name of its lengths input.
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i]!;
+    const lengths = input.role.kind === 'data' ? lengthsOf.get(input.name) : undefined;
+    if (lengths !== undefined) inputs[i] = { ...input, type: { ...input.type, lengths } };
   }
   checkSymbolicAxes(inputs, decls, diagnostics);
   // Keep the order in which the user declared them.
-  const order = decls.map((d) => d.name.text);
-  return inputs.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  const order = new Map<string, number>();
+  decls.forEach((d, i) => {
+    if (!order.has(d.name.text)) order.set(d.name.text, i);
+  });
+  return inputs.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
 }
 
 function describeInput(t: ValueType): string {
@@ -115,6 +128,9 @@ function tensorType(decl: InputDecl, t: TensorTypeExpr, diagnostics: Diagnostic[
     } else if (!Number.isInteger(d.size) || d.size < 1 || /[.eE-]/.test(d.text)) {
       diagnostics.push(error('SEQ031', d.span, `a dimension must be a positive integer or a name, found ${d.text}`));
       return undefined;
+    } else if (d.size > maxDimension) {
+      diagnostics.push(error('SEQ031', d.span, `a dimension must be at most ${maxDimension.toLocaleString('en-US')}, found ${d.text}`, 'ONNX Runtime indexes tensors with 32-bit sizes on the web; no real feature axis is this large'));
+      return undefined;
     } else {
       dims.push({ kind: 'fixed', size: d.size });
     }
@@ -137,6 +153,8 @@ function tensorType(decl: InputDecl, t: TensorTypeExpr, diagnostics: Diagnostic[
 /** A symbolic name stands for one axis role: `batch` must not be axis 0 in one input and axis 1 in another. */
 function checkSymbolicAxes(inputs: readonly IrInput[], decls: readonly InputDecl[], diagnostics: Diagnostic[]): void {
   const firstUse = new Map<string, { input: string; axis: number }>();
+  const declOf = new Map<string, InputDecl>();
+  for (const decl of decls) if (!declOf.has(decl.name.text)) declOf.set(decl.name.text, decl);
   for (const input of inputs) {
     if (input.role.kind !== 'data') continue;
     input.type.dims.forEach((d, axis) => {
@@ -146,7 +164,7 @@ function checkSymbolicAxes(inputs: readonly IrInput[], decls: readonly InputDecl
       if (seen === undefined) {
         firstUse.set(d.name, { input: input.name, axis: role });
       } else if (seen.axis !== role) {
-        const decl = decls.find((x) => x.name.text === input.name)!;
+        const decl = declOf.get(input.name)!;
         const roles = ['batch', 'time', 'feature'];
         diagnostics.push(
           error(

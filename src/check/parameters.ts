@@ -1,10 +1,31 @@
 // The parameters each layer owns, named and shaped exactly as PyTorch's state_dict has them.
 
 import type { DecoderIR, EncoderIR, IrParameter, Op, RecurrentOp } from '../ir/ir.js';
+import type { LayerKind } from './signatures.js';
 
 /** PyTorch's gate count per cell: LSTM i,f,g,o; GRU r,z,n; RNN one. */
 export function gateCount(cell: 'rnn' | 'lstm' | 'gru'): number {
   return cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
+}
+
+/** The name, after `LABEL.`, of the first parameter a layer of this kind owns, for messages: `weight_ih_l0` for an LSTM. */
+export function firstParameterName(kind: LayerKind): string {
+  switch (kind) {
+    case 'RNN':
+    case 'LSTM':
+    case 'GRU':
+    case 'BiRNN':
+    case 'BiLSTM':
+    case 'BiGRU':
+      return 'weight_ih_l0';
+    case 'Attention':
+      return 'linear_in.weight';
+    case 'Embedding':
+    case 'Linear':
+    case 'LayerNorm':
+    case 'Dropout':
+      return 'weight';
+  }
 }
 
 export function parametersOf(op: Op): IrParameter[] {

@@ -31,8 +31,11 @@ export type LayerKind =
 
 export interface LayerSignature {
   readonly kind: LayerKind;
-  /** The argument a lone positional value binds to. */
-  readonly positional?: string;
+  /**
+   * The arguments that values without a name bind to, in order: the leading arguments of PyTorch's
+   * constructor that seqc does not infer (`Embedding(10, 4)` is nn.Embedding(10, 4)).
+   */
+  readonly positional: readonly string[];
   readonly params: readonly ParamSignature[];
   /** Whether the layer owns parameters, and therefore needs a label that is unique. */
   readonly hasParameters: boolean;
@@ -40,7 +43,7 @@ export interface LayerSignature {
 }
 
 const hidden: ParamSignature = { name: 'hidden', type: { kind: 'int', min: 1 }, doc: 'size of the hidden state' };
-const layers: ParamSignature = { name: 'layers', type: { kind: 'int', min: 1 }, default: 1, doc: 'stacked layers' };
+const layers: ParamSignature = { name: 'layers', type: { kind: 'int', min: 1, max: 64 }, default: 1, doc: 'stacked layers' };
 const dropout: ParamSignature = {
   name: 'dropout',
   type: { kind: 'float', min: 0, below: 1 },
@@ -84,13 +87,13 @@ const lstmParams = [hidden, layers, dropout, bias, bidirectional, recurrentActiv
 const gruParams = [hidden, layers, dropout, bias, bidirectional, resetAfter, recurrentActivation, stateful];
 
 function recurrent(kind: LayerKind, params: readonly ParamSignature[], doc: string): LayerSignature {
-  return { kind, positional: 'hidden', params, hasParameters: true, doc };
+  return { kind, positional: ['hidden'], params, hasParameters: true, doc };
 }
 
 export const layerSignatures: Readonly<Record<LayerKind, LayerSignature>> = {
   Embedding: {
     kind: 'Embedding',
-    positional: 'vocab',
+    positional: ['vocab', 'dim'],
     hasParameters: true,
     doc: 'token ids → vectors (nn.Embedding)',
     params: [
@@ -107,28 +110,29 @@ export const layerSignatures: Readonly<Record<LayerKind, LayerSignature>> = {
   BiGRU: recurrent('BiGRU', gruParams, 'bidirectional GRU'),
   Linear: {
     kind: 'Linear',
-    positional: 'out',
+    positional: ['out'],
     hasParameters: true,
     doc: 'affine map of the last axis (nn.Linear)',
     params: [{ name: 'out', type: { kind: 'int', min: 1 }, doc: 'output features' }, bias],
   },
   Dropout: {
     kind: 'Dropout',
-    positional: 'p',
+    positional: ['p'],
     hasParameters: false,
     doc: 'dropout (identity in inference graphs)',
     params: [{ name: 'p', type: { kind: 'float', min: 0, below: 1 }, default: 0.5, doc: 'drop probability' }],
   },
   LayerNorm: {
     kind: 'LayerNorm',
-    positional: 'eps',
+    // PyTorch's first argument, normalized_shape, is inferred; a lone number would be taken for eps.
+    positional: [],
     hasParameters: true,
     doc: 'layer normalization over the last axis (nn.LayerNorm)',
     params: [{ name: 'eps', type: { kind: 'float', above: 0 }, default: 1e-5, doc: 'added to the variance' }],
   },
   Attention: {
     kind: 'Attention',
-    positional: 'score',
+    positional: ['score'],
     hasParameters: true,
     doc: 'attention over the encoder outputs (decoder blocks only)',
     params: [
@@ -140,9 +144,10 @@ export const layerSignatures: Readonly<Record<LayerKind, LayerSignature>> = {
 
 export const layerKinds = Object.keys(layerSignatures) as LayerKind[];
 
-/** The arguments of a `decoder(…) { … }` block. */
+/** The arguments of a `decoder(…) { … }` block; all of them are named. */
 export const decoderSignature = {
   kind: 'decoder',
+  positional: [],
   params: [
     { name: 'bos', type: { kind: 'int', min: 0 }, doc: 'the token id that starts every target sequence' },
     { name: 'eos', type: { kind: 'int', min: 0 }, doc: 'the token id that ends a generated sequence' },
@@ -154,7 +159,7 @@ export const decoderSignature = {
       doc: "`linear`: a learned projection (with tanh) from the encoder's final state to the decoder's initial state",
     },
   ],
-} as const satisfies { kind: string; params: readonly ParamSignature[] };
+} as const satisfies { kind: string; positional: readonly string[]; params: readonly ParamSignature[] };
 
 export type BuiltinName = 'last' | 'first' | 'mean' | 'max' | 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'log_softmax';
 
@@ -191,4 +196,64 @@ export function describeArgType(t: ArgType): string {
     case 'enum':
       return t.values.map((v) => `\`${v}\``).join(', ').replace(/, ([^,]*)$/, ' or $1');
   }
+}
+
+/**
+ * An argument name from PyTorch's or Keras's constructor that seqc spells differently or does not
+ * need: `name` is what seqc calls it, `note` says why it is not needed or how it differs.
+ */
+export interface ForeignArgument {
+  readonly name?: string;
+  readonly note?: string;
+}
+
+type LayerFamily = 'recurrent' | 'Embedding' | 'Linear' | 'Dropout' | 'LayerNorm' | 'Attention';
+
+const inferredInput = 'seqc infers it from the size of the last axis of the input';
+const recurrentNames: Readonly<Record<string, ForeignArgument>> = {
+  hidden_size: { name: 'hidden' },
+  units: { name: 'hidden' },
+  num_layers: { name: 'layers' },
+  input_size: { note: inferredInput },
+  batch_first: { note: 'sequences are always [batch, time, features] in seqc' },
+  use_bias: { name: 'bias' },
+  return_sequences: { note: 'a recurrent layer gives the whole sequence; add `-> last` after it for its final state' },
+  return_state: { note: '`-> last` after the layer gives its final hidden state; `stateful=true` adds the states as graph inputs and outputs' },
+  recurrent_dropout: { note: 'dropout is for training only, and inference graphs leave it out' },
+  go_backwards: { note: 'write the Bi form (`BiLSTM`) or `bidirectional=true` to also run backwards over time' },
+  proj_size: { note: 'projected LSTMs are not supported' },
+};
+
+const foreignNames: Readonly<Record<LayerFamily, Readonly<Record<string, ForeignArgument>>>> = {
+  recurrent: recurrentNames,
+  Embedding: {
+    num_embeddings: { name: 'vocab' },
+    input_dim: { name: 'vocab' },
+    embedding_dim: { name: 'dim' },
+    output_dim: { name: 'dim' },
+    mask_zero: { note: 'declare `input lengths: lengths(tokens)` to mask padded steps, and `padding_idx=0` to keep the vector of id 0 at zero' },
+  },
+  Linear: {
+    out_features: { name: 'out' },
+    units: { name: 'out' },
+    in_features: { note: inferredInput },
+    use_bias: { name: 'bias' },
+  },
+  Dropout: { rate: { name: 'p' } },
+  LayerNorm: {
+    epsilon: { name: 'eps' },
+    normalized_shape: { note: `${inferredInput}, and normalizes that axis` },
+  },
+  Attention: {},
+};
+
+/** What seqc calls a PyTorch or Keras argument of this layer, or why it needs none; undefined for names it does not know. */
+export function foreignArgument(kind: string, name: string): ForeignArgument | undefined {
+  if (!isLayerKind(kind)) return undefined;
+  const family: LayerFamily = ['RNN', 'LSTM', 'GRU', 'BiRNN', 'BiLSTM', 'BiGRU'].includes(kind) ? 'recurrent' : (kind as LayerFamily);
+  if (name === 'activation') {
+    return kind.endsWith('RNN') ? { name: 'nonlinearity' } : { note: `${kind} uses tanh, as PyTorch's does; only its gate activation, \`recurrent_activation\`, can change` };
+  }
+  const names = foreignNames[family];
+  return Object.prototype.hasOwnProperty.call(names, name) ? names[name] : undefined;
 }

@@ -2,18 +2,19 @@
 
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import type { CompiledBundle } from '../index.js';
-import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { error, spanOfWhole } from '../diagnostics/diagnostic.js';
 import { formatSummary } from '../summary/summary.js';
 import { formatModel } from '../onnx/text.js';
 import { formatIr } from '../ir/print.js';
 import type { TensorData } from '../runtime/inputs.js';
 import { loadModel, runModel } from '../runtime/node.js';
+import { loadOrtNode } from '../runtime/node-ort.js';
 import { type ParsedArgs } from './args.js';
 import { writeBundle } from './bundle.js';
 import { compileProgress } from './progress.js';
-import { compileFromArgs, ExitCode, fileError, report, usage, writeAtomically, type Io } from './io.js';
+import { compileFromArgs, ExitCode, fileError, report, usage, writeFilesAtomically, type Io } from './io.js';
 
 export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
   if (args.positionals.length > 1) return usage(io, `\`seqc build\` takes one folder, found ${args.positionals.length}`, 'build');
@@ -43,14 +44,16 @@ export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
       continue;
     }
     const stem = join(out, basename(file, '.seq'));
+    const options = { inputs: compiled.inputs };
     if (result.bundle !== undefined) {
       const bundle = result.bundle;
-      const written = writeBundle(`${stem}.onnx`, bundle, (d) => report([d], compiled.sources, io), () => [
-        ...bundle.files.map((f): [string, string] => [`${stem}${f.file.slice(bundle.manifest.files.scoring.path.length - 5)}.txt`, formatModel(f.proto)]),
-        [`${stem}.summary.txt`, formatSummary(result.summary!)],
-        [`${stem}.ir.txt`, formatIr(result.ir!)],
-      ]);
-      if (written === undefined) {
+      const written = await writeBundle(`${stem}.onnx`, bundle, [
+        ...bundle.files.map((f) => ({ path: `${stem}${f.file.slice(bundle.manifest.files.scoring.path.length - 5)}.txt`, data: formatModel(f.proto) })),
+        { path: `${stem}.summary.txt`, data: formatSummary(result.summary) },
+        { path: `${stem}.ir.txt`, data: formatIr(result.ir!) },
+      ], options);
+      report(written.diagnostics, compiled.sources, io);
+      if (written.written === undefined) {
         failed++;
         continue;
       }
@@ -61,14 +64,18 @@ export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
       }
       continue;
     }
-    const problems = [
-      // A model past 2 GiB keeps its weights beside it (the library decides; see CompileOptions.externalWeights).
-      ...(result.weights === undefined ? [] : [writeAtomically(join(out, result.weights.file), result.weights.bytes)]),
-      writeAtomically(`${stem}.onnx`, result.model),
-      writeAtomically(`${stem}.onnx.txt`, formatModel(result.proto)),
-      writeAtomically(`${stem}.summary.txt`, formatSummary(result.summary)),
-      writeAtomically(`${stem}.ir.txt`, formatIr(result.ir!)),
-    ].filter((d): d is Diagnostic => d !== undefined);
+    // The model and its dumps are one unit: a golden folder never holds a model with stale dumps.
+    const problems = await writeFilesAtomically(
+      [
+        // A model past 2 GiB keeps its weights beside it (the library decides; see CompileOptions.externalWeights).
+        ...(result.weights === undefined ? [] : [{ path: join(out, result.weights.file), data: result.weights.bytes }]),
+        { path: `${stem}.onnx`, data: result.model },
+        { path: `${stem}.onnx.txt`, data: formatModel(result.proto) },
+        { path: `${stem}.summary.txt`, data: formatSummary(result.summary) },
+        { path: `${stem}.ir.txt`, data: formatIr(result.ir!) },
+      ],
+      options,
+    );
     if (problems.length > 0) {
       report(problems, compiled.sources, io);
       failed++;
@@ -120,10 +127,15 @@ async function exampleRun(model: Uint8Array, name: string, io: Io): Promise<bool
 /** Runs a bundle's greedy graph once on an example batch of two source rows. */
 async function exampleGreedy(bundle: CompiledBundle, name: string, io: Io): Promise<boolean> {
   const greedy = bundle.files.find((f) => f.role === 'greedy')!;
+  const { ort, diagnostics } = await loadOrtNode();
+  if (ort === undefined) {
+    report(diagnostics, new Map(), io);
+    return false;
+  }
   try {
     const session = await ort.InferenceSession.create(greedy.sharedBytes, { logSeverityLevel: 3, ...(bundle.weights.bytes.length === 0 ? {} : { externalData: [{ path: bundle.weights.file, data: bundle.weights.bytes }] }) });
     const m = bundle.manifest;
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, Ort.Tensor> = {};
     const time = 6;
     const ids = BigInt64Array.from({ length: 2 * time }, (_, i) => BigInt(3 + ((i * 7919) % 50)));
     if (m.source !== undefined) {

@@ -1,10 +1,9 @@
 // `seqc compile`: one spec into an ONNX model, or a decoder model into its bundle.
 
-import { unlinkSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { type ParsedArgs } from './args.js';
 import { writeBundle } from './bundle.js';
-import { compileFromArgs, ExitCode, onePositional, report, writeAtomically, type Io } from './io.js';
+import { compileFromArgs, emit, ExitCode, onePositional, report, writeFilesAtomically, type Io } from './io.js';
 import { compileProgress } from './progress.js';
 
 export async function compileCommand(args: ParsedArgs, io: Io): Promise<number> {
@@ -19,30 +18,27 @@ export async function compileCommand(args: ParsedArgs, io: Io): Promise<number> 
   if (model === undefined) return ExitCode.diagnostics;
   const summary = compiled.result!.summary!;
   const bundle = compiled.result!.bundle;
+  // No output may replace what was read: the spec or the weights, by any path or link.
+  const options = { inputs: compiled.inputs };
   if (bundle !== undefined) {
-    // The bundle's names follow the output's stem; recompile cheaply is not needed: rename the entries.
-    const written = writeBundle(out, bundle, (text) => report([text], compiled.sources, io));
-    if (written === undefined) return ExitCode.diagnostics;
-    io.out(`wrote ${written.join(', ')}: ${summary.name}, ${summary.totalParameters.toLocaleString('en-US')} parameters\n`);
+    const written = await writeBundle(out, bundle, [], options);
+    report(written.diagnostics, compiled.sources, io);
+    if (written.written === undefined) return ExitCode.diagnostics;
+    const result = { files: written.written, model: summary.name, parameters: summary.totalParameters };
+    emit(io, result, `wrote ${written.written.join(', ')}: ${summary.name}, ${summary.totalParameters.toLocaleString('en-US')} parameters\n`);
     return ExitCode.ok;
   }
   const weights = compiled.result!.weights;
   const weightsPath = weights === undefined ? undefined : join(dirname(out), weights.file);
-  const failure = (weights === undefined ? undefined : writeAtomically(weightsPath!, weights.bytes)) ?? writeAtomically(out, model);
-  if (failure !== undefined) {
-    if (weightsPath !== undefined && !failure.message.includes(weightsPath)) removeQuietly(weightsPath);
-    report([failure], compiled.sources, io);
+  // The model and its weights file are written as one unit: both or neither.
+  const files = [...(weights === undefined ? [] : [{ path: weightsPath!, data: weights.bytes }]), { path: out, data: model }];
+  const failures = await writeFilesAtomically(files, options);
+  if (failures.length > 0) {
+    report(failures, compiled.sources, io);
     return ExitCode.diagnostics;
   }
   const beside = weights === undefined ? '' : ` and ${weightsPath} (${weights.bytes.length.toLocaleString('en-US')} bytes of weights)`;
-  io.out(`wrote ${out}${beside}: ${summary.name}, ${summary.totalParameters.toLocaleString('en-US')} parameters, ${model.length.toLocaleString('en-US')} bytes\n`);
+  const result = { files: files.map((f) => f.path), model: summary.name, parameters: summary.totalParameters, bytes: model.length };
+  emit(io, result, `wrote ${out}${beside}: ${summary.name}, ${summary.totalParameters.toLocaleString('en-US')} parameters, ${model.length.toLocaleString('en-US')} bytes\n`);
   return ExitCode.ok;
-}
-
-function removeQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // The write failure reported beside this says what went wrong.
-  }
 }

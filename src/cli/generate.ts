@@ -1,12 +1,14 @@
 // `seqc generate`: decoding with a compiled bundle or a spec, through the runtime's generate().
 
-import { dirname, join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { loadBundle, type GenerateOptions } from '../runtime/generate.js';
-import { readLargeFile } from '../runtime/node.js';
-import type { FlagSpec, ParsedArgs } from './args.js';
-import { compactJson, compileFromArgs, ExitCode, fileError, help, onePositional, opsetFlag, readBytes, readText, report, seedFlag, weightsFlag, type Io } from './io.js';
+import type { GenerateOptions, Rows, SeqBundle } from '../runtime/generate.js';
+import { loadBundle } from '../runtime/node.js';
+import type { BundleManifest } from '../runtime/manifest.js';
+import { generationLimits } from '../runtime/search.js';
+import type { ParsedArgs } from './args.js';
+import { readBundle } from './bundle.js';
+import { compactJson, compileFromArgs, emit, ExitCode, onePositional, readText, report, type Io } from './io.js';
+import { startProgress } from './progress.js';
 
 interface Vocabulary {
   readonly tokens: readonly string[];
@@ -55,40 +57,175 @@ function readSequence(text: string, flag: string, vocabulary: Vocabulary | undef
   return { ids, diagnostics: [] };
 }
 
-function numberFlag(args: ParsedArgs, name: string, check: (n: number) => boolean, expectation: string): { value?: number; diagnostics: Diagnostic[] } {
+/** The numeric flags of `seqc generate`, each read and range-checked before any file is opened. */
+interface GenerateFlags {
+  readonly beam?: number;
+  readonly nbest?: number;
+  readonly lengthPenalty?: number;
+  readonly minLength?: number;
+  readonly maxLength?: number;
+  readonly temperature?: number;
+  readonly topK?: number;
+  readonly topP?: number;
+  readonly seed?: number;
+}
+
+/** Below this temperature, sampling is greedy decoding written another way. */
+const smallestTemperature = 1e-6;
+
+/** Token ids and counts are whole numbers written in decimal digits: no signs, exponents or hex. */
+const wholeNumber = /^\d+$/;
+/** A decimal number as people write one: `0.7`, `.5`, `2`, `1e-3`. */
+const decimalNumber = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+function wholeFlag(args: ParsedArgs, name: string, range: { readonly min: number; readonly max: number }, overHint?: string): { value?: number; diagnostics: Diagnostic[] } {
   const raw = args.flags.get(name)?.[0];
   if (raw === undefined) return { diagnostics: [] };
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || !check(value)) {
-    return { diagnostics: [error('SEQ201', spanOfWhole(`--${name}`), `\`--${name}\` must be ${expectation}, found \`${raw}\``)] };
-  }
-  return { value, diagnostics: [] };
+  if (wholeNumber.test(raw) && value >= range.min && value <= range.max) return { value, diagnostics: [] };
+  const message = `\`--${name}\` must be a whole number from ${range.min} to ${range.max.toLocaleString('en-US')}, found \`${raw}\``;
+  const hint = !wholeNumber.test(raw) ? `write it in plain digits, such as --${name} ${Math.max(range.min, 1)}` : value > range.max ? (overHint ?? `the most is ${range.max}`) : `the least is ${range.min}`;
+  return { diagnostics: [error('SEQ201', spanOfWhole(`--${name}`), message, hint)] };
 }
 
+function decimalFlag(args: ParsedArgs, name: string, accept: (n: number) => boolean, expectation: string, hint: string): { value?: number; diagnostics: Diagnostic[] } {
+  const raw = args.flags.get(name)?.[0];
+  if (raw === undefined) return { diagnostics: [] };
+  const value = Number(raw);
+  if (decimalNumber.test(raw) && Number.isFinite(value) && accept(value)) return { value, diagnostics: [] };
+  return { diagnostics: [error('SEQ201', spanOfWhole(`--${name}`), `\`--${name}\` must be ${expectation}, found \`${raw}\``, hint)] };
+}
+
+/** Reads every numeric flag and checks its form and range (SEQ201); nothing is loaded yet. */
+function readGenerateFlags(args: ParsedArgs): { flags: GenerateFlags; diagnostics: Diagnostic[] } {
+  const limits = generationLimits;
+  const fixed = 'the bound is fixed, so that generation stays within bounded time and memory';
+  const read = {
+    beam: wholeFlag(args, 'beam', { min: 1, max: limits.beamWidth }, `beams wider than 10–20 rarely change the result; ${fixed}`),
+    nbest: wholeFlag(args, 'nbest', { min: 1, max: limits.beamWidth }, `a beam keeps at most ${limits.beamWidth} hypotheses`),
+    lengthPenalty: decimalFlag(args, 'length-penalty', (n) => n >= 0, 'a number ≥ 0', 'GNMT uses α between 0.6 and 1; 0 ranks by log-probability alone'),
+    minLength: wholeFlag(args, 'min-length', { min: 0, max: limits.maxLength }, `seqc generates at most ${limits.maxLength} tokens per sequence`),
+    maxLength: wholeFlag(args, 'max-length', { min: 1, max: limits.maxLength }, `seqc generates at most ${limits.maxLength} tokens per sequence; ${fixed}`),
+    temperature: decimalFlag(
+      args,
+      'temperature',
+      (n) => n >= smallestTemperature,
+      `a number from ${smallestTemperature} up`,
+      'a temperature near 0 always picks the most likely token: leave out --sample to decode greedily',
+    ),
+    topK: wholeFlag(args, 'top-k', { min: 1, max: 2 ** 31 - 1 }),
+    topP: decimalFlag(args, 'top-p', (n) => n > 0 && n <= 1, 'a number in (0, 1]', '1 keeps every token; 0.9 keeps the most likely tokens that hold 90% of the probability'),
+    seed: wholeFlag(args, 'sample-seed', { min: 0, max: 2 ** 32 - 1 }),
+  };
+  const flags: { -readonly [K in keyof GenerateFlags]: GenerateFlags[K] } = {};
+  for (const [key, flag] of Object.entries(read)) if (flag.value !== undefined) flags[key as keyof GenerateFlags] = flag.value;
+  return { flags, diagnostics: Object.values(read).flatMap((f) => f.diagnostics) };
+}
+
+/** How `seqc generate` decodes: the greedy host loop, the greedy Loop graph, beam search or sampling. */
+type Decoding = 'greedy' | 'greedy graph' | 'beam' | 'sample';
+
+function decodingOf(args: ParsedArgs): Decoding {
+  if (args.flags.has('greedy-graph')) return 'greedy graph';
+  if (args.flags.has('beam')) return 'beam';
+  if (args.flags.has('sample')) return 'sample';
+  return 'greedy';
+}
+
+/** The flags that only one decoding takes: given with another, they would have no effect. */
+const flagsOfDecoding: readonly { readonly flag: string; readonly decoding: Decoding; readonly needs: string }[] = [
+  { flag: 'nbest', decoding: 'beam', needs: '--beam N' },
+  { flag: 'length-penalty', decoding: 'beam', needs: '--beam N' },
+  { flag: 'temperature', decoding: 'sample', needs: '--sample' },
+  { flag: 'top-k', decoding: 'sample', needs: '--sample' },
+  { flag: 'top-p', decoding: 'sample', needs: '--sample' },
+  { flag: 'sample-seed', decoding: 'sample', needs: '--sample' },
+];
+
+/** What the greedy Loop graph cannot do: it decodes greedily to its compiled max_length and returns tokens only. */
+const notInGreedyGraph: readonly string[] = ['beam', 'sample', 'min-length', 'attention'];
+
+/**
+ * Flags that contradict each other or that the chosen decoding would ignore (SEQ331): each is
+ * refused rather than silently dropped.
+ */
+function flagConflicts(args: ParsedArgs, flags: GenerateFlags, decoding: Decoding, path: string): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  const conflict = (flag: string, message: string, hint: string): void => {
+    problems.push(error('SEQ331', spanOfWhole(`--${flag}`), message, hint));
+  };
+  if (args.flags.has('beam') && args.flags.has('sample')) {
+    conflict('sample', '`--beam` and `--sample` exclude each other', 'choose one: beam search keeps the best hypotheses, sampling draws at random');
+  } else if (decoding === 'greedy graph') {
+    for (const flag of [...notInGreedyGraph, ...flagsOfDecoding.map((f) => f.flag)]) {
+      if (args.flags.has(flag)) {
+        conflict(flag, `the greedy graph decodes greedily to its compiled max_length and returns only tokens, so \`--${flag}\` would have no effect`, `leave out --greedy-graph to decode with the host loop, which takes --${flag}`);
+      }
+    }
+  } else {
+    for (const { flag, decoding: wanted, needs } of flagsOfDecoding) {
+      if (args.flags.has(flag) && decoding !== wanted) {
+        const now = decoding === 'greedy' ? 'greedy decoding' : decoding === 'beam' ? 'beam search' : 'sampling';
+        const change = decoding === 'greedy' ? `add ${needs}` : `use ${needs} instead of --${decoding}`;
+        conflict(flag, `\`--${flag}\` applies to ${wanted === 'beam' ? 'beam search' : 'sampling'} only, and this is ${now}`, `${change}, or leave out --${flag}`);
+      }
+    }
+  }
+  if (flags.nbest !== undefined && flags.beam !== undefined && flags.nbest > flags.beam) {
+    conflict('nbest', `\`--nbest ${flags.nbest}\` asks for more hypotheses than \`--beam ${flags.beam}\` keeps`, `widen the beam: --beam ${flags.nbest}`);
+  }
+  if (flags.minLength !== undefined && flags.maxLength !== undefined && flags.minLength > flags.maxLength) {
+    conflict('min-length', `\`--min-length ${flags.minLength}\` is above \`--max-length ${flags.maxLength}\`, so no sequence could end with eos`, `ask for --min-length ${flags.maxLength} or less, or raise --max-length`);
+  }
+  if (!path.endsWith('.seq')) {
+    for (const flag of ['weights', 'seed', 'opset']) {
+      if (args.flags.has(flag)) conflict(flag, `${path} is a compiled bundle, so \`--${flag}\` would have no effect`, `pass the spec (.seq) to compile it with --${flag}, or leave out --${flag}`);
+    }
+  }
+  return problems;
+}
+
+/** Flags that the loaded model cannot honour: known once its manifest is read. */
+function manifestConflicts(args: ParsedArgs, flags: GenerateFlags, decoding: Decoding, manifest: BundleManifest): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  const lm = manifest.kind === 'lm';
+  if (decoding === 'greedy graph' && flags.maxLength !== undefined && flags.maxLength !== manifest.maxLength) {
+    problems.push(
+      error(
+        'SEQ331',
+        spanOfWhole('--max-length'),
+        `the greedy graph was compiled with max_length=${manifest.maxLength} and always decodes that far, so \`--max-length ${flags.maxLength}\` cannot take effect`,
+        `leave out --greedy-graph to decode with the host loop, or set max_length=${flags.maxLength} in the spec and compile again`,
+      ),
+    );
+  }
+  if (decoding === 'greedy graph' && !lm && args.flags.has('prompt')) {
+    problems.push(error('SEQ331', spanOfWhole('--prompt'), "the greedy graph takes no target prefix, so `--prompt` would have no effect", 'leave out --greedy-graph to force a target prefix with the host loop'));
+  }
+  const maxLength = flags.maxLength ?? manifest.maxLength;
+  if (flags.minLength !== undefined && flags.maxLength === undefined && flags.minLength > maxLength) {
+    problems.push(
+      error('SEQ331', spanOfWhole('--min-length'), `\`--min-length ${flags.minLength}\` is above ${manifest.name}'s max_length of ${maxLength}, so no sequence could end with eos`, `ask for --min-length ${maxLength} or less, or raise --max-length`),
+    );
+  }
+  if (args.flags.has('attention') && !manifest.files.step.outputs.includes('attention')) {
+    problems.push(error('SEQ331', spanOfWhole('--attention'), `${manifest.name}'s decoder has no attention, so \`--attention\` would have no effect`, 'leave out --attention'));
+  }
+  if (lm && args.flags.has('src-vocab')) {
+    problems.push(error('SEQ331', spanOfWhole('--src-vocab'), `${manifest.name} is a language model, which takes no source, so \`--src-vocab\` would have no effect`, 'read the prompt as text with --tgt-vocab instead'));
+  }
+  if (flags.topK !== undefined && flags.topK > manifest.vocab) {
+    problems.push(error('SEQ201', spanOfWhole('--top-k'), `\`--top-k\` must be a whole number from 1 to ${manifest.vocab} (${manifest.name}'s vocabulary), found \`${flags.topK}\``, `--top-k ${manifest.vocab} keeps every token`));
+  }
+  return problems;
+}
 /** Reads a bundle from its manifest and the files it names, or compiles a spec into one in memory. */
 function bundleFromArgs(given: string, args: ParsedArgs): { bundle?: { manifest: unknown; files: Record<string, Uint8Array> }; sources: Map<string, string>; diagnostics: Diagnostic[]; usageProblem: boolean } {
   // A bundle's scoring graph stands for the bundle: `x.onnx` → `x.manifest.json`.
   const path = given.endsWith('.onnx') ? given.replace(/\.onnx$/, '.manifest.json') : given;
   if (path.endsWith('.json')) {
-    const text = readText(path);
-    if (text.text === undefined) return { sources: new Map(), diagnostics: text.diagnostics, usageProblem: false };
-    let manifest: unknown;
-    try {
-      manifest = JSON.parse(text.text);
-    } catch (e) {
-      return { sources: new Map(), diagnostics: [error('SEQ202', spanOfWhole(path), `${path} is not JSON: ${(e as Error).message}`)], usageProblem: false };
-    }
-    const files: Record<string, Uint8Array> = {};
-    const entries = (manifest as { files?: Record<string, { path?: unknown }> }).files ?? {};
-    const weights = (manifest as { weights?: { path?: unknown } }).weights;
-    for (const entry of [...Object.values(entries), weights]) {
-      if (typeof entry?.path !== 'string') continue;
-      // The weights file may pass the 2 GiB that readFileSync reads.
-      const bytes = entry === weights ? readWeights(join(dirname(path), entry.path)) : readBytes(join(dirname(path), entry.path));
-      if (bytes.bytes === undefined) return { sources: new Map(), diagnostics: bytes.diagnostics, usageProblem: false };
-      files[entry.path] = bytes.bytes;
-    }
-    return { bundle: { manifest, files }, sources: new Map(), diagnostics: [], usageProblem: false };
+    const read = readBundle(path);
+    return { ...(read.bundle === undefined ? {} : { bundle: read.bundle }), sources: new Map(), diagnostics: read.diagnostics, usageProblem: false };
   }
   const compiled = compileFromArgs(path, args);
   const bundle = compiled.result?.bundle;
@@ -100,127 +237,149 @@ function bundleFromArgs(given: string, args: ParsedArgs): { bundle?: { manifest:
   return { bundle: { manifest: bundle.manifest, files }, sources: compiled.sources, diagnostics: compiled.diagnostics, usageProblem: false };
 }
 
+/** One hypothesis as every decoding prints it; `score` and `logProb` are absent from the greedy graph, which returns tokens only. */
+interface PrintedHypothesis {
+  readonly tokens: readonly number[];
+  readonly text?: string;
+  readonly score?: number;
+  readonly logProb?: number;
+  readonly attention?: readonly (readonly number[])[];
+}
+
+/** One input row: its hypotheses, best first (beam search), in order (sampling) or the one (greedy). */
+interface PrintedRow {
+  readonly hypotheses: readonly PrintedHypothesis[];
+}
+
 export async function generateCommand(args: ParsedArgs, io: Io): Promise<number> {
   const path = onePositional(args, io, 'generate', 'spec (.seq) or bundle manifest (.manifest.json)');
   if (path === undefined) return ExitCode.usage;
-  const positive = (n: number): boolean => Number.isInteger(n) && n >= 1;
-  const flags = {
-    beam: numberFlag(args, 'beam', positive, 'a positive integer'),
-    nbest: numberFlag(args, 'nbest', positive, 'a positive integer'),
-    lengthPenalty: numberFlag(args, 'length-penalty', (n) => n >= 0, 'a number ≥ 0'),
-    minLength: numberFlag(args, 'min-length', (n) => Number.isInteger(n) && n >= 0, 'a whole number'),
-    maxLength: numberFlag(args, 'max-length', positive, 'a positive integer'),
-    temperature: numberFlag(args, 'temperature', (n) => n >= 0, 'a number ≥ 0'),
-    topK: numberFlag(args, 'top-k', positive, 'a positive integer'),
-    topP: numberFlag(args, 'top-p', (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
-    seed: numberFlag(args, 'sample-seed', (n) => Number.isInteger(n) && n >= 0, 'a whole number'),
-  };
-  const flagProblems = Object.values(flags).flatMap((f) => f.diagnostics);
-  if (args.flags.has('beam') && args.flags.has('sample')) flagProblems.push(error('SEQ201', spanOfWhole('--beam'), '`--beam` and `--sample` exclude each other'));
-  if (flags.nbest.value !== undefined && flags.nbest.value > (flags.beam.value ?? 1)) flagProblems.push(error('SEQ201', spanOfWhole('--nbest'), `\`--nbest ${flags.nbest.value}\` needs a beam at least that wide`, `add --beam ${flags.nbest.value}`));
+  const decoding = decodingOf(args);
+  const read = readGenerateFlags(args);
+  const flagProblems = read.diagnostics.length > 0 ? read.diagnostics : flagConflicts(args, read.flags, decoding, path);
   if (flagProblems.length > 0) {
     report(flagProblems, new Map(), io);
     return ExitCode.usage;
   }
+  const flags = read.flags;
   const vocabularies: { src?: Vocabulary; tgt?: Vocabulary } = {};
   for (const which of ['src', 'tgt'] as const) {
     const file = args.flags.get(`${which}-vocab`)?.[0];
     if (file === undefined) continue;
-    const read = readVocabulary(file);
-    if (read.vocabulary === undefined) {
-      report(read.diagnostics, new Map(), io);
+    const vocabulary = readVocabulary(file);
+    if (vocabulary.vocabulary === undefined) {
+      report(vocabulary.diagnostics, new Map(), io);
       return ExitCode.diagnostics;
     }
-    vocabularies[which] = read.vocabulary;
+    vocabularies[which] = vocabulary.vocabulary;
   }
   const loaded = bundleFromArgs(path, args);
   report(loaded.diagnostics, loaded.sources, io);
   if (loaded.usageProblem) return ExitCode.usage;
   if (loaded.bundle === undefined) return ExitCode.diagnostics;
-  const opened = await loadBundle(ort, loaded.bundle);
+  const opened = await loadBundle(loaded.bundle);
   if (opened.bundle === undefined) {
     report(opened.diagnostics, loaded.sources, io);
     return ExitCode.diagnostics;
   }
   const bundle = opened.bundle;
-  const lm = bundle.manifest.kind === 'lm';
-  const problems: Diagnostic[] = [];
-  const sequences = (flag: 'src' | 'prompt', vocabulary: Vocabulary | undefined): number[][] =>
-    (args.flags.get(flag) ?? []).flatMap((text) => {
-      const read = readSequence(text, flag, vocabulary);
-      problems.push(...read.diagnostics);
-      return read.ids === undefined ? [] : [read.ids];
-    });
-  const src = lm ? [] : sequences('src', vocabularies.src);
-  const prompt = args.flags.has('prompt') ? sequences('prompt', vocabularies.tgt) : undefined;
-  if (!lm && src.length === 0 && problems.length === 0) problems.push(error('SEQ300', spanOfWhole('--src'), `${bundle.manifest.name} translates a source: pass at least one --src`, 'for example --src "5 17 9 2"'));
-  if (lm && args.flags.has('src')) problems.push(error('SEQ300', spanOfWhole('--src'), `${bundle.manifest.name} is a language model, which takes no source`, 'pass the start of the text with --prompt'));
-  if (problems.length > 0) {
-    report(problems, loaded.sources, io);
-    bundle.release();
-    return ExitCode.diagnostics;
-  }
-  const detokenize = (ids: readonly number[]): string | undefined => {
-    const v = vocabularies.tgt;
-    if (v === undefined) return undefined;
-    const kept = ids.filter((id) => id !== bundle.manifest.eos);
-    return kept.map((id) => v.tokens[id] ?? `<${id}>`).join(v.characters ? '' : ' ');
-  };
   try {
-    if (args.flags.has('greedy-graph')) {
-      const result = await bundle.runGreedyGraph(lm ? (prompt ?? [[]]) : src);
-      if (result.rows === undefined) {
-        report(result.diagnostics, loaded.sources, io);
-        return ExitCode.diagnostics;
-      }
-      io.out(`${compactJson(result.rows.map((tokens) => ({ tokens, ...(detokenize(tokens) === undefined ? {} : { text: detokenize(tokens) }) })))}\n`);
-      return ExitCode.ok;
+    const manifest = bundle.manifest;
+    const conflicts = manifestConflicts(args, flags, decoding, manifest);
+    if (conflicts.length > 0) {
+      report(conflicts, loaded.sources, io);
+      return ExitCode.usage;
     }
-    const strategy = args.flags.has('beam') ? 'beam' : args.flags.has('sample') ? 'sample' : 'greedy';
-    const options = {
-      strategy,
-      ...(strategy === 'beam' ? { beam: { width: flags.beam.value!, nBest: flags.nbest.value ?? 1, lengthPenalty: flags.lengthPenalty.value ?? 0 } } : {}),
-      ...(strategy === 'sample'
-        ? {
-            sample: {
-              temperature: flags.temperature.value ?? 1,
-              seed: flags.seed.value ?? 0,
-              ...(flags.topK.value === undefined ? {} : { topK: flags.topK.value }),
-              ...(flags.topP.value === undefined ? {} : { topP: flags.topP.value }),
-            },
-          }
-        : {}),
-      ...(prompt === undefined ? {} : { prompt }),
-      ...(flags.maxLength.value === undefined ? {} : { maxLength: flags.maxLength.value }),
-      ...(flags.minLength.value === undefined ? {} : { minLength: flags.minLength.value }),
-    } as GenerateOptions;
-    const result = await bundle.generate(src, options);
-    if (result.rows === undefined) {
-      report(result.diagnostics, loaded.sources, io);
+    const lm = manifest.kind === 'lm';
+    const problems: Diagnostic[] = [];
+    const sequences = (flag: 'src' | 'prompt', vocabulary: Vocabulary | undefined): number[][] =>
+      (args.flags.get(flag) ?? []).flatMap((text) => {
+        const sequence = readSequence(text, flag, vocabulary);
+        problems.push(...sequence.diagnostics);
+        return sequence.ids === undefined ? [] : [sequence.ids];
+      });
+    const src = lm ? [] : sequences('src', vocabularies.src);
+    const prompt = args.flags.has('prompt') ? sequences('prompt', vocabularies.tgt) : undefined;
+    if (!lm && src.length === 0 && problems.length === 0) problems.push(error('SEQ300', spanOfWhole('--src'), `${manifest.name} translates a source: pass at least one --src`, 'for example --src "5 17 9 2"'));
+    if (lm && args.flags.has('src')) problems.push(error('SEQ300', spanOfWhole('--src'), `${manifest.name} is a language model, which takes no source`, 'pass the start of the text with --prompt'));
+    if (problems.length > 0) {
+      report(problems, loaded.sources, io);
       return ExitCode.diagnostics;
     }
-    const printable = result.rows.map((row) => ({
-      hypotheses: row.hypotheses.map((h) => ({
-        tokens: h.tokens,
-        ...(detokenize(h.tokens) === undefined ? {} : { text: detokenize(h.tokens) }),
-        score: h.score,
-        logProb: h.logProb,
-        ...(args.flags.has('attention') && h.attention !== undefined ? { attention: h.attention.map((a) => Array.from(a, (x) => Number(x.toFixed(4)))) } : {}),
-      })),
-    }));
-    io.out(`${compactJson(printable)}\n`);
+    const rowCount = lm ? (prompt?.length ?? 1) : src.length;
+    const progress = startProgress(io, 'rows generated', rowCount);
+    let decoded: { rows?: readonly PrintedRow[]; diagnostics: readonly Diagnostic[] };
+    try {
+      decoded = await decode(bundle, decoding, flags, { src, prompt, attention: args.flags.has('attention'), target: vocabularies.tgt, onProgress: (done) => progress.update(done) });
+    } finally {
+      progress.finish();
+    }
+    if (decoded.rows === undefined) {
+      report(decoded.diagnostics, loaded.sources, io);
+      // A request beyond the bounds is the command line's to change; a bundle beyond them is not.
+      const usageProblem = decoded.diagnostics.every((d) => d.code === 'SEQ330' && d.span.source !== 'manifest');
+      return usageProblem ? ExitCode.usage : ExitCode.diagnostics;
+    }
+    emit(io, decoded.rows, `${compactJson(decoded.rows)}\n`);
     return ExitCode.ok;
   } finally {
-    bundle.release();
+    await bundle.release();
   }
 }
 
-/** JSON with two-space indentation, but lists of numbers kept on one line. */
+/** What `decode` reads besides the flags. */
+interface DecodeInputs {
+  readonly src: Rows;
+  readonly prompt: Rows | undefined;
+  readonly attention: boolean;
+  readonly target: Vocabulary | undefined;
+  readonly onProgress: (finishedRows: number) => void;
+}
 
-function readWeights(path: string): { bytes?: Uint8Array; diagnostics: Diagnostic[] } {
-  try {
-    return { bytes: readLargeFile(path), diagnostics: [] };
-  } catch (e) {
-    return { diagnostics: [fileError(path, e)] };
+/** Runs one decoding and prints its rows in the one shape that every decoding shares. */
+async function decode(bundle: SeqBundle, decoding: Decoding, flags: GenerateFlags, inputs: DecodeInputs): Promise<{ rows?: readonly PrintedRow[]; diagnostics: readonly Diagnostic[] }> {
+  const { manifest } = bundle;
+  const text = (ids: readonly number[]): { text?: string } => {
+    const v = inputs.target;
+    if (v === undefined) return {};
+    const kept = ids.filter((id) => id !== manifest.eos);
+    return { text: kept.map((id) => v.tokens[id] ?? `<${id}>`).join(v.characters ? '' : ' ') };
+  };
+  if (decoding === 'greedy graph') {
+    inputs.onProgress(0);
+    const result = await bundle.runGreedyGraph(manifest.kind === 'lm' ? (inputs.prompt ?? [[]]) : inputs.src);
+    if (result.rows === undefined) return { diagnostics: result.diagnostics };
+    inputs.onProgress(result.rows.length);
+    return { rows: result.rows.map((tokens) => ({ hypotheses: [{ tokens, ...text(tokens) }] })), diagnostics: [] };
   }
+  const options: GenerateOptions = {
+    strategy: decoding,
+    ...(decoding === 'beam' ? { beam: { width: flags.beam!, nBest: flags.nbest ?? 1, lengthPenalty: flags.lengthPenalty ?? 0 } } : {}),
+    ...(decoding === 'sample'
+      ? {
+          sample: {
+            temperature: flags.temperature ?? 1,
+            seed: flags.seed ?? 0,
+            ...(flags.topK === undefined ? {} : { topK: flags.topK }),
+            ...(flags.topP === undefined ? {} : { topP: flags.topP }),
+          },
+        }
+      : {}),
+    ...(inputs.prompt === undefined ? {} : { prompt: inputs.prompt }),
+    ...(flags.maxLength === undefined ? {} : { maxLength: flags.maxLength }),
+    ...(flags.minLength === undefined ? {} : { minLength: flags.minLength }),
+    onProgress: inputs.onProgress,
+  };
+  const result = await bundle.generate(inputs.src, options);
+  if (result.rows === undefined) return { diagnostics: result.diagnostics };
+  const rows = result.rows.map((row) => ({
+    hypotheses: row.hypotheses.map((h) => ({
+      tokens: h.tokens,
+      ...text(h.tokens),
+      score: h.score,
+      logProb: h.logProb,
+      ...(inputs.attention && h.attention !== undefined ? { attention: h.attention.map((a) => Array.from(a, (x) => Number(x.toFixed(4)))) } : {}),
+    })),
+  }));
+  return { rows, diagnostics: [] };
 }

@@ -1,11 +1,10 @@
-// What the seqc commands share: exit codes, output, file reading and atomic writing, compiling from flags.
+// What the seqc commands share: exit codes, output, bounded file reading and atomic writing (src/cli/files.ts), compiling from flags.
 
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { compile, defaultOpset, supportedOpsets, type CompileOptions, type CompileResult } from '../index.js';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import { integerFlag, type FlagSpec, type ParsedArgs } from './args.js';
+import { readFileBounded, readTextBounded, type ReadKind } from './files.js';
 
 export const ExitCode = { ok: 0, diagnostics: 1, usage: 2 } as const;
 
@@ -58,64 +57,24 @@ export function usage(io: Io, message: string, command: string): number {
   return ExitCode.usage;
 }
 
-export function readText(path: string): { text?: string; diagnostics: Diagnostic[] } {
-  try {
-    return { text: readFileSync(path, 'utf8'), diagnostics: [] };
-  } catch (e) {
-    return { diagnostics: [fileError(path, e)] };
-  }
+/** Reads a text file within its kind's size limit (default: a JSON file's, 64 MiB); see src/cli/files.ts. */
+export function readText(path: string, kind: ReadKind = 'json'): { text?: string; diagnostics: Diagnostic[] } {
+  return readTextBounded(path, kind);
 }
 
-export function readBytes(path: string): { bytes?: Uint8Array; diagnostics: Diagnostic[] } {
-  try {
-    return { bytes: new Uint8Array(readFileSync(path)), diagnostics: [] };
-  } catch (e) {
-    return { diagnostics: [fileError(path, e)] };
-  }
+/** Reads a binary file within its kind's size limit (default: a model's, 2 GiB); see src/cli/files.ts. */
+export function readBytes(path: string, kind: ReadKind = 'model'): { bytes?: Uint8Array; diagnostics: Diagnostic[] } {
+  return readFileBounded(path, kind);
 }
 
-export function fileError(path: string, e: unknown): Diagnostic {
-  const code = (e as NodeJS.ErrnoException).code;
-  const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-  return error('SEQ202', spanOfWhole(path), `cannot read ${path}: ${reason}`);
-}
-
-/** Writes through a temporary file and a rename, so a failure never leaves half a file. */
-export function writeAtomically(path: string, data: Uint8Array | string): Diagnostic | undefined {
-  const temporary = `${path}.tmp-${process.pid}`;
-  try {
-    mkdirSync(dirname(resolve(path)), { recursive: true });
-    writeWhole(temporary, data);
-    renameSync(temporary, path);
-    return undefined;
-  } catch (e) {
-    try {
-      if (existsSync(temporary)) unlinkSync(temporary);
-    } catch {
-      // The temporary file could not be removed either; the error below says why writing failed.
-    }
-    return error('SEQ202', spanOfWhole(path), `cannot write ${path}: ${(e as Error).message}`);
-  }
-}
-
-/** Writes a file in pieces of at most 1 GiB: one writeFileSync stops at 2 GiB, and weights files may be larger. */
-function writeWhole(path: string, data: Uint8Array | string): void {
-  if (typeof data === 'string' || data.byteLength <= 2 ** 30) {
-    writeFileSync(path, data);
-    return;
-  }
-  const fd = openSync(path, 'w');
-  try {
-    let done = 0;
-    while (done < data.byteLength) done += writeSync(fd, data, done, Math.min(2 ** 30, data.byteLength - done));
-  } finally {
-    closeSync(fd);
-  }
-}
+export { fileError, writeFileAtomically, writeFilesAtomically, type FileToWrite, type ReadKind, type WriteOptions } from './files.js';
 
 /** Reads the spec and the optional weights, then compiles; returns what was read for rendering. */
-export function compileFromArgs(specPath: string, args: ParsedArgs, extra: Pick<CompileOptions, 'bundleStem' | 'onProgress'> = {}): { result?: CompileResult; sources: Map<string, string>; diagnostics: Diagnostic[]; usageProblem: boolean } {
+export function compileFromArgs(specPath: string, args: ParsedArgs, extra: Pick<CompileOptions, 'bundleStem' | 'onProgress'> = {}): { result?: CompileResult; sources: Map<string, string>; diagnostics: Diagnostic[]; usageProblem: boolean; inputs: string[] } {
   const sources = new Map<string, string>();
+  const weightsPath = args.flags.get('weights')?.[0];
+  /** The files read, which no output may replace. */
+  const inputs = [specPath, ...(weightsPath === undefined ? [] : [weightsPath])];
   const seed = integerFlag(args, 'seed', { min: 0, max: 2 ** 32 - 1 });
   const opset = integerFlag(args, 'opset', supportedOpsets);
   const flagProblems = [...seed.diagnostics, ...opset.diagnostics];
@@ -123,28 +82,27 @@ export function compileFromArgs(specPath: string, args: ParsedArgs, extra: Pick<
   if (target !== undefined && target !== 'generic' && target !== 'webgpu') {
     flagProblems.push(error('SEQ201', spanOfWhole('--target'), `\`--target\` must be generic or webgpu, found \`${target}\``));
   }
-  if (flagProblems.length > 0) return { sources, diagnostics: flagProblems, usageProblem: true };
-  const spec = readText(specPath);
-  if (spec.text === undefined) return { sources, diagnostics: spec.diagnostics, usageProblem: false };
+  if (flagProblems.length > 0) return { sources, diagnostics: flagProblems, usageProblem: true, inputs };
+  const spec = readText(specPath, 'spec');
+  if (spec.text === undefined) return { sources, diagnostics: spec.diagnostics, usageProblem: false, inputs };
   sources.set(specPath, spec.text);
   const options: { -readonly [K in keyof CompileOptions]: CompileOptions[K] } = { sourceName: specPath, ...extra };
   if (args.flags.has('external-weights')) options.externalWeights = 'always';
   if (seed.value !== undefined) options.seed = seed.value;
   if (opset.value !== undefined) options.opset = opset.value;
   if (target === 'webgpu') options.target = 'webgpu';
-  const weightsPath = args.flags.get('weights')?.[0];
   if (weightsPath !== undefined) {
-    const weights = readBytes(weightsPath);
-    if (weights.bytes === undefined) return { sources, diagnostics: weights.diagnostics, usageProblem: false };
+    const weights = readBytes(weightsPath, 'weights');
+    if (weights.bytes === undefined) return { sources, diagnostics: weights.diagnostics, usageProblem: false, inputs };
     options.weights = { bytes: weights.bytes, name: weightsPath };
   }
   const result = compile(spec.text, options);
-  return { result, sources, diagnostics: [...result.diagnostics], usageProblem: false };
+  return { result, sources, diagnostics: [...result.diagnostics], usageProblem: false, inputs };
 }
 
 export function onePositional(args: ParsedArgs, io: Io, command: string, what: string): string | undefined {
   if (args.positionals.length !== 1) {
-    usage(io, args.positionals.length === 0 ? `\`seqc ${command}\` needs ${what}` : `\`seqc ${command}\` takes one ${what}, found ${args.positionals.length} arguments`, command);
+    usage(io, args.positionals.length === 0 ? `\`seqc ${command}\` needs ${what}` : `\`seqc ${command}\` takes one ${what.replace(/^an? /, '')}, found ${args.positionals.length} arguments`, command);
     return undefined;
   }
   return args.positionals[0];

@@ -7,6 +7,12 @@ export const catalogue = {
   SEQ002: { stage: 'syntax', title: 'A token where the grammar expects something else.' },
   SEQ003: { stage: 'syntax', title: 'The file must hold exactly one model.' },
 
+  // Limits on a spec's size, past which seqc stops rather than run long or use much memory.
+  SEQ004: { stage: 'limits', title: 'The spec is longer than 1 MiB (1,048,576 characters).' },
+  SEQ005: { stage: 'limits', title: 'More than 100 diagnostics: the rest are counted, not shown.' },
+  SEQ006: { stage: 'limits', title: 'A name is longer than 256 characters.' },
+  SEQ007: { stage: 'limits', title: 'The model has more than 65,536 steps.' },
+
   // Names: inputs, labels, outputs and references.
   SEQ010: { stage: 'check', title: 'A step names a layer or builtin that does not exist.' },
   SEQ011: { stage: 'check', title: 'A chain starts from a name that is neither an input nor a label.' },
@@ -42,6 +48,7 @@ export const catalogue = {
   SEQ040: { stage: 'check', title: "The decoder's initial state cannot come from the encoder's final state as declared." },
   SEQ041: { stage: 'check', title: 'A decoder block (or encoder block) is not shaped as seqc expects.' },
   SEQ042: { stage: 'check', title: "An attention layer's sizes do not fit its query and memory." },
+  SEQ044: { stage: 'check', title: 'An input or output name that ONNX Runtime for JavaScript cannot feed or fetch.' },
 
   // Compile targets.
   SEQ050: { stage: 'target', title: 'A part of the model cannot run where `--target webgpu` promises to run it: on the WebGPU provider.' },
@@ -51,16 +58,33 @@ export const catalogue = {
   SEQ100: { stage: 'weights', title: 'The weights file is not a valid safetensors file.' },
   SEQ101: { stage: 'weights', title: 'A tensor in the weights file has an element type seqc cannot read.' },
   SEQ102: { stage: 'weights', title: "The weights file's tensors do not match the model's parameters." },
+  SEQ103: { stage: 'weights', title: 'A tensor in the weights file holds NaN or infinite values.' },
 
   // Command line.
   SEQ200: { stage: 'cli', title: 'An unknown command or flag.' },
   SEQ201: { stage: 'cli', title: 'A flag is missing its value or has a value of the wrong form.' },
   SEQ202: { stage: 'cli', title: 'A file could not be read or written.' },
+  SEQ203: { stage: 'cli', title: 'A file is larger than seqc reads of its kind (`SEQC_MAX_READ_BYTES` raises the limit).' },
+  SEQ204: { stage: 'cli', title: 'A path to read is a device, a FIFO or a socket, not a regular file.' },
+  SEQ205: { stage: 'cli', title: 'An output path exists and is not a regular file; seqc replaces only regular files.' },
+  SEQ206: { stage: 'cli', title: "An output path is one of the command's inputs (the same file, or a link to it)." },
 
   // Running a model.
   SEQ300: { stage: 'runtime', title: 'An input given to `seqc run` is missing, unknown or malformed.' },
   SEQ301: { stage: 'runtime', title: 'An input has the wrong shape or a value outside its range.' },
   SEQ302: { stage: 'runtime', title: 'ONNX Runtime rejected the model or failed while running it.' },
+  SEQ320: { stage: 'runtime', title: "A bundle's manifest is not JSON, or does not match the manifest's schema." },
+  SEQ321: { stage: 'runtime', title: "A bundle's manifest names a file outside its folder." },
+
+  // Generating with a decoder.
+  SEQ330: { stage: 'runtime', title: "A generation request exceeds seqc's bounds on length, beam width, samples or total work." },
+  SEQ331: { stage: 'cli', title: '`seqc generate` flags that contradict each other or that the chosen decoding cannot honour.' },
+  SEQ340: { stage: 'runtime', title: 'Running a model on Node needs onnxruntime-node, which is not installed or could not be loaded.' },
+  SEQ303: { stage: 'runtime', title: "The model's seqc.signature is malformed or does not match its graph." },
+  SEQ304: { stage: 'runtime', title: 'A number is too large to pass exactly: beyond ±(2^53 − 1) for an int64 input, beyond float32 range for a float32 input.' },
+  SEQ306: { stage: 'runtime', title: 'The same input is given more than once.' },
+  SEQ307: { stage: 'runtime', title: 'An output name that ONNX Runtime\'s JavaScript API cannot return, such as `__proto__`.' },
+  SEQ308: { stage: 'runtime', title: 'An execution provider is not available; the model runs on the next one listed, or not at all.' },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;

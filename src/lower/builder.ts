@@ -42,6 +42,10 @@ export class GraphBuilder {
   readonly initializers: TensorProto[] = [];
   readonly valueInfo: ValueInfoProto[] = [];
   private readonly names: Set<string>;
+  /** For each name asked of `fresh`, the next suffix to try, so that reserving n names costs O(n). */
+  private readonly nextSuffix: Map<string, number>;
+  /** The root graph's initializer names, for a lookup that does not scan the list. */
+  private readonly initializerNames: Set<string>;
   private readonly root: GraphBuilder;
 
   constructor(
@@ -50,6 +54,8 @@ export class GraphBuilder {
   ) {
     this.root = parent?.root ?? this;
     this.names = parent?.names ?? new Set<string>();
+    this.nextSuffix = parent?.nextSuffix ?? new Map<string, number>();
+    this.initializerNames = parent?.initializerNames ?? new Set<string>();
   }
 
   /** A builder for a subgraph of this graph. */
@@ -59,8 +65,15 @@ export class GraphBuilder {
 
   /** Reserves a tensor name; a taken one gets a numeric suffix. */
   fresh(name: string): string {
+    // Suffixes below `nextSuffix` were all taken when last asked, and names are never released,
+    // so starting there gives the same name as counting up from 2.
+    let n = this.nextSuffix.get(name) ?? 2;
     let candidate = name;
-    for (let n = 2; this.names.has(candidate); n++) candidate = `${name}_${n}`;
+    if (this.names.has(candidate)) {
+      do candidate = `${name}_${n++}`;
+      while (this.names.has(candidate));
+      this.nextSuffix.set(name, n);
+    }
     this.names.add(candidate);
     return candidate;
   }
@@ -97,27 +110,32 @@ export class GraphBuilder {
 
   /** A named float initializer; asking again for the same name (a Loop body reusing weights) returns it. */
   floatInitializer(name: string, dims: readonly number[], data: Float32Array, docString?: string): string {
-    if (this.root.initializers.some((t) => t.name === name)) return name;
+    if (this.initializerNames.has(name)) return name;
     this.names.add(name);
-    this.root.initializers.push({ name, dataType: DataType.FLOAT, dims, floatData: data, ...(docString === undefined ? {} : { docString }) });
+    this.addInitializer({ name, dataType: DataType.FLOAT, dims, floatData: data, ...(docString === undefined ? {} : { docString }) });
     return name;
   }
 
   int64Initializer(name: string, values: readonly number[], dims: readonly number[] = [values.length]): string {
     const unique = this.fresh(name);
-    this.root.initializers.push({ name: unique, dataType: DataType.INT64, dims, int64Data: BigInt64Array.from(values.map((v) => BigInt(v))) });
+    this.addInitializer({ name: unique, dataType: DataType.INT64, dims, int64Data: BigInt64Array.from(values.map((v) => BigInt(v))) });
     return unique;
   }
 
   floatScalar(name: string, value: number): string {
     const unique = this.fresh(name);
-    this.root.initializers.push({ name: unique, dataType: DataType.FLOAT, dims: [], floatData: Float32Array.of(value) });
+    this.addInitializer({ name: unique, dataType: DataType.FLOAT, dims: [], floatData: Float32Array.of(value) });
     return unique;
   }
 
   boolScalar(name: string, value: boolean): string {
     const unique = this.fresh(name);
-    this.root.initializers.push({ name: unique, dataType: DataType.BOOL, dims: [], rawData: Uint8Array.of(value ? 1 : 0) });
+    this.addInitializer({ name: unique, dataType: DataType.BOOL, dims: [], rawData: Uint8Array.of(value ? 1 : 0) });
     return unique;
+  }
+
+  private addInitializer(tensor: TensorProto): void {
+    this.initializerNames.add(tensor.name);
+    this.root.initializers.push(tensor);
   }
 }

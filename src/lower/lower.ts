@@ -592,11 +592,15 @@ export class Lowering {
     }
   }
 
+  /** The final-state outputs of stateful layers, found once (a lookup per output made many outputs quadratic). */
+  private stateOutputs: Set<string> | undefined;
+
   /** Graph outputs are batch-major; steps past a row's length are zero. */
   /** Emits `name` as the batch-major, length-masked form of a value; returns its value info for graph outputs. */
   output(name: string, valueId: string, type: ValueType, span: Span): ValueInfoProto {
     const info: ValueInfoProto = { name, type: { elemType: elemType(type), shape: type.dims.map(onnxDim) } };
-    if (this.ir.ops.some((o) => o.kind === 'recurrent' && (o.state?.hn === name || o.state?.cn === name))) return info;
+    this.stateOutputs ??= new Set(this.ir.ops.flatMap((o) => (o.kind === 'recurrent' && o.state !== undefined ? [o.state.hn, o.state.cn ?? o.state.hn] : [])));
+    if (this.stateOutputs.has(name)) return info;
     // A masked sequence that no layer made time-major yet goes through the same masking path.
     const v = type.lengths !== undefined && type.hasTime ? this.timeMajor(valueId, span) : this.value(valueId);
     const where = this.where(span);

@@ -3,7 +3,7 @@
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { assertNever } from '../ir/ir.js';
 import { parseManifest, type BundleFile, type BundleManifest } from './manifest.js';
-import { beamSearch, greedy, sample, type DecoderSession, type Hypothesis, type StepOutput } from './search.js';
+import { beamSearch, generationLimits, greedy, sample, type DecoderSession, type Hypothesis, type StepOutput } from './search.js';
 import type { OrtModule, OrtSession, OrtTensor } from './ort.js';
 import { readSignature } from './session.js';
 
@@ -39,6 +39,8 @@ export interface GenerateOptions {
   readonly maxLength?: number;
   /** `eos` is forbidden before this many tokens; default 0. */
   readonly minLength?: number;
+  /** Called after each decoding step with how many of the rows have finished, for a progress display. */
+  readonly onProgress?: (finishedRows: number, rows: number) => void;
 }
 
 /** One input row's results: one hypothesis (greedy), the n best (beam, best first) or the samples (in order). */
@@ -172,7 +174,15 @@ async function generateRows(sessions: Sessions, src: Rows, options: GenerateOpti
   const batch = manifest.kind === 'seq2seq' ? src.length : (options.prompt?.length ?? 1);
   if (batch === 0) return { rows: [], diagnostics: [] };
   const prefix = options.prompt ?? (manifest.kind === 'lm' ? [[]] : undefined);
-  const search = { bos: manifest.bos, eos: manifest.eos, maxLength: options.maxLength ?? manifest.maxLength, minLength: options.minLength ?? 0, ...(prefix === undefined ? {} : { prefix }) };
+  const onProgress = options.onProgress;
+  const search = {
+    bos: manifest.bos,
+    eos: manifest.eos,
+    maxLength: options.maxLength ?? manifest.maxLength,
+    minLength: options.minLength ?? 0,
+    ...(prefix === undefined ? {} : { prefix }),
+    ...(onProgress === undefined ? {} : { onProgress: (finished: number) => onProgress(finished, batch) }),
+  };
   try {
     const session = await decoderSession(sessions, src, batch);
     let rows: Hypothesis[][];
@@ -289,10 +299,12 @@ async function decoderSession(sessions: Sessions, src: Rows, batch: number): Pro
 async function runGreedy(sessions: Sessions, greedyGraph: OrtSession, rows: Rows): Promise<GreedyGraphResult> {
   const { ort, manifest } = sessions;
   const span = spanOfWhole(manifest.kind === 'seq2seq' ? 'src' : 'prompt');
-  const problems = manifest.kind === 'seq2seq' ? [...emptyRowProblems(rows, 'src'), ...idProblems(rows, 'src', sessions.sourceVocab)] : idProblems(rows, 'prompt', manifest.vocab);
+  const problems = manifest.kind === 'seq2seq' ? emptyRowProblems(rows, 'src').concat(idProblems(rows, 'src', sessions.sourceVocab)) : idProblems(rows, 'prompt', manifest.vocab);
   if (manifest.kind === 'lm' && rows.some((r) => r.length !== rows[0]!.length)) {
     problems.push(error('SEQ301', span, 'the greedy graph takes prompts of one length, but these differ', 'use `generate` with the greedy strategy, which takes prompts of any length'));
   }
+  appendAll(problems, workProblems(manifest.maxLength, 'greedy graph', rows.length, oneHypothesis));
+  if (manifest.kind === 'lm') appendAll(problems, prefixProblems(rows, 'prompt'));
   if (problems.length > 0) return { diagnostics: problems };
   if (rows.length === 0) return { rows: [], diagnostics: [] };
   try {
@@ -315,7 +327,7 @@ async function runGreedy(sessions: Sessions, greedyGraph: OrtSession, rows: Rows
 
 /** `src` padded with 0 to `[batch, max length]`, and `src_lengths`. */
 function paddedSource(ort: OrtModule, rows: Rows): Record<string, OrtTensor & { data: BigInt64Array }> {
-  const time = Math.max(1, ...rows.map((r) => r.length));
+  const time = rows.reduce((longest, r) => Math.max(longest, r.length), 1);
   const src = new BigInt64Array(rows.length * time);
   rows.forEach((row, b) => row.forEach((id, t) => (src[b * time + t] = BigInt(id))));
   const lengths = BigInt64Array.from(rows, (r) => BigInt(r.length));
@@ -344,17 +356,95 @@ function optionProblems(manifest: BundleManifest, src: Rows, options: GenerateOp
   if (s.topP !== undefined && !(s.topP > 0 && s.topP <= 1)) bad('sample.topP', `topP should be in (0, 1], not ${s.topP}`);
   if (s.seed !== undefined && !Number.isInteger(s.seed)) bad('sample.seed', `the seed should be an integer, not ${s.seed}`);
   if (!whole(s.count, 1)) bad('sample.count', `count should be a whole number ≥ 1, not ${s.count}`);
+  if (problems.length === 0) {
+    const batch = manifest.kind === 'seq2seq' ? src.length : (options.prompt?.length ?? 1);
+    const perRow =
+      options.strategy === 'beam'
+        ? { count: beam.width ?? 5, limit: generationLimits.beamWidth, name: 'beam.width' }
+        : options.strategy === 'sample'
+          ? { count: s.count ?? 1, limit: generationLimits.samples, name: 'sample.count' }
+          : oneHypothesis;
+    const length = options.maxLength === undefined ? { value: manifest.maxLength, from: 'manifest' as const } : { value: options.maxLength, from: 'option' as const };
+    appendAll(problems, workProblems(length.value, length.from, batch, perRow));
+  }
 
   if (manifest.kind === 'seq2seq') {
-    problems.push(...emptyRowProblems(src, 'src'), ...idProblems(src, 'src', sourceVocab));
+    appendAll(problems, emptyRowProblems(src, 'src'));
+    appendAll(problems, idProblems(src, 'src', sourceVocab));
     if (options.prompt !== undefined && options.prompt.length !== src.length) {
       problems.push(error('SEQ301', spanOfWhole('prompt'), `there are ${options.prompt.length} prompt rows for ${src.length} source rows`, 'give one target prefix per source row, or none'));
     }
   } else if (src.length > 0) {
     problems.push(error('SEQ300', spanOfWhole('src'), `${manifest.name} is a language model, which takes no source`, 'pass the start of the text as the prompt'));
   }
-  if (options.prompt !== undefined) problems.push(...idProblems(options.prompt, 'prompt', manifest.vocab));
+  if (options.prompt !== undefined) {
+    appendAll(problems, idProblems(options.prompt, 'prompt', manifest.vocab));
+    appendAll(problems, prefixProblems(options.prompt, 'prompt'));
+  }
   return problems;
+}
+
+/** Prompts are fed one step per token before generation starts, so their length is bounded as the generated length is. */
+function prefixProblems(rows: Rows, name: string): Diagnostic[] {
+  const limit = generationLimits.maxLength;
+  const at = rows.findIndex((row) => row.length > limit);
+  if (at < 0) return [];
+  return [error('SEQ330', spanOfWhole(name), `${name} row ${at} has ${rows[at]!.length.toLocaleString('en-US')} tokens, above seqc's bound of ${limit}`, `keep the last ${limit} tokens of the prompt`)];
+}
+
+/** How many hypotheses each row keeps, their bound, and the option that asked for them. */
+interface HypothesesPerRow {
+  readonly count: number;
+  readonly limit: number;
+  readonly name: string;
+}
+
+const oneHypothesis: HypothesesPerRow = { count: 1, limit: 1, name: 'strategy' };
+
+/**
+ * Where a request's maximum length comes from: the caller's `maxLength`, the manifest's default
+ * for the host loop, or the greedy graph's, which is compiled in.
+ */
+type LengthSource = 'option' | 'manifest' | 'greedy graph';
+
+/** The bounds of `generationLimits` for one request: the maximum length, the hypotheses per row and the total token positions. */
+function workProblems(length: number, from: LengthSource, rows: number, hypotheses: HypothesesPerRow): Diagnostic[] {
+  const limits = generationLimits;
+  const perRow = hypotheses.count;
+  if (length > limits.maxLength) {
+    const count = length.toLocaleString('en-US');
+    const recompile = `compile the spec again with max_length ≤ ${limits.maxLength}`;
+    const [where, hint] =
+      from === 'option'
+        ? [`maxLength is ${count}`, `ask for at most ${limits.maxLength} tokens`]
+        : from === 'manifest'
+          ? [`the bundle's max_length is ${count}`, `pass a maxLength of at most ${limits.maxLength}, or ${recompile}`]
+          : [`the greedy graph's max_length is ${count}`, recompile];
+    return [error('SEQ330', spanOfWhole(from === 'option' ? 'maxLength' : 'manifest'), `${where}, above seqc's bound of ${limits.maxLength} generated tokens`, hint)];
+  }
+  if (perRow > hypotheses.limit) {
+    return [error('SEQ330', spanOfWhole(hypotheses.name), `${hypotheses.name} is ${perRow.toLocaleString('en-US')}, above seqc's bound of ${hypotheses.limit}`, `ask for at most ${hypotheses.limit}`)];
+  }
+  const work = rows * perRow * length;
+  if (work > limits.work) {
+    // perRow ≤ 256 and length ≤ 4096, so at least one row always fits.
+    const rowsThatFit = Math.floor(limits.work / (perRow * length));
+    const lower = perRow > 1 ? 'the hypotheses per row or the maximum length' : 'the maximum length';
+    return [
+      error(
+        'SEQ330',
+        spanOfWhole('rows'),
+        `${rows.toLocaleString('en-US')} rows × ${perRow} ${perRow === 1 ? 'hypothesis' : 'hypotheses'} × ${length.toLocaleString('en-US')} tokens is ${work.toLocaleString('en-US')} token positions, above seqc's bound of ${limits.work.toLocaleString('en-US')}`,
+        `generate at most ${rowsThatFit.toLocaleString('en-US')} ${rowsThatFit === 1 ? 'row' : 'rows'} per call with these settings, or lower ${lower}; the bound is fixed`,
+      ),
+    ];
+  }
+  return [];
+}
+
+/** Appends one by one: a batch of many rows could hold more problems than a spread call takes arguments. */
+function appendAll<T>(to: T[], items: readonly T[]): void {
+  for (const item of items) to.push(item);
 }
 
 /**

@@ -1,6 +1,6 @@
 // Runtime inputs: turn nested arrays into typed tensors and validate them against a model's signature.
 
-import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { error, spanOfWhole, type Diagnostic, type Span } from '../diagnostics/diagnostic.js';
 import type { ModelSignature } from '../lower/lower.js';
 
 export interface TensorData {
@@ -11,46 +11,118 @@ export interface TensorData {
 
 type SignatureInput = ModelSignature['inputs'][number];
 
-/** Flattens a rectangular nested array of numbers; returns a message when it is not one. */
-export function flattenNested(value: unknown): { dims: number[]; values: number[] } | { problem: string } {
+/** The most axes a nested input may have; seqc inputs have at most 3. */
+export const maxInputAxes = 32;
+
+/** What a JSON value is, for messages that must not echo it (it may come from a file): `null`, `a string`, `an object`. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'missing';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : Number.isFinite(value) ? String(value) : value > 0 ? 'Infinity' : '-Infinity';
+  if (typeof value === 'string') return 'a string';
+  if (typeof value === 'boolean') return String(value);
+  if (typeof value === 'bigint') return 'a bigint';
+  return `${typeof value === 'object' ? 'an object' : `a ${typeof value}`}`;
+}
+
+/**
+ * Flattens a rectangular nested array of numbers; returns a message when it is not one. It walks
+ * with an explicit stack, so a value nested 100,000 deep gets a message instead of a stack overflow.
+ */
+export function flattenNested(value: unknown, name = 'the value'): { dims: number[]; values: number[] } | { problem: string } {
   const dims: number[] = [];
   let probe: unknown = value;
   while (Array.isArray(probe)) {
+    if (dims.length === maxInputAxes) return { problem: `${name} is nested more than ${maxInputAxes} lists deep` };
     dims.push(probe.length);
     probe = probe[0];
   }
   const values: number[] = [];
-  const walk = (v: unknown, depth: number, path: string): string | undefined => {
+  // Each frame: a list at some depth and the index of the next item to visit.
+  const stack: { list: readonly unknown[]; next: number }[] = [];
+  const path: number[] = [];
+  const at = (): string => `${name}${path.map((p) => `[${p}]`).join('')}`;
+  const visit = (v: unknown): string | undefined => {
+    const depth = stack.length;
     if (depth === dims.length) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) return `${path} is ${JSON.stringify(v)}, not a finite number`;
+      if (typeof v !== 'number' || !Number.isFinite(v)) return `${at()} is ${describeValue(v)}, not a finite number`;
       values.push(v);
       return undefined;
     }
-    if (!Array.isArray(v) || v.length !== dims[depth]) return `${path} should be a list of ${dims[depth]} items (rows must all have the same length)`;
-    for (let i = 0; i < v.length; i++) {
-      const p = walk(v[i], depth + 1, `${path}[${i}]`);
-      if (p !== undefined) return p;
+    if (!Array.isArray(v) || v.length !== dims[depth]) {
+      return `${at()} should be a list of ${dims[depth]} items (rows must all have the same length), found ${Array.isArray(v) ? `${v.length} items` : describeValue(v)}`;
     }
+    stack.push({ list: v, next: 0 });
     return undefined;
   };
-  const problem = walk(value, 0, 'the value');
-  return problem === undefined ? { dims, values } : { problem };
+  const first = visit(value);
+  if (first !== undefined) return { problem: first };
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.next === top.list.length) {
+      stack.pop();
+      path.pop();
+      continue;
+    }
+    if (path.length < stack.length) path.push(top.next);
+    else path[path.length - 1] = top.next;
+    const item = top.list[top.next];
+    top.next++;
+    const problem = visit(item);
+    if (problem !== undefined) return { problem };
+  }
+  return { dims, values };
 }
 
 export function tensorFromNested(name: string, value: unknown, dtype: 'int64' | 'float32'): { tensor?: TensorData; diagnostics: Diagnostic[] } {
   const span = spanOfWhole(`input \`${name}\``);
-  const flat = flattenNested(value);
+  const flat = flattenNested(value, name);
   if ('problem' in flat) {
     return { diagnostics: [error('SEQ300', span, `\`${name}\` is not a rectangular array of numbers: ${flat.problem}`, 'pass nested JSON lists, e.g. [[1, 2, 3], [4, 5, 0]]')] };
   }
-  if (dtype === 'int64') {
-    const bad = flat.values.findIndex((v) => !Number.isInteger(v));
-    if (bad >= 0) {
-      return { diagnostics: [error('SEQ301', span, `\`${name}\` holds int64 values, but item ${bad} is ${flat.values[bad]}`, 'token ids and lengths are whole numbers')] };
+  return tensorFromNumbers(name, flat.dims, flat.values, dtype);
+}
+
+/** The largest magnitude a float32 holds; larger numbers would become Infinity. */
+const float32Max = 3.4028234663852886e38;
+
+/**
+ * Packs numbers into a typed tensor after checking that each survives the conversion unchanged:
+ * int64 values must be whole and inside ±(2^53 − 1) (beyond it a JavaScript number, and so JSON,
+ * no longer holds every integer, and 2^64 would wrap to 0), float32 values inside float32's range.
+ */
+function tensorFromNumbers(name: string, dims: readonly number[], values: readonly unknown[], dtype: 'int64' | 'float32'): { tensor?: TensorData; diagnostics: Diagnostic[] } {
+  const span = spanOfWhole(`input \`${name}\``);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    const at = `item ${i} (${indexText(name, dims, i)})`;
+    if (typeof v === 'bigint') {
+      if (dtype === 'int64' && v >= -maxExact && v <= maxExact) continue;
+      if (dtype === 'int64') return { diagnostics: [tooLarge(span, name, at, String(v), dtype)] };
+      return { diagnostics: [error('SEQ301', span, `\`${name}\` holds float32 values, but ${at} is a bigint`, 'pass numbers')] };
     }
-    return { tensor: { dtype, dims: flat.dims, data: BigInt64Array.from(flat.values.map((v) => BigInt(v))) }, diagnostics: [] };
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      return { diagnostics: [error('SEQ301', span, `\`${name}\` holds ${dtype} values, but ${at} is ${describeValue(v)}`, `pass ${dtype === 'int64' ? 'whole' : 'finite'} numbers`)] };
+    }
+    if (dtype === 'int64') {
+      if (!Number.isSafeInteger(v) && Math.abs(v) > Number(maxExact)) return { diagnostics: [tooLarge(span, name, at, String(v), dtype)] };
+      if (!Number.isInteger(v)) return { diagnostics: [error('SEQ301', span, `\`${name}\` holds int64 values, but item ${i} is ${v}`, `token ids and lengths are whole numbers (at ${indexText(name, dims, i)})`)] };
+    } else if (Math.abs(v) > float32Max) {
+      return { diagnostics: [tooLarge(span, name, at, String(v), dtype)] };
+    }
   }
-  return { tensor: { dtype, dims: flat.dims, data: Float32Array.from(flat.values) }, diagnostics: [] };
+  if (dtype === 'int64') return { tensor: { dtype, dims: [...dims], data: BigInt64Array.from(values as readonly (number | bigint)[], (v) => BigInt(v)) }, diagnostics: [] };
+  return { tensor: { dtype, dims: [...dims], data: Float32Array.from(values as readonly number[]) }, diagnostics: [] };
+}
+
+const maxExact = BigInt(Number.MAX_SAFE_INTEGER);
+
+function tooLarge(span: Span, name: string, at: string, shown: string, dtype: 'int64' | 'float32'): Diagnostic {
+  const range = dtype === 'int64' ? '±(2^53 − 1), the integers a JSON number holds exactly' : "float32's range (±3.4e38)";
+  const hint = dtype === 'int64' ? 'token ids and lengths are small whole numbers; a larger one would be rounded or wrap around into a different id' : 'scale the features into float32 range';
+  const read = dtype === 'int64' && !shown.startsWith('-') && shown.length > 16 ? ' as read (JSON numbers this large are rounded)' : '';
+  return error('SEQ304', span, `\`${name}\` holds ${dtype} values, but ${at} is ${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown}${read}, outside ${range}`, hint);
 }
 
 /** Nested lists of numbers, such as `[[5, 17, 2], [8, 9, 0]]`. */
@@ -73,24 +145,53 @@ export type InputValue = NestedNumbers | FlatInput;
 export function tensorFromValue(name: string, value: InputValue, dtype: 'int64' | 'float32'): { tensor?: TensorData; diagnostics: Diagnostic[] } {
   if (Array.isArray(value) || typeof value !== 'object' || value === null || !('dims' in value)) return tensorFromNested(name, value, dtype);
   const span = spanOfWhole(`input \`${name}\``);
-  const { data, dims } = value as FlatInput;
-  if (!Array.isArray(dims) || !dims.every((d) => Number.isInteger(d) && d >= 0)) {
-    return { diagnostics: [error('SEQ300', span, `the dims of \`${name}\` should be a list of whole numbers, found ${JSON.stringify(dims)}`)] };
+  const { data, dims } = value as { data?: unknown; dims?: unknown };
+  const shape = dimsOf(dims);
+  if (shape === undefined) {
+    return { diagnostics: [error('SEQ300', span, `the dims of \`${name}\` should be a list of at most ${maxInputAxes} whole numbers, found ${describeValue(dims)}`, 'e.g. { data: BigInt64Array.from([1n, 2n, 3n]), dims: [1, 3] }')] };
   }
-  const size = dims.reduce((a, b) => a * b, 1);
-  if (data === undefined || typeof data.length !== 'number' || data.length !== size) {
-    return { diagnostics: [error('SEQ300', span, `\`${name}\` has dims [${dims.join(', ')}], which hold ${size} values, but its data has ${data?.length ?? 'no'} values`)] };
+  const size = shape.reduce((a, b) => a * b, 1);
+  const length = isArrayLike(data) ? data.length : undefined;
+  if (length !== size) {
+    return { diagnostics: [error('SEQ300', span, `\`${name}\` has dims [${shape.join(', ')}], which hold ${size} values, but its data has ${length ?? 'no'} values`, 'the data holds the values in row-major order, one per element of dims')] };
   }
-  if (data instanceof BigInt64Array) return { tensor: { dtype: 'int64', dims: [...dims], data }, diagnostics: [] };
-  if (data instanceof Float32Array) return { tensor: { dtype: 'float32', dims: [...dims], data }, diagnostics: [] };
-  const values = Array.from(data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? Number(v) : v));
-  const bad = values.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v) || (dtype === 'int64' && !Number.isInteger(v)));
-  if (bad >= 0) {
-    const wanted = dtype === 'int64' ? 'whole numbers' : 'finite numbers';
-    return { diagnostics: [error('SEQ301', span, `\`${name}\` holds ${dtype} values, but ${indexText(name, dims, bad)} is ${String(values[bad])}`, `pass ${wanted}`)] };
+  if (data instanceof BigInt64Array) return { tensor: { dtype: 'int64', dims: shape, data }, diagnostics: [] };
+  if (data instanceof Float32Array) {
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) return { diagnostics: [error('SEQ301', span, `\`${name}\` holds float32 values, but item ${bad} (${indexText(name, shape, bad)}) is ${describeValue(data[bad])}`, 'pass finite numbers')] };
+    return { tensor: { dtype: 'float32', dims: shape, data }, diagnostics: [] };
   }
-  const tensorData = dtype === 'int64' ? BigInt64Array.from(values, (v) => BigInt(v)) : Float32Array.from(values);
-  return { tensor: { dtype, dims: [...dims], data: tensorData }, diagnostics: [] };
+  return tensorFromNumbers(name, shape, Array.from(data as ArrayLike<unknown>), dtype);
+}
+
+/** A tensor given as `TensorData`: checked like any other value, so that a wrong dtype or length is a diagnostic, not an exception. */
+export function checkTensorData(name: string, value: unknown): { tensor?: TensorData; diagnostics: Diagnostic[] } {
+  const span = spanOfWhole(`input \`${name}\``);
+  if (typeof value !== 'object' || value === null || !('dims' in value) || !('data' in value)) {
+    return { diagnostics: [error('SEQ300', span, `\`${name}\` is ${describeValue(value)}, not a tensor { dtype, dims, data }`)] };
+  }
+  const { dtype, data } = value as { dtype?: unknown; data?: unknown };
+  const wanted = data instanceof BigInt64Array ? 'int64' : data instanceof Float32Array ? 'float32' : undefined;
+  if (wanted === undefined || dtype !== wanted) {
+    return { diagnostics: [error('SEQ300', span, `\`${name}\` says its dtype is ${typeof dtype === 'string' ? dtype.slice(0, 20) : describeValue(dtype)}, but its data is ${data?.constructor?.name ?? describeValue(data)}`, 'int64 tensors hold a BigInt64Array, float32 tensors a Float32Array')] };
+  }
+  return tensorFromValue(name, value as FlatInput, wanted);
+}
+
+function isArrayLike(value: unknown): value is ArrayLike<unknown> {
+  return (Array.isArray(value) || ArrayBuffer.isView(value)) && typeof (value as { length?: unknown }).length === 'number';
+}
+
+/** Dims as a list of safe whole numbers whose product is a safe integer too, or undefined. */
+function dimsOf(dims: unknown): number[] | undefined {
+  if (!Array.isArray(dims) || dims.length > maxInputAxes) return undefined;
+  let size = 1;
+  for (const d of dims as unknown[]) {
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) return undefined;
+    size *= d;
+    if (size > 2 ** 32) return undefined;
+  }
+  return [...(dims as number[])];
 }
 
 /** The multi-index of a flat position, for messages such as `tokens[1][4]`. */
@@ -156,7 +257,10 @@ export function validateInputs(signature: ModelSignature, provided: ReadonlyMap<
       if (filled === undefined) {
         // A lengths or state input is filled from the data inputs; when one of those was given but rejected, that rejection says it all.
         if (dependsOnProvided(input, signature, provided)) continue;
-        diagnostics.push(error('SEQ300', span, `the input \`${input.name}\` is missing`, `pass it, e.g. --input ${input.name}=[[1, 2, 3]]`));
+        // A lengths or state input is optional: reported only when what it is filled from is missing too, and then as optional.
+        if (isOptional(input) && signature.inputs.some((i) => i.role === 'data' && !provided.has(i.name))) continue;
+        const also = optionalCompanions(input, signature).map((i) => `; ${exampleInput(i)}`).join('');
+        diagnostics.push(error('SEQ300', span, `the input \`${input.name}\` is missing`, `pass it, e.g. ${exampleInput(input)}${also}`));
       } else {
         feeds.set(input.name, filled);
       }
@@ -188,6 +292,43 @@ export function validateInputs(signature: ModelSignature, provided: ReadonlyMap<
   return diagnostics.length > 0 ? { diagnostics } : { feeds, diagnostics };
 }
 
+/** The most values a state input filled with zeros may have (256 MiB of float32). */
+const maxFilledState = 2 ** 26;
+
+/**
+ * An example `--input` for a missing input, of the right rank: `tokens=[[1, 2, 3]]` for token ids,
+ * `lengths=[3]` for lengths (said to be optional), nested zeros for a small float input, and the
+ * shape in words when writing it out would be long.
+ */
+export function exampleInput(input: SignatureInput): string {
+  const symbolic = (d: string | number, axis: number): number => (typeof d === 'number' ? d : axis === 0 ? 1 : 3);
+  const shape = input.dims.map(symbolic);
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (input.role === 'lengths') return `--input ${input.name}=[3] (optional: without it every row of \`${input.of}\` is full length)`;
+  if (input.role === 'state' && isOptional(input)) return `--input ${input.name}=@${input.name}.json, float32 [${input.dims.join(', ')}] (optional: zeros when left out)`;
+  if (size > 12) return `--input ${input.name}=@${input.name}.json holding nested lists of ${input.dtype} shaped [${input.dims.join(', ')}]`;
+  let counter = 0;
+  const leaf = (): string => (input.dtype === 'int64' ? String(Math.min(++counter, (input.vocab ?? 4) - 1)) : '0.5');
+  const build = (axis: number): string => (axis === shape.length ? leaf() : `[${Array.from({ length: shape[axis]! }, () => build(axis + 1)).join(', ')}]`);
+  return `--input '${input.name}=${build(0)}'`;
+}
+
+/**
+ * The optional inputs filled from a data input, named in its missing-input hint: its lengths, and
+ * (for the first data input only, so they are named once) the recurrent states.
+ */
+function optionalCompanions(input: SignatureInput, signature: ModelSignature): SignatureInput[] {
+  if (input.role !== 'data') return [];
+  const first = signature.inputs.find((d) => d.role === 'data');
+  return signature.inputs.filter((i) => isOptional(i) && (i.role === 'lengths' ? i.of === input.name : input === first));
+}
+
+/** Whether seqc fills the input when it is left out: lengths (full rows) and a recurrent state [layers, batch, hidden] (zeros). */
+function isOptional(input: SignatureInput): boolean {
+  if (input.role === 'lengths') return true;
+  return input.role === 'state' && input.dims.length === 3 && typeof input.dims[0] === 'number' && typeof input.dims[2] === 'number';
+}
+
 function defaultFor(input: SignatureInput, signature: ModelSignature, feeds: ReadonlyMap<string, TensorData>): TensorData | undefined {
   if (input.role === 'lengths') {
     const target = feeds.get(input.of!);
@@ -196,12 +337,17 @@ function defaultFor(input: SignatureInput, signature: ModelSignature, feeds: Rea
     return { dtype: 'int64', dims: [batch], data: new BigInt64Array(batch).fill(BigInt(time)) };
   }
   if (input.role === 'state') {
+    // Zeros only for a recurrent state [layers, batch, hidden]; other state, such as an attention memory, must be passed.
+    if (input.dims.length !== 3 || typeof input.dims[0] !== 'number' || typeof input.dims[2] !== 'number') return undefined;
     const batchSymbol = input.dims[1];
     const data = signature.inputs.find((i) => i.role === 'data' && i.dims[0] === batchSymbol);
     const batch = typeof batchSymbol === 'number' ? batchSymbol : data === undefined ? undefined : feeds.get(data.name)?.dims[0];
     if (batch === undefined) return undefined;
     const dims = [input.dims[0] as number, batch, input.dims[2] as number];
-    return { dtype: 'float32', dims, data: new Float32Array(dims[0]! * dims[1]! * dims[2]!) };
+    const size = dims[0]! * dims[1]! * dims[2]!;
+    // The signature bounds layers × hidden; the batch comes from a data input, so this stays within what was passed.
+    if (!Number.isSafeInteger(size) || size > maxFilledState) return undefined;
+    return { dtype: 'float32', dims, data: new Float32Array(size) };
   }
   return undefined;
 }

@@ -40,21 +40,46 @@ export function documentedNames(shape: BundleShape): { scoring: FileNames; encod
   };
 }
 
+/** One way a manifest is unusable: the key (such as `files.step.path`) and what is wrong with it. */
+export interface ManifestIssue {
+  readonly key: string;
+  readonly problem: string;
+  /** `file`: a file entry names something other than a plain file name in the manifest's folder. */
+  readonly kind: 'schema' | 'file';
+}
+
+/** The keys of `files`, one per graph; a manifest naming any other is refused, so nothing else is read. */
+export const bundleFileKeys = ['scoring', 'encoder', 'step', 'greedy'] as const;
+
 /**
  * Checks that parsed JSON is a manifest the runtime can drive. Returns the manifest, or the
  * problems found, each a sentence naming the field.
  */
 export function parseManifest(value: unknown): { manifest?: BundleManifest; problems: string[] } {
-  const problems: string[] = [];
-  const at = (path: string, message: string): void => {
-    problems.push(`\`${path}\` ${message}`);
-  };
-  if (!isRecord(value)) return { problems: ['the manifest is not a JSON object'] };
+  const checked = checkManifest(value);
+  const problems = checked.issues.map((i) => (i.key === '' ? i.problem : `\`${i.key}\` ${i.problem}`));
+  return checked.manifest === undefined ? { problems } : { manifest: checked.manifest, problems };
+}
 
-  if (typeof value['name'] !== 'string') at('name', 'should be a string');
-  if (value['kind'] !== 'seq2seq' && value['kind'] !== 'lm') at('kind', `should be "seq2seq" or "lm", not ${JSON.stringify(value['kind'])}`);
-  for (const key of ['bos', 'eos', 'maxLength', 'vocab'] as const) {
-    if (!isWhole(value[key])) at(key, `should be a whole number, not ${JSON.stringify(value[key])}`);
+/**
+ * Checks parsed JSON against the manifest's schema (docs/seq2seq.md), by hand and only as deep
+ * as the schema goes, so any value (deeply nested, huge, of any type) is checked in bounded time.
+ * Every file entry must be a plain file name: no folder separators, no `..`, no absolute path.
+ */
+export function checkManifest(value: unknown): { manifest?: BundleManifest; issues: ManifestIssue[] } {
+  const issues: ManifestIssue[] = [];
+  const at = (key: string, problem: string, kind: ManifestIssue['kind'] = 'schema'): void => {
+    issues.push({ key, problem, kind });
+  };
+  if (!isRecord(value)) return { issues: [{ key: '', problem: `the manifest is ${describe(value)}, not a JSON object`, kind: 'schema' }] };
+
+  if (value['format'] !== 'seqc-bundle') at('format', `should be "seqc-bundle", not ${describe(value['format'])}`);
+  if (value['version'] !== 1) at('version', `should be 1, not ${describe(value['version'])}`);
+  if (value['target'] !== undefined && value['target'] !== 'webgpu') at('target', `should be "webgpu" when present, not ${describe(value['target'])}`);
+  if (typeof value['name'] !== 'string') at('name', `should be a string, not ${describe(value['name'])}`);
+  if (value['kind'] !== 'seq2seq' && value['kind'] !== 'lm') at('kind', `should be "seq2seq" or "lm", not ${describe(value['kind'])}`);
+  for (const key of ['bos', 'eos', 'maxLength', 'vocab', 'targetVocab'] as const) {
+    if (!isWhole(value[key])) at(key, `should be a whole number up to ${largest}, not ${describe(value[key])}`);
   }
   if (isWhole(value['maxLength']) && value['maxLength'] < 1) at('maxLength', 'should be at least 1');
   if (isWhole(value['vocab'])) {
@@ -62,46 +87,59 @@ export function parseManifest(value: unknown): { manifest?: BundleManifest; prob
       if (isWhole(value[key]) && value[key] >= value['vocab']) at(key, `is ${value[key]}, outside the vocabulary of ${value['vocab']}`);
     }
   }
-  if (typeof value['inputFeed'] !== 'boolean') at('inputFeed', 'should be true or false');
-  if (value['memoryDim'] !== undefined && !isWhole(value['memoryDim'])) at('memoryDim', 'should be a whole number when present');
+  if (typeof value['inputFeed'] !== 'boolean') at('inputFeed', `should be true or false, not ${describe(value['inputFeed'])}`);
+  if (value['memoryDim'] !== undefined && !isWhole(value['memoryDim'])) at('memoryDim', `should be a whole number when present, not ${describe(value['memoryDim'])}`);
 
   const state = value['state'];
   if (!isRecord(state)) {
-    at('state', 'should be an object { cell, layers, hidden }');
+    at('state', `should be an object { cell, layers, hidden }, not ${describe(state)}`);
   } else {
-    if (state['cell'] !== 'rnn' && state['cell'] !== 'lstm' && state['cell'] !== 'gru') at('state.cell', `should be "rnn", "lstm" or "gru", not ${JSON.stringify(state['cell'])}`);
+    if (state['cell'] !== 'rnn' && state['cell'] !== 'lstm' && state['cell'] !== 'gru') at('state.cell', `should be "rnn", "lstm" or "gru", not ${describe(state['cell'])}`);
     for (const key of ['layers', 'hidden'] as const) {
-      if (!isWhole(state[key]) || state[key] < 1) at(`state.${key}`, `should be a whole number ≥ 1, not ${JSON.stringify(state[key])}`);
+      if (!isWhole(state[key]) || state[key] < 1) at(`state.${key}`, `should be a whole number ≥ 1, not ${describe(state[key])}`);
     }
   }
 
   const attention = value['attention'];
   if (attention !== undefined) {
-    if (!isRecord(attention)) at('attention', 'should be an object { score, placement } when present');
+    if (!isRecord(attention)) at('attention', `should be an object { score, placement } when present, not ${describe(attention)}`);
     else {
-      if (!['dot', 'general', 'additive'].includes(attention['score'] as string)) at('attention.score', `should be "dot", "general" or "additive", not ${JSON.stringify(attention['score'])}`);
-      if (!['luong', 'bahdanau'].includes(attention['placement'] as string)) at('attention.placement', `should be "luong" or "bahdanau", not ${JSON.stringify(attention['placement'])}`);
+      if (!['dot', 'general', 'additive'].includes(attention['score'] as string)) at('attention.score', `should be "dot", "general" or "additive", not ${describe(attention['score'])}`);
+      if (!['luong', 'bahdanau'].includes(attention['placement'] as string)) at('attention.placement', `should be "luong" or "bahdanau", not ${describe(attention['placement'])}`);
+    }
+  }
+
+  const source = value['source'];
+  if (source !== undefined) {
+    if (!isRecord(source)) at('source', `should be an object { input, lengths? } when present, not ${describe(source)}`);
+    else {
+      if (typeof source['input'] !== 'string') at('source.input', `should be a string, not ${describe(source['input'])}`);
+      if (source['lengths'] !== undefined && typeof source['lengths'] !== 'string') at('source.lengths', `should be a string when present, not ${describe(source['lengths'])}`);
     }
   }
 
   const files = value['files'];
   if (!isRecord(files)) {
-    at('files', 'should be an object { scoring, encoder?, step, greedy }');
+    at('files', `should be an object { scoring, encoder?, step, greedy }, not ${describe(files)}`);
   } else {
-    for (const key of ['scoring', 'encoder', 'step', 'greedy'] as const) {
+    for (const key of Object.keys(files)) {
+      if (!(bundleFileKeys as readonly string[]).includes(key)) at(`files.${shorten(key)}`, `is not a file of a bundle (${bundleFileKeys.join(', ')}); seqc reads no other file`);
+    }
+    for (const key of bundleFileKeys) {
       const file = files[key];
       if (file === undefined) {
         if (key !== 'encoder') at(`files.${key}`, 'is missing');
         continue;
       }
       if (!isRecord(file)) {
-        at(`files.${key}`, 'should be an object { path, inputs, outputs }');
+        at(`files.${key}`, `should be an object { path, inputs, outputs }, not ${describe(file)}`);
         continue;
       }
-      if (typeof file['path'] !== 'string' || file['path'] === '') at(`files.${key}.path`, 'should be a file name');
+      const problem = fileNameProblem(file['path']);
+      if (problem !== undefined) at(`files.${key}.path`, problem, typeof file['path'] === 'string' && file['path'] !== '' ? 'file' : 'schema');
       for (const list of ['inputs', 'outputs'] as const) {
         const names = file[list];
-        if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) at(`files.${key}.${list}`, 'should be a list of names');
+        if (!Array.isArray(names) || names.length > maxNames || !names.every((n) => typeof n === 'string')) at(`files.${key}.${list}`, `should be a list of at most ${maxNames} names, not ${describe(names)}`);
       }
     }
     if (value['kind'] === 'seq2seq' && files['encoder'] === undefined) at('files.encoder', 'is missing, and a seq2seq bundle needs it');
@@ -109,45 +147,65 @@ export function parseManifest(value: unknown): { manifest?: BundleManifest; prob
   }
   const weights = value['weights'];
   if (weights !== undefined) {
-    if (!isRecord(weights)) at('weights', 'should be an object { path, bytes } when present');
+    if (!isRecord(weights)) at('weights', `should be an object { path, bytes } when present, not ${describe(weights)}`);
     else {
-      if (typeof weights['path'] !== 'string' || weights['path'] === '') at('weights.path', 'should be a file name');
-      if (!isWhole(weights['bytes'])) at('weights.bytes', `should be a whole number, not ${JSON.stringify(weights['bytes'])}`);
+      const problem = fileNameProblem(weights['path']);
+      if (problem !== undefined) at('weights.path', problem, typeof weights['path'] === 'string' && weights['path'] !== '' ? 'file' : 'schema');
+      const bytes = weights['bytes'];
+      if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) at('weights.bytes', `should be a whole number of bytes, not ${describe(bytes)}`);
     }
   }
-  if (problems.length > 0) return { problems };
+  if (issues.length > 0) return { issues };
 
   const manifest = value as unknown as BundleManifest;
-  problems.push(...stepProblems(manifest));
-  return problems.length > 0 ? { problems } : { manifest, problems };
+  issues.push(...stepProblems(manifest));
+  return issues.length > 0 ? { issues } : { manifest, issues };
+}
+
+/**
+ * Why `path` is not a plain file name in the manifest's folder, or undefined when it is one. A
+ * bundle reads only such names, so a manifest cannot make seqc read a file elsewhere.
+ */
+export function fileNameProblem(path: unknown): string | undefined {
+  if (typeof path !== 'string' || path === '') return `should be a file name, not ${describe(path)}`;
+  if (path.length > 255) return 'is longer than 255 characters, which no file name is';
+  if (path === '.' || path === '..') return `is ${describe(path)}, a folder, not a file name`;
+  if (/[/\\]/.test(path)) return `is ${describe(path)}, which is not a plain file name: a bundle's files sit next to its manifest, named without folders`;
+  if (/^[A-Za-z]:/.test(path)) return `is ${describe(path)}, a drive path, not a plain file name`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(path)) return `is ${describe(path)}, which holds control characters`;
+  return undefined;
 }
 
 // Internals.
 
 /** The step graph's names must be those the runtime knows how to feed and read. */
-function stepProblems(manifest: BundleManifest): string[] {
-  const problems: string[] = [];
+function stepProblems(manifest: BundleManifest): ManifestIssue[] {
+  const problems: ManifestIssue[] = [];
+  const at = (key: string, problem: string): void => {
+    problems.push({ key, problem, kind: 'schema' });
+  };
   const { inputs, outputs } = manifest.files.step;
   const expected = documentedNames({ kind: manifest.kind, cell: manifest.state.cell, inputFeed: manifest.inputFeed, attention: true }).step;
   for (const name of inputs) {
-    if (!expected.inputs.includes(name)) problems.push(`\`files.step.inputs\` names \`${name}\`, which is not one of ${expected.inputs.map((n) => `\`${n}\``).join(', ')}`);
+    if (!expected.inputs.includes(name)) at('files.step.inputs', `names \`${shorten(name)}\`, which is not one of ${expected.inputs.map((n) => `\`${n}\``).join(', ')}`);
   }
   for (const name of ['tokens', 'h']) {
-    if (!inputs.includes(name)) problems.push(`\`files.step.inputs\` lacks \`${name}\``);
+    if (!inputs.includes(name)) at('files.step.inputs', `lacks \`${name}\``);
   }
   for (const name of ['logits', 'h_out']) {
-    if (!outputs.includes(name)) problems.push(`\`files.step.outputs\` lacks \`${name}\``);
+    if (!outputs.includes(name)) at('files.step.outputs', `lacks \`${name}\``);
   }
   for (const [input, output] of [['c', 'c_out'], ['feed', 'feed_out']] as const) {
-    if (inputs.includes(input) !== outputs.includes(output)) problems.push(`\`files.step\` should list both \`${input}\` and \`${output}\`, or neither`);
+    if (inputs.includes(input) !== outputs.includes(output)) at('files.step', `should list both \`${input}\` and \`${output}\`, or neither`);
   }
   if (manifest.kind === 'seq2seq') {
     for (const name of ['memory', 'src_lengths']) {
-      if (!inputs.includes(name)) problems.push(`\`files.step.inputs\` lacks \`${name}\`, which a seq2seq step reads`);
+      if (!inputs.includes(name)) at('files.step.inputs', `lacks \`${name}\`, which a seq2seq step reads`);
     }
     const encoderOutputs = manifest.files.encoder!.outputs;
     for (const name of ['memory', 'h0']) {
-      if (!encoderOutputs.includes(name)) problems.push(`\`files.encoder.outputs\` lacks \`${name}\``);
+      if (!encoderOutputs.includes(name)) at('files.encoder.outputs', `lacks \`${name}\``);
     }
   }
   return problems;
@@ -158,5 +216,25 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function isWhole(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= largest;
+}
+
+/** The most names a file entry lists; real graphs have a handful. */
+const maxNames = 64;
+
+/** The largest whole number a manifest holds: the int32 range of ONNX Runtime's indices. */
+const largest = 2 ** 31 - 1;
+
+/** A found value in a few words, whatever its size or depth (JSON.stringify would recurse without bound). */
+function describe(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return JSON.stringify(shorten(value));
+  return String(value);
+}
+
+function shorten(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }

@@ -2,6 +2,22 @@
 
 import { rngFor } from '../weights/random.js';
 
+/**
+ * Bounds on one generation request, so that its time and memory stay bounded whatever a spec,
+ * a manifest or a caller asks for. They are fixed; staying under them is the caller's choice of
+ * fewer rows per call, a narrower beam or a shorter maximum length.
+ *
+ * - `maxLength`, 4096 tokens per hypothesis: RNN decoders degrade long before that, it is 4× the
+ *   context of GPT-2, and the greedy graph's `tokens` output is `[batch, max_length]`.
+ * - `beamWidth`, 256: beam search ranks width × (width + 1) candidates per row and step, so the
+ *   width is bounded by the time of one step; widths above 10–20 rarely change the n best.
+ * - `samples`, 256 samples per row, for the same reason.
+ * - `work`, 2^20 token positions: rows × hypotheses per row (beam width or samples) × max length,
+ *   which bounds the hypotheses kept in memory and the step rows run. One row with the widest beam
+ *   to the longest length fits exactly.
+ */
+export const generationLimits = { maxLength: 4096, beamWidth: 256, samples: 256, work: 2 ** 20 } as const;
+
 /** What one decoder step returns for the rows it was given. */
 export interface StepOutput<S> {
   /**
@@ -64,6 +80,8 @@ export interface SearchOptions {
    * a target prefix. They are fed but not scored, and are not part of `Hypothesis.tokens`.
    */
   readonly prefix?: readonly (readonly number[])[];
+  /** Called after each step with how many batch rows have finished, for a progress display. */
+  readonly onProgress?: (finishedRows: number) => void;
 }
 
 export interface BeamSearchOptions extends SearchOptions {
@@ -125,7 +143,11 @@ export async function sample<S>(session: DecoderSession<S>, options: SampleOptio
   return decodeStreams(session, options, count, (stream, logits, logProbs) => {
     if (temperature === 0) return argmax(logProbs);
     if (scaled.length !== logits.length) scaled = new Float64Array(logits.length);
-    for (let v = 0; v < logits.length; v++) scaled[v] = logits[v]! / temperature;
+    // Shifted by the largest logit first, so that a tiny temperature gives −∞ and 0, never +∞.
+    let max = -Infinity;
+    for (let v = 0; v < logits.length; v++) if (logits[v]! > max) max = logits[v]!;
+    const shift = Number.isFinite(max) ? max : 0;
+    for (let v = 0; v < logits.length; v++) scaled[v] = (logits[v]! - shift) / temperature;
     // Keep the eos mask that the driver put into logProbs.
     for (let v = 0; v < logits.length; v++) if (logProbs[v] === -Infinity) scaled[v] = -Infinity;
     logSoftmaxInPlace(scaled);
@@ -237,11 +259,15 @@ export async function beamSearch<S>(session: DecoderSession<S>, options: BeamSea
       if (length >= maxLength) {
         for (const beam of live) offer(row, beam.trail!, beam.length, beam.logProb);
       } else if (!(list.length === nBest && list[nBest - 1]!.score >= bestPossible)) {
-        next.push(...live);
-        parents.push(...liveParents);
+        // One by one: a wide beam would overflow the stack as spread arguments.
+        for (let i = 0; i < live.length; i++) {
+          next.push(live[i]!);
+          parents.push(liveParents[i]!);
+        }
       }
       first = end;
     }
+    options.onProgress?.(session.batch - rowsIn(next));
     if (next.length === 0) break;
     state = isIdentity(parents, beams.length) ? out.state : session.select(out.state, Int32Array.from(parents));
     beams = next;
@@ -364,6 +390,8 @@ async function decodeStreams<S>(session: DecoderSession<S>, options: SearchOptio
   if (count > 1) state = session.select(state, Int32Array.from(streams, (s) => s.row));
   let active = streams.map((_, s) => s);
   let logProbs = new Float64Array(0);
+  const unfinished = new Int32Array(session.batch).fill(count);
+  let finishedRows = 0;
   while (active.length > 0) {
     const out = await session.step(Int32Array.from(active, (s) => streams[s]!.last), state);
     const vocab = vocabOf(out, active.length);
@@ -393,7 +421,9 @@ async function decodeStreams<S>(session: DecoderSession<S>, options: SearchOptio
       }
       stream.last = token;
       if (token !== eos && stream.tokens.length < maxLength) keep.push(i);
+      else if (--unfinished[stream.row]! === 0) finishedRows++;
     }
+    options.onProgress?.(finishedRows);
     if (keep.length === 0) break;
     state = keep.length === active.length ? out.state : session.select(out.state, Int32Array.from(keep));
     active = keep.map((i) => active[i]!);
@@ -512,6 +542,13 @@ function hypothesisFromTrail(trail: Trail, score: number, logProb: number): Hypo
   tokens.reverse();
   attention.reverse();
   return hasAttention ? { tokens, score, logProb, attention } : { tokens, score, logProb };
+}
+
+/** How many batch rows the beams belong to; beams of one row are adjacent. */
+function rowsIn(beams: readonly Beam[]): number {
+  let rows = 0;
+  for (let i = 0; i < beams.length; i++) if (i === 0 || beams[i]!.row !== beams[i - 1]!.row) rows++;
+  return rows;
 }
 
 function isIdentity(indices: readonly number[], rows: number): boolean {

@@ -29,7 +29,10 @@ export interface WebModelOptions {
   readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
 }
 
-/** Fetches (for a URL) and opens a compiled model. */
+/**
+ * Fetches (for a URL) and opens a compiled model. The parameters are those of `loadModel` in
+ * src/runtime/node.ts: the model, then options with `name` and `executionProviders`.
+ */
 export async function loadModel(source: Uint8Array | ArrayBuffer | string | URL, options: WebModelOptions = {}): Promise<{ model?: LoadedModel; diagnostics: Diagnostic[] }> {
   configure(options);
   const name = options.name ?? (source instanceof Uint8Array || source instanceof ArrayBuffer ? '<model>' : String(source));
@@ -75,7 +78,7 @@ export async function fetchBundle(manifestUrl: string | URL, options: LoadBundle
 
 export { readSignature, runModel, toNested, tensorsFromInputs } from './session.js';
 export type { LoadedModel, ModelInputs, RunResult, RunTiming } from './session.js';
-export { tensorFromNested, tensorFromValue, validateInputs } from './inputs.js';
+export { checkTensorData, tensorFromNested, tensorFromValue, validateInputs } from './inputs.js';
 export type { FlatInput, InputValue, NestedNumbers, TensorData } from './inputs.js';
 export type { BundleSource, GenerateOptions, GenerateResult, LoadBundleOptions, SeqBundle } from './generate.js';
 

@@ -1,9 +1,11 @@
 // The syntax stage: .seq text → tokens → CST (Chevrotain) → AST, with every problem as a diagnostic.
 
 import type { CstNode, IToken, IRecognitionException, ILexingError, CstElement } from 'chevrotain';
-import { seqParser } from '../../grammar/parser.js';
+import { seqFirstErrorParser as seqParser } from '../../grammar/parser.js';
 import { seqLexer } from '../../grammar/tokens.js';
-import { error, type Diagnostic, type Span } from '../diagnostics/diagnostic.js';
+import { error, spanOfWhole, type Diagnostic, type Position, type Span } from '../diagnostics/diagnostic.js';
+import { maxNameLength, maxReparses, maxSpecCharacters, maxSteps, reparseBudget } from './limits.js';
+import { closest } from '../diagnostics/suggest.js';
 import type {
   Argument,
   CallStep,
@@ -27,26 +29,44 @@ export interface ParseResult {
 
 /** Parses one spec. `source` names the text in spans (a path, or `<input>`). */
 export function parse(original: string, source: string): ParseResult {
-  // A lone carriage return ends a line too; turning it into \n keeps every offset the same.
-  const text = original.replace(/\r(?!\n)/g, '\n');
+  if (original.length > maxSpecCharacters) {
+    return {
+      diagnostics: [
+        error(
+          'SEQ004',
+          spanOfWhole(source),
+          `this spec has ${original.length.toLocaleString('en-US')} characters, more than seqc reads (${maxSpecCharacters.toLocaleString('en-US')}, 1 MiB)`,
+          'the limit cannot be raised; a spec describes layers, not data: is this the right file?',
+        ),
+      ],
+    };
+  }
+  // A lone carriage return ends a line too, and a byte-order mark is not part of the text; turning
+  // them into \n and a space keeps every offset the same.
+  const text = original.replace(/\r(?!\n)/g, '\n').replace(/^\ufeff/, ' ');
+  const lines = lineTable(text);
   const lexed = seqLexer.tokenize(text);
-  const diagnostics: Diagnostic[] = lexed.errors.map((e) => lexingDiagnostic(e, text, source));
+  const diagnostics: Diagnostic[] = lexed.errors.map((e) => lexingDiagnostic(e, text, source, lines));
+  const limit = tokenLimitDiagnostic(lexed.tokens, source);
+  if (limit !== undefined) return { diagnostics: [...diagnostics, limit] };
   seqParser.input = lexed.tokens;
   const cst = seqParser.file();
-  // After an error, recovery often trips again further along the same line; the first error on a
-  // line is the one that explains it, so later parse errors on that line are left out.
+  // The parser stops at its first error. On a line the lexer already reported, that error is a
+  // consequence of the bad character, so it is left out.
   const linesWithErrors = new Set(diagnostics.map((d) => d.span.start.line));
-  const first = seqParser.errors.map((e) => parsingDiagnostic(e, text, source)).find((d) => !linesWithErrors.has(d.span.start.line));
+  const firstError = seqParser.errors.find((e) => !linesWithErrors.has(lines.positionAt(errorOffset(e, text)).line));
+  const first = firstError === undefined ? undefined : parsingDiagnostic(firstError, text, source, lines);
   if (first !== undefined) {
     diagnostics.push(first);
-    diagnostics.push(...laterSyntaxErrors(text, source, first.span.start.line));
+    // With characters no token fits, blanking statements out and parsing again finds nothing new.
+    if (lexed.errors.length === 0) diagnostics.push(...laterSyntaxErrors(text, source, first.span.start.line));
   }
   if (diagnostics.length > 0) return { diagnostics };
 
   const builder = new AstBuilder(source);
   const models = nodes(cst, 'model');
   if (models.length !== 1) {
-    const span = models.length === 0 ? spanAtEnd(text, source) : builder.nodeSpan(models[1]!);
+    const span = models.length === 0 ? spanAtEnd(text, source, lines) : builder.nodeSpan(models[1]!);
     const message =
       models.length === 0 ? 'this file holds no model' : `this file holds ${models.length} models; seqc compiles one per file`;
     return {
@@ -59,6 +79,30 @@ export function parse(original: string, source: string): ParseResult {
   return { ast, diagnostics: builder.diagnostics };
 }
 
+/** A name longer than `maxNameLength`, or more steps than `maxSteps`: the first such token, as a diagnostic. */
+function tokenLimitDiagnostic(tokens: readonly IToken[], source: string): Diagnostic | undefined {
+  let steps = 0;
+  for (const t of tokens) {
+    if (t.tokenType.name === 'Identifier' && t.image.length > maxNameLength) {
+      return error(
+        'SEQ006',
+        tokenSpan(t, source),
+        `this name has ${t.image.length.toLocaleString('en-US')} characters, more than seqc allows (${maxNameLength})`,
+        `names become ONNX tensor and parameter names; shorten it to ${maxNameLength} characters or fewer (the limit cannot be raised)`,
+      );
+    }
+    if (t.tokenType.name === 'Arrow' && ++steps > maxSteps) {
+      return error(
+        'SEQ007',
+        tokenSpan(t, source),
+        `this model has more than ${maxSteps.toLocaleString('en-US')} steps, the most seqc compiles`,
+        'the limit cannot be raised; a model this deep is more likely a generated file gone wrong than a network',
+      );
+    }
+  }
+  return undefined;
+}
+
 /**
  * Finds syntax errors after the statement that holds `line`: blanks that statement out (keeping
  * every offset and line) and parses again, up to a few times. Chevrotain's own recovery cannot
@@ -68,7 +112,9 @@ function laterSyntaxErrors(text: string, source: string, line: number): Diagnost
   const found: Diagnostic[] = [];
   let current = text;
   let errorLine = line;
-  for (let round = 0; round < 10; round++) {
+  // Each round reads the whole text again, so long texts get fewer rounds: the time stays linear.
+  const rounds = Math.min(maxReparses, Math.floor(reparseBudget / Math.max(1, text.length)));
+  for (let round = 0; round < rounds; round++) {
     const lines = current.split('\n');
     const startsStatement = (l: string): boolean => {
       const trimmed = l.trim();
@@ -88,7 +134,8 @@ function laterSyntaxErrors(text: string, source: string, line: number): Diagnost
     if (lexed.errors.length > 0) break;
     seqParser.input = lexed.tokens;
     seqParser.file();
-    const next = seqParser.errors.map((e) => parsingDiagnostic(e, current, source))[0];
+    const firstError = seqParser.errors[0];
+    const next = firstError === undefined ? undefined : parsingDiagnostic(firstError, current, source, lineTable(current));
     if (next === undefined || next.span.start.line <= end || /found `}`|the end of the file/.test(next.message)) break;
     found.push({ ...next, span: { ...next.span, source } });
     errorLine = next.span.start.line;
@@ -230,11 +277,7 @@ class AstBuilder {
   }
 
   tokenSpan(t: IToken): Span {
-    return {
-      source: this.source,
-      start: { offset: t.startOffset, line: t.startLine ?? 1, column: t.startColumn ?? 1 },
-      end: { offset: (t.endOffset ?? t.startOffset) + 1, line: t.endLine ?? 1, column: (t.endColumn ?? 0) + 1 },
-    };
+    return tokenSpan(t, this.source);
   }
 
   nodeSpan(node: CstNode): Span {
@@ -279,26 +322,45 @@ function firstToken(node: CstNode): IToken {
   throw new Error(`CST node ${node.name} has no token`);
 }
 
-function positionAt(text: string, offset: number): { offset: number; line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text[i] === '\n') {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { offset, line, column: offset - lineStart + 1 };
+function tokenSpan(t: IToken, source: string): Span {
+  return {
+    source,
+    start: { offset: t.startOffset, line: t.startLine ?? 1, column: t.startColumn ?? 1 },
+    end: { offset: (t.endOffset ?? t.startOffset) + 1, line: t.endLine ?? 1, column: (t.endColumn ?? 0) + 1 },
+  };
 }
 
-function spanAtEnd(text: string, source: string): Span {
-  const end = positionAt(text, text.length);
+/** Where each line of a text starts, so that an offset's line is a binary search away. */
+interface LineTable {
+  positionAt(offset: number): Position;
+}
+
+function lineTable(text: string): LineTable {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return {
+    positionAt(offset: number): Position {
+      const clamped = Math.max(0, Math.min(offset, text.length));
+      let low = 0;
+      let high = starts.length - 1;
+      while (low < high) {
+        const middle = (low + high + 1) >> 1;
+        if (starts[middle]! <= clamped) low = middle;
+        else high = middle - 1;
+      }
+      return { offset, line: low + 1, column: offset - starts[low]! + 1 };
+    },
+  };
+}
+
+function spanAtEnd(text: string, source: string, lines: LineTable): Span {
+  const end = lines.positionAt(text.length);
   return { source, start: end, end };
 }
 
-function lexingDiagnostic(e: ILexingError, text: string, source: string): Diagnostic {
-  const start = positionAt(text, e.offset);
-  const end = positionAt(text, e.offset + Math.max(1, e.length));
+function lexingDiagnostic(e: ILexingError, text: string, source: string, lines: LineTable): Diagnostic {
+  const start = lines.positionAt(e.offset);
+  const end = lines.positionAt(e.offset + Math.max(1, e.length));
   const found = text.slice(e.offset, e.offset + Math.max(1, e.length));
   return error(
     'SEQ001',
@@ -308,13 +370,21 @@ function lexingDiagnostic(e: ILexingError, text: string, source: string): Diagno
   );
 }
 
-function parsingDiagnostic(e: IRecognitionException, text: string, source: string): Diagnostic {
+/** Where a parse error points: its token, or the end of the text when it found none. */
+function errorOffset(e: IRecognitionException, text: string): number {
+  const t = e.token;
+  return t.tokenType.name === 'EOF' || Number.isNaN(t.startOffset) ? text.length : t.startOffset;
+}
+
+function parsingDiagnostic(e: IRecognitionException, text: string, source: string, lines: LineTable): Diagnostic {
   const t = e.token;
   const atEnd = t.tokenType.name === 'EOF' || Number.isNaN(t.startOffset);
-  const startOffset = atEnd ? text.length : t.startOffset;
+  const startOffset = errorOffset(e, text);
   const endOffset = atEnd ? text.length : (t.endOffset ?? t.startOffset) + 1;
-  const span = { source, start: positionAt(text, startOffset), end: positionAt(text, endOffset) };
+  const span = { source, start: lines.positionAt(startOffset), end: lines.positionAt(endOffset) };
   const found = atEnd ? 'the end of the file' : `${describe(t)}`;
+  const mistake = atEnd ? undefined : likelyMistake(e, t, text, source);
+  if (mistake !== undefined) return mistake;
   const expected = expectedFrom(e);
   let message = expected === undefined ? `unexpected ${found}` : `expected ${expected}, found ${found}`;
   // A name can start a member, but only when what follows fits; say so rather than "expected a name, found a name".
@@ -359,5 +429,81 @@ function parseHint(e: IRecognitionException, t: IToken): string | undefined {
   if (rule === 'arg' || rule === 'args' || rule === 'value') return 'arguments look like `hidden=256`, separated by commas';
   if (rule === 'typeExpr' || rule === 'dim') return 'types look like `int64[batch, time]`, `float32[batch, time, 40]` or `lengths(tokens)`';
   if (rule === 'chain') return 'a chain is `source -> step -> step`';
+  return undefined;
+}
+
+/**
+ * The mistakes behind the commonest parse errors, recognised from the text around the error, so
+ * that the message names the mistake rather than the token where the parser gave up: a misspelled
+ * `output` (`-> outptu logits`), a missing `->` between two steps on one line, and a misspelled
+ * `input` or `model` at the start of a statement. (Chevrotain's `previousToken` is not reliable
+ * after recovery, so the text before the token is read instead.)
+ */
+function likelyMistake(e: IRecognitionException, t: IToken, text: string, source: string): Diagnostic | undefined {
+  const rules = e.context.ruleStack;
+  const rule = rules[rules.length - 1];
+  const lineStart = text.lastIndexOf('\n', t.startOffset - 1) + 1;
+  // The patterns below look at the end of the line before the token only, so that a long line
+  // costs no more than a short one.
+  const tailStart = Math.max(lineStart, t.startOffset - 200);
+  const before = text.slice(tailStart, t.startOffset);
+  /** A span on t's line, by offsets. */
+  const spanOnLine = (start: number, end: number): Span => ({
+    source,
+    start: { offset: start, line: t.startLine ?? 1, column: (t.startColumn ?? 1) - (t.startOffset - start) },
+    end: { offset: end, line: t.startLine ?? 1, column: (t.startColumn ?? 1) - (t.startOffset - end) },
+  });
+  const isName = t.tokenType.name === 'Identifier';
+  // `-> outptu logits`: the step `outptu` parsed, and the name after it did not.
+  const misspelledOutput = /->\s*([A-Za-z_]\w*)\s+$/.exec(before);
+  if (isName && misspelledOutput !== null && misspelledOutput[1] !== 'output' && closest(misspelledOutput[1]!, ['output']) !== undefined) {
+    const word = misspelledOutput[1]!;
+    const start = tailStart + misspelledOutput.index + misspelledOutput[0].indexOf(word, 2);
+    return error('SEQ002', spanOnLine(start, start + word.length), `\`${word} ${t.image}\` is not a step`, `did you mean \`output ${t.image}\`? \`output NAME\` makes the value a graph output`);
+  }
+  // Two steps side by side in a chain: the arrow between them is missing. The second step starts at
+  // the token, or, when the parser took its name for the source of a new chain, at the name before it.
+  const inStep = rule === 'step' || rule === 'args' || rule === 'arg' || rule === 'value';
+  const nameBeforeParen = rule === 'chain' && t.image === '(' ? /([A-Za-z_]\w*)\s*$/.exec(before) : null;
+  const stepStart = nameBeforeParen !== null ? tailStart + nameBeforeParen.index : isName || t.tokenType.name === 'Output' ? t.startOffset : undefined;
+  if (!inStep && stepStart !== undefined) {
+    const previousStep = /[)\w](\s*)$/.exec(text.slice(tailStart, stepStart));
+    if (previousStep !== null && text.slice(lineStart, stepStart).includes('->')) {
+      const gapStart = stepStart - previousStep[1]!.length;
+      const next = nameBeforeParen?.[1] ?? t.image;
+      return error('SEQ002', spanOnLine(gapStart, stepStart), `expected \`->\` before \`${next}\``, `did you forget \`->\`? Steps in a chain are joined by arrows: \`-> ${next}\``);
+    }
+  }
+  // `-> Embedding(…) LSTM(8) -> …`: the parser took `LSTM(8)` for the head of a `decoder(…) { … }` block.
+  if (rule === 'decoderBlock') {
+    const window = Math.max(0, t.startOffset - 200);
+    const call = /([A-Za-z_]\w*)\s*\([^(){}]*\)\s*$/.exec(text.slice(window, t.startOffset));
+    if (call !== null) {
+      const nameStart = window + call.index;
+      const nameLineStart = text.lastIndexOf('\n', nameStart - 1) + 1;
+      const lineBefore = text.slice(nameLineStart, nameStart);
+      const previousStep = /[)\w](\s*)$/.exec(lineBefore.slice(-200));
+      if (previousStep !== null && lineBefore.includes('->')) {
+        const line = text.slice(0, nameStart).split('\n').length;
+        const column = nameStart - nameLineStart + 1;
+        const gapStart = nameStart - previousStep[1]!.length;
+        const gap: Span = {
+          source,
+          start: { offset: gapStart, line, column: column - previousStep[1]!.length },
+          end: { offset: nameStart, line, column },
+        };
+        return error('SEQ002', gap, `expected \`->\` before \`${call[1]}\``, `did you forget \`->\`? Steps in a chain are joined by arrows: \`-> ${call[1]}(…)\``);
+      }
+    }
+  }
+  // `imput tokens: …` or `modle M { … }` at the start of a statement.
+  if (isName && (tailStart === lineStart ? /^\s*$|\{\s*$/ : /\{\s*$/).test(before)) {
+    // Outside every rule (the parser stops before entering one) is the top of the file, where `model` goes.
+    const keyword = rule === undefined || rule === 'file' ? 'model' : 'input';
+    if (t.image !== keyword && closest(t.image, [keyword]) !== undefined) {
+      const form = keyword === 'model' ? 'A spec is `model Name { inputs and chains }`' : 'An input is declared as `input tokens: int64[batch, time]`';
+      return error('SEQ002', spanOnLine(t.startOffset, t.startOffset + t.image.length), `${describe(t)} cannot start anything here`, `did you mean \`${keyword}\`? ${form}`);
+    }
+  }
   return undefined;
 }

@@ -1,6 +1,6 @@
 // The weights stage: seeded PyTorch-default initialization, or a loaded state_dict matched by name and shape.
 
-import { error, spanOfWhole, type Diagnostic, type Span } from '../diagnostics/diagnostic.js';
+import { error, spanOfWhole, warning, type Diagnostic, type Span } from '../diagnostics/diagnostic.js';
 import type { IrParameter } from '../ir/ir.js';
 import { fillNormal, fillUniform, rngFor } from './random.js';
 import type { WeightMap, WeightTensor } from './types.js';
@@ -59,7 +59,8 @@ export function matchWeights(
     if (!expected.has(name)) lines.push(`unexpected  ${name}: ${shapeText(t.shape)}, which the model does not have`);
   }
   if (lines.length === 0) {
-    return { weights: new Map(parameters.map((p) => [p.name, loaded.get(p.name)!])), diagnostics: [] };
+    const weights = new Map(parameters.map((p) => [p.name, loaded.get(p.name)!]));
+    return { weights, diagnostics: nonFiniteWeights(weights, source) };
   }
   const prefixes = [...new Set([...loaded.keys()].map((n) => n.split('.')[0]))];
   const labels = [...new Set(parameters.map((p) => p.owner))];
@@ -76,4 +77,47 @@ export function matchWeights(
       },
     ],
   };
+}
+
+/**
+ * A warning for each tensor that holds NaN or an infinity, naming the first such element by its
+ * index. Such weights compile, but every output they reach is NaN or infinite; they usually come
+ * from a training run that diverged.
+ */
+export function nonFiniteWeights(weights: WeightMap, source: string): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  for (const [name, tensor] of weights) {
+    let first = -1;
+    let count = 0;
+    for (let i = 0; i < tensor.data.length; i++) {
+      if (Number.isFinite(tensor.data[i]!)) continue;
+      if (first < 0) first = i;
+      count++;
+    }
+    if (first < 0) continue;
+    const value = tensor.data[first]!;
+    const others = count === 1 ? '' : ` (and ${count - 1} more of its ${tensor.data.length} values are not finite)`;
+    diagnostics.push(
+      warning(
+        'SEQ103',
+        spanOfWhole(source),
+        `tensor \`${name}\` holds ${Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity'} at ${shapeIndex(first, tensor.shape)}${others}`,
+        'every output this tensor reaches will be NaN or infinite; such weights usually come from a training run that diverged, so check the checkpoint',
+      ),
+    );
+  }
+  return diagnostics;
+}
+
+/** A flat row-major index as `index [i, j, …]` of `shape`. */
+function shapeIndex(flat: number, shape: readonly number[]): string {
+  if (shape.length === 0) return 'its one value';
+  const index: number[] = [];
+  let rest = flat;
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    const size = shape[axis]!;
+    index.unshift(size === 0 ? 0 : rest % size);
+    rest = size === 0 ? 0 : Math.floor(rest / size);
+  }
+  return `index [${index.join(', ')}]`;
 }

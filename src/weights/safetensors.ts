@@ -1,7 +1,7 @@
 // Reads and writes safetensors files, Hugging Face's weights format, as float32 tensors without Node APIs.
 
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
-import { error, spanOfWhole } from '../diagnostics/diagnostic.js';
+import { capDiagnostics, error, spanOfWhole } from '../diagnostics/diagnostic.js';
 import type { WeightTensor } from './types.js';
 
 /**
@@ -31,7 +31,8 @@ export type NamedTensors = ReadonlyMap<string, WeightTensor> | Iterable<readonly
  */
 export function readSafetensors(bytes: Uint8Array, source: string): SafetensorsContents {
   try {
-    return readChecked(bytes, source);
+    const contents = readChecked(bytes, source);
+    return { ...contents, diagnostics: [...capDiagnostics(contents.diagnostics, source)] };
   } catch (thrown) {
     const reason = thrown instanceof Error ? thrown.message : String(thrown);
     return {

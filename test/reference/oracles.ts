@@ -1,5 +1,5 @@
-// Loaders for the external oracle data in ../shared/oracles (numbers produced by PyTorch and by
-// onnx/onnx's own generators, not by anyone here), read in place and never copied into the repo,
+// Loaders for the external oracle data in test/oracles (numbers produced by PyTorch and by
+// onnx/onnx's own generators, not by anyone here; test/oracles/README.md says where each came from),
 // plus a runner that executes one ONNX node in ONNX Runtime's own kernels.
 
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
@@ -52,8 +52,8 @@ export interface CandleCase {
   readonly cn?: OracleTensor;
 }
 
-/** Where the shared oracle data lives: ../shared/oracles next to the repository root. */
-export const oraclesRoot: string = fileURLToPath(new URL('../../../shared/oracles/', import.meta.url));
+/** Where the oracle data lives: test/oracles, vendored so that the tests read nothing outside the repository. */
+export const oraclesRoot: string = fileURLToPath(new URL('../oracles/', import.meta.url));
 
 /** Loads PyTorch's LSTM or RNN case. */
 export function loadCandleCase(kind: 'lstm' | 'rnn'): CandleCase {
