@@ -129,6 +129,35 @@ describe('seqc check, summary, run, build', () => {
     }
     expect((await seqc('--help')).out).toContain('Commands:');
   });
+
+  it('every command answers --json with one document: its result on success, its diagnostics on failure', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'seqc-json-'));
+    writeFileSync(join(folder, 'tiny.seq'), readFileSync(tinySpec));
+    const spec = join(folder, 'tiny.seq');
+    const lm = join(folder, 'lm.seq');
+    writeFileSync(lm, 'model Lm {\n  decoder(bos=1, eos=2, max_length=4) {\n    -> embedding: Embedding(vocab=6, dim=4)\n    -> lstm: LSTM(hidden=4)\n    -> fc: Linear(6)\n  }\n}\n');
+    const runs: [string[], (result: any) => void][] = [
+      [['compile', spec, '-o', join(folder, 'm.onnx')], (r) => expect(r).toMatchObject({ files: [join(folder, 'm.onnx')], model: 'Tiny' })],
+      [['check', spec], (r) => expect(r.files).toHaveLength(1)],
+      [['summary', spec], (r) => expect(r).toMatchObject({ name: 'Tiny' })],
+      [['run', join(folder, 'm.onnx'), '--input', 'tokens=[[1, 2]]'], (r) => expect(r.probs.dims).toEqual([1, 2])],
+      [['generate', lm, '--prompt', '3'], (r) => expect(r[0].hypotheses).toHaveLength(1)],
+      [['build', folder, '--out', join(folder, 'built')], (r) => expect(r.built.map((b: { spec: string }) => b.spec).sort()).toEqual([lm, spec])],
+    ];
+    for (const [argv, check] of runs) {
+      const r = await seqc(...argv, '--json');
+      expect(r.err).toBe('');
+      const document = JSON.parse(r.out);
+      expect(document, argv[0]).toMatchObject({ ok: true, exitCode: 0 });
+      check(document.result);
+    }
+    const failed = await seqc('run', join(folder, 'm.onnx'), '--input', 'tokens=[[1, 99]]', '--json');
+    expect(failed.code).toBe(1);
+    const document = JSON.parse(failed.out);
+    expect(document).toMatchObject({ ok: false, exitCode: 1, result: null });
+    expect(document.diagnostics[0].code).toBe('SEQ301');
+    expect(JSON.parse((await seqc('compile', '--nope', '--json')).out).exitCode).toBe(2);
+  });
 });
 
 describe('seqc generate', () => {

@@ -14,7 +14,7 @@ import { loadOrtNode } from '../runtime/node-ort.js';
 import { type ParsedArgs } from './args.js';
 import { writeBundle } from './bundle.js';
 import { compileProgress } from './progress.js';
-import { compileFromArgs, ExitCode, fileError, report, usage, writeFilesAtomically, type Io } from './io.js';
+import { compileFromArgs, emit, ExitCode, fileError, report, usage, writeFilesAtomically, type Io } from './io.js';
 
 export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
   if (args.positionals.length > 1) return usage(io, `\`seqc build\` takes one folder, found ${args.positionals.length}`, 'build');
@@ -33,6 +33,8 @@ export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
     return ExitCode.diagnostics;
   }
   let failed = 0;
+  /** What `--json` reports: each spec built, with the files written. */
+  const built: { spec: string; model: string; parameters: number; graphs?: number }[] = [];
   for (const file of files) {
     const specPath = join(dir, file);
     const compiled = compileFromArgs(specPath, args, { onProgress: compileProgress(io, specPath) });
@@ -57,6 +59,7 @@ export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
         failed++;
         continue;
       }
+      built.push({ spec: specPath, model: `${stem}.onnx`, parameters: result.summary.totalParameters, graphs: bundle.files.length });
       io.out(`${specPath} -> ${stem}.onnx + ${bundle.files.length - 1} graphs and a manifest (${result.summary.totalParameters.toLocaleString('en-US')} parameters)\n`);
       if (args.flags.has('run')) {
         const ran = await exampleGreedy(bundle, specPath, io);
@@ -81,13 +84,14 @@ export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
       failed++;
       continue;
     }
+    built.push({ spec: specPath, model: `${stem}.onnx`, parameters: result.summary.totalParameters });
     io.out(`${specPath} -> ${stem}.onnx (${result.summary.totalParameters.toLocaleString('en-US')} parameters)\n`);
     if (args.flags.has('run')) {
       const ran = await exampleRun(result.model, specPath, io);
       if (!ran) failed++;
     }
   }
-  io.out(`built ${files.length - failed} of ${files.length} specs into ${out}/\n`);
+  emit(io, { built, failed, out }, `built ${files.length - failed} of ${files.length} specs into ${out}/\n`);
   return failed > 0 ? ExitCode.diagnostics : ExitCode.ok;
 }
 
