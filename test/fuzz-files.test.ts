@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { readBundle } from '../src/cli/bundle.js';
 import { checkManifest, parseManifest } from '../src/runtime/manifest.js';
+import { seededRandom as random } from './reference/float64.js';
 
 const translator = `model TinyTranslator {
   input src: int64[batch, src_time]
@@ -19,18 +20,6 @@ const translator = `model TinyTranslator {
   }
 }
 `;
-
-/** A small seeded generator (mulberry32), so every failure can be replayed from its case number. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Stands for a deeply nested value; replaced in the JSON text, since JSON.stringify would recurse. */
 const deep = '__seqc_deep__';

@@ -9,18 +9,7 @@ import { compile } from '../src/index.js';
 import { decodeModel } from '../src/onnx/decode.js';
 import { encodeModel } from '../src/onnx/encode.js';
 import { loadModel, type LoadedModel, type RunResult } from '../src/runtime/node.js';
-
-/** A small seeded generator (mulberry32), so that a failing case can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from './reference/float64.js';
 
 type Rng = () => number;
 const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;

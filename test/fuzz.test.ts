@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { catalogue, compile, readSafetensors, writeSafetensors, type Diagnostic, type Position } from '../src/index.js';
 import { renderDiagnostics } from '../src/diagnostics/render.js';
+import { seededRandom as mulberry32 } from './reference/float64.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const runSeed = Number(process.env.SEQC_FUZZ_SEED ?? 20_251_101);
@@ -38,17 +39,6 @@ const heapGrowthBytes = 512 * 2 ** 20;
 // Random numbers: mulberry32, small and seedable, and a hash to give each case its own seed.
 
 type Random = () => number;
-
-function mulberry32(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function caseSeed(generator: string, index: number): number {
   let h = runSeed >>> 0;
