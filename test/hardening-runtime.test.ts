@@ -283,7 +283,7 @@ process.exitCode = await main(['run', ${JSON.stringify(modelPath)}, '--input', '
     if (child.stderr.includes('SEQ308')) {
       expect(child.stderr).toContain('warning[SEQ308]: execution provider cuda is not available');
       expect(child.stderr).toContain('running on cpu');
-      expect(child.stderr).toContain('--onnxruntime-node-install=cuda12');
+      expect(child.stderr).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node');
     }
     expect(child.stderr).not.toContain('[E:onnxruntime');
     expect(child.stderr).not.toContain('\x1b[');

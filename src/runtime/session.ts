@@ -227,7 +227,7 @@ function firstLine(e: unknown): string {
 
 function providerHint(providers: readonly string[]): string {
   if (providers.includes('cuda')) {
-    return "CUDA needs onnxruntime-node's CUDA binaries, which npm installs only when asked: `npm install onnxruntime-node --onnxruntime-node-install=cuda12` (CUDA 12 and cuDNN 9 on the machine), or list a fallback: `--ep cuda,cpu`, executionProviders ['cuda', 'cpu']";
+    return "CUDA needs onnxruntime-node's CUDA binaries, which its install script downloads only when allowed and asked: `npm pkg set allowScripts.onnxruntime-node=true --json`, then `ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node` (CUDA 12 and cuDNN 9 on the machine); or list a fallback: `--ep cuda,cpu`, executionProviders ['cuda', 'cpu']";
   }
   if (providers.includes('webgpu')) return 'WebGPU needs a browser with navigator.gpu; list a fallback as [\'webgpu\', \'wasm\']';
   return 'onnxruntime-node runs on cpu (and cuda where its CUDA binaries are installed); onnxruntime-web on wasm and webgpu';
