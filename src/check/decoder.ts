@@ -13,7 +13,7 @@ import {
   type RecurrentCell,
   type RecurrentOp,
 } from '../ir/ir.js';
-import { generationLimits } from '../runtime/search.js';
+import { generationLimits } from '../contracts/limits.js';
 import type { CallStep, Chain, DecoderBlock } from '../syntax/ast.js';
 import { bindArguments, stepText } from './arguments.js';
 import type { Binding, ChainChecker } from './chains.js';
