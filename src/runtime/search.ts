@@ -274,7 +274,7 @@ export function logSoftmaxInto(values: ArrayLike<number>, out: Float64Array): vo
 
 /**
  * A seeded generator of floats in [0, 1): the same xoshiro128** generator that initializes weights
- * (src/weights/random.ts), keyed by the sampling seed. The same seed gives the same numbers everywhere.
+ * (src/contracts/random.ts), keyed by the sampling seed. The same seed gives the same numbers everywhere.
  */
 export function xoshiro128ss(seed: number): () => number {
   const rng = rngFor(seed >>> 0, 'sampling');
