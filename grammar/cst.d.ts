@@ -1,4 +1,4 @@
-// The typed CST of the .seq grammar, generated from grammar/parser.ts by grammar/generate.ts; do not edit.
+// The typed CST of the .seq grammar, generated from grammar/parser.ts by scripts/grammar.ts; do not edit.
 
 import type { CstNode, ICstVisitor, IToken } from "chevrotain";
 

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { runInContext, createContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { generatedFiles } from '../grammar/generate.js';
+import { generatedFiles } from '../scripts/grammar.js';
 import { seqParser } from '../grammar/parser.js';
 
 const root = new URL('../', import.meta.url);

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { spanOfWhole } from '../src/diagnostics/diagnostic.js';
 import type { Diagnostic } from '../src/diagnostics/diagnostic.js';
-import { fillNormal, fillUniform, rngFor } from '../src/weights/random.js';
+import { rngFor } from '../src/contracts/random.js';
+import { fillNormal, fillUniform } from '../src/weights/random.js';
 import {
   bfloat16BitsToNumber,
   float16BitsToNumber,

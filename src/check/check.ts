@@ -6,7 +6,7 @@ import type { CallStep, Chain, DecoderBlock, EncoderBlock, InputDecl, ModelAst }
 import { ChainChecker } from './chains.js';
 import { DecoderChecker } from './decoder.js';
 import { checkInputs } from './inputs.js';
-import { decoderParameters, parametersOf } from './parameters.js';
+import { decoderParameters, parametersOf } from '../ir/parameters.js';
 
 export interface CheckResult {
   readonly ir?: ModelIR;

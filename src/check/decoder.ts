@@ -13,7 +13,7 @@ import {
   type RecurrentCell,
   type RecurrentOp,
 } from '../ir/ir.js';
-import { generationLimits } from '../runtime/search.js';
+import { generationLimits } from '../contracts/limits.js';
 import type { CallStep, Chain, DecoderBlock } from '../syntax/ast.js';
 import { bindArguments, stepText } from './arguments.js';
 import type { Binding, ChainChecker } from './chains.js';
@@ -65,7 +65,7 @@ export class DecoderChecker {
       }
       const maxLength = args.get('max_length') as number;
       if (maxLength > generationLimits.maxLength) {
-        // Generation is bounded (src/runtime/search.ts): the greedy graph's tokens are [batch, max_length].
+        // Generation is bounded (src/contracts/limits.ts): the greedy graph's tokens are [batch, max_length].
         const arg = block.args.find((a) => a.name?.text === 'max_length');
         this.diagnostics.push(
           error(

@@ -4,7 +4,7 @@ import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.j
 import type { GenerateOptions, Rows, SeqBundle } from '../runtime/generate.js';
 import { loadBundle } from '../runtime/node.js';
 import type { BundleManifest } from '../runtime/manifest.js';
-import { generationLimits } from '../runtime/search.js';
+import { generationLimits } from '../contracts/limits.js';
 import type { ParsedArgs } from './args.js';
 import { readBundle } from './bundle.js';
 import { compactJson, compileFromArgs, emit, ExitCode, onePositional, readText, report, type Io } from './io.js';

@@ -185,10 +185,6 @@ export interface DecoderIR {
   readonly span: Span;
 }
 
-export function assertNever(x: never): never {
-  throw new Error(`unexpected value ${JSON.stringify(x)}`);
-}
-
 export function formatDims(dims: readonly Dim[]): string {
   return dims.map((d) => (d.kind === 'symbol' ? d.name : String(d.size))).join(', ');
 }

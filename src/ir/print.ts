@@ -1,6 +1,7 @@
 // Prints the IR as stable, readable text: one line per input, op, output and parameter, for golden tests.
 
-import { assertNever, formatType, type AttentionIR, type ModelIR, type Op } from './ir.js';
+import { assertNever } from '../contracts/assert.js';
+import { formatType, type AttentionIR, type ModelIR, type Op } from './ir.js';
 
 export function formatIr(ir: ModelIR): string {
   const lines = [`model ${ir.name}`];

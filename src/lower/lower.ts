@@ -1,7 +1,7 @@
 // The lower stage: IR + weights → ONNX ModelProto, one small function per IR op kind.
 
+import { assertNever } from '../contracts/assert.js';
 import {
-  assertNever,
   parameterCount,
   type ActivationOp,
   type Dim,
@@ -19,7 +19,8 @@ import type { Span } from '../diagnostics/diagnostic.js';
 import type { WeightMap } from '../weights/types.js';
 import { attr, dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
 import { concatFloat, onnxGateOrder, reorderGateBlocks, transpose2d } from './pack.js';
-import { gateCount } from '../check/parameters.js';
+import type { ModelSignature } from '../contracts/signature.js';
+import { gateCount } from '../ir/parameters.js';
 import { GpuSequences, logSoftmax, rnnAsGru } from './webgpu.js';
 
 export interface LowerOptions {
@@ -71,21 +72,7 @@ export function lower(ir: ModelIR, weights: WeightMap, options: LowerOptions): M
   };
 }
 
-/** The model's inputs and outputs as the runtime validates them; stored as JSON in the metadata. */
-export interface ModelSignature {
-  readonly name: string;
-  readonly inputs: readonly {
-    name: string;
-    dtype: string;
-    dims: (string | number)[];
-    role: string;
-    of?: string;
-    layer?: string;
-    vocab?: number;
-  }[];
-  readonly outputs: readonly { name: string; dtype: string; dims: (string | number)[] }[];
-}
-
+/** The model's inputs and outputs as the runtime validates them (src/contracts/signature.ts); stored as JSON in the metadata. */
 export function modelSignature(ir: ModelIR): ModelSignature {
   const dims = (t: ValueType): (string | number)[] => t.dims.map((d) => (d.kind === 'symbol' ? d.name : d.size));
   return {

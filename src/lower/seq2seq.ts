@@ -4,9 +4,10 @@ import type { DecoderIR, Dim, ModelIR, RecurrentOp, ValueType } from '../ir/ir.j
 import { DataType, type GraphProto, type ModelProto, type OnnxDim, type ValueInfoProto } from '../onnx/types.js';
 import type { WeightMap } from '../weights/types.js';
 import { attr, dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
-import { emitRecurrentNode, Lowering, onnxDim, recordedName, recordedPlace, transposedInGraph, type LowerOptions, type ModelSignature } from './lower.js';
+import type { ModelSignature } from '../contracts/signature.js';
+import { emitRecurrentNode, Lowering, onnxDim, recordedName, recordedPlace, transposedInGraph, type LowerOptions } from './lower.js';
 import { transpose2d } from './pack.js';
-import type { BundleManifest, BundleRole } from './manifest.js';
+import type { BundleManifest, BundleRole } from '../contracts/manifest.js';
 import { batchFilled, floatIdsAsInt32, GpuSequences, idsAsFloat, prefixNodeNames, zerosLike } from './webgpu.js';
 
 export interface BundleFile {

@@ -18,6 +18,7 @@
 
 import { error, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { ModelIR, RecurrentOp } from '../ir/ir.js';
+import { recurrentParameterName, type RecurrentWeight } from '../ir/parameters.js';
 import { DataType, type OnnxDim } from '../onnx/types.js';
 import { attr, dimValue, type GraphBuilder, type TensorType } from './builder.js';
 import { concatFloat } from './pack.js';
@@ -198,17 +199,17 @@ export function rnnAsGru(
   inputSize: number,
   path: string,
 ): { wName: string; rName: string; bName: string; attributes: ReturnType<typeof attr.int | typeof attr.strings>[] } {
-  const suffix = `_l${layer}${direction === 1 ? '_reverse' : ''}`;
+  const name = (weight: RecurrentWeight): string => recurrentParameterName(op.label, weight, layer, direction);
   const hidden = op.hidden;
   const gatesFirst = (block: Float32Array, columns: number): Float32Array => concatFloat([new Float32Array(2 * hidden * columns), block]);
-  const w = gatesFirst(weight(`${op.label}.weight_ih${suffix}`), inputSize);
-  const r = gatesFirst(weight(`${op.label}.weight_hh${suffix}`), hidden);
-  const wName = b.floatInitializer(`${path}/W`, [1, 3 * hidden, inputSize], w, `${op.label}.weight_ih${suffix} as the h block of a GRU whose z and r blocks are zero`);
-  const rName = b.floatInitializer(`${path}/R`, [1, 3 * hidden, hidden], r, `${op.label}.weight_hh${suffix} as the h block of a GRU whose z and r blocks are zero`);
+  const w = gatesFirst(weight(name('weight_ih')), inputSize);
+  const r = gatesFirst(weight(name('weight_hh')), hidden);
+  const wName = b.floatInitializer(`${path}/W`, [1, 3 * hidden, inputSize], w, `${name('weight_ih')} as the h block of a GRU whose z and r blocks are zero`);
+  const rName = b.floatInitializer(`${path}/R`, [1, 3 * hidden, hidden], r, `${name('weight_hh')} as the h block of a GRU whose z and r blocks are zero`);
   const zeros = new Float32Array(hidden);
   const resetOnes = new Float32Array(hidden).fill(1);
-  const biasIh = op.bias ? weight(`${op.label}.bias_ih${suffix}`) : zeros;
-  const biasHh = op.bias ? weight(`${op.label}.bias_hh${suffix}`) : zeros;
+  const biasIh = op.bias ? weight(name('bias_ih')) : zeros;
+  const biasHh = op.bias ? weight(name('bias_hh')) : zeros;
   const bias = concatFloat([zeros, resetOnes, biasIh, zeros, zeros, biasHh]);
   const bName = b.floatInitializer(`${path}/B`, [1, 6 * hidden], bias, `z bias 0 and r bias 1 (relu gates: z = 0, r = 1), then ${op.label}'s RNN biases`);
   const attributes = [

@@ -1,5 +1,6 @@
 // Serializes a ModelProto to the bytes of a .onnx file, deterministically and with tensor data as raw little-endian bytes.
 
+import { assertNever } from '../contracts/assert.js';
 import protobuf from 'protobufjs/light.js';
 import { DataType } from './types.js';
 import type {
@@ -300,7 +301,3 @@ function int64(value: number): WireInt64 {
 }
 
 const utf8 = new TextEncoder();
-
-function assertNever(value: never): never {
-  throw new Error(`unexpected value ${JSON.stringify(value)}`);
-}

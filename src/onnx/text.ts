@@ -1,5 +1,6 @@
 // Prints a ModelProto in ONNX's textual syntax with initializer values elided, for reading and golden-file diffs.
 
+import { assertNever } from '../contracts/assert.js';
 import { DataType } from './types.js';
 import type {
   AttributeProto,
@@ -285,8 +286,4 @@ function identifier(name: string): string {
 
 function quote(text: string): string {
   return JSON.stringify(text);
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unexpected value ${JSON.stringify(value)}`);
 }

@@ -1,9 +1,10 @@
 // Generation from a compiled decoder bundle on an injected ONNX Runtime (node or web): the encoder once, then the step graph under greedy, beam or sampling search.
 
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { assertNever } from '../ir/ir.js';
+import { assertNever } from '../contracts/assert.js';
 import { parseManifest, type BundleFile, type BundleManifest } from './manifest.js';
-import { beamSearch, generationLimits, greedy, sample, type DecoderSession, type Hypothesis, type StepOutput } from './search.js';
+import { generationLimits } from '../contracts/limits.js';
+import { beamSearch, greedy, sample, type DecoderSession, type Hypothesis, type StepOutput } from './search.js';
 import type { OrtModule, OrtSession, OrtTensor } from './ort.js';
 import { readSignature } from './session.js';
 

@@ -1,7 +1,7 @@
 // Runtime inputs: turn nested arrays into typed tensors and validate them against a model's signature.
 
 import { error, spanOfWhole, type Diagnostic, type Span } from '../diagnostics/diagnostic.js';
-import type { ModelSignature } from '../lower/lower.js';
+import type { ModelSignature } from '../contracts/signature.js';
 
 export interface TensorData {
   readonly dtype: 'int64' | 'float32';

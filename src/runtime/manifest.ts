@@ -1,10 +1,8 @@
 // The manifest of a compiled decoder bundle (docs/seq2seq.md): its files with their inputs and outputs, and the decoding constants.
 
-import type { RecurrentCell } from '../ir/ir.js';
+import type { BundleFileEntry, BundleManifest } from '../contracts/manifest.js';
 
-import type { BundleFileEntry, BundleManifest } from '../lower/manifest.js';
-
-export type { BundleManifest } from '../lower/manifest.js';
+export type { BundleManifest } from '../contracts/manifest.js';
 /** One ONNX file of a bundle, as the manifest lists it. */
 export type BundleFile = BundleFileEntry;
 
@@ -17,7 +15,7 @@ export interface FileNames {
 /** What decides a bundle's input and output names. */
 export interface BundleShape {
   readonly kind: BundleManifest['kind'];
-  readonly cell: RecurrentCell;
+  readonly cell: BundleManifest['state']['cell'];
   readonly inputFeed: boolean;
   readonly attention: boolean;
 }

@@ -1,7 +1,7 @@
 // The runtime core shared by onnxruntime-node and onnxruntime-web: open a compiled model on an injected ONNX Runtime, read its signature, and run it on validated inputs.
 
 import { error, spanOfWhole, warning, type Diagnostic, type Span } from '../diagnostics/diagnostic.js';
-import type { ModelSignature } from '../lower/lower.js';
+import type { ModelSignature } from '../contracts/signature.js';
 import { decodeModel } from '../onnx/decode.js';
 import type { GraphProto, ModelProto } from '../onnx/types.js';
 import { checkTensorData, describeValue, tensorFromValue, validateInputs, type InputValue, type TensorData } from './inputs.js';

@@ -1,7 +1,7 @@
 // The signature a model file carries, distrusted: its seqc.signature JSON checked against a schema and against the graph itself, and each token input's vocabulary taken from the graph's embedding tables.
 
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
-import type { ModelSignature } from '../lower/lower.js';
+import type { ModelSignature } from '../contracts/signature.js';
 import { DataType, type GraphProto, type ModelProto, type NodeProto } from '../onnx/types.js';
 
 type SignatureInput = ModelSignature['inputs'][number];

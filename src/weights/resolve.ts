@@ -2,7 +2,8 @@
 
 import { error, spanOfWhole, warning, type Diagnostic, type Span } from '../diagnostics/diagnostic.js';
 import type { IrParameter } from '../ir/ir.js';
-import { fillNormal, fillUniform, rngFor } from './random.js';
+import { rngFor } from '../contracts/random.js';
+import { fillNormal, fillUniform } from './random.js';
 import type { WeightMap, WeightTensor } from './types.js';
 
 /** Fresh parameters: each tensor depends only on (seed, its name), so adding a layer changes no other. */

@@ -1,5 +1,6 @@
 // Reads and writes safetensors files, Hugging Face's weights format, as float32 tensors without Node APIs.
 
+import { assertNever } from '../contracts/assert.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { capDiagnostics, error, spanOfWhole } from '../diagnostics/diagnostic.js';
 import type { WeightTensor } from './types.js';
@@ -594,8 +595,4 @@ function describeJson(value: unknown): string {
 
 function invalidFile(source: string, message: string, hint: string): Diagnostic {
   return error('SEQ100', spanOfWhole(source), message, hint);
-}
-
-function assertNever(value: never): never {
-  throw new Error(`Unexpected value: ${String(value)}`);
 }

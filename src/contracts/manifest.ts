@@ -1,4 +1,6 @@
 // The manifest of a compiled encoder–decoder or language-model bundle: its files, their signatures, its special tokens.
+//
+// The compiler writes it (src/lower/seq2seq.ts) and the runtime reads it (src/runtime/manifest.ts); docs/seq2seq.md defines it.
 
 export type BundleRole = 'scoring' | 'encoder' | 'step' | 'greedy';
 

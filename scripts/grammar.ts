@@ -21,7 +21,7 @@ import {
 import type { IProduction, Rule, TokenType } from 'chevrotain';
 import { elementTypes } from '../src/check/inputs.js';
 import { builtinNames, layerKinds } from '../src/check/signatures.js';
-import { seqParser } from './parser.js';
+import { seqParser } from '../grammar/parser.js';
 import {
   allTokens,
   Arrow,
@@ -42,7 +42,7 @@ import {
   RParen,
   StringLiteral,
   True,
-} from './tokens.js';
+} from '../grammar/tokens.js';
 
 /** One generated file: its path relative to the repository root, and a function that renders its text. */
 export interface GeneratedFile {
@@ -64,7 +64,7 @@ export function ebnf(): string {
   const lexical = lexicalRules();
   const width = Math.max(...rules.map((r) => r.name.length), ...lexical.map((l) => l.name.length));
   const lines = [
-    '/* The .seq grammar, generated from grammar/parser.ts and grammar/tokens.ts by grammar/generate.ts; do not edit. */',
+    '/* The .seq grammar, generated from grammar/parser.ts and grammar/tokens.ts by scripts/grammar.ts; do not edit. */',
     "/* Notation (W3C EBNF): 'x' is literal text, X? is optional, X* repeats zero or more times, X+ one or more, */",
     '/* ( ) groups, | separates alternatives, A - B is any A that is not a B, and /…/ is a JavaScript regular expression. */',
     '',
@@ -87,13 +87,13 @@ export function railroadHtml(): string {
     resourceBase: base,
     css: `${base}diagrams.css`,
   });
-  const header = '<!-- The .seq grammar as railroad diagrams, generated from grammar/parser.ts by grammar/generate.ts; do not edit. -->';
+  const header = '<!-- The .seq grammar as railroad diagrams, generated from grammar/parser.ts by scripts/grammar.ts; do not edit. -->';
   const inlined = page
     .replace('<!-- This is a generated file -->', header)
     .replace(/<link rel='stylesheet' href='chevrotain-diagrams\/([^']+)'>/g, (_, path: string) => `<style>\n${diagramsAsset(path)}</style>`)
     .replace(/<script src='chevrotain-diagrams\/([^']+)'><\/script>/g, (_, path: string) => `<script>\n${diagramsAsset(path)}</script>`);
   if (inlined.includes(base)) {
-    throw new Error(`createSyntaxDiagramsCode referred to ${base} in a way generate.ts does not inline`);
+    throw new Error(`createSyntaxDiagramsCode referred to ${base} in a way scripts/grammar.ts does not inline`);
   }
   const trimmed = inlined
     .split('\n')
@@ -109,7 +109,7 @@ export function textMateGrammar(): string {
   const word = (words: readonly string[]): string => `\\b(?:${words.join('|')})\\b`;
   const keywordTokens = allTokens.filter((t) => tokenKind(t) === 'keyword' && t !== True && t !== False);
   const grammar = {
-    comment: 'Generated from grammar/tokens.ts and src/check/signatures.ts by grammar/generate.ts; do not edit.',
+    comment: 'Generated from grammar/tokens.ts and src/check/signatures.ts by scripts/grammar.ts; do not edit.',
     name: 'Seq',
     scopeName: 'source.seq',
     fileTypes: ['seq'],
@@ -170,7 +170,7 @@ export function textMateGrammar(): string {
 
 /** The typed CST: one interface per rule with its children, and a visitor interface. */
 export function cstDts(): string {
-  const header = '// The typed CST of the .seq grammar, generated from grammar/parser.ts by grammar/generate.ts; do not edit.\n\n';
+  const header = '// The typed CST of the .seq grammar, generated from grammar/parser.ts by scripts/grammar.ts; do not edit.\n\n';
   return header + generateCstDts(seqParser.getGAstProductions()).trimEnd() + '\n';
 }
 
@@ -232,7 +232,7 @@ function production(p: IProduction): string {
   if (p instanceof RepetitionMandatory) return `${group(p.definition)}+`;
   if (p instanceof RepetitionMandatoryWithSeparator) return separated(p.definition, p.separator);
   if (p instanceof RepetitionWithSeparator) return `( ${separated(p.definition, p.separator)} )?`;
-  throw new Error(`generate.ts does not know the GAST production ${p.constructor.name}`);
+  throw new Error(`scripts/grammar.ts does not know the GAST production ${p.constructor.name}`);
 }
 
 /** A repeated part as one operand: bare when it is a single name or group, parenthesized otherwise. */
@@ -288,7 +288,7 @@ function patternSource(token: TokenType): string {
   const pattern = token.PATTERN;
   if (pattern instanceof RegExp) return pattern.source;
   if (typeof pattern === 'string') return pattern.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
-  throw new Error(`the token ${token.name} has a custom pattern, which generate.ts cannot render`);
+  throw new Error(`the token ${token.name} has a custom pattern, which scripts/grammar.ts cannot render`);
 }
 
 /** The text a token always matches, when its pattern is plain characters (escaped punctuation included). */
