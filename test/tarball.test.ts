@@ -79,7 +79,7 @@ describe('the npm package', () => {
     work = mkdtempSync(join(tmpdir(), 'seqc-tarball-'));
     const stage = join(work, 'stage');
     mkdirSync(stage);
-    for (const entry of ['package.json', 'README.md', 'LICENSE', 'tsconfig.json', 'tsconfig.build.json', 'bin', 'src', 'grammar', 'docs']) cpSync(entry, join(stage, entry), { recursive: true });
+    for (const entry of ['package.json', 'README.md', 'ARCHITECTURE.md', 'LICENSE', 'tsconfig.json', 'tsconfig.build.json', 'bin', 'src', 'grammar', 'docs']) cpSync(entry, join(stage, entry), { recursive: true });
     mkdirSync(join(stage, 'bench'));
     for (const name of readdirSync('bench').filter((n) => n.endsWith('.md'))) cpSync(join('bench', name), join(stage, 'bench', name));
     cpSync('playground/screenshots', join(stage, 'playground/screenshots'), { recursive: true });
