@@ -298,7 +298,7 @@ function defaultStem(sourceName: string): string {
   return base.replace(/\.[^.]*$/, '') || 'model';
 }
 
-export type { Diagnostic, Span, Position, Severity } from './diagnostics/diagnostic.js';
+export type { Diagnostic, Facts, Span, Position, Severity } from './diagnostics/diagnostic.js';
 export type { DiagnosticCode } from './diagnostics/catalogue.js';
 export { catalogue, diagnosticCodes } from './diagnostics/catalogue.js';
 export type { ModelSummary, SummaryRow } from './summary/summary.js';
