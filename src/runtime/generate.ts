@@ -81,7 +81,7 @@ export interface SeqBundle {
 export async function loadBundle(ort: OrtModule, source: BundleSource, options: LoadBundleOptions = {}): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
   const parsed = parseManifest(source.manifest);
   if (parsed.manifest === undefined) {
-    return { diagnostics: parsed.problems.map((p) => error('SEQ302', spanOfWhole('manifest'), `the bundle's manifest is not usable: ${p}`, 'compile the spec again with `seqc compile`')) };
+    return { diagnostics: parsed.problems.map((p) => error('SEQ320', spanOfWhole('manifest'), `the bundle's manifest is not usable: ${p}`, 'compile the spec again with `seqc compile`')) };
   }
   const manifest = parsed.manifest;
   // The graphs share one weights file (ONNX external data): its bytes are read once and handed to every
@@ -94,19 +94,19 @@ export async function loadBundle(ort: OrtModule, source: BundleSource, options: 
   };
   const open = async (file: BundleFile): Promise<{ session?: OrtSession; diagnostics: Diagnostic[] }> => {
     const bytes = source.files[file.path];
-    if (bytes === undefined) return { diagnostics: [error('SEQ302', spanOfWhole(file.path), `the bundle has no file ${file.path}, which its manifest names`)] };
+    if (bytes === undefined) return { diagnostics: [error('SEQ311', spanOfWhole(file.path), `the bundle has no file ${file.path}, which its manifest names`, undefined, { names: [file.path] })] };
     let session: OrtSession;
     try {
       session = await ort.InferenceSession.create(bytes, sessionOptions);
     } catch (e) {
       const hint = manifest.weights !== undefined && weights === undefined ? `the bundle's weights file ${manifest.weights.path}, which its graphs read, was not given: keep it beside the manifest` : undefined;
-      return { diagnostics: [error('SEQ302', spanOfWhole(file.path), `ONNX Runtime could not load ${file.path}: ${(e as Error).message}`, hint)] };
+      return { diagnostics: [error('SEQ312', spanOfWhole(file.path), `ONNX Runtime could not load ${file.path}: ${(e as Error).message}`, hint, { names: [file.path] })] };
     }
     const missing = file.inputs.filter((n) => session.inputNames !== undefined && !session.inputNames.includes(n));
     const missingOut = file.outputs.filter((n) => session.outputNames !== undefined && !session.outputNames.includes(n));
     if (missing.length > 0 || missingOut.length > 0) {
       const names = [...missing, ...missingOut].map((n) => `\`${n}\``).join(', ');
-      return { diagnostics: [error('SEQ302', spanOfWhole(file.path), `${file.path} does not have ${names}, which the manifest lists`, 'the manifest and the ONNX files come from different compilations')] };
+      return { diagnostics: [error('SEQ313', spanOfWhole(file.path), `${file.path} does not have ${names}, which the manifest lists`, 'the manifest and the ONNX files come from different compilations', { names: [...missing, ...missingOut] })] };
     }
     return { session, diagnostics: [] };
   };
