@@ -84,10 +84,10 @@ const unusableFeedNames: ReadonlySet<string> = new Set(['__proto__']);
 function checkFeedNames(decls: readonly InputDecl[], outputs: readonly IrOutput[], diagnostics: Diagnostic[]): void {
   for (const decl of decls) {
     if (!unusableFeedNames.has(decl.name.text)) continue;
-    diagnostics.push(error('SEQ044', decl.name.span, `an input named \`${decl.name.text}\` can never be fed: ONNX Runtime for JavaScript takes inputs as an object keyed by name, and \`${decl.name.text}\` is no ordinary key`, 'rename the input, e.g. `proto`'));
+    diagnostics.push(error('SEQ044', decl.name.span, `an input named \`${decl.name.text}\` can never be fed: ONNX Runtime for JavaScript takes inputs as an object keyed by name, and \`${decl.name.text}\` is no ordinary key`, 'rename the input, e.g. `proto`', { names: [decl.name.text] }));
   }
   for (const output of outputs) {
     if (!unusableFeedNames.has(output.name)) continue;
-    diagnostics.push(error('SEQ044', output.span, `an output named \`${output.name}\` can never be fetched: ONNX Runtime for JavaScript returns outputs as an object keyed by name, and \`${output.name}\` is no ordinary key`, 'rename the output, e.g. `proto`'));
+    diagnostics.push(error('SEQ044', output.span, `an output named \`${output.name}\` can never be fetched: ONNX Runtime for JavaScript returns outputs as an object keyed by name, and \`${output.name}\` is no ordinary key`, 'rename the output, e.g. `proto`', { names: [output.name] }));
   }
 }

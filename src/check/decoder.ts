@@ -59,7 +59,7 @@ export class DecoderChecker {
       for (const [name, id] of [['bos', bos], ['eos', eos]] as const) {
         if (id >= embedding.vocab || id >= vocab) {
           const arg = block.args.find((a) => a.name?.text === name)!;
-          this.diagnostics.push(error('SEQ023', arg.value.span, `${name}=${id} is not a token id: the decoder's embedding has ${embedding.vocab} ids and it predicts ${vocab}`, `token ids are 0 to ${Math.min(embedding.vocab, vocab) - 1}`));
+          this.diagnostics.push(error('SEQ023', arg.value.span, `${name}=${id} is not a token id: the decoder's embedding has ${embedding.vocab} ids and it predicts ${vocab}`, `token ids are 0 to ${Math.min(embedding.vocab, vocab) - 1}`, { names: [name], range: [0, Math.min(embedding.vocab, vocab) - 1], found: id }));
           return undefined;
         }
       }
@@ -73,6 +73,7 @@ export class DecoderChecker {
             arg?.value.span ?? block.keyword.span,
             `max_length=${maxLength.toLocaleString('en-US')} is above seqc's bound of ${generationLimits.maxLength} generated tokens`,
             `write max_length=${generationLimits.maxLength} or less; an RNN decoder's output degrades long before that`,
+            { names: ['max_length'], limit: generationLimits.maxLength, found: maxLength },
           ),
         );
         return undefined;
@@ -80,7 +81,7 @@ export class DecoderChecker {
       const bridge = args.get('bridge') === 'linear';
       if (bridge && encoder === undefined) {
         const arg = block.args.find((a) => a.name?.text === 'bridge')!;
-        this.diagnostics.push(error('SEQ040', arg.span, 'a language model has no encoder state to bridge from', 'remove `bridge=linear`; a language model starts from zeros'));
+        this.diagnostics.push(error('SEQ040', arg.span, 'a language model has no encoder state to bridge from', 'remove `bridge=linear`; a language model starts from zeros', { names: ['bridge'], expected: 'encoder' }));
         return undefined;
       }
       if (encoder !== undefined && !this.initialStateFits(block, encoder, encoderOps, recurrent, bridge)) return undefined;
@@ -115,7 +116,7 @@ export class DecoderChecker {
     }
     const final = [...this.chains.ops].reverse().find((o): o is RecurrentOp => o.kind === 'recurrent');
     if (final === undefined) {
-      this.diagnostics.push(error('SEQ040', block.keyword.span, 'the decoder starts from the encoder\'s final state, but the encoder has no recurrent layer', 'add a recurrent layer such as `BiLSTM(hidden=…)` to the encoder'));
+      this.diagnostics.push(error('SEQ040', block.keyword.span, 'the decoder starts from the encoder\'s final state, but the encoder has no recurrent layer', 'add a recurrent layer such as `BiLSTM(hidden=…)` to the encoder', { names: ['encoder'], expected: 'a recurrent layer' }));
       return undefined;
     }
     return { memory: memory.value.id, memoryType: type, finalState: final.label };
@@ -225,7 +226,7 @@ export class DecoderChecker {
     if (attention !== undefined) {
       if (attention.score === 'dot' && memoryDim !== hidden) {
         this.diagnostics.push(
-          error('SEQ042', attention.step.callee.span, `dot attention compares the query with the memory directly, but the decoder's hidden size is ${hidden} and the memory has ${memoryDim} features`, 'use `score=general` or `score=additive`, which learn a projection, or make the sizes equal'),
+          error('SEQ042', attention.step.callee.span, `dot attention compares the query with the memory directly, but the decoder's hidden size is ${hidden} and the memory has ${memoryDim} features`, 'use `score=general` or `score=additive`, which learn a projection, or make the sizes equal', { names: [attention.label, recurrentStep.label], expected: hidden, found: memoryDim }),
         );
         return undefined;
       }
@@ -271,6 +272,7 @@ export class DecoderChecker {
         recurrent.span,
         `the decoder starts from the encoder's final state, which is ${what} (directions concatenated), but the decoder has ${recurrent.layers} layer${recurrent.layers === 1 ? '' : 's'} of ${recurrent.hidden}`,
         `either make them match — \`${final.label}\` and this layer with the same layers, and hidden=${size} here — or add \`bridge=linear\` to \`decoder(…)\` to learn a projection`,
+        { names: [final.label, recurrent.label], expected: `${final.layers} × ${size}`, found: `${recurrent.layers} × ${recurrent.hidden}` },
       ),
       related: [{ span: final.span, message: `the encoder's last recurrent layer, \`${final.label}\`` }],
     });
