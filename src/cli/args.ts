@@ -37,14 +37,14 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], c
     if (spec.takesValue && value === undefined) {
       value = argv[i + 1];
       if (value === undefined) {
-        diagnostics.push(error('SEQ201', spanOfWhole('<command line>'), `\`--${spec.name}\` needs a value`, `see \`seqc ${command} --help\``));
+        diagnostics.push(error('SEQ201', spanOfWhole('<command line>'), `\`--${spec.name}\` needs a value`, `see \`seqc ${command} --help\``, { flag: `--${spec.name}`, expected: 'a value' }));
         continue;
       }
       i++;
     }
     const list = flags.get(spec.name) ?? [];
     if (list.length > 0 && spec.repeatable !== true) {
-      diagnostics.push(error('SEQ201', spanOfWhole('<command line>'), `\`--${spec.name}\` is given more than once`));
+      diagnostics.push(error('SEQ201', spanOfWhole('<command line>'), `\`--${spec.name}\` is given more than once`, undefined, { flag: `--${spec.name}`, limit: 1 }));
       continue;
     }
     list.push(value ?? 'true');
@@ -58,7 +58,7 @@ export function integerFlag(args: ParsedArgs, name: string, range: { min: number
   if (raw === undefined) return { diagnostics: [] };
   const value = Number(raw);
   if (!/^-?\d+$/.test(raw) || value < range.min || value > range.max) {
-    return { diagnostics: [error('SEQ201', spanOfWhole(`--${name}`), `\`--${name}\` must be an integer from ${range.min} to ${range.max}, found \`${raw}\``)] };
+    return { diagnostics: [error('SEQ201', spanOfWhole(`--${name}`), `\`--${name}\` must be an integer from ${range.min} to ${range.max}, found \`${raw}\``, undefined, { flag: `--${name}`, value: raw, range: [range.min, range.max] })] };
   }
   return { value, diagnostics: [] };
 }

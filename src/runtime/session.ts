@@ -127,7 +127,7 @@ export function tensorsFromInputs(signature: ModelSignature, inputs: ModelInputs
   if (inputs instanceof Map) {
     for (const [name, value] of inputs as ReadonlyMap<unknown, unknown>) {
       if (typeof name !== 'string') {
-        diagnostics.push(error('SEQ300', spanOfWhole('inputs'), `an input is named by ${describeValue(name)}, not a string`));
+        diagnostics.push(error('SEQ300', spanOfWhole('inputs'), `an input is named by ${describeValue(name)}, not a string`, undefined, { expected: 'a string', found: describeValue(name) }));
         continue;
       }
       const checked = checkTensorData(name, value);
@@ -137,7 +137,7 @@ export function tensorsFromInputs(signature: ModelSignature, inputs: ModelInputs
     return diagnostics.length > 0 ? { diagnostics } : { tensors, diagnostics };
   }
   if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
-    return { diagnostics: [error('SEQ300', spanOfWhole('inputs'), `the inputs are ${describeValue(inputs)}, not an object or a Map of inputs by name`, 'e.g. model.run({ tokens: [[1, 2, 3]] })')] };
+    return { diagnostics: [error('SEQ300', spanOfWhole('inputs'), `the inputs are ${describeValue(inputs)}, not an object or a Map of inputs by name`, 'e.g. model.run({ tokens: [[1, 2, 3]] })', { expected: 'an object or a Map of inputs by name', found: describeValue(inputs) })] };
   }
   // Own enumerable keys only, read as data: a key such as `__proto__` or `constructor` is an input name like any other.
   for (const name of Object.keys(inputs)) {
