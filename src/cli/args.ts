@@ -30,7 +30,7 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], c
     const spec = specs.find((s) => `--${s.name}` === key || (s.alias !== undefined && `-${s.alias}` === key));
     if (spec === undefined) {
       const names = specs.map((s) => `--${s.name}`);
-      diagnostics.push(error('SEQ200', spanOfWhole('<command line>'), `\`seqc ${command}\` has no flag \`${key}\``, didYouMean(key, names) ?? `see \`seqc ${command} --help\``));
+      diagnostics.push(error('SEQ200', spanOfWhole('<command line>'), `\`seqc ${command}\` has no flag \`${key}\``, didYouMean(key, names) ?? `see \`seqc ${command} --help\``, { names: [command], flag: key, expected: names }));
       continue;
     }
     let value: string | undefined = inline;
