@@ -6,7 +6,7 @@
 // bidirectional encoders × with or without `bridge=linear`, plus language models) gets random
 // weights under PyTorch names; every graph of its bundle (encoder, step, scoring, greedy) is checked
 // against the reference, then the graphs against each other, and padding and batching invariances on
-// top. The checker's decoder diagnostics (SEQ023, SEQ040–SEQ042) and the Translator spec's bundle
+// top. The checker's decoder diagnostics (SEQ023, SEQ040–SEQ049) and the Translator spec's bundle
 // close the file. Set SEQC_NUMERIC_REPORT=1 to print the largest error seen per kind of comparison.
 
 import { readFileSync } from 'node:fs';

@@ -389,7 +389,7 @@ function prefixProblems(rows: Rows, name: string): Diagnostic[] {
   const limit = generationLimits.maxLength;
   const at = rows.findIndex((row) => row.length > limit);
   if (at < 0) return [];
-  return [error('SEQ330', spanOfWhole(name), `${name} row ${at} has ${rows[at]!.length.toLocaleString('en-US')} tokens, above seqc's bound of ${limit}`, `keep the last ${limit} tokens of the prompt`)];
+  return [error('SEQ330', spanOfWhole(name), `${name} row ${at} has ${rows[at]!.length.toLocaleString('en-US')} tokens, above seqc's bound of ${limit}`, `keep the last ${limit} tokens of the prompt`, { names: [name], position: [at], limit, found: rows[at]!.length })];
 }
 
 /** How many hypotheses each row keeps, their bound, and the option that asked for them. */
@@ -420,10 +420,10 @@ function workProblems(length: number, from: LengthSource, rows: number, hypothes
         : from === 'manifest'
           ? [`the bundle's max_length is ${count}`, `pass a maxLength of at most ${limits.maxLength}, or ${recompile}`]
           : [`the greedy graph's max_length is ${count}`, recompile];
-    return [error('SEQ330', spanOfWhole(from === 'option' ? 'maxLength' : 'manifest'), `${where}, above seqc's bound of ${limits.maxLength} generated tokens`, hint)];
+    return [error('SEQ330', spanOfWhole(from === 'option' ? 'maxLength' : 'manifest'), `${where}, above seqc's bound of ${limits.maxLength} generated tokens`, hint, { names: [from === 'option' ? 'maxLength' : 'max_length'], limit: limits.maxLength, found: length })];
   }
   if (perRow > hypotheses.limit) {
-    return [error('SEQ330', spanOfWhole(hypotheses.name), `${hypotheses.name} is ${perRow.toLocaleString('en-US')}, above seqc's bound of ${hypotheses.limit}`, `ask for at most ${hypotheses.limit}`)];
+    return [error('SEQ330', spanOfWhole(hypotheses.name), `${hypotheses.name} is ${perRow.toLocaleString('en-US')}, above seqc's bound of ${hypotheses.limit}`, `ask for at most ${hypotheses.limit}`, { names: [hypotheses.name], limit: hypotheses.limit, found: perRow })];
   }
   const work = rows * perRow * length;
   if (work > limits.work) {
@@ -436,6 +436,7 @@ function workProblems(length: number, from: LengthSource, rows: number, hypothes
         spanOfWhole('rows'),
         `${rows.toLocaleString('en-US')} rows × ${perRow} ${perRow === 1 ? 'hypothesis' : 'hypotheses'} × ${length.toLocaleString('en-US')} tokens is ${work.toLocaleString('en-US')} token positions, above seqc's bound of ${limits.work.toLocaleString('en-US')}`,
         `generate at most ${rowsThatFit.toLocaleString('en-US')} ${rowsThatFit === 1 ? 'row' : 'rows'} per call with these settings, or lower ${lower}; the bound is fixed`,
+        { names: ['rows'], limit: limits.work, found: work },
       ),
     ];
   }
