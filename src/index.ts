@@ -209,7 +209,7 @@ function weightsTooLarge(bytes: number, name: string, span: Span): Diagnostic | 
   if (bytes <= weightsFileLimit) return undefined;
   const gib = (bytes / 2 ** 30).toFixed(1);
   const limit = (weightsFileLimit / 2 ** 30).toFixed(1);
-  return error('SEQ051', span, `${name} has ${gib} GiB of float32 weights, more than seqc can hold in one weights file (${limit} GiB)`, 'make the vocabulary or hidden sizes smaller; `seqc summary` shows where the parameters are');
+  return error('SEQ051', span, `${name} has ${gib} GiB of float32 weights, more than seqc can hold in one weights file (${limit} GiB)`, 'make the vocabulary or hidden sizes smaller; `seqc summary` shows where the parameters are', { names: [name], limit: weightsFileLimit, found: bytes });
 }
 
 /** Seeded initialization, one parameter at a time so that progress can be reported; the same weights as `initializeWeights` on all of them. */
@@ -245,7 +245,7 @@ const compileTargets: readonly string[] = ['generic', 'webgpu'] satisfies readon
 function optionProblems(source: unknown, options: CompileOptions): Diagnostic[] {
   const problems: Diagnostic[] = [];
   const problem = (where: string, message: string, hint: string): void => {
-    problems.push(error('SEQ201', spanOfWhole(where), message, hint));
+    problems.push(error('SEQ201', spanOfWhole(where), message, hint, { names: [where] }));
   };
   if (typeof source !== 'string') problem('<input>', `the spec must be a string, found ${describeValue(source)}`, 'pass the text of the .seq file');
   if (typeof options !== 'object' || options === null) {
