@@ -15,6 +15,7 @@ import { main } from '../src/cli/main.js';
 import { pretendOrtNodeIsMissing } from '../src/runtime/node-ort.js';
 import { decodeModel } from '../src/onnx/decode.js';
 import { encodeModel } from '../src/onnx/encode.js';
+import { DataType } from '../src/onnx/types.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixtureFolder = 'test/fixtures/diagnostics';
@@ -71,9 +72,8 @@ function int32Weights(): Uint8Array {
 
 const compiled: readonly (readonly string[])[] = [['compile', 'tagger.seq', '-o', 'tagger.onnx']];
 
-/** A tiny translator's manifest, valid but for a step graph named by a path into another folder. */
-function escapingManifest(): string {
-  const spec = `model Tiny {
+/** A tiny translator, for the examples of bundles. */
+const tinyTranslator = `model Tiny {
   input src: int64[batch, src_time]
   encoder {
     src -> src_embedding: Embedding(vocab=20, dim=4) -> encoder: GRU(hidden=4)
@@ -83,8 +83,47 @@ function escapingManifest(): string {
   }
 }
 `;
-  const manifest = compile(spec, { sourceName: 'tiny.seq' }).bundle!.manifest;
+
+/** A tiny translator's manifest, valid but for a step graph named by a path into another folder. */
+function escapingManifest(): string {
+  const manifest = compile(tinyTranslator, { sourceName: 'tiny.seq' }).bundle!.manifest;
   return `${JSON.stringify({ ...manifest, files: { ...manifest.files, step: { ...manifest.files.step, path: '../elsewhere/tiny.step.onnx' } } }, null, 2)}\n`;
+}
+
+/**
+ * The tiny translator, given the source lengths, as `seqc compile` writes its bundle, its manifest as `tiny.manifest.json`;
+ * `edit` may replace a graph's bytes, given the files by role.
+ */
+function tinyBundle(edit: (graphs: ReadonlyMap<string, { readonly file: string; readonly bytes: Uint8Array }>) => Record<string, Uint8Array>): Record<string, string | Uint8Array> {
+  const spec = tinyTranslator.replace('  encoder {', '  input src_lengths: lengths(src)\n  encoder {');
+  const bundle = compile(spec, { sourceName: 'tiny.seq' }).bundle!;
+  const graphs = new Map(bundle.files.map((f) => [f.role as string, { file: f.file, bytes: f.sharedBytes }]));
+  return {
+    'tiny.manifest.json': `${JSON.stringify(bundle.manifest, null, 2)}\n`,
+    [bundle.weights.file]: bundle.weights.bytes,
+    ...Object.fromEntries(bundle.files.map((f) => [f.file, f.sharedBytes])),
+    ...edit(graphs),
+  };
+}
+
+/** The example model with its weights kept in `tagger.weights.bin`, which is not written beside it. */
+function taggerWithoutItsWeights(): Uint8Array {
+  return compile(exampleSpec, { sourceName: 'tagger.seq', externalWeights: 'always' }).model!;
+}
+
+/**
+ * The example model with a Reshape appended that no input can satisfy: ONNX Runtime opens it, and
+ * fails only when it runs, as a model edited by another tool might.
+ */
+function failingTagger(): Uint8Array {
+  const model = decodeModel(compile(exampleSpec, { sourceName: 'tagger.seq' }).model!);
+  const rename = (n: string): string => (n === 'scores' ? 'scores_before' : n);
+  const shape = { name: 'broken_shape', dataType: DataType.INT64, dims: [3], int64Data: BigInt64Array.from([-1n, 7n, 3n]) };
+  const reshape = { name: 'broken/Reshape', opType: 'Reshape', inputs: ['scores_before', 'broken_shape'], outputs: ['scores'], attributes: [] };
+  return encodeModel({
+    ...model,
+    graph: { ...model.graph, initializers: [...model.graph.initializers, shape], nodes: [...model.graph.nodes.map((n) => ({ ...n, outputs: n.outputs.map(rename) })), reshape] },
+  });
 }
 
 /** Weights whose head holds a NaN, as a diverged training run leaves them. */
@@ -95,7 +134,7 @@ function nanWeights(): Uint8Array {
 }
 
 /** The example model compiled, then edited as a file might be after seqc wrote it: its signature text replaced, or an output renamed. */
-function editedTagger(edit: { readonly signature?: (text: string) => string; readonly renameOutput?: string }): Uint8Array {
+function editedTagger(edit: { readonly signature?: (text: string) => string; readonly renameOutput?: string; readonly dropSignature?: true }): Uint8Array {
   const model = decodeModel(compile(exampleSpec, { sourceName: 'tagger.seq' }).model!);
   const rename = (n: string): string => (edit.renameOutput !== undefined && n === 'scores' ? edit.renameOutput : n);
   const signature = (text: string): string => {
@@ -105,7 +144,7 @@ function editedTagger(edit: { readonly signature?: (text: string) => string; rea
   return encodeModel({
     ...model,
     graph: { ...model.graph, outputs: model.graph.outputs.map((o) => ({ ...o, name: rename(o.name) })), nodes: model.graph.nodes.map((n) => ({ ...n, outputs: n.outputs.map(rename) })) },
-    metadataProps: model.metadataProps.map((p) => (p.key === 'seqc.signature' ? { key: p.key, value: signature(p.value) } : p)),
+    metadataProps: model.metadataProps.filter((p) => edit.dropSignature !== true || p.key !== 'seqc.signature').map((p) => (p.key === 'seqc.signature' ? { key: p.key, value: signature(p.value) } : p)),
   });
 }
 
@@ -317,9 +356,39 @@ export const commandExamples: readonly CommandExample[] = [
   },
   {
     code: 'SEQ302',
+    situation: 'A model edited after compiling so that its last node, a Reshape, fails on any input: ONNX Runtime opens it and fails while running it.',
+    files: { 'tagger.onnx': failingTagger() },
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2,3]]'],
+  },
+  {
+    code: 'SEQ309',
     situation: 'A file named .onnx that is not an ONNX model.',
     files: { 'broken.onnx': 'not a model\n' },
     argv: ['run', 'broken.onnx', '--input', 'tokens=[[1]]'],
+  },
+  {
+    code: 'SEQ310',
+    situation: 'An ONNX model without the seqc.signature metadata that `seqc compile` writes, as another exporter makes it.',
+    files: { 'tagger.onnx': editedTagger({ dropSignature: true }) },
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2,3]]'],
+  },
+  {
+    code: 'SEQ311',
+    situation: 'A model that keeps its weights in `tagger.weights.bin`, copied without that file.',
+    files: { 'tagger.onnx': taggerWithoutItsWeights() },
+    argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2,3]]'],
+  },
+  {
+    code: 'SEQ312',
+    situation: "A bundle whose step graph was cut short by an interrupted copy.",
+    files: tinyBundle((graphs) => ({ [graphs.get('step')!.file]: graphs.get('step')!.bytes.subarray(0, 100) })),
+    argv: ['generate', 'tiny.manifest.json', '--src', '3 4 5'],
+  },
+  {
+    code: 'SEQ313',
+    situation: "A bundle whose step graph was overwritten with its encoder graph.",
+    files: tinyBundle((graphs) => ({ [graphs.get('step')!.file]: graphs.get('encoder')!.bytes })),
+    argv: ['generate', 'tiny.manifest.json', '--src', '3 4 5'],
   },
   {
     code: 'SEQ340',
@@ -357,6 +426,15 @@ export async function errorsDoc(): Promise<string> {
     'Errors stop compilation; warnings do not. `seqc check SPEC --json` prints the same diagnostics as',
     'JSON. The command line exits with status 0 on success, 1 when it reported errors and 2 for a',
     'usage problem (an unknown command or flag, or a flag value of the wrong form).',
+    '',
+    'Under `--json` (and in the API\'s `Diagnostic`) a diagnostic may also carry `facts`: what it found',
+    'and what was expected, as data, so that tools need not read the message. The keys, each present',
+    'only where it applies: `names` (the layers, labels, inputs, arguments or files involved, most',
+    'important first), `expected` and `found` (a type as seqc prints it, a rank, a size, a kind, or the',
+    'list of allowed names), `limit` (a bound that was passed), `range` (the allowed `[min, max]`),',
+    '`flag` and `value` (a command-line flag and what it was given), `input` and `position` (a model',
+    'input and the index of the offending item, one number per axis), and for SEQ102 `missing`,',
+    '`unexpected` and `misshaped` (tensor names, the last with `expected` and `found` shapes).',
     '',
     'Each code below has an example that was compiled or run when this page was generated. A spec',
     'example is a fixture from `test/fixtures/diagnostics`; its `#` comments mark where each',

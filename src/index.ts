@@ -210,7 +210,7 @@ function weightsTooLarge(bytes: number, name: string, span: Span): Diagnostic | 
   if (bytes <= weightsFileLimit) return undefined;
   const gib = (bytes / 2 ** 30).toFixed(1);
   const limit = (weightsFileLimit / 2 ** 30).toFixed(1);
-  return error('SEQ051', span, `${name} has ${gib} GiB of float32 weights, more than seqc can hold in one weights file (${limit} GiB)`, 'make the vocabulary or hidden sizes smaller; `seqc summary` shows where the parameters are');
+  return error('SEQ051', span, `${name} has ${gib} GiB of float32 weights, more than seqc can hold in one weights file (${limit} GiB)`, 'make the vocabulary or hidden sizes smaller; `seqc summary` shows where the parameters are', { names: [name], limit: weightsFileLimit, found: bytes });
 }
 
 /** Seeded initialization, one parameter at a time so that progress can be reported; the same weights as `initializeWeights` on all of them. */
@@ -246,7 +246,7 @@ const compileTargets: readonly string[] = ['generic', 'webgpu'] satisfies readon
 function optionProblems(source: unknown, options: CompileOptions): Diagnostic[] {
   const problems: Diagnostic[] = [];
   const problem = (where: string, message: string, hint: string): void => {
-    problems.push(error('SEQ201', spanOfWhole(where), message, hint));
+    problems.push(error('SEQ201', spanOfWhole(where), message, hint, { names: [where] }));
   };
   if (typeof source !== 'string') problem('<input>', `the spec must be a string, found ${describeValue(source)}`, 'pass the text of the .seq file');
   if (typeof options !== 'object' || options === null) {
@@ -299,7 +299,7 @@ function defaultStem(sourceName: string): string {
   return base.replace(/\.[^.]*$/, '') || 'model';
 }
 
-export type { Diagnostic, Span, Position, Severity } from './diagnostics/diagnostic.js';
+export type { Diagnostic, Facts, Span, Position, Severity } from './diagnostics/diagnostic.js';
 export type { DiagnosticCode } from './diagnostics/catalogue.js';
 export { catalogue, diagnosticCodes } from './diagnostics/catalogue.js';
 export type { ModelSummary, SummaryRow } from './summary/summary.js';

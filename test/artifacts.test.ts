@@ -138,11 +138,11 @@ describe('a bundle stores its weights once', () => {
     await loaded.bundle!.release();
   });
 
-  it('reports a missing weights file as SEQ302 with a hint, not a crash', async () => {
+  it('reports a missing weights file as SEQ312 with a hint, not a crash', async () => {
     const files = Object.fromEntries(bundle.files.map((f) => [f.file, f.sharedBytes]));
     const loaded = await loadBundle({ manifest: bundle.manifest, files });
     expect(loaded.bundle).toBeUndefined();
-    expect(loaded.diagnostics.map((d) => d.code)).toContain('SEQ302');
+    expect(loaded.diagnostics.map((d) => d.code)).toContain('SEQ312');
     expect(loaded.diagnostics.map((d) => d.hint).join(' ')).toMatch(/small\.weights\.bin/);
   });
 
@@ -259,7 +259,7 @@ describe('models past 2 GiB', () => {
     cpSync(join(dir, 'out', 'model.onnx'), join(dir, 'alone.onnx'));
     const alone = await seqc('run', join(dir, 'alone.onnx'), ...inputs);
     expect(alone.code).toBe(1);
-    expect(alone.err).toMatch(/error\[SEQ302\].*model\.weights\.bin/);
+    expect(alone.err).toMatch(/error\[SEQ311\].*model\.weights\.bin/);
   });
 
   it('lays tensors out aligned, each name stored once', () => {

@@ -449,11 +449,11 @@ describe('running a model', () => {
     expect(run.out).toBe('');
   });
 
-  it('SEQ302: a file that is not an ONNX model', async () => {
+  it('SEQ309: a file that is not an ONNX model', async () => {
     const dir = folder();
     writeFileSync(join(dir, 'model.onnx'), 'not a model');
     const run = await seqc('run', join(dir, 'model.onnx'), '--input', 'tokens=[[1]]');
-    expect(run.codes).toEqual(['SEQ302']);
+    expect(run.codes).toEqual(['SEQ309']);
     expect(run.status).toBe(1);
     expect(run.out).toBe('');
   });

@@ -95,7 +95,7 @@ function mutate(base: Json, rnd: () => number): string {
   return text;
 }
 
-const codes = new Set(['SEQ202', 'SEQ203', 'SEQ204', 'SEQ300', 'SEQ301', 'SEQ302', 'SEQ320', 'SEQ321']);
+const codes = new Set(['SEQ202', 'SEQ203', 'SEQ204', 'SEQ300', 'SEQ301', 'SEQ302', 'SEQ309', 'SEQ310', 'SEQ311', 'SEQ312', 'SEQ313', 'SEQ320', 'SEQ321']);
 
 describe('fuzzing manifests', () => {
   let dir: string;

@@ -128,7 +128,7 @@ describe('the id guard takes the vocabulary from the graph, not from the signatu
 
   it('refuses to run a model whose signature was removed', async () => {
     const run = await seqc('run', withSignature('unsigned.onnx', undefined), '--input', 'tokens=[[1, 25]]');
-    expect(run.codes).toEqual(['SEQ302']);
+    expect(run.codes).toEqual(['SEQ310']);
     expect(run.err).toContain('= hint: compile the spec');
     expect(run.status).toBe(1);
   });
@@ -386,7 +386,7 @@ describe('loadModel takes the same parameters on node and on the web', () => {
     const older = await loadModel(bytes, 'older.onnx', { executionProviders: ['cpu'] });
     expect(older.model!.source).toBe('older.onnx');
     const missing = await loadModel(join(dir, 'missing.onnx'));
-    expect(missing.diagnostics.map((d) => d.code)).toEqual(['SEQ302']);
+    expect(missing.diagnostics.map((d) => d.code)).toEqual(['SEQ311']);
     const tensors = new Map<string, TensorData>([['tokens', { dtype: 'int64', dims: [1, 2], data: BigInt64Array.from([1n, 2n]) }]]);
     expect((await withOptions.model!.run(tensors)).outputs!.get('probs')!.dims).toEqual([1, 2]);
   });

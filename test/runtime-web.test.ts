@@ -174,15 +174,15 @@ describe('the web runtime on onnxruntime-web (wasm)', () => {
   it('reports a model that was not compiled by seqc, and bytes that are not a model', async () => {
     const stripped = decodeModel(bytes);
     const notSeqc = await loadOnWeb(encodeModel({ ...stripped, metadataProps: [] }), { name: 'other.onnx' });
-    expect(messages(notSeqc.diagnostics)).toEqual(['SEQ302 other.onnx: other.onnx is an ONNX model, but not one compiled by seqc (it has no seqc.signature metadata)']);
+    expect(messages(notSeqc.diagnostics)).toEqual(['SEQ310 other.onnx: other.onnx is an ONNX model, but not one compiled by seqc (it has no seqc.signature metadata)']);
     const garbage = await loadOnWeb(new TextEncoder().encode('not a model'));
-    expect(garbage.diagnostics.map((d) => d.code)).toEqual(['SEQ302']);
+    expect(garbage.diagnostics.map((d) => d.code)).toEqual(['SEQ309']);
     expect(garbage.diagnostics[0]!.message).toMatch(/^<model> is not a readable ONNX model/);
   });
 
   it('reports a URL it cannot fetch', async () => {
     const result = await loadOnWeb('http://127.0.0.1:9/missing.onnx');
-    expect(result.diagnostics.map((d) => d.code)).toEqual(['SEQ302']);
+    expect(result.diagnostics.map((d) => d.code)).toEqual(['SEQ311']);
     expect(result.diagnostics[0]!.message).toMatch(/^could not fetch http:\/\/127\.0\.0\.1:9\/missing\.onnx/);
   });
 

@@ -6,7 +6,7 @@
 // bidirectional encoders × with or without `bridge=linear`, plus language models) gets random
 // weights under PyTorch names; every graph of its bundle (encoder, step, scoring, greedy) is checked
 // against the reference, then the graphs against each other, and padding and batching invariances on
-// top. The checker's decoder diagnostics (SEQ023, SEQ040–SEQ042) and the Translator spec's bundle
+// top. The checker's decoder diagnostics (SEQ023, SEQ040–SEQ049) and the Translator spec's bundle
 // close the file. Set SEQC_NUMERIC_REPORT=1 to print the largest error seen per kind of comparison.
 
 import { readFileSync } from 'node:fs';
@@ -1010,16 +1010,16 @@ describe('decoder diagnostics', () => {
     expectOneError(lines, 'SEQ041', 'LSTM(hidden=4');
   });
 
-  it('SEQ041: a decoder has one recurrent layer', () => {
+  it('SEQ049: a decoder has one recurrent layer', () => {
     const lines = edited(translatorLines, { 8: ['    -> decoder: LSTM(hidden=4, layers=2)', '    -> second: GRU(hidden=4)'] });
-    const d = expectOneError(lines, 'SEQ041', 'GRU');
+    const d = expectOneError(lines, 'SEQ049', 'GRU');
     expect(d.related?.[0]?.span.start).toMatchObject(positionOf(lines, 'decoder: LSTM'));
   });
 
-  it('SEQ041: a decoder cannot be bidirectional (or stateful)', () => {
-    expectFirstError(edited(translatorLines, { 8: '    -> decoder: BiLSTM(hidden=2, layers=2)' }), 'SEQ041', 'BiLSTM', 1);
-    expectFirstError(edited(translatorLines, { 8: '    -> decoder: LSTM(hidden=4, layers=2, bidirectional=true)' }), 'SEQ041', 'LSTM(hidden=4, layers=2, bidirectional');
-    expectFirstError(edited(translatorLines, { 8: '    -> decoder: LSTM(hidden=4, layers=2, stateful=true)' }), 'SEQ041', 'LSTM(hidden=4, layers=2, stateful');
+  it('SEQ049: a decoder cannot be bidirectional (or stateful)', () => {
+    expectFirstError(edited(translatorLines, { 8: '    -> decoder: BiLSTM(hidden=2, layers=2)' }), 'SEQ049', 'BiLSTM', 1);
+    expectFirstError(edited(translatorLines, { 8: '    -> decoder: LSTM(hidden=4, layers=2, bidirectional=true)' }), 'SEQ049', 'LSTM(hidden=4, layers=2, bidirectional');
+    expectFirstError(edited(translatorLines, { 8: '    -> decoder: LSTM(hidden=4, layers=2, stateful=true)' }), 'SEQ049', 'LSTM(hidden=4, layers=2, stateful');
   });
 
   // A rejected recurrent layer used to leave the steps after it checked as if they stood before it
@@ -1039,7 +1039,7 @@ describe('decoder diagnostics', () => {
     });
   }
 
-  it('SEQ041: a language model has no Attention', () => {
+  it('SEQ048: a language model has no Attention', () => {
     const lines = [
       'model LM {',
       '  decoder(bos=1, eos=2, max_length=7) {',
@@ -1050,23 +1050,23 @@ describe('decoder diagnostics', () => {
       '  }',
       '}',
     ];
-    expectOneError(lines, 'SEQ041', 'Attention');
+    expectOneError(lines, 'SEQ048', 'Attention');
     expect(errorsOf(edited(lines, { 4: undefined }))).toEqual([]);
   });
 
-  it('SEQ041: input_feed only with Luong placement', () => {
+  it('SEQ048: input_feed only with Luong placement', () => {
     const lines = edited(translatorLines, {
       7: ['    -> tgt_embedding: Embedding(vocab=13, dim=5)', '    -> attention: Attention(score=general, input_feed=true)'],
       9: undefined,
     });
-    expectOneError(lines, 'SEQ041', 'input_feed=true');
+    expectOneError(lines, 'SEQ048', 'input_feed=true');
     const luong = edited(translatorLines, { 9: '    -> attention: Attention(score=general, input_feed=true)' });
     expect(errorsOf(luong)).toEqual([]);
   });
 
-  it('SEQ041: no top-level chain in a model with a decoder', () => {
+  it('SEQ045: no top-level chain in a model with a decoder', () => {
     const lines = edited(translatorLines, { 5: ['  }', '  src -> extra: Embedding(vocab=11, dim=2)'] });
-    expectOneError(lines, 'SEQ041', 'src -> extra', 0);
+    expectOneError(lines, 'SEQ045', 'src -> extra', 0);
   });
 
   it('SEQ041: no `output` step in a decoder', () => {

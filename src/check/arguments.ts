@@ -1,6 +1,6 @@
 // Binds a step's arguments to a layer signature: names, positions, types, ranges and defaults.
 
-import { error, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { error, type Diagnostic, type Facts } from '../diagnostics/diagnostic.js';
 import type { Argument, CallStep, Value } from '../syntax/ast.js';
 import { didYouMean } from './suggest.js';
 import {
@@ -50,7 +50,7 @@ export function bindArguments(signature: ArgumentSignature, step: Pick<CallStep,
     const previous = seen.get(name);
     if (previous !== undefined) {
       diagnostics.push({
-        ...error('SEQ024', arg.span, `\`${name}\` is given twice`, 'remove one of them'),
+        ...error('SEQ024', arg.span, `\`${name}\` is given twice`, 'remove one of them', { names: [signature.kind, name], limit: 1 }),
         related: [{ span: previous.span, message: 'first given here' }],
       });
       ok = false;
@@ -59,11 +59,11 @@ export function bindArguments(signature: ArgumentSignature, step: Pick<CallStep,
     seen.set(name, arg);
     if (name === 'bidirectional' && arg.value.kind === 'nameValue' && arg.value.text === 'True') {
       // Python's spelling, as in nn.LSTM(…, bidirectional=True).
-      diagnostics.push(error('SEQ022', arg.value.span, `${signature.kind}'s \`bidirectional\` must be \`true\` or \`false\`, found \`True\``, `write \`Bi${signature.kind}(…)\` without \`bidirectional\`, or \`bidirectional=true\` in lowercase`));
+      diagnostics.push(error('SEQ022', arg.value.span, `${signature.kind}'s \`bidirectional\` must be \`true\` or \`false\`, found \`True\``, `write \`Bi${signature.kind}(…)\` without \`bidirectional\`, or \`bidirectional=true\` in lowercase`, { names: [signature.kind, name], expected: 'a boolean', found: 'True' }));
       ok = false;
       return;
     }
-    const value = convert(param.type, arg.value, `${signature.kind}'s \`${name}\``, diagnostics);
+    const value = convert(param.type, arg.value, { kind: signature.kind, name }, diagnostics);
     if (value === undefined) ok = false;
     else bound.set(name, value);
   });
@@ -78,6 +78,7 @@ export function bindArguments(signature: ArgumentSignature, step: Pick<CallStep,
           step.callee.span,
           `${signature.kind} needs \`${param.name}\` (${param.doc})`,
           `for example \`${example(signature)}\``,
+          { names: [signature.kind, param.name], expected: describeArgType(param.type) },
         ),
       );
       ok = false;
@@ -120,18 +121,19 @@ function misplacedPositional(signature: ArgumentSignature, args: readonly Argume
     // `LayerNorm(256)` as nn.LayerNorm(normalized_shape) is written.
     hint = `PyTorch's nn.LayerNorm takes the normalized shape first, but seqc infers it from the input: write \`LayerNorm\`, or \`LayerNorm(eps=…)\` for another epsilon`;
   }
-  return error('SEQ024', arg.span, message, hint);
+  return error('SEQ024', arg.span, message, hint, { names: [signature.kind], limit: signature.positional.length, found: index + 1 });
 }
 
 function unknownArgument(signature: ArgumentSignature, arg: Argument, name: string): Diagnostic {
   const span = arg.name?.span ?? arg.span;
+  const facts = { names: [signature.kind, name], expected: signature.params.map((p) => p.name), found: name };
   const message = `${signature.kind} has no argument \`${name}\``;
   const foreign = foreignArgument(signature.kind, name);
   if (foreign?.name !== undefined) {
     const fix = `${foreign.name}=${argumentText({ ...arg, name: undefined })}`;
-    return error('SEQ020', span, message, `\`${name}\` is \`${foreign.name}\` here: write \`${fix}\`${foreign.note === undefined ? '' : `; ${foreign.note}`}`);
+    return error('SEQ020', span, message, `\`${name}\` is \`${foreign.name}\` here: write \`${fix}\`${foreign.note === undefined ? '' : `; ${foreign.note}`}`, facts);
   }
-  if (foreign?.note !== undefined) return error('SEQ020', span, message, `\`${name}\` is not needed here: ${foreign.note}; remove it`);
+  if (foreign?.note !== undefined) return error('SEQ020', span, message, `\`${name}\` is not needed here: ${foreign.note}; remove it`, facts);
   const suggestion = didYouMean(name, signature.params.map((p) => p.name));
   const owners = layerKinds.filter((k) => layerSignatures[k].params.some((p) => p.name === name));
   const hint =
@@ -139,7 +141,7 @@ function unknownArgument(signature: ArgumentSignature, arg: Argument, name: stri
     (owners.length > 0
       ? `\`${name}\` is an argument of ${owners.join(', ')}; ${signature.kind} takes ${listParams(signature)}`
       : `${signature.kind} takes ${listParams(signature)}`);
-  return error('SEQ020', span, message, hint);
+  return error('SEQ020', span, message, hint, facts);
 }
 
 /** An argument as the spec wrote it: `hidden=256`, `0.3`, `relu`. */
@@ -167,23 +169,27 @@ function describeValue(v: Value): string {
   }
 }
 
-function convert(type: ArgType, v: Value, what: string, diagnostics: Diagnostic[]): ArgValue | undefined {
+/** `owner` is the layer (or block) and the argument's name, for the message and the facts. */
+function convert(type: ArgType, v: Value, owner: { readonly kind: string; readonly name: string }, diagnostics: Diagnostic[]): ArgValue | undefined {
+  const what = `${owner.kind}'s \`${owner.name}\``;
+  const names = [owner.kind, owner.name];
+  const found = v.kind === 'number' ? v.value : describeValue(v).replace(/^`|`$/g, '');
   const wrongType = (): undefined => {
     diagnostics.push(
-      error('SEQ022', v.span, `${what} must be ${describeArgType(type)}, found ${describeValue(v)}`, typeHint(type, v)),
+      error('SEQ022', v.span, `${what} must be ${describeArgType(type)}, found ${describeValue(v)}`, typeHint(type, v), { names, expected: describeArgType(type), found }),
     );
     return undefined;
   };
-  const outOfRange = (bound: string): undefined => {
-    diagnostics.push(error('SEQ023', v.span, `${what} must be ${bound}, found ${describeValue(v)}`, `change it to a value ${bound}`));
+  const outOfRange = (bound: string, limits: Pick<Facts, 'limit' | 'range'> = {}): undefined => {
+    diagnostics.push(error('SEQ023', v.span, `${what} must be ${bound}, found ${describeValue(v)}`, `change it to a value ${bound}`, { names, expected: bound, found, ...limits }));
     return undefined;
   };
   switch (type.kind) {
     case 'int': {
       if (v.kind !== 'number' || !Number.isInteger(v.value) || /[.eE]/.test(v.text)) return wrongType();
-      if (type.min !== undefined && v.value < type.min) return outOfRange(`at least ${type.min}`);
       const max = type.max ?? maxInteger;
-      if (v.value > max) return outOfRange(`at most ${max.toLocaleString('en-US')}`);
+      if (type.min !== undefined && v.value < type.min) return outOfRange(`at least ${type.min}`, { range: [type.min, max] });
+      if (v.value > max) return outOfRange(`at most ${max.toLocaleString('en-US')}`, { limit: max, ...(type.min === undefined ? {} : { range: [type.min, max] }) });
       return v.value;
     }
     case 'float': {
@@ -205,6 +211,7 @@ function convert(type: ArgType, v: Value, what: string, diagnostics: Diagnostic[
             v.span,
             `${what} must be ${describeArgType(type)}, found \`${text}\``,
             didYouMean(text, type.values) ?? `choose one of ${describeArgType(type)}`,
+            { names, expected: [...type.values], found: text },
           ),
         );
         return undefined;

@@ -95,20 +95,20 @@ export class ChainChecker {
       const earlier = this.declaredLabels.get(text);
       if (earlier !== undefined) {
         this.diagnostics.push({
-          ...error('SEQ012', step.label.span, `the label \`${text}\` is used twice`, 'each layer needs its own label; it names its parameters'),
+          ...error('SEQ012', step.label.span, `the label \`${text}\` is used twice`, 'each layer needs its own label; it names its parameters', { names: [text] }),
           related: [{ span: earlier, message: 'first used here' }],
         });
         continue;
       }
       if (this.scope.has(text) || this.declaredInputs.has(text)) {
         this.diagnostics.push(
-          error('SEQ019', step.label.span, `the label \`${text}\` is also the name of an input`, 'rename the label or the input'),
+          error('SEQ019', step.label.span, `the label \`${text}\` is also the name of an input`, 'rename the label or the input', { names: [text], found: 'input' }),
         );
         continue;
       }
       if (isBuiltin(text) || isLayerKind(text)) {
         this.diagnostics.push(
-          error('SEQ019', step.label.span, `the label \`${text}\` is also the name of a ${isBuiltin(text) ? 'builtin' : 'layer'}`, `a step \`-> ${text}\` would be read as the ${isBuiltin(text) ? 'builtin' : 'layer'}; choose another label, e.g. \`${text}_${isBuiltin(text) ? 'head' : '1'}\``),
+          error('SEQ019', step.label.span, `the label \`${text}\` is also the name of a ${isBuiltin(text) ? 'builtin' : 'layer'}`, `a step \`-> ${text}\` would be read as the ${isBuiltin(text) ? 'builtin' : 'layer'}; choose another label, e.g. \`${text}_${isBuiltin(text) ? 'head' : '1'}\``, { names: [text], found: isBuiltin(text) ? 'builtin' : 'layer' }),
         );
         continue;
       }
@@ -129,6 +129,7 @@ export class ChainChecker {
               step.callee.span,
               `this model has ${group.length} unlabeled ${kind} layers, so their parameter names would clash`,
               `give each a label, e.g. \`${derived}1: ${kind}(…)\`; the label prefixes its parameters (\`${derived}1.${firstParameterName(kind as LayerKind)}\`)`,
+              { names: [kind, derived], found: group.length, limit: 1 },
             ),
           );
         }
@@ -143,6 +144,7 @@ export class ChainChecker {
             step.callee.span,
             `this unlabeled ${kind} would be labeled \`${derived}\`, which is already taken`,
             `give it a label of its own, e.g. \`${derived}2: ${kind}(…)\``,
+            { names: [kind, derived] },
           ),
           ...(earlier === undefined ? {} : { related: [{ span: earlier, message: `\`${derived}\` is defined here` }] }),
         });
@@ -213,6 +215,7 @@ export class ChainChecker {
           lastStep.span,
           `the result of this chain, ${formatType(last.value.type)}, is never used`,
           'end the chain with `-> output name`, or continue from its label in another chain',
+          { names: label === undefined ? [] : [label], found: formatType(last.value.type) },
         ),
       );
     }
@@ -223,11 +226,11 @@ export class ChainChecker {
         continue;
       }
       if (input.role.kind !== 'data' || this.referenced.has(input.name)) continue;
-      this.diagnostics.push(warning('SEQ016', input.span, `the input \`${input.name}\` is never used`, this.unusedInputHint(input)));
+      this.diagnostics.push(warning('SEQ016', input.span, `the input \`${input.name}\` is never used`, this.unusedInputHint(input), { names: [input.name] }));
     }
     if (this.outputs.length === 0 && !hasDecoder && !this.diagnostics.some((d) => d.severity === 'error')) {
       this.diagnostics.push(
-        error('SEQ017', ast.name.span, `the model \`${ast.name.text}\` has no output`, 'end a chain with `-> output name`'),
+        error('SEQ017', ast.name.span, `the model \`${ast.name.text}\` has no output`, 'end a chain with `-> output name`', { names: [ast.name.text], expected: 1, found: 0 }),
       );
     }
   }
@@ -259,6 +262,7 @@ export class ChainChecker {
       input.span,
       `the input \`${name}\` is never read: nothing that respects padding consumes \`${of}\``,
       `lengths(${of}) masks the padded steps of \`${of}\` where a recurrent layer, \`last\`, \`mean\` or \`max\` reads a value computed from it, or where such a value is a per-token output; nothing here does, so remove it or add such a step`,
+      { names: [name, of] },
     );
   }
 
@@ -272,12 +276,13 @@ export class ChainChecker {
         chain.source.span,
         `\`${name}\` starts a new chain, but it is neither an input nor a label`,
         `did you forget \`->\` before \`${name}\`? Without it, \`${name}\` ends the chain before it and starts another`,
+        { names: [name] },
       );
     }
     const later = this.declaredLabels.get(name);
     if (later !== undefined) {
       return {
-        ...error('SEQ011', chain.source.span, `\`${name}\` is used before the chain that defines it`, 'chains run in order: move this chain after the one that defines it'),
+        ...error('SEQ011', chain.source.span, `\`${name}\` is used before the chain that defines it`, 'chains run in order: move this chain after the one that defines it', { names: [name] }),
         related: [{ span: later, message: `\`${name}\` is defined here` }],
       };
     }
@@ -289,7 +294,7 @@ export class ChainChecker {
         : candidates.length > 0
           ? `a chain starts from an input or a label: ${candidates.map((c) => `\`${c}\``).join(', ')}`
           : 'declare it first: `input tokens: int64[batch, time]`';
-    return error('SEQ011', chain.source.span, `\`${name}\` is neither an input nor a label`, hint);
+    return error('SEQ011', chain.source.span, `\`${name}\` is neither an input nor a label`, hint, { names: [name], expected: candidates });
   }
 
   step(step: Step, current: Binding): Binding | undefined {
@@ -315,7 +320,7 @@ export class ChainChecker {
     const callee = step.callee.text;
     if (isBuiltin(callee)) {
       if (step.args !== undefined && step.args.length > 0) {
-        this.diagnostics.push(error('SEQ025', step.args[0]!.span, `\`${callee}\` takes no arguments`, `write \`-> ${callee}\``));
+        this.diagnostics.push(error('SEQ025', step.args[0]!.span, `\`${callee}\` takes no arguments`, `write \`-> ${callee}\``, { names: [callee], expected: 0, found: step.args.length }));
       }
     } else if (isLayerKind(callee)) {
       bindArguments(layerSignatures[callee], step, this.diagnostics);
@@ -339,7 +344,7 @@ export class ChainChecker {
       const what = this.inputs.some((i) => i.name === callee) ? 'an input' : 'a label';
       hint = `\`${callee}\` is ${what}; a chain starts from it on a line of its own: \`${callee} -> …\``;
     }
-    return error('SEQ010', step.callee.span, `unknown layer or builtin \`${callee}\``, hint);
+    return error('SEQ010', step.callee.span, `unknown layer or builtin \`${callee}\``, hint, { names: [callee], found: callee, ...(suggestion === undefined ? {} : { expected: suggestion }) });
   }
 
   private output(name: string, span: Span, current: Binding): void {
@@ -351,6 +356,7 @@ export class ChainChecker {
           span,
           clash !== undefined ? `the output \`${name}\` is defined twice` : `the output \`${name}\` has the name of an input`,
           'graph inputs and outputs need distinct names',
+          { names: [name], found: clash !== undefined ? 'output' : 'input' },
         ),
         ...(clash === undefined ? {} : { related: [{ span: clash.span, message: 'first defined here' }] }),
       });
@@ -373,7 +379,7 @@ export class ChainChecker {
 
   private builtin(step: CallStep, name: BuiltinName, label: string | undefined, current: Binding): Binding | undefined {
     if (step.args !== undefined && step.args.length > 0) {
-      this.diagnostics.push(error('SEQ025', step.args[0]!.span, `\`${name}\` takes no arguments`, `write \`-> ${name}\``));
+      this.diagnostics.push(error('SEQ025', step.args[0]!.span, `\`${name}\` takes no arguments`, `write \`-> ${name}\``, { names: [name], expected: 0, found: step.args.length }));
       return undefined;
     }
     const type = current.value.type;
@@ -390,6 +396,7 @@ export class ChainChecker {
           step.callee.span,
           `\`${name}\` pools over time, but its input ${formatType(type)} has no time axis`,
           'pooling needs a sequence [batch, time, features]; was the time axis already pooled?',
+          { names: [name], expected: 'a sequence [batch, time, features]', found: formatType(type) },
         ),
       );
       return undefined;
@@ -437,6 +444,7 @@ export class ChainChecker {
         step.callee.span,
         `${what} expects float32 values, found token ids ${formatType(type)}`,
         'token ids become vectors through an Embedding first: `-> Embedding(vocab=…, dim=…)`',
+        { names: [what], expected: 'float32', found: formatType(type) },
       ),
     );
     return false;
@@ -451,6 +459,7 @@ export class ChainChecker {
         step.callee.span,
         `${what} needs a fixed feature size, but its input ${formatType(type)} ends in the symbolic \`${last?.kind === 'symbol' ? last.name : '?'}\``,
         'declare the feature axis with a number, e.g. float32[batch, time, 40]',
+        { names: [what], expected: 'a fixed feature size', found: formatType(type) },
       ),
     );
     return undefined;
@@ -469,6 +478,7 @@ export class ChainChecker {
               step.callee.span,
               `Embedding expects int64 token ids, found ${formatType(type)}`,
               'float sequences (audio frames, sensor readings) feed recurrent layers directly; remove the Embedding',
+              { names: ['Embedding', base.label], expected: 'int64', found: formatType(type) },
             ),
           );
           return undefined;
@@ -479,7 +489,7 @@ export class ChainChecker {
         if (paddingIdx !== undefined) {
           if (paddingIdx < -vocab || paddingIdx >= vocab) {
             const arg = step.args!.find((a) => a.name?.text === 'padding_idx')!;
-            this.diagnostics.push(error('SEQ023', arg.value.span, `padding_idx must be within [-${vocab}, ${vocab - 1}], found ${paddingIdx}`, `the padding id is one of the ${vocab} token ids, usually 0`));
+            this.diagnostics.push(error('SEQ023', arg.value.span, `padding_idx must be within [-${vocab}, ${vocab - 1}], found ${paddingIdx}`, `the padding id is one of the ${vocab} token ids, usually 0`, { names: [base.label, 'padding_idx'], range: [-vocab, vocab - 1], found: paddingIdx }));
             return undefined;
           }
           if (paddingIdx < 0) paddingIdx += vocab;
@@ -514,7 +524,7 @@ export class ChainChecker {
       }
       case 'Attention':
         this.diagnostics.push(
-          error('SEQ038', step.callee.span, 'Attention attends over encoder outputs, so it belongs inside a `decoder { … }` block', 'for pooling over time use `mean`, `max` or `last`'),
+          error('SEQ038', step.callee.span, 'Attention attends over encoder outputs, so it belongs inside a `decoder { … }` block', 'for pooling over time use `mean`, `max` or `last`', { names: [base.label], expected: 'decoder' }),
         );
         return undefined;
     }
@@ -526,12 +536,12 @@ export class ChainChecker {
     const isBi = kind.startsWith('Bi');
     if (isBi && step.args?.some((a) => a.name?.text === 'bidirectional') && args.get('bidirectional') === false) {
       const arg = step.args.find((a) => a.name?.text === 'bidirectional')!;
-      this.diagnostics.push(error('SEQ037', arg.span, `${kind} is bidirectional by definition`, `write \`${kind.slice(2)}(…)\` for one direction`));
+      this.diagnostics.push(error('SEQ037', arg.span, `${kind} is bidirectional by definition`, `write \`${kind.slice(2)}(…)\` for one direction`, { names: [kind, 'bidirectional'], expected: 'true', found: 'false' }));
       return undefined;
     }
     if (type.dtype !== 'float32') {
       this.diagnostics.push(
-        error('SEQ033', step.callee.span, `${kind} expects a float32 sequence, found token ids ${formatType(type)}`, 'turn the ids into vectors first: `-> embedding: Embedding(vocab=…, dim=…)`'),
+        error('SEQ033', step.callee.span, `${kind} expects a float32 sequence, found token ids ${formatType(type)}`, 'turn the ids into vectors first: `-> embedding: Embedding(vocab=…, dim=…)`', { names: [kind, base.label], expected: 'float32', found: formatType(type) }),
       );
       return undefined;
     }
@@ -544,6 +554,7 @@ export class ChainChecker {
           type.hasTime || this.inputs.some((i) => i.name === current.value.id)
             ? 'a feature sequence is float32[batch, time, features]: declare the input with a feature axis, e.g. float32[batch, time, 1]'
             : 'the time axis was pooled away before this layer; move `last`/`mean`/`max` after it',
+          { names: [kind, base.label], expected: 3, found: type.dims.length },
         ),
       );
       return undefined;
@@ -557,7 +568,7 @@ export class ChainChecker {
     if (dropout > 0 && layers === 1) {
       const arg = step.args!.find((a) => a.name?.text === 'dropout')!;
       this.diagnostics.push(
-        warning('SEQ037', arg.span, `dropout=${dropout} applies between stacked layers, and this ${kind} has one layer`, 'add `layers=2` or more, or add a `Dropout` step after it'),
+        warning('SEQ037', arg.span, `dropout=${dropout} applies between stacked layers, and this ${kind} has one layer`, 'add `layers=2` or more, or add a `Dropout` step after it', { names: [kind, base.label, 'dropout'], expected: 'layers=2 or more', found: layers }),
       );
     }
     const label = base.label;

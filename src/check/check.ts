@@ -51,23 +51,23 @@ export function check(ast: ModelAst): CheckResult {
 function checkBlockStructure(encoders: readonly EncoderBlock[], decoders: readonly DecoderBlock[], topChains: readonly Chain[], diagnostics: Diagnostic[]): void {
   for (const block of encoders) {
     if (block.keyword.text !== 'encoder') {
-      diagnostics.push(error('SEQ041', block.keyword.span, `\`${block.keyword.text} { … }\` is not a block seqc knows`, 'the blocks are `encoder { … }` and `decoder(bos=…, eos=…, max_length=…) { … }`'));
+      diagnostics.push(error('SEQ045', block.keyword.span, `\`${block.keyword.text} { … }\` is not a block seqc knows`, 'the blocks are `encoder { … }` and `decoder(bos=…, eos=…, max_length=…) { … }`', { names: [block.keyword.text], expected: ['encoder', 'decoder'], found: block.keyword.text }));
     }
   }
   for (const block of decoders) {
     if (block.keyword.text !== 'decoder') {
-      diagnostics.push(error('SEQ041', block.keyword.span, `\`${block.keyword.text}(…) { … }\` is not a block seqc knows`, 'the blocks are `encoder { … }` and `decoder(bos=…, eos=…, max_length=…) { … }`'));
+      diagnostics.push(error('SEQ045', block.keyword.span, `\`${block.keyword.text}(…) { … }\` is not a block seqc knows`, 'the blocks are `encoder { … }` and `decoder(bos=…, eos=…, max_length=…) { … }`', { names: [block.keyword.text], expected: ['encoder', 'decoder'], found: block.keyword.text }));
     }
   }
   for (const extra of [...encoders.slice(1), ...decoders.slice(1)]) {
-    diagnostics.push(error('SEQ041', extra.keyword.span, `a model has at most one \`${extra.keyword.text}\` block`, 'merge the chains into one block'));
+    diagnostics.push(error('SEQ045', extra.keyword.span, `a model has at most one \`${extra.keyword.text}\` block`, 'merge the chains into one block', { names: [extra.keyword.text], limit: 1 }));
   }
   if (encoders.length > 0 && decoders.length === 0) {
-    diagnostics.push(error('SEQ041', encoders[0]!.keyword.span, 'an `encoder` block needs a `decoder` block to feed', 'add `decoder(bos=…, eos=…, max_length=…) { -> Embedding(…) -> LSTM(…) -> Linear(vocab) }`, or write the chains outside a block'));
+    diagnostics.push(error('SEQ045', encoders[0]!.keyword.span, 'an `encoder` block needs a `decoder` block to feed', 'add `decoder(bos=…, eos=…, max_length=…) { -> Embedding(…) -> LSTM(…) -> Linear(vocab) }`, or write the chains outside a block', { names: ['encoder'], expected: 'decoder' }));
   }
   if (decoders.length > 0) {
     for (const chain of topChains) {
-      diagnostics.push(error('SEQ041', chain.source.span, 'in a model with a decoder, chains belong inside the `encoder { … }` block', 'move this chain into the encoder block'));
+      diagnostics.push(error('SEQ045', chain.source.span, 'in a model with a decoder, chains belong inside the `encoder { … }` block', 'move this chain into the encoder block', { names: [chain.source.text] }));
     }
   }
 }
@@ -84,10 +84,10 @@ const unusableFeedNames: ReadonlySet<string> = new Set(['__proto__']);
 function checkFeedNames(decls: readonly InputDecl[], outputs: readonly IrOutput[], diagnostics: Diagnostic[]): void {
   for (const decl of decls) {
     if (!unusableFeedNames.has(decl.name.text)) continue;
-    diagnostics.push(error('SEQ044', decl.name.span, `an input named \`${decl.name.text}\` can never be fed: ONNX Runtime for JavaScript takes inputs as an object keyed by name, and \`${decl.name.text}\` is no ordinary key`, 'rename the input, e.g. `proto`'));
+    diagnostics.push(error('SEQ044', decl.name.span, `an input named \`${decl.name.text}\` can never be fed: ONNX Runtime for JavaScript takes inputs as an object keyed by name, and \`${decl.name.text}\` is no ordinary key`, 'rename the input, e.g. `proto`', { names: [decl.name.text] }));
   }
   for (const output of outputs) {
     if (!unusableFeedNames.has(output.name)) continue;
-    diagnostics.push(error('SEQ044', output.span, `an output named \`${output.name}\` can never be fetched: ONNX Runtime for JavaScript returns outputs as an object keyed by name, and \`${output.name}\` is no ordinary key`, 'rename the output, e.g. `proto`'));
+    diagnostics.push(error('SEQ044', output.span, `an output named \`${output.name}\` can never be fetched: ONNX Runtime for JavaScript returns outputs as an object keyed by name, and \`${output.name}\` is no ordinary key`, 'rename the output, e.g. `proto`', { names: [output.name] }));
   }
 }

@@ -50,7 +50,7 @@ export class DecoderChecker {
       const { embedding, recurrent, attention, head, output } = walked;
       const last = output.value.type.dims[output.value.type.dims.length - 1];
       if (output.value.type.dims.length !== 2 || last?.kind !== 'fixed' || output.value.type.dtype !== 'float32') {
-        this.diagnostics.push(error('SEQ041', block.keyword.span, `the decoder ends in ${formatType(output.value.type)}, but it must end in logits [batch, vocab]`, 'end the decoder with a `Linear(vocab)` generator'));
+        this.diagnostics.push(error('SEQ041', block.keyword.span, `the decoder ends in ${formatType(output.value.type)}, but it must end in logits [batch, vocab]`, 'end the decoder with a `Linear(vocab)` generator', { expected: 'float32[batch, vocab]', found: formatType(output.value.type) }));
         return undefined;
       }
       const vocab = last.size;
@@ -59,7 +59,7 @@ export class DecoderChecker {
       for (const [name, id] of [['bos', bos], ['eos', eos]] as const) {
         if (id >= embedding.vocab || id >= vocab) {
           const arg = block.args.find((a) => a.name?.text === name)!;
-          this.diagnostics.push(error('SEQ023', arg.value.span, `${name}=${id} is not a token id: the decoder's embedding has ${embedding.vocab} ids and it predicts ${vocab}`, `token ids are 0 to ${Math.min(embedding.vocab, vocab) - 1}`));
+          this.diagnostics.push(error('SEQ023', arg.value.span, `${name}=${id} is not a token id: the decoder's embedding has ${embedding.vocab} ids and it predicts ${vocab}`, `token ids are 0 to ${Math.min(embedding.vocab, vocab) - 1}`, { names: [name], range: [0, Math.min(embedding.vocab, vocab) - 1], found: id }));
           return undefined;
         }
       }
@@ -73,6 +73,7 @@ export class DecoderChecker {
             arg?.value.span ?? block.keyword.span,
             `max_length=${maxLength.toLocaleString('en-US')} is above seqc's bound of ${generationLimits.maxLength} generated tokens`,
             `write max_length=${generationLimits.maxLength} or less; an RNN decoder's output degrades long before that`,
+            { names: ['max_length'], limit: generationLimits.maxLength, found: maxLength },
           ),
         );
         return undefined;
@@ -80,7 +81,7 @@ export class DecoderChecker {
       const bridge = args.get('bridge') === 'linear';
       if (bridge && encoder === undefined) {
         const arg = block.args.find((a) => a.name?.text === 'bridge')!;
-        this.diagnostics.push(error('SEQ040', arg.span, 'a language model has no encoder state to bridge from', 'remove `bridge=linear`; a language model starts from zeros'));
+        this.diagnostics.push(error('SEQ040', arg.span, 'a language model has no encoder state to bridge from', 'remove `bridge=linear`; a language model starts from zeros', { names: ['bridge'], expected: 'encoder' }));
         return undefined;
       }
       if (encoder !== undefined && !this.initialStateFits(block, encoder, encoderOps, recurrent, bridge)) return undefined;
@@ -110,12 +111,12 @@ export class DecoderChecker {
     const type = memory.value.type;
     if (!type.hasTime || type.dims.length !== 3 || type.dtype !== 'float32') {
       const lastStep = lastChain.steps[lastChain.steps.length - 1]!;
-      this.diagnostics.push(error('SEQ041', lastStep.span, `the encoder ends in ${formatType(type)}, but the decoder attends over a sequence [batch, time, features]`, 'end the encoder with its recurrent layer, without pooling'));
+      this.diagnostics.push(error('SEQ046', lastStep.span, `the encoder ends in ${formatType(type)}, but the decoder attends over a sequence [batch, time, features]`, 'end the encoder with its recurrent layer, without pooling', { expected: 'float32[batch, time, features]', found: formatType(type) }));
       return undefined;
     }
     const final = [...this.chains.ops].reverse().find((o): o is RecurrentOp => o.kind === 'recurrent');
     if (final === undefined) {
-      this.diagnostics.push(error('SEQ040', block.keyword.span, 'the decoder starts from the encoder\'s final state, but the encoder has no recurrent layer', 'add a recurrent layer such as `BiLSTM(hidden=…)` to the encoder'));
+      this.diagnostics.push(error('SEQ040', block.keyword.span, 'the decoder starts from the encoder\'s final state, but the encoder has no recurrent layer', 'add a recurrent layer such as `BiLSTM(hidden=…)` to the encoder', { names: ['encoder'], expected: 'a recurrent layer' }));
       return undefined;
     }
     return { memory: memory.value.id, memoryType: type, finalState: final.label };
@@ -132,14 +133,14 @@ export class DecoderChecker {
     let ok = true;
     for (const [index, step] of block.steps.entries()) {
       if (step.kind === 'outputStep') {
-        this.diagnostics.push(error('SEQ041', step.span, 'a decoder has no `output` steps: its outputs are the logits and states of docs/seq2seq.md', 'remove this step; the compiled bundle names its outputs itself'));
+        this.diagnostics.push(error('SEQ041', step.span, 'a decoder has no `output` steps: its outputs are the logits and states of docs/seq2seq.md', 'remove this step; the compiled bundle names its outputs itself', { names: [step.name.text] }));
         ok = false;
         continue;
       }
       const callee = step.callee.text;
       const label = this.chains.labels.get(step) ?? callee.toLowerCase();
       if (index === 0 && callee !== 'Embedding') {
-        this.diagnostics.push(error('SEQ041', step.callee.span, `a decoder starts with an Embedding of the previous token, found \`${callee}\``, 'begin with `-> tgt_embedding: Embedding(vocab=…, dim=…)`'));
+        this.diagnostics.push(error('SEQ041', step.callee.span, `a decoder starts with an Embedding of the previous token, found \`${callee}\``, 'begin with `-> tgt_embedding: Embedding(vocab=…, dim=…)`', { names: [callee], expected: 'Embedding', found: callee }));
         return undefined;
       }
       if (callee === 'Attention') {
@@ -149,25 +150,25 @@ export class DecoderChecker {
           continue;
         }
         if (encoder === undefined) {
-          this.diagnostics.push(error('SEQ041', step.callee.span, 'a language model has no encoder outputs to attend over', 'add an `encoder { … }` block, or remove the Attention'));
+          this.diagnostics.push(error('SEQ048', step.callee.span, 'a language model has no encoder outputs to attend over', 'add an `encoder { … }` block, or remove the Attention', { names: [label] }));
           ok = false;
           continue;
         }
         if (attention !== undefined) {
-          this.diagnostics.push({ ...error('SEQ041', step.callee.span, 'a decoder has at most one Attention', 'remove one of them'), related: [{ span: attention.step.span, message: 'the first Attention' }] });
+          this.diagnostics.push({ ...error('SEQ048', step.callee.span, 'a decoder has at most one Attention', 'remove one of them', { names: [attention.label, label], limit: 1 }), related: [{ span: attention.step.span, message: 'the first Attention' }] });
           ok = false;
           continue;
         }
         const placement = recurrentStep === undefined ? 'bahdanau' : 'luong';
         if (placement === 'luong' && this.chains.ops.length > headFrom) {
-          this.diagnostics.push(error('SEQ041', step.callee.span, 'attention after the recurrent layer must come right after it', 'move the Attention up, directly after the recurrent layer'));
+          this.diagnostics.push(error('SEQ048', step.callee.span, 'attention after the recurrent layer must come right after it', 'move the Attention up, directly after the recurrent layer', { names: [label, recurrentStep!.label] }));
           ok = false;
           continue;
         }
         const inputFeed = bound.get('input_feed') as boolean;
         if (inputFeed && placement === 'bahdanau') {
           const arg = step.args!.find((a) => a.name?.text === 'input_feed')!;
-          this.diagnostics.push(error('SEQ041', arg.span, 'input feeding feeds the previous attentional vector of Luong attention; this Attention stands before the recurrent layer', 'move the Attention after the recurrent layer, or drop `input_feed`'));
+          this.diagnostics.push(error('SEQ048', arg.span, 'input feeding feeds the previous attentional vector of Luong attention; this Attention stands before the recurrent layer', 'move the Attention after the recurrent layer, or drop `input_feed`', { names: [label, 'input_feed'], expected: 'luong', found: placement }));
           ok = false;
           continue;
         }
@@ -178,13 +179,14 @@ export class DecoderChecker {
         const kind = callee as LayerKind;
         const bound = bindArguments(layerSignatures[kind], step, this.diagnostics);
         if (recurrentStep !== undefined) {
-          this.diagnostics.push({ ...error('SEQ041', step.callee.span, 'a decoder has exactly one recurrent layer', 'stack layers with `layers=N` instead'), related: [{ span: recurrentStep.step.span, message: 'the first recurrent layer' }] });
+          this.diagnostics.push({ ...error('SEQ049', step.callee.span, 'a decoder has exactly one recurrent layer', 'stack layers with `layers=N` instead', { names: [recurrentStep.label, label], limit: 1 }), related: [{ span: recurrentStep.step.span, message: 'the first recurrent layer' }] });
           ok = false;
           continue;
         }
         if (bound === undefined) return undefined;
         if (kind.startsWith('Bi') || bound.get('bidirectional') === true || bound.get('stateful') === true) {
-          this.diagnostics.push(error('SEQ041', step.callee.span, `a decoder's recurrent layer runs forward one token at a time, so it cannot be ${kind.startsWith('Bi') || bound.get('bidirectional') === true ? 'bidirectional' : 'stateful'}`, `use \`${kind.replace(/^Bi/, '')}(hidden=…)\` without \`bidirectional\` or \`stateful\``));
+          const found = kind.startsWith('Bi') || bound.get('bidirectional') === true ? 'bidirectional' : 'stateful';
+          this.diagnostics.push(error('SEQ049', step.callee.span, `a decoder's recurrent layer runs forward one token at a time, so it cannot be ${found}`, `use \`${kind.replace(/^Bi/, '')}(hidden=…)\` without \`bidirectional\` or \`stateful\``, { names: [label], expected: 'forward', found }));
           // What follows depends on this layer; checking it would only repeat this error.
           return undefined;
         }
@@ -196,12 +198,12 @@ export class DecoderChecker {
         continue;
       }
       if (callee === 'Embedding' && index > 0) {
-        this.diagnostics.push(error('SEQ041', step.callee.span, 'a decoder has one Embedding, at its start', 'remove this Embedding'));
+        this.diagnostics.push(error('SEQ041', step.callee.span, 'a decoder has one Embedding, at its start', 'remove this Embedding', { names: [label], limit: 1 }));
         ok = false;
         continue;
       }
       if (index > 0 && recurrentStep === undefined && isLayerKind(callee)) {
-        this.diagnostics.push(error('SEQ041', step.callee.span, `between the decoder's Embedding and its recurrent layer only an Attention may stand, found ${callee}`, `move the ${callee} after the recurrent layer`));
+        this.diagnostics.push(error('SEQ041', step.callee.span, `between the decoder's Embedding and its recurrent layer only an Attention may stand, found ${callee}`, `move the ${callee} after the recurrent layer`, { names: [label], expected: 'Attention', found: callee }));
         ok = false;
         continue;
       }
@@ -215,7 +217,7 @@ export class DecoderChecker {
     }
     if (!ok || embedding === undefined) return undefined;
     if (recurrentStep === undefined || recurrentArgs === undefined) {
-      this.diagnostics.push(error('SEQ041', block.keyword.span, 'a decoder needs one recurrent layer', 'add `-> LSTM(hidden=…)` after the Embedding'));
+      this.diagnostics.push(error('SEQ049', block.keyword.span, 'a decoder needs one recurrent layer', 'add `-> LSTM(hidden=…)` after the Embedding', { expected: 1, found: 0 }));
       return undefined;
     }
     const hidden = recurrentArgs.get('hidden') as number;
@@ -224,7 +226,7 @@ export class DecoderChecker {
     if (attention !== undefined) {
       if (attention.score === 'dot' && memoryDim !== hidden) {
         this.diagnostics.push(
-          error('SEQ042', attention.step.callee.span, `dot attention compares the query with the memory directly, but the decoder's hidden size is ${hidden} and the memory has ${memoryDim} features`, 'use `score=general` or `score=additive`, which learn a projection, or make the sizes equal'),
+          error('SEQ042', attention.step.callee.span, `dot attention compares the query with the memory directly, but the decoder's hidden size is ${hidden} and the memory has ${memoryDim} features`, 'use `score=general` or `score=additive`, which learn a projection, or make the sizes equal', { names: [attention.label, recurrentStep.label], expected: hidden, found: memoryDim }),
         );
         return undefined;
       }
@@ -270,6 +272,7 @@ export class DecoderChecker {
         recurrent.span,
         `the decoder starts from the encoder's final state, which is ${what} (directions concatenated), but the decoder has ${recurrent.layers} layer${recurrent.layers === 1 ? '' : 's'} of ${recurrent.hidden}`,
         `either make them match — \`${final.label}\` and this layer with the same layers, and hidden=${size} here — or add \`bridge=linear\` to \`decoder(…)\` to learn a projection`,
+        { names: [final.label, recurrent.label], expected: `${final.layers} × ${size}`, found: `${recurrent.layers} × ${recurrent.hidden}` },
       ),
       related: [{ span: final.span, message: `the encoder's last recurrent layer, \`${final.label}\`` }],
     });

@@ -19,7 +19,7 @@ export function checkInputs(decls: readonly InputDecl[], diagnostics: Diagnostic
     const previous = byName.get(decl.name.text);
     if (previous !== undefined) {
       diagnostics.push({
-        ...error('SEQ014', decl.name.span, `the input \`${decl.name.text}\` is declared twice`, 'rename one of them'),
+        ...error('SEQ014', decl.name.span, `the input \`${decl.name.text}\` is declared twice`, 'rename one of them', { names: [decl.name.text] }),
         related: [{ span: previous.name.span, message: 'first declared here' }],
       });
       continue;
@@ -40,7 +40,7 @@ export function checkInputs(decls: readonly InputDecl[], diagnostics: Diagnostic
     const t = decl.type;
     if (t.callee.text !== 'lengths') {
       diagnostics.push(
-        error('SEQ030', t.callee.span, `unknown input type \`${t.callee.text}(…)\``, 'the one type function is `lengths(x)`: valid steps per row of x'),
+        error('SEQ030', t.callee.span, `unknown input type \`${t.callee.text}(…)\``, 'the one type function is `lengths(x)`: valid steps per row of x', { names: [decl.name.text], expected: 'lengths', found: t.callee.text }),
       );
       continue;
     }
@@ -55,6 +55,7 @@ export function checkInputs(decls: readonly InputDecl[], diagnostics: Diagnostic
             ? `\`lengths(${t.argument.text})\` must name a sequence input, but \`${t.argument.text}\` is not one`
             : `\`lengths(${t.argument.text})\` names no input`,
           didYouMean(t.argument.text, others) ?? 'write `lengths(tokens)` where `tokens` is an input such as int64[batch, time]',
+          { names: [decl.name.text, t.argument.text], expected: others },
         ),
       );
       continue;
@@ -66,13 +67,14 @@ export function checkInputs(decls: readonly InputDecl[], diagnostics: Diagnostic
           t.argument.span,
           `\`${target.name}\` is ${describeInput(target.type)} and has no time axis for \`lengths\` to mask`,
           'lengths mask int64[batch, time] token ids or float32[batch, time, features] sequences',
+          { names: [decl.name.text, target.name], expected: 'a sequence with a time axis', found: describeInput(target.type) },
         ),
       );
       continue;
     }
     const already = lengthsOf.get(target.name);
     if (already !== undefined) {
-      diagnostics.push(error('SEQ032', t.span, `\`${target.name}\` already has lengths: \`${already}\``, 'declare lengths once per input'));
+      diagnostics.push(error('SEQ032', t.span, `\`${target.name}\` already has lengths: \`${already}\``, 'declare lengths once per input', { names: [decl.name.text, target.name, already], limit: 1 }));
       continue;
     }
     const lengthsType: ValueType = { dtype: 'int64', dims: [target.type.dims[0]!], hasTime: false };
@@ -116,6 +118,7 @@ function tensorType(decl: InputDecl, t: TensorTypeExpr, diagnostics: Diagnostic[
         t.dtype.span,
         `unknown element type \`${dtypeName}\` for input \`${decl.name.text}\`; expected int64 or float32`,
         hints[dtypeName] ?? didYouMean(dtypeName, elementTypes),
+        { names: [decl.name.text], expected: [...elementTypes], found: dtypeName },
       ),
     );
     return undefined;
@@ -126,10 +129,10 @@ function tensorType(decl: InputDecl, t: TensorTypeExpr, diagnostics: Diagnostic[
     if (d.kind === 'symbolicDim') {
       dims.push({ kind: 'symbol', name: d.name });
     } else if (!Number.isInteger(d.size) || d.size < 1 || /[.eE-]/.test(d.text)) {
-      diagnostics.push(error('SEQ031', d.span, `a dimension must be a positive integer or a name, found ${d.text}`));
+      diagnostics.push(error('SEQ031', d.span, `a dimension must be a positive integer or a name, found ${d.text}`, undefined, { names: [decl.name.text], expected: 'a positive integer or a name', found: d.text }));
       return undefined;
     } else if (d.size > maxDimension) {
-      diagnostics.push(error('SEQ031', d.span, `a dimension must be at most ${maxDimension.toLocaleString('en-US')}, found ${d.text}`, 'ONNX Runtime indexes tensors with 32-bit sizes on the web; no real feature axis is this large'));
+      diagnostics.push(error('SEQ031', d.span, `a dimension must be at most ${maxDimension.toLocaleString('en-US')}, found ${d.text}`, 'ONNX Runtime indexes tensors with 32-bit sizes on the web; no real feature axis is this large', { names: [decl.name.text], limit: maxDimension, found: d.size }));
       return undefined;
     } else {
       dims.push({ kind: 'fixed', size: d.size });
@@ -143,6 +146,7 @@ function tensorType(decl: InputDecl, t: TensorTypeExpr, diagnostics: Diagnostic[
         t.span,
         `\`${decl.name.text}\` has ${dims.length} axes, but ${dtype} inputs have at most ${maxRank}`,
         dtype === 'int64' ? 'token ids are int64[batch, time]' : 'feature sequences are float32[batch, time, features]',
+        { names: [decl.name.text], limit: maxRank, found: dims.length },
       ),
     );
     return undefined;
@@ -172,6 +176,7 @@ function checkSymbolicAxes(inputs: readonly IrInput[], decls: readonly InputDecl
             decl.type.span,
             `\`${d.name}\` is the ${roles[seen.axis]} axis of \`${seen.input}\` but the ${roles[role]} axis of \`${input.name}\``,
             'a symbolic dimension stands for one size everywhere; give the other axis its own name',
+            { names: [d.name, seen.input, input.name], expected: roles[seen.axis]!, found: roles[role]! },
           ),
         );
       }

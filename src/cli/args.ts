@@ -30,21 +30,21 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], c
     const spec = specs.find((s) => `--${s.name}` === key || (s.alias !== undefined && `-${s.alias}` === key));
     if (spec === undefined) {
       const names = specs.map((s) => `--${s.name}`);
-      diagnostics.push(error('SEQ200', spanOfWhole('<command line>'), `\`seqc ${command}\` has no flag \`${key}\``, didYouMean(key, names) ?? `see \`seqc ${command} --help\``));
+      diagnostics.push(error('SEQ200', spanOfWhole('<command line>'), `\`seqc ${command}\` has no flag \`${key}\``, didYouMean(key, names) ?? `see \`seqc ${command} --help\``, { names: [command], flag: key, expected: names }));
       continue;
     }
     let value: string | undefined = inline;
     if (spec.takesValue && value === undefined) {
       value = argv[i + 1];
       if (value === undefined) {
-        diagnostics.push(error('SEQ201', spanOfWhole('<command line>'), `\`--${spec.name}\` needs a value`, `see \`seqc ${command} --help\``));
+        diagnostics.push(error('SEQ201', spanOfWhole('<command line>'), `\`--${spec.name}\` needs a value`, `see \`seqc ${command} --help\``, { flag: `--${spec.name}`, expected: 'a value' }));
         continue;
       }
       i++;
     }
     const list = flags.get(spec.name) ?? [];
     if (list.length > 0 && spec.repeatable !== true) {
-      diagnostics.push(error('SEQ201', spanOfWhole('<command line>'), `\`--${spec.name}\` is given more than once`));
+      diagnostics.push(error('SEQ201', spanOfWhole('<command line>'), `\`--${spec.name}\` is given more than once`, undefined, { flag: `--${spec.name}`, limit: 1 }));
       continue;
     }
     list.push(value ?? 'true');
@@ -58,7 +58,7 @@ export function integerFlag(args: ParsedArgs, name: string, range: { min: number
   if (raw === undefined) return { diagnostics: [] };
   const value = Number(raw);
   if (!/^-?\d+$/.test(raw) || value < range.min || value > range.max) {
-    return { diagnostics: [error('SEQ201', spanOfWhole(`--${name}`), `\`--${name}\` must be an integer from ${range.min} to ${range.max}, found \`${raw}\``)] };
+    return { diagnostics: [error('SEQ201', spanOfWhole(`--${name}`), `\`--${name}\` must be an integer from ${range.min} to ${range.max}, found \`${raw}\``, undefined, { flag: `--${name}`, value: raw, range: [range.min, range.max] })] };
   }
   return { value, diagnostics: [] };
 }

@@ -24,10 +24,10 @@ function readVocabulary(path: string): { vocabulary?: Vocabulary; diagnostics: D
   try {
     value = JSON.parse(text.text);
   } catch (e) {
-    return { diagnostics: [error('SEQ201', spanOfWhole(path), `${path} is not JSON: ${(e as Error).message}`, 'a vocabulary is a JSON list of tokens, such as ["<pad>", "<s>", "</s>", "a", "b"]')] };
+    return { diagnostics: [error('SEQ201', spanOfWhole(path), `${path} is not JSON: ${(e as Error).message}`, 'a vocabulary is a JSON list of tokens, such as ["<pad>", "<s>", "</s>", "a", "b"]', { names: [path], expected: 'a JSON list of strings' })] };
   }
   if (!Array.isArray(value) || !value.every((t) => typeof t === 'string')) {
-    return { diagnostics: [error('SEQ201', spanOfWhole(path), `${path} is not a JSON list of strings`, 'a vocabulary is a JSON list of tokens, such as ["<pad>", "<s>", "</s>", "a", "b"]')] };
+    return { diagnostics: [error('SEQ201', spanOfWhole(path), `${path} is not a JSON list of strings`, 'a vocabulary is a JSON list of tokens, such as ["<pad>", "<s>", "</s>", "a", "b"]', { names: [path], expected: 'a JSON list of strings' })] };
   }
   const tokens = value as string[];
   const ordinary = tokens.filter((t) => !/^<.*>$/.test(t));
@@ -85,7 +85,7 @@ function wholeFlag(args: ParsedArgs, name: string, range: { readonly min: number
   if (wholeNumber.test(raw) && value >= range.min && value <= range.max) return { value, diagnostics: [] };
   const message = `\`--${name}\` must be a whole number from ${range.min} to ${range.max.toLocaleString('en-US')}, found \`${raw}\``;
   const hint = !wholeNumber.test(raw) ? `write it in plain digits, such as --${name} ${Math.max(range.min, 1)}` : value > range.max ? (overHint ?? `the most is ${range.max}`) : `the least is ${range.min}`;
-  return { diagnostics: [error('SEQ201', spanOfWhole(`--${name}`), message, hint)] };
+  return { diagnostics: [error('SEQ201', spanOfWhole(`--${name}`), message, hint, { flag: `--${name}`, value: raw, range: [range.min, range.max] })] };
 }
 
 function decimalFlag(args: ParsedArgs, name: string, accept: (n: number) => boolean, expectation: string, hint: string): { value?: number; diagnostics: Diagnostic[] } {
@@ -93,7 +93,7 @@ function decimalFlag(args: ParsedArgs, name: string, accept: (n: number) => bool
   if (raw === undefined) return { diagnostics: [] };
   const value = Number(raw);
   if (decimalNumber.test(raw) && Number.isFinite(value) && accept(value)) return { value, diagnostics: [] };
-  return { diagnostics: [error('SEQ201', spanOfWhole(`--${name}`), `\`--${name}\` must be ${expectation}, found \`${raw}\``, hint)] };
+  return { diagnostics: [error('SEQ201', spanOfWhole(`--${name}`), `\`--${name}\` must be ${expectation}, found \`${raw}\``, hint, { flag: `--${name}`, value: raw, expected: expectation })] };
 }
 
 /** Reads every numeric flag and checks its form and range (SEQ201); nothing is loaded yet. */
@@ -215,7 +215,7 @@ function manifestConflicts(args: ParsedArgs, flags: GenerateFlags, decoding: Dec
     problems.push(error('SEQ331', spanOfWhole('--src-vocab'), `${manifest.name} is a language model, which takes no source, so \`--src-vocab\` would have no effect`, 'read the prompt as text with --tgt-vocab instead'));
   }
   if (flags.topK !== undefined && flags.topK > manifest.vocab) {
-    problems.push(error('SEQ201', spanOfWhole('--top-k'), `\`--top-k\` must be a whole number from 1 to ${manifest.vocab} (${manifest.name}'s vocabulary), found \`${flags.topK}\``, `--top-k ${manifest.vocab} keeps every token`));
+    problems.push(error('SEQ201', spanOfWhole('--top-k'), `\`--top-k\` must be a whole number from 1 to ${manifest.vocab} (${manifest.name}'s vocabulary), found \`${flags.topK}\``, `--top-k ${manifest.vocab} keeps every token`, { flag: '--top-k', value: String(flags.topK), range: [1, manifest.vocab] }));
   }
   return problems;
 }

@@ -80,7 +80,7 @@ export function compileFromArgs(specPath: string, args: ParsedArgs, extra: Pick<
   const flagProblems = [...seed.diagnostics, ...opset.diagnostics];
   const target = args.flags.get('target')?.[0];
   if (target !== undefined && target !== 'generic' && target !== 'webgpu') {
-    flagProblems.push(error('SEQ201', spanOfWhole('--target'), `\`--target\` must be generic or webgpu, found \`${target}\``));
+    flagProblems.push(error('SEQ201', spanOfWhole('--target'), `\`--target\` must be generic or webgpu, found \`${target}\``, undefined, { flag: '--target', value: target, expected: ['generic', 'webgpu'] }));
   }
   if (flagProblems.length > 0) return { sources, diagnostics: flagProblems, usageProblem: true, inputs };
   const spec = readText(specPath, 'spec');

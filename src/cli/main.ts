@@ -121,7 +121,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   if (command === undefined) {
     const names = Object.keys(commands);
     const suggestion = names.find((n) => n.startsWith(name.slice(0, 3)));
-    report([error('SEQ200', spanOfWhole('<command line>'), `unknown command \`${name}\``, suggestion !== undefined ? `did you mean \`${suggestion}\`?` : `commands: ${names.join(', ')}`)], new Map(), io);
+    report([error('SEQ200', spanOfWhole('<command line>'), `unknown command \`${name}\``, suggestion !== undefined ? `did you mean \`${suggestion}\`?` : `commands: ${names.join(', ')}`, { found: name, expected: names })], new Map(), io);
     return ExitCode.usage;
   }
   // Every command takes `--json`; it is honoured from the first problem on, usage problems included.

@@ -81,7 +81,7 @@ function executionProviders(flag: string): { providers?: string[]; diagnostics: 
   if (unknown.length > 0 || repeated.length > 0 || list.length === 0) {
     const found = unknown.length > 0 ? `found \`${unknown[0]!.slice(0, 40)}\`` : `\`${repeated[0]}\` is listed twice`;
     return {
-      diagnostics: [error('SEQ201', spanOfWhole('--ep'), `\`--ep\` must be cpu, cuda, or a comma list of them such as cuda,cpu; ${found}`, 'cuda needs onnxruntime-node installed with its CUDA binaries; `--ep cuda,cpu` falls back to cpu')],
+      diagnostics: [error('SEQ201', spanOfWhole('--ep'), `\`--ep\` must be cpu, cuda, or a comma list of them such as cuda,cpu; ${found}`, 'cuda needs onnxruntime-node installed with its CUDA binaries; `--ep cuda,cpu` falls back to cpu', { flag: '--ep', value: flag, expected: [...providers] })],
     };
   }
   return { providers: list, diagnostics: [] };
@@ -94,7 +94,7 @@ function inputAssignments(flags: readonly string[]): { values?: Map<string, stri
   for (const assignment of flags) {
     const eq = assignment.indexOf('=');
     if (eq <= 0) {
-      diagnostics.push(error('SEQ201', spanOfWhole('--input'), `\`--input ${assignment.slice(0, 60)}\` is not NAME=VALUE`, "for example --input 'tokens=[[1, 2, 3]]'"));
+      diagnostics.push(error('SEQ201', spanOfWhole('--input'), `\`--input ${assignment.slice(0, 60)}\` is not NAME=VALUE`, "for example --input 'tokens=[[1, 2, 3]]'", { flag: '--input', value: assignment.slice(0, 60), expected: 'NAME=VALUE' }));
       continue;
     }
     const name = assignment.slice(0, eq);
@@ -121,7 +121,7 @@ function inputValue(name: string, raw: string): { value?: unknown; problem?: Dia
   } catch (e) {
     const what = fromFile === undefined ? `the value of \`${name}\`` : `${fromFile} (the value of \`${name}\`)`;
     const hint = fromFile === undefined ? "quote it for the shell: --input 'tokens=[[1, 2, 3]]'" : 'the file must hold one JSON value: nested lists of numbers';
-    return { problem: error('SEQ300', spanOfWhole(fromFile ?? `input \`${name}\``), `${what} is not JSON: ${jsonProblem(e, text)}`, hint) };
+    return { problem: error('SEQ300', spanOfWhole(fromFile ?? `input \`${name}\``), `${what} is not JSON: ${jsonProblem(e, text)}`, hint, { input: name, expected: 'JSON' }) };
   }
 }
 

@@ -46,9 +46,13 @@ export const catalogue = {
 
   // Encoder–decoder models and language models.
   SEQ040: { stage: 'check', title: "The decoder's initial state cannot come from the encoder's final state as declared." },
-  SEQ041: { stage: 'check', title: 'A decoder block (or encoder block) is not shaped as seqc expects.' },
+  SEQ041: { stage: 'check', title: "A decoder's steps are not as seqc expects: one Embedding first, only an Attention between it and the recurrent layer, no `output` steps, logits at the end." },
   SEQ042: { stage: 'check', title: "An attention layer's sizes do not fit its query and memory." },
   SEQ044: { stage: 'check', title: 'An input or output name that ONNX Runtime for JavaScript cannot feed or fetch.' },
+  SEQ045: { stage: 'check', title: "The model's blocks are not arranged as seqc expects: an unknown block, a block given twice, an encoder without a decoder, or a chain outside the encoder." },
+  SEQ046: { stage: 'check', title: 'The encoder does not end in a sequence [batch, time, features] for the decoder to attend over.' },
+  SEQ048: { stage: 'check', title: "A decoder's Attention is misplaced: in a language model, given twice, or not next to the recurrent layer." },
+  SEQ049: { stage: 'check', title: "A decoder's recurrent layer is missing, given twice, bidirectional or stateful." },
 
   // Compile targets.
   SEQ050: { stage: 'target', title: 'A part of the model cannot run where `--target webgpu` promises to run it: on the WebGPU provider.' },
@@ -72,7 +76,12 @@ export const catalogue = {
   // Running a model.
   SEQ300: { stage: 'runtime', title: 'An input given to `seqc run` is missing, unknown or malformed.' },
   SEQ301: { stage: 'runtime', title: 'An input has the wrong shape or a value outside its range.' },
-  SEQ302: { stage: 'runtime', title: 'ONNX Runtime rejected the model or failed while running it.' },
+  SEQ302: { stage: 'runtime', title: 'ONNX Runtime failed while running a model or a bundle that it had opened.' },
+  SEQ309: { stage: 'runtime', title: 'A model given to run is not a readable ONNX model.' },
+  SEQ310: { stage: 'runtime', title: 'An ONNX model that seqc did not compile: it has no seqc.signature metadata.' },
+  SEQ311: { stage: 'runtime', title: 'A file that a model or bundle needs cannot be read or fetched: the model itself, its weights file, or a graph its manifest names.' },
+  SEQ312: { stage: 'runtime', title: "ONNX Runtime could not open one of a bundle's graphs." },
+  SEQ313: { stage: 'runtime', title: "A bundle's graph lacks an input or output that its manifest lists." },
   SEQ320: { stage: 'runtime', title: "A bundle's manifest is not JSON, or does not match the manifest's schema." },
   SEQ321: { stage: 'runtime', title: "A bundle's manifest names a file outside its folder." },
 

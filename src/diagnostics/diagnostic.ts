@@ -26,6 +26,33 @@ export interface RelatedInformation {
   readonly message: string;
 }
 
+/**
+ * What a diagnostic found and what was expected, as data beside the message, so that tools and
+ * tests need not read the wording. Every key is optional; a code fills the ones that apply.
+ */
+export interface Facts {
+  /** The names involved, most important first: a layer, label, input, output, argument, tensor or flag. */
+  readonly names?: readonly string[];
+  /** What was expected: a type as seqc prints it (`float32[batch, time, 8]`), a rank, a size, a kind, a form. */
+  readonly expected?: string | number | readonly string[];
+  /** What was found instead, in the same form as `expected`. */
+  readonly found?: string | number;
+  /** A bound that was passed (an allowed maximum, a count), where there is one. */
+  readonly limit?: number;
+  /** An allowed range of numbers, both ends included unless the message says otherwise. */
+  readonly range?: readonly [number, number];
+  /** A flag of the command line (`--opset`) and the value it was given. */
+  readonly flag?: string;
+  readonly value?: string;
+  /** An input of a model (`seqc run`) and, where one item is at fault, its position by axis. */
+  readonly input?: string;
+  readonly position?: readonly number[];
+  /** SEQ102: the tensors the weights file lacks, those it has that the model does not, and those of the wrong shape. */
+  readonly missing?: readonly string[];
+  readonly unexpected?: readonly string[];
+  readonly misshaped?: readonly { readonly name: string; readonly expected: readonly number[]; readonly found: readonly number[] }[];
+}
+
 export interface Diagnostic {
   readonly code: DiagnosticCode;
   readonly severity: Severity;
@@ -33,6 +60,8 @@ export interface Diagnostic {
   readonly message: string;
   readonly hint?: string;
   readonly related?: readonly RelatedInformation[];
+  /** What was found and what was expected, as data (see `Facts`); `--json` prints it. */
+  readonly facts?: Facts;
 }
 
 /** A span for things that have no text position, such as a whole file or a flag. */
@@ -41,14 +70,16 @@ export function spanOfWhole(source: string): Span {
   return { source, start: origin, end: origin };
 }
 
-export function error(code: DiagnosticCode, span: Span, message: string, hint?: string): Diagnostic {
-  return hint === undefined ? { code, severity: 'error', span, message } : { code, severity: 'error', span, message, hint };
+export function error(code: DiagnosticCode, span: Span, message: string, hint?: string, facts?: Facts): Diagnostic {
+  return diagnostic(code, 'error', span, message, hint, facts);
 }
 
-export function warning(code: DiagnosticCode, span: Span, message: string, hint?: string): Diagnostic {
-  return hint === undefined
-    ? { code, severity: 'warning', span, message }
-    : { code, severity: 'warning', span, message, hint };
+export function warning(code: DiagnosticCode, span: Span, message: string, hint?: string, facts?: Facts): Diagnostic {
+  return diagnostic(code, 'warning', span, message, hint, facts);
+}
+
+function diagnostic(code: DiagnosticCode, severity: Severity, span: Span, message: string, hint: string | undefined, facts: Facts | undefined): Diagnostic {
+  return { code, severity, span, message, ...(hint === undefined ? {} : { hint }), ...(facts === undefined ? {} : { facts }) };
 }
 
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {

@@ -82,7 +82,7 @@ export interface SeqBundle {
 export async function loadBundle(ort: OrtModule, source: BundleSource, options: LoadBundleOptions = {}): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
   const parsed = parseManifest(source.manifest);
   if (parsed.manifest === undefined) {
-    return { diagnostics: parsed.problems.map((p) => error('SEQ302', spanOfWhole('manifest'), `the bundle's manifest is not usable: ${p}`, 'compile the spec again with `seqc compile`')) };
+    return { diagnostics: parsed.problems.map((p) => error('SEQ320', spanOfWhole('manifest'), `the bundle's manifest is not usable: ${p}`, 'compile the spec again with `seqc compile`')) };
   }
   const manifest = parsed.manifest;
   // The graphs share one weights file (ONNX external data): its bytes are read once and handed to every
@@ -95,19 +95,19 @@ export async function loadBundle(ort: OrtModule, source: BundleSource, options: 
   };
   const open = async (file: BundleFile): Promise<{ session?: OrtSession; diagnostics: Diagnostic[] }> => {
     const bytes = source.files[file.path];
-    if (bytes === undefined) return { diagnostics: [error('SEQ302', spanOfWhole(file.path), `the bundle has no file ${file.path}, which its manifest names`)] };
+    if (bytes === undefined) return { diagnostics: [error('SEQ311', spanOfWhole(file.path), `the bundle has no file ${file.path}, which its manifest names`, undefined, { names: [file.path] })] };
     let session: OrtSession;
     try {
       session = await ort.InferenceSession.create(bytes, sessionOptions);
     } catch (e) {
       const hint = manifest.weights !== undefined && weights === undefined ? `the bundle's weights file ${manifest.weights.path}, which its graphs read, was not given: keep it beside the manifest` : undefined;
-      return { diagnostics: [error('SEQ302', spanOfWhole(file.path), `ONNX Runtime could not load ${file.path}: ${(e as Error).message}`, hint)] };
+      return { diagnostics: [error('SEQ312', spanOfWhole(file.path), `ONNX Runtime could not load ${file.path}: ${(e as Error).message}`, hint, { names: [file.path] })] };
     }
     const missing = file.inputs.filter((n) => session.inputNames !== undefined && !session.inputNames.includes(n));
     const missingOut = file.outputs.filter((n) => session.outputNames !== undefined && !session.outputNames.includes(n));
     if (missing.length > 0 || missingOut.length > 0) {
       const names = [...missing, ...missingOut].map((n) => `\`${n}\``).join(', ');
-      return { diagnostics: [error('SEQ302', spanOfWhole(file.path), `${file.path} does not have ${names}, which the manifest lists`, 'the manifest and the ONNX files come from different compilations')] };
+      return { diagnostics: [error('SEQ313', spanOfWhole(file.path), `${file.path} does not have ${names}, which the manifest lists`, 'the manifest and the ONNX files come from different compilations', { names: [...missing, ...missingOut] })] };
     }
     return { session, diagnostics: [] };
   };
@@ -390,7 +390,7 @@ function prefixProblems(rows: Rows, name: string): Diagnostic[] {
   const limit = generationLimits.maxLength;
   const at = rows.findIndex((row) => row.length > limit);
   if (at < 0) return [];
-  return [error('SEQ330', spanOfWhole(name), `${name} row ${at} has ${rows[at]!.length.toLocaleString('en-US')} tokens, above seqc's bound of ${limit}`, `keep the last ${limit} tokens of the prompt`)];
+  return [error('SEQ330', spanOfWhole(name), `${name} row ${at} has ${rows[at]!.length.toLocaleString('en-US')} tokens, above seqc's bound of ${limit}`, `keep the last ${limit} tokens of the prompt`, { names: [name], position: [at], limit, found: rows[at]!.length })];
 }
 
 /** How many hypotheses each row keeps, their bound, and the option that asked for them. */
@@ -421,10 +421,10 @@ function workProblems(length: number, from: LengthSource, rows: number, hypothes
         : from === 'manifest'
           ? [`the bundle's max_length is ${count}`, `pass a maxLength of at most ${limits.maxLength}, or ${recompile}`]
           : [`the greedy graph's max_length is ${count}`, recompile];
-    return [error('SEQ330', spanOfWhole(from === 'option' ? 'maxLength' : 'manifest'), `${where}, above seqc's bound of ${limits.maxLength} generated tokens`, hint)];
+    return [error('SEQ330', spanOfWhole(from === 'option' ? 'maxLength' : 'manifest'), `${where}, above seqc's bound of ${limits.maxLength} generated tokens`, hint, { names: [from === 'option' ? 'maxLength' : 'max_length'], limit: limits.maxLength, found: length })];
   }
   if (perRow > hypotheses.limit) {
-    return [error('SEQ330', spanOfWhole(hypotheses.name), `${hypotheses.name} is ${perRow.toLocaleString('en-US')}, above seqc's bound of ${hypotheses.limit}`, `ask for at most ${hypotheses.limit}`)];
+    return [error('SEQ330', spanOfWhole(hypotheses.name), `${hypotheses.name} is ${perRow.toLocaleString('en-US')}, above seqc's bound of ${hypotheses.limit}`, `ask for at most ${hypotheses.limit}`, { names: [hypotheses.name], limit: hypotheses.limit, found: perRow })];
   }
   const work = rows * perRow * length;
   if (work > limits.work) {
@@ -437,6 +437,7 @@ function workProblems(length: number, from: LengthSource, rows: number, hypothes
         spanOfWhole('rows'),
         `${rows.toLocaleString('en-US')} rows × ${perRow} ${perRow === 1 ? 'hypothesis' : 'hypotheses'} × ${length.toLocaleString('en-US')} tokens is ${work.toLocaleString('en-US')} token positions, above seqc's bound of ${limits.work.toLocaleString('en-US')}`,
         `generate at most ${rowsThatFit.toLocaleString('en-US')} ${rowsThatFit === 1 ? 'row' : 'rows'} per call with these settings, or lower ${lower}; the bound is fixed`,
+        { names: ['rows'], limit: limits.work, found: work },
       ),
     ];
   }

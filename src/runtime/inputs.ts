@@ -1,6 +1,6 @@
 // Runtime inputs: turn nested arrays into typed tensors and validate them against a model's signature.
 
-import { error, spanOfWhole, type Diagnostic, type Span } from '../diagnostics/diagnostic.js';
+import { error, spanOfWhole, type Diagnostic, type Facts, type Span } from '../diagnostics/diagnostic.js';
 import type { ModelSignature } from '../contracts/signature.js';
 
 export interface TensorData {
@@ -79,7 +79,7 @@ export function tensorFromNested(name: string, value: unknown, dtype: 'int64' | 
   const span = spanOfWhole(`input \`${name}\``);
   const flat = flattenNested(value, name);
   if ('problem' in flat) {
-    return { diagnostics: [error('SEQ300', span, `\`${name}\` is not a rectangular array of numbers: ${flat.problem}`, 'pass nested JSON lists, e.g. [[1, 2, 3], [4, 5, 0]]')] };
+    return { diagnostics: [error('SEQ300', span, `\`${name}\` is not a rectangular array of numbers: ${flat.problem}`, 'pass nested JSON lists, e.g. [[1, 2, 3], [4, 5, 0]]', { input: name, expected: 'a rectangular array of numbers' })] };
   }
   return tensorFromNumbers(name, flat.dims, flat.values, dtype);
 }
@@ -99,17 +99,17 @@ function tensorFromNumbers(name: string, dims: readonly number[], values: readon
     const at = `item ${i} (${indexText(name, dims, i)})`;
     if (typeof v === 'bigint') {
       if (dtype === 'int64' && v >= -maxExact && v <= maxExact) continue;
-      if (dtype === 'int64') return { diagnostics: [tooLarge(span, name, at, String(v), dtype)] };
-      return { diagnostics: [error('SEQ301', span, `\`${name}\` holds float32 values, but ${at} is a bigint`, 'pass numbers')] };
+      if (dtype === 'int64') return { diagnostics: [tooLarge(span, name, at, String(v), dtype, positionOf(dims, i))] };
+      return { diagnostics: [error('SEQ301', span, `\`${name}\` holds float32 values, but ${at} is a bigint`, 'pass numbers', { input: name, position: positionOf(dims, i), expected: 'float32', found: 'bigint' })] };
     }
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      return { diagnostics: [error('SEQ301', span, `\`${name}\` holds ${dtype} values, but ${at} is ${describeValue(v)}`, `pass ${dtype === 'int64' ? 'whole' : 'finite'} numbers`)] };
+      return { diagnostics: [error('SEQ301', span, `\`${name}\` holds ${dtype} values, but ${at} is ${describeValue(v)}`, `pass ${dtype === 'int64' ? 'whole' : 'finite'} numbers`, { input: name, position: positionOf(dims, i), expected: dtype, found: describeValue(v) })] };
     }
     if (dtype === 'int64') {
-      if (!Number.isSafeInteger(v) && Math.abs(v) > Number(maxExact)) return { diagnostics: [tooLarge(span, name, at, String(v), dtype)] };
-      if (!Number.isInteger(v)) return { diagnostics: [error('SEQ301', span, `\`${name}\` holds int64 values, but item ${i} is ${v}`, `token ids and lengths are whole numbers (at ${indexText(name, dims, i)})`)] };
+      if (!Number.isSafeInteger(v) && Math.abs(v) > Number(maxExact)) return { diagnostics: [tooLarge(span, name, at, String(v), dtype, positionOf(dims, i))] };
+      if (!Number.isInteger(v)) return { diagnostics: [error('SEQ301', span, `\`${name}\` holds int64 values, but item ${i} is ${v}`, `token ids and lengths are whole numbers (at ${indexText(name, dims, i)})`, { input: name, position: positionOf(dims, i), expected: 'int64', found: v })] };
     } else if (Math.abs(v) > float32Max) {
-      return { diagnostics: [tooLarge(span, name, at, String(v), dtype)] };
+      return { diagnostics: [tooLarge(span, name, at, String(v), dtype, positionOf(dims, i))] };
     }
   }
   if (dtype === 'int64') return { tensor: { dtype, dims: [...dims], data: BigInt64Array.from(values as readonly (number | bigint)[], (v) => BigInt(v)) }, diagnostics: [] };
@@ -118,11 +118,16 @@ function tensorFromNumbers(name: string, dims: readonly number[], values: readon
 
 const maxExact = BigInt(Number.MAX_SAFE_INTEGER);
 
-function tooLarge(span: Span, name: string, at: string, shown: string, dtype: 'int64' | 'float32'): Diagnostic {
+function tooLarge(span: Span, name: string, at: string, shown: string, dtype: 'int64' | 'float32', position: readonly number[]): Diagnostic {
   const range = dtype === 'int64' ? '±(2^53 − 1), the integers a JSON number holds exactly' : "float32's range (±3.4e38)";
   const hint = dtype === 'int64' ? 'token ids and lengths are small whole numbers; a larger one would be rounded or wrap around into a different id' : 'scale the features into float32 range';
   const read = dtype === 'int64' && !shown.startsWith('-') && shown.length > 16 ? ' as read (JSON numbers this large are rounded)' : '';
-  return error('SEQ304', span, `\`${name}\` holds ${dtype} values, but ${at} is ${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown}${read}, outside ${range}`, hint);
+  return error('SEQ304', span, `\`${name}\` holds ${dtype} values, but ${at} is ${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown}${read}, outside ${range}`, hint, {
+    input: name,
+    position,
+    value: shown,
+    range: dtype === 'int64' ? [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] : [-float32Max, float32Max],
+  });
 }
 
 /** Nested lists of numbers, such as `[[5, 17, 2], [8, 9, 0]]`. */
@@ -148,17 +153,17 @@ export function tensorFromValue(name: string, value: InputValue, dtype: 'int64' 
   const { data, dims } = value as { data?: unknown; dims?: unknown };
   const shape = dimsOf(dims);
   if (shape === undefined) {
-    return { diagnostics: [error('SEQ300', span, `the dims of \`${name}\` should be a list of at most ${maxInputAxes} whole numbers, found ${describeValue(dims)}`, 'e.g. { data: BigInt64Array.from([1n, 2n, 3n]), dims: [1, 3] }')] };
+    return { diagnostics: [error('SEQ300', span, `the dims of \`${name}\` should be a list of at most ${maxInputAxes} whole numbers, found ${describeValue(dims)}`, 'e.g. { data: BigInt64Array.from([1n, 2n, 3n]), dims: [1, 3] }', { input: name, limit: maxInputAxes, expected: 'a list of whole numbers' })] };
   }
   const size = shape.reduce((a, b) => a * b, 1);
   const length = isArrayLike(data) ? data.length : undefined;
   if (length !== size) {
-    return { diagnostics: [error('SEQ300', span, `\`${name}\` has dims [${shape.join(', ')}], which hold ${size} values, but its data has ${length ?? 'no'} values`, 'the data holds the values in row-major order, one per element of dims')] };
+    return { diagnostics: [error('SEQ300', span, `\`${name}\` has dims [${shape.join(', ')}], which hold ${size} values, but its data has ${length ?? 'no'} values`, 'the data holds the values in row-major order, one per element of dims', { input: name, expected: size, ...(length === undefined ? {} : { found: length }) })] };
   }
   if (data instanceof BigInt64Array) return { tensor: { dtype: 'int64', dims: shape, data }, diagnostics: [] };
   if (data instanceof Float32Array) {
     const bad = data.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) return { diagnostics: [error('SEQ301', span, `\`${name}\` holds float32 values, but item ${bad} (${indexText(name, shape, bad)}) is ${describeValue(data[bad])}`, 'pass finite numbers')] };
+    if (bad >= 0) return { diagnostics: [error('SEQ301', span, `\`${name}\` holds float32 values, but item ${bad} (${indexText(name, shape, bad)}) is ${describeValue(data[bad])}`, 'pass finite numbers', { input: name, position: positionOf(shape, bad), expected: 'a finite number', found: describeValue(data[bad]) })] };
     return { tensor: { dtype: 'float32', dims: shape, data }, diagnostics: [] };
   }
   return tensorFromNumbers(name, shape, Array.from(data as ArrayLike<unknown>), dtype);
@@ -168,7 +173,7 @@ export function tensorFromValue(name: string, value: InputValue, dtype: 'int64' 
 export function checkTensorData(name: string, value: unknown): { tensor?: TensorData; diagnostics: Diagnostic[] } {
   const span = spanOfWhole(`input \`${name}\``);
   if (typeof value !== 'object' || value === null || !('dims' in value) || !('data' in value)) {
-    return { diagnostics: [error('SEQ300', span, `\`${name}\` is ${describeValue(value)}, not a tensor { dtype, dims, data }`)] };
+    return { diagnostics: [error('SEQ300', span, `\`${name}\` is ${describeValue(value)}, not a tensor { dtype, dims, data }`, undefined, { input: name, expected: 'a tensor { dtype, dims, data }' })] };
   }
   const { dtype, data } = value as { dtype?: unknown; data?: unknown };
   const wanted = data instanceof BigInt64Array ? 'int64' : data instanceof Float32Array ? 'float32' : undefined;
@@ -196,12 +201,17 @@ function dimsOf(dims: unknown): number[] | undefined {
 
 /** The multi-index of a flat position, for messages such as `tokens[1][4]`. */
 function indexText(name: string, dims: readonly number[], flat: number): string {
+  return `${name}${positionOf(dims, flat).map((p) => `[${p}]`).join('')}`;
+}
+
+/** The multi-index of a flat position, one number per axis, for the facts of a diagnostic. */
+function positionOf(dims: readonly number[], flat: number): number[] {
   const parts: number[] = [];
   for (let i = dims.length - 1; i >= 0; i--) {
     parts.unshift(flat % dims[i]!);
     flat = Math.floor(flat / dims[i]!);
   }
-  return `${name}${parts.map((p) => `[${p}]`).join('')}`;
+  return parts;
 }
 
 /**
@@ -214,7 +224,7 @@ export function validateInputs(signature: ModelSignature, provided: ReadonlyMap<
   const names = signature.inputs.map((i) => i.name);
   for (const name of provided.keys()) {
     if (!names.includes(name)) {
-      diagnostics.push(error('SEQ300', spanOfWhole(`input \`${name}\``), `the model has no input \`${name}\``, `its inputs are ${names.map((n) => `\`${n}\``).join(', ')}`));
+      diagnostics.push(error('SEQ300', spanOfWhole(`input \`${name}\``), `the model has no input \`${name}\``, `its inputs are ${names.map((n) => `\`${n}\``).join(', ')}`, { input: name, expected: names }));
     }
   }
   const symbols = new Map<string, { size: number; from: string }>();
@@ -222,7 +232,7 @@ export function validateInputs(signature: ModelSignature, provided: ReadonlyMap<
   const bindDims = (input: SignatureInput, t: TensorData): boolean => {
     const span = spanOfWhole(`input \`${input.name}\``);
     if (t.dims.length !== input.dims.length) {
-      diagnostics.push(error('SEQ301', span, `\`${input.name}\` must have ${input.dims.length} axes [${input.dims.join(', ')}], found ${t.dims.length} ([${t.dims.join(', ')}])`));
+      diagnostics.push(error('SEQ301', span, `\`${input.name}\` must have ${input.dims.length} axes [${input.dims.join(', ')}], found ${t.dims.length} ([${t.dims.join(', ')}])`, undefined, { input: input.name, expected: input.dims.length, found: t.dims.length }));
       return false;
     }
     for (let axis = 0; axis < t.dims.length; axis++) {
@@ -230,7 +240,7 @@ export function validateInputs(signature: ModelSignature, provided: ReadonlyMap<
       const got = t.dims[axis]!;
       if (typeof want === 'number') {
         if (want !== got) {
-          diagnostics.push(error('SEQ301', span, `axis ${axis} of \`${input.name}\` must be ${want}, found ${got}`));
+          diagnostics.push(error('SEQ301', span, `axis ${axis} of \`${input.name}\` must be ${want}, found ${got}`, undefined, { input: input.name, position: [axis], expected: want, found: got }));
           return false;
         }
         continue;
@@ -238,11 +248,11 @@ export function validateInputs(signature: ModelSignature, provided: ReadonlyMap<
       const seen = symbols.get(want);
       if (seen === undefined) symbols.set(want, { size: got, from: input.name });
       else if (seen.size !== got) {
-        diagnostics.push(error('SEQ301', span, `\`${want}\` is ${seen.size} in \`${seen.from}\` but ${got} in \`${input.name}\``, `every input must agree on \`${want}\``));
+        diagnostics.push(error('SEQ301', span, `\`${want}\` is ${seen.size} in \`${seen.from}\` but ${got} in \`${input.name}\``, `every input must agree on \`${want}\``, { input: input.name, names: [want, seen.from], position: [axis], expected: seen.size, found: got }));
         return false;
       }
       if (got === 0) {
-        diagnostics.push(error('SEQ301', span, `axis ${axis} (\`${want}\`) of \`${input.name}\` is empty`, 'a batch needs at least one row and one step'));
+        diagnostics.push(error('SEQ301', span, `axis ${axis} (\`${want}\`) of \`${input.name}\` is empty`, 'a batch needs at least one row and one step', { input: input.name, names: [want], position: [axis], found: 0 }));
         return false;
       }
     }
@@ -260,14 +270,14 @@ export function validateInputs(signature: ModelSignature, provided: ReadonlyMap<
         // A lengths or state input is optional: reported only when what it is filled from is missing too, and then as optional.
         if (isOptional(input) && signature.inputs.some((i) => i.role === 'data' && !provided.has(i.name))) continue;
         const also = optionalCompanions(input, signature).map((i) => `; ${exampleInput(i)}`).join('');
-        diagnostics.push(error('SEQ300', span, `the input \`${input.name}\` is missing`, `pass it, e.g. ${exampleInput(input)}${also}`));
+        diagnostics.push(error('SEQ300', span, `the input \`${input.name}\` is missing`, `pass it, e.g. ${exampleInput(input)}${also}`, { input: input.name, expected: `${input.dtype}[${input.dims.join(', ')}]` }));
       } else {
         feeds.set(input.name, filled);
       }
       continue;
     }
     if (t.dtype !== input.dtype) {
-      diagnostics.push(error('SEQ301', span, `\`${input.name}\` must be ${input.dtype}, found ${t.dtype}`));
+      diagnostics.push(error('SEQ301', span, `\`${input.name}\` must be ${input.dtype}, found ${t.dtype}`, undefined, { input: input.name, expected: input.dtype, found: t.dtype }));
       continue;
     }
     if (!bindDims(input, t)) continue;
@@ -275,7 +285,7 @@ export function validateInputs(signature: ModelSignature, provided: ReadonlyMap<
       const vocab = BigInt(input.vocab);
       const problems = outOfRange(input.name, t, (v) => v < 0n || v >= vocab, (at, v) => `${at} is ${v}, outside the vocabulary [0, ${input.vocab})`);
       if (problems.length > 0) {
-        diagnostics.push(...problems.map((message) => error('SEQ301', span, message, 'map unknown tokens to an id inside the vocabulary before running')));
+        diagnostics.push(...problems.map((p) => error('SEQ301', span, p.message, 'map unknown tokens to an id inside the vocabulary before running', { ...p.facts, range: [0, input.vocab! - 1] })));
         continue;
       }
     }
@@ -283,7 +293,7 @@ export function validateInputs(signature: ModelSignature, provided: ReadonlyMap<
       const time = input.of === undefined ? undefined : feeds.get(input.of)?.dims[1];
       const problems = outOfRange(input.name, t, (v) => v < 1n || (time !== undefined && v > BigInt(time)), (at, v) => `${at} is ${v}, outside [1, ${time ?? 'time'}]`);
       if (problems.length > 0) {
-        diagnostics.push(...problems.map((message) => error('SEQ301', span, message, `each length counts the valid steps of a row of \`${input.of}\``)));
+        diagnostics.push(...problems.map((p) => error('SEQ301', span, p.message, `each length counts the valid steps of a row of \`${input.of}\``, { ...p.facts, ...(time === undefined ? {} : { range: [1, time] as const }) })));
         continue;
       }
     }
@@ -366,15 +376,15 @@ const reportedPerInput = 8;
  * One message per int64 value that `bad` rejects, each naming the value's position (such as
  * `tokens[1][4]`): the first few in full, then a count of the rest.
  */
-function outOfRange(name: string, t: TensorData, bad: (v: bigint) => boolean, describe: (at: string, v: bigint) => string): string[] {
+function outOfRange(name: string, t: TensorData, bad: (v: bigint) => boolean, describe: (at: string, v: bigint) => string): { message: string; facts: Facts }[] {
   const values = t.data as BigInt64Array;
-  const messages: string[] = [];
+  const problems: { message: string; facts: Facts }[] = [];
   let more = 0;
   values.forEach((v, flat) => {
     if (!bad(v)) return;
-    if (messages.length < reportedPerInput) messages.push(describe(indexText(name, t.dims, flat), v));
+    if (problems.length < reportedPerInput) problems.push({ message: describe(indexText(name, t.dims, flat), v), facts: { input: name, position: positionOf(t.dims, flat), found: Number(v) } });
     else more++;
   });
-  if (more > 0) messages.push(`\`${name}\` has ${more} more value${more === 1 ? '' : 's'} out of range`);
-  return messages;
+  if (more > 0) problems.push({ message: `\`${name}\` has ${more} more value${more === 1 ? '' : 's'} out of range`, facts: { input: name, found: more } });
+  return problems;
 }

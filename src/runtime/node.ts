@@ -55,7 +55,7 @@ export async function loadModel(
   const path = typeof source === 'string' ? source : name;
   const missing = locations.filter((location) => !existsSync(join(dirname(path), location)));
   if (missing.length > 0) {
-    return { diagnostics: [error('SEQ302', spanOfWhole(name), `${name} keeps its weights in ${missing.join(', ')}, which is not beside it`, `keep ${missing.join(', ')} in the folder of ${path}`)] };
+    return { diagnostics: [error('SEQ311', spanOfWhole(name), `${name} keeps its weights in ${missing.join(', ')}, which is not beside it`, `keep ${missing.join(', ')} in the folder of ${path}`, { names: missing })] };
   }
   return openModel(ort, bytes.bytes, name, { ...opening, modelPath: path });
 }
@@ -98,12 +98,12 @@ const logLevels = { 0: 'verbose', 1: 'info', 2: 'warning', 3: 'error', 4: 'fatal
 function bytesOf(source: Uint8Array | ArrayBuffer | string, name: string): { bytes?: Uint8Array; diagnostics: Diagnostic[] } {
   if (source instanceof Uint8Array) return { bytes: source, diagnostics: [] };
   if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), diagnostics: [] };
-  if (typeof source !== 'string') return { diagnostics: [error('SEQ302', spanOfWhole(name), 'a model is bytes (a Uint8Array or an ArrayBuffer) or the path of a .onnx file')] };
+  if (typeof source !== 'string') return { diagnostics: [error('SEQ309', spanOfWhole(name), 'a model is bytes (a Uint8Array or an ArrayBuffer) or the path of a .onnx file')] };
   try {
     return { bytes: new Uint8Array(readFileSync(source)), diagnostics: [] };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    return { diagnostics: [error('SEQ302', spanOfWhole(name), `cannot read ${source}: ${reason}`)] };
+    return { diagnostics: [error('SEQ311', spanOfWhole(name), `cannot read ${source}: ${reason}`, undefined, { names: [source] })] };
   }
 }

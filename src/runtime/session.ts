@@ -127,7 +127,7 @@ export function tensorsFromInputs(signature: ModelSignature, inputs: ModelInputs
   if (inputs instanceof Map) {
     for (const [name, value] of inputs as ReadonlyMap<unknown, unknown>) {
       if (typeof name !== 'string') {
-        diagnostics.push(error('SEQ300', spanOfWhole('inputs'), `an input is named by ${describeValue(name)}, not a string`));
+        diagnostics.push(error('SEQ300', spanOfWhole('inputs'), `an input is named by ${describeValue(name)}, not a string`, undefined, { expected: 'a string', found: describeValue(name) }));
         continue;
       }
       const checked = checkTensorData(name, value);
@@ -137,7 +137,7 @@ export function tensorsFromInputs(signature: ModelSignature, inputs: ModelInputs
     return diagnostics.length > 0 ? { diagnostics } : { tensors, diagnostics };
   }
   if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
-    return { diagnostics: [error('SEQ300', spanOfWhole('inputs'), `the inputs are ${describeValue(inputs)}, not an object or a Map of inputs by name`, 'e.g. model.run({ tokens: [[1, 2, 3]] })')] };
+    return { diagnostics: [error('SEQ300', spanOfWhole('inputs'), `the inputs are ${describeValue(inputs)}, not an object or a Map of inputs by name`, 'e.g. model.run({ tokens: [[1, 2, 3]] })', { expected: 'an object or a Map of inputs by name', found: describeValue(inputs) })] };
   }
   // Own enumerable keys only, read as data: a key such as `__proto__` or `constructor` is an input name like any other.
   for (const name of Object.keys(inputs)) {
@@ -184,7 +184,7 @@ async function runChecked(ort: OrtModule, model: LoadedModel, inputs: ModelInput
   const outputs = new Map<string, TensorData>();
   for (const o of model.signature.outputs) {
     const t = typeof results === 'object' && results !== null && Object.prototype.hasOwnProperty.call(results, o.name) ? results[o.name] : undefined;
-    if (t === undefined) return { diagnostics: [error('SEQ302', spanOfWhole(model.source), `ONNX Runtime returned no \`${o.name}\`, which the model's signature lists`)] };
+    if (t === undefined) return { diagnostics: [error('SEQ302', spanOfWhole(model.source), `ONNX Runtime returned no \`${o.name}\`, which the model's signature lists`, undefined, { names: [o.name] })] };
     outputs.set(o.name, { dtype: t.type === 'int64' ? 'int64' : 'float32', dims: [...t.dims], data: t.data as Float32Array | BigInt64Array });
   }
   return { outputs, diagnostics: [], timing: { validateMs: validated - started, runMs: ran - validated } };
@@ -203,7 +203,7 @@ function runtimeFailure(e: unknown, model: LoadedModel, locations: ReadonlyMap<s
   const span = place === undefined ? undefined : spanOfLocation(place);
   if (node === undefined) return error('SEQ302', spanOfWhole(model.source), `ONNX Runtime failed while running the model: ${message}`);
   const where = place === undefined ? '' : ` (from ${place})`;
-  return error('SEQ302', span ?? spanOfWhole(model.source), `ONNX Runtime failed in node \`${node}\` of ${model.source}${where}: ${message}`, 'the inputs passed seqc\'s checks; please report this with the spec and the inputs');
+  return error('SEQ302', span ?? spanOfWhole(model.source), `ONNX Runtime failed in node \`${node}\` of ${model.source}${where}: ${message}`, 'the inputs passed seqc\'s checks; please report this with the spec and the inputs', { names: [node] });
 }
 
 /** A span for a `path:line:column` location, one character wide; the renderer shows that line with a caret. */
@@ -240,11 +240,11 @@ function inspectModel(bytes: Uint8Array, source: string): { signature?: ModelSig
   try {
     model = decodeModel(bytes);
   } catch (e) {
-    return { locations, diagnostics: [error('SEQ302', spanOfWhole(source), `${source} is not a readable ONNX model: ${firstLine(e)}`)] };
+    return { locations, diagnostics: [error('SEQ309', spanOfWhole(source), `${source} is not a readable ONNX model: ${firstLine(e)}`)] };
   }
   const entry = model.metadataProps.find((p) => p.key === 'seqc.signature');
   if (entry === undefined) {
-    return { locations, diagnostics: [error('SEQ302', spanOfWhole(source), `${source} is an ONNX model, but not one compiled by seqc (it has no seqc.signature metadata)`, 'compile the spec with `seqc compile`, or pass the .seq file itself')] };
+    return { locations, diagnostics: [error('SEQ310', spanOfWhole(source), `${source} is an ONNX model, but not one compiled by seqc (it has no seqc.signature metadata)`, 'compile the spec with `seqc compile`, or pass the .seq file itself')] };
   }
   const parsed = parseSignature(entry.value, source);
   if (parsed.signature === undefined) return { locations, diagnostics: parsed.diagnostics };

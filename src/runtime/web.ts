@@ -60,7 +60,7 @@ export async function fetchBundle(manifestUrl: string | URL, options: LoadBundle
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     manifest = await response.json();
   } catch (e) {
-    return { diagnostics: [error('SEQ302', spanOfWhole(base.href), `could not fetch the manifest ${base.href}: ${(e as Error).message}`)] };
+    return { diagnostics: [error('SEQ311', spanOfWhole(base.href), `could not fetch the manifest ${base.href}: ${(e as Error).message}`, undefined, { names: [base.href] })] };
   }
   const parsed = parseManifest(manifest);
   // An unusable manifest is reported by loadBundle itself.
@@ -97,6 +97,6 @@ async function bytesOf(source: Uint8Array | ArrayBuffer | string | URL, name: st
     if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
     return { bytes: new Uint8Array(await response.arrayBuffer()), diagnostics: [] };
   } catch (e) {
-    return { diagnostics: [error('SEQ302', spanOfWhole(name), `could not fetch ${name}: ${(e as Error).message}`)] };
+    return { diagnostics: [error('SEQ311', spanOfWhole(name), `could not fetch ${name}: ${(e as Error).message}`, undefined, { names: [name] })] };
   }
 }

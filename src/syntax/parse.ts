@@ -37,6 +37,7 @@ export function parse(original: string, source: string): ParseResult {
           spanOfWhole(source),
           `this spec has ${original.length.toLocaleString('en-US')} characters, more than seqc reads (${maxSpecCharacters.toLocaleString('en-US')}, 1 MiB)`,
           'the limit cannot be raised; a spec describes layers, not data: is this the right file?',
+          { limit: maxSpecCharacters, found: original.length },
         ),
       ],
     };
@@ -89,6 +90,7 @@ function tokenLimitDiagnostic(tokens: readonly IToken[], source: string): Diagno
         tokenSpan(t, source),
         `this name has ${t.image.length.toLocaleString('en-US')} characters, more than seqc allows (${maxNameLength})`,
         `names become ONNX tensor and parameter names; shorten it to ${maxNameLength} characters or fewer (the limit cannot be raised)`,
+        { limit: maxNameLength, found: t.image.length },
       );
     }
     if (t.tokenType.name === 'Arrow' && ++steps > maxSteps) {
@@ -97,6 +99,7 @@ function tokenLimitDiagnostic(tokens: readonly IToken[], source: string): Diagno
         tokenSpan(t, source),
         `this model has more than ${maxSteps.toLocaleString('en-US')} steps, the most seqc compiles`,
         'the limit cannot be raised; a model this deep is more likely a generated file gone wrong than a network',
+        { limit: maxSteps },
       );
     }
   }

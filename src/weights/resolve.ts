@@ -48,16 +48,25 @@ export function matchWeights(
   modelSpan: Span,
 ): { weights?: WeightMap; diagnostics: Diagnostic[] } {
   const lines: string[] = [];
+  const missing: string[] = [];
+  const unexpected: string[] = [];
+  const misshaped: { name: string; expected: readonly number[]; found: readonly number[] }[] = [];
   const expected = new Map(parameters.map((p) => [p.name, p]));
   for (const p of parameters) {
     const t = loaded.get(p.name);
-    if (t === undefined) lines.push(`missing     ${p.name}: expected ${shapeText(p.shape)}`);
-    else if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+    if (t === undefined) {
+      lines.push(`missing     ${p.name}: expected ${shapeText(p.shape)}`);
+      missing.push(p.name);
+    } else if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
       lines.push(`mis-shaped  ${p.name}: expected ${shapeText(p.shape)}, found ${shapeText(t.shape)}`);
+      misshaped.push({ name: p.name, expected: [...p.shape], found: [...t.shape] });
     }
   }
   for (const [name, t] of loaded) {
-    if (!expected.has(name)) lines.push(`unexpected  ${name}: ${shapeText(t.shape)}, which the model does not have`);
+    if (!expected.has(name)) {
+      lines.push(`unexpected  ${name}: ${shapeText(t.shape)}, which the model does not have`);
+      unexpected.push(name);
+    }
   }
   if (lines.length === 0) {
     const weights = new Map(parameters.map((p) => [p.name, loaded.get(p.name)!]));
@@ -73,7 +82,7 @@ export function matchWeights(
   return {
     diagnostics: [
       {
-        ...error('SEQ102', modelSpan, `the weights in ${source} do not match the model's parameters:\n  ${lines.join('\n  ')}`, hint),
+        ...error('SEQ102', modelSpan, `the weights in ${source} do not match the model's parameters:\n  ${lines.join('\n  ')}`, hint, { names: [source], missing, unexpected, misshaped }),
         related: [{ span: spanOfWhole(source), message: 'the weights file' }],
       },
     ],

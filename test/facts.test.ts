@@ -1,0 +1,157 @@
+// Diagnostics carry what they found and what was expected as data (`facts`), through the API and `--json` alike; every catalogued code is raised somewhere.
+
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { checkSource, compile, diagnosticCodes, writeSafetensors, type Diagnostic } from '../src/index.js';
+import { main } from '../src/cli/main.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const workspace = mkdtempSync(join(tmpdir(), 'seqc-facts-'));
+afterAll(() => rmSync(workspace, { recursive: true, force: true }));
+
+const spec = (...members: string[]): string => ['model M {', ...members.map((m) => `  ${m}`), '}', ''].join('\n');
+
+/** The one diagnostic a spec gives, which must have the code. */
+function only(source: string, code: string): Diagnostic {
+  const { diagnostics } = checkSource(source);
+  expect(diagnostics.map((d) => d.code)).toEqual([code]);
+  return diagnostics[0]!;
+}
+
+const tagger = `model Tagger {
+  input tokens: int64[batch, time]
+  tokens -> embedding: Embedding(vocab=10, dim=4) -> fc: Linear(3) -> output scores
+}
+`;
+
+async function seqcJson(...argv: string[]): Promise<{ status: number; report: { ok: boolean; diagnostics: Diagnostic[] } }> {
+  let out = '';
+  const status = await main([...argv, '--json'], { out: (t) => (out += t), err: () => {}, color: false });
+  return { status, report: JSON.parse(out) as { ok: boolean; diagnostics: Diagnostic[] } };
+}
+
+describe('facts of check diagnostics, through checkSource', () => {
+  it('names: SEQ010 names the unknown step and the layer it most likely meant', () => {
+    const d = only(spec('input x: float32[batch, time, 8]', 'x -> Lsstm(hidden=4) -> last -> output y'), 'SEQ010');
+    expect(d.facts).toEqual({ names: ['Lsstm'], found: 'Lsstm', expected: 'LSTM' });
+  });
+
+  it('names: SEQ011 lists the names a chain could start from', () => {
+    const d = only(spec('input x: float32[batch, time, 8]', 'x -> last -> output y', 'z -> relu -> output w'), 'SEQ011');
+    expect(d.facts).toEqual({ names: ['z'], expected: ['x'] });
+  });
+
+  it('arguments: SEQ023 gives the argument, the value found and the allowed range', () => {
+    const d = only(spec('input x: float32[batch, time, 8]', 'x -> LSTM(hidden=0) -> last -> output y'), 'SEQ023');
+    expect(d.facts).toMatchObject({ names: ['LSTM', 'hidden'], found: 0, expected: 'at least 1' });
+    expect(d.facts!.range![0]).toBe(1);
+  });
+
+  it('arguments: SEQ022 gives the expected type and the value found', () => {
+    const d = only(spec('input x: float32[batch, time, 8]', 'x -> LSTM(hidden=2.5) -> last -> output y'), 'SEQ022');
+    expect(d.facts).toEqual({ names: ['LSTM', 'hidden'], expected: 'a positive integer', found: 2.5 });
+  });
+
+  it('arguments: SEQ020 lists the arguments the layer takes', () => {
+    const d = only(spec('input x: float32[batch, time, 8]', 'x -> LSTM(hiden=4) -> last -> output y'), 'SEQ020');
+    expect(d.facts!.names).toEqual(['LSTM', 'hiden']);
+    expect(d.facts!.expected).toContain('hidden');
+  });
+
+  it('types: SEQ034 gives the rank expected and found', () => {
+    const d = only(spec('input x: float32[batch, time]', 'x -> lstm: LSTM(hidden=4) -> last -> output y'), 'SEQ034');
+    expect(d.facts).toEqual({ names: ['LSTM', 'lstm'], expected: 3, found: 2 });
+  });
+
+  it('types: SEQ033 gives the element type expected and the type found', () => {
+    const d = only(spec('input x: float32[batch, time, 8]', 'x -> embedding: Embedding(vocab=10, dim=4) -> last -> output y'), 'SEQ033');
+    expect(d.facts).toEqual({ names: ['Embedding', 'embedding'], expected: 'int64', found: 'float32[batch, time, 8]' });
+  });
+
+  it('inputs: SEQ031 gives the most axes and the number found', () => {
+    const d = only(spec('input x: int64[batch, time, 8]', 'x -> embedding: Embedding(vocab=10, dim=4) -> last -> output y'), 'SEQ031');
+    expect(d.facts).toEqual({ names: ['x'], limit: 2, found: 3 });
+  });
+
+  it('decoders: SEQ049 names the two recurrent layers, and SEQ045 the block', () => {
+    const twoLayers = checkSource(`model Lm {
+  decoder(bos=1, eos=2, max_length=8) {
+    -> embedding: Embedding(vocab=10, dim=4)
+    -> lstm: LSTM(hidden=8)
+    -> gru: GRU(hidden=8)
+    -> generator: Linear(10)
+  }
+}
+`).diagnostics;
+    expect(twoLayers.map((d) => [d.code, d.facts])).toEqual([['SEQ049', { names: ['lstm', 'gru'], limit: 1 }]]);
+    const d = only(spec('input src: int64[batch, time]', 'encoder {', '  src -> embedding: Embedding(vocab=20, dim=4) -> lstm: LSTM(hidden=8) -> last -> output y', '}'), 'SEQ045');
+    expect(d.facts).toEqual({ names: ['encoder'], expected: 'decoder' });
+  });
+
+  it('names: SEQ044 names the input', () => {
+    const d = only(spec('input __proto__: int64[batch, time]', '__proto__ -> embedding: Embedding(vocab=10, dim=4) -> last -> output y'), 'SEQ044');
+    expect(d.facts).toEqual({ names: ['__proto__'] });
+  });
+});
+
+describe('facts through compile and the command line', () => {
+  it('weights: SEQ102 lists the missing, unexpected and mis-shaped tensors as data', () => {
+    const f32 = (shape: number[]): { shape: number[]; data: Float32Array } => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+    const weights = writeSafetensors(new Map([['embedding.weight', f32([10, 4])], ['fc.weight', f32([4, 3])], ['head.bias', f32([3])]]));
+    const { diagnostics } = compile(tagger, { weights: { bytes: weights, name: 'w.safetensors' } });
+    expect(diagnostics.map((d) => d.code)).toEqual(['SEQ102']);
+    expect(diagnostics[0]!.facts).toEqual({
+      names: ['w.safetensors'],
+      missing: ['fc.bias'],
+      unexpected: ['head.bias'],
+      misshaped: [{ name: 'fc.weight', expected: [3, 4], found: [4, 3] }],
+    });
+  });
+
+  it('`seqc check --json` prints the facts with each diagnostic', async () => {
+    const path = join(workspace, 'typo.seq');
+    writeFileSync(path, tagger.replace('Linear(3)', 'Linear(out=0)'));
+    const { status, report } = await seqcJson('check', path);
+    expect(status).toBe(1);
+    expect(report.diagnostics.map((d) => [d.code, d.facts?.names, d.facts?.found])).toEqual([['SEQ023', ['Linear', 'out'], 0]]);
+  });
+
+  it('cli: SEQ201 gives the flag, its value and the allowed range', async () => {
+    const path = join(workspace, 'tagger.seq');
+    writeFileSync(path, tagger);
+    const { status, report } = await seqcJson('compile', path, '--opset', '99', '-o', join(workspace, 'never.onnx'));
+    expect(status).toBe(2);
+    expect(report.diagnostics.map((d) => [d.code, d.facts])).toEqual([['SEQ201', { flag: '--opset', value: '99', range: [14, 21] }]]);
+  });
+
+  it('runtime: SEQ301, SEQ304 and SEQ300 give the input, the position by axis and the range', async () => {
+    const path = join(workspace, 'run.seq');
+    writeFileSync(path, tagger);
+    const outside = await seqcJson('run', path, '--input', 'tokens=[[1,2],[3,99]]');
+    expect(outside.report.diagnostics.map((d) => [d.code, d.facts])).toEqual([['SEQ301', { input: 'tokens', position: [1, 1], found: 99, range: [0, 9] }]]);
+    const huge = await seqcJson('run', path, '--input', 'tokens=[[1,18446744073709551616]]');
+    expect(huge.report.diagnostics.map((d) => d.code)).toEqual(['SEQ304']);
+    expect(huge.report.diagnostics[0]!.facts).toMatchObject({ input: 'tokens', position: [0, 1], range: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] });
+    const unknown = await seqcJson('run', path, '--input', 'tokens=[[1]]', '--input', 'token=[[1]]');
+    expect(unknown.report.diagnostics.map((d) => [d.code, d.facts])).toEqual([['SEQ300', { input: 'token', expected: ['tokens'] }]]);
+  });
+});
+
+describe('the catalogue', () => {
+  /** Every .ts file under src, but the catalogue itself. */
+  function sourceFiles(dir: string): string[] {
+    return readdirSync(dir).flatMap((name) => {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) return sourceFiles(path);
+      return path.endsWith('.ts') && !path.endsWith(join('diagnostics', 'catalogue.ts')) ? [path] : [];
+    });
+  }
+
+  it('has no code that src never raises', () => {
+    const text = sourceFiles(join(root, 'src')).map((f) => readFileSync(f, 'utf8')).join('\n');
+    expect(diagnosticCodes.filter((c) => !text.includes(`'${c}'`))).toEqual([]);
+  });
+});
