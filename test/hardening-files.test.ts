@@ -315,6 +315,26 @@ describe('temporaries', () => {
 });
 
 describe('manifests stay inside their folder', () => {
+  it('accepts the manifest seqc writes for a model without source lengths, and generates from it', async () => {
+    const dir = folder();
+    writeFileSync(join(dir, 'plain.seq'), translator.replace('  input src_lengths: lengths(src)\n', ''));
+    expect((await seqc('compile', join(dir, 'plain.seq'))).status).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(dir, 'plain.manifest.json'), 'utf8'));
+    expect(manifest.files.step.inputs).not.toContain('src_lengths');
+    const ran = await seqc('generate', join(dir, 'plain.manifest.json'), '--src', '3 4 5');
+    expect(ran.diagnostics).toEqual([]);
+    expect(ran.status).toBe(0);
+    // With lengths declared, a step graph that does not read them is refused.
+    const withLengths = folder();
+    writeFileSync(join(withLengths, 't.seq'), translator);
+    expect((await seqc('compile', join(withLengths, 't.seq'))).status).toBe(0);
+    const edited = JSON.parse(readFileSync(join(withLengths, 't.manifest.json'), 'utf8'));
+    edited.files.step.inputs = edited.files.step.inputs.filter((n: string) => n !== 'src_lengths');
+    writeFileSync(join(withLengths, 't.manifest.json'), JSON.stringify(edited));
+    const refused = await seqc('generate', join(withLengths, 't.manifest.json'), '--src', '3 4 5');
+    expect(refused.diagnostics.map((d) => d.code)).toEqual(['SEQ320']);
+  });
+
   async function bundleFolder(): Promise<{ dir: string; manifest: Record<string, unknown> }> {
     const dir = folder();
     writeFileSync(join(dir, 'tiny.seq'), translator);

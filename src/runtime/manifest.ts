@@ -198,7 +198,9 @@ function stepProblems(manifest: BundleManifest): ManifestIssue[] {
     if (inputs.includes(input) !== outputs.includes(output)) at('files.step', `should list both \`${input}\` and \`${output}\`, or neither`);
   }
   if (manifest.kind === 'seq2seq') {
-    for (const name of ['memory', 'src_lengths']) {
+    // The step masks the memory by the source lengths only when the spec declares them (`source.lengths`).
+    const reads = manifest.source?.lengths === undefined ? ['memory'] : ['memory', 'src_lengths'];
+    for (const name of reads) {
       if (!inputs.includes(name)) at('files.step.inputs', `lacks \`${name}\`, which a seq2seq step reads`);
     }
     const encoderOutputs = manifest.files.encoder!.outputs;
