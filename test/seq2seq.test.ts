@@ -15,6 +15,7 @@ import * as ort from 'onnxruntime-node';
 import { compile } from '../src/index.js';
 import type { BundleRole, CompileResult, Diagnostic } from '../src/index.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
+import { checkManifest } from '../src/runtime/manifest.js';
 import { flatten, maxAbsDiff, nest, seededRandom } from './reference/float64.js';
 import type { NestedArray, RecurrentKind, ReferenceTensor } from './reference/float64.js';
 import {
@@ -200,6 +201,9 @@ async function compileCase(c: ModelCase, weights: ReadonlyMap<string, ReferenceT
   if (errors.length > 0 || !result.bundle) {
     throw new Error(`${c.title} did not compile:\n${errors.map((d) => `${d.code} ${d.message}`).join('\n')}\n${specOf(c)}`);
   }
+  // Every manifest seqc writes must pass the schema its own readers check (the runtime refuses the rest).
+  const issues = checkManifest(JSON.parse(JSON.stringify(result.bundle.manifest))).issues;
+  if (issues.length > 0) throw new Error(`${c.title}: seqc's own manifest fails its schema: ${issues.map((i) => `${i.key} ${i.problem}`).join('; ')}`);
   const sessions: Partial<Record<BundleRole, ort.InferenceSession>> = {};
   for (const file of result.bundle.files) {
     const session = await ort.InferenceSession.create(file.bytes, { logSeverityLevel: 3 });
