@@ -17,7 +17,8 @@ import {
 import { DataType, type ModelProto, type OnnxDim, type ValueInfoProto } from '../onnx/types.js';
 import type { Span } from '../diagnostics/diagnostic.js';
 import type { WeightMap } from '../weights/types.js';
-import { attr, dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
+import { dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
+import * as onnx from './ops.js';
 import { concatFloat, onnxGateOrder, reorderGateBlocks, transpose2d } from './pack.js';
 import { gateCount } from '../check/parameters.js';
 import { GpuSequences, logSoftmax, rnnAsGru } from './webgpu.js';
@@ -124,7 +125,7 @@ export function recordedName(sourceName: string): string {
 export function transposedInGraph(b: GraphBuilder, name: string, transposedName: string, rows: number, columns: number, data: Float32Array, where: string): string {
   const stored = b.floatInitializer(name, [rows, columns], data);
   const out = b.fresh(transposedName);
-  b.node(`${transposedName}/Transpose`, 'Transpose', [stored], [{ name: out, type: { elemType: DataType.FLOAT, dims: [dimValue(columns), dimValue(rows)] } }], [attr.ints('perm', [1, 0])], where);
+  onnx.transpose(b, `${transposedName}/Transpose`, [stored], { name: out, type: { elemType: DataType.FLOAT, dims: [dimValue(columns), dimValue(rows)] } }, { perm: [1, 0] }, where);
   return out;
 }
 
@@ -258,7 +259,7 @@ export class Lowering {
     const v = this.value(id);
     if (v.timeMajor || !v.type.hasTime) return v;
     const name = this.b.fresh(`${id}/time_major`);
-    this.b.node(`${id}/to_time_major/Transpose`, 'Transpose', [v.name], [{ name, type: internalType(v.type, true) }], [attr.ints('perm', batchMajorPerm(v.type.dims.length))], this.where(span));
+    onnx.transpose(this.b, `${id}/to_time_major/Transpose`, [v.name], { name, type: internalType(v.type, true) }, { perm: batchMajorPerm(v.type.dims.length) }, this.where(span));
     const lowered = { name, type: v.type, timeMajor: true };
     this.values.set(id, lowered);
     return lowered;
@@ -279,7 +280,7 @@ export class Lowering {
     const x = this.gpu === undefined ? this.timeMajor(op.input, op.span) : this.value(op.input);
     const table = this.b.floatInitializer(`${op.label}.weight`, [op.vocab, op.dim], this.weight(`${op.label}.weight`));
     const out = this.b.fresh(`${op.label}/output`);
-    this.b.node(`${op.label}/Gather`, 'Gather', [table, x.name], [{ name: out, type: internalType(op.output.type, x.timeMajor) }], [attr.int('axis', 0)], this.where(op.span));
+    onnx.gather(this.b, `${op.label}/Gather`, [table, x.name], { name: out, type: internalType(op.output.type, x.timeMajor) }, { axis: 0 }, this.where(op.span));
     this.set(op, out, x.timeMajor);
   }
 
@@ -293,7 +294,7 @@ export class Lowering {
     if (name === undefined) {
       name = this.b.fresh(`${lengths}/int32`);
       const batch = this.ir.inputs.find((i) => i.name === lengths)!.type.dims.map(onnxDim);
-      this.b.node(`${lengths}/Cast`, 'Cast', [lengths], [{ name, type: { elemType: DataType.INT32, dims: batch } }], [attr.int('to', DataType.INT32)]);
+      onnx.cast(this.b, `${lengths}/Cast`, [lengths], { name, type: { elemType: DataType.INT32, dims: batch } }, { to: DataType.INT32 });
       this.sequenceLengths.set(lengths, name);
     }
     return name;
@@ -304,7 +305,7 @@ export class Lowering {
     const directions = op.bidirectional ? ['forward', 'reverse'] : ['forward'];
     const [time, batch] = internalType(op.output.type, true).dims as [OnnxDim, OnnxDim];
     const h = dimValue(op.hidden);
-    const seqLens = op.lengths === undefined ? '' : this.sequenceLens(op.lengths, x);
+    const seqLens = op.lengths === undefined ? undefined : this.sequenceLens(op.lengths, x);
     const states: string[] = [];
     const cells: string[] = [];
     let input = x.name;
@@ -315,34 +316,36 @@ export class Lowering {
       for (const [d, direction] of directions.entries()) {
         const path = `${op.label}/l${layer}/${direction}`;
         const stateIndex = layer * directions.length + d;
-        const initialH = op.state === undefined ? '' : this.stateSlice(op.state.h0, stateIndex, path, 'h0', batch, h);
-        const initialC = op.state?.c0 === undefined ? '' : this.stateSlice(op.state.c0, stateIndex, path, 'c0', batch, h);
+        const initialH = op.state === undefined ? undefined : this.stateSlice(op.state.h0, stateIndex, path, 'h0', batch, h);
+        const initialC = op.state?.c0 === undefined ? undefined : this.stateSlice(op.state.c0, stateIndex, path, 'c0', batch, h);
         const needY = !top || this.consumed.has(op.output.id);
-        const y = needY ? this.b.fresh(`${path}/Y`) : '';
+        const y = needY ? this.b.fresh(`${path}/Y`) : undefined;
         const yh = this.b.fresh(`${path}/Y_h`);
-        const outputs = [
-          { name: y, type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, h] } },
-          { name: yh, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } },
-        ];
-        if (op.cell === 'lstm') {
-          const yc = op.state?.cn === undefined && !this.cellStatesOf.has(op.label) ? '' : this.b.fresh(`${path}/Y_c`);
-          outputs.push({ name: yc, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } });
-          if (yc !== '') cells.push(yc);
+        const stateType = { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] };
+        let yc: string | undefined;
+        if (op.cell === 'lstm' && (op.state?.cn !== undefined || this.cellStatesOf.has(op.label))) {
+          yc = this.b.fresh(`${path}/Y_c`);
+          cells.push(yc);
         }
+        const outputs = {
+          y: y === undefined ? undefined : { name: y, type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, h] } },
+          yH: { name: yh, type: stateType },
+          yC: yc === undefined ? undefined : { name: yc, type: stateType },
+        };
         const place = { layer, direction: d as 0 | 1, inputSize, initializerPath: path, nodePath: path, rnnAsGru: this.gpu !== undefined, docString: this.where(op.span) };
         emitRecurrentNode(this.b, (n) => this.weight(n), op, place, { x: input, sequenceLens: seqLens, initialH, initialC }, outputs);
-        ys.push(y);
+        if (y !== undefined) ys.push(y);
         states.push(yh);
       }
-      if (ys[0] === '') break;
+      if (ys.length === 0) break;
       input = this.mergeDirections(ys, `${op.label}/l${layer}`, time, batch, op.hidden);
       inputSize = op.hidden * directions.length;
     }
     this.finalStates.set(op.label, states);
     this.finalCells.set(op.label, cells);
     if (op.state !== undefined) {
-      this.b.node(`${op.label}/hn/Concat`, 'Concat', states, [{ name: op.state.hn }], [attr.int('axis', 0)], this.where(op.span));
-      if (op.state.cn !== undefined) this.b.node(`${op.label}/cn/Concat`, 'Concat', cells, [{ name: op.state.cn }], [attr.int('axis', 0)], this.where(op.span));
+      onnx.concat(this.b, `${op.label}/hn/Concat`, states, { name: op.state.hn }, { axis: 0 }, this.where(op.span));
+      if (op.state.cn !== undefined) onnx.concat(this.b, `${op.label}/cn/Concat`, cells, { name: op.state.cn }, { axis: 0 }, this.where(op.span));
     }
     this.set(op, input, true);
   }
@@ -351,7 +354,7 @@ export class Lowering {
   private stateSlice(input: string, index: number, path: string, what: string, batch: OnnxDim, h: OnnxDim): string {
     const indices = this.b.int64Initializer(`${path}/${what}_index`, [index]);
     const name = this.b.fresh(`${path}/${what}`);
-    this.b.node(`${path}/${what}/Gather`, 'Gather', [input, indices], [{ name, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } }], [attr.int('axis', 0)]);
+    onnx.gather(this.b, `${path}/${what}/Gather`, [input, indices], { name, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } }, { axis: 0 });
     return name;
   }
 
@@ -361,10 +364,10 @@ export class Lowering {
     let joined = ys[0]!;
     if (ys.length > 1) {
       joined = this.b.fresh(`${path}/Y_concat`);
-      this.b.node(`${path}/Concat`, 'Concat', ys, [{ name: joined, type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, dimValue(hidden * ys.length)] } }], [attr.int('axis', 3)]);
+      onnx.concat(this.b, `${path}/Concat`, ys, { name: joined, type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, dimValue(hidden * ys.length)] } }, { axis: 3 });
     }
     const out = this.b.fresh(`${path}/output`);
-    this.b.node(`${path}/Squeeze`, 'Squeeze', [joined, axes], [{ name: out, type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(hidden * ys.length)] } }]);
+    onnx.squeeze(this.b, `${path}/Squeeze`, [joined, axes], { name: out, type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(hidden * ys.length)] } });
     return out;
   }
 
@@ -375,19 +378,18 @@ export class Lowering {
     const out = this.b.fresh(`${op.label}/output`);
     if (op.output.type.dims.length === 2) {
       const w = this.b.floatInitializer(`${op.label}.weight`, [op.outFeatures, op.inFeatures], weight);
-      const inputs = [x.name, w];
-      if (op.bias) inputs.push(this.b.floatInitializer(`${op.label}.bias`, [op.outFeatures], this.weight(`${op.label}.bias`)));
-      this.b.node(`${op.label}/Gemm`, 'Gemm', inputs, [{ name: out, type }], [attr.int('transB', 1)], this.where(op.span));
+      const bias = op.bias ? this.b.floatInitializer(`${op.label}.bias`, [op.outFeatures], this.weight(`${op.label}.bias`)) : undefined;
+      onnx.gemm(this.b, `${op.label}/Gemm`, [x.name, w, bias], { name: out, type }, { transB: 1 }, this.where(op.span));
     } else {
       const wt =
         this.gpu === undefined
           ? this.b.floatInitializer(`${op.label}/weight_T`, [op.inFeatures, op.outFeatures], transpose2d(weight, op.outFeatures, op.inFeatures), `${op.label}.weight transposed`)
           : transposedInGraph(this.b, `${op.label}.weight`, `${op.label}/weight_T`, op.outFeatures, op.inFeatures, weight, this.where(op.span));
       const product = op.bias ? this.b.fresh(`${op.label}/MatMul_output`) : out;
-      this.b.node(`${op.label}/MatMul`, 'MatMul', [x.name, wt], [{ name: product, type }], [], this.where(op.span));
+      onnx.matMul(this.b, `${op.label}/MatMul`, [x.name, wt], { name: product, type }, this.where(op.span));
       if (op.bias) {
         const bias = this.b.floatInitializer(`${op.label}.bias`, [op.outFeatures], this.weight(`${op.label}.bias`));
-        this.b.node(`${op.label}/Add`, 'Add', [product, bias], [{ name: out, type }], [], this.where(op.span));
+        onnx.add(this.b, `${op.label}/Add`, [product, bias], { name: out, type }, this.where(op.span));
       }
     }
     this.set(op, out, x.timeMajor);
@@ -401,26 +403,26 @@ export class Lowering {
     const out = this.b.fresh(`${op.label}/output`);
     const where = this.where(op.span);
     if (this.options.opset >= 17) {
-      this.b.node(`${op.label}/LayerNormalization`, 'LayerNormalization', [x.name, scale, bias], [{ name: out, type }], [attr.int('axis', -1), attr.float('epsilon', op.eps)], where);
+      onnx.layerNormalization(this.b, `${op.label}/LayerNormalization`, [x.name, scale, bias], { name: out, type }, { axis: -1, epsilon: op.eps }, where);
     } else {
       // Before opset 17: (x - mean) / sqrt(var + eps) · weight + bias, over the last axis.
       const kept = { elemType: DataType.FLOAT, dims: [...type.dims.slice(0, -1), dimValue(1)] };
       const mean = this.reduceMean(`${op.label}/mean`, x.name, kept, where);
       const centered = this.b.fresh(`${op.label}/centered`);
-      this.b.node(`${op.label}/Sub`, 'Sub', [x.name, mean], [{ name: centered, type }], [], where);
+      onnx.sub(this.b, `${op.label}/Sub`, [x.name, mean], { name: centered, type }, where);
       const squared = this.b.fresh(`${op.label}/squared`);
-      this.b.node(`${op.label}/Mul`, 'Mul', [centered, centered], [{ name: squared, type }], [], where);
+      onnx.mul(this.b, `${op.label}/Mul`, [centered, centered], { name: squared, type }, where);
       const variance = this.reduceMean(`${op.label}/variance`, squared, kept, where);
       const eps = this.b.floatScalar(`${op.label}/eps`, op.eps);
       const shifted = this.b.fresh(`${op.label}/variance_eps`);
-      this.b.node(`${op.label}/AddEps`, 'Add', [variance, eps], [{ name: shifted, type: kept }], [], where);
+      onnx.add(this.b, `${op.label}/AddEps`, [variance, eps], { name: shifted, type: kept }, where);
       const std = this.b.fresh(`${op.label}/std`);
-      this.b.node(`${op.label}/Sqrt`, 'Sqrt', [shifted], [{ name: std, type: kept }], [], where);
+      onnx.sqrt(this.b, `${op.label}/Sqrt`, [shifted], { name: std, type: kept }, where);
       const normalized = this.b.fresh(`${op.label}/normalized`);
-      this.b.node(`${op.label}/Div`, 'Div', [centered, std], [{ name: normalized, type }], [], where);
+      onnx.div(this.b, `${op.label}/Div`, [centered, std], { name: normalized, type }, where);
       const scaled = this.b.fresh(`${op.label}/scaled`);
-      this.b.node(`${op.label}/Scale`, 'Mul', [normalized, scale], [{ name: scaled, type }], [], where);
-      this.b.node(`${op.label}/Shift`, 'Add', [scaled, bias], [{ name: out, type }], [], where);
+      onnx.mul(this.b, `${op.label}/Scale`, [normalized, scale], { name: scaled, type }, where);
+      onnx.add(this.b, `${op.label}/Shift`, [scaled, bias], { name: out, type }, where);
     }
     this.set(op, out, x.timeMajor);
   }
@@ -428,12 +430,7 @@ export class Lowering {
   /** ReduceMean over the last axis, keeping it; opset 18 moved `axes` from an attribute to an input. */
   private reduceMean(name: string, input: string, type: TensorType, where: string): string {
     const out = this.b.fresh(name);
-    if (this.options.opset >= 18) {
-      const axes = this.b.int64Initializer(`${name}_axes`, [-1]);
-      this.b.node(`${name}/ReduceMean`, 'ReduceMean', [input, axes], [{ name: out, type }], [attr.int('keepdims', 1)], where);
-    } else {
-      this.b.node(`${name}/ReduceMean`, 'ReduceMean', [input], [{ name: out, type }], [attr.ints('axes', [-1]), attr.int('keepdims', 1)], where);
-    }
+    onnx.reduceMean(this.b, `${name}/ReduceMean`, input, { values: [-1], initializer: `${name}_axes` }, { name: out, type }, { keepdims: 1 }, where);
     return out;
   }
 
@@ -443,12 +440,32 @@ export class Lowering {
     const opTypes = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid', softmax: 'Softmax', log_softmax: 'LogSoftmax' } as const;
     const opType = opTypes[op.fn];
     if (this.gpu !== undefined && op.fn === 'log_softmax') {
-      logSoftmax(this.b, x.name, out, internalType(op.output.type, x.timeMajor), `${op.label}/log_softmax`, this.options.opset, this.where(op.span));
+      logSoftmax(this.b, x.name, out, internalType(op.output.type, x.timeMajor), `${op.label}/log_softmax`, this.where(op.span));
       this.set(op, out, x.timeMajor);
       return;
     }
-    const attributes = op.fn === 'softmax' || op.fn === 'log_softmax' ? [attr.int('axis', -1)] : [];
-    this.b.node(`${op.label}/${opType}`, opType, [x.name], [{ name: out, type: internalType(op.output.type, x.timeMajor) }], attributes, this.where(op.span));
+    const name = `${op.label}/${opType}`;
+    const output = { name: out, type: internalType(op.output.type, x.timeMajor) };
+    const where = this.where(op.span);
+    switch (op.fn) {
+      case 'relu':
+        onnx.relu(this.b, name, [x.name], output, where);
+        break;
+      case 'tanh':
+        onnx.tanh(this.b, name, [x.name], output, where);
+        break;
+      case 'sigmoid':
+        onnx.sigmoid(this.b, name, [x.name], output, where);
+        break;
+      case 'softmax':
+        onnx.softmax(this.b, name, [x.name], output, { axis: -1 }, where);
+        break;
+      case 'log_softmax':
+        onnx.logSoftmax(this.b, name, [x.name], output, { axis: -1 }, where);
+        break;
+      default:
+        assertNever(op.fn);
+    }
     this.set(op, out, x.timeMajor);
   }
 
@@ -459,21 +476,21 @@ export class Lowering {
     if (cached !== undefined) return cached;
     const path = `${lengths}/mask`;
     const shape = this.b.fresh(`${path}/shape`);
-    this.b.node(`${path}/Shape`, 'Shape', [timeMajorReference], [{ name: shape }]);
+    onnx.shape(this.b, `${path}/Shape`, [timeMajorReference], { name: shape });
     const zero = this.b.int64Initializer(`${path}/zero`, [0], []);
     const one = this.b.int64Initializer(`${path}/one`, [1], []);
     const timeScalar = this.b.fresh(`${path}/time`);
-    this.b.node(`${path}/Gather`, 'Gather', [shape, zero], [{ name: timeScalar, type: { elemType: DataType.INT64, dims: [] } }], [attr.int('axis', 0)]);
+    onnx.gather(this.b, `${path}/Gather`, [shape, zero], { name: timeScalar, type: { elemType: DataType.INT64, dims: [] } }, { axis: 0 });
     const steps = this.b.fresh(`${path}/steps`);
-    this.b.node(`${path}/Range`, 'Range', [zero, timeScalar, one], [{ name: steps, type: { elemType: DataType.INT64, dims: [time] } }]);
+    onnx.range(this.b, `${path}/Range`, [zero, timeScalar, one], { name: steps, type: { elemType: DataType.INT64, dims: [time] } });
     const axis1 = this.b.int64Initializer(`${path}/axis1`, [1]);
     const column = this.b.fresh(`${path}/steps_column`);
-    this.b.node(`${path}/Unsqueeze`, 'Unsqueeze', [steps, axis1], [{ name: column, type: { elemType: DataType.INT64, dims: [time, dimValue(1)] } }]);
+    onnx.unsqueeze(this.b, `${path}/Unsqueeze`, [steps, axis1], { name: column, type: { elemType: DataType.INT64, dims: [time, dimValue(1)] } });
     const valid = this.b.fresh(`${path}/valid`);
-    this.b.node(`${path}/Less`, 'Less', [column, lengths], [{ name: valid, type: { elemType: DataType.BOOL, dims: [time, batch] } }]);
+    onnx.less(this.b, `${path}/Less`, [column, lengths], { name: valid, type: { elemType: DataType.BOOL, dims: [time, batch] } });
     const axis2 = this.b.int64Initializer(`${path}/axis2`, [2]);
     const valid3 = this.b.fresh(`${path}/valid3`);
-    this.b.node(`${path}/Unsqueeze3`, 'Unsqueeze', [valid, axis2], [{ name: valid3, type: { elemType: DataType.BOOL, dims: [time, batch, dimValue(1)] } }]);
+    onnx.unsqueeze(this.b, `${path}/Unsqueeze3`, [valid, axis2], { name: valid3, type: { elemType: DataType.BOOL, dims: [time, batch, dimValue(1)] } });
     this.masks.set(lengths, valid3);
     return valid3;
   }
@@ -490,10 +507,10 @@ export class Lowering {
       const features = outType.dims[outType.dims.length - 1]!;
       if (states.length > 1) {
         joined = this.b.fresh(`${op.label}/final_states`);
-        this.b.node(`${op.label}/Concat`, 'Concat', states, [{ name: joined, type: { elemType: DataType.FLOAT, dims: [dimValue(1), outType.dims[0]!, features] } }], [attr.int('axis', 2)], where);
+        onnx.concat(this.b, `${op.label}/Concat`, states, { name: joined, type: { elemType: DataType.FLOAT, dims: [dimValue(1), outType.dims[0]!, features] } }, { axis: 2 }, where);
       }
       const axes = this.b.int64Initializer(`${op.label}/axis0`, [0]);
-      this.b.node(`${op.label}/Squeeze`, 'Squeeze', [joined, axes], [{ name: out, type: outType }], [], where);
+      onnx.squeeze(this.b, `${op.label}/Squeeze`, [joined, axes], { name: out, type: outType }, where);
       this.set(op, out, false);
       return;
     }
@@ -504,57 +521,57 @@ export class Lowering {
     const lengths = op.lengths;
     if (op.mode === 'first' || (op.mode === 'last' && lengths === undefined)) {
       const index = this.b.int64Initializer(`${op.label}/index`, [op.mode === 'first' ? 0 : -1], []);
-      this.b.node(`${op.label}/Gather`, 'Gather', [x.name, index], [{ name: out, type: outType }], [attr.int('axis', 0)], where);
+      onnx.gather(this.b, `${op.label}/Gather`, [x.name, index], { name: out, type: outType }, { axis: 0 }, where);
     } else if (op.mode === 'last' && this.gpu !== undefined) {
       this.lastOnGpu(op, x, xType, lengths!, out, outType, where);
     } else if (op.mode === 'last') {
       // Gather each row's step length-1: index [1, batch, features] for GatherElements on axis 0.
       const one = this.b.int64Initializer(`${op.label}/one`, [1], []);
       const lastIndex = this.b.fresh(`${op.label}/last_index`);
-      this.b.node(`${op.label}/Sub`, 'Sub', [lengths!, one], [{ name: lastIndex, type: { elemType: DataType.INT64, dims: [batch] } }], [], where);
+      onnx.sub(this.b, `${op.label}/Sub`, [lengths!, one], { name: lastIndex, type: { elemType: DataType.INT64, dims: [batch] } }, where);
       const axes = this.b.int64Initializer(`${op.label}/axes_0_2`, [0, 2]);
       const index3 = this.b.fresh(`${op.label}/last_index3`);
-      this.b.node(`${op.label}/Unsqueeze`, 'Unsqueeze', [lastIndex, axes], [{ name: index3, type: { elemType: DataType.INT64, dims: [dimValue(1), batch, dimValue(1)] } }], [], where);
+      onnx.unsqueeze(this.b, `${op.label}/Unsqueeze`, [lastIndex, axes], { name: index3, type: { elemType: DataType.INT64, dims: [dimValue(1), batch, dimValue(1)] } }, where);
       const shape = this.b.fresh(`${op.label}/index_shape`);
-      this.b.node(`${op.label}/Shape`, 'Shape', [x.name], [{ name: shape }], [], where);
+      onnx.shape(this.b, `${op.label}/Shape`, [x.name], { name: shape }, where);
       const oneRow = this.b.int64Initializer(`${op.label}/one_row`, [1]);
       const start = this.b.int64Initializer(`${op.label}/slice_start`, [1]);
       const end = this.b.int64Initializer(`${op.label}/slice_end`, [xType.dims.length]);
       const rest = this.b.fresh(`${op.label}/rest_shape`);
-      this.b.node(`${op.label}/Slice`, 'Slice', [shape, start, end], [{ name: rest }], [], where);
+      onnx.slice(this.b, `${op.label}/Slice`, [shape, start, end], { name: rest }, where);
       const target = this.b.fresh(`${op.label}/expand_shape`);
-      this.b.node(`${op.label}/ConcatShape`, 'Concat', [oneRow, rest], [{ name: target }], [attr.int('axis', 0)], where);
+      onnx.concat(this.b, `${op.label}/ConcatShape`, [oneRow, rest], { name: target }, { axis: 0 }, where);
       const expanded = this.b.fresh(`${op.label}/gather_index`);
-      this.b.node(`${op.label}/Expand`, 'Expand', [index3, target], [{ name: expanded, type: { elemType: DataType.INT64, dims: [dimValue(1), ...xType.dims.slice(1)] } }], [], where);
+      onnx.expand(this.b, `${op.label}/Expand`, [index3, target], { name: expanded, type: { elemType: DataType.INT64, dims: [dimValue(1), ...xType.dims.slice(1)] } }, where);
       const gathered = this.b.fresh(`${op.label}/gathered`);
-      this.b.node(`${op.label}/GatherElements`, 'GatherElements', [x.name, expanded], [{ name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } }], [attr.int('axis', 0)], where);
-      this.b.node(`${op.label}/Squeeze`, 'Squeeze', [gathered, axis0()], [{ name: out, type: outType }], [], where);
+      onnx.gatherElements(this.b, `${op.label}/GatherElements`, [x.name, expanded], { name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } }, { axis: 0 }, where);
+      onnx.squeeze(this.b, `${op.label}/Squeeze`, [gathered, axis0()], { name: out, type: outType }, where);
     } else if (lengths === undefined) {
       this.reduceOverTime(op, op.mode === 'mean' ? 'ReduceMean' : 'ReduceMax', x.name, out, outType, where);
     } else if (op.mode === 'mean') {
       const valid = this.mask(lengths, x.name, time, batch, xType.dims.length);
       const maskFloat = this.b.fresh(`${op.label}/mask_float`);
-      this.b.node(`${op.label}/CastMask`, 'Cast', [valid], [{ name: maskFloat, type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(1)] } }], [attr.int('to', DataType.FLOAT)], where);
+      onnx.cast(this.b, `${op.label}/CastMask`, [valid], { name: maskFloat, type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(1)] } }, { to: DataType.FLOAT }, where);
       const masked = this.b.fresh(`${op.label}/masked`);
-      this.b.node(`${op.label}/Mul`, 'Mul', [x.name, maskFloat], [{ name: masked, type: xType }], [], where);
+      onnx.mul(this.b, `${op.label}/Mul`, [x.name, maskFloat], { name: masked, type: xType }, where);
       const sum = this.b.fresh(`${op.label}/sum`);
-      this.b.node(`${op.label}/ReduceSum`, 'ReduceSum', [masked, axis0()], [{ name: sum, type: outType }], [attr.int('keepdims', 0)], where);
+      onnx.reduceSum(this.b, `${op.label}/ReduceSum`, [masked, axis0()], { name: sum, type: outType }, { keepdims: 0 }, where);
       let lengthsFloat: string;
       if (this.gpu !== undefined) {
         lengthsFloat = this.gpu.lengthsFloat(lengths, x.name, xType.dims.length, 0, time, batch);
       } else {
         lengthsFloat = this.b.fresh(`${op.label}/lengths_float`);
-        this.b.node(`${op.label}/CastLengths`, 'Cast', [lengths], [{ name: lengthsFloat, type: { elemType: DataType.FLOAT, dims: [batch] } }], [attr.int('to', DataType.FLOAT)], where);
+        onnx.cast(this.b, `${op.label}/CastLengths`, [lengths], { name: lengthsFloat, type: { elemType: DataType.FLOAT, dims: [batch] } }, { to: DataType.FLOAT }, where);
       }
       const axis1 = this.b.int64Initializer(`${op.label}/axis1`, [1]);
       const divisor = this.b.fresh(`${op.label}/lengths_column`);
-      this.b.node(`${op.label}/Unsqueeze`, 'Unsqueeze', [lengthsFloat, axis1], [{ name: divisor, type: { elemType: DataType.FLOAT, dims: [batch, dimValue(1)] } }], [], where);
-      this.b.node(`${op.label}/Div`, 'Div', [sum, divisor], [{ name: out, type: outType }], [], where);
+      onnx.unsqueeze(this.b, `${op.label}/Unsqueeze`, [lengthsFloat, axis1], { name: divisor, type: { elemType: DataType.FLOAT, dims: [batch, dimValue(1)] } }, where);
+      onnx.div(this.b, `${op.label}/Div`, [sum, divisor], { name: out, type: outType }, where);
     } else {
       const valid = this.mask(lengths, x.name, time, batch, xType.dims.length);
       const lowest = this.b.floatScalar(`${op.label}/minus_infinity`, -Infinity);
       const masked = this.b.fresh(`${op.label}/masked`);
-      this.b.node(`${op.label}/Where`, 'Where', [valid, x.name, lowest], [{ name: masked, type: xType }], [], where);
+      onnx.where(this.b, `${op.label}/Where`, [valid, x.name, lowest], { name: masked, type: xType }, where);
       this.reduceOverTime(op, 'ReduceMax', masked, out, outType, where);
     }
     this.set(op, out, false);
@@ -569,27 +586,23 @@ export class Lowering {
     const rank = xType.dims.length;
     const lengthsFloat = this.gpu!.lengthsFloat(lengths, x.name, rank, 0, time, batch);
     const lastFloat = this.b.fresh(`${op.label}/last_index_float`);
-    this.b.node(`${op.label}/Sub`, 'Sub', [lengthsFloat, this.b.floatScalar(`${op.label}/one`, 1)], [{ name: lastFloat, type: { elemType: DataType.FLOAT, dims: [batch] } }], [], where);
+    onnx.sub(this.b, `${op.label}/Sub`, [lengthsFloat, this.b.floatScalar(`${op.label}/one`, 1)], { name: lastFloat, type: { elemType: DataType.FLOAT, dims: [batch] } }, where);
     const lastIndex = this.b.fresh(`${op.label}/last_index`);
-    this.b.node(`${op.label}/Cast`, 'Cast', [lastFloat], [{ name: lastIndex, type: { elemType: DataType.INT32, dims: [batch] } }], [attr.int('to', DataType.INT32)], where);
+    onnx.cast(this.b, `${op.label}/Cast`, [lastFloat], { name: lastIndex, type: { elemType: DataType.INT32, dims: [batch] } }, { to: DataType.INT32 }, where);
     const unsqueezed = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== 1);
     const index = this.b.fresh(`${op.label}/last_index${rank}`);
-    this.b.node(`${op.label}/Unsqueeze`, 'Unsqueeze', [lastIndex, this.b.int64Initializer(`${op.label}/index_axes`, unsqueezed)], [{ name: index, type: { elemType: DataType.INT32, dims: [dimValue(1), batch, ...xType.dims.slice(2).map(() => dimValue(1))] } }], [], where);
+    onnx.unsqueeze(this.b, `${op.label}/Unsqueeze`, [lastIndex, this.b.int64Initializer(`${op.label}/index_axes`, unsqueezed)], { name: index, type: { elemType: DataType.INT32, dims: [dimValue(1), batch, ...xType.dims.slice(2).map(() => dimValue(1))] } }, where);
     const features = xType.dims.slice(2).map((d) => (d.kind === 'value' ? d.value : 1));
     const expanded = this.b.fresh(`${op.label}/gather_index`);
-    this.b.node(`${op.label}/Expand`, 'Expand', [index, this.b.int64Initializer(`${op.label}/expand_shape`, [1, 1, ...features])], [{ name: expanded, type: { elemType: DataType.INT32, dims: [dimValue(1), ...xType.dims.slice(1)] } }], [], where);
+    onnx.expand(this.b, `${op.label}/Expand`, [index, this.b.int64Initializer(`${op.label}/expand_shape`, [1, 1, ...features])], { name: expanded, type: { elemType: DataType.INT32, dims: [dimValue(1), ...xType.dims.slice(1)] } }, where);
     const gathered = this.b.fresh(`${op.label}/gathered`);
-    this.b.node(`${op.label}/GatherElements`, 'GatherElements', [x.name, expanded], [{ name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } }], [attr.int('axis', 0)], where);
-    this.b.node(`${op.label}/Squeeze`, 'Squeeze', [gathered, this.b.int64Initializer(`${op.label}/axis0`, [0])], [{ name: out, type: outType }], [], where);
+    onnx.gatherElements(this.b, `${op.label}/GatherElements`, [x.name, expanded], { name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } }, { axis: 0 }, where);
+    onnx.squeeze(this.b, `${op.label}/Squeeze`, [gathered, this.b.int64Initializer(`${op.label}/axis0`, [0])], { name: out, type: outType }, where);
   }
 
   private reduceOverTime(op: PoolOp, opType: 'ReduceMean' | 'ReduceMax', input: string, out: string, type: TensorType, where: string): void {
-    if (this.options.opset >= 18) {
-      const axis0 = this.b.int64Initializer(`${op.label}/axis0`, [0]);
-      this.b.node(`${op.label}/${opType}`, opType, [input, axis0], [{ name: out, type }], [attr.int('keepdims', 0)], where);
-    } else {
-      this.b.node(`${op.label}/${opType}`, opType, [input], [{ name: out, type }], [attr.ints('axes', [0]), attr.int('keepdims', 0)], where);
-    }
+    const reduce = opType === 'ReduceMean' ? onnx.reduceMean : onnx.reduceMax;
+    reduce(this.b, `${op.label}/${opType}`, input, { values: [0], initializer: `${op.label}/axis0` }, { name: out, type }, { keepdims: 0 }, where);
   }
 
   /** The final-state outputs of stateful layers, found once (a lookup per output made many outputs quadratic). */
@@ -613,12 +626,12 @@ export class Lowering {
         const zero = type.dtype === 'int64' ? this.b.int64Initializer(`output/${name}/zero`, [0], []) : this.b.floatScalar(`output/${name}/zero`, 0);
         const validForRank = type.dims.length === 3 || this.gpu !== undefined ? valid : this.squeezeMask(valid, name, t);
         const masked = this.b.fresh(`output/${name}/masked`);
-        this.b.node(`output/${name}/Where`, 'Where', [validForRank, v.name, zero], [{ name: masked, type: t }], [], where);
+        onnx.where(this.b, `output/${name}/Where`, [validForRank, v.name, zero], { name: masked, type: t }, where);
         source = masked;
       }
-      this.b.node(`output/${name}/Transpose`, 'Transpose', [source], [{ name }], [attr.ints('perm', batchMajorPerm(type.dims.length))], where);
+      onnx.transpose(this.b, `output/${name}/Transpose`, [source], { name }, { perm: batchMajorPerm(type.dims.length) }, where);
     } else {
-      this.b.node(`output/${name}/Identity`, 'Identity', [source], [{ name }], [], where);
+      onnx.identity(this.b, `output/${name}/Identity`, [source], { name }, where);
     }
     return info;
   }
@@ -626,16 +639,16 @@ export class Lowering {
   private squeezeMask(valid: string, name: string, t: TensorType): string {
     const axes = this.b.int64Initializer(`output/${name}/mask_axis`, [2]);
     const out = this.b.fresh(`output/${name}/valid`);
-    this.b.node(`output/${name}/SqueezeMask`, 'Squeeze', [valid, axes], [{ name: out, type: { elemType: DataType.BOOL, dims: t.dims.slice(0, 2) } }]);
+    onnx.squeeze(this.b, `output/${name}/SqueezeMask`, [valid, axes], { name: out, type: { elemType: DataType.BOOL, dims: t.dims.slice(0, 2) } });
     return out;
   }
 }
 
 /** The `activations` attribute of a recurrent node, when it differs from ONNX's defaults. */
-export function recurrentActivations(op: RecurrentOp): ReturnType<typeof attr.strings>[] {
-  if (op.cell === 'rnn') return op.nonlinearity === 'relu' ? [attr.strings('activations', ['Relu'])] : [];
-  if (op.recurrentActivation === 'sigmoid') return [];
-  return [attr.strings('activations', op.cell === 'lstm' ? ['HardSigmoid', 'Tanh', 'Tanh'] : ['HardSigmoid', 'Tanh'])];
+export function recurrentActivations(op: RecurrentOp): string[] | undefined {
+  if (op.cell === 'rnn') return op.nonlinearity === 'relu' ? ['Relu'] : undefined;
+  if (op.recurrentActivation === 'sigmoid') return undefined;
+  return op.cell === 'lstm' ? ['HardSigmoid', 'Tanh', 'Tanh'] : ['HardSigmoid', 'Tanh'];
 }
 
 /** Where one layer and direction of a recurrent op goes in a graph. */
@@ -654,37 +667,43 @@ export interface RecurrentNodePlace {
 
 /**
  * One layer and direction of a recurrent op as an ONNX LSTM, GRU or RNN node, with its initializers.
- * Inputs after the weights may be '' (absent); trailing absent inputs and outputs are dropped.
+ * Absent inputs and outputs are left undefined.
  */
 export function emitRecurrentNode(
   b: GraphBuilder,
   weight: (name: string) => Float32Array,
   op: RecurrentOp,
   place: RecurrentNodePlace,
-  inputs: { readonly x: string; readonly sequenceLens: string; readonly initialH: string; readonly initialC: string },
-  outputs: readonly { name: string; type?: TensorType }[],
+  inputs: { readonly x: string; readonly sequenceLens?: string | undefined; readonly initialH?: string | undefined; readonly initialC?: string | undefined },
+  outputs: { readonly y?: onnx.Out | undefined; readonly yH?: onnx.Out | undefined; readonly yC?: onnx.Out | undefined },
 ): void {
   const { layer, direction, inputSize, initializerPath, nodePath, docString } = place;
+  const directionName = direction === 1 ? 'reverse' : 'forward';
+  const common = { x: inputs.x, sequenceLens: inputs.sequenceLens, initialH: inputs.initialH };
   const asGru = place.rnnAsGru && op.cell === 'rnn' ? rnnAsGru(b, weight, op, layer, direction, inputSize, initializerPath) : undefined;
-  const { wName, rName, bName } = asGru ?? recurrentInitializers(b, weight, op, layer, direction, inputSize, initializerPath);
-  const nodeInputs = [inputs.x, wName, rName, bName, inputs.sequenceLens, inputs.initialH, ...(op.cell === 'lstm' ? [inputs.initialC] : [])];
-  while (nodeInputs.length > 0 && nodeInputs[nodeInputs.length - 1] === '') nodeInputs.pop();
-  const nodeOutputs = [...outputs];
-  while (nodeOutputs.length > 0 && nodeOutputs[nodeOutputs.length - 1]!.name === '') nodeOutputs.pop();
-  const directionAttribute = attr.string('direction', direction === 1 ? 'reverse' : 'forward');
   if (asGru !== undefined) {
-    b.node(`${nodePath}/RNN_as_GRU`, 'GRU', nodeInputs, nodeOutputs, [...asGru.attributes, directionAttribute], docString);
+    const { wName, rName, bName, attributes } = asGru;
+    onnx.gru(b, `${nodePath}/RNN_as_GRU`, { ...common, w: wName, r: rName, b: bName }, outputs, { ...attributes, direction: directionName }, docString);
     return;
   }
-  const opType = op.cell === 'lstm' ? 'LSTM' : op.cell === 'gru' ? 'GRU' : 'RNN';
-  const attributes = [attr.int('hidden_size', op.hidden), ...recurrentActivations(op)];
-  if (op.cell === 'gru') attributes.push(attr.int('linear_before_reset', op.resetAfter ? 1 : 0));
-  b.node(`${nodePath}/${opType}`, opType, nodeInputs, nodeOutputs, [...attributes, directionAttribute], docString);
+  const { wName, rName, bName } = recurrentInitializers(b, weight, op, layer, direction, inputSize, initializerPath);
+  const nodeInputs = { ...common, w: wName, r: rName, b: bName };
+  const attributes = { hiddenSize: op.hidden, activations: recurrentActivations(op), direction: directionName } as const;
+  switch (op.cell) {
+    case 'lstm':
+      return onnx.lstm(b, `${nodePath}/LSTM`, { ...nodeInputs, initialC: inputs.initialC }, outputs, attributes, docString);
+    case 'gru':
+      return onnx.gru(b, `${nodePath}/GRU`, nodeInputs, outputs, { ...attributes, linearBeforeReset: op.resetAfter ? 1 : 0 }, docString);
+    case 'rnn':
+      return onnx.rnn(b, `${nodePath}/RNN`, nodeInputs, outputs, attributes, docString);
+    default:
+      return assertNever(op.cell);
+  }
 }
 
 /**
  * The W, R and B initializers of one layer and direction of a recurrent op, from its PyTorch
- * parameters with gate blocks reordered for ONNX; B is '' when the layer has no bias.
+ * parameters with gate blocks reordered for ONNX; B is undefined when the layer has no bias.
  */
 export function recurrentInitializers(
   b: GraphBuilder,
@@ -694,7 +713,7 @@ export function recurrentInitializers(
   direction: number,
   inputSize: number,
   path: string,
-): { wName: string; rName: string; bName: string } {
+): { wName: string; rName: string; bName: string | undefined } {
   const suffix = `_l${layer}${direction === 1 ? '_reverse' : ''}`;
   const hidden = op.hidden;
   const gates = gateCount(op.cell);
@@ -703,7 +722,7 @@ export function recurrentInitializers(
   const r = reorderGateBlocks(weight(`${op.label}.weight_hh${suffix}`), hidden, hidden, order);
   const wName = b.floatInitializer(`${path}/W`, [1, gates * hidden, inputSize], w, `${op.label}.weight_ih${suffix}, gates in ONNX order`);
   const rName = b.floatInitializer(`${path}/R`, [1, gates * hidden, hidden], r, `${op.label}.weight_hh${suffix}, gates in ONNX order`);
-  let bName = '';
+  let bName: string | undefined;
   if (op.bias) {
     const bias = concatFloat([
       reorderGateBlocks(weight(`${op.label}.bias_ih${suffix}`), hidden, 1, order),
