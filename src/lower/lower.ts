@@ -19,6 +19,7 @@ import type { Span } from '../diagnostics/diagnostic.js';
 import type { WeightMap } from '../weights/types.js';
 import { dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
 import * as onnx from './ops.js';
+import { modelProto, recordedName } from './model.js';
 import { concatFloat, onnxGateOrder, reorderGateBlocks, transpose2d } from './pack.js';
 import { gateCount } from '../check/parameters.js';
 import { GpuSequences, logSoftmax, rnnAsGru } from './webgpu.js';
@@ -54,22 +55,10 @@ export function lower(ir: ModelIR, weights: WeightMap, options: LowerOptions): M
   const graph = lowering.run();
   const signature = modelSignature(ir);
   const count = parameterCount(ir);
-  return {
-    irVersion: options.irVersion,
-    opsetImports: [{ domain: '', version: options.opset }],
-    producerName: 'seqc',
-    producerVersion: options.producerVersion,
-    modelVersion: 1,
-    docString: `${ir.name}, compiled by seqc ${options.producerVersion} from ${recordedName(options.sourceName)}: ${count.toLocaleString('en-US')} parameters`,
-    graph,
-    metadataProps: [
-      { key: 'seqc.version', value: options.producerVersion },
-      { key: 'seqc.source_name', value: recordedName(options.sourceName) },
-      { key: 'seqc.source', value: options.sourceText },
-      { key: 'seqc.parameters', value: String(count) },
-      { key: 'seqc.signature', value: JSON.stringify(signature) },
-    ],
-  };
+  return modelProto(graph, options, ir.name, `: ${count.toLocaleString('en-US')} parameters`, [
+    { key: 'seqc.parameters', value: String(count) },
+    { key: 'seqc.signature', value: JSON.stringify(signature) },
+  ]);
 }
 
 /** The model's inputs and outputs as the runtime validates them; stored as JSON in the metadata. */
@@ -105,15 +94,6 @@ export function modelSignature(ir: ModelIR): ModelSignature {
     }),
     outputs: ir.outputs.map((o) => ({ name: o.name, dtype: o.type.dtype, dims: dims(o.type) })),
   };
-}
-
-/**
- * How a model records where its spec came from: the file name without its folder
- * (`/home/ana/specs/tagger.seq` → `tagger.seq`), so the same spec compiled in two folders gives the
- * same bytes and no local path ships inside a model.
- */
-export function recordedName(sourceName: string): string {
-  return sourceName.split(/[\\/]/).pop() || sourceName;
 }
 
 /**

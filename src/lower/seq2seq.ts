@@ -5,7 +5,8 @@ import { DataType, type GraphProto, type ModelProto, type OnnxDim, type ValueInf
 import type { WeightMap } from '../weights/types.js';
 import { dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
 import * as onnx from './ops.js';
-import { emitRecurrentNode, Lowering, onnxDim, recordedName, recordedPlace, transposedInGraph, type LowerOptions, type ModelSignature } from './lower.js';
+import { modelProto } from './model.js';
+import { emitRecurrentNode, Lowering, onnxDim, recordedPlace, transposedInGraph, type LowerOptions, type ModelSignature } from './lower.js';
 import { transpose2d } from './pack.js';
 import type { BundleManifest, BundleRole } from './manifest.js';
 import { batchFilled, floatIdsAsInt32, GpuSequences, idsAsFloat, prefixNodeNames, zerosLike } from './webgpu.js';
@@ -70,22 +71,11 @@ export function lowerSeq2seq(ir: ModelIR, weights: WeightMap, options: LowerOpti
   };
   const emitter = new Seq2seqEmitter(ir, decoder, weights, options, sizes);
   const files: BundleFile[] = [];
-  const model = (graph: GraphProto, role: BundleRole): ModelProto => ({
-    irVersion: options.irVersion,
-    opsetImports: [{ domain: '', version: options.opset }],
-    producerName: 'seqc',
-    producerVersion: options.producerVersion,
-    modelVersion: 1,
-    docString: `${ir.name} (${role}), compiled by seqc ${options.producerVersion} from ${recordedName(options.sourceName)}`,
-    graph,
-    metadataProps: [
-      { key: 'seqc.version', value: options.producerVersion },
-      { key: 'seqc.source_name', value: recordedName(options.sourceName) },
-      { key: 'seqc.source', value: options.sourceText },
+  const model = (graph: GraphProto, role: BundleRole): ModelProto =>
+    modelProto(graph, options, `${ir.name} (${role})`, '', [
       { key: 'seqc.bundle_role', value: role },
       { key: 'seqc.signature', value: JSON.stringify(bundleSignature(ir, graph, role)) },
-    ],
-  });
+    ]);
   const webgpu = options.target === 'webgpu';
   files.push({ role: 'scoring', suffix: '', proto: model(webgpu ? emitter.scoringGraphWithoutLoop() : emitter.scoringGraph(), 'scoring') });
   if (kind === 'seq2seq') files.push({ role: 'encoder', suffix: '.encoder', proto: model(emitter.encoderGraph(), 'encoder') });
