@@ -20,9 +20,10 @@ import type { WeightMap } from '../weights/types.js';
 import { dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
 import * as onnx from './ops.js';
 import { modelProto, recordedName } from './model.js';
-import { concatFloat, onnxGateOrder, reorderGateBlocks, transpose2d } from './pack.js';
+import { concatFloat, onnxGateOrder, reorderGateBlocks } from './pack.js';
 import { gateCount } from '../check/parameters.js';
-import { GpuSequences, logSoftmax, rnnAsGru } from './webgpu.js';
+import { type GpuSequences, rnnAsGru } from './webgpu.js';
+import { targetFor, type CompileTarget, type Target } from './target.js';
 
 export interface LowerOptions {
   readonly opset: number;
@@ -34,14 +35,11 @@ export interface LowerOptions {
    */
   readonly sourceText: string;
   readonly sourceName: string;
-  /**
-   * `generic` graphs use whichever ONNX operators fit best; `webgpu` graphs use only what
-   * onnxruntime-web's WebGPU execution provider runs, so that no node falls back to the CPU.
-   */
+  /** The compile target; `targetFor` turns it into the Target object the lowering asks (./target.ts). */
   readonly target: CompileTarget;
 }
 
-export type CompileTarget = 'generic' | 'webgpu';
+export type { CompileTarget } from './target.js';
 
 /** An IR value as a tensor in the graph; sequences are time-major inside ([time, batch, …]). */
 export interface Lowered {
@@ -96,19 +94,6 @@ export function modelSignature(ir: ModelIR): ModelSignature {
   };
 }
 
-/**
- * A `[rows, columns]` PyTorch weight as a `[columns, rows]` MatMul operand: the weight as PyTorch
- * stores it and a Transpose node, which ONNX Runtime folds away when it loads the model. The webgpu
- * target uses it so that a bundle's scoring graph reads the same tensor as its step graph (whose Gemm
- * takes the PyTorch layout), and the bundle's weights file holds it once.
- */
-export function transposedInGraph(b: GraphBuilder, name: string, transposedName: string, rows: number, columns: number, data: Float32Array, where: string): string {
-  const stored = b.floatInitializer(name, [rows, columns], data);
-  const out = b.fresh(transposedName);
-  onnx.transpose(b, `${transposedName}/Transpose`, [stored], { name: out, type: { elemType: DataType.FLOAT, dims: [dimValue(columns), dimValue(rows)] } }, { perm: [1, 0] }, where);
-  return out;
-}
-
 /** A span as a node's doc string records it: `tagger.seq:4:3`. */
 export function recordedPlace(span: Span): string {
   return `${recordedName(span.source)}:${span.start.line}:${span.start.column}`;
@@ -145,6 +130,8 @@ export class Lowering {
   private readonly masks = new Map<string, string>();
   /** Values read by some op or output, other than a `last` that uses final states. */
   private readonly consumed = new Set<string>();
+  /** Every generic-vs-webgpu decision (./target.ts). */
+  private readonly target: Target;
   /** For the webgpu target: lengths and masks computed without Shape or int64 arithmetic (./webgpu.ts). */
   private readonly gpu?: GpuSequences;
 
@@ -156,7 +143,8 @@ export class Lowering {
     private readonly cellStatesOf: ReadonlySet<string> = new Set(),
   ) {
     this.b = builder ?? new GraphBuilder(options.opset);
-    if (options.target === 'webgpu') this.gpu = GpuSequences.of(this.b);
+    this.target = targetFor(options.target);
+    this.gpu = this.target.sequences(this.b);
     for (const op of ir.ops) if (!(op.kind === 'pool' && op.finalStateOf !== undefined)) this.consumed.add(op.input);
     for (const out of ir.outputs) this.consumed.add(out.value);
     if (ir.encoder !== undefined) this.consumed.add(ir.encoder.memory);
@@ -257,7 +245,7 @@ export class Lowering {
 
   private embedding(op: EmbeddingOp): void {
     // The webgpu target gathers from the batch-major ids, since the WebGPU provider cannot transpose int64.
-    const x = this.gpu === undefined ? this.timeMajor(op.input, op.span) : this.value(op.input);
+    const x = this.target.embeddingGathersBatchMajor ? this.value(op.input) : this.timeMajor(op.input, op.span);
     const table = this.b.floatInitializer(`${op.label}.weight`, [op.vocab, op.dim], this.weight(`${op.label}.weight`));
     const out = this.b.fresh(`${op.label}/output`);
     onnx.gather(this.b, `${op.label}/Gather`, [table, x.name], { name: out, type: internalType(op.output.type, x.timeMajor) }, { axis: 0 }, this.where(op.span));
@@ -312,7 +300,7 @@ export class Lowering {
           yH: { name: yh, type: stateType },
           yC: yc === undefined ? undefined : { name: yc, type: stateType },
         };
-        const place = { layer, direction: d as 0 | 1, inputSize, initializerPath: path, nodePath: path, rnnAsGru: this.gpu !== undefined, docString: this.where(op.span) };
+        const place = { layer, direction: d as 0 | 1, inputSize, initializerPath: path, nodePath: path, rnnAsGru: this.target.rnnAsGru, docString: this.where(op.span) };
         emitRecurrentNode(this.b, (n) => this.weight(n), op, place, { x: input, sequenceLens: seqLens, initialH, initialC }, outputs);
         if (y !== undefined) ys.push(y);
         states.push(yh);
@@ -361,10 +349,7 @@ export class Lowering {
       const bias = op.bias ? this.b.floatInitializer(`${op.label}.bias`, [op.outFeatures], this.weight(`${op.label}.bias`)) : undefined;
       onnx.gemm(this.b, `${op.label}/Gemm`, [x.name, w, bias], { name: out, type }, { transB: 1 }, this.where(op.span));
     } else {
-      const wt =
-        this.gpu === undefined
-          ? this.b.floatInitializer(`${op.label}/weight_T`, [op.inFeatures, op.outFeatures], transpose2d(weight, op.outFeatures, op.inFeatures), `${op.label}.weight transposed`)
-          : transposedInGraph(this.b, `${op.label}.weight`, `${op.label}/weight_T`, op.outFeatures, op.inFeatures, weight, this.where(op.span));
+      const wt = this.target.matMulWeight(this.b, `${op.label}.weight`, `${op.label}/weight_T`, op.outFeatures, op.inFeatures, weight, this.where(op.span));
       const product = op.bias ? this.b.fresh(`${op.label}/MatMul_output`) : out;
       onnx.matMul(this.b, `${op.label}/MatMul`, [x.name, wt], { name: product, type }, this.where(op.span));
       if (op.bias) {
@@ -419,11 +404,6 @@ export class Lowering {
     const out = this.b.fresh(`${op.label}/output`);
     const opTypes = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid', softmax: 'Softmax', log_softmax: 'LogSoftmax' } as const;
     const opType = opTypes[op.fn];
-    if (this.gpu !== undefined && op.fn === 'log_softmax') {
-      logSoftmax(this.b, x.name, out, internalType(op.output.type, x.timeMajor), `${op.label}/log_softmax`, this.where(op.span));
-      this.set(op, out, x.timeMajor);
-      return;
-    }
     const name = `${op.label}/${opType}`;
     const output = { name: out, type: internalType(op.output.type, x.timeMajor) };
     const where = this.where(op.span);
@@ -441,7 +421,8 @@ export class Lowering {
         onnx.softmax(this.b, name, [x.name], output, { axis: -1 }, where);
         break;
       case 'log_softmax':
-        onnx.logSoftmax(this.b, name, [x.name], output, { axis: -1 }, where);
+        // The webgpu target writes it out, as its provider's LogSoftmax is missing (./webgpu.ts).
+        this.target.logSoftmax(this.b, op.label, x.name, output, where);
         break;
       default:
         assertNever(op.fn);

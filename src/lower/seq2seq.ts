@@ -6,7 +6,8 @@ import type { WeightMap } from '../weights/types.js';
 import { dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
 import * as onnx from './ops.js';
 import { modelProto } from './model.js';
-import { emitRecurrentNode, Lowering, onnxDim, recordedPlace, transposedInGraph, type LowerOptions, type ModelSignature } from './lower.js';
+import { emitRecurrentNode, Lowering, onnxDim, recordedPlace, type LowerOptions, type ModelSignature } from './lower.js';
+import { targetFor, type Target } from './target.js';
 import { transpose2d } from './pack.js';
 import type { BundleManifest, BundleRole } from './manifest.js';
 import { batchFilled, floatIdsAsInt32, GpuSequences, idsAsFloat, prefixNodeNames, zerosLike } from './webgpu.js';
@@ -76,11 +77,11 @@ export function lowerSeq2seq(ir: ModelIR, weights: WeightMap, options: LowerOpti
       { key: 'seqc.bundle_role', value: role },
       { key: 'seqc.signature', value: JSON.stringify(bundleSignature(ir, graph, role)) },
     ]);
-  const webgpu = options.target === 'webgpu';
-  files.push({ role: 'scoring', suffix: '', proto: model(webgpu ? emitter.scoringGraphWithoutLoop() : emitter.scoringGraph(), 'scoring') });
+  const target = targetFor(options.target);
+  files.push({ role: 'scoring', suffix: '', proto: model(target.bundleScoringGraph(emitter), 'scoring') });
   if (kind === 'seq2seq') files.push({ role: 'encoder', suffix: '.encoder', proto: model(emitter.encoderGraph(), 'encoder') });
   files.push({ role: 'step', suffix: '.step', proto: model(emitter.stepGraph(), 'step') });
-  files.push({ role: 'greedy', suffix: '.greedy', proto: model(webgpu ? emitter.greedyGraphUnrolled() : emitter.greedyGraph(), 'greedy') });
+  files.push({ role: 'greedy', suffix: '.greedy', proto: model(target.bundleGreedyGraph(emitter), 'greedy') });
   const entry = (f: BundleFile) => ({
     path: `${stem}${f.suffix}.onnx`,
     inputs: f.proto.graph.inputs.map((i) => i.name),
@@ -93,7 +94,7 @@ export function lowerSeq2seq(ir: ModelIR, weights: WeightMap, options: LowerOpti
   const manifest: BundleManifest = {
     format: 'seqc-bundle',
     version: 1,
-    ...(webgpu ? { target: 'webgpu' as const } : {}),
+    ...target.manifestFields,
     name: ir.name,
     kind,
     bos: decoder.bos,
@@ -123,11 +124,16 @@ class Seq2seqEmitter {
     private readonly weights: WeightMap,
     private readonly options: LowerOptions,
     private readonly sizes: Sizes,
-  ) {}
+  ) {
+    this.target = targetFor(options.target);
+  }
 
-  /** For the webgpu target: no Loop, no Shape, no int64 arithmetic, no RNN node (./webgpu.ts). */
+  /** Every generic-vs-webgpu decision (./target.ts): for webgpu, no Loop, no Shape, no int64 arithmetic, no RNN node. */
+  private readonly target: Target;
+
+  /** Whether the graphs make zeros and masks without Shape and int64 arithmetic (the webgpu target). */
   private get gpu(): boolean {
-    return this.options.target === 'webgpu';
+    return this.target.shapeFree;
   }
 
   private get isLstm(): boolean {
@@ -553,9 +559,7 @@ class Seq2seqEmitter {
     };
     // For webgpu, the step graph's Gemms read these weights in PyTorch's layout: the scoring graph transposes the same tensors.
     const transposed = (parameter: string, rows: number, columns: number): string =>
-      this.gpu
-        ? transposedInGraph(b, `${att.label}.${parameter}.weight`, `${att.label}/${parameter}_T`, rows, columns, this.weight(`${att.label}.${parameter}.weight`), where)
-        : b.floatInitializer(`${att.label}/${parameter}_T`, [columns, rows], transpose2d(this.weight(`${att.label}.${parameter}.weight`), rows, columns), `${att.label}.${parameter}.weight transposed`);
+      this.target.matMulWeight(b, `${att.label}.${parameter}.weight`, `${att.label}/${parameter}_T`, rows, columns, this.weight(`${att.label}.${parameter}.weight`), where);
     let scores: string;
     if (att.score === 'additive') {
       let projected = matmul('query_projected', queries, transposed('linear_query', memoryDim, q), seq(dimValue(memoryDim)));
@@ -789,7 +793,7 @@ class Seq2seqEmitter {
         cs.push(yc);
       }
       const outputs = { yH: { name: yh, type: float([dimValue(1), batch, dimValue(hidden)]) }, yC: yc === undefined ? undefined : { name: yc, type: float([dimValue(1), batch, dimValue(hidden)]) } };
-      const place = { layer, direction: 0 as const, inputSize, initializerPath: `${path}/forward`, nodePath: path, rnnAsGru: this.gpu, docString: this.where() };
+      const place = { layer, direction: 0 as const, inputSize, initializerPath: `${path}/forward`, nodePath: path, rnnAsGru: this.target.rnnAsGru, docString: this.where() };
       emitRecurrentNode(b, (n) => this.weight(n), op, place, { x: sequence, initialH: h0, initialC: c0 }, outputs);
       hs.push(yh);
       const next = b.fresh(`${path}/output`);
