@@ -22,7 +22,8 @@ import * as onnx from './ops.js';
 import { modelProto, recordedName } from './model.js';
 import { concatFloat, onnxGateOrder, reorderGateBlocks } from './pack.js';
 import { gateCount } from '../check/parameters.js';
-import { type GpuSequences, rnnAsGru } from './webgpu.js';
+import { rnnAsGru } from './webgpu.js';
+import type { Lengths } from './lengths.js';
 import { targetFor, type CompileTarget, type Target } from './target.js';
 
 export interface LowerOptions {
@@ -126,14 +127,12 @@ export class Lowering {
   readonly finalStates = new Map<string, string[]>();
   /** The same for LSTM cell states, for the layers listed in `cellStatesOf`. */
   readonly finalCells = new Map<string, string[]>();
-  private readonly sequenceLengths = new Map<string, string>();
-  private readonly masks = new Map<string, string>();
   /** Values read by some op or output, other than a `last` that uses final states. */
   private readonly consumed = new Set<string>();
   /** Every generic-vs-webgpu decision (./target.ts). */
   private readonly target: Target;
-  /** For the webgpu target: lengths and masks computed without Shape or int64 arithmetic (./webgpu.ts). */
-  private readonly gpu?: GpuSequences;
+  /** Sequence lengths and masks, in the target's form (./lengths.ts). */
+  private readonly lengths: Lengths;
 
   constructor(
     private readonly ir: ModelIR,
@@ -144,7 +143,7 @@ export class Lowering {
   ) {
     this.b = builder ?? new GraphBuilder(options.opset);
     this.target = targetFor(options.target);
-    this.gpu = this.target.sequences(this.b);
+    this.lengths = this.target.lengths(this.b, (lengths) => this.ir.inputs.find((i) => i.name === lengths)!.type.dims.map(onnxDim));
     for (const op of ir.ops) if (!(op.kind === 'pool' && op.finalStateOf !== undefined)) this.consumed.add(op.input);
     for (const out of ir.outputs) this.consumed.add(out.value);
     if (ir.encoder !== undefined) this.consumed.add(ir.encoder.memory);
@@ -254,18 +253,8 @@ export class Lowering {
 
   /** The int32 `sequence_lens` of a recurrent layer reading the time-major `reference`. */
   sequenceLens(lengths: string, reference: Lowered): string {
-    if (this.gpu !== undefined) {
-      const [time, batch] = internalType(reference.type, true).dims as [OnnxDim, OnnxDim];
-      return this.gpu.lengthsInt32(lengths, reference.name, reference.type.dims.length, 0, time, batch);
-    }
-    let name = this.sequenceLengths.get(lengths);
-    if (name === undefined) {
-      name = this.b.fresh(`${lengths}/int32`);
-      const batch = this.ir.inputs.find((i) => i.name === lengths)!.type.dims.map(onnxDim);
-      onnx.cast(this.b, `${lengths}/Cast`, [lengths], { name, type: { elemType: DataType.INT32, dims: batch } }, { to: DataType.INT32 });
-      this.sequenceLengths.set(lengths, name);
-    }
-    return name;
+    const [time, batch] = internalType(reference.type, true).dims as [OnnxDim, OnnxDim];
+    return this.lengths.int32(lengths, reference.name, reference.type.dims.length, time, batch);
   }
 
   private recurrent(op: RecurrentOp): void {
@@ -430,32 +419,6 @@ export class Lowering {
     this.set(op, out, x.timeMajor);
   }
 
-  /** A float [time, batch, 1] mask: 1 at steps inside each row's length, 0 past it. */
-  private mask(lengths: string, timeMajorReference: string, time: OnnxDim, batch: OnnxDim, rank: number): string {
-    if (this.gpu !== undefined) return this.gpu.timeMajorMask(lengths, timeMajorReference, rank, time, batch, 3);
-    const cached = this.masks.get(lengths);
-    if (cached !== undefined) return cached;
-    const path = `${lengths}/mask`;
-    const shape = this.b.fresh(`${path}/shape`);
-    onnx.shape(this.b, `${path}/Shape`, [timeMajorReference], { name: shape });
-    const zero = this.b.int64Initializer(`${path}/zero`, [0], []);
-    const one = this.b.int64Initializer(`${path}/one`, [1], []);
-    const timeScalar = this.b.fresh(`${path}/time`);
-    onnx.gather(this.b, `${path}/Gather`, [shape, zero], { name: timeScalar, type: { elemType: DataType.INT64, dims: [] } }, { axis: 0 });
-    const steps = this.b.fresh(`${path}/steps`);
-    onnx.range(this.b, `${path}/Range`, [zero, timeScalar, one], { name: steps, type: { elemType: DataType.INT64, dims: [time] } });
-    const axis1 = this.b.int64Initializer(`${path}/axis1`, [1]);
-    const column = this.b.fresh(`${path}/steps_column`);
-    onnx.unsqueeze(this.b, `${path}/Unsqueeze`, [steps, axis1], { name: column, type: { elemType: DataType.INT64, dims: [time, dimValue(1)] } });
-    const valid = this.b.fresh(`${path}/valid`);
-    onnx.less(this.b, `${path}/Less`, [column, lengths], { name: valid, type: { elemType: DataType.BOOL, dims: [time, batch] } });
-    const axis2 = this.b.int64Initializer(`${path}/axis2`, [2]);
-    const valid3 = this.b.fresh(`${path}/valid3`);
-    onnx.unsqueeze(this.b, `${path}/Unsqueeze3`, [valid, axis2], { name: valid3, type: { elemType: DataType.BOOL, dims: [time, batch, dimValue(1)] } });
-    this.masks.set(lengths, valid3);
-    return valid3;
-  }
-
   private pool(op: PoolOp): void {
     const where = this.where(op.span);
     const outType = internalType(op.output.type, false);
@@ -483,82 +446,31 @@ export class Lowering {
     if (op.mode === 'first' || (op.mode === 'last' && lengths === undefined)) {
       const index = this.b.int64Initializer(`${op.label}/index`, [op.mode === 'first' ? 0 : -1], []);
       onnx.gather(this.b, `${op.label}/Gather`, [x.name, index], { name: out, type: outType }, { axis: 0 }, where);
-    } else if (op.mode === 'last' && this.gpu !== undefined) {
-      this.lastOnGpu(op, x, xType, lengths!, out, outType, where);
     } else if (op.mode === 'last') {
-      // Gather each row's step length-1: index [1, batch, features] for GatherElements on axis 0.
-      const one = this.b.int64Initializer(`${op.label}/one`, [1], []);
-      const lastIndex = this.b.fresh(`${op.label}/last_index`);
-      onnx.sub(this.b, `${op.label}/Sub`, [lengths!, one], { name: lastIndex, type: { elemType: DataType.INT64, dims: [batch] } }, where);
-      const axes = this.b.int64Initializer(`${op.label}/axes_0_2`, [0, 2]);
-      const index3 = this.b.fresh(`${op.label}/last_index3`);
-      onnx.unsqueeze(this.b, `${op.label}/Unsqueeze`, [lastIndex, axes], { name: index3, type: { elemType: DataType.INT64, dims: [dimValue(1), batch, dimValue(1)] } }, where);
-      const shape = this.b.fresh(`${op.label}/index_shape`);
-      onnx.shape(this.b, `${op.label}/Shape`, [x.name], { name: shape }, where);
-      const oneRow = this.b.int64Initializer(`${op.label}/one_row`, [1]);
-      const start = this.b.int64Initializer(`${op.label}/slice_start`, [1]);
-      const end = this.b.int64Initializer(`${op.label}/slice_end`, [xType.dims.length]);
-      const rest = this.b.fresh(`${op.label}/rest_shape`);
-      onnx.slice(this.b, `${op.label}/Slice`, [shape, start, end], { name: rest }, where);
-      const target = this.b.fresh(`${op.label}/expand_shape`);
-      onnx.concat(this.b, `${op.label}/ConcatShape`, [oneRow, rest], { name: target }, { axis: 0 }, where);
-      const expanded = this.b.fresh(`${op.label}/gather_index`);
-      onnx.expand(this.b, `${op.label}/Expand`, [index3, target], { name: expanded, type: { elemType: DataType.INT64, dims: [dimValue(1), ...xType.dims.slice(1)] } }, where);
-      const gathered = this.b.fresh(`${op.label}/gathered`);
-      onnx.gatherElements(this.b, `${op.label}/GatherElements`, [x.name, expanded], { name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } }, { axis: 0 }, where);
-      onnx.squeeze(this.b, `${op.label}/Squeeze`, [gathered, axis0()], { name: out, type: outType }, where);
+      this.lengths.lastStep(op.label, x.name, xType, lengths!, out, outType, where);
     } else if (lengths === undefined) {
       this.reduceOverTime(op, op.mode === 'mean' ? 'ReduceMean' : 'ReduceMax', x.name, out, outType, where);
     } else if (op.mode === 'mean') {
-      const valid = this.mask(lengths, x.name, time, batch, xType.dims.length);
+      const valid = this.lengths.timeMajorMask(lengths, x.name, xType.dims.length, time, batch);
       const maskFloat = this.b.fresh(`${op.label}/mask_float`);
       onnx.cast(this.b, `${op.label}/CastMask`, [valid], { name: maskFloat, type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(1)] } }, { to: DataType.FLOAT }, where);
       const masked = this.b.fresh(`${op.label}/masked`);
       onnx.mul(this.b, `${op.label}/Mul`, [x.name, maskFloat], { name: masked, type: xType }, where);
       const sum = this.b.fresh(`${op.label}/sum`);
       onnx.reduceSum(this.b, `${op.label}/ReduceSum`, [masked, axis0()], { name: sum, type: outType }, { keepdims: 0 }, where);
-      let lengthsFloat: string;
-      if (this.gpu !== undefined) {
-        lengthsFloat = this.gpu.lengthsFloat(lengths, x.name, xType.dims.length, 0, time, batch);
-      } else {
-        lengthsFloat = this.b.fresh(`${op.label}/lengths_float`);
-        onnx.cast(this.b, `${op.label}/CastLengths`, [lengths], { name: lengthsFloat, type: { elemType: DataType.FLOAT, dims: [batch] } }, { to: DataType.FLOAT }, where);
-      }
+      const lengthsFloat = this.lengths.float(lengths, x.name, xType.dims.length, time, batch, op.label, where);
       const axis1 = this.b.int64Initializer(`${op.label}/axis1`, [1]);
       const divisor = this.b.fresh(`${op.label}/lengths_column`);
       onnx.unsqueeze(this.b, `${op.label}/Unsqueeze`, [lengthsFloat, axis1], { name: divisor, type: { elemType: DataType.FLOAT, dims: [batch, dimValue(1)] } }, where);
       onnx.div(this.b, `${op.label}/Div`, [sum, divisor], { name: out, type: outType }, where);
     } else {
-      const valid = this.mask(lengths, x.name, time, batch, xType.dims.length);
+      const valid = this.lengths.timeMajorMask(lengths, x.name, xType.dims.length, time, batch);
       const lowest = this.b.floatScalar(`${op.label}/minus_infinity`, -Infinity);
       const masked = this.b.fresh(`${op.label}/masked`);
       onnx.where(this.b, `${op.label}/Where`, [valid, x.name, lowest], { name: masked, type: xType }, where);
       this.reduceOverTime(op, 'ReduceMax', masked, out, outType, where);
     }
     this.set(op, out, false);
-  }
-
-  /**
-   * `last` with lengths for the webgpu target: the same GatherElements, with an int32 index made from
-   * the float lengths and broadcast by Expand against a constant [1, 1, features] instead of Shape.
-   */
-  private lastOnGpu(op: PoolOp, x: Lowered, xType: TensorType, lengths: string, out: string, outType: TensorType, where: string): void {
-    const [time, batch] = xType.dims as [OnnxDim, OnnxDim];
-    const rank = xType.dims.length;
-    const lengthsFloat = this.gpu!.lengthsFloat(lengths, x.name, rank, 0, time, batch);
-    const lastFloat = this.b.fresh(`${op.label}/last_index_float`);
-    onnx.sub(this.b, `${op.label}/Sub`, [lengthsFloat, this.b.floatScalar(`${op.label}/one`, 1)], { name: lastFloat, type: { elemType: DataType.FLOAT, dims: [batch] } }, where);
-    const lastIndex = this.b.fresh(`${op.label}/last_index`);
-    onnx.cast(this.b, `${op.label}/Cast`, [lastFloat], { name: lastIndex, type: { elemType: DataType.INT32, dims: [batch] } }, { to: DataType.INT32 }, where);
-    const unsqueezed = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== 1);
-    const index = this.b.fresh(`${op.label}/last_index${rank}`);
-    onnx.unsqueeze(this.b, `${op.label}/Unsqueeze`, [lastIndex, this.b.int64Initializer(`${op.label}/index_axes`, unsqueezed)], { name: index, type: { elemType: DataType.INT32, dims: [dimValue(1), batch, ...xType.dims.slice(2).map(() => dimValue(1))] } }, where);
-    const features = xType.dims.slice(2).map((d) => (d.kind === 'value' ? d.value : 1));
-    const expanded = this.b.fresh(`${op.label}/gather_index`);
-    onnx.expand(this.b, `${op.label}/Expand`, [index, this.b.int64Initializer(`${op.label}/expand_shape`, [1, 1, ...features])], { name: expanded, type: { elemType: DataType.INT32, dims: [dimValue(1), ...xType.dims.slice(1)] } }, where);
-    const gathered = this.b.fresh(`${op.label}/gathered`);
-    onnx.gatherElements(this.b, `${op.label}/GatherElements`, [x.name, expanded], { name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } }, { axis: 0 }, where);
-    onnx.squeeze(this.b, `${op.label}/Squeeze`, [gathered, this.b.int64Initializer(`${op.label}/axis0`, [0])], { name: out, type: outType }, where);
   }
 
   private reduceOverTime(op: PoolOp, opType: 'ReduceMean' | 'ReduceMax', input: string, out: string, type: TensorType, where: string): void {
@@ -582,10 +494,9 @@ export class Lowering {
     if (v.timeMajor) {
       if (type.lengths !== undefined) {
         const t = internalType(type, true);
-        // The WebGPU provider cannot squeeze a bool mask, so the webgpu target makes it at the value's rank.
-        const valid = this.gpu?.timeMajorMask(type.lengths, v.name, type.dims.length, t.dims[0]!, t.dims[1]!, type.dims.length === 2 ? 2 : 3) ?? this.mask(type.lengths, v.name, t.dims[0]!, t.dims[1]!, type.dims.length);
+        const valid = this.lengths.outputMask(type.lengths, v.name, type.dims.length, t.dims[0]!, t.dims[1]!);
         const zero = type.dtype === 'int64' ? this.b.int64Initializer(`output/${name}/zero`, [0], []) : this.b.floatScalar(`output/${name}/zero`, 0);
-        const validForRank = type.dims.length === 3 || this.gpu !== undefined ? valid : this.squeezeMask(valid, name, t);
+        const validForRank = valid.rank === type.dims.length ? valid.mask : this.squeezeMask(valid.mask, name, t);
         const masked = this.b.fresh(`output/${name}/masked`);
         onnx.where(this.b, `output/${name}/Where`, [validForRank, v.name, zero], { name: masked, type: t }, where);
         source = masked;

@@ -1,8 +1,9 @@
 // The compile target as one object, chosen once from the compile option: every place where a generic graph and a webgpu graph differ asks it.
 
-import { DataType, type GraphProto } from '../onnx/types.js';
+import { DataType, type GraphProto, type OnnxDim } from '../onnx/types.js';
 import { dimValue, type GraphBuilder } from './builder.js';
 import * as onnx from './ops.js';
+import { dataLengths, shapeLengths, type Lengths } from './lengths.js';
 import { transpose2d } from './pack.js';
 import { GpuSequences, logSoftmax } from './webgpu.js';
 
@@ -28,6 +29,8 @@ export interface Target {
    * one instance per graph; undefined where the graph may use Shape, Range and int64 Casts.
    */
   sequences(b: GraphBuilder): GpuSequences | undefined;
+  /** Sequence lengths and masks for one graph (./lengths.ts); `batchDims` gives a lengths input's dims. */
+  lengths(b: GraphBuilder, batchDims: (lengths: string) => OnnxDim[]): Lengths;
   /** Whether graphs avoid Shape and int64 arithmetic (zeros and masks are made from float data instead). */
   readonly shapeFree: boolean;
   /** Whether an embedding gathers from the batch-major ids (the WebGPU provider cannot transpose int64). */
@@ -58,6 +61,7 @@ const genericTarget: Target = {
   name: 'generic',
   sequences: () => undefined,
   shapeFree: false,
+  lengths: shapeLengths,
   embeddingGathersBatchMajor: false,
   rnnAsGru: false,
   matMulWeight: (b, name, transposedName, rows, columns, data) => b.floatInitializer(transposedName, [columns, rows], transpose2d(data, rows, columns), `${name} transposed`),
@@ -71,6 +75,7 @@ const webgpuTarget: Target = {
   name: 'webgpu',
   sequences: (b) => GpuSequences.of(b),
   shapeFree: true,
+  lengths: (b) => dataLengths(b),
   embeddingGathersBatchMajor: true,
   rnnAsGru: true,
   matMulWeight: transposedInGraph,
