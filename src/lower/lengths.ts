@@ -19,6 +19,8 @@ export interface Lengths {
   outputMask(lengths: string, reference: string, rank: number, time: OnnxDim, batch: OnnxDim): { readonly mask: string; readonly rank: 2 | 3 };
   /** The lengths as float [batch], for a pool `label`. */
   float(lengths: string, reference: string, rank: number, time: OnnxDim, batch: OnnxDim, label: string, where: string): string;
+  /** A bool [batch, time] mask of the batch-major `reference` of rank `rank`; `path` names the generic form's nodes. */
+  batchMajorMask(lengths: string, reference: string, rank: number, time: OnnxDim, batch: OnnxDim, path: string): string;
   /** Pool `last` with lengths: each row's step length-1 of the time-major `x`, written to `out`. */
   lastStep(label: string, x: string, xType: TensorType, lengths: string, out: string, outType: TensorType, where: string): void;
 }
@@ -62,6 +64,26 @@ export function shapeLengths(b: GraphBuilder, batchDims: (lengths: string) => On
     },
     timeMajorMask,
     outputMask: (lengths, reference, rank, time, batch) => ({ mask: timeMajorMask(lengths, reference, rank, time, batch), rank: 3 }),
+    batchMajorMask(lengths, reference, _rank, time, batch, path) {
+      const shape = b.fresh(`${path}/src_time/shape`);
+      onnx.shape(b, `${path}/src_time/Shape`, [reference], { name: shape });
+      const index = b.int64Initializer(`${path}/src_time/index`, [1], []);
+      const timeScalar = b.fresh(`${path}/src_time`);
+      onnx.gather(b, `${path}/src_time/Gather`, [shape, index], { name: timeScalar, type: { elemType: DataType.INT64, dims: [] } }, { axis: 0 });
+      const zero = b.int64Initializer(`${path}/zero`, [0], []);
+      const one = b.int64Initializer(`${path}/one`, [1], []);
+      const steps = b.fresh(`${path}/steps`);
+      onnx.range(b, `${path}/Range`, [zero, timeScalar, one], { name: steps, type: { elemType: DataType.INT64, dims: [time] } });
+      const axis0 = b.int64Initializer(`${path}/axis0`, [0]);
+      const row = b.fresh(`${path}/steps_row`);
+      onnx.unsqueeze(b, `${path}/UnsqueezeSteps`, [steps, axis0], { name: row, type: { elemType: DataType.INT64, dims: [dimValue(1), time] } });
+      const axis1 = b.int64Initializer(`${path}/axis1`, [1]);
+      const column = b.fresh(`${path}/lengths_column`);
+      onnx.unsqueeze(b, `${path}/UnsqueezeLengths`, [lengths, axis1], { name: column, type: { elemType: DataType.INT64, dims: [batch, dimValue(1)] } });
+      const valid = b.fresh(`${path}/valid`);
+      onnx.less(b, `${path}/Less`, [row, column], { name: valid, type: { elemType: DataType.BOOL, dims: [batch, time] } });
+      return valid;
+    },
     float(lengths, _reference, _rank, _time, batch, label, where) {
       const lengthsFloat = b.fresh(`${label}/lengths_float`);
       onnx.cast(b, `${label}/CastLengths`, [lengths], { name: lengthsFloat, type: { elemType: DataType.FLOAT, dims: [batch] } }, { to: DataType.FLOAT }, where);
@@ -102,6 +124,7 @@ export function dataLengths(b: GraphBuilder): Lengths {
     timeMajorMask: (lengths, reference, rank, time, batch) => gpu.timeMajorMask(lengths, reference, rank, time, batch, 3),
     // The WebGPU provider cannot squeeze a bool mask, so the mask is made at the value's rank.
     outputMask: (lengths, reference, rank, time, batch) => ({ mask: gpu.timeMajorMask(lengths, reference, rank, time, batch, rank === 2 ? 2 : 3), rank: rank === 2 ? 2 : 3 }),
+    batchMajorMask: (lengths, reference, rank, time, batch) => gpu.batchMajorMask(lengths, reference, rank, time, batch),
     float: (lengths, reference, rank, time, batch) => gpu.lengthsFloat(lengths, reference, rank, 0, time, batch),
     lastStep(label, x, xType, lengths, out, outType, where) {
       // The same GatherElements, with an int32 index made from the float lengths and broadcast by

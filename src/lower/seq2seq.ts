@@ -10,7 +10,7 @@ import { emitRecurrentNode, Lowering, onnxDim, recordedPlace, type LowerOptions,
 import { targetFor, type Target } from './target.js';
 import { transpose2d } from './pack.js';
 import type { BundleManifest, BundleRole } from './manifest.js';
-import { batchFilled, floatIdsAsInt32, GpuSequences, idsAsFloat, prefixNodeNames, zerosLike } from './webgpu.js';
+import { batchFilled, floatIdsAsInt32, idsAsFloat, prefixNodeNames, zerosLike } from './webgpu.js';
 
 export interface BundleFile {
   readonly role: BundleRole;
@@ -661,7 +661,7 @@ class Seq2seqEmitter {
     const h0 = this.initialState(b, 'h', lowering.finalStates.get(final.label)!, final, directions);
     let c0: string | undefined;
     if (this.isLstm) {
-      c0 = final.cell === 'lstm' ? this.initialState(b, 'c', lowering.finalCells.get(final.label)!, final, directions) : this.gpu ? zerosLike(b, h0, this.stateType, 'decoder/c0') : this.zerosLikeState(b, 'decoder/c0', h0);
+      c0 = final.cell === 'lstm' ? this.initialState(b, 'c', lowering.finalCells.get(final.label)!, final, directions) : this.target.zerosLike(b, h0, this.stateType, 'decoder/c0');
     }
     return { inputs, memory: memoryName, h0, ...(c0 === undefined ? {} : { c0 }), ...(encoderIr.memoryType.lengths === undefined ? {} : { lengths: encoderIr.memoryType.lengths }) };
   }
@@ -708,22 +708,7 @@ class Seq2seqEmitter {
   /** valid [B, S]: true at source steps inside each row's length. */
   private sourceMask(b: GraphBuilder, memory: string, lengths: string): string {
     const { batch, srcTime } = this.sizes;
-    if (this.gpu) return GpuSequences.of(b).batchMajorMask(lengths, memory, 3, srcTime, batch);
-    const path = 'decoder/source_mask';
-    const time = this.axisSize(b, memory, 1, `${path}/src_time`);
-    const zero = b.int64Initializer(`${path}/zero`, [0], []);
-    const one = b.int64Initializer(`${path}/one`, [1], []);
-    const steps = b.fresh(`${path}/steps`);
-    onnx.range(b, `${path}/Range`, [zero, time, one], { name: steps, type: int64([srcTime]) });
-    const axis0 = b.int64Initializer(`${path}/axis0`, [0]);
-    const row = b.fresh(`${path}/steps_row`);
-    onnx.unsqueeze(b, `${path}/UnsqueezeSteps`, [steps, axis0], { name: row, type: int64([dimValue(1), srcTime]) });
-    const axis1 = b.int64Initializer(`${path}/axis1`, [1]);
-    const column = b.fresh(`${path}/lengths_column`);
-    onnx.unsqueeze(b, `${path}/UnsqueezeLengths`, [lengths, axis1], { name: column, type: int64([batch, dimValue(1)]) });
-    const valid = b.fresh(`${path}/valid`);
-    onnx.less(b, `${path}/Less`, [row, column], { name: valid, type: bool([batch, srcTime]) });
-    return valid;
+    return this.target.lengths(b, () => [batch]).batchMajorMask(lengths, memory, 3, srcTime, batch, 'decoder/source_mask');
   }
 
   /** One decoder step (docs/seq2seq.md) emitted into `b`, which may be a Loop body. */
@@ -998,14 +983,6 @@ class Seq2seqEmitter {
     const hidden = b.int64Initializer(`${name}/hidden`, [this.sizes.hidden]);
     const shape = b.fresh(`${name}/shape`);
     onnx.concat(b, `${name}/Concat`, [layers, batch, hidden], { name: shape }, { axis: 0 });
-    const out = b.fresh(name);
-    onnx.constantOfShape(b, `${name}/ConstantOfShape`, [shape], { name: out, type: this.stateType }, {});
-    return out;
-  }
-
-  private zerosLikeState(b: GraphBuilder, name: string, like: string): string {
-    const shape = b.fresh(`${name}/shape`);
-    onnx.shape(b, `${name}/Shape`, [like], { name: shape });
     const out = b.fresh(name);
     onnx.constantOfShape(b, `${name}/ConstantOfShape`, [shape], { name: out, type: this.stateType }, {});
     return out;

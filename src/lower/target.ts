@@ -1,11 +1,11 @@
 // The compile target as one object, chosen once from the compile option: every place where a generic graph and a webgpu graph differ asks it.
 
 import { DataType, type GraphProto, type OnnxDim } from '../onnx/types.js';
-import { dimValue, type GraphBuilder } from './builder.js';
+import { dimValue, type GraphBuilder, type TensorType } from './builder.js';
 import * as onnx from './ops.js';
 import { dataLengths, shapeLengths, type Lengths } from './lengths.js';
 import { transpose2d } from './pack.js';
-import { GpuSequences, logSoftmax } from './webgpu.js';
+import { GpuSequences, logSoftmax, zerosLike } from './webgpu.js';
 
 /**
  * `generic` graphs use whichever ONNX operators fit best; `webgpu` graphs use only what
@@ -31,6 +31,8 @@ export interface Target {
   sequences(b: GraphBuilder): GpuSequences | undefined;
   /** Sequence lengths and masks for one graph (./lengths.ts); `batchDims` gives a lengths input's dims. */
   lengths(b: GraphBuilder, batchDims: (lengths: string) => OnnxDim[]): Lengths;
+  /** Float zeros shaped like `like` (of type `type`), named `path`: from its Shape, or from its data without Shape. */
+  zerosLike(b: GraphBuilder, like: string, type: TensorType, path: string): string;
   /** Whether graphs avoid Shape and int64 arithmetic (zeros and masks are made from float data instead). */
   readonly shapeFree: boolean;
   /** Whether an embedding gathers from the batch-major ids (the WebGPU provider cannot transpose int64). */
@@ -62,6 +64,7 @@ const genericTarget: Target = {
   sequences: () => undefined,
   shapeFree: false,
   lengths: shapeLengths,
+  zerosLike: zerosFromShape,
   embeddingGathersBatchMajor: false,
   rnnAsGru: false,
   matMulWeight: (b, name, transposedName, rows, columns, data) => b.floatInitializer(transposedName, [columns, rows], transpose2d(data, rows, columns), `${name} transposed`),
@@ -76,6 +79,7 @@ const webgpuTarget: Target = {
   sequences: (b) => GpuSequences.of(b),
   shapeFree: true,
   lengths: (b) => dataLengths(b),
+  zerosLike,
   embeddingGathersBatchMajor: true,
   rnnAsGru: true,
   matMulWeight: transposedInGraph,
@@ -95,5 +99,14 @@ export function transposedInGraph(b: GraphBuilder, name: string, transposedName:
   const stored = b.floatInitializer(name, [rows, columns], data);
   const out = b.fresh(transposedName);
   onnx.transpose(b, `${transposedName}/Transpose`, [stored], { name: out, type: { elemType: DataType.FLOAT, dims: [dimValue(columns), dimValue(rows)] } }, { perm: [1, 0] }, where);
+  return out;
+}
+
+/** Float zeros shaped like `like`: its Shape, filled by ConstantOfShape (whose default value is float 0). */
+function zerosFromShape(b: GraphBuilder, like: string, type: TensorType, path: string): string {
+  const shape = b.fresh(`${path}/shape`);
+  onnx.shape(b, `${path}/Shape`, [like], { name: shape });
+  const out = b.fresh(path);
+  onnx.constantOfShape(b, `${path}/ConstantOfShape`, [shape], { name: out, type }, {});
   return out;
 }
