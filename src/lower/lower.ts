@@ -4,7 +4,6 @@ import {
   assertNever,
   parameterCount,
   type ActivationOp,
-  type Dim,
   type EmbeddingOp,
   type LayerNormOp,
   type LinearOp,
@@ -17,9 +16,13 @@ import {
 import { DataType, type ModelProto, type OnnxDim, type ValueInfoProto } from '../onnx/types.js';
 import type { Span } from '../diagnostics/diagnostic.js';
 import type { WeightMap } from '../weights/types.js';
-import { dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
+import { dimValue, GraphBuilder, type TensorType } from './builder.js';
 import * as onnx from './ops.js';
-import { modelProto, recordedName } from './model.js';
+import { modelProto } from './model.js';
+import { lowerPool, type PoolContext } from './pool.js';
+import { batchMajorPerm, elemType, internalType, onnxDim, recordedPlace, type Lowered } from './values.js';
+
+export { elemType, internalType, onnxDim, recordedPlace, type Lowered } from './values.js';
 import { concatFloat, onnxGateOrder, reorderGateBlocks } from './pack.js';
 import { gateCount } from '../check/parameters.js';
 import { rnnAsGru } from './webgpu.js';
@@ -41,13 +44,6 @@ export interface LowerOptions {
 }
 
 export type { CompileTarget } from './target.js';
-
-/** An IR value as a tensor in the graph; sequences are time-major inside ([time, batch, …]). */
-export interface Lowered {
-  readonly name: string;
-  readonly type: ValueType;
-  readonly timeMajor: boolean;
-}
 
 export function lower(ir: ModelIR, weights: WeightMap, options: LowerOptions): ModelProto {
   const lowering = new Lowering(ir, weights, options);
@@ -93,30 +89,6 @@ export function modelSignature(ir: ModelIR): ModelSignature {
     }),
     outputs: ir.outputs.map((o) => ({ name: o.name, dtype: o.type.dtype, dims: dims(o.type) })),
   };
-}
-
-/** A span as a node's doc string records it: `tagger.seq:4:3`. */
-export function recordedPlace(span: Span): string {
-  return `${recordedName(span.source)}:${span.start.line}:${span.start.column}`;
-}
-
-export function onnxDim(d: Dim): OnnxDim {
-  return d.kind === 'symbol' ? dimParam(d.name) : dimValue(d.size);
-}
-
-export function elemType(t: ValueType): DataType {
-  return t.dtype === 'int64' ? DataType.INT64 : DataType.FLOAT;
-}
-
-/** The ONNX type of a value in the layout it has inside the graph. */
-export function internalType(t: ValueType, timeMajor: boolean): TensorType {
-  const dims = t.dims.map(onnxDim);
-  if (timeMajor) [dims[0], dims[1]] = [dims[1]!, dims[0]!];
-  return { elemType: elemType(t), dims };
-}
-
-function batchMajorPerm(rank: number): number[] {
-  return [1, 0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
 }
 
 /** Lowers IR ops into one graph builder; the classifier graph, the encoder and the decoder step all use it. */
@@ -420,62 +392,14 @@ export class Lowering {
   }
 
   private pool(op: PoolOp): void {
-    const where = this.where(op.span);
-    const outType = internalType(op.output.type, false);
-    const out = this.b.fresh(`${op.label}/output`);
-    if (op.finalStateOf !== undefined) {
-      const all = this.finalStates.get(op.finalStateOf)!;
-      const source = this.ir.ops.find((o): o is RecurrentOp => o.kind === 'recurrent' && o.label === op.finalStateOf)!;
-      const states = all.slice(-(source.bidirectional ? 2 : 1));
-      let joined = states[0]!;
-      const features = outType.dims[outType.dims.length - 1]!;
-      if (states.length > 1) {
-        joined = this.b.fresh(`${op.label}/final_states`);
-        onnx.concat(this.b, `${op.label}/Concat`, states, { name: joined, type: { elemType: DataType.FLOAT, dims: [dimValue(1), outType.dims[0]!, features] } }, { axis: 2 }, where);
-      }
-      const axes = this.b.int64Initializer(`${op.label}/axis0`, [0]);
-      onnx.squeeze(this.b, `${op.label}/Squeeze`, [joined, axes], { name: out, type: outType }, where);
-      this.set(op, out, false);
-      return;
-    }
-    const x = this.timeMajor(op.input, op.span);
-    const xType = internalType(x.type, true);
-    const [time, batch] = xType.dims as [OnnxDim, OnnxDim];
-    const axis0 = (): string => this.b.int64Initializer(`${op.label}/axis0`, [0]);
-    const lengths = op.lengths;
-    if (op.mode === 'first' || (op.mode === 'last' && lengths === undefined)) {
-      const index = this.b.int64Initializer(`${op.label}/index`, [op.mode === 'first' ? 0 : -1], []);
-      onnx.gather(this.b, `${op.label}/Gather`, [x.name, index], { name: out, type: outType }, { axis: 0 }, where);
-    } else if (op.mode === 'last') {
-      this.lengths.lastStep(op.label, x.name, xType, lengths!, out, outType, where);
-    } else if (lengths === undefined) {
-      this.reduceOverTime(op, op.mode === 'mean' ? 'ReduceMean' : 'ReduceMax', x.name, out, outType, where);
-    } else if (op.mode === 'mean') {
-      const valid = this.lengths.timeMajorMask(lengths, x.name, xType.dims.length, time, batch);
-      const maskFloat = this.b.fresh(`${op.label}/mask_float`);
-      onnx.cast(this.b, `${op.label}/CastMask`, [valid], { name: maskFloat, type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(1)] } }, { to: DataType.FLOAT }, where);
-      const masked = this.b.fresh(`${op.label}/masked`);
-      onnx.mul(this.b, `${op.label}/Mul`, [x.name, maskFloat], { name: masked, type: xType }, where);
-      const sum = this.b.fresh(`${op.label}/sum`);
-      onnx.reduceSum(this.b, `${op.label}/ReduceSum`, [masked, axis0()], { name: sum, type: outType }, { keepdims: 0 }, where);
-      const lengthsFloat = this.lengths.float(lengths, x.name, xType.dims.length, time, batch, op.label, where);
-      const axis1 = this.b.int64Initializer(`${op.label}/axis1`, [1]);
-      const divisor = this.b.fresh(`${op.label}/lengths_column`);
-      onnx.unsqueeze(this.b, `${op.label}/Unsqueeze`, [lengthsFloat, axis1], { name: divisor, type: { elemType: DataType.FLOAT, dims: [batch, dimValue(1)] } }, where);
-      onnx.div(this.b, `${op.label}/Div`, [sum, divisor], { name: out, type: outType }, where);
-    } else {
-      const valid = this.lengths.timeMajorMask(lengths, x.name, xType.dims.length, time, batch);
-      const lowest = this.b.floatScalar(`${op.label}/minus_infinity`, -Infinity);
-      const masked = this.b.fresh(`${op.label}/masked`);
-      onnx.where(this.b, `${op.label}/Where`, [valid, x.name, lowest], { name: masked, type: xType }, where);
-      this.reduceOverTime(op, 'ReduceMax', masked, out, outType, where);
-    }
-    this.set(op, out, false);
-  }
-
-  private reduceOverTime(op: PoolOp, opType: 'ReduceMean' | 'ReduceMax', input: string, out: string, type: TensorType, where: string): void {
-    const reduce = opType === 'ReduceMean' ? onnx.reduceMean : onnx.reduceMax;
-    reduce(this.b, `${op.label}/${opType}`, input, { values: [0], initializer: `${op.label}/axis0` }, { name: out, type }, { keepdims: 0 }, where);
+    const context: PoolContext = {
+      b: this.b,
+      lengths: this.lengths,
+      finalStates: (label) => this.finalStates.get(label)!,
+      recurrentOp: (label) => this.ir.ops.find((o): o is RecurrentOp => o.kind === 'recurrent' && o.label === label)!,
+      timeMajor: (id, span) => this.timeMajor(id, span),
+    };
+    this.set(op, lowerPool(context, op), false);
   }
 
   /** The final-state outputs of stateful layers, found once (a lookup per output made many outputs quadratic). */
