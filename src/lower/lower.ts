@@ -18,16 +18,17 @@ import type { Span } from '../diagnostics/diagnostic.js';
 import type { WeightMap } from '../weights/types.js';
 import { dimValue, GraphBuilder, type TensorType } from './builder.js';
 import * as onnx from './ops.js';
+import type { Lengths } from './lengths.js';
 import { modelProto } from './model.js';
+import { modelSignature } from './signature.js';
 import { lowerPool, type PoolContext } from './pool.js';
+import { emitRecurrentNode } from './recurrent.js';
+import { targetFor, type CompileTarget, type Target } from './target.js';
 import { batchMajorPerm, elemType, internalType, onnxDim, recordedPlace, type Lowered } from './values.js';
 
 export { elemType, internalType, onnxDim, recordedPlace, type Lowered } from './values.js';
-import { concatFloat, onnxGateOrder, reorderGateBlocks } from './pack.js';
-import { gateCount } from '../check/parameters.js';
-import { rnnAsGru } from './webgpu.js';
-import type { Lengths } from './lengths.js';
-import { targetFor, type CompileTarget, type Target } from './target.js';
+export { modelSignature, type ModelSignature } from './signature.js';
+export { emitRecurrentNode, recurrentActivations, recurrentInitializers, type RecurrentNodePlace } from './recurrent.js';
 
 export interface LowerOptions {
   readonly opset: number;
@@ -54,41 +55,6 @@ export function lower(ir: ModelIR, weights: WeightMap, options: LowerOptions): M
     { key: 'seqc.parameters', value: String(count) },
     { key: 'seqc.signature', value: JSON.stringify(signature) },
   ]);
-}
-
-/** The model's inputs and outputs as the runtime validates them; stored as JSON in the metadata. */
-export interface ModelSignature {
-  readonly name: string;
-  readonly inputs: readonly {
-    name: string;
-    dtype: string;
-    dims: (string | number)[];
-    role: string;
-    of?: string;
-    layer?: string;
-    vocab?: number;
-  }[];
-  readonly outputs: readonly { name: string; dtype: string; dims: (string | number)[] }[];
-}
-
-export function modelSignature(ir: ModelIR): ModelSignature {
-  const dims = (t: ValueType): (string | number)[] => t.dims.map((d) => (d.kind === 'symbol' ? d.name : d.size));
-  return {
-    name: ir.name,
-    inputs: ir.inputs.map((i) => {
-      const vocabs = ir.ops.filter((o): o is EmbeddingOp => o.kind === 'embedding' && o.input === i.name).map((o) => o.vocab);
-      return {
-        name: i.name,
-        dtype: i.type.dtype,
-        dims: dims(i.type),
-        role: i.role.kind,
-        ...(i.role.kind === 'lengths' ? { of: i.role.of } : {}),
-        ...(i.role.kind === 'state' ? { layer: i.role.layer } : {}),
-        ...(vocabs.length > 0 ? { vocab: Math.min(...vocabs) } : {}),
-      };
-    }),
-    outputs: ir.outputs.map((o) => ({ name: o.name, dtype: o.type.dtype, dims: dims(o.type) })),
-  };
 }
 
 /** Lowers IR ops into one graph builder; the classifier graph, the encoder and the decoder step all use it. */
@@ -438,93 +404,4 @@ export class Lowering {
     onnx.squeeze(this.b, `output/${name}/SqueezeMask`, [valid, axes], { name: out, type: { elemType: DataType.BOOL, dims: t.dims.slice(0, 2) } });
     return out;
   }
-}
-
-/** The `activations` attribute of a recurrent node, when it differs from ONNX's defaults. */
-export function recurrentActivations(op: RecurrentOp): string[] | undefined {
-  if (op.cell === 'rnn') return op.nonlinearity === 'relu' ? ['Relu'] : undefined;
-  if (op.recurrentActivation === 'sigmoid') return undefined;
-  return op.cell === 'lstm' ? ['HardSigmoid', 'Tanh', 'Tanh'] : ['HardSigmoid', 'Tanh'];
-}
-
-/** Where one layer and direction of a recurrent op goes in a graph. */
-export interface RecurrentNodePlace {
-  readonly layer: number;
-  readonly direction: 0 | 1;
-  readonly inputSize: number;
-  /** Prefix of the W, R and B initializers: `lstm/l0/forward`. */
-  readonly initializerPath: string;
-  /** Prefix of the node's name: `lstm/l0/forward`, or `decoder/l0` for a decoder step. */
-  readonly nodePath: string;
-  /** The webgpu target runs a plain RNN as a GRU, since its provider has no RNN kernel (./webgpu.ts). */
-  readonly rnnAsGru: boolean;
-  readonly docString: string;
-}
-
-/**
- * One layer and direction of a recurrent op as an ONNX LSTM, GRU or RNN node, with its initializers.
- * Absent inputs and outputs are left undefined.
- */
-export function emitRecurrentNode(
-  b: GraphBuilder,
-  weight: (name: string) => Float32Array,
-  op: RecurrentOp,
-  place: RecurrentNodePlace,
-  inputs: { readonly x: string; readonly sequenceLens?: string | undefined; readonly initialH?: string | undefined; readonly initialC?: string | undefined },
-  outputs: { readonly y?: onnx.Out | undefined; readonly yH?: onnx.Out | undefined; readonly yC?: onnx.Out | undefined },
-): void {
-  const { layer, direction, inputSize, initializerPath, nodePath, docString } = place;
-  const directionName = direction === 1 ? 'reverse' : 'forward';
-  const common = { x: inputs.x, sequenceLens: inputs.sequenceLens, initialH: inputs.initialH };
-  const asGru = place.rnnAsGru && op.cell === 'rnn' ? rnnAsGru(b, weight, op, layer, direction, inputSize, initializerPath) : undefined;
-  if (asGru !== undefined) {
-    const { wName, rName, bName, attributes } = asGru;
-    onnx.gru(b, `${nodePath}/RNN_as_GRU`, { ...common, w: wName, r: rName, b: bName }, outputs, { ...attributes, direction: directionName }, docString);
-    return;
-  }
-  const { wName, rName, bName } = recurrentInitializers(b, weight, op, layer, direction, inputSize, initializerPath);
-  const nodeInputs = { ...common, w: wName, r: rName, b: bName };
-  const attributes = { hiddenSize: op.hidden, activations: recurrentActivations(op), direction: directionName } as const;
-  switch (op.cell) {
-    case 'lstm':
-      return onnx.lstm(b, `${nodePath}/LSTM`, { ...nodeInputs, initialC: inputs.initialC }, outputs, attributes, docString);
-    case 'gru':
-      return onnx.gru(b, `${nodePath}/GRU`, nodeInputs, outputs, { ...attributes, linearBeforeReset: op.resetAfter ? 1 : 0 }, docString);
-    case 'rnn':
-      return onnx.rnn(b, `${nodePath}/RNN`, nodeInputs, outputs, attributes, docString);
-    default:
-      return assertNever(op.cell);
-  }
-}
-
-/**
- * The W, R and B initializers of one layer and direction of a recurrent op, from its PyTorch
- * parameters with gate blocks reordered for ONNX; B is undefined when the layer has no bias.
- */
-export function recurrentInitializers(
-  b: GraphBuilder,
-  weight: (name: string) => Float32Array,
-  op: RecurrentOp,
-  layer: number,
-  direction: number,
-  inputSize: number,
-  path: string,
-): { wName: string; rName: string; bName: string | undefined } {
-  const suffix = `_l${layer}${direction === 1 ? '_reverse' : ''}`;
-  const hidden = op.hidden;
-  const gates = gateCount(op.cell);
-  const order = onnxGateOrder(op.cell);
-  const w = reorderGateBlocks(weight(`${op.label}.weight_ih${suffix}`), hidden, inputSize, order);
-  const r = reorderGateBlocks(weight(`${op.label}.weight_hh${suffix}`), hidden, hidden, order);
-  const wName = b.floatInitializer(`${path}/W`, [1, gates * hidden, inputSize], w, `${op.label}.weight_ih${suffix}, gates in ONNX order`);
-  const rName = b.floatInitializer(`${path}/R`, [1, gates * hidden, hidden], r, `${op.label}.weight_hh${suffix}, gates in ONNX order`);
-  let bName: string | undefined;
-  if (op.bias) {
-    const bias = concatFloat([
-      reorderGateBlocks(weight(`${op.label}.bias_ih${suffix}`), hidden, 1, order),
-      reorderGateBlocks(weight(`${op.label}.bias_hh${suffix}`), hidden, 1, order),
-    ]);
-    bName = b.floatInitializer(`${path}/B`, [1, 2 * gates * hidden], bias, `${op.label}.bias_ih${suffix} ++ ${op.label}.bias_hh${suffix}, gates in ONNX order`);
-  }
-  return { wName, rName, bName };
 }
