@@ -4,7 +4,6 @@ import { assertNever } from '../contracts/assert.js';
 import {
   parameterCount,
   type ActivationOp,
-  type Dim,
   type EmbeddingOp,
   type LayerNormOp,
   type LinearOp,
@@ -17,11 +16,19 @@ import {
 import { DataType, type ModelProto, type OnnxDim, type ValueInfoProto } from '../onnx/types.js';
 import type { Span } from '../diagnostics/diagnostic.js';
 import type { WeightMap } from '../weights/types.js';
-import { attr, dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
-import { concatFloat, onnxGateOrder, reorderGateBlocks, transpose2d } from './pack.js';
-import type { ModelSignature } from '../contracts/signature.js';
-import { gateCount } from '../ir/parameters.js';
-import { GpuSequences, logSoftmax, rnnAsGru } from './webgpu.js';
+import { dimValue, GraphBuilder, type TensorType } from './builder.js';
+import * as onnx from './ops.js';
+import type { Lengths } from './lengths.js';
+import { modelProto } from './model.js';
+import { modelSignature } from './signature.js';
+import { lowerPool, type PoolContext } from './pool.js';
+import { emitRecurrentNode } from './recurrent.js';
+import { targetFor, type CompileTarget, type Target } from './target.js';
+import { batchMajorPerm, elemType, internalType, onnxDim, recordedPlace, type Lowered } from './values.js';
+
+export { elemType, internalType, onnxDim, recordedPlace, type Lowered } from './values.js';
+export { modelSignature, type ModelSignature } from './signature.js';
+export { emitRecurrentNode, recurrentActivations, recurrentInitializers, type RecurrentNodePlace } from './recurrent.js';
 
 export interface LowerOptions {
   readonly opset: number;
@@ -33,110 +40,21 @@ export interface LowerOptions {
    */
   readonly sourceText: string;
   readonly sourceName: string;
-  /**
-   * `generic` graphs use whichever ONNX operators fit best; `webgpu` graphs use only what
-   * onnxruntime-web's WebGPU execution provider runs, so that no node falls back to the CPU.
-   */
+  /** The compile target; `targetFor` turns it into the Target object the lowering asks (./target.ts). */
   readonly target: CompileTarget;
 }
 
-export type CompileTarget = 'generic' | 'webgpu';
-
-/** An IR value as a tensor in the graph; sequences are time-major inside ([time, batch, …]). */
-export interface Lowered {
-  readonly name: string;
-  readonly type: ValueType;
-  readonly timeMajor: boolean;
-}
+export type { CompileTarget } from './target.js';
 
 export function lower(ir: ModelIR, weights: WeightMap, options: LowerOptions): ModelProto {
   const lowering = new Lowering(ir, weights, options);
   const graph = lowering.run();
   const signature = modelSignature(ir);
   const count = parameterCount(ir);
-  return {
-    irVersion: options.irVersion,
-    opsetImports: [{ domain: '', version: options.opset }],
-    producerName: 'seqc',
-    producerVersion: options.producerVersion,
-    modelVersion: 1,
-    docString: `${ir.name}, compiled by seqc ${options.producerVersion} from ${recordedName(options.sourceName)}: ${count.toLocaleString('en-US')} parameters`,
-    graph,
-    metadataProps: [
-      { key: 'seqc.version', value: options.producerVersion },
-      { key: 'seqc.source_name', value: recordedName(options.sourceName) },
-      { key: 'seqc.source', value: options.sourceText },
-      { key: 'seqc.parameters', value: String(count) },
-      { key: 'seqc.signature', value: JSON.stringify(signature) },
-    ],
-  };
-}
-
-/** The model's inputs and outputs as the runtime validates them (src/contracts/signature.ts); stored as JSON in the metadata. */
-export function modelSignature(ir: ModelIR): ModelSignature {
-  const dims = (t: ValueType): (string | number)[] => t.dims.map((d) => (d.kind === 'symbol' ? d.name : d.size));
-  return {
-    name: ir.name,
-    inputs: ir.inputs.map((i) => {
-      const vocabs = ir.ops.filter((o): o is EmbeddingOp => o.kind === 'embedding' && o.input === i.name).map((o) => o.vocab);
-      return {
-        name: i.name,
-        dtype: i.type.dtype,
-        dims: dims(i.type),
-        role: i.role.kind,
-        ...(i.role.kind === 'lengths' ? { of: i.role.of } : {}),
-        ...(i.role.kind === 'state' ? { layer: i.role.layer } : {}),
-        ...(vocabs.length > 0 ? { vocab: Math.min(...vocabs) } : {}),
-      };
-    }),
-    outputs: ir.outputs.map((o) => ({ name: o.name, dtype: o.type.dtype, dims: dims(o.type) })),
-  };
-}
-
-/**
- * How a model records where its spec came from: the file name without its folder
- * (`/home/ana/specs/tagger.seq` → `tagger.seq`), so the same spec compiled in two folders gives the
- * same bytes and no local path ships inside a model.
- */
-export function recordedName(sourceName: string): string {
-  return sourceName.split(/[\\/]/).pop() || sourceName;
-}
-
-/**
- * A `[rows, columns]` PyTorch weight as a `[columns, rows]` MatMul operand: the weight as PyTorch
- * stores it and a Transpose node, which ONNX Runtime folds away when it loads the model. The webgpu
- * target uses it so that a bundle's scoring graph reads the same tensor as its step graph (whose Gemm
- * takes the PyTorch layout), and the bundle's weights file holds it once.
- */
-export function transposedInGraph(b: GraphBuilder, name: string, transposedName: string, rows: number, columns: number, data: Float32Array, where: string): string {
-  const stored = b.floatInitializer(name, [rows, columns], data);
-  const out = b.fresh(transposedName);
-  b.node(`${transposedName}/Transpose`, 'Transpose', [stored], [{ name: out, type: { elemType: DataType.FLOAT, dims: [dimValue(columns), dimValue(rows)] } }], [attr.ints('perm', [1, 0])], where);
-  return out;
-}
-
-/** A span as a node's doc string records it: `tagger.seq:4:3`. */
-export function recordedPlace(span: Span): string {
-  return `${recordedName(span.source)}:${span.start.line}:${span.start.column}`;
-}
-
-export function onnxDim(d: Dim): OnnxDim {
-  return d.kind === 'symbol' ? dimParam(d.name) : dimValue(d.size);
-}
-
-export function elemType(t: ValueType): DataType {
-  return t.dtype === 'int64' ? DataType.INT64 : DataType.FLOAT;
-}
-
-/** The ONNX type of a value in the layout it has inside the graph. */
-export function internalType(t: ValueType, timeMajor: boolean): TensorType {
-  const dims = t.dims.map(onnxDim);
-  if (timeMajor) [dims[0], dims[1]] = [dims[1]!, dims[0]!];
-  return { elemType: elemType(t), dims };
-}
-
-function batchMajorPerm(rank: number): number[] {
-  return [1, 0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+  return modelProto(graph, options, ir.name, `: ${count.toLocaleString('en-US')} parameters`, [
+    { key: 'seqc.parameters', value: String(count) },
+    { key: 'seqc.signature', value: JSON.stringify(signature) },
+  ]);
 }
 
 /** Lowers IR ops into one graph builder; the classifier graph, the encoder and the decoder step all use it. */
@@ -147,12 +65,12 @@ export class Lowering {
   readonly finalStates = new Map<string, string[]>();
   /** The same for LSTM cell states, for the layers listed in `cellStatesOf`. */
   readonly finalCells = new Map<string, string[]>();
-  private readonly sequenceLengths = new Map<string, string>();
-  private readonly masks = new Map<string, string>();
   /** Values read by some op or output, other than a `last` that uses final states. */
   private readonly consumed = new Set<string>();
-  /** For the webgpu target: lengths and masks computed without Shape or int64 arithmetic (./webgpu.ts). */
-  private readonly gpu?: GpuSequences;
+  /** Every generic-vs-webgpu decision (./target.ts). */
+  private readonly target: Target;
+  /** Sequence lengths and masks, in the target's form (./lengths.ts). */
+  private readonly lengths: Lengths;
 
   constructor(
     private readonly ir: ModelIR,
@@ -162,7 +80,8 @@ export class Lowering {
     private readonly cellStatesOf: ReadonlySet<string> = new Set(),
   ) {
     this.b = builder ?? new GraphBuilder(options.opset);
-    if (options.target === 'webgpu') this.gpu = GpuSequences.of(this.b);
+    this.target = targetFor(options.target);
+    this.lengths = this.target.lengths(this.b, (lengths) => this.ir.inputs.find((i) => i.name === lengths)!.type.dims.map(onnxDim));
     for (const op of ir.ops) if (!(op.kind === 'pool' && op.finalStateOf !== undefined)) this.consumed.add(op.input);
     for (const out of ir.outputs) this.consumed.add(out.value);
     if (ir.encoder !== undefined) this.consumed.add(ir.encoder.memory);
@@ -245,7 +164,7 @@ export class Lowering {
     const v = this.value(id);
     if (v.timeMajor || !v.type.hasTime) return v;
     const name = this.b.fresh(`${id}/time_major`);
-    this.b.node(`${id}/to_time_major/Transpose`, 'Transpose', [v.name], [{ name, type: internalType(v.type, true) }], [attr.ints('perm', batchMajorPerm(v.type.dims.length))], this.where(span));
+    onnx.transpose(this.b, `${id}/to_time_major/Transpose`, [v.name], { name, type: internalType(v.type, true) }, { perm: batchMajorPerm(v.type.dims.length) }, this.where(span));
     const lowered = { name, type: v.type, timeMajor: true };
     this.values.set(id, lowered);
     return lowered;
@@ -263,27 +182,17 @@ export class Lowering {
 
   private embedding(op: EmbeddingOp): void {
     // The webgpu target gathers from the batch-major ids, since the WebGPU provider cannot transpose int64.
-    const x = this.gpu === undefined ? this.timeMajor(op.input, op.span) : this.value(op.input);
+    const x = this.target.embeddingGathersBatchMajor ? this.value(op.input) : this.timeMajor(op.input, op.span);
     const table = this.b.floatInitializer(`${op.label}.weight`, [op.vocab, op.dim], this.weight(`${op.label}.weight`));
     const out = this.b.fresh(`${op.label}/output`);
-    this.b.node(`${op.label}/Gather`, 'Gather', [table, x.name], [{ name: out, type: internalType(op.output.type, x.timeMajor) }], [attr.int('axis', 0)], this.where(op.span));
+    onnx.gather(this.b, `${op.label}/Gather`, [table, x.name], { name: out, type: internalType(op.output.type, x.timeMajor) }, { axis: 0 }, this.where(op.span));
     this.set(op, out, x.timeMajor);
   }
 
   /** The int32 `sequence_lens` of a recurrent layer reading the time-major `reference`. */
   sequenceLens(lengths: string, reference: Lowered): string {
-    if (this.gpu !== undefined) {
-      const [time, batch] = internalType(reference.type, true).dims as [OnnxDim, OnnxDim];
-      return this.gpu.lengthsInt32(lengths, reference.name, reference.type.dims.length, 0, time, batch);
-    }
-    let name = this.sequenceLengths.get(lengths);
-    if (name === undefined) {
-      name = this.b.fresh(`${lengths}/int32`);
-      const batch = this.ir.inputs.find((i) => i.name === lengths)!.type.dims.map(onnxDim);
-      this.b.node(`${lengths}/Cast`, 'Cast', [lengths], [{ name, type: { elemType: DataType.INT32, dims: batch } }], [attr.int('to', DataType.INT32)]);
-      this.sequenceLengths.set(lengths, name);
-    }
-    return name;
+    const [time, batch] = internalType(reference.type, true).dims as [OnnxDim, OnnxDim];
+    return this.lengths.int32(lengths, reference.name, reference.type.dims.length, time, batch);
   }
 
   private recurrent(op: RecurrentOp): void {
@@ -291,7 +200,7 @@ export class Lowering {
     const directions = op.bidirectional ? ['forward', 'reverse'] : ['forward'];
     const [time, batch] = internalType(op.output.type, true).dims as [OnnxDim, OnnxDim];
     const h = dimValue(op.hidden);
-    const seqLens = op.lengths === undefined ? '' : this.sequenceLens(op.lengths, x);
+    const seqLens = op.lengths === undefined ? undefined : this.sequenceLens(op.lengths, x);
     const states: string[] = [];
     const cells: string[] = [];
     let input = x.name;
@@ -302,34 +211,36 @@ export class Lowering {
       for (const [d, direction] of directions.entries()) {
         const path = `${op.label}/l${layer}/${direction}`;
         const stateIndex = layer * directions.length + d;
-        const initialH = op.state === undefined ? '' : this.stateSlice(op.state.h0, stateIndex, path, 'h0', batch, h);
-        const initialC = op.state?.c0 === undefined ? '' : this.stateSlice(op.state.c0, stateIndex, path, 'c0', batch, h);
+        const initialH = op.state === undefined ? undefined : this.stateSlice(op.state.h0, stateIndex, path, 'h0', batch, h);
+        const initialC = op.state?.c0 === undefined ? undefined : this.stateSlice(op.state.c0, stateIndex, path, 'c0', batch, h);
         const needY = !top || this.consumed.has(op.output.id);
-        const y = needY ? this.b.fresh(`${path}/Y`) : '';
+        const y = needY ? this.b.fresh(`${path}/Y`) : undefined;
         const yh = this.b.fresh(`${path}/Y_h`);
-        const outputs = [
-          { name: y, type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, h] } },
-          { name: yh, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } },
-        ];
-        if (op.cell === 'lstm') {
-          const yc = op.state?.cn === undefined && !this.cellStatesOf.has(op.label) ? '' : this.b.fresh(`${path}/Y_c`);
-          outputs.push({ name: yc, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } });
-          if (yc !== '') cells.push(yc);
+        const stateType = { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] };
+        let yc: string | undefined;
+        if (op.cell === 'lstm' && (op.state?.cn !== undefined || this.cellStatesOf.has(op.label))) {
+          yc = this.b.fresh(`${path}/Y_c`);
+          cells.push(yc);
         }
-        const place = { layer, direction: d as 0 | 1, inputSize, initializerPath: path, nodePath: path, rnnAsGru: this.gpu !== undefined, docString: this.where(op.span) };
+        const outputs = {
+          y: y === undefined ? undefined : { name: y, type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, h] } },
+          yH: { name: yh, type: stateType },
+          yC: yc === undefined ? undefined : { name: yc, type: stateType },
+        };
+        const place = { layer, direction: d as 0 | 1, inputSize, initializerPath: path, nodePath: path, rnnAsGru: this.target.rnnAsGru, docString: this.where(op.span) };
         emitRecurrentNode(this.b, (n) => this.weight(n), op, place, { x: input, sequenceLens: seqLens, initialH, initialC }, outputs);
-        ys.push(y);
+        if (y !== undefined) ys.push(y);
         states.push(yh);
       }
-      if (ys[0] === '') break;
+      if (ys.length === 0) break;
       input = this.mergeDirections(ys, `${op.label}/l${layer}`, time, batch, op.hidden);
       inputSize = op.hidden * directions.length;
     }
     this.finalStates.set(op.label, states);
     this.finalCells.set(op.label, cells);
     if (op.state !== undefined) {
-      this.b.node(`${op.label}/hn/Concat`, 'Concat', states, [{ name: op.state.hn }], [attr.int('axis', 0)], this.where(op.span));
-      if (op.state.cn !== undefined) this.b.node(`${op.label}/cn/Concat`, 'Concat', cells, [{ name: op.state.cn }], [attr.int('axis', 0)], this.where(op.span));
+      onnx.concat(this.b, `${op.label}/hn/Concat`, states, { name: op.state.hn }, { axis: 0 }, this.where(op.span));
+      if (op.state.cn !== undefined) onnx.concat(this.b, `${op.label}/cn/Concat`, cells, { name: op.state.cn }, { axis: 0 }, this.where(op.span));
     }
     this.set(op, input, true);
   }
@@ -338,7 +249,7 @@ export class Lowering {
   private stateSlice(input: string, index: number, path: string, what: string, batch: OnnxDim, h: OnnxDim): string {
     const indices = this.b.int64Initializer(`${path}/${what}_index`, [index]);
     const name = this.b.fresh(`${path}/${what}`);
-    this.b.node(`${path}/${what}/Gather`, 'Gather', [input, indices], [{ name, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } }], [attr.int('axis', 0)]);
+    onnx.gather(this.b, `${path}/${what}/Gather`, [input, indices], { name, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } }, { axis: 0 });
     return name;
   }
 
@@ -348,10 +259,10 @@ export class Lowering {
     let joined = ys[0]!;
     if (ys.length > 1) {
       joined = this.b.fresh(`${path}/Y_concat`);
-      this.b.node(`${path}/Concat`, 'Concat', ys, [{ name: joined, type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, dimValue(hidden * ys.length)] } }], [attr.int('axis', 3)]);
+      onnx.concat(this.b, `${path}/Concat`, ys, { name: joined, type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, dimValue(hidden * ys.length)] } }, { axis: 3 });
     }
     const out = this.b.fresh(`${path}/output`);
-    this.b.node(`${path}/Squeeze`, 'Squeeze', [joined, axes], [{ name: out, type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(hidden * ys.length)] } }]);
+    onnx.squeeze(this.b, `${path}/Squeeze`, [joined, axes], { name: out, type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(hidden * ys.length)] } });
     return out;
   }
 
@@ -362,19 +273,15 @@ export class Lowering {
     const out = this.b.fresh(`${op.label}/output`);
     if (op.output.type.dims.length === 2) {
       const w = this.b.floatInitializer(`${op.label}.weight`, [op.outFeatures, op.inFeatures], weight);
-      const inputs = [x.name, w];
-      if (op.bias) inputs.push(this.b.floatInitializer(`${op.label}.bias`, [op.outFeatures], this.weight(`${op.label}.bias`)));
-      this.b.node(`${op.label}/Gemm`, 'Gemm', inputs, [{ name: out, type }], [attr.int('transB', 1)], this.where(op.span));
+      const bias = op.bias ? this.b.floatInitializer(`${op.label}.bias`, [op.outFeatures], this.weight(`${op.label}.bias`)) : undefined;
+      onnx.gemm(this.b, `${op.label}/Gemm`, [x.name, w, bias], { name: out, type }, { transB: 1 }, this.where(op.span));
     } else {
-      const wt =
-        this.gpu === undefined
-          ? this.b.floatInitializer(`${op.label}/weight_T`, [op.inFeatures, op.outFeatures], transpose2d(weight, op.outFeatures, op.inFeatures), `${op.label}.weight transposed`)
-          : transposedInGraph(this.b, `${op.label}.weight`, `${op.label}/weight_T`, op.outFeatures, op.inFeatures, weight, this.where(op.span));
+      const wt = this.target.matMulWeight(this.b, `${op.label}.weight`, `${op.label}/weight_T`, op.outFeatures, op.inFeatures, weight, this.where(op.span));
       const product = op.bias ? this.b.fresh(`${op.label}/MatMul_output`) : out;
-      this.b.node(`${op.label}/MatMul`, 'MatMul', [x.name, wt], [{ name: product, type }], [], this.where(op.span));
+      onnx.matMul(this.b, `${op.label}/MatMul`, [x.name, wt], { name: product, type }, this.where(op.span));
       if (op.bias) {
         const bias = this.b.floatInitializer(`${op.label}.bias`, [op.outFeatures], this.weight(`${op.label}.bias`));
-        this.b.node(`${op.label}/Add`, 'Add', [product, bias], [{ name: out, type }], [], this.where(op.span));
+        onnx.add(this.b, `${op.label}/Add`, [product, bias], { name: out, type }, this.where(op.span));
       }
     }
     this.set(op, out, x.timeMajor);
@@ -388,26 +295,26 @@ export class Lowering {
     const out = this.b.fresh(`${op.label}/output`);
     const where = this.where(op.span);
     if (this.options.opset >= 17) {
-      this.b.node(`${op.label}/LayerNormalization`, 'LayerNormalization', [x.name, scale, bias], [{ name: out, type }], [attr.int('axis', -1), attr.float('epsilon', op.eps)], where);
+      onnx.layerNormalization(this.b, `${op.label}/LayerNormalization`, [x.name, scale, bias], { name: out, type }, { axis: -1, epsilon: op.eps }, where);
     } else {
       // Before opset 17: (x - mean) / sqrt(var + eps) · weight + bias, over the last axis.
       const kept = { elemType: DataType.FLOAT, dims: [...type.dims.slice(0, -1), dimValue(1)] };
       const mean = this.reduceMean(`${op.label}/mean`, x.name, kept, where);
       const centered = this.b.fresh(`${op.label}/centered`);
-      this.b.node(`${op.label}/Sub`, 'Sub', [x.name, mean], [{ name: centered, type }], [], where);
+      onnx.sub(this.b, `${op.label}/Sub`, [x.name, mean], { name: centered, type }, where);
       const squared = this.b.fresh(`${op.label}/squared`);
-      this.b.node(`${op.label}/Mul`, 'Mul', [centered, centered], [{ name: squared, type }], [], where);
+      onnx.mul(this.b, `${op.label}/Mul`, [centered, centered], { name: squared, type }, where);
       const variance = this.reduceMean(`${op.label}/variance`, squared, kept, where);
       const eps = this.b.floatScalar(`${op.label}/eps`, op.eps);
       const shifted = this.b.fresh(`${op.label}/variance_eps`);
-      this.b.node(`${op.label}/AddEps`, 'Add', [variance, eps], [{ name: shifted, type: kept }], [], where);
+      onnx.add(this.b, `${op.label}/AddEps`, [variance, eps], { name: shifted, type: kept }, where);
       const std = this.b.fresh(`${op.label}/std`);
-      this.b.node(`${op.label}/Sqrt`, 'Sqrt', [shifted], [{ name: std, type: kept }], [], where);
+      onnx.sqrt(this.b, `${op.label}/Sqrt`, [shifted], { name: std, type: kept }, where);
       const normalized = this.b.fresh(`${op.label}/normalized`);
-      this.b.node(`${op.label}/Div`, 'Div', [centered, std], [{ name: normalized, type }], [], where);
+      onnx.div(this.b, `${op.label}/Div`, [centered, std], { name: normalized, type }, where);
       const scaled = this.b.fresh(`${op.label}/scaled`);
-      this.b.node(`${op.label}/Scale`, 'Mul', [normalized, scale], [{ name: scaled, type }], [], where);
-      this.b.node(`${op.label}/Shift`, 'Add', [scaled, bias], [{ name: out, type }], [], where);
+      onnx.mul(this.b, `${op.label}/Scale`, [normalized, scale], { name: scaled, type }, where);
+      onnx.add(this.b, `${op.label}/Shift`, [scaled, bias], { name: out, type }, where);
     }
     this.set(op, out, x.timeMajor);
   }
@@ -415,12 +322,7 @@ export class Lowering {
   /** ReduceMean over the last axis, keeping it; opset 18 moved `axes` from an attribute to an input. */
   private reduceMean(name: string, input: string, type: TensorType, where: string): string {
     const out = this.b.fresh(name);
-    if (this.options.opset >= 18) {
-      const axes = this.b.int64Initializer(`${name}_axes`, [-1]);
-      this.b.node(`${name}/ReduceMean`, 'ReduceMean', [input, axes], [{ name: out, type }], [attr.int('keepdims', 1)], where);
-    } else {
-      this.b.node(`${name}/ReduceMean`, 'ReduceMean', [input], [{ name: out, type }], [attr.ints('axes', [-1]), attr.int('keepdims', 1)], where);
-    }
+    onnx.reduceMean(this.b, `${name}/ReduceMean`, input, { values: [-1], initializer: `${name}_axes` }, { name: out, type }, { keepdims: 1 }, where);
     return out;
   }
 
@@ -429,154 +331,41 @@ export class Lowering {
     const out = this.b.fresh(`${op.label}/output`);
     const opTypes = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid', softmax: 'Softmax', log_softmax: 'LogSoftmax' } as const;
     const opType = opTypes[op.fn];
-    if (this.gpu !== undefined && op.fn === 'log_softmax') {
-      logSoftmax(this.b, x.name, out, internalType(op.output.type, x.timeMajor), `${op.label}/log_softmax`, this.options.opset, this.where(op.span));
-      this.set(op, out, x.timeMajor);
-      return;
+    const name = `${op.label}/${opType}`;
+    const output = { name: out, type: internalType(op.output.type, x.timeMajor) };
+    const where = this.where(op.span);
+    switch (op.fn) {
+      case 'relu':
+        onnx.relu(this.b, name, [x.name], output, where);
+        break;
+      case 'tanh':
+        onnx.tanh(this.b, name, [x.name], output, where);
+        break;
+      case 'sigmoid':
+        onnx.sigmoid(this.b, name, [x.name], output, where);
+        break;
+      case 'softmax':
+        onnx.softmax(this.b, name, [x.name], output, { axis: -1 }, where);
+        break;
+      case 'log_softmax':
+        // The webgpu target writes it out, as its provider's LogSoftmax is missing (./webgpu.ts).
+        this.target.logSoftmax(this.b, op.label, x.name, output, where);
+        break;
+      default:
+        assertNever(op.fn);
     }
-    const attributes = op.fn === 'softmax' || op.fn === 'log_softmax' ? [attr.int('axis', -1)] : [];
-    this.b.node(`${op.label}/${opType}`, opType, [x.name], [{ name: out, type: internalType(op.output.type, x.timeMajor) }], attributes, this.where(op.span));
     this.set(op, out, x.timeMajor);
   }
 
-  /** A float [time, batch, 1] mask: 1 at steps inside each row's length, 0 past it. */
-  private mask(lengths: string, timeMajorReference: string, time: OnnxDim, batch: OnnxDim, rank: number): string {
-    if (this.gpu !== undefined) return this.gpu.timeMajorMask(lengths, timeMajorReference, rank, time, batch, 3);
-    const cached = this.masks.get(lengths);
-    if (cached !== undefined) return cached;
-    const path = `${lengths}/mask`;
-    const shape = this.b.fresh(`${path}/shape`);
-    this.b.node(`${path}/Shape`, 'Shape', [timeMajorReference], [{ name: shape }]);
-    const zero = this.b.int64Initializer(`${path}/zero`, [0], []);
-    const one = this.b.int64Initializer(`${path}/one`, [1], []);
-    const timeScalar = this.b.fresh(`${path}/time`);
-    this.b.node(`${path}/Gather`, 'Gather', [shape, zero], [{ name: timeScalar, type: { elemType: DataType.INT64, dims: [] } }], [attr.int('axis', 0)]);
-    const steps = this.b.fresh(`${path}/steps`);
-    this.b.node(`${path}/Range`, 'Range', [zero, timeScalar, one], [{ name: steps, type: { elemType: DataType.INT64, dims: [time] } }]);
-    const axis1 = this.b.int64Initializer(`${path}/axis1`, [1]);
-    const column = this.b.fresh(`${path}/steps_column`);
-    this.b.node(`${path}/Unsqueeze`, 'Unsqueeze', [steps, axis1], [{ name: column, type: { elemType: DataType.INT64, dims: [time, dimValue(1)] } }]);
-    const valid = this.b.fresh(`${path}/valid`);
-    this.b.node(`${path}/Less`, 'Less', [column, lengths], [{ name: valid, type: { elemType: DataType.BOOL, dims: [time, batch] } }]);
-    const axis2 = this.b.int64Initializer(`${path}/axis2`, [2]);
-    const valid3 = this.b.fresh(`${path}/valid3`);
-    this.b.node(`${path}/Unsqueeze3`, 'Unsqueeze', [valid, axis2], [{ name: valid3, type: { elemType: DataType.BOOL, dims: [time, batch, dimValue(1)] } }]);
-    this.masks.set(lengths, valid3);
-    return valid3;
-  }
-
   private pool(op: PoolOp): void {
-    const where = this.where(op.span);
-    const outType = internalType(op.output.type, false);
-    const out = this.b.fresh(`${op.label}/output`);
-    if (op.finalStateOf !== undefined) {
-      const all = this.finalStates.get(op.finalStateOf)!;
-      const source = this.ir.ops.find((o): o is RecurrentOp => o.kind === 'recurrent' && o.label === op.finalStateOf)!;
-      const states = all.slice(-(source.bidirectional ? 2 : 1));
-      let joined = states[0]!;
-      const features = outType.dims[outType.dims.length - 1]!;
-      if (states.length > 1) {
-        joined = this.b.fresh(`${op.label}/final_states`);
-        this.b.node(`${op.label}/Concat`, 'Concat', states, [{ name: joined, type: { elemType: DataType.FLOAT, dims: [dimValue(1), outType.dims[0]!, features] } }], [attr.int('axis', 2)], where);
-      }
-      const axes = this.b.int64Initializer(`${op.label}/axis0`, [0]);
-      this.b.node(`${op.label}/Squeeze`, 'Squeeze', [joined, axes], [{ name: out, type: outType }], [], where);
-      this.set(op, out, false);
-      return;
-    }
-    const x = this.timeMajor(op.input, op.span);
-    const xType = internalType(x.type, true);
-    const [time, batch] = xType.dims as [OnnxDim, OnnxDim];
-    const axis0 = (): string => this.b.int64Initializer(`${op.label}/axis0`, [0]);
-    const lengths = op.lengths;
-    if (op.mode === 'first' || (op.mode === 'last' && lengths === undefined)) {
-      const index = this.b.int64Initializer(`${op.label}/index`, [op.mode === 'first' ? 0 : -1], []);
-      this.b.node(`${op.label}/Gather`, 'Gather', [x.name, index], [{ name: out, type: outType }], [attr.int('axis', 0)], where);
-    } else if (op.mode === 'last' && this.gpu !== undefined) {
-      this.lastOnGpu(op, x, xType, lengths!, out, outType, where);
-    } else if (op.mode === 'last') {
-      // Gather each row's step length-1: index [1, batch, features] for GatherElements on axis 0.
-      const one = this.b.int64Initializer(`${op.label}/one`, [1], []);
-      const lastIndex = this.b.fresh(`${op.label}/last_index`);
-      this.b.node(`${op.label}/Sub`, 'Sub', [lengths!, one], [{ name: lastIndex, type: { elemType: DataType.INT64, dims: [batch] } }], [], where);
-      const axes = this.b.int64Initializer(`${op.label}/axes_0_2`, [0, 2]);
-      const index3 = this.b.fresh(`${op.label}/last_index3`);
-      this.b.node(`${op.label}/Unsqueeze`, 'Unsqueeze', [lastIndex, axes], [{ name: index3, type: { elemType: DataType.INT64, dims: [dimValue(1), batch, dimValue(1)] } }], [], where);
-      const shape = this.b.fresh(`${op.label}/index_shape`);
-      this.b.node(`${op.label}/Shape`, 'Shape', [x.name], [{ name: shape }], [], where);
-      const oneRow = this.b.int64Initializer(`${op.label}/one_row`, [1]);
-      const start = this.b.int64Initializer(`${op.label}/slice_start`, [1]);
-      const end = this.b.int64Initializer(`${op.label}/slice_end`, [xType.dims.length]);
-      const rest = this.b.fresh(`${op.label}/rest_shape`);
-      this.b.node(`${op.label}/Slice`, 'Slice', [shape, start, end], [{ name: rest }], [], where);
-      const target = this.b.fresh(`${op.label}/expand_shape`);
-      this.b.node(`${op.label}/ConcatShape`, 'Concat', [oneRow, rest], [{ name: target }], [attr.int('axis', 0)], where);
-      const expanded = this.b.fresh(`${op.label}/gather_index`);
-      this.b.node(`${op.label}/Expand`, 'Expand', [index3, target], [{ name: expanded, type: { elemType: DataType.INT64, dims: [dimValue(1), ...xType.dims.slice(1)] } }], [], where);
-      const gathered = this.b.fresh(`${op.label}/gathered`);
-      this.b.node(`${op.label}/GatherElements`, 'GatherElements', [x.name, expanded], [{ name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } }], [attr.int('axis', 0)], where);
-      this.b.node(`${op.label}/Squeeze`, 'Squeeze', [gathered, axis0()], [{ name: out, type: outType }], [], where);
-    } else if (lengths === undefined) {
-      this.reduceOverTime(op, op.mode === 'mean' ? 'ReduceMean' : 'ReduceMax', x.name, out, outType, where);
-    } else if (op.mode === 'mean') {
-      const valid = this.mask(lengths, x.name, time, batch, xType.dims.length);
-      const maskFloat = this.b.fresh(`${op.label}/mask_float`);
-      this.b.node(`${op.label}/CastMask`, 'Cast', [valid], [{ name: maskFloat, type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(1)] } }], [attr.int('to', DataType.FLOAT)], where);
-      const masked = this.b.fresh(`${op.label}/masked`);
-      this.b.node(`${op.label}/Mul`, 'Mul', [x.name, maskFloat], [{ name: masked, type: xType }], [], where);
-      const sum = this.b.fresh(`${op.label}/sum`);
-      this.b.node(`${op.label}/ReduceSum`, 'ReduceSum', [masked, axis0()], [{ name: sum, type: outType }], [attr.int('keepdims', 0)], where);
-      let lengthsFloat: string;
-      if (this.gpu !== undefined) {
-        lengthsFloat = this.gpu.lengthsFloat(lengths, x.name, xType.dims.length, 0, time, batch);
-      } else {
-        lengthsFloat = this.b.fresh(`${op.label}/lengths_float`);
-        this.b.node(`${op.label}/CastLengths`, 'Cast', [lengths], [{ name: lengthsFloat, type: { elemType: DataType.FLOAT, dims: [batch] } }], [attr.int('to', DataType.FLOAT)], where);
-      }
-      const axis1 = this.b.int64Initializer(`${op.label}/axis1`, [1]);
-      const divisor = this.b.fresh(`${op.label}/lengths_column`);
-      this.b.node(`${op.label}/Unsqueeze`, 'Unsqueeze', [lengthsFloat, axis1], [{ name: divisor, type: { elemType: DataType.FLOAT, dims: [batch, dimValue(1)] } }], [], where);
-      this.b.node(`${op.label}/Div`, 'Div', [sum, divisor], [{ name: out, type: outType }], [], where);
-    } else {
-      const valid = this.mask(lengths, x.name, time, batch, xType.dims.length);
-      const lowest = this.b.floatScalar(`${op.label}/minus_infinity`, -Infinity);
-      const masked = this.b.fresh(`${op.label}/masked`);
-      this.b.node(`${op.label}/Where`, 'Where', [valid, x.name, lowest], [{ name: masked, type: xType }], [], where);
-      this.reduceOverTime(op, 'ReduceMax', masked, out, outType, where);
-    }
-    this.set(op, out, false);
-  }
-
-  /**
-   * `last` with lengths for the webgpu target: the same GatherElements, with an int32 index made from
-   * the float lengths and broadcast by Expand against a constant [1, 1, features] instead of Shape.
-   */
-  private lastOnGpu(op: PoolOp, x: Lowered, xType: TensorType, lengths: string, out: string, outType: TensorType, where: string): void {
-    const [time, batch] = xType.dims as [OnnxDim, OnnxDim];
-    const rank = xType.dims.length;
-    const lengthsFloat = this.gpu!.lengthsFloat(lengths, x.name, rank, 0, time, batch);
-    const lastFloat = this.b.fresh(`${op.label}/last_index_float`);
-    this.b.node(`${op.label}/Sub`, 'Sub', [lengthsFloat, this.b.floatScalar(`${op.label}/one`, 1)], [{ name: lastFloat, type: { elemType: DataType.FLOAT, dims: [batch] } }], [], where);
-    const lastIndex = this.b.fresh(`${op.label}/last_index`);
-    this.b.node(`${op.label}/Cast`, 'Cast', [lastFloat], [{ name: lastIndex, type: { elemType: DataType.INT32, dims: [batch] } }], [attr.int('to', DataType.INT32)], where);
-    const unsqueezed = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== 1);
-    const index = this.b.fresh(`${op.label}/last_index${rank}`);
-    this.b.node(`${op.label}/Unsqueeze`, 'Unsqueeze', [lastIndex, this.b.int64Initializer(`${op.label}/index_axes`, unsqueezed)], [{ name: index, type: { elemType: DataType.INT32, dims: [dimValue(1), batch, ...xType.dims.slice(2).map(() => dimValue(1))] } }], [], where);
-    const features = xType.dims.slice(2).map((d) => (d.kind === 'value' ? d.value : 1));
-    const expanded = this.b.fresh(`${op.label}/gather_index`);
-    this.b.node(`${op.label}/Expand`, 'Expand', [index, this.b.int64Initializer(`${op.label}/expand_shape`, [1, 1, ...features])], [{ name: expanded, type: { elemType: DataType.INT32, dims: [dimValue(1), ...xType.dims.slice(1)] } }], [], where);
-    const gathered = this.b.fresh(`${op.label}/gathered`);
-    this.b.node(`${op.label}/GatherElements`, 'GatherElements', [x.name, expanded], [{ name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } }], [attr.int('axis', 0)], where);
-    this.b.node(`${op.label}/Squeeze`, 'Squeeze', [gathered, this.b.int64Initializer(`${op.label}/axis0`, [0])], [{ name: out, type: outType }], [], where);
-  }
-
-  private reduceOverTime(op: PoolOp, opType: 'ReduceMean' | 'ReduceMax', input: string, out: string, type: TensorType, where: string): void {
-    if (this.options.opset >= 18) {
-      const axis0 = this.b.int64Initializer(`${op.label}/axis0`, [0]);
-      this.b.node(`${op.label}/${opType}`, opType, [input, axis0], [{ name: out, type }], [attr.int('keepdims', 0)], where);
-    } else {
-      this.b.node(`${op.label}/${opType}`, opType, [input], [{ name: out, type }], [attr.ints('axes', [0]), attr.int('keepdims', 0)], where);
-    }
+    const context: PoolContext = {
+      b: this.b,
+      lengths: this.lengths,
+      finalStates: (label) => this.finalStates.get(label)!,
+      recurrentOp: (label) => this.ir.ops.find((o): o is RecurrentOp => o.kind === 'recurrent' && o.label === label)!,
+      timeMajor: (id, span) => this.timeMajor(id, span),
+    };
+    this.set(op, lowerPool(context, op), false);
   }
 
   /** The final-state outputs of stateful layers, found once (a lookup per output made many outputs quadratic). */
@@ -595,17 +384,16 @@ export class Lowering {
     if (v.timeMajor) {
       if (type.lengths !== undefined) {
         const t = internalType(type, true);
-        // The WebGPU provider cannot squeeze a bool mask, so the webgpu target makes it at the value's rank.
-        const valid = this.gpu?.timeMajorMask(type.lengths, v.name, type.dims.length, t.dims[0]!, t.dims[1]!, type.dims.length === 2 ? 2 : 3) ?? this.mask(type.lengths, v.name, t.dims[0]!, t.dims[1]!, type.dims.length);
+        const valid = this.lengths.outputMask(type.lengths, v.name, type.dims.length, t.dims[0]!, t.dims[1]!);
         const zero = type.dtype === 'int64' ? this.b.int64Initializer(`output/${name}/zero`, [0], []) : this.b.floatScalar(`output/${name}/zero`, 0);
-        const validForRank = type.dims.length === 3 || this.gpu !== undefined ? valid : this.squeezeMask(valid, name, t);
+        const validForRank = valid.rank === type.dims.length ? valid.mask : this.squeezeMask(valid.mask, name, t);
         const masked = this.b.fresh(`output/${name}/masked`);
-        this.b.node(`output/${name}/Where`, 'Where', [validForRank, v.name, zero], [{ name: masked, type: t }], [], where);
+        onnx.where(this.b, `output/${name}/Where`, [validForRank, v.name, zero], { name: masked, type: t }, where);
         source = masked;
       }
-      this.b.node(`output/${name}/Transpose`, 'Transpose', [source], [{ name }], [attr.ints('perm', batchMajorPerm(type.dims.length))], where);
+      onnx.transpose(this.b, `output/${name}/Transpose`, [source], { name }, { perm: batchMajorPerm(type.dims.length) }, where);
     } else {
-      this.b.node(`output/${name}/Identity`, 'Identity', [source], [{ name }], [], where);
+      onnx.identity(this.b, `output/${name}/Identity`, [source], { name }, where);
     }
     return info;
   }
@@ -613,90 +401,7 @@ export class Lowering {
   private squeezeMask(valid: string, name: string, t: TensorType): string {
     const axes = this.b.int64Initializer(`output/${name}/mask_axis`, [2]);
     const out = this.b.fresh(`output/${name}/valid`);
-    this.b.node(`output/${name}/SqueezeMask`, 'Squeeze', [valid, axes], [{ name: out, type: { elemType: DataType.BOOL, dims: t.dims.slice(0, 2) } }]);
+    onnx.squeeze(this.b, `output/${name}/SqueezeMask`, [valid, axes], { name: out, type: { elemType: DataType.BOOL, dims: t.dims.slice(0, 2) } });
     return out;
   }
-}
-
-/** The `activations` attribute of a recurrent node, when it differs from ONNX's defaults. */
-export function recurrentActivations(op: RecurrentOp): ReturnType<typeof attr.strings>[] {
-  if (op.cell === 'rnn') return op.nonlinearity === 'relu' ? [attr.strings('activations', ['Relu'])] : [];
-  if (op.recurrentActivation === 'sigmoid') return [];
-  return [attr.strings('activations', op.cell === 'lstm' ? ['HardSigmoid', 'Tanh', 'Tanh'] : ['HardSigmoid', 'Tanh'])];
-}
-
-/** Where one layer and direction of a recurrent op goes in a graph. */
-export interface RecurrentNodePlace {
-  readonly layer: number;
-  readonly direction: 0 | 1;
-  readonly inputSize: number;
-  /** Prefix of the W, R and B initializers: `lstm/l0/forward`. */
-  readonly initializerPath: string;
-  /** Prefix of the node's name: `lstm/l0/forward`, or `decoder/l0` for a decoder step. */
-  readonly nodePath: string;
-  /** The webgpu target runs a plain RNN as a GRU, since its provider has no RNN kernel (./webgpu.ts). */
-  readonly rnnAsGru: boolean;
-  readonly docString: string;
-}
-
-/**
- * One layer and direction of a recurrent op as an ONNX LSTM, GRU or RNN node, with its initializers.
- * Inputs after the weights may be '' (absent); trailing absent inputs and outputs are dropped.
- */
-export function emitRecurrentNode(
-  b: GraphBuilder,
-  weight: (name: string) => Float32Array,
-  op: RecurrentOp,
-  place: RecurrentNodePlace,
-  inputs: { readonly x: string; readonly sequenceLens: string; readonly initialH: string; readonly initialC: string },
-  outputs: readonly { name: string; type?: TensorType }[],
-): void {
-  const { layer, direction, inputSize, initializerPath, nodePath, docString } = place;
-  const asGru = place.rnnAsGru && op.cell === 'rnn' ? rnnAsGru(b, weight, op, layer, direction, inputSize, initializerPath) : undefined;
-  const { wName, rName, bName } = asGru ?? recurrentInitializers(b, weight, op, layer, direction, inputSize, initializerPath);
-  const nodeInputs = [inputs.x, wName, rName, bName, inputs.sequenceLens, inputs.initialH, ...(op.cell === 'lstm' ? [inputs.initialC] : [])];
-  while (nodeInputs.length > 0 && nodeInputs[nodeInputs.length - 1] === '') nodeInputs.pop();
-  const nodeOutputs = [...outputs];
-  while (nodeOutputs.length > 0 && nodeOutputs[nodeOutputs.length - 1]!.name === '') nodeOutputs.pop();
-  const directionAttribute = attr.string('direction', direction === 1 ? 'reverse' : 'forward');
-  if (asGru !== undefined) {
-    b.node(`${nodePath}/RNN_as_GRU`, 'GRU', nodeInputs, nodeOutputs, [...asGru.attributes, directionAttribute], docString);
-    return;
-  }
-  const opType = op.cell === 'lstm' ? 'LSTM' : op.cell === 'gru' ? 'GRU' : 'RNN';
-  const attributes = [attr.int('hidden_size', op.hidden), ...recurrentActivations(op)];
-  if (op.cell === 'gru') attributes.push(attr.int('linear_before_reset', op.resetAfter ? 1 : 0));
-  b.node(`${nodePath}/${opType}`, opType, nodeInputs, nodeOutputs, [...attributes, directionAttribute], docString);
-}
-
-/**
- * The W, R and B initializers of one layer and direction of a recurrent op, from its PyTorch
- * parameters with gate blocks reordered for ONNX; B is '' when the layer has no bias.
- */
-export function recurrentInitializers(
-  b: GraphBuilder,
-  weight: (name: string) => Float32Array,
-  op: RecurrentOp,
-  layer: number,
-  direction: number,
-  inputSize: number,
-  path: string,
-): { wName: string; rName: string; bName: string } {
-  const suffix = `_l${layer}${direction === 1 ? '_reverse' : ''}`;
-  const hidden = op.hidden;
-  const gates = gateCount(op.cell);
-  const order = onnxGateOrder(op.cell);
-  const w = reorderGateBlocks(weight(`${op.label}.weight_ih${suffix}`), hidden, inputSize, order);
-  const r = reorderGateBlocks(weight(`${op.label}.weight_hh${suffix}`), hidden, hidden, order);
-  const wName = b.floatInitializer(`${path}/W`, [1, gates * hidden, inputSize], w, `${op.label}.weight_ih${suffix}, gates in ONNX order`);
-  const rName = b.floatInitializer(`${path}/R`, [1, gates * hidden, hidden], r, `${op.label}.weight_hh${suffix}, gates in ONNX order`);
-  let bName = '';
-  if (op.bias) {
-    const bias = concatFloat([
-      reorderGateBlocks(weight(`${op.label}.bias_ih${suffix}`), hidden, 1, order),
-      reorderGateBlocks(weight(`${op.label}.bias_hh${suffix}`), hidden, 1, order),
-    ]);
-    bName = b.floatInitializer(`${path}/B`, [1, 2 * gates * hidden], bias, `${op.label}.bias_ih${suffix} ++ ${op.label}.bias_hh${suffix}, gates in ONNX order`);
-  }
-  return { wName, rName, bName };
 }

@@ -3,12 +3,15 @@
 import type { DecoderIR, Dim, ModelIR, RecurrentOp, ValueType } from '../ir/ir.js';
 import { DataType, type GraphProto, type ModelProto, type OnnxDim, type ValueInfoProto } from '../onnx/types.js';
 import type { WeightMap } from '../weights/types.js';
-import { attr, dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
+import { dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
+import * as onnx from './ops.js';
+import { modelProto } from './model.js';
 import type { ModelSignature } from '../contracts/signature.js';
-import { emitRecurrentNode, Lowering, onnxDim, recordedName, recordedPlace, transposedInGraph, type LowerOptions } from './lower.js';
+import { emitRecurrentNode, Lowering, onnxDim, recordedPlace, type LowerOptions } from './lower.js';
+import { targetFor, type Target } from './target.js';
 import { transpose2d } from './pack.js';
 import type { BundleManifest, BundleRole } from '../contracts/manifest.js';
-import { batchFilled, floatIdsAsInt32, GpuSequences, idsAsFloat, prefixNodeNames, zerosLike } from './webgpu.js';
+import { batchFilled, floatIdsAsInt32, idsAsFloat, prefixNodeNames, zerosLike } from './webgpu.js';
 
 export interface BundleFile {
   readonly role: BundleRole;
@@ -70,27 +73,16 @@ export function lowerSeq2seq(ir: ModelIR, weights: WeightMap, options: LowerOpti
   };
   const emitter = new Seq2seqEmitter(ir, decoder, weights, options, sizes);
   const files: BundleFile[] = [];
-  const model = (graph: GraphProto, role: BundleRole): ModelProto => ({
-    irVersion: options.irVersion,
-    opsetImports: [{ domain: '', version: options.opset }],
-    producerName: 'seqc',
-    producerVersion: options.producerVersion,
-    modelVersion: 1,
-    docString: `${ir.name} (${role}), compiled by seqc ${options.producerVersion} from ${recordedName(options.sourceName)}`,
-    graph,
-    metadataProps: [
-      { key: 'seqc.version', value: options.producerVersion },
-      { key: 'seqc.source_name', value: recordedName(options.sourceName) },
-      { key: 'seqc.source', value: options.sourceText },
+  const model = (graph: GraphProto, role: BundleRole): ModelProto =>
+    modelProto(graph, options, `${ir.name} (${role})`, '', [
       { key: 'seqc.bundle_role', value: role },
       { key: 'seqc.signature', value: JSON.stringify(bundleSignature(ir, graph, role)) },
-    ],
-  });
-  const webgpu = options.target === 'webgpu';
-  files.push({ role: 'scoring', suffix: '', proto: model(webgpu ? emitter.scoringGraphWithoutLoop() : emitter.scoringGraph(), 'scoring') });
+    ]);
+  const target = targetFor(options.target);
+  files.push({ role: 'scoring', suffix: '', proto: model(target.bundleScoringGraph(emitter), 'scoring') });
   if (kind === 'seq2seq') files.push({ role: 'encoder', suffix: '.encoder', proto: model(emitter.encoderGraph(), 'encoder') });
   files.push({ role: 'step', suffix: '.step', proto: model(emitter.stepGraph(), 'step') });
-  files.push({ role: 'greedy', suffix: '.greedy', proto: model(webgpu ? emitter.greedyGraphUnrolled() : emitter.greedyGraph(), 'greedy') });
+  files.push({ role: 'greedy', suffix: '.greedy', proto: model(target.bundleGreedyGraph(emitter), 'greedy') });
   const entry = (f: BundleFile) => ({
     path: `${stem}${f.suffix}.onnx`,
     inputs: f.proto.graph.inputs.map((i) => i.name),
@@ -103,7 +95,7 @@ export function lowerSeq2seq(ir: ModelIR, weights: WeightMap, options: LowerOpti
   const manifest: BundleManifest = {
     format: 'seqc-bundle',
     version: 1,
-    ...(webgpu ? { target: 'webgpu' as const } : {}),
+    ...target.manifestFields,
     name: ir.name,
     kind,
     bos: decoder.bos,
@@ -133,11 +125,16 @@ class Seq2seqEmitter {
     private readonly weights: WeightMap,
     private readonly options: LowerOptions,
     private readonly sizes: Sizes,
-  ) {}
+  ) {
+    this.target = targetFor(options.target);
+  }
 
-  /** For the webgpu target: no Loop, no Shape, no int64 arithmetic, no RNN node (./webgpu.ts). */
+  /** Every generic-vs-webgpu decision (./target.ts): for webgpu, no Loop, no Shape, no int64 arithmetic, no RNN node. */
+  private readonly target: Target;
+
+  /** Whether the graphs make zeros and masks without Shape and int64 arithmetic (the webgpu target). */
   private get gpu(): boolean {
-    return this.options.target === 'webgpu';
+    return this.target.shapeFree;
   }
 
   private get isLstm(): boolean {
@@ -164,10 +161,10 @@ class Seq2seqEmitter {
     for (const name of ['memory', 'h0', 'c0']) b.reserve(name);
     const { inputs, memory, h0, c0 } = this.encoder(b, 'memory');
     const outputs = [info('memory', float([this.sizes.batch, this.sizes.srcTime, dimValue(this.sizes.memoryDim)]))];
-    b.node('output/h0/Identity', 'Identity', [h0], [{ name: 'h0' }]);
+    onnx.identity(b, 'output/h0/Identity', [h0], { name: 'h0' });
     outputs.push(info('h0', this.stateType));
     if (c0 !== undefined) {
-      b.node('output/c0/Identity', 'Identity', [c0], [{ name: 'c0' }]);
+      onnx.identity(b, 'output/c0/Identity', [c0], { name: 'c0' });
       outputs.push(info('c0', this.stateType));
     }
     void memory;
@@ -196,7 +193,7 @@ class Seq2seqEmitter {
     const outputs: ValueInfoProto[] = [];
     const expose = (internal: string | undefined, name: string, type: TensorType): void => {
       if (internal === undefined) return;
-      b.node(`output/${name}/Identity`, 'Identity', [internal], [{ name }]);
+      onnx.identity(b, `output/${name}/Identity`, [internal], { name });
       outputs.push(info(name, type));
     };
     expose(out.logits, 'logits', float([batch, dimValue(this.sizes.vocab)]));
@@ -216,14 +213,14 @@ class Seq2seqEmitter {
     inputs.push(info('tgt_in', int64([this.sizes.batch, dimParam('tgt_time')])));
     const tgtTime = this.axisSize(b, 'tgt_in', 1, 'decoder/tgt_time');
     const targets = b.fresh('decoder/tgt_time_major');
-    b.node('decoder/tgt_in/Transpose', 'Transpose', ['tgt_in'], [{ name: targets, type: int64([dimParam('tgt_time'), this.sizes.batch]) }], [attr.ints('perm', [1, 0])]);
+    onnx.transpose(b, 'decoder/tgt_in/Transpose', ['tgt_in'], { name: targets, type: int64([dimParam('tgt_time'), this.sizes.batch]) }, { perm: [1, 0] });
     const loop = this.loop(b, 'decoder/teacher_forcing', tgtTime, state, [], (body, iteration, current) => {
       const tokens = body.fresh('decoder/teacher_forcing/tokens');
-      body.node('decoder/teacher_forcing/tokens/Gather', 'Gather', [targets, iteration], [{ name: tokens, type: int64([this.sizes.batch]) }], [attr.int('axis', 0)]);
+      onnx.gather(body, 'decoder/teacher_forcing/tokens/Gather', [targets, iteration], { name: tokens, type: int64([this.sizes.batch]) }, { axis: 0 });
       const out = this.step(body, tokens, current, enc);
       return { state: out, carried: [], scans: [{ name: out.logits, type: float([this.sizes.batch, dimValue(this.sizes.vocab)]) }] };
     });
-    b.node('output/logits/Transpose', 'Transpose', [loop.scans[0]!], [{ name: 'logits' }], [attr.ints('perm', [1, 0, 2])]);
+    onnx.transpose(b, 'output/logits/Transpose', [loop.scans[0]!], { name: 'logits' }, { perm: [1, 0, 2] });
     const outputs = [info('logits', float([this.sizes.batch, dimParam('tgt_time'), dimValue(this.sizes.vocab)]))];
     return this.graph(b, this.ir.name, inputs, outputs, 'Teacher-forced scoring: tgt_in starts with bos; logits for every step (docs/seq2seq.md).');
   }
@@ -244,41 +241,39 @@ class Seq2seqEmitter {
       // bos, then the prompt (which may be empty): all but the last token warm the state, and
       // generation starts from the last one.
       const promptShape = b.fresh('decoder/prompt_shape');
-      b.node('decoder/prompt_shape/Shape', 'Shape', ['prompt'], [{ name: promptShape }]);
+      onnx.shape(b, 'decoder/prompt_shape/Shape', ['prompt'], { name: promptShape });
       const sliceStart = b.int64Initializer('decoder/batch_slice_start', [0]);
       const sliceEnd = b.int64Initializer('decoder/batch_slice_end', [1]);
       const batchOnly = b.fresh('decoder/prompt_batch');
-      b.node('decoder/prompt_batch/Slice', 'Slice', [promptShape, sliceStart, sliceEnd], [{ name: batchOnly }]);
+      onnx.slice(b, 'decoder/prompt_batch/Slice', [promptShape, sliceStart, sliceEnd], { name: batchOnly });
       const oneColumn = b.int64Initializer('decoder/one_column', [1]);
       const columnShape = b.fresh('decoder/bos_column_shape');
-      b.node('decoder/bos_column_shape/Concat', 'Concat', [batchOnly, oneColumn], [{ name: columnShape }], [attr.int('axis', 0)]);
+      onnx.concat(b, 'decoder/bos_column_shape/Concat', [batchOnly, oneColumn], { name: columnShape }, { axis: 0 });
       const bosColumn = b.fresh('decoder/bos_column');
-      b.node('decoder/bos_column/ConstantOfShape', 'ConstantOfShape', [columnShape], [{ name: bosColumn, type: int64([batch, dimValue(1)]) }], [
-        { name: 'value', kind: 'tensor', value: { name: 'value', dataType: DataType.INT64, dims: [1], int64Data: BigInt64Array.of(BigInt(this.decoder.bos)) } },
-      ]);
+      onnx.constantOfShape(b, 'decoder/bos_column/ConstantOfShape', [columnShape], { name: bosColumn, type: int64([batch, dimValue(1)]) }, { int64Value: this.decoder.bos });
       const fed = b.fresh('decoder/fed');
-      b.node('decoder/fed/Concat', 'Concat', [bosColumn, 'prompt'], [{ name: fed, type: int64([batch, dimParam('fed_time')]) }], [attr.int('axis', 1)]);
+      onnx.concat(b, 'decoder/fed/Concat', [bosColumn, 'prompt'], { name: fed, type: int64([batch, dimParam('fed_time')]) }, { axis: 1 });
       const promptTime = this.axisSize(b, fed, 1, 'decoder/prompt_time');
       const one = b.int64Initializer('decoder/one', [1], []);
       const warmSteps = b.fresh('decoder/warm_steps');
-      b.node('decoder/warm_steps/Sub', 'Sub', [promptTime, one], [{ name: warmSteps, type: int64([]) }]);
+      onnx.sub(b, 'decoder/warm_steps/Sub', [promptTime, one], { name: warmSteps, type: int64([]) });
       const prompt = b.fresh('decoder/prompt_time_major');
-      b.node('decoder/prompt/Transpose', 'Transpose', [fed], [{ name: prompt, type: int64([dimParam('fed_time'), batch]) }], [attr.ints('perm', [1, 0])]);
+      onnx.transpose(b, 'decoder/prompt/Transpose', [fed], { name: prompt, type: int64([dimParam('fed_time'), batch]) }, { perm: [1, 0] });
       const warm = this.loop(b, 'decoder/prompt', warmSteps, state, [], (body, iteration, current) => {
         const tokens = body.fresh('decoder/prompt/tokens');
-        body.node('decoder/prompt/tokens/Gather', 'Gather', [prompt, iteration], [{ name: tokens, type: int64([batch]) }], [attr.int('axis', 0)]);
+        onnx.gather(body, 'decoder/prompt/tokens/Gather', [prompt, iteration], { name: tokens, type: int64([batch]) }, { axis: 0 });
         return { state: this.step(body, tokens, current, enc), carried: [], scans: [] };
       });
       state = warm.state;
       const minusOne = b.int64Initializer('decoder/last_index', [-1], []);
       firstTokens = b.fresh('decoder/first_tokens');
-      b.node('decoder/first_tokens/Gather', 'Gather', [prompt, minusOne], [{ name: firstTokens, type: int64([batch]) }], [attr.int('axis', 0)]);
+      onnx.gather(b, 'decoder/first_tokens/Gather', [prompt, minusOne], { name: firstTokens, type: int64([batch]) }, { axis: 0 });
     } else {
       firstTokens = this.filled(b, 'decoder/bos_tokens', this.batchVector(b, enc), this.decoder.bos);
     }
     const notFinished = b.fresh('decoder/finished0');
     const zeros = this.filled(b, 'decoder/zeros_int', this.batchVector(b, enc, firstTokens), 0);
-    b.node('decoder/finished0/Cast', 'Cast', [zeros], [{ name: notFinished, type: bool([batch]) }], [attr.int('to', DataType.BOOL)]);
+    onnx.cast(b, 'decoder/finished0/Cast', [zeros], { name: notFinished, type: bool([batch]) }, { to: DataType.BOOL });
     const maxLength = b.int64Initializer('decoder/max_length', [this.decoder.maxLength], []);
     const eos = b.int64Initializer('decoder/eos', [this.decoder.eos], []);
     const loop = this.loop(
@@ -294,17 +289,17 @@ class Seq2seqEmitter {
         const [tokens, finished] = carried as [string, string];
         const out = this.step(body, tokens, current, enc);
         const best = body.fresh('decoder/greedy/argmax');
-        body.node('decoder/greedy/ArgMax', 'ArgMax', [out.logits], [{ name: best, type: int64([batch]) }], [attr.int('axis', 1), attr.int('keepdims', 0)]);
+        onnx.argMax(body, 'decoder/greedy/ArgMax', [out.logits], { name: best, type: int64([batch]) }, { axis: 1, keepdims: 0 });
         const next = body.fresh('decoder/greedy/next');
-        body.node('decoder/greedy/Where', 'Where', [finished, eos, best], [{ name: next, type: int64([batch]) }]);
+        onnx.where(body, 'decoder/greedy/Where', [finished, eos, best], { name: next, type: int64([batch]) });
         const isEos = body.fresh('decoder/greedy/is_eos');
-        body.node('decoder/greedy/Equal', 'Equal', [next, eos], [{ name: isEos, type: bool([batch]) }]);
+        onnx.equal(body, 'decoder/greedy/Equal', [next, eos], { name: isEos, type: bool([batch]) });
         const nowFinished = body.fresh('decoder/greedy/finished');
-        body.node('decoder/greedy/Or', 'Or', [finished, isEos], [{ name: nowFinished, type: bool([batch]) }]);
+        onnx.or(body, 'decoder/greedy/Or', [finished, isEos], { name: nowFinished, type: bool([batch]) });
         const live = body.fresh('decoder/greedy/live');
-        body.node('decoder/greedy/Not', 'Not', [finished], [{ name: live, type: bool([batch]) }]);
+        onnx.not(body, 'decoder/greedy/Not', [finished], { name: live, type: bool([batch]) });
         const counted = body.fresh('decoder/greedy/counted');
-        body.node('decoder/greedy/Cast', 'Cast', [live], [{ name: counted, type: int64([batch]) }], [attr.int('to', DataType.INT64)]);
+        onnx.cast(body, 'decoder/greedy/Cast', [live], { name: counted, type: int64([batch]) }, { to: DataType.INT64 });
         return {
           state: out,
           carried: [next, nowFinished],
@@ -315,9 +310,9 @@ class Seq2seqEmitter {
         };
       },
     );
-    b.node('output/tokens/Transpose', 'Transpose', [loop.scans[0]!], [{ name: 'tokens' }], [attr.ints('perm', [1, 0])]);
+    onnx.transpose(b, 'output/tokens/Transpose', [loop.scans[0]!], { name: 'tokens' }, { perm: [1, 0] });
     const axis0 = b.int64Initializer('decoder/axis0', [0]);
-    b.node('output/lengths/ReduceSum', 'ReduceSum', [loop.scans[1]!, axis0], [{ name: 'lengths' }], [attr.int('keepdims', 0)]);
+    onnx.reduceSum(b, 'output/lengths/ReduceSum', [loop.scans[1]!, axis0], { name: 'lengths' }, { keepdims: 0 });
     const outputs = [info('tokens', int64([batch, dimValue(this.decoder.maxLength)])), info('lengths', int64([batch]))];
     return this.graph(b, `${this.ir.name}_greedy`, inputs, outputs, 'Greedy decoding in one Loop: tokens after bos, eos-filled after eos; lengths count up to and including eos.');
   }
@@ -348,16 +343,16 @@ class Seq2seqEmitter {
       const columns: string[] = [];
       for (let t = 0; t < steps; t++) {
         const tokens = b.fresh(`decoder/t${t}/tokens`);
-        b.node(`decoder/t${t}/tokens/Gather`, 'Gather', [ids, b.int64Initializer(`decoder/t${t}/index`, [t], [])], [{ name: tokens, type: { elemType: DataType.INT32, dims: [batch] } }], [attr.int('axis', 1)]);
+        onnx.gather(b, `decoder/t${t}/tokens/Gather`, [ids, b.int64Initializer(`decoder/t${t}/index`, [t], [])], { name: tokens, type: { elemType: DataType.INT32, dims: [batch] } }, { axis: 1 });
         const first = b.nodes.length;
         const out = this.step(b, tokens, current, enc);
         prefixNodeNames(b, first, `decoder/t${t}`);
         current = out;
         const column = b.fresh(`decoder/t${t}/logits`);
-        b.node(`decoder/t${t}/logits/Unsqueeze`, 'Unsqueeze', [out.logits, b.int64Initializer(`decoder/t${t}/axis1`, [1])], [{ name: column, type: float([batch, dimValue(1), dimValue(vocab)]) }]);
+        onnx.unsqueeze(b, `decoder/t${t}/logits/Unsqueeze`, [out.logits, b.int64Initializer(`decoder/t${t}/axis1`, [1])], { name: column, type: float([batch, dimValue(1), dimValue(vocab)]) });
         columns.push(column);
       }
-      b.node('output/logits/Concat', 'Concat', columns, [{ name: 'logits' }], [attr.int('axis', 1)]);
+      onnx.concat(b, 'output/logits/Concat', columns, { name: 'logits' }, { axis: 1 });
       const outputs = [info('logits', float([batch, dimValue(steps), dimValue(vocab)]))];
       return this.graph(b, this.ir.name, inputs, outputs, `Teacher-forced scoring for WebGPU: tgt_in has max_length (${steps}) columns and starts with bos; the step is written out once per column (docs/seq2seq.md).`);
     }
@@ -366,10 +361,10 @@ class Seq2seqEmitter {
     const embedded = this.embedSequence(b, 'tgt_in', tgtTime);
     const run = this.recurrentOverSequence(b, embedded, tgtTime, state);
     const top = b.fresh(`${this.decoder.recurrent.label}/output_batch_major`);
-    b.node(`${this.decoder.recurrent.label}/output/Transpose`, 'Transpose', [run.top], [{ name: top, type: float([batch, tgtTime, dimValue(this.sizes.hidden)]) }], [attr.ints('perm', [1, 0, 2])]);
+    onnx.transpose(b, `${this.decoder.recurrent.label}/output/Transpose`, [run.top], { name: top, type: float([batch, tgtTime, dimValue(this.sizes.hidden)]) }, { perm: [1, 0, 2] });
     const output = att?.placement === 'luong' ? this.attentionalSequence(b, top, tgtTime, enc) : top;
     const logits = this.headOverSequence(b, output, tgtTime);
-    b.node('output/logits/Identity', 'Identity', [logits], [{ name: 'logits' }]);
+    onnx.identity(b, 'output/logits/Identity', [logits], { name: 'logits' });
     const outputs = [info('logits', float([batch, tgtTime, dimValue(vocab)]))];
     return this.graph(b, this.ir.name, inputs, outputs, 'Teacher-forced scoring for WebGPU: the recurrent layer runs over all of tgt_in (which starts with bos) at once (docs/seq2seq.md).');
   }
@@ -398,12 +393,12 @@ class Seq2seqEmitter {
       const prompt = idsAsFloat(b, 'prompt', this.decoder.embedding.vocab, float([batch, promptTime]), 'decoder/prompt_ids');
       const fed = b.fresh('decoder/fed_ids');
       const pads = b.int64Initializer('decoder/bos_pads', [0, 1, 0, 0]);
-      b.node('decoder/fed/Pad', 'Pad', [prompt, pads, b.floatScalar('decoder/bos_value', this.decoder.bos)], [{ name: fed, type: float([batch, fedTime]) }]);
+      onnx.pad(b, 'decoder/fed/Pad', [prompt, pads, b.floatScalar('decoder/bos_value', this.decoder.bos)], { name: fed, type: float([batch, fedTime]) });
       const embedded = this.embedSequence(b, floatIdsAsInt32(b, fed, [batch, fedTime], 'decoder/fed_ids_int32'), fedTime);
       const run = this.recurrentOverSequence(b, embedded, fedTime, undefined);
       state = { h: run.h, ...(run.c === undefined ? {} : { c: run.c }) };
       const last = b.fresh('decoder/prompt_output');
-      b.node('decoder/prompt_output/Gather', 'Gather', [run.h, b.int64Initializer('decoder/top_layer', [layers - 1], [])], [{ name: last, type: float([batch, dimValue(this.sizes.hidden)]) }], [attr.int('axis', 0)]);
+      onnx.gather(b, 'decoder/prompt_output/Gather', [run.h, b.int64Initializer('decoder/top_layer', [layers - 1], [])], { name: last, type: float([batch, dimValue(this.sizes.hidden)]) }, { axis: 0 });
       logits = this.head(b, last);
     } else {
       const started = this.start(b);
@@ -425,35 +420,35 @@ class Seq2seqEmitter {
     for (let t = 0; t < steps; t++) {
       const path = `decoder/t${t}`;
       const argmax = b.fresh(`${path}/argmax`);
-      b.node(`${path}/ArgMax`, 'ArgMax', [logits], [{ name: argmax, type: int64([batch]) }], [attr.int('axis', 1), attr.int('keepdims', 0)]);
+      onnx.argMax(b, `${path}/ArgMax`, [logits], { name: argmax, type: int64([batch]) }, { axis: 1, keepdims: 0 });
       const best = idsAsFloat(b, argmax, vocab, float([batch]), `${path}/best`);
       let next = best;
       let count: string;
       if (finished === undefined) {
         count = b.fresh(`${path}/counted`);
-        b.node(`${path}/counted/Add`, 'Add', [zerosLike(b, best, float([batch]), `${path}/zeros`), one], [{ name: count, type: float([batch]) }]);
+        onnx.add(b, `${path}/counted/Add`, [zerosLike(b, best, float([batch]), `${path}/zeros`), one], { name: count, type: float([batch]) });
       } else {
         const done = b.fresh(`${path}/finished_bool`);
-        b.node(`${path}/finished/Cast`, 'Cast', [finished], [{ name: done, type: bool([batch]) }], [attr.int('to', DataType.BOOL)]);
+        onnx.cast(b, `${path}/finished/Cast`, [finished], { name: done, type: bool([batch]) }, { to: DataType.BOOL });
         next = b.fresh(`${path}/next`);
-        b.node(`${path}/Where`, 'Where', [done, eos, best], [{ name: next, type: float([batch]) }]);
+        onnx.where(b, `${path}/Where`, [done, eos, best], { name: next, type: float([batch]) });
         count = b.fresh(`${path}/counted`);
-        b.node(`${path}/counted/Sub`, 'Sub', [one, finished], [{ name: count, type: float([batch]) }]);
+        onnx.sub(b, `${path}/counted/Sub`, [one, finished], { name: count, type: float([batch]) });
       }
       for (const [list, value, label] of [[picked, next, 'token'], [counted, count, 'count']] as const) {
         const column = b.fresh(`${path}/${label}_column`);
-        b.node(`${path}/${label}/Unsqueeze`, 'Unsqueeze', [value, axis1], [{ name: column, type: float([batch, dimValue(1)]) }]);
+        onnx.unsqueeze(b, `${path}/${label}/Unsqueeze`, [value, axis1], { name: column, type: float([batch, dimValue(1)]) });
         list.push(column);
       }
       const isEos = b.fresh(`${path}/is_eos`);
-      b.node(`${path}/Equal`, 'Equal', [next, eos], [{ name: isEos, type: bool([batch]) }]);
+      onnx.equal(b, `${path}/Equal`, [next, eos], { name: isEos, type: bool([batch]) });
       const isEosFloat = b.fresh(`${path}/is_eos_float`);
-      b.node(`${path}/is_eos/Cast`, 'Cast', [isEos], [{ name: isEosFloat, type: float([batch]) }], [attr.int('to', DataType.FLOAT)]);
+      onnx.cast(b, `${path}/is_eos/Cast`, [isEos], { name: isEosFloat, type: float([batch]) }, { to: DataType.FLOAT });
       if (finished === undefined) {
         finished = isEosFloat;
       } else {
         const nowFinished = b.fresh(`${path}/finished`);
-        b.node(`${path}/finished/Max`, 'Max', [finished, isEosFloat], [{ name: nowFinished, type: float([batch]) }]);
+        onnx.max(b, `${path}/finished/Max`, [finished, isEosFloat], { name: nowFinished, type: float([batch]) });
         finished = nowFinished;
       }
       if (t + 1 === steps) break;
@@ -465,13 +460,13 @@ class Seq2seqEmitter {
       logits = out.logits;
     }
     const joinedTokens = b.fresh('output/tokens/float');
-    b.node('output/tokens/Concat', 'Concat', picked, [{ name: joinedTokens, type: float([batch, dimValue(steps)]) }], [attr.int('axis', 1)]);
-    b.node('output/tokens/Cast', 'Cast', [joinedTokens], [{ name: 'tokens' }], [attr.int('to', DataType.INT64)]);
+    onnx.concat(b, 'output/tokens/Concat', picked, { name: joinedTokens, type: float([batch, dimValue(steps)]) }, { axis: 1 });
+    onnx.cast(b, 'output/tokens/Cast', [joinedTokens], { name: 'tokens' }, { to: DataType.INT64 });
     const joinedCounts = b.fresh('output/lengths/counts');
-    b.node('output/lengths/Concat', 'Concat', counted, [{ name: joinedCounts, type: float([batch, dimValue(steps)]) }], [attr.int('axis', 1)]);
+    onnx.concat(b, 'output/lengths/Concat', counted, { name: joinedCounts, type: float([batch, dimValue(steps)]) }, { axis: 1 });
     const lengths = b.fresh('output/lengths/float');
-    b.node('output/lengths/ReduceSum', 'ReduceSum', [joinedCounts, axis1], [{ name: lengths, type: float([batch]) }], [attr.int('keepdims', 0)]);
-    b.node('output/lengths/Cast', 'Cast', [lengths], [{ name: 'lengths' }], [attr.int('to', DataType.INT64)]);
+    onnx.reduceSum(b, 'output/lengths/ReduceSum', [joinedCounts, axis1], { name: lengths, type: float([batch]) }, { keepdims: 0 });
+    onnx.cast(b, 'output/lengths/Cast', [lengths], { name: 'lengths' }, { to: DataType.INT64 });
     const outputs = [info('tokens', int64([batch, dimValue(steps)])), info('lengths', int64([batch]))];
     return this.graph(b, `${this.ir.name}_greedy`, inputs, outputs, `Greedy decoding for WebGPU, the step written out max_length (${steps}) times: tokens after bos, eos-filled after eos; lengths count up to and including eos.`);
   }
@@ -480,7 +475,7 @@ class Seq2seqEmitter {
   private feedZerosOnGpu(b: GraphBuilder, h0: string): string {
     const { batch, hidden } = this.sizes;
     const first = b.fresh('decoder/feed0/h0_l0');
-    b.node('decoder/feed0/Gather', 'Gather', [h0, b.int64Initializer('decoder/feed0/index', [0], [])], [{ name: first, type: float([batch, dimValue(hidden)]) }], [attr.int('axis', 0)]);
+    onnx.gather(b, 'decoder/feed0/Gather', [h0, b.int64Initializer('decoder/feed0/index', [0], [])], { name: first, type: float([batch, dimValue(hidden)]) }, { axis: 0 });
     return zerosLike(b, first, float([batch, dimValue(hidden)]), 'decoder/feed0');
   }
 
@@ -490,9 +485,9 @@ class Seq2seqEmitter {
     const emb = this.decoder.embedding;
     const table = b.floatInitializer(`${emb.label}.weight`, [emb.vocab, emb.dim], this.weight(`${emb.label}.weight`));
     const gathered = b.fresh(`${emb.label}/output`);
-    b.node(`${emb.label}/Gather`, 'Gather', [table, ids], [{ name: gathered, type: float([batch, time, dimValue(emb.dim)]) }], [attr.int('axis', 0)], this.where(emb.span));
+    onnx.gather(b, `${emb.label}/Gather`, [table, ids], { name: gathered, type: float([batch, time, dimValue(emb.dim)]) }, { axis: 0 }, this.where(emb.span));
     const out = b.fresh(`${emb.label}/time_major`);
-    b.node(`${emb.label}/to_time_major/Transpose`, 'Transpose', [gathered], [{ name: out, type: float([time, batch, dimValue(emb.dim)]) }], [attr.ints('perm', [1, 0, 2])]);
+    onnx.transpose(b, `${emb.label}/to_time_major/Transpose`, [gathered], { name: out, type: float([time, batch, dimValue(emb.dim)]) }, { perm: [1, 0, 2] });
     return out;
   }
 
@@ -511,37 +506,37 @@ class Seq2seqEmitter {
     const stateType = float([dimValue(1), batch, dimValue(hidden)]);
     for (let layer = 0; layer < op.layers; layer++) {
       const path = `${op.label}/l${layer}`;
-      const initial = (which: 'h' | 'c', from: string | undefined): string => {
-        if (from === undefined) return '';
+      const initial = (which: 'h' | 'c', from: string | undefined): string | undefined => {
+        if (from === undefined) return undefined;
         const out = b.fresh(`${path}/${which}`);
-        b.node(`${path}/${which}/Gather`, 'Gather', [from, b.int64Initializer(`${path}/state_index`, [layer])], [{ name: out, type: stateType }], [attr.int('axis', 0)]);
+        onnx.gather(b, `${path}/${which}/Gather`, [from, b.int64Initializer(`${path}/state_index`, [layer])], { name: out, type: stateType }, { axis: 0 });
         return out;
       };
       const initialH = initial('h', state?.h);
       const y = b.fresh(`${path}/Y`);
       const yh = b.fresh(`${path}/Y_h`);
-      const outputs = [{ name: y, type: float([time, dimValue(1), batch, dimValue(hidden)]) }, { name: yh, type: stateType }];
-      let initialC = '';
+      let initialC: string | undefined;
+      let yc: string | undefined;
       if (op.cell === 'lstm') {
         initialC = initial('c', state?.c);
-        const yc = b.fresh(`${path}/Y_c`);
-        outputs.push({ name: yc, type: stateType });
+        yc = b.fresh(`${path}/Y_c`);
         cs.push(yc);
       }
+      const outputs = { y: { name: y, type: float([time, dimValue(1), batch, dimValue(hidden)]) }, yH: { name: yh, type: stateType }, yC: yc === undefined ? undefined : { name: yc, type: stateType } };
       const place = { layer, direction: 0 as const, inputSize, initializerPath: `${path}/forward`, nodePath: path, rnnAsGru: true, docString: this.where() };
-      emitRecurrentNode(b, (n) => this.weight(n), op, place, { x: input, sequenceLens: '', initialH, initialC }, outputs);
+      emitRecurrentNode(b, (n) => this.weight(n), op, place, { x: input, initialH, initialC }, outputs);
       hs.push(yh);
       const next = b.fresh(`${path}/output`);
-      b.node(`${path}/Squeeze`, 'Squeeze', [y, b.int64Initializer(`${path}/direction_axis`, [1])], [{ name: next, type: float([time, batch, dimValue(hidden)]) }]);
+      onnx.squeeze(b, `${path}/Squeeze`, [y, b.int64Initializer(`${path}/direction_axis`, [1])], { name: next, type: float([time, batch, dimValue(hidden)]) });
       input = next;
       inputSize = hidden;
     }
     const h = b.fresh(`${op.label}/h_out`);
-    b.node(`${op.label}/h_out/Concat`, 'Concat', hs, [{ name: h, type: this.stateType }], [attr.int('axis', 0)]);
+    onnx.concat(b, `${op.label}/h_out/Concat`, hs, { name: h, type: this.stateType }, { axis: 0 });
     let c: string | undefined;
     if (cs.length > 0) {
       c = b.fresh(`${op.label}/c_out`);
-      b.node(`${op.label}/c_out/Concat`, 'Concat', cs, [{ name: c, type: this.stateType }], [attr.int('axis', 0)]);
+      onnx.concat(b, `${op.label}/c_out/Concat`, cs, { name: c, type: this.stateType }, { axis: 0 });
     }
     return { top: input, h, ...(c === undefined ? {} : { c }) };
   }
@@ -560,60 +555,58 @@ class Seq2seqEmitter {
     const seq = (features: OnnxDim): TensorType => float([batch, time, features]);
     const matmul = (name: string, left: string, right: string, type: TensorType): string => {
       const out = b.fresh(`${path}/${name}`);
-      b.node(`${path}/${name}/MatMul`, 'MatMul', [left, right], [{ name: out, type }], [], where);
+      onnx.matMul(b, `${path}/${name}/MatMul`, [left, right], { name: out, type }, where);
       return out;
     };
     // For webgpu, the step graph's Gemms read these weights in PyTorch's layout: the scoring graph transposes the same tensors.
     const transposed = (parameter: string, rows: number, columns: number): string =>
-      this.gpu
-        ? transposedInGraph(b, `${att.label}.${parameter}.weight`, `${att.label}/${parameter}_T`, rows, columns, this.weight(`${att.label}.${parameter}.weight`), where)
-        : b.floatInitializer(`${att.label}/${parameter}_T`, [columns, rows], transpose2d(this.weight(`${att.label}.${parameter}.weight`), rows, columns), `${att.label}.${parameter}.weight transposed`);
+      this.target.matMulWeight(b, `${att.label}.${parameter}.weight`, `${att.label}/${parameter}_T`, rows, columns, this.weight(`${att.label}.${parameter}.weight`), where);
     let scores: string;
     if (att.score === 'additive') {
       let projected = matmul('query_projected', queries, transposed('linear_query', memoryDim, q), seq(dimValue(memoryDim)));
       const biased = b.fresh(`${path}/query_biased`);
-      b.node(`${path}/linear_query/Add`, 'Add', [projected, b.floatInitializer(`${att.label}.linear_query.bias`, [memoryDim], this.weight(`${att.label}.linear_query.bias`))], [{ name: biased, type: seq(dimValue(memoryDim)) }], [], where);
+      onnx.add(b, `${path}/linear_query/Add`, [projected, b.floatInitializer(`${att.label}.linear_query.bias`, [memoryDim], this.weight(`${att.label}.linear_query.bias`))], { name: biased, type: seq(dimValue(memoryDim)) }, where);
       projected = biased;
       const queryRows = b.fresh(`${path}/query_rows`);
-      b.node(`${path}/query/Unsqueeze`, 'Unsqueeze', [projected, b.int64Initializer(`${path}/axis2`, [2])], [{ name: queryRows, type: float([batch, time, dimValue(1), dimValue(memoryDim)]) }], [], where);
+      onnx.unsqueeze(b, `${path}/query/Unsqueeze`, [projected, b.int64Initializer(`${path}/axis2`, [2])], { name: queryRows, type: float([batch, time, dimValue(1), dimValue(memoryDim)]) }, where);
       const context = matmul('context_projected', memory, transposed('linear_context', memoryDim, memoryDim), float([batch, srcTime, dimValue(memoryDim)]));
       const contextRows = b.fresh(`${path}/context_rows`);
-      b.node(`${path}/context/Unsqueeze`, 'Unsqueeze', [context, b.int64Initializer(`${path}/axis1`, [1])], [{ name: contextRows, type: float([batch, dimValue(1), srcTime, dimValue(memoryDim)]) }], [], where);
+      onnx.unsqueeze(b, `${path}/context/Unsqueeze`, [context, b.int64Initializer(`${path}/axis1`, [1])], { name: contextRows, type: float([batch, dimValue(1), srcTime, dimValue(memoryDim)]) }, where);
       const pairs = float([batch, time, srcTime, dimValue(memoryDim)]);
       const summed = b.fresh(`${path}/summed`);
-      b.node(`${path}/Add`, 'Add', [contextRows, queryRows], [{ name: summed, type: pairs }], [], where);
+      onnx.add(b, `${path}/Add`, [contextRows, queryRows], { name: summed, type: pairs }, where);
       const activated = b.fresh(`${path}/tanh`);
-      b.node(`${path}/Tanh`, 'Tanh', [summed], [{ name: activated, type: pairs }], [], where);
+      onnx.tanh(b, `${path}/Tanh`, [summed], { name: activated, type: pairs }, where);
       const vT = b.floatInitializer(`${att.label}/v_T`, [memoryDim, 1], this.weight(`${att.label}.v.weight`), `${att.label}.v.weight transposed`);
       const scores4 = matmul('scores4', activated, vT, float([batch, time, srcTime, dimValue(1)]));
       scores = b.fresh(`${path}/scores`);
-      b.node(`${path}/scores/Squeeze`, 'Squeeze', [scores4, b.int64Initializer(`${path}/axis3`, [3])], [{ name: scores, type: seq(srcTime) }], [], where);
+      onnx.squeeze(b, `${path}/scores/Squeeze`, [scores4, b.int64Initializer(`${path}/axis3`, [3])], { name: scores, type: seq(srcTime) }, where);
     } else {
       const projected = att.score === 'general' ? matmul('query_projected', queries, transposed('linear_in', memoryDim, q), seq(dimValue(memoryDim))) : queries;
       const memoryT = b.fresh(`${path}/memory_T`);
-      b.node(`${path}/memory/Transpose`, 'Transpose', [memory], [{ name: memoryT, type: float([batch, dimValue(memoryDim), srcTime]) }], [attr.ints('perm', [0, 2, 1])], where);
+      onnx.transpose(b, `${path}/memory/Transpose`, [memory], { name: memoryT, type: float([batch, dimValue(memoryDim), srcTime]) }, { perm: [0, 2, 1] }, where);
       scores = matmul('scores', projected, memoryT, seq(srcTime));
     }
     if (enc.valid !== undefined) {
       const valid = b.fresh(`${path}/valid_rows`);
-      b.node(`${path}/mask/Unsqueeze`, 'Unsqueeze', [enc.valid, b.int64Initializer(`${path}/mask_axis`, [1])], [{ name: valid, type: bool([batch, dimValue(1), srcTime]) }], [], where);
+      onnx.unsqueeze(b, `${path}/mask/Unsqueeze`, [enc.valid, b.int64Initializer(`${path}/mask_axis`, [1])], { name: valid, type: bool([batch, dimValue(1), srcTime]) }, where);
       const masked = b.fresh(`${path}/masked_scores`);
-      b.node(`${path}/mask/Where`, 'Where', [valid, scores, b.floatScalar(`${path}/lowest`, -3.4028234663852886e38)], [{ name: masked, type: seq(srcTime) }], [], where);
+      onnx.where(b, `${path}/mask/Where`, [valid, scores, b.floatScalar(`${path}/lowest`, -3.4028234663852886e38)], { name: masked, type: seq(srcTime) }, where);
       scores = masked;
     }
     const weights = b.fresh(`${path}/weights`);
-    b.node(`${path}/Softmax`, 'Softmax', [scores], [{ name: weights, type: seq(srcTime) }], [attr.int('axis', -1)], where);
+    onnx.softmax(b, `${path}/Softmax`, [scores], { name: weights, type: seq(srcTime) }, { axis: -1 }, where);
     const context = matmul('context', weights, memory, seq(dimValue(memoryDim)));
     const joined = b.fresh(`${path}/context_query`);
-    b.node(`${path}/Concat`, 'Concat', [context, queries], [{ name: joined, type: seq(dimValue(memoryDim + q)) }], [attr.int('axis', 2)], where);
+    onnx.concat(b, `${path}/Concat`, [context, queries], { name: joined, type: seq(dimValue(memoryDim + q)) }, { axis: 2 }, where);
     let out = matmul('linear_out', joined, transposed('linear_out', q, memoryDim + q), seq(dimValue(q)));
     if (att.score === 'additive') {
       const biased = b.fresh(`${path}/linear_out_biased`);
-      b.node(`${path}/linear_out/Add`, 'Add', [out, b.floatInitializer(`${att.label}.linear_out.bias`, [q], this.weight(`${att.label}.linear_out.bias`))], [{ name: biased, type: seq(dimValue(q)) }], [], where);
+      onnx.add(b, `${path}/linear_out/Add`, [out, b.floatInitializer(`${att.label}.linear_out.bias`, [q], this.weight(`${att.label}.linear_out.bias`))], { name: biased, type: seq(dimValue(q)) }, where);
       return biased;
     }
     const activated = b.fresh(`${path}/attentional`);
-    b.node(`${path}/Tanh`, 'Tanh', [out], [{ name: activated, type: seq(dimValue(q)) }], [], where);
+    onnx.tanh(b, `${path}/Tanh`, [out], { name: activated, type: seq(dimValue(q)) }, where);
     out = activated;
     return out;
   }
@@ -669,7 +662,7 @@ class Seq2seqEmitter {
     const h0 = this.initialState(b, 'h', lowering.finalStates.get(final.label)!, final, directions);
     let c0: string | undefined;
     if (this.isLstm) {
-      c0 = final.cell === 'lstm' ? this.initialState(b, 'c', lowering.finalCells.get(final.label)!, final, directions) : this.gpu ? zerosLike(b, h0, this.stateType, 'decoder/c0') : this.zerosLikeState(b, 'decoder/c0', h0);
+      c0 = final.cell === 'lstm' ? this.initialState(b, 'c', lowering.finalCells.get(final.label)!, final, directions) : this.target.zerosLike(b, h0, this.stateType, 'decoder/c0');
     }
     return { inputs, memory: memoryName, h0, ...(c0 === undefined ? {} : { c0 }), ...(encoderIr.memoryType.lengths === undefined ? {} : { lengths: encoderIr.memoryType.lengths }) };
   }
@@ -686,52 +679,37 @@ class Seq2seqEmitter {
         continue;
       }
       const joined = b.fresh(`decoder/${which}0/l${layer}`);
-      b.node(`decoder/${which}0/l${layer}/Concat`, 'Concat', parts, [{ name: joined, type: float([dimValue(1), batch, dimValue(joinedSize)]) }], [attr.int('axis', 2)]);
+      onnx.concat(b, `decoder/${which}0/l${layer}/Concat`, parts, { name: joined, type: float([dimValue(1), batch, dimValue(joinedSize)]) }, { axis: 2 });
       perLayer.push(joined);
     }
     const stacked = b.fresh(`decoder/${which}0/encoder_final`);
-    b.node(`decoder/${which}0/Concat`, 'Concat', perLayer, [{ name: stacked, type: float([dimValue(final.layers), batch, dimValue(joinedSize)]) }], [attr.int('axis', 0)]);
+    onnx.concat(b, `decoder/${which}0/Concat`, perLayer, { name: stacked, type: float([dimValue(final.layers), batch, dimValue(joinedSize)]) }, { axis: 0 });
     if (!this.decoder.bridge) return stacked;
     // bridge: tanh(W · [h_enc[0] ; … ; h_enc[L_enc−1]] + b), reshaped to [L, B, H].
     const path = `bridge/${which}`;
     const batchMajor = b.fresh(`${path}/batch_major`);
-    b.node(`${path}/Transpose`, 'Transpose', [stacked], [{ name: batchMajor, type: float([batch, dimValue(final.layers), dimValue(joinedSize)]) }], [attr.ints('perm', [1, 0, 2])]);
+    onnx.transpose(b, `${path}/Transpose`, [stacked], { name: batchMajor, type: float([batch, dimValue(final.layers), dimValue(joinedSize)]) }, { perm: [1, 0, 2] });
     const flat = b.fresh(`${path}/flat`);
     const flatShape = b.int64Initializer(`${path}/flat_shape`, [0, -1]);
-    b.node(`${path}/Flatten`, 'Reshape', [batchMajor, flatShape], [{ name: flat, type: float([batch, dimValue(final.layers * joinedSize)]) }]);
+    onnx.reshape(b, `${path}/Flatten`, [batchMajor, flatShape], { name: flat, type: float([batch, dimValue(final.layers * joinedSize)]) });
     const projected = b.fresh(`${path}/projected`);
     const w = b.floatInitializer(`bridge.${which}.weight`, [layers * hidden, final.layers * joinedSize], this.weight(`bridge.${which}.weight`));
     const bias = b.floatInitializer(`bridge.${which}.bias`, [layers * hidden], this.weight(`bridge.${which}.bias`));
-    b.node(`${path}/Gemm`, 'Gemm', [flat, w, bias], [{ name: projected, type: float([batch, dimValue(layers * hidden)]) }], [attr.int('transB', 1)]);
+    onnx.gemm(b, `${path}/Gemm`, [flat, w, bias], { name: projected, type: float([batch, dimValue(layers * hidden)]) }, { transB: 1 });
     const activated = b.fresh(`${path}/tanh`);
-    b.node(`${path}/Tanh`, 'Tanh', [projected], [{ name: activated, type: float([batch, dimValue(layers * hidden)]) }]);
+    onnx.tanh(b, `${path}/Tanh`, [projected], { name: activated, type: float([batch, dimValue(layers * hidden)]) });
     const shaped = b.fresh(`${path}/per_layer`);
     const layerShape = b.int64Initializer(`${path}/layer_shape`, [0, layers, hidden]);
-    b.node(`${path}/Reshape`, 'Reshape', [activated, layerShape], [{ name: shaped, type: float([batch, dimValue(layers), dimValue(hidden)]) }]);
+    onnx.reshape(b, `${path}/Reshape`, [activated, layerShape], { name: shaped, type: float([batch, dimValue(layers), dimValue(hidden)]) });
     const out = b.fresh(`${path}/initial`);
-    b.node(`${path}/ToLayers`, 'Transpose', [shaped], [{ name: out, type: this.stateType }], [attr.ints('perm', [1, 0, 2])]);
+    onnx.transpose(b, `${path}/ToLayers`, [shaped], { name: out, type: this.stateType }, { perm: [1, 0, 2] });
     return out;
   }
 
   /** valid [B, S]: true at source steps inside each row's length. */
   private sourceMask(b: GraphBuilder, memory: string, lengths: string): string {
     const { batch, srcTime } = this.sizes;
-    if (this.gpu) return GpuSequences.of(b).batchMajorMask(lengths, memory, 3, srcTime, batch);
-    const path = 'decoder/source_mask';
-    const time = this.axisSize(b, memory, 1, `${path}/src_time`);
-    const zero = b.int64Initializer(`${path}/zero`, [0], []);
-    const one = b.int64Initializer(`${path}/one`, [1], []);
-    const steps = b.fresh(`${path}/steps`);
-    b.node(`${path}/Range`, 'Range', [zero, time, one], [{ name: steps, type: int64([srcTime]) }]);
-    const axis0 = b.int64Initializer(`${path}/axis0`, [0]);
-    const row = b.fresh(`${path}/steps_row`);
-    b.node(`${path}/UnsqueezeSteps`, 'Unsqueeze', [steps, axis0], [{ name: row, type: int64([dimValue(1), srcTime]) }]);
-    const axis1 = b.int64Initializer(`${path}/axis1`, [1]);
-    const column = b.fresh(`${path}/lengths_column`);
-    b.node(`${path}/UnsqueezeLengths`, 'Unsqueeze', [lengths, axis1], [{ name: column, type: int64([batch, dimValue(1)]) }]);
-    const valid = b.fresh(`${path}/valid`);
-    b.node(`${path}/Less`, 'Less', [row, column], [{ name: valid, type: bool([batch, srcTime]) }]);
-    return valid;
+    return this.target.lengths(b, () => [batch]).batchMajorMask(lengths, memory, 3, srcTime, batch, 'decoder/source_mask');
   }
 
   /** One decoder step (docs/seq2seq.md) emitted into `b`, which may be a Loop body. */
@@ -748,7 +726,7 @@ class Seq2seqEmitter {
     if (att?.placement === 'bahdanau') {
       const top = b.fresh(`${d.recurrent.label}/previous_top`);
       const index = b.int64Initializer(`${d.recurrent.label}/top_index`, [layers - 1], []);
-      b.node(`${att.label}/query/Gather`, 'Gather', [state.h, index], [{ name: top, type: float([batch, dimValue(hidden)]) }], [attr.int('axis', 0)]);
+      onnx.gather(b, `${att.label}/query/Gather`, [state.h, index], { name: top, type: float([batch, dimValue(hidden)]) }, { axis: 0 });
       const attended = this.attend(b, top, enc);
       parts.push(attended.context);
       attention = attended.weights;
@@ -757,7 +735,7 @@ class Seq2seqEmitter {
     let x = embedded;
     if (parts.length > 1) {
       x = b.fresh(`${d.recurrent.label}/input`);
-      b.node(`${d.recurrent.label}/input/Concat`, 'Concat', parts, [{ name: x, type: float([batch, dimValue(d.recurrent.inputSize)]) }], [attr.int('axis', 1)]);
+      onnx.concat(b, `${d.recurrent.label}/input/Concat`, parts, { name: x, type: float([batch, dimValue(d.recurrent.inputSize)]) }, { axis: 1 });
     }
     const { h, c, top } = this.cellStep(b, x, state);
     let output = top;
@@ -787,34 +765,34 @@ class Seq2seqEmitter {
     for (let layer = 0; layer < op.layers; layer++) {
       const path = `${op.label}/l${layer}`;
       const sequence = b.fresh(`${path}/step_input`);
-      b.node(`${path}/Unsqueeze`, 'Unsqueeze', [input, axis0], [{ name: sequence, type: float([dimValue(1), batch, dimValue(inputSize)]) }]);
+      onnx.unsqueeze(b, `${path}/Unsqueeze`, [input, axis0], { name: sequence, type: float([dimValue(1), batch, dimValue(inputSize)]) });
       const index = b.int64Initializer(`${path}/state_index`, [layer]);
       const h0 = b.fresh(`${path}/h`);
-      b.node(`${path}/h/Gather`, 'Gather', [state.h, index], [{ name: h0, type: float([dimValue(1), batch, dimValue(hidden)]) }], [attr.int('axis', 0)]);
+      onnx.gather(b, `${path}/h/Gather`, [state.h, index], { name: h0, type: float([dimValue(1), batch, dimValue(hidden)]) }, { axis: 0 });
       const yh = b.fresh(`${path}/Y_h`);
-      const outputs = [{ name: '' }, { name: yh, type: float([dimValue(1), batch, dimValue(hidden)]) }];
-      let c0 = '';
+      let c0: string | undefined;
+      let yc: string | undefined;
       if (state.c !== undefined) {
         c0 = b.fresh(`${path}/c`);
-        b.node(`${path}/c/Gather`, 'Gather', [state.c, index], [{ name: c0, type: float([dimValue(1), batch, dimValue(hidden)]) }], [attr.int('axis', 0)]);
-        const yc = b.fresh(`${path}/Y_c`);
-        outputs.push({ name: yc, type: float([dimValue(1), batch, dimValue(hidden)]) });
+        onnx.gather(b, `${path}/c/Gather`, [state.c, index], { name: c0, type: float([dimValue(1), batch, dimValue(hidden)]) }, { axis: 0 });
+        yc = b.fresh(`${path}/Y_c`);
         cs.push(yc);
       }
-      const place = { layer, direction: 0 as const, inputSize, initializerPath: `${path}/forward`, nodePath: path, rnnAsGru: this.gpu, docString: this.where() };
-      emitRecurrentNode(b, (n) => this.weight(n), op, place, { x: sequence, sequenceLens: '', initialH: h0, initialC: c0 }, outputs);
+      const outputs = { yH: { name: yh, type: float([dimValue(1), batch, dimValue(hidden)]) }, yC: yc === undefined ? undefined : { name: yc, type: float([dimValue(1), batch, dimValue(hidden)]) } };
+      const place = { layer, direction: 0 as const, inputSize, initializerPath: `${path}/forward`, nodePath: path, rnnAsGru: this.target.rnnAsGru, docString: this.where() };
+      emitRecurrentNode(b, (n) => this.weight(n), op, place, { x: sequence, initialH: h0, initialC: c0 }, outputs);
       hs.push(yh);
       const next = b.fresh(`${path}/output`);
-      b.node(`${path}/Squeeze`, 'Squeeze', [yh, axis0], [{ name: next, type: float([batch, dimValue(hidden)]) }]);
+      onnx.squeeze(b, `${path}/Squeeze`, [yh, axis0], { name: next, type: float([batch, dimValue(hidden)]) });
       input = next;
       inputSize = hidden;
     }
     const h = b.fresh(`${op.label}/h_out`);
-    b.node(`${op.label}/h_out/Concat`, 'Concat', hs, [{ name: h, type: this.stateType }], [attr.int('axis', 0)]);
+    onnx.concat(b, `${op.label}/h_out/Concat`, hs, { name: h, type: this.stateType }, { axis: 0 });
     let c: string | undefined;
     if (state.c !== undefined) {
       c = b.fresh(`${op.label}/c_out`);
-      b.node(`${op.label}/c_out/Concat`, 'Concat', cs, [{ name: c, type: this.stateType }], [attr.int('axis', 0)]);
+      onnx.concat(b, `${op.label}/c_out/Concat`, cs, { name: c, type: this.stateType }, { axis: 0 });
     }
     return { h, ...(c === undefined ? {} : { c }), top: input };
   }
@@ -833,48 +811,48 @@ class Seq2seqEmitter {
       const queryProjected = b.fresh(`${path}/query_projected`);
       const wq = b.floatInitializer(`${att.label}.linear_query.weight`, [memoryDim, att.queryDim], this.weight(`${att.label}.linear_query.weight`));
       const bq = b.floatInitializer(`${att.label}.linear_query.bias`, [memoryDim], this.weight(`${att.label}.linear_query.bias`));
-      b.node(`${path}/linear_query/Gemm`, 'Gemm', [query, wq, bq], [{ name: queryProjected, type: float([batch, dimValue(memoryDim)]) }], [attr.int('transB', 1)], where);
+      onnx.gemm(b, `${path}/linear_query/Gemm`, [query, wq, bq], { name: queryProjected, type: float([batch, dimValue(memoryDim)]) }, { transB: 1 }, where);
       const queryRow = b.fresh(`${path}/query_row`);
-      b.node(`${path}/query/Unsqueeze`, 'Unsqueeze', [queryProjected, axis1], [{ name: queryRow, type: float([batch, dimValue(1), dimValue(memoryDim)]) }], [], where);
+      onnx.unsqueeze(b, `${path}/query/Unsqueeze`, [queryProjected, axis1], { name: queryRow, type: float([batch, dimValue(1), dimValue(memoryDim)]) }, where);
       const wcT = b.floatInitializer(`${att.label}/linear_context_T`, [memoryDim, memoryDim], transpose2d(this.weight(`${att.label}.linear_context.weight`), memoryDim, memoryDim), `${att.label}.linear_context.weight transposed`);
       const contextProjected = b.fresh(`${path}/context_projected`);
-      b.node(`${path}/linear_context/MatMul`, 'MatMul', [memory, wcT], [{ name: contextProjected, type: float([batch, srcTime, dimValue(memoryDim)]) }], [], where);
+      onnx.matMul(b, `${path}/linear_context/MatMul`, [memory, wcT], { name: contextProjected, type: float([batch, srcTime, dimValue(memoryDim)]) }, where);
       const summed = b.fresh(`${path}/summed`);
-      b.node(`${path}/Add`, 'Add', [contextProjected, queryRow], [{ name: summed, type: float([batch, srcTime, dimValue(memoryDim)]) }], [], where);
+      onnx.add(b, `${path}/Add`, [contextProjected, queryRow], { name: summed, type: float([batch, srcTime, dimValue(memoryDim)]) }, where);
       const activated = b.fresh(`${path}/tanh`);
-      b.node(`${path}/Tanh`, 'Tanh', [summed], [{ name: activated, type: float([batch, srcTime, dimValue(memoryDim)]) }], [], where);
+      onnx.tanh(b, `${path}/Tanh`, [summed], { name: activated, type: float([batch, srcTime, dimValue(memoryDim)]) }, where);
       const vT = b.floatInitializer(`${att.label}/v_T`, [memoryDim, 1], this.weight(`${att.label}.v.weight`), `${att.label}.v.weight transposed`);
       scores3 = b.fresh(`${path}/scores3`);
-      b.node(`${path}/v/MatMul`, 'MatMul', [activated, vT], [{ name: scores3, type: float([batch, srcTime, dimValue(1)]) }], [], where);
+      onnx.matMul(b, `${path}/v/MatMul`, [activated, vT], { name: scores3, type: float([batch, srcTime, dimValue(1)]) }, where);
     } else {
       let projected = query;
       if (att.score === 'general') {
         projected = b.fresh(`${path}/query_projected`);
         const w = b.floatInitializer(`${att.label}.linear_in.weight`, [memoryDim, att.queryDim], this.weight(`${att.label}.linear_in.weight`));
-        b.node(`${path}/linear_in/Gemm`, 'Gemm', [query, w], [{ name: projected, type: float([batch, dimValue(memoryDim)]) }], [attr.int('transB', 1)], where);
+        onnx.gemm(b, `${path}/linear_in/Gemm`, [query, w], { name: projected, type: float([batch, dimValue(memoryDim)]) }, { transB: 1 }, where);
       }
       const column = b.fresh(`${path}/query_column`);
-      b.node(`${path}/query/Unsqueeze`, 'Unsqueeze', [projected, axis2], [{ name: column, type: float([batch, dimValue(memoryDim), dimValue(1)]) }], [], where);
+      onnx.unsqueeze(b, `${path}/query/Unsqueeze`, [projected, axis2], { name: column, type: float([batch, dimValue(memoryDim), dimValue(1)]) }, where);
       scores3 = b.fresh(`${path}/scores3`);
-      b.node(`${path}/scores/MatMul`, 'MatMul', [memory, column], [{ name: scores3, type: float([batch, srcTime, dimValue(1)]) }], [], where);
+      onnx.matMul(b, `${path}/scores/MatMul`, [memory, column], { name: scores3, type: float([batch, srcTime, dimValue(1)]) }, where);
     }
     let scores = b.fresh(`${path}/scores`);
-    b.node(`${path}/scores/Squeeze`, 'Squeeze', [scores3, axis2], [{ name: scores, type: float([batch, srcTime]) }], [], where);
+    onnx.squeeze(b, `${path}/scores/Squeeze`, [scores3, axis2], { name: scores, type: float([batch, srcTime]) }, where);
     if (enc.valid !== undefined) {
       // The lowest float rather than −∞, so a row can never turn into NaN.
       const lowest = b.floatScalar(`${path}/lowest`, -3.4028234663852886e38);
       const masked = b.fresh(`${path}/masked_scores`);
-      b.node(`${path}/mask/Where`, 'Where', [enc.valid, scores, lowest], [{ name: masked, type: float([batch, srcTime]) }], [], where);
+      onnx.where(b, `${path}/mask/Where`, [enc.valid, scores, lowest], { name: masked, type: float([batch, srcTime]) }, where);
       scores = masked;
     }
     const weights = b.fresh(`${path}/weights`);
-    b.node(`${path}/Softmax`, 'Softmax', [scores], [{ name: weights, type: float([batch, srcTime]) }], [attr.int('axis', 1)], where);
+    onnx.softmax(b, `${path}/Softmax`, [scores], { name: weights, type: float([batch, srcTime]) }, { axis: 1 }, where);
     const weightsRow = b.fresh(`${path}/weights_row`);
-    b.node(`${path}/weights/Unsqueeze`, 'Unsqueeze', [weights, axis1], [{ name: weightsRow, type: float([batch, dimValue(1), srcTime]) }], [], where);
+    onnx.unsqueeze(b, `${path}/weights/Unsqueeze`, [weights, axis1], { name: weightsRow, type: float([batch, dimValue(1), srcTime]) }, where);
     const context3 = b.fresh(`${path}/context3`);
-    b.node(`${path}/context/MatMul`, 'MatMul', [weightsRow, memory], [{ name: context3, type: float([batch, dimValue(1), dimValue(memoryDim)]) }], [], where);
+    onnx.matMul(b, `${path}/context/MatMul`, [weightsRow, memory], { name: context3, type: float([batch, dimValue(1), dimValue(memoryDim)]) }, where);
     const context = b.fresh(`${path}/context`);
-    b.node(`${path}/context/Squeeze`, 'Squeeze', [context3, axis1], [{ name: context, type: float([batch, dimValue(memoryDim)]) }], [], where);
+    onnx.squeeze(b, `${path}/context/Squeeze`, [context3, axis1], { name: context, type: float([batch, dimValue(memoryDim)]) }, where);
     return { context, weights };
   }
 
@@ -886,14 +864,14 @@ class Seq2seqEmitter {
     const path = att.label;
     const where = this.where(att.span);
     const joined = b.fresh(`${path}/context_query`);
-    b.node(`${path}/Concat`, 'Concat', [context, query], [{ name: joined, type: float([batch, dimValue(memoryDim + q)]) }], [attr.int('axis', 1)], where);
-    const inputs = [joined, b.floatInitializer(`${att.label}.linear_out.weight`, [q, memoryDim + q], this.weight(`${att.label}.linear_out.weight`))];
-    if (att.score === 'additive') inputs.push(b.floatInitializer(`${att.label}.linear_out.bias`, [q], this.weight(`${att.label}.linear_out.bias`)));
+    onnx.concat(b, `${path}/Concat`, [context, query], { name: joined, type: float([batch, dimValue(memoryDim + q)]) }, { axis: 1 }, where);
+    const weight = b.floatInitializer(`${att.label}.linear_out.weight`, [q, memoryDim + q], this.weight(`${att.label}.linear_out.weight`));
+    const bias = att.score === 'additive' ? b.floatInitializer(`${att.label}.linear_out.bias`, [q], this.weight(`${att.label}.linear_out.bias`)) : undefined;
     const projected = b.fresh(`${path}/linear_out`);
-    b.node(`${path}/linear_out/Gemm`, 'Gemm', inputs, [{ name: projected, type: float([batch, dimValue(q)]) }], [attr.int('transB', 1)], where);
+    onnx.gemm(b, `${path}/linear_out/Gemm`, [joined, weight, bias], { name: projected, type: float([batch, dimValue(q)]) }, { transB: 1 }, where);
     if (att.score === 'additive') return projected;
     const out = b.fresh(`${path}/attentional`);
-    b.node(`${path}/Tanh`, 'Tanh', [projected], [{ name: out, type: float([batch, dimValue(q)]) }], [], where);
+    onnx.tanh(b, `${path}/Tanh`, [projected], { name: out, type: float([batch, dimValue(q)]) }, where);
     return out;
   }
 
@@ -923,11 +901,11 @@ class Seq2seqEmitter {
     const extraIn = extra.map((e) => bb.fresh(`${e.name}_in`));
     const result = body(bb, iteration, stateIn, extraIn);
     const condOut = bb.fresh(`${path}/cond_out`);
-    bb.node(`${path}/cond/Identity`, 'Identity', [condIn], [{ name: condOut, type: bool([]) }]);
+    onnx.identity(bb, `${path}/cond/Identity`, [condIn], { name: condOut, type: bool([]) });
     // Loop outputs must be distinct tensors made inside the body.
     const passOut = (name: string, label: string, type: TensorType): string => {
       const out = bb.fresh(`${path}/${label}_out`);
-      bb.node(`${path}/${label}_out/Identity`, 'Identity', [name], [{ name: out, type }]);
+      onnx.identity(bb, `${path}/${label}_out/Identity`, [name], { name: out, type });
       return out;
     };
     const bodyInputs = [info(iteration, int64([])), info(condIn, bool([])), ...stateKeys.map((k) => info(stateIn[k]!, stateTypes[k])), ...extra.map((e, i) => info(extraIn[i]!, e.type))];
@@ -942,14 +920,9 @@ class Seq2seqEmitter {
     const finalState = Object.fromEntries(stateKeys.map((k) => [k, b.fresh(`${path}/final_${k}`)])) as unknown as StepState;
     const finalExtra = extra.map((e) => b.fresh(`${e.name}_final`));
     const scans = result.scans.map((_, i) => b.fresh(`${path}/scan${i}`));
-    b.node(
-      `${path}/Loop`,
-      'Loop',
-      [tripCount, cond, ...stateKeys.map((k) => state[k]!), ...extra.map((e) => e.name)],
-      [...stateKeys.map((k) => ({ name: finalState[k]! })), ...finalExtra.map((name) => ({ name })), ...scans.map((name) => ({ name }))],
-      [attr.graph('body', graph)],
-      this.where(this.decoder.span),
-    );
+    const outputs = [...stateKeys.map((k) => ({ name: finalState[k]! })), ...finalExtra.map((name) => ({ name })), ...scans.map((name) => ({ name }))];
+    const carried = [...stateKeys.map((k) => state[k]!), ...extra.map((e) => e.name)];
+    onnx.loop(b, `${path}/Loop`, { tripCount, condition: cond, carried }, outputs, { body: graph }, this.where(this.decoder.span));
     return { state: finalState, scans };
   }
 
@@ -960,10 +933,10 @@ class Seq2seqEmitter {
   /** A scalar int64 tensor: the size of `axis` of `tensor`. */
   private axisSize(b: GraphBuilder, tensor: string, axis: number, name: string): string {
     const shape = b.fresh(`${name}/shape`);
-    b.node(`${name}/Shape`, 'Shape', [tensor], [{ name: shape }]);
+    onnx.shape(b, `${name}/Shape`, [tensor], { name: shape });
     const index = b.int64Initializer(`${name}/index`, [axis], []);
     const out = b.fresh(name);
-    b.node(`${name}/Gather`, 'Gather', [shape, index], [{ name: out, type: int64([]) }], [attr.int('axis', 0)]);
+    onnx.gather(b, `${name}/Gather`, [shape, index], { name: out, type: int64([]) }, { axis: 0 });
     return out;
   }
 
@@ -975,34 +948,30 @@ class Seq2seqEmitter {
     const batch = this.axisSize(b, source, 0, 'decoder/batch');
     const axis0 = b.int64Initializer('decoder/batch_axis', [0]);
     const vector = b.fresh('decoder/batch_vector');
-    b.node('decoder/batch_vector/Unsqueeze', 'Unsqueeze', [batch, axis0], [{ name: vector, type: int64([dimValue(1)]) }]);
+    onnx.unsqueeze(b, 'decoder/batch_vector/Unsqueeze', [batch, axis0], { name: vector, type: int64([dimValue(1)]) });
     const zeros = b.fresh('decoder/batch_zeros');
-    b.node('decoder/batch_zeros/ConstantOfShape', 'ConstantOfShape', [vector], [{ name: zeros, type: int64([this.sizes.batch]) }], [
-      { name: 'value', kind: 'tensor', value: { name: 'value', dataType: DataType.INT64, dims: [1], int64Data: BigInt64Array.of(0n) } },
-    ]);
+    onnx.constantOfShape(b, 'decoder/batch_zeros/ConstantOfShape', [vector], { name: zeros, type: int64([this.sizes.batch]) }, { int64Value: 0n });
     return zeros;
   }
 
   /** An int64 [batch] tensor of one value, shaped like `like`. */
   private filled(b: GraphBuilder, name: string, like: string, value: number): string {
     const shape = b.fresh(`${name}/shape`);
-    b.node(`${name}/Shape`, 'Shape', [like], [{ name: shape }]);
+    onnx.shape(b, `${name}/Shape`, [like], { name: shape });
     const out = b.fresh(name);
-    b.node(`${name}/ConstantOfShape`, 'ConstantOfShape', [shape], [{ name: out, type: int64([this.sizes.batch]) }], [
-      { name: 'value', kind: 'tensor', value: { name: 'value', dataType: DataType.INT64, dims: [1], int64Data: BigInt64Array.of(BigInt(value)) } },
-    ]);
+    onnx.constantOfShape(b, `${name}/ConstantOfShape`, [shape], { name: out, type: int64([this.sizes.batch]) }, { int64Value: value });
     return out;
   }
 
   /** Float zeros [batch, width], with the batch size taken from a [batch] tensor. */
   private zerosLike(b: GraphBuilder, name: string, batchVector: string, width: number): string {
     const shape = b.fresh(`${name}/batch_shape`);
-    b.node(`${name}/Shape`, 'Shape', [batchVector], [{ name: shape }]);
+    onnx.shape(b, `${name}/Shape`, [batchVector], { name: shape });
     const widthTensor = b.int64Initializer(`${name}/width`, [width]);
     const full = b.fresh(`${name}/shape`);
-    b.node(`${name}/Concat`, 'Concat', [shape, widthTensor], [{ name: full }], [attr.int('axis', 0)]);
+    onnx.concat(b, `${name}/Concat`, [shape, widthTensor], { name: full }, { axis: 0 });
     const out = b.fresh(name);
-    b.node(`${name}/ConstantOfShape`, 'ConstantOfShape', [full], [{ name: out, type: float([this.sizes.batch, dimValue(width)]) }]);
+    onnx.constantOfShape(b, `${name}/ConstantOfShape`, [full], { name: out, type: float([this.sizes.batch, dimValue(width)]) }, {});
     return out;
   }
 
@@ -1010,21 +979,13 @@ class Seq2seqEmitter {
   private zerosState(b: GraphBuilder, name: string, batchScalar: string): string {
     const axis0 = b.int64Initializer(`${name}/axis0`, [0]);
     const batch = b.fresh(`${name}/batch`);
-    b.node(`${name}/Unsqueeze`, 'Unsqueeze', [batchScalar, axis0], [{ name: batch }]);
+    onnx.unsqueeze(b, `${name}/Unsqueeze`, [batchScalar, axis0], { name: batch });
     const layers = b.int64Initializer(`${name}/layers`, [this.sizes.layers]);
     const hidden = b.int64Initializer(`${name}/hidden`, [this.sizes.hidden]);
     const shape = b.fresh(`${name}/shape`);
-    b.node(`${name}/Concat`, 'Concat', [layers, batch, hidden], [{ name: shape }], [attr.int('axis', 0)]);
+    onnx.concat(b, `${name}/Concat`, [layers, batch, hidden], { name: shape }, { axis: 0 });
     const out = b.fresh(name);
-    b.node(`${name}/ConstantOfShape`, 'ConstantOfShape', [shape], [{ name: out, type: this.stateType }]);
-    return out;
-  }
-
-  private zerosLikeState(b: GraphBuilder, name: string, like: string): string {
-    const shape = b.fresh(`${name}/shape`);
-    b.node(`${name}/Shape`, 'Shape', [like], [{ name: shape }]);
-    const out = b.fresh(name);
-    b.node(`${name}/ConstantOfShape`, 'ConstantOfShape', [shape], [{ name: out, type: this.stateType }]);
+    onnx.constantOfShape(b, `${name}/ConstantOfShape`, [shape], { name: out, type: this.stateType }, {});
     return out;
   }
 }

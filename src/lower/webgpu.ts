@@ -20,7 +20,8 @@ import { error, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { ModelIR, RecurrentOp } from '../ir/ir.js';
 import { recurrentParameterName, type RecurrentWeight } from '../ir/parameters.js';
 import { DataType, type OnnxDim } from '../onnx/types.js';
-import { attr, dimValue, type GraphBuilder, type TensorType } from './builder.js';
+import { dimValue, type GraphBuilder, type TensorType } from './builder.js';
+import * as onnx from './ops.js';
 import { concatFloat } from './pack.js';
 
 const float = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.FLOAT, dims });
@@ -98,19 +99,19 @@ export class GpuSequences {
     const starts = b.int64Initializer(`${path}/starts`, new Array<number>(rank).fill(0));
     const ends = b.int64Initializer(`${path}/ends`, Array.from({ length: rank }, (_, i) => (i === axis ? 2147483647 : 1)));
     const sliced = b.fresh(`${path}/slice`);
-    b.node(`${path}/Slice`, 'Slice', [reference, starts, ends], [{ name: sliced, type: float(Array.from({ length: rank }, (_, i) => (i === axis ? time : dimValue(1)))) }]);
+    onnx.slice(b, `${path}/Slice`, [reference, starts, ends], { name: sliced, type: float(Array.from({ length: rank }, (_, i) => (i === axis ? time : dimValue(1)))) });
     const flat = b.fresh(`${path}/flat`);
-    b.node(`${path}/Reshape`, 'Reshape', [sliced, b.int64Initializer(`${path}/flat_shape`, [-1])], [{ name: flat, type: float([time]) }]);
+    onnx.reshape(b, `${path}/Reshape`, [sliced, b.int64Initializer(`${path}/flat_shape`, [-1])], { name: flat, type: float([time]) });
     const whole = b.fresh(`${path}/int32`);
-    b.node(`${path}/ToInt32`, 'Cast', [flat], [{ name: whole, type: int32([time]) }], [attr.int('to', DataType.INT32)]);
+    onnx.cast(b, `${path}/ToInt32`, [flat], { name: whole, type: int32([time]) }, { to: DataType.INT32 });
     const finite = b.fresh(`${path}/finite`);
-    b.node(`${path}/ToFloat`, 'Cast', [whole], [{ name: finite, type: float([time]) }], [attr.int('to', DataType.FLOAT)]);
+    onnx.cast(b, `${path}/ToFloat`, [whole], { name: finite, type: float([time]) }, { to: DataType.FLOAT });
     const zeros = b.fresh(`${path}/zeros`);
-    b.node(`${path}/Zero`, 'Mul', [finite, b.floatScalar(`${path}/zero`, 0)], [{ name: zeros, type: float([time]) }]);
+    onnx.mul(b, `${path}/Zero`, [finite, b.floatScalar(`${path}/zero`, 0)], { name: zeros, type: float([time]) });
     const ones = b.fresh(`${path}/ones`);
-    b.node(`${path}/One`, 'Add', [zeros, b.floatScalar(`${path}/one`, 1)], [{ name: ones, type: float([time]) }]);
+    onnx.add(b, `${path}/One`, [zeros, b.floatScalar(`${path}/one`, 1)], { name: ones, type: float([time]) });
     const steps = b.fresh(`${path}/counts`);
-    b.node(`${path}/CumSum`, 'CumSum', [ones, b.int64Initializer(`${path}/axis`, [0], [])], [{ name: steps, type: float([time]) }]);
+    onnx.cumSum(b, `${path}/CumSum`, [ones, b.int64Initializer(`${path}/axis`, [0], [])], { name: steps, type: float([time]) });
     this.counters.set(lengths, { steps, time });
     return steps;
   }
@@ -122,9 +123,9 @@ export class GpuSequences {
     const steps = this.steps(lengths, reference, rank, axis, time);
     const b = this.b;
     const table = b.fresh(`${lengths}/table`);
-    b.node(`${lengths}/table/Concat`, 'Concat', [b.floatInitializer(`${lengths}/table_zero`, [1], Float32Array.of(0)), steps], [{ name: table }], [attr.int('axis', 0)]);
+    onnx.concat(b, `${lengths}/table/Concat`, [b.floatInitializer(`${lengths}/table_zero`, [1], Float32Array.of(0)), steps], { name: table }, { axis: 0 });
     const out = b.fresh(`${lengths}/float`);
-    b.node(`${lengths}/Gather`, 'Gather', [table, lengths], [{ name: out, type: float([batch]) }], [attr.int('axis', 0)]);
+    onnx.gather(b, `${lengths}/Gather`, [table, lengths], { name: out, type: float([batch]) }, { axis: 0 });
     this.floats.set(lengths, out);
     return out;
   }
@@ -135,7 +136,7 @@ export class GpuSequences {
     if (known !== undefined) return known;
     const asFloat = this.lengthsFloat(lengths, reference, rank, axis, time, batch);
     const out = this.b.fresh(`${lengths}/int32`);
-    this.b.node(`${lengths}/Cast`, 'Cast', [asFloat], [{ name: out, type: int32([batch]) }], [attr.int('to', DataType.INT32)]);
+    onnx.cast(this.b, `${lengths}/Cast`, [asFloat], { name: out, type: int32([batch]) }, { to: DataType.INT32 });
     this.ints.set(lengths, out);
     return out;
   }
@@ -154,14 +155,14 @@ export class GpuSequences {
     const lengthsFloat = this.lengthsFloat(lengths, reference, rank, 0, time, batch);
     const column = b.fresh(`${path}/steps_column`);
     const columnDims = maskRank === 3 ? [time, dimValue(1), dimValue(1)] : [time, dimValue(1)];
-    b.node(`${path}/Reshape`, 'Reshape', [steps, b.int64Initializer(`${path}/column_shape`, maskRank === 3 ? [-1, 1, 1] : [-1, 1])], [{ name: column, type: float(columnDims) }]);
+    onnx.reshape(b, `${path}/Reshape`, [steps, b.int64Initializer(`${path}/column_shape`, maskRank === 3 ? [-1, 1, 1] : [-1, 1])], { name: column, type: float(columnDims) });
     let row = lengthsFloat;
     if (maskRank === 3) {
       row = b.fresh(`${path}/lengths_column`);
-      b.node(`${path}/Unsqueeze`, 'Unsqueeze', [lengthsFloat, b.int64Initializer(`${path}/axis1`, [1])], [{ name: row, type: float([batch, dimValue(1)]) }]);
+      onnx.unsqueeze(b, `${path}/Unsqueeze`, [lengthsFloat, b.int64Initializer(`${path}/axis1`, [1])], { name: row, type: float([batch, dimValue(1)]) });
     }
     const valid = b.fresh(`${path}/valid`);
-    b.node(`${path}/LessOrEqual`, 'LessOrEqual', [column, row], [{ name: valid, type: bool(maskRank === 3 ? [time, batch, dimValue(1)] : [time, batch]) }]);
+    onnx.lessOrEqual(b, `${path}/LessOrEqual`, [column, row], { name: valid, type: bool(maskRank === 3 ? [time, batch, dimValue(1)] : [time, batch]) });
     this.masks.set(key, valid);
     return valid;
   }
@@ -176,9 +177,9 @@ export class GpuSequences {
     const steps = this.steps(lengths, reference, rank, 1, time);
     const lengthsFloat = this.lengthsFloat(lengths, reference, rank, 1, time, batch);
     const column = b.fresh(`${path}/lengths_column`);
-    b.node(`${path}/Unsqueeze`, 'Unsqueeze', [lengthsFloat, b.int64Initializer(`${path}/axis1`, [1])], [{ name: column, type: float([batch, dimValue(1)]) }]);
+    onnx.unsqueeze(b, `${path}/Unsqueeze`, [lengthsFloat, b.int64Initializer(`${path}/axis1`, [1])], { name: column, type: float([batch, dimValue(1)]) });
     const valid = b.fresh(`${path}/valid`);
-    b.node(`${path}/LessOrEqual`, 'LessOrEqual', [steps, column], [{ name: valid, type: bool([batch, time]) }]);
+    onnx.lessOrEqual(b, `${path}/LessOrEqual`, [steps, column], { name: valid, type: bool([batch, time]) });
     this.masks.set(key, valid);
     return valid;
   }
@@ -198,7 +199,7 @@ export function rnnAsGru(
   direction: number,
   inputSize: number,
   path: string,
-): { wName: string; rName: string; bName: string; attributes: ReturnType<typeof attr.int | typeof attr.strings>[] } {
+): { wName: string; rName: string; bName: string; attributes: { hiddenSize: number; activations: string[]; linearBeforeReset: 1 } } {
   const name = (weight: RecurrentWeight): string => recurrentParameterName(op.label, weight, layer, direction);
   const hidden = op.hidden;
   const gatesFirst = (block: Float32Array, columns: number): Float32Array => concatFloat([new Float32Array(2 * hidden * columns), block]);
@@ -212,11 +213,7 @@ export function rnnAsGru(
   const biasHh = op.bias ? weight(name('bias_hh')) : zeros;
   const bias = concatFloat([zeros, resetOnes, biasIh, zeros, zeros, biasHh]);
   const bName = b.floatInitializer(`${path}/B`, [1, 6 * hidden], bias, `z bias 0 and r bias 1 (relu gates: z = 0, r = 1), then ${op.label}'s RNN biases`);
-  const attributes = [
-    attr.int('hidden_size', hidden),
-    attr.strings('activations', ['Relu', op.nonlinearity === 'relu' ? 'Relu' : 'Tanh']),
-    attr.int('linear_before_reset', 1),
-  ];
+  const attributes = { hiddenSize: hidden, activations: ['Relu', op.nonlinearity === 'relu' ? 'Relu' : 'Tanh'], linearBeforeReset: 1 as const };
   return { wName, rName, bName, attributes };
 }
 
@@ -224,33 +221,29 @@ export function rnnAsGru(
  * log_softmax over the last axis without the LogSoftmax kernel, which the WebGPU provider lacks:
  * (x − max) − log Σ exp(x − max), as ONNX Runtime's CPU kernel computes it.
  */
-export function logSoftmax(b: GraphBuilder, input: string, out: string, type: TensorType, path: string, opset: number, where: string): void {
+export function logSoftmax(b: GraphBuilder, input: string, out: string, type: TensorType, path: string, where: string): void {
   const kept = float([...type.dims.slice(0, -1), dimValue(1)]);
   const max = b.fresh(`${path}/max`);
-  if (opset >= 18) {
-    b.node(`${path}/ReduceMax`, 'ReduceMax', [input, b.int64Initializer(`${path}/max_axes`, [-1])], [{ name: max, type: kept }], [attr.int('keepdims', 1)], where);
-  } else {
-    b.node(`${path}/ReduceMax`, 'ReduceMax', [input], [{ name: max, type: kept }], [attr.ints('axes', [-1]), attr.int('keepdims', 1)], where);
-  }
+  onnx.reduceMax(b, `${path}/ReduceMax`, input, { values: [-1], initializer: `${path}/max_axes` }, { name: max, type: kept }, { keepdims: 1 }, where);
   const shifted = b.fresh(`${path}/shifted`);
-  b.node(`${path}/Shift`, 'Sub', [input, max], [{ name: shifted, type }], [], where);
+  onnx.sub(b, `${path}/Shift`, [input, max], { name: shifted, type }, where);
   const exp = b.fresh(`${path}/exp`);
-  b.node(`${path}/Exp`, 'Exp', [shifted], [{ name: exp, type }], [], where);
+  onnx.exp(b, `${path}/Exp`, [shifted], { name: exp, type }, where);
   const sum = b.fresh(`${path}/sum`);
-  b.node(`${path}/ReduceSum`, 'ReduceSum', [exp, b.int64Initializer(`${path}/sum_axes`, [-1])], [{ name: sum, type: kept }], [attr.int('keepdims', 1)], where);
+  onnx.reduceSum(b, `${path}/ReduceSum`, [exp, b.int64Initializer(`${path}/sum_axes`, [-1])], { name: sum, type: kept }, { keepdims: 1 }, where);
   const logSum = b.fresh(`${path}/log_sum`);
-  b.node(`${path}/Log`, 'Log', [sum], [{ name: logSum, type: kept }], [], where);
-  b.node(`${path}/Normalize`, 'Sub', [shifted, logSum], [{ name: out, type }], [], where);
+  onnx.log(b, `${path}/Log`, [sum], { name: logSum, type: kept }, where);
+  onnx.sub(b, `${path}/Normalize`, [shifted, logSum], { name: out, type }, where);
 }
 
 /** Float zeros shaped like `input`, whatever its values (NaN and ∞ included): cast to int32, times zero, cast back. */
 export function zerosLike(b: GraphBuilder, input: string, type: TensorType, path: string): string {
   const whole = b.fresh(`${path}/int32`);
-  b.node(`${path}/ToInt32`, 'Cast', [input], [{ name: whole, type: int32(type.dims) }], [attr.int('to', DataType.INT32)]);
+  onnx.cast(b, `${path}/ToInt32`, [input], { name: whole, type: int32(type.dims) }, { to: DataType.INT32 });
   const finite = b.fresh(`${path}/finite`);
-  b.node(`${path}/ToFloat`, 'Cast', [whole], [{ name: finite, type: float(type.dims) }], [attr.int('to', DataType.FLOAT)]);
+  onnx.cast(b, `${path}/ToFloat`, [whole], { name: finite, type: float(type.dims) }, { to: DataType.FLOAT });
   const out = b.fresh(path);
-  b.node(`${path}/Zero`, 'Mul', [finite, b.floatScalar(`${path}/zero`, 0)], [{ name: out, type: float(type.dims) }]);
+  onnx.mul(b, `${path}/Zero`, [finite, b.floatScalar(`${path}/zero`, 0)], { name: out, type: float(type.dims) });
   return out;
 }
 
@@ -262,14 +255,14 @@ export function batchFilled(b: GraphBuilder, reference: string, rank: number, ba
     const starts = b.int64Initializer(`${path}/starts`, new Array<number>(rank - 1).fill(0));
     const ends = b.int64Initializer(`${path}/ends`, new Array<number>(rank - 1).fill(1));
     const axes = b.int64Initializer(`${path}/axes`, Array.from({ length: rank - 1 }, (_, i) => i + 1));
-    b.node(`${path}/Slice`, 'Slice', [reference, starts, ends, axes], [{ name: sliced, type: float([batch, ...new Array<OnnxDim>(rank - 1).fill(dimValue(1))]) }]);
+    onnx.slice(b, `${path}/Slice`, [reference, starts, ends, axes], { name: sliced, type: float([batch, ...new Array<OnnxDim>(rank - 1).fill(dimValue(1))]) });
     column = b.fresh(`${path}/column`);
-    b.node(`${path}/Reshape`, 'Reshape', [sliced, b.int64Initializer(`${path}/shape`, [-1])], [{ name: column, type: float([batch]) }]);
+    onnx.reshape(b, `${path}/Reshape`, [sliced, b.int64Initializer(`${path}/shape`, [-1])], { name: column, type: float([batch]) });
   }
   const zeros = zerosLike(b, column, float([batch]), `${path}/zeros`);
   if (value === 0) return zeros;
   const out = b.fresh(path);
-  b.node(`${path}/Fill`, 'Add', [zeros, b.floatScalar(`${path}/value`, value)], [{ name: out, type: float([batch]) }]);
+  onnx.add(b, `${path}/Fill`, [zeros, b.floatScalar(`${path}/value`, value)], { name: out, type: float([batch]) });
   return out;
 }
 
@@ -280,7 +273,7 @@ export function batchFilled(b: GraphBuilder, reference: string, rank: number, ba
 export function idsAsFloat(b: GraphBuilder, ids: string, size: number, type: TensorType, path: string): string {
   const table = b.floatInitializer(`ids/table${size}`, [size], Float32Array.from({ length: size }, (_, i) => i), `the ids 0 to ${size - 1}, for reading int64 ids on the WebGPU provider`);
   const out = b.fresh(path);
-  b.node(`${path}/Gather`, 'Gather', [table, ids], [{ name: out, type: float(type.dims) }], [attr.int('axis', 0)]);
+  onnx.gather(b, `${path}/Gather`, [table, ids], { name: out, type: float(type.dims) }, { axis: 0 });
   return out;
 }
 
@@ -295,6 +288,6 @@ export function prefixNodeNames(b: GraphBuilder, from: number, prefix: string): 
 /** Float ids (exact integers) as int32, for Gather indices. */
 export function floatIdsAsInt32(b: GraphBuilder, ids: string, dims: readonly OnnxDim[], path: string): string {
   const out = b.fresh(path);
-  b.node(`${path}/Cast`, 'Cast', [ids], [{ name: out, type: int32(dims) }], [attr.int('to', DataType.INT32)]);
+  onnx.cast(b, `${path}/Cast`, [ids], { name: out, type: int32(dims) }, { to: DataType.INT32 });
   return out;
 }
