@@ -12,11 +12,12 @@ import {
   type Op,
   type PoolMode,
   type RecurrentCell,
+  type RecurrentOp,
   type Value,
   type ValueType,
 } from '../ir/ir.js';
 import type { CallStep, Chain, DecoderBlock, EncoderBlock, InputDecl, ModelAst, Step } from '../syntax/ast.js';
-import { bindArguments, stepText, type BoundArguments } from './arguments.js';
+import { bindArguments, stepText } from './arguments.js';
 import { checkInputs } from './inputs.js';
 import {
   builtinNames,
@@ -25,7 +26,9 @@ import {
   layerKinds,
   layerSignatures,
   type BuiltinName,
+  type LayerArguments,
   type LayerKind,
+  type RecurrentKind,
 } from './signatures.js';
 import { firstParameterName } from './parameters.js';
 import { closest } from './suggest.js';
@@ -309,7 +312,7 @@ export class ChainChecker {
       const signature = layerSignatures[callee];
       const args = bindArguments(signature, step, this.diagnostics);
       if (args === undefined || label === undefined) return undefined;
-      return this.layer(step, callee, args, label, current);
+      return this.layer(step, args, label, current);
     }
     this.diagnostics.push(this.unknownStep(step));
     return undefined;
@@ -465,11 +468,11 @@ export class ChainChecker {
     return undefined;
   }
 
-  private layer(step: CallStep, kind: LayerKind, args: BoundArguments, label: string, current: Binding): Binding | undefined {
+  private layer(step: CallStep, args: LayerArguments, label: string, current: Binding): Binding | undefined {
     const type = current.value.type;
-    const display = stepText(kind, step.args);
+    const display = stepText(args.kind, step.args);
     const base = { label, input: current.value.id, span: step.span, display };
-    switch (kind) {
+    switch (args.kind) {
       case 'Embedding': {
         if (type.dtype !== 'int64') {
           this.diagnostics.push(
@@ -483,9 +486,8 @@ export class ChainChecker {
           );
           return undefined;
         }
-        const vocab = args.get('vocab') as number;
-        const dim = args.get('dim') as number;
-        let paddingIdx = args.get('padding_idx') as number | undefined;
+        const { vocab, dim } = args;
+        let paddingIdx = args.padding_idx;
         if (paddingIdx !== undefined) {
           if (paddingIdx < -vocab || paddingIdx >= vocab) {
             const arg = step.args!.find((a) => a.name?.text === 'padding_idx')!;
@@ -503,24 +505,24 @@ export class ChainChecker {
       case 'BiRNN':
       case 'BiLSTM':
       case 'BiGRU':
-        return this.recurrent(step, kind, args, base, current);
+        return this.recurrent(step, args, base, current);
       case 'Linear': {
         if (!this.expectFloat(step, 'Linear', type)) return undefined;
         const inFeatures = this.fixedLast(step, 'Linear', type);
         if (inFeatures === undefined) return undefined;
-        const outFeatures = args.get('out') as number;
+        const outFeatures = args.out;
         const outType: ValueType = { ...type, dims: [...type.dims.slice(0, -1), fixed(outFeatures)] };
-        return this.add({ kind: 'linear', ...base, inFeatures, outFeatures, bias: args.get('bias') as boolean, output: { id: label, type: outType } }, step);
+        return this.add({ kind: 'linear', ...base, inFeatures, outFeatures, bias: args.bias, output: { id: label, type: outType } }, step);
       }
       case 'LayerNorm': {
         if (!this.expectFloat(step, 'LayerNorm', type)) return undefined;
         const features = this.fixedLast(step, 'LayerNorm', type);
         if (features === undefined) return undefined;
-        return this.add({ kind: 'layerNorm', ...base, features, eps: args.get('eps') as number, output: { id: label, type } }, step);
+        return this.add({ kind: 'layerNorm', ...base, features, eps: args.eps, output: { id: label, type } }, step);
       }
       case 'Dropout': {
         if (!this.expectFloat(step, 'Dropout', type)) return undefined;
-        return this.add({ kind: 'dropout', ...base, p: args.get('p') as number, output: { id: label, type } }, step);
+        return this.add({ kind: 'dropout', ...base, p: args.p, output: { id: label, type } }, step);
       }
       case 'Attention':
         this.diagnostics.push(
@@ -530,11 +532,12 @@ export class ChainChecker {
     }
   }
 
-  private recurrent(step: CallStep, kind: LayerKind, args: BoundArguments, base: { label: string; input: string; span: Span; display: string }, current: Binding): Binding | undefined {
+  private recurrent(step: CallStep, args: LayerArguments<RecurrentKind>, base: { label: string; input: string; span: Span; display: string }, current: Binding): Binding | undefined {
     const type = current.value.type;
+    const kind = args.kind;
     const cell = kind.replace(/^Bi/, '').toLowerCase() as RecurrentCell;
     const isBi = kind.startsWith('Bi');
-    if (isBi && step.args?.some((a) => a.name?.text === 'bidirectional') && args.get('bidirectional') === false) {
+    if (isBi && step.args?.some((a) => a.name?.text === 'bidirectional') && args.bidirectional === false) {
       const arg = step.args.find((a) => a.name?.text === 'bidirectional')!;
       this.diagnostics.push(error('SEQ037', arg.span, `${kind} is bidirectional by definition`, `write \`${kind.slice(2)}(…)\` for one direction`, { names: [kind, 'bidirectional'], expected: 'true', found: 'false' }));
       return undefined;
@@ -561,10 +564,8 @@ export class ChainChecker {
     }
     const inputSize = this.fixedLast(step, kind, type);
     if (inputSize === undefined) return undefined;
-    const hidden = args.get('hidden') as number;
-    const layers = args.get('layers') as number;
-    const dropout = args.get('dropout') as number;
-    const bidirectional = isBi || (args.get('bidirectional') as boolean);
+    const { hidden, layers, dropout } = args;
+    const bidirectional = isBi || args.bidirectional;
     if (dropout > 0 && layers === 1) {
       const arg = step.args!.find((a) => a.name?.text === 'dropout')!;
       this.diagnostics.push(
@@ -573,7 +574,7 @@ export class ChainChecker {
     }
     const label = base.label;
     let state;
-    if (args.get('stateful') === true) {
+    if (args.stateful) {
       const directions = bidirectional ? 2 : 1;
       const stateType: ValueType = { dtype: 'float32', dims: [fixed(layers * directions), type.dims[0]!, fixed(hidden)], hasTime: false };
       state = cell === 'lstm' ? { h0: `${label}.h0`, hn: `${label}.hn`, c0: `${label}.c0`, cn: `${label}.cn` } : { h0: `${label}.h0`, hn: `${label}.hn` };
@@ -594,10 +595,7 @@ export class ChainChecker {
         hidden,
         layers,
         bidirectional,
-        bias: args.get('bias') as boolean,
-        nonlinearity: (args.get('nonlinearity') as 'tanh' | 'relu' | undefined) ?? 'tanh',
-        resetAfter: (args.get('reset_after') as boolean | undefined) ?? true,
-        recurrentActivation: (args.get('recurrent_activation') as 'sigmoid' | 'hard_sigmoid' | undefined) ?? 'sigmoid',
+        ...recurrentOptions(args),
         dropout,
         ...(type.lengths === undefined ? {} : { lengths: type.lengths }),
         ...(state === undefined ? {} : { state }),
@@ -606,6 +604,16 @@ export class ChainChecker {
       step,
     );
   }
+}
+
+/** The options of a recurrent op, with the defaults of the cells whose signature lacks them (an LSTM has no `nonlinearity`). */
+export function recurrentOptions(args: LayerArguments<RecurrentKind>): Pick<RecurrentOp, 'bias' | 'nonlinearity' | 'resetAfter' | 'recurrentActivation'> {
+  return {
+    bias: args.bias,
+    nonlinearity: 'nonlinearity' in args ? args.nonlinearity : 'tanh',
+    resetAfter: 'reset_after' in args ? args.reset_after : true,
+    recurrentActivation: 'recurrent_activation' in args ? args.recurrent_activation : 'sigmoid',
+  };
 }
 
 function fixed(size: number): Dim {

@@ -16,10 +16,8 @@ import {
 import { generationLimits } from '../contracts/limits.js';
 import type { CallStep, Chain, DecoderBlock } from '../syntax/ast.js';
 import { bindArguments, stepText } from './arguments.js';
-import type { Binding, ChainChecker } from './chains.js';
-import { decoderSignature, isLayerKind, layerSignatures, type LayerKind } from './signatures.js';
-
-const recurrentKinds: readonly string[] = ['RNN', 'LSTM', 'GRU', 'BiRNN', 'BiLSTM', 'BiGRU'];
+import { recurrentOptions, type Binding, type ChainChecker } from './chains.js';
+import { decoderSignature, isLayerKind, isRecurrentKind, layerSignatures, type LayerArguments, type RecurrentKind } from './signatures.js';
 
 interface PendingAttention {
   readonly step: CallStep;
@@ -54,8 +52,7 @@ export class DecoderChecker {
         return undefined;
       }
       const vocab = last.size;
-      const bos = args.get('bos') as number;
-      const eos = args.get('eos') as number;
+      const { bos, eos } = args;
       for (const [name, id] of [['bos', bos], ['eos', eos]] as const) {
         if (id >= embedding.vocab || id >= vocab) {
           const arg = block.args.find((a) => a.name?.text === name)!;
@@ -63,7 +60,7 @@ export class DecoderChecker {
           return undefined;
         }
       }
-      const maxLength = args.get('max_length') as number;
+      const maxLength = args.max_length;
       if (maxLength > generationLimits.maxLength) {
         // Generation is bounded (src/contracts/limits.ts): the greedy graph's tokens are [batch, max_length].
         const arg = block.args.find((a) => a.name?.text === 'max_length');
@@ -78,7 +75,7 @@ export class DecoderChecker {
         );
         return undefined;
       }
-      const bridge = args.get('bridge') === 'linear';
+      const bridge = args.bridge === 'linear';
       if (bridge && encoder === undefined) {
         const arg = block.args.find((a) => a.name?.text === 'bridge')!;
         this.diagnostics.push(error('SEQ040', arg.span, 'a language model has no encoder state to bridge from', 'remove `bridge=linear`; a language model starts from zeros', { names: ['bridge'], expected: 'encoder' }));
@@ -125,8 +122,8 @@ export class DecoderChecker {
   private walk(block: DecoderBlock, encoder: EncoderIR | undefined, batch: Dim) {
     let current: Binding = { value: { id: 'tokens', type: { dtype: 'int64', dims: [batch], hasTime: false } }, span: block.keyword.span };
     let embedding: EmbeddingOp | undefined;
-    let recurrentStep: { step: CallStep; kind: LayerKind; label: string } | undefined;
-    let recurrentArgs: ReadonlyMap<string, unknown> | undefined;
+    let recurrentStep: { step: CallStep; kind: RecurrentKind; label: string } | undefined;
+    let recurrentArgs: LayerArguments<RecurrentKind> | undefined;
     let attention: PendingAttention | undefined;
     const headStart = () => this.chains.ops.length;
     let headFrom = 0;
@@ -165,18 +162,18 @@ export class DecoderChecker {
           ok = false;
           continue;
         }
-        const inputFeed = bound.get('input_feed') as boolean;
+        const inputFeed = bound.input_feed;
         if (inputFeed && placement === 'bahdanau') {
           const arg = step.args!.find((a) => a.name?.text === 'input_feed')!;
           this.diagnostics.push(error('SEQ048', arg.span, 'input feeding feeds the previous attentional vector of Luong attention; this Attention stands before the recurrent layer', 'move the Attention after the recurrent layer, or drop `input_feed`', { names: [label, 'input_feed'], expected: 'luong', found: placement }));
           ok = false;
           continue;
         }
-        attention = { step, label, score: bound.get('score') as AttentionScore, inputFeed, placement };
+        attention = { step, label, score: bound.score, inputFeed, placement };
         continue;
       }
-      if (recurrentKinds.includes(callee)) {
-        const kind = callee as LayerKind;
+      if (isRecurrentKind(callee)) {
+        const kind = callee;
         const bound = bindArguments(layerSignatures[kind], step, this.diagnostics);
         if (recurrentStep !== undefined) {
           this.diagnostics.push({ ...error('SEQ049', step.callee.span, 'a decoder has exactly one recurrent layer', 'stack layers with `layers=N` instead', { names: [recurrentStep.label, label], limit: 1 }), related: [{ span: recurrentStep.step.span, message: 'the first recurrent layer' }] });
@@ -184,8 +181,8 @@ export class DecoderChecker {
           continue;
         }
         if (bound === undefined) return undefined;
-        if (kind.startsWith('Bi') || bound.get('bidirectional') === true || bound.get('stateful') === true) {
-          const found = kind.startsWith('Bi') || bound.get('bidirectional') === true ? 'bidirectional' : 'stateful';
+        if (kind.startsWith('Bi') || bound.bidirectional || bound.stateful) {
+          const found = kind.startsWith('Bi') || bound.bidirectional ? 'bidirectional' : 'stateful';
           this.diagnostics.push(error('SEQ049', step.callee.span, `a decoder's recurrent layer runs forward one token at a time, so it cannot be ${found}`, `use \`${kind.replace(/^Bi/, '')}(hidden=…)\` without \`bidirectional\` or \`stateful\``, { names: [label], expected: 'forward', found }));
           // What follows depends on this layer; checking it would only repeat this error.
           return undefined;
@@ -193,7 +190,7 @@ export class DecoderChecker {
         if (embedding === undefined) continue;
         recurrentStep = { step, kind, label };
         recurrentArgs = bound;
-        current = { value: { id: label, type: { dtype: 'float32', dims: [batch, { kind: 'fixed', size: bound.get('hidden') as number }], hasTime: false } }, span: step.span };
+        current = { value: { id: label, type: { dtype: 'float32', dims: [batch, { kind: 'fixed', size: bound.hidden }], hasTime: false } }, span: step.span };
         headFrom = headStart();
         continue;
       }
@@ -220,7 +217,7 @@ export class DecoderChecker {
       this.diagnostics.push(error('SEQ049', block.keyword.span, 'a decoder needs one recurrent layer', 'add `-> LSTM(hidden=…)` after the Embedding', { expected: 1, found: 0 }));
       return undefined;
     }
-    const hidden = recurrentArgs.get('hidden') as number;
+    const hidden = recurrentArgs.hidden;
     const memoryDim = encoder === undefined ? 0 : (encoder.memoryType.dims[2] as { size: number }).size;
     let attentionIr: AttentionIR | undefined;
     if (attention !== undefined) {
@@ -245,13 +242,10 @@ export class DecoderChecker {
       cell: kind.toLowerCase() as RecurrentCell,
       inputSize,
       hidden,
-      layers: recurrentArgs.get('layers') as number,
+      layers: recurrentArgs.layers,
       bidirectional: false,
-      bias: recurrentArgs.get('bias') as boolean,
-      nonlinearity: (recurrentArgs.get('nonlinearity') as 'tanh' | 'relu' | undefined) ?? 'tanh',
-      resetAfter: (recurrentArgs.get('reset_after') as boolean | undefined) ?? true,
-      recurrentActivation: (recurrentArgs.get('recurrent_activation') as 'sigmoid' | 'hard_sigmoid' | undefined) ?? 'sigmoid',
-      dropout: recurrentArgs.get('dropout') as number,
+      ...recurrentOptions(recurrentArgs),
+      dropout: recurrentArgs.dropout,
       output: { id: label, type: { dtype: 'float32', dims: [batch, { kind: 'fixed', size: hidden }], hasTime: false } },
     };
     const head = this.chains.ops.filter((o) => o !== embedding);
