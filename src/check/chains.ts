@@ -204,10 +204,25 @@ export class ChainChecker {
   private readonly cutChains = new Set<Chain>();
   readonly chainResults = new Map<Chain, Binding>();
 
-  finish(ast: ModelAst, chains: readonly Chain[], hasDecoder: boolean): void {
+  /** Ends a model whose results are its graph outputs: warns of what is unused, and requires an output. */
+  finishModel(ast: ModelAst, chains: readonly Chain[]): void {
+    this.warnUnused(chains, undefined);
+    if (this.outputs.length === 0 && !this.diagnostics.some((d) => d.severity === 'error')) {
+      this.diagnostics.push(
+        error('SEQ017', ast.name.span, `the model \`${ast.name.text}\` has no output`, 'end a chain with `-> output name`', { names: [ast.name.text], expected: 1, found: 0 }),
+      );
+    }
+  }
+
+  /** Ends the encoder of a model with a decoder: its last chain is the decoder's memory, and the decoder makes the outputs. */
+  finishEncoder(chains: readonly Chain[]): void {
+    this.warnUnused(chains, chains[chains.length - 1]);
+  }
+
+  /** Warns of chain results and inputs nothing reads; `memory`, the chain the decoder attends over, is read. */
+  private warnUnused(chains: readonly Chain[], memory: Chain | undefined): void {
     for (const { chain, last } of this.danglingChains) {
-      // The encoder's last chain is the decoder's memory.
-      if (hasDecoder && chain === chains[chains.length - 1]) continue;
+      if (chain === memory) continue;
       if (this.cutChains.has(chain)) continue;
       const label = last.op?.label;
       if (label !== undefined && chains.some((c) => c !== chain && c.source.text === label && this.referenced.has(label))) continue;
@@ -224,17 +239,12 @@ export class ChainChecker {
     }
     for (const input of this.inputs) {
       if (input.role.kind === 'lengths') {
-        const unread = this.unreadLengths(input.name, input.role.of, chains, hasDecoder);
+        const unread = this.unreadLengths(input.name, input.role.of, memory);
         if (unread !== undefined) this.diagnostics.push(unread);
         continue;
       }
       if (input.role.kind !== 'data' || this.referenced.has(input.name)) continue;
       this.diagnostics.push(warning('SEQ016', input.span, `the input \`${input.name}\` is never used`, this.unusedInputHint(input), { names: [input.name] }));
-    }
-    if (this.outputs.length === 0 && !hasDecoder && !this.diagnostics.some((d) => d.severity === 'error')) {
-      this.diagnostics.push(
-        error('SEQ017', ast.name.span, `the model \`${ast.name.text}\` has no output`, 'end a chain with `-> output name`', { names: [ast.name.text], expected: 1, found: 0 }),
-      );
     }
   }
 
@@ -252,12 +262,12 @@ export class ChainChecker {
    * `max` over a value computed from x, a per-token output of such a value, or a decoder attending
    * over the encoder's memory. When none of them is there, the input only takes up a graph input.
    */
-  private unreadLengths(name: string, of: string, chains: readonly Chain[], hasDecoder: boolean): Diagnostic | undefined {
+  private unreadLengths(name: string, of: string, memoryChain: Chain | undefined): Diagnostic | undefined {
     // An unused sequence has its own warning; its lengths are unused with it.
     if (!this.referenced.has(of)) return undefined;
     const readByOp = this.ops.some((op) => (op.kind === 'recurrent' && op.lengths === name) || (op.kind === 'pool' && op.mode !== 'first' && op.lengths === name));
     const readByOutput = this.outputs.some((o) => o.type.hasTime && o.type.lengths === name);
-    const memory = hasDecoder ? this.chainResults.get(chains[chains.length - 1]!) : undefined;
+    const memory = memoryChain === undefined ? undefined : this.chainResults.get(memoryChain);
     if (readByOp || readByOutput || memory?.value.type.lengths === name) return undefined;
     const input = this.inputs.find((i) => i.name === name)!;
     return warning(

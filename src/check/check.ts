@@ -29,7 +29,8 @@ export function check(ast: ModelAst): CheckResult {
   checker.assignLabels(steps);
   for (const chain of chains) checker.chain(chain);
   const decoderIr = decoder === undefined ? undefined : new DecoderChecker(checker, diagnostics).check(decoder, encoderChains);
-  checker.finish(ast, chains, decoder !== undefined);
+  if (decoder === undefined) checker.finishModel(ast, chains);
+  else checker.finishEncoder(chains);
   checkFeedNames(decls, checker.outputs, diagnostics);
   if (hasErrors(diagnostics) || (decoder !== undefined && decoderIr === undefined)) return { diagnostics };
   const parameters = [...checker.ops.flatMap(parametersOf)];

@@ -81,7 +81,8 @@ export class DecoderChecker {
         this.diagnostics.push(error('SEQ040', arg.span, 'a language model has no encoder state to bridge from', 'remove `bridge=linear`; a language model starts from zeros', { names: ['bridge'], expected: 'encoder' }));
         return undefined;
       }
-      if (encoder !== undefined && !this.initialStateFits(block, encoder, encoderOps, recurrent, bridge)) return undefined;
+      // A bridge learns a projection from any final state.
+      if (encoder !== undefined && !bridge && !this.initialStateFits(encoder, encoderOps, recurrent)) return undefined;
       const decoder: DecoderIR = {
         bos,
         eos,
@@ -253,8 +254,7 @@ export class DecoderChecker {
   }
 
   /** Without a bridge the encoder's final state, directions concatenated, must have the decoder's layers and size. */
-  private initialStateFits(block: DecoderBlock, encoder: EncoderIR, encoderOps: readonly Op[], recurrent: RecurrentOp, bridge: boolean): boolean {
-    if (bridge) return true;
+  private initialStateFits(encoder: EncoderIR, encoderOps: readonly Op[], recurrent: RecurrentOp): boolean {
     const final = encoderOps.find((o): o is RecurrentOp => o.kind === 'recurrent' && o.label === encoder.finalState)!;
     const directions = final.bidirectional ? 2 : 1;
     const size = final.hidden * directions;
