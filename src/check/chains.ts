@@ -61,7 +61,8 @@ const activationBuiltins: readonly BuiltinName[] = ['relu', 'tanh', 'sigmoid', '
 
 /** Walks the chains in order, keeping the names in scope and the ops and outputs made so far. */
 export class ChainChecker {
-  ops: Op[] = [];
+  /** The ops of the model's chains (the encoder's, in a model with a decoder), in order. */
+  readonly ops: Op[] = [];
   readonly outputs: IrOutput[] = [];
   private readonly stateInputs: IrInput[] = [];
   private readonly scope = new Map<string, Binding>();
@@ -190,7 +191,7 @@ export class ChainChecker {
         this.stepWithoutTypes(step);
         continue;
       }
-      current = this.step(step, current);
+      current = this.step(step, current, this.ops);
     }
     if (current === undefined) return;
     this.chainResults.set(chain, current);
@@ -310,19 +311,20 @@ export class ChainChecker {
     return error('SEQ011', chain.source.span, `\`${name}\` is neither an input nor a label`, hint, { names: [name], expected: candidates });
   }
 
-  step(step: Step, current: Binding): Binding | undefined {
+  /** Types one step after `current`; the ops it makes go into `ops`, the list of the chains or the decoder's own. */
+  step(step: Step, current: Binding, ops: Op[]): Binding | undefined {
     if (step.kind === 'outputStep') {
       this.output(step.name.text, step.name.span, current);
       return current;
     }
     const callee = step.callee.text;
     const label = this.labels.get(step);
-    if (isBuiltin(callee)) return this.builtin(step, callee, label, current);
+    if (isBuiltin(callee)) return this.builtin(step, callee, label, current, ops);
     if (isLayerKind(callee)) {
       const signature = layerSignatures[callee];
       const args = bindArguments(signature, step, this.diagnostics);
       if (args === undefined || label === undefined) return undefined;
-      return this.layer(step, args, label, current);
+      return this.layer(step, args, label, current, ops);
     }
     this.diagnostics.push(this.unknownStep(step));
     return undefined;
@@ -390,7 +392,7 @@ export class ChainChecker {
   private readonly outputIndex = new Map<string, IrOutput>();
   private indexedOutputs = 0;
 
-  private builtin(step: CallStep, name: BuiltinName, label: string | undefined, current: Binding): Binding | undefined {
+  private builtin(step: CallStep, name: BuiltinName, label: string | undefined, current: Binding, ops: Op[]): Binding | undefined {
     if (step.args !== undefined && step.args.length > 0) {
       this.diagnostics.push(error('SEQ025', step.args[0]!.span, `\`${name}\` takes no arguments`, `write \`-> ${name}\``, { names: [name], expected: 0, found: step.args.length }));
       return undefined;
@@ -400,7 +402,7 @@ export class ChainChecker {
     const id = label ?? name;
     if ((activationBuiltins as readonly string[]).includes(name)) {
       if (!this.expectFloat(step, name, type)) return undefined;
-      return this.add({ kind: 'activation', fn: name as ActivationFunction, label: id, input: current.value.id, output: { id, type }, span: step.span, display }, step);
+      return this.add({ kind: 'activation', fn: name as ActivationFunction, label: id, input: current.value.id, output: { id, type }, span: step.span, display }, step, ops);
     }
     if (!type.hasTime) {
       this.diagnostics.push(
@@ -418,7 +420,7 @@ export class ChainChecker {
     const dims = [type.dims[0]!, ...type.dims.slice(2)];
     const outType: ValueType = { dtype: type.dtype, dims, hasTime: false };
     const mode = name as PoolMode;
-    const finalStateOf = mode === 'last' ? this.recurrentSource(current) : undefined;
+    const finalStateOf = mode === 'last' ? this.recurrentSource(current, ops) : undefined;
     return this.add(
       {
         kind: 'pool',
@@ -432,18 +434,19 @@ export class ChainChecker {
         ...(finalStateOf === undefined ? {} : { finalStateOf }),
       },
       step,
+      ops,
     );
   }
 
   /** The recurrent layer whose output this is, directly or through dropout only. */
-  private recurrentSource(binding: Binding): string | undefined {
+  private recurrentSource(binding: Binding, ops: readonly Op[]): string | undefined {
     let op = binding.op;
-    while (op !== undefined && op.kind === 'dropout') op = this.scope.get(op.input)?.op ?? this.ops.find((o) => o.output.id === op!.input);
+    while (op !== undefined && op.kind === 'dropout') op = this.scope.get(op.input)?.op ?? ops.find((o) => o.output.id === op!.input);
     return op?.kind === 'recurrent' ? op.label : undefined;
   }
 
-  add(op: Op, step: CallStep): Binding {
-    this.ops.push(op);
+  private add(op: Op, step: CallStep, ops: Op[]): Binding {
+    ops.push(op);
     const binding: Binding = { value: op.output, span: step.span, op };
     if (this.declaredLabels.has(op.label)) this.scope.set(op.label, binding);
     return binding;
@@ -478,7 +481,7 @@ export class ChainChecker {
     return undefined;
   }
 
-  private layer(step: CallStep, args: LayerArguments, label: string, current: Binding): Binding | undefined {
+  private layer(step: CallStep, args: LayerArguments, label: string, current: Binding, ops: Op[]): Binding | undefined {
     const type = current.value.type;
     const display = stepText(args.kind, step.args);
     const base = { label, input: current.value.id, span: step.span, display };
@@ -507,7 +510,7 @@ export class ChainChecker {
           if (paddingIdx < 0) paddingIdx += vocab;
         }
         const outType: ValueType = { ...type, dtype: 'float32', dims: [...type.dims, fixed(dim)] };
-        return this.add({ kind: 'embedding', ...base, vocab, dim, ...(paddingIdx === undefined ? {} : { paddingIdx }), output: { id: label, type: outType } }, step);
+        return this.add({ kind: 'embedding', ...base, vocab, dim, ...(paddingIdx === undefined ? {} : { paddingIdx }), output: { id: label, type: outType } }, step, ops);
       }
       case 'RNN':
       case 'LSTM':
@@ -515,24 +518,24 @@ export class ChainChecker {
       case 'BiRNN':
       case 'BiLSTM':
       case 'BiGRU':
-        return this.recurrent(step, args, base, current);
+        return this.recurrent(step, args, base, current, ops);
       case 'Linear': {
         if (!this.expectFloat(step, 'Linear', type)) return undefined;
         const inFeatures = this.fixedLast(step, 'Linear', type);
         if (inFeatures === undefined) return undefined;
         const outFeatures = args.out;
         const outType: ValueType = { ...type, dims: [...type.dims.slice(0, -1), fixed(outFeatures)] };
-        return this.add({ kind: 'linear', ...base, inFeatures, outFeatures, bias: args.bias, output: { id: label, type: outType } }, step);
+        return this.add({ kind: 'linear', ...base, inFeatures, outFeatures, bias: args.bias, output: { id: label, type: outType } }, step, ops);
       }
       case 'LayerNorm': {
         if (!this.expectFloat(step, 'LayerNorm', type)) return undefined;
         const features = this.fixedLast(step, 'LayerNorm', type);
         if (features === undefined) return undefined;
-        return this.add({ kind: 'layerNorm', ...base, features, eps: args.eps, output: { id: label, type } }, step);
+        return this.add({ kind: 'layerNorm', ...base, features, eps: args.eps, output: { id: label, type } }, step, ops);
       }
       case 'Dropout': {
         if (!this.expectFloat(step, 'Dropout', type)) return undefined;
-        return this.add({ kind: 'dropout', ...base, p: args.p, output: { id: label, type } }, step);
+        return this.add({ kind: 'dropout', ...base, p: args.p, output: { id: label, type } }, step, ops);
       }
       case 'Attention':
         this.diagnostics.push(
@@ -542,7 +545,7 @@ export class ChainChecker {
     }
   }
 
-  private recurrent(step: CallStep, args: LayerArguments<RecurrentKind>, base: { label: string; input: string; span: Span; display: string }, current: Binding): Binding | undefined {
+  private recurrent(step: CallStep, args: LayerArguments<RecurrentKind>, base: { label: string; input: string; span: Span; display: string }, current: Binding, ops: Op[]): Binding | undefined {
     const type = current.value.type;
     const kind = args.kind;
     const cell = kind.replace(/^Bi/, '').toLowerCase() as RecurrentCell;
@@ -612,6 +615,7 @@ export class ChainChecker {
         output: { id: label, type: outType },
       },
       step,
+      ops,
     );
   }
 }

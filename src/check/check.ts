@@ -4,7 +4,7 @@ import { error, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js'
 import type { IrOutput, ModelIR } from '../ir/ir.js';
 import type { CallStep, Chain, DecoderBlock, EncoderBlock, InputDecl, ModelAst } from '../syntax/ast.js';
 import { ChainChecker } from './chains.js';
-import { DecoderChecker } from './decoder.js';
+import { checkDecoder } from './decoder.js';
 import { checkInputs } from './inputs.js';
 import { decoderParameters, parametersOf } from '../ir/parameters.js';
 
@@ -28,7 +28,7 @@ export function check(ast: ModelAst): CheckResult {
   const steps = [...chains.flatMap((c) => c.steps), ...(decoder?.steps ?? [])].filter((s): s is CallStep => s.kind === 'callStep');
   checker.assignLabels(steps);
   for (const chain of chains) checker.chain(chain);
-  const decoderIr = decoder === undefined ? undefined : new DecoderChecker(checker, diagnostics).check(decoder, encoderChains);
+  const decoderIr = decoder === undefined ? undefined : checkDecoder(decoder, encoderChains, checker, diagnostics);
   if (decoder === undefined) checker.finishModel(ast, chains);
   else checker.finishEncoder(chains);
   checkFeedNames(decls, checker.outputs, diagnostics);
