@@ -16,7 +16,7 @@ import {
 import { generationLimits } from '../contracts/limits.js';
 import type { CallStep, Chain, DecoderBlock } from '../syntax/ast.js';
 import { bindArguments, stepText } from './arguments.js';
-import { recurrentOptions, type Binding, type ChainChecker } from './chains.js';
+import { checkStep, recurrentOptions, type Binding, type ChainContext } from './chains.js';
 import { decoderSignature, isLayerKind, isRecurrentKind, layerSignatures, type LayerArguments, type RecurrentKind } from './signatures.js';
 
 interface PendingAttention {
@@ -32,13 +32,13 @@ interface PendingAttention {
  * encoder ops, read only), the diagnostics, and the decoder's own ops, which its steps go into.
  */
 interface DecoderContext {
-  readonly chains: ChainChecker;
+  readonly chains: ChainContext;
   readonly diagnostics: Diagnostic[];
   readonly ops: Op[];
 }
 
 /** Checks the decoder block after the encoder's chains: its arguments, its steps and how it meets the encoder. */
-export function checkDecoder(block: DecoderBlock, encoderChains: readonly Chain[], chains: ChainChecker, diagnostics: Diagnostic[]): { decoder: DecoderIR; encoder?: EncoderIR } | undefined {
+export function checkDecoder(block: DecoderBlock, encoderChains: readonly Chain[], chains: ChainContext, diagnostics: Diagnostic[]): { decoder: DecoderIR; encoder?: EncoderIR } | undefined {
   const ctx: DecoderContext = { chains, diagnostics, ops: [] };
   const args = bindArguments(decoderSignature, { callee: block.keyword, args: block.args }, diagnostics);
   const encoder = encoderChains.length > 0 ? checkEncoder(ctx, block, encoderChains) : undefined;
@@ -204,7 +204,7 @@ function walk(ctx: DecoderContext, block: DecoderBlock, encoder: EncoderIR | und
       ok = false;
       continue;
     }
-    const next = ctx.chains.step(step, current, ctx.ops);
+    const next = checkStep(ctx.chains, step, current, ctx.ops);
     if (next === undefined) {
       ok = false;
       break;
