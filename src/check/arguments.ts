@@ -10,19 +10,18 @@ import {
   layerSignatures,
   type ArgType,
   type ArgValue,
-  type LayerSignature,
+  type ArgumentSignature,
+  type BoundArguments,
 } from './signatures.js';
-
-export type BoundArguments = ReadonlyMap<string, ArgValue>;
 
 /** The largest integer any argument may have: sizes beyond it could not be allocated anyway. */
 const maxInteger = 2 ** 31 - 1;
 
-/** What binding needs of a signature; layers and the `decoder(…)` block both have one. */
-export type ArgumentSignature = Pick<LayerSignature, 'positional' | 'params'> & { readonly kind: string };
-
-/** Returns the bound arguments with defaults filled in, or undefined when any is wrong. */
-export function bindArguments(signature: ArgumentSignature, step: Pick<CallStep, 'callee' | 'args'>, diagnostics: Diagnostic[]): BoundArguments | undefined {
+/**
+ * Returns the bound arguments with defaults filled in, typed by the signature's table entry
+ * (`{ kind: 'Linear', out: number, bias: boolean }`), or undefined when any is wrong.
+ */
+export function bindArguments<S extends ArgumentSignature>(signature: S, step: Pick<CallStep, 'callee' | 'args'>, diagnostics: Diagnostic[]): BoundArguments<S> | undefined {
   const bound = new Map<string, ArgValue>();
   const seen = new Map<string, Argument>();
   let ok = true;
@@ -71,7 +70,7 @@ export function bindArguments(signature: ArgumentSignature, step: Pick<CallStep,
     if (bound.has(param.name) || seen.has(param.name)) continue;
     if (param.default !== undefined) {
       bound.set(param.name, param.default);
-    } else if (param.name !== 'padding_idx' && !misspelled) {
+    } else if (param.optional !== true && !misspelled) {
       diagnostics.push(
         error(
           'SEQ021',
@@ -84,7 +83,9 @@ export function bindArguments(signature: ArgumentSignature, step: Pick<CallStep,
       ok = false;
     }
   }
-  return ok ? bound : undefined;
+  if (!ok) return undefined;
+  // The values were converted by the table's own types above, so they have the types it declares.
+  return { ...Object.fromEntries(bound), kind: signature.kind } as BoundArguments<S>;
 }
 
 function listParams(signature: ArgumentSignature): string {
@@ -92,7 +93,7 @@ function listParams(signature: ArgumentSignature): string {
 }
 
 function example(signature: ArgumentSignature): string {
-  const required = signature.params.filter((p) => p.default === undefined && p.name !== 'padding_idx');
+  const required = signature.params.filter((p) => p.default === undefined && p.optional !== true);
   const samples: Record<string, string> = { vocab: '10000', dim: '128', hidden: '256', out: '2', bos: '1', eos: '2', max_length: '64' };
   return `${signature.kind}(${required.map((p) => `${p.name}=${samples[p.name] ?? '1'}`).join(', ')})`;
 }

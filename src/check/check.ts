@@ -3,8 +3,8 @@
 import { error, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { IrOutput, ModelIR } from '../ir/ir.js';
 import type { CallStep, Chain, DecoderBlock, EncoderBlock, InputDecl, ModelAst } from '../syntax/ast.js';
-import { ChainChecker } from './chains.js';
-import { DecoderChecker } from './decoder.js';
+import { allInputs, assignLabels, checkChain, createChainContext, finishEncoder, finishModel } from './chains.js';
+import { checkDecoder } from './decoder.js';
 import { checkInputs } from './inputs.js';
 import { decoderParameters, parametersOf } from '../ir/parameters.js';
 
@@ -24,21 +24,22 @@ export function check(ast: ModelAst): CheckResult {
   const decoder = decoders[0];
   const chains = [...topChains, ...encoderChains];
   const inputs = checkInputs(decls, diagnostics);
-  const checker = new ChainChecker(inputs, diagnostics, new Set(decls.map((d) => d.name.text)));
+  const chainContext = createChainContext(inputs, diagnostics, new Set(decls.map((d) => d.name.text)));
   const steps = [...chains.flatMap((c) => c.steps), ...(decoder?.steps ?? [])].filter((s): s is CallStep => s.kind === 'callStep');
-  checker.assignLabels(steps);
-  for (const chain of chains) checker.chain(chain);
-  const decoderIr = decoder === undefined ? undefined : new DecoderChecker(checker, diagnostics).check(decoder, encoderChains);
-  checker.finish(ast, chains, decoder !== undefined);
-  checkFeedNames(decls, checker.outputs, diagnostics);
+  assignLabels(chainContext, steps);
+  for (const chain of chains) checkChain(chainContext, chain);
+  const decoderIr = decoder === undefined ? undefined : checkDecoder(decoder, encoderChains, chainContext, diagnostics);
+  if (decoder === undefined) finishModel(chainContext, ast, chains);
+  else finishEncoder(chainContext, chains);
+  checkFeedNames(decls, chainContext.outputs, diagnostics);
   if (hasErrors(diagnostics) || (decoder !== undefined && decoderIr === undefined)) return { diagnostics };
-  const parameters = [...checker.ops.flatMap(parametersOf)];
-  if (decoderIr !== undefined) parameters.push(...decoderParameters(decoderIr.decoder, decoderIr.encoder, checker.ops));
+  const parameters = [...chainContext.ops.flatMap(parametersOf)];
+  if (decoderIr !== undefined) parameters.push(...decoderParameters(decoderIr.decoder, decoderIr.encoder, chainContext.ops));
   const ir: ModelIR = {
     name: ast.name.text,
-    inputs: checker.allInputs(),
-    ops: checker.ops,
-    outputs: checker.outputs,
+    inputs: allInputs(chainContext),
+    ops: chainContext.ops,
+    outputs: chainContext.outputs,
     parameters,
     span: ast.span,
     ...(decoderIr === undefined ? {} : { decoder: decoderIr.decoder }),

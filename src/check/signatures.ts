@@ -13,8 +13,42 @@ export interface ParamSignature {
   readonly type: ArgType;
   /** Absent for a required argument. */
   readonly default?: ArgValue;
+  /** An argument without a default that may still be left out (Embedding's `padding_idx`). */
+  readonly optional?: true;
   readonly doc: string;
 }
+
+/** The value an argument of this type binds to: a number, a boolean, or one of the enum's strings. */
+export type ValueOfType<T extends ArgType> = T extends { readonly kind: 'int' | 'float' }
+  ? number
+  : T extends { readonly kind: 'bool' }
+    ? boolean
+    : T extends { readonly kind: 'enum'; readonly values: readonly (infer V)[] }
+      ? V
+      : never;
+
+type RequiredParam<P extends ParamSignature> = P extends { readonly optional: true } ? never : P['name'];
+type OptionalParam<P extends ParamSignature> = P extends { readonly optional: true } ? P['name'] : never;
+
+/**
+ * The bound arguments of a parameter list, read off the table: every argument with a default or
+ * without one is present, and an `optional` one may be absent.
+ */
+export type ArgumentsOf<Params extends readonly ParamSignature[]> = {
+  readonly [N in RequiredParam<Params[number]>]: ValueOfType<Extract<Params[number], { readonly name: N }>['type']>;
+} & {
+  readonly [N in OptionalParam<Params[number]>]?: ValueOfType<Extract<Params[number], { readonly name: N }>['type']>;
+};
+
+/** What binding needs of a signature; layers and the `decoder(…)` block both have one. */
+export interface ArgumentSignature {
+  readonly kind: string;
+  readonly positional: readonly string[];
+  readonly params: readonly ParamSignature[];
+}
+
+/** The bound arguments of a signature, tagged with its kind; a union of signatures gives a discriminated union. */
+export type BoundArguments<S extends ArgumentSignature> = S extends unknown ? { readonly kind: S['kind'] } & ArgumentsOf<S['params']> : never;
 
 export type LayerKind =
   | 'Embedding'
@@ -42,55 +76,55 @@ export interface LayerSignature {
   readonly doc: string;
 }
 
-const hidden: ParamSignature = { name: 'hidden', type: { kind: 'int', min: 1 }, doc: 'size of the hidden state' };
-const layers: ParamSignature = { name: 'layers', type: { kind: 'int', min: 1, max: 64 }, default: 1, doc: 'stacked layers' };
-const dropout: ParamSignature = {
+const hidden = { name: 'hidden', type: { kind: 'int', min: 1 }, doc: 'size of the hidden state' } as const satisfies ParamSignature;
+const layers = { name: 'layers', type: { kind: 'int', min: 1, max: 64 }, default: 1, doc: 'stacked layers' } as const satisfies ParamSignature;
+const dropout = {
   name: 'dropout',
   type: { kind: 'float', min: 0, below: 1 },
   default: 0,
   doc: 'dropout between stacked layers (training only; inference graphs ignore it)',
-};
-const bias: ParamSignature = { name: 'bias', type: { kind: 'bool' }, default: true, doc: 'learn bias vectors' };
-const stateful: ParamSignature = {
+} as const satisfies ParamSignature;
+const bias = { name: 'bias', type: { kind: 'bool' }, default: true, doc: 'learn bias vectors' } as const satisfies ParamSignature;
+const stateful = {
   name: 'stateful',
   type: { kind: 'bool' },
   default: false,
   doc: 'add LABEL.h0 (and LABEL.c0) inputs and LABEL.hn (and LABEL.cn) outputs, [layers·directions, batch, hidden]',
-};
-const bidirectional: ParamSignature = {
+} as const satisfies ParamSignature;
+const bidirectional = {
   name: 'bidirectional',
   type: { kind: 'bool' },
   default: false,
   doc: 'run a second layer backwards over time and concatenate (the Bi* forms set this)',
-};
-const recurrentActivation: ParamSignature = {
+} as const satisfies ParamSignature;
+const recurrentActivation = {
   name: 'recurrent_activation',
   type: { kind: 'enum', values: ['sigmoid', 'hard_sigmoid'] },
   default: 'sigmoid',
   doc: 'gate activation; trained Keras 2 models use hard_sigmoid (clip(0.2·x + 0.5, 0, 1))',
-};
-const nonlinearity: ParamSignature = {
+} as const satisfies ParamSignature;
+const nonlinearity = {
   name: 'nonlinearity',
   type: { kind: 'enum', values: ['tanh', 'relu'] },
   default: 'tanh',
   doc: 'activation of the plain RNN',
-};
-const resetAfter: ParamSignature = {
+} as const satisfies ParamSignature;
+const resetAfter = {
   name: 'reset_after',
   type: { kind: 'bool' },
   default: true,
   doc: 'true: PyTorch GRU (reset gate applied after the recurrent matmul); false: the Keras variant',
-};
+} as const satisfies ParamSignature;
 
-const rnnParams = [hidden, layers, dropout, bias, bidirectional, nonlinearity, stateful];
-const lstmParams = [hidden, layers, dropout, bias, bidirectional, recurrentActivation, stateful];
-const gruParams = [hidden, layers, dropout, bias, bidirectional, resetAfter, recurrentActivation, stateful];
+const rnnParams = [hidden, layers, dropout, bias, bidirectional, nonlinearity, stateful] as const;
+const lstmParams = [hidden, layers, dropout, bias, bidirectional, recurrentActivation, stateful] as const;
+const gruParams = [hidden, layers, dropout, bias, bidirectional, resetAfter, recurrentActivation, stateful] as const;
 
-function recurrent(kind: LayerKind, params: readonly ParamSignature[], doc: string): LayerSignature {
-  return { kind, positional: ['hidden'], params, hasParameters: true, doc };
+function recurrent<K extends LayerKind, P extends readonly ParamSignature[]>(kind: K, params: P, doc: string) {
+  return { kind, positional: ['hidden'], params, hasParameters: true, doc } as const;
 }
 
-export const layerSignatures: Readonly<Record<LayerKind, LayerSignature>> = {
+export const layerSignatures = {
   Embedding: {
     kind: 'Embedding',
     positional: ['vocab', 'dim'],
@@ -99,7 +133,7 @@ export const layerSignatures: Readonly<Record<LayerKind, LayerSignature>> = {
     params: [
       { name: 'vocab', type: { kind: 'int', min: 1 }, doc: 'number of token ids' },
       { name: 'dim', type: { kind: 'int', min: 1 }, doc: 'size of each vector' },
-      { name: 'padding_idx', type: { kind: 'int' }, doc: 'the id whose vector is zero and not trained' },
+      { name: 'padding_idx', type: { kind: 'int' }, optional: true, doc: 'the id whose vector is zero and not trained' },
     ],
   },
   RNN: recurrent('RNN', rnnParams, 'Elman RNN (nn.RNN)'),
@@ -140,9 +174,22 @@ export const layerSignatures: Readonly<Record<LayerKind, LayerSignature>> = {
       { name: 'input_feed', type: { kind: 'bool' }, default: false, doc: 'Luong input feeding' },
     ],
   },
-};
+} as const satisfies Readonly<{ [K in LayerKind]: LayerSignature & { readonly kind: K } }>;
+
+/** The bound arguments of one layer kind, e.g. `{ kind: 'Embedding', vocab, dim, padding_idx? }`. */
+export type LayerArguments<K extends LayerKind = LayerKind> = BoundArguments<(typeof layerSignatures)[K]>;
+
+export type DecoderArguments = BoundArguments<typeof decoderSignature>;
 
 export const layerKinds = Object.keys(layerSignatures) as LayerKind[];
+
+export type RecurrentKind = 'RNN' | 'LSTM' | 'GRU' | 'BiRNN' | 'BiLSTM' | 'BiGRU';
+
+export const recurrentKinds: readonly RecurrentKind[] = ['RNN', 'LSTM', 'GRU', 'BiRNN', 'BiLSTM', 'BiGRU'];
+
+export function isRecurrentKind(name: string): name is RecurrentKind {
+  return (recurrentKinds as readonly string[]).includes(name);
+}
 
 /** The arguments of a `decoder(…) { … }` block; all of them are named. */
 export const decoderSignature = {
@@ -159,7 +206,7 @@ export const decoderSignature = {
       doc: "`linear`: a learned projection (with tanh) from the encoder's final state to the decoder's initial state",
     },
   ],
-} as const satisfies { kind: string; positional: readonly string[]; params: readonly ParamSignature[] };
+} as const satisfies ArgumentSignature;
 
 export type BuiltinName = 'last' | 'first' | 'mean' | 'max' | 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'log_softmax';
 
