@@ -1,6 +1,22 @@
 // The syntax stage: .seq text → tokens → CST (Chevrotain) → AST, with every problem as a diagnostic.
 
 import type { CstNode, IToken, IRecognitionException, ILexingError, CstElement } from 'chevrotain';
+import type {
+  ArgCstNode,
+  ArgsCstNode,
+  ChainCstNode,
+  DecoderBlockCstNode,
+  DimCstNode,
+  EncoderBlockCstNode,
+  FileCstNode,
+  InputDeclCstNode,
+  MemberCstNode,
+  ModelCstNode,
+  StepCstNode,
+  TypeExprCstNode,
+  ValueCstNode,
+} from '../../grammar/cst.js';
+import { assertNever } from '../contracts/assert.js';
 import { seqFirstErrorParser as seqParser } from '../../grammar/parser.js';
 import { seqLexer } from '../../grammar/tokens.js';
 import { error, spanOfWhole, type Diagnostic, type Position, type Span } from '../diagnostics/diagnostic.js';
@@ -51,7 +67,8 @@ export function parse(original: string, source: string): ParseResult {
   const limit = tokenLimitDiagnostic(lexed.tokens, source);
   if (limit !== undefined) return { diagnostics: [...diagnostics, limit] };
   seqParser.input = lexed.tokens;
-  const cst = seqParser.file();
+  // The generated types of grammar/cst.d.ts describe the tree this parser builds; this is where they meet.
+  const cst = seqParser.file() as FileCstNode;
   // The parser stops at its first error. On a line the lexer already reported, that error is a
   // consequence of the bad character, so it is left out.
   const linesWithErrors = new Set(diagnostics.map((d) => d.span.start.line));
@@ -65,7 +82,7 @@ export function parse(original: string, source: string): ParseResult {
   if (diagnostics.length > 0) return { diagnostics };
 
   const builder = new AstBuilder(source);
-  const models = nodes(cst, 'model');
+  const models = cst.children.model ?? [];
   if (models.length !== 1) {
     const span = models.length === 0 ? spanAtEnd(text, source, lines) : builder.nodeSpan(models[1]!);
     const message =
@@ -146,100 +163,117 @@ function laterSyntaxErrors(text: string, source: string, line: number): Diagnost
   return found;
 }
 
-/** Turns CST nodes into AST nodes; it only reads the tree, never the text. */
+/**
+ * Turns CST nodes into AST nodes; it only reads the tree, never the text. It reads the tree through
+ * the generated types of grammar/cst.d.ts, so renaming a rule or a label in the grammar (and
+ * regenerating with `npm run grammar`) fails the type check here rather than misreading the tree.
+ */
 class AstBuilder {
   readonly diagnostics: Diagnostic[] = [];
   constructor(private readonly source: string) {}
 
-  model(node: CstNode): ModelAst {
+  model(node: ModelCstNode): ModelAst {
+    const c = node.children;
     return {
       kind: 'model',
-      name: this.name(token(node, 'Identifier')),
-      members: nodes(node, 'member').map((m) => this.member(m)),
+      name: this.name(first(c.Identifier)),
+      members: (c.member ?? []).map((m) => this.member(m)),
       span: this.nodeSpan(node),
     };
   }
 
-  member(node: CstNode): Member {
-    const inner = firstChildNode(node);
-    switch (inner.name) {
+  member(node: MemberCstNode): Member {
+    const alternative = onlyChild(node);
+    switch (alternative.label) {
       case 'inputDecl':
-        return this.inputDecl(inner);
+        return this.inputDecl(alternative.element);
       case 'chain':
-        return this.chain(inner);
+        return this.chain(alternative.element);
       case 'encoderBlock':
-        return this.encoderBlock(inner);
+        return this.encoderBlock(alternative.element);
       default:
-        return this.decoderBlock(inner);
+        return this.decoderBlock(alternative.element);
     }
   }
 
-  inputDecl(node: CstNode): InputDecl {
+  inputDecl(node: InputDeclCstNode): InputDecl {
+    const c = node.children;
     return {
       kind: 'input',
-      name: this.name(token(node, 'Identifier')),
-      type: this.typeExpr(nodes(node, 'typeExpr')[0]!),
+      name: this.name(first(c.Identifier)),
+      type: this.typeExpr(first(c.typeExpr)),
       span: this.nodeSpan(node),
     };
   }
 
-  typeExpr(node: CstNode): TypeExpr {
-    const names = tokens(node, 'Identifier');
-    if (nodes(node, 'dim').length > 0) {
+  typeExpr(node: TypeExprCstNode): TypeExpr {
+    const c = node.children;
+    const names = inOrder(c.Identifier);
+    if (c.dim !== undefined && c.dim.length > 0) {
       return {
         kind: 'tensorType',
         dtype: this.name(names[0]!),
-        dims: nodes(node, 'dim').map((d) => this.dim(d)),
+        dims: c.dim.map((d) => this.dim(d)),
         span: this.nodeSpan(node),
       };
     }
     return { kind: 'callType', callee: this.name(names[0]!), argument: this.name(names[1]!), span: this.nodeSpan(node) };
   }
 
-  dim(node: CstNode): DimExpr {
-    const id = tokens(node, 'Identifier')[0];
-    if (id !== undefined) return { kind: 'symbolicDim', name: id.image, span: this.tokenSpan(id) };
-    const num = token(node, 'Number');
-    return { kind: 'fixedDim', size: globalThis.Number(num.image), text: num.image, span: this.tokenSpan(num) };
+  dim(node: DimCstNode): DimExpr {
+    const alternative = onlyChild(node);
+    const t = alternative.element;
+    switch (alternative.label) {
+      case 'Identifier':
+        return { kind: 'symbolicDim', name: t.image, span: this.tokenSpan(t) };
+      case 'Number':
+        return { kind: 'fixedDim', size: globalThis.Number(t.image), text: t.image, span: this.tokenSpan(t) };
+      default:
+        return assertNever(alternative);
+    }
   }
 
-  chain(node: CstNode): Chain {
+  chain(node: ChainCstNode): Chain {
+    const c = node.children;
     return {
       kind: 'chain',
-      source: this.name(token(node, 'Identifier')),
-      steps: nodes(node, 'step').map((s) => this.step(s)),
+      source: this.name(first(c.Identifier)),
+      steps: c.step.map((s) => this.step(s)),
       span: this.nodeSpan(node),
     };
   }
 
-  encoderBlock(node: CstNode): EncoderBlock {
+  encoderBlock(node: EncoderBlockCstNode): EncoderBlock {
+    const c = node.children;
     return {
       kind: 'encoderBlock',
-      keyword: this.name(token(node, 'Identifier')),
-      chains: nodes(node, 'chain').map((c) => this.chain(c)),
+      keyword: this.name(first(c.Identifier)),
+      chains: (c.chain ?? []).map((chain) => this.chain(chain)),
       span: this.nodeSpan(node),
     };
   }
 
-  decoderBlock(node: CstNode): DecoderBlock {
-    const args = nodes(node, 'args')[0];
+  decoderBlock(node: DecoderBlockCstNode): DecoderBlock {
+    const c = node.children;
+    const args = c.args?.[0];
     return {
       kind: 'decoderBlock',
-      keyword: this.name(token(node, 'Identifier')),
+      keyword: this.name(first(c.Identifier)),
       args: args === undefined ? [] : this.args(args),
-      steps: nodes(node, 'step').map((s) => this.step(s)),
+      steps: (c.step ?? []).map((s) => this.step(s)),
       span: this.nodeSpan(node),
     };
   }
 
-  step(node: CstNode): Step {
-    if (tokens(node, 'Output').length > 0) {
-      return { kind: 'outputStep', name: this.name(token(node, 'Identifier')), span: this.nodeSpan(node) };
+  step(node: StepCstNode): Step {
+    const c = node.children;
+    const names = inOrder(c.Identifier ?? []);
+    if (c.Output !== undefined && c.Output.length > 0) {
+      return { kind: 'outputStep', name: this.name(names[0]!), span: this.nodeSpan(node) };
     }
-    const names = tokens(node, 'Identifier');
-    const labelled = tokens(node, 'Colon').length > 0;
-    const hasParens = tokens(node, 'LParen').length > 0;
-    const argsNode = nodes(node, 'args')[0];
+    const labelled = c.Colon !== undefined && c.Colon.length > 0;
+    const hasParens = c.LParen !== undefined && c.LParen.length > 0;
+    const argsNode = c.args?.[0];
     const args = hasParens ? (argsNode === undefined ? [] : this.args(argsNode)) : undefined;
     const callee = this.name(labelled ? names[1]! : names[0]!);
     const base = { kind: 'callStep' as const, callee, span: this.nodeSpan(node) };
@@ -247,21 +281,23 @@ class AstBuilder {
     return args === undefined ? withLabel : { ...withLabel, args };
   }
 
-  args(node: CstNode): Argument[] {
-    return nodes(node, 'arg').map((a) => this.arg(a));
+  args(node: ArgsCstNode): Argument[] {
+    return node.children.arg.map((a) => this.arg(a));
   }
 
-  arg(node: CstNode): Argument {
-    const value = this.value(nodes(node, 'value')[0]!);
-    const keyword = tokens(node, 'Identifier')[0];
+  arg(node: ArgCstNode): Argument {
+    const c = node.children;
+    const value = this.value(first(c.value));
+    const keyword = c.Identifier?.[0];
     const span = this.nodeSpan(node);
     return keyword === undefined ? { kind: 'argument', value, span } : { kind: 'argument', name: this.name(keyword), value, span };
   }
 
-  value(node: CstNode): Value {
-    const t = firstToken(node);
+  value(node: ValueCstNode): Value {
+    const alternative = onlyChild(node);
+    const t = alternative.element;
     const span = this.tokenSpan(t);
-    switch (t.tokenType.name) {
+    switch (alternative.label) {
       case 'Number':
         return { kind: 'number', value: globalThis.Number(t.image), text: t.image, span };
       case 'True':
@@ -270,8 +306,10 @@ class AstBuilder {
         return { kind: 'boolean', value: false, span };
       case 'StringLiteral':
         return { kind: 'string', value: t.image.slice(1, -1), span };
-      default:
+      case 'Identifier':
         return { kind: 'nameValue', text: t.image, span };
+      default:
+        return assertNever(alternative);
     }
   }
 
@@ -293,36 +331,32 @@ class AstBuilder {
   }
 }
 
-function isToken(e: CstElement): e is IToken {
-  return (e as IToken).tokenType !== undefined;
-}
+/** The children of a CST node, by the label the generated types give them. */
+type Children = { readonly [label: string]: readonly CstElement[] | undefined };
 
-function nodes(node: CstNode, rule: string): CstNode[] {
-  return (node.children[rule] ?? []).filter((e): e is CstNode => !isToken(e));
-}
+/** One child of a node whose rule chooses between alternatives, tagged with its label, so a switch on the label narrows it. */
+type Alternative<C> = { [L in keyof C]-?: { readonly label: L; readonly element: NonNullable<C[L]> extends readonly (infer E)[] ? E : never } }[keyof C];
 
-function tokens(node: CstNode, tokenName: string): IToken[] {
-  return (node.children[tokenName] ?? []).filter(isToken).sort((a, b) => a.startOffset - b.startOffset);
-}
-
-function token(node: CstNode, tokenName: string): IToken {
-  return tokens(node, tokenName)[0]!;
-}
-
-function firstChildNode(node: CstNode): CstNode {
-  for (const list of Object.values(node.children)) {
-    const found = list.find((e): e is CstNode => !isToken(e));
-    if (found !== undefined) return found;
+/**
+ * The child a choice rule (`member`, `dim`, `value`) holds: a parse without errors puts exactly one
+ * there. Finding none means the tree and the grammar disagree, which is a bug in seqc.
+ */
+function onlyChild<C extends Children>(node: CstNode & { readonly children: C }): Alternative<C> {
+  for (const [label, elements] of Object.entries(node.children)) {
+    const element = elements?.[0];
+    if (element !== undefined) return { label, element } as Alternative<C>;
   }
-  throw new Error(`CST node ${node.name} has no child node`);
+  throw new Error(`CST node ${node.name} holds none of its alternatives`);
 }
 
-function firstToken(node: CstNode): IToken {
-  for (const list of Object.values(node.children)) {
-    const found = list.find(isToken);
-    if (found !== undefined) return found;
-  }
-  throw new Error(`CST node ${node.name} has no token`);
+/** The first of a list the grammar guarantees is not empty. */
+function first<T>(elements: readonly T[]): T {
+  return elements[0]!;
+}
+
+/** Tokens stored under one label by several CONSUMEs, in the order they appear in the text. */
+function inOrder(tokens: readonly IToken[]): IToken[] {
+  return [...tokens].sort((a, b) => a.startOffset - b.startOffset);
 }
 
 function tokenSpan(t: IToken, source: string): Span {
