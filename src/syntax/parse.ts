@@ -182,6 +182,7 @@ class AstBuilder {
     };
   }
 
+  /** A member is exactly one of the rule's alternatives; a kind this switch does not know is a bug in seqc. */
   member(node: MemberCstNode): Member {
     const alternative = onlyChild(node);
     switch (alternative.label) {
@@ -191,8 +192,10 @@ class AstBuilder {
         return this.chain(alternative.element);
       case 'encoderBlock':
         return this.encoderBlock(alternative.element);
-      default:
+      case 'decoderBlock':
         return this.decoderBlock(alternative.element);
+      default:
+        return assertNever(alternative);
     }
   }
 
