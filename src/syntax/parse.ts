@@ -17,11 +17,12 @@ import type {
   ValueCstNode,
 } from '../../grammar/cst.js';
 import { assertNever } from '../contracts/assert.js';
-import { seqFirstErrorParser as seqParser } from '../../grammar/parser.js';
+import { SeqParser } from '../../grammar/parser.js';
 import { seqLexer } from '../../grammar/tokens.js';
 import { error, spanOfWhole, type Diagnostic, type Position, type Span } from '../diagnostics/diagnostic.js';
 import { maxNameLength, maxReparses, maxSpecCharacters, maxSteps, reparseBudget } from './limits.js';
 import { closest } from '../diagnostics/suggest.js';
+import { describeToken, isEndOfText, parseErrorFacts, seqErrorMessages, type ParseErrorFacts } from './parse-errors.js';
 import type {
   Argument,
   CallStep,
@@ -42,6 +43,14 @@ export interface ParseResult {
   readonly ast?: ModelAst;
   readonly diagnostics: readonly Diagnostic[];
 }
+
+/**
+ * The parser seqc uses: it stops at the first error, and words errors through `seqErrorMessages`.
+ * Recovery costs time per error (Chevrotain recomputes the lookahead to word each one), so a text of
+ * thousands of errors would parse in quadratic time; seqc reports the first error of a parse, and
+ * this parser finds it in time linear in the text.
+ */
+const seqParser = new SeqParser({ recoveryEnabled: false, errorMessageProvider: seqErrorMessages });
 
 /** Parses one spec. `source` names the text in spans (a path, or `<input>`). */
 export function parse(original: string, source: string): ParseResult {
@@ -412,57 +421,31 @@ function lexingDiagnostic(e: ILexingError, text: string, source: string, lines: 
 
 /** Where a parse error points: its token, or the end of the text when it found none. */
 function errorOffset(e: IRecognitionException, text: string): number {
-  const t = e.token;
-  return t.tokenType.name === 'EOF' || Number.isNaN(t.startOffset) ? text.length : t.startOffset;
+  return isEndOfText(e.token) ? text.length : e.token.startOffset;
 }
 
 function parsingDiagnostic(e: IRecognitionException, text: string, source: string, lines: LineTable): Diagnostic {
   const t = e.token;
-  const atEnd = t.tokenType.name === 'EOF' || Number.isNaN(t.startOffset);
+  const atEnd = isEndOfText(t);
   const startOffset = errorOffset(e, text);
   const endOffset = atEnd ? text.length : (t.endOffset ?? t.startOffset) + 1;
   const span = { source, start: lines.positionAt(startOffset), end: lines.positionAt(endOffset) };
-  const found = atEnd ? 'the end of the file' : `${describe(t)}`;
   const mistake = atEnd ? undefined : likelyMistake(e, t, text, source);
   if (mistake !== undefined) return mistake;
-  const expected = expectedFrom(e);
-  let message = expected === undefined ? `unexpected ${found}` : `expected ${expected}, found ${found}`;
-  // A name can start a member, but only when what follows fits; say so rather than "expected a name, found a name".
-  if (expected !== undefined && t.tokenType.name === 'Identifier' && /\ba name\b/.test(expected)) {
-    message = `${found} cannot start anything here`;
-  }
-  return error('SEQ002', span, message, parseHint(e, t));
+  const facts = parseErrorFacts(e);
+  // Every error of seqParser comes worded by seqErrorMessages; the fallback is for a message it did not make.
+  const message = facts?.message ?? `unexpected ${describeToken(t)}`;
+  return error('SEQ002', span, message, parseHint(e, facts));
 }
 
-function describe(t: IToken): string {
-  const kind = t.tokenType.name;
-  if (kind === 'Identifier') return `the name \`${t.image}\``;
-  if (kind === 'Number') return `the number ${t.image}`;
-  return `\`${t.image}\``;
-}
-
-/** Chevrotain's messages list alternatives; we keep its expectation and phrase the rest ourselves. */
-function expectedFrom(e: IRecognitionException): string | undefined {
-  const m = /Expecting(?: token of type)? --> (.+?) <--/.exec(e.message);
-  if (m !== null) return m[1];
-  const alternatives = /one of these possible Token sequences:\n([\s\S]*?)\nbut found/.exec(e.message);
-  if (alternatives !== null) {
-    const options = alternatives[1]!
-      .split('\n')
-      .map((l) => l.replace(/^\s*\d+\.\s*/, '').replace(/^\[|\]$/g, '').trim())
-      .filter((l) => l.length > 0);
-    const unique = [...new Set(options.map((o) => o.split(',')[0]!.trim()))];
-    return unique.length === 1 ? unique[0] : `${unique.slice(0, -1).join(', ')} or ${unique[unique.length - 1]}`;
-  }
-  return undefined;
-}
-
-function parseHint(e: IRecognitionException, t: IToken): string | undefined {
+function parseHint(e: IRecognitionException, facts: ParseErrorFacts | undefined): string | undefined {
+  const t = e.token;
   const rules = e.context.ruleStack;
   const rule = rules[rules.length - 1];
   const listItem = t.tokenType.name === 'Identifier' || t.tokenType.name === 'Number';
-  if (listItem && /--> '\]' <--/.test(e.message)) return 'separate dimensions with commas: `int64[batch, time]`';
-  if (listItem && /--> '\)' <--/.test(e.message)) return 'separate arguments with commas: `Embedding(vocab=10000, dim=128)`';
+  const required = facts?.kind === 'mismatchedToken' ? facts.expected[0]?.name : undefined;
+  if (listItem && required === 'RBracket') return 'separate dimensions with commas: `int64[batch, time]`';
+  if (listItem && required === 'RParen') return 'separate arguments with commas: `Embedding(vocab=10000, dim=128)`';
   if (rule === 'inputDecl' || (t.image === '=' && rule === 'typeExpr')) return 'an input is declared as `input name: int64[batch, time]`';
   if (rule === 'model' || rule === 'file') return 'a model is `model Name { inputs and chains }`';
   if (rule === 'step') return 'a step is `label: Layer(args)`, a builtin such as `last`, or `output name`';
@@ -542,7 +525,7 @@ function likelyMistake(e: IRecognitionException, t: IToken, text: string, source
     const keyword = rule === undefined || rule === 'file' ? 'model' : 'input';
     if (t.image !== keyword && closest(t.image, [keyword]) !== undefined) {
       const form = keyword === 'model' ? 'A spec is `model Name { inputs and chains }`' : 'An input is declared as `input tokens: int64[batch, time]`';
-      return error('SEQ002', spanOnLine(t.startOffset, t.startOffset + t.image.length), `${describe(t)} cannot start anything here`, `did you mean \`${keyword}\`? ${form}`);
+      return error('SEQ002', spanOnLine(t.startOffset, t.startOffset + t.image.length), `${describeToken(t)} cannot start anything here`, `did you mean \`${keyword}\`? ${form}`);
     }
   }
   return undefined;
