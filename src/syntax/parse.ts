@@ -165,7 +165,7 @@ function laterSyntaxErrors(text: string, source: string, line: number): Diagnost
     seqParser.file();
     const firstError = seqParser.errors[0];
     const next = firstError === undefined ? undefined : parsingDiagnostic(firstError, current, source, lineTable(current));
-    if (next === undefined || next.span.start.line <= end || /found `}`|the end of the file/.test(next.message)) break;
+    if (next === undefined || next.span.start.line <= end || blankingArtefact(next)) break;
     found.push({ ...next, span: { ...next.span, source } });
     errorLine = next.span.start.line;
   }
@@ -173,7 +173,17 @@ function laterSyntaxErrors(text: string, source: string, line: number): Diagnost
 }
 
 /**
- * Turns CST nodes into AST nodes; it only reads the tree, never the text. It reads the tree through
+ * Whether an error found after blanking statements out is one the blanking made: a `}` where
+ * something was expected (the block lost its contents) or the end of the text.
+ */
+function blankingArtefact(d: Diagnostic): boolean {
+  const expected = d.facts?.expected;
+  const expectedSomething = Array.isArray(expected) && expected.length > 0;
+  return (expectedSomething && d.facts?.found === '}') || d.facts?.found === endOfFile;
+}
+
+/**
+ * Turns CST nodes into AST nodes into AST nodes; it only reads the tree, never the text. It reads the tree through
  * the generated types of grammar/cst.d.ts, so renaming a rule or a label in the grammar (and
  * regenerating with `npm run grammar`) fails the type check here rather than misreading the tree.
  */
@@ -435,8 +445,13 @@ function parsingDiagnostic(e: IRecognitionException, text: string, source: strin
   const facts = parseErrorFacts(e);
   // Every error of seqParser comes worded by seqErrorMessages; the fallback is for a message it did not make.
   const message = facts?.message ?? `unexpected ${describeToken(t)}`;
-  return error('SEQ002', span, message, parseHint(e, facts));
+  const found = atEnd ? endOfFile : t.image;
+  const expected = (facts?.expected ?? []).map((type) => type.LABEL ?? type.name);
+  return error('SEQ002', span, message, parseHint(e, facts), { expected, found });
 }
+
+/** What a parse error's facts say it found when the text ended first. */
+const endOfFile = 'end of file';
 
 function parseHint(e: IRecognitionException, facts: ParseErrorFacts | undefined): string | undefined {
   const t = e.token;
