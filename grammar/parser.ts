@@ -1,6 +1,6 @@
 // The .seq grammar as one reusable Chevrotain CST parser; its rules are the language's definition.
 
-import { CstParser } from 'chevrotain';
+import { CstParser, type IParserErrorMessageProvider } from 'chevrotain';
 import {
   allTokens,
   Arrow,
@@ -25,9 +25,19 @@ import {
 
 /** The grammar's rules; grammar/seq.ebnf is their generated, readable form (`npm run grammar`). */
 export class SeqParser extends CstParser {
-  /** With `recoveryEnabled`, a parse goes on after an error to report more; without, it stops at the first. */
-  constructor(config: { readonly recoveryEnabled: boolean } = { recoveryEnabled: true }) {
-    super(allTokens, { recoveryEnabled: config.recoveryEnabled, nodeLocationTracking: 'full', maxLookahead: 3 });
+  /**
+   * With `recoveryEnabled`, a parse goes on after an error to report more; without, it stops at the
+   * first. `errorMessageProvider` words the errors (Chevrotain's own English when left out).
+   */
+  constructor(
+    config: { readonly recoveryEnabled: boolean; readonly errorMessageProvider?: IParserErrorMessageProvider } = { recoveryEnabled: true },
+  ) {
+    super(allTokens, {
+      recoveryEnabled: config.recoveryEnabled,
+      nodeLocationTracking: 'full',
+      maxLookahead: 3,
+      ...(config.errorMessageProvider === undefined ? {} : { errorMessageProvider: config.errorMessageProvider }),
+    });
     this.performSelfAnalysis();
   }
 
@@ -170,9 +180,3 @@ export class SeqParser extends CstParser {
 /** The one parser instance; Chevrotain parsers are reused by resetting `input`. */
 export const seqParser = new SeqParser();
 
-/**
- * A parser that stops at the first error. Recovery costs time per error (Chevrotain recomputes the
- * lookahead to word each one), so a text of thousands of errors would parse in quadratic time;
- * seqc reports the first error of a parse, and this parser finds it in time linear in the text.
- */
-export const seqFirstErrorParser = new SeqParser({ recoveryEnabled: false });

@@ -1,11 +1,28 @@
 // The syntax stage: .seq text → tokens → CST (Chevrotain) → AST, with every problem as a diagnostic.
 
 import type { CstNode, IToken, IRecognitionException, ILexingError, CstElement } from 'chevrotain';
-import { seqFirstErrorParser as seqParser } from '../../grammar/parser.js';
+import type {
+  ArgCstNode,
+  ArgsCstNode,
+  ChainCstNode,
+  DecoderBlockCstNode,
+  DimCstNode,
+  EncoderBlockCstNode,
+  FileCstNode,
+  InputDeclCstNode,
+  MemberCstNode,
+  ModelCstNode,
+  StepCstNode,
+  TypeExprCstNode,
+  ValueCstNode,
+} from '../../grammar/cst.js';
+import { assertNever } from '../contracts/assert.js';
+import { SeqParser } from '../../grammar/parser.js';
 import { seqLexer } from '../../grammar/tokens.js';
 import { error, spanOfWhole, type Diagnostic, type Position, type Span } from '../diagnostics/diagnostic.js';
 import { maxNameLength, maxReparses, maxSpecCharacters, maxSteps, reparseBudget } from './limits.js';
 import { closest } from '../diagnostics/suggest.js';
+import { describeToken, isEndOfText, parseErrorFacts, seqErrorMessages, type ParseErrorFacts } from './parse-errors.js';
 import type {
   Argument,
   CallStep,
@@ -26,6 +43,14 @@ export interface ParseResult {
   readonly ast?: ModelAst;
   readonly diagnostics: readonly Diagnostic[];
 }
+
+/**
+ * The parser seqc uses: it stops at the first error, and words errors through `seqErrorMessages`.
+ * Recovery costs time per error (Chevrotain recomputes the lookahead to word each one), so a text of
+ * thousands of errors would parse in quadratic time; seqc reports the first error of a parse, and
+ * this parser finds it in time linear in the text.
+ */
+const seqParser = new SeqParser({ recoveryEnabled: false, errorMessageProvider: seqErrorMessages });
 
 /** Parses one spec. `source` names the text in spans (a path, or `<input>`). */
 export function parse(original: string, source: string): ParseResult {
@@ -51,7 +76,8 @@ export function parse(original: string, source: string): ParseResult {
   const limit = tokenLimitDiagnostic(lexed.tokens, source);
   if (limit !== undefined) return { diagnostics: [...diagnostics, limit] };
   seqParser.input = lexed.tokens;
-  const cst = seqParser.file();
+  // The generated types of grammar/cst.d.ts describe the tree this parser builds; this is where they meet.
+  const cst = seqParser.file() as FileCstNode;
   // The parser stops at its first error. On a line the lexer already reported, that error is a
   // consequence of the bad character, so it is left out.
   const linesWithErrors = new Set(diagnostics.map((d) => d.span.start.line));
@@ -65,7 +91,7 @@ export function parse(original: string, source: string): ParseResult {
   if (diagnostics.length > 0) return { diagnostics };
 
   const builder = new AstBuilder(source);
-  const models = nodes(cst, 'model');
+  const models = cst.children.model ?? [];
   if (models.length !== 1) {
     const span = models.length === 0 ? spanAtEnd(text, source, lines) : builder.nodeSpan(models[1]!);
     const message =
@@ -139,107 +165,137 @@ function laterSyntaxErrors(text: string, source: string, line: number): Diagnost
     seqParser.file();
     const firstError = seqParser.errors[0];
     const next = firstError === undefined ? undefined : parsingDiagnostic(firstError, current, source, lineTable(current));
-    if (next === undefined || next.span.start.line <= end || /found `}`|the end of the file/.test(next.message)) break;
+    if (next === undefined || next.span.start.line <= end || blankingArtefact(next)) break;
     found.push({ ...next, span: { ...next.span, source } });
     errorLine = next.span.start.line;
   }
   return found;
 }
 
-/** Turns CST nodes into AST nodes; it only reads the tree, never the text. */
+/**
+ * Whether an error found after blanking statements out is one the blanking made: a `}` where
+ * something was expected (the block lost its contents) or the end of the text.
+ */
+function blankingArtefact(d: Diagnostic): boolean {
+  const expected = d.facts?.expected;
+  const expectedSomething = Array.isArray(expected) && expected.length > 0;
+  return (expectedSomething && d.facts?.found === '}') || d.facts?.found === endOfFile;
+}
+
+/**
+ * Turns CST nodes into AST nodes into AST nodes; it only reads the tree, never the text. It reads the tree through
+ * the generated types of grammar/cst.d.ts, so renaming a rule or a label in the grammar (and
+ * regenerating with `npm run grammar`) fails the type check here rather than misreading the tree.
+ */
 class AstBuilder {
   readonly diagnostics: Diagnostic[] = [];
   constructor(private readonly source: string) {}
 
-  model(node: CstNode): ModelAst {
+  model(node: ModelCstNode): ModelAst {
+    const c = node.children;
     return {
       kind: 'model',
-      name: this.name(token(node, 'Identifier')),
-      members: nodes(node, 'member').map((m) => this.member(m)),
+      name: this.name(first(c.Identifier)),
+      members: (c.member ?? []).map((m) => this.member(m)),
       span: this.nodeSpan(node),
     };
   }
 
-  member(node: CstNode): Member {
-    const inner = firstChildNode(node);
-    switch (inner.name) {
+  /** A member is exactly one of the rule's alternatives; a kind this switch does not know is a bug in seqc. */
+  member(node: MemberCstNode): Member {
+    const alternative = onlyChild(node);
+    switch (alternative.label) {
       case 'inputDecl':
-        return this.inputDecl(inner);
+        return this.inputDecl(alternative.element);
       case 'chain':
-        return this.chain(inner);
+        return this.chain(alternative.element);
       case 'encoderBlock':
-        return this.encoderBlock(inner);
+        return this.encoderBlock(alternative.element);
+      case 'decoderBlock':
+        return this.decoderBlock(alternative.element);
       default:
-        return this.decoderBlock(inner);
+        return assertNever(alternative);
     }
   }
 
-  inputDecl(node: CstNode): InputDecl {
+  inputDecl(node: InputDeclCstNode): InputDecl {
+    const c = node.children;
     return {
       kind: 'input',
-      name: this.name(token(node, 'Identifier')),
-      type: this.typeExpr(nodes(node, 'typeExpr')[0]!),
+      name: this.name(first(c.Identifier)),
+      type: this.typeExpr(first(c.typeExpr)),
       span: this.nodeSpan(node),
     };
   }
 
-  typeExpr(node: CstNode): TypeExpr {
-    const names = tokens(node, 'Identifier');
-    if (nodes(node, 'dim').length > 0) {
+  typeExpr(node: TypeExprCstNode): TypeExpr {
+    const c = node.children;
+    const names = inOrder(c.Identifier);
+    if (c.dim !== undefined && c.dim.length > 0) {
       return {
         kind: 'tensorType',
         dtype: this.name(names[0]!),
-        dims: nodes(node, 'dim').map((d) => this.dim(d)),
+        dims: c.dim.map((d) => this.dim(d)),
         span: this.nodeSpan(node),
       };
     }
     return { kind: 'callType', callee: this.name(names[0]!), argument: this.name(names[1]!), span: this.nodeSpan(node) };
   }
 
-  dim(node: CstNode): DimExpr {
-    const id = tokens(node, 'Identifier')[0];
-    if (id !== undefined) return { kind: 'symbolicDim', name: id.image, span: this.tokenSpan(id) };
-    const num = token(node, 'Number');
-    return { kind: 'fixedDim', size: globalThis.Number(num.image), text: num.image, span: this.tokenSpan(num) };
+  dim(node: DimCstNode): DimExpr {
+    const alternative = onlyChild(node);
+    const t = alternative.element;
+    switch (alternative.label) {
+      case 'Identifier':
+        return { kind: 'symbolicDim', name: t.image, span: this.tokenSpan(t) };
+      case 'Number':
+        return { kind: 'fixedDim', size: globalThis.Number(t.image), text: t.image, span: this.tokenSpan(t) };
+      default:
+        return assertNever(alternative);
+    }
   }
 
-  chain(node: CstNode): Chain {
+  chain(node: ChainCstNode): Chain {
+    const c = node.children;
     return {
       kind: 'chain',
-      source: this.name(token(node, 'Identifier')),
-      steps: nodes(node, 'step').map((s) => this.step(s)),
+      source: this.name(first(c.Identifier)),
+      steps: c.step.map((s) => this.step(s)),
       span: this.nodeSpan(node),
     };
   }
 
-  encoderBlock(node: CstNode): EncoderBlock {
+  encoderBlock(node: EncoderBlockCstNode): EncoderBlock {
+    const c = node.children;
     return {
       kind: 'encoderBlock',
-      keyword: this.name(token(node, 'Identifier')),
-      chains: nodes(node, 'chain').map((c) => this.chain(c)),
+      keyword: this.name(first(c.Identifier)),
+      chains: (c.chain ?? []).map((chain) => this.chain(chain)),
       span: this.nodeSpan(node),
     };
   }
 
-  decoderBlock(node: CstNode): DecoderBlock {
-    const args = nodes(node, 'args')[0];
+  decoderBlock(node: DecoderBlockCstNode): DecoderBlock {
+    const c = node.children;
+    const args = c.args?.[0];
     return {
       kind: 'decoderBlock',
-      keyword: this.name(token(node, 'Identifier')),
+      keyword: this.name(first(c.Identifier)),
       args: args === undefined ? [] : this.args(args),
-      steps: nodes(node, 'step').map((s) => this.step(s)),
+      steps: (c.step ?? []).map((s) => this.step(s)),
       span: this.nodeSpan(node),
     };
   }
 
-  step(node: CstNode): Step {
-    if (tokens(node, 'Output').length > 0) {
-      return { kind: 'outputStep', name: this.name(token(node, 'Identifier')), span: this.nodeSpan(node) };
+  step(node: StepCstNode): Step {
+    const c = node.children;
+    const names = inOrder(c.Identifier ?? []);
+    if (c.Output !== undefined && c.Output.length > 0) {
+      return { kind: 'outputStep', name: this.name(names[0]!), span: this.nodeSpan(node) };
     }
-    const names = tokens(node, 'Identifier');
-    const labelled = tokens(node, 'Colon').length > 0;
-    const hasParens = tokens(node, 'LParen').length > 0;
-    const argsNode = nodes(node, 'args')[0];
+    const labelled = c.Colon !== undefined && c.Colon.length > 0;
+    const hasParens = c.LParen !== undefined && c.LParen.length > 0;
+    const argsNode = c.args?.[0];
     const args = hasParens ? (argsNode === undefined ? [] : this.args(argsNode)) : undefined;
     const callee = this.name(labelled ? names[1]! : names[0]!);
     const base = { kind: 'callStep' as const, callee, span: this.nodeSpan(node) };
@@ -247,21 +303,23 @@ class AstBuilder {
     return args === undefined ? withLabel : { ...withLabel, args };
   }
 
-  args(node: CstNode): Argument[] {
-    return nodes(node, 'arg').map((a) => this.arg(a));
+  args(node: ArgsCstNode): Argument[] {
+    return node.children.arg.map((a) => this.arg(a));
   }
 
-  arg(node: CstNode): Argument {
-    const value = this.value(nodes(node, 'value')[0]!);
-    const keyword = tokens(node, 'Identifier')[0];
+  arg(node: ArgCstNode): Argument {
+    const c = node.children;
+    const value = this.value(first(c.value));
+    const keyword = c.Identifier?.[0];
     const span = this.nodeSpan(node);
     return keyword === undefined ? { kind: 'argument', value, span } : { kind: 'argument', name: this.name(keyword), value, span };
   }
 
-  value(node: CstNode): Value {
-    const t = firstToken(node);
+  value(node: ValueCstNode): Value {
+    const alternative = onlyChild(node);
+    const t = alternative.element;
     const span = this.tokenSpan(t);
-    switch (t.tokenType.name) {
+    switch (alternative.label) {
       case 'Number':
         return { kind: 'number', value: globalThis.Number(t.image), text: t.image, span };
       case 'True':
@@ -270,8 +328,10 @@ class AstBuilder {
         return { kind: 'boolean', value: false, span };
       case 'StringLiteral':
         return { kind: 'string', value: t.image.slice(1, -1), span };
-      default:
+      case 'Identifier':
         return { kind: 'nameValue', text: t.image, span };
+      default:
+        return assertNever(alternative);
     }
   }
 
@@ -293,36 +353,32 @@ class AstBuilder {
   }
 }
 
-function isToken(e: CstElement): e is IToken {
-  return (e as IToken).tokenType !== undefined;
-}
+/** The children of a CST node, by the label the generated types give them. */
+type Children = { readonly [label: string]: readonly CstElement[] | undefined };
 
-function nodes(node: CstNode, rule: string): CstNode[] {
-  return (node.children[rule] ?? []).filter((e): e is CstNode => !isToken(e));
-}
+/** One child of a node whose rule chooses between alternatives, tagged with its label, so a switch on the label narrows it. */
+type Alternative<C> = { [L in keyof C]-?: { readonly label: L; readonly element: NonNullable<C[L]> extends readonly (infer E)[] ? E : never } }[keyof C];
 
-function tokens(node: CstNode, tokenName: string): IToken[] {
-  return (node.children[tokenName] ?? []).filter(isToken).sort((a, b) => a.startOffset - b.startOffset);
-}
-
-function token(node: CstNode, tokenName: string): IToken {
-  return tokens(node, tokenName)[0]!;
-}
-
-function firstChildNode(node: CstNode): CstNode {
-  for (const list of Object.values(node.children)) {
-    const found = list.find((e): e is CstNode => !isToken(e));
-    if (found !== undefined) return found;
+/**
+ * The child a choice rule (`member`, `dim`, `value`) holds: a parse without errors puts exactly one
+ * there. Finding none means the tree and the grammar disagree, which is a bug in seqc.
+ */
+function onlyChild<C extends Children>(node: CstNode & { readonly children: C }): Alternative<C> {
+  for (const [label, elements] of Object.entries(node.children)) {
+    const element = elements?.[0];
+    if (element !== undefined) return { label, element } as Alternative<C>;
   }
-  throw new Error(`CST node ${node.name} has no child node`);
+  throw new Error(`CST node ${node.name} holds none of its alternatives`);
 }
 
-function firstToken(node: CstNode): IToken {
-  for (const list of Object.values(node.children)) {
-    const found = list.find(isToken);
-    if (found !== undefined) return found;
-  }
-  throw new Error(`CST node ${node.name} has no token`);
+/** The first of a list the grammar guarantees is not empty. */
+function first<T>(elements: readonly T[]): T {
+  return elements[0]!;
+}
+
+/** Tokens stored under one label by several CONSUMEs, in the order they appear in the text. */
+function inOrder(tokens: readonly IToken[]): IToken[] {
+  return [...tokens].sort((a, b) => a.startOffset - b.startOffset);
 }
 
 function tokenSpan(t: IToken, source: string): Span {
@@ -375,57 +431,36 @@ function lexingDiagnostic(e: ILexingError, text: string, source: string, lines: 
 
 /** Where a parse error points: its token, or the end of the text when it found none. */
 function errorOffset(e: IRecognitionException, text: string): number {
-  const t = e.token;
-  return t.tokenType.name === 'EOF' || Number.isNaN(t.startOffset) ? text.length : t.startOffset;
+  return isEndOfText(e.token) ? text.length : e.token.startOffset;
 }
 
 function parsingDiagnostic(e: IRecognitionException, text: string, source: string, lines: LineTable): Diagnostic {
   const t = e.token;
-  const atEnd = t.tokenType.name === 'EOF' || Number.isNaN(t.startOffset);
+  const atEnd = isEndOfText(t);
   const startOffset = errorOffset(e, text);
   const endOffset = atEnd ? text.length : (t.endOffset ?? t.startOffset) + 1;
   const span = { source, start: lines.positionAt(startOffset), end: lines.positionAt(endOffset) };
-  const found = atEnd ? 'the end of the file' : `${describe(t)}`;
   const mistake = atEnd ? undefined : likelyMistake(e, t, text, source);
   if (mistake !== undefined) return mistake;
-  const expected = expectedFrom(e);
-  let message = expected === undefined ? `unexpected ${found}` : `expected ${expected}, found ${found}`;
-  // A name can start a member, but only when what follows fits; say so rather than "expected a name, found a name".
-  if (expected !== undefined && t.tokenType.name === 'Identifier' && /\ba name\b/.test(expected)) {
-    message = `${found} cannot start anything here`;
-  }
-  return error('SEQ002', span, message, parseHint(e, t));
+  const facts = parseErrorFacts(e);
+  // Every error of seqParser comes worded by seqErrorMessages; the fallback is for a message it did not make.
+  const message = facts?.message ?? `unexpected ${describeToken(t)}`;
+  const found = atEnd ? endOfFile : t.image;
+  const expected = (facts?.expected ?? []).map((type) => type.LABEL ?? type.name);
+  return error('SEQ002', span, message, parseHint(e, facts), { expected, found });
 }
 
-function describe(t: IToken): string {
-  const kind = t.tokenType.name;
-  if (kind === 'Identifier') return `the name \`${t.image}\``;
-  if (kind === 'Number') return `the number ${t.image}`;
-  return `\`${t.image}\``;
-}
+/** What a parse error's facts say it found when the text ended first. */
+const endOfFile = 'end of file';
 
-/** Chevrotain's messages list alternatives; we keep its expectation and phrase the rest ourselves. */
-function expectedFrom(e: IRecognitionException): string | undefined {
-  const m = /Expecting(?: token of type)? --> (.+?) <--/.exec(e.message);
-  if (m !== null) return m[1];
-  const alternatives = /one of these possible Token sequences:\n([\s\S]*?)\nbut found/.exec(e.message);
-  if (alternatives !== null) {
-    const options = alternatives[1]!
-      .split('\n')
-      .map((l) => l.replace(/^\s*\d+\.\s*/, '').replace(/^\[|\]$/g, '').trim())
-      .filter((l) => l.length > 0);
-    const unique = [...new Set(options.map((o) => o.split(',')[0]!.trim()))];
-    return unique.length === 1 ? unique[0] : `${unique.slice(0, -1).join(', ')} or ${unique[unique.length - 1]}`;
-  }
-  return undefined;
-}
-
-function parseHint(e: IRecognitionException, t: IToken): string | undefined {
+function parseHint(e: IRecognitionException, facts: ParseErrorFacts | undefined): string | undefined {
+  const t = e.token;
   const rules = e.context.ruleStack;
   const rule = rules[rules.length - 1];
   const listItem = t.tokenType.name === 'Identifier' || t.tokenType.name === 'Number';
-  if (listItem && /--> '\]' <--/.test(e.message)) return 'separate dimensions with commas: `int64[batch, time]`';
-  if (listItem && /--> '\)' <--/.test(e.message)) return 'separate arguments with commas: `Embedding(vocab=10000, dim=128)`';
+  const required = facts?.kind === 'mismatchedToken' ? facts.expected[0]?.name : undefined;
+  if (listItem && required === 'RBracket') return 'separate dimensions with commas: `int64[batch, time]`';
+  if (listItem && required === 'RParen') return 'separate arguments with commas: `Embedding(vocab=10000, dim=128)`';
   if (rule === 'inputDecl' || (t.image === '=' && rule === 'typeExpr')) return 'an input is declared as `input name: int64[batch, time]`';
   if (rule === 'model' || rule === 'file') return 'a model is `model Name { inputs and chains }`';
   if (rule === 'step') return 'a step is `label: Layer(args)`, a builtin such as `last`, or `output name`';
@@ -505,7 +540,7 @@ function likelyMistake(e: IRecognitionException, t: IToken, text: string, source
     const keyword = rule === undefined || rule === 'file' ? 'model' : 'input';
     if (t.image !== keyword && closest(t.image, [keyword]) !== undefined) {
       const form = keyword === 'model' ? 'A spec is `model Name { inputs and chains }`' : 'An input is declared as `input tokens: int64[batch, time]`';
-      return error('SEQ002', spanOnLine(t.startOffset, t.startOffset + t.image.length), `${describe(t)} cannot start anything here`, `did you mean \`${keyword}\`? ${form}`);
+      return error('SEQ002', spanOnLine(t.startOffset, t.startOffset + t.image.length), `${describeToken(t)} cannot start anything here`, `did you mean \`${keyword}\`? ${form}`);
     }
   }
   return undefined;
