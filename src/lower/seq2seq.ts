@@ -132,11 +132,6 @@ class Seq2seqEmitter {
   /** Every generic-vs-webgpu decision (./target.ts): for webgpu, no Loop, no Shape, no int64 arithmetic, no RNN node. */
   private readonly target: Target;
 
-  /** Whether the graphs make zeros and masks without Shape and int64 arithmetic (the webgpu target). */
-  private get gpu(): boolean {
-    return this.target.shapeFree;
-  }
-
   private get isLstm(): boolean {
     return this.decoder.recurrent.cell === 'lstm';
   }
@@ -471,14 +466,6 @@ class Seq2seqEmitter {
     return this.graph(b, `${this.ir.name}_greedy`, inputs, outputs, `Greedy decoding for WebGPU, the step written out max_length (${steps}) times: tokens after bos, eos-filled after eos; lengths count up to and including eos.`);
   }
 
-  /** Zeros [batch, hidden] for the first input feed, shaped by the initial state's first layer. */
-  private feedZerosOnGpu(b: GraphBuilder, h0: string): string {
-    const { batch, hidden } = this.sizes;
-    const first = b.fresh('decoder/feed0/h0_l0');
-    onnx.gather(b, 'decoder/feed0/Gather', [h0, b.int64Initializer('decoder/feed0/index', [0], [])], { name: first, type: float([batch, dimValue(hidden)]) }, { axis: 0 });
-    return zerosLike(b, first, float([batch, dimValue(hidden)]), 'decoder/feed0');
-  }
-
   /** Token ids [batch, time] (int64, or int32 from a float) → the decoder's embedding, time-major [time, batch, E]. */
   private embedSequence(b: GraphBuilder, ids: string, time: OnnxDim): string {
     const { batch } = this.sizes;
@@ -640,7 +627,7 @@ class Seq2seqEmitter {
       const valid = lengths === undefined ? undefined : this.sourceMask(b, memory, lengths);
       const enc: EncoderValues = { memory, ...(lengths === undefined ? {} : { lengths }), ...(valid === undefined ? {} : { valid }) };
       let feed: string | undefined;
-      if (this.decoder.attention?.inputFeed === true) feed = this.gpu ? this.feedZerosOnGpu(b, h0) : this.zerosLike(b, 'decoder/feed0', this.batchVector(b, enc), this.sizes.hidden);
+      if (this.decoder.attention?.inputFeed === true) feed = this.target.feedZeros(b, 'decoder/feed0', h0, () => this.batchVector(b, enc), this.sizes.batch, this.sizes.hidden);
       return { inputs, state: { h: h0, ...(c0 === undefined ? {} : { c: c0 }), ...(feed === undefined ? {} : { feed }) }, enc };
     }
     const batchScalar = this.axisSize(b, batchSource!, 0, 'decoder/batch');
@@ -960,18 +947,6 @@ class Seq2seqEmitter {
     onnx.shape(b, `${name}/Shape`, [like], { name: shape });
     const out = b.fresh(name);
     onnx.constantOfShape(b, `${name}/ConstantOfShape`, [shape], { name: out, type: int64([this.sizes.batch]) }, { int64Value: value });
-    return out;
-  }
-
-  /** Float zeros [batch, width], with the batch size taken from a [batch] tensor. */
-  private zerosLike(b: GraphBuilder, name: string, batchVector: string, width: number): string {
-    const shape = b.fresh(`${name}/batch_shape`);
-    onnx.shape(b, `${name}/Shape`, [batchVector], { name: shape });
-    const widthTensor = b.int64Initializer(`${name}/width`, [width]);
-    const full = b.fresh(`${name}/shape`);
-    onnx.concat(b, `${name}/Concat`, [shape, widthTensor], { name: full }, { axis: 0 });
-    const out = b.fresh(name);
-    onnx.constantOfShape(b, `${name}/ConstantOfShape`, [full], { name: out, type: float([this.sizes.batch, dimValue(width)]) }, {});
     return out;
   }
 

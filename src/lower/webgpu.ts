@@ -247,6 +247,13 @@ export function zerosLike(b: GraphBuilder, input: string, type: TensorType, path
   return out;
 }
 
+/** Float zeros [batch, hidden] named `path`, shaped by layer 0 of a [layers, batch, hidden] state without Shape. */
+export function zerosFromState(b: GraphBuilder, path: string, state: string, batch: OnnxDim, hidden: number): string {
+  const first = b.fresh(`${path}/h0_l0`);
+  onnx.gather(b, `${path}/Gather`, [state, b.int64Initializer(`${path}/index`, [0], [])], { name: first, type: float([batch, dimValue(hidden)]) }, { axis: 0 });
+  return zerosLike(b, first, float([batch, dimValue(hidden)]), path);
+}
+
 /** Float [batch] of one value, with the batch taken from axis 0 of a float tensor of rank `rank`. */
 export function batchFilled(b: GraphBuilder, reference: string, rank: number, batch: OnnxDim, value: number, path: string): string {
   let column = reference;
