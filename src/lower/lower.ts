@@ -234,7 +234,7 @@ export class Lowering {
           yH: { name: yh, type: stateType },
           yC: yc === undefined ? undefined : { name: yc, type: stateType },
         };
-        const place = { layer, direction: d as 0 | 1, inputSize, initializerPath: path, nodePath: path, rnnAsGru: this.target.rnnAsGru, docString: this.where(op.span) };
+        const place = { layer, direction: d as 0 | 1, inputSize, initializerPath: path, nodePath: path, target: this.target, docString: this.where(op.span) };
         emitRecurrentNode(this.b, (n) => this.weight(n), op, place, { x: input, sequenceLens: seqLens, initialH, initialC }, outputs);
         if (y !== undefined) ys.push(y);
         states.push(yh);

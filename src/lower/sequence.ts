@@ -51,7 +51,7 @@ export function recurrentOverSequence(ctx: DecoderContext, b: GraphBuilder, x: s
       cs.push(yc);
     }
     const outputs = { y: { name: y, type: float([time, dimValue(1), batch, dimValue(hidden)]) }, yH: { name: yh, type: stateType }, yC: yc === undefined ? undefined : { name: yc, type: stateType } };
-    const place = { layer, direction: 0 as const, inputSize, initializerPath: `${path}/forward`, nodePath: path, rnnAsGru: true, docString: ctx.where() };
+    const place = { layer, direction: 0 as const, inputSize, initializerPath: `${path}/forward`, nodePath: path, target: ctx.target, docString: ctx.where() };
     emitRecurrentNode(b, (n) => ctx.weight(n), op, place, { x: input, initialH, initialC }, outputs);
     hs.push(yh);
     const next = b.fresh(`${path}/output`);

@@ -108,7 +108,7 @@ export function cellStep(ctx: DecoderContext, b: GraphBuilder, x: string, state:
       cs.push(yc);
     }
     const outputs = { yH: { name: yh, type: float([dimValue(1), batch, dimValue(hidden)]) }, yC: yc === undefined ? undefined : { name: yc, type: float([dimValue(1), batch, dimValue(hidden)]) } };
-    const place = { layer, direction: 0 as const, inputSize, initializerPath: `${path}/forward`, nodePath: path, rnnAsGru: ctx.target.rnnAsGru, docString: ctx.where() };
+    const place = { layer, direction: 0 as const, inputSize, initializerPath: `${path}/forward`, nodePath: path, target: ctx.target, docString: ctx.where() };
     emitRecurrentNode(b, (n) => ctx.weight(n), op, place, { x: sequence, initialH: h0, initialC: c0 }, outputs);
     hs.push(yh);
     const next = b.fresh(`${path}/output`);

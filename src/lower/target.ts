@@ -5,7 +5,9 @@ import { dimValue, type GraphBuilder, type TensorType } from './builder.js';
 import * as onnx from './ops.js';
 import { dataLengths, shapeLengths, type Lengths } from './lengths.js';
 import { transpose2d } from './pack.js';
-import { GpuSequences, logSoftmax, zerosFromState, zerosLike } from './webgpu.js';
+import { GpuSequences, logSoftmax, rnnAsGru, zerosFromState, zerosLike, type GruForm } from './webgpu.js';
+import type { RecurrentOp } from '../ir/ir.js';
+import type { Lowered } from './values.js';
 
 /**
  * `generic` graphs use whichever ONNX operators fit best; `webgpu` graphs use only what
@@ -38,10 +40,16 @@ export interface Target {
    * tensor `batchVector` gives (made only when asked), or from the data of layer 0 of the initial state `h0`.
    */
   feedZeros(b: GraphBuilder, path: string, h0: string, batchVector: () => string, batch: OnnxDim, hidden: number): string;
-  /** Whether an embedding gathers from the batch-major ids (the WebGPU provider cannot transpose int64). */
-  readonly embeddingGathersBatchMajor: boolean;
-  /** Whether a plain RNN runs as a GRU (the WebGPU provider has no RNN kernel). */
-  readonly rnnAsGru: boolean;
+  /**
+   * The ids an embedding gathers from: the time-major ids, or the batch-major ids as they are (the
+   * WebGPU provider cannot transpose int64). Only the one asked for is made.
+   */
+  embeddingIds(batchMajor: () => Lowered, timeMajor: () => Lowered): Lowered;
+  /**
+   * One layer and direction of `op` as a GRU node's initializers and attributes, where the target has
+   * no RNN kernel and `op` is a plain RNN (./webgpu.ts); undefined where the op's own node is used.
+   */
+  recurrentAsGru(b: GraphBuilder, weight: (name: string) => Float32Array, op: RecurrentOp, layer: number, direction: number, inputSize: number, path: string): GruForm | undefined;
   /**
    * A `[rows, columns]` PyTorch weight `name` as a `[columns, rows]` MatMul operand named `transposedName`:
    * transposed at compile time, or stored as PyTorch has it with a Transpose node (see `transposedInGraph`).
@@ -68,8 +76,8 @@ const genericTarget: Target = {
   feedZeros: (b, path, _h0, batchVector, batch, hidden) => zerosFromBatchShape(b, path, batchVector(), batch, hidden),
   lengths: shapeLengths,
   zerosLike: zerosFromShape,
-  embeddingGathersBatchMajor: false,
-  rnnAsGru: false,
+  embeddingIds: (_batchMajor, timeMajor) => timeMajor(),
+  recurrentAsGru: () => undefined,
   matMulWeight: (b, name, transposedName, rows, columns, data) => b.floatInitializer(transposedName, [columns, rows], transpose2d(data, rows, columns), `${name} transposed`),
   logSoftmax: (b, label, input, out, where) => onnx.logSoftmax(b, `${label}/LogSoftmax`, [input], out, { axis: -1 }, where),
   bundleScoringGraph: (graphs) => graphs.scoringGraph(),
@@ -83,8 +91,8 @@ const webgpuTarget: Target = {
   feedZeros: (b, path, h0, _batchVector, batch, hidden) => zerosFromState(b, path, h0, batch, hidden),
   lengths: (b) => dataLengths(b),
   zerosLike,
-  embeddingGathersBatchMajor: true,
-  rnnAsGru: true,
+  embeddingIds: (batchMajor) => batchMajor(),
+  recurrentAsGru: (b, weight, op, layer, direction, inputSize, path) => (op.cell === 'rnn' ? rnnAsGru(b, weight, op, layer, direction, inputSize, path) : undefined),
   matMulWeight: transposedInGraph,
   logSoftmax: (b, label, input, out, where) => logSoftmax(b, input, out.name, out.type, `${label}/log_softmax`, where),
   bundleScoringGraph: (graphs) => graphs.scoringGraphWithoutLoop(),
