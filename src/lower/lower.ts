@@ -3,10 +3,6 @@
 import { assertNever } from '../contracts/assert.js';
 import {
   parameterCount,
-  type ActivationOp,
-  type EmbeddingOp,
-  type LayerNormOp,
-  type LinearOp,
   type ModelIR,
   type Op,
   type PoolOp,
@@ -22,6 +18,11 @@ import type { Lengths } from './lengths.js';
 import { modelProto } from './model.js';
 import { modelSignature } from './signature.js';
 import { lowerPool, type PoolContext } from './pool.js';
+import { lowerEmbedding } from './embedding.js';
+import { lowerLinear } from './linear.js';
+import { lowerLayerNorm } from './norm.js';
+import { lowerActivation } from './activation.js';
+import type { LayerContext, LayerOutput } from './layer.js';
 import { emitRecurrentNode } from './recurrent.js';
 import { targetFor, type CompileTarget, type Target } from './target.js';
 import { batchMajorPerm, elemType, internalType, onnxDim, recordedPlace, type Lowered } from './values.js';
@@ -75,7 +76,7 @@ export class Lowering {
   constructor(
     private readonly ir: ModelIR,
     private readonly weights: WeightMap,
-    private readonly options: LowerOptions,
+    options: LowerOptions,
     builder?: GraphBuilder,
     private readonly cellStatesOf: ReadonlySet<string> = new Set(),
   ) {
@@ -133,13 +134,13 @@ export class Lowering {
   op(op: Op): void {
     switch (op.kind) {
       case 'embedding':
-        return this.embedding(op);
+        return this.setLayer(op, lowerEmbedding(this.layerContext, op));
       case 'recurrent':
         return this.recurrent(op);
       case 'linear':
-        return this.linear(op);
+        return this.setLayer(op, lowerLinear(this.layerContext, op));
       case 'layerNorm':
-        return this.layerNorm(op);
+        return this.setLayer(op, lowerLayerNorm(this.layerContext, op));
       case 'dropout':
         // Dropout is the identity at inference: the label names the same tensor.
         this.values.set(op.output.id, this.value(op.input));
@@ -147,7 +148,7 @@ export class Lowering {
       case 'pool':
         return this.pool(op);
       case 'activation':
-        return this.activation(op);
+        return this.setLayer(op, lowerActivation(this.layerContext, op));
       default:
         return assertNever(op);
     }
@@ -174,19 +175,25 @@ export class Lowering {
     this.values.set(op.output.id, { name, type: op.output.type, timeMajor });
   }
 
+  private setLayer(op: Op, output: LayerOutput): void {
+    this.set(op, output.name, output.timeMajor);
+  }
+
+  /** What the per-kind lowerings (./embedding.ts, ./linear.ts, ./norm.ts, ./activation.ts) read from this graph. */
+  private get layerContext(): LayerContext {
+    return {
+      b: this.b,
+      target: this.target,
+      weight: (name) => this.weight(name),
+      value: (id) => this.value(id),
+      timeMajor: (id, span) => this.timeMajor(id, span),
+    };
+  }
+
   weight(name: string): Float32Array {
     const w = this.weights.get(name);
     if (w === undefined) throw new Error(`weight ${name} is missing after weights were resolved`);
     return w.data;
-  }
-
-  private embedding(op: EmbeddingOp): void {
-    // The webgpu target gathers from the batch-major ids, since the WebGPU provider cannot transpose int64.
-    const x = this.target.embeddingGathersBatchMajor ? this.value(op.input) : this.timeMajor(op.input, op.span);
-    const table = this.b.floatInitializer(`${op.label}.weight`, [op.vocab, op.dim], this.weight(`${op.label}.weight`));
-    const out = this.b.fresh(`${op.label}/output`);
-    onnx.gather(this.b, `${op.label}/Gather`, [table, x.name], { name: out, type: internalType(op.output.type, x.timeMajor) }, { axis: 0 }, this.where(op.span));
-    this.set(op, out, x.timeMajor);
   }
 
   /** The int32 `sequence_lens` of a recurrent layer reading the time-major `reference`. */
@@ -227,7 +234,7 @@ export class Lowering {
           yH: { name: yh, type: stateType },
           yC: yc === undefined ? undefined : { name: yc, type: stateType },
         };
-        const place = { layer, direction: d as 0 | 1, inputSize, initializerPath: path, nodePath: path, rnnAsGru: this.target.rnnAsGru, docString: this.where(op.span) };
+        const place = { layer, direction: d as 0 | 1, inputSize, initializerPath: path, nodePath: path, target: this.target, docString: this.where(op.span) };
         emitRecurrentNode(this.b, (n) => this.weight(n), op, place, { x: input, sequenceLens: seqLens, initialH, initialC }, outputs);
         if (y !== undefined) ys.push(y);
         states.push(yh);
@@ -264,97 +271,6 @@ export class Lowering {
     const out = this.b.fresh(`${path}/output`);
     onnx.squeeze(this.b, `${path}/Squeeze`, [joined, axes], { name: out, type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(hidden * ys.length)] } });
     return out;
-  }
-
-  private linear(op: LinearOp): void {
-    const x = this.timeMajor(op.input, op.span);
-    const weight = this.weight(`${op.label}.weight`);
-    const type = internalType(op.output.type, x.timeMajor);
-    const out = this.b.fresh(`${op.label}/output`);
-    if (op.output.type.dims.length === 2) {
-      const w = this.b.floatInitializer(`${op.label}.weight`, [op.outFeatures, op.inFeatures], weight);
-      const bias = op.bias ? this.b.floatInitializer(`${op.label}.bias`, [op.outFeatures], this.weight(`${op.label}.bias`)) : undefined;
-      onnx.gemm(this.b, `${op.label}/Gemm`, [x.name, w, bias], { name: out, type }, { transB: 1 }, this.where(op.span));
-    } else {
-      const wt = this.target.matMulWeight(this.b, `${op.label}.weight`, `${op.label}/weight_T`, op.outFeatures, op.inFeatures, weight, this.where(op.span));
-      const product = op.bias ? this.b.fresh(`${op.label}/MatMul_output`) : out;
-      onnx.matMul(this.b, `${op.label}/MatMul`, [x.name, wt], { name: product, type }, this.where(op.span));
-      if (op.bias) {
-        const bias = this.b.floatInitializer(`${op.label}.bias`, [op.outFeatures], this.weight(`${op.label}.bias`));
-        onnx.add(this.b, `${op.label}/Add`, [product, bias], { name: out, type }, this.where(op.span));
-      }
-    }
-    this.set(op, out, x.timeMajor);
-  }
-
-  private layerNorm(op: LayerNormOp): void {
-    const x = this.timeMajor(op.input, op.span);
-    const type = internalType(op.output.type, x.timeMajor);
-    const scale = this.b.floatInitializer(`${op.label}.weight`, [op.features], this.weight(`${op.label}.weight`));
-    const bias = this.b.floatInitializer(`${op.label}.bias`, [op.features], this.weight(`${op.label}.bias`));
-    const out = this.b.fresh(`${op.label}/output`);
-    const where = this.where(op.span);
-    if (this.options.opset >= 17) {
-      onnx.layerNormalization(this.b, `${op.label}/LayerNormalization`, [x.name, scale, bias], { name: out, type }, { axis: -1, epsilon: op.eps }, where);
-    } else {
-      // Before opset 17: (x - mean) / sqrt(var + eps) · weight + bias, over the last axis.
-      const kept = { elemType: DataType.FLOAT, dims: [...type.dims.slice(0, -1), dimValue(1)] };
-      const mean = this.reduceMean(`${op.label}/mean`, x.name, kept, where);
-      const centered = this.b.fresh(`${op.label}/centered`);
-      onnx.sub(this.b, `${op.label}/Sub`, [x.name, mean], { name: centered, type }, where);
-      const squared = this.b.fresh(`${op.label}/squared`);
-      onnx.mul(this.b, `${op.label}/Mul`, [centered, centered], { name: squared, type }, where);
-      const variance = this.reduceMean(`${op.label}/variance`, squared, kept, where);
-      const eps = this.b.floatScalar(`${op.label}/eps`, op.eps);
-      const shifted = this.b.fresh(`${op.label}/variance_eps`);
-      onnx.add(this.b, `${op.label}/AddEps`, [variance, eps], { name: shifted, type: kept }, where);
-      const std = this.b.fresh(`${op.label}/std`);
-      onnx.sqrt(this.b, `${op.label}/Sqrt`, [shifted], { name: std, type: kept }, where);
-      const normalized = this.b.fresh(`${op.label}/normalized`);
-      onnx.div(this.b, `${op.label}/Div`, [centered, std], { name: normalized, type }, where);
-      const scaled = this.b.fresh(`${op.label}/scaled`);
-      onnx.mul(this.b, `${op.label}/Scale`, [normalized, scale], { name: scaled, type }, where);
-      onnx.add(this.b, `${op.label}/Shift`, [scaled, bias], { name: out, type }, where);
-    }
-    this.set(op, out, x.timeMajor);
-  }
-
-  /** ReduceMean over the last axis, keeping it; opset 18 moved `axes` from an attribute to an input. */
-  private reduceMean(name: string, input: string, type: TensorType, where: string): string {
-    const out = this.b.fresh(name);
-    onnx.reduceMean(this.b, `${name}/ReduceMean`, input, { values: [-1], initializer: `${name}_axes` }, { name: out, type }, { keepdims: 1 }, where);
-    return out;
-  }
-
-  private activation(op: ActivationOp): void {
-    const x = this.value(op.input);
-    const out = this.b.fresh(`${op.label}/output`);
-    const opTypes = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid', softmax: 'Softmax', log_softmax: 'LogSoftmax' } as const;
-    const opType = opTypes[op.fn];
-    const name = `${op.label}/${opType}`;
-    const output = { name: out, type: internalType(op.output.type, x.timeMajor) };
-    const where = this.where(op.span);
-    switch (op.fn) {
-      case 'relu':
-        onnx.relu(this.b, name, [x.name], output, where);
-        break;
-      case 'tanh':
-        onnx.tanh(this.b, name, [x.name], output, where);
-        break;
-      case 'sigmoid':
-        onnx.sigmoid(this.b, name, [x.name], output, where);
-        break;
-      case 'softmax':
-        onnx.softmax(this.b, name, [x.name], output, { axis: -1 }, where);
-        break;
-      case 'log_softmax':
-        // The webgpu target writes it out, as its provider's LogSoftmax is missing (./webgpu.ts).
-        this.target.logSoftmax(this.b, op.label, x.name, output, where);
-        break;
-      default:
-        assertNever(op.fn);
-    }
-    this.set(op, out, x.timeMajor);
   }
 
   private pool(op: PoolOp): void {

@@ -6,7 +6,7 @@ import { gateCount, recurrentParameterName, type RecurrentWeight } from '../ir/p
 import type { GraphBuilder } from './builder.js';
 import * as onnx from './ops.js';
 import { concatFloat, onnxGateOrder, reorderGateBlocks } from './pack.js';
-import { rnnAsGru } from './webgpu.js';
+import type { Target } from './target.js';
 
 /** The `activations` attribute of a recurrent node, when it differs from ONNX's defaults. */
 export function recurrentActivations(op: RecurrentOp): string[] | undefined {
@@ -24,8 +24,8 @@ export interface RecurrentNodePlace {
   readonly initializerPath: string;
   /** Prefix of the node's name: `lstm/l0/forward`, or `decoder/l0` for a decoder step. */
   readonly nodePath: string;
-  /** The webgpu target runs a plain RNN as a GRU, since its provider has no RNN kernel (./webgpu.ts). */
-  readonly rnnAsGru: boolean;
+  /** The target: the webgpu one runs a plain RNN as a GRU, since its provider has no RNN kernel (./webgpu.ts). */
+  readonly target: Target;
   readonly docString: string;
 }
 
@@ -44,7 +44,7 @@ export function emitRecurrentNode(
   const { layer, direction, inputSize, initializerPath, nodePath, docString } = place;
   const directionName = direction === 1 ? 'reverse' : 'forward';
   const common = { x: inputs.x, sequenceLens: inputs.sequenceLens, initialH: inputs.initialH };
-  const asGru = place.rnnAsGru && op.cell === 'rnn' ? rnnAsGru(b, weight, op, layer, direction, inputSize, initializerPath) : undefined;
+  const asGru = place.target.recurrentAsGru(b, weight, op, layer, direction, inputSize, initializerPath);
   if (asGru !== undefined) {
     const { wName, rName, bName, attributes } = asGru;
     onnx.gru(b, `${nodePath}/RNN_as_GRU`, { ...common, w: wName, r: rName, b: bName }, outputs, { ...attributes, direction: directionName }, docString);

@@ -5,7 +5,9 @@ import { dimValue, type GraphBuilder, type TensorType } from './builder.js';
 import * as onnx from './ops.js';
 import { dataLengths, shapeLengths, type Lengths } from './lengths.js';
 import { transpose2d } from './pack.js';
-import { GpuSequences, logSoftmax, zerosLike } from './webgpu.js';
+import { GpuSequences, logSoftmax, rnnAsGru, zerosFromState, zerosLike, type GruForm } from './webgpu.js';
+import type { RecurrentOp } from '../ir/ir.js';
+import type { Lowered } from './values.js';
 
 /**
  * `generic` graphs use whichever ONNX operators fit best; `webgpu` graphs use only what
@@ -33,12 +35,21 @@ export interface Target {
   lengths(b: GraphBuilder, batchDims: (lengths: string) => OnnxDim[]): Lengths;
   /** Float zeros shaped like `like` (of type `type`), named `path`: from its Shape, or from its data without Shape. */
   zerosLike(b: GraphBuilder, like: string, type: TensorType, path: string): string;
-  /** Whether graphs avoid Shape and int64 arithmetic (zeros and masks are made from float data instead). */
-  readonly shapeFree: boolean;
-  /** Whether an embedding gathers from the batch-major ids (the WebGPU provider cannot transpose int64). */
-  readonly embeddingGathersBatchMajor: boolean;
-  /** Whether a plain RNN runs as a GRU (the WebGPU provider has no RNN kernel). */
-  readonly rnnAsGru: boolean;
+  /**
+   * Float zeros [batch, hidden] named `path`, a decoder's first input feed: from the Shape of the [batch]
+   * tensor `batchVector` gives (made only when asked), or from the data of layer 0 of the initial state `h0`.
+   */
+  feedZeros(b: GraphBuilder, path: string, h0: string, batchVector: () => string, batch: OnnxDim, hidden: number): string;
+  /**
+   * The ids an embedding gathers from: the time-major ids, or the batch-major ids as they are (the
+   * WebGPU provider cannot transpose int64). Only the one asked for is made.
+   */
+  embeddingIds(batchMajor: () => Lowered, timeMajor: () => Lowered): Lowered;
+  /**
+   * One layer and direction of `op` as a GRU node's initializers and attributes, where the target has
+   * no RNN kernel and `op` is a plain RNN (./webgpu.ts); undefined where the op's own node is used.
+   */
+  recurrentAsGru(b: GraphBuilder, weight: (name: string) => Float32Array, op: RecurrentOp, layer: number, direction: number, inputSize: number, path: string): GruForm | undefined;
   /**
    * A `[rows, columns]` PyTorch weight `name` as a `[columns, rows]` MatMul operand named `transposedName`:
    * transposed at compile time, or stored as PyTorch has it with a Transpose node (see `transposedInGraph`).
@@ -62,11 +73,11 @@ export function targetFor(name: CompileTarget): Target {
 const genericTarget: Target = {
   name: 'generic',
   sequences: () => undefined,
-  shapeFree: false,
+  feedZeros: (b, path, _h0, batchVector, batch, hidden) => zerosFromBatchShape(b, path, batchVector(), batch, hidden),
   lengths: shapeLengths,
   zerosLike: zerosFromShape,
-  embeddingGathersBatchMajor: false,
-  rnnAsGru: false,
+  embeddingIds: (_batchMajor, timeMajor) => timeMajor(),
+  recurrentAsGru: () => undefined,
   matMulWeight: (b, name, transposedName, rows, columns, data) => b.floatInitializer(transposedName, [columns, rows], transpose2d(data, rows, columns), `${name} transposed`),
   logSoftmax: (b, label, input, out, where) => onnx.logSoftmax(b, `${label}/LogSoftmax`, [input], out, { axis: -1 }, where),
   bundleScoringGraph: (graphs) => graphs.scoringGraph(),
@@ -77,11 +88,11 @@ const genericTarget: Target = {
 const webgpuTarget: Target = {
   name: 'webgpu',
   sequences: (b) => GpuSequences.of(b),
-  shapeFree: true,
+  feedZeros: (b, path, h0, _batchVector, batch, hidden) => zerosFromState(b, path, h0, batch, hidden),
   lengths: (b) => dataLengths(b),
   zerosLike,
-  embeddingGathersBatchMajor: true,
-  rnnAsGru: true,
+  embeddingIds: (batchMajor) => batchMajor(),
+  recurrentAsGru: (b, weight, op, layer, direction, inputSize, path) => (op.cell === 'rnn' ? rnnAsGru(b, weight, op, layer, direction, inputSize, path) : undefined),
   matMulWeight: transposedInGraph,
   logSoftmax: (b, label, input, out, where) => logSoftmax(b, input, out.name, out.type, `${label}/log_softmax`, where),
   bundleScoringGraph: (graphs) => graphs.scoringGraphWithoutLoop(),
@@ -108,5 +119,17 @@ function zerosFromShape(b: GraphBuilder, like: string, type: TensorType, path: s
   onnx.shape(b, `${path}/Shape`, [like], { name: shape });
   const out = b.fresh(path);
   onnx.constantOfShape(b, `${path}/ConstantOfShape`, [shape], { name: out, type }, {});
+  return out;
+}
+
+/** Float zeros [batch, width]: the Shape of the [batch] tensor `batchVector` and the width, filled by ConstantOfShape. */
+function zerosFromBatchShape(b: GraphBuilder, name: string, batchVector: string, batch: OnnxDim, width: number): string {
+  const shape = b.fresh(`${name}/batch_shape`);
+  onnx.shape(b, `${name}/Shape`, [batchVector], { name: shape });
+  const widthTensor = b.int64Initializer(`${name}/width`, [width]);
+  const full = b.fresh(`${name}/shape`);
+  onnx.concat(b, `${name}/Concat`, [shape, widthTensor], { name: full }, { axis: 0 });
+  const out = b.fresh(name);
+  onnx.constantOfShape(b, `${name}/ConstantOfShape`, [full], { name: out, type: { elemType: DataType.FLOAT, dims: [batch, dimValue(width)] } }, {});
   return out;
 }

@@ -185,6 +185,14 @@ export class GpuSequences {
   }
 }
 
+/** A recurrent layer's initializers and attributes as a GRU node. */
+export interface GruForm {
+  readonly wName: string;
+  readonly rName: string;
+  readonly bName: string;
+  readonly attributes: { readonly hiddenSize: number; readonly activations: string[]; readonly linearBeforeReset: 1 };
+}
+
 /**
  * An ONNX RNN layer as a GRU node, which the WebGPU provider has: W and R get zero blocks for the update
  * and reset gates, and those gates take relu as their activation with biases 0 and 1, so that z = 0 and
@@ -199,7 +207,7 @@ export function rnnAsGru(
   direction: number,
   inputSize: number,
   path: string,
-): { wName: string; rName: string; bName: string; attributes: { hiddenSize: number; activations: string[]; linearBeforeReset: 1 } } {
+): GruForm {
   const name = (weight: RecurrentWeight): string => recurrentParameterName(op.label, weight, layer, direction);
   const hidden = op.hidden;
   const gatesFirst = (block: Float32Array, columns: number): Float32Array => concatFloat([new Float32Array(2 * hidden * columns), block]);
@@ -245,6 +253,13 @@ export function zerosLike(b: GraphBuilder, input: string, type: TensorType, path
   const out = b.fresh(path);
   onnx.mul(b, `${path}/Zero`, [finite, b.floatScalar(`${path}/zero`, 0)], { name: out, type: float(type.dims) });
   return out;
+}
+
+/** Float zeros [batch, hidden] named `path`, shaped by layer 0 of a [layers, batch, hidden] state without Shape. */
+export function zerosFromState(b: GraphBuilder, path: string, state: string, batch: OnnxDim, hidden: number): string {
+  const first = b.fresh(`${path}/h0_l0`);
+  onnx.gather(b, `${path}/Gather`, [state, b.int64Initializer(`${path}/index`, [0], [])], { name: first, type: float([batch, dimValue(hidden)]) }, { axis: 0 });
+  return zerosLike(b, first, float([batch, dimValue(hidden)]), path);
 }
 
 /** Float [batch] of one value, with the batch taken from axis 0 of a float tensor of rank `rank`. */

@@ -1,0 +1,136 @@
+// One decoder step: its graph, and the step's nodes (embedding, attention input, the stacked one-step recurrent layer, the head) inside any graph.
+
+import * as onnx from './ops.js';
+import type { GraphProto, ValueInfoProto } from '../onnx/types.js';
+import { dimValue, GraphBuilder, type TensorType } from './builder.js';
+import { emitRecurrentNode, Lowering } from './lower.js';
+import { type DecoderContext, type StepState, type StepOutputs, type EncoderValues, float, int64, info, graphOf } from './decoder.js';
+import { sourceMask } from './encoder.js';
+import { attend, attentionalVector } from './attention.js';
+
+/** `tokens`, `h`, `c`, `memory`, lengths, `feed` → `logits`, `h_out`, `c_out`, `attention`, `feed_out`. */
+export function stepGraph(ctx: DecoderContext): GraphProto {
+  const b = new GraphBuilder(ctx.options.opset);
+  const { batch, srcTime } = ctx.sizes;
+  const inputs: ValueInfoProto[] = [info('tokens', int64([batch])), info('h', ctx.stateType)];
+  if (ctx.isLstm) inputs.push(info('c', ctx.stateType));
+  let enc: EncoderValues = {};
+  if (ctx.ir.encoder !== undefined) {
+    inputs.push(info('memory', float([batch, srcTime, dimValue(ctx.sizes.memoryDim)])));
+    const lengths = ctx.ir.inputs.find((i) => i.role.kind === 'lengths')?.name;
+    if (lengths !== undefined) inputs.push(info(lengths, int64([batch])));
+    enc = { memory: 'memory', ...(lengths === undefined ? {} : { lengths, valid: sourceMask(ctx, b, 'memory', lengths) }) };
+  }
+  const feedDim = dimValue(ctx.sizes.hidden);
+  if (ctx.decoder.attention?.inputFeed === true) inputs.push(info('feed', float([batch, feedDim])));
+  for (const i of inputs) b.reserve(i.name);
+  for (const name of ['logits', 'h_out', 'c_out', 'attention', 'feed_out']) b.reserve(name);
+  const state: StepState = { h: 'h', ...(ctx.isLstm ? { c: 'c' } : {}), ...(ctx.decoder.attention?.inputFeed === true ? { feed: 'feed' } : {}) };
+  const out = decoderStep(ctx, b, 'tokens', state, enc);
+  const outputs: ValueInfoProto[] = [];
+  const expose = (internal: string | undefined, name: string, type: TensorType): void => {
+    if (internal === undefined) return;
+    onnx.identity(b, `output/${name}/Identity`, [internal], { name });
+    outputs.push(info(name, type));
+  };
+  expose(out.logits, 'logits', float([batch, dimValue(ctx.sizes.vocab)]));
+  expose(out.h, 'h_out', ctx.stateType);
+  expose(out.c, 'c_out', ctx.stateType);
+  expose(out.attention, 'attention', float([batch, srcTime]));
+  expose(out.feed, 'feed_out', float([batch, feedDim]));
+  return graphOf(b, `${ctx.ir.name}_step`, inputs, outputs, 'One decoder step (docs/seq2seq.md).');
+}
+
+/** One decoder step (docs/seq2seq.md) emitted into `b`, which may be a Loop body. */
+export function decoderStep(ctx: DecoderContext, b: GraphBuilder, tokens: string, state: StepState, enc: EncoderValues): StepOutputs {
+  const d = ctx.decoder;
+  const { batch, hidden, layers } = ctx.sizes;
+  const lowering = new Lowering(ctx.ir, ctx.weights, ctx.options, b);
+  lowering.bind('tokens', tokens, { dtype: 'int64', dims: [], hasTime: false }, false);
+  lowering.op({ ...d.embedding, input: 'tokens' });
+  const embedded = lowering.lookup(d.embedding.label).name;
+  const att = d.attention;
+  const parts = [embedded];
+  let attention: string | undefined;
+  if (att?.placement === 'bahdanau') {
+    const top = b.fresh(`${d.recurrent.label}/previous_top`);
+    const index = b.int64Initializer(`${d.recurrent.label}/top_index`, [layers - 1], []);
+    onnx.gather(b, `${att.label}/query/Gather`, [state.h, index], { name: top, type: float([batch, dimValue(hidden)]) }, { axis: 0 });
+    const attended = attend(ctx, b, top, enc);
+    parts.push(attended.context);
+    attention = attended.weights;
+  }
+  if (att?.inputFeed === true) parts.push(state.feed!);
+  let x = embedded;
+  if (parts.length > 1) {
+    x = b.fresh(`${d.recurrent.label}/input`);
+    onnx.concat(b, `${d.recurrent.label}/input/Concat`, parts, { name: x, type: float([batch, dimValue(d.recurrent.inputSize)]) }, { axis: 1 });
+  }
+  const { h, c, top } = cellStep(ctx, b, x, state);
+  let output = top;
+  let feed: string | undefined;
+  if (att?.placement === 'luong') {
+    const attended = attend(ctx, b, top, enc);
+    attention = attended.weights;
+    output = attentionalVector(ctx, b, attended.context, top);
+    if (att.inputFeed) feed = output;
+  }
+  lowering.bind(d.recurrent.label, output, { dtype: 'float32', dims: [], hasTime: false }, false);
+  for (const op of d.head) lowering.op(op);
+  const last = d.head.length === 0 ? d.recurrent.label : d.head[d.head.length - 1]!.output.id;
+  const logits = lowering.lookup(last).name;
+  return { logits, h, ...(c === undefined ? {} : { c }), ...(feed === undefined ? {} : { feed }), ...(attention === undefined ? {} : { attention }) };
+}
+
+/** The stacked recurrent layer for one token: each layer is a one-step ONNX recurrent node. */
+export function cellStep(ctx: DecoderContext, b: GraphBuilder, x: string, state: StepState): { h: string; c?: string; top: string } {
+  const op = ctx.decoder.recurrent;
+  const { batch, hidden } = ctx.sizes;
+  const hs: string[] = [];
+  const cs: string[] = [];
+  let input = x;
+  let inputSize = op.inputSize;
+  const axis0 = b.int64Initializer(`${op.label}/axis0`, [0]);
+  for (let layer = 0; layer < op.layers; layer++) {
+    const path = `${op.label}/l${layer}`;
+    const sequence = b.fresh(`${path}/step_input`);
+    onnx.unsqueeze(b, `${path}/Unsqueeze`, [input, axis0], { name: sequence, type: float([dimValue(1), batch, dimValue(inputSize)]) });
+    const index = b.int64Initializer(`${path}/state_index`, [layer]);
+    const h0 = b.fresh(`${path}/h`);
+    onnx.gather(b, `${path}/h/Gather`, [state.h, index], { name: h0, type: float([dimValue(1), batch, dimValue(hidden)]) }, { axis: 0 });
+    const yh = b.fresh(`${path}/Y_h`);
+    let c0: string | undefined;
+    let yc: string | undefined;
+    if (state.c !== undefined) {
+      c0 = b.fresh(`${path}/c`);
+      onnx.gather(b, `${path}/c/Gather`, [state.c, index], { name: c0, type: float([dimValue(1), batch, dimValue(hidden)]) }, { axis: 0 });
+      yc = b.fresh(`${path}/Y_c`);
+      cs.push(yc);
+    }
+    const outputs = { yH: { name: yh, type: float([dimValue(1), batch, dimValue(hidden)]) }, yC: yc === undefined ? undefined : { name: yc, type: float([dimValue(1), batch, dimValue(hidden)]) } };
+    const place = { layer, direction: 0 as const, inputSize, initializerPath: `${path}/forward`, nodePath: path, target: ctx.target, docString: ctx.where() };
+    emitRecurrentNode(b, (n) => ctx.weight(n), op, place, { x: sequence, initialH: h0, initialC: c0 }, outputs);
+    hs.push(yh);
+    const next = b.fresh(`${path}/output`);
+    onnx.squeeze(b, `${path}/Squeeze`, [yh, axis0], { name: next, type: float([batch, dimValue(hidden)]) });
+    input = next;
+    inputSize = hidden;
+  }
+  const h = b.fresh(`${op.label}/h_out`);
+  onnx.concat(b, `${op.label}/h_out/Concat`, hs, { name: h, type: ctx.stateType }, { axis: 0 });
+  let c: string | undefined;
+  if (state.c !== undefined) {
+    c = b.fresh(`${op.label}/c_out`);
+    onnx.concat(b, `${op.label}/c_out/Concat`, cs, { name: c, type: ctx.stateType }, { axis: 0 });
+  }
+  return { h, ...(c === undefined ? {} : { c }), top: input };
+}
+
+/** The decoder's head (the steps after the recurrent layer and attention) on one step's output [batch, F]. */
+export function decoderHead(ctx: DecoderContext, b: GraphBuilder, output: string): string {
+  const d = ctx.decoder;
+  const lowering = new Lowering(ctx.ir, ctx.weights, ctx.options, b);
+  lowering.bind(d.recurrent.label, output, { dtype: 'float32', dims: [], hasTime: false }, false);
+  for (const op of d.head) lowering.op(op);
+  return lowering.lookup(d.head.length === 0 ? d.recurrent.label : d.head[d.head.length - 1]!.output.id).name;
+}
