@@ -22,7 +22,17 @@
 //   often fits in one time slice while a 1 s run waits its share, which inflates wall-clock ratios;
 //   CPU time does not count the waiting, so its ratio is the steadier one there.
 
-import { clamp, median, ms, packageVersion, parameter, parseBenchArguments, percentile, ratio, repositoryRoot } from './common.js';
+import {
+  clamp,
+  median,
+  ms,
+  packageVersion,
+  parameter,
+  parseBenchArguments,
+  percentile,
+  ratio,
+  repositoryRoot,
+} from './common.js';
 import { initializeWeights } from '../src/weights/resolve.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -206,7 +216,10 @@ async function benchmarkModel(model: BenchModel, wasm: WasmStatus, settings: Set
     const messages = compiled.diagnostics.map((d) => `${d.code}: ${d.message}`).join('\n');
     throw new Error(`seqc could not compile ${model.sourceName}:\n${messages}`);
   }
-  const singleThread = await ort.InferenceSession.create(compiled.model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const singleThread = await ort.InferenceSession.create(compiled.model, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
   const defaultThreads = await ort.InferenceSession.create(compiled.model);
   const cpuModel = await buildTfjsModel('cpu', model, weights);
   const wasmModel = wasm.available ? await tryBuildTfjsModel('wasm', model, weights) : { reason: wasm.reason };
@@ -249,13 +262,18 @@ async function measure(runners: readonly Runner[], settings: Settings): Promise<
     maxDiffs.push(maxAbsDiff(output, reference.output));
     // The fastest untimed run estimates the cost; a single run can be hit by noise many times over.
     let fastest = ms;
-    for (let i = 0; i < settings.warmups && fastest < settings.slowRunMs; i++) fastest = Math.min(fastest, (await runOnce(runner)).ms);
+    for (let i = 0; i < settings.warmups && fastest < settings.slowRunMs; i++)
+      fastest = Math.min(fastest, (await runOnce(runner)).ms);
     fastestTimes.push(fastest);
-    console.log(`  ${runner.name}: ${fastest.toFixed(2)} ms at best untimed, max |diff| ${maxDiffs.at(-1)!.toExponential(1)}`);
+    console.log(
+      `  ${runner.name}: ${fastest.toFixed(2)} ms at best untimed, max |diff| ${maxDiffs.at(-1)!.toExponential(1)}`,
+    );
   }
 
   const share = settings.groupBudgetMs / runners.length;
-  const runCounts = fastestTimes.map((ms) => clamp(Math.round(share / Math.max(ms, 1e-3)), settings.minRuns, settings.maxRuns));
+  const runCounts = fastestTimes.map((ms) =>
+    clamp(Math.round(share / Math.max(ms, 1e-3)), settings.minRuns, settings.maxRuns),
+  );
   const rounds = Math.max(...runCounts);
   const times: number[][] = runners.map(() => []);
   const cpuTimes: number[][] = runners.map(() => []);
@@ -313,7 +331,11 @@ function randomTokens(shape: Shape, vocab: number): Int32Array {
 // onnxruntime-node
 
 function ortRunner(name: string, session: ort.InferenceSession, shape: Shape, tokens: Int32Array): Runner {
-  const input = new ort.Tensor('int64', BigInt64Array.from(tokens, (t) => BigInt(t)), [shape.batch, shape.time]);
+  const input = new ort.Tensor(
+    'int64',
+    BigInt64Array.from(tokens, (t) => BigInt(t)),
+    [shape.batch, shape.time],
+  );
   const feeds = { [session.inputNames[0]!]: input };
   const outputName = session.outputNames[0]!;
   return {
@@ -331,7 +353,9 @@ function ortRunner(name: string, session: ort.InferenceSession, shape: Shape, to
 
 type TfjsBackend = 'cpu' | 'wasm';
 
-type WasmStatus = { readonly available: true; readonly simd: boolean; readonly threads: boolean } | { readonly available: false; readonly reason: string };
+type WasmStatus =
+  | { readonly available: true; readonly simd: boolean; readonly threads: boolean }
+  | { readonly available: false; readonly reason: string };
 
 /** Registers the wasm backend with its binaries read from node_modules (no network). */
 async function initializeWasm(): Promise<WasmStatus> {
@@ -340,7 +364,11 @@ async function initializeWasm(): Promise<WasmStatus> {
     setWasmPaths(`${path.dirname(entry)}${path.sep}`);
     if (!(await tf.setBackend('wasm'))) return { available: false, reason: 'tf.setBackend("wasm") returned false' };
     await tf.ready();
-    return { available: true, simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') };
+    return {
+      available: true,
+      simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
+      threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'),
+    };
   } catch (thrown) {
     return { available: false, reason: thrown instanceof Error ? thrown.message : String(thrown) };
   }
@@ -352,7 +380,11 @@ async function useBackend(backend: TfjsBackend): Promise<void> {
   }
 }
 
-async function tryBuildTfjsModel(backend: TfjsBackend, model: BenchModel, weights: WeightMap): Promise<{ model: tf.LayersModel } | { reason: string }> {
+async function tryBuildTfjsModel(
+  backend: TfjsBackend,
+  model: BenchModel,
+  weights: WeightMap,
+): Promise<{ model: tf.LayersModel } | { reason: string }> {
   try {
     return { model: await buildTfjsModel(backend, model, weights) };
   } catch (thrown) {
@@ -388,7 +420,13 @@ async function disposeTfjsModel(backend: TfjsBackend, model: tf.LayersModel): Pr
   model.dispose();
 }
 
-function tfjsRunner(name: string, backend: TfjsBackend, model: tf.LayersModel, shape: Shape, tokens: Int32Array): Runner {
+function tfjsRunner(
+  name: string,
+  backend: TfjsBackend,
+  model: tf.LayersModel,
+  shape: Shape,
+  tokens: Int32Array,
+): Runner {
   let input: tf.Tensor2D | undefined;
   return {
     name,
@@ -416,12 +454,18 @@ function tfjsLayer(spec: TfjsLayerSpec, weights: WeightMap): { layer: tf.layers.
     case 'embedding': {
       const table = parameter(weights, `${spec.prefix}.weight`);
       const [vocab, dim] = table.shape as [number, number];
-      return { layer: tf.layers.embedding({ inputDim: vocab, outputDim: dim, embeddingsInitializer: 'zeros' }), values: [tf.tensor2d(table.data, [vocab, dim])] };
+      return {
+        layer: tf.layers.embedding({ inputDim: vocab, outputDim: dim, embeddingsInitializer: 'zeros' }),
+        values: [tf.tensor2d(table.data, [vocab, dim])],
+      };
     }
     case 'linear': {
       const weight = parameter(weights, `${spec.prefix}.weight`);
       const bias = parameter(weights, `${spec.prefix}.bias`);
-      return { layer: tf.layers.dense({ units: weight.shape[0]!, kernelInitializer: 'zeros' }), values: [transposed(weight), tf.tensor1d(bias.data)] };
+      return {
+        layer: tf.layers.dense({ units: weight.shape[0]!, kernelInitializer: 'zeros' }),
+        values: [transposed(weight), tf.tensor1d(bias.data)],
+      };
     }
     case 'lstm':
     case 'gru': {
@@ -439,7 +483,9 @@ function tfjsLayer(spec: TfjsLayerSpec, weights: WeightMap): { layer: tf.layers.
       const kind = spec.kind === 'lstm' ? 'lstm' : 'gru';
       const cell = kind === 'lstm' ? tf.layers.lstm(options) : tf.layers.gru(options);
       const directions = spec.bidirectional === true ? ['_l0', '_l0_reverse'] : ['_l0'];
-      const values = directions.flatMap((suffix) => recurrentValues(kind, spec.hidden, weights, `${spec.prefix}.`, suffix));
+      const values = directions.flatMap((suffix) =>
+        recurrentValues(kind, spec.hidden, weights, `${spec.prefix}.`, suffix),
+      );
       const layer = spec.bidirectional === true ? tf.layers.bidirectional({ layer: cell, mergeMode: 'concat' }) : cell;
       return { layer, values };
     }
@@ -449,7 +495,13 @@ function tfjsLayer(spec: TfjsLayerSpec, weights: WeightMap): { layer: tf.layers.
 }
 
 /** [kernel, recurrent_kernel, bias] of one direction in tfjs layout. */
-function recurrentValues(cell: 'lstm' | 'gru', hidden: number, weights: WeightMap, prefix: string, suffix: string): tf.Tensor[] {
+function recurrentValues(
+  cell: 'lstm' | 'gru',
+  hidden: number,
+  weights: WeightMap,
+  prefix: string,
+  suffix: string,
+): tf.Tensor[] {
   const order = cell === 'gru' ? [1, 0, 2] : [0, 1, 2, 3];
   const wih = parameter(weights, `${prefix}weight_ih${suffix}`);
   const whh = parameter(weights, `${prefix}weight_hh${suffix}`);
@@ -493,19 +545,32 @@ function formatTable(groups: readonly Group[]): string {
       const model = i === 0 ? group.model.name : '';
       const shape = i === 0 ? `${group.shape.batch} × ${group.shape.time}` : '';
       if (row.kind === 'unavailable') {
-        lines.push(`| ${model} | ${shape} | ${row.runner} | unavailable: ${row.reason.replaceAll('|', '\\|')} | | | | | | |`);
+        lines.push(
+          `| ${model} | ${shape} | ${row.runner} | unavailable: ${row.reason.replaceAll('|', '\\|')} | | | | | | |`,
+        );
         return;
       }
       const m = median(row.times);
       const cpu = median(row.cpuTimes);
-      const diff = row.maxDiff === undefined ? 'reference' : `${row.maxDiff.toExponential(1)}${row.maxDiff > tolerance ? ' ✗' : ''}`;
-      lines.push(`| ${model} | ${shape} | ${row.runner} | ${ms(m)} | ${ms(percentile(row.times, 0.9))} | ${row.times.length} | ${ratio(m, baseline)} | ${ms(cpu)} | ${ratio(cpu, cpuBaseline)} | ${diff} |`);
+      const diff =
+        row.maxDiff === undefined
+          ? 'reference'
+          : `${row.maxDiff.toExponential(1)}${row.maxDiff > tolerance ? ' ✗' : ''}`;
+      lines.push(
+        `| ${model} | ${shape} | ${row.runner} | ${ms(m)} | ${ms(percentile(row.times, 0.9))} | ${row.times.length} | ${ratio(m, baseline)} | ${ms(cpu)} | ${ratio(cpu, cpuBaseline)} | ${diff} |`,
+      );
     });
   }
   return lines.join('\n');
 }
 
-function formatReport(groups: readonly Group[], settings: Settings, wasm: WasmStatus, seconds: number, loadAtStart: number): string {
+function formatReport(
+  groups: readonly Group[],
+  settings: Settings,
+  wasm: WasmStatus,
+  seconds: number,
+  loadAtStart: number,
+): string {
   const cpus = os.cpus();
   const wasmLine = wasm.available
     ? `SIMD ${wasm.simd ? 'on' : 'off'}, threads ${wasm.threads ? 'on' : 'off'}`
@@ -519,7 +584,7 @@ function formatReport(groups: readonly Group[], settings: Settings, wasm: WasmSt
     '**The claim is the ratios, not the absolute times.** All rows of a group were measured in the same',
     'run, taking turns round-robin, so machine load falls on them alike; absolute milliseconds depend on the',
     'machine and on whatever else it was doing. Each runtime computes the same function with the same',
-    'weights, and its output was checked against onnxruntime\'s before timing (tolerance 1e-4).',
+    "weights, and its output was checked against onnxruntime's before timing (tolerance 1e-4).",
     '',
     `- Machine: ${cpus[0]?.model ?? 'unknown CPU'} (${cpus.length} logical cores), ${os.platform()} ${os.arch()}; load average ${loadAtStart.toFixed(1)} at the start`,
     `- Node ${process.version}`,
@@ -527,14 +592,14 @@ function formatReport(groups: readonly Group[], settings: Settings, wasm: WasmSt
     `- @tensorflow/tfjs ${packageVersion('@tensorflow/tfjs')} (Layers), @tensorflow/tfjs-backend-wasm ${packageVersion('@tensorflow/tfjs-backend-wasm')} (${wasmLine})`,
     `- Iterations: the \`runs\` column, after ${1 + settings.warmups} untimed runs each (1 for a runtime slower than ${settings.slowRunMs / 1000} s a run); each group's runtimes share about ${(settings.groupBudgetMs / 1000).toFixed(0)} s of timed runs equally (each row at least ${settings.minRuns}, at most ${settings.maxRuns}). Whole bench: ${seconds.toFixed(0)} s.`,
     '- Timed: one call on a prepared input: `session.run` for onnxruntime, `model.predict` + `dataSync()` for tfjs.',
-    '- Ratios divide by onnxruntime with one intra-op thread, the like-for-like baseline: tfjs\'s cpu and wasm',
+    "- Ratios divide by onnxruntime with one intra-op thread, the like-for-like baseline: tfjs's cpu and wasm",
     '  backends each run on one thread here. onnxruntime with its default thread count is listed too.',
-    '- CPU ms: the process\'s CPU time (user + system, all threads) during the call. On a busy machine a',
+    "- CPU ms: the process's CPU time (user + system, all threads) during the call. On a busy machine a",
     '  short run often completes within one time slice while a long one also waits for its share, which',
     '  inflates wall-clock ratios; CPU time leaves the waiting out, so its ratio is the steadier one.',
-    '  For onnxruntime with several threads it adds up every thread\'s work, spinning included.',
-    '- Why tfjs\'s cpu backend is slowest on the GRU: profiled with `tf.profile` while writing this bench,',
-    '  nearly all of its time is in `SplitV`, because tfjs\'s GRUCell splits the recurrent kernel at every',
+    "  For onnxruntime with several threads it adds up every thread's work, spinning included.",
+    "- Why tfjs's cpu backend is slowest on the GRU: profiled with `tf.profile` while writing this bench,",
+    "  nearly all of its time is in `SplitV`, because tfjs's GRUCell splits the recurrent kernel at every",
     '  time step and the pure-JS slice of a non-contiguous block is slow; at batch 1 the matmuls are tiny',
     '  in comparison.',
     `- Weights: deterministic random (seed ${weightSeed}) in PyTorch layout, given to seqc as safetensors and converted to tfjs kernels; token ids uniform random.`,

@@ -22,7 +22,17 @@
 // - Chromium's WebGPU here is SwiftShader, a software Vulkan on the CPU (test/browser/harness.ts), and
 //   its WebGL is ANGLE on SwiftShader too: their absolute times say nothing about a real GPU.
 
-import { clamp, median, ms, packageVersion, parameter, parseBenchArguments, percentile, ratio, repositoryRoot } from './common.js';
+import {
+  clamp,
+  median,
+  ms,
+  packageVersion,
+  parameter,
+  parseBenchArguments,
+  percentile,
+  ratio,
+  repositoryRoot,
+} from './common.js';
 import { initializeWeights } from '../src/weights/resolve.js';
 import { transpose2d } from '../src/lower/pack.js';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -163,28 +173,44 @@ async function main(): Promise<void> {
     const { page, console: log } = await openPage(browser, `${server.url}/bench/browser/index.html`);
     await page.route(`**${dataPath}/*`, (route) => {
       const body = files.get(new URL(route.request().url()).pathname);
-      return body === undefined ? route.fulfill({ status: 404 }) : route.fulfill({ status: 200, contentType: 'application/octet-stream', body: Buffer.from(body) });
+      return body === undefined
+        ? route.fulfill({ status: 404 })
+        : route.fulfill({ status: 200, contentType: 'application/octet-stream', body: Buffer.from(body) });
     });
-    await page.waitForFunction(() => 'benchSetup' in window, null, { timeout: 60_000 }).catch(() => {
-      throw new Error(`the bench page did not load:\n${log.join('\n')}`);
+    await page
+      .waitForFunction(() => 'benchSetup' in window, null, { timeout: 60_000 })
+      .catch(() => {
+        throw new Error(`the bench page did not load:\n${log.join('\n')}`);
+      });
+    const setup = await page.evaluate((manifest) => window.benchSetup(manifest), {
+      genericModel: `${dataPath}/generic.onnx`,
+      webgpuModel: `${dataPath}/webgpu.onnx`,
+      tfjsWeights: `${dataPath}/tfjs.bin`,
+      tfjsTensors: tfjs.tensors,
+      hidden,
+      names,
     });
-    const setup = await page.evaluate(
-      (manifest) => window.benchSetup(manifest),
-      { genericModel: `${dataPath}/generic.onnx`, webgpuModel: `${dataPath}/webgpu.onnx`, tfjsWeights: `${dataPath}/tfjs.bin`, tfjsTensors: tfjs.tensors, hidden, names },
-    );
     if (!setup.available.includes(names.ortWasm)) {
-      throw new Error(`onnxruntime-web wasm, the baseline, did not start: ${setup.unavailable.map((u) => `${u.name}: ${u.reason}`).join('; ')}`);
+      throw new Error(
+        `onnxruntime-web wasm, the baseline, did not start: ${setup.unavailable.map((u) => `${u.name}: ${u.reason}`).join('; ')}`,
+      );
     }
     for (const u of setup.unavailable) console.log(`unavailable: ${u.name}: ${u.reason}`);
     const chromium = browser.version();
-    console.log(`Chromium ${chromium}; WebGPU adapter: ${setup.info.webgpuAdapter ?? 'none'}; WebGL: ${setup.info.webglRenderer ?? 'none'}`);
+    console.log(
+      `Chromium ${chromium}; WebGPU adapter: ${setup.info.webgpuAdapter ?? 'none'}; WebGL: ${setup.info.webglRenderer ?? 'none'}`,
+    );
 
     const groups: Group[] = [];
     for (const shape of shapes) {
       console.log(`SimpleLSTM, batch ${shape.batch} × time ${shape.time}`);
       const runners = runnerOrder.filter((name) => setup.available.includes(name));
       const rows = await measure(page, runners, shape, settings);
-      const unavailable: Row[] = setup.unavailable.map((u) => ({ kind: 'unavailable', runner: u.name, reason: u.reason }));
+      const unavailable: Row[] = setup.unavailable.map((u) => ({
+        kind: 'unavailable',
+        runner: u.name,
+        reason: u.reason,
+      }));
       groups.push({ shape, rows: [...rows, ...unavailable] });
     }
 
@@ -233,10 +259,21 @@ function compileOrThrow(options: Parameters<typeof compile>[1]): Uint8Array {
  * takes t ms gets about budget / (runners · t) runs, spread evenly over the rounds.
  */
 async function measure(page: Page, runners: readonly string[], shape: Shape, settings: Settings): Promise<Row[]> {
-  const input = { key: `${shape.batch}x${shape.time}`, batch: shape.batch, time: shape.time, tokens: Array.from(randomTokens(shape)) };
-  const runOnce = (name: string): Promise<PageRun> => page.evaluate(([n, s]) => window.benchRun(n, s), [name, input] as const);
+  const input = {
+    key: `${shape.batch}x${shape.time}`,
+    batch: shape.batch,
+    time: shape.time,
+    tokens: Array.from(randomTokens(shape)),
+  };
+  const runOnce = (name: string): Promise<PageRun> =>
+    page.evaluate(([n, s]) => window.benchRun(n, s), [name, input] as const);
   const reference = await runOnce(runners[0]!);
-  console.log(`  ${reference.output.length} outputs, largest magnitude ${maxAbsDiff(reference.output, reference.output.map(() => 0)).toFixed(3)}`);
+  console.log(
+    `  ${reference.output.length} outputs, largest magnitude ${maxAbsDiff(
+      reference.output,
+      reference.output.map(() => 0),
+    ).toFixed(3)}`,
+  );
   const maxDiffs: number[] = [];
   const fastestTimes: number[] = [];
   for (const runner of runners) {
@@ -245,14 +282,19 @@ async function measure(page: Page, runners: readonly string[], shape: Shape, set
     // The fastest untimed run estimates the cost; a single run can be hit by noise many times over.
     // The first run is not counted: on WebGPU and WebGL it compiles the shaders, which takes seconds.
     let fastest = Infinity;
-    for (let i = 0; i < settings.warmups && (i === 0 || fastest < settings.slowRunMs); i++) fastest = Math.min(fastest, (await runOnce(runner)).ms);
+    for (let i = 0; i < settings.warmups && (i === 0 || fastest < settings.slowRunMs); i++)
+      fastest = Math.min(fastest, (await runOnce(runner)).ms);
     if (fastest === Infinity) fastest = ms;
     fastestTimes.push(fastest);
-    console.log(`  ${runner}: ${fastest.toFixed(2)} ms at best untimed, max |diff| ${maxDiffs.at(-1)!.toExponential(1)}`);
+    console.log(
+      `  ${runner}: ${fastest.toFixed(2)} ms at best untimed, max |diff| ${maxDiffs.at(-1)!.toExponential(1)}`,
+    );
   }
 
   const share = settings.groupBudgetMs / runners.length;
-  const runCounts = fastestTimes.map((ms) => clamp(Math.round(share / Math.max(ms, 1e-3)), settings.minRuns, settings.maxRuns));
+  const runCounts = fastestTimes.map((ms) =>
+    clamp(Math.round(share / Math.max(ms, 1e-3)), settings.minRuns, settings.maxRuns),
+  );
   const rounds = Math.max(...runCounts);
   const times: number[][] = runners.map(() => []);
   for (let round = 0; round < rounds; round++) {
@@ -264,7 +306,12 @@ async function measure(page: Page, runners: readonly string[], shape: Shape, set
       times[i]!.push((await runOnce(runners[i]!)).ms);
     }
   }
-  return runners.map((runner, i) => ({ kind: 'timed', runner, times: times[i]!, ...(i === 0 ? {} : { maxDiff: maxDiffs[i]! }) }));
+  return runners.map((runner, i) => ({
+    kind: 'timed',
+    runner,
+    times: times[i]!,
+    ...(i === 0 ? {} : { maxDiff: maxDiffs[i]! }),
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -293,7 +340,10 @@ function randomTokens(shape: Shape): Int32Array {
  * bias = bias_ih + bias_hh (PyTorch's gates i,f,g,o are Keras's i,f,c,o, so no reordering); Dense
  * kernel = weight^T and its bias.
  */
-function tfjsWeights(weights: WeightMap): { bytes: Uint8Array; tensors: { shape: number[]; offset: number; length: number }[] } {
+function tfjsWeights(weights: WeightMap): {
+  bytes: Uint8Array;
+  tensors: { shape: number[]; offset: number; length: number }[];
+} {
   const bih = parameter(weights, 'lstm.bias_ih_l0');
   const bhh = parameter(weights, 'lstm.bias_hh_l0');
   const ordered: WeightTensor[] = [
@@ -337,18 +387,32 @@ function formatTable(groups: readonly Group[]): string {
       const model = i === 0 ? 'SimpleLSTM' : '';
       const shape = i === 0 ? `${group.shape.batch} × ${group.shape.time}` : '';
       if (row.kind === 'unavailable') {
-        lines.push(`| ${model} | ${shape} | ${row.runner} | unavailable: ${row.reason.replaceAll('|', '\\|')} | | | | |`);
+        lines.push(
+          `| ${model} | ${shape} | ${row.runner} | unavailable: ${row.reason.replaceAll('|', '\\|')} | | | | |`,
+        );
         return;
       }
       const m = median(row.times);
-      const diff = row.maxDiff === undefined ? 'reference' : `${row.maxDiff.toExponential(1)}${row.maxDiff > tolerance ? ' ✗' : ''}`;
-      lines.push(`| ${model} | ${shape} | ${row.runner} | ${ms(m)} | ${ms(percentile(row.times, 0.9))} | ${row.times.length} | ${ratio(m, baseline)} | ${diff} |`);
+      const diff =
+        row.maxDiff === undefined
+          ? 'reference'
+          : `${row.maxDiff.toExponential(1)}${row.maxDiff > tolerance ? ' ✗' : ''}`;
+      lines.push(
+        `| ${model} | ${shape} | ${row.runner} | ${ms(m)} | ${ms(percentile(row.times, 0.9))} | ${row.times.length} | ${ratio(m, baseline)} | ${diff} |`,
+      );
     });
   }
   return lines.join('\n');
 }
 
-function formatReport(groups: readonly Group[], settings: Settings, setup: PageSetup, chromium: string, seconds: number, loadAtStart: number): string {
+function formatReport(
+  groups: readonly Group[],
+  settings: Settings,
+  setup: PageSetup,
+  chromium: string,
+  seconds: number,
+  loadAtStart: number,
+): string {
   const cpus = os.cpus();
   const info = setup.info;
   return [
@@ -361,9 +425,9 @@ function formatReport(groups: readonly Group[], settings: Settings, setup: PageS
     'Each runtime computes the same function with the same weights, and its output was checked against',
     `onnxruntime-web wasm's before timing (tolerance ${tolerance.toExponential()}).`,
     '',
-    '**WebGPU here is SwiftShader**, Chromium\'s software Vulkan, running on the CPU (headless Chromium',
-    'with the flags in test/browser/harness.ts); tfjs\'s WebGL is ANGLE on SwiftShader too. Their absolute',
-    'numbers, and their ratios to the wasm rows, say nothing about a real GPU. They show that seqc\'s',
+    "**WebGPU here is SwiftShader**, Chromium's software Vulkan, running on the CPU (headless Chromium",
+    "with the flags in test/browser/harness.ts); tfjs's WebGL is ANGLE on SwiftShader too. Their absolute",
+    "numbers, and their ratios to the wasm rows, say nothing about a real GPU. They show that seqc's",
     '`--target webgpu` graph runs end to end on the WebGPU provider and gives the same answer.',
     '',
     `- Machine: ${cpus[0]?.model ?? 'unknown CPU'} (${cpus.length} logical cores), ${os.platform()} ${os.arch()}; load average ${loadAtStart.toFixed(1)} at the start`,
@@ -374,8 +438,8 @@ function formatReport(groups: readonly Group[], settings: Settings, setup: PageS
     `- Iterations: the \`runs\` column, after ${settings.warmups === 0 ? 'the one untimed correctness run' : `${1 + settings.warmups} untimed runs each (2 for a runtime slower than ${settings.slowRunMs / 1000} s a run; the first, which compiles the GPU shaders, does not count towards the cost estimate)`}; each group's runtimes share about ${(settings.groupBudgetMs / 1000).toFixed(0)} s of timed runs equally (each row at least ${settings.minRuns}, at most ${settings.maxRuns}). Whole bench, browser start and model builds included: ${seconds.toFixed(0)} s.`,
     '- Timed in the page with `performance.now()`: one call on a prepared input, `session.run` with the output read back to the CPU for onnxruntime-web, `model.predict` + `dataSync()` for tfjs.',
     '- Ratios divide by onnxruntime-web on wasm with one thread.',
-    '- SwiftShader runs its work on the same CPU cores as everything else, so the WebGPU and WebGL rows also compete with the page\'s own thread.',
-    '- Shapes: batch 1 × 64 steps and 8 × 64. bench/bench.ts\'s 32 × 128 is left out here: tfjs\'s cpu backend takes about 11 s a run there (bench/RESULTS.md, in Node; 8 × 64 already takes about 1 s here), which does not fit a browser bench of about 2.5 minutes.',
+    "- SwiftShader runs its work on the same CPU cores as everything else, so the WebGPU and WebGL rows also compete with the page's own thread.",
+    "- Shapes: batch 1 × 64 steps and 8 × 64. bench/bench.ts's 32 × 128 is left out here: tfjs's cpu backend takes about 11 s a run there (bench/RESULTS.md, in Node; 8 × 64 already takes about 1 s here), which does not fit a browser bench of about 2.5 minutes.",
     `- Weights: deterministic random (seed ${weightSeed}) in PyTorch layout, given to seqc as safetensors and converted to tfjs kernels (kernel = weight_ih^T, recurrent kernel = weight_hh^T, bias = bias_ih + bias_hh, gate activation sigmoid; Dense kernel = weight^T); token ids uniform random (seed ${inputSeed}).`,
     '',
     '## Results',

@@ -47,7 +47,11 @@ export function clamp(value: number, min: number, max: number): number {
  * `--quick` and `--out FILE` of a benchmark script. A quick run is a smoke test, so it leaves the
  * committed results alone unless told where to write; a full run writes `bench/<defaultOut>`.
  */
-export function parseBenchArguments(args: readonly string[], script: string, defaultOut: string): { quick: boolean; out?: string } {
+export function parseBenchArguments(
+  args: readonly string[],
+  script: string,
+  defaultOut: string,
+): { quick: boolean; out?: string } {
   let quick = false;
   let out: string | undefined;
   for (let i = 0; i < args.length; i++) {

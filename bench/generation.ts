@@ -29,17 +29,26 @@ function median(values: readonly number[]): number {
 
 /** Deterministic source rows of ids in [3, 8000), with lengths between srcTime/2 and srcTime. */
 function sources(batch: number): number[][] {
-  return Array.from({ length: batch }, (_, row) => Array.from({ length: srcTime - (row % (srcTime / 2)) }, (_, t) => 3 + ((row * 7919 + t * 104729) % 7990)));
+  return Array.from({ length: batch }, (_, row) =>
+    Array.from({ length: srcTime - (row % (srcTime / 2)) }, (_, t) => 3 + ((row * 7919 + t * 104729) % 7990)),
+  );
 }
 
-async function measure(bundle: SeqBundle, strategy: 'greedy' | 'beam' | 'loop', batch: number): Promise<{ ms: number[]; tokens: number }> {
+async function measure(
+  bundle: SeqBundle,
+  strategy: 'greedy' | 'beam' | 'loop',
+  batch: number,
+): Promise<{ ms: number[]; tokens: number }> {
   const src = sources(batch);
   const run = async (): Promise<number> => {
     if (strategy === 'loop') {
       const result = await bundle.runGreedyGraph(src);
       return result.rows!.reduce((n, r) => n + r.length, 0);
     }
-    const options = strategy === 'beam' ? ({ strategy: 'beam', beam: { width: 4, nBest: 1 } } as const) : ({ strategy: 'greedy' } as const);
+    const options =
+      strategy === 'beam'
+        ? ({ strategy: 'beam', beam: { width: 4, nBest: 1 } } as const)
+        : ({ strategy: 'greedy' } as const);
     const result = await bundle.generate(src, options);
     return result.rows!.reduce((n, r) => n + r.hypotheses[0]!.tokens.length, 0);
   };
@@ -81,7 +90,11 @@ async function main(): Promise<void> {
     }
   }
   bundle.release();
-  const label: Record<string, string> = { greedy: 'greedy, host loop over the step graph', beam: 'beam 4, host loop over the step graph', loop: 'greedy, the ONNX Loop graph (no host code)' };
+  const label: Record<string, string> = {
+    greedy: 'greedy, host loop over the step graph',
+    beam: 'beam 4, host loop over the step graph',
+    loop: 'greedy, the ONNX Loop graph (no host code)',
+  };
   const table = [
     '| batch | decoding | median ms per batch | tokens generated | tokens / s | ÷ host greedy |',
     '| ---: | --- | ---: | ---: | ---: | ---: |',

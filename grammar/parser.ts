@@ -30,7 +30,9 @@ export class SeqParser extends CstParser {
    * first. `errorMessageProvider` words the errors (Chevrotain's own English when left out).
    */
   constructor(
-    config: { readonly recoveryEnabled: boolean; readonly errorMessageProvider?: IParserErrorMessageProvider } = { recoveryEnabled: true },
+    config: { readonly recoveryEnabled: boolean; readonly errorMessageProvider?: IParserErrorMessageProvider } = {
+      recoveryEnabled: true,
+    },
   ) {
     super(allTokens, {
       recoveryEnabled: config.recoveryEnabled,
@@ -179,4 +181,3 @@ export class SeqParser extends CstParser {
 
 /** The one parser instance; Chevrotain parsers are reused by resetting `input`. */
 export const seqParser = new SeqParser();
-

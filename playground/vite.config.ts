@@ -29,7 +29,8 @@ function onnxRuntimeFiles(): Plugin {
       });
     },
     generateBundle() {
-      for (const file of ortRuntimeFiles) this.emitFile({ type: 'asset', fileName: `ort/${file}`, source: readFileSync(join(ortDist, file)) });
+      for (const file of ortRuntimeFiles)
+        this.emitFile({ type: 'asset', fileName: `ort/${file}`, source: readFileSync(join(ortDist, file)) });
     },
   };
 }

@@ -9,7 +9,14 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { catalogue, compile, diagnosticCodes, writeSafetensors, type DiagnosticCode, type WeightTensor } from '../src/index.js';
+import {
+  catalogue,
+  compile,
+  diagnosticCodes,
+  writeSafetensors,
+  type DiagnosticCode,
+  type WeightTensor,
+} from '../src/index.js';
 import { renderDiagnostics } from '../src/diagnostics/render.js';
 import { main } from '../src/cli/main.js';
 import { pretendOrtNodeIsMissing } from '../src/runtime/node-ort.js';
@@ -94,7 +101,11 @@ function escapingManifest(): string {
  * The tiny translator, given the source lengths, as `seqc compile` writes its bundle, its manifest as `tiny.manifest.json`;
  * `edit` may replace a graph's bytes, given the files by role.
  */
-function tinyBundle(edit: (graphs: ReadonlyMap<string, { readonly file: string; readonly bytes: Uint8Array }>) => Record<string, Uint8Array>): Record<string, string | Uint8Array> {
+function tinyBundle(
+  edit: (
+    graphs: ReadonlyMap<string, { readonly file: string; readonly bytes: Uint8Array }>,
+  ) => Record<string, Uint8Array>,
+): Record<string, string | Uint8Array> {
   const spec = tinyTranslator.replace('  encoder {', '  input src_lengths: lengths(src)\n  encoder {');
   const bundle = compile(spec, { sourceName: 'tiny.seq' }).bundle!;
   const graphs = new Map(bundle.files.map((f) => [f.role as string, { file: f.file, bytes: f.sharedBytes }]));
@@ -118,11 +129,26 @@ function taggerWithoutItsWeights(): Uint8Array {
 function failingTagger(): Uint8Array {
   const model = decodeModel(compile(exampleSpec, { sourceName: 'tagger.seq' }).model!);
   const rename = (n: string): string => (n === 'scores' ? 'scores_before' : n);
-  const shape = { name: 'broken_shape', dataType: DataType.INT64, dims: [3], int64Data: BigInt64Array.from([-1n, 7n, 3n]) };
-  const reshape = { name: 'broken/Reshape', opType: 'Reshape', inputs: ['scores_before', 'broken_shape'], outputs: ['scores'], attributes: [] };
+  const shape = {
+    name: 'broken_shape',
+    dataType: DataType.INT64,
+    dims: [3],
+    int64Data: BigInt64Array.from([-1n, 7n, 3n]),
+  };
+  const reshape = {
+    name: 'broken/Reshape',
+    opType: 'Reshape',
+    inputs: ['scores_before', 'broken_shape'],
+    outputs: ['scores'],
+    attributes: [],
+  };
   return encodeModel({
     ...model,
-    graph: { ...model.graph, initializers: [...model.graph.initializers, shape], nodes: [...model.graph.nodes.map((n) => ({ ...n, outputs: n.outputs.map(rename) })), reshape] },
+    graph: {
+      ...model.graph,
+      initializers: [...model.graph.initializers, shape],
+      nodes: [...model.graph.nodes.map((n) => ({ ...n, outputs: n.outputs.map(rename) })), reshape],
+    },
   });
 }
 
@@ -130,21 +156,37 @@ function failingTagger(): Uint8Array {
 function nanWeights(): Uint8Array {
   const head = zeros([3, 8]);
   head.data[10] = Number.NaN;
-  return writeSafetensors([['embedding.weight', zeros([100, 8])], ['fc.bias', zeros([3])], ['fc.weight', head]]);
+  return writeSafetensors([
+    ['embedding.weight', zeros([100, 8])],
+    ['fc.bias', zeros([3])],
+    ['fc.weight', head],
+  ]);
 }
 
 /** The example model compiled, then edited as a file might be after seqc wrote it: its signature text replaced, or an output renamed. */
-function editedTagger(edit: { readonly signature?: (text: string) => string; readonly renameOutput?: string; readonly dropSignature?: true }): Uint8Array {
+function editedTagger(edit: {
+  readonly signature?: (text: string) => string;
+  readonly renameOutput?: string;
+  readonly dropSignature?: true;
+}): Uint8Array {
   const model = decodeModel(compile(exampleSpec, { sourceName: 'tagger.seq' }).model!);
   const rename = (n: string): string => (edit.renameOutput !== undefined && n === 'scores' ? edit.renameOutput : n);
   const signature = (text: string): string => {
     const edited = edit.signature?.(text) ?? text;
-    return edit.renameOutput === undefined ? edited : edited.replace('"name":"scores"', `"name":${JSON.stringify(edit.renameOutput)}`);
+    return edit.renameOutput === undefined
+      ? edited
+      : edited.replace('"name":"scores"', `"name":${JSON.stringify(edit.renameOutput)}`);
   };
   return encodeModel({
     ...model,
-    graph: { ...model.graph, outputs: model.graph.outputs.map((o) => ({ ...o, name: rename(o.name) })), nodes: model.graph.nodes.map((n) => ({ ...n, outputs: n.outputs.map(rename) })) },
-    metadataProps: model.metadataProps.filter((p) => edit.dropSignature !== true || p.key !== 'seqc.signature').map((p) => (p.key === 'seqc.signature' ? { key: p.key, value: signature(p.value) } : p)),
+    graph: {
+      ...model.graph,
+      outputs: model.graph.outputs.map((o) => ({ ...o, name: rename(o.name) })),
+      nodes: model.graph.nodes.map((n) => ({ ...n, outputs: n.outputs.map(rename) })),
+    },
+    metadataProps: model.metadataProps
+      .filter((p) => edit.dropSignature !== true || p.key !== 'seqc.signature')
+      .map((p) => (p.key === 'seqc.signature' ? { key: p.key, value: signature(p.value) } : p)),
   });
 }
 
@@ -158,7 +200,9 @@ export const commandExamples: readonly CommandExample[] = [
   {
     code: 'SEQ005',
     situation: 'A spec with 120 misspelled layers: the first 100 are shown (the last of them here), the rest counted.',
-    files: { 'typos.seq': `model Typos {\n  input x: float32[batch, time, 8]\n${Array.from({ length: 120 }, (_, i) => `  x -> Lsstm${i}(8) -> output y${i}\n`).join('')}}\n` },
+    files: {
+      'typos.seq': `model Typos {\n  input x: float32[batch, time, 8]\n${Array.from({ length: 120 }, (_, i) => `  x -> Lsstm${i}(8) -> output y${i}\n`).join('')}}\n`,
+    },
     argv: ['check', 'typos.seq'],
     lastLines: 9,
   },
@@ -171,7 +215,9 @@ export const commandExamples: readonly CommandExample[] = [
   {
     code: 'SEQ007',
     situation: 'A generated spec with 70,000 steps.',
-    files: { 'deep.seq': `model Deep {\n  input x: float32[batch, time, 8]\n  x${' -> relu'.repeat(70_000)} -> output y\n}\n` },
+    files: {
+      'deep.seq': `model Deep {\n  input x: float32[batch, time, 8]\n  x${' -> relu'.repeat(70_000)} -> output y\n}\n`,
+    },
     argv: ['check', 'deep.seq'],
   },
   {
@@ -260,7 +306,7 @@ export const commandExamples: readonly CommandExample[] = [
   },
   {
     code: 'SEQ321',
-    situation: "A manifest whose step graph is in another folder.",
+    situation: 'A manifest whose step graph is in another folder.',
     files: { 'model.manifest.json': escapingManifest() },
     argv: ['generate', 'model.manifest.json', '--src', '3 4 5'],
   },
@@ -288,7 +334,9 @@ export const commandExamples: readonly CommandExample[] = [
   {
     code: 'SEQ303',
     situation: "A model whose seqc.signature was edited after compiling: its input's dims are no longer a list.",
-    files: { 'tagger.onnx': editedTagger({ signature: (text) => text.replace('"dims":["batch","time"]', '"dims":"batch"') }) },
+    files: {
+      'tagger.onnx': editedTagger({ signature: (text) => text.replace('"dims":["batch","time"]', '"dims":"batch"') }),
+    },
     argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2,3]]'],
   },
   {
@@ -313,7 +361,8 @@ export const commandExamples: readonly CommandExample[] = [
   },
   {
     code: 'SEQ308',
-    situation: "Running on CUDA where onnxruntime-node's CUDA binaries are not installed (as on the machine that generated this page).",
+    situation:
+      "Running on CUDA where onnxruntime-node's CUDA binaries are not installed (as on the machine that generated this page).",
     files: { 'tagger.seq': exampleSpec },
     setup: compiled,
     argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2,3]]', '--ep', 'cuda'],
@@ -332,7 +381,8 @@ export const commandExamples: readonly CommandExample[] = [
   },
   {
     code: 'SEQ051',
-    situation: 'An embedding of 600 million ids of 1,000 floats each: 2.2 TiB of weights. `seqc check` and `seqc summary` accept it; compiling refuses it before allocating anything.',
+    situation:
+      'An embedding of 600 million ids of 1,000 floats each: 2.2 TiB of weights. `seqc check` and `seqc summary` accept it; compiling refuses it before allocating anything.',
     files: {
       'huge.seq': `model Huge {
   input tokens: int64[batch, time]
@@ -356,7 +406,8 @@ export const commandExamples: readonly CommandExample[] = [
   },
   {
     code: 'SEQ302',
-    situation: 'A model edited after compiling so that its last node, a Reshape, fails on any input: ONNX Runtime opens it and fails while running it.',
+    situation:
+      'A model edited after compiling so that its last node, a Reshape, fails on any input: ONNX Runtime opens it and fails while running it.',
     files: { 'tagger.onnx': failingTagger() },
     argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2,3]]'],
   },
@@ -368,7 +419,8 @@ export const commandExamples: readonly CommandExample[] = [
   },
   {
     code: 'SEQ310',
-    situation: 'An ONNX model without the seqc.signature metadata that `seqc compile` writes, as another exporter makes it.',
+    situation:
+      'An ONNX model without the seqc.signature metadata that `seqc compile` writes, as another exporter makes it.',
     files: { 'tagger.onnx': editedTagger({ dropSignature: true }) },
     argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2,3]]'],
   },
@@ -380,13 +432,13 @@ export const commandExamples: readonly CommandExample[] = [
   },
   {
     code: 'SEQ312',
-    situation: "A bundle whose step graph was cut short by an interrupted copy.",
+    situation: 'A bundle whose step graph was cut short by an interrupted copy.',
     files: tinyBundle((graphs) => ({ [graphs.get('step')!.file]: graphs.get('step')!.bytes.subarray(0, 100) })),
     argv: ['generate', 'tiny.manifest.json', '--src', '3 4 5'],
   },
   {
     code: 'SEQ313',
-    situation: "A bundle whose step graph was overwritten with its encoder graph.",
+    situation: 'A bundle whose step graph was overwritten with its encoder graph.',
     files: tinyBundle((graphs) => ({ [graphs.get('step')!.file]: graphs.get('encoder')!.bytes })),
     argv: ['generate', 'tiny.manifest.json', '--src', '3 4 5'],
   },
@@ -427,7 +479,7 @@ export async function errorsDoc(): Promise<string> {
     'JSON. The command line exits with status 0 on success, 1 when it reported errors and 2 for a',
     'usage problem (an unknown command or flag, or a flag value of the wrong form).',
     '',
-    'Under `--json` (and in the API\'s `Diagnostic`) a diagnostic may also carry `facts`: what it found',
+    "Under `--json` (and in the API's `Diagnostic`) a diagnostic may also carry `facts`: what it found",
     'and what was expected, as data, so that tools need not read the message. The keys, each present',
     'only where it applies: `names` (the layers, labels, inputs, arguments or files involved, most',
     'important first), `expected` and `found` (a type as seqc prints it, a rank, a size, a kind, or the',
@@ -443,14 +495,24 @@ export async function errorsDoc(): Promise<string> {
     '',
     '| Code | Stage | Meaning |',
     '| --- | --- | --- |',
-    ...diagnosticCodes.map((c) => `| [${c}](#${c.toLowerCase()}) | ${stageTitles[catalogue[c].stage] ?? catalogue[c].stage} | ${catalogue[c].title} |`),
+    ...diagnosticCodes.map(
+      (c) =>
+        `| [${c}](#${c.toLowerCase()}) | ${stageTitles[catalogue[c].stage] ?? catalogue[c].stage} | ${catalogue[c].title} |`,
+    ),
     '',
   ];
   for (const stage of stages) {
     parts.push(`## ${stageTitles[stage] ?? stage}`, '');
     const codes = diagnosticCodes.filter((c) => catalogue[c].stage === stage);
     if (stage === 'weights') {
-      parts.push('The examples in the rest of this page use this spec, `tagger.seq`:', '', '```seq', exampleSpec.trimEnd(), '```', '');
+      parts.push(
+        'The examples in the rest of this page use this spec, `tagger.seq`:',
+        '',
+        '```seq',
+        exampleSpec.trimEnd(),
+        '```',
+        '',
+      );
     }
     for (const code of codes) {
       parts.push(`### ${code}`, '', catalogue[code].title, '');
@@ -466,15 +528,30 @@ export async function errorsDoc(): Promise<string> {
 
 function fixtureSection(path: string): string[] {
   const text = readFileSync(join(root, path), 'utf8');
-  const rendered = renderDiagnostics(compile(text, { sourceName: path }).diagnostics, new Map([[path, text]]), { color: false });
-  return [`\`${path}\`:`, '', '```seq', text.trimEnd(), '```', '', '```console', `$ seqc check ${path}`, rendered.trimEnd(), '```', ''];
+  const rendered = renderDiagnostics(compile(text, { sourceName: path }).diagnostics, new Map([[path, text]]), {
+    color: false,
+  });
+  return [
+    `\`${path}\`:`,
+    '',
+    '```seq',
+    text.trimEnd(),
+    '```',
+    '',
+    '```console',
+    `$ seqc check ${path}`,
+    rendered.trimEnd(),
+    '```',
+    '',
+  ];
 }
 
 async function commandSection(example: CommandExample): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'seqc-errors-doc-'));
   try {
     for (const [name, content] of Object.entries(example.files)) writeFileSync(join(dir, name), content);
-    const inFolder = (arg: string): string => (/^[\w.-]+\.(seq|onnx|safetensors|json)$/.test(arg) ? join(dir, arg) : arg);
+    const inFolder = (arg: string): string =>
+      /^[\w.-]+\.(seq|onnx|safetensors|json)$/.test(arg) ? join(dir, arg) : arg;
     for (const step of example.setup ?? []) {
       const ran = await runSeqc(step.map(inFolder));
       if (ran.status !== 0) throw new Error(`setup \`seqc ${step.join(' ')}\` for ${example.code} failed:\n${ran.err}`);
@@ -482,11 +559,24 @@ async function commandSection(example: CommandExample): Promise<string[]> {
     const restore = example.withoutOrtNode === true ? pretendOrtNodeIsMissing() : undefined;
     const ran = await runSeqc(example.argv.map(inFolder)).finally(restore);
     const full = `${ran.err}${ran.out}`.split(`${dir}/`).join('').trimEnd();
-    const output = example.lastLines === undefined ? full : ['…', ...full.split('\n').slice(-example.lastLines)].join('\n');
+    const output =
+      example.lastLines === undefined ? full : ['…', ...full.split('\n').slice(-example.lastLines)].join('\n');
     if (!output.includes(`[${example.code}]`)) {
-      throw new Error(`the example for ${example.code} (\`seqc ${example.argv.join(' ')}\`) does not report it:\n${output}`);
+      throw new Error(
+        `the example for ${example.code} (\`seqc ${example.argv.join(' ')}\`) does not report it:\n${output}`,
+      );
     }
-    return [example.situation, '', '```console', `$ seqc ${example.argv.map(shellQuote).join(' ')}`, output, `$ echo $?`, String(ran.status), '```', ''];
+    return [
+      example.situation,
+      '',
+      '```console',
+      `$ seqc ${example.argv.map(shellQuote).join(' ')}`,
+      output,
+      `$ echo $?`,
+      String(ran.status),
+      '```',
+      '',
+    ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -75,7 +75,9 @@ export function ebnf(): string {
     '/* Tokens. The lexer tries the patterns in the order of grammar/tokens.ts and takes the first that matches; */',
     '/* a keyword followed by more name characters is a NAME, so `modelName` is one NAME. */',
     '',
-    ...lexical.map((l) => `${l.name.padEnd(width)} ::= ${l.definition}${l.skipped ? '  /* skipped between tokens */' : ''}`),
+    ...lexical.map(
+      (l) => `${l.name.padEnd(width)} ::= ${l.definition}${l.skipped ? '  /* skipped between tokens */' : ''}`,
+    ),
   ];
   return lines.join('\n') + '\n';
 }
@@ -87,11 +89,18 @@ export function railroadHtml(): string {
     resourceBase: base,
     css: `${base}diagrams.css`,
   });
-  const header = '<!-- The .seq grammar as railroad diagrams, generated from grammar/parser.ts by scripts/grammar.ts; do not edit. -->';
+  const header =
+    '<!-- The .seq grammar as railroad diagrams, generated from grammar/parser.ts by scripts/grammar.ts; do not edit. -->';
   const inlined = page
     .replace('<!-- This is a generated file -->', header)
-    .replace(/<link rel='stylesheet' href='chevrotain-diagrams\/([^']+)'>/g, (_, path: string) => `<style>\n${diagramsAsset(path)}</style>`)
-    .replace(/<script src='chevrotain-diagrams\/([^']+)'><\/script>/g, (_, path: string) => `<script>\n${diagramsAsset(path)}</script>`);
+    .replace(
+      /<link rel='stylesheet' href='chevrotain-diagrams\/([^']+)'>/g,
+      (_, path: string) => `<style>\n${diagramsAsset(path)}</style>`,
+    )
+    .replace(
+      /<script src='chevrotain-diagrams\/([^']+)'><\/script>/g,
+      (_, path: string) => `<script>\n${diagramsAsset(path)}</script>`,
+    );
   if (inlined.includes(base)) {
     throw new Error(`createSyntaxDiagramsCode referred to ${base} in a way scripts/grammar.ts does not inline`);
   }
@@ -170,7 +179,8 @@ export function textMateGrammar(): string {
 
 /** The typed CST: one interface per rule with its children, and a visitor interface. */
 export function cstDts(): string {
-  const header = '// The typed CST of the .seq grammar, generated from grammar/parser.ts by scripts/grammar.ts; do not edit.\n\n';
+  const header =
+    '// The typed CST of the .seq grammar, generated from grammar/parser.ts by scripts/grammar.ts; do not edit.\n\n';
   return header + generateCstDts(seqParser.getGAstProductions()).trimEnd() + '\n';
 }
 
@@ -183,7 +193,6 @@ const contextualKeywords: readonly { readonly word: string; readonly before: Tok
   { word: 'decoder', before: LParen },
   { word: 'lengths', before: LParen },
 ];
-
 
 const punctuationScopes: readonly (readonly [TokenType, string])[] = [
   [LBrace, 'punctuation.section.block.begin.seq'],
@@ -270,7 +279,11 @@ function lexicalRules(): LexicalRule[] {
   for (const token of ofKind('named')) {
     const tokenPattern = `/${patternSource(token)}/`;
     const excludesKeywords = keywords.some((k) => k.LONGER_ALT === token);
-    rules.push({ name: terminalName(token), definition: excludesKeywords ? `${tokenPattern} - keyword` : tokenPattern, skipped: false });
+    rules.push({
+      name: terminalName(token),
+      definition: excludesKeywords ? `${tokenPattern} - keyword` : tokenPattern,
+      skipped: false,
+    });
   }
   for (const token of ofKind('skipped')) {
     rules.push({ name: terminalName(token), definition: `/${patternSource(token)}/`, skipped: true });
@@ -309,7 +322,8 @@ function diagramsAsset(path: string): string {
   const requireHere = createRequire(import.meta.url);
   const chevrotainRoot = resolve(dirname(requireHere.resolve('chevrotain')), '..', '..');
   const text = readFileSync(join(chevrotainRoot, 'diagrams', path), 'utf8');
-  if (/<\/(?:script|style)/i.test(text)) throw new Error(`diagrams/${path} contains a closing tag and cannot be inlined`);
+  if (/<\/(?:script|style)/i.test(text))
+    throw new Error(`diagrams/${path} contains a closing tag and cannot be inlined`);
   return text.endsWith('\n') ? text : text + '\n';
 }
 

@@ -1,6 +1,14 @@
 // seqc's compiler API: `compile(source, options)` runs the stages in order and never throws on user input.
 
-import { capDiagnostics, error, hasErrors, sortDiagnostics, spanOfWhole, type Diagnostic, type Span } from './diagnostics/diagnostic.js';
+import {
+  capDiagnostics,
+  error,
+  hasErrors,
+  sortDiagnostics,
+  spanOfWhole,
+  type Diagnostic,
+  type Span,
+} from './diagnostics/diagnostic.js';
 import { parse } from './syntax/parse.js';
 import { check } from './check/check.js';
 import { initializeWeights, matchWeights } from './weights/resolve.js';
@@ -11,7 +19,15 @@ import { webgpuDiagnostics } from './lower/webgpu.js';
 import type { BundleManifest, BundleRole } from './contracts/manifest.js';
 import type { ModelSignature } from './contracts/signature.js';
 import { encodeModel } from './onnx/encode.js';
-import { encodeModelInto, needsWeightsFile, onnxFileLimit, startWeightsFile, weightsFileBytes, weightsFileLimit, type WeightsFile } from './onnx/external.js';
+import {
+  encodeModelInto,
+  needsWeightsFile,
+  onnxFileLimit,
+  startWeightsFile,
+  weightsFileBytes,
+  weightsFileLimit,
+  type WeightsFile,
+} from './onnx/external.js';
 import type { WeightMap } from './weights/types.js';
 import { summarize, type ModelSummary } from './summary/summary.js';
 import type { ModelIR } from './ir/ir.js';
@@ -62,7 +78,13 @@ export interface CompiledBundle {
    * `weights` (ONNX external data; what `seqc compile` writes and `fetchBundle` downloads); `bytes`
    * is the same graph holding its own copy of the weights, for opening it alone, encoded on first use.
    */
-  readonly files: readonly { readonly role: BundleRole; readonly file: string; readonly bytes: Uint8Array; readonly sharedBytes: Uint8Array; readonly proto: ModelProto }[];
+  readonly files: readonly {
+    readonly role: BundleRole;
+    readonly file: string;
+    readonly bytes: Uint8Array;
+    readonly sharedBytes: Uint8Array;
+    readonly proto: ModelProto;
+  }[];
   readonly manifest: BundleManifest;
   /** The weights every graph reads, stored once; the manifest's `weights` entry names it. */
   readonly weights: CompiledWeights;
@@ -149,7 +171,14 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
     if (hasErrors(diagnostics)) return { diagnostics, summary, signature, ir };
   }
 
-  const lowerOptions = { opset, irVersion: irVersionFor(opset), producerVersion: seqcVersion, sourceText: source, sourceName, target: options.target ?? 'generic' };
+  const lowerOptions = {
+    opset,
+    irVersion: irVersionFor(opset),
+    producerVersion: seqcVersion,
+    sourceText: source,
+    sourceName,
+    target: options.target ?? 'generic',
+  };
   const weightsFile = startWeightsFile(`${stem}.weights.bin`);
   options.onProgress?.('lower', 0, 1);
   if (ir.decoder !== undefined) {
@@ -175,7 +204,10 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
     const overflow = weightsTooLarge(weightsFile.size, ir.name, modelSpan);
     if (overflow !== undefined) return { diagnostics: [...diagnostics, overflow], summary, signature, ir };
     const compiledWeights = { file: weightsFile.location, bytes: weightsFileBytes(weightsFile) };
-    const manifest: BundleManifest = { ...lowered.manifest, weights: { path: compiledWeights.file, bytes: compiledWeights.bytes.byteLength } };
+    const manifest: BundleManifest = {
+      ...lowered.manifest,
+      weights: { path: compiledWeights.file, bytes: compiledWeights.bytes.byteLength },
+    };
     const scoring = files.find((f) => f.role === 'scoring')!;
     return {
       get model() {
@@ -202,7 +234,15 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
   options.onProgress?.('encode', 1, 1);
   const overflow = weightsTooLarge(weightsFile.size, ir.name, modelSpan);
   if (overflow !== undefined) return { diagnostics: [...diagnostics, overflow], summary, signature, ir };
-  return { model: external, diagnostics, summary, signature, ir, proto, weights: { file: weightsFile.location, bytes: weightsFileBytes(weightsFile) } };
+  return {
+    model: external,
+    diagnostics,
+    summary,
+    signature,
+    ir,
+    proto,
+    weights: { file: weightsFile.location, bytes: weightsFileBytes(weightsFile) },
+  };
 }
 
 /** SEQ051 when the weights would not fit in one weights file, checked before any of them is allocated. */
@@ -210,11 +250,21 @@ function weightsTooLarge(bytes: number, name: string, span: Span): Diagnostic | 
   if (bytes <= weightsFileLimit) return undefined;
   const gib = (bytes / 2 ** 30).toFixed(1);
   const limit = (weightsFileLimit / 2 ** 30).toFixed(1);
-  return error('SEQ051', span, `${name} has ${gib} GiB of float32 weights, more than seqc can hold in one weights file (${limit} GiB)`, 'make the vocabulary or hidden sizes smaller; `seqc summary` shows where the parameters are', { names: [name], limit: weightsFileLimit, found: bytes });
+  return error(
+    'SEQ051',
+    span,
+    `${name} has ${gib} GiB of float32 weights, more than seqc can hold in one weights file (${limit} GiB)`,
+    'make the vocabulary or hidden sizes smaller; `seqc summary` shows where the parameters are',
+    { names: [name], limit: weightsFileLimit, found: bytes },
+  );
 }
 
 /** Seeded initialization, one parameter at a time so that progress can be reported; the same weights as `initializeWeights` on all of them. */
-function initializeWithProgress(parameters: ModelIR['parameters'], seed: number, onProgress: CompileOptions['onProgress']): WeightMap {
+function initializeWithProgress(
+  parameters: ModelIR['parameters'],
+  seed: number,
+  onProgress: CompileOptions['onProgress'],
+): WeightMap {
   if (onProgress === undefined) return initializeWeights(parameters, seed);
   const total = parameters.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
   const weights = new Map(initializeWeights([], seed));
@@ -248,32 +298,68 @@ function optionProblems(source: unknown, options: CompileOptions): Diagnostic[] 
   const problem = (where: string, message: string, hint: string): void => {
     problems.push(error('SEQ201', spanOfWhole(where), message, hint, { names: [where] }));
   };
-  if (typeof source !== 'string') problem('<input>', `the spec must be a string, found ${describeValue(source)}`, 'pass the text of the .seq file');
+  if (typeof source !== 'string')
+    problem('<input>', `the spec must be a string, found ${describeValue(source)}`, 'pass the text of the .seq file');
   if (typeof options !== 'object' || options === null) {
-    problem('options', `the options must be an object, found ${describeValue(options)}`, 'pass `{}` or leave the options out');
+    problem(
+      'options',
+      `the options must be an object, found ${describeValue(options)}`,
+      'pass `{}` or leave the options out',
+    );
     return problems;
   }
   const { sourceName, seed, opset, target, weights, bundleStem } = options as Record<keyof CompileOptions, unknown>;
   if (sourceName !== undefined && typeof sourceName !== 'string') {
-    problem('sourceName', `sourceName must be a string, found ${describeValue(sourceName)}`, 'name the spec, e.g. `model.seq`; the default is `<input>`');
+    problem(
+      'sourceName',
+      `sourceName must be a string, found ${describeValue(sourceName)}`,
+      'name the spec, e.g. `model.seq`; the default is `<input>`',
+    );
   }
   if (seed !== undefined && !(typeof seed === 'number' && Number.isInteger(seed) && seed >= 0 && seed <= 2 ** 32 - 1)) {
     problem('--seed', `seed must be an integer from 0 to 4294967295, found ${describeValue(seed)}`, 'the default is 0');
   }
-  if (opset !== undefined && !(typeof opset === 'number' && Number.isInteger(opset) && opset >= supportedOpsets.min && opset <= supportedOpsets.max)) {
-    problem('--opset', `opset must be an integer from ${supportedOpsets.min} to ${supportedOpsets.max}, found ${describeValue(opset)}`, `the default is ${defaultOpset}`);
+  if (
+    opset !== undefined &&
+    !(
+      typeof opset === 'number' &&
+      Number.isInteger(opset) &&
+      opset >= supportedOpsets.min &&
+      opset <= supportedOpsets.max
+    )
+  ) {
+    problem(
+      '--opset',
+      `opset must be an integer from ${supportedOpsets.min} to ${supportedOpsets.max}, found ${describeValue(opset)}`,
+      `the default is ${defaultOpset}`,
+    );
   }
   if (target !== undefined && !(typeof target === 'string' && compileTargets.includes(target))) {
-    problem('--target', `target must be ${compileTargets.map((t) => `\`${t}\``).join(' or ')}, found ${describeValue(target)}`, 'the default is `generic`');
+    problem(
+      '--target',
+      `target must be ${compileTargets.map((t) => `\`${t}\``).join(' or ')}, found ${describeValue(target)}`,
+      'the default is `generic`',
+    );
   }
   if (weights !== undefined) {
     const w = weights as { bytes?: unknown; name?: unknown } | null;
     if (typeof w !== 'object' || w === null || !isUint8Array(w.bytes) || typeof w.name !== 'string') {
-      problem('--weights', `weights must be { bytes: Uint8Array, name: string }, found ${describeValue(weights)}`, 'read the safetensors file into a Uint8Array and name it, e.g. `{ bytes, name: "model.safetensors" }`');
+      problem(
+        '--weights',
+        `weights must be { bytes: Uint8Array, name: string }, found ${describeValue(weights)}`,
+        'read the safetensors file into a Uint8Array and name it, e.g. `{ bytes, name: "model.safetensors" }`',
+      );
     }
   }
-  if (bundleStem !== undefined && !(typeof bundleStem === 'string' && /^[^/\\\0]+$/.test(bundleStem) && bundleStem !== '.' && bundleStem !== '..')) {
-    problem('bundleStem', `bundleStem must be a file name without folders, found ${describeValue(bundleStem)}`, 'the default is the spec\'s base name, e.g. `translator`');
+  if (
+    bundleStem !== undefined &&
+    !(typeof bundleStem === 'string' && /^[^/\\\0]+$/.test(bundleStem) && bundleStem !== '.' && bundleStem !== '..')
+  ) {
+    problem(
+      'bundleStem',
+      `bundleStem must be a file name without folders, found ${describeValue(bundleStem)}`,
+      "the default is the spec's base name, e.g. `translator`",
+    );
   }
   return problems;
 }
@@ -285,7 +371,8 @@ function isUint8Array(value: unknown): value is Uint8Array {
 
 /** A value for a message: short JSON, or its kind. */
 function describeValue(value: unknown): string {
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || value === undefined) return String(value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || value === undefined)
+    return String(value);
   if (value === null) return 'null';
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (isUint8Array(value)) return `a Uint8Array of ${value.length} bytes`;

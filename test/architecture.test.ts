@@ -47,7 +47,20 @@ const stages: readonly Stage[] = [
   {
     name: 'cli',
     paths: ['src/cli/'],
-    reads: ['contracts', 'diagnostics', 'grammar', 'syntax', 'ir', 'check', 'weights', 'onnx', 'lower', 'summary', 'compile', 'runtime'],
+    reads: [
+      'contracts',
+      'diagnostics',
+      'grammar',
+      'syntax',
+      'ir',
+      'check',
+      'weights',
+      'onnx',
+      'lower',
+      'summary',
+      'compile',
+      'runtime',
+    ],
   },
 ];
 
@@ -69,7 +82,10 @@ function forbiddenImports(edges: readonly { readonly file: string; readonly impo
         if (to === from) return false;
         return !from.reads.some((read) => read === to?.name || owns(read, target));
       })
-      .map((target) => `${file} (${from.name}) imports ${relative('.', target)} (${stageOf(target)?.name ?? 'no stage'}), which ${from.name} does not read`);
+      .map(
+        (target) =>
+          `${file} (${from.name}) imports ${relative('.', target)} (${stageOf(target)?.name ?? 'no stage'}), which ${from.name} does not read`,
+      );
   });
 }
 
@@ -81,21 +97,30 @@ function importsOf(file: string): string[] {
 }
 
 /** Files that may use Node: the command line and the onnxruntime-node runtime. */
-const nodeOnly = (file: string): boolean => file.startsWith('src/cli/') || file === 'src/runtime/node.ts' || file === 'src/runtime/node-ort.ts';
+const nodeOnly = (file: string): boolean =>
+  file.startsWith('src/cli/') || file === 'src/runtime/node.ts' || file === 'src/runtime/node-ort.ts';
 
 describe('architecture', () => {
   it('keeps the compiler core free of Node APIs so it runs in a browser', () => {
     const offenders = files
       .filter((f) => !nodeOnly(f))
-      .flatMap((f) => importsOf(f).filter((s) => s.startsWith('node:') || ['fs', 'path', 'os', 'onnxruntime-node'].includes(s)).map((s) => `${f} imports ${s}`));
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((s) => s.startsWith('node:') || ['fs', 'path', 'os', 'onnxruntime-node'].includes(s))
+          .map((s) => `${f} imports ${s}`),
+      );
     expect(offenders).toEqual([]);
-    const globals = files.filter((f) => !nodeOnly(f)).filter((f) => /\b(process\.|Buffer\.|require\()/.test(readFileSync(f, 'utf8')));
+    const globals = files
+      .filter((f) => !nodeOnly(f))
+      .filter((f) => /\b(process\.|Buffer\.|require\()/.test(readFileSync(f, 'utf8')));
     expect(globals).toEqual([]);
   });
 
   it('loads onnxruntime-node only through src/runtime/node-ort.ts, so the compiler runs where it is not installed', () => {
     const valueImport = /^\s*(?:import|export)\s+(?!type\b)[^;]*?from\s+'onnxruntime-node(?:\/[^']*)?'/ms;
-    expect(files.filter((f) => f !== 'src/runtime/node-ort.ts').filter((f) => valueImport.test(readFileSync(f, 'utf8')))).toEqual([]);
+    expect(
+      files.filter((f) => f !== 'src/runtime/node-ort.ts').filter((f) => valueImport.test(readFileSync(f, 'utf8'))),
+    ).toEqual([]);
   });
 
   it('has no default exports', () => {
@@ -121,7 +146,9 @@ describe('architecture', () => {
   });
 
   it('puts every file of src/ and grammar/ in exactly one stage', () => {
-    const homeless = files.filter((f) => stages.filter((stage) => stage.paths.some((path) => owns(path, f))).length !== 1);
+    const homeless = files.filter(
+      (f) => stages.filter((stage) => stage.paths.some((path) => owns(path, f))).length !== 1,
+    );
     expect(homeless).toEqual([]);
   });
 
@@ -147,7 +174,10 @@ describe('architecture', () => {
       { file: 'src/check/decoder.ts', imports: ['src/runtime/search.ts'] },
       { file: 'src/lower/lower.ts', imports: ['src/check/parameters.ts'] },
       { file: 'src/lower/lower.ts', imports: ['src/weights/random.ts'] },
-      { file: 'src/lower/lower.ts', imports: ['src/weights/types.ts', 'src/lower/pack.ts', 'src/contracts/signature.ts'] },
+      {
+        file: 'src/lower/lower.ts',
+        imports: ['src/weights/types.ts', 'src/lower/pack.ts', 'src/contracts/signature.ts'],
+      },
       { file: 'src/cli/run.ts', imports: ['src/runtime/node.ts', 'src/lower/lower.ts'] },
     ];
     expect(forbiddenImports(edges)).toEqual([

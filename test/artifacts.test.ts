@@ -1,6 +1,15 @@
 // Artifacts fit to deploy: the same bytes from any folder, a bundle's weights stored once, models past 2 GiB, and progress for long compiles.
 
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -9,7 +18,14 @@ import { main } from '../src/cli/main.js';
 import { compileProgress } from '../src/cli/progress.js';
 import { compile, decodeModel } from '../src/index.js';
 import { encodeModel } from '../src/onnx/encode.js';
-import { encodeModelInto, externalAlignment, externalLocations, needsWeightsFile, startWeightsFile, weightsFileBytes } from '../src/onnx/external.js';
+import {
+  encodeModelInto,
+  externalAlignment,
+  externalLocations,
+  needsWeightsFile,
+  startWeightsFile,
+  weightsFileBytes,
+} from '../src/onnx/external.js';
 import { loadBundle } from '../src/runtime/node.js';
 
 async function seqc(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -45,7 +61,11 @@ const root = mkdtempSync(join(tmpdir(), 'seqc-artifacts-'));
 
 /** Every file in a folder with its bytes. */
 function filesOf(dir: string): Map<string, Buffer> {
-  return new Map(readdirSync(dir).filter((f) => statSync(join(dir, f)).isFile()).map((f) => [f, readFileSync(join(dir, f))]));
+  return new Map(
+    readdirSync(dir)
+      .filter((f) => statSync(join(dir, f)).isFile())
+      .map((f) => [f, readFileSync(join(dir, f))]),
+  );
 }
 
 describe('reproducible artifacts', () => {
@@ -59,11 +79,22 @@ describe('reproducible artifacts', () => {
       expect((await seqc('compile', join(folder, 'small.seq'), '--seed', '3')).code).toBe(0);
     }
     const [first, second] = folders.map((f) => filesOf(f));
-    expect([...first!.keys()].sort()).toEqual(['small.encoder.onnx', 'small.greedy.onnx', 'small.manifest.json', 'small.onnx', 'small.seq', 'small.step.onnx', 'small.weights.bin', 'tiny.onnx', 'tiny.seq']);
+    expect([...first!.keys()].sort()).toEqual([
+      'small.encoder.onnx',
+      'small.greedy.onnx',
+      'small.manifest.json',
+      'small.onnx',
+      'small.seq',
+      'small.step.onnx',
+      'small.weights.bin',
+      'tiny.onnx',
+      'tiny.seq',
+    ]);
     expect([...second!.keys()].sort()).toEqual([...first!.keys()].sort());
     for (const [name, bytes] of first!) {
       expect(Buffer.compare(bytes, second!.get(name)!), name).toBe(0);
-      for (const folder of [...folders, root, tmpdir()]) expect(bytes.includes(Buffer.from(folder)), `${name} contains ${folder}`).toBe(false);
+      for (const folder of [...folders, root, tmpdir()])
+        expect(bytes.includes(Buffer.from(folder)), `${name} contains ${folder}`).toBe(false);
     }
     const model = decodeModel(new Uint8Array(first!.get('tiny.onnx')!));
     expect(model.metadataProps.find((p) => p.key === 'seqc.source_name')?.value).toBe('tiny.seq');
@@ -117,7 +148,9 @@ describe('a bundle stores its weights once', () => {
     const r = await seqc('generate', join(dir, 'small.manifest.json'), ...args);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    const written = (JSON.parse(r.out) as { hypotheses: { tokens: number[] }[] }[]).map((row) => row.hypotheses[0]!.tokens);
+    const written = (JSON.parse(r.out) as { hypotheses: { tokens: number[] }[] }[]).map(
+      (row) => row.hypotheses[0]!.tokens,
+    );
     // The bundle as it was before weights were shared: every graph with its own copy, no weights entry.
     const { weights: _, ...oldManifest } = bundle.manifest;
     const oldFiles = Object.fromEntries(bundle.files.map((f) => [f.file, f.bytes]));
@@ -129,7 +162,10 @@ describe('a bundle stores its weights once', () => {
   });
 
   it('opens through the library from the graphs and the one weights file, whose bytes every session shares', async () => {
-    const files = { ...Object.fromEntries(bundle.files.map((f) => [f.file, f.sharedBytes])), [bundle.weights.file]: bundle.weights.bytes };
+    const files = {
+      ...Object.fromEntries(bundle.files.map((f) => [f.file, f.sharedBytes])),
+      [bundle.weights.file]: bundle.weights.bytes,
+    };
     const loaded = await loadBundle({ manifest: bundle.manifest, files });
     expect(loaded.diagnostics).toEqual([]);
     const greedy = await loaded.bundle!.runGreedyGraph(sources);
@@ -149,7 +185,10 @@ describe('a bundle stores its weights once', () => {
   it('opens a bundle too small to have external tensors, whose weights file is empty', async () => {
     const lmDir = join(root, 'lm');
     mkdirSync(lmDir, { recursive: true });
-    writeFileSync(join(lmDir, 'lm.seq'), 'model TinyLM {\n  decoder(bos=1, eos=2, max_length=5) {\n    -> embedding: Embedding(vocab=9, dim=4)\n    -> lstm: LSTM(hidden=6)\n    -> fc: Linear(9)\n  }\n}\n');
+    writeFileSync(
+      join(lmDir, 'lm.seq'),
+      'model TinyLM {\n  decoder(bos=1, eos=2, max_length=5) {\n    -> embedding: Embedding(vocab=9, dim=4)\n    -> lstm: LSTM(hidden=6)\n    -> fc: Linear(9)\n  }\n}\n',
+    );
     expect((await seqc('compile', join(lmDir, 'lm.seq'))).code).toBe(0);
     expect(readFileSync(join(lmDir, 'lm.weights.bin')).length).toBe(0);
     const r = await seqc('generate', join(lmDir, 'lm.manifest.json'), '--prompt', '3 4');
@@ -174,9 +213,14 @@ describe('a bundle stores its weights once', () => {
     const r = await seqc('generate', join(gpuDir, 'small.manifest.json'), ...args);
     expect(r.code).toBe(0);
     const { weights: _, ...oldManifest } = gpu.manifest;
-    const old = await loadBundle({ manifest: oldManifest, files: Object.fromEntries(gpu.files.map((f) => [f.file, f.bytes])) });
+    const old = await loadBundle({
+      manifest: oldManifest,
+      files: Object.fromEntries(gpu.files.map((f) => [f.file, f.bytes])),
+    });
     const before = await old.bundle!.generate(sources, { strategy: 'greedy' });
-    expect((JSON.parse(r.out) as { hypotheses: { tokens: number[] }[] }[]).map((row) => row.hypotheses[0]!.tokens)).toEqual(before.rows!.map((row) => row.hypotheses[0]!.tokens));
+    expect(
+      (JSON.parse(r.out) as { hypotheses: { tokens: number[] }[] }[]).map((row) => row.hypotheses[0]!.tokens),
+    ).toEqual(before.rows!.map((row) => row.hypotheses[0]!.tokens));
     await old.bundle!.release();
   });
 });
@@ -202,7 +246,10 @@ describe('models past 2 GiB', () => {
 
   it('refuse, before allocating anything, weights past what one weights file can hold (SEQ051)', async () => {
     const spec = join(root, 'huge.seq');
-    writeFileSync(spec, 'model Huge {\n  input tokens: int64[batch, time]\n  tokens -> embedding: Embedding(vocab=600000000, dim=1000) -> mean -> output y\n}\n');
+    writeFileSync(
+      spec,
+      'model Huge {\n  input tokens: int64[batch, time]\n  tokens -> embedding: Embedding(vocab=600000000, dim=1000) -> mean -> output y\n}\n',
+    );
     const started = Date.now();
     const r = await seqc('compile', spec);
     expect(Date.now() - started).toBeLessThan(5000);
@@ -234,11 +281,17 @@ describe('models past 2 GiB', () => {
     expect(encodeModel(commented).length).toBeLessThanOrEqual(b.graph + b.weights);
   });
 
-  it('can keep any model\'s weights beside it with --external-weights, and `seqc run` finds them', async () => {
+  it("can keep any model's weights beside it with --external-weights, and `seqc run` finds them", async () => {
     const dir = join(root, 'external');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'tiny.seq'), classifier);
-    const external = await seqc('compile', join(dir, 'tiny.seq'), '--external-weights', '-o', join(dir, 'out', 'model.onnx'));
+    const external = await seqc(
+      'compile',
+      join(dir, 'tiny.seq'),
+      '--external-weights',
+      '-o',
+      join(dir, 'out', 'model.onnx'),
+    );
     expect(external.code).toBe(0);
     expect(existsSync(join(dir, 'out', 'model.weights.bin'))).toBe(true);
     const modelBytes = new Uint8Array(readFileSync(join(dir, 'out', 'model.onnx')));
@@ -253,7 +306,9 @@ describe('models past 2 GiB', () => {
     expect(a.code).toBe(0);
     expect(a.out).toBe(b.out);
     // ONNX Runtime on its own reads the same file.
-    const session = await ort.InferenceSession.create(modelBytes, { externalData: [{ path: 'model.weights.bin', data: readFileSync(join(dir, 'out', 'model.weights.bin')) }] });
+    const session = await ort.InferenceSession.create(modelBytes, {
+      externalData: [{ path: 'model.weights.bin', data: readFileSync(join(dir, 'out', 'model.weights.bin')) }],
+    });
     expect(session.outputNames).toEqual(['probs']);
     // Without the weights file, a diagnostic says which file is missing.
     cpSync(join(dir, 'out', 'model.onnx'), join(dir, 'alone.onnx'));
@@ -277,7 +332,10 @@ describe('models past 2 GiB', () => {
 describe('progress', () => {
   it('reports initializing and writing the weights through onProgress, ending at the totals', () => {
     const events: [string, number, number][] = [];
-    const result = compile(translator, { seed: 1, onProgress: (stage, done, total) => events.push([stage, done, total]) });
+    const result = compile(translator, {
+      seed: 1,
+      onProgress: (stage, done, total) => events.push([stage, done, total]),
+    });
     const parameters = result.summary!.totalParameters;
     const weights = events.filter(([stage]) => stage === 'weights');
     expect(weights[0]).toEqual(['weights', 0, parameters]);
@@ -294,12 +352,18 @@ describe('progress', () => {
 
   it('draws compile progress on a terminal only', () => {
     let drawn = '';
-    const onTerminal = compileProgress({ out: () => {}, err: () => {}, color: false }, 'small.seq', { isTTY: true, write: (t) => (drawn += t) });
+    const onTerminal = compileProgress({ out: () => {}, err: () => {}, color: false }, 'small.seq', {
+      isTTY: true,
+      write: (t) => (drawn += t),
+    });
     onTerminal('weights', 0, 10);
     onTerminal('weights', 10, 10);
     expect(drawn).toMatch(/small\.seq: initializing weights: 10\/10 \(100%\)/);
     let piped = '';
-    const whenPiped = compileProgress({ out: () => {}, err: () => {}, color: false }, 'small.seq', { isTTY: false, write: (t) => (piped += t) });
+    const whenPiped = compileProgress({ out: () => {}, err: () => {}, color: false }, 'small.seq', {
+      isTTY: false,
+      write: (t) => (piped += t),
+    });
     whenPiped('weights', 5, 10);
     whenPiped('weights', 10, 10);
     expect(piped).toBe('');

@@ -63,10 +63,16 @@ describe('beam search covering every hypothesis', () => {
         [7, 8],
       ];
       for (const alpha of [0, 0.8]) {
-        const generated = await bundle!.generate(sources, { strategy: 'beam', beam: { width, nBest: 1, lengthPenalty: alpha } });
+        const generated = await bundle!.generate(sources, {
+          strategy: 'beam',
+          beam: { width, nBest: 1, lengthPenalty: alpha },
+        });
         sources.forEach((src, row) => {
           const logProbs = nextTokenLogProbs(weights, enc, dec, src, src.length);
-          const best = alpha === 0 ? exhaustiveBest(logProbs, vocab, maxLength, dec.eos) : exhaustiveBestWithLengthPenalty(logProbs, vocab, maxLength, dec.eos, alpha);
+          const best =
+            alpha === 0
+              ? exhaustiveBest(logProbs, vocab, maxLength, dec.eos)
+              : exhaustiveBestWithLengthPenalty(logProbs, vocab, maxLength, dec.eos, alpha);
           const found = generated.rows![row]!.hypotheses[0]!;
           expect(found.tokens).toEqual(best.tokens);
           expect(found.score).toBeCloseTo(best.score, 4);

@@ -3,7 +3,12 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { Diagnostic } from '../src/diagnostics/diagnostic.js';
 import { bindArguments } from '../src/check/arguments.js';
-import { decoderSignature, layerSignatures, type DecoderArguments, type LayerArguments } from '../src/check/signatures.js';
+import {
+  decoderSignature,
+  layerSignatures,
+  type DecoderArguments,
+  type LayerArguments,
+} from '../src/check/signatures.js';
 import type { CallStep } from '../src/syntax/ast.js';
 import { parse } from '../src/syntax/parse.js';
 
@@ -55,11 +60,17 @@ describe('bindArguments', () => {
   });
 
   it('types each kind from the table, so the records cannot drift from it', () => {
-    expectTypeOf<LayerArguments<'Embedding'>>().toEqualTypeOf<{ readonly kind: 'Embedding' } & { readonly vocab: number; readonly dim: number } & { readonly padding_idx?: number }>();
+    expectTypeOf<LayerArguments<'Embedding'>>().toEqualTypeOf<
+      { readonly kind: 'Embedding' } & { readonly vocab: number; readonly dim: number } & {
+        readonly padding_idx?: number;
+      }
+    >();
     expectTypeOf<LayerArguments<'LSTM'>['recurrent_activation']>().toEqualTypeOf<'sigmoid' | 'hard_sigmoid'>();
     expectTypeOf<LayerArguments<'Attention'>['score']>().toEqualTypeOf<'dot' | 'general' | 'additive'>();
     expectTypeOf<DecoderArguments['bridge']>().toEqualTypeOf<'none' | 'linear'>();
     expectTypeOf<LayerArguments<'LSTM'>>().not.toHaveProperty('nonlinearity');
-    expectTypeOf(bindArguments(decoderSignature, stepOf('Linear(3)'), [])).toEqualTypeOf<DecoderArguments | undefined>();
+    expectTypeOf(bindArguments(decoderSignature, stepOf('Linear(3)'), [])).toEqualTypeOf<
+      DecoderArguments | undefined
+    >();
   });
 });

@@ -51,7 +51,10 @@ describe('seqc compile', () => {
 
   it('reports spec errors with exit 1 and writes nothing', async () => {
     const bad = join(dir, 'bad.seq');
-    writeFileSync(bad, 'model Bad {\n  input tokens: int64[batch, time]\n  tokens -> Embedding(vocab=10, dim=4) -> LSTM(hiden=3) -> output y\n}\n');
+    writeFileSync(
+      bad,
+      'model Bad {\n  input tokens: int64[batch, time]\n  tokens -> Embedding(vocab=10, dim=4) -> LSTM(hiden=3) -> output y\n}\n',
+    );
     const r = await seqc('compile', bad, '-o', join(dir, 'bad.onnx'));
     expect(r.code).toBe(1);
     expect(r.err).toContain('error[SEQ020]: LSTM has no argument `hiden`');
@@ -71,13 +74,20 @@ describe('seqc compile', () => {
 describe('seqc check, summary, run, build', () => {
   it('check prints JSON diagnostics with --json', async () => {
     const bad = join(dir, 'warn.seq');
-    writeFileSync(bad, 'model W {\n  input tokens: int64[batch, time]\n  input unused: int64[batch, time]\n  tokens -> Embedding(vocab=10, dim=4) -> mean -> output y\n}\n');
+    writeFileSync(
+      bad,
+      'model W {\n  input tokens: int64[batch, time]\n  input unused: int64[batch, time]\n  tokens -> Embedding(vocab=10, dim=4) -> mean -> output y\n}\n',
+    );
     const r = await seqc('check', bad, '--json');
     expect(r.code).toBe(0);
     const { ok, diagnostics } = JSON.parse(r.out);
     expect(ok).toBe(true);
     expect(diagnostics).toHaveLength(1);
-    expect(diagnostics[0]).toMatchObject({ code: 'SEQ016', severity: 'warning', span: { start: { line: 3, column: 3 } } });
+    expect(diagnostics[0]).toMatchObject({
+      code: 'SEQ016',
+      severity: 'warning',
+      span: { start: { line: 3, column: 3 } },
+    });
   });
 
   it('summary prints a Keras-style table with totals', async () => {
@@ -135,14 +145,23 @@ describe('seqc check, summary, run, build', () => {
     writeFileSync(join(folder, 'tiny.seq'), readFileSync(tinySpec));
     const spec = join(folder, 'tiny.seq');
     const lm = join(folder, 'lm.seq');
-    writeFileSync(lm, 'model Lm {\n  decoder(bos=1, eos=2, max_length=4) {\n    -> embedding: Embedding(vocab=6, dim=4)\n    -> lstm: LSTM(hidden=4)\n    -> fc: Linear(6)\n  }\n}\n');
+    writeFileSync(
+      lm,
+      'model Lm {\n  decoder(bos=1, eos=2, max_length=4) {\n    -> embedding: Embedding(vocab=6, dim=4)\n    -> lstm: LSTM(hidden=4)\n    -> fc: Linear(6)\n  }\n}\n',
+    );
     const runs: [string[], (result: any) => void][] = [
-      [['compile', spec, '-o', join(folder, 'm.onnx')], (r) => expect(r).toMatchObject({ files: [join(folder, 'm.onnx')], model: 'Tiny' })],
+      [
+        ['compile', spec, '-o', join(folder, 'm.onnx')],
+        (r) => expect(r).toMatchObject({ files: [join(folder, 'm.onnx')], model: 'Tiny' }),
+      ],
       [['check', spec], (r) => expect(r.files).toHaveLength(1)],
       [['summary', spec], (r) => expect(r).toMatchObject({ name: 'Tiny' })],
       [['run', join(folder, 'm.onnx'), '--input', 'tokens=[[1, 2]]'], (r) => expect(r.probs.dims).toEqual([1, 2])],
       [['generate', lm, '--prompt', '3'], (r) => expect(r[0].hypotheses).toHaveLength(1)],
-      [['build', folder, '--out', join(folder, 'built')], (r) => expect(r.built.map((b: { spec: string }) => b.spec).sort()).toEqual([lm, spec])],
+      [
+        ['build', folder, '--out', join(folder, 'built')],
+        (r) => expect(r.built.map((b: { spec: string }) => b.spec).sort()).toEqual([lm, spec]),
+      ],
     ];
     for (const [argv, check] of runs) {
       const r = await seqc(...argv, '--json');
@@ -180,12 +199,16 @@ describe('seqc generate', () => {
 `,
   );
   const lm = join(dir, 'lm.seq');
-  writeFileSync(lm, 'model TinyLM {\n  decoder(bos=1, eos=2, max_length=5) {\n    -> embedding: Embedding(vocab=9, dim=4)\n    -> lstm: LSTM(hidden=6, layers=2)\n    -> fc: Linear(9)\n  }\n}\n');
+  writeFileSync(
+    lm,
+    'model TinyLM {\n  decoder(bos=1, eos=2, max_length=5) {\n    -> embedding: Embedding(vocab=9, dim=4)\n    -> lstm: LSTM(hidden=6, layers=2)\n    -> fc: Linear(9)\n  }\n}\n',
+  );
 
   it('compile writes the whole bundle and a manifest', async () => {
     const r = await seqc('compile', seq2seq, '-o', join(dir, 'out', 's2s.onnx'));
     expect(r.code).toBe(0);
-    for (const f of ['s2s.onnx', 's2s.encoder.onnx', 's2s.step.onnx', 's2s.greedy.onnx', 's2s.manifest.json']) expect(existsSync(join(dir, 'out', f))).toBe(true);
+    for (const f of ['s2s.onnx', 's2s.encoder.onnx', 's2s.step.onnx', 's2s.greedy.onnx', 's2s.manifest.json'])
+      expect(existsSync(join(dir, 'out', f))).toBe(true);
     const manifest = JSON.parse(readFileSync(join(dir, 'out', 's2s.manifest.json'), 'utf8'));
     expect(manifest.files.step.path).toBe('s2s.step.onnx');
     expect(manifest).toMatchObject({ kind: 'seq2seq', bos: 1, eos: 2, maxLength: 6, vocab: 12 });
@@ -195,10 +218,16 @@ describe('seqc generate', () => {
     await seqc('compile', seq2seq, '-o', join(dir, 'out', 's2s.onnx'));
     const manifest = join(dir, 'out', 's2s.manifest.json');
     const host = JSON.parse((await seqc('generate', manifest, '--src', '3 4 5 6', '--src', '7 8')).out);
-    const graph = JSON.parse((await seqc('generate', manifest, '--src', '3 4 5 6', '--src', '7 8', '--greedy-graph')).out);
+    const graph = JSON.parse(
+      (await seqc('generate', manifest, '--src', '3 4 5 6', '--src', '7 8', '--greedy-graph')).out,
+    );
     const beam = JSON.parse((await seqc('generate', manifest, '--src', '3 4 5 6', '--src', '7 8', '--beam', '1')).out);
-    expect(host.map((r: { hypotheses: { tokens: number[] }[] }) => r.hypotheses[0]!.tokens)).toEqual(graph.map((r: { hypotheses: { tokens: number[] }[] }) => r.hypotheses[0]!.tokens));
-    expect(beam.map((r: { hypotheses: { tokens: number[] }[] }) => r.hypotheses[0]!.tokens)).toEqual(graph.map((r: { hypotheses: { tokens: number[] }[] }) => r.hypotheses[0]!.tokens));
+    expect(host.map((r: { hypotheses: { tokens: number[] }[] }) => r.hypotheses[0]!.tokens)).toEqual(
+      graph.map((r: { hypotheses: { tokens: number[] }[] }) => r.hypotheses[0]!.tokens),
+    );
+    expect(beam.map((r: { hypotheses: { tokens: number[] }[] }) => r.hypotheses[0]!.tokens)).toEqual(
+      graph.map((r: { hypotheses: { tokens: number[] }[] }) => r.hypotheses[0]!.tokens),
+    );
   });
 
   it('beam search returns n-best lists sorted by score, with attention when asked', async () => {
@@ -208,7 +237,8 @@ describe('seqc generate', () => {
     expect(row.hypotheses).toHaveLength(3);
     const scores = row.hypotheses.map((h: { score: number }) => h.score);
     expect([...scores].sort((a, b) => b - a)).toEqual(scores);
-    for (const step of row.hypotheses[0].attention as number[][]) expect(step.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
+    for (const step of row.hypotheses[0].attention as number[][])
+      expect(step.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
   });
 
   it('samples a language model reproducibly from a prompt', async () => {
@@ -231,13 +261,31 @@ describe('seqc generate', () => {
     expect(unknown.err).toContain('is not in the vocabulary');
   });
 
-  it('run checks a step graph\'s source lengths against its memory', async () => {
+  it("run checks a step graph's source lengths against its memory", async () => {
     await seqc('compile', seq2seq, '-o', join(dir, 'out', 's2s.onnx'));
     const step = join(dir, 'out', 's2s.step.onnx');
     const memory = JSON.stringify([[Array(16).fill(0), Array(16).fill(0)]]);
-    const ok = await seqc('run', step, '--input', 'tokens=[1]', '--input', `memory=${memory}`, '--input', 'src_lengths=[2]');
+    const ok = await seqc(
+      'run',
+      step,
+      '--input',
+      'tokens=[1]',
+      '--input',
+      `memory=${memory}`,
+      '--input',
+      'src_lengths=[2]',
+    );
     expect(ok.code).toBe(0);
-    const tooLong = await seqc('run', step, '--input', 'tokens=[1]', '--input', `memory=${memory}`, '--input', 'src_lengths=[3]');
+    const tooLong = await seqc(
+      'run',
+      step,
+      '--input',
+      'tokens=[1]',
+      '--input',
+      `memory=${memory}`,
+      '--input',
+      'src_lengths=[3]',
+    );
     expect(tooLong.code).toBe(1);
     expect(tooLong.err).toContain('src_lengths[0] is 3, outside [1, 2]');
   });

@@ -27,7 +27,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { catalogue, compile, diagnosticCodes, writeSafetensors, type Diagnostic, type DiagnosticCode } from '../src/index.js';
+import {
+  catalogue,
+  compile,
+  diagnosticCodes,
+  writeSafetensors,
+  type Diagnostic,
+  type DiagnosticCode,
+} from '../src/index.js';
 import { main } from '../src/cli/main.js';
 import { renderDiagnostics } from '../src/diagnostics/render.js';
 import { errorsDoc, commandExamples } from '../scripts/errors-doc.js';
@@ -46,7 +53,8 @@ interface Expected {
 }
 
 const caretAnnotation = /^(\s*#\s*)(\^+)\s+(error|warning)\[(SEQ\d{3})\](\s+no-hint)?\s*$/;
-const explicitAnnotation = /^\s*#\s*at (\d+):(\d+)(?:-(?:(\d+):)?(\d+))? (error|warning)\[(SEQ\d{3})\](\s+no-hint)?\s*$/;
+const explicitAnnotation =
+  /^\s*#\s*at (\d+):(\d+)(?:-(?:(\d+):)?(\d+))? (error|warning)\[(SEQ\d{3})\](\s+no-hint)?\s*$/;
 
 /** Reads the expected diagnostics out of a fixture's annotation comments. */
 function expectedDiagnostics(text: string): Expected[] {
@@ -90,7 +98,14 @@ function expectedDiagnostics(text: string): Expected[] {
 }
 
 /** One diagnostic as a line of text, so a mismatch reads as a diff of annotations. */
-function describeSpan(d: { code: string; severity: string; startLine: number; startColumn: number; endLine: number; endColumn: number }): string {
+function describeSpan(d: {
+  code: string;
+  severity: string;
+  startLine: number;
+  startColumn: number;
+  endLine: number;
+  endColumn: number;
+}): string {
   const end = d.endLine === d.startLine ? `${d.endColumn}` : `${d.endLine}:${d.endColumn}`;
   return `${d.severity}[${d.code}] at ${d.startLine}:${d.startColumn}-${end}`;
 }
@@ -132,7 +147,12 @@ const extraDiagnosticBugs: Readonly<Record<string, string>> = {};
 function fixture(file: string): { path: string; text: string; expected: string[]; actual: Diagnostic[] } {
   const path = `${fixtureFolder}/${file}`;
   const text = readFileSync(join(root, path), 'utf8');
-  return { path, text, expected: expectedDiagnostics(text).map(describeSpan), actual: [...compile(text, { sourceName: path }).diagnostics] };
+  return {
+    path,
+    text,
+    expected: expectedDiagnostics(text).map(describeSpan),
+    actual: [...compile(text, { sourceName: path }).diagnostics],
+  };
 }
 
 describe('diagnostic fixtures', () => {
@@ -144,16 +164,18 @@ describe('diagnostic fixtures', () => {
     expect(actual.map(actualSpan).sort(byPosition), `diagnostics of ${path}`).toEqual([...expected].sort(byPosition));
   });
 
-  if (known.length > 0) it.each(known)('%s reports every annotated diagnostic', (file) => {
-    const { path, expected, actual } = fixture(file);
-    expect(without(expected, actual.map(actualSpan)), `missing from ${path}`).toEqual([]);
-  });
+  if (known.length > 0)
+    it.each(known)('%s reports every annotated diagnostic', (file) => {
+      const { path, expected, actual } = fixture(file);
+      expect(without(expected, actual.map(actualSpan)), `missing from ${path}`).toEqual([]);
+    });
 
   // FIXME: seqc bugs, one per entry of extraDiagnosticBugs, which says what is wrong.
-  if (known.length > 0) it.fails.each(known)('%s reports nothing else (known bug)', (file) => {
-    const { path, expected, actual } = fixture(file);
-    expect(without(actual.map(actualSpan), expected), `${path}: ${extraDiagnosticBugs[file]}`).toEqual([]);
-  });
+  if (known.length > 0)
+    it.fails.each(known)('%s reports nothing else (known bug)', (file) => {
+      const { path, expected, actual } = fixture(file);
+      expect(without(actual.map(actualSpan), expected), `${path}: ${extraDiagnosticBugs[file]}`).toEqual([]);
+    });
 
   it.each(fixtures)('%s is named after a code it reports, and its diagnostics read well', (file) => {
     const { path, text, expected } = fixture(file);
@@ -192,7 +214,14 @@ describe('diagnostic fixtures', () => {
   });
 
   it('reads both annotation forms', () => {
-    const text = ['model M {', '  x -> y', '  #    ^ error[SEQ010]', '# at 1:1-2:9 warning[SEQ018] no-hint', '# at 3:1 error[SEQ002]', '}'].join('\n');
+    const text = [
+      'model M {',
+      '  x -> y',
+      '  #    ^ error[SEQ010]',
+      '# at 1:1-2:9 warning[SEQ018] no-hint',
+      '# at 3:1 error[SEQ002]',
+      '}',
+    ].join('\n');
     expect(expectedDiagnostics(text)).toEqual([
       { code: 'SEQ010', severity: 'error', startLine: 2, startColumn: 8, endLine: 2, endColumn: 9, noHint: false },
       { code: 'SEQ018', severity: 'warning', startLine: 1, startColumn: 1, endLine: 2, endColumn: 9, noHint: true },
@@ -213,12 +242,16 @@ describe('fixed seqc bugs', () => {
   });
 
   it('SEQ019: a label that is the name of a builtin is refused, as the catalogue says', () => {
-    const { diagnostics } = compile(spec('input x: float32[batch, time, 8]', 'x -> last -> mean: Linear(2) -> output y'));
+    const { diagnostics } = compile(
+      spec('input x: float32[batch, time, 8]', 'x -> last -> mean: Linear(2) -> output y'),
+    );
     expect(diagnostics.map((d) => d.code)).toEqual(['SEQ019']);
   });
 
   it('SEQ002 reports one error per unexpected token, and never "expected a name" when it found one', () => {
-    const { diagnostics } = compile(spec('input tokens = int64[batch, time]', 'tokens -> Embedding(vocab=10, dim=4) -> last -> output x'));
+    const { diagnostics } = compile(
+      spec('input tokens = int64[batch, time]', 'tokens -> Embedding(vocab=10, dim=4) -> last -> output x'),
+    );
     const places = diagnostics.map((d) => d.span.start.offset);
     expect(new Set(places).size).toBe(places.length);
     for (const d of diagnostics) expect(d.message).not.toMatch(/expected .*a name.*, found the name/);
@@ -226,11 +259,16 @@ describe('fixed seqc bugs', () => {
 
   it('the caret stands under the span in a line indented with tabs', () => {
     const text = 'model M {\n\tinput x: float32[batch, time, 8]\n\tx ->\tLsstm(4) -> output y\n}\n';
-    const rendered = renderDiagnostics(compile(text, { sourceName: 'tabs.seq' }).diagnostics, new Map([['tabs.seq', text]]), { color: false });
+    const rendered = renderDiagnostics(
+      compile(text, { sourceName: 'tabs.seq' }).diagnostics,
+      new Map([['tabs.seq', text]]),
+      { color: false },
+    );
     const lines = rendered.split('\n');
     const source = lines.findIndex((l) => l.startsWith('3 | '));
     // A terminal expands tabs to the next multiple of 8; the caret line must line up after that.
-    const expandTabs = (line: string): string => line.replace(/[^\t]*\t/g, (run) => run.slice(0, -1).padEnd((Math.floor((run.length - 1) / 8) + 1) * 8));
+    const expandTabs = (line: string): string =>
+      line.replace(/[^\t]*\t/g, (run) => run.slice(0, -1).padEnd((Math.floor((run.length - 1) / 8) + 1) * 8));
     expect(expandTabs(lines[source + 1]!).indexOf('^')).toBe(expandTabs(lines[source]!).indexOf('Lsstm'));
   });
 });
@@ -272,7 +310,10 @@ function writeSpec(dir: string, text = tagger): string {
   return path;
 }
 
-const f32 = (shape: number[]): { shape: number[]; data: Float32Array } => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+const f32 = (shape: number[]): { shape: number[]; data: Float32Array } => ({
+  shape,
+  data: new Float32Array(shape.reduce((a, b) => a * b, 1)),
+});
 
 function taggerWeights(): Map<string, { shape: number[]; data: Float32Array }> {
   return new Map([
@@ -286,7 +327,14 @@ describe('weights files', () => {
   it('accepts matching weights (the baseline the failures below differ from)', async () => {
     const dir = folder();
     writeFileSync(join(dir, 'w.safetensors'), writeSafetensors(taggerWeights()));
-    const run = await seqc('compile', writeSpec(dir), '--weights', join(dir, 'w.safetensors'), '-o', join(dir, 'out.onnx'));
+    const run = await seqc(
+      'compile',
+      writeSpec(dir),
+      '--weights',
+      join(dir, 'w.safetensors'),
+      '-o',
+      join(dir, 'out.onnx'),
+    );
     expect(run.err).toBe('');
     expect(run.status).toBe(0);
     expect(existsSync(join(dir, 'out.onnx'))).toBe(true);
@@ -295,7 +343,14 @@ describe('weights files', () => {
   it('SEQ100: a file that is not safetensors is rejected and nothing is written', async () => {
     const dir = folder();
     writeFileSync(join(dir, 'w.safetensors'), 'this is not a safetensors file');
-    const run = await seqc('compile', writeSpec(dir), '--weights', join(dir, 'w.safetensors'), '-o', join(dir, 'out.onnx'));
+    const run = await seqc(
+      'compile',
+      writeSpec(dir),
+      '--weights',
+      join(dir, 'w.safetensors'),
+      '-o',
+      join(dir, 'out.onnx'),
+    );
     expect(run.codes).toEqual(['SEQ100']);
     expect(run.status).toBe(1);
     expect(run.out).toBe('');
@@ -308,7 +363,14 @@ describe('weights files', () => {
     const bytes = writeSafetensors(taggerWeights());
     const header = Buffer.from(bytes).toString('latin1').replace('"dtype":"F32"', '"dtype":"I32"');
     writeFileSync(join(dir, 'w.safetensors'), Buffer.from(header, 'latin1'));
-    const run = await seqc('compile', writeSpec(dir), '--weights', join(dir, 'w.safetensors'), '-o', join(dir, 'out.onnx'));
+    const run = await seqc(
+      'compile',
+      writeSpec(dir),
+      '--weights',
+      join(dir, 'w.safetensors'),
+      '-o',
+      join(dir, 'out.onnx'),
+    );
     expect(run.codes).toEqual(['SEQ101']);
     expect(run.err).toMatch(/element type I32/);
     expect(run.status).toBe(1);
@@ -322,7 +384,14 @@ describe('weights files', () => {
     weights.set('fc.weight', f32([4, 3]));
     weights.set('head.weight', f32([3, 4]));
     writeFileSync(join(dir, 'w.safetensors'), writeSafetensors(weights));
-    const run = await seqc('compile', writeSpec(dir), '--weights', join(dir, 'w.safetensors'), '-o', join(dir, 'out.onnx'));
+    const run = await seqc(
+      'compile',
+      writeSpec(dir),
+      '--weights',
+      join(dir, 'w.safetensors'),
+      '-o',
+      join(dir, 'out.onnx'),
+    );
     expect(run.codes).toEqual(['SEQ102']);
     expect(run.err).toMatch(/missing\s+fc\.bias: expected \[3\]/);
     expect(run.err).toMatch(/mis-shaped\s+fc\.weight: expected \[3, 4\], found \[4, 3\]/);
@@ -437,7 +506,11 @@ describe('running a model', () => {
   });
 
   it.each([
-    ['a token id outside the vocabulary', 'tokens=[[1,99999]]', /tokens\[0\]\[1\] is 99999, outside the vocabulary \[0, 10\)/],
+    [
+      'a token id outside the vocabulary',
+      'tokens=[[1,99999]]',
+      /tokens\[0\]\[1\] is 99999, outside the vocabulary \[0, 10\)/,
+    ],
     ['a fractional token id', 'tokens=[[1,2.5]]', /item 1 is 2.5/],
     ['the wrong number of axes', 'tokens=[1,2,3]', /must have 2 axes/],
     ['an empty batch', 'tokens=[[]]', /is empty/],
@@ -461,13 +534,17 @@ describe('running a model', () => {
 
 describe('docs/errors.md', () => {
   it('has a command example for every code that no spec fixture can show', () => {
-    const commandCodes = diagnosticCodes.filter((c) => catalogue[c].stage !== 'syntax' && catalogue[c].stage !== 'check');
+    const commandCodes = diagnosticCodes.filter(
+      (c) => catalogue[c].stage !== 'syntax' && catalogue[c].stage !== 'check',
+    );
     const documented = new Set(commandExamples.map((e) => e.code));
     expect(commandCodes.filter((c: DiagnosticCode) => !documented.has(c))).toEqual([]);
   });
 
   it('is up to date', async () => {
-    const committed = existsSync(join(root, 'docs/errors.md')) ? readFileSync(join(root, 'docs/errors.md'), 'utf8') : '';
+    const committed = existsSync(join(root, 'docs/errors.md'))
+      ? readFileSync(join(root, 'docs/errors.md'), 'utf8')
+      : '';
     expect(committed, 'docs/errors.md is stale; run `npm run docs`').toBe(await errorsDoc());
   });
 });

@@ -10,7 +10,9 @@ import { isMissingPackage, loadOrtNode, pretendOrtNodeIsMissing } from '../src/r
 describe('package entry points', () => {
   it('`seqc` exports compile(), which compiles a spec to ONNX bytes', async () => {
     const seqc = (await import('seqc')) as typeof import('../src/index.js');
-    const result = seqc.compile('model M {\n  input x: float32[batch, time, 2]\n  x -> GRU(hidden=3) -> last -> output y\n}\n');
+    const result = seqc.compile(
+      'model M {\n  input x: float32[batch, time, 2]\n  x -> GRU(hidden=3) -> last -> output y\n}\n',
+    );
     expect(result.diagnostics).toEqual([]);
     expect(result.model).toBeInstanceOf(Uint8Array);
     // GRU(hidden=3) on 2 features: weight_ih [9, 2], weight_hh [9, 3], bias_ih [9], bias_hh [9].
@@ -20,9 +22,14 @@ describe('package entry points', () => {
   it('`seqc/runtime/node` loads and runs what `seqc` compiled', async () => {
     const seqc = (await import('seqc')) as typeof import('../src/index.js');
     const runtime = (await import('seqc/runtime/node')) as typeof import('../src/runtime/node.js');
-    const { model } = seqc.compile('model M {\n  input x: float32[batch, time, 2]\n  x -> GRU(hidden=3) -> last -> output y\n}\n');
+    const { model } = seqc.compile(
+      'model M {\n  input x: float32[batch, time, 2]\n  x -> GRU(hidden=3) -> last -> output y\n}\n',
+    );
     const loaded = await runtime.loadModel(model!, 'm.onnx');
-    const run = await runtime.runModel(loaded.model!, new Map([['x', { dtype: 'float32', dims: [1, 2, 2], data: Float32Array.of(1, 2, 3, 4) }]]));
+    const run = await runtime.runModel(
+      loaded.model!,
+      new Map([['x', { dtype: 'float32', dims: [1, 2, 2], data: Float32Array.of(1, 2, 3, 4) }]]),
+    );
     expect(run.diagnostics).toEqual([]);
     expect(run.outputs!.get('y')!.dims).toEqual([1, 3]);
   });
@@ -41,14 +48,19 @@ describe('onnxruntime-node as an optional peer dependency', () => {
     const missing = await import(name).catch((e: unknown) => e);
     expect(isMissingPackage(missing, 'seqc-no-such-package')).toBe(true);
     expect(isMissingPackage(missing, 'onnxruntime-node')).toBe(false);
-    expect(isMissingPackage(new Error('libonnxruntime.so.1: cannot open shared object file'), 'onnxruntime-node')).toBe(false);
+    expect(isMissingPackage(new Error('libonnxruntime.so.1: cannot open shared object file'), 'onnxruntime-node')).toBe(
+      false,
+    );
   });
 
   it('without it, `seqc run` reports SEQ340 saying what to install, and `seqc compile` still works', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'seqc-no-ort-'));
     const restore = pretendOrtNodeIsMissing();
     try {
-      writeFileSync(join(dir, 'm.seq'), 'model M {\n  input x: float32[batch, time, 2]\n  x -> GRU(hidden=3) -> last -> output y\n}\n');
+      writeFileSync(
+        join(dir, 'm.seq'),
+        'model M {\n  input x: float32[batch, time, 2]\n  x -> GRU(hidden=3) -> last -> output y\n}\n',
+      );
       const compiled = await seqc('compile', join(dir, 'm.seq'));
       expect(compiled.status).toBe(0);
       const ran = await seqc('run', join(dir, 'm.onnx'), '--input', 'x=[[[1,2]]]');

@@ -27,7 +27,9 @@ const tagger = `model Tagger {
 }
 `;
 
-async function seqcJson(...argv: string[]): Promise<{ status: number; report: { ok: boolean; diagnostics: Diagnostic[] } }> {
+async function seqcJson(
+  ...argv: string[]
+): Promise<{ status: number; report: { ok: boolean; diagnostics: Diagnostic[] } }> {
   let out = '';
   const status = await main([...argv, '--json'], { out: (t) => (out += t), err: () => {}, color: false });
   return { status, report: JSON.parse(out) as { ok: boolean; diagnostics: Diagnostic[] } };
@@ -40,7 +42,10 @@ describe('facts of check diagnostics, through checkSource', () => {
   });
 
   it('names: SEQ011 lists the names a chain could start from', () => {
-    const d = only(spec('input x: float32[batch, time, 8]', 'x -> last -> output y', 'z -> relu -> output w'), 'SEQ011');
+    const d = only(
+      spec('input x: float32[batch, time, 8]', 'x -> last -> output y', 'z -> relu -> output w'),
+      'SEQ011',
+    );
     expect(d.facts).toEqual({ names: ['z'], expected: ['x'] });
   });
 
@@ -67,12 +72,18 @@ describe('facts of check diagnostics, through checkSource', () => {
   });
 
   it('types: SEQ033 gives the element type expected and the type found', () => {
-    const d = only(spec('input x: float32[batch, time, 8]', 'x -> embedding: Embedding(vocab=10, dim=4) -> last -> output y'), 'SEQ033');
+    const d = only(
+      spec('input x: float32[batch, time, 8]', 'x -> embedding: Embedding(vocab=10, dim=4) -> last -> output y'),
+      'SEQ033',
+    );
     expect(d.facts).toEqual({ names: ['Embedding', 'embedding'], expected: 'int64', found: 'float32[batch, time, 8]' });
   });
 
   it('inputs: SEQ031 gives the most axes and the number found', () => {
-    const d = only(spec('input x: int64[batch, time, 8]', 'x -> embedding: Embedding(vocab=10, dim=4) -> last -> output y'), 'SEQ031');
+    const d = only(
+      spec('input x: int64[batch, time, 8]', 'x -> embedding: Embedding(vocab=10, dim=4) -> last -> output y'),
+      'SEQ031',
+    );
     expect(d.facts).toEqual({ names: ['x'], limit: 2, found: 3 });
   });
 
@@ -87,20 +98,43 @@ describe('facts of check diagnostics, through checkSource', () => {
 }
 `).diagnostics;
     expect(twoLayers.map((d) => [d.code, d.facts])).toEqual([['SEQ049', { names: ['lstm', 'gru'], limit: 1 }]]);
-    const d = only(spec('input src: int64[batch, time]', 'encoder {', '  src -> embedding: Embedding(vocab=20, dim=4) -> lstm: LSTM(hidden=8) -> last -> output y', '}'), 'SEQ045');
+    const d = only(
+      spec(
+        'input src: int64[batch, time]',
+        'encoder {',
+        '  src -> embedding: Embedding(vocab=20, dim=4) -> lstm: LSTM(hidden=8) -> last -> output y',
+        '}',
+      ),
+      'SEQ045',
+    );
     expect(d.facts).toEqual({ names: ['encoder'], expected: 'decoder' });
   });
 
   it('names: SEQ044 names the input', () => {
-    const d = only(spec('input __proto__: int64[batch, time]', '__proto__ -> embedding: Embedding(vocab=10, dim=4) -> last -> output y'), 'SEQ044');
+    const d = only(
+      spec(
+        'input __proto__: int64[batch, time]',
+        '__proto__ -> embedding: Embedding(vocab=10, dim=4) -> last -> output y',
+      ),
+      'SEQ044',
+    );
     expect(d.facts).toEqual({ names: ['__proto__'] });
   });
 });
 
 describe('facts through compile and the command line', () => {
   it('weights: SEQ102 lists the missing, unexpected and mis-shaped tensors as data', () => {
-    const f32 = (shape: number[]): { shape: number[]; data: Float32Array } => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
-    const weights = writeSafetensors(new Map([['embedding.weight', f32([10, 4])], ['fc.weight', f32([4, 3])], ['head.bias', f32([3])]]));
+    const f32 = (shape: number[]): { shape: number[]; data: Float32Array } => ({
+      shape,
+      data: new Float32Array(shape.reduce((a, b) => a * b, 1)),
+    });
+    const weights = writeSafetensors(
+      new Map([
+        ['embedding.weight', f32([10, 4])],
+        ['fc.weight', f32([4, 3])],
+        ['head.bias', f32([3])],
+      ]),
+    );
     const { diagnostics } = compile(tagger, { weights: { bytes: weights, name: 'w.safetensors' } });
     expect(diagnostics.map((d) => d.code)).toEqual(['SEQ102']);
     expect(diagnostics[0]!.facts).toEqual({
@@ -116,7 +150,9 @@ describe('facts through compile and the command line', () => {
     writeFileSync(path, tagger.replace('Linear(3)', 'Linear(out=0)'));
     const { status, report } = await seqcJson('check', path);
     expect(status).toBe(1);
-    expect(report.diagnostics.map((d) => [d.code, d.facts?.names, d.facts?.found])).toEqual([['SEQ023', ['Linear', 'out'], 0]]);
+    expect(report.diagnostics.map((d) => [d.code, d.facts?.names, d.facts?.found])).toEqual([
+      ['SEQ023', ['Linear', 'out'], 0],
+    ]);
   });
 
   it('cli: SEQ201 gives the flag, its value and the allowed range', async () => {
@@ -124,19 +160,29 @@ describe('facts through compile and the command line', () => {
     writeFileSync(path, tagger);
     const { status, report } = await seqcJson('compile', path, '--opset', '99', '-o', join(workspace, 'never.onnx'));
     expect(status).toBe(2);
-    expect(report.diagnostics.map((d) => [d.code, d.facts])).toEqual([['SEQ201', { flag: '--opset', value: '99', range: [14, 21] }]]);
+    expect(report.diagnostics.map((d) => [d.code, d.facts])).toEqual([
+      ['SEQ201', { flag: '--opset', value: '99', range: [14, 21] }],
+    ]);
   });
 
   it('runtime: SEQ301, SEQ304 and SEQ300 give the input, the position by axis and the range', async () => {
     const path = join(workspace, 'run.seq');
     writeFileSync(path, tagger);
     const outside = await seqcJson('run', path, '--input', 'tokens=[[1,2],[3,99]]');
-    expect(outside.report.diagnostics.map((d) => [d.code, d.facts])).toEqual([['SEQ301', { input: 'tokens', position: [1, 1], found: 99, range: [0, 9] }]]);
+    expect(outside.report.diagnostics.map((d) => [d.code, d.facts])).toEqual([
+      ['SEQ301', { input: 'tokens', position: [1, 1], found: 99, range: [0, 9] }],
+    ]);
     const huge = await seqcJson('run', path, '--input', 'tokens=[[1,18446744073709551616]]');
     expect(huge.report.diagnostics.map((d) => d.code)).toEqual(['SEQ304']);
-    expect(huge.report.diagnostics[0]!.facts).toMatchObject({ input: 'tokens', position: [0, 1], range: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] });
+    expect(huge.report.diagnostics[0]!.facts).toMatchObject({
+      input: 'tokens',
+      position: [0, 1],
+      range: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+    });
     const unknown = await seqcJson('run', path, '--input', 'tokens=[[1]]', '--input', 'token=[[1]]');
-    expect(unknown.report.diagnostics.map((d) => [d.code, d.facts])).toEqual([['SEQ300', { input: 'token', expected: ['tokens'] }]]);
+    expect(unknown.report.diagnostics.map((d) => [d.code, d.facts])).toEqual([
+      ['SEQ300', { input: 'token', expected: ['tokens'] }],
+    ]);
   });
 });
 
@@ -151,7 +197,9 @@ describe('the catalogue', () => {
   }
 
   it('has no code that src never raises', () => {
-    const text = sourceFiles(join(root, 'src')).map((f) => readFileSync(f, 'utf8')).join('\n');
+    const text = sourceFiles(join(root, 'src'))
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
     expect(diagnosticCodes.filter((c) => !text.includes(`'${c}'`))).toEqual([]);
   });
 });

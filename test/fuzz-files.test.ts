@@ -23,7 +23,8 @@ const translator = `model TinyTranslator {
 
 /** Stands for a deeply nested value; replaced in the JSON text, since JSON.stringify would recurse. */
 const deep = '__seqc_deep__';
-const deepText = (depth: number, rnd: () => number): string => (rnd() < 0.5 ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`);
+const deepText = (depth: number, rnd: () => number): string =>
+  rnd() < 0.5 ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 
 const oddValues: readonly unknown[] = [
   null,
@@ -45,7 +46,23 @@ const oddValues: readonly unknown[] = [
   deep,
 ];
 
-const oddPaths: readonly string[] = ['../outside/x.onnx', '/dev/zero', '/etc/passwd', '..', '.', 'a/b.onnx', 'a\\b.onnx', 'C:x.onnx', 'x\u0000.onnx', 'x\n.onnx', 'é.onnx', 'y'.repeat(300), 't.manifest.json', 'missing.onnx', 't.onnx'];
+const oddPaths: readonly string[] = [
+  '../outside/x.onnx',
+  '/dev/zero',
+  '/etc/passwd',
+  '..',
+  '.',
+  'a/b.onnx',
+  'a\\b.onnx',
+  'C:x.onnx',
+  'x\u0000.onnx',
+  'x\n.onnx',
+  'é.onnx',
+  'y'.repeat(300),
+  't.manifest.json',
+  'missing.onnx',
+  't.onnx',
+];
 
 type Json = Record<string, unknown>;
 
@@ -55,7 +72,10 @@ function pick<T>(items: readonly T[], rnd: () => number): T {
 
 /** The dotted paths to every key of an object, as deep as the manifest goes. */
 function keyPaths(value: Json, prefix: string[] = []): string[][] {
-  return Object.entries(value).flatMap(([k, v]) => [[...prefix, k], ...(v !== null && typeof v === 'object' && !Array.isArray(v) ? keyPaths(v as Json, [...prefix, k]) : [])]);
+  return Object.entries(value).flatMap(([k, v]) => [
+    [...prefix, k],
+    ...(v !== null && typeof v === 'object' && !Array.isArray(v) ? keyPaths(v as Json, [...prefix, k]) : []),
+  ]);
 }
 
 function setAt(root: Json, path: readonly string[], value: unknown, remove: 'remove' | 'set'): void {
@@ -77,10 +97,22 @@ function mutate(base: Json, rnd: () => number): string {
     else if (choice < 0.7) {
       const files = manifest['files'];
       const key = pick(['scoring', 'encoder', 'step', 'greedy'], rnd);
-      if (files !== null && typeof files === 'object' && !Array.isArray(files) && (files as Json)[key] !== null && typeof (files as Json)[key] === 'object') ((files as Json)[key] as Json)['path'] = pick(oddPaths, rnd);
+      if (
+        files !== null &&
+        typeof files === 'object' &&
+        !Array.isArray(files) &&
+        (files as Json)[key] !== null &&
+        typeof (files as Json)[key] === 'object'
+      )
+        ((files as Json)[key] as Json)['path'] = pick(oddPaths, rnd);
     } else if (choice < 0.8) {
       const files = manifest['files'];
-      if (files !== null && typeof files === 'object' && !Array.isArray(files)) (files as Json)[pick(['weights', 'extra', '__proto__', 'constructor'], rnd)] = { path: pick(oddPaths, rnd), inputs: [], outputs: [] };
+      if (files !== null && typeof files === 'object' && !Array.isArray(files))
+        (files as Json)[pick(['weights', 'extra', '__proto__', 'constructor'], rnd)] = {
+          path: pick(oddPaths, rnd),
+          inputs: [],
+          outputs: [],
+        };
     } else if (choice < 0.9) manifest[pick(['extra', 'weights', 'files', 'state'], rnd)] = pick(oddValues, rnd);
     else {
       const numbers = ['bos', 'eos', 'maxLength', 'vocab', 'targetVocab', 'memoryDim'];
@@ -95,7 +127,21 @@ function mutate(base: Json, rnd: () => number): string {
   return text;
 }
 
-const codes = new Set(['SEQ202', 'SEQ203', 'SEQ204', 'SEQ300', 'SEQ301', 'SEQ302', 'SEQ309', 'SEQ310', 'SEQ311', 'SEQ312', 'SEQ313', 'SEQ320', 'SEQ321']);
+const codes = new Set([
+  'SEQ202',
+  'SEQ203',
+  'SEQ204',
+  'SEQ300',
+  'SEQ301',
+  'SEQ302',
+  'SEQ309',
+  'SEQ310',
+  'SEQ311',
+  'SEQ312',
+  'SEQ313',
+  'SEQ320',
+  'SEQ321',
+]);
 
 describe('fuzzing manifests', () => {
   let dir: string;
@@ -104,7 +150,11 @@ describe('fuzzing manifests', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'seqc-fuzz-files-'));
     writeFileSync(join(dir, 'tiny.seq'), translator);
-    const status = await main(['compile', join(dir, 'tiny.seq'), '-o', join(dir, 't.onnx')], { out: () => {}, err: () => {}, color: false });
+    const status = await main(['compile', join(dir, 'tiny.seq'), '-o', join(dir, 't.onnx')], {
+      out: () => {},
+      err: () => {},
+      color: false,
+    });
     expect(status).toBe(0);
     base = JSON.parse(readFileSync(join(dir, 't.manifest.json'), 'utf8')) as Json;
   });
@@ -127,19 +177,31 @@ describe('fuzzing manifests', () => {
       }
       if (isJson) {
         const checked = parseManifest(parsed);
-        expect(checked.manifest === undefined ? checked.problems.length > 0 : checked.problems.length === 0, `case ${n}`).toBe(true);
-        expect(checked.problems.every((p) => p.length < 2000), `case ${n}: a problem that long`).toBe(true);
+        expect(
+          checked.manifest === undefined ? checked.problems.length > 0 : checked.problems.length === 0,
+          `case ${n}`,
+        ).toBe(true);
+        expect(
+          checked.problems.every((p) => p.length < 2000),
+          `case ${n}: a problem that long`,
+        ).toBe(true);
         expect(checkManifest(parsed).issues.length, `case ${n}`).toBe(checked.problems.length);
       }
       const read = readBundle(join(dir, 't.manifest.json'));
       if (read.bundle === undefined) {
         refused++;
         expect(read.diagnostics.length, `case ${n}`).toBeGreaterThan(0);
-        expect(read.diagnostics.every((d) => codes.has(d.code) && d.message.length < 2000), `case ${n}: ${read.diagnostics.map((d) => `${d.code} ${d.message.slice(0, 200)}`).join('; ')}`).toBe(true);
+        expect(
+          read.diagnostics.every((d) => codes.has(d.code) && d.message.length < 2000),
+          `case ${n}: ${read.diagnostics.map((d) => `${d.code} ${d.message.slice(0, 200)}`).join('; ')}`,
+        ).toBe(true);
       } else {
         accepted++;
         // Only the files the manifest lists, by plain names, were read.
-        expect(Object.keys(read.bundle.files).every((name) => !/[/\\]/.test(name) && name !== '..'), `case ${n}`).toBe(true);
+        expect(
+          Object.keys(read.bundle.files).every((name) => !/[/\\]/.test(name) && name !== '..'),
+          `case ${n}`,
+        ).toBe(true);
       }
       expect(performance.now() - started, `case ${n} took too long`).toBeLessThan(5000);
       expect(process.memoryUsage().heapUsed - heap, `case ${n} used too much memory`).toBeLessThan(256 * 1024 * 1024);
@@ -158,7 +220,11 @@ describe('fuzzing manifests', () => {
       let out = '';
       let err = '';
       const started = performance.now();
-      const status = await main(['generate', join(dir, 't.manifest.json'), '--src', '3 4 5', '--json'], { out: (t) => (out += t), err: (t) => (err += t), color: false });
+      const status = await main(['generate', join(dir, 't.manifest.json'), '--src', '3 4 5', '--json'], {
+        out: (t) => (out += t),
+        err: (t) => (err += t),
+        color: false,
+      });
       expect(err, `case ${n}`).toBe('');
       expect([0, 1], `case ${n}: exit ${status}`).toContain(status);
       const document = JSON.parse(out) as { diagnostics: { code: string }[] };

@@ -15,7 +15,30 @@ type Rng = () => number;
 const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
 const int = (rng: Rng, n: number): number => Math.floor(rng() * n);
 
-const oddLeaves: readonly unknown[] = [0, 1, 19, 20, -1, 2.5, 1e300, -1e300, 2 ** 53, 2 ** 64, Number.MAX_SAFE_INTEGER, 'NaN', 'Infinity', '1', null, true, false, {}, [], 3e38, 4e38, -0];
+const oddLeaves: readonly unknown[] = [
+  0,
+  1,
+  19,
+  20,
+  -1,
+  2.5,
+  1e300,
+  -1e300,
+  2 ** 53,
+  2 ** 64,
+  Number.MAX_SAFE_INTEGER,
+  'NaN',
+  'Infinity',
+  '1',
+  null,
+  true,
+  false,
+  {},
+  [],
+  3e38,
+  4e38,
+  -0,
+];
 
 /** A nested list, mostly rectangular, sometimes deep, ragged or holding something that is not a number. */
 function nested(rng: Rng, depth: number): unknown {
@@ -29,7 +52,9 @@ function nested(rng: Rng, depth: number): unknown {
   }
   const width = int(rng, 4) + (rng() < 0.1 ? 0 : 1);
   const first = nested(rng, depth - 1);
-  return Array.from({ length: width }, (_, i) => (i === 0 || rng() < 0.9 ? structuredClone(first) : nested(rng, depth - 1)));
+  return Array.from({ length: width }, (_, i) =>
+    i === 0 || rng() < 0.9 ? structuredClone(first) : nested(rng, depth - 1),
+  );
 }
 
 const typedMakers: readonly ((rng: Rng, n: number) => unknown)[] = [
@@ -45,8 +70,13 @@ const typedMakers: readonly ((rng: Rng, n: number) => unknown)[] = [
 
 /** Flat data with dims that may disagree with it, or a tensor that claims another dtype. */
 function flat(rng: Rng): unknown {
-  const dims = Array.from({ length: int(rng, 4) }, () => (rng() < 0.05 ? pick(rng, [-1, 2.5, NaN, 2 ** 40, '2', null]) : int(rng, 4)));
-  const size = dims.reduce((a: number, b) => a * (typeof b === 'number' && Number.isFinite(b) ? Math.max(0, Math.floor(b)) : 1), 1);
+  const dims = Array.from({ length: int(rng, 4) }, () =>
+    rng() < 0.05 ? pick(rng, [-1, 2.5, NaN, 2 ** 40, '2', null]) : int(rng, 4),
+  );
+  const size = dims.reduce(
+    (a: number, b) => a * (typeof b === 'number' && Number.isFinite(b) ? Math.max(0, Math.floor(b)) : 1),
+    1,
+  );
   const length = rng() < 0.8 ? Math.min(size, 64) : int(rng, 8);
   const data = pick(rng, typedMakers)(rng, length);
   return rng() < 0.5 ? { data, dims } : { dtype: pick(rng, ['int64', 'float32', 'int32', undefined]), data, dims };
@@ -73,7 +103,27 @@ function inputs(rng: Rng): unknown {
 
 /** Mutates a JSON value in place at a random place: deletes a key, swaps a type, or plants a hostile value. */
 function mutate(rng: Rng, root: unknown): unknown {
-  const hostile: readonly unknown[] = [null, 5, -1, 0, 1e12, 2.5, 'x', '', true, [], {}, [null], ['batch', 1e12], { name: 'x' }, 'data', 'lengths', 'state', 'float32', 'int64'];
+  const hostile: readonly unknown[] = [
+    null,
+    5,
+    -1,
+    0,
+    1e12,
+    2.5,
+    'x',
+    '',
+    true,
+    [],
+    {},
+    [null],
+    ['batch', 1e12],
+    { name: 'x' },
+    'data',
+    'lengths',
+    'state',
+    'float32',
+    'int64',
+  ];
   if (rng() < 0.05) return pick(rng, hostile);
   let node: unknown = root;
   for (let step = 0; step < 6; step++) {
@@ -144,8 +194,12 @@ describe('fuzzing the runtime', () => {
       const rng = random(10_000 + seed);
       let signature = JSON.parse(original) as unknown;
       for (let n = int(rng, 3) + 1; n > 0; n--) signature = mutate(rng, signature);
-      const text = rng() < 0.05 ? JSON.stringify(signature).slice(0, int(rng, 40)) : JSON.stringify(signature) ?? 'undefined';
-      const edited = encodeModel({ ...decoded, metadataProps: decoded.metadataProps.map((p) => (p.key === 'seqc.signature' ? { key: p.key, value: text } : p)) });
+      const text =
+        rng() < 0.05 ? JSON.stringify(signature).slice(0, int(rng, 40)) : (JSON.stringify(signature) ?? 'undefined');
+      const edited = encodeModel({
+        ...decoded,
+        metadataProps: decoded.metadataProps.map((p) => (p.key === 'seqc.signature' ? { key: p.key, value: text } : p)),
+      });
       const started = performance.now();
       try {
         const loaded = await loadModel(edited, { name: `seed-${seed}.onnx` });
@@ -177,7 +231,10 @@ describe('fuzzing the runtime', () => {
       let text = JSON.stringify(nested(rng, int(rng, 4))) ?? 'null';
       if (rng() < 0.3) {
         const at = int(rng, text.length + 1);
-        text = text.slice(0, at) + pick(rng, ['[', ']', ',', 'NaN', '1e999', '18446744073709551616', '"', '-', '']) + text.slice(at + int(rng, 3));
+        text =
+          text.slice(0, at) +
+          pick(rng, ['[', ']', ',', 'NaN', '1e999', '18446744073709551616', '"', '-', '']) +
+          text.slice(at + int(rng, 3));
       }
       const argv = ['run', modelPath, '--input', `tokens=${text}`];
       if (rng() < 0.3) argv.push('--input', `lengths=${JSON.stringify(nested(rng, 1))}`);

@@ -65,8 +65,10 @@ const normalizeLineEnds = (text: string): string => text.replace(/\r(?!\n)/g, '\
 function positionProblem(text: string, p: Position, which: string): string | undefined {
   text = normalizeLineEnds(text);
   const lineCount = text.split('\n').length;
-  if (!Number.isInteger(p.offset) || p.offset < 0 || p.offset > text.length) return `${which} offset ${p.offset} is outside [0, ${text.length}]`;
-  if (!Number.isInteger(p.line) || p.line < 1 || p.line > lineCount) return `${which} line ${p.line} is outside [1, ${lineCount}]`;
+  if (!Number.isInteger(p.offset) || p.offset < 0 || p.offset > text.length)
+    return `${which} offset ${p.offset} is outside [0, ${text.length}]`;
+  if (!Number.isInteger(p.line) || p.line < 1 || p.line > lineCount)
+    return `${which} line ${p.line} is outside [1, ${lineCount}]`;
   const expected = positionOf(text, p.offset);
   if (expected.line !== p.line || expected.column !== p.column) {
     return `${which} is ${p.line}:${p.column}, but offset ${p.offset} is at ${expected.line}:${expected.column}`;
@@ -79,10 +81,12 @@ function diagnosticProblem(text: string, d: Diagnostic): string | undefined {
   if (d.severity !== 'error' && d.severity !== 'warning') return `${d.code} has severity ${String(d.severity)}`;
   if (typeof d.message !== 'string' || d.message.trim() === '') return `${d.code} has no message`;
   if (d.span.source !== sourceName) return `${d.code} points into ${d.span.source}, not ${sourceName}`;
-  if (d.span.start.line === 0) return d.span.end.line === 0 ? undefined : `${d.code} has a whole-file start but an end on line ${d.span.end.line}`;
+  if (d.span.start.line === 0)
+    return d.span.end.line === 0 ? undefined : `${d.code} has a whole-file start but an end on line ${d.span.end.line}`;
   const where = positionProblem(text, d.span.start, 'start') ?? positionProblem(text, d.span.end, 'end');
   if (where !== undefined) return `${d.code} (${d.message.split('\n')[0]}): ${where}`;
-  if (d.span.end.offset < d.span.start.offset) return `${d.code} ends at ${d.span.end.offset}, before it starts at ${d.span.start.offset}`;
+  if (d.span.end.offset < d.span.start.offset)
+    return `${d.code} ends at ${d.span.end.offset}, before it starts at ${d.span.start.offset}`;
   return undefined;
 }
 
@@ -94,7 +98,9 @@ function check(text: string): { problems: string[]; compiled: boolean } {
   } catch (e) {
     return { problems: [`compile threw: ${(e as Error).stack ?? String(e)}`], compiled: false };
   }
-  const problems = result.diagnostics.map((d) => diagnosticProblem(text, d)).filter((p): p is string => p !== undefined);
+  const problems = result.diagnostics
+    .map((d) => diagnosticProblem(text, d))
+    .filter((p): p is string => p !== undefined);
   try {
     renderDiagnostics(result.diagnostics, new Map([[sourceName, text]]), { color: false });
   } catch (e) {
@@ -112,7 +118,8 @@ function boundsProblems(started: number, heapAtStart: number): string[] {
   const seconds = (performance.now() - started) / 1000;
   if (seconds > caseSeconds) problems.push(`took ${seconds.toFixed(1)} s, more than ${caseSeconds} s`);
   const growth = process.memoryUsage().heapUsed - heapAtStart;
-  if (growth > heapGrowthBytes) problems.push(`the heap grew by ${(growth / 2 ** 20).toFixed(0)} MB, more than ${heapGrowthBytes / 2 ** 20} MB`);
+  if (growth > heapGrowthBytes)
+    problems.push(`the heap grew by ${(growth / 2 ** 20).toFixed(0)} MB, more than ${heapGrowthBytes / 2 ** 20} MB`);
   return problems;
 }
 
@@ -142,30 +149,126 @@ function fuzz(
     const outcome = checkCase(text);
     const problems = [...outcome.problems, ...boundsProblems(started, heapAtStart)];
     if (outcome.compiled) compiled++;
-    if (problems.length > 0) failures.push({ generator, index, text: text.length > 2000 ? `${text.slice(0, 2000)}…` : text, problems });
+    if (problems.length > 0)
+      failures.push({ generator, index, text: text.length > 2000 ? `${text.slice(0, 2000)}…` : text, problems });
   }
   const described = failures
     .slice(0, 5)
-    .map((f) => `SEQC_FUZZ_SEED=${runSeed} ${f.generator} case ${f.index}: ${f.problems.join('; ')}\n  text: ${JSON.stringify(f.text)}`);
+    .map(
+      (f) =>
+        `SEQC_FUZZ_SEED=${runSeed} ${f.generator} case ${f.index}: ${f.problems.join('; ')}\n  text: ${JSON.stringify(f.text)}`,
+    );
   return { failures: described, failed: failures.length, compiled };
 }
 
 // The language's pieces.
 
-const layerKinds = ['Embedding', 'RNN', 'LSTM', 'GRU', 'BiRNN', 'BiLSTM', 'BiGRU', 'Linear', 'Dropout', 'LayerNorm', 'Attention'];
+const layerKinds = [
+  'Embedding',
+  'RNN',
+  'LSTM',
+  'GRU',
+  'BiRNN',
+  'BiLSTM',
+  'BiGRU',
+  'Linear',
+  'Dropout',
+  'LayerNorm',
+  'Attention',
+];
 const builtins = ['last', 'first', 'mean', 'max', 'relu', 'tanh', 'sigmoid', 'softmax', 'log_softmax'];
-const argumentNames = ['vocab', 'dim', 'padding_idx', 'hidden', 'layers', 'dropout', 'bias', 'bidirectional', 'nonlinearity', 'reset_after', 'recurrent_activation', 'stateful', 'out', 'p', 'eps', 'score', 'input_feed'];
-const names = ['tokens', 'x', 'lengths', 'src', 'encoder', 'decoder', 'fc', 'lstm', 'embedding', 'batch', 'time', 'int64', 'float32', 'M', '_', 'a1', 'Model', 'models', 'outputs', 'inputs'];
+const argumentNames = [
+  'vocab',
+  'dim',
+  'padding_idx',
+  'hidden',
+  'layers',
+  'dropout',
+  'bias',
+  'bidirectional',
+  'nonlinearity',
+  'reset_after',
+  'recurrent_activation',
+  'stateful',
+  'out',
+  'p',
+  'eps',
+  'score',
+  'input_feed',
+];
+const names = [
+  'tokens',
+  'x',
+  'lengths',
+  'src',
+  'encoder',
+  'decoder',
+  'fc',
+  'lstm',
+  'embedding',
+  'batch',
+  'time',
+  'int64',
+  'float32',
+  'M',
+  '_',
+  'a1',
+  'Model',
+  'models',
+  'outputs',
+  'inputs',
+];
 const keywords = ['model', 'input', 'output', 'true', 'false'];
 const punctuation = ['->', '(', ')', '{', '}', '[', ']', ':', ',', '=', '-', '>'];
 const numbers = ['0', '1', '2', '17', '99', '-1', '0.5', '.5', '1.', '1e3', '2.5e-1', '-0', '1e40', '007'];
 const strings = ['"relu"', '"x"', '""', '"unterminated', '"a\nb"', "'single'"];
-const garbage = ['$', '@', ';', '%', '!', '?', '\\', '`', '~', '^', '&', '|', '*', '/', '+', '<', '.', 'é', 'ö', '—', '–', '→', '😀', '\u0000', '\u00a0', '\ufeff', '\u200b'];
+const garbage = [
+  '$',
+  '@',
+  ';',
+  '%',
+  '!',
+  '?',
+  '\\',
+  '`',
+  '~',
+  '^',
+  '&',
+  '|',
+  '*',
+  '/',
+  '+',
+  '<',
+  '.',
+  'é',
+  'ö',
+  '—',
+  '–',
+  '→',
+  '😀',
+  '\u0000',
+  '\u00a0',
+  '\ufeff',
+  '\u200b',
+];
 const whitespace = [' ', ' ', ' ', '\n', '\n', '\t', '\r\n', '\r', '  ', ''];
 const comments = ['# comment', '#', '# -> model { }', '#\u00e9'];
 
 function randomToken(random: Random): string {
-  const group = pick(random, [names, names, layerKinds, builtins, argumentNames, keywords, punctuation, punctuation, numbers, strings, garbage, comments]);
+  const group = pick(random, [
+    names,
+    names,
+    layerKinds,
+    builtins,
+    argumentNames,
+    keywords,
+    punctuation,
+    punctuation,
+    numbers,
+    strings,
+    garbage,
+    comments,
+  ]);
   return pick(random, group);
 }
 
@@ -197,7 +300,8 @@ function seedCorpus(): string[] {
   );
 }
 
-const tokenPattern = /\s+|#[^\n]*|"[^"\n]*"?|->|[A-Za-z_][A-Za-z0-9_]*|-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?|[\s\S]/gu;
+const tokenPattern =
+  /\s+|#[^\n]*|"[^"\n]*"?|->|[A-Za-z_][A-Za-z0-9_]*|-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?|[\s\S]/gu;
 
 function mutate(random: Random, corpus: readonly string[]): string {
   let text = pick(random, corpus);
@@ -225,7 +329,10 @@ function mutate(random: Random, corpus: readonly string[]): string {
         text = tokens.join('');
         break;
       case 4: // Insert a random character.
-        text = text.slice(0, offset) + pick(random, [...garbage, ...punctuation, ...whitespace, '"', '#', '-']) + text.slice(offset);
+        text =
+          text.slice(0, offset) +
+          pick(random, [...garbage, ...punctuation, ...whitespace, '"', '#', '-']) +
+          text.slice(offset);
         break;
       case 5: // Delete a few characters.
         text = text.slice(0, offset) + text.slice(offset + int(random, 1, 5));
@@ -233,8 +340,9 @@ function mutate(random: Random, corpus: readonly string[]): string {
       case 6: // Truncate.
         text = text.slice(0, offset);
         break;
-      default: // Move a line elsewhere.
+      default:
         {
+          // Move a line elsewhere.
           const lines = text.split('\n');
           const [line] = lines.splice(int(random, 0, lines.length - 1), 1);
           lines.splice(int(random, 0, lines.length), 0, line ?? '');
@@ -265,7 +373,18 @@ function argumentValue(random: Random, name: string): string {
     score: () => pick(random, ['dot', 'general', 'additive']),
   };
   if (chance(random, 0.1) || sensible[name] === undefined) {
-    return pick(random, ['true', 'false', '0', '-1', '2.5', '1e9', 'tanh', '"text"', 'x', ...(sensible[name] === undefined ? [] : [sensible[name]()])]);
+    return pick(random, [
+      'true',
+      'false',
+      '0',
+      '-1',
+      '2.5',
+      '1e9',
+      'tanh',
+      '"text"',
+      'x',
+      ...(sensible[name] === undefined ? [] : [sensible[name]()]),
+    ]);
   }
   return sensible[name]();
 }
@@ -292,11 +411,23 @@ function fittingStep(random: Random, shape: Shape): { kind: string; next: Shape 
     case 'id':
       return { kind: 'Embedding', next: 'vector' };
     case 'sequence': {
-      const kind = pick(random, [...layerKinds.filter((k) => k !== 'Embedding' && k !== 'Attention'), 'last', 'first', 'mean', 'max', 'relu', 'tanh', 'softmax']);
+      const kind = pick(random, [
+        ...layerKinds.filter((k) => k !== 'Embedding' && k !== 'Attention'),
+        'last',
+        'first',
+        'mean',
+        'max',
+        'relu',
+        'tanh',
+        'softmax',
+      ]);
       return { kind, next: ['last', 'first', 'mean', 'max'].includes(kind) ? 'vector' : 'sequence' };
     }
     case 'vector':
-      return { kind: pick(random, ['Linear', 'LayerNorm', 'Dropout', 'relu', 'tanh', 'sigmoid', 'softmax', 'log_softmax']), next: 'vector' };
+      return {
+        kind: pick(random, ['Linear', 'LayerNorm', 'Dropout', 'relu', 'tanh', 'sigmoid', 'softmax', 'log_softmax']),
+        next: 'vector',
+      };
   }
 }
 
@@ -304,11 +435,14 @@ function fittingStep(random: Random, shape: Shape): { kind: string; next: Shape 
 function stepText(random: Random, kind: string, labels: string[]): string {
   if (builtins.includes(kind)) return kind + (chance(random, 0.02) ? '(1)' : '');
   const known = layerArguments[kind.replace(/^Bi/, '')] ?? argumentNames;
-  const required = kind === 'Embedding' ? ['vocab', 'dim'] : kind === 'Linear' ? ['out'] : /RNN|LSTM|GRU/.test(kind) ? ['hidden'] : [];
+  const required =
+    kind === 'Embedding' ? ['vocab', 'dim'] : kind === 'Linear' ? ['out'] : /RNN|LSTM|GRU/.test(kind) ? ['hidden'] : [];
   const chosen = [...required, ...known.filter((n) => !required.includes(n) && chance(random, 0.15))];
   if (chance(random, 0.03)) chosen.push(pick(random, argumentNames));
   if (chance(random, 0.03)) chosen.pop();
-  const args = chosen.map((n, i) => (i === 0 && chance(random, 0.3) ? argumentValue(random, n) : `${n}=${argumentValue(random, n)}`));
+  const args = chosen.map((n, i) =>
+    i === 0 && chance(random, 0.3) ? argumentValue(random, n) : `${n}=${argumentValue(random, n)}`,
+  );
   let label = '';
   if (chance(random, 0.9)) {
     label = chance(random, 0.02) && labels.length > 0 ? pick(random, labels) : `${kind.toLowerCase()}${labels.length}`;
@@ -328,14 +462,23 @@ function randomSpec(random: Random): string {
     'float32[batch, time, 1]': 'sequence',
     'float32[batch, 3]': 'vector',
   };
-  const odd = ['int64[batch, time, 2]', 'float32[batch, time, f]', 'float32[batch, time]', 'int32[batch, time]', 'float32[time, batch, 2]'];
+  const odd = [
+    'int64[batch, time, 2]',
+    'float32[batch, time, f]',
+    'float32[batch, time]',
+    'int32[batch, time]',
+    'float32[time, batch, 2]',
+  ];
   const inputCount = int(random, 1, 2);
   for (let i = 0; i < inputCount; i++) {
     const name = i === 0 ? 'tokens' : `feats${i}`;
-    const type = chance(random, 0.05) ? pick(random, odd) : pick(random, ['int64[batch, time]', 'int64[batch, time]', ...Object.keys(types)]);
+    const type = chance(random, 0.05)
+      ? pick(random, odd)
+      : pick(random, ['int64[batch, time]', 'int64[batch, time]', ...Object.keys(types)]);
     lines.push(`  input ${name}: ${type}`);
     sources.push({ name, shape: types[type] ?? 'sequence' });
-    if ((types[type] === 'ids' || types[type] === 'sequence') && chance(random, 0.3)) lines.push(`  input ${name}_lengths: lengths(${name})`);
+    if ((types[type] === 'ids' || types[type] === 'sequence') && chance(random, 0.3))
+      lines.push(`  input ${name}_lengths: lengths(${name})`);
   }
   const labels: string[] = [];
   const chainCount = int(random, 1, 3);
@@ -344,7 +487,9 @@ function randomSpec(random: Random): string {
     const steps: string[] = [];
     const length = int(random, 1, 5);
     for (let i = 0; i < length; i++) {
-      const step = chance(random, 0.1) ? { kind: pick(random, [...layerKinds, ...builtins, 'Conv1d', 'lstm']), next: shape } : fittingStep(random, shape);
+      const step = chance(random, 0.1)
+        ? { kind: pick(random, [...layerKinds, ...builtins, 'Conv1d', 'lstm']), next: shape }
+        : fittingStep(random, shape);
       const labelCount = labels.length;
       steps.push(stepText(random, step.kind, labels));
       shape = step.next;
@@ -375,22 +520,34 @@ function randomSeq2Seq(random: Random): string {
     layers = int(random, 1, 2);
     stateSize = hidden * (kind.startsWith('Bi') ? 2 : 1);
     const extra = chance(random, 0.1) ? ` -> ${stepText(random, pick(random, [...builtins, ...layerKinds]), [])}` : '';
-    lines.push('  encoder {', `    src -> src_embedding: Embedding(vocab=${int(random, 2, 12)}, dim=${int(random, 1, 5)}) -> encoder: ${kind}(hidden=${hidden}, layers=${layers})${extra}`, '  }');
+    lines.push(
+      '  encoder {',
+      `    src -> src_embedding: Embedding(vocab=${int(random, 2, 12)}, dim=${int(random, 1, 5)}) -> encoder: ${kind}(hidden=${hidden}, layers=${layers})${extra}`,
+      '  }',
+    );
   }
   const bridge = chance(random, 0.2) ? `, bridge=${pick(random, ['linear', 'none', 'tanh'])}` : '';
   const bos = chance(random, 0.95) ? 1 : vocab;
   lines.push(`  decoder(bos=${bos}, eos=2, max_length=${int(random, 1, 8)}${bridge}) {`);
   const decoderHidden = stateSize > 0 && chance(random, 0.7) ? stateSize : int(random, 1, 6);
   const decoderLayers = chance(random, 0.8) ? layers : int(random, 1, 3);
-  const attention = (): string => `    -> attention: Attention(${pick(random, ['', 'score=dot', 'score=general', 'score=additive', 'score=general, input_feed=true'])})`;
+  const attention = (): string =>
+    `    -> attention: Attention(${pick(random, ['', 'score=dot', 'score=general', 'score=additive', 'score=general, input_feed=true'])})`;
   const steps = [`    -> tgt_embedding: Embedding(vocab=${vocab}, dim=${int(random, 1, 5)})`];
   const placement = withEncoder ? pick(random, ['none', 'before', 'after']) : chance(random, 0.1) ? 'after' : 'none';
   if (placement === 'before') steps.push(attention());
-  steps.push(`    -> decoder: ${chance(random, 0.9) ? cell : pick(random, recurrent)}(hidden=${decoderHidden}, layers=${decoderLayers})`);
+  steps.push(
+    `    -> decoder: ${chance(random, 0.9) ? cell : pick(random, recurrent)}(hidden=${decoderHidden}, layers=${decoderLayers})`,
+  );
   if (placement === 'after') steps.push(attention());
   if (chance(random, 0.2)) steps.push(`    -> ${pick(random, ['relu', 'tanh', 'Dropout(0.1)', 'norm: LayerNorm'])}`);
   steps.push(`    -> generator: Linear(${chance(random, 0.95) ? vocab : int(random, 1, 12)})`);
-  if (chance(random, 0.1)) steps.splice(int(random, 0, steps.length), 0, `    -> ${stepText(random, pick(random, [...builtins, ...layerKinds, 'output']), [])}`);
+  if (chance(random, 0.1))
+    steps.splice(
+      int(random, 0, steps.length),
+      0,
+      `    -> ${stepText(random, pick(random, [...builtins, ...layerKinds, 'output']), [])}`,
+    );
   lines.push(...steps, '  }', '}', '');
   return lines.join('\n');
 }
@@ -409,17 +566,52 @@ const weightsSpec = `model Tagger {
 function baseWeights(random: Random): { header: Record<string, unknown>; buffer: Uint8Array } {
   const tensor = (shape: number[]): { shape: number[]; data: Float32Array } => ({
     shape,
-    data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (chance(random, 0.02) ? pick(random, [Number.NaN, Infinity, -Infinity]) : random() - 0.5)),
+    data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () =>
+      chance(random, 0.02) ? pick(random, [Number.NaN, Infinity, -Infinity]) : random() - 0.5,
+    ),
   });
-  const bytes = writeSafetensors([['embedding.weight', tensor([5, 3])], ['fc.weight', tensor([2, 3])], ['fc.bias', tensor([2])]], chance(random, 0.3) ? { format: 'pt' } : undefined);
+  const bytes = writeSafetensors(
+    [
+      ['embedding.weight', tensor([5, 3])],
+      ['fc.weight', tensor([2, 3])],
+      ['fc.bias', tensor([2])],
+    ],
+    chance(random, 0.3) ? { format: 'pt' } : undefined,
+  );
   const size = Number(new DataView(bytes.buffer).getBigUint64(0, true));
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + size))) as Record<string, unknown>;
   return { header, buffer: bytes.subarray(8 + size) };
 }
 
-const hostileNumbers = [-1, 0, 1, 3, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, 1e300, -1e300, 0.5, Number.MAX_SAFE_INTEGER, 1e21];
+const hostileNumbers = [
+  -1,
+  0,
+  1,
+  3,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53,
+  2 ** 53 + 2,
+  1e300,
+  -1e300,
+  0.5,
+  Number.MAX_SAFE_INTEGER,
+  1e21,
+];
 const hostileValues = (random: Random): unknown =>
-  pick(random, [null, true, 'F32', '', [], {}, [1], [1, 2, 3], '12', pick(random, hostileNumbers), [pick(random, hostileNumbers), pick(random, hostileNumbers)]]);
+  pick(random, [
+    null,
+    true,
+    'F32',
+    '',
+    [],
+    {},
+    [1],
+    [1, 2, 3],
+    '12',
+    pick(random, hostileNumbers),
+    [pick(random, hostileNumbers), pick(random, hostileNumbers)],
+  ]);
 
 function deepJson(depth: number, open: string, close: string): string {
   return `${open.repeat(depth)}${close.repeat(depth)}`;
@@ -435,13 +627,28 @@ function mutateWeights(random: Random): Uint8Array {
     const entry = header[pick(random, names)] as Record<string, unknown> | undefined;
     switch (int(random, 0, 9)) {
       case 0: // Offsets: shifted, swapped, huge, negative or fractional.
-        if (entry !== undefined) entry.data_offsets = chance(random, 0.5) ? [pick(random, hostileNumbers), pick(random, hostileNumbers)] : (entry.data_offsets as number[]).map((o) => o + int(random, -8, 8));
+        if (entry !== undefined)
+          entry.data_offsets = chance(random, 0.5)
+            ? [pick(random, hostileNumbers), pick(random, hostileNumbers)]
+            : (entry.data_offsets as number[]).map((o) => o + int(random, -8, 8));
         break;
       case 1: // Another dtype, known or not.
-        if (entry !== undefined) entry.dtype = pick(random, ['F16', 'BF16', 'F64', 'I32', 'I64', 'U8', 'BOOL', 'F8_E5M2', 'Q4', 'f32', '', 7]);
+        if (entry !== undefined)
+          entry.dtype = pick(random, ['F16', 'BF16', 'F64', 'I32', 'I64', 'U8', 'BOOL', 'F8_E5M2', 'Q4', 'f32', '', 7]);
         break;
       case 2: // Shapes: huge, negative, empty, deep.
-        if (entry !== undefined) entry.shape = pick(random, [[], [0], [-1], [2 ** 53, 2 ** 53], [1e300], [0.5], [2 ** 31, 2 ** 31, 0], Array.from({ length: 1000 }, () => 1), [[3]]]);
+        if (entry !== undefined)
+          entry.shape = pick(random, [
+            [],
+            [0],
+            [-1],
+            [2 ** 53, 2 ** 53],
+            [1e300],
+            [0.5],
+            [2 ** 31, 2 ** 31, 0],
+            Array.from({ length: 1000 }, () => 1),
+            [[3]],
+          ]);
         break;
       case 3: // A field replaced by something of the wrong kind, or removed.
         if (entry !== undefined) {
@@ -451,10 +658,12 @@ function mutateWeights(random: Random): Uint8Array {
         }
         break;
       case 4: // Odd tensor names and metadata.
-        header[pick(random, ['__proto__', 'constructor', '', 'fc.weight\u0000', 'x'.repeat(10_000), '__metadata__'])] = chance(random, 0.5) ? header[pick(random, names)] : hostileValues(random);
+        header[pick(random, ['__proto__', 'constructor', '', 'fc.weight\u0000', 'x'.repeat(10_000), '__metadata__'])] =
+          chance(random, 0.5) ? header[pick(random, names)] : hostileValues(random);
         break;
       case 5: // Many tensors.
-        for (let i = 0; i < int(random, 100, 5000); i++) header[`t${i}`] = { dtype: 'F32', shape: [0], data_offsets: [0, 0] };
+        for (let i = 0; i < int(random, 100, 5000); i++)
+          header[`t${i}`] = { dtype: 'F32', shape: [0], data_offsets: [0, 0] };
         break;
       default: // The header replaced by deep, cut or foreign JSON.
         headerText = pick(random, [
@@ -477,7 +686,19 @@ function mutateWeights(random: Random): Uint8Array {
   bytes.set(buffer, 8 + json.length);
   switch (rounds === 0 ? int(random, 0, 7) : int(random, 0, 5)) {
     case 0: // The header size field says something else.
-      view.setBigUint64(0, pick(random, [0n, 1n, BigInt(json.length) - 1n, BigInt(json.length) + 1n, 2n ** 63n, 2n ** 64n - 1n, 100_000_001n]), true);
+      view.setBigUint64(
+        0,
+        pick(random, [
+          0n,
+          1n,
+          BigInt(json.length) - 1n,
+          BigInt(json.length) + 1n,
+          2n ** 63n,
+          2n ** 64n - 1n,
+          100_000_001n,
+        ]),
+        true,
+      );
       break;
     case 1: // Cut short.
       bytes = bytes.subarray(0, int(random, 0, bytes.length));
@@ -496,11 +717,13 @@ function checkWeights(bytes: Uint8Array): { problems: string[]; compiled: boolea
   const problems: string[] = [];
   try {
     const read = readSafetensors(bytes, weightsName);
-    if ((read.tensors === undefined) === (read.diagnostics.length === 0)) problems.push('tensors and diagnostics both present or both absent');
+    if ((read.tensors === undefined) === (read.diagnostics.length === 0))
+      problems.push('tensors and diagnostics both present or both absent');
     for (const d of read.diagnostics) {
       if (!Object.hasOwn(catalogue, d.code)) problems.push(`unknown code ${String(d.code)}`);
       if (d.span.source !== weightsName) problems.push(`${d.code} points into ${d.span.source}`);
-      if (/unexpectedly|bug in seqc/.test(`${d.message} ${d.hint ?? ''}`)) problems.push(`a bug diagnostic: ${d.message}`);
+      if (/unexpectedly|bug in seqc/.test(`${d.message} ${d.hint ?? ''}`))
+        problems.push(`a bug diagnostic: ${d.message}`);
     }
     if (read.diagnostics.length > 101) problems.push(`${read.diagnostics.length} diagnostics, more than the cap`);
   } catch (e) {
@@ -510,7 +733,8 @@ function checkWeights(bytes: Uint8Array): { problems: string[]; compiled: boolea
   try {
     const result = compile(weightsSpec, { sourceName, weights: { bytes, name: weightsName } });
     compiled = result.model !== undefined;
-    if (compiled === result.diagnostics.some((d) => d.severity === 'error')) problems.push('errors and a model, or neither');
+    if (compiled === result.diagnostics.some((d) => d.severity === 'error'))
+      problems.push('errors and a model, or neither');
     renderDiagnostics(result.diagnostics, new Map([[sourceName, weightsSpec]]), { color: false });
   } catch (e) {
     problems.push(`compile threw: ${(e as Error).stack ?? String(e)}`);
@@ -521,19 +745,53 @@ function checkWeights(bytes: Uint8Array): { problems: string[]; compiled: boolea
 // Adversarial specs: each is large or odd in one way, and must be handled in bounded time.
 
 const adversarialSpecs: readonly (readonly [string, () => string])[] = [
-  ['50,000 relu steps', () => `model M {\n  input x: float32[b, t, 4]\n  x${' -> relu'.repeat(50_000)} -> output y\n}\n`],
-  ['20,000 chains', () => `model M {\n  input x: float32[b, t, 4]\n${Array.from({ length: 20_000 }, (_, i) => `  x -> relu -> output y${i}`).join('\n')}\n}\n`],
-  ['10,000 inputs', () => `model M {\n${Array.from({ length: 10_000 }, (_, i) => `  input x${i}: float32[b, t, 4]`).join('\n')}\n  x0 -> relu -> output y\n}\n`],
-  ['10,000 labelled layers', () => `model M {\n  input x: float32[b, t, 4]\n  x${Array.from({ length: 10_000 }, (_, i) => ` -> l${i}: Linear(4)`).join('')} -> output y\n}\n`],
-  ['100,000 opening parentheses', () => `model M {\n  input x: float32[b, t, 4]\n  x -> Linear${'('.repeat(100_000)}\n}\n`],
+  [
+    '50,000 relu steps',
+    () => `model M {\n  input x: float32[b, t, 4]\n  x${' -> relu'.repeat(50_000)} -> output y\n}\n`,
+  ],
+  [
+    '20,000 chains',
+    () =>
+      `model M {\n  input x: float32[b, t, 4]\n${Array.from({ length: 20_000 }, (_, i) => `  x -> relu -> output y${i}`).join('\n')}\n}\n`,
+  ],
+  [
+    '10,000 inputs',
+    () =>
+      `model M {\n${Array.from({ length: 10_000 }, (_, i) => `  input x${i}: float32[b, t, 4]`).join('\n')}\n  x0 -> relu -> output y\n}\n`,
+  ],
+  [
+    '10,000 labelled layers',
+    () =>
+      `model M {\n  input x: float32[b, t, 4]\n  x${Array.from({ length: 10_000 }, (_, i) => ` -> l${i}: Linear(4)`).join('')} -> output y\n}\n`,
+  ],
+  [
+    '100,000 opening parentheses',
+    () => `model M {\n  input x: float32[b, t, 4]\n  x -> Linear${'('.repeat(100_000)}\n}\n`,
+  ],
   ['100,000 opening braces', () => `model M ${'{'.repeat(100_000)}`],
   ['100,000 brackets in a type', () => `model M {\n  input x: float32${'['.repeat(100_000)}\n}\n`],
-  ['a line of a million characters', () => `model M {\n  input x: float32[b, t, 4]\n  x -> relu -> output y # ${'x'.repeat(1_000_000)}\n}\n`],
-  ['a million characters of binary junk', () => Array.from({ length: 1_000_000 }, (_, i) => String.fromCharCode((i * 7919 + (i >> 7)) % 256)).join('')],
+  [
+    'a line of a million characters',
+    () => `model M {\n  input x: float32[b, t, 4]\n  x -> relu -> output y # ${'x'.repeat(1_000_000)}\n}\n`,
+  ],
+  [
+    'a million characters of binary junk',
+    () => Array.from({ length: 1_000_000 }, (_, i) => String.fromCharCode((i * 7919 + (i >> 7)) % 256)).join(''),
+  ],
   ['40,000 lines of syntax errors', () => `model M {\n${'  x -> -> (\n'.repeat(40_000)}}\n`],
-  ['20,000 unknown layers', () => `model M {\n  input x: float32[b, t, 4]\n  x${' -> Lsstm'.repeat(20_000)} -> output y\n}\n`],
-  ['20,000 duplicate labels', () => `model M {\n  input x: float32[b, t, 4]\n  x${' -> a: Linear(4)'.repeat(20_000)} -> output y\n}\n`],
-  ['5,000 misspelled arguments on one line', () => `model M {\n  input x: float32[b, t, 4]\n  x -> LSTM(${Array.from({ length: 5_000 }, (_, i) => `hiden${i}=4`).join(', ')}) -> output y\n}\n`],
+  [
+    '20,000 unknown layers',
+    () => `model M {\n  input x: float32[b, t, 4]\n  x${' -> Lsstm'.repeat(20_000)} -> output y\n}\n`,
+  ],
+  [
+    '20,000 duplicate labels',
+    () => `model M {\n  input x: float32[b, t, 4]\n  x${' -> a: Linear(4)'.repeat(20_000)} -> output y\n}\n`,
+  ],
+  [
+    '5,000 misspelled arguments on one line',
+    () =>
+      `model M {\n  input x: float32[b, t, 4]\n  x -> LSTM(${Array.from({ length: 5_000 }, (_, i) => `hiden${i}=4`).join(', ')}) -> output y\n}\n`,
+  ],
   ['a spec just over the size limit', () => `model M {}\n${'#'.repeat(1_048_576)}`],
 ];
 
@@ -567,7 +825,12 @@ describe('fuzzing compile', () => {
   it('survives mutated safetensors files, through readSafetensors and compile', () => {
     // A case is carried as a string of one character per byte, so that a failure prints it.
     const asText = (bytes: Uint8Array): string => Array.from(bytes, (b) => String.fromCharCode(b)).join('');
-    const run = fuzz('safetensors', 250 * scale, (random) => asText(mutateWeights(random)), (text) => checkWeights(Uint8Array.from(text, (c) => c.charCodeAt(0))));
+    const run = fuzz(
+      'safetensors',
+      250 * scale,
+      (random) => asText(mutateWeights(random)),
+      (text) => checkWeights(Uint8Array.from(text, (c) => c.charCodeAt(0))),
+    );
     expect(run.failures, `${run.failed} failing cases`).toEqual([]);
     // Some mutants must still be valid files, or the generator tests only the first checks.
     expect(run.compiled).toBeGreaterThan(15 * scale);

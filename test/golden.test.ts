@@ -5,12 +5,18 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compile, formatIr, formatModel, formatSummary } from '../src/index.js';
 
-const specs = readdirSync('specs').filter((f) => f.endsWith('.seq')).sort();
+const specs = readdirSync('specs')
+  .filter((f) => f.endsWith('.seq'))
+  .sort();
 
 /** Each target's goldens: the generic graphs in generated/, the webgpu target's in generated/webgpu/. */
 const targets = [
   { target: 'generic', folder: 'generated', refresh: '`npm run golden`' },
-  { target: 'webgpu', folder: 'generated/webgpu', refresh: '`npm run golden` (which also runs `seqc build specs --out generated/webgpu --target webgpu`)' },
+  {
+    target: 'webgpu',
+    folder: 'generated/webgpu',
+    refresh: '`npm run golden` (which also runs `seqc build specs --out generated/webgpu --target webgpu`)',
+  },
 ] as const;
 
 for (const { target, folder, refresh } of targets) {
@@ -32,18 +38,23 @@ for (const { target, folder, refresh } of targets) {
           expect(formatModel(result.proto!), hint).toBe(readFileSync(`${stem}.onnx.txt`, 'utf8'));
           return;
         }
-        for (const f of result.bundle.files) expect(formatModel(f.proto), hint).toBe(readFileSync(`${folder}/${f.file}.txt`, 'utf8'));
-        expect(`${JSON.stringify(result.bundle.manifest, null, 2)}\n`, hint).toBe(readFileSync(`${stem}.manifest.json`, 'utf8'));
+        for (const f of result.bundle.files)
+          expect(formatModel(f.proto), hint).toBe(readFileSync(`${folder}/${f.file}.txt`, 'utf8'));
+        expect(`${JSON.stringify(result.bundle.manifest, null, 2)}\n`, hint).toBe(
+          readFileSync(`${stem}.manifest.json`, 'utf8'),
+        );
       });
     }
   });
 }
 
-describe('the two targets\' goldens', () => {
+describe("the two targets' goldens", () => {
   it('differ for every spec, so the webgpu goldens pin the webgpu lowering', () => {
     for (const file of specs) {
       const stem = file.replace(/\.seq$/, '');
-      expect(readFileSync(`generated/webgpu/${stem}.onnx.txt`, 'utf8')).not.toBe(readFileSync(`generated/${stem}.onnx.txt`, 'utf8'));
+      expect(readFileSync(`generated/webgpu/${stem}.onnx.txt`, 'utf8')).not.toBe(
+        readFileSync(`generated/${stem}.onnx.txt`, 'utf8'),
+      );
     }
   });
 });

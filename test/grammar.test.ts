@@ -94,7 +94,10 @@ describe('grammar/seq.tmLanguage.json', () => {
         tokens.push(...lineTokens);
         const hash = line.indexOf('#');
         if (hash >= 0) {
-          expect(lineTokens, `${spec}: ${line}`).toContainEqual({ text: line.slice(hash), scope: 'comment.line.number-sign.seq' });
+          expect(lineTokens, `${spec}: ${line}`).toContainEqual({
+            text: line.slice(hash),
+            scope: 'comment.line.number-sign.seq',
+          });
         }
       }
     }
@@ -118,12 +121,20 @@ describe('grammar/seq.tmLanguage.json', () => {
       { text: ')', scope: 'punctuation.section.parens.end.seq' },
     ]);
     expect(tokenizeLine('  encoder {', rules)[0]).toEqual({ text: 'encoder', scope: 'keyword.other.contextual.seq' });
-    expect(tokenizeLine('  decoder(bos=1, eos=2) {', rules)[0]).toEqual({ text: 'decoder', scope: 'keyword.other.contextual.seq' });
-    expect(tokenizeLine('    -> encoder: BiLSTM(hidden=256)', rules)).toContainEqual({ text: 'encoder', scope: 'entity.name.tag.label.seq' });
+    expect(tokenizeLine('  decoder(bos=1, eos=2) {', rules)[0]).toEqual({
+      text: 'decoder',
+      scope: 'keyword.other.contextual.seq',
+    });
+    expect(tokenizeLine('    -> encoder: BiLSTM(hidden=256)', rules)).toContainEqual({
+      text: 'encoder',
+      scope: 'entity.name.tag.label.seq',
+    });
   });
 
   it('does not read digits inside names as numbers', () => {
-    expect(tokenizeLine('-> l1: Linear(4)', rules).filter((t) => t.scope === 'constant.numeric.seq')).toEqual([{ text: '4', scope: 'constant.numeric.seq' }]);
+    expect(tokenizeLine('-> l1: Linear(4)', rules).filter((t) => t.scope === 'constant.numeric.seq')).toEqual([
+      { text: '4', scope: 'constant.numeric.seq' },
+    ]);
   });
 });
 

@@ -19,7 +19,8 @@ function timed<T>(f: () => T): { result: T; seconds: number } {
 }
 
 const codes = (ds: readonly Diagnostic[]): string[] => ds.map((d) => d.code);
-const render = (ds: readonly Diagnostic[], text: string): string => renderDiagnostics(ds, new Map([['<input>', text]]), { color: false });
+const render = (ds: readonly Diagnostic[], text: string): string =>
+  renderDiagnostics(ds, new Map([['<input>', text]]), { color: false });
 
 describe('linear time', () => {
   it('checks 20,000 `-> relu` steps in seconds (auto-names were found by counting up from 2: 16 s)', () => {
@@ -90,7 +91,9 @@ describe('linear time', () => {
   });
 
   it('refuses LSTM(hidden=1, layers=10000) at once (it took 37 s to compile): layers are at most 64', () => {
-    const { result, seconds } = timed(() => compile(spec('input x: float32[b, t, 1]', 'x -> LSTM(hidden=1, layers=10000) -> output y')));
+    const { result, seconds } = timed(() =>
+      compile(spec('input x: float32[b, t, 1]', 'x -> LSTM(hidden=1, layers=10000) -> output y')),
+    );
     expect(codes(result.diagnostics)).toEqual(['SEQ023']);
     expect(result.diagnostics[0]!.message).toMatch(/at most 64/);
     expect(seconds).toBeLessThan(2);
@@ -119,15 +122,21 @@ describe('limits', () => {
   });
 
   it('SEQ006: a name over 256 characters', () => {
-    const { diagnostics } = compile(spec('input x: float32[b, t, 4]', `x -> ${'a'.repeat(257)}: Linear(2) -> output y`));
+    const { diagnostics } = compile(
+      spec('input x: float32[b, t, 4]', `x -> ${'a'.repeat(257)}: Linear(2) -> output y`),
+    );
     expect(codes(diagnostics)).toEqual(['SEQ006']);
     expect(diagnostics[0]!.span.start.column).toBe(8);
     expect(diagnostics[0]!.hint).toMatch(/256/);
-    expect(codes(compile(spec('input x: float32[b, t, 4]', `x -> ${'a'.repeat(256)}: Linear(2) -> output y`)).diagnostics)).toEqual([]);
+    expect(
+      codes(compile(spec('input x: float32[b, t, 4]', `x -> ${'a'.repeat(256)}: Linear(2) -> output y`)).diagnostics),
+    ).toEqual([]);
   });
 
   it('SEQ007: more than 65,536 steps', () => {
-    const { result, seconds } = timed(() => compile(spec('input x: float32[b, t, 4]', `x${' -> relu'.repeat(70_000)} -> output y`)));
+    const { result, seconds } = timed(() =>
+      compile(spec('input x: float32[b, t, 4]', `x${' -> relu'.repeat(70_000)} -> output y`)),
+    );
     expect(codes(result.diagnostics)).toEqual(['SEQ007']);
     expect(result.diagnostics[0]!.hint).toMatch(/cannot be raised/);
     expect(seconds).toBeLessThan(6);
@@ -190,7 +199,9 @@ describe('names ONNX Runtime for JavaScript cannot feed or fetch', () => {
   });
 
   it('other names of Object.prototype run, so they stay allowed', () => {
-    const { diagnostics, model } = compile(spec('input constructor: float32[b, t, 4]', 'constructor -> relu -> output toString'));
+    const { diagnostics, model } = compile(
+      spec('input constructor: float32[b, t, 4]', 'constructor -> relu -> output toString'),
+    );
     expect(codes(diagnostics)).toEqual([]);
     expect(model).toBeDefined();
   });
@@ -221,7 +232,13 @@ describe('compile options', () => {
   });
 
   it('accepts the edges of every range', () => {
-    for (const options of [{ seed: 0 }, { seed: 2 ** 32 - 1 }, { target: 'webgpu' as const }, { opset: 14 }, { opset: 21 }]) {
+    for (const options of [
+      { seed: 0 },
+      { seed: 2 ** 32 - 1 },
+      { target: 'webgpu' as const },
+      { opset: 14 },
+      { opset: 21 },
+    ]) {
       expect(codes(compile(good, options).diagnostics), JSON.stringify(options)).toEqual([]);
     }
   });
@@ -232,8 +249,14 @@ describe('compile options', () => {
 });
 
 describe('weights that are not finite', () => {
-  const tagger = spec('input tokens: int64[b, t]', 'tokens -> embedding: Embedding(vocab=4, dim=2) -> fc: Linear(3) -> output y');
-  const f32 = (shape: number[], fill = 0): { shape: number[]; data: Float32Array } => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(fill) });
+  const tagger = spec(
+    'input tokens: int64[b, t]',
+    'tokens -> embedding: Embedding(vocab=4, dim=2) -> fc: Linear(3) -> output y',
+  );
+  const f32 = (shape: number[], fill = 0): { shape: number[]; data: Float32Array } => ({
+    shape,
+    data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(fill),
+  });
 
   it('SEQ103 names the tensor and the first bad index, and the model still compiles', () => {
     const head = f32([3, 2]);
@@ -241,7 +264,11 @@ describe('weights that are not finite', () => {
     head.data[5] = Number.POSITIVE_INFINITY;
     const bias = f32([3]);
     bias.data[0] = Number.NEGATIVE_INFINITY;
-    const bytes = writeSafetensors([['embedding.weight', f32([4, 2])], ['fc.weight', head], ['fc.bias', bias]]);
+    const bytes = writeSafetensors([
+      ['embedding.weight', f32([4, 2])],
+      ['fc.weight', head],
+      ['fc.bias', bias],
+    ]);
     const { diagnostics, model } = compile(tagger, { weights: { bytes, name: 'w.safetensors' } });
     expect(diagnostics.map((d) => [d.code, d.severity, d.message])).toEqual([
       ['SEQ103', 'warning', 'tensor `fc.weight` holds NaN at index [1, 1] (and 1 more of its 6 values are not finite)'],
@@ -252,7 +279,11 @@ describe('weights that are not finite', () => {
   });
 
   it('finite weights give no warning', () => {
-    const bytes = writeSafetensors([['embedding.weight', f32([4, 2], 1e30)], ['fc.weight', f32([3, 2])], ['fc.bias', f32([3])]]);
+    const bytes = writeSafetensors([
+      ['embedding.weight', f32([4, 2], 1e30)],
+      ['fc.weight', f32([3, 2])],
+      ['fc.bias', f32([3])],
+    ]);
     expect(codes(compile(tagger, { weights: { bytes, name: 'w.safetensors' } }).diagnostics)).toEqual([]);
   });
 });

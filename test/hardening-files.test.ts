@@ -1,7 +1,19 @@
 // Files as a user meets them: bounded reads of regular files only, outputs that never destroy a device or an input, bundles written whole or not at all, temporaries cleaned up, manifests that stay in their folder.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, truncateSync, watch, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  truncateSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +21,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { compile } from '../src/index.js';
 import { main } from '../src/cli/main.js';
 import { readBundle, writeBundle } from '../src/cli/bundle.js';
-import { readFileBounded, readLimits, readLimitVariable, removeStaleTemporaries, writeFilesAtomically } from '../src/cli/files.js';
+import {
+  readFileBounded,
+  readLimits,
+  readLimitVariable,
+  removeStaleTemporaries,
+  writeFilesAtomically,
+} from '../src/cli/files.js';
 import { checkManifest, parseManifest } from '../src/runtime/manifest.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -65,7 +83,11 @@ function mkfifo(path: string): void {
 
 /** Every file in a folder with its bytes, to compare a folder before and after. */
 function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(dir).sort().map((name) => [name, readFileSync(join(dir, name)).toString('base64')]));
+  return Object.fromEntries(
+    readdirSync(dir)
+      .sort()
+      .map((name) => [name, readFileSync(join(dir, name)).toString('base64')]),
+  );
 }
 
 const savedLimit = process.env[readLimitVariable];
@@ -105,7 +127,9 @@ describe('reads are bounded and only of regular files', () => {
     const ran = await seqc('compile', spec);
     expect(ran.status).toBe(1);
     expect(ran.diagnostics.map((d) => d.code)).toEqual(['SEQ203']);
-    expect(ran.diagnostics[0]!.message).toBe(`${spec} is too large to read: it is 8,388,609 bytes, and seqc reads at most 8 MiB of a spec`);
+    expect(ran.diagnostics[0]!.message).toBe(
+      `${spec} is too large to read: it is 8,388,609 bytes, and seqc reads at most 8 MiB of a spec`,
+    );
     expect(ran.diagnostics[0]!.hint).toMatch(/set SEQC_MAX_READ_BYTES to a larger number of bytes/);
   });
 
@@ -117,7 +141,9 @@ describe('reads are bounded and only of regular files', () => {
     truncateSync(weights, 5 * 1024 ** 3);
     const ran = await seqc('compile', join(dir, 'tagger.seq'), '--weights', weights);
     expect(ran.diagnostics.map((d) => d.code)).toEqual(['SEQ203']);
-    expect(ran.diagnostics[0]!.message).toMatch(/it is 5,368,709,120 bytes, and seqc reads at most 4 GiB of a weights file/);
+    expect(ran.diagnostics[0]!.message).toMatch(
+      /it is 5,368,709,120 bytes, and seqc reads at most 4 GiB of a weights file/,
+    );
   });
 
   it('SEQC_MAX_READ_BYTES lowers (and raises) the limit for every kind of file', async () => {
@@ -177,8 +203,14 @@ describe('outputs never destroy what is there', () => {
   it.each([
     ['the same path', (dir: string) => join(dir, 'tagger.seq')],
     ['another spelling of it', (dir: string) => join(dir, '.', '..', dir.split('/').pop()!, 'tagger.seq')],
-    ['a hard link', (dir: string) => (linkSync(join(dir, 'tagger.seq'), join(dir, 'hard.onnx')), join(dir, 'hard.onnx'))],
-    ['a symbolic link', (dir: string) => (symlinkSync(join(dir, 'tagger.seq'), join(dir, 'soft.onnx')), join(dir, 'soft.onnx'))],
+    [
+      'a hard link',
+      (dir: string) => (linkSync(join(dir, 'tagger.seq'), join(dir, 'hard.onnx')), join(dir, 'hard.onnx')),
+    ],
+    [
+      'a symbolic link',
+      (dir: string) => (symlinkSync(join(dir, 'tagger.seq'), join(dir, 'soft.onnx')), join(dir, 'soft.onnx')),
+    ],
   ])('will not write over the spec through %s (SEQ206)', async (_, out) => {
     const dir = folder();
     writeFileSync(join(dir, 'tagger.seq'), tagger);
@@ -217,7 +249,14 @@ describe('bundles are written as a whole or not at all', () => {
     const dir = folder();
     const written = await writeBundle(join(dir, 't.onnx'), compiled(0));
     expect(written.diagnostics).toEqual([]);
-    expect(written.written!.map((p) => p.slice(dir.length + 1))).toEqual(['tiny.weights.bin', 't.onnx', 't.encoder.onnx', 't.step.onnx', 't.greedy.onnx', 't.manifest.json']);
+    expect(written.written!.map((p) => p.slice(dir.length + 1))).toEqual([
+      'tiny.weights.bin',
+      't.onnx',
+      't.encoder.onnx',
+      't.step.onnx',
+      't.greedy.onnx',
+      't.manifest.json',
+    ]);
   });
 
   it.each([1, 3, 5])('leaves the old bundle byte for byte when write %i of 5 fails (a full disk)', async (failing) => {
@@ -282,21 +321,35 @@ describe('temporaries', () => {
 
   it('leaves no temporary when a write fails', async () => {
     const dir = folder();
-    const failed = await writeFilesAtomically([{ path: join(dir, 'a'), data: 'a' }, { path: join(dir, 'b'), data: 'b' }], {
-      writeData: async () => {
-        throw new Error('EIO: i/o error, write');
+    const failed = await writeFilesAtomically(
+      [
+        { path: join(dir, 'a'), data: 'a' },
+        { path: join(dir, 'b'), data: 'b' },
+      ],
+      {
+        writeData: async () => {
+          throw new Error('EIO: i/o error, write');
+        },
       },
-    });
+    );
     expect(failed.map((d) => d.code)).toEqual(['SEQ202']);
     expect(readdirSync(dir)).toEqual([]);
   });
 
   it('an interrupted `seqc compile` removes its temporary and exits 143 (needs `npm run build`)', async () => {
-    expect(existsSync(join(root, 'dist/src/cli/files.js')), 'run `npm run build` first: this test runs bin/seqc.js').toBe(true);
+    expect(
+      existsSync(join(root, 'dist/src/cli/files.js')),
+      'run `npm run build` first: this test runs bin/seqc.js',
+    ).toBe(true);
     const dir = folder();
     // 64 MB of parameters: the write takes long enough to be interrupted in the middle.
-    writeFileSync(join(dir, 'big.seq'), 'model Big {\n  input tokens: int64[batch, time]\n  tokens -> embedding: Embedding(vocab=125000, dim=128) -> mean -> fc: Linear(2) -> output y\n}\n');
-    const child = spawn(process.execPath, [join(root, 'bin/seqc.js'), 'compile', join(dir, 'big.seq')], { stdio: 'ignore' });
+    writeFileSync(
+      join(dir, 'big.seq'),
+      'model Big {\n  input tokens: int64[batch, time]\n  tokens -> embedding: Embedding(vocab=125000, dim=128) -> mean -> fc: Linear(2) -> output y\n}\n',
+    );
+    const child = spawn(process.execPath, [join(root, 'bin/seqc.js'), 'compile', join(dir, 'big.seq')], {
+      stdio: 'ignore',
+    });
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
     const sawTemporary = new Promise<string>((done) => {
       const watcher = watch(dir, (_, name) => {
@@ -391,7 +444,10 @@ describe('manifests stay inside their folder', () => {
     writeFileSync(join(outside, 'x.onnx'), readFileSync(join(dir, 't.step.onnx')));
     symlinkSync(join(outside, 'x.onnx'), join(dir, 'link.onnx'));
     const files = manifest['files'] as Record<string, Record<string, unknown>>;
-    const ran = await generateWith(dir, { ...manifest, files: { ...files, step: { ...files['step'], path: 'link.onnx' } } });
+    const ran = await generateWith(dir, {
+      ...manifest,
+      files: { ...files, step: { ...files['step'], path: 'link.onnx' } },
+    });
     expect(ran.diagnostics.map((d) => d.code)).toEqual(['SEQ321']);
     expect(ran.diagnostics[0]!.message).toMatch(/a link to .*x\.onnx, outside the manifest's folder/);
   });
@@ -400,19 +456,30 @@ describe('manifests stay inside their folder', () => {
     const { dir, manifest } = await bundleFolder();
     const files = manifest['files'] as Record<string, Record<string, unknown>>;
     mkfifo(join(dir, 'pipe.onnx'));
-    const fifo = await generateWith(dir, { ...manifest, files: { ...files, step: { ...files['step'], path: 'pipe.onnx' } } });
+    const fifo = await generateWith(dir, {
+      ...manifest,
+      files: { ...files, step: { ...files['step'], path: 'pipe.onnx' } },
+    });
     expect(fifo.diagnostics.map((d) => d.code)).toEqual(['SEQ204']);
     symlinkSync('/dev/zero', join(dir, 'zero.onnx'));
-    const zero = await generateWith(dir, { ...manifest, files: { ...files, step: { ...files['step'], path: 'zero.onnx' } } });
+    const zero = await generateWith(dir, {
+      ...manifest,
+      files: { ...files, step: { ...files['step'], path: 'zero.onnx' } },
+    });
     expect(zero.diagnostics.map((d) => d.code)).toEqual(['SEQ321']);
   });
 
   it('an unknown files.* key is refused, so its file is never read (SEQ320)', async () => {
     const { dir, manifest } = await bundleFolder();
     const files = manifest['files'] as Record<string, unknown>;
-    const ran = await generateWith(dir, { ...manifest, files: { ...files, secrets: { path: 'secrets.onnx', inputs: [], outputs: [] } } });
+    const ran = await generateWith(dir, {
+      ...manifest,
+      files: { ...files, secrets: { path: 'secrets.onnx', inputs: [], outputs: [] } },
+    });
     expect(ran.diagnostics.map((d) => d.code)).toEqual(['SEQ320']);
-    expect(ran.diagnostics[0]!.message).toBe('`files.secrets` is not a file of a bundle (scoring, encoder, step, greedy); seqc reads no other file');
+    expect(ran.diagnostics[0]!.message).toBe(
+      '`files.secrets` is not a file of a bundle (scoring, encoder, step, greedy); seqc reads no other file',
+    );
   });
 
   it('names the key and the problem for wrong types, missing keys and huge numbers (SEQ320)', async () => {
@@ -431,10 +498,20 @@ describe('manifests stay inside their folder', () => {
   it('parseManifest refuses the same paths, so fetchBundle and loadBundle never request them', () => {
     const compiledManifest = compile(translator, { sourceName: 'tiny.seq' }).bundle!.manifest;
     expect(parseManifest(compiledManifest).problems).toEqual([]);
-    const escaped = parseManifest({ ...compiledManifest, files: { ...compiledManifest.files, greedy: { ...compiledManifest.files.greedy, path: '../../etc/passwd' } } });
+    const escaped = parseManifest({
+      ...compiledManifest,
+      files: { ...compiledManifest.files, greedy: { ...compiledManifest.files.greedy, path: '../../etc/passwd' } },
+    });
     expect(escaped.manifest).toBeUndefined();
-    expect(escaped.problems).toEqual(['`files.greedy.path` is "../../etc/passwd", which is not a plain file name: a bundle\'s files sit next to its manifest, named without folders']);
-    expect(checkManifest({ ...compiledManifest, files: { ...compiledManifest.files, greedy: { ...compiledManifest.files.greedy, path: '/abs.onnx' } } }).issues.map((i) => i.kind)).toEqual(['file']);
+    expect(escaped.problems).toEqual([
+      '`files.greedy.path` is "../../etc/passwd", which is not a plain file name: a bundle\'s files sit next to its manifest, named without folders',
+    ]);
+    expect(
+      checkManifest({
+        ...compiledManifest,
+        files: { ...compiledManifest.files, greedy: { ...compiledManifest.files.greedy, path: '/abs.onnx' } },
+      }).issues.map((i) => i.kind),
+    ).toEqual(['file']);
   });
 
   it('readBundle reads only the files the manifest lists', async () => {
@@ -442,6 +519,12 @@ describe('manifests stay inside their folder', () => {
     writeFileSync(join(dir, 'other.onnx'), 'not listed');
     const read = readBundle(join(dir, 't.manifest.json'));
     expect(read.diagnostics).toEqual([]);
-    expect(Object.keys(read.bundle!.files).sort()).toEqual(['t.encoder.onnx', 't.greedy.onnx', 't.onnx', 't.step.onnx', 't.weights.bin']);
+    expect(Object.keys(read.bundle!.files).sort()).toEqual([
+      't.encoder.onnx',
+      't.greedy.onnx',
+      't.onnx',
+      't.step.onnx',
+      't.weights.bin',
+    ]);
   });
 });

@@ -34,8 +34,16 @@ async function seqc(...argv: string[]): Promise<Ran> {
   expect(document.exitCode).toBe(code);
   expect(document.ok).toBe(code === 0);
   // Every problem with a flag or a request says how to fix it.
-  for (const d of document.diagnostics) if (['SEQ201', 'SEQ330', 'SEQ331'].includes(d.code)) expect(d.hint, d.message).toBeTruthy();
-  return { code, out, err, codes: document.diagnostics.map((d) => d.code), diagnostics: document.diagnostics, milliseconds };
+  for (const d of document.diagnostics)
+    if (['SEQ201', 'SEQ330', 'SEQ331'].includes(d.code)) expect(d.hint, d.message).toBeTruthy();
+  return {
+    code,
+    out,
+    err,
+    codes: document.diagnostics.map((d) => d.code),
+    diagnostics: document.diagnostics,
+    milliseconds,
+  };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'seqc-generation-'));
@@ -73,7 +81,13 @@ function bundleSource(source: string, edit: (manifest: Record<string, unknown>) 
   const manifest = JSON.parse(JSON.stringify(bundle.manifest)) as Record<string, unknown>;
   edit(manifest);
   // As written to disk: graphs that read the one weights file, and that file.
-  return { manifest, files: Object.fromEntries([...bundle.files.map((f) => [f.file, f.sharedBytes]), [bundle.weights.file, bundle.weights.bytes]]) };
+  return {
+    manifest,
+    files: Object.fromEntries([
+      ...bundle.files.map((f) => [f.file, f.sharedBytes]),
+      [bundle.weights.file, bundle.weights.bytes],
+    ]),
+  };
 }
 
 /** Writes a bundle to disk, with its manifest edited, and returns the manifest's path. */
@@ -92,11 +106,13 @@ describe('generation is bounded', () => {
     expect(performance.now() - started).toBeLessThan(5000);
     const errors = result.diagnostics.filter((d) => d.severity === 'error');
     expect(errors.map((d) => d.code)).toEqual(['SEQ023']);
-    expect(errors[0]!.message).toContain('max_length=2,147,483,647 is above seqc\'s bound of 4096');
+    expect(errors[0]!.message).toContain("max_length=2,147,483,647 is above seqc's bound of 4096");
     expect(errors[0]!.hint).toContain('max_length=4096 or less');
     expect(errors[0]!.span.start.line).toBe(2);
     expect(result.model).toBeUndefined();
-    expect(compile(lmSource(4096), { sourceName: 'lm.seq' }).diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(compile(lmSource(4096), { sourceName: 'lm.seq' }).diagnostics.filter((d) => d.severity === 'error')).toEqual(
+      [],
+    );
   });
 
   it('refuses --max-length 1e9 and above 4096 as a flag, before anything runs', async () => {
@@ -114,7 +130,9 @@ describe('generation is bounded', () => {
     const r = await seqc('generate', lm, '--prompt', '3', '--prompt', '4', '--beam', '256', '--max-length', '4096');
     expect(r.code).toBe(2);
     expect(r.codes).toEqual(['SEQ330']);
-    expect(r.err).toContain('2 rows × 256 hypotheses × 4,096 tokens is 2,097,152 token positions, above seqc\'s bound of 1,048,576');
+    expect(r.err).toContain(
+      "2 rows × 256 hypotheses × 4,096 tokens is 2,097,152 token positions, above seqc's bound of 1,048,576",
+    );
     expect(r.err).toContain('generate at most 1 row per call');
     expect(r.milliseconds).toBeLessThan(5000);
 
@@ -122,20 +140,39 @@ describe('generation is bounded', () => {
     const rows = Array.from({ length: 300 }, () => [3, 4]);
     const over = await bundle!.generate(rows, { strategy: 'beam', beam: { width: 256 }, maxLength: 4096 });
     expect(over.rows).toBeUndefined();
-    expect(over.diagnostics.map((d) => [d.code, d.hint])).toEqual([['SEQ330', 'generate at most 1 row per call with these settings, or lower the hypotheses per row or the maximum length; the bound is fixed']]);
+    expect(over.diagnostics.map((d) => [d.code, d.hint])).toEqual([
+      [
+        'SEQ330',
+        'generate at most 1 row per call with these settings, or lower the hypotheses per row or the maximum length; the bound is fixed',
+      ],
+    ]);
     const greedyRows = Array.from({ length: 2 ** 20 / 64 + 1 }, () => [3]);
     const greedyOver = await bundle!.generate(greedyRows, { strategy: 'greedy', maxLength: 64 });
-    expect(greedyOver.diagnostics.map((d) => d.hint)).toEqual(['generate at most 16,384 rows per call with these settings, or lower the maximum length; the bound is fixed']);
+    expect(greedyOver.diagnostics.map((d) => d.hint)).toEqual([
+      'generate at most 16,384 rows per call with these settings, or lower the maximum length; the bound is fixed',
+    ]);
     await bundle!.release();
   });
 
   it('bounds the library: maxLength, beam width and samples give SEQ330 before a step runs', async () => {
     const { bundle } = await loadBundle(bundleSource(s2sSource));
     const cases = [
-      { options: { strategy: 'greedy', maxLength: 1e9 }, says: 'maxLength is 1,000,000,000, above seqc\'s bound of 4096 generated tokens' },
-      { options: { strategy: 'beam', beam: { width: 130_000 } }, says: 'beam.width is 130,000, above seqc\'s bound of 256' },
-      { options: { strategy: 'sample', sample: { count: 1000 } }, says: 'sample.count is 1,000, above seqc\'s bound of 256' },
-      { options: { strategy: 'greedy', prompt: [Array.from({ length: 5000 }, () => 3)] }, says: 'prompt row 0 has 5,000 tokens, above seqc\'s bound of 4096' },
+      {
+        options: { strategy: 'greedy', maxLength: 1e9 },
+        says: "maxLength is 1,000,000,000, above seqc's bound of 4096 generated tokens",
+      },
+      {
+        options: { strategy: 'beam', beam: { width: 130_000 } },
+        says: "beam.width is 130,000, above seqc's bound of 256",
+      },
+      {
+        options: { strategy: 'sample', sample: { count: 1000 } },
+        says: "sample.count is 1,000, above seqc's bound of 256",
+      },
+      {
+        options: { strategy: 'greedy', prompt: [Array.from({ length: 5000 }, () => 3)] },
+        says: "prompt row 0 has 5,000 tokens, above seqc's bound of 4096",
+      },
     ] as const;
     for (const { options, says } of cases) {
       const started = performance.now();
@@ -147,11 +184,20 @@ describe('generation is bounded', () => {
     await bundle!.release();
   });
 
-  it('bounds a language model\'s prompt in the host loop and in the greedy graph', async () => {
+  it("bounds a language model's prompt in the host loop and in the greedy graph", async () => {
     const { bundle } = await loadBundle(bundleSource(lmSource(5)));
     const long = [Array.from({ length: 4097 }, () => 3)];
-    for (const result of [await bundle!.generate([], { strategy: 'greedy', prompt: long }), await bundle!.runGreedyGraph(long)]) {
-      expect(result.diagnostics.map((d) => [d.code, d.message, d.hint])).toEqual([['SEQ330', "prompt row 0 has 4,097 tokens, above seqc's bound of 4096", 'keep the last 4096 tokens of the prompt']]);
+    for (const result of [
+      await bundle!.generate([], { strategy: 'greedy', prompt: long }),
+      await bundle!.runGreedyGraph(long),
+    ]) {
+      expect(result.diagnostics.map((d) => [d.code, d.message, d.hint])).toEqual([
+        [
+          'SEQ330',
+          "prompt row 0 has 4,097 tokens, above seqc's bound of 4096",
+          'keep the last 4096 tokens of the prompt',
+        ],
+      ]);
     }
     expect((await bundle!.runGreedyGraph([long[0]!.slice(1)])).diagnostics).toEqual([]);
     await bundle!.release();
@@ -164,7 +210,15 @@ describe('generation is bounded', () => {
     expect(host.codes).toEqual(['SEQ330']);
     expect(host.err).toContain("the bundle's max_length is 2,147,483,647, above seqc's bound of 4096");
     expect(host.err).toContain('pass a maxLength of at most 4096');
-    const graph = await seqc('generate', manifest, '--prompt', '3', '--greedy-graph', '--max-length', String(2 ** 31 - 1));
+    const graph = await seqc(
+      'generate',
+      manifest,
+      '--prompt',
+      '3',
+      '--greedy-graph',
+      '--max-length',
+      String(2 ** 31 - 1),
+    );
     expect(graph.code).toBe(2);
     expect(graph.codes).toEqual(['SEQ201']);
     const graphDefault = await seqc('generate', manifest, '--prompt', '3', '--greedy-graph');
@@ -177,14 +231,19 @@ describe('generation is bounded', () => {
 });
 
 /** A decoder over `vocab` ids whose logits favour low ids; `steps` counts its calls. */
-function flatSession(batch: number, vocab: number, options: { stopAt?: number } = {}): DecoderSession<number> & { steps: number } {
+function flatSession(
+  batch: number,
+  vocab: number,
+  options: { stopAt?: number } = {},
+): DecoderSession<number> & { steps: number } {
   const session = {
     batch,
     steps: 0,
     start: async () => batch,
     step: async (tokens: Int32Array) => {
       session.steps++;
-      if (options.stopAt !== undefined && session.steps >= options.stopAt) throw new Error(`stopped at step ${session.steps}`);
+      if (options.stopAt !== undefined && session.steps >= options.stopAt)
+        throw new Error(`stopped at step ${session.steps}`);
       const logits = new Float32Array(tokens.length * vocab);
       for (let r = 0; r < tokens.length; r++) for (let v = 0; v < vocab; v++) logits[r * vocab + v] = -v / vocab;
       return { logits, state: tokens.length };
@@ -212,12 +271,17 @@ describe('beam width and counts', () => {
   it('keeps 200,000 live hypotheses without spreading them into a call', async () => {
     // The session stops at the second step: the first has already chosen 200,000 live beams.
     const session = flatSession(1, 200_001, { stopAt: 2 });
-    await expect(beamSearch(session, { bos: 0, eos: 1, maxLength: 3, width: 200_000 })).rejects.toThrow('stopped at step 2');
+    await expect(beamSearch(session, { bos: 0, eos: 1, maxLength: 3, width: 200_000 })).rejects.toThrow(
+      'stopped at step 2',
+    );
   });
 
   it('reports 200,000 empty source rows as diagnostics, without spreading them', async () => {
     const { bundle } = await loadBundle(bundleSource(s2sSource));
-    const result = await bundle!.generate(Array.from({ length: 200_000 }, () => []), { strategy: 'greedy', maxLength: 1 });
+    const result = await bundle!.generate(
+      Array.from({ length: 200_000 }, () => []),
+      { strategy: 'greedy', maxLength: 1 },
+    );
     expect(result.diagnostics).toHaveLength(200_000);
     expect(new Set(result.diagnostics.map((d) => d.code))).toEqual(new Set(['SEQ301']));
     await bundle!.release();
@@ -281,7 +345,18 @@ describe('flags are checked as flags', () => {
 });
 
 describe('every flag takes effect or is refused', () => {
-  const refusedWithGreedyGraph = [['--beam', '2'], ['--sample'], ['--nbest', '1'], ['--length-penalty', '1'], ['--min-length', '1'], ['--attention'], ['--temperature', '1'], ['--top-k', '1'], ['--top-p', '0.5'], ['--sample-seed', '1']];
+  const refusedWithGreedyGraph = [
+    ['--beam', '2'],
+    ['--sample'],
+    ['--nbest', '1'],
+    ['--length-penalty', '1'],
+    ['--min-length', '1'],
+    ['--attention'],
+    ['--temperature', '1'],
+    ['--top-k', '1'],
+    ['--top-p', '0.5'],
+    ['--sample-seed', '1'],
+  ];
   for (const flag of refusedWithGreedyGraph) {
     it(`refuses --greedy-graph with ${flag.join(' ')}`, async () => {
       const r = await seqc('generate', s2s, '--src', '3 4', '--greedy-graph', ...flag);
@@ -329,7 +404,11 @@ describe('every flag takes effect or is refused', () => {
     const srcVocab = await seqc('generate', lm, '--prompt', '3', '--src-vocab', vocab);
     expect([srcVocab.code, srcVocab.codes]).toEqual([2, ['SEQ331']]);
     const manifest = writeBundle('plain', lmSource(5), () => {});
-    for (const flag of [['--weights', join(dir, 'w.safetensors')], ['--seed', '3'], ['--opset', '17']]) {
+    for (const flag of [
+      ['--weights', join(dir, 'w.safetensors')],
+      ['--seed', '3'],
+      ['--opset', '17'],
+    ]) {
       const r = await seqc('generate', manifest, '--prompt', '3', ...flag);
       expect([r.code, r.codes]).toEqual([2, ['SEQ331']]);
       expect(r.err).toContain('is a compiled bundle');
@@ -337,11 +416,28 @@ describe('every flag takes effect or is refused', () => {
   });
 
   it('honours --max-length and --min-length in the host loop', async () => {
-    const rowsOf = (r: Ran): { tokens: number[] }[][] => JSON.parse(r.out).map((row: { hypotheses: { tokens: number[] }[] }) => row.hypotheses);
+    const rowsOf = (r: Ran): { tokens: number[] }[][] =>
+      JSON.parse(r.out).map((row: { hypotheses: { tokens: number[] }[] }) => row.hypotheses);
     for (const decoding of [[], ['--beam', '3', '--nbest', '3'], ['--sample', '--sample-seed', '5']]) {
-      const short = rowsOf(await seqc('generate', s2s, '--src', '3 4 5', '--src', '9', '--max-length', '2', ...decoding));
+      const short = rowsOf(
+        await seqc('generate', s2s, '--src', '3 4 5', '--src', '9', '--max-length', '2', ...decoding),
+      );
       for (const h of short.flat()) expect(h.tokens.length).toBeLessThanOrEqual(2);
-      const long = rowsOf(await seqc('generate', s2s, '--src', '3 4 5', '--src', '9', '--min-length', '4', '--max-length', '5', ...decoding));
+      const long = rowsOf(
+        await seqc(
+          'generate',
+          s2s,
+          '--src',
+          '3 4 5',
+          '--src',
+          '9',
+          '--min-length',
+          '4',
+          '--max-length',
+          '5',
+          ...decoding,
+        ),
+      );
       for (const h of long.flat()) expect(h.tokens.slice(0, 4)).not.toContain(2);
     }
   });
@@ -359,7 +455,18 @@ describe('one output shape for every decoding', () => {
   for (const [name, flags, keys] of decodings) {
     it(`prints rows of hypotheses for ${name}, as text and under --json`, async () => {
       const attention = name === 'greedy graph' ? [] : ['--attention'];
-      const r = await seqc('generate', s2s, '--src', '3 4 5', '--src', '6', '--tgt-vocab', tgtVocab, ...attention, ...flags);
+      const r = await seqc(
+        'generate',
+        s2s,
+        '--src',
+        '3 4 5',
+        '--src',
+        '6',
+        '--tgt-vocab',
+        tgtVocab,
+        ...attention,
+        ...flags,
+      );
       expect(r.code).toBe(0);
       const rows = JSON.parse(r.out) as { hypotheses: Record<string, unknown>[] }[];
       expect(rows).toHaveLength(2);
@@ -373,7 +480,10 @@ describe('one output shape for every decoding', () => {
         }
       }
       let json = '';
-      await main(['generate', s2s, '--src', '3 4 5', '--src', '6', '--tgt-vocab', tgtVocab, ...attention, ...flags, '--json'], { out: (t) => (json += t), err: () => {}, color: false });
+      await main(
+        ['generate', s2s, '--src', '3 4 5', '--src', '6', '--tgt-vocab', tgtVocab, ...attention, ...flags, '--json'],
+        { out: (t) => (json += t), err: () => {}, color: false },
+      );
       const document = JSON.parse(json);
       expect(document).toMatchObject({ ok: true, exitCode: 0, diagnostics: [] });
       expect(document.result).toEqual(rows);
@@ -381,7 +491,8 @@ describe('one output shape for every decoding', () => {
   }
 
   it('greedy in the host loop and in the graph give the same tokens', async () => {
-    const tokens = (r: Ran): number[][] => JSON.parse(r.out).map((row: { hypotheses: { tokens: number[] }[] }) => row.hypotheses[0]!.tokens);
+    const tokens = (r: Ran): number[][] =>
+      JSON.parse(r.out).map((row: { hypotheses: { tokens: number[] }[] }) => row.hypotheses[0]!.tokens);
     const host = await seqc('generate', s2s, '--src', '3 4 5', '--src', '6');
     const graph = await seqc('generate', s2s, '--src', '3 4 5', '--src', '6', '--greedy-graph');
     expect(tokens(graph)).toEqual(tokens(host));
@@ -389,7 +500,11 @@ describe('one output shape for every decoding', () => {
 
   it('puts errors in the --json document too', async () => {
     let json = '';
-    const code = await main(['generate', s2s, '--src', '3', '--top-k', '3', '--json'], { out: (t) => (json += t), err: () => {}, color: false });
+    const code = await main(['generate', s2s, '--src', '3', '--top-k', '3', '--json'], {
+      out: (t) => (json += t),
+      err: () => {},
+      color: false,
+    });
     expect(code).toBe(2);
     const document = JSON.parse(json);
     expect(document).toMatchObject({ ok: false, exitCode: 2, result: null });
@@ -403,7 +518,10 @@ describe('progress', () => {
   });
 
   /** Runs seqc generate over 40 rows with standard error as a terminal or not, and returns what it wrote there. */
-  async function progressOf(tty: boolean, ...extra: string[]): Promise<{ stderr: string; ran: { code: number; err: string } }> {
+  async function progressOf(
+    tty: boolean,
+    ...extra: string[]
+  ): Promise<{ stderr: string; ran: { code: number; err: string } }> {
     const rows = Array.from({ length: 40 }, (_, i) => ['--src', `${3 + (i % 9)} 4`]).flat();
     let stderr = '';
     const wasTTY = process.stderr.isTTY;
@@ -414,7 +532,11 @@ describe('progress', () => {
     });
     let err = '';
     try {
-      const code = await main(['generate', s2s, ...rows, ...extra], { out: () => {}, err: (t) => (err += t), color: false });
+      const code = await main(['generate', s2s, ...rows, ...extra], {
+        out: () => {},
+        err: (t) => (err += t),
+        color: false,
+      });
       return { stderr, ran: { code, err } };
     } finally {
       process.stderr.isTTY = wasTTY;
@@ -441,8 +563,10 @@ describe('progress', () => {
   it('counts finished rows in the searches', async () => {
     for (const run of [
       (onProgress: (n: number) => void) => greedy(flatSession(3, 5), { bos: 0, eos: 4, maxLength: 3, onProgress }),
-      (onProgress: (n: number) => void) => beamSearch(flatSession(3, 5), { bos: 0, eos: 4, maxLength: 3, width: 2, onProgress }),
-      (onProgress: (n: number) => void) => sample(flatSession(3, 5), { bos: 0, eos: 4, maxLength: 3, count: 2, onProgress }),
+      (onProgress: (n: number) => void) =>
+        beamSearch(flatSession(3, 5), { bos: 0, eos: 4, maxLength: 3, width: 2, onProgress }),
+      (onProgress: (n: number) => void) =>
+        sample(flatSession(3, 5), { bos: 0, eos: 4, maxLength: 3, count: 2, onProgress }),
     ]) {
       const seen: number[] = [];
       await run((n) => seen.push(n));
@@ -451,4 +575,3 @@ describe('progress', () => {
     }
   });
 });
-

@@ -44,7 +44,11 @@ async function tiny(): Promise<LoadedModel> {
 /** The model with its seqc.signature replaced (or removed, for undefined), written to a file. */
 function withSignature(name: string, signature: string | undefined, model: ModelProto = decodeModel(bytes)): string {
   const metadataProps = model.metadataProps.filter((p) => p.key !== 'seqc.signature');
-  const edited: ModelProto = { ...model, metadataProps: signature === undefined ? metadataProps : [...metadataProps, { key: 'seqc.signature', value: signature }] };
+  const edited: ModelProto = {
+    ...model,
+    metadataProps:
+      signature === undefined ? metadataProps : [...metadataProps, { key: 'seqc.signature', value: signature }],
+  };
   const path = join(dir, name);
   writeFileSync(path, encodeModel(edited));
   return path;
@@ -70,7 +74,9 @@ function renamed(model: ModelProto, from: string, to: string): ModelProto {
       outputs: model.graph.outputs.map((o) => ({ ...o, name: swap(o.name) })),
       nodes: model.graph.nodes.map((n) => ({ ...n, inputs: n.inputs.map(swap), outputs: n.outputs.map(swap) })),
     },
-    metadataProps: model.metadataProps.map((p) => (p.key === 'seqc.signature' ? { key: p.key, value: JSON.stringify(signature) } : p)),
+    metadataProps: model.metadataProps.map((p) =>
+      p.key === 'seqc.signature' ? { key: p.key, value: JSON.stringify(signature) } : p,
+    ),
   };
 }
 
@@ -92,7 +98,8 @@ describe('ids and lengths that would wrap around in int64', () => {
 
   it('refuses numbers past 2^53 − 1 and bigints past int64 in library calls, and keeps the largest exact one an ordinary out-of-vocabulary id', async () => {
     const model = await tiny();
-    const codes = async (inputs: Parameters<LoadedModel['run']>[0]): Promise<string[]> => (await model.run(inputs)).diagnostics.map((d) => d.code);
+    const codes = async (inputs: Parameters<LoadedModel['run']>[0]): Promise<string[]> =>
+      (await model.run(inputs)).diagnostics.map((d) => d.code);
     expect(await codes({ tokens: [[2 ** 64]] })).toEqual(['SEQ304']);
     expect(await codes({ tokens: [[-(2 ** 60)]] })).toEqual(['SEQ304']);
     expect(await codes({ tokens: { data: [2n ** 64n + 3n], dims: [1, 1] } })).toEqual(['SEQ304']);
@@ -110,7 +117,12 @@ describe('the id guard takes the vocabulary from the graph, not from the signatu
     const model = decodeModel(bytes);
     const signature = signatureOf(model);
     signature.inputs[0]!.vocab = 1_000_000;
-    const run = await seqc('run', withSignature('bigger-vocab.onnx', JSON.stringify(signature), model), '--input', 'tokens=[[1, 25]]');
+    const run = await seqc(
+      'run',
+      withSignature('bigger-vocab.onnx', JSON.stringify(signature), model),
+      '--input',
+      'tokens=[[1, 25]]',
+    );
     expect(run.codes).toEqual(['SEQ301']);
     expect(run.err).toContain('tokens[0][1] is 25, outside the vocabulary [0, 20)');
     expect(run.status).toBe(1);
@@ -139,12 +151,38 @@ describe('a seqc.signature that is not what seqc writes', () => {
   it.each([
     ['null', 'null', 'it is not a JSON object'],
     ['inputs that are a number', '{"name":"Tiny","inputs":5,"outputs":[]}', '`inputs` are not a list'],
-    ['dims that are not a list', JSON.stringify({ ...signature, inputs: [{ ...signature.inputs[0], dims: 'batch' }, signature.inputs[1]] }), 'the dims of input `tokens` are not a list'],
-    ['a dim of 10^12', JSON.stringify({ ...signature, inputs: [{ ...signature.inputs[0], dims: ['batch', 1e12] }, signature.inputs[1]] }), 'axis 1 of input `tokens` is neither a name nor a size'],
+    [
+      'dims that are not a list',
+      JSON.stringify({ ...signature, inputs: [{ ...signature.inputs[0], dims: 'batch' }, signature.inputs[1]] }),
+      'the dims of input `tokens` are not a list',
+    ],
+    [
+      'a dim of 10^12',
+      JSON.stringify({
+        ...signature,
+        inputs: [{ ...signature.inputs[0], dims: ['batch', 1e12] }, signature.inputs[1]],
+      }),
+      'axis 1 of input `tokens` is neither a name nor a size',
+    ],
     ['not JSON', '{"name":', 'it is not JSON'],
-    ['an input the graph does not have', JSON.stringify({ ...signature, inputs: [...signature.inputs, { name: 'extra', dtype: 'float32', dims: ['batch', 'time', 2], role: 'data' }] }), 'does not match its graph'],
-    ['a dtype the graph does not take', JSON.stringify({ ...signature, inputs: [{ ...signature.inputs[0], dtype: 'float32' }, signature.inputs[1]] }), 'the graph takes int64'],
-    ['a deeply nested document', `{"name":"Tiny","inputs":${'['.repeat(100_000)}${']'.repeat(100_000)},"outputs":[]}`, 'seqc.signature seqc cannot use'],
+    [
+      'an input the graph does not have',
+      JSON.stringify({
+        ...signature,
+        inputs: [...signature.inputs, { name: 'extra', dtype: 'float32', dims: ['batch', 'time', 2], role: 'data' }],
+      }),
+      'does not match its graph',
+    ],
+    [
+      'a dtype the graph does not take',
+      JSON.stringify({ ...signature, inputs: [{ ...signature.inputs[0], dtype: 'float32' }, signature.inputs[1]] }),
+      'the graph takes int64',
+    ],
+    [
+      'a deeply nested document',
+      `{"name":"Tiny","inputs":${'['.repeat(100_000)}${']'.repeat(100_000)},"outputs":[]}`,
+      'seqc.signature seqc cannot use',
+    ],
   ])('%s is SEQ303 on the command line and in loadModel', async (name, text, message) => {
     const path = withSignature(`${name.replace(/\W+/g, '-')}.onnx`, text);
     const run = await seqc('run', path, '--input', 'tokens=[[1]]');
@@ -160,17 +198,37 @@ describe('a seqc.signature that is not what seqc writes', () => {
 
 describe('library calls with malformed inputs return diagnostics', () => {
   it.each([
-    ['a Map whose dims disagree with its data', new Map([['tokens', { dtype: 'int64', dims: [2, 2], data: new BigInt64Array(3) }]]), 'SEQ300', 'which hold 4 values, but its data has 3'],
-    ['a Map with float data for an int64 input', new Map([['tokens', { dtype: 'int64', dims: [1, 2], data: new Float32Array(2) }]]), 'SEQ300', 'its data is Float32Array'],
+    [
+      'a Map whose dims disagree with its data',
+      new Map([['tokens', { dtype: 'int64', dims: [2, 2], data: new BigInt64Array(3) }]]),
+      'SEQ300',
+      'which hold 4 values, but its data has 3',
+    ],
+    [
+      'a Map with float data for an int64 input',
+      new Map([['tokens', { dtype: 'int64', dims: [1, 2], data: new Float32Array(2) }]]),
+      'SEQ300',
+      'its data is Float32Array',
+    ],
     ['a Map whose value is null', new Map([['tokens', null]]), 'SEQ300', '`tokens` is null'],
-    ['float data for an int64 input', { tokens: { data: new Float32Array([1, 2]), dims: [1, 2] } }, 'SEQ301', '`tokens` must be int64, found float32'],
+    [
+      'float data for an int64 input',
+      { tokens: { data: new Float32Array([1, 2]), dims: [1, 2] } },
+      'SEQ301',
+      '`tokens` must be int64, found float32',
+    ],
     ['null feeds', null, 'SEQ300', 'the inputs are null'],
     ['a number as feeds', 5, 'SEQ300', 'the inputs are 5'],
     ['a null value', { tokens: null }, 'SEQ300', 'tokens is null, not a finite number'],
     ['an undefined value', { tokens: undefined }, 'SEQ300', 'is missing'],
     ['dims that are not numbers', { tokens: { data: [1, 2], dims: ['a'] } }, 'SEQ300', 'the dims of `tokens`'],
     ['data that is not a list', { tokens: { data: 7, dims: [1, 1] } }, 'SEQ300', 'its data has no values'],
-    ['NaN in float data for an int64 input', { tokens: { data: new Float64Array([1, NaN]), dims: [1, 2] } }, 'SEQ301', 'is NaN'],
+    [
+      'NaN in float data for an int64 input',
+      { tokens: { data: new Float64Array([1, NaN]), dims: [1, 2] } },
+      'SEQ301',
+      'is NaN',
+    ],
   ])('%s', async (_, inputs, code, message) => {
     const model = await tiny();
     const result = await model.run(inputs as never);
@@ -183,7 +241,9 @@ describe('library calls with malformed inputs return diagnostics', () => {
     const floatSpec = 'model F {\n  input x: float32[batch, time, 2]\n  x -> fc: Linear(1) -> output y\n}\n';
     const loaded = await loadModel(compile(floatSpec).model!, { name: 'f.onnx' });
     const result = await loaded.model!.run({ x: { data: new Float32Array([1, NaN]), dims: [1, 1, 2] } });
-    expect(result.diagnostics.map((d) => d.message)).toEqual(['`x` holds float32 values, but item 1 (x[0][0][1]) is NaN']);
+    expect(result.diagnostics.map((d) => d.message)).toEqual([
+      '`x` holds float32 values, but item 1 (x[0][0][1]) is NaN',
+    ]);
     const big = await loaded.model!.run({ x: [[[1e39, 0]]] });
     expect(big.diagnostics.map((d) => d.code)).toEqual(['SEQ304']);
   });
@@ -261,7 +321,9 @@ describe('the command line', () => {
     const run = await seqc('run', modelPath);
     expect(run.codes).toEqual(['SEQ300']);
     expect(run.status).toBe(1);
-    expect(run.err).toContain("e.g. --input 'tokens=[[1, 2, 3]]'; --input lengths=[3] (optional: without it every row of `tokens` is full length)");
+    expect(run.err).toContain(
+      "e.g. --input 'tokens=[[1, 2, 3]]'; --input lengths=[3] (optional: without it every row of `tokens` is full length)",
+    );
     expect(run.err).not.toContain('lengths=[[');
   });
 
@@ -276,7 +338,10 @@ describe('the command line', () => {
   it('falls back from cuda to cpu with a warning naming the provider used, and without ONNX Runtime log lines', () => {
     const script = `const { main } = await import(${JSON.stringify(new URL('../src/cli/main.ts', import.meta.url).pathname)});
 process.exitCode = await main(['run', ${JSON.stringify(modelPath)}, '--input', 'tokens=[[1, 2]]', '--ep', 'cuda,cpu'], { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), color: false });`;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(child.status).toBe(0);
     expect(JSON.parse(child.stdout).probs.dims).toEqual([1, 2]);
     // On a machine with onnxruntime-node's CUDA binaries there is nothing to warn about.
@@ -350,7 +415,9 @@ describe('ONNX Runtime errors point at the spec', () => {
   }
 
   it("maps the failing node's name to its line in the spec, with a caret", async () => {
-    const ort = failingOrt("\x1b[1;31mNon-zero status code returned while running Gather node. Name:'embedding/Gather' Status Message: indices element out of data bounds\x1b[m\n  at native frames");
+    const ort = failingOrt(
+      "\x1b[1;31mNon-zero status code returned while running Gather node. Name:'embedding/Gather' Status Message: indices element out of data bounds\x1b[m\n  at native frames",
+    );
     const opened = await openModel(ort, bytes, spec, { executionProviders: ['cpu'] });
     const result = await opened.model!.run({ tokens: [[1, 2]] });
     const [d] = result.diagnostics;
@@ -367,7 +434,14 @@ describe('ONNX Runtime errors point at the spec', () => {
   });
 
   it('names the node and its recorded location for a bare .onnx, and the model when no node is named', async () => {
-    const opened = await openModel(failingOrt("Non-zero status code returned while running GRU node. Name:'gru/l0/forward/GRU' Status Message: boom"), bytes, 'tiny.onnx', { executionProviders: ['cpu'] });
+    const opened = await openModel(
+      failingOrt(
+        "Non-zero status code returned while running GRU node. Name:'gru/l0/forward/GRU' Status Message: boom",
+      ),
+      bytes,
+      'tiny.onnx',
+      { executionProviders: ['cpu'] },
+    );
     const [d] = (await opened.model!.run({ tokens: [[1, 2]] })).diagnostics;
     expect(d!.message).toMatch(new RegExp(`node \`gru/l0/forward/GRU\` of tiny.onnx \\(from tiny\\.seq:4:\\d+\\)`));
     const vague = await openModel(failingOrt('out of memory'), bytes, 'tiny.onnx', { executionProviders: ['cpu'] });
@@ -387,7 +461,9 @@ describe('loadModel takes the same parameters on node and on the web', () => {
     expect(older.model!.source).toBe('older.onnx');
     const missing = await loadModel(join(dir, 'missing.onnx'));
     expect(missing.diagnostics.map((d) => d.code)).toEqual(['SEQ311']);
-    const tensors = new Map<string, TensorData>([['tokens', { dtype: 'int64', dims: [1, 2], data: BigInt64Array.from([1n, 2n]) }]]);
+    const tensors = new Map<string, TensorData>([
+      ['tokens', { dtype: 'int64', dims: [1, 2], data: BigInt64Array.from([1n, 2n]) }],
+    ]);
     expect((await withOptions.model!.run(tensors)).outputs!.get('probs')!.dims).toEqual([1, 2]);
   });
 });

@@ -24,7 +24,10 @@ function covered(source: string, d: Diagnostic): string {
 
 describe('syntax mistakes are named, not the token where the parser gave up', () => {
   it('a missing `->` between two steps: the caret stands where the arrow belongs', () => {
-    const source = spec('input tokens: int64[batch, time]', 'tokens -> Embedding(vocab=10, dim=4) lstm: LSTM(hidden=8) -> last -> output y');
+    const source = spec(
+      'input tokens: int64[batch, time]',
+      'tokens -> Embedding(vocab=10, dim=4) lstm: LSTM(hidden=8) -> last -> output y',
+    );
     const d = only(source);
     expect(d.code).toBe('SEQ002');
     expect(d.message).toBe('expected `->` before `lstm`');
@@ -36,8 +39,21 @@ describe('syntax mistakes are named, not the token where the parser gave up', ()
   });
 
   it('a missing `->` before `output`, and before a step the parser took for a new chain', () => {
-    expect(only(spec('input x: float32[batch, time, 8]', 'x -> LSTM(4) -> last output y')).hint).toMatch(/did you forget `->`\? .*`-> output`/);
-    const encoder = ['model M {', '  input src: int64[batch, time]', '  encoder {', '    src -> Embedding(vocab=10, dim=4) LSTM(8)', '  }', '  decoder(bos=1, eos=2, max_length=5) {', '    -> Embedding(vocab=10, dim=4) -> LSTM(8) -> Linear(10)', '  }', '}', ''].join('\n');
+    expect(only(spec('input x: float32[batch, time, 8]', 'x -> LSTM(4) -> last output y')).hint).toMatch(
+      /did you forget `->`\? .*`-> output`/,
+    );
+    const encoder = [
+      'model M {',
+      '  input src: int64[batch, time]',
+      '  encoder {',
+      '    src -> Embedding(vocab=10, dim=4) LSTM(8)',
+      '  }',
+      '  decoder(bos=1, eos=2, max_length=5) {',
+      '    -> Embedding(vocab=10, dim=4) -> LSTM(8) -> Linear(10)',
+      '  }',
+      '}',
+      '',
+    ].join('\n');
     const d = only(encoder);
     expect(d.message).toBe('expected `->` before `LSTM`');
     expect(d.span.start.line).toBe(4);
@@ -45,7 +61,10 @@ describe('syntax mistakes are named, not the token where the parser gave up', ()
 
   it('a missing `->` before a layer with arguments, which the parser reads as the head of a block', () => {
     for (const end of [' -> last -> output y', '']) {
-      const source = spec('input tokens: int64[batch, time]', `tokens -> Embedding(vocab=10, dim=4) LSTM(hidden=8)${end}`);
+      const source = spec(
+        'input tokens: int64[batch, time]',
+        `tokens -> Embedding(vocab=10, dim=4) LSTM(hidden=8)${end}`,
+      );
       const d = only(source);
       expect([d.code, d.message]).toEqual(['SEQ002', 'expected `->` before `LSTM`']);
       expect(source.slice(d.span.start.offset - 1, d.span.end.offset + 4)).toBe(') LSTM');
@@ -61,13 +80,20 @@ describe('syntax mistakes are named, not the token where the parser gave up', ()
   });
 
   it('a second chain on its own line from an unknown name is not taken for a missing arrow', () => {
-    const d = only(spec('input x: float32[batch, time, 8]', 'x -> LSTM(hidden=8) -> output states', 'lsmt -> last -> output y'));
+    const d = only(
+      spec('input x: float32[batch, time, 8]', 'x -> LSTM(hidden=8) -> output states', 'lsmt -> last -> output y'),
+    );
     expect(d.code).toBe('SEQ011');
     expect(d.hint).toBe('did you mean `lstm`?');
   });
 
   it('a missing comma between arguments is not taken for a missing arrow', () => {
-    const d = only(spec('input x: float32[batch, time, 8]', 'x -> LSTM(hidden=4, nonlinearity=relu dropout=0.1) -> last -> output y'));
+    const d = only(
+      spec(
+        'input x: float32[batch, time, 8]',
+        'x -> LSTM(hidden=4, nonlinearity=relu dropout=0.1) -> last -> output y',
+      ),
+    );
     expect(d.message).not.toMatch(/->/);
     expect(d.hint).toMatch(/separate arguments with commas/);
   });
@@ -81,7 +107,10 @@ describe('syntax mistakes are named, not the token where the parser gave up', ()
   });
 
   it('`outptu logits` blames `outptu` and suggests `output`', () => {
-    const source = spec('input tokens: int64[batch, time]', 'tokens -> Embedding(vocab=10, dim=4) -> last -> outptu logits');
+    const source = spec(
+      'input tokens: int64[batch, time]',
+      'tokens -> Embedding(vocab=10, dim=4) -> last -> outptu logits',
+    );
     const d = only(source);
     expect(covered(source, d)).toBe('outptu');
     expect(d.message).toBe('`outptu logits` is not a step');
@@ -97,7 +126,11 @@ describe('syntax mistakes are named, not the token where the parser gave up', ()
 describe('diagnostics come in reading order', () => {
   it('checkSource and compile sort them by line and column', () => {
     // The unused input (line 3) is found after the chain's errors (line 4), but comes first.
-    const source = spec('input x: float32[batch, time, 8]', 'input unused: float32[batch, time, 8]', 'x -> Lsstm(4) -> last -> output y');
+    const source = spec(
+      'input x: float32[batch, time, 8]',
+      'input unused: float32[batch, time, 8]',
+      'x -> Lsstm(4) -> last -> output y',
+    );
     const lines = (ds: readonly Diagnostic[]): number[] => ds.map((d) => d.span.start.line);
     for (const diagnostics of [checkSource(source).diagnostics, compile(source).diagnostics]) {
       expect(diagnostics.map((d) => d.code)).toEqual(['SEQ016', 'SEQ010']);
@@ -112,14 +145,22 @@ describe('diagnostics come in reading order', () => {
       message,
       span: { source, start: { offset: 0, line, column }, end: { offset: 0, line, column } },
     });
-    const sorted = sortDiagnostics([at('b.seq', 2, 1, 'b2'), at('a.seq', 1, 1, 'a1'), at('b.seq', 1, 5, 'b1-second'), at('b.seq', 1, 5, 'b1-third'), at('b.seq', 1, 1, 'b1')]);
+    const sorted = sortDiagnostics([
+      at('b.seq', 2, 1, 'b2'),
+      at('a.seq', 1, 1, 'a1'),
+      at('b.seq', 1, 5, 'b1-second'),
+      at('b.seq', 1, 5, 'b1-third'),
+      at('b.seq', 1, 1, 'b1'),
+    ]);
     expect(sorted.map((d) => d.message)).toEqual(['b1', 'b1-second', 'b1-third', 'b2', 'a1']);
   });
 });
 
 describe('arguments as PyTorch and Keras users write them', () => {
   it('`Embedding(10, 4)` binds vocab and dim by position, as nn.Embedding(10, 4) does', () => {
-    const { diagnostics, ir } = checkSource(spec('input tokens: int64[batch, time]', 'tokens -> Embedding(10, 4) -> last -> output x'));
+    const { diagnostics, ir } = checkSource(
+      spec('input tokens: int64[batch, time]', 'tokens -> Embedding(10, 4) -> last -> output x'),
+    );
     expect(diagnostics).toEqual([]);
     expect(ir?.parameters.map((p) => [p.name, p.shape])).toEqual([['embedding.weight', [10, 4]]]);
   });
@@ -144,7 +185,10 @@ describe('arguments as PyTorch and Keras users write them', () => {
 
   it.each([
     ['LSTM(input_size=8, hidden=4)', /`input_size` is not needed here: seqc infers it/],
-    ['LSTM(hidden=4, batch_first=true)', /`batch_first` is not needed here: sequences are always \[batch, time, features\]/],
+    [
+      'LSTM(hidden=4, batch_first=true)',
+      /`batch_first` is not needed here: sequences are always \[batch, time, features\]/,
+    ],
     ['LSTM(hidden=4, return_sequences=true)', /`-> last`/],
     ['last -> Linear(in_features=8, out=2)', /`in_features` is not needed here/],
   ])('%s says why the argument is not needed', (step, hint) => {
@@ -161,13 +205,17 @@ describe('arguments as PyTorch and Keras users write them', () => {
   });
 
   it('`bidirectional=True` offers the Bi form', () => {
-    const d = only(spec('input x: float32[batch, time, 8]', 'x -> GRU(hidden=4, bidirectional=True) -> last -> output y'));
+    const d = only(
+      spec('input x: float32[batch, time, 8]', 'x -> GRU(hidden=4, bidirectional=True) -> last -> output y'),
+    );
     expect(d.code).toBe('SEQ022');
     expect(d.hint).toMatch(/`BiGRU\(…\)`/);
   });
 
   it('a misspelling still gets its did-you-mean', () => {
-    expect(only(spec('input x: float32[batch, time, 8]', 'x -> LSTM(hiden=4) -> last -> output y')).hint).toBe('did you mean `hidden`?');
+    expect(only(spec('input x: float32[batch, time, 8]', 'x -> LSTM(hiden=4) -> last -> output y')).hint).toBe(
+      'did you mean `hidden`?',
+    );
   });
 });
 
@@ -179,26 +227,42 @@ describe('hints that are true to what seqc does', () => {
     ['LayerNorm', 'x'],
   ])('SEQ013 for two unlabeled %s layers names a parameter such a layer really has', (kind, from) => {
     const step = kind === 'Linear' ? 'Linear(4)' : kind === 'LayerNorm' ? 'LayerNorm' : `${kind}(hidden=4)`;
-    const { diagnostics } = checkSource(spec('input x: float32[batch, time, 8]', `${from} -> ${step} -> ${step} -> output y`));
+    const { diagnostics } = checkSource(
+      spec('input x: float32[batch, time, 8]', `${from} -> ${step} -> ${step} -> output y`),
+    );
     expect(diagnostics.map((d) => d.code)).toEqual(['SEQ013', 'SEQ013']);
     const named = /`(\w+1\.[\w.]+)`\)$/.exec(diagnostics[0]!.hint!)?.[1];
     expect(named).toBeDefined();
     // Label the two layers as the hint says, and the parameter it named exists.
     const derived = kind.toLowerCase();
-    const labeled = checkSource(spec('input x: float32[batch, time, 8]', `${from} -> ${derived}1: ${step} -> ${derived}2: ${step} -> output y`));
+    const labeled = checkSource(
+      spec('input x: float32[batch, time, 8]', `${from} -> ${derived}1: ${step} -> ${derived}2: ${step} -> output y`),
+    );
     expect(labeled.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(labeled.ir!.parameters.map((p) => p.name)).toContain(named);
   });
 
   it('an unused int64[batch] input beside a sequence is shown how to become its lengths', () => {
-    const d = only(spec('input tokens: int64[batch, time]', 'input lengths: int64[batch]', 'tokens -> Embedding(vocab=10, dim=4) -> LSTM(8) -> last -> output y'));
+    const d = only(
+      spec(
+        'input tokens: int64[batch, time]',
+        'input lengths: int64[batch]',
+        'tokens -> Embedding(vocab=10, dim=4) -> LSTM(8) -> last -> output y',
+      ),
+    );
     expect(d.code).toBe('SEQ016');
     expect(d.hint).toMatch(/declare it as `input lengths: lengths\(tokens\)`/);
     expect(d.hint).not.toMatch(/^start a chain/);
   });
 
   it('lengths that nothing reads are reported, and the hint says what reads them', () => {
-    const d = only(spec('input tokens: int64[batch, time]', 'input lengths: lengths(tokens)', 'tokens -> Embedding(vocab=10, dim=4) -> first -> Linear(2) -> output y'));
+    const d = only(
+      spec(
+        'input tokens: int64[batch, time]',
+        'input lengths: lengths(tokens)',
+        'tokens -> Embedding(vocab=10, dim=4) -> first -> Linear(2) -> output y',
+      ),
+    );
     expect(d.code).toBe('SEQ016');
     expect(d.message).toMatch(/`lengths` is never read/);
     expect(d.hint).toMatch(/recurrent layer, `last`, `mean` or `max`/);
@@ -210,11 +274,20 @@ describe('hints that are true to what seqc does', () => {
     ['a pool that respects padding', 'tokens -> Embedding(vocab=10, dim=4) -> mean -> output y'],
     ['a per-token output', 'tokens -> Embedding(vocab=10, dim=4) -> Linear(2) -> output y'],
   ])('lengths read by %s are not reported', (_, chain) => {
-    expect(checkSource(spec('input tokens: int64[batch, time]', 'input lengths: lengths(tokens)', chain)).diagnostics).toEqual([]);
+    expect(
+      checkSource(spec('input tokens: int64[batch, time]', 'input lengths: lengths(tokens)', chain)).diagnostics,
+    ).toEqual([]);
   });
 
   it('lengths of an unused sequence are not reported twice', () => {
-    const { diagnostics } = checkSource(spec('input x: float32[batch, time, 8]', 'input tokens: int64[batch, time]', 'input lengths: lengths(tokens)', 'x -> last -> output y'));
+    const { diagnostics } = checkSource(
+      spec(
+        'input x: float32[batch, time, 8]',
+        'input tokens: int64[batch, time]',
+        'input lengths: lengths(tokens)',
+        'x -> last -> output y',
+      ),
+    );
     expect(diagnostics.map((d) => [d.code, d.message])).toEqual([['SEQ016', 'the input `tokens` is never used']]);
   });
 });
@@ -269,9 +342,18 @@ describe('seqc check on many files', () => {
     expect(run.status).toBe(1);
     const document = JSON.parse(run.out);
     expect(document.ok).toBe(false);
-    const files = document.result.files as { file: string; errors: number; warnings: number; diagnostics: Diagnostic[] }[];
+    const files = document.result.files as {
+      file: string;
+      errors: number;
+      warnings: number;
+      diagnostics: Diagnostic[];
+    }[];
     expect(files.map((f) => f.file)).toEqual(['a.seq', 'b.seq', 'z.seq'].map((f) => join(dir, f)));
-    expect(files.map((f) => [f.errors, f.warnings])).toEqual([[0, 1], [1, 0], [0, 0]]);
+    expect(files.map((f) => [f.errors, f.warnings])).toEqual([
+      [0, 1],
+      [1, 0],
+      [0, 0],
+    ]);
     expect(files[1]!.diagnostics.map((d) => [d.code, d.span.source])).toEqual([['SEQ010', join(dir, 'b.seq')]]);
     // The top-level list holds every file's diagnostics, as for every command.
     expect((document.diagnostics as Diagnostic[]).map((d) => d.code)).toEqual(['SEQ016', 'SEQ010']);
@@ -284,7 +366,10 @@ describe('seqc check on many files', () => {
     expect(run.status).toBe(1);
     const document = JSON.parse(run.out);
     expect((document.diagnostics as Diagnostic[]).map((d) => d.code)).toEqual(['SEQ202', 'SEQ202']);
-    expect(document.result.files.map((f: { file: string }) => f.file)).toEqual([join(dir, 'missing.seq'), join(dir, 'a.seq')]);
+    expect(document.result.files.map((f: { file: string }) => f.file)).toEqual([
+      join(dir, 'missing.seq'),
+      join(dir, 'a.seq'),
+    ]);
   });
 
   it('no arguments is a usage problem', async () => {
@@ -320,7 +405,9 @@ describe('LayerNorm takes no positional argument', () => {
   });
 
   it('`LayerNorm(eps=0.001)` still sets eps', () => {
-    const { diagnostics, ir } = checkSource(spec('input x: float32[batch, time, 8]', 'x -> LayerNorm(eps=0.001) -> last -> output y'));
+    const { diagnostics, ir } = checkSource(
+      spec('input x: float32[batch, time, 8]', 'x -> LayerNorm(eps=0.001) -> last -> output y'),
+    );
     expect(diagnostics).toEqual([]);
     expect(ir?.ops.find((o) => o.kind === 'layerNorm')).toMatchObject({ eps: 0.001 });
   });

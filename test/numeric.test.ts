@@ -76,7 +76,14 @@ interface RecurrentConfig {
 
 const recurrentConfigs: readonly RecurrentConfig[] = [
   { title: 'RNN tanh', kind: 'rnn', args: '', options: {}, tfjs: true, scale: 0.6 },
-  { title: 'RNN relu', kind: 'rnn', args: ', nonlinearity=relu', options: { nonlinearity: 'relu' }, tfjs: true, scale: 0.6 },
+  {
+    title: 'RNN relu',
+    kind: 'rnn',
+    args: ', nonlinearity=relu',
+    options: { nonlinearity: 'relu' },
+    tfjs: true,
+    scale: 0.6,
+  },
   { title: 'RNN bias=false', kind: 'rnn', args: ', bias=false', options: { bias: false }, tfjs: true, scale: 0.6 },
   { title: 'LSTM sigmoid', kind: 'lstm', args: '', options: {}, tfjs: true, scale: 0.6 },
   {
@@ -88,8 +95,22 @@ const recurrentConfigs: readonly RecurrentConfig[] = [
     scale: 1.5,
   },
   { title: 'LSTM bias=false', kind: 'lstm', args: ', bias=false', options: { bias: false }, tfjs: true, scale: 0.6 },
-  { title: 'GRU reset_after=true', kind: 'gru', args: ', reset_after=true', options: { resetAfter: true }, tfjs: false, scale: 0.6 },
-  { title: 'GRU reset_after=false', kind: 'gru', args: ', reset_after=false', options: { resetAfter: false }, tfjs: true, scale: 0.6 },
+  {
+    title: 'GRU reset_after=true',
+    kind: 'gru',
+    args: ', reset_after=true',
+    options: { resetAfter: true },
+    tfjs: false,
+    scale: 0.6,
+  },
+  {
+    title: 'GRU reset_after=false',
+    kind: 'gru',
+    args: ', reset_after=false',
+    options: { resetAfter: false },
+    tfjs: true,
+    scale: 0.6,
+  },
   {
     title: 'GRU hard_sigmoid',
     kind: 'gru',
@@ -166,13 +187,19 @@ describe('recurrent layers vs the float64 reference and tfjs', () => {
     const dirs = c.bidirectional ? 2 : 1;
     const sizes = { input: FEATURES, hidden: H, layers: c.layers, bidirectional: c.bidirectional };
     const biasOption = c.config.options.bias === false ? { bias: false } : {};
-    const weights = randomRecurrentWeights(random, c.config.kind, 'rec', sizes, { ...biasOption, scale: c.config.scale });
+    const weights = randomRecurrentWeights(random, c.config.kind, 'rec', sizes, {
+      ...biasOption,
+      scale: c.config.scale,
+    });
     const withLengths = c.padding !== 'full';
     const lengths = withLengths ? LENGTHS : undefined;
     const x = padded(randomArray(random, [LENGTHS.length, TIME, FEATURES], 1.5) as number[][][], lengths);
     const stateShape = [c.layers * dirs, LENGTHS.length, H];
     const h0 = c.padding === 'stateful' ? (randomArray(random, stateShape, 0.8) as number[][][]) : undefined;
-    const c0 = c.padding === 'stateful' && c.config.kind === 'lstm' ? (randomArray(random, stateShape, 0.8) as number[][][]) : undefined;
+    const c0 =
+      c.padding === 'stateful' && c.config.kind === 'lstm'
+        ? (randomArray(random, stateShape, 0.8) as number[][][])
+        : undefined;
 
     const spec = `model Recurrent {
       input x: float32[batch, time, ${FEATURES}]
@@ -223,10 +250,18 @@ describe('recurrent layers vs the float64 reference and tfjs', () => {
         ...c.config.options,
         returnSequences: true,
       };
-      await expectTfjsRows(out, x, lengths ?? x.map(() => TIME), [layer], weights, {
-        seq: (rows) => rows,
-        final: (rows, length) => finalOfSequence(rows as number[][], length, c.bidirectional ? H : undefined),
-      }, TIGHT);
+      await expectTfjsRows(
+        out,
+        x,
+        lengths ?? x.map(() => TIME),
+        [layer],
+        weights,
+        {
+          seq: (rows) => rows,
+          final: (rows, length) => finalOfSequence(rows as number[][], length, c.bidirectional ? H : undefined),
+        },
+        TIGHT,
+      );
     }
   });
 });
@@ -276,7 +311,14 @@ describe('models vs the float64 reference and tfjs', () => {
     const out = await runSpec(spec, weights, { tokens: int64Tensor(ids), lengths: lengthsTensor(LENGTHS) });
 
     const embedded = embedding(weights, 'embedding', ids);
-    const hidden = recurrent('gru', { hidden: 4, layers: 1, bidirectional: true, resetAfter: false }, 'gru', weights, embedded, LENGTHS);
+    const hidden = recurrent(
+      'gru',
+      { hidden: 4, layers: 1, bidirectional: true, resetAfter: false },
+      'gru',
+      weights,
+      embedded,
+      LENGTHS,
+    );
     const logits = linear(weights, 'tags', hidden.output);
     expectClose('logits', 'models vs float64', out['logits'], maskSteps(logits, LENGTHS), TIGHT);
     expectClose('scores', 'models vs float64', out['scores'], maskSteps(logSoftmax(logits), LENGTHS), TIGHT);
@@ -287,7 +329,15 @@ describe('models vs the float64 reference and tfjs', () => {
       { kind: 'embedding', prefix: 'embedding' },
       { kind: 'gru', prefix: 'gru', hidden: 4, bidirectional: true, returnSequences: true },
     ];
-    await expectTfjsRows(out, ids, LENGTHS, [...stem, { kind: 'linear', prefix: 'tags' }], weights, { logits: (rows) => rows }, TIGHT);
+    await expectTfjsRows(
+      out,
+      ids,
+      LENGTHS,
+      [...stem, { kind: 'linear', prefix: 'tags' }],
+      weights,
+      { logits: (rows) => rows },
+      TIGHT,
+    );
     const head: TfjsLayerSpec[] = [
       { kind: 'embedding', prefix: 'embedding' },
       { kind: 'gru', prefix: 'gru', hidden: 4, bidirectional: true, returnSequences: false },
@@ -322,7 +372,14 @@ describe('models vs the float64 reference and tfjs', () => {
       [4, 0, 0, 0, 0],
     ];
     const out = await runSpec(spec, weights, { tokens: int64Tensor(ids), lengths: lengthsTensor(LENGTHS) });
-    const hidden = recurrent('lstm', { hidden: 3, layers: 2, bidirectional: true }, 'lstm', weights, embedding(weights, 'embedding', ids), LENGTHS);
+    const hidden = recurrent(
+      'lstm',
+      { hidden: 3, layers: 2, bidirectional: true },
+      'lstm',
+      weights,
+      embedding(weights, 'embedding', ids),
+      LENGTHS,
+    );
     const probs = softmax(linear(weights, 'fc', lastOfBidirectional(hidden.hn, 2)));
     expectClose('probs', 'models vs float64', out['probs'], probs, TIGHT);
     const stack: TfjsLayerSpec[] = [
@@ -348,7 +405,14 @@ describe('models vs the float64 reference and tfjs', () => {
     }`;
     const x = padded(randomArray(random, [3, TIME, FEATURES], 1.5) as number[][][], LENGTHS);
     const out = await runSpec(spec, weights, { x: floatTensor(x), lengths: lengthsTensor(LENGTHS) });
-    const hidden = recurrent('rnn', { hidden: 4, layers: 1, bidirectional: true, nonlinearity: 'relu' }, 'rnn', weights, x, LENGTHS);
+    const hidden = recurrent(
+      'rnn',
+      { hidden: 4, layers: 1, bidirectional: true, nonlinearity: 'relu' },
+      'rnn',
+      weights,
+      x,
+      LENGTHS,
+    );
     expectClose('seq', 'models vs float64', out['seq'], hidden.output, TIGHT);
     // `last` of a bidirectional layer is forward final ++ backward final, not the step at length-1.
     const y = linear(weights, 'fc', lastOfBidirectional(hidden.hn, 1), { bias: false });
@@ -374,9 +438,20 @@ describe('models vs the float64 reference and tfjs', () => {
     }`;
     const x = padded(randomArray(random, [3, TIME, FEATURES], 1.5) as number[][][], LENGTHS);
     const h0 = randomArray(random, [2, 3, 4], 0.8) as number[][][];
-    const out = await runSpec(spec, weights, { x: floatTensor(x), lengths: lengthsTensor(LENGTHS), 'b.h0': floatTensor(h0) });
+    const out = await runSpec(spec, weights, {
+      x: floatTensor(x),
+      lengths: lengthsTensor(LENGTHS),
+      'b.h0': floatTensor(h0),
+    });
     const first = recurrent('lstm', { hidden: 3, layers: 1, bidirectional: true }, 'a', weights, x, LENGTHS);
-    const second = recurrent('gru', { hidden: 4, layers: 2, bidirectional: false, h0 }, 'b', weights, first.output, LENGTHS);
+    const second = recurrent(
+      'gru',
+      { hidden: 4, layers: 2, bidirectional: false, h0 },
+      'b',
+      weights,
+      first.output,
+      LENGTHS,
+    );
     expectClose('y', 'models vs float64', out['y'], second.hn[1]!, TIGHT);
     expectClose('seq', 'models vs float64', out['seq'], second.output, TIGHT);
     expectClose('b.hn', 'models vs float64', out['b.hn'], second.hn, TIGHT);
@@ -437,13 +512,17 @@ describe('models vs the float64 reference and tfjs', () => {
         psm: softmax(pooled),
         plsm: logSoftmax(pooled),
       };
-      for (const [name, expected] of Object.entries(vectors)) expectClose(name, 'models vs float64', out[name], expected, TIGHT);
+      for (const [name, expected] of Object.entries(vectors))
+        expectClose(name, 'models vs float64', out[name], expected, TIGHT);
       if (lengths) for (const name of Object.keys(sequences)) expectZeroPast(out[name]!, lengths);
 
       const rowLengths = lengths ?? x.map(() => TIME);
       for (const fn of ['relu', 'tanh', 'sigmoid', 'softmax'] as const) {
         const name = { relu: 'r', tanh: 't', sigmoid: 's', softmax: 'sm' }[fn];
-        const stack: TfjsLayerSpec[] = [{ kind: 'linear', prefix: 'fc' }, { kind: 'activation', fn }];
+        const stack: TfjsLayerSpec[] = [
+          { kind: 'linear', prefix: 'fc' },
+          { kind: 'activation', fn },
+        ];
         await expectTfjsRows(out, x, rowLengths, stack, weights, { [name]: (rows) => rows }, TIGHT);
       }
       const pooledStack: TfjsLayerSpec[] = [
@@ -475,7 +554,9 @@ describe('models vs the float64 reference and tfjs', () => {
       }`;
       const lengths = withLengths ? LENGTHS : undefined;
       // Negative features, so that a zero leaking from padding would win `max`.
-      const negative = (randomArray(random, [3, TIME, FEATURES], 1) as number[][][]).map((row) => row.map((step) => step.map((v) => v - 2)));
+      const negative = (randomArray(random, [3, TIME, FEATURES], 1) as number[][][]).map((row) =>
+        row.map((step) => step.map((v) => v - 2)),
+      );
       const x = padded(negative, lengths);
       const feeds: Feeds = { x: floatTensor(x) };
       if (lengths) feeds['lengths'] = lengthsTensor(lengths);
@@ -493,7 +574,10 @@ describe('models vs the float64 reference and tfjs', () => {
       }
       const rowLengths = lengths ?? x.map(() => TIME);
       for (const fn of ['mean', 'max'] as const) {
-        const stack: TfjsLayerSpec[] = [{ kind: 'linear', prefix: 'fc' }, { kind: 'pool', fn }];
+        const stack: TfjsLayerSpec[] = [
+          { kind: 'linear', prefix: 'fc' },
+          { kind: 'pool', fn },
+        ];
         await expectTfjsRows(out, x, rowLengths, stack, weights, { [fn === 'mean' ? 'm' : 'mx']: (row) => row }, TIGHT);
       }
     });
@@ -559,7 +643,14 @@ describe('padding, opsets and batching', () => {
 
   function richReference(x: number[][][], lengths: readonly number[] | undefined): Record<string, NestedArray> {
     const projected = tanh(linear(richWeights, 'proj', x));
-    const hidden = recurrent('lstm', { hidden: 3, layers: 2, bidirectional: true }, 'lstm', richWeights, projected, lengths);
+    const hidden = recurrent(
+      'lstm',
+      { hidden: 3, layers: 2, bidirectional: true },
+      'lstm',
+      richWeights,
+      projected,
+      lengths,
+    );
     const normed = layerNorm(richWeights, 'ln', hidden.output);
     return {
       seq: lengths ? maskSteps(normed, lengths) : normed,
@@ -580,7 +671,8 @@ describe('padding, opsets and batching', () => {
       const byOpset = new Map<number, Outputs>();
       for (const opset of [14, 15, 16, 17, 18, 19, 20, 21]) {
         const out = await runSpec(richSpec(withLengths), richWeights, feeds, { opset });
-        for (const [name, value] of Object.entries(expected)) expectClose(`opset ${opset} ${name}`, 'opsets vs float64', out[name], value, TIGHT);
+        for (const [name, value] of Object.entries(expected))
+          expectClose(`opset ${opset} ${name}`, 'opsets vs float64', out[name], value, TIGHT);
         byOpset.set(opset, out);
       }
       const base = byOpset.get(17)!;
@@ -603,7 +695,10 @@ describe('padding, opsets and batching', () => {
       }
       for (let b = 0; b < LENGTHS.length; b++) {
         const length = LENGTHS[b]!;
-        const trimmed = await model.run({ x: floatTensor([richX[b]!.slice(0, length)]), lengths: lengthsTensor([length]) });
+        const trimmed = await model.run({
+          x: floatTensor([richX[b]!.slice(0, length)]),
+          lengths: lengthsTensor([length]),
+        });
         const alone = await model.run({ x: floatTensor([richX[b]!]), lengths: lengthsTensor([length]) });
         for (const name of ['logp', 'avg', 'peak', 'raw_mean']) {
           const row = nested(batch[name]!)[b] as number[];
@@ -624,9 +719,12 @@ describe('padding, opsets and batching', () => {
     try {
       const before = await model.run({ x: floatTensor(richX), lengths: lengthsTensor(LENGTHS) });
       const random = seededRandom(12);
-      const repadded = richX.map((row, b) => row.map((step, t) => (t < LENGTHS[b]! ? step : step.map(() => (random() - 0.5) * 1e3))));
+      const repadded = richX.map((row, b) =>
+        row.map((step, t) => (t < LENGTHS[b]! ? step : step.map(() => (random() - 0.5) * 1e3))),
+      );
       const after = await model.run({ x: floatTensor(repadded), lengths: lengthsTensor(LENGTHS) });
-      for (const name of Object.keys(before)) expect(Array.from(after[name]!.data), name).toEqual(Array.from(before[name]!.data));
+      for (const name of Object.keys(before))
+        expect(Array.from(after[name]!.data), name).toEqual(Array.from(before[name]!.data));
     } finally {
       await model.release();
     }
@@ -660,13 +758,14 @@ describe('padding, opsets and batching', () => {
       expectClose('seq', 'models vs float64', first['seq'], hidden.output, TIGHT);
       expectClose('final', 'models vs float64', first['final'], lastOfBidirectional(hidden.hn, 2), TIGHT);
       expectClose('peak', 'models vs float64', first['peak'], pool('max', hidden.output, LENGTHS), TIGHT);
-      for (const name of Object.keys(first)) expect(Array.from(second[name]!.data), name).toEqual(Array.from(first[name]!.data));
+      for (const name of Object.keys(first))
+        expect(Array.from(second[name]!.data), name).toEqual(Array.from(first[name]!.data));
     } finally {
       await tokensModel.release();
     }
   });
 
-  it('per-token outputs are zero past each row\'s length after Embedding, recurrent layers, Linear and activations', async () => {
+  it("per-token outputs are zero past each row's length after Embedding, recurrent layers, Linear and activations", async () => {
     const random = seededRandom(14);
     const weights = new Map<string, ReferenceTensor>([
       ['embedding.weight', randomTensor(random, [5, 2], 1)],
@@ -695,7 +794,7 @@ describe('padding, opsets and batching', () => {
 
   // A regression test: outputs whose value never passed through a layer that makes the sequence
   // time-major (an activation, Dropout or nothing at all straight after an input) used to skip the mask.
-  it('per-token outputs are zero past each row\'s length when only activations or Dropout follow the input', async () => {
+  it("per-token outputs are zero past each row's length when only activations or Dropout follow the input", async () => {
     const spec = `model Direct {
       input x: float32[batch, time, ${FEATURES}]
       input lengths: lengths(x)
@@ -739,10 +838,22 @@ describe('weights', () => {
         ['head.bias', randomTensor(random, [3], 1)],
       ]);
       const rounded = new Map([...weights].map(([name, t]) => [name, roundedTensor(t, dtype)]));
-      const out = await runSpec(spec, weights, { tokens: int64Tensor(ids), lengths: lengthsTensor(LENGTHS) }, { dtype });
+      const out = await runSpec(
+        spec,
+        weights,
+        { tokens: int64Tensor(ids), lengths: lengthsTensor(LENGTHS) },
+        { dtype },
+      );
 
       const reference = (w: ReferenceWeights) => {
-        const hidden = recurrent('gru', { hidden: 4, layers: 1, bidirectional: true }, 'gru', w, embedding(w, 'embedding', ids), LENGTHS);
+        const hidden = recurrent(
+          'gru',
+          { hidden: 4, layers: 1, bidirectional: true },
+          'gru',
+          w,
+          embedding(w, 'embedding', ids),
+          LENGTHS,
+        );
         return {
           y: maskSteps(linear(w, 'fc', layerNorm(w, 'ln', hidden.output)), LENGTHS),
           z: linear(w, 'head', lastOfBidirectional(hidden.hn, 1)),
@@ -806,7 +917,11 @@ interface LoadOptions {
 }
 
 /** Compiles a spec, with weights written to safetensors when given, and opens it in onnxruntime-node. */
-async function loadSpec(spec: string, weights: ReferenceWeights | undefined, options: LoadOptions = {}): Promise<LoadedModel> {
+async function loadSpec(
+  spec: string,
+  weights: ReferenceWeights | undefined,
+  options: LoadOptions = {},
+): Promise<LoadedModel> {
   const dtype = options.dtype ?? 'F32';
   const bytes = weights && (dtype === 'F32' ? writeSafetensors(weights) : writeSafetensorsAs(weights, dtype));
   const result = compile(spec, {
@@ -834,7 +949,12 @@ async function loadSpec(spec: string, weights: ReferenceWeights | undefined, opt
 }
 
 /** Compiles, runs once and releases. */
-async function runSpec(spec: string, weights: ReferenceWeights | undefined, feeds: Feeds, options: LoadOptions = {}): Promise<Outputs> {
+async function runSpec(
+  spec: string,
+  weights: ReferenceWeights | undefined,
+  feeds: Feeds,
+  options: LoadOptions = {},
+): Promise<Outputs> {
   const model = await loadSpec(spec, weights, options);
   try {
     return await model.run(feeds);
@@ -878,7 +998,13 @@ afterAll(() => {
   console.log(rows.map(([category, error]) => `${category.padEnd(48)} ${error.toExponential(2)}`).join('\n'));
 });
 
-function expectClose(what: string, category: string, actual: Output | undefined, expected: NestedArray, tolerance: number): void {
+function expectClose(
+  what: string,
+  category: string,
+  actual: Output | undefined,
+  expected: NestedArray,
+  tolerance: number,
+): void {
   expect(actual, `${what}: no such output`).toBeDefined();
   expect(actual!.dims, `${what}: dims`).toEqual(shapeOf(expected));
   const error = maxAbsDiff(Array.from(actual!.data), flatten(expected));
@@ -889,7 +1015,12 @@ function expectClose(what: string, category: string, actual: Output | undefined,
 /** Every step at or past its row's length is exactly zero. */
 function expectZeroPast(output: Output, lengths: readonly number[]): void {
   const rows = nested(output) as number[][][];
-  rows.forEach((row, b) => expect(flatten(row.slice(lengths[b])).every((v) => v === 0), `row ${b} past ${lengths[b]}`).toBe(true));
+  rows.forEach((row, b) =>
+    expect(
+      flatten(row.slice(lengths[b])).every((v) => v === 0),
+      `row ${b} past ${lengths[b]}`,
+    ).toBe(true),
+  );
 }
 
 /** Steps past each row's length become zero vectors. */
@@ -930,7 +1061,10 @@ async function expectTfjsRows(
       const actual = isSequence ? (mine as NestedArray[]).slice(0, length) : mine;
       expect(shapeOf(actual as NestedArray), `${name} row ${b}: tfjs shape`).toEqual(shapeOf(expected));
       const error = maxAbsDiff(actual as NestedArray, expected);
-      record(`${stack.some((s) => s.kind === 'rnn' || s.kind === 'lstm' || s.kind === 'gru') ? 'recurrent' : 'layers'} vs tfjs`, error);
+      record(
+        `${stack.some((s) => s.kind === 'rnn' || s.kind === 'lstm' || s.kind === 'gru') ? 'recurrent' : 'layers'} vs tfjs`,
+        error,
+      );
       expect(error, `${name} row ${b} vs tfjs`).toBeLessThan(tolerance);
     }
   }

@@ -8,7 +8,14 @@ import { DataType } from '../src/onnx/types.js';
 describe('typed ONNX node constructors', () => {
   it('write an absent optional input as "" between present ones and drop trailing absent inputs and outputs', () => {
     const b = new GraphBuilder(17);
-    onnx.lstm(b, 'lstm/LSTM', { x: 'x', w: 'W', r: 'R', b: undefined, sequenceLens: undefined, initialH: 'h0' }, { y: undefined, yH: { name: 'Y_h' }, yC: undefined }, { hiddenSize: 4, direction: 'forward' }, 'spec.seq:2:3');
+    onnx.lstm(
+      b,
+      'lstm/LSTM',
+      { x: 'x', w: 'W', r: 'R', b: undefined, sequenceLens: undefined, initialH: 'h0' },
+      { y: undefined, yH: { name: 'Y_h' }, yC: undefined },
+      { hiddenSize: 4, direction: 'forward' },
+      'spec.seq:2:3',
+    );
     const node = b.nodes[0]!;
     expect(node.opType).toBe('LSTM');
     expect(node.inputs).toEqual(['x', 'W', 'R', '', '', 'h0']);
@@ -17,16 +24,33 @@ describe('typed ONNX node constructors', () => {
     expect(node.docString).toBe('spec.seq:2:3');
   });
 
-  it('list a GRU\'s attributes in one order whatever the call site', () => {
+  it("list a GRU's attributes in one order whatever the call site", () => {
     const b = new GraphBuilder(17);
-    onnx.gru(b, 'g/GRU', { x: 'x', w: 'W', r: 'R' }, { yH: { name: 'h' } }, { direction: 'reverse', linearBeforeReset: 1, activations: ['Sigmoid', 'Tanh'], hiddenSize: 2 });
+    onnx.gru(
+      b,
+      'g/GRU',
+      { x: 'x', w: 'W', r: 'R' },
+      { yH: { name: 'h' } },
+      { direction: 'reverse', linearBeforeReset: 1, activations: ['Sigmoid', 'Tanh'], hiddenSize: 2 },
+    );
     expect(b.nodes[0]!.inputs).toEqual(['x', 'W', 'R']);
-    expect(b.nodes[0]!.attributes.map((a) => a.name)).toEqual(['hidden_size', 'activations', 'linear_before_reset', 'direction']);
+    expect(b.nodes[0]!.attributes.map((a) => a.name)).toEqual([
+      'hidden_size',
+      'activations',
+      'linear_before_reset',
+      'direction',
+    ]);
   });
 
   it('leave out a Gemm bias given as undefined', () => {
     const b = new GraphBuilder(17);
-    onnx.gemm(b, 'fc/Gemm', ['x', 'W', undefined], { name: 'y', type: { elemType: DataType.FLOAT, dims: [] } }, { transB: 1 });
+    onnx.gemm(
+      b,
+      'fc/Gemm',
+      ['x', 'W', undefined],
+      { name: 'y', type: { elemType: DataType.FLOAT, dims: [] } },
+      { transB: 1 },
+    );
     expect(b.nodes[0]!.inputs).toEqual(['x', 'W']);
     expect(b.nodes[0]!.attributes).toEqual([{ name: 'transB', kind: 'int', value: 1 }]);
     expect(b.valueInfo.map((v) => v.name)).toEqual(['y']);
@@ -34,7 +58,14 @@ describe('typed ONNX node constructors', () => {
 
   it('give ReduceMean its axes as an attribute before opset 18 and as an initializer input from 18 on', () => {
     const before = new GraphBuilder(17);
-    onnx.reduceMean(before, 'm/ReduceMean', 'x', { values: [-1], initializer: 'm/axes' }, { name: 'y' }, { keepdims: 1 });
+    onnx.reduceMean(
+      before,
+      'm/ReduceMean',
+      'x',
+      { values: [-1], initializer: 'm/axes' },
+      { name: 'y' },
+      { keepdims: 1 },
+    );
     expect(before.nodes[0]!.inputs).toEqual(['x']);
     expect(before.nodes[0]!.attributes).toEqual([
       { name: 'axes', kind: 'ints', value: [-1] },
@@ -55,6 +86,10 @@ describe('typed ONNX node constructors', () => {
     onnx.constantOfShape(b, 'z/ConstantOfShape', ['shape'], { name: 'z' }, {});
     onnx.constantOfShape(b, 'f/ConstantOfShape', ['shape'], { name: 'f' }, { int64Value: 7 });
     expect(b.nodes[0]!.attributes).toEqual([]);
-    expect(b.nodes[1]!.attributes[0]).toMatchObject({ name: 'value', kind: 'tensor', value: { dataType: DataType.INT64, int64Data: BigInt64Array.of(7n) } });
+    expect(b.nodes[1]!.attributes[0]).toMatchObject({
+      name: 'value',
+      kind: 'tensor',
+      value: { dataType: DataType.INT64, int64Data: BigInt64Array.of(7n) },
+    });
   });
 });

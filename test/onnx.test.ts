@@ -18,7 +18,9 @@ function floatValue(name: string, dims: readonly (number | string)[]): ValueInfo
     name,
     type: {
       elemType: DataType.FLOAT,
-      shape: dims.map((dim) => (typeof dim === 'number' ? { kind: 'value', value: dim } : { kind: 'param', name: dim })),
+      shape: dims.map((dim) =>
+        typeof dim === 'number' ? { kind: 'value', value: dim } : { kind: 'param', name: dim },
+      ),
     },
   };
 }
@@ -113,7 +115,11 @@ describe('encodeModel and decodeModel', () => {
         { name: 'i', kind: 'int', value: -3 },
         { name: 'big', kind: 'int', value: 2 ** 40 },
         { name: 's', kind: 'string', value: 'héllo "world"' },
-        { name: 't', kind: 'tensor', value: { name: 't', dataType: DataType.INT32, dims: [2], int32Data: Int32Array.from([-1, 7]) } },
+        {
+          name: 't',
+          kind: 'tensor',
+          value: { name: 't', dataType: DataType.INT32, dims: [2], int32Data: Int32Array.from([-1, 7]) },
+        },
         { name: 'g', kind: 'graph', value: inner },
         { name: 'fs', kind: 'floats', value: [1.5, -2] },
         { name: 'is', kind: 'ints', value: [0, -1, 2 ** 53 - 1] },
@@ -129,7 +135,13 @@ describe('encodeModel and decodeModel', () => {
         name: 'attributes',
         nodes: [node],
         initializers: [{ name: 'bytes', dataType: DataType.UINT8, dims: [3], rawData: Uint8Array.from([1, 2, 255]) }],
-        inputs: [{ name: 'a', type: { elemType: DataType.FLOAT, shape: [{ kind: 'param', name: '' }] }, docString: 'any length' }],
+        inputs: [
+          {
+            name: 'a',
+            type: { elemType: DataType.FLOAT, shape: [{ kind: 'param', name: '' }] },
+            docString: 'any length',
+          },
+        ],
         outputs: [{ name: 'b', type: { elemType: DataType.FLOAT } }],
         valueInfo: [{ name: 'scalar', type: { elemType: DataType.INT64, shape: [] } }],
       },
@@ -145,7 +157,12 @@ describe('encodeModel and decodeModel', () => {
     const weights = new Uint8Array(Float32Array.from([1, 0, 0, 1, 1, 1]).buffer);
     expect(indexOf(bytes, [0x4a, 0x18, ...weights])).toBeGreaterThan(0);
 
-    const asRaw: TensorProto = { name: 'w', dataType: DataType.FLOAT, dims: [2], rawData: new Uint8Array(Float32Array.from([3, 4]).buffer) };
+    const asRaw: TensorProto = {
+      name: 'w',
+      dataType: DataType.FLOAT,
+      dims: [2],
+      rawData: new Uint8Array(Float32Array.from([3, 4]).buffer),
+    };
     const model = { ...tinyModel(), graph: { ...tinyModel().graph, initializers: [asRaw] } };
     expect(decodeModel(encodeModel(model)).graph.initializers[0]).toEqual(floatTensor('w', [2], [3, 4]));
   });
@@ -186,13 +203,18 @@ describe('encodeModel and decodeModel', () => {
     const count = 8_000_000;
     const weights = new Float32Array(count).map((_, i) => i * 0.5);
     const model = { ...tinyModel(), graph: { ...tinyModel().graph, initializers: [floatTensor('big', [count], [])] } };
-    const big = { ...model, graph: { ...model.graph, initializers: [{ ...model.graph.initializers[0]!, floatData: weights }] } };
+    const big = {
+      ...model,
+      graph: { ...model.graph, initializers: [{ ...model.graph.initializers[0]!, floatData: weights }] },
+    };
     const start = performance.now();
     const bytes = encodeModel(big);
     const encodeMs = performance.now() - start;
     expect(bytes.length).toBeGreaterThan(count * 4);
     const decoded = decodeModel(bytes).graph.initializers[0]!.floatData!;
-    expect(Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength).equals(Buffer.from(weights.buffer))).toBe(true);
+    expect(
+      Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength).equals(Buffer.from(weights.buffer)),
+    ).toBe(true);
     expect(encodeMs).toBeLessThan(2000);
   });
 });
@@ -242,10 +264,9 @@ describe('files written by onnx', () => {
   });
 
   it('decodes its test-data tensors to the values onnx recorded', () => {
-    const recorded = JSON.parse(readFileSync(new URL('test_lstm_defaults/test_data_set_0.json', oracles), 'utf8')) as Record<
-      string,
-      { name: string; shape: number[]; data: number[] }
-    >;
+    const recorded = JSON.parse(
+      readFileSync(new URL('test_lstm_defaults/test_data_set_0.json', oracles), 'utf8'),
+    ) as Record<string, { name: string; shape: number[]; data: number[] }>;
     for (const file of ['input_0.pb', 'input_1.pb', 'output_0.pb']) {
       const tensor = decodeTensor(readFileSync(new URL(`test_lstm_defaults/test_data_set_0/${file}`, oracles)));
       const expected = recorded[file]!;

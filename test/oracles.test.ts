@@ -16,32 +16,35 @@ import type { OnnxNodeCase, OracleTensor } from './reference/oracles.js';
 const TOLERANCE = 1e-5;
 
 describe('PyTorch weight import (torch.nn outputs from candle)', () => {
-  it.each(['lstm', 'rnn'] as const)('%s: state_dict under a label, h0 (and c0) in; output, hn (and cn) out', async (kind) => {
-    const c = loadCandleCase(kind);
-    const label = kind;
-    const weights = new Map<string, ReferenceTensor>();
-    for (const [name, tensor] of c.weights) weights.set(`${label}.${name}`, tensor);
-    const layer = kind === 'lstm' ? 'LSTM' : 'RNN';
-    const spec = `model M {
+  it.each(['lstm', 'rnn'] as const)(
+    '%s: state_dict under a label, h0 (and c0) in; output, hn (and cn) out',
+    async (kind) => {
+      const c = loadCandleCase(kind);
+      const label = kind;
+      const weights = new Map<string, ReferenceTensor>();
+      for (const [name, tensor] of c.weights) weights.set(`${label}.${name}`, tensor);
+      const layer = kind === 'lstm' ? 'LSTM' : 'RNN';
+      const spec = `model M {
       input x: float32[batch, time, ${c.inputSize}]
       x -> ${label}: ${layer}(hidden=${c.hiddenSize}, stateful=true) -> output y
       ${label} -> last -> output final
     }`;
-    const feeds: Record<string, ort.Tensor> = {
-      // PyTorch's input is time-major [T, B, F]; seqc's is batch-major.
-      x: floatTensor(swapFirstAxes(nested3(c.input))),
-      [`${label}.h0`]: floatTensor(nested3(c.h0)),
-    };
-    if (c.c0) feeds[`${label}.c0`] = floatTensor(nested3(c.c0));
-    const out = await runSpec(spec, weights, feeds);
+      const feeds: Record<string, ort.Tensor> = {
+        // PyTorch's input is time-major [T, B, F]; seqc's is batch-major.
+        x: floatTensor(swapFirstAxes(nested3(c.input))),
+        [`${label}.h0`]: floatTensor(nested3(c.h0)),
+      };
+      if (c.c0) feeds[`${label}.c0`] = floatTensor(nested3(c.c0));
+      const out = await runSpec(spec, weights, feeds);
 
-    const output = swapFirstAxes(nested3(c.output));
-    expectClose('y', out['y'], output);
-    expectClose('hn', out[`${label}.hn`], nested3(c.hn));
-    expectClose('last', out['final'], nested3(c.hn)[0]!);
-    if (c.cn) expectClose('cn', out[`${label}.cn`], nested3(c.cn));
-    else expect(out[`${label}.cn`]).toBeUndefined();
-  });
+      const output = swapFirstAxes(nested3(c.output));
+      expectClose('y', out['y'], output);
+      expectClose('hn', out[`${label}.hn`], nested3(c.hn));
+      expectClose('last', out['final'], nested3(c.hn)[0]!);
+      if (c.cn) expectClose('cn', out[`${label}.cn`], nested3(c.cn));
+      else expect(out[`${label}.cn`]).toBeUndefined();
+    },
+  );
 });
 
 describe('ONNX node tests as lowering checks (onnx/onnx regenerated cases)', () => {
@@ -99,7 +102,8 @@ const LAYERS: Readonly<Record<string, string>> = { LSTM: 'LSTM', GRU: 'GRU', RNN
 /** Compiles the seqc equivalent of one ONNX node case, runs it and compares every output the case has. */
 async function checkNodeCase(c: OnnxNodeCase): Promise<string[]> {
   const known = new Set(['hidden_size', 'direction', 'layout', 'linear_before_reset']);
-  for (const key of Object.keys(c.attrs)) if (!known.has(key)) throw new Error(`${c.name}: attribute ${key} has no seqc equivalent`);
+  for (const key of Object.keys(c.attrs))
+    if (!known.has(key)) throw new Error(`${c.name}: attribute ${key} has no seqc equivalent`);
   const order = PYTORCH_FROM_ONNX[c.op];
   if (!order) throw new Error(`${c.name}: ${c.op} is not a recurrent op`);
   const H = c.attrs['hidden_size'] as number;
@@ -203,8 +207,15 @@ interface Output {
   readonly data: Float32Array;
 }
 
-async function runSpec(spec: string, weights: ReadonlyMap<string, ReferenceTensor>, feeds: Record<string, ort.Tensor>): Promise<Record<string, Output>> {
-  const result = compile(spec, { sourceName: 'oracle.seq', weights: { bytes: writeSafetensors(weights), name: 'oracle.safetensors' } });
+async function runSpec(
+  spec: string,
+  weights: ReadonlyMap<string, ReferenceTensor>,
+  feeds: Record<string, ort.Tensor>,
+): Promise<Record<string, Output>> {
+  const result = compile(spec, {
+    sourceName: 'oracle.seq',
+    weights: { bytes: writeSafetensors(weights), name: 'oracle.safetensors' },
+  });
   const errors = result.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.code}: ${d.message}`);
   expect(errors).toEqual([]);
   const session = await ort.InferenceSession.create(result.model!, { logSeverityLevel: 3 });

@@ -41,7 +41,11 @@ async function bundleForBrowser(entry: string): Promise<Bundle> {
   });
   const outputs = (Array.isArray(result) ? result : [result]) as Rolldown.RolldownOutput[];
   const chunks = outputs.flatMap((o) => o.output).filter((c): c is Rolldown.OutputChunk => c.type === 'chunk');
-  return { code: chunks.map((c) => c.code).join('\n'), modules: chunks.flatMap((c) => Object.keys(c.modules)), requested };
+  return {
+    code: chunks.map((c) => c.code).join('\n'),
+    modules: chunks.flatMap((c) => Object.keys(c.modules)),
+    requested,
+  };
 }
 
 const nodeBuiltins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
@@ -56,7 +60,11 @@ function nodeImports(bundle: Bundle): string[] {
     .filter(({ specifier }) => nodeBuiltins.has(specifier) || specifier.startsWith('node:'))
     .filter(({ specifier, importer }) => !browserFieldDisables(importer, specifier))
     .map(({ specifier, importer }) => `${specifier} <- ${relative(process.cwd(), importer)}`);
-  const emitted = [...bundle.code.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["'](node:[^"']+|fs|path|os|crypto|module|url|worker_threads|child_process)["']/g)].map((m) => `emitted ${m[1]!}`);
+  const emitted = [
+    ...bundle.code.matchAll(
+      /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["'](node:[^"']+|fs|path|os|crypto|module|url|worker_threads|child_process)["']/g,
+    ),
+  ].map((m) => `emitted ${m[1]!}`);
   return [...asked, ...emitted];
 }
 
@@ -66,7 +74,8 @@ function browserFieldDisables(importer: string, specifier: string): boolean {
     const manifest = join(dir, 'package.json');
     if (!existsSync(manifest)) continue;
     const { name, browser } = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; browser?: unknown };
-    if (typeof browser === 'object' && browser !== null && (browser as Record<string, unknown>)[specifier] === false) return true;
+    if (typeof browser === 'object' && browser !== null && (browser as Record<string, unknown>)[specifier] === false)
+      return true;
     if (name !== undefined) return false;
   }
   return false;
@@ -81,7 +90,11 @@ describe('package entry points', () => {
   });
 
   it('exports the compiler, the node runtime and the web runtime, with types, from dist', () => {
-    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { type: string; sideEffects: boolean; exports: Record<string, { types: string; default: string }> };
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+      type: string;
+      sideEffects: boolean;
+      exports: Record<string, { types: string; default: string }>;
+    };
     expect(pkg.type).toBe('module');
     expect(pkg.sideEffects).toBe(false);
     expect(pkg.exports).toEqual({
@@ -106,7 +119,10 @@ describe('package entry points', () => {
   it('notices a Node built-in when one sneaks in (the check itself works)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'seqc-package-'));
     const entry = join(dir, 'entry.ts');
-    writeFileSync(entry, `import { compile } from '${join(process.cwd(), 'src/index.ts')}';\nimport { readFileSync } from 'node:fs';\nexport const run = (path: string) => compile(readFileSync(path, 'utf8'));\n`);
+    writeFileSync(
+      entry,
+      `import { compile } from '${join(process.cwd(), 'src/index.ts')}';\nimport { readFileSync } from 'node:fs';\nexport const run = (path: string) => compile(readFileSync(path, 'utf8'));\n`,
+    );
     const bundle = await bundleForBrowser(entry);
     expect(nodeImports(bundle).join('\n')).toMatch(/node:fs <- .*entry\.ts/);
   });
@@ -118,6 +134,14 @@ describe('package entry points', () => {
   });
 
   it('keeps the parser and onnxruntime-node out of the web runtime bundle', () => {
-    expect(web.modules.filter((m) => m.includes('chevrotain') || m.includes('onnxruntime-node') || m.includes('/src/syntax/') || m.includes('/src/check/'))).toEqual([]);
+    expect(
+      web.modules.filter(
+        (m) =>
+          m.includes('chevrotain') ||
+          m.includes('onnxruntime-node') ||
+          m.includes('/src/syntax/') ||
+          m.includes('/src/check/'),
+      ),
+    ).toEqual([]);
   });
 });

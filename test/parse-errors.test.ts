@@ -28,13 +28,23 @@ describe('parse errors through the error message provider', () => {
     expect(parseErrors('model M {\n').map((d) => [d.message, d.facts])).toEqual([
       ["expected '}', found the end of the file", { expected: ["'}'"], found: 'end of file' }],
     ]);
-    expect(parseErrors('model M {}\n}\n').map((d) => [d.message, d.facts])).toEqual([['unexpected `}`', { expected: [], found: '}' }]]);
+    expect(parseErrors('model M {}\n}\n').map((d) => [d.message, d.facts])).toEqual([
+      ['unexpected `}`', { expected: [], found: '}' }],
+    ]);
   });
 
   it('never shows Chevrotain’s own wording', () => {
-    const broken = ['model M { input x: int64[a b] }', 'model M { x -> y(a=) }', 'model M { 3 }', 'model', 'model M { x -> y z }', 'model M {} }'];
+    const broken = [
+      'model M { input x: int64[a b] }',
+      'model M { x -> y(a=) }',
+      'model M { 3 }',
+      'model',
+      'model M { x -> y z }',
+      'model M {} }',
+    ];
     for (const source of broken) {
-      for (const d of checkSource(source).diagnostics) expect(d.message).not.toMatch(/Expecting|-->|<--|Token sequences|Redundant input/);
+      for (const d of checkSource(source).diagnostics)
+        expect(d.message).not.toMatch(/Expecting|-->|<--|Token sequences|Redundant input/);
     }
   });
 });

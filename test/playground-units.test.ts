@@ -16,7 +16,8 @@ describe('the highlighter', () => {
   const tokenize = tokenizer(grammar);
 
   it('colours a spec by the TextMate grammar’s scopes', () => {
-    const text = 'model M {\n  input tokens: int64[batch, time]\n  tokens -> fc: Linear(2, bias=true) -> softmax -> output y  # done\n}\n';
+    const text =
+      'model M {\n  input tokens: int64[batch, time]\n  tokens -> fc: Linear(2, bias=true) -> softmax -> output y  # done\n}\n';
     const scoped = tokenize(text).map((t) => [text.slice(t.start, t.end), t.scope]);
     expect(scoped).toEqual(
       expect.arrayContaining([
@@ -53,19 +54,35 @@ describe('the token boxes', () => {
     expect(parseVocabulary('<pad>\nthe\ncat\n').value!.tokens).toEqual(['<pad>', 'the', 'cat']);
     expect(parseVocabulary('["<pad>", "the"]').value!.ids.get('the')).toBe(1);
     expect(parseVocabulary('{"the": 4, "cat": 2}').value!.tokens[4]).toBe('the');
-    expect(parseVocabulary('{"the": -1}').problems).toEqual(['the vocabulary gives "the" the id -1, not a whole number ≥ 0']);
+    expect(parseVocabulary('{"the": -1}').problems).toEqual([
+      'the vocabulary gives "the" the id -1, not a whole number ≥ 0',
+    ]);
     expect(parseVocabulary('  ').problems).toHaveLength(1);
   });
 
   it('reads ids as lines or JSON, and text through the vocabulary', () => {
-    expect(parseIdRows('5 17 2\n8, 9').value).toEqual([[5, 17, 2], [8, 9]]);
+    expect(parseIdRows('5 17 2\n8, 9').value).toEqual([
+      [5, 17, 2],
+      [8, 9],
+    ]);
     expect(parseIdRows('[[1, 2], [3]]').value).toEqual([[1, 2], [3]]);
     expect(parseIdRows('[4, 5]').value).toEqual([[4, 5]]);
     expect(parseIdRows('5 x').problems).toEqual(['row 1, token 2: "x" is not a whole number']);
     const vocab = parseVocabulary('<pad>\n<unk>\nthe\ncat').value!;
-    expect(parseTextRows('the cat\nthe dog', vocab).value).toEqual([[2, 3], [2, 1]]);
-    expect(parseTextRows('the dog', parseVocabulary('the\ncat').value!).problems).toEqual(['row 1: "dog" is not in the vocabulary, which has no <unk> token']);
-    expect(padRows([[1, 2, 3], [4]], 0)).toEqual({ ids: [[1, 2, 3], [4, 0, 0]], lengths: [3, 1] });
+    expect(parseTextRows('the cat\nthe dog', vocab).value).toEqual([
+      [2, 3],
+      [2, 1],
+    ]);
+    expect(parseTextRows('the dog', parseVocabulary('the\ncat').value!).problems).toEqual([
+      'row 1: "dog" is not in the vocabulary, which has no <unk> token',
+    ]);
+    expect(padRows([[1, 2, 3], [4]], 0)).toEqual({
+      ids: [
+        [1, 2, 3],
+        [4, 0, 0],
+      ],
+      lengths: [3, 1],
+    });
     expect(detokenize([2, 3, 40], vocab)).toBe('the cat #40');
   });
 });
@@ -74,16 +91,37 @@ describe('the layer graph', () => {
   it('draws inputs, layers and outputs, with masks from the lengths', () => {
     const ir = compile(readFileSync('specs/sentiment.seq', 'utf8')).ir!;
     const graph = layerGraph(ir);
-    expect(graph.nodes.map((n) => n.label)).toEqual(['tokens', 'lengths', 'embedding', 'lstm', 'last', 'fc', 'softmax', 'probs']);
-    expect(graph.edges.filter((e) => e.kind === 'lengths').map((e) => e.to)).toEqual(['op:model:lstm', 'op:model:last']);
+    expect(graph.nodes.map((n) => n.label)).toEqual([
+      'tokens',
+      'lengths',
+      'embedding',
+      'lstm',
+      'last',
+      'fc',
+      'softmax',
+      'probs',
+    ]);
+    expect(graph.edges.filter((e) => e.kind === 'lengths').map((e) => e.to)).toEqual([
+      'op:model:lstm',
+      'op:model:last',
+    ]);
     expect(graphSvg(graph)).toMatch(/^<svg [^>]*class="layer-graph"/);
   });
 
   it('draws the encoder and the per-token decoder as blocks, joined by the memory and the initial state', () => {
     const ir = compile(readFileSync('specs/translator.seq', 'utf8'), { sourceName: 'translator.seq' }).ir!;
     const graph = layerGraph(ir);
-    expect(graph.nodes.filter((n) => n.block === 'decoder').map((n) => n.label)).toEqual(['previous token', 'tgt_embedding', 'decoder', 'attention', 'generator', 'next-token logits']);
-    expect(graph.edges.filter((e) => e.kind === 'memory' || e.kind === 'state').map((e) => [e.from, e.to, e.note])).toEqual([
+    expect(graph.nodes.filter((n) => n.block === 'decoder').map((n) => n.label)).toEqual([
+      'previous token',
+      'tgt_embedding',
+      'decoder',
+      'attention',
+      'generator',
+      'next-token logits',
+    ]);
+    expect(
+      graph.edges.filter((e) => e.kind === 'memory' || e.kind === 'state').map((e) => [e.from, e.to, e.note]),
+    ).toEqual([
       ['op:encoder:encoder', 'op:decoder:decoder', 'initial state'],
       ['op:encoder:encoder', 'op:decoder:attention', 'memory'],
     ]);
@@ -100,7 +138,10 @@ describe('the layer graph’s text', () => {
     expect(wrapDetail('Attention(score=general) · luong')).toEqual(['Attention(score=general)', '· luong']);
     expect(wrapDetail('last')).toEqual(['last']);
     // A line that ends exactly at the limit, its comma's space included, starts the next line without a space.
-    expect(wrapDetail('BiLSTM(hidden=256, layers=2, dropout=0.3)')).toEqual(['BiLSTM(hidden=256, layers=2,', 'dropout=0.3)']);
+    expect(wrapDetail('BiLSTM(hidden=256, layers=2, dropout=0.3)')).toEqual([
+      'BiLSTM(hidden=256, layers=2,',
+      'dropout=0.3)',
+    ]);
     expect(wrapDetail('x'.repeat(60)).join('')).toBe('x'.repeat(60));
   });
 
@@ -109,7 +150,9 @@ describe('the layer graph’s text', () => {
       const svg = graphSvg(layerGraph(compile(readFileSync(`specs/${stem}.seq`, 'utf8')).ir!));
       expect(svg, stem).not.toContain('…');
     }
-    const long = compile('model M {\n  input tokens: int64[batch, time]\n  tokens -> a_very_long_embedding_label_indeed: Embedding(vocab=10, dim=4) -> output y\n}\n').ir!;
+    const long = compile(
+      'model M {\n  input tokens: int64[batch, time]\n  tokens -> a_very_long_embedding_label_indeed: Embedding(vocab=10, dim=4) -> output y\n}\n',
+    ).ir!;
     const svg = graphSvg(layerGraph(long));
     expect(svg).toContain('>a_very_long_embedding_label_indeed</text>');
     const width = Number(/<rect width="(\d+)"/.exec(svg.slice(svg.indexOf('class="node ')))![1]);
@@ -119,12 +162,20 @@ describe('the layer graph’s text', () => {
 
 describe('download names', () => {
   it('come from the model the spec declares, in snake case', () => {
-    expect(['Sentiment', 'SimpleLSTM', 'TinyTranslator', 'Foo', 'LSTMTagger', 'charLM2'].map(fileStem)).toEqual(['sentiment', 'simple_lstm', 'tiny_translator', 'foo', 'lstm_tagger', 'char_lm2']);
+    expect(['Sentiment', 'SimpleLSTM', 'TinyTranslator', 'Foo', 'LSTMTagger', 'charLM2'].map(fileStem)).toEqual([
+      'sentiment',
+      'simple_lstm',
+      'tiny_translator',
+      'foo',
+      'lstm_tagger',
+      'char_lm2',
+    ]);
     expect(modelName('# a model Commented here\nmodel Foo {\n}')).toBe('Foo');
     expect(stemOfSource('model Foo {}', 'sentiment')).toBe('foo');
     expect(stemOfSource('# nothing yet', 'sentiment')).toBe('sentiment');
     // Every shipped spec's model name gives its file's stem, so the downloads keep their names.
-    for (const stem of ['sentiment', 'simple_lstm', 'tagger', 'translator']) expect(stemOfSource(readFileSync(`specs/${stem}.seq`, 'utf8'), 'x')).toBe(stem);
+    for (const stem of ['sentiment', 'simple_lstm', 'tagger', 'translator'])
+      expect(stemOfSource(readFileSync(`specs/${stem}.seq`, 'utf8'), 'x')).toBe(stem);
   });
 
   it('tell an example from an edited text', () => {
@@ -135,20 +186,44 @@ describe('download names', () => {
 });
 
 describe('generation options from the boxes', () => {
-  const form: GenerationForm = { strategy: 'sample', beamWidth: '4', nBest: '2', lengthPenalty: '', temperature: '0.7', topK: '5', topP: '0.9', seed: '3', maxLength: '' };
+  const form: GenerationForm = {
+    strategy: 'sample',
+    beamWidth: '4',
+    nBest: '2',
+    lengthPenalty: '',
+    temperature: '0.7',
+    topK: '5',
+    topP: '0.9',
+    seed: '3',
+    maxLength: '',
+  };
 
   it('are the runtime’s options for the chosen search', () => {
-    expect(generationOptions(form)).toEqual({ options: { strategy: 'sample', sample: { count: 2, temperature: 0.7, topK: 5, topP: 0.9, seed: 3 } }, problems: [] });
-    expect(generationOptions({ ...form, strategy: 'beam', lengthPenalty: '0.6', maxLength: '9' }).options).toEqual({ strategy: 'beam', beam: { width: 4, nBest: 2, lengthPenalty: 0.6 }, maxLength: 9 });
+    expect(generationOptions(form)).toEqual({
+      options: { strategy: 'sample', sample: { count: 2, temperature: 0.7, topK: 5, topP: 0.9, seed: 3 } },
+      problems: [],
+    });
+    expect(generationOptions({ ...form, strategy: 'beam', lengthPenalty: '0.6', maxLength: '9' }).options).toEqual({
+      strategy: 'beam',
+      beam: { width: 4, nBest: 2, lengthPenalty: 0.6 },
+      maxLength: 9,
+    });
     expect(generationOptions({ ...form, strategy: 'greedy' }).options).toEqual({ strategy: 'greedy' });
     // Empty boxes leave the runtime's defaults; the seed is 0 so that a sample repeats.
-    expect(generationOptions({ ...form, temperature: '', topK: ' ', topP: '', seed: '' }).options).toEqual({ strategy: 'sample', sample: { count: 2, seed: 0 } });
+    expect(generationOptions({ ...form, temperature: '', topK: ' ', topP: '', seed: '' }).options).toEqual({
+      strategy: 'sample',
+      sample: { count: 2, seed: 0 },
+    });
   });
 
   it('name each box that holds no number, and leave ranges to the runtime', () => {
-    expect(generationOptions({ ...form, temperature: 'warm', topP: '1/2' })).toEqual({ problems: ['temperature: "warm" is not a number', 'top-p: "1/2" is not a number'] });
+    expect(generationOptions({ ...form, temperature: 'warm', topP: '1/2' })).toEqual({
+      problems: ['temperature: "warm" is not a number', 'top-p: "1/2" is not a number'],
+    });
     expect(generationOptions({ ...form, temperature: '-1' }).options!.sample!.temperature).toBe(-1);
-    expect(generationOptions({ ...form, strategy: 'nucleus' }).problems).toEqual(['search: "nucleus" is not greedy, beam or sample']);
+    expect(generationOptions({ ...form, strategy: 'nucleus' }).problems).toEqual([
+      'search: "nucleus" is not greedy, beam or sample',
+    ]);
   });
 });
 
@@ -164,7 +239,30 @@ describe('feature batches', () => {
   });
 
   it('are padded with zero vectors, their lengths counted, and bad rows named', () => {
-    expect(padFeatureRows([[[1, 2], [3, 4]], [[5, 6]]], 2)).toEqual({ rows: [[[1, 2], [3, 4]], [[5, 6], [0, 0]]], lengths: [2, 1] });
+    expect(
+      padFeatureRows(
+        [
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          [[5, 6]],
+        ],
+        2,
+      ),
+    ).toEqual({
+      rows: [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [5, 6],
+          [0, 0],
+        ],
+      ],
+      lengths: [2, 1],
+    });
     expect(padFeatureRows([[[1, 2, 3]]], 2).problem).toBe('row 1, step 1 has 3 numbers, not 2');
     expect(padFeatureRows([[1, 2]], 2).problem).toBe('row 1 is not a list of time steps, each a list of numbers');
     expect(padFeatureRows({}, 2).problem).toBe('give a JSON list of rows, each a list of time steps');

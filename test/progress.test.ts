@@ -17,7 +17,9 @@ describe('progress', () => {
     p.update(3);
     p.update(4); // the end is always drawn
     p.finish();
-    expect(text).toBe('\rweights: 1/4 (25%)\u001b[K\rweights: 3/4 (75%)\u001b[K\rweights: 4/4 (100%)\u001b[K\r\u001b[K');
+    expect(text).toBe(
+      '\rweights: 1/4 (25%)\u001b[K\rweights: 3/4 (75%)\u001b[K\rweights: 4/4 (100%)\u001b[K\r\u001b[K',
+    );
   });
 
   it('writes nothing when standard error is not a terminal, or under --json', () => {
@@ -26,7 +28,10 @@ describe('progress', () => {
     const p = startProgress(io, 'build', 10, sink);
     p.update(5);
     p.finish();
-    const q = startProgress({ ...io, json: { diagnostics: [] } }, 'build', 10, { isTTY: true, write: (t) => (text += t) });
+    const q = startProgress({ ...io, json: { diagnostics: [] } }, 'build', 10, {
+      isTTY: true,
+      write: (t) => (text += t),
+    });
     q.update(5);
     q.finish();
     expect(text).toBe('');

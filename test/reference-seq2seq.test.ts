@@ -84,7 +84,14 @@ function decoder(o: DecoderOptions = {}): DecoderConfig {
   return {
     embedding: { prefix: 'tgt_embedding', vocab, dim: 3 },
     ...(o.score
-      ? { attention: { prefix: 'attention', score: o.score, placement: o.placement ?? 'luong', inputFeed: o.inputFeed ?? false } }
+      ? {
+          attention: {
+            prefix: 'attention',
+            score: o.score,
+            placement: o.placement ?? 'luong',
+            inputFeed: o.inputFeed ?? false,
+          },
+        }
       : {}),
     recurrent: { prefix: 'decoder', cell: o.cell ?? 'lstm', hidden: o.hidden ?? 4, layers: o.layers ?? 2 },
     head: o.head ?? [{ kind: 'linear', prefix: 'generator', out: vocab }],
@@ -122,7 +129,14 @@ function stepByStep(
   let state: DecoderState = startState(dec, encoded);
   const perStep: number[][][] = [];
   for (let t = 0; t < tgtIn[0]!.length; t++) {
-    const result = decoderStep(weights, dec, state, tgtIn.map((row) => row[t]!), encoded.memory, SRC_LENGTHS);
+    const result = decoderStep(
+      weights,
+      dec,
+      state,
+      tgtIn.map((row) => row[t]!),
+      encoded.memory,
+      SRC_LENGTHS,
+    );
     perStep.push(result.logits);
     state = result;
   }
@@ -156,22 +170,26 @@ const attentionVariants: Array<{ score: AttentionScore; placement: AttentionPlac
   { score: 'general', placement: 'bahdanau', inputFeed: false },
   { score: 'additive', placement: 'bahdanau', inputFeed: false },
 ];
-const variantName = (v: (typeof attentionVariants)[number]) => `${v.score} ${v.placement}${v.inputFeed ? ' input_feed' : ''}`;
+const variantName = (v: (typeof attentionVariants)[number]) =>
+  `${v.score} ${v.placement}${v.inputFeed ? ' input_feed' : ''}`;
 
 // ---------------------------------------------------------------------------------------------
 
 describe('teacher forcing', () => {
-  it.each(attentionVariants.map((v) => ({ ...v, name: variantName(v) })))('equals the step-by-step loop: $name', (v) => {
-    const random = seededRandom(100 + attentionVariants.findIndex((w) => variantName(w) === v.name));
-    const enc = biLstmEncoder();
-    const dec = decoder({ score: v.score, placement: v.placement, inputFeed: v.inputFeed });
-    const weights = randomSeq2seqWeights(random, enc, dec);
-    const src = randomSource(random);
-    const tgtIn = randomTarget(random, dec);
-    const logits = teacherForced(weights, enc, dec, src, SRC_LENGTHS, tgtIn);
-    expect([logits.length, logits[0]!.length, logits[0]![0]!.length]).toEqual([3, TGT_TIME, TGT_VOCAB]);
-    expect(logits).toEqual(stepByStep(weights, enc, dec, src, tgtIn));
-  });
+  it.each(attentionVariants.map((v) => ({ ...v, name: variantName(v) })))(
+    'equals the step-by-step loop: $name',
+    (v) => {
+      const random = seededRandom(100 + attentionVariants.findIndex((w) => variantName(w) === v.name));
+      const enc = biLstmEncoder();
+      const dec = decoder({ score: v.score, placement: v.placement, inputFeed: v.inputFeed });
+      const weights = randomSeq2seqWeights(random, enc, dec);
+      const src = randomSource(random);
+      const tgtIn = randomTarget(random, dec);
+      const logits = teacherForced(weights, enc, dec, src, SRC_LENGTHS, tgtIn);
+      expect([logits.length, logits[0]!.length, logits[0]![0]!.length]).toEqual([3, TGT_TIME, TGT_VOCAB]);
+      expect(logits).toEqual(stepByStep(weights, enc, dec, src, tgtIn));
+    },
+  );
 
   it.each(['dot', 'general', 'additive'] as const)(
     'Luong %s without input feeding equals the recurrent layer over the whole target, then attention per step',
@@ -203,32 +221,45 @@ describe('teacher forcing', () => {
 });
 
 describe('Bahdanau placement', () => {
-  it.each(['dot', 'general', 'additive'] as const)('%s: the query is the top layer of the state before the step, x = [e ; ctx]', (score) => {
-    const random = seededRandom(130);
-    const enc = biLstmEncoder();
-    const dec = decoder({ score, placement: 'bahdanau' });
-    const weights = randomSeq2seqWeights(random, enc, dec);
-    expect(weights.get('decoder.weight_ih_l0')!.shape).toEqual([16, 3 + 4]);
-    expect(weights.has('attention.linear_out.weight')).toBe(false);
-    const src = randomSource(random);
-    const tgtIn = randomTarget(random, dec);
-    const encoded = encode(weights, enc, dec, src, SRC_LENGTHS);
-    let state = startState(dec, encoded);
-    for (let t = 0; t < TGT_TIME; t++) {
-      const tokens = tgtIn.map((row) => row[t]!);
-      const result = decoderStep(weights, dec, state, tokens, encoded.memory, SRC_LENGTHS);
-      const attended = attend(weights, dec.attention!, state.h[1]!, encoded.memory, SRC_LENGTHS);
-      const e = embedding(weights, 'tgt_embedding', tokens.map((y) => [y]));
-      const x = e.map((row, b) => [[...row[0]!, ...attended.context[b]!]]);
-      const stepped = recurrent('lstm', { hidden: 4, layers: 2, bidirectional: false, h0: state.h, c0: state.c! }, 'decoder', weights, x);
-      expectClose(result.attention!, attended.weights);
-      expectClose(result.h, stepped.hn);
-      expectClose(result.c!, stepped.cn!);
-      expectClose(result.logits, linear(weights, 'generator', stepped.hn[1]!));
-      expect(result.feed).toBeUndefined();
-      state = result;
-    }
-  });
+  it.each(['dot', 'general', 'additive'] as const)(
+    '%s: the query is the top layer of the state before the step, x = [e ; ctx]',
+    (score) => {
+      const random = seededRandom(130);
+      const enc = biLstmEncoder();
+      const dec = decoder({ score, placement: 'bahdanau' });
+      const weights = randomSeq2seqWeights(random, enc, dec);
+      expect(weights.get('decoder.weight_ih_l0')!.shape).toEqual([16, 3 + 4]);
+      expect(weights.has('attention.linear_out.weight')).toBe(false);
+      const src = randomSource(random);
+      const tgtIn = randomTarget(random, dec);
+      const encoded = encode(weights, enc, dec, src, SRC_LENGTHS);
+      let state = startState(dec, encoded);
+      for (let t = 0; t < TGT_TIME; t++) {
+        const tokens = tgtIn.map((row) => row[t]!);
+        const result = decoderStep(weights, dec, state, tokens, encoded.memory, SRC_LENGTHS);
+        const attended = attend(weights, dec.attention!, state.h[1]!, encoded.memory, SRC_LENGTHS);
+        const e = embedding(
+          weights,
+          'tgt_embedding',
+          tokens.map((y) => [y]),
+        );
+        const x = e.map((row, b) => [[...row[0]!, ...attended.context[b]!]]);
+        const stepped = recurrent(
+          'lstm',
+          { hidden: 4, layers: 2, bidirectional: false, h0: state.h, c0: state.c! },
+          'decoder',
+          weights,
+          x,
+        );
+        expectClose(result.attention!, attended.weights);
+        expectClose(result.h, stepped.hn);
+        expectClose(result.c!, stepped.cn!);
+        expectClose(result.logits, linear(weights, 'generator', stepped.hn[1]!));
+        expect(result.feed).toBeUndefined();
+        state = result;
+      }
+    },
+  );
 });
 
 describe('decoders without attention vs the recurrent reference over the whole target', () => {
@@ -247,15 +278,29 @@ describe('decoders without attention vs the recurrent reference over the whole t
     const dec = decoder({ cell, hidden: 3, head });
     const weights = randomSeq2seqWeights(random, undefined, dec);
     const tgtIn = randomTarget(random, dec);
-    const states = recurrent(cell, { hidden: 3, layers: 2, bidirectional: false }, 'decoder', weights, embedding(weights, 'tgt_embedding', tgtIn));
+    const states = recurrent(
+      cell,
+      { hidden: 3, layers: 2, bidirectional: false },
+      'decoder',
+      weights,
+      embedding(weights, 'tgt_embedding', tgtIn),
+    );
     const expected = logSoftmax(
-      linear(weights, 'generator', relu(layerNorm(weights, 'norm', linear(weights, 'proj', states.output))), { bias: false }),
+      linear(weights, 'generator', relu(layerNorm(weights, 'norm', linear(weights, 'proj', states.output))), {
+        bias: false,
+      }),
     );
     expectClose(teacherForced(weights, undefined, dec, undefined, undefined, tgtIn), expected);
 
     // The state after the last step is the recurrent layer's h_n (and c_n).
     let state = zeroState(dec, tgtIn.length);
-    for (let t = 0; t < TGT_TIME; t++) state = decoderStep(weights, dec, state, tgtIn.map((row) => row[t]!));
+    for (let t = 0; t < TGT_TIME; t++)
+      state = decoderStep(
+        weights,
+        dec,
+        state,
+        tgtIn.map((row) => row[t]!),
+      );
     expectClose(state.h, states.hn);
     if (cell === 'lstm') expectClose(state.c!, states.cn!);
     else expect(state.c).toBeUndefined();
@@ -300,8 +345,22 @@ describe('the initial state from the encoder', () => {
     const encoded = encode(weights, enc, dec, src, SRC_LENGTHS);
     expect(memorySize(enc)).toBe(4);
 
-    const first = recurrent('gru', { hidden: 3, layers: 1, bidirectional: false }, 'pre', weights, embedding(weights, 'src_embedding', src), SRC_LENGTHS);
-    const last = recurrent('lstm', { hidden: 2, layers: 2, bidirectional: true }, 'encoder', weights, first.output, SRC_LENGTHS);
+    const first = recurrent(
+      'gru',
+      { hidden: 3, layers: 1, bidirectional: false },
+      'pre',
+      weights,
+      embedding(weights, 'src_embedding', src),
+      SRC_LENGTHS,
+    );
+    const last = recurrent(
+      'lstm',
+      { hidden: 2, layers: 2, bidirectional: true },
+      'encoder',
+      weights,
+      first.output,
+      SRC_LENGTHS,
+    );
     expect(encoded.memory).toEqual(last.output);
     encoded.memory.forEach((row, b) => row.slice(SRC_LENGTHS[b]).forEach((step) => expect(step).toEqual([0, 0, 0, 0])));
     // h_enc[l] = [h_n[2l] ; h_n[2l+1]].
@@ -330,7 +389,14 @@ describe('the initial state from the encoder', () => {
     const encoded = encode(weights, enc, dec, src, SRC_LENGTHS);
     const pre = embedding(weights, 'src_embedding', src);
     const first = recurrent('gru', { hidden: 3, layers: 1, bidirectional: false }, 'pre', weights, pre, SRC_LENGTHS);
-    const last = recurrent('lstm', { hidden: 2, layers: 2, bidirectional: true }, 'encoder', weights, first.output, SRC_LENGTHS);
+    const last = recurrent(
+      'lstm',
+      { hidden: 2, layers: 2, bidirectional: true },
+      'encoder',
+      weights,
+      first.output,
+      SRC_LENGTHS,
+    );
     src.forEach((_, b) => {
       // PyTorch's h_n order (l0, l0_reverse, l1, l1_reverse) is already [h_enc[0] ; h_enc[1]].
       const hJoined = [0, 1, 2, 3].flatMap((k) => last.hn[k]![b]!);
@@ -370,9 +436,13 @@ describe('masked attention', () => {
     expect(decoderStep(weights, dec, state, tokens, dirty, SRC_LENGTHS)).toEqual(clean);
 
     // Other source ids at padded steps change nothing either, end to end.
-    const otherSrc = src.map((row, b) => row.map((id, j) => (j < SRC_LENGTHS[b]! ? id : 1 + ((id + j) % (SRC_VOCAB - 1)))));
+    const otherSrc = src.map((row, b) =>
+      row.map((id, j) => (j < SRC_LENGTHS[b]! ? id : 1 + ((id + j) % (SRC_VOCAB - 1)))),
+    );
     const tgtIn = randomTarget(random, dec);
-    expect(teacherForced(weights, enc, dec, otherSrc, SRC_LENGTHS, tgtIn)).toEqual(teacherForced(weights, enc, dec, src, SRC_LENGTHS, tgtIn));
+    expect(teacherForced(weights, enc, dec, otherSrc, SRC_LENGTHS, tgtIn)).toEqual(
+      teacherForced(weights, enc, dec, src, SRC_LENGTHS, tgtIn),
+    );
 
     // α sums to 1 over the valid steps and is exactly 0 at the padded ones.
     const alpha = clean.attention!;
@@ -388,7 +458,13 @@ describe('masked attention', () => {
 
 describe('attention worked out by hand', () => {
   // One row of memory with D = 2 and three steps, the last one padded: M = [[1,0], [0,1], [5,5]].
-  const memory = [[[1, 0], [0, 1], [5, 5]]];
+  const memory = [
+    [
+      [1, 0],
+      [0, 1],
+      [5, 5],
+    ],
+  ];
   const lengths = [2];
 
   it('dot: s_j = q · M_j', () => {
@@ -444,13 +520,22 @@ describe('attention worked out by hand', () => {
       ['attention.linear_out.weight', linearOut],
       ['attention.linear_out.bias', vector([0.5, -1])],
     ]);
-    const a = luongOutput(weights, { prefix: 'attention', score: 'additive' }, [[additiveAlpha, 1 - additiveAlpha]], [[0, 0.5]]);
+    const a = luongOutput(
+      weights,
+      { prefix: 'attention', score: 'additive' },
+      [[additiveAlpha, 1 - additiveAlpha]],
+      [[0, 0.5]],
+    );
     expectClose(a, [[0.9632323686491473, -0.9632323686491473]]);
   });
 
   // A one-layer relu RNN with hidden 2 whose step is easy to follow, and an identity generator, so
   // a whole decoderStep can be worked out by hand.
-  function handDecoder(placement: AttentionPlacement, weightIh: ReferenceTensor, biasIh: number[]): {
+  function handDecoder(
+    placement: AttentionPlacement,
+    weightIh: ReferenceTensor,
+    biasIh: number[],
+  ): {
     dec: DecoderConfig;
     weights: Map<string, ReferenceTensor>;
   } {
@@ -501,35 +586,53 @@ describe('attention worked out by hand', () => {
 });
 
 describe('input feeding', () => {
-  it.each(['dot', 'general', 'additive'] as const)('%s: feed is zero at t = 0, then the previous attentional vector', (score) => {
-    const random = seededRandom(500);
-    const enc = biLstmEncoder();
-    const dec = decoder({ score, inputFeed: true });
-    const weights = randomSeq2seqWeights(random, enc, dec);
-    expect(weights.get('decoder.weight_ih_l0')!.shape).toEqual([16, 3 + 4]);
-    const src = randomSource(random);
-    const tgtIn = randomTarget(random, dec);
-    const encoded = encode(weights, enc, dec, src, SRC_LENGTHS);
-    let state = startState(dec, encoded);
-    expect(state.feed).toEqual([0, 1, 2].map(() => [0, 0, 0, 0]));
+  it.each(['dot', 'general', 'additive'] as const)(
+    '%s: feed is zero at t = 0, then the previous attentional vector',
+    (score) => {
+      const random = seededRandom(500);
+      const enc = biLstmEncoder();
+      const dec = decoder({ score, inputFeed: true });
+      const weights = randomSeq2seqWeights(random, enc, dec);
+      expect(weights.get('decoder.weight_ih_l0')!.shape).toEqual([16, 3 + 4]);
+      const src = randomSource(random);
+      const tgtIn = randomTarget(random, dec);
+      const encoded = encode(weights, enc, dec, src, SRC_LENGTHS);
+      let state = startState(dec, encoded);
+      expect(state.feed).toEqual([0, 1, 2].map(() => [0, 0, 0, 0]));
 
-    for (let t = 0; t < TGT_TIME; t++) {
-      const tokens = tgtIn.map((row) => row[t]!);
-      const result = decoderStep(weights, dec, state, tokens, encoded.memory, SRC_LENGTHS);
-      // The recurrent layer saw x = [e ; feed], with the feed passed in.
-      const e = embedding(weights, 'tgt_embedding', tokens.map((y) => [y]));
-      const x = e.map((row, b) => [[...row[0]!, ...state.feed![b]!]]);
-      const stepped = recurrent('lstm', { hidden: 4, layers: 2, bidirectional: false, h0: state.h, c0: state.c! }, 'decoder', weights, x);
-      expectClose(result.h, stepped.hn);
-      expectClose(result.c!, stepped.cn!);
-      // feed' is the attentional vector a, and the logits are the head applied to it.
-      const o = result.h[1]!;
-      const a = luongOutput(weights, dec.attention!, attend(weights, dec.attention!, o, encoded.memory, SRC_LENGTHS).context, o);
-      expectClose(result.feed!, a);
-      expectClose(result.logits, linear(weights, 'generator', a));
-      state = result;
-    }
-  });
+      for (let t = 0; t < TGT_TIME; t++) {
+        const tokens = tgtIn.map((row) => row[t]!);
+        const result = decoderStep(weights, dec, state, tokens, encoded.memory, SRC_LENGTHS);
+        // The recurrent layer saw x = [e ; feed], with the feed passed in.
+        const e = embedding(
+          weights,
+          'tgt_embedding',
+          tokens.map((y) => [y]),
+        );
+        const x = e.map((row, b) => [[...row[0]!, ...state.feed![b]!]]);
+        const stepped = recurrent(
+          'lstm',
+          { hidden: 4, layers: 2, bidirectional: false, h0: state.h, c0: state.c! },
+          'decoder',
+          weights,
+          x,
+        );
+        expectClose(result.h, stepped.hn);
+        expectClose(result.c!, stepped.cn!);
+        // feed' is the attentional vector a, and the logits are the head applied to it.
+        const o = result.h[1]!;
+        const a = luongOutput(
+          weights,
+          dec.attention!,
+          attend(weights, dec.attention!, o, encoded.memory, SRC_LENGTHS).context,
+          o,
+        );
+        expectClose(result.feed!, a);
+        expectClose(result.logits, linear(weights, 'generator', a));
+        state = result;
+      }
+    },
+  );
 
   it('the feed matters: a nonzero feed at t = 0 gives other logits', () => {
     const random = seededRandom(501);
@@ -578,7 +681,9 @@ describe('parameters', () => {
       'decoder.weight_ih_l1': [12, 4],
     });
     expect(() => randomSeq2seqWeights(random, enc, decoder({ score: 'dot', hidden: 6 }))).toThrow(/H = D/);
-    expect(() => randomSeq2seqWeights(random, enc, decoder({ score: 'dot', placement: 'bahdanau', inputFeed: true }))).toThrow(/Luong/);
+    expect(() =>
+      randomSeq2seqWeights(random, enc, decoder({ score: 'dot', placement: 'bahdanau', inputFeed: true })),
+    ).toThrow(/Luong/);
   });
 });
 
@@ -670,15 +775,25 @@ describe('exhaustive search', () => {
     const row = 1;
     const logProbs = nextTokenLogProbs(weights, enc, dec, src[row]!, SRC_LENGTHS[row]!);
     const sequenceLogProb = (tokens: number[]): number => {
-      const logits = teacherForced(weights, enc, dec, [src[row]!], [SRC_LENGTHS[row]!], [[0, ...tokens.slice(0, -1)]])[0]!;
+      const logits = teacherForced(
+        weights,
+        enc,
+        dec,
+        [src[row]!],
+        [SRC_LENGTHS[row]!],
+        [[0, ...tokens.slice(0, -1)]],
+      )[0]!;
       return tokens.reduce((total, token, t) => total + logSoftmax(logits[t]!)[token]!, 0);
     };
     for (const alpha of [0, 0.6, 2]) {
       const expected = bruteForce(sequenceLogProb, 3, 4, 2, alpha);
-      const found = alpha === 0 ? exhaustiveBest(logProbs, 3, 4, 2) : exhaustiveBestWithLengthPenalty(logProbs, 3, 4, 2, alpha);
+      const found =
+        alpha === 0 ? exhaustiveBest(logProbs, 3, 4, 2) : exhaustiveBestWithLengthPenalty(logProbs, 3, 4, 2, alpha);
       expect(found.tokens).toEqual(expected.tokens);
       expect(Math.abs(found.logProb - expected.logProb)).toBeLessThan(1e-9);
-      expect(Math.abs(found.score - expected.logProb / gnmtLengthPenalty(expected.tokens.length, alpha))).toBeLessThan(1e-9);
+      expect(Math.abs(found.score - expected.logProb / gnmtLengthPenalty(expected.tokens.length, alpha))).toBeLessThan(
+        1e-9,
+      );
     }
   });
 
@@ -703,16 +818,21 @@ describe('exhaustive search', () => {
     // First step: p = [0.45, 0.05, 0.5]; after any prefix: p = [0.96, 0.02, 0.02].
     // [eos]: log 0.5 = −0.6931, lp = 1.   [0, 0, 0, 0] (reaches maxLen): log(0.45 · 0.96³) = −0.9211,
     // lp(4) = (9/6)^α. α = 0: [eos] wins. α = 1: −0.9211 / 1.5 = −0.6141 > −0.6931, so [0, 0, 0, 0] wins.
-    const long: NextTokenLogProbs = (prefix) => (prefix.length === 0 ? [0.45, 0.05, 0.5] : [0.96, 0.02, 0.02]).map(Math.log);
-    const sequenceLogProb = (tokens: number[]) => tokens.reduce((total, token, t) => total + long(tokens.slice(0, t))[token]!, 0);
+    const long: NextTokenLogProbs = (prefix) =>
+      (prefix.length === 0 ? [0.45, 0.05, 0.5] : [0.96, 0.02, 0.02]).map(Math.log);
+    const sequenceLogProb = (tokens: number[]) =>
+      tokens.reduce((total, token, t) => total + long(tokens.slice(0, t))[token]!, 0);
     expect(exhaustiveBest(long, 3, 4, 2).tokens).toEqual([2]);
     const penalised = exhaustiveBestWithLengthPenalty(long, 3, 4, 2, 1);
     expect(penalised.tokens).toEqual([0, 0, 0, 0]);
     expect(penalised.logProb).toBeCloseTo(Math.log(0.45 * 0.96 ** 3), 12);
     expect(penalised.score).toBeCloseTo(Math.log(0.45 * 0.96 ** 3) / 1.5, 12);
     expect(penalised.tokens).toEqual(bruteForce(sequenceLogProb, 3, 4, 2, 1).tokens);
-    const tableLogProb = (tokens: number[]) => tokens.reduce((total, token, t) => total + table(tokens.slice(0, t))[token]!, 0);
-    expect(exhaustiveBestWithLengthPenalty(table, 3, 4, 2, 1).tokens).toEqual(bruteForce(tableLogProb, 3, 4, 2, 1).tokens);
+    const tableLogProb = (tokens: number[]) =>
+      tokens.reduce((total, token, t) => total + table(tokens.slice(0, t))[token]!, 0);
+    expect(exhaustiveBestWithLengthPenalty(table, 3, 4, 2, 1).tokens).toEqual(
+      bruteForce(tableLogProb, 3, 4, 2, 1).tokens,
+    );
     expect(gnmtLengthPenalty(7, 1)).toBe(2);
   });
 });

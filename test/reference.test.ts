@@ -125,7 +125,9 @@ describe('float64 reference vs ONNX Runtime kernels', () => {
         ...attrs,
         hidden_size: H,
         direction,
-        ...(activations ? { activations: direction === 'bidirectional' ? [...activations, ...activations] : activations } : {}),
+        ...(activations
+          ? { activations: direction === 'bidirectional' ? [...activations, ...activations] : activations }
+          : {}),
       };
       const inputs: Record<string, OracleTensor> = {
         X: oracleTensor(randomTensor(random, [T, B, F], 1.5)),
@@ -184,7 +186,13 @@ describe('TensorFlow.js Layers vs float64 reference', () => {
 
   it('LSTM', () => compareRecurrent('lstm', { layers: 1, bidirectional: false, seed: 1 }));
   it('LSTM with hard sigmoid gates', () =>
-    compareRecurrent('lstm', { layers: 1, bidirectional: false, recurrentActivation: 'hard_sigmoid', seed: 2, scale: 1.5 }));
+    compareRecurrent('lstm', {
+      layers: 1,
+      bidirectional: false,
+      recurrentActivation: 'hard_sigmoid',
+      seed: 2,
+      scale: 1.5,
+    }));
   it('LSTM without bias', () => compareRecurrent('lstm', { layers: 1, bidirectional: false, bias: false, seed: 3 }));
   it('GRU reset_after=false', () =>
     compareRecurrent('gru', { layers: 1, bidirectional: false, resetAfter: false, seed: 4 }));
@@ -198,7 +206,8 @@ describe('TensorFlow.js Layers vs float64 reference', () => {
       scale: 1.5,
     }));
   it('SimpleRNN tanh', () => compareRecurrent('rnn', { layers: 1, bidirectional: false, seed: 6 }));
-  it('SimpleRNN relu', () => compareRecurrent('rnn', { layers: 1, bidirectional: false, nonlinearity: 'relu', seed: 7 }));
+  it('SimpleRNN relu', () =>
+    compareRecurrent('rnn', { layers: 1, bidirectional: false, nonlinearity: 'relu', seed: 7 }));
   it('bidirectional 2-layer LSTM', () => compareRecurrent('lstm', { layers: 2, bidirectional: true, seed: 8 }));
   it('bidirectional 2-layer GRU reset_after=false', () =>
     compareRecurrent('gru', { layers: 2, bidirectional: true, resetAfter: false, seed: 9 }));
@@ -206,7 +215,13 @@ describe('TensorFlow.js Layers vs float64 reference', () => {
 
   it('GRU reset_after=true differs from tfjs (the two GRU variants are not the same model)', async () => {
     const random = seededRandom(11);
-    const weights = randomRecurrentWeights(random, 'gru', 'g', { input: F, hidden: H, layers: 1, bidirectional: false }, { scale: 1 });
+    const weights = randomRecurrentWeights(
+      random,
+      'gru',
+      'g',
+      { input: F, hidden: H, layers: 1, bidirectional: false },
+      { scale: 1 },
+    );
     const x = randomArray(random, [B, T, F], 1.5) as number[][][];
     const pytorch = recurrent('gru', { hidden: H, layers: 1, bidirectional: false }, 'g', weights, x);
     const keras = await runTfjsStack([{ kind: 'gru', prefix: 'g', hidden: H, returnSequences: true }], weights, x);
@@ -302,7 +317,12 @@ describe('float64 helpers', () => {
 
   it('logSoftmax is log of softmax', () => {
     const v = [[0.5, -1, 3]];
-    expect(maxAbsDiff(logSoftmax(v), softmax(v).map((row) => row.map(Math.log)))).toBeLessThan(1e-12);
+    expect(
+      maxAbsDiff(
+        logSoftmax(v),
+        softmax(v).map((row) => row.map(Math.log)),
+      ),
+    ).toBeLessThan(1e-12);
   });
 
   it('nest and flatten are inverses', () => {
@@ -332,7 +352,8 @@ function checkOnnxCase(c: OnnxNodeCase): void {
   const kind = ({ LSTM: 'lstm', GRU: 'gru', RNN: 'rnn' } as const)[c.op as 'LSTM' | 'GRU' | 'RNN'];
   if (!kind) throw new Error(`${c.name}: not a recurrent op`);
   const supported = new Set(['hidden_size', 'direction', 'layout', 'linear_before_reset', 'activations']);
-  for (const key of Object.keys(c.attrs)) if (!supported.has(key)) throw new Error(`${c.name}: unmapped attribute ${key}`);
+  for (const key of Object.keys(c.attrs))
+    if (!supported.has(key)) throw new Error(`${c.name}: unmapped attribute ${key}`);
   const H = c.attrs['hidden_size'] as number;
   const direction = (c.attrs['direction'] as string | undefined) ?? 'forward';
   const batchMajor = c.attrs['layout'] === 1;
@@ -373,12 +394,17 @@ function checkOnnxCase(c: OnnxNodeCase): void {
     if (!has(input)) return undefined;
     const onnx = nested3(c.inputs[input]!);
     const byDirection = batchMajor ? swapFirstAxes(onnx) : onnx;
-    const state = Array.from({ length: referenceDirs }, () => Array.from({ length: batch }, () => new Array<number>(H).fill(0)));
+    const state = Array.from({ length: referenceDirs }, () =>
+      Array.from({ length: batch }, () => new Array<number>(H).fill(0)),
+    );
     byDirection.forEach((rows, d) => (state[onnxToReference(d)] = rows));
     return state;
   };
 
-  const activations = (c.attrs['activations'] as readonly string[] | undefined)?.slice(0, ONNX_ACTIVATIONS[c.op]![0]!.length);
+  const activations = (c.attrs['activations'] as readonly string[] | undefined)?.slice(
+    0,
+    ONNX_ACTIVATIONS[c.op]![0]!.length,
+  );
   const gateIsHard = activations?.[0] === 'HardSigmoid';
   if (activations && c.op !== 'RNN' && activations.slice(1).some((a) => a !== 'Tanh')) {
     throw new Error(`${c.name}: unmapped activations ${activations}`);
@@ -402,16 +428,24 @@ function checkOnnxCase(c: OnnxNodeCase): void {
   const directionsOf = (d: number) => onnxToReference(d);
   const time = x[0]!.length;
   const yBatchMajor = result.output.map((row) =>
-    row.map((step) => Array.from({ length: onnxDirs }, (_, d) => step.slice(directionsOf(d) * H, (directionsOf(d) + 1) * H))),
+    row.map((step) =>
+      Array.from({ length: onnxDirs }, (_, d) => step.slice(directionsOf(d) * H, (directionsOf(d) + 1) * H)),
+    ),
   );
   const y = batchMajor
     ? yBatchMajor
-    : Array.from({ length: time }, (_, t) => Array.from({ length: onnxDirs }, (_, d) => yBatchMajor.map((row) => row[t]![d]!)));
+    : Array.from({ length: time }, (_, t) =>
+        Array.from({ length: onnxDirs }, (_, d) => yBatchMajor.map((row) => row[t]![d]!)),
+      );
   const state = (s: number[][][]) => {
     const byDirection = Array.from({ length: onnxDirs }, (_, d) => s[directionsOf(d)]!);
     return batchMajor ? swapFirstAxes(byDirection) : byDirection;
   };
-  const predicted: Record<string, NestedArray> = { Y: y, Y_h: state(result.hn), ...(result.cn ? { Y_c: state(result.cn) } : {}) };
+  const predicted: Record<string, NestedArray> = {
+    Y: y,
+    Y_h: state(result.hn),
+    ...(result.cn ? { Y_c: state(result.cn) } : {}),
+  };
 
   const compared: string[] = [];
   c.nodeOutputs.forEach((output) => {

@@ -37,7 +37,8 @@ function compiled(source: string): Uint8Array {
   return result.model!;
 }
 
-const messages = (diagnostics: readonly Diagnostic[]): string[] => diagnostics.map((d) => `${d.code} ${d.span.source}: ${d.message}`);
+const messages = (diagnostics: readonly Diagnostic[]): string[] =>
+  diagnostics.map((d) => `${d.code} ${d.span.source}: ${d.message}`);
 
 /** An ONNX Runtime stand-in that records every `run`, to prove that rejected inputs never get there. */
 function recordingOrt(): OrtModule & { runs: Record<string, OrtTensor>[] } {
@@ -86,15 +87,32 @@ describe('the web runtime on onnxruntime-web (wasm)', () => {
   });
 
   it('runs nested lists and flat data with dims, matching onnxruntime-node, and reports its timing', async () => {
-    const nested = await web.run({ tokens: [[0, 1, 3], [2, 3, 0]], lengths: [3, 2] });
-    const flat = await web.run({ tokens: { data: BigInt64Array.from([0n, 1n, 3n, 2n, 3n, 0n]), dims: [2, 3] }, lengths: { data: [3, 2], dims: [2] } });
-    const reference = await node.run({ tokens: [[0, 1, 3], [2, 3, 0]], lengths: [3, 2] });
+    const nested = await web.run({
+      tokens: [
+        [0, 1, 3],
+        [2, 3, 0],
+      ],
+      lengths: [3, 2],
+    });
+    const flat = await web.run({
+      tokens: { data: BigInt64Array.from([0n, 1n, 3n, 2n, 3n, 0n]), dims: [2, 3] },
+      lengths: { data: [3, 2], dims: [2] },
+    });
+    const reference = await node.run({
+      tokens: [
+        [0, 1, 3],
+        [2, 3, 0],
+      ],
+      lengths: [3, 2],
+    });
     for (const result of [nested, flat, reference]) expect(result.diagnostics).toEqual([]);
     const expected = reference.outputs!.get('states')!;
     for (const result of [nested, flat]) {
       const got = result.outputs!.get('states')!;
       expect(got.dims).toEqual([2, 3, 5]);
-      const worst = Math.max(...Array.from(got.data as Float32Array, (v, i) => Math.abs(v - (expected.data as Float32Array)[i]!)));
+      const worst = Math.max(
+        ...Array.from(got.data as Float32Array, (v, i) => Math.abs(v - (expected.data as Float32Array)[i]!)),
+      );
       expect(worst).toBeLessThan(1e-5);
       expect(result.timing!.runMs).toBeGreaterThanOrEqual(0);
       expect(result.timing!.validateMs).toBeGreaterThanOrEqual(0);
@@ -112,7 +130,12 @@ describe('the web runtime on onnxruntime-web (wasm)', () => {
   });
 
   it('rejects every bad id in a batch, each at its position', async () => {
-    const result = await web.run({ tokens: [[7, 1], [-9, 100000]] });
+    const result = await web.run({
+      tokens: [
+        [7, 1],
+        [-9, 100000],
+      ],
+    });
     expect(result.diagnostics.map((d) => d.message)).toEqual([
       'tokens[0][0] is 7, outside the vocabulary [0, 4)',
       'tokens[1][0] is -9, outside the vocabulary [0, 4)',
@@ -128,12 +151,34 @@ describe('the web runtime on onnxruntime-web (wasm)', () => {
 
   it.each([
     ['a length past the time axis', { tokens: [[1, 2, 3]], lengths: [4] }, 'lengths[0] is 4, outside [1, 3]'],
-    ['a zero length', { tokens: [[1, 2, 3], [1, 2, 3]], lengths: [3, 0] }, 'lengths[1] is 0, outside [1, 3]'],
-    ['batch sizes that disagree', { tokens: [[1, 2, 3]], lengths: [3, 3] }, '`batch` is 1 in `tokens` but 2 in `lengths`'],
+    [
+      'a zero length',
+      {
+        tokens: [
+          [1, 2, 3],
+          [1, 2, 3],
+        ],
+        lengths: [3, 0],
+      },
+      'lengths[1] is 0, outside [1, 3]',
+    ],
+    [
+      'batch sizes that disagree',
+      { tokens: [[1, 2, 3]], lengths: [3, 3] },
+      '`batch` is 1 in `tokens` but 2 in `lengths`',
+    ],
     ['the wrong rank', { tokens: [1, 2, 3] }, '`tokens` must have 2 axes [batch, time], found 1 ([3])'],
-    ['the wrong dtype', { tokens: { data: new Float32Array([1, 2]), dims: [1, 2] } }, '`tokens` must be int64, found float32'],
+    [
+      'the wrong dtype',
+      { tokens: { data: new Float32Array([1, 2]), dims: [1, 2] } },
+      '`tokens` must be int64, found float32',
+    ],
     ['a fractional id', { tokens: [[1, 2.5]] }, '`tokens` holds int64 values, but item 1 is 2.5'],
-    ['dims that do not fit the data', { tokens: { data: [1, 2, 3], dims: [2, 2] } }, '`tokens` has dims [2, 2], which hold 4 values, but its data has 3 values'],
+    [
+      'dims that do not fit the data',
+      { tokens: { data: [1, 2, 3], dims: [2, 2] } },
+      '`tokens` has dims [2, 2], which hold 4 values, but its data has 3 values',
+    ],
     ['an unknown input', { tokens: [[1]], token: [[1]] }, 'the model has no input `token`'],
     ['a missing input', { lengths: [1] }, 'the input `tokens` is missing'],
   ])('rejects %s', async (_, inputs, message) => {
@@ -143,7 +188,11 @@ describe('the web runtime on onnxruntime-web (wasm)', () => {
   });
 
   it('gives the same diagnostics on node and on the web, from the same validation core', async () => {
-    const cases: Record<string, unknown>[] = [{ tokens: [[7, -9, 100000]] }, { tokens: [[1, 2]], lengths: [3] }, { tokens: [[[1]]] }];
+    const cases: Record<string, unknown>[] = [
+      { tokens: [[7, -9, 100000]] },
+      { tokens: [[1, 2]], lengths: [3] },
+      { tokens: [[[1]]] },
+    ];
     for (const inputs of cases) {
       const [onWeb, onNode] = await Promise.all([web.run(inputs as never), node.run(inputs as never)]);
       expect(onWeb.diagnostics.length).toBeGreaterThan(0);
@@ -166,15 +215,22 @@ describe('the web runtime on onnxruntime-web (wasm)', () => {
   });
 
   it('is needed: without it, the wasm kernel itself fails on an id outside the table (onnxruntime-web 1.30)', async () => {
-    const feeds = { tokens: new ortWeb.Tensor('int64', BigInt64Array.from([7n]), [1, 1]), lengths: new ortWeb.Tensor('int64', BigInt64Array.from([1n]), [1]) };
+    const feeds = {
+      tokens: new ortWeb.Tensor('int64', BigInt64Array.from([7n]), [1, 1]),
+      lengths: new ortWeb.Tensor('int64', BigInt64Array.from([1n]), [1]),
+    };
     // Run-level severity 4 (fatal only) keeps the kernel's expected error line out of the test log; the session's level does not reach it on onnxruntime-web.
-    await expect((web.session as unknown as ortWeb.InferenceSession).run(feeds, { logSeverityLevel: 4 })).rejects.toThrow(/out of (data )?bounds/i);
+    await expect(
+      (web.session as unknown as ortWeb.InferenceSession).run(feeds, { logSeverityLevel: 4 }),
+    ).rejects.toThrow(/out of (data )?bounds/i);
   });
 
   it('reports a model that was not compiled by seqc, and bytes that are not a model', async () => {
     const stripped = decodeModel(bytes);
     const notSeqc = await loadOnWeb(encodeModel({ ...stripped, metadataProps: [] }), { name: 'other.onnx' });
-    expect(messages(notSeqc.diagnostics)).toEqual(['SEQ310 other.onnx: other.onnx is an ONNX model, but not one compiled by seqc (it has no seqc.signature metadata)']);
+    expect(messages(notSeqc.diagnostics)).toEqual([
+      'SEQ310 other.onnx: other.onnx is an ONNX model, but not one compiled by seqc (it has no seqc.signature metadata)',
+    ]);
     const garbage = await loadOnWeb(new TextEncoder().encode('not a model'));
     expect(garbage.diagnostics.map((d) => d.code)).toEqual(['SEQ309']);
     expect(garbage.diagnostics[0]!.message).toMatch(/^<model> is not a readable ONNX model/);
@@ -188,9 +244,14 @@ describe('the web runtime on onnxruntime-web (wasm)', () => {
 
   it('runs the same bytes on onnxruntime-node as the node runtime does', async () => {
     const direct = await ortNode.InferenceSession.create(bytes);
-    const out = await direct.run({ tokens: new ortNode.Tensor('int64', BigInt64Array.from([1n, 2n]), [1, 2]), lengths: new ortNode.Tensor('int64', BigInt64Array.from([2n]), [1]) });
+    const out = await direct.run({
+      tokens: new ortNode.Tensor('int64', BigInt64Array.from([1n, 2n]), [1, 2]),
+      lengths: new ortNode.Tensor('int64', BigInt64Array.from([2n]), [1]),
+    });
     const viaRuntime = await node.run({ tokens: [[1, 2]] });
-    expect(Array.from(viaRuntime.outputs!.get('states')!.data as Float32Array)).toEqual(Array.from(out['states']!.data as Float32Array));
+    expect(Array.from(viaRuntime.outputs!.get('states')!.data as Float32Array)).toEqual(
+      Array.from(out['states']!.data as Float32Array),
+    );
   });
 });
 
@@ -226,27 +287,63 @@ describe('decoder bundles on the web runtime', () => {
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
     try {
       const { port } = server.address() as AddressInfo;
-      const onWeb = await fetchBundle(`http://127.0.0.1:${port}/models/tiny.manifest.json`, { executionProviders: ['wasm'] });
+      const onWeb = await fetchBundle(`http://127.0.0.1:${port}/models/tiny.manifest.json`, {
+        executionProviders: ['wasm'],
+      });
       expect(onWeb.diagnostics).toEqual([]);
       // The scoring graph is not fetched: generating needs the encoder, the step and (for runGreedyGraph) the greedy
       // graph, and the weights file they share, once.
-      expect(requested.sort()).toEqual(['/models/tiny.encoder.onnx', '/models/tiny.greedy.onnx', '/models/tiny.manifest.json', '/models/tiny.step.onnx', '/models/tiny.weights.bin']);
-      const files = { ...Object.fromEntries(compiled.bundle!.files.map((f) => [f.file, f.sharedBytes])), [compiled.bundle!.weights.file]: compiled.bundle!.weights.bytes };
+      expect(requested.sort()).toEqual([
+        '/models/tiny.encoder.onnx',
+        '/models/tiny.greedy.onnx',
+        '/models/tiny.manifest.json',
+        '/models/tiny.step.onnx',
+        '/models/tiny.weights.bin',
+      ]);
+      const files = {
+        ...Object.fromEntries(compiled.bundle!.files.map((f) => [f.file, f.sharedBytes])),
+        [compiled.bundle!.weights.file]: compiled.bundle!.weights.bytes,
+      };
       const onNode = await loadBundleOnNode({ manifest: compiled.bundle!.manifest, files });
-      const rows = [[3, 4, 5], [6, 7]];
-      for (const options of [{ strategy: 'greedy' as const }, { strategy: 'beam' as const, beam: { width: 3, nBest: 2 } }]) {
-        const [web, node] = await Promise.all([onWeb.bundle!.generate(rows, options), onNode.bundle!.generate(rows, options)]);
-        expect(web.rows!.map((r) => r.hypotheses.map((h) => h.tokens))).toEqual(node.rows!.map((r) => r.hypotheses.map((h) => h.tokens)));
+      const rows = [
+        [3, 4, 5],
+        [6, 7],
+      ];
+      for (const options of [
+        { strategy: 'greedy' as const },
+        { strategy: 'beam' as const, beam: { width: 3, nBest: 2 } },
+      ]) {
+        const [web, node] = await Promise.all([
+          onWeb.bundle!.generate(rows, options),
+          onNode.bundle!.generate(rows, options),
+        ]);
+        expect(web.rows!.map((r) => r.hypotheses.map((h) => h.tokens))).toEqual(
+          node.rows!.map((r) => r.hypotheses.map((h) => h.tokens)),
+        );
       }
       // Source ids are checked against the encoder's signature before the encoder's Gather sees them.
       for (const bundle of [onWeb.bundle!, onNode.bundle!]) {
-        expect((await bundle.generate([[3, 4], [12, -1]], { strategy: 'greedy' })).diagnostics.map((d) => d.message)).toEqual(['src[1][0] is 12, not an id in [0, 12)']);
-        expect((await bundle.runGreedyGraph([[3, 100000]])).diagnostics.map((d) => d.message)).toEqual(['src[0][1] is 100000, not an id in [0, 12)']);
+        expect(
+          (
+            await bundle.generate(
+              [
+                [3, 4],
+                [12, -1],
+              ],
+              { strategy: 'greedy' },
+            )
+          ).diagnostics.map((d) => d.message),
+        ).toEqual(['src[1][0] is 12, not an id in [0, 12)']);
+        expect((await bundle.runGreedyGraph([[3, 100000]])).diagnostics.map((d) => d.message)).toEqual([
+          'src[0][1] is 100000, not an id in [0, 12)',
+        ]);
       }
       await onWeb.bundle!.release();
       await onNode.bundle!.release();
       const missing = await fetchBundle(`http://127.0.0.1:${port}/models/none.manifest.json`);
-      expect(missing.diagnostics.map((d) => d.message)).toEqual([`could not fetch the manifest http://127.0.0.1:${port}/models/none.manifest.json: HTTP 404`]);
+      expect(missing.diagnostics.map((d) => d.message)).toEqual([
+        `could not fetch the manifest http://127.0.0.1:${port}/models/none.manifest.json: HTTP 404`,
+      ]);
     } finally {
       await new Promise((done) => server.close(done));
     }

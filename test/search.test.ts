@@ -8,7 +8,16 @@ import { DataType } from '../src/onnx/types.js';
 import type { ModelProto, NodeProto, TensorProto, ValueInfoProto } from '../src/onnx/types.js';
 import { loadBundle, type OrtModule, type OrtTensor } from '../src/runtime/generate.js';
 import { documentedNames, parseManifest, type BundleManifest } from '../src/runtime/manifest.js';
-import { beamSearch, greedy, logSoftmax, rankTokens, sample, xoshiro128ss, type DecoderSession, type Hypothesis } from '../src/runtime/search.js';
+import {
+  beamSearch,
+  greedy,
+  logSoftmax,
+  rankTokens,
+  sample,
+  xoshiro128ss,
+  type DecoderSession,
+  type Hypothesis,
+} from '../src/runtime/search.js';
 
 // A table-driven Markov model. Token 0 is bos, 1 is eos, 2–4 are words. The next-token logits
 // depend on the row's "origin" (standing in for its source sentence), the previous token and the
@@ -20,7 +29,9 @@ const vocab = 5;
 
 function randomTables(seed: number, count: number): Float32Array[][] {
   const random = xoshiro128ss(seed);
-  return Array.from({ length: count }, () => Array.from({ length: vocab }, () => Float32Array.from({ length: vocab }, () => 3 * random() - 1.5)));
+  return Array.from({ length: count }, () =>
+    Array.from({ length: vocab }, () => Float32Array.from({ length: vocab }, () => 3 * random() - 1.5)),
+  );
 }
 
 const tables = randomTables(7, 4);
@@ -61,7 +72,10 @@ function stickyLogits(_origin: number, previous: number, _position: number): Flo
   return new Float32Array(vocab);
 }
 
-function markovSession(origins: readonly number[], options: { attention?: boolean; logits?: Logits } = {}): MarkovSession {
+function markovSession(
+  origins: readonly number[],
+  options: { attention?: boolean; logits?: Logits } = {},
+): MarkovSession {
   const logitsOf = options.logits ?? markovLogits;
   const stepRows: number[] = [];
   return {
@@ -80,7 +94,10 @@ function markovSession(origins: readonly number[], options: { attention?: boolea
       const next = { origins: state.origins, positions: state.positions.map((p) => p + 1) };
       return options.attention === true ? { logits, state: next, attention } : { logits, state: next };
     },
-    select: (state, rows) => ({ origins: Array.from(rows, (r) => state.origins[r]!), positions: Array.from(rows, (r) => state.positions[r]!) }),
+    select: (state, rows) => ({
+      origins: Array.from(rows, (r) => state.origins[r]!),
+      positions: Array.from(rows, (r) => state.positions[r]!),
+    }),
   };
 }
 
@@ -100,7 +117,10 @@ interface Scored {
 }
 
 /** Every hypothesis up to maxLength (those ending in eos, and the unfinished ones of length maxLength), best first. */
-function exhaustive(origin: number, options: { maxLength: number; minLength?: number; alpha: number; prefix?: readonly number[] }): Scored[] {
+function exhaustive(
+  origin: number,
+  options: { maxLength: number; minLength?: number; alpha: number; prefix?: readonly number[] },
+): Scored[] {
   const prefix = options.prefix ?? [];
   const all: Scored[] = [];
   const walk = (tokens: number[], logProb: number, last: number, position: number): void => {
@@ -109,7 +129,8 @@ function exhaustive(origin: number, options: { maxLength: number; minLength?: nu
       const extended = [...tokens, v];
       const total = logProb + lp[v]!;
       if (v === eos) {
-        if (tokens.length >= (options.minLength ?? 0)) all.push({ tokens: extended, logProb: total, score: total / penalty(extended.length, options.alpha) });
+        if (tokens.length >= (options.minLength ?? 0))
+          all.push({ tokens: extended, logProb: total, score: total / penalty(extended.length, options.alpha) });
       } else if (extended.length === options.maxLength) {
         all.push({ tokens: extended, logProb: total, score: total / penalty(extended.length, options.alpha) });
       } else {
@@ -125,7 +146,18 @@ function exhaustive(origin: number, options: { maxLength: number; minLength?: nu
  * Beam search as a plain loop for one row, with no early stopping: it runs until no live
  * hypothesis is left or maxLength is reached, collecting every finished hypothesis.
  */
-function referenceBeam(origin: number, options: { width: number; nBest: number; maxLength: number; minLength?: number; alpha: number; prefix?: readonly number[]; logits?: Logits }): Scored[] {
+function referenceBeam(
+  origin: number,
+  options: {
+    width: number;
+    nBest: number;
+    maxLength: number;
+    minLength?: number;
+    alpha: number;
+    prefix?: readonly number[];
+    logits?: Logits;
+  },
+): Scored[] {
   const logitsOf = options.logits ?? markovLogits;
   const prefix = options.prefix ?? [];
   type Live = { tokens: number[]; logProb: number; last: number };
@@ -148,14 +180,19 @@ function referenceBeam(origin: number, options: { width: number; nBest: number; 
       if (c.token === eos) done.push({ tokens, logProb: c.logProb, score: c.logProb / penalty(length, options.alpha) });
       else next.push({ tokens, logProb: c.logProb, last: c.token });
     }
-    if (length === options.maxLength) for (const b of next) done.push({ tokens: b.tokens, logProb: b.logProb, score: b.logProb / penalty(length, options.alpha) });
+    if (length === options.maxLength)
+      for (const b of next)
+        done.push({ tokens: b.tokens, logProb: b.logProb, score: b.logProb / penalty(length, options.alpha) });
     live = next;
   }
   return done.sort((a, b) => b.score - a.score).slice(0, options.nBest);
 }
 
 /** Greedy decoding as a plain loop for one row. */
-function referenceGreedy(origin: number, options: { maxLength: number; minLength?: number; prefix?: readonly number[] }): Scored {
+function referenceGreedy(
+  origin: number,
+  options: { maxLength: number; minLength?: number; prefix?: readonly number[] },
+): Scored {
   const prefix = options.prefix ?? [];
   const tokens: number[] = [];
   let logProb = 0;
@@ -243,7 +280,9 @@ describe('greedy', () => {
     // The rows end at different steps, and each step runs on the rows still going.
     const lengths = results.map((h) => h.tokens.length);
     expect(new Set(lengths).size).toBeGreaterThan(1);
-    expect(session.stepRows).toEqual(Array.from({ length: Math.max(...lengths) }, (_, t) => lengths.filter((n) => n > t).length));
+    expect(session.stepRows).toEqual(
+      Array.from({ length: Math.max(...lengths) }, (_, t) => lengths.filter((n) => n > t).length),
+    );
   });
 
   it('forbids eos before minLength and stops at maxLength', async () => {
@@ -271,7 +310,9 @@ describe('greedy', () => {
   it('returns the attention of the step that produced each token', async () => {
     const [h] = await greedy(markovSession([2], { attention: true }), { bos, eos, maxLength: 8 });
     expect(h!.attention).toHaveLength(h!.tokens.length);
-    h!.tokens.forEach((_, t) => expect(h!.attention![t]).toEqual(markovAttention(2, t === 0 ? bos : h!.tokens[t - 1]!, t)));
+    h!.tokens.forEach((_, t) =>
+      expect(h!.attention![t]).toEqual(markovAttention(2, t === 0 ? bos : h!.tokens[t - 1]!, t)),
+    );
   });
 });
 
@@ -280,12 +321,29 @@ describe('beamSearch', () => {
     it(`equals exhaustive search when the beam holds every hypothesis (α = ${alpha})`, async () => {
       const origins = [0, 1, 2, 3];
       // Up to 4 tokens: 1 + 4 + 16 + 64 finished and 256 unfinished hypotheses.
-      const results = await beamSearch(markovSession(origins), { bos, eos, maxLength: 4, width: 341, nBest: 12, lengthPenalty: alpha });
-      results.forEach((hypotheses, row) => expectSameHypotheses(hypotheses, exhaustive(origins[row]!, { maxLength: 4, alpha }).slice(0, 12)));
+      const results = await beamSearch(markovSession(origins), {
+        bos,
+        eos,
+        maxLength: 4,
+        width: 341,
+        nBest: 12,
+        lengthPenalty: alpha,
+      });
+      results.forEach((hypotheses, row) =>
+        expectSameHypotheses(hypotheses, exhaustive(origins[row]!, { maxLength: 4, alpha }).slice(0, 12)),
+      );
     });
 
     it(`equals exhaustive search with minLength (α = ${alpha})`, async () => {
-      const results = await beamSearch(markovSession([1, 3]), { bos, eos, maxLength: 4, minLength: 2, width: 341, nBest: 6, lengthPenalty: alpha });
+      const results = await beamSearch(markovSession([1, 3]), {
+        bos,
+        eos,
+        maxLength: 4,
+        minLength: 2,
+        width: 341,
+        nBest: 6,
+        lengthPenalty: alpha,
+      });
       results.forEach((hypotheses, row) => {
         expectSameHypotheses(hypotheses, exhaustive([1, 3][row]!, { maxLength: 4, minLength: 2, alpha }).slice(0, 6));
         for (const h of hypotheses) expect(h.tokens.indexOf(eos) === -1 || h.tokens.indexOf(eos) >= 2).toBe(true);
@@ -301,7 +359,9 @@ describe('beamSearch', () => {
           const origins = [0, 1, 2, 3];
           const session = markovSession(origins);
           const results = await beamSearch(session, { bos, eos, maxLength: 12, width, nBest, lengthPenalty: alpha });
-          results.forEach((hypotheses, row) => expectSameHypotheses(hypotheses, referenceBeam(origins[row]!, { width, nBest, maxLength: 12, alpha })));
+          results.forEach((hypotheses, row) =>
+            expectSameHypotheses(hypotheses, referenceBeam(origins[row]!, { width, nBest, maxLength: 12, alpha })),
+          );
           if (session.stepRows.length < 12) stoppedEarly = true;
         }
       }
@@ -322,9 +382,17 @@ describe('beamSearch', () => {
   });
 
   it('returns the n best sorted by score, each ending in eos or at maxLength', async () => {
-    const [hypotheses] = await beamSearch(markovSession([2]), { bos, eos, maxLength: 6, width: 6, nBest: 6, lengthPenalty: 0.6 });
+    const [hypotheses] = await beamSearch(markovSession([2]), {
+      bos,
+      eos,
+      maxLength: 6,
+      width: 6,
+      nBest: 6,
+      lengthPenalty: 0.6,
+    });
     expect(hypotheses).toHaveLength(6);
-    for (let i = 1; i < hypotheses!.length; i++) expect(hypotheses![i - 1]!.score).toBeGreaterThanOrEqual(hypotheses![i]!.score);
+    for (let i = 1; i < hypotheses!.length; i++)
+      expect(hypotheses![i - 1]!.score).toBeGreaterThanOrEqual(hypotheses![i]!.score);
     for (const h of hypotheses!) {
       expect(h.tokens.at(-1) === eos || h.tokens.length === 6).toBe(true);
       expect(h.tokens.slice(0, -1)).not.toContain(eos);
@@ -339,17 +407,31 @@ describe('beamSearch', () => {
     const options = { bos, eos, maxLength: 9, width: 4, nBest: 3, lengthPenalty: 0.6, minLength: 1 };
     const batched = await beamSearch(markovSession(origins, { attention: true }), { ...options, prefix });
     for (let row = 0; row < origins.length; row++) {
-      const alone = await beamSearch(markovSession([origins[row]!], { attention: true }), { ...options, prefix: [prefix[row]!] });
+      const alone = await beamSearch(markovSession([origins[row]!], { attention: true }), {
+        ...options,
+        prefix: [prefix[row]!],
+      });
       expect(batched[row]).toEqual(alone[0]);
-      expectSameHypotheses(batched[row]!, referenceBeam(origins[row]!, { ...options, alpha: 0.6, prefix: prefix[row]! }));
+      expectSameHypotheses(
+        batched[row]!,
+        referenceBeam(origins[row]!, { ...options, alpha: 0.6, prefix: prefix[row]! }),
+      );
     }
   });
 
   it('keeps the attention of each token along the winning path', async () => {
-    const [hypotheses] = await beamSearch(markovSession([1], { attention: true }), { bos, eos, maxLength: 6, width: 3, nBest: 3 });
+    const [hypotheses] = await beamSearch(markovSession([1], { attention: true }), {
+      bos,
+      eos,
+      maxLength: 6,
+      width: 3,
+      nBest: 3,
+    });
     for (const h of hypotheses!) {
       expect(h.attention).toHaveLength(h.tokens.length);
-      h.tokens.forEach((_, t) => expect(h.attention![t]).toEqual(markovAttention(1, t === 0 ? bos : h.tokens[t - 1]!, t)));
+      h.tokens.forEach((_, t) =>
+        expect(h.attention![t]).toEqual(markovAttention(1, t === 0 ? bos : h.tokens[t - 1]!, t)),
+      );
     }
   });
 
@@ -361,7 +443,9 @@ describe('beamSearch', () => {
   });
 
   it('rejects an n-best list longer than the beam', async () => {
-    await expect(beamSearch(markovSession([0]), { bos, eos, maxLength: 4, width: 2, nBest: 3 })).rejects.toThrow(RangeError);
+    await expect(beamSearch(markovSession([0]), { bos, eos, maxLength: 4, width: 2, nBest: 3 })).rejects.toThrow(
+      RangeError,
+    );
   });
 });
 
@@ -390,7 +474,9 @@ describe('sample', () => {
     const [row] = await sample(markovSession([2]), { ...base, seed: 3, temperature: 1.7, topK: 3 });
     const h = row![0]!;
     let logProb = 0;
-    h.tokens.forEach((token, t) => (logProb += referenceLogSoftmax(markovLogits(2, t === 0 ? bos : h.tokens[t - 1]!, t))[token]!));
+    h.tokens.forEach(
+      (token, t) => (logProb += referenceLogSoftmax(markovLogits(2, t === 0 ? bos : h.tokens[t - 1]!, t))[token]!),
+    );
     expect(h.logProb).toBeCloseTo(logProb, 10);
   });
 
@@ -453,7 +539,9 @@ class FakeTensor implements OrtTensor {
 type FakeGraph = (feeds: Record<string, OrtTensor>) => Record<string, OrtTensor>;
 
 /** An ONNX Runtime whose "model bytes" are a graph's name. */
-function fakeOrt(graphs: Record<string, { inputs: string[]; outputs: string[]; run: FakeGraph }>): OrtModule & { runs: string[] } {
+function fakeOrt(
+  graphs: Record<string, { inputs: string[]; outputs: string[]; run: FakeGraph }>,
+): OrtModule & { runs: string[] } {
   const runs: string[] = [];
   return {
     runs,
@@ -485,7 +573,11 @@ const ints = (t: OrtTensor | undefined): number[] => Array.from(t!.data as BigIn
  * encoder's memory holds the source ids; the step reads its origin from the first source id and its
  * position from h, checks that h, c and feed stayed together, and attends evenly over the source.
  */
-function fakeSeq2seq(): { ort: OrtModule & { runs: string[] }; manifest: BundleManifest; files: Record<string, Uint8Array> } {
+function fakeSeq2seq(): {
+  ort: OrtModule & { runs: string[] };
+  manifest: BundleManifest;
+  files: Record<string, Uint8Array>;
+} {
   const names = documentedNames({ kind: 'seq2seq', cell: 'lstm', inputFeed: true, attention: true });
   const file = (key: 'scoring' | 'encoder' | 'step' | 'greedy', path: string) => ({ path, ...names[key]! });
   const manifest: BundleManifest = {
@@ -494,7 +586,12 @@ function fakeSeq2seq(): { ort: OrtModule & { runs: string[] }; manifest: BundleM
     targetVocab: vocab,
     name: 'Fake',
     kind: 'seq2seq',
-    files: { scoring: file('scoring', 'fake.onnx'), encoder: file('encoder', 'fake.encoder.onnx'), step: file('step', 'fake.step.onnx'), greedy: file('greedy', 'fake.greedy.onnx') },
+    files: {
+      scoring: file('scoring', 'fake.onnx'),
+      encoder: file('encoder', 'fake.encoder.onnx'),
+      step: file('step', 'fake.step.onnx'),
+      greedy: file('greedy', 'fake.greedy.onnx'),
+    },
     bos,
     eos,
     maxLength: 9,
@@ -561,11 +658,20 @@ function fakeSeq2seq(): { ort: OrtModule & { runs: string[] }; manifest: BundleM
       run: (feeds) => {
         const batch = feeds['src']!.dims[0]!;
         const tokens = BigInt64Array.from({ length: batch * 4 }, (_, i) => BigInt(i % 4 < 2 ? 2 + (i % 4) : eos));
-        return { tokens: new FakeTensor('int64', tokens, [batch, 4]), lengths: new FakeTensor('int64', BigInt64Array.from({ length: batch }, () => 3n), [batch]) };
+        return {
+          tokens: new FakeTensor('int64', tokens, [batch, 4]),
+          lengths: new FakeTensor(
+            'int64',
+            BigInt64Array.from({ length: batch }, () => 3n),
+            [batch],
+          ),
+        };
       },
     },
   });
-  const files = Object.fromEntries(['fake.encoder.onnx', 'fake.step.onnx', 'fake.greedy.onnx'].map((n) => [n, new TextEncoder().encode(n)]));
+  const files = Object.fromEntries(
+    ['fake.encoder.onnx', 'fake.step.onnx', 'fake.greedy.onnx'].map((n) => [n, new TextEncoder().encode(n)]),
+  );
   return { ort, manifest, files };
 }
 
@@ -580,11 +686,19 @@ describe('generate on a fake ONNX Runtime', () => {
     const beam = await bundle!.generate(src, { strategy: 'beam', beam: { width: 4, nBest: 3, lengthPenalty: 0.6 } });
     expect(beam.diagnostics).toEqual([]);
     expect(ort.runs.filter((r) => r === 'fake.encoder.onnx')).toHaveLength(1);
-    const expected = await beamSearch(markovSession(origins), { bos, eos, maxLength: 9, width: 4, nBest: 3, lengthPenalty: 0.6 });
+    const expected = await beamSearch(markovSession(origins), {
+      bos,
+      eos,
+      maxLength: 9,
+      width: 4,
+      nBest: 3,
+      lengthPenalty: 0.6,
+    });
     beam.rows!.forEach((row, r) => {
       expect(row.hypotheses.map((h) => [h.tokens, h.score])).toEqual(expected[r]!.map((h) => [h.tokens, h.score]));
       // Attention is cut to the row's source length.
-      for (const h of row.hypotheses) for (const a of h.attention!) expect([...a]).toEqual(src[r]!.map(() => Math.fround(1 / src[r]!.length)));
+      for (const h of row.hypotheses)
+        for (const a of h.attention!) expect([...a]).toEqual(src[r]!.map(() => Math.fround(1 / src[r]!.length)));
     });
 
     const greedyResult = await bundle!.generate(src, { strategy: 'greedy', maxLength: 5, minLength: 2 });
@@ -592,8 +706,17 @@ describe('generate on a fake ONNX Runtime', () => {
     expect(greedyResult.rows!.map((r) => r.hypotheses[0]!.tokens)).toEqual(expectedGreedy.map((h) => h.tokens));
 
     const sampled = await bundle!.generate(src, { strategy: 'sample', sample: { seed: 4, count: 3, topP: 0.9 } });
-    const expectedSamples = await sample(markovSession(origins), { bos, eos, maxLength: 9, seed: 4, count: 3, topP: 0.9 });
-    expect(sampled.rows!.map((r) => r.hypotheses.map((h) => h.tokens))).toEqual(expectedSamples.map((r) => r.map((h) => h.tokens)));
+    const expectedSamples = await sample(markovSession(origins), {
+      bos,
+      eos,
+      maxLength: 9,
+      seed: 4,
+      count: 3,
+      topP: 0.9,
+    });
+    expect(sampled.rows!.map((r) => r.hypotheses.map((h) => h.tokens))).toEqual(
+      expectedSamples.map((r) => r.map((h) => h.tokens)),
+    );
   });
 
   it('feeds a target prefix, and runs the greedy Loop graph', async () => {
@@ -615,7 +738,11 @@ describe('generate on a fake ONNX Runtime', () => {
       targetVocab: vocab,
       name: 'Lm',
       kind: 'lm',
-      files: { scoring: { path: 'lm.onnx', ...names.scoring }, step: { path: 'lm.step.onnx', ...names.step }, greedy: { path: 'lm.greedy.onnx', ...names.greedy } },
+      files: {
+        scoring: { path: 'lm.onnx', ...names.scoring },
+        step: { path: 'lm.step.onnx', ...names.step },
+        greedy: { path: 'lm.greedy.onnx', ...names.greedy },
+      },
       bos,
       eos,
       maxLength: 7,
@@ -638,17 +765,32 @@ describe('generate on a fake ONNX Runtime', () => {
             logits.set(markovLogits(3, token, h[r * 2]!), r * vocab);
             hOut[r * 2] = h[r * 2]! + 1;
           });
-          return { logits: new FakeTensor('float32', logits, [tokens.length, vocab]), h_out: new FakeTensor('float32', hOut, [1, tokens.length, 2]) };
+          return {
+            logits: new FakeTensor('float32', logits, [tokens.length, vocab]),
+            h_out: new FakeTensor('float32', hOut, [1, tokens.length, 2]),
+          };
         },
       },
     });
-    const { bundle, diagnostics } = await loadBundle(ort, { manifest, files: { 'lm.step.onnx': new TextEncoder().encode('lm.step.onnx') } });
+    const { bundle, diagnostics } = await loadBundle(ort, {
+      manifest,
+      files: { 'lm.step.onnx': new TextEncoder().encode('lm.step.onnx') },
+    });
     expect(diagnostics).toEqual([]);
     const prompt = [[2, 3], [4], []];
     const result = await bundle!.generate([], { strategy: 'beam', prompt, beam: { width: 3, nBest: 2 } });
     expect(seen.slice(0, 3)).toEqual([0, 0, 0]);
-    const expected = await beamSearch(markovSession([3, 3, 3]), { bos, eos, maxLength: 7, width: 3, nBest: 2, prefix: prompt });
-    expect(result.rows!.map((r) => r.hypotheses.map((h) => h.tokens))).toEqual(expected.map((r) => r.map((h) => h.tokens)));
+    const expected = await beamSearch(markovSession([3, 3, 3]), {
+      bos,
+      eos,
+      maxLength: 7,
+      width: 3,
+      nBest: 2,
+      prefix: prompt,
+    });
+    expect(result.rows!.map((r) => r.hypotheses.map((h) => h.tokens))).toEqual(
+      expected.map((r) => r.map((h) => h.tokens)),
+    );
     const unprompted = await bundle!.generate([], { strategy: 'greedy' });
     expect(unprompted.rows).toHaveLength(1);
   });
@@ -658,13 +800,25 @@ describe('generate on a fake ONNX Runtime', () => {
     const broken = await loadBundle(ort, { manifest: { ...manifest, kind: 'lm', vocab: 'five' }, files });
     expect(broken.bundle).toBeUndefined();
     expect(broken.diagnostics.map((d) => d.message).join('\n')).toMatch(/`vocab` should be a whole number/);
-    expect(parseManifest({ ...manifest, files: { ...manifest.files, step: { ...manifest.files.step, outputs: ['logits', 'h_out', 'attention', 'feed_out'] } } }).problems).toEqual([
-      '`files.step` should list both `c` and `c_out`, or neither',
-    ]);
+    expect(
+      parseManifest({
+        ...manifest,
+        files: {
+          ...manifest.files,
+          step: { ...manifest.files.step, outputs: ['logits', 'h_out', 'attention', 'feed_out'] },
+        },
+      }).problems,
+    ).toEqual(['`files.step` should list both `c` and `c_out`, or neither']);
     const missing = await loadBundle(ort, { manifest, files: { 'fake.step.onnx': files['fake.step.onnx']! } });
-    expect(missing.diagnostics.map((d) => d.message)).toEqual(['the bundle has no file fake.encoder.onnx, which its manifest names']);
+    expect(missing.diagnostics.map((d) => d.message)).toEqual([
+      'the bundle has no file fake.encoder.onnx, which its manifest names',
+    ]);
     const { bundle } = await loadBundle(ort, { manifest, files });
-    const bad = await bundle!.generate([[2, 3], []], { strategy: 'beam', beam: { width: 2, nBest: 3 }, sample: { topP: 0 } });
+    const bad = await bundle!.generate([[2, 3], []], {
+      strategy: 'beam',
+      beam: { width: 2, nBest: 3 },
+      sample: { topP: 0 },
+    });
     expect(bad.diagnostics.map((d) => [d.code, d.span.source])).toEqual([
       ['SEQ300', 'beam.nBest'],
       ['SEQ300', 'sample.topP'],
@@ -680,20 +834,47 @@ const tinyVocab = 7;
 const dim = 4;
 
 function value(name: string, elemType: DataType, dims: readonly (number | string)[]): ValueInfoProto {
-  return { name, type: { elemType, shape: dims.map((d) => (typeof d === 'number' ? { kind: 'value', value: d } : { kind: 'param', name: d })) } };
+  return {
+    name,
+    type: {
+      elemType,
+      shape: dims.map((d) => (typeof d === 'number' ? { kind: 'value', value: d } : { kind: 'param', name: d })),
+    },
+  };
 }
 
-function node(opType: string, inputs: string[], outputs: string[], attributes: NodeProto['attributes'] = []): NodeProto {
+function node(
+  opType: string,
+  inputs: string[],
+  outputs: string[],
+  attributes: NodeProto['attributes'] = [],
+): NodeProto {
   return { name: `${outputs[0]}/${opType}`, opType, inputs, outputs, attributes };
 }
 
 function weights(name: string, dims: number[], random: () => number): TensorProto {
-  return { name, dataType: DataType.FLOAT, dims, floatData: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => 2 * random() - 1) };
+  return {
+    name,
+    dataType: DataType.FLOAT,
+    dims,
+    floatData: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => 2 * random() - 1),
+  };
 }
 
-const int64 = (name: string, values: number[], dims: number[] = [values.length]): TensorProto => ({ name, dataType: DataType.INT64, dims, int64Data: BigInt64Array.from(values, BigInt) });
+const int64 = (name: string, values: number[], dims: number[] = [values.length]): TensorProto => ({
+  name,
+  dataType: DataType.INT64,
+  dims,
+  int64Data: BigInt64Array.from(values, BigInt),
+});
 
-function model(name: string, nodes: NodeProto[], initializers: TensorProto[], inputs: ValueInfoProto[], outputs: ValueInfoProto[]): Uint8Array {
+function model(
+  name: string,
+  nodes: NodeProto[],
+  initializers: TensorProto[],
+  inputs: ValueInfoProto[],
+  outputs: ValueInfoProto[],
+): Uint8Array {
   const proto: ModelProto = {
     irVersion: 8,
     opsetImports: [{ domain: '', version: 17 }],
@@ -718,7 +899,13 @@ function maskNodes(prefix: string, like: string, lengths: string): NodeProto[] {
 
 function tinyBundle(): { manifest: BundleManifest; files: Record<string, Uint8Array> } {
   const random = xoshiro128ss(2024);
-  const constants = [int64('zero', [0], []), int64('one', [1], []), int64('axis0', [0]), int64('axis1', [1]), int64('axis2', [2])];
+  const constants = [
+    int64('zero', [0], []),
+    int64('one', [1], []),
+    int64('axis0', [0]),
+    int64('axis1', [1]),
+    int64('axis2', [2]),
+  ];
   const encoder = model(
     'tiny.encoder',
     [
@@ -765,8 +952,17 @@ function tinyBundle(): { manifest: BundleManifest; files: Record<string, Uint8Ar
       weights('rnn.weight', [dim, dim], random),
       weights('generator.weight', [2 * dim, tinyVocab], random),
     ],
-    [value('tokens', DataType.INT64, ['batch']), value('h', DataType.FLOAT, [1, 'batch', dim]), value('memory', DataType.FLOAT, ['batch', 'src_time', dim]), value('src_lengths', DataType.INT64, ['batch'])],
-    [value('logits', DataType.FLOAT, ['batch', tinyVocab]), value('h_out', DataType.FLOAT, [1, 'batch', dim]), value('attention', DataType.FLOAT, ['batch', 'src_time'])],
+    [
+      value('tokens', DataType.INT64, ['batch']),
+      value('h', DataType.FLOAT, [1, 'batch', dim]),
+      value('memory', DataType.FLOAT, ['batch', 'src_time', dim]),
+      value('src_lengths', DataType.INT64, ['batch']),
+    ],
+    [
+      value('logits', DataType.FLOAT, ['batch', tinyVocab]),
+      value('h_out', DataType.FLOAT, [1, 'batch', dim]),
+      value('attention', DataType.FLOAT, ['batch', 'src_time']),
+    ],
   );
   const manifest: BundleManifest = {
     format: 'seqc-bundle',
@@ -777,7 +973,11 @@ function tinyBundle(): { manifest: BundleManifest; files: Record<string, Uint8Ar
     files: {
       scoring: { path: 'tiny.onnx', inputs: ['src', 'src_lengths', 'tgt_in'], outputs: ['logits'] },
       encoder: { path: 'tiny.encoder.onnx', inputs: ['src', 'src_lengths'], outputs: ['memory', 'h0'] },
-      step: { path: 'tiny.step.onnx', inputs: ['tokens', 'h', 'memory', 'src_lengths'], outputs: ['logits', 'h_out', 'attention'] },
+      step: {
+        path: 'tiny.step.onnx',
+        inputs: ['tokens', 'h', 'memory', 'src_lengths'],
+        outputs: ['logits', 'h_out', 'attention'],
+      },
       greedy: { path: 'tiny.greedy.onnx', inputs: ['src', 'src_lengths'], outputs: ['tokens', 'lengths'] },
     },
     bos: 0,

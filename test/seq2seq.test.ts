@@ -69,11 +69,18 @@ function record(kind: string, error: number): void {
 afterAll(() => {
   if (process.env.SEQC_NUMERIC_REPORT !== '1') return;
   const rows = [...worst.entries()].sort(([a], [b]) => a.localeCompare(b));
-  console.log(`largest errors per comparison:\n${rows.map(([kind, e]) => `  ${kind.padEnd(44)} ${e.toExponential(2)}`).join('\n')}`);
+  console.log(
+    `largest errors per comparison:\n${rows.map(([kind, e]) => `  ${kind.padEnd(44)} ${e.toExponential(2)}`).join('\n')}`,
+  );
 });
 
 /** Asserts that a graph output has the reference's shape and values within `tolerance`, and records the error. */
-function expectMatches(kind: string, actual: ort.Tensor | undefined, expected: NestedArray, tolerance = TOLERANCE): void {
+function expectMatches(
+  kind: string,
+  actual: ort.Tensor | undefined,
+  expected: NestedArray,
+  tolerance = TOLERANCE,
+): void {
   expect(actual, `${kind}: missing output`).toBeDefined();
   expect([...actual!.dims]).toEqual(shapeOf(expected));
   const error = maxAbsDiff(floatsOf(actual!), expected);
@@ -86,7 +93,9 @@ function expectIdentical(kind: string, actual: ort.Tensor | undefined, expected:
   expect(actual).toBeDefined();
   expect(expected).toBeDefined();
   expect([...actual!.dims]).toEqual([...expected!.dims]);
-  expect(Array.from(actual!.data as ArrayLike<number | bigint>), kind).toEqual(Array.from(expected!.data as ArrayLike<number | bigint>));
+  expect(Array.from(actual!.data as ArrayLike<number | bigint>), kind).toEqual(
+    Array.from(expected!.data as ArrayLike<number | bigint>),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,7 +170,9 @@ function specOf(c: ModelCase): string {
   const lines = ['model Case {'];
   if (enc) {
     lines.push('  input src: int64[batch, src_time]', '  input src_lengths: lengths(src)', '  encoder {', '    src');
-    lines.push(`      -> ${enc.embedding.prefix}: Embedding(vocab=${enc.embedding.vocab}, dim=${enc.embedding.dim}, padding_idx=0)`);
+    lines.push(
+      `      -> ${enc.embedding.prefix}: Embedding(vocab=${enc.embedding.vocab}, dim=${enc.embedding.dim}, padding_idx=0)`,
+    );
     for (const layer of enc.recurrent) lines.push(`      -> ${recurrentText(layer, layer.bidirectional)}`);
     lines.push('  }');
   }
@@ -190,7 +201,11 @@ afterAll(async () => {
   for (const session of openSessions) await session.release();
 });
 
-async function compileCase(c: ModelCase, weights: ReadonlyMap<string, ReferenceTensor>, opset?: number): Promise<Compiled> {
+async function compileCase(
+  c: ModelCase,
+  weights: ReadonlyMap<string, ReferenceTensor>,
+  opset?: number,
+): Promise<Compiled> {
   const bytes = writeSafetensors(weights);
   const result = compile(specOf(c), {
     sourceName: 'case.seq',
@@ -199,11 +214,16 @@ async function compileCase(c: ModelCase, weights: ReadonlyMap<string, ReferenceT
   });
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0 || !result.bundle) {
-    throw new Error(`${c.title} did not compile:\n${errors.map((d) => `${d.code} ${d.message}`).join('\n')}\n${specOf(c)}`);
+    throw new Error(
+      `${c.title} did not compile:\n${errors.map((d) => `${d.code} ${d.message}`).join('\n')}\n${specOf(c)}`,
+    );
   }
   // Every manifest seqc writes must pass the schema its own readers check (the runtime refuses the rest).
   const issues = checkManifest(JSON.parse(JSON.stringify(result.bundle.manifest))).issues;
-  if (issues.length > 0) throw new Error(`${c.title}: seqc's own manifest fails its schema: ${issues.map((i) => `${i.key} ${i.problem}`).join('; ')}`);
+  if (issues.length > 0)
+    throw new Error(
+      `${c.title}: seqc's own manifest fails its schema: ${issues.map((i) => `${i.key} ${i.problem}`).join('; ')}`,
+    );
   const sessions: Partial<Record<BundleRole, ort.InferenceSession>> = {};
   for (const file of result.bundle.files) {
     const session = await ort.InferenceSession.create(file.bytes, { logSeverityLevel: 3 });
@@ -277,7 +297,12 @@ async function greedyBySteps(
   let state = start;
   let logits: number[][] = [];
   for (let t = 0; t < lead[0]!.length; t++) {
-    const stepped = await runStep(step, lead.map((row) => row[t]!), state, source);
+    const stepped = await runStep(
+      step,
+      lead.map((row) => row[t]!),
+      state,
+      source,
+    );
     state = stepped.state;
     logits = floatsOf(stepped.out.logits!) as number[][];
   }
@@ -311,17 +336,23 @@ function zeroFeed(dec: DecoderConfig, batch: number): ort.Tensor | undefined {
 // Inputs.
 
 function randomIds(random: () => number, rows: number, time: number, from: number, to: number): number[][] {
-  return Array.from({ length: rows }, () => Array.from({ length: time }, () => from + Math.floor(random() * (to - from))));
+  return Array.from({ length: rows }, () =>
+    Array.from({ length: time }, () => from + Math.floor(random() * (to - from))),
+  );
 }
 
 /** Source ids 1..SRC_VOCAB−1, the padding id 0 past each row's length. */
 function sourceFor(random: () => number): number[][] {
-  return randomIds(random, SRC_LENGTHS.length, SRC_TIME, 1, SRC_VOCAB).map((row, b) => row.map((id, t) => (t < SRC_LENGTHS[b]! ? id : 0)));
+  return randomIds(random, SRC_LENGTHS.length, SRC_TIME, 1, SRC_VOCAB).map((row, b) =>
+    row.map((id, t) => (t < SRC_LENGTHS[b]! ? id : 0)),
+  );
 }
 
 /** The same source with other (non-zero) ids past each row's length. */
 function withOtherPadding(random: () => number, src: number[][]): number[][] {
-  return src.map((row, b) => row.map((id, t) => (t < SRC_LENGTHS[b]! ? id : 1 + Math.floor(random() * (SRC_VOCAB - 1)))));
+  return src.map((row, b) =>
+    row.map((id, t) => (t < SRC_LENGTHS[b]! ? id : 1 + Math.floor(random() * (SRC_VOCAB - 1)))),
+  );
 }
 
 /** Teacher-forced inputs: bos, then any ids (eos included, the graph does not stop at it). */
@@ -369,7 +400,14 @@ function draw(c: ModelCase): Drawn {
     const weights = randomSeq2seqWeights(random, c.enc, c.dec);
     const src = c.enc ? sourceFor(random) : undefined;
     const tgtIn = targetFor(random, SRC_LENGTHS.length);
-    const prompts = c.enc ? [] : [randomIds(random, 3, 3, 0, TGT_VOCAB), [[], [], []], [[BOS], [EOS], [5]], randomIds(random, 2, 2, 3, TGT_VOCAB)];
+    const prompts = c.enc
+      ? []
+      : [
+          randomIds(random, 3, 3, 0, TGT_VOCAB),
+          [[], [], []],
+          [[BOS], [EOS], [5]],
+          randomIds(random, 2, 2, 3, TGT_VOCAB),
+        ];
     const drawn: Drawn = { seed, weights, ...(src ? { src } : {}), tgtIn, prompts };
     if (greedyMargin(c, drawn) >= GREEDY_MARGIN) {
       drawnCases.set(c, drawn);
@@ -404,12 +442,13 @@ function greedyMargin(c: ModelCase, d: Drawn): number {
 
 type AttentionVariant = Omit<AttentionConfig, 'prefix'>;
 
-const decoderCells: readonly { readonly title: string; readonly cell: RecurrentKind; readonly resetAfter?: boolean }[] = [
-  { title: 'LSTM', cell: 'lstm' },
-  { title: 'GRU', cell: 'gru' },
-  { title: 'GRU(reset_after=false)', cell: 'gru', resetAfter: false },
-  { title: 'RNN', cell: 'rnn' },
-];
+const decoderCells: readonly { readonly title: string; readonly cell: RecurrentKind; readonly resetAfter?: boolean }[] =
+  [
+    { title: 'LSTM', cell: 'lstm' },
+    { title: 'GRU', cell: 'gru' },
+    { title: 'GRU(reset_after=false)', cell: 'gru', resetAfter: false },
+    { title: 'RNN', cell: 'rnn' },
+  ];
 
 const attentionVariants: readonly (AttentionVariant | undefined)[] = [
   undefined,
@@ -426,7 +465,10 @@ const attentionVariants: readonly (AttentionVariant | undefined)[] = [
 
 const heads: readonly (readonly HeadStep[])[] = [
   [{ kind: 'linear', prefix: 'generator', out: TGT_VOCAB }],
-  [{ kind: 'linear', prefix: 'generator', out: TGT_VOCAB }, { kind: 'activation', fn: 'log_softmax' }],
+  [
+    { kind: 'linear', prefix: 'generator', out: TGT_VOCAB },
+    { kind: 'activation', fn: 'log_softmax' },
+  ],
   [
     { kind: 'linear', prefix: 'proj', out: 5 },
     { kind: 'activation', fn: 'tanh' },
@@ -448,11 +490,22 @@ function attentionTitle(a: AttentionVariant | undefined): string {
   return `${a.score} ${a.placement}${a.inputFeed ? ' input_feed' : ''}`;
 }
 
-function decoderOf(cell: (typeof decoderCells)[number], layers: number, attention: AttentionVariant | undefined, head: readonly HeadStep[]): DecoderConfig {
+function decoderOf(
+  cell: (typeof decoderCells)[number],
+  layers: number,
+  attention: AttentionVariant | undefined,
+  head: readonly HeadStep[],
+): DecoderConfig {
   return {
     embedding: { prefix: 'tgt_embedding', vocab: TGT_VOCAB, dim: 3 },
     ...(attention ? { attention: { prefix: 'attention', ...attention } } : {}),
-    recurrent: { prefix: 'decoder', cell: cell.cell, hidden: HIDDEN, layers, ...(cell.resetAfter === false ? { resetAfter: false } : {}) },
+    recurrent: {
+      prefix: 'decoder',
+      cell: cell.cell,
+      hidden: HIDDEN,
+      layers,
+      ...(cell.resetAfter === false ? { resetAfter: false } : {}),
+    },
     head,
     bos: BOS,
     eos: EOS,
@@ -471,13 +524,29 @@ function encoderOf(shape: Shape, dot: boolean, extraLayers: readonly EncoderRecu
   const hidden = shape.bridge && !dot ? (shape.bidirectional ? 3 : 5) : HIDDEN / dirs;
   return {
     embedding: { prefix: 'src_embedding', vocab: SRC_VOCAB, dim: 3, paddingIdx: 0 },
-    recurrent: [...extraLayers, { prefix: 'encoder', cell: shape.encoderCell, hidden, layers, bidirectional: shape.bidirectional }],
+    recurrent: [
+      ...extraLayers,
+      { prefix: 'encoder', cell: shape.encoderCell, hidden, layers, bidirectional: shape.bidirectional },
+    ],
     ...(shape.bridge ? { bridge: { prefix: 'bridge' } } : {}),
   };
 }
 
-function seq2seqCase(title: string, shape: Shape, cell: (typeof decoderCells)[number], attention: AttentionVariant | undefined, head: readonly HeadStep[], seed: number, extra: readonly EncoderRecurrentConfig[] = []): ModelCase {
-  return { title, enc: encoderOf(shape, attention?.score === 'dot', extra), dec: decoderOf(cell, shape.decoderLayers, attention, head), seed };
+function seq2seqCase(
+  title: string,
+  shape: Shape,
+  cell: (typeof decoderCells)[number],
+  attention: AttentionVariant | undefined,
+  head: readonly HeadStep[],
+  seed: number,
+  extra: readonly EncoderRecurrentConfig[] = [],
+): ModelCase {
+  return {
+    title,
+    enc: encoderOf(shape, attention?.score === 'dot', extra),
+    dec: decoderOf(cell, shape.decoderLayers, attention, head),
+    seed,
+  };
 }
 
 /**
@@ -491,7 +560,12 @@ function matrixCases(): ModelCase[] {
   attentionVariants.forEach((attention, a) => {
     decoderCells.forEach((cell, c) => {
       const s = (a + 3 * c) % 8;
-      const shape: Shape = { decoderLayers: 1 + (s & 1), bidirectional: (s & 2) !== 0, bridge: (s & 4) !== 0, encoderCell: encoderCells[(a + c) % 3]! };
+      const shape: Shape = {
+        decoderLayers: 1 + (s & 1),
+        bidirectional: (s & 2) !== 0,
+        bridge: (s & 4) !== 0,
+        encoderCell: encoderCells[(a + c) % 3]!,
+      };
       const index = a * decoderCells.length + c;
       const title = [
         `${shape.bidirectional ? 'Bi' : ''}${cellNames[shape.encoderCell]} encoder`,
@@ -511,9 +585,30 @@ const gru = decoderCells[1]!;
 const general: AttentionVariant = { score: 'general', placement: 'luong', inputFeed: false };
 
 const extraCases: readonly ModelCase[] = [
-  seq2seqCase('GRU encoder into an LSTM decoder, no bridge: c0 is zeros', { decoderLayers: 2, bidirectional: false, bridge: false, encoderCell: 'gru' }, lstm, general, heads[0]!, 200),
-  seq2seqCase('BiRNN encoder into an LSTM decoder through bridge=linear: c0 is zeros', { decoderLayers: 2, bidirectional: true, bridge: true, encoderCell: 'rnn' }, lstm, general, heads[0]!, 201),
-  seq2seqCase('BiLSTM encoder into a GRU decoder (the encoder\'s c is dropped)', { decoderLayers: 2, bidirectional: true, bridge: false, encoderCell: 'lstm' }, gru, { score: 'additive', placement: 'bahdanau', inputFeed: false }, heads[1]!, 202),
+  seq2seqCase(
+    'GRU encoder into an LSTM decoder, no bridge: c0 is zeros',
+    { decoderLayers: 2, bidirectional: false, bridge: false, encoderCell: 'gru' },
+    lstm,
+    general,
+    heads[0]!,
+    200,
+  ),
+  seq2seqCase(
+    'BiRNN encoder into an LSTM decoder through bridge=linear: c0 is zeros',
+    { decoderLayers: 2, bidirectional: true, bridge: true, encoderCell: 'rnn' },
+    lstm,
+    general,
+    heads[0]!,
+    201,
+  ),
+  seq2seqCase(
+    "BiLSTM encoder into a GRU decoder (the encoder's c is dropped)",
+    { decoderLayers: 2, bidirectional: true, bridge: false, encoderCell: 'lstm' },
+    gru,
+    { score: 'additive', placement: 'bahdanau', inputFeed: false },
+    heads[1]!,
+    202,
+  ),
   seq2seqCase(
     'two-stage encoder (GRU then BiLSTM): the last recurrent layer gives the state',
     { decoderLayers: 2, bidirectional: true, bridge: false, encoderCell: 'lstm' },
@@ -530,9 +625,12 @@ const seq2seqCases: readonly ModelCase[] = [...matrixCases(), ...extraCases];
 describe('the seq2seq matrix', () => {
   it('covers every cell with every structure and every attention variant with both values of each structural choice', () => {
     const matrix = seq2seqCases.slice(0, attentionVariants.length * decoderCells.length);
-    const keyOf = (c: ModelCase) => `${c.dec.recurrent.layers}/${c.enc!.recurrent.at(-1)!.bidirectional}/${c.enc!.bridge !== undefined}`;
+    const keyOf = (c: ModelCase) =>
+      `${c.dec.recurrent.layers}/${c.enc!.recurrent.at(-1)!.bidirectional}/${c.enc!.bridge !== undefined}`;
     for (const cell of decoderCells) {
-      const ofCell = matrix.filter((c) => c.dec.recurrent.cell === cell.cell && c.dec.recurrent.resetAfter === cell.resetAfter);
+      const ofCell = matrix.filter(
+        (c) => c.dec.recurrent.cell === cell.cell && c.dec.recurrent.resetAfter === cell.resetAfter,
+      );
       expect(new Set(ofCell.map(keyOf)).size).toBe(8);
     }
     for (const attention of attentionVariants) {
@@ -541,7 +639,9 @@ describe('the seq2seq matrix', () => {
       expect(new Set(ofVariant.map((c) => c.enc!.recurrent.at(-1)!.bidirectional)).size).toBe(2);
       expect(new Set(ofVariant.map((c) => c.enc!.bridge !== undefined)).size).toBe(2);
     }
-    const mixed = seq2seqCases.filter((c) => c.dec.recurrent.cell === 'lstm' && c.enc!.recurrent.at(-1)!.cell !== 'lstm');
+    const mixed = seq2seqCases.filter(
+      (c) => c.dec.recurrent.cell === 'lstm' && c.enc!.recurrent.at(-1)!.cell !== 'lstm',
+    );
     expect(mixed.some((c) => c.enc!.bridge)).toBe(true);
     expect(mixed.some((c) => !c.enc!.bridge)).toBe(true);
   });
@@ -566,7 +666,10 @@ for (const c of seq2seqCases) {
       model = await compileCase(c, weights);
     });
 
-    const sourceFeeds = (rows = src, lengths = SRC_LENGTHS) => ({ src: idsTensor(rows), src_lengths: idsTensor(lengths) });
+    const sourceFeeds = (rows = src, lengths = SRC_LENGTHS) => ({
+      src: idsTensor(rows),
+      src_lengths: idsTensor(lengths),
+    });
 
     it('has the four graphs with the inputs and outputs of docs/seq2seq.md', () => {
       const { manifest, files } = model.result.bundle!;
@@ -577,14 +680,32 @@ for (const c of seq2seqCases) {
         ['greedy', 'case.greedy.onnx'],
       ]);
       const feed = dec.attention?.inputFeed === true;
-      expect(manifest.files.scoring).toEqual({ path: 'case.onnx', inputs: ['src', 'src_lengths', 'tgt_in'], outputs: ['logits'] });
-      expect(manifest.files.encoder).toEqual({ path: 'case.encoder.onnx', inputs: ['src', 'src_lengths'], outputs: ['memory', 'h0', ...(isLstm ? ['c0'] : [])] });
+      expect(manifest.files.scoring).toEqual({
+        path: 'case.onnx',
+        inputs: ['src', 'src_lengths', 'tgt_in'],
+        outputs: ['logits'],
+      });
+      expect(manifest.files.encoder).toEqual({
+        path: 'case.encoder.onnx',
+        inputs: ['src', 'src_lengths'],
+        outputs: ['memory', 'h0', ...(isLstm ? ['c0'] : [])],
+      });
       expect(manifest.files.step).toEqual({
         path: 'case.step.onnx',
         inputs: ['tokens', 'h', ...(isLstm ? ['c'] : []), 'memory', 'src_lengths', ...(feed ? ['feed'] : [])],
-        outputs: ['logits', 'h_out', ...(isLstm ? ['c_out'] : []), ...(dec.attention ? ['attention'] : []), ...(feed ? ['feed_out'] : [])],
+        outputs: [
+          'logits',
+          'h_out',
+          ...(isLstm ? ['c_out'] : []),
+          ...(dec.attention ? ['attention'] : []),
+          ...(feed ? ['feed_out'] : []),
+        ],
       });
-      expect(manifest.files.greedy).toEqual({ path: 'case.greedy.onnx', inputs: ['src', 'src_lengths'], outputs: ['tokens', 'lengths'] });
+      expect(manifest.files.greedy).toEqual({
+        path: 'case.greedy.onnx',
+        inputs: ['src', 'src_lengths'],
+        outputs: ['tokens', 'lengths'],
+      });
       expect(manifest).toMatchObject({
         kind: 'seq2seq',
         bos: BOS,
@@ -597,7 +718,9 @@ for (const c of seq2seqCases) {
         memoryDim: D,
         source: { input: 'src', lengths: 'src_lengths' },
       });
-      expect(manifest.attention).toEqual(dec.attention ? { score: dec.attention.score, placement: dec.attention.placement } : undefined);
+      expect(manifest.attention).toEqual(
+        dec.attention ? { score: dec.attention.score, placement: dec.attention.placement } : undefined,
+      );
       for (const f of files) {
         const session = model.sessions[f.role]!;
         const entry = manifest.files[f.role]!;
@@ -613,7 +736,9 @@ for (const c of seq2seqCases) {
       if (isLstm) expectMatches('encoder c0', out.c0, encoded.c0!);
       else expect(out.c0).toBeUndefined();
       const memory = floatsOf(out.memory!) as number[][][];
-      memory.forEach((row, b) => row.slice(SRC_LENGTHS[b]).forEach((step) => expect(step.every((v) => v === 0)).toBe(true)));
+      memory.forEach((row, b) =>
+        row.slice(SRC_LENGTHS[b]).forEach((step) => expect(step.every((v) => v === 0)).toBe(true)),
+      );
       if (isLstm && enc.recurrent.at(-1)!.cell !== 'lstm') {
         expect(flatten(floatsOf(out.c0!)).every((v) => v === 0)).toBe(true);
       }
@@ -668,13 +793,22 @@ for (const c of seq2seqCases) {
       const encoderOut = await run(model.sessions.encoder, sourceFeeds());
       const source = { memory: encoderOut.memory!, lengths: idsTensor(SRC_LENGTHS) };
       const feed = zeroFeed(dec, src.length);
-      const start: GraphState = { h: encoderOut.h0!, ...(encoderOut.c0 ? { c: encoderOut.c0 } : {}), ...(feed ? { feed } : {}) };
+      const start: GraphState = {
+        h: encoderOut.h0!,
+        ...(encoderOut.c0 ? { c: encoderOut.c0 } : {}),
+        ...(feed ? { feed } : {}),
+      };
 
       // Teacher forcing through the step graph is the scoring graph.
       let state = start;
       const perStep: NestedArray[] = [];
       for (let t = 0; t < TGT_TIME; t++) {
-        const stepped = await runStep(model.sessions.step, tgtIn.map((row) => row[t]!), state, source);
+        const stepped = await runStep(
+          model.sessions.step,
+          tgtIn.map((row) => row[t]!),
+          state,
+          source,
+        );
         perStep.push(floatsOf(stepped.out.logits!));
         state = stepped.state;
       }
@@ -683,7 +817,13 @@ for (const c of seq2seqCases) {
       expectMatches('step loop vs scoring', scored.logits, stepLogits, SAME_GRAPHS);
 
       // Greedy through the step graph is the greedy graph.
-      const byStep = await greedyBySteps(model.sessions.step, dec, src.map(() => [BOS]), start, source);
+      const byStep = await greedyBySteps(
+        model.sessions.step,
+        dec,
+        src.map(() => [BOS]),
+        start,
+        source,
+      );
       const greedyOut = await run(model.sessions.greedy, sourceFeeds());
       const tokens = idsOf(greedyOut.tokens!);
       const lengths = vectorOf(greedyOut.lengths!);
@@ -692,14 +832,21 @@ for (const c of seq2seqCases) {
 
       // Scoring the greedy output picks the same tokens at every generated position.
       const followed = tokens.map((row) => [BOS, ...row.slice(0, -1)]);
-      const rescored = floatsOf((await run(model.sessions.scoring, { ...sourceFeeds(), tgt_in: idsTensor(followed) })).logits!) as number[][][];
-      tokens.forEach((row, b) => row.slice(0, lengths[b]).forEach((token, t) => expect(argmax(rescored[b]![t]!)).toBe(token)));
+      const rescored = floatsOf(
+        (await run(model.sessions.scoring, { ...sourceFeeds(), tgt_in: idsTensor(followed) })).logits!,
+      ) as number[][][];
+      tokens.forEach((row, b) =>
+        row.slice(0, lengths[b]).forEach((token, t) => expect(argmax(rescored[b]![t]!)).toBe(token)),
+      );
     });
 
     it('source ids past src_lengths, and extra padding steps, do not change any output', async () => {
       const other = withOtherPadding(seededRandom(seed + 1), src);
       expect(other).not.toEqual(src);
-      const [a, b] = [await run(model.sessions.encoder, sourceFeeds(src)), await run(model.sessions.encoder, sourceFeeds(other))];
+      const [a, b] = [
+        await run(model.sessions.encoder, sourceFeeds(src)),
+        await run(model.sessions.encoder, sourceFeeds(other)),
+      ];
       for (const name of model.sessions.encoder!.outputNames) expectIdentical(`encoder ${name}`, b[name], a[name]);
       const scoredA = await run(model.sessions.scoring, { ...sourceFeeds(src), tgt_in: idsTensor(tgtIn) });
       const scoredB = await run(model.sessions.scoring, { ...sourceFeeds(other), tgt_in: idsTensor(tgtIn) });
@@ -713,7 +860,12 @@ for (const c of seq2seqCases) {
       const wider = src.map((row) => [...row, 0]);
       const widened = await run(model.sessions.encoder, sourceFeeds(wider));
       const memory = floatsOf(a.memory!) as number[][][];
-      expectMatches('wider source: memory', widened.memory, memory.map((row) => [...row, new Array<number>(D).fill(0)]), SAME_GRAPHS);
+      expectMatches(
+        'wider source: memory',
+        widened.memory,
+        memory.map((row) => [...row, new Array<number>(D).fill(0)]),
+        SAME_GRAPHS,
+      );
       expectMatches('wider source: h0', widened.h0, floatsOf(a.h0!), SAME_GRAPHS);
       const scoredWide = await run(model.sessions.scoring, { ...sourceFeeds(wider), tgt_in: idsTensor(tgtIn) });
       expectMatches('wider source: scoring logits', scoredWide.logits, floatsOf(scoredA.logits!), SAME_GRAPHS);
@@ -735,7 +887,12 @@ for (const c of seq2seqCases) {
         const alone = sourceFeeds([src[b]!.slice(0, length)], [length]);
         const encodedAlone = await run(model.sessions.encoder, alone);
         expectMatches('row alone: memory', encodedAlone.memory, [memory[b]!.slice(0, length)], SAME_GRAPHS);
-        expectMatches('row alone: h0', encodedAlone.h0, h0.map((layer) => [layer[b]!]), SAME_GRAPHS);
+        expectMatches(
+          'row alone: h0',
+          encodedAlone.h0,
+          h0.map((layer) => [layer[b]!]),
+          SAME_GRAPHS,
+        );
         const scoredAlone = await run(model.sessions.scoring, { ...alone, tgt_in: idsTensor([tgtIn[b]!]) });
         expectMatches('row alone: scoring logits', scoredAlone.logits, [logits[b]!], SAME_GRAPHS);
         const greedyAlone = await run(model.sessions.greedy, alone);
@@ -754,7 +911,10 @@ const languageModelCases: readonly ModelCase[] = decoderCells.flatMap((cell, c) 
     const index = c * 2 + l;
     return {
       title: `${cell.title}×${layers}, head ${index % heads.length}`,
-      dec: { ...decoderOf(cell, layers, undefined, heads[index % heads.length]!), recurrent: { ...decoderOf(cell, layers, undefined, []).recurrent, hidden: 3 + l } },
+      dec: {
+        ...decoderOf(cell, layers, undefined, heads[index % heads.length]!),
+        recurrent: { ...decoderOf(cell, layers, undefined, []).recurrent, hidden: 3 + l },
+      },
       seed: 300 + index,
     };
   }),
@@ -782,7 +942,11 @@ for (const c of languageModelCases) {
         inputs: ['tokens', 'h', ...(isLstm ? ['c'] : [])],
         outputs: ['logits', 'h_out', ...(isLstm ? ['c_out'] : [])],
       });
-      expect(manifest.files.greedy).toEqual({ path: 'case.greedy.onnx', inputs: ['prompt'], outputs: ['tokens', 'lengths'] });
+      expect(manifest.files.greedy).toEqual({
+        path: 'case.greedy.onnx',
+        inputs: ['prompt'],
+        outputs: ['tokens', 'lengths'],
+      });
       expect(manifest).toMatchObject({ bos: BOS, eos: EOS, maxLength: MAX_LENGTH, vocab: TGT_VOCAB, inputFeed: false });
       expect(manifest.memoryDim).toBeUndefined();
       expect(manifest.attention).toBeUndefined();
@@ -806,7 +970,11 @@ for (const c of languageModelCases) {
 
     it('scoring graph matches teacherForced from the zero state', async () => {
       const out = await run(model.sessions.scoring, { tgt_in: idsTensor(tgtIn) });
-      expectMatches('LM scoring logits', out.logits, teacherForced(weights, undefined, dec, undefined, undefined, tgtIn));
+      expectMatches(
+        'LM scoring logits',
+        out.logits,
+        teacherForced(weights, undefined, dec, undefined, undefined, tgtIn),
+      );
     });
 
     it('greedy graph: fed bos and then the prompt (empty or not), generation follows its last token as in the reference', async () => {
@@ -824,23 +992,43 @@ for (const c of languageModelCases) {
       let state = start;
       const perStep: number[][][] = [];
       for (let t = 0; t < TGT_TIME; t++) {
-        const stepped = await runStep(model.sessions.step, tgtIn.map((row) => row[t]!), state, undefined);
+        const stepped = await runStep(
+          model.sessions.step,
+          tgtIn.map((row) => row[t]!),
+          state,
+          undefined,
+        );
         perStep.push(floatsOf(stepped.out.logits!) as number[][]);
         state = stepped.state;
       }
       const scored = await run(model.sessions.scoring, { tgt_in: idsTensor(tgtIn) });
-      expectMatches('LM step loop vs scoring', scored.logits, tgtIn.map((_, b) => perStep.map((l) => l[b]!)), SAME_GRAPHS);
+      expectMatches(
+        'LM step loop vs scoring',
+        scored.logits,
+        tgtIn.map((_, b) => perStep.map((l) => l[b]!)),
+        SAME_GRAPHS,
+      );
 
       const prompt = prompts[0]!;
       const greedyOut = await run(model.sessions.greedy, { prompt: idsTensor(prompt) });
       const tokens = idsOf(greedyOut.tokens!);
       const lengths = vectorOf(greedyOut.lengths!);
-      const byStep = await greedyBySteps(model.sessions.step, dec, fedForPrompt(prompt), graphStateOf(zeroState(dec, prompt.length)), undefined);
+      const byStep = await greedyBySteps(
+        model.sessions.step,
+        dec,
+        fedForPrompt(prompt),
+        graphStateOf(zeroState(dec, prompt.length)),
+        undefined,
+      );
       expect(byStep).toEqual({ tokens, lengths });
       const followed = fedForPrompt(prompt).map((row, b) => [...row, ...tokens[b]!.slice(0, -1)]);
-      const rescored = floatsOf((await run(model.sessions.scoring, { tgt_in: idsTensor(followed) })).logits!) as number[][][];
+      const rescored = floatsOf(
+        (await run(model.sessions.scoring, { tgt_in: idsTensor(followed) })).logits!,
+      ) as number[][][];
       const P = prompt[0]!.length;
-      tokens.forEach((row, b) => row.slice(0, lengths[b]).forEach((token, t) => expect(argmax(rescored[b]![P + t]!)).toBe(token)));
+      tokens.forEach((row, b) =>
+        row.slice(0, lengths[b]).forEach((token, t) => expect(argmax(rescored[b]![P + t]!)).toBe(token)),
+      );
 
       const logits = floatsOf(scored.logits!) as number[][][];
       for (let b = 0; b < prompt.length; b++) {
@@ -867,7 +1055,12 @@ describe('greedy references', () => {
 describe('opsets 14, 17 and 21', () => {
   const picked = [
     seq2seqCases.find((c) => c.dec.attention?.inputFeed && c.dec.recurrent.cell === 'lstm' && c.enc!.bridge)!,
-    seq2seqCases.find((c) => c.dec.attention?.placement === 'bahdanau' && c.dec.attention.score === 'additive' && c.dec.recurrent.cell === 'gru')!,
+    seq2seqCases.find(
+      (c) =>
+        c.dec.attention?.placement === 'bahdanau' &&
+        c.dec.attention.score === 'additive' &&
+        c.dec.recurrent.cell === 'gru',
+    )!,
     seq2seqCases.find((c) => !c.dec.attention && c.dec.recurrent.cell === 'rnn')!,
     languageModelCases.find((c) => c.dec.recurrent.cell === 'lstm' && c.dec.recurrent.layers === 2)!,
   ];
@@ -889,19 +1082,57 @@ describe('opsets 14, 17 and 21', () => {
           expectMatches(`opset ${opset} encoder memory`, encoderOut.memory, encoded.memory);
           expectMatches(`opset ${opset} encoder h0`, encoderOut.h0, encoded.h0);
           const start = startState(dec, encoded);
-          const stepped = await runStep(model.sessions.step, tgtIn.map((row) => row[0]!), graphStateOf(start), { memory: floatTensor(encoded.memory), lengths: idsTensor(SRC_LENGTHS) });
-          expectMatches(`opset ${opset} step logits`, stepped.out.logits, decoderStep(weights, dec, start, tgtIn.map((row) => row[0]!), encoded.memory, SRC_LENGTHS).logits);
+          const stepped = await runStep(
+            model.sessions.step,
+            tgtIn.map((row) => row[0]!),
+            graphStateOf(start),
+            { memory: floatTensor(encoded.memory), lengths: idsTensor(SRC_LENGTHS) },
+          );
+          expectMatches(
+            `opset ${opset} step logits`,
+            stepped.out.logits,
+            decoderStep(
+              weights,
+              dec,
+              start,
+              tgtIn.map((row) => row[0]!),
+              encoded.memory,
+              SRC_LENGTHS,
+            ).logits,
+          );
           const scored = await run(model.sessions.scoring, { ...feeds, tgt_in: idsTensor(tgtIn) });
-          expectMatches(`opset ${opset} scoring logits`, scored.logits, teacherForced(weights, enc, dec, src, SRC_LENGTHS, tgtIn));
+          expectMatches(
+            `opset ${opset} scoring logits`,
+            scored.logits,
+            teacherForced(weights, enc, dec, src, SRC_LENGTHS, tgtIn),
+          );
           const greedyOut = await run(model.sessions.greedy, feeds);
           const expected = greedy(weights, enc, dec, src, SRC_LENGTHS);
           expect(idsOf(greedyOut.tokens!)).toEqual(expected.tokens);
           expect(vectorOf(greedyOut.lengths!)).toEqual(expected.lengths);
         } else {
           const scored = await run(model.sessions.scoring, { tgt_in: idsTensor(tgtIn) });
-          expectMatches(`opset ${opset} LM scoring logits`, scored.logits, teacherForced(weights, undefined, dec, undefined, undefined, tgtIn));
-          const stepped = await runStep(model.sessions.step, tgtIn.map((row) => row[0]!), graphStateOf(zeroState(dec, 3)), undefined);
-          expectMatches(`opset ${opset} LM step logits`, stepped.out.logits, decoderStep(weights, dec, zeroState(dec, 3), tgtIn.map((row) => row[0]!)).logits);
+          expectMatches(
+            `opset ${opset} LM scoring logits`,
+            scored.logits,
+            teacherForced(weights, undefined, dec, undefined, undefined, tgtIn),
+          );
+          const stepped = await runStep(
+            model.sessions.step,
+            tgtIn.map((row) => row[0]!),
+            graphStateOf(zeroState(dec, 3)),
+            undefined,
+          );
+          expectMatches(
+            `opset ${opset} LM step logits`,
+            stepped.out.logits,
+            decoderStep(
+              weights,
+              dec,
+              zeroState(dec, 3),
+              tgtIn.map((row) => row[0]!),
+            ).logits,
+          );
           const prompt = prompts[0]!;
           const greedyOut = await run(model.sessions.greedy, { prompt: idsTensor(prompt) });
           const expected = greedy(weights, undefined, dec, undefined, undefined, fedForPrompt(prompt));
@@ -970,7 +1201,10 @@ function expectFirstError(lines: readonly string[], code: string, needle: string
   const at = positionOf(lines, needle, nth);
   expect({ line: d.span.start.line, column: d.span.start.column }).toEqual(at);
   expect(d.span.source).toBe('spec.seq');
-  const covered = lines[d.span.start.line - 1]!.slice(d.span.start.column - 1, d.span.end.line === d.span.start.line ? d.span.end.column - 1 : undefined);
+  const covered = lines[d.span.start.line - 1]!.slice(
+    d.span.start.column - 1,
+    d.span.end.line === d.span.start.line ? d.span.end.column - 1 : undefined,
+  );
   expect(covered.startsWith(needle) || needle.startsWith(covered)).toBe(true);
   expect(d.hint, `${code} has a hint`).toBeTruthy();
   return d;
@@ -1005,7 +1239,10 @@ describe('decoder diagnostics', () => {
   });
 
   it('SEQ040 goes away with bridge=linear', () => {
-    const lines = edited(translatorLines, { 6: '  decoder(bos=1, eos=2, max_length=7, bridge=linear) {', 8: '    -> decoder: LSTM(hidden=8, layers=1)' });
+    const lines = edited(translatorLines, {
+      6: '  decoder(bos=1, eos=2, max_length=7, bridge=linear) {',
+      8: '    -> decoder: LSTM(hidden=8, layers=1)',
+    });
     expect(errorsOf(lines)).toEqual([]);
   });
 
@@ -1015,15 +1252,30 @@ describe('decoder diagnostics', () => {
   });
 
   it('SEQ049: a decoder has one recurrent layer', () => {
-    const lines = edited(translatorLines, { 8: ['    -> decoder: LSTM(hidden=4, layers=2)', '    -> second: GRU(hidden=4)'] });
+    const lines = edited(translatorLines, {
+      8: ['    -> decoder: LSTM(hidden=4, layers=2)', '    -> second: GRU(hidden=4)'],
+    });
     const d = expectOneError(lines, 'SEQ049', 'GRU');
     expect(d.related?.[0]?.span.start).toMatchObject(positionOf(lines, 'decoder: LSTM'));
   });
 
   it('SEQ049: a decoder cannot be bidirectional (or stateful)', () => {
-    expectFirstError(edited(translatorLines, { 8: '    -> decoder: BiLSTM(hidden=2, layers=2)' }), 'SEQ049', 'BiLSTM', 1);
-    expectFirstError(edited(translatorLines, { 8: '    -> decoder: LSTM(hidden=4, layers=2, bidirectional=true)' }), 'SEQ049', 'LSTM(hidden=4, layers=2, bidirectional');
-    expectFirstError(edited(translatorLines, { 8: '    -> decoder: LSTM(hidden=4, layers=2, stateful=true)' }), 'SEQ049', 'LSTM(hidden=4, layers=2, stateful');
+    expectFirstError(
+      edited(translatorLines, { 8: '    -> decoder: BiLSTM(hidden=2, layers=2)' }),
+      'SEQ049',
+      'BiLSTM',
+      1,
+    );
+    expectFirstError(
+      edited(translatorLines, { 8: '    -> decoder: LSTM(hidden=4, layers=2, bidirectional=true)' }),
+      'SEQ049',
+      'LSTM(hidden=4, layers=2, bidirectional',
+    );
+    expectFirstError(
+      edited(translatorLines, { 8: '    -> decoder: LSTM(hidden=4, layers=2, stateful=true)' }),
+      'SEQ049',
+      'LSTM(hidden=4, layers=2, stateful',
+    );
   });
 
   // A rejected recurrent layer used to leave the steps after it checked as if they stood before it
@@ -1036,7 +1288,10 @@ describe('decoder diagnostics', () => {
   ];
   for (const [what, line] of rejectedRecurrent) {
     it(`a ${what} decoder recurrent layer gives one error, none on the steps after it`, () => {
-      const lines = edited(translatorLines, { 8: line, 9: '    -> attention: Attention(score=general, input_feed=true)' });
+      const lines = edited(translatorLines, {
+        8: line,
+        9: '    -> attention: Attention(score=general, input_feed=true)',
+      });
       const errors = errorsOf(lines);
       expect(errors.map((d) => `${d.code} ${d.span.start.line}:${d.span.start.column} ${d.message}`)).toHaveLength(1);
       expect(errors[0]!.span.start.line).toBe(9);
@@ -1060,7 +1315,10 @@ describe('decoder diagnostics', () => {
 
   it('SEQ048: input_feed only with Luong placement', () => {
     const lines = edited(translatorLines, {
-      7: ['    -> tgt_embedding: Embedding(vocab=13, dim=5)', '    -> attention: Attention(score=general, input_feed=true)'],
+      7: [
+        '    -> tgt_embedding: Embedding(vocab=13, dim=5)',
+        '    -> attention: Attention(score=general, input_feed=true)',
+      ],
       9: undefined,
     });
     expectOneError(lines, 'SEQ048', 'input_feed=true');
@@ -1090,12 +1348,19 @@ describe('decoder diagnostics', () => {
   });
 
   it('SEQ023: bos and eos must be token ids of the decoder', () => {
-    const bos = expectOneError(edited(translatorLines, { 6: '  decoder(bos=13, eos=2, max_length=7) {' }), 'SEQ023', '13, eos');
+    const bos = expectOneError(
+      edited(translatorLines, { 6: '  decoder(bos=13, eos=2, max_length=7) {' }),
+      'SEQ023',
+      '13, eos',
+    );
     expect(bos.message).toMatch(/bos=13/);
     const eos = edited(translatorLines, { 6: '  decoder(bos=1, eos=40, max_length=7) {' });
     expect(expectOneError(eos, 'SEQ023', '40').message).toMatch(/eos=40/);
     // The generator's size bounds the ids too, not only the embedding's.
-    const smallGenerator = edited(translatorLines, { 6: '  decoder(bos=1, eos=10, max_length=7) {', 10: '    -> generator: Linear(10)' });
+    const smallGenerator = edited(translatorLines, {
+      6: '  decoder(bos=1, eos=10, max_length=7) {',
+      10: '    -> generator: Linear(10)',
+    });
     expectOneError(smallGenerator, 'SEQ023', '10, max');
   });
 });
@@ -1164,7 +1429,9 @@ describe('specs/translator.seq', () => {
     const second = compile(source, { sourceName: 'specs/translator.seq', seed: 7 });
     const files = second.bundle!.files;
     expect(files.map((f) => f.file)).toEqual(first.bundle!.files.map((f) => f.file));
-    files.forEach((f, i) => expect(Buffer.compare(Buffer.from(f.bytes), Buffer.from(first.bundle!.files[i]!.bytes))).toBe(0));
+    files.forEach((f, i) =>
+      expect(Buffer.compare(Buffer.from(f.bytes), Buffer.from(first.bundle!.files[i]!.bytes))).toBe(0),
+    );
     expect(JSON.stringify(second.bundle!.manifest)).toBe(JSON.stringify(first.bundle!.manifest));
   });
 
@@ -1172,12 +1439,23 @@ describe('specs/translator.seq', () => {
     const file = first.bundle!.files.find((f) => f.role === 'encoder')!;
     const session = await ort.InferenceSession.create(file.bytes, { logSeverityLevel: 3 });
     try {
-      const out = (await session.run({ src: idsTensor([[5, 17, 4000], [9, 0, 0]]), src_lengths: idsTensor([3, 1]) })) as Outputs;
+      const out = (await session.run({
+        src: idsTensor([
+          [5, 17, 4000],
+          [9, 0, 0],
+        ]),
+        src_lengths: idsTensor([3, 1]),
+      })) as Outputs;
       expect([...out.memory!.dims]).toEqual([2, 3, 512]);
       expect([...out.h0!.dims]).toEqual([2, 2, 512]);
       expect([...out.c0!.dims]).toEqual([2, 2, 512]);
       const memory = floatsOf(out.memory!) as number[][][];
-      expect(memory[1]!.slice(1).flat().every((v) => v === 0)).toBe(true);
+      expect(
+        memory[1]!
+          .slice(1)
+          .flat()
+          .every((v) => v === 0),
+      ).toBe(true);
       expect(flatten(floatsOf(out.h0!)).every(Number.isFinite)).toBe(true);
     } finally {
       await session.release();

@@ -4,13 +4,26 @@
 // test files import. npm runs with --prefer-offline: in CI `npm ci` has filled its cache first.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = resolve('.');
-const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as { packages: Record<string, { version?: string }> };
+const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as {
+  packages: Record<string, { version?: string }>;
+};
 const ortNodeVersion = lock.packages['node_modules/onnxruntime-node']!.version!;
 
 interface Ran {
@@ -25,7 +38,12 @@ function sh(cwd: string, command: string, args: readonly string[]): Ran {
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !/^npm_/i.test(key) && key !== 'INIT_CWD') env[key] = value;
   }
-  const ran = spawnSync(command, args, { cwd, env: { ...env, NO_COLOR: '1', npm_config_update_notifier: 'false' }, encoding: 'utf8', timeout: 240_000 });
+  const ran = spawnSync(command, args, {
+    cwd,
+    env: { ...env, NO_COLOR: '1', npm_config_update_notifier: 'false' },
+    encoding: 'utf8',
+    timeout: 240_000,
+  });
   return { status: ran.status ?? -1, out: ran.stdout ?? '', err: `${ran.stderr ?? ''}${ran.error?.message ?? ''}` };
 }
 
@@ -79,12 +97,27 @@ describe('the npm package', () => {
     work = mkdtempSync(join(tmpdir(), 'seqc-tarball-'));
     const stage = join(work, 'stage');
     mkdirSync(stage);
-    for (const entry of ['package.json', 'README.md', 'ARCHITECTURE.md', 'LICENSE', 'tsconfig.json', 'tsconfig.build.json', 'bin', 'src', 'grammar', 'docs']) cpSync(entry, join(stage, entry), { recursive: true });
+    for (const entry of [
+      'package.json',
+      'README.md',
+      'ARCHITECTURE.md',
+      'LICENSE',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'bin',
+      'src',
+      'grammar',
+      'docs',
+    ])
+      cpSync(entry, join(stage, entry), { recursive: true });
     mkdirSync(join(stage, 'bench'));
-    for (const name of readdirSync('bench').filter((n) => n.endsWith('.md'))) cpSync(join('bench', name), join(stage, 'bench', name));
+    for (const name of readdirSync('bench').filter((n) => n.endsWith('.md')))
+      cpSync(join('bench', name), join(stage, 'bench', name));
     cpSync('playground/screenshots', join(stage, 'playground/screenshots'), { recursive: true });
     symlinkSync(join(root, 'node_modules'), join(stage, 'node_modules'));
-    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: stage });
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: stage,
+    });
     const pack = npm(stage, 'pack', '--ignore-scripts', '--json', '--pack-destination', work);
     expect(pack.status, pack.err).toBe(0);
     const report = JSON.parse(pack.out) as { filename: string; files: { path: string }[] }[];
@@ -93,7 +126,10 @@ describe('the npm package', () => {
 
     app = join(work, 'app');
     mkdirSync(app);
-    writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }, null, 2)}\n`);
+    writeFileSync(
+      join(app, 'package.json'),
+      `${JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }, null, 2)}\n`,
+    );
     installed = npm(app, 'install', tarball);
   }, 600_000);
 
@@ -148,7 +184,10 @@ describe('the npm package', () => {
   }, 300_000);
 
   it("compiles through `import { compile } from 'seqc'`", () => {
-    writeFileSync(join(app, 'compile.mjs'), `import { compile } from 'seqc';\nconst r = compile(${JSON.stringify(spec)});\nconsole.log(r.diagnostics.length, r.model.length > 0);\n`);
+    writeFileSync(
+      join(app, 'compile.mjs'),
+      `import { compile } from 'seqc';\nconst r = compile(${JSON.stringify(spec)});\nconsole.log(r.diagnostics.length, r.model.length > 0);\n`,
+    );
     const ran = sh(app, process.execPath, ['compile.mjs']);
     expect(ran.err).toBe('');
     expect(ran.out.trim()).toBe('0 true');
@@ -157,7 +196,10 @@ describe('the npm package', () => {
   it('runs through `seqc/runtime/node` once onnxruntime-node is installed, which downloads nothing when its script is denied', () => {
     // What the README tells users: deny onnxruntime-node's postinstall, which only fetches CUDA libraries from NuGet.
     const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as Record<string, unknown>;
-    writeFileSync(join(app, 'package.json'), `${JSON.stringify({ ...manifest, allowScripts: { 'onnxruntime-node': false } }, null, 2)}\n`);
+    writeFileSync(
+      join(app, 'package.json'),
+      `${JSON.stringify({ ...manifest, allowScripts: { 'onnxruntime-node': false } }, null, 2)}\n`,
+    );
     const added = npm(app, 'install', `onnxruntime-node@${ortNodeVersion}`);
     expect(added.status, added.err).toBe(0);
     expect(warnings(added)).toEqual([]);

@@ -36,7 +36,8 @@ async function open(bytes: Uint8Array): Promise<ort.InferenceSession> {
 function compiled(spec: string, target: CompileTarget, opset?: number): CompileResult {
   const result = compile(spec, { sourceName: 'case.seq', seed: 3, target, ...(opset === undefined ? {} : { opset }) });
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0) throw new Error(`${target} did not compile:\n${errors.map((d) => `${d.code} ${d.message}`).join('\n')}\n${spec}`);
+  if (errors.length > 0)
+    throw new Error(`${target} did not compile:\n${errors.map((d) => `${d.code} ${d.message}`).join('\n')}\n${spec}`);
   return result;
 }
 
@@ -50,21 +51,70 @@ const I: Elem = 'int32';
 const B: Elem = 'bool';
 
 const webgpuKernels: Readonly<Record<string, readonly Elem[]>> = {
-  Transpose: [F, I], Unsqueeze: [F, I, B], Squeeze: [F, I], Concat: [F, I], Identity: [F, I], Reshape: [F, I, B],
-  Expand: [F, I, B], Slice: [F], Gather: [F, I, B], GatherElements: [F], Where: [F, I], Add: [F, I], Sub: [F, I],
-  Mul: [F, I], Div: [F], Less: [F, I], LessOrEqual: [F, I], Greater: [F, I], Equal: [F, I], CumSum: [F, I],
-  ReduceSum: [F, I], ReduceMax: [F, I], ReduceMean: [F], ArgMax: [F, I], Cast: [F, I, B], Not: [B], And: [B],
-  Tanh: [F], Relu: [F], Sigmoid: [F], Exp: [F], Log: [F], Sqrt: [F], Max: [F], Min: [F], Softmax: [F], MatMul: [F],
-  Gemm: [F], LayerNormalization: [F], LSTM: [F], GRU: [F], Pad: [F],
+  Transpose: [F, I],
+  Unsqueeze: [F, I, B],
+  Squeeze: [F, I],
+  Concat: [F, I],
+  Identity: [F, I],
+  Reshape: [F, I, B],
+  Expand: [F, I, B],
+  Slice: [F],
+  Gather: [F, I, B],
+  GatherElements: [F],
+  Where: [F, I],
+  Add: [F, I],
+  Sub: [F, I],
+  Mul: [F, I],
+  Div: [F],
+  Less: [F, I],
+  LessOrEqual: [F, I],
+  Greater: [F, I],
+  Equal: [F, I],
+  CumSum: [F, I],
+  ReduceSum: [F, I],
+  ReduceMax: [F, I],
+  ReduceMean: [F],
+  ArgMax: [F, I],
+  Cast: [F, I, B],
+  Not: [B],
+  And: [B],
+  Tanh: [F],
+  Relu: [F],
+  Sigmoid: [F],
+  Exp: [F],
+  Log: [F],
+  Sqrt: [F],
+  Max: [F],
+  Min: [F],
+  Softmax: [F],
+  MatMul: [F],
+  Gemm: [F],
+  LayerNormalization: [F],
+  LSTM: [F],
+  GRU: [F],
+  Pad: [F],
 };
 
 /** Inputs the kernels read on the CPU (shapes, axes, pads): they must be initializers, never computed. */
 const cpuInputs: Readonly<Record<string, readonly number[]>> = {
-  Unsqueeze: [1], Squeeze: [1], Reshape: [1], Expand: [1], Slice: [1, 2, 3, 4], ReduceSum: [1], ReduceMax: [1],
-  ReduceMean: [1], CumSum: [1], Pad: [1, 2, 3],
+  Unsqueeze: [1],
+  Squeeze: [1],
+  Reshape: [1],
+  Expand: [1],
+  Slice: [1, 2, 3, 4],
+  ReduceSum: [1],
+  ReduceMax: [1],
+  ReduceMean: [1],
+  CumSum: [1],
+  Pad: [1, 2, 3],
 };
 
-const elemOf: Readonly<Record<number, Elem>> = { [DataType.FLOAT]: F, [DataType.INT32]: I, [DataType.INT64]: 'int64', [DataType.BOOL]: B };
+const elemOf: Readonly<Record<number, Elem>> = {
+  [DataType.FLOAT]: F,
+  [DataType.INT32]: I,
+  [DataType.INT64]: 'int64',
+  [DataType.BOOL]: B,
+};
 
 /** Every node of a graph that the WebGPU provider would not run, as sentences; empty when all run there. */
 function webgpuProblems(model: ModelProto): string[] {
@@ -88,17 +138,23 @@ function webgpuProblems(model: ModelProto): string[] {
     node.inputs.forEach((input, index) => {
       if (input === '') return;
       const cpu = cpuInputs[node.opType]?.includes(index) === true;
-      if (cpu && !initializers.has(input)) problems.push(`${at}: input ${index} (${input}) is read on the CPU but computed`);
+      if (cpu && !initializers.has(input))
+        problems.push(`${at}: input ${index} (${input}) is read on the CPU but computed`);
       const indices = (node.opType === 'Gather' || node.opType === 'GatherElements') && index === 1;
-      if (types.get(input) === 'int64' && !cpu && !indices && !(node.opType === 'Where' && index === 0)) problems.push(`${at}: reads int64 ${input}`);
+      if (types.get(input) === 'int64' && !cpu && !indices && !(node.opType === 'Where' && index === 0))
+        problems.push(`${at}: reads int64 ${input}`);
     });
     const first = types.get(node.inputs[node.opType === 'Where' ? 1 : 0]!) ?? F;
     const out: Elem =
-      node.opType === 'Cast' ? elemOf[(node.attributes.find((a) => a.name === 'to')!.value as number)]!
-      : node.opType === 'ArgMax' ? 'int64'
-      : ['Less', 'LessOrEqual', 'Greater', 'Equal', 'Not', 'And'].includes(node.opType) ? B
-      : node.opType === 'Gather' || node.opType === 'GatherElements' ? first
-      : first;
+      node.opType === 'Cast'
+        ? elemOf[node.attributes.find((a) => a.name === 'to')!.value as number]!
+        : node.opType === 'ArgMax'
+          ? 'int64'
+          : ['Less', 'LessOrEqual', 'Greater', 'Equal', 'Not', 'And'].includes(node.opType)
+            ? B
+            : node.opType === 'Gather' || node.opType === 'GatherElements'
+              ? first
+              : first;
     for (const o of node.outputs) if (o !== '') types.set(o, out);
   }
   const names = g.nodes.map((n) => n.name);
@@ -131,7 +187,11 @@ describe('the static check of WebGPU kernels', () => {
 }
 `;
     const problems = compile(spec).bundle!.files.flatMap((f) => webgpuProblems(f.proto));
-    for (const op of ['Loop', 'RNN', 'LogSoftmax', 'Shape', 'ConstantOfShape']) expect(problems.some((p) => p.startsWith(`${op} `)), op).toBe(true);
+    for (const op of ['Loop', 'RNN', 'LogSoftmax', 'Shape', 'ConstantOfShape'])
+      expect(
+        problems.some((p) => p.startsWith(`${op} `)),
+        op,
+      ).toBe(true);
   });
 });
 
@@ -162,9 +222,20 @@ function feedsFor(signature: ModelSignature, seed: number): Record<string, ort.T
   for (const input of signature.inputs) {
     const dims = input.dims.map((d) => sizeOf(d, BATCH, TIME));
     const count = dims.reduce((a, b) => a * b, 1);
-    if (input.role === 'lengths') feeds[input.name] = new ort.Tensor('int64', BigInt64Array.from(LENGTHS.map(BigInt)), dims);
-    else if (input.dtype === 'int64') feeds[input.name] = new ort.Tensor('int64', BigInt64Array.from({ length: count }, () => BigInt(Math.floor(random() * (input.vocab ?? 10)))), dims);
-    else feeds[input.name] = new ort.Tensor('float32', Float32Array.from({ length: count }, () => 2 * random() - 1), dims);
+    if (input.role === 'lengths')
+      feeds[input.name] = new ort.Tensor('int64', BigInt64Array.from(LENGTHS.map(BigInt)), dims);
+    else if (input.dtype === 'int64')
+      feeds[input.name] = new ort.Tensor(
+        'int64',
+        BigInt64Array.from({ length: count }, () => BigInt(Math.floor(random() * (input.vocab ?? 10)))),
+        dims,
+      );
+    else
+      feeds[input.name] = new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: count }, () => 2 * random() - 1),
+        dims,
+      );
   }
   return feeds;
 }
@@ -214,10 +285,13 @@ async function expectSameOutputs(
     expect(y.every(Number.isFinite), `${title}: ${name} is finite`).toBe(x.every(Number.isFinite));
     expect(error, `${title}: ${name}`).toBeLessThanOrEqual(SAME);
     const identical = x.every((v, i) => Object.is(v, y[i]));
-    if (mayDiffer !== 'all' && !mayDiffer.includes(name)) expect(identical, `${title}: ${name} is bit for bit the generic output (max |Δ| ${error})`).toBe(true);
+    if (mayDiffer !== 'all' && !mayDiffer.includes(name))
+      expect(identical, `${title}: ${name} is bit for bit the generic output (max |Δ| ${error})`).toBe(true);
     agreements.push({ output: name, error, identical });
   }
-  report.push(`  ${title.padEnd(72)} ${agreements.map((r) => `${r.output} ${r.identical ? 'identical' : r.error.toExponential(1)}`).join(', ')}`);
+  report.push(
+    `  ${title.padEnd(72)} ${agreements.map((r) => `${r.output} ${r.identical ? 'identical' : r.error.toExponential(1)}`).join(', ')}`,
+  );
   return agreements;
 }
 
@@ -255,7 +329,13 @@ describe('classifiers, taggers and feature models: webgpu graphs give the generi
         const generic = compiled(spec, 'generic');
         const webgpu = compiled(spec, 'webgpu');
         expect(webgpuProblems(webgpu.proto!)).toEqual([]);
-        await expectSameOutputs(`${title}, ${padding}`, generic.model!, webgpu.model!, feedsFor(generic.signature!, 1), layer.includes('RNN') ? 'all' : []);
+        await expectSameOutputs(
+          `${title}, ${padding}`,
+          generic.model!,
+          webgpu.model!,
+          feedsFor(generic.signature!, 1),
+          layer.includes('RNN') ? 'all' : [],
+        );
       });
     }
   }
@@ -276,7 +356,13 @@ describe('classifiers, taggers and feature models: webgpu graphs give the generi
       const generic = compiled(spec, 'generic', opset);
       const webgpu = compiled(spec, 'webgpu', opset);
       expect(webgpuProblems(webgpu.proto!), `opset ${opset}`).toEqual([]);
-      await expectSameOutputs(`rich tagger, opset ${opset}`, generic.model!, webgpu.model!, feedsFor(generic.signature!, 2), ['logp']);
+      await expectSameOutputs(
+        `rich tagger, opset ${opset}`,
+        generic.model!,
+        webgpu.model!,
+        feedsFor(generic.signature!, 2),
+        ['logp'],
+      );
     }
   });
 
@@ -375,13 +461,21 @@ function decoderSpec(c: DecoderCase): string {
   if (c.encoder !== undefined) {
     lines.push('  input src: int64[batch, src_time]');
     if (c.lengths !== false) lines.push('  input src_lengths: lengths(src)');
-    lines.push('  encoder {', '    src', '      -> src_embedding: Embedding(vocab=11, dim=3, padding_idx=0)', `      -> encoder: ${c.encoder}`, '  }');
+    lines.push(
+      '  encoder {',
+      '    src',
+      '      -> src_embedding: Embedding(vocab=11, dim=3, padding_idx=0)',
+      `      -> encoder: ${c.encoder}`,
+      '  }',
+    );
   }
   lines.push(`  decoder(bos=1, eos=2, max_length=${MAX_LENGTH}${c.bridge === true ? ', bridge=linear' : ''}) {`);
   lines.push(`    -> tgt_embedding: Embedding(vocab=${VOCAB}, dim=3)`);
-  if (c.attention !== undefined && c.placement === 'bahdanau') lines.push(`    -> attention: Attention(${c.attention})`);
+  if (c.attention !== undefined && c.placement === 'bahdanau')
+    lines.push(`    -> attention: Attention(${c.attention})`);
   lines.push(`    -> decoder: ${c.cell}`);
-  if (c.attention !== undefined && c.placement !== 'bahdanau') lines.push(`    -> attention: Attention(${c.attention})`);
+  if (c.attention !== undefined && c.placement !== 'bahdanau')
+    lines.push(`    -> attention: Attention(${c.attention})`);
   lines.push(`    ${c.head ?? `-> generator: Linear(${VOCAB})`}`, '  }', '}', '');
   return lines.join('\n');
 }
@@ -397,14 +491,42 @@ for (const [cellTitle, cell] of [
   decoderCases.push({ title: `${cellTitle}, no attention`, cell, encoder });
   for (const score of ['dot', 'general', 'additive']) {
     decoderCases.push({ title: `${cellTitle}, Luong ${score}`, cell, encoder, attention: `score=${score}` });
-    decoderCases.push({ title: `${cellTitle}, Luong ${score}, input feed`, cell, encoder, attention: `score=${score}, input_feed=true` });
-    decoderCases.push({ title: `${cellTitle}, Bahdanau ${score}`, cell, encoder, attention: `score=${score}`, placement: 'bahdanau' });
+    decoderCases.push({
+      title: `${cellTitle}, Luong ${score}, input feed`,
+      cell,
+      encoder,
+      attention: `score=${score}, input_feed=true`,
+    });
+    decoderCases.push({
+      title: `${cellTitle}, Bahdanau ${score}`,
+      cell,
+      encoder,
+      attention: `score=${score}`,
+      placement: 'bahdanau',
+    });
   }
 }
 decoderCases.push(
-  { title: 'LSTM decoder from a GRU encoder through a bridge, 2 layers', cell: `LSTM(hidden=${HIDDEN}, layers=2)`, encoder: 'GRU(hidden=3)', bridge: true, attention: 'score=general' },
-  { title: 'LSTM decoder, no source lengths, log_softmax head', cell: `LSTM(hidden=${HIDDEN})`, encoder: 'BiLSTM(hidden=2)', lengths: false, attention: 'score=dot', head: `-> generator: Linear(${VOCAB}) -> log_softmax` },
-  { title: 'language model, LSTM, 2 layers, LayerNorm head', cell: `LSTM(hidden=${HIDDEN}, layers=2)`, head: `-> ln: LayerNorm -> generator: Linear(${VOCAB})` },
+  {
+    title: 'LSTM decoder from a GRU encoder through a bridge, 2 layers',
+    cell: `LSTM(hidden=${HIDDEN}, layers=2)`,
+    encoder: 'GRU(hidden=3)',
+    bridge: true,
+    attention: 'score=general',
+  },
+  {
+    title: 'LSTM decoder, no source lengths, log_softmax head',
+    cell: `LSTM(hidden=${HIDDEN})`,
+    encoder: 'BiLSTM(hidden=2)',
+    lengths: false,
+    attention: 'score=dot',
+    head: `-> generator: Linear(${VOCAB}) -> log_softmax`,
+  },
+  {
+    title: 'language model, LSTM, 2 layers, LayerNorm head',
+    cell: `LSTM(hidden=${HIDDEN}, layers=2)`,
+    head: `-> ln: LayerNorm -> generator: Linear(${VOCAB})`,
+  },
   { title: 'language model, GRU', cell: `GRU(hidden=${HIDDEN})` },
   { title: 'language model, RNN relu', cell: `RNN(hidden=${HIDDEN}, nonlinearity=relu)` },
 );
@@ -414,7 +536,9 @@ function ids(rows: number[][]): ort.Tensor {
 }
 
 function randomIds(random: () => number, rows: number, time: number, from: number, to: number): number[][] {
-  return Array.from({ length: rows }, () => Array.from({ length: time }, () => from + Math.floor(random() * (to - from))));
+  return Array.from({ length: rows }, () =>
+    Array.from({ length: time }, () => from + Math.floor(random() * (to - from))),
+  );
 }
 
 describe('encoder–decoder models and language models: every graph of the webgpu bundle gives the generic outputs', () => {
@@ -426,37 +550,76 @@ describe('encoder–decoder models and language models: every graph of the webgp
       expect(webgpu.manifest).toEqual({ ...generic.manifest, target: 'webgpu' });
       const random = seeded(11);
       const src = randomIds(random, BATCH, TIME, 1, 11).map((row, b) => row.map((id, t) => (t < LENGTHS[b]! ? id : 0)));
-      const source: Record<string, ort.Tensor> = c.encoder === undefined ? {} : { src: ids(src), src_lengths: new ort.Tensor('int64', BigInt64Array.from(LENGTHS.map(BigInt)), [BATCH]) };
+      const source: Record<string, ort.Tensor> =
+        c.encoder === undefined
+          ? {}
+          : { src: ids(src), src_lengths: new ort.Tensor('int64', BigInt64Array.from(LENGTHS.map(BigInt)), [BATCH]) };
       const fileOf = (bundle: typeof generic, role: string) => bundle.files.find((f) => f.role === role)!;
       for (const file of webgpu.files) expect(webgpuProblems(file.proto), `${c.title}: ${file.role}`).toEqual([]);
       // Teacher forcing: a whole-sequence scoring graph takes any length; an unrolled one exactly max_length.
       const unrolled = c.placement === 'bahdanau' || c.attention?.includes('input_feed') === true;
       const tgtDims = fileOf(webgpu, 'scoring').proto.graph.inputs.find((i) => i.name === 'tgt_in')!.type.shape!;
-      expect(tgtDims[1], 'tgt_in columns').toEqual(unrolled ? { kind: 'value', value: MAX_LENGTH } : { kind: 'param', name: 'tgt_time' });
+      expect(tgtDims[1], 'tgt_in columns').toEqual(
+        unrolled ? { kind: 'value', value: MAX_LENGTH } : { kind: 'param', name: 'tgt_time' },
+      );
       const tgtIn = randomIds(random, BATCH, unrolled ? MAX_LENGTH : 4, 0, VOCAB).map((row) => [1, ...row.slice(1)]);
       // Bit for bit, except where an RNN runs as a GRU, log_softmax is written out, or Luong attention is batched.
       const inexactStep = c.cell.startsWith('RNN') || c.head?.includes('log_softmax') === true;
       const inexactScoring = inexactStep || (c.attention !== undefined && !unrolled);
-      await expectSameOutputs(`${c.title}: scoring`, fileOf(generic, 'scoring').bytes, fileOf(webgpu, 'scoring').bytes, { ...source, tgt_in: ids(tgtIn) }, inexactScoring ? 'all' : []);
+      await expectSameOutputs(
+        `${c.title}: scoring`,
+        fileOf(generic, 'scoring').bytes,
+        fileOf(webgpu, 'scoring').bytes,
+        { ...source, tgt_in: ids(tgtIn) },
+        inexactScoring ? 'all' : [],
+      );
       if (c.encoder !== undefined) {
-        await expectSameOutputs(`${c.title}: encoder`, fileOf(generic, 'encoder').bytes, fileOf(webgpu, 'encoder').bytes, source);
-        await expectSameOutputs(`${c.title}: greedy`, fileOf(generic, 'greedy').bytes, fileOf(webgpu, 'greedy').bytes, source);
+        await expectSameOutputs(
+          `${c.title}: encoder`,
+          fileOf(generic, 'encoder').bytes,
+          fileOf(webgpu, 'encoder').bytes,
+          source,
+        );
+        await expectSameOutputs(
+          `${c.title}: greedy`,
+          fileOf(generic, 'greedy').bytes,
+          fileOf(webgpu, 'greedy').bytes,
+          source,
+        );
       } else {
         for (const prompt of [randomIds(random, BATCH, 3, 0, VOCAB), [[], [], []], [[1], [2], [5]]]) {
-          await expectSameOutputs(`${c.title}: greedy after ${JSON.stringify(prompt)}`, fileOf(generic, 'greedy').bytes, fileOf(webgpu, 'greedy').bytes, { prompt: ids(prompt) });
+          await expectSameOutputs(
+            `${c.title}: greedy after ${JSON.stringify(prompt)}`,
+            fileOf(generic, 'greedy').bytes,
+            fileOf(webgpu, 'greedy').bytes,
+            { prompt: ids(prompt) },
+          );
         }
       }
       // One step from a random state.
-      const state = (dims: number[]): ort.Tensor => new ort.Tensor('float32', Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => random() - 0.5), dims);
+      const state = (dims: number[]): ort.Tensor =>
+        new ort.Tensor(
+          'float32',
+          Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => random() - 0.5),
+          dims,
+        );
       const layers = generic.manifest.state.layers;
       const stepFeeds: Record<string, ort.Tensor> = {
         tokens: ids([[1, 4, 7]]).reshape([BATCH]),
         h: state([layers, BATCH, HIDDEN]),
         c: state([layers, BATCH, HIDDEN]),
         feed: state([BATCH, HIDDEN]),
-        ...(c.encoder === undefined ? {} : { memory: state([BATCH, TIME, generic.manifest.memoryDim!]), src_lengths: source['src_lengths']! }),
+        ...(c.encoder === undefined
+          ? {}
+          : { memory: state([BATCH, TIME, generic.manifest.memoryDim!]), src_lengths: source['src_lengths']! }),
       };
-      await expectSameOutputs(`${c.title}: step`, fileOf(generic, 'step').bytes, fileOf(webgpu, 'step').bytes, stepFeeds, inexactStep ? 'all' : []);
+      await expectSameOutputs(
+        `${c.title}: step`,
+        fileOf(generic, 'step').bytes,
+        fileOf(webgpu, 'step').bytes,
+        stepFeeds,
+        inexactStep ? 'all' : [],
+      );
     });
   }
 });
@@ -465,7 +628,9 @@ describe('encoder–decoder models and language models: every graph of the webgp
 // The specs in specs/, as compiled for the browser.
 
 describe('specs/: the webgpu graphs give the generic outputs', () => {
-  const specs = readdirSync('specs').filter((f) => f.endsWith('.seq')).sort();
+  const specs = readdirSync('specs')
+    .filter((f) => f.endsWith('.seq'))
+    .sort();
 
   for (const file of specs) {
     it(file, async () => {
@@ -484,21 +649,55 @@ describe('specs/: the webgpu graphs give the generic outputs', () => {
       const random = seeded(5);
       const src = ids(randomIds(random, 2, 5, 3, 100).map((row, b) => row.map((id, t) => (t < [5, 2][b]! ? id : 0))));
       const lengths = new ort.Tensor('int64', BigInt64Array.of(5n, 2n), [2]);
-      const byRole = (bundle: NonNullable<CompileResult['bundle']>, role: string) => bundle.files.find((f) => f.role === role)!;
+      const byRole = (bundle: NonNullable<CompileResult['bundle']>, role: string) =>
+        bundle.files.find((f) => f.role === role)!;
       for (const f of webgpu.bundle!.files) expect(webgpuProblems(f.proto), f.role).toEqual([]);
-      await expectSameOutputs(`${file}: encoder`, byRole(generic.bundle, 'encoder').bytes, byRole(webgpu.bundle!, 'encoder').bytes, { src, src_lengths: lengths });
+      await expectSameOutputs(
+        `${file}: encoder`,
+        byRole(generic.bundle, 'encoder').bytes,
+        byRole(webgpu.bundle!, 'encoder').bytes,
+        { src, src_lengths: lengths },
+      );
       // Luong attention, batched over the target steps: the only output that may differ in the last bits.
-      await expectSameOutputs(`${file}: scoring`, generic.model!, webgpu.model!, { src, src_lengths: lengths, tgt_in: ids([[1, 5, 6, 7], [1, 9, 10, 2]]) }, ['logits']);
-      await expectSameOutputs(`${file}: greedy`, byRole(generic.bundle, 'greedy').bytes, byRole(webgpu.bundle!, 'greedy').bytes, { src, src_lengths: lengths });
+      await expectSameOutputs(
+        `${file}: scoring`,
+        generic.model!,
+        webgpu.model!,
+        {
+          src,
+          src_lengths: lengths,
+          tgt_in: ids([
+            [1, 5, 6, 7],
+            [1, 9, 10, 2],
+          ]),
+        },
+        ['logits'],
+      );
+      await expectSameOutputs(
+        `${file}: greedy`,
+        byRole(generic.bundle, 'greedy').bytes,
+        byRole(webgpu.bundle!, 'greedy').bytes,
+        { src, src_lengths: lengths },
+      );
       const manifest = generic.bundle.manifest;
-      const state = (dims: number[]): ort.Tensor => new ort.Tensor('float32', Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => random() - 0.5), dims);
-      await expectSameOutputs(`${file}: step`, byRole(generic.bundle, 'step').bytes, byRole(webgpu.bundle!, 'step').bytes, {
-        tokens: ids([[1, 17]]).reshape([2]),
-        h: state([manifest.state.layers, 2, manifest.state.hidden]),
-        c: state([manifest.state.layers, 2, manifest.state.hidden]),
-        memory: state([2, 5, manifest.memoryDim!]),
-        src_lengths: lengths,
-      });
+      const state = (dims: number[]): ort.Tensor =>
+        new ort.Tensor(
+          'float32',
+          Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => random() - 0.5),
+          dims,
+        );
+      await expectSameOutputs(
+        `${file}: step`,
+        byRole(generic.bundle, 'step').bytes,
+        byRole(webgpu.bundle!, 'step').bytes,
+        {
+          tokens: ids([[1, 17]]).reshape([2]),
+          h: state([manifest.state.layers, 2, manifest.state.hidden]),
+          c: state([manifest.state.layers, 2, manifest.state.hidden]),
+          memory: state([2, 5, manifest.memoryDim!]),
+          src_lengths: lengths,
+        },
+      );
     });
   }
 });

@@ -65,7 +65,10 @@ describe('readSafetensors on hand-built files', () => {
   });
 
   it('accepts a header padded with trailing spaces and gives {} when there is no metadata', () => {
-    const result = readSafetensors(handBuilt('{"w":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}     ', f32One), source);
+    const result = readSafetensors(
+      handBuilt('{"w":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}     ', f32One),
+      source,
+    );
     expect(result.diagnostics).toEqual([]);
     expect(result.metadata).toEqual({});
     expect(result.tensors!.get('w')).toEqual(tensor([], [1]));
@@ -73,7 +76,10 @@ describe('readSafetensors on hand-built files', () => {
 
   it('reads empty tensors, which hold no bytes', () => {
     const result = readSafetensors(
-      handBuilt('{"e":{"dtype":"F32","shape":[3,0],"data_offsets":[0,0]},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', f32One),
+      handBuilt(
+        '{"e":{"dtype":"F32","shape":[3,0],"data_offsets":[0,0]},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
+        f32One,
+      ),
       source,
     );
     expect(result.diagnostics).toEqual([]);
@@ -115,48 +121,142 @@ describe('readSafetensors on malformed files', () => {
   const cases: [string, Uint8Array, RegExp][] = [
     ['an empty file', new Uint8Array(0), /0 bytes long/],
     ['a file shorter than 8 bytes', new Uint8Array([2, 0, 0]), /3 bytes long.*8-byte header size/],
-    ['a header size larger than the file', (() => {
-      const bytes = handBuilt('{}');
-      bytes[0] = 200;
-      return bytes;
-    })(), /says 200 bytes, but only 2 bytes follow/],
-    ['a header size of 2^64 - 1', (() => {
-      const bytes = handBuilt('{}');
-      bytes.fill(0xff, 0, 8);
-      return bytes;
-    })(), /18446744073709551615 bytes/],
+    [
+      'a header size larger than the file',
+      (() => {
+        const bytes = handBuilt('{}');
+        bytes[0] = 200;
+        return bytes;
+      })(),
+      /says 200 bytes, but only 2 bytes follow/,
+    ],
+    [
+      'a header size of 2^64 - 1',
+      (() => {
+        const bytes = handBuilt('{}');
+        bytes.fill(0xff, 0, 8);
+        return bytes;
+      })(),
+      /18446744073709551615 bytes/,
+    ],
     ['an empty header', handBuilt(''), /header is empty/],
-    ['a header that is not UTF-8', (() => {
-      const bytes = handBuilt('{"\u00e9":1}');
-      bytes[11] = 0xff;
-      return bytes;
-    })(), /not valid UTF-8/],
+    [
+      'a header that is not UTF-8',
+      (() => {
+        const bytes = handBuilt('{"\u00e9":1}');
+        bytes[11] = 0xff;
+        return bytes;
+      })(),
+      /not valid UTF-8/,
+    ],
     ['a header that is not JSON', handBuilt('{"a": [1,'), /not valid JSON/],
     ['a header that is a list', handBuilt('[1, 2]'), /starts with "\[1, 2\]"/],
     ['a header with leading spaces', handBuilt('  {}'), /starting with '\{'/],
     ['a header followed by garbage', handBuilt('{} {}'), /not valid JSON/],
     ['an entry that is not an object', handBuilt('{"w": 3}'), /tensor "w" is described by 3/],
-    ['an entry missing dtype', handBuilt('{"w":{"shape":[1],"data_offsets":[0,4]}}', f32One), /tensor "w" has no "dtype"/],
-    ['an entry missing shape', handBuilt('{"w":{"dtype":"F32","data_offsets":[0,4]}}', f32One), /tensor "w" has no "shape"/],
-    ['an entry missing data_offsets', handBuilt('{"w":{"dtype":"F32","shape":[1]}}', f32One), /tensor "w" has no "data_offsets"/],
+    [
+      'an entry missing dtype',
+      handBuilt('{"w":{"shape":[1],"data_offsets":[0,4]}}', f32One),
+      /tensor "w" has no "dtype"/,
+    ],
+    [
+      'an entry missing shape',
+      handBuilt('{"w":{"dtype":"F32","data_offsets":[0,4]}}', f32One),
+      /tensor "w" has no "shape"/,
+    ],
+    [
+      'an entry missing data_offsets',
+      handBuilt('{"w":{"dtype":"F32","shape":[1]}}', f32One),
+      /tensor "w" has no "data_offsets"/,
+    ],
     ['an entry missing everything', handBuilt('{"w":{}}'), /no "dtype", "shape", "data_offsets"/],
-    ['a dtype that is not a string', handBuilt('{"w":{"dtype":32,"shape":[1],"data_offsets":[0,4]}}', f32One), /"dtype" 32/],
-    ['offsets with one number', handBuilt('{"w":{"dtype":"F32","shape":[1],"data_offsets":[4]}}', f32One), /"data_offsets" \[4\]/],
-    ['negative offsets', handBuilt('{"w":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}}', f32One), /two non-negative integers/],
-    ['offsets as a string', handBuilt('{"w":{"dtype":"F32","shape":[1],"data_offsets":"0,4"}}', f32One), /two non-negative integers/],
-    ['offsets that run backwards', handBuilt('{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}', f32One), /begin must not exceed end/],
-    ['offsets past the end of the buffer', handBuilt('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', f32One), /ends at byte 8.*only 4 bytes/],
-    ['a shape that is not a list', handBuilt('{"w":{"dtype":"F32","shape":1,"data_offsets":[0,4]}}', f32One), /"shape" 1,/],
-    ['a negative dimension', handBuilt('{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}', f32One), /"shape" \[-1\]/],
-    ['a fractional dimension', handBuilt('{"w":{"dtype":"F32","shape":[0.5],"data_offsets":[0,4]}}', f32One), /non-negative integers/],
-    ['offsets that do not match shape and dtype', handBuilt('{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}', [...f32One, ...f32Two]), /needs 12 bytes.*hold 8 bytes/],
-    ['a size mismatch for F16', handBuilt('{"w":{"dtype":"F16","shape":[1],"data_offsets":[0,4]}}', f32One), /needs 2 bytes/],
-    ['overlapping tensors', handBuilt('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}', [...f32One, ...f32One, ...f32One]), /"b" occupies bytes \[4, 12\), which overlap tensor "a"/],
-    ['a gap between tensors', handBuilt('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}', [...f32One, ...f32One, ...f32One]), /bytes \[4, 8\) of the byte buffer belong to no tensor/],
-    ['a buffer not starting at offset 0', handBuilt('{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', [...f32One, ...f32One]), /bytes \[0, 4\)/],
-    ['trailing bytes after the last tensor', handBuilt(`{${okEntry}}`, [...f32One, 0, 0, 0, 0]), /8 bytes, but the tensors end at byte 4, leaving 4 bytes trailing/],
+    [
+      'a dtype that is not a string',
+      handBuilt('{"w":{"dtype":32,"shape":[1],"data_offsets":[0,4]}}', f32One),
+      /"dtype" 32/,
+    ],
+    [
+      'offsets with one number',
+      handBuilt('{"w":{"dtype":"F32","shape":[1],"data_offsets":[4]}}', f32One),
+      /"data_offsets" \[4\]/,
+    ],
+    [
+      'negative offsets',
+      handBuilt('{"w":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}}', f32One),
+      /two non-negative integers/,
+    ],
+    [
+      'offsets as a string',
+      handBuilt('{"w":{"dtype":"F32","shape":[1],"data_offsets":"0,4"}}', f32One),
+      /two non-negative integers/,
+    ],
+    [
+      'offsets that run backwards',
+      handBuilt('{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}', f32One),
+      /begin must not exceed end/,
+    ],
+    [
+      'offsets past the end of the buffer',
+      handBuilt('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', f32One),
+      /ends at byte 8.*only 4 bytes/,
+    ],
+    [
+      'a shape that is not a list',
+      handBuilt('{"w":{"dtype":"F32","shape":1,"data_offsets":[0,4]}}', f32One),
+      /"shape" 1,/,
+    ],
+    [
+      'a negative dimension',
+      handBuilt('{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}', f32One),
+      /"shape" \[-1\]/,
+    ],
+    [
+      'a fractional dimension',
+      handBuilt('{"w":{"dtype":"F32","shape":[0.5],"data_offsets":[0,4]}}', f32One),
+      /non-negative integers/,
+    ],
+    [
+      'offsets that do not match shape and dtype',
+      handBuilt('{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}', [...f32One, ...f32Two]),
+      /needs 12 bytes.*hold 8 bytes/,
+    ],
+    [
+      'a size mismatch for F16',
+      handBuilt('{"w":{"dtype":"F16","shape":[1],"data_offsets":[0,4]}}', f32One),
+      /needs 2 bytes/,
+    ],
+    [
+      'overlapping tensors',
+      handBuilt(
+        '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}',
+        [...f32One, ...f32One, ...f32One],
+      ),
+      /"b" occupies bytes \[4, 12\), which overlap tensor "a"/,
+    ],
+    [
+      'a gap between tensors',
+      handBuilt(
+        '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}',
+        [...f32One, ...f32One, ...f32One],
+      ),
+      /bytes \[4, 8\) of the byte buffer belong to no tensor/,
+    ],
+    [
+      'a buffer not starting at offset 0',
+      handBuilt('{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', [...f32One, ...f32One]),
+      /bytes \[0, 4\)/,
+    ],
+    [
+      'trailing bytes after the last tensor',
+      handBuilt(`{${okEntry}}`, [...f32One, 0, 0, 0, 0]),
+      /8 bytes, but the tensors end at byte 4, leaving 4 bytes trailing/,
+    ],
     ['a buffer with no tensors', handBuilt('{}', [0]), /leaving 1 byte trailing/],
-    ['metadata that is not an object', handBuilt(`{"__metadata__":["pt"],${okEntry}}`, f32One), /"__metadata__" is \["pt"\]/],
+    [
+      'metadata that is not an object',
+      handBuilt(`{"__metadata__":["pt"],${okEntry}}`, f32One),
+      /"__metadata__" is \["pt"\]/,
+    ],
     ['metadata with a number value', handBuilt(`{"__metadata__":{"epoch":3},${okEntry}}`, f32One), /maps "epoch" to 3/],
   ];
 
@@ -226,7 +326,10 @@ describe('readSafetensors on element types seqc cannot read', () => {
   ];
   for (const [dtype, size] of cases) {
     it(`reports ${dtype} as SEQ101`, () => {
-      const file = handBuilt(`{"embedding.ids":{"dtype":"${dtype}","shape":[2],"data_offsets":[0,${2 * size}]}}`, new Array(2 * size).fill(0));
+      const file = handBuilt(
+        `{"embedding.ids":{"dtype":"${dtype}","shape":[2],"data_offsets":[0,${2 * size}]}}`,
+        new Array(2 * size).fill(0),
+      );
       const { diagnostics, tensors } = readSafetensors(file, source);
       expect(tensors).toBeUndefined();
       expectOnly(diagnostics, 'SEQ101', new RegExp(`tensor "embedding.ids" has element type ${dtype},`));
@@ -236,7 +339,10 @@ describe('readSafetensors on element types seqc cannot read', () => {
   }
 
   it('reports an unknown element type as SEQ101', () => {
-    const { diagnostics } = readSafetensors(handBuilt('{"w":{"dtype":"Q4","shape":[2],"data_offsets":[0,1]}}', [0]), source);
+    const { diagnostics } = readSafetensors(
+      handBuilt('{"w":{"dtype":"Q4","shape":[2],"data_offsets":[0,1]}}', [0]),
+      source,
+    );
     expectOnly(diagnostics, 'SEQ101', /element type Q4, which seqc does not know/);
   });
 });
@@ -374,10 +480,13 @@ describe('writeSafetensors', () => {
 
   it('escapes names and metadata as JSON', () => {
     const name = 'odd "name" \\ with\nnewline and ü';
-    const bytes = writeSafetensors(new Map([[name, tensor([1], [1])]]), Object.fromEntries([
-      ['__proto__', 'x'],
-      ['é', '"'],
-    ]));
+    const bytes = writeSafetensors(
+      new Map([[name, tensor([1], [1])]]),
+      Object.fromEntries([
+        ['__proto__', 'x'],
+        ['é', '"'],
+      ]),
+    );
     const result = readSafetensors(bytes, source);
     expect(result.diagnostics).toEqual([]);
     expect([...result.tensors!.keys()]).toEqual([name]);
@@ -416,7 +525,12 @@ describe('writeSafetensors', () => {
 
     it('serializes a header padded for alignment', () => {
       const bytes = writeSafetensors(new Map([['attn0', tensor([1, 1, 2, 3], zeroToFive)]]));
-      expectFile(bytes, 72, '{"attn0":{"dtype":"F32","shape":[1,1,2,3],"data_offsets":[0,24]}}       ', zeroToFiveBytes);
+      expectFile(
+        bytes,
+        72,
+        '{"attn0":{"dtype":"F32","shape":[1,1,2,3],"data_offsets":[0,24]}}       ',
+        zeroToFiveBytes,
+      );
     });
 
     it('serializes no tensors, with and without metadata', () => {

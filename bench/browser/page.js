@@ -17,7 +17,12 @@ window.benchSetup = async (manifest) => {
   ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
   ort.env.wasm.numThreads = 1;
   const fetchBytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
-  const info = { userAgent: navigator.userAgent, crossOriginIsolated: globalThis.crossOriginIsolated, ort: ort.env.versions?.web ?? ort.env.versions?.common, tfjs: tf.version.tfjs };
+  const info = {
+    userAgent: navigator.userAgent,
+    crossOriginIsolated: globalThis.crossOriginIsolated,
+    ort: ort.env.versions?.web ?? ort.env.versions?.common,
+    tfjs: tf.version.tfjs,
+  };
   const available = [];
   const unavailable = [];
   const attempt = async (name, build) => {
@@ -32,7 +37,8 @@ window.benchSetup = async (manifest) => {
   const generic = await fetchBytes(manifest.genericModel);
   const webgpu = await fetchBytes(manifest.webgpuModel);
   await attempt(manifest.names.ortWasm, () => ortRunner(generic, 'wasm'));
-  if (navigator.gpu === undefined) unavailable.push({ name: manifest.names.ortWebgpu, reason: 'navigator.gpu is undefined' });
+  if (navigator.gpu === undefined)
+    unavailable.push({ name: manifest.names.ortWebgpu, reason: 'navigator.gpu is undefined' });
   else {
     const adapter = await navigator.gpu.requestAdapter();
     if (adapter === null) unavailable.push({ name: manifest.names.ortWebgpu, reason: 'no WebGPU adapter' });
@@ -45,14 +51,22 @@ window.benchSetup = async (manifest) => {
 
   const weights = await fetchBytes(manifest.tfjsWeights);
   const floats = new Float32Array(weights.buffer, weights.byteOffset, weights.byteLength / 4);
-  const tensors = manifest.tfjsTensors.map((t) => ({ shape: t.shape, data: floats.subarray(t.offset, t.offset + t.length) }));
+  const tensors = manifest.tfjsTensors.map((t) => ({
+    shape: t.shape,
+    data: floats.subarray(t.offset, t.offset + t.length),
+  }));
   tf.wasm.setWasmPaths('/node_modules/@tensorflow/tfjs-backend-wasm/dist/');
   // The page is cross-origin isolated (the harness sends COOP/COEP), so tfjs would pick its threaded
   // binary; one thread keeps the comparison like for like.
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  for (const [name, backend] of [[manifest.names.tfjsCpu, 'cpu'], [manifest.names.tfjsWasm, 'wasm'], [manifest.names.tfjsWebgl, 'webgl']]) {
+  for (const [name, backend] of [
+    [manifest.names.tfjsCpu, 'cpu'],
+    [manifest.names.tfjsWasm, 'wasm'],
+    [manifest.names.tfjsWebgl, 'webgl'],
+  ]) {
     await attempt(name, () => tfjsRunner(backend, manifest.hidden, tensors));
-    if (backend === 'wasm' && runners.has(name)) info.tfjsWasm = `SIMD ${(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'on' : 'off'}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'on' : 'off'}`;
+    if (backend === 'wasm' && runners.has(name))
+      info.tfjsWasm = `SIMD ${(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'on' : 'off'}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'on' : 'off'}`;
     if (backend === 'webgl' && runners.has(name)) {
       const gl = document.createElement('canvas').getContext('webgl2');
       const debug = gl?.getExtension('WEBGL_debug_renderer_info');
@@ -73,13 +87,24 @@ window.benchRun = async (name, shape) => {
 };
 
 async function ortRunner(bytes, provider) {
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(bytes, {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+  });
   const inputs = new Map();
   const inputName = session.inputNames[0];
   const outputName = session.outputNames[0];
   return {
     prepare: async (shape) => {
-      if (!inputs.has(shape.key)) inputs.set(shape.key, new ort.Tensor('int64', BigInt64Array.from(shape.tokens, (t) => BigInt(t)), [shape.batch, shape.time]));
+      if (!inputs.has(shape.key))
+        inputs.set(
+          shape.key,
+          new ort.Tensor(
+            'int64',
+            BigInt64Array.from(shape.tokens, (t) => BigInt(t)),
+            [shape.batch, shape.time],
+          ),
+        );
     },
     run: async (shape) => {
       const results = await session.run({ [inputName]: inputs.get(shape.key) });
@@ -101,7 +126,14 @@ async function tfjsRunner(backend, hidden, tensors) {
   const [table, kernel, recurrent, bias, denseKernel, denseBias] = tensors;
   const layers = [
     tf.layers.embedding({ inputDim: table.shape[0], outputDim: table.shape[1], embeddingsInitializer: 'zeros' }),
-    tf.layers.lstm({ units: hidden, returnSequences: false, activation: 'tanh', recurrentActivation: 'sigmoid', kernelInitializer: 'zeros', recurrentInitializer: 'zeros' }),
+    tf.layers.lstm({
+      units: hidden,
+      returnSequences: false,
+      activation: 'tanh',
+      recurrentActivation: 'sigmoid',
+      kernelInitializer: 'zeros',
+      recurrentInitializer: 'zeros',
+    }),
     tf.layers.dense({ units: denseKernel.shape[1], kernelInitializer: 'zeros' }),
   ];
   let symbolic = input;
@@ -116,8 +148,10 @@ async function tfjsRunner(backend, hidden, tensors) {
   const inputs = new Map();
   return {
     prepare: async (shape) => {
-      if (tf.getBackend() !== backend && !(await tf.setBackend(backend))) throw new Error(`tfjs backend ${backend} failed`);
-      if (!inputs.has(shape.key)) inputs.set(shape.key, tf.tensor2d(Int32Array.from(shape.tokens), [shape.batch, shape.time], 'int32'));
+      if (tf.getBackend() !== backend && !(await tf.setBackend(backend)))
+        throw new Error(`tfjs backend ${backend} failed`);
+      if (!inputs.has(shape.key))
+        inputs.set(shape.key, tf.tensor2d(Int32Array.from(shape.tokens), [shape.batch, shape.time], 'int32'));
     },
     run: async (shape) => {
       const output = model.predict(inputs.get(shape.key), { batchSize: shape.batch });

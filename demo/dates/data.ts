@@ -40,13 +40,48 @@ export const defaultSizes: SplitSizes = { train: 30_000, validation: 1_000, held
 
 // Words.
 
-const months = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+const months = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+];
 const monthAbbreviations = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const units = ['', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
-const teens = ['ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen'];
+const teens = [
+  'ten',
+  'eleven',
+  'twelve',
+  'thirteen',
+  'fourteen',
+  'fifteen',
+  'sixteen',
+  'seventeen',
+  'eighteen',
+  'nineteen',
+];
 const tens = ['', '', 'twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'];
 const unitOrdinals = ['', 'first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth', 'ninth'];
-const teenOrdinals = ['tenth', 'eleventh', 'twelfth', 'thirteenth', 'fourteenth', 'fifteenth', 'sixteenth', 'seventeenth', 'eighteenth', 'nineteenth'];
+const teenOrdinals = [
+  'tenth',
+  'eleventh',
+  'twelfth',
+  'thirteenth',
+  'fourteenth',
+  'fifteenth',
+  'sixteenth',
+  'seventeenth',
+  'eighteenth',
+  'nineteenth',
+];
 const tenOrdinals = ['', '', 'twentieth', 'thirtieth'];
 const connectives = ['the', 'of', 'on', 'and', 'oh', 'hundred', 'thousand', 'st', 'nd', 'rd', 'th'];
 const punctuation = [',', '/', '.', '-'];
@@ -58,7 +93,19 @@ const digits = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
  */
 export const sourceVocabulary: readonly string[] = [
   ...specials,
-  ...new Set([...months, ...monthAbbreviations, ...units.slice(1), ...teens, ...tens.slice(2), ...unitOrdinals.slice(1), ...teenOrdinals, ...tenOrdinals.slice(2), ...connectives, ...punctuation, ...digits]),
+  ...new Set([
+    ...months,
+    ...monthAbbreviations,
+    ...units.slice(1),
+    ...teens,
+    ...tens.slice(2),
+    ...unitOrdinals.slice(1),
+    ...teenOrdinals,
+    ...tenOrdinals.slice(2),
+    ...connectives,
+    ...punctuation,
+    ...digits,
+  ]),
 ];
 
 /** The target vocabulary: the specials, the ten digits and '-', one character per token. */
@@ -89,7 +136,9 @@ export function encodeTarget(iso: string): number[] {
 /** The text of generated target ids, up to `eos`; specials other than `eos` show as `?`. */
 export function decodeTarget(ids: readonly number[]): string {
   const end = ids.indexOf(eos);
-  return (end < 0 ? ids : ids.slice(0, end)).map((id) => (id > eos && id < targetVocabulary.length ? targetVocabulary[id] : '?')).join('');
+  return (end < 0 ? ids : ids.slice(0, end))
+    .map((id) => (id > eos && id < targetVocabulary.length ? targetVocabulary[id] : '?'))
+    .join('');
 }
 
 /**
@@ -178,7 +227,8 @@ function ordinalWords(n: number): string {
 
 /** 1–31 with its English suffix: "1st", "12th", "23rd". */
 function ordinalDigits(n: number): string {
-  const suffix = n % 10 === 1 && n !== 11 ? 'st' : n % 10 === 2 && n !== 12 ? 'nd' : n % 10 === 3 && n !== 13 ? 'rd' : 'th';
+  const suffix =
+    n % 10 === 1 && n !== 11 ? 'st' : n % 10 === 2 && n !== 12 ? 'nd' : n % 10 === 3 && n !== 13 ? 'rd' : 'th';
   return `${n}${suffix}`;
 }
 

@@ -40,27 +40,44 @@ async function report(): Promise<void> {
 
   const { examples, methods, agreement } = evaluation;
   const percent = (x: number): string => `${(100 * x).toFixed(2)}%`;
-  console.log(`compiled demo/dates/model.seq with weights.safetensors in ${evaluation.compileMilliseconds.toFixed(0)} ms; wrote the bundle to ${args.out}`);
+  console.log(
+    `compiled demo/dates/model.seq with weights.safetensors in ${evaluation.compileMilliseconds.toFixed(0)} ms; wrote the bundle to ${args.out}`,
+  );
   console.log(`${examples.length} held-out dates, none of them seen in training in any wording\n`);
   console.log(`${'decoding'.padEnd(44)}${'exact match'.padStart(12)}${'time'.padStart(10)}`);
-  for (const m of methods) console.log(`${m.method.padEnd(44)}${percent(m.accuracy).padStart(12)}${`${(m.milliseconds / 1000).toFixed(2)} s`.padStart(10)}`);
+  for (const m of methods)
+    console.log(
+      `${m.method.padEnd(44)}${percent(m.accuracy).padStart(12)}${`${(m.milliseconds / 1000).toFixed(2)} s`.padStart(10)}`,
+    );
   console.log();
-  console.log(`tfjs vs seqc on ${agreement.examples} padded examples, max |difference|: logits ${agreement.logits.toExponential(2)}, memory ${agreement.memory.toExponential(2)}, h0 ${agreement.h0.toExponential(2)} (tolerance ${agreementTolerance.toExponential(0)})`);
-  console.log(`seqc's greedy graph and tfjs's greedy decoding give the same tokens on ${percent(evaluation.greedySame)} of the examples\n`);
+  console.log(
+    `tfjs vs seqc on ${agreement.examples} padded examples, max |difference|: logits ${agreement.logits.toExponential(2)}, memory ${agreement.memory.toExponential(2)}, h0 ${agreement.h0.toExponential(2)} (tolerance ${agreementTolerance.toExponential(0)})`,
+  );
+  console.log(
+    `seqc's greedy graph and tfjs's greedy decoding give the same tokens on ${percent(evaluation.greedySame)} of the examples\n`,
+  );
 
   const [, greedy, beam] = methods;
-  const wrong = [...examples.keys()].filter((i) => greedy!.outputs[i] !== examples[i]!.iso || beam!.outputs[i] !== examples[i]!.iso);
+  const wrong = [...examples.keys()].filter(
+    (i) => greedy!.outputs[i] !== examples[i]!.iso || beam!.outputs[i] !== examples[i]!.iso,
+  );
   console.log(`${'source'.padEnd(50)}${'expected'.padEnd(12)}${'greedy'.padEnd(13)}beam`);
   for (const i of [...examples.keys()].slice(0, 8).concat(wrong.slice(0, 8))) {
     const e = examples[i]!;
     const mark = (text: string): string => (text === e.iso ? text : `${text} ✗`);
-    console.log(`${e.text.padEnd(50)}${e.iso.padEnd(12)}${mark(greedy!.outputs[i]!).padEnd(13)}${mark(beam!.outputs[i]!)}`);
+    console.log(
+      `${e.text.padEnd(50)}${e.iso.padEnd(12)}${mark(greedy!.outputs[i]!).padEnd(13)}${mark(beam!.outputs[i]!)}`,
+    );
   }
   if (wrong.length > 8) console.log(`… and ${wrong.length - 8} more wrong`);
 
   const failures = [
-    ...methods.filter((m) => m.accuracy < minimumAccuracy).map((m) => `${m.method}: ${percent(m.accuracy)} < ${percent(minimumAccuracy)}`),
-    ...(['logits', 'memory', 'h0'] as const).filter((k) => !(agreement[k] < agreementTolerance)).map((k) => `${k} differ by ${agreement[k]} ≥ ${agreementTolerance}`),
+    ...methods
+      .filter((m) => m.accuracy < minimumAccuracy)
+      .map((m) => `${m.method}: ${percent(m.accuracy)} < ${percent(minimumAccuracy)}`),
+    ...(['logits', 'memory', 'h0'] as const)
+      .filter((k) => !(agreement[k] < agreementTolerance))
+      .map((k) => `${k} differ by ${agreement[k]} ≥ ${agreementTolerance}`),
   ];
   if (failures.length > 0) {
     console.error(`\nFAILED: ${failures.join('; ')}`);

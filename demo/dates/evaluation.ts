@@ -8,8 +8,26 @@ import * as tf from '@tensorflow/tfjs';
 import { compile, type CompiledBundle } from '../../src/index.js';
 import { readSafetensors } from '../../src/weights/safetensors.js';
 import { loadBundle, type SeqBundle } from '../../src/runtime/node.js';
-import { bos, decodeTarget, makeSplits, sourceVocabulary, targetVocabulary, vocabularyFiles, type Example } from './data.js';
-import { decodeTeacherForced, demoSizes, encode, exactMatch, greedyDecode, parametersFromWeights, sourceBatch, useBackend, type Parameters } from './network.js';
+import {
+  bos,
+  decodeTarget,
+  makeSplits,
+  sourceVocabulary,
+  targetVocabulary,
+  vocabularyFiles,
+  type Example,
+} from './data.js';
+import {
+  decodeTeacherForced,
+  demoSizes,
+  encode,
+  exactMatch,
+  greedyDecode,
+  parametersFromWeights,
+  sourceBatch,
+  useBackend,
+  type Parameters,
+} from './network.js';
 
 /** The folder of the demo's files. */
 export const demoFolder = dirname(fileURLToPath(import.meta.url));
@@ -41,7 +59,12 @@ export interface Evaluation {
   /** tfjs greedy, seqc's greedy Loop graph, and beam search over seqc's step graph. */
   readonly methods: readonly MethodResult[];
   /** The largest |tfjs − seqc| over valid positions: teacher-forced logits, the encoder's memory, and h0. */
-  readonly agreement: { readonly examples: number; readonly logits: number; readonly memory: number; readonly h0: number };
+  readonly agreement: {
+    readonly examples: number;
+    readonly logits: number;
+    readonly memory: number;
+    readonly h0: number;
+  };
   /** The fraction of examples on which seqc's greedy graph and tfjs's greedy decoding give the same tokens. */
   readonly greedySame: number;
 }
@@ -50,17 +73,25 @@ export interface Evaluation {
 export const agreementTolerance = 1e-4;
 
 /** Compiles the spec with the committed weights and evaluates it; throws when the demo's files do not fit together. */
-export async function evaluateDates(options: EvaluationOptions = {}): Promise<{ evaluation: Evaluation; bundle: CompiledBundle }> {
+export async function evaluateDates(
+  options: EvaluationOptions = {},
+): Promise<{ evaluation: Evaluation; bundle: CompiledBundle }> {
   checkVocabulary(vocabularyFiles.source, sourceVocabulary);
   checkVocabulary(vocabularyFiles.target, targetVocabulary);
   const weightsBytes = readFileSync(join(demoFolder, 'weights.safetensors'));
   const spec = readFileSync(join(demoFolder, 'model.seq'), 'utf8');
 
   let started = performance.now();
-  const compiled = compile(spec, { sourceName: 'model.seq', weights: { bytes: weightsBytes, name: 'weights.safetensors' }, bundleStem: 'dates' });
+  const compiled = compile(spec, {
+    sourceName: 'model.seq',
+    weights: { bytes: weightsBytes, name: 'weights.safetensors' },
+    bundleStem: 'dates',
+  });
   const compileMilliseconds = performance.now() - started;
   if (compiled.bundle === undefined) {
-    throw new Error(`model.seq did not compile: ${compiled.diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`);
+    throw new Error(
+      `model.seq did not compile: ${compiled.diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`,
+    );
   }
   const bundle = compiled.bundle;
 
@@ -83,7 +114,8 @@ export async function evaluateDates(options: EvaluationOptions = {}): Promise<{ 
   try {
     started = performance.now();
     const greedyGraph = await seq.runGreedyGraph(rows);
-    if (greedyGraph.rows === undefined) throw new Error(`the greedy graph failed: ${greedyGraph.diagnostics.map((d) => d.message).join('; ')}`);
+    if (greedyGraph.rows === undefined)
+      throw new Error(`the greedy graph failed: ${greedyGraph.diagnostics.map((d) => d.message).join('; ')}`);
     const greedyResult = score('seqc greedy (ONNX Loop graph)', greedyGraph.rows, performance.now() - started);
 
     const width = options.beamWidth ?? 4;
@@ -91,7 +123,8 @@ export async function evaluateDates(options: EvaluationOptions = {}): Promise<{ 
     const beamRows: number[][] = [];
     for (let i = 0; i < rows.length; i += 250) {
       const generated = await seq.generate(rows.slice(i, i + 250), { strategy: 'beam', beam: { width } });
-      if (generated.rows === undefined) throw new Error(`beam search failed: ${generated.diagnostics.map((d) => d.message).join('; ')}`);
+      if (generated.rows === undefined)
+        throw new Error(`beam search failed: ${generated.diagnostics.map((d) => d.message).join('; ')}`);
       beamRows.push(...generated.rows.map((r) => [...r.hypotheses[0]!.tokens]));
     }
     const beamResult = score(`seqc beam search, width ${width} (step graph)`, beamRows, performance.now() - started);
@@ -99,7 +132,13 @@ export async function evaluateDates(options: EvaluationOptions = {}): Promise<{ 
     const greedySame = greedyGraph.rows.filter((ids, i) => ids.join() === tfjsGreedy[i]!.join()).length / rows.length;
     const agreement = await compareWithTfjs(bundle, parameters, examples.slice(0, options.agreementExamples ?? 64));
     return {
-      evaluation: { examples, compileMilliseconds, methods: [tfjsResult, greedyResult, beamResult], agreement, greedySame },
+      evaluation: {
+        examples,
+        compileMilliseconds,
+        methods: [tfjsResult, greedyResult, beamResult],
+        agreement,
+        greedySame,
+      },
       bundle,
     };
   } finally {
@@ -125,8 +164,12 @@ function loadParameters(bytes: Uint8Array): Parameters {
 /** Opens the bundle with seqc's onnxruntime-node runtime, from memory. */
 async function openBundle(bundle: CompiledBundle): Promise<SeqBundle> {
   const files = Object.fromEntries(bundle.files.map((f) => [f.file, f.bytes]));
-  const { bundle: seq, diagnostics } = await loadBundle({ manifest: bundle.manifest, files }, { executionProviders: ['cpu'] });
-  if (seq === undefined) throw new Error(`seqc's runtime could not load the bundle: ${diagnostics.map((d) => d.message).join('; ')}`);
+  const { bundle: seq, diagnostics } = await loadBundle(
+    { manifest: bundle.manifest, files },
+    { executionProviders: ['cpu'] },
+  );
+  if (seq === undefined)
+    throw new Error(`seqc's runtime could not load the bundle: ${diagnostics.map((d) => d.message).join('; ')}`);
   return seq;
 }
 
@@ -134,7 +177,11 @@ async function openBundle(bundle: CompiledBundle): Promise<SeqBundle> {
  * Runs the same padded batch through tfjs and through the bundle's scoring and encoder graphs,
  * and returns the largest absolute differences over valid positions.
  */
-async function compareWithTfjs(bundle: CompiledBundle, parameters: Parameters, examples: readonly Example[]): Promise<Evaluation['agreement']> {
+async function compareWithTfjs(
+  bundle: CompiledBundle,
+  parameters: Parameters,
+  examples: readonly Example[],
+): Promise<Evaluation['agreement']> {
   const batch = examples.length;
   const srcTime = Math.max(...examples.map((e) => e.src.length));
   const tgtTime = Math.max(...examples.map((e) => e.tgt.length));
@@ -149,10 +196,13 @@ async function compareWithTfjs(bundle: CompiledBundle, parameters: Parameters, e
     src: new ort.Tensor('int64', src, [batch, srcTime]),
     src_lengths: new ort.Tensor('int64', lengths, [batch]),
   };
-  const session = async (role: string): Promise<ort.InferenceSession> => ort.InferenceSession.create(bundle.files.find((f) => f.role === role)!.bytes);
+  const session = async (role: string): Promise<ort.InferenceSession> =>
+    ort.InferenceSession.create(bundle.files.find((f) => f.role === role)!.bytes);
   const scoring = await session('scoring');
   const encoder = await session('encoder');
-  const seqcLogits = (await scoring.run({ ...feeds, tgt_in: new ort.Tensor('int64', tgtIn, [batch, tgtTime]) }))['logits']!.data as Float32Array;
+  const seqcLogits = (await scoring.run({ ...feeds, tgt_in: new ort.Tensor('int64', tgtIn, [batch, tgtTime]) }))[
+    'logits'
+  ]!.data as Float32Array;
   const encoded = await encoder.run(feeds);
   const seqcMemory = encoded['memory']!.data as Float32Array;
   const seqcH0 = encoded['h0']!.data as Float32Array;
@@ -162,13 +212,18 @@ async function compareWithTfjs(bundle: CompiledBundle, parameters: Parameters, e
   const [tfjsLogits, tfjsMemory, tfjsH0] = tf.tidy(() => {
     const source = sourceBatch(examples.map((e) => e.src));
     const enc = encode(parameters, source);
-    const logits = decodeTeacherForced(parameters, enc, tf.tensor2d(Int32Array.from(tgtIn, Number), [batch, tgtTime], 'int32'));
+    const logits = decodeTeacherForced(
+      parameters,
+      enc,
+      tf.tensor2d(Int32Array.from(tgtIn, Number), [batch, tgtTime], 'int32'),
+    );
     return [logits.dataSync(), enc.memory.dataSync(), enc.h0.dataSync()] as const;
   });
 
   const vocab = targetVocabulary.length;
   // Every position of the memory counts: past a row's length both should be exactly zero.
-  const logitsValid = (i: number): boolean => Math.floor(i / vocab) % tgtTime < examples[Math.floor(i / (vocab * tgtTime))]!.tgt.length;
+  const logitsValid = (i: number): boolean =>
+    Math.floor(i / vocab) % tgtTime < examples[Math.floor(i / (vocab * tgtTime))]!.tgt.length;
   return {
     examples: batch,
     logits: maxAbsDifference(seqcLogits, tfjsLogits, logitsValid),

@@ -108,11 +108,15 @@ export function initialParameters(sizes: Sizes, seed: number): Parameters {
     if (name.endsWith('embedding.weight')) draw = normal;
     else if (name.startsWith('encoder.')) draw = uniform(1 / Math.sqrt(sizes.encoderHidden));
     else if (name.startsWith('decoder.')) draw = uniform(1 / Math.sqrt(2 * sizes.encoderHidden));
-    else if (name.startsWith('generator.') || name === 'attention.linear_in.weight') draw = uniform(1 / Math.sqrt(2 * sizes.encoderHidden));
+    else if (name.startsWith('generator.') || name === 'attention.linear_in.weight')
+      draw = uniform(1 / Math.sqrt(2 * sizes.encoderHidden));
     else draw = uniform(1 / Math.sqrt(4 * sizes.encoderHidden));
     const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, draw);
     if (name === 'src_embedding.weight') data.fill(0, 0, sizes.sourceDim);
-    parameters.set(name, tf.tidy(() => tf.variable(tf.tensor(data, shape))));
+    parameters.set(
+      name,
+      tf.tidy(() => tf.variable(tf.tensor(data, shape))),
+    );
   }
   return parameters;
 }
@@ -123,9 +127,14 @@ export function parametersFromWeights(sizes: Sizes, weights: WeightMap): Paramet
   for (const [name, shape] of parameterShapes(sizes)) {
     const tensor = weights.get(name);
     if (tensor === undefined || tensor.shape.join() !== shape.join()) {
-      throw new Error(`the weights should have ${name} [${shape.join(', ')}], found ${tensor === undefined ? 'none' : `[${tensor.shape.join(', ')}]`}`);
+      throw new Error(
+        `the weights should have ${name} [${shape.join(', ')}], found ${tensor === undefined ? 'none' : `[${tensor.shape.join(', ')}]`}`,
+      );
     }
-    parameters.set(name, tf.tidy(() => tf.variable(tf.tensor(tensor.data, shape))));
+    parameters.set(
+      name,
+      tf.tidy(() => tf.variable(tf.tensor(tensor.data, shape))),
+    );
   }
   return parameters;
 }
@@ -146,12 +155,17 @@ export function sourceBatch(rows: readonly (readonly number[])[]): SourceBatch {
 /** Runs the bidirectional encoder. */
 export function encode(p: Parameters, src: SourceBatch): Encoded {
   const [batch, time] = src.ids.shape;
-  const valid = Float32Array.from({ length: batch * time }, (_, i) => (i % time < src.lengths[Math.floor(i / time)]! ? 1 : 0));
+  const valid = Float32Array.from({ length: batch * time }, (_, i) =>
+    i % time < src.lengths[Math.floor(i / time)]! ? 1 : 0,
+  );
   const mask = tf.tensor2d(valid, [batch, time]);
 
   // padding_idx=0: the padding row is always zero, so it gets no gradient, as in PyTorch.
   const table = get(p, 'src_embedding.weight');
-  const keepRows = tf.tensor2d(Float32Array.from({ length: table.shape[0] }, (_, i) => (i === 0 ? 0 : 1)), [table.shape[0], 1]);
+  const keepRows = tf.tensor2d(
+    Float32Array.from({ length: table.shape[0] }, (_, i) => (i === 0 ? 0 : 1)),
+    [table.shape[0], 1],
+  );
   const embedded = lookup(tf.mul(table, keepRows), src.ids);
 
   const forward = maskedGru(p, 'encoder', '_l0', embedded, mask);
@@ -184,7 +198,12 @@ export function decodeTeacherForced(p: Parameters, encoded: Encoded, tgtIn: tf.T
 }
 
 /** One decoder step, as the bundle's step graph computes it: logits `[batch, V]` and the new state. */
-export function decodeStep(p: Parameters, encoded: Encoded, tokens: tf.Tensor1D, h: tf.Tensor2D): { logits: tf.Tensor2D; h: tf.Tensor2D } {
+export function decodeStep(
+  p: Parameters,
+  encoded: Encoded,
+  tokens: tf.Tensor1D,
+  h: tf.Tensor2D,
+): { logits: tf.Tensor2D; h: tf.Tensor2D } {
   const batch = tokens.shape[0];
   const embedded = lookup(get(p, 'tgt_embedding.weight'), tf.reshape(tokens, [batch, 1]) as tf.Tensor2D);
   const { outputs, last } = gruFrom(p, 'decoder', '_l0', embedded, tf.ones([batch, 1]) as tf.Tensor2D, h);
@@ -260,7 +279,13 @@ function get(p: Parameters, name: string): tf.Variable {
 }
 
 /** A GRU over `[batch, time, in]` from a zero state, freezing each row's state past its length (mask `[batch, time]`). */
-function maskedGru(p: Parameters, label: string, suffix: string, x: tf.Tensor3D, mask: tf.Tensor2D): { outputs: tf.Tensor3D; last: tf.Tensor2D } {
+function maskedGru(
+  p: Parameters,
+  label: string,
+  suffix: string,
+  x: tf.Tensor3D,
+  mask: tf.Tensor2D,
+): { outputs: tf.Tensor3D; last: tf.Tensor2D } {
   const hidden = get(p, `${label}.weight_hh${suffix}`).shape[1]!;
   return gruFrom(p, label, suffix, x, mask, tf.zeros([x.shape[0], hidden]) as tf.Tensor2D);
 }
@@ -269,18 +294,31 @@ function maskedGru(p: Parameters, label: string, suffix: string, x: tf.Tensor3D,
  * PyTorch's GRU (gates r, z, n; reset after) from state `h0`. Where `mask` is 0 the state is kept
  * and the output is zero. Returns the outputs `[batch, time, hidden]` and the last state.
  */
-function gruFrom(p: Parameters, label: string, suffix: string, x: tf.Tensor3D, mask: tf.Tensor2D, h0: tf.Tensor2D): { outputs: tf.Tensor3D; last: tf.Tensor2D } {
+function gruFrom(
+  p: Parameters,
+  label: string,
+  suffix: string,
+  x: tf.Tensor3D,
+  mask: tf.Tensor2D,
+  h0: tf.Tensor2D,
+): { outputs: tf.Tensor3D; last: tf.Tensor2D } {
   const [batch, time, input] = x.shape;
   const wih = get(p, `${label}.weight_ih${suffix}`);
   const whh = get(p, `${label}.weight_hh${suffix}`);
   const bih = get(p, `${label}.bias_ih${suffix}`);
   const bhh = get(p, `${label}.bias_hh${suffix}`);
   const hidden = whh.shape[1]!;
-  const block = (t: tf.Tensor, gate: number): tf.Tensor => (t.rank === 1 ? tf.slice(t, [gate * hidden], [hidden]) : tf.slice(t, [gate * hidden, 0], [hidden, -1]));
+  const block = (t: tf.Tensor, gate: number): tf.Tensor =>
+    t.rank === 1 ? tf.slice(t, [gate * hidden], [hidden]) : tf.slice(t, [gate * hidden, 0], [hidden, -1]);
   // Time-major, so that one step's rows are contiguous.
   const steps = tf.reshape(tf.transpose(x, [1, 0, 2]), [time * batch, input]);
   // The input projections of every step at once, per gate block r, z, n.
-  const [xr, xz, xn] = [0, 1, 2].map((gate) => tf.unstack(tf.reshape(tf.add(tf.matMul(steps, block(wih, gate), false, true), block(bih, gate)), [time, batch, hidden])) as tf.Tensor2D[]);
+  const [xr, xz, xn] = [0, 1, 2].map(
+    (gate) =>
+      tf.unstack(
+        tf.reshape(tf.add(tf.matMul(steps, block(wih, gate), false, true), block(bih, gate)), [time, batch, hidden]),
+      ) as tf.Tensor2D[],
+  );
   const [wr, wz, wn] = [0, 1, 2].map((gate) => tf.transpose(block(whh, gate)) as tf.Tensor2D);
   const [br, bz, bn] = [0, 1, 2].map((gate) => block(bhh, gate));
   const masks = tf.unstack(tf.reshape(tf.transpose(mask), [time, batch, 1])) as tf.Tensor2D[];

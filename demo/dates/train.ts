@@ -12,8 +12,28 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { writeSafetensors } from '../../src/weights/safetensors.js';
-import { decodeTarget, defaultSeed, makeSplits, seededRandom, sourceVocabulary, targetVocabulary, vocabularyFiles, vocabularyJson, type Example } from './data.js';
-import { demoSizes, exactMatch, greedyDecode, initialParameters, loss, parameterValues, sourceBatch, useBackend, type Parameters } from './network.js';
+import {
+  decodeTarget,
+  defaultSeed,
+  makeSplits,
+  seededRandom,
+  sourceVocabulary,
+  targetVocabulary,
+  vocabularyFiles,
+  vocabularyJson,
+  type Example,
+} from './data.js';
+import {
+  demoSizes,
+  exactMatch,
+  greedyDecode,
+  initialParameters,
+  loss,
+  parameterValues,
+  sourceBatch,
+  useBackend,
+  type Parameters,
+} from './network.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -52,10 +72,14 @@ async function train(): Promise<void> {
   const started = Date.now();
   const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(0)}s`;
   const splits = makeSplits(Number(args['data-seed']));
-  console.log(`backend ${tf.getBackend()}, seed ${seed}; ${splits.train.length} training, ${splits.validation.length} validation and ${splits.heldOut.length} held-out examples (disjoint dates)`);
+  console.log(
+    `backend ${tf.getBackend()}, seed ${seed}; ${splits.train.length} training, ${splits.validation.length} validation and ${splits.heldOut.length} held-out examples (disjoint dates)`,
+  );
   const parameters = initialParameters(demoSizes, seed);
   const count = [...parameters.values()].reduce((n, v) => n + v.size, 0);
-  console.log(`${count.toLocaleString('en-US')} parameters; batches of ${batchSize}, Adam at ${learningRate}, until validation accuracy ≥ ${(100 * target).toFixed(1)}%`);
+  console.log(
+    `${count.toLocaleString('en-US')} parameters; batches of ${batchSize}, Adam at ${learningRate}, until validation accuracy ≥ ${(100 * target).toFixed(1)}%`,
+  );
 
   const optimizer = tf.train.adam(learningRate);
   const order = batchOrder(splits.train.length, seed);
@@ -69,14 +93,22 @@ async function train(): Promise<void> {
     if (step % checkEvery === 0 || step === maxSteps) {
       accuracy = validationAccuracy(parameters, splits.validation);
       const meanLoss = losses.reduce((a, b) => a + b, 0) / losses.length;
-      console.log(`step ${String(step).padStart(5)}  epoch ${order.epochs().toFixed(2)}  loss ${meanLoss.toFixed(4)}  validation ${(100 * accuracy).toFixed(1)}%  ${elapsed()}`);
+      console.log(
+        `step ${String(step).padStart(5)}  epoch ${order.epochs().toFixed(2)}  loss ${meanLoss.toFixed(4)}  validation ${(100 * accuracy).toFixed(1)}%  ${elapsed()}`,
+      );
       losses = [];
       if (accuracy >= target) break;
     }
   }
 
-  const heldOut = greedyDecode(parameters, splits.heldOut.map((e) => e.src), demoSizes.maxLength);
-  console.log(`held-out greedy exact match in tfjs: ${(100 * exactMatch(heldOut, splits.heldOut)).toFixed(2)}% (${splits.heldOut.length} examples)`);
+  const heldOut = greedyDecode(
+    parameters,
+    splits.heldOut.map((e) => e.src),
+    demoSizes.maxLength,
+  );
+  console.log(
+    `held-out greedy exact match in tfjs: ${(100 * exactMatch(heldOut, splits.heldOut)).toFixed(2)}% (${splits.heldOut.length} examples)`,
+  );
   splits.heldOut.slice(0, 5).forEach((e, i) => console.log(`  ${e.text.padEnd(48)} → ${decodeTarget(heldOut[i]!)}`));
 
   mkdirSync(args.out, { recursive: true });
@@ -84,9 +116,13 @@ async function train(): Promise<void> {
   writeFileSync(join(args.out, 'weights.safetensors'), writeSafetensors(parameterValues(parameters), metadata));
   writeFileSync(join(args.out, vocabularyFiles.source), vocabularyJson(sourceVocabulary));
   writeFileSync(join(args.out, vocabularyFiles.target), vocabularyJson(targetVocabulary));
-  console.log(`wrote weights.safetensors, ${vocabularyFiles.source} and ${vocabularyFiles.target} to ${args.out} after ${step} steps in ${elapsed()}`);
+  console.log(
+    `wrote weights.safetensors, ${vocabularyFiles.source} and ${vocabularyFiles.target} to ${args.out} after ${step} steps in ${elapsed()}`,
+  );
   if (accuracy < target) {
-    console.error(`validation accuracy ${(100 * accuracy).toFixed(1)}% is below the target ${(100 * target).toFixed(1)}%`);
+    console.error(
+      `validation accuracy ${(100 * accuracy).toFixed(1)}% is below the target ${(100 * target).toFixed(1)}%`,
+    );
     process.exitCode = 1;
   }
 }
@@ -95,7 +131,13 @@ async function train(): Promise<void> {
 function trainStep(optimizer: tf.Optimizer, p: Parameters, batch: readonly Example[]): number {
   return tf.tidy(() => {
     const src = sourceBatch(batch.map((e) => e.src));
-    const { value, grads } = tf.variableGrads(() => loss(p, src, batch.map((e) => e.tgt)));
+    const { value, grads } = tf.variableGrads(() =>
+      loss(
+        p,
+        src,
+        batch.map((e) => e.tgt),
+      ),
+    );
     const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
     const scale = tf.minimum(1, tf.div(clipNorm, tf.add(norm, 1e-6)));
     optimizer.applyGradients(Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.mul(g, scale)])));
@@ -106,7 +148,13 @@ function trainStep(optimizer: tf.Optimizer, p: Parameters, batch: readonly Examp
 function validationAccuracy(p: Parameters, examples: readonly Example[]): number {
   const decoded: number[][] = [];
   for (let i = 0; i < examples.length; i += 500) {
-    decoded.push(...greedyDecode(p, examples.slice(i, i + 500).map((e) => e.src), demoSizes.maxLength));
+    decoded.push(
+      ...greedyDecode(
+        p,
+        examples.slice(i, i + 500).map((e) => e.src),
+        demoSizes.maxLength,
+      ),
+    );
   }
   return exactMatch(decoded, examples);
 }

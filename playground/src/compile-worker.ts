@@ -59,6 +59,7 @@ function fullCompile(request: CompileRequest): [CompiledMessage, Transferable[]]
     ...(result.bundle === undefined ? {} : { bundle: { manifest: result.bundle.manifest, files: files! } }),
   };
   const buffers = new Set<ArrayBuffer>();
-  for (const bytes of [result.model, ...(files ?? []).map((f) => f.bytes)]) if (bytes !== undefined) buffers.add(bytes.buffer as ArrayBuffer);
+  for (const bytes of [result.model, ...(files ?? []).map((f) => f.bytes)])
+    if (bytes !== undefined) buffers.add(bytes.buffer as ArrayBuffer);
   return [message, [...buffers]];
 }

@@ -16,7 +16,8 @@ export interface Editor {
 /** Builds the editor inside `host`. */
 export function createEditor(host: HTMLElement, tokenize: (text: string) => Token[]): Editor {
   host.classList.add('editor');
-  host.innerHTML = '<div class="editor-layers" aria-hidden="true"><pre class="editor-highlight"></pre><pre class="editor-squiggles"></pre></div><textarea class="editor-input" spellcheck="false" autocapitalize="off" autocomplete="off" wrap="soft" aria-label="spec"></textarea><div class="editor-tooltip" role="tooltip" hidden></div>';
+  host.innerHTML =
+    '<div class="editor-layers" aria-hidden="true"><pre class="editor-highlight"></pre><pre class="editor-squiggles"></pre></div><textarea class="editor-input" spellcheck="false" autocapitalize="off" autocomplete="off" wrap="soft" aria-label="spec"></textarea><div class="editor-tooltip" role="tooltip" hidden></div>';
   const textarea = host.querySelector<HTMLTextAreaElement>('.editor-input')!;
   const highlightLayer = host.querySelector<HTMLPreElement>('.editor-highlight')!;
   const squiggleLayer = host.querySelector<HTMLPreElement>('.editor-squiggles')!;
@@ -69,7 +70,9 @@ export function createEditor(host: HTMLElement, tokenize: (text: string) => Toke
   const showTooltip = (x: number, y: number): void => {
     const hits = new Set<number>();
     for (const element of Array.from(squiggleLayer.querySelectorAll<HTMLElement>('.squiggle'))) {
-      const inside = Array.from(element.getClientRects()).some((r) => x >= r.left - 1 && x <= r.right + 1 && y >= r.top - 2 && y <= r.bottom + 3);
+      const inside = Array.from(element.getClientRects()).some(
+        (r) => x >= r.left - 1 && x <= r.right + 1 && y >= r.top - 2 && y <= r.bottom + 3,
+      );
       if (inside) for (const index of element.dataset['diagnostics']!.split(' ')) hits.add(Number(index));
     }
     if (hits.size === 0) {
@@ -113,9 +116,15 @@ export function createEditor(host: HTMLElement, tokenize: (text: string) => Toke
 
 /** One diagnostic as the tooltip and the list show it: `error[SEQ020]: message`, then the hint. */
 export function diagnosticHtml(d: Diagnostic): string {
-  const where = d.span.start.line > 0 ? ` <span class="diagnostic-where">${d.span.start.line}:${d.span.start.column}</span>` : '';
+  const where =
+    d.span.start.line > 0 ? ` <span class="diagnostic-where">${d.span.start.line}:${d.span.start.column}</span>` : '';
   const hint = d.hint === undefined ? '' : `<div class="diagnostic-hint">hint: ${escapeHtml(d.hint)}</div>`;
-  const related = (d.related ?? []).map((r) => `<div class="diagnostic-related">${r.span.start.line}:${r.span.start.column}: ${escapeHtml(r.message)}</div>`).join('');
+  const related = (d.related ?? [])
+    .map(
+      (r) =>
+        `<div class="diagnostic-related">${r.span.start.line}:${r.span.start.column}: ${escapeHtml(r.message)}</div>`,
+    )
+    .join('');
   return `<div class="diagnostic diagnostic-${d.severity}"><span class="diagnostic-code">${d.severity}[${d.code}]</span>${where}: <span class="diagnostic-message">${escapeHtml(d.message)}</span>${hint}${related}</div>`;
 }
 
@@ -157,7 +166,8 @@ function squiggleHtml(text: string, diagnostics: readonly Diagnostic[]): string 
   let html = '';
   for (let i = 0; i < cuts.length; i++) {
     const at = cuts[i]!;
-    for (const point of ranges.filter((r) => r.start === at && r.end === at)) html += squiggleElement([point.index], diagnostics, '', true);
+    for (const point of ranges.filter((r) => r.start === at && r.end === at))
+      html += squiggleElement([point.index], diagnostics, '', true);
     const next = cuts[i + 1];
     if (next === undefined) break;
     const covering = ranges.filter((r) => r.start <= at && r.end >= next && r.end > r.start).map((r) => r.index);
@@ -167,7 +177,12 @@ function squiggleHtml(text: string, diagnostics: readonly Diagnostic[]): string 
   return `${html}\n`;
 }
 
-function squiggleElement(indices: readonly number[], diagnostics: readonly Diagnostic[], piece: string, point: boolean): string {
+function squiggleElement(
+  indices: readonly number[],
+  diagnostics: readonly Diagnostic[],
+  piece: string,
+  point: boolean,
+): string {
   const first = diagnostics[indices[0]!]!;
   const severity = indices.some((i) => diagnostics[i]!.severity === 'error') ? 'error' : 'warning';
   const attributes = [

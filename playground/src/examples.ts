@@ -33,13 +33,50 @@ model TinyTranslator {
 
 export const examples: readonly Example[] = [
   ...Object.entries(specFiles)
-    .map(([path, source]) => ({ stem: path.replace(/^.*\//, '').replace(/\.seq$/, ''), title: modelName(source) ?? path, source }))
+    .map(([path, source]) => ({
+      stem: path.replace(/^.*\//, '').replace(/\.seq$/, ''),
+      title: modelName(source) ?? path,
+      source,
+    }))
     .sort((a, b) => a.stem.localeCompare(b.stem)),
   { stem: 'tiny_translator', title: 'TinyTranslator', source: tinyTranslator },
 ];
 
 /** A small vocabulary for trying text inputs: the ids the examples' decoders reserve come first. */
-export const demoVocabulary = ['<pad>', '<bos>', '<eos>', '<unk>', 'the', 'a', 'movie', 'film', 'was', 'is', 'not', 'very', 'good', 'great', 'bad', 'terrible', 'i', 'loved', 'hated', 'it', 'this', 'and', 'but', 'cat', 'sat', 'on', 'mat', 'dog', 'ran', 'home', 'fast', '.'].join('\n');
+export const demoVocabulary = [
+  '<pad>',
+  '<bos>',
+  '<eos>',
+  '<unk>',
+  'the',
+  'a',
+  'movie',
+  'film',
+  'was',
+  'is',
+  'not',
+  'very',
+  'good',
+  'great',
+  'bad',
+  'terrible',
+  'i',
+  'loved',
+  'hated',
+  'it',
+  'this',
+  'and',
+  'but',
+  'cat',
+  'sat',
+  'on',
+  'mat',
+  'dog',
+  'ran',
+  'home',
+  'fast',
+  '.',
+].join('\n');
 
 function modelName(source: string): string | undefined {
   return /\bmodel\s+([A-Za-z_][A-Za-z0-9_]*)/.exec(source)?.[1];

@@ -41,11 +41,14 @@ export function generationOptions(form: GenerationForm): { options?: GenerateOpt
   const topP = number('top-p', form.topP);
   const seed = number('seed', form.seed);
   if (problems.length > 0) return { problems };
-  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const defined = <T extends object>(o: T): T =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
   const options: GenerateOptions = {
     strategy,
     ...(strategy === 'beam' ? { beam: defined({ width: width ?? 4, nBest: best ?? 1, lengthPenalty }) } : {}),
-    ...(strategy === 'sample' ? { sample: defined({ count: best ?? 1, temperature, topK, topP, seed: seed ?? 0 }) } : {}),
+    ...(strategy === 'sample'
+      ? { sample: defined({ count: best ?? 1, temperature, topK, topP, seed: seed ?? 0 }) }
+      : {}),
     ...(maxLength === undefined ? {} : { maxLength }),
   };
   return { options, problems };

@@ -37,24 +37,51 @@ export function layerGraph(ir: ModelIR): LayerGraph {
   const mainBlock: Block = ir.decoder !== undefined && ir.ops.length > 0 ? 'encoder' : 'model';
 
   for (const input of ir.inputs) {
-    const detail = input.role.kind === 'lengths' ? `lengths(${input.role.of})` : input.role.kind === 'state' ? `state of ${input.role.layer}` : 'input';
-    nodes.push({ id: `in:${input.name}`, label: input.name, detail, shape: formatType(input.type), kind: 'input', block: 'model' });
+    const detail =
+      input.role.kind === 'lengths'
+        ? `lengths(${input.role.of})`
+        : input.role.kind === 'state'
+          ? `state of ${input.role.layer}`
+          : 'input';
+    nodes.push({
+      id: `in:${input.name}`,
+      label: input.name,
+      detail,
+      shape: formatType(input.type),
+      kind: 'input',
+      block: 'model',
+    });
     producers.set(input.name, `in:${input.name}`);
   }
   const addOp = (op: Op, block: Block, inputNode?: string): string => {
     const id = `op:${block}:${op.label}`;
-    nodes.push({ id, label: op.label, detail: op.display, shape: formatType(op.output.type), kind: op.kind === 'pool' || op.kind === 'activation' ? 'builtin' : 'layer', block });
+    nodes.push({
+      id,
+      label: op.label,
+      detail: op.display,
+      shape: formatType(op.output.type),
+      kind: op.kind === 'pool' || op.kind === 'activation' ? 'builtin' : 'layer',
+      block,
+    });
     const from = inputNode ?? producers.get(op.input);
     if (from !== undefined) edges.push({ from, to: id, kind: 'data' });
     const lengths = 'lengths' in op ? op.lengths : undefined;
-    if (lengths !== undefined && producers.has(lengths)) edges.push({ from: producers.get(lengths)!, to: id, kind: 'lengths', note: 'mask' });
+    if (lengths !== undefined && producers.has(lengths))
+      edges.push({ from: producers.get(lengths)!, to: id, kind: 'lengths', note: 'mask' });
     producers.set(op.output.id, id);
     return id;
   };
   for (const op of ir.ops) addOp(op, mainBlock);
   for (const output of ir.outputs) {
     const id = `out:${output.name}`;
-    nodes.push({ id, label: output.name, detail: 'output', shape: formatType(output.type), kind: 'output', block: mainBlock });
+    nodes.push({
+      id,
+      label: output.name,
+      detail: 'output',
+      shape: formatType(output.type),
+      kind: 'output',
+      block: mainBlock,
+    });
     const from = producers.get(output.value);
     if (from !== undefined) edges.push({ from, to: id, kind: 'data' });
   }
@@ -62,13 +89,27 @@ export function layerGraph(ir: ModelIR): LayerGraph {
   const decoder = ir.decoder;
   if (decoder !== undefined) {
     const previous = 'dec:previous';
-    nodes.push({ id: previous, label: 'previous token', detail: `bos=${decoder.bos} first`, shape: 'int64[batch]', kind: 'token', block: 'decoder' });
+    nodes.push({
+      id: previous,
+      label: 'previous token',
+      detail: `bos=${decoder.bos} first`,
+      shape: 'int64[batch]',
+      kind: 'token',
+      block: 'decoder',
+    });
     let last = addOp(decoder.embedding, 'decoder', previous);
     const memory = ir.encoder === undefined ? undefined : producers.get(ir.encoder.memory);
     const attention = decoder.attention;
     const addAttention = (): void => {
       const id = `op:decoder:${attention!.label}`;
-      nodes.push({ id, label: attention!.label, detail: `${attention!.display} · ${attention!.placement}`, shape: `float32[batch, ${attention!.placement === 'luong' ? attention!.queryDim : attention!.memoryDim}]`, kind: 'layer', block: 'decoder' });
+      nodes.push({
+        id,
+        label: attention!.label,
+        detail: `${attention!.display} · ${attention!.placement}`,
+        shape: `float32[batch, ${attention!.placement === 'luong' ? attention!.queryDim : attention!.memoryDim}]`,
+        kind: 'layer',
+        block: 'decoder',
+      });
       edges.push({ from: last, to: id, kind: 'data' });
       if (memory !== undefined) edges.push({ from: memory, to: id, kind: 'memory', note: 'memory' });
       last = id;
@@ -77,11 +118,19 @@ export function layerGraph(ir: ModelIR): LayerGraph {
     const recurrent = addOp(decoder.recurrent, 'decoder', last);
     last = recurrent;
     const finalState = ir.encoder === undefined ? undefined : producers.get(ir.encoder.finalState);
-    if (finalState !== undefined) edges.push({ from: finalState, to: recurrent, kind: 'state', note: decoder.bridge ? 'bridge' : 'initial state' });
+    if (finalState !== undefined)
+      edges.push({ from: finalState, to: recurrent, kind: 'state', note: decoder.bridge ? 'bridge' : 'initial state' });
     if (attention?.placement === 'luong') addAttention();
     for (const op of decoder.head) last = addOp(op, 'decoder', last);
     const logits = 'dec:logits';
-    nodes.push({ id: logits, label: 'next-token logits', detail: `greedy · beam · sample, eos=${decoder.eos}`, shape: `float32[batch, ${decoder.vocab}]`, kind: 'output', block: 'decoder' });
+    nodes.push({
+      id: logits,
+      label: 'next-token logits',
+      detail: `greedy · beam · sample, eos=${decoder.eos}`,
+      shape: `float32[batch, ${decoder.vocab}]`,
+      kind: 'output',
+      block: 'decoder',
+    });
     edges.push({ from: last, to: logits, kind: 'data' });
     edges.push({ from: logits, to: previous, kind: 'feedback', note: 'next step' });
   }
@@ -139,12 +188,23 @@ export function graphSvg(graph: LayerGraph): string {
     const width = widest * nodeWidth + (widest - 1) * columnGap + 2 * inset;
     for (const [r, row] of rows) {
       const rowWidth = row.length * nodeWidth + (row.length - 1) * columnGap;
-      row.forEach((n, i) => placed.set(n.id, { x: left + (width - rowWidth) / 2 + i * (nodeWidth + columnGap), y: margin + 22 + r * (nodeHeight + rowGap) }));
+      row.forEach((n, i) =>
+        placed.set(n.id, {
+          x: left + (width - rowWidth) / 2 + i * (nodeWidth + columnGap),
+          y: margin + 22 + r * (nodeHeight + rowGap),
+        }),
+      );
     }
     for (const block of blocks.filter((b) => b !== 'model')) {
       const ys = members.filter((n) => n.block === block).map((n) => placed.get(n.id)!.y);
       if (ys.length === 0) continue;
-      boxes.push({ block, x: left, y: Math.min(...ys) - blockPadding - 18, width, height: Math.max(...ys) - Math.min(...ys) + nodeHeight + 2 * blockPadding + 18 });
+      boxes.push({
+        block,
+        x: left,
+        y: Math.min(...ys) - blockPadding - 18,
+        width,
+        height: Math.max(...ys) - Math.min(...ys) + nodeHeight + 2 * blockPadding + 18,
+      });
     }
     bottom = Math.max(bottom, ...members.map((n) => placed.get(n.id)!.y + nodeHeight + inset));
     left += width + 3 * columnGap;
@@ -154,17 +214,28 @@ export function graphSvg(graph: LayerGraph): string {
   const totalHeight = bottom + margin;
 
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" class="layer-graph" viewBox="0 0 ${totalWidth} ${totalHeight}" width="${totalWidth}" height="${totalHeight}" role="img" aria-label="layer graph">`);
-  parts.push('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" /></marker></defs>');
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="layer-graph" viewBox="0 0 ${totalWidth} ${totalHeight}" width="${totalWidth}" height="${totalHeight}" role="img" aria-label="layer graph">`,
+  );
+  parts.push(
+    '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" /></marker></defs>',
+  );
   for (const box of boxes) {
     const title = box.block === 'encoder' ? 'encoder' : 'decoder · runs once per generated token';
-    parts.push(`<g class="block block-${box.block}" data-block="${box.block}"><rect x="${box.x}" y="${box.y}" width="${box.width}" height="${box.height}" rx="10" /><text x="${box.x + 10}" y="${box.y + 16}">${escapeXml(title)}</text></g>`);
+    parts.push(
+      `<g class="block block-${box.block}" data-block="${box.block}"><rect x="${box.x}" y="${box.y}" width="${box.width}" height="${box.height}" rx="10" /><text x="${box.x + 10}" y="${box.y + 16}">${escapeXml(title)}</text></g>`,
+    );
   }
   for (const edge of graph.edges) parts.push(edgeSvg(edge, placed.get(edge.from)!, placed.get(edge.to)!, size));
   for (const node of graph.nodes) {
     const { x, y } = placed.get(node.id)!;
     const detail = details.get(node.id)!;
-    const detailText = detail.map((line, i) => `<text class="node-detail" x="${nodeWidth / 2}" y="${32 + i * detailLineHeight}">${escapeXml(line)}</text>`).join('');
+    const detailText = detail
+      .map(
+        (line, i) =>
+          `<text class="node-detail" x="${nodeWidth / 2}" y="${32 + i * detailLineHeight}">${escapeXml(line)}</text>`,
+      )
+      .join('');
     parts.push(
       `<g class="node node-${node.kind}" data-node="${escapeXml(node.id)}" data-label="${escapeXml(node.label)}" data-detail="${escapeXml(node.detail)}" data-shape="${escapeXml(node.shape)}" transform="translate(${x} ${y})">` +
         `<title>${escapeXml(`${node.label}: ${node.detail} → ${node.shape}`)}</title>` +
@@ -228,7 +299,12 @@ function ranks(graph: LayerGraph): Map<string, number> {
   return rank;
 }
 
-function edgeSvg(edge: GraphEdge, from: { x: number; y: number }, to: { x: number; y: number }, size: { nodeWidth: number; nodeHeight: number }): string {
+function edgeSvg(
+  edge: GraphEdge,
+  from: { x: number; y: number },
+  to: { x: number; y: number },
+  size: { nodeWidth: number; nodeHeight: number },
+): string {
   const { nodeWidth, nodeHeight } = size;
   const cls = `edge edge-${edge.kind}`;
   let path: string;
@@ -264,7 +340,10 @@ function edgeSvg(edge: GraphEdge, from: { x: number; y: number }, to: { x: numbe
     path = `M ${x1} ${y1} C ${x1} ${middle}, ${x2} ${middle}, ${x2} ${y2}`;
     notePosition = { x: x2 + 4, y: y2 - 6 };
   }
-  const note = edge.note === undefined ? '' : `<text class="edge-note" x="${notePosition.x}" y="${notePosition.y}">${escapeXml(edge.note)}</text>`;
+  const note =
+    edge.note === undefined
+      ? ''
+      : `<text class="edge-note" x="${notePosition.x}" y="${notePosition.y}">${escapeXml(edge.note)}</text>`;
   return `<g class="${cls}" data-from="${escapeXml(edge.from)}" data-to="${escapeXml(edge.to)}"><path d="${path}" marker-end="url(#arrow)" />${note}</g>`;
 }
 

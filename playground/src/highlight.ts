@@ -61,7 +61,11 @@ export function scopeClass(scope: string): string {
 
 // Internals.
 
-function flatten(rules: readonly TextMateRule[], repository: Readonly<Record<string, TextMateRule>>, including: Set<string>): CompiledRule[] {
+function flatten(
+  rules: readonly TextMateRule[],
+  repository: Readonly<Record<string, TextMateRule>>,
+  including: Set<string>,
+): CompiledRule[] {
   return rules.flatMap((rule): CompiledRule[] => {
     if (rule.include !== undefined) {
       const key = rule.include.replace(/^#/, '');
@@ -69,7 +73,14 @@ function flatten(rules: readonly TextMateRule[], repository: Readonly<Record<str
       if (target === undefined || including.has(key)) return [];
       return flatten([target], repository, new Set([...including, key]));
     }
-    if (rule.match !== undefined) return [{ regex: new RegExp(rule.match, 'gd'), ...(rule.name === undefined ? {} : { name: rule.name }), ...(rule.captures === undefined ? {} : { captures: rule.captures }) }];
+    if (rule.match !== undefined)
+      return [
+        {
+          regex: new RegExp(rule.match, 'gd'),
+          ...(rule.name === undefined ? {} : { name: rule.name }),
+          ...(rule.captures === undefined ? {} : { captures: rule.captures }),
+        },
+      ];
     return flatten(rule.patterns ?? [], repository, including);
   });
 }

@@ -4,7 +4,15 @@ import './style.css';
 import grammarText from '../../grammar/seq.tmLanguage.json?raw';
 import type { CompileTarget, Diagnostic, ModelSignature, ModelSummary } from '../../src/index.js';
 import type { ModelIR } from '../../src/ir/ir.js';
-import { loadBundle, loadModel, validateInputs, type InputValue, type LoadedModel, type SeqBundle, type TensorData } from '../../src/runtime/web.js';
+import {
+  loadBundle,
+  loadModel,
+  validateInputs,
+  type InputValue,
+  type LoadedModel,
+  type SeqBundle,
+  type TensorData,
+} from '../../src/runtime/web.js';
 import { createEditor, diagnosticHtml, escapeHtml } from './editor.js';
 import { demoVocabulary, examples, type Example } from './examples.js';
 import { featuresJson, padFeatureRows, randomFeatures } from './features.js';
@@ -138,7 +146,8 @@ for (const radio of Array.from(document.querySelectorAll<HTMLInputElement>('inpu
     renderInputFields();
   });
 }
-for (const radio of Array.from(document.querySelectorAll<HTMLInputElement>('input[name="ep"]'))) radio.addEventListener('change', () => recompileForProvider());
+for (const radio of Array.from(document.querySelectorAll<HTMLInputElement>('input[name="ep"]')))
+  radio.addEventListener('change', () => recompileForProvider());
 $('run').addEventListener('click', () => void run());
 $('generate').addEventListener('click', () => void generate());
 $('strategy').addEventListener('change', () => showStrategyOptions());
@@ -196,7 +205,9 @@ function showExampleState(): void {
   }
   if (!custom) option?.remove();
   exampleSelect.value = custom ? 'custom' : String(examples.indexOf(example));
-  exampleSelect.title = custom ? `edited from ${example.title} (${example.stem}.seq); choose an example to start again` : '';
+  exampleSelect.title = custom
+    ? `edited from ${example.title} (${example.stem}.seq); choose an example to start again`
+    : '';
 }
 
 /** Starts checking and compiling the editor's text; a compilation still running for older text is abandoned. */
@@ -259,7 +270,10 @@ function showChecked(message: CheckedMessage): void {
   editor.setDiagnostics(message.diagnostics);
   showDiagnostics($('diagnostics'), message.diagnostics, true);
   const errors = message.diagnostics.filter((d) => d.severity === 'error').length;
-  $('diagnostic-count').textContent = message.diagnostics.length === 0 ? 'none' : `${errors} error${errors === 1 ? '' : 's'}${message.diagnostics.length > errors ? `, ${message.diagnostics.length - errors} warning(s)` : ''}`;
+  $('diagnostic-count').textContent =
+    message.diagnostics.length === 0
+      ? 'none'
+      : `${errors} error${errors === 1 ? '' : 's'}${message.diagnostics.length > errors ? `, ${message.diagnostics.length - errors} warning(s)` : ''}`;
   // With errors, the summary and the graph show the last version that checked, dimmed.
   $('summary').classList.toggle('stale', message.ir === undefined);
   $('graph').classList.toggle('stale', message.ir === undefined);
@@ -281,8 +295,13 @@ function showChecked(message: CheckedMessage): void {
 }
 
 function showCompiled(message: CompiledMessage): void {
-  const size = [message.model, ...(message.bundle?.files.slice(1).map((f) => f.bytes) ?? [])].reduce((n, b) => n + (b?.length ?? 0), 0);
-  setStatus(`compiled for the ${message.target} target in ${message.ms.toFixed(0)} ms · ${(size / 2 ** 20).toFixed(1)} MiB of ONNX`);
+  const size = [message.model, ...(message.bundle?.files.slice(1).map((f) => f.bytes) ?? [])].reduce(
+    (n, b) => n + (b?.length ?? 0),
+    0,
+  );
+  setStatus(
+    `compiled for the ${message.target} target in ${message.ms.toFixed(0)} ms · ${(size / 2 ** 20).toFixed(1)} MiB of ONNX`,
+  );
   showTargetNotice(message.refused);
   showDownloads(message);
 }
@@ -292,7 +311,9 @@ function showTargetNotice(refused: readonly Diagnostic[] | undefined): void {
   const notice = $('target-notice');
   notice.hidden = refused === undefined;
   if (refused === undefined) return;
-  const reasons = refused.map((d) => `<li><code>${d.code}</code> line ${d.span.start.line}: ${escapeHtml(d.message)}</li>`).join('');
+  const reasons = refused
+    .map((d) => `<li><code>${d.code}</code> line ${d.span.start.line}: ${escapeHtml(d.message)}</li>`)
+    .join('');
   // A HardSigmoid gate does not fall back to the CPU: the WebGPU LSTM and GRU kernels take the node and fail when it runs.
   const hardSigmoid = hardSigmoidLayers(current.checked?.ir);
   const consequence =
@@ -311,14 +332,23 @@ function hardSigmoidLayers(ir: ModelIR | undefined): string[] {
 
 function showSummary(summary: ModelSummary): void {
   const rows = summary.rows
-    .map((r) => `<tr data-label="${escapeHtml(r.label)}"><td>${escapeHtml(r.label)}</td><td>${escapeHtml(r.layer)}</td><td>${escapeHtml(r.outputShape)}</td><td class="number">${r.parameters.toLocaleString('en-US')}</td></tr>`)
+    .map(
+      (r) =>
+        `<tr data-label="${escapeHtml(r.label)}"><td>${escapeHtml(r.label)}</td><td>${escapeHtml(r.layer)}</td><td>${escapeHtml(r.outputShape)}</td><td class="number">${r.parameters.toLocaleString('en-US')}</td></tr>`,
+    )
     .join('');
   const total = `Total params: ${summary.totalParameters.toLocaleString('en-US')} (${(summary.parameterBytes / 2 ** 20).toFixed(2)} MiB as float32)`;
-  $('summary').innerHTML = `<table data-model="${escapeHtml(summary.name)}"><caption>Model: ${escapeHtml(summary.name)}</caption><thead><tr><th>Label</th><th>Layer</th><th>Output shape</th><th>Params</th></tr></thead><tbody>${rows}</tbody><tfoot><tr><td colspan="4">${total}</td></tr></tfoot></table>`;
+  $('summary').innerHTML =
+    `<table data-model="${escapeHtml(summary.name)}"><caption>Model: ${escapeHtml(summary.name)}</caption><thead><tr><th>Label</th><th>Layer</th><th>Output shape</th><th>Params</th></tr></thead><tbody>${rows}</tbody><tfoot><tr><td colspan="4">${total}</td></tr></tfoot></table>`;
 }
 
 function showDiagnostics(host: HTMLElement, diagnostics: readonly Diagnostic[], linkToEditor: boolean): void {
-  host.innerHTML = diagnostics.map((d, i) => `<div class="diagnostic-item" data-index="${i}" data-code="${d.code}" data-line="${d.span.start.line}" data-column="${d.span.start.column}">${diagnosticHtml(d)}</div>`).join('');
+  host.innerHTML = diagnostics
+    .map(
+      (d, i) =>
+        `<div class="diagnostic-item" data-index="${i}" data-code="${d.code}" data-line="${d.span.start.line}" data-column="${d.span.start.column}">${diagnosticHtml(d)}</div>`,
+    )
+    .join('');
   if (!linkToEditor) return;
   for (const item of Array.from(host.querySelectorAll<HTMLElement>('.diagnostic-item'))) {
     const d = diagnostics[Number(item.dataset['index'])]!;
@@ -329,14 +359,17 @@ function showDiagnostics(host: HTMLElement, diagnostics: readonly Diagnostic[], 
 // Inputs.
 
 function inputMode(): 'ids' | 'text' {
-  return document.querySelector<HTMLInputElement>('input[name="input-mode"]:checked')?.value === 'text' ? 'text' : 'ids';
+  return document.querySelector<HTMLInputElement>('input[name="input-mode"]:checked')?.value === 'text'
+    ? 'text'
+    : 'ids';
 }
 
 /** One box per data input (lengths are filled from the rows); for a decoder model, the source or the prompt. */
 function renderInputFields(ir: ModelIR | undefined = current.checked?.ir): void {
   if (ir === undefined) return;
   // What was typed is kept per model: Sentiment's ragged rows would not suit SimpleLSTM's same-named input, which has no lengths.
-  for (const field of Array.from(inputFields.querySelectorAll<HTMLTextAreaElement>('textarea'))) fieldValues.set(`${inputFields.dataset['model']}:${field.dataset['input']}:${field.dataset['mode']}`, field.value);
+  for (const field of Array.from(inputFields.querySelectorAll<HTMLTextAreaElement>('textarea')))
+    fieldValues.set(`${inputFields.dataset['model']}:${field.dataset['input']}:${field.dataset['mode']}`, field.value);
   inputFields.dataset['model'] = ir.name;
   const mode = inputMode();
   const fields = fieldsOf(ir);
@@ -347,7 +380,11 @@ function renderInputFields(ir: ModelIR | undefined = current.checked?.ir): void 
       const tokens = f.vocab !== undefined;
       const fieldMode = tokens ? mode : 'json';
       const value = fieldValues.get(`${ir.name}:${f.name}:${fieldMode}`) ?? defaultValue(f, fieldMode);
-      const help = tokens ? (mode === 'ids' ? `ids in [0, ${f.vocab}), one row per line` : 'text, one row per line, split on spaces') : jsonHelp(f);
+      const help = tokens
+        ? mode === 'ids'
+          ? `ids in [0, ${f.vocab}), one row per line`
+          : 'text, one row per line, split on spaces'
+        : jsonHelp(f);
       const random =
         f.features === undefined
           ? ''
@@ -359,12 +396,15 @@ function renderInputFields(ir: ModelIR | undefined = current.checked?.ir): void 
 
 function jsonHelp(field: InputField): string {
   if (field.features === undefined) return 'JSON';
-  return field.timed ? `JSON: rows of time steps, each ${field.features} numbers` : `JSON: rows of ${field.features} numbers`;
+  return field.timed
+    ? `JSON: rows of time steps, each ${field.features} numbers`
+    : `JSON: rows of ${field.features} numbers`;
 }
 
 /** Fills a float input's box with a seeded random batch of the rows and steps asked for. */
 function fillRandomFeatures(name: string): void {
-  const field = current.checked?.ir === undefined ? undefined : fieldsOf(current.checked.ir).find((f) => f.name === name);
+  const field =
+    current.checked?.ir === undefined ? undefined : fieldsOf(current.checked.ir).find((f) => f.name === name);
   const box = inputFields.querySelector<HTMLTextAreaElement>(`textarea[data-input="${CSS.escape(name)}"]`);
   const problems = inputFields.querySelector<HTMLElement>(`[data-problems="${CSS.escape(name)}"]`);
   if (field?.features === undefined || box === null || problems === null) return;
@@ -403,7 +443,9 @@ interface InputField {
 }
 
 function fieldsOf(ir: ModelIR): InputField[] {
-  const embeddings = [...ir.ops, ...(ir.decoder === undefined ? [] : [ir.decoder.embedding])].filter((o) => o.kind === 'embedding');
+  const embeddings = [...ir.ops, ...(ir.decoder === undefined ? [] : [ir.decoder.embedding])].filter(
+    (o) => o.kind === 'embedding',
+  );
   if (ir.decoder !== undefined && ir.encoder === undefined) {
     return [{ name: 'prompt', type: 'int64[batch, prompt_time]', vocab: ir.decoder.embedding.vocab, timed: true }];
   }
@@ -426,8 +468,14 @@ function fieldsOf(ir: ModelIR): InputField[] {
 
 function defaultValue(field: InputField, mode: 'ids' | 'text' | 'json'): string {
   // Rows of one length unless the model masks padding.
-  if (mode === 'ids') return field.name === 'prompt' ? '4 6' : field.lengths === undefined ? '5 17 2\n8 9 4' : '5 17 2\n8 9';
-  if (mode === 'text') return field.name === 'prompt' ? 'the movie' : field.lengths === undefined ? 'the movie was great\nit was bad' : 'the movie was great\nnot good';
+  if (mode === 'ids')
+    return field.name === 'prompt' ? '4 6' : field.lengths === undefined ? '5 17 2\n8 9 4' : '5 17 2\n8 9';
+  if (mode === 'text')
+    return field.name === 'prompt'
+      ? 'the movie'
+      : field.lengths === undefined
+        ? 'the movie was great\nit was bad'
+        : 'the movie was great\nnot good';
   // The same batch the Random batch button gives with its default sizes, seed 0.
   return featuresJson(randomFeatures(2, field.timed ? 5 : undefined, field.features ?? 1, 0));
 }
@@ -458,7 +506,8 @@ function modelInputs(ir: ModelIR): { inputs?: Record<string, InputValue>; proble
   const problems: string[] = [];
   for (const field of fieldsOf(ir)) {
     if (field.vocab === undefined) {
-      const text = inputFields.querySelector<HTMLTextAreaElement>(`textarea[data-input="${CSS.escape(field.name)}"]`)?.value ?? '';
+      const text =
+        inputFields.querySelector<HTMLTextAreaElement>(`textarea[data-input="${CSS.escape(field.name)}"]`)?.value ?? '';
       let value: unknown;
       try {
         value = JSON.parse(text);
@@ -488,7 +537,10 @@ function modelInputs(ir: ModelIR): { inputs?: Record<string, InputValue>; proble
       continue;
     }
     const ragged = rows.some((r) => r.length !== rows[0]!.length);
-    if (ragged && field.lengths === undefined) problems.push(`${field.name}: the rows differ in length, and the model has no lengths input to mask padding; make them equal`);
+    if (ragged && field.lengths === undefined)
+      problems.push(
+        `${field.name}: the rows differ in length, and the model has no lengths input to mask padding; make them equal`,
+      );
     const padded = padRows(rows, 0);
     inputs[field.name] = padded.ids;
     if (field.lengths !== undefined) inputs[field.lengths] = padded.lengths;
@@ -541,7 +593,8 @@ async function run(): Promise<void> {
       return;
     }
     const timing = { loadMs: session.loadMs, validateMs: result.timing!.validateMs, runMs: result.timing!.runMs };
-    $('timing').textContent = `${ep}: session opened in ${timing.loadMs.toFixed(0)} ms · inputs checked in ${timing.validateMs.toFixed(2)} ms · run ${timing.runMs.toFixed(2)} ms`;
+    $('timing').textContent =
+      `${ep}: session opened in ${timing.loadMs.toFixed(0)} ms · inputs checked in ${timing.validateMs.toFixed(2)} ms · run ${timing.runMs.toFixed(2)} ms`;
     $('outputs').innerHTML = [...result.outputs].map(([name, t]) => outputHtml(name, t)).join('');
     hook.lastRun = { ep, inputs, outputs: recordOf(result.outputs), diagnostics: [], timing };
     revealResults($('run-panel'));
@@ -554,14 +607,23 @@ async function run(): Promise<void> {
 }
 
 /** The open session for this compilation on this provider, opened on first use. */
-async function sessionFor(compiled: CompiledMessage, ep: ExecutionProvider): Promise<{ model?: LoadedModel; diagnostics: readonly Diagnostic[]; loadMs: number }> {
+async function sessionFor(
+  compiled: CompiledMessage,
+  ep: ExecutionProvider,
+): Promise<{ model?: LoadedModel; diagnostics: readonly Diagnostic[]; loadMs: number }> {
   const logSeverityLevel = hook.sessionLogSeverity;
   const key = `${compiled.id}:${ep}:${logSeverityLevel}`;
   if (sessionCache?.key === key) return { model: sessionCache.model, diagnostics: [], loadMs: sessionCache.loadMs };
   await sessionCache?.model.release();
   sessionCache = undefined;
   const started = performance.now();
-  const loaded = await loadModel(compiled.model!, { executionProviders: [ep], wasmPaths, numThreads: 1, name: `${current.stem}.onnx`, logSeverityLevel });
+  const loaded = await loadModel(compiled.model!, {
+    executionProviders: [ep],
+    wasmPaths,
+    numThreads: 1,
+    name: `${current.stem}.onnx`,
+    logSeverityLevel,
+  });
   const loadMs = performance.now() - started;
   if (loaded.model !== undefined) sessionCache = { key, model: loaded.model, loadMs };
   return { ...loaded, loadMs };
@@ -594,7 +656,13 @@ async function generate(): Promise<void> {
     // The bundle's runtime checks prompts against the decoder's vocabulary, but has no source vocabulary: check the source here, with the runtime's own validation.
     if (ir.encoder !== undefined) {
       const padded = padRows(rows, 0);
-      const sourceCheck = validateInputs(compiled.signature!, checkedFeeds(compiled.signature!, { [field.name]: padded.ids, ...(field.lengths === undefined ? {} : { [field.lengths]: padded.lengths }) }));
+      const sourceCheck = validateInputs(
+        compiled.signature!,
+        checkedFeeds(compiled.signature!, {
+          [field.name]: padded.ids,
+          ...(field.lengths === undefined ? {} : { [field.lengths]: padded.lengths }),
+        }),
+      );
       if (sourceCheck.feeds === undefined) {
         showDiagnostics($('generate-diagnostics'), sourceCheck.diagnostics, false);
         $('generate-timing').textContent = 'rejected before ONNX Runtime: nothing ran';
@@ -608,7 +676,10 @@ async function generate(): Promise<void> {
       await bundleCache?.bundle.release();
       bundleCache = undefined;
       const files = Object.fromEntries(compiled.bundle.files.map((f) => [f.file, f.bytes]));
-      const loaded = await loadBundle({ manifest: compiled.bundle.manifest, files }, { executionProviders: [ep], wasmPaths, numThreads: 1 });
+      const loaded = await loadBundle(
+        { manifest: compiled.bundle.manifest, files },
+        { executionProviders: [ep], wasmPaths, numThreads: 1 },
+      );
       if (loaded.bundle === undefined) {
         showDiagnostics($('generate-diagnostics'), loaded.diagnostics, false);
         $('generate-timing').textContent = '';
@@ -631,14 +702,25 @@ async function generate(): Promise<void> {
     }
     // Text only in text mode, and only through this model's own vocabulary: in numbers mode the ids are the answer.
     const vocab = inputMode() === 'text' ? vocabularyOrNothing() : undefined;
-    const show = (ids: readonly number[]): string | undefined => (vocab === undefined ? undefined : detokenize(ids, vocab));
-    const shown = result.rows.map((row) => row.hypotheses.map((h) => ({ tokens: [...h.tokens], score: h.score, ...(vocab === undefined ? {} : { text: show(h.tokens)! }) })));
-    $('generate-timing').textContent = `${ep}: ${strategy} search in ${ms.toFixed(0)} ms (sessions included on the first run)`;
+    const show = (ids: readonly number[]): string | undefined =>
+      vocab === undefined ? undefined : detokenize(ids, vocab);
+    const shown = result.rows.map((row) =>
+      row.hypotheses.map((h) => ({
+        tokens: [...h.tokens],
+        score: h.score,
+        ...(vocab === undefined ? {} : { text: show(h.tokens)! }),
+      })),
+    );
+    $('generate-timing').textContent =
+      `${ep}: ${strategy} search in ${ms.toFixed(0)} ms (sessions included on the first run)`;
     $('generated').innerHTML = shown
       .map((hypotheses, r) => {
         const input = rows[r] ?? [];
         const heading = `row ${r + 1}: ${escapeHtml(show(input) ?? input.join(' '))}`;
-        const items = hypotheses.map((h) => `<li><code>${h.tokens.join(' ')}</code>${h.text === undefined ? '' : ` <span class="text">${escapeHtml(h.text)}</span>`} <span class="note">score ${h.score.toFixed(3)}</span></li>`);
+        const items = hypotheses.map(
+          (h) =>
+            `<li><code>${h.tokens.join(' ')}</code>${h.text === undefined ? '' : ` <span class="text">${escapeHtml(h.text)}</span>`} <span class="note">score ${h.score.toFixed(3)}</span></li>`,
+        );
         return `<div class="generated-row" data-row="${r}"><div class="note">${heading}</div><ol>${items.join('')}</ol></div>`;
       })
       .join('');
@@ -685,7 +767,14 @@ function checkedFeeds(signature: ModelSignature, inputs: Record<string, InputVal
   for (const [name, value] of Object.entries(inputs)) {
     const dtype = signature.inputs.find((i) => i.name === name)?.dtype === 'int64' ? 'int64' : 'float32';
     const flat = flatten(value);
-    feeds.set(name, { dtype, dims: flat.dims, data: dtype === 'int64' ? BigInt64Array.from(flat.values, (v) => BigInt(Math.trunc(v))) : Float32Array.from(flat.values) });
+    feeds.set(name, {
+      dtype,
+      dims: flat.dims,
+      data:
+        dtype === 'int64'
+          ? BigInt64Array.from(flat.values, (v) => BigInt(Math.trunc(v)))
+          : Float32Array.from(flat.values),
+    });
   }
   return feeds;
 }
@@ -697,7 +786,12 @@ function flatten(value: unknown): { dims: number[]; values: number[] } {
 }
 
 function recordOf(tensors: ReadonlyMap<string, TensorData>): Record<string, { dims: number[]; data: number[] }> {
-  return Object.fromEntries([...tensors].map(([name, t]) => [name, { dims: [...t.dims], data: Array.from(t.data as ArrayLike<number | bigint>, Number) }]));
+  return Object.fromEntries(
+    [...tensors].map(([name, t]) => [
+      name,
+      { dims: [...t.dims], data: Array.from(t.data as ArrayLike<number | bigint>, Number) },
+    ]),
+  );
 }
 
 function outputHtml(name: string, t: TensorData): string {
@@ -723,7 +817,9 @@ function revealResults(panel: HTMLElement): void {
 }
 
 function showProblems(host: HTMLElement, problems: readonly string[]): void {
-  host.innerHTML = problems.map((p) => `<div class="diagnostic-item"><div class="diagnostic diagnostic-error">${escapeHtml(p)}</div></div>`).join('');
+  host.innerHTML = problems
+    .map((p) => `<div class="diagnostic-item"><div class="diagnostic diagnostic-error">${escapeHtml(p)}</div></div>`)
+    .join('');
 }
 
 // Downloads and status.
@@ -742,14 +838,17 @@ function showDownloads(message: CompiledMessage): void {
     downloadUrls.push(url);
     return `<a id="${id}" class="download" href="${url}" download="${escapeHtml(file)}">${escapeHtml(file)} <span class="note">${(blob.size / 2 ** 20).toFixed(2)} MiB</span></a>`;
   };
-  const onnx = (bytes: Uint8Array): Blob => new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
+  const onnx = (bytes: Uint8Array): Blob =>
+    new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
   if (message.bundle === undefined) {
     $('downloads').innerHTML = link('download-model', `${current.stem}.onnx`, onnx(message.model));
     return;
   }
   const manifest = new Blob([`${JSON.stringify(message.bundle.manifest, null, 2)}\n`], { type: 'application/json' });
   $('downloads').innerHTML = [
-    ...message.bundle.files.map((f) => link(f.role === 'scoring' ? 'download-model' : `download-${f.role}`, f.file, onnx(f.bytes))),
+    ...message.bundle.files.map((f) =>
+      link(f.role === 'scoring' ? 'download-model' : `download-${f.role}`, f.file, onnx(f.bytes)),
+    ),
     link('download-manifest', `${current.stem}.manifest.json`, manifest),
   ].join('');
 }

@@ -1,6 +1,13 @@
 // The messages between the playground page and its compile worker.
 
-import type { BundleManifest, BundleRole, CompileTarget, Diagnostic, ModelSignature, ModelSummary } from '../../src/index.js';
+import type {
+  BundleManifest,
+  BundleRole,
+  CompileTarget,
+  Diagnostic,
+  ModelSignature,
+  ModelSummary,
+} from '../../src/index.js';
 import type { ModelIR } from '../../src/ir/ir.js';
 
 export interface CompileRequest {
@@ -35,7 +42,10 @@ export interface CompiledMessage {
   readonly diagnostics: readonly Diagnostic[];
   readonly model?: Uint8Array;
   readonly signature?: ModelSignature;
-  readonly bundle?: { readonly manifest: BundleManifest; readonly files: readonly { readonly role: BundleRole; readonly file: string; readonly bytes: Uint8Array }[] };
+  readonly bundle?: {
+    readonly manifest: BundleManifest;
+    readonly files: readonly { readonly role: BundleRole; readonly file: string; readonly bytes: Uint8Array }[];
+  };
   readonly ms: number;
 }
 

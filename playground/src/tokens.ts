@@ -7,7 +7,9 @@ export interface Vocabulary {
 }
 
 /** Rows of ids, or the problems that kept them from being read, each a sentence. */
-export type Parsed<T> = { readonly value: T; readonly problems?: undefined } | { readonly value?: undefined; readonly problems: readonly string[] };
+export type Parsed<T> =
+  | { readonly value: T; readonly problems?: undefined }
+  | { readonly value?: undefined; readonly problems: readonly string[] };
 
 /**
  * Reads a vocabulary: one token per line (the line's index is its id), a JSON list of tokens, or
@@ -15,7 +17,8 @@ export type Parsed<T> = { readonly value: T; readonly problems?: undefined } | {
  */
 export function parseVocabulary(text: string): Parsed<Vocabulary> {
   const trimmed = text.trim();
-  if (trimmed === '') return { problems: ['the vocabulary is empty: give one token per line (the first line is id 0), or JSON'] };
+  if (trimmed === '')
+    return { problems: ['the vocabulary is empty: give one token per line (the first line is id 0), or JSON'] };
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) {
     let json: unknown;
     try {
@@ -24,12 +27,18 @@ export function parseVocabulary(text: string): Parsed<Vocabulary> {
       return { problems: [`the vocabulary is not valid JSON: ${(e as Error).message}`] };
     }
     if (Array.isArray(json)) {
-      if (!json.every((t) => typeof t === 'string')) return { problems: ['a JSON vocabulary list must hold strings only'] };
+      if (!json.every((t) => typeof t === 'string'))
+        return { problems: ['a JSON vocabulary list must hold strings only'] };
       return { value: vocabulary(json as string[]) };
     }
     const entries = Object.entries(json as Record<string, unknown>);
     const bad = entries.find(([, id]) => !Number.isInteger(id) || (id as number) < 0);
-    if (bad !== undefined) return { problems: [`the vocabulary gives ${JSON.stringify(bad[0])} the id ${JSON.stringify(bad[1])}, not a whole number ≥ 0`] };
+    if (bad !== undefined)
+      return {
+        problems: [
+          `the vocabulary gives ${JSON.stringify(bad[0])} the id ${JSON.stringify(bad[1])}, not a whole number ≥ 0`,
+        ],
+      };
     const tokens: string[] = [];
     for (const [token, id] of entries) tokens[id as number] = token;
     return { value: { tokens: Array.from(tokens, (t) => t ?? ''), ids: new Map(entries as [string, number][]) } };
@@ -60,7 +69,8 @@ export function parseIdRows(text: string): Parsed<number[][]> {
       .filter((w) => w !== '')
       .map((word, t) => {
         const id = Number(word);
-        if (!/^-?\d+$/.test(word)) problems.push(`row ${r + 1}, token ${t + 1}: ${JSON.stringify(word)} is not a whole number`);
+        if (!/^-?\d+$/.test(word))
+          problems.push(`row ${r + 1}, token ${t + 1}: ${JSON.stringify(word)} is not a whole number`);
         return id;
       }),
   );
@@ -77,7 +87,8 @@ export function parseTextRows(text: string, vocab: Vocabulary): Parsed<number[][
       .filter((w) => w !== '')
       .map((word) => {
         const id = vocab.ids.get(word) ?? unknown;
-        if (id === undefined) problems.push(`row ${r + 1}: ${JSON.stringify(word)} is not in the vocabulary, which has no <unk> token`);
+        if (id === undefined)
+          problems.push(`row ${r + 1}: ${JSON.stringify(word)} is not in the vocabulary, which has no <unk> token`);
         return id ?? -1;
       }),
   );
@@ -92,7 +103,10 @@ export function detokenize(ids: readonly number[], vocab: Vocabulary | undefined
 /** Rows padded with `pad` to one length, with each row's length. */
 export function padRows(rows: readonly (readonly number[])[], pad: number): { ids: number[][]; lengths: number[] } {
   const time = Math.max(0, ...rows.map((r) => r.length));
-  return { ids: rows.map((r) => [...r, ...Array.from({ length: time - r.length }, () => pad)]), lengths: rows.map((r) => r.length) };
+  return {
+    ids: rows.map((r) => [...r, ...Array.from({ length: time - r.length }, () => pad)]),
+    lengths: rows.map((r) => r.length),
+  };
 }
 
 // Internals.

@@ -21,7 +21,11 @@ const maxInteger = 2 ** 31 - 1;
  * Returns the bound arguments with defaults filled in, typed by the signature's table entry
  * (`{ kind: 'Linear', out: number, bias: boolean }`), or undefined when any is wrong.
  */
-export function bindArguments<S extends ArgumentSignature>(signature: S, step: Pick<CallStep, 'callee' | 'args'>, diagnostics: Diagnostic[]): BoundArguments<S> | undefined {
+export function bindArguments<S extends ArgumentSignature>(
+  signature: S,
+  step: Pick<CallStep, 'callee' | 'args'>,
+  diagnostics: Diagnostic[],
+): BoundArguments<S> | undefined {
   const bound = new Map<string, ArgValue>();
   const seen = new Map<string, Argument>();
   let ok = true;
@@ -49,7 +53,10 @@ export function bindArguments<S extends ArgumentSignature>(signature: S, step: P
     const previous = seen.get(name);
     if (previous !== undefined) {
       diagnostics.push({
-        ...error('SEQ024', arg.span, `\`${name}\` is given twice`, 'remove one of them', { names: [signature.kind, name], limit: 1 }),
+        ...error('SEQ024', arg.span, `\`${name}\` is given twice`, 'remove one of them', {
+          names: [signature.kind, name],
+          limit: 1,
+        }),
         related: [{ span: previous.span, message: 'first given here' }],
       });
       ok = false;
@@ -58,7 +65,15 @@ export function bindArguments<S extends ArgumentSignature>(signature: S, step: P
     seen.set(name, arg);
     if (name === 'bidirectional' && arg.value.kind === 'nameValue' && arg.value.text === 'True') {
       // Python's spelling, as in nn.LSTM(…, bidirectional=True).
-      diagnostics.push(error('SEQ022', arg.value.span, `${signature.kind}'s \`bidirectional\` must be \`true\` or \`false\`, found \`True\``, `write \`Bi${signature.kind}(…)\` without \`bidirectional\`, or \`bidirectional=true\` in lowercase`, { names: [signature.kind, name], expected: 'a boolean', found: 'True' }));
+      diagnostics.push(
+        error(
+          'SEQ022',
+          arg.value.span,
+          `${signature.kind}'s \`bidirectional\` must be \`true\` or \`false\`, found \`True\``,
+          `write \`Bi${signature.kind}(…)\` without \`bidirectional\`, or \`bidirectional=true\` in lowercase`,
+          { names: [signature.kind, name], expected: 'a boolean', found: 'True' },
+        ),
+      );
       ok = false;
       return;
     }
@@ -94,7 +109,15 @@ function listParams(signature: ArgumentSignature): string {
 
 function example(signature: ArgumentSignature): string {
   const required = signature.params.filter((p) => p.default === undefined && p.optional !== true);
-  const samples: Record<string, string> = { vocab: '10000', dim: '128', hidden: '256', out: '2', bos: '1', eos: '2', max_length: '64' };
+  const samples: Record<string, string> = {
+    vocab: '10000',
+    dim: '128',
+    hidden: '256',
+    out: '2',
+    bos: '1',
+    eos: '2',
+    max_length: '64',
+  };
   return `${signature.kind}(${required.map((p) => `${p.name}=${samples[p.name] ?? '1'}`).join(', ')})`;
 }
 
@@ -109,11 +132,19 @@ function misplacedPositional(signature: ArgumentSignature, args: readonly Argume
   const allPositional = args.every((a) => a.name === undefined);
   let message: string;
   if (afterNamed) message = `argument ${index + 1} of ${signature.kind} has no name, but it follows a named argument`;
-  else if (signature.positional.length === 0) message = `the arguments of \`${signature.kind}\` need names, but argument ${index + 1} has none`;
-  else if (signature.positional.length === 1) message = `only the first argument of ${signature.kind}, ${names}, may go without a name, but argument ${index + 1} has none`;
-  else message = `only the first ${signature.positional.length} arguments of ${signature.kind}, ${names}, may go without names, but argument ${index + 1} has none`;
+  else if (signature.positional.length === 0)
+    message = `the arguments of \`${signature.kind}\` need names, but argument ${index + 1} has none`;
+  else if (signature.positional.length === 1)
+    message = `only the first argument of ${signature.kind}, ${names}, may go without a name, but argument ${index + 1} has none`;
+  else
+    message = `only the first ${signature.positional.length} arguments of ${signature.kind}, ${names}, may go without names, but argument ${index + 1} has none`;
   let hint = `write it as \`name=value\`; ${signature.kind} takes ${listParams(signature)}`;
-  if (allPositional && args.length === 2 && signature.positional.length === 1 && inputSizeFirst.includes(signature.kind)) {
+  if (
+    allPositional &&
+    args.length === 2 &&
+    signature.positional.length === 1 &&
+    inputSizeFirst.includes(signature.kind)
+  ) {
     // `Linear(256, 3)` as nn.Linear(in_features, out_features) is written.
     const first = signature.positional[0]!;
     hint = `PyTorch's nn.${signature.kind.replace(/^Bi/, '')} takes the input size first, but seqc infers it from the input: write \`${signature.kind}(${argumentText(args[1]!)})\` for ${first}=${argumentText(args[1]!)}`;
@@ -122,7 +153,11 @@ function misplacedPositional(signature: ArgumentSignature, args: readonly Argume
     // `LayerNorm(256)` as nn.LayerNorm(normalized_shape) is written.
     hint = `PyTorch's nn.LayerNorm takes the normalized shape first, but seqc infers it from the input: write \`LayerNorm\`, or \`LayerNorm(eps=…)\` for another epsilon`;
   }
-  return error('SEQ024', arg.span, message, hint, { names: [signature.kind], limit: signature.positional.length, found: index + 1 });
+  return error('SEQ024', arg.span, message, hint, {
+    names: [signature.kind],
+    limit: signature.positional.length,
+    found: index + 1,
+  });
 }
 
 function unknownArgument(signature: ArgumentSignature, arg: Argument, name: string): Diagnostic {
@@ -132,10 +167,20 @@ function unknownArgument(signature: ArgumentSignature, arg: Argument, name: stri
   const foreign = foreignArgument(signature.kind, name);
   if (foreign?.name !== undefined) {
     const fix = `${foreign.name}=${argumentText({ ...arg, name: undefined })}`;
-    return error('SEQ020', span, message, `\`${name}\` is \`${foreign.name}\` here: write \`${fix}\`${foreign.note === undefined ? '' : `; ${foreign.note}`}`, facts);
+    return error(
+      'SEQ020',
+      span,
+      message,
+      `\`${name}\` is \`${foreign.name}\` here: write \`${fix}\`${foreign.note === undefined ? '' : `; ${foreign.note}`}`,
+      facts,
+    );
   }
-  if (foreign?.note !== undefined) return error('SEQ020', span, message, `\`${name}\` is not needed here: ${foreign.note}; remove it`, facts);
-  const suggestion = didYouMean(name, signature.params.map((p) => p.name));
+  if (foreign?.note !== undefined)
+    return error('SEQ020', span, message, `\`${name}\` is not needed here: ${foreign.note}; remove it`, facts);
+  const suggestion = didYouMean(
+    name,
+    signature.params.map((p) => p.name),
+  );
   const owners = layerKinds.filter((k) => layerSignatures[k].params.some((p) => p.name === name));
   const hint =
     suggestion ??
@@ -148,7 +193,14 @@ function unknownArgument(signature: ArgumentSignature, arg: Argument, name: stri
 /** An argument as the spec wrote it: `hidden=256`, `0.3`, `relu`. */
 export function argumentText(arg: Argument): string {
   const v = arg.value;
-  const value = v.kind === 'number' ? v.text : v.kind === 'boolean' ? String(v.value) : v.kind === 'nameValue' ? v.text : JSON.stringify(v.value);
+  const value =
+    v.kind === 'number'
+      ? v.text
+      : v.kind === 'boolean'
+        ? String(v.value)
+        : v.kind === 'nameValue'
+          ? v.text
+          : JSON.stringify(v.value);
   return arg.name === undefined ? value : `${arg.name.text}=${value}`;
 }
 
@@ -171,26 +223,49 @@ function describeValue(v: Value): string {
 }
 
 /** `owner` is the layer (or block) and the argument's name, for the message and the facts. */
-function convert(type: ArgType, v: Value, owner: { readonly kind: string; readonly name: string }, diagnostics: Diagnostic[]): ArgValue | undefined {
+function convert(
+  type: ArgType,
+  v: Value,
+  owner: { readonly kind: string; readonly name: string },
+  diagnostics: Diagnostic[],
+): ArgValue | undefined {
   const what = `${owner.kind}'s \`${owner.name}\``;
   const names = [owner.kind, owner.name];
   const found = v.kind === 'number' ? v.value : describeValue(v).replace(/^`|`$/g, '');
   const wrongType = (): undefined => {
     diagnostics.push(
-      error('SEQ022', v.span, `${what} must be ${describeArgType(type)}, found ${describeValue(v)}`, typeHint(type, v), { names, expected: describeArgType(type), found }),
+      error(
+        'SEQ022',
+        v.span,
+        `${what} must be ${describeArgType(type)}, found ${describeValue(v)}`,
+        typeHint(type, v),
+        { names, expected: describeArgType(type), found },
+      ),
     );
     return undefined;
   };
   const outOfRange = (bound: string, limits: Pick<Facts, 'limit' | 'range'> = {}): undefined => {
-    diagnostics.push(error('SEQ023', v.span, `${what} must be ${bound}, found ${describeValue(v)}`, `change it to a value ${bound}`, { names, expected: bound, found, ...limits }));
+    diagnostics.push(
+      error('SEQ023', v.span, `${what} must be ${bound}, found ${describeValue(v)}`, `change it to a value ${bound}`, {
+        names,
+        expected: bound,
+        found,
+        ...limits,
+      }),
+    );
     return undefined;
   };
   switch (type.kind) {
     case 'int': {
       if (v.kind !== 'number' || !Number.isInteger(v.value) || /[.eE]/.test(v.text)) return wrongType();
       const max = type.max ?? maxInteger;
-      if (type.min !== undefined && v.value < type.min) return outOfRange(`at least ${type.min}`, { range: [type.min, max] });
-      if (v.value > max) return outOfRange(`at most ${max.toLocaleString('en-US')}`, { limit: max, ...(type.min === undefined ? {} : { range: [type.min, max] }) });
+      if (type.min !== undefined && v.value < type.min)
+        return outOfRange(`at least ${type.min}`, { range: [type.min, max] });
+      if (v.value > max)
+        return outOfRange(`at most ${max.toLocaleString('en-US')}`, {
+          limit: max,
+          ...(type.min === undefined ? {} : { range: [type.min, max] }),
+        });
       return v.value;
     }
     case 'float': {
@@ -225,7 +300,8 @@ function convert(type: ArgType, v: Value, owner: { readonly kind: string; readon
 function typeHint(type: ArgType, v: Value): string | undefined {
   if (type.kind === 'int' && v.kind === 'number') return `write a whole number, such as ${Math.round(v.value)}`;
   if (type.kind === 'bool' && v.kind === 'nameValue') return 'write `true` or `false` in lowercase';
-  if ((type.kind === 'int' || type.kind === 'float') && v.kind === 'string') return `write the number without quotes: ${v.value}`;
+  if ((type.kind === 'int' || type.kind === 'float') && v.kind === 'string')
+    return `write the number without quotes: ${v.value}`;
   if (type.kind === 'enum' && v.kind !== 'string') return `choose one of ${describeArgType(type)}`;
   return undefined;
 }

@@ -93,7 +93,11 @@ export interface ChainContext {
 }
 
 /** The context before the first chain: the inputs in scope. */
-export function createChainContext(inputs: readonly IrInput[], diagnostics: Diagnostic[], declaredInputs: ReadonlySet<string>): ChainContext {
+export function createChainContext(
+  inputs: readonly IrInput[],
+  diagnostics: Diagnostic[],
+  declaredInputs: ReadonlySet<string>,
+): ChainContext {
   const ctx: ChainContext = {
     inputs,
     diagnostics,
@@ -136,20 +140,38 @@ export function assignLabels(ctx: ChainContext, steps: readonly CallStep[]): voi
     const earlier = ctx.declaredLabels.get(text);
     if (earlier !== undefined) {
       ctx.diagnostics.push({
-        ...error('SEQ012', step.label.span, `the label \`${text}\` is used twice`, 'each layer needs its own label; it names its parameters', { names: [text] }),
+        ...error(
+          'SEQ012',
+          step.label.span,
+          `the label \`${text}\` is used twice`,
+          'each layer needs its own label; it names its parameters',
+          { names: [text] },
+        ),
         related: [{ span: earlier, message: 'first used here' }],
       });
       continue;
     }
     if (ctx.scope.has(text) || ctx.declaredInputs.has(text)) {
       ctx.diagnostics.push(
-        error('SEQ019', step.label.span, `the label \`${text}\` is also the name of an input`, 'rename the label or the input', { names: [text], found: 'input' }),
+        error(
+          'SEQ019',
+          step.label.span,
+          `the label \`${text}\` is also the name of an input`,
+          'rename the label or the input',
+          { names: [text], found: 'input' },
+        ),
       );
       continue;
     }
     if (isBuiltin(text) || isLayerKind(text)) {
       ctx.diagnostics.push(
-        error('SEQ019', step.label.span, `the label \`${text}\` is also the name of a ${isBuiltin(text) ? 'builtin' : 'layer'}`, `a step \`-> ${text}\` would be read as the ${isBuiltin(text) ? 'builtin' : 'layer'}; choose another label, e.g. \`${text}_${isBuiltin(text) ? 'head' : '1'}\``, { names: [text], found: isBuiltin(text) ? 'builtin' : 'layer' }),
+        error(
+          'SEQ019',
+          step.label.span,
+          `the label \`${text}\` is also the name of a ${isBuiltin(text) ? 'builtin' : 'layer'}`,
+          `a step \`-> ${text}\` would be read as the ${isBuiltin(text) ? 'builtin' : 'layer'}; choose another label, e.g. \`${text}_${isBuiltin(text) ? 'head' : '1'}\``,
+          { names: [text], found: isBuiltin(text) ? 'builtin' : 'layer' },
+        ),
       );
       continue;
     }
@@ -157,7 +179,10 @@ export function assignLabels(ctx: ChainContext, steps: readonly CallStep[]): voi
     ctx.labels.set(step, text);
     ctx.usedNames.add(text);
   }
-  const unlabeled = steps.filter((s) => s.label === undefined && isLayerKind(s.callee.text) && layerSignatures[s.callee.text as LayerKind].hasParameters);
+  const unlabeled = steps.filter(
+    (s) =>
+      s.label === undefined && isLayerKind(s.callee.text) && layerSignatures[s.callee.text as LayerKind].hasParameters,
+  );
   const byKind = new Map<string, CallStep[]>();
   for (const step of unlabeled) byKind.set(step.callee.text, [...(byKind.get(step.callee.text) ?? []), step]);
   for (const [kind, group] of byKind) {
@@ -241,7 +266,13 @@ export function finishModel(ctx: ChainContext, ast: ModelAst, chains: readonly C
   warnUnused(ctx, chains, undefined);
   if (ctx.outputs.length === 0 && !ctx.diagnostics.some((d) => d.severity === 'error')) {
     ctx.diagnostics.push(
-      error('SEQ017', ast.name.span, `the model \`${ast.name.text}\` has no output`, 'end a chain with `-> output name`', { names: [ast.name.text], expected: 1, found: 0 }),
+      error(
+        'SEQ017',
+        ast.name.span,
+        `the model \`${ast.name.text}\` has no output`,
+        'end a chain with `-> output name`',
+        { names: [ast.name.text], expected: 1, found: 0 },
+      ),
     );
   }
 }
@@ -257,7 +288,8 @@ function warnUnused(ctx: ChainContext, chains: readonly Chain[], memory: Chain |
     if (chain === memory) continue;
     if (ctx.cutChains.has(chain)) continue;
     const label = last.op?.label;
-    if (label !== undefined && chains.some((c) => c !== chain && c.source.text === label && ctx.referenced.has(label))) continue;
+    if (label !== undefined && chains.some((c) => c !== chain && c.source.text === label && ctx.referenced.has(label)))
+      continue;
     const lastStep = chain.steps[chain.steps.length - 1]!;
     ctx.diagnostics.push(
       warning(
@@ -276,7 +308,11 @@ function warnUnused(ctx: ChainContext, chains: readonly Chain[], memory: Chain |
       continue;
     }
     if (input.role.kind !== 'data' || ctx.referenced.has(input.name)) continue;
-    ctx.diagnostics.push(warning('SEQ016', input.span, `the input \`${input.name}\` is never used`, unusedInputHint(ctx, input), { names: [input.name] }));
+    ctx.diagnostics.push(
+      warning('SEQ016', input.span, `the input \`${input.name}\` is never used`, unusedInputHint(ctx, input), {
+        names: [input.name],
+      }),
+    );
   }
 }
 
@@ -294,10 +330,19 @@ function unusedInputHint(ctx: ChainContext, input: IrInput): string {
  * `max` over a value computed from x, a per-token output of such a value, or a decoder attending
  * over the encoder's memory. When none of them is there, the input only takes up a graph input.
  */
-function unreadLengths(ctx: ChainContext, name: string, of: string, memoryChain: Chain | undefined): Diagnostic | undefined {
+function unreadLengths(
+  ctx: ChainContext,
+  name: string,
+  of: string,
+  memoryChain: Chain | undefined,
+): Diagnostic | undefined {
   // An unused sequence has its own warning; its lengths are unused with it.
   if (!ctx.referenced.has(of)) return undefined;
-  const readByOp = ctx.ops.some((op) => (op.kind === 'recurrent' && op.lengths === name) || (op.kind === 'pool' && op.mode !== 'first' && op.lengths === name));
+  const readByOp = ctx.ops.some(
+    (op) =>
+      (op.kind === 'recurrent' && op.lengths === name) ||
+      (op.kind === 'pool' && op.mode !== 'first' && op.lengths === name),
+  );
   const readByOutput = ctx.outputs.some((o) => o.type.hasTime && o.type.lengths === name);
   const memory = memoryChain === undefined ? undefined : ctx.chainResults.get(memoryChain);
   if (readByOp || readByOutput || memory?.value.type.lengths === name) return undefined;
@@ -327,7 +372,13 @@ function unknownSource(ctx: ChainContext, chain: Chain, previous: Chain | undefi
   const later = ctx.declaredLabels.get(name);
   if (later !== undefined) {
     return {
-      ...error('SEQ011', chain.source.span, `\`${name}\` is used before the chain that defines it`, 'chains run in order: move this chain after the one that defines it', { names: [name] }),
+      ...error(
+        'SEQ011',
+        chain.source.span,
+        `\`${name}\` is used before the chain that defines it`,
+        'chains run in order: move this chain after the one that defines it',
+        { names: [name] },
+      ),
       related: [{ span: later, message: `\`${name}\` is defined here` }],
     };
   }
@@ -339,7 +390,10 @@ function unknownSource(ctx: ChainContext, chain: Chain, previous: Chain | undefi
       : candidates.length > 0
         ? `a chain starts from an input or a label: ${candidates.map((c) => `\`${c}\``).join(', ')}`
         : 'declare it first: `input tokens: int64[batch, time]`';
-  return error('SEQ011', chain.source.span, `\`${name}\` is neither an input nor a label`, hint, { names: [name], expected: candidates });
+  return error('SEQ011', chain.source.span, `\`${name}\` is neither an input nor a label`, hint, {
+    names: [name],
+    expected: candidates,
+  });
 }
 
 /** Types one step after `current`; the ops it makes go into `ops`, the list of the chains or the decoder's own. */
@@ -366,7 +420,13 @@ function checkStepWithoutTypes(ctx: ChainContext, step: Step): void {
   const callee = step.callee.text;
   if (isBuiltin(callee)) {
     if (step.args !== undefined && step.args.length > 0) {
-      ctx.diagnostics.push(error('SEQ025', step.args[0]!.span, `\`${callee}\` takes no arguments`, `write \`-> ${callee}\``, { names: [callee], expected: 0, found: step.args.length }));
+      ctx.diagnostics.push(
+        error('SEQ025', step.args[0]!.span, `\`${callee}\` takes no arguments`, `write \`-> ${callee}\``, {
+          names: [callee],
+          expected: 0,
+          found: step.args.length,
+        }),
+      );
     }
   } else if (isLayerKind(callee)) {
     bindArguments(layerSignatures[callee], step, ctx.diagnostics);
@@ -390,7 +450,11 @@ function unknownStep(ctx: ChainContext, step: CallStep): Diagnostic {
     const what = ctx.inputs.some((i) => i.name === callee) ? 'an input' : 'a label';
     hint = `\`${callee}\` is ${what}; a chain starts from it on a line of its own: \`${callee} -> …\``;
   }
-  return error('SEQ010', step.callee.span, `unknown layer or builtin \`${callee}\``, hint, { names: [callee], found: callee, ...(suggestion === undefined ? {} : { expected: suggestion }) });
+  return error('SEQ010', step.callee.span, `unknown layer or builtin \`${callee}\``, hint, {
+    names: [callee],
+    found: callee,
+    ...(suggestion === undefined ? {} : { expected: suggestion }),
+  });
 }
 
 function checkOutput(ctx: ChainContext, name: string, span: Span, current: Binding): void {
@@ -400,7 +464,9 @@ function checkOutput(ctx: ChainContext, name: string, span: Span, current: Bindi
       ...error(
         'SEQ015',
         span,
-        clash !== undefined ? `the output \`${name}\` is defined twice` : `the output \`${name}\` has the name of an input`,
+        clash !== undefined
+          ? `the output \`${name}\` is defined twice`
+          : `the output \`${name}\` has the name of an input`,
         'graph inputs and outputs need distinct names',
         { names: [name], found: clash !== undefined ? 'output' : 'input' },
       ),
@@ -420,9 +486,22 @@ function outputsByName(ctx: ChainContext): Map<string, IrOutput> {
   return ctx.outputIndex;
 }
 
-function checkBuiltin(ctx: ChainContext, step: CallStep, name: BuiltinName, label: string | undefined, current: Binding, ops: Op[]): Binding | undefined {
+function checkBuiltin(
+  ctx: ChainContext,
+  step: CallStep,
+  name: BuiltinName,
+  label: string | undefined,
+  current: Binding,
+  ops: Op[],
+): Binding | undefined {
   if (step.args !== undefined && step.args.length > 0) {
-    ctx.diagnostics.push(error('SEQ025', step.args[0]!.span, `\`${name}\` takes no arguments`, `write \`-> ${name}\``, { names: [name], expected: 0, found: step.args.length }));
+    ctx.diagnostics.push(
+      error('SEQ025', step.args[0]!.span, `\`${name}\` takes no arguments`, `write \`-> ${name}\``, {
+        names: [name],
+        expected: 0,
+        found: step.args.length,
+      }),
+    );
     return undefined;
   }
   const type = current.value.type;
@@ -430,7 +509,20 @@ function checkBuiltin(ctx: ChainContext, step: CallStep, name: BuiltinName, labe
   const id = label ?? name;
   if ((activationBuiltins as readonly string[]).includes(name)) {
     if (!expectFloat(ctx, step, name, type)) return undefined;
-    return addOp(ctx, { kind: 'activation', fn: name as ActivationFunction, label: id, input: current.value.id, output: { id, type }, span: step.span, display }, step, ops);
+    return addOp(
+      ctx,
+      {
+        kind: 'activation',
+        fn: name as ActivationFunction,
+        label: id,
+        input: current.value.id,
+        output: { id, type },
+        span: step.span,
+        display,
+      },
+      step,
+      ops,
+    );
   }
   if (!type.hasTime) {
     ctx.diagnostics.push(
@@ -449,7 +541,8 @@ function checkBuiltin(ctx: ChainContext, step: CallStep, name: BuiltinName, labe
   const outType: ValueType = { dtype: type.dtype, dims, hasTime: false };
   const mode = name as PoolMode;
   const finalStateOf = mode === 'last' ? recurrentSource(ctx, current, ops) : undefined;
-  return addOp(ctx, 
+  return addOp(
+    ctx,
     {
       kind: 'pool',
       mode,
@@ -469,7 +562,8 @@ function checkBuiltin(ctx: ChainContext, step: CallStep, name: BuiltinName, labe
 /** The recurrent layer whose output this is, directly or through dropout only. */
 function recurrentSource(ctx: ChainContext, binding: Binding, ops: readonly Op[]): string | undefined {
   let op = binding.op;
-  while (op !== undefined && op.kind === 'dropout') op = ctx.scope.get(op.input)?.op ?? ops.find((o) => o.output.id === op!.input);
+  while (op !== undefined && op.kind === 'dropout')
+    op = ctx.scope.get(op.input)?.op ?? ops.find((o) => o.output.id === op!.input);
   return op?.kind === 'recurrent' ? op.label : undefined;
 }
 
@@ -509,7 +603,14 @@ function fixedLast(ctx: ChainContext, step: CallStep, what: string, type: ValueT
   return undefined;
 }
 
-function checkLayer(ctx: ChainContext, step: CallStep, args: LayerArguments, label: string, current: Binding, ops: Op[]): Binding | undefined {
+function checkLayer(
+  ctx: ChainContext,
+  step: CallStep,
+  args: LayerArguments,
+  label: string,
+  current: Binding,
+  ops: Op[],
+): Binding | undefined {
   const type = current.value.type;
   const display = stepText(args.kind, step.args);
   const base = { label, input: current.value.id, span: step.span, display };
@@ -532,13 +633,33 @@ function checkLayer(ctx: ChainContext, step: CallStep, args: LayerArguments, lab
       if (paddingIdx !== undefined) {
         if (paddingIdx < -vocab || paddingIdx >= vocab) {
           const arg = step.args!.find((a) => a.name?.text === 'padding_idx')!;
-          ctx.diagnostics.push(error('SEQ023', arg.value.span, `padding_idx must be within [-${vocab}, ${vocab - 1}], found ${paddingIdx}`, `the padding id is one of the ${vocab} token ids, usually 0`, { names: [base.label, 'padding_idx'], range: [-vocab, vocab - 1], found: paddingIdx }));
+          ctx.diagnostics.push(
+            error(
+              'SEQ023',
+              arg.value.span,
+              `padding_idx must be within [-${vocab}, ${vocab - 1}], found ${paddingIdx}`,
+              `the padding id is one of the ${vocab} token ids, usually 0`,
+              { names: [base.label, 'padding_idx'], range: [-vocab, vocab - 1], found: paddingIdx },
+            ),
+          );
           return undefined;
         }
         if (paddingIdx < 0) paddingIdx += vocab;
       }
       const outType: ValueType = { ...type, dtype: 'float32', dims: [...type.dims, fixed(dim)] };
-      return addOp(ctx, { kind: 'embedding', ...base, vocab, dim, ...(paddingIdx === undefined ? {} : { paddingIdx }), output: { id: label, type: outType } }, step, ops);
+      return addOp(
+        ctx,
+        {
+          kind: 'embedding',
+          ...base,
+          vocab,
+          dim,
+          ...(paddingIdx === undefined ? {} : { paddingIdx }),
+          output: { id: label, type: outType },
+        },
+        step,
+        ops,
+      );
     }
     case 'RNN':
     case 'LSTM':
@@ -553,13 +674,23 @@ function checkLayer(ctx: ChainContext, step: CallStep, args: LayerArguments, lab
       if (inFeatures === undefined) return undefined;
       const outFeatures = args.out;
       const outType: ValueType = { ...type, dims: [...type.dims.slice(0, -1), fixed(outFeatures)] };
-      return addOp(ctx, { kind: 'linear', ...base, inFeatures, outFeatures, bias: args.bias, output: { id: label, type: outType } }, step, ops);
+      return addOp(
+        ctx,
+        { kind: 'linear', ...base, inFeatures, outFeatures, bias: args.bias, output: { id: label, type: outType } },
+        step,
+        ops,
+      );
     }
     case 'LayerNorm': {
       if (!expectFloat(ctx, step, 'LayerNorm', type)) return undefined;
       const features = fixedLast(ctx, step, 'LayerNorm', type);
       if (features === undefined) return undefined;
-      return addOp(ctx, { kind: 'layerNorm', ...base, features, eps: args.eps, output: { id: label, type } }, step, ops);
+      return addOp(
+        ctx,
+        { kind: 'layerNorm', ...base, features, eps: args.eps, output: { id: label, type } },
+        step,
+        ops,
+      );
     }
     case 'Dropout': {
       if (!expectFloat(ctx, step, 'Dropout', type)) return undefined;
@@ -567,25 +698,52 @@ function checkLayer(ctx: ChainContext, step: CallStep, args: LayerArguments, lab
     }
     case 'Attention':
       ctx.diagnostics.push(
-        error('SEQ038', step.callee.span, 'Attention attends over encoder outputs, so it belongs inside a `decoder { … }` block', 'for pooling over time use `mean`, `max` or `last`', { names: [base.label], expected: 'decoder' }),
+        error(
+          'SEQ038',
+          step.callee.span,
+          'Attention attends over encoder outputs, so it belongs inside a `decoder { … }` block',
+          'for pooling over time use `mean`, `max` or `last`',
+          { names: [base.label], expected: 'decoder' },
+        ),
       );
       return undefined;
   }
 }
 
-function checkRecurrent(ctx: ChainContext, step: CallStep, args: LayerArguments<RecurrentKind>, base: { label: string; input: string; span: Span; display: string }, current: Binding, ops: Op[]): Binding | undefined {
+function checkRecurrent(
+  ctx: ChainContext,
+  step: CallStep,
+  args: LayerArguments<RecurrentKind>,
+  base: { label: string; input: string; span: Span; display: string },
+  current: Binding,
+  ops: Op[],
+): Binding | undefined {
   const type = current.value.type;
   const kind = args.kind;
   const cell = kind.replace(/^Bi/, '').toLowerCase() as RecurrentCell;
   const isBi = kind.startsWith('Bi');
   if (isBi && step.args?.some((a) => a.name?.text === 'bidirectional') && args.bidirectional === false) {
     const arg = step.args.find((a) => a.name?.text === 'bidirectional')!;
-    ctx.diagnostics.push(error('SEQ037', arg.span, `${kind} is bidirectional by definition`, `write \`${kind.slice(2)}(…)\` for one direction`, { names: [kind, 'bidirectional'], expected: 'true', found: 'false' }));
+    ctx.diagnostics.push(
+      error(
+        'SEQ037',
+        arg.span,
+        `${kind} is bidirectional by definition`,
+        `write \`${kind.slice(2)}(…)\` for one direction`,
+        { names: [kind, 'bidirectional'], expected: 'true', found: 'false' },
+      ),
+    );
     return undefined;
   }
   if (type.dtype !== 'float32') {
     ctx.diagnostics.push(
-      error('SEQ033', step.callee.span, `${kind} expects a float32 sequence, found token ids ${formatType(type)}`, 'turn the ids into vectors first: `-> embedding: Embedding(vocab=…, dim=…)`', { names: [kind, base.label], expected: 'float32', found: formatType(type) }),
+      error(
+        'SEQ033',
+        step.callee.span,
+        `${kind} expects a float32 sequence, found token ids ${formatType(type)}`,
+        'turn the ids into vectors first: `-> embedding: Embedding(vocab=…, dim=…)`',
+        { names: [kind, base.label], expected: 'float32', found: formatType(type) },
+      ),
     );
     return undefined;
   }
@@ -610,15 +768,28 @@ function checkRecurrent(ctx: ChainContext, step: CallStep, args: LayerArguments<
   if (dropout > 0 && layers === 1) {
     const arg = step.args!.find((a) => a.name?.text === 'dropout')!;
     ctx.diagnostics.push(
-      warning('SEQ037', arg.span, `dropout=${dropout} applies between stacked layers, and this ${kind} has one layer`, 'add `layers=2` or more, or add a `Dropout` step after it', { names: [kind, base.label, 'dropout'], expected: 'layers=2 or more', found: layers }),
+      warning(
+        'SEQ037',
+        arg.span,
+        `dropout=${dropout} applies between stacked layers, and this ${kind} has one layer`,
+        'add `layers=2` or more, or add a `Dropout` step after it',
+        { names: [kind, base.label, 'dropout'], expected: 'layers=2 or more', found: layers },
+      ),
     );
   }
   const label = base.label;
   let state;
   if (args.stateful) {
     const directions = bidirectional ? 2 : 1;
-    const stateType: ValueType = { dtype: 'float32', dims: [fixed(layers * directions), type.dims[0]!, fixed(hidden)], hasTime: false };
-    state = cell === 'lstm' ? { h0: `${label}.h0`, hn: `${label}.hn`, c0: `${label}.c0`, cn: `${label}.cn` } : { h0: `${label}.h0`, hn: `${label}.hn` };
+    const stateType: ValueType = {
+      dtype: 'float32',
+      dims: [fixed(layers * directions), type.dims[0]!, fixed(hidden)],
+      hasTime: false,
+    };
+    state =
+      cell === 'lstm'
+        ? { h0: `${label}.h0`, hn: `${label}.hn`, c0: `${label}.c0`, cn: `${label}.cn` }
+        : { h0: `${label}.h0`, hn: `${label}.hn` };
     for (const name of cell === 'lstm' ? [state.h0, state.c0!] : [state.h0]) {
       ctx.stateInputs.push({ name, type: stateType, role: { kind: 'state', layer: label }, span: step.span });
     }
@@ -627,7 +798,8 @@ function checkRecurrent(ctx: ChainContext, step: CallStep, args: LayerArguments<
     }
   }
   const outType: ValueType = { ...type, dims: [type.dims[0]!, type.dims[1]!, fixed(hidden * (bidirectional ? 2 : 1))] };
-  return addOp(ctx, 
+  return addOp(
+    ctx,
     {
       kind: 'recurrent',
       ...base,
@@ -648,7 +820,9 @@ function checkRecurrent(ctx: ChainContext, step: CallStep, args: LayerArguments<
 }
 
 /** The options of a recurrent op, with the defaults of the cells whose signature lacks them (an LSTM has no `nonlinearity`). */
-export function recurrentOptions(args: LayerArguments<RecurrentKind>): Pick<RecurrentOp, 'bias' | 'nonlinearity' | 'resetAfter' | 'recurrentActivation'> {
+export function recurrentOptions(
+  args: LayerArguments<RecurrentKind>,
+): Pick<RecurrentOp, 'bias' | 'nonlinearity' | 'resetAfter' | 'recurrentActivation'> {
   return {
     bias: args.bias,
     nonlinearity: 'nonlinearity' in args ? args.nonlinearity : 'tanh',
@@ -660,4 +834,3 @@ export function recurrentOptions(args: LayerArguments<RecurrentKind>): Pick<Recu
 function fixed(size: number): Dim {
   return { kind: 'fixed', size };
 }
-

@@ -25,7 +25,9 @@ export function check(ast: ModelAst): CheckResult {
   const chains = [...topChains, ...encoderChains];
   const inputs = checkInputs(decls, diagnostics);
   const chainContext = createChainContext(inputs, diagnostics, new Set(decls.map((d) => d.name.text)));
-  const steps = [...chains.flatMap((c) => c.steps), ...(decoder?.steps ?? [])].filter((s): s is CallStep => s.kind === 'callStep');
+  const steps = [...chains.flatMap((c) => c.steps), ...(decoder?.steps ?? [])].filter(
+    (s): s is CallStep => s.kind === 'callStep',
+  );
   assignLabels(chainContext, steps);
   for (const chain of chains) checkChain(chainContext, chain);
   const decoderIr = decoder === undefined ? undefined : checkDecoder(decoder, encoderChains, chainContext, diagnostics);
@@ -34,7 +36,8 @@ export function check(ast: ModelAst): CheckResult {
   checkFeedNames(decls, chainContext.outputs, diagnostics);
   if (hasErrors(diagnostics) || (decoder !== undefined && decoderIr === undefined)) return { diagnostics };
   const parameters = [...chainContext.ops.flatMap(parametersOf)];
-  if (decoderIr !== undefined) parameters.push(...decoderParameters(decoderIr.decoder, decoderIr.encoder, chainContext.ops));
+  if (decoderIr !== undefined)
+    parameters.push(...decoderParameters(decoderIr.decoder, decoderIr.encoder, chainContext.ops));
   const ir: ModelIR = {
     name: ast.name.text,
     inputs: allInputs(chainContext),
@@ -49,26 +52,71 @@ export function check(ast: ModelAst): CheckResult {
 }
 
 /** Blocks: at most one of each, named `encoder` and `decoder`, an encoder only with a decoder, no loose chains beside them. */
-function checkBlockStructure(encoders: readonly EncoderBlock[], decoders: readonly DecoderBlock[], topChains: readonly Chain[], diagnostics: Diagnostic[]): void {
+function checkBlockStructure(
+  encoders: readonly EncoderBlock[],
+  decoders: readonly DecoderBlock[],
+  topChains: readonly Chain[],
+  diagnostics: Diagnostic[],
+): void {
   for (const block of encoders) {
     if (block.keyword.text !== 'encoder') {
-      diagnostics.push(error('SEQ045', block.keyword.span, `\`${block.keyword.text} { … }\` is not a block seqc knows`, 'the blocks are `encoder { … }` and `decoder(bos=…, eos=…, max_length=…) { … }`', { names: [block.keyword.text], expected: ['encoder', 'decoder'], found: block.keyword.text }));
+      diagnostics.push(
+        error(
+          'SEQ045',
+          block.keyword.span,
+          `\`${block.keyword.text} { … }\` is not a block seqc knows`,
+          'the blocks are `encoder { … }` and `decoder(bos=…, eos=…, max_length=…) { … }`',
+          { names: [block.keyword.text], expected: ['encoder', 'decoder'], found: block.keyword.text },
+        ),
+      );
     }
   }
   for (const block of decoders) {
     if (block.keyword.text !== 'decoder') {
-      diagnostics.push(error('SEQ045', block.keyword.span, `\`${block.keyword.text}(…) { … }\` is not a block seqc knows`, 'the blocks are `encoder { … }` and `decoder(bos=…, eos=…, max_length=…) { … }`', { names: [block.keyword.text], expected: ['encoder', 'decoder'], found: block.keyword.text }));
+      diagnostics.push(
+        error(
+          'SEQ045',
+          block.keyword.span,
+          `\`${block.keyword.text}(…) { … }\` is not a block seqc knows`,
+          'the blocks are `encoder { … }` and `decoder(bos=…, eos=…, max_length=…) { … }`',
+          { names: [block.keyword.text], expected: ['encoder', 'decoder'], found: block.keyword.text },
+        ),
+      );
     }
   }
   for (const extra of [...encoders.slice(1), ...decoders.slice(1)]) {
-    diagnostics.push(error('SEQ045', extra.keyword.span, `a model has at most one \`${extra.keyword.text}\` block`, 'merge the chains into one block', { names: [extra.keyword.text], limit: 1 }));
+    diagnostics.push(
+      error(
+        'SEQ045',
+        extra.keyword.span,
+        `a model has at most one \`${extra.keyword.text}\` block`,
+        'merge the chains into one block',
+        { names: [extra.keyword.text], limit: 1 },
+      ),
+    );
   }
   if (encoders.length > 0 && decoders.length === 0) {
-    diagnostics.push(error('SEQ045', encoders[0]!.keyword.span, 'an `encoder` block needs a `decoder` block to feed', 'add `decoder(bos=…, eos=…, max_length=…) { -> Embedding(…) -> LSTM(…) -> Linear(vocab) }`, or write the chains outside a block', { names: ['encoder'], expected: 'decoder' }));
+    diagnostics.push(
+      error(
+        'SEQ045',
+        encoders[0]!.keyword.span,
+        'an `encoder` block needs a `decoder` block to feed',
+        'add `decoder(bos=…, eos=…, max_length=…) { -> Embedding(…) -> LSTM(…) -> Linear(vocab) }`, or write the chains outside a block',
+        { names: ['encoder'], expected: 'decoder' },
+      ),
+    );
   }
   if (decoders.length > 0) {
     for (const chain of topChains) {
-      diagnostics.push(error('SEQ045', chain.source.span, 'in a model with a decoder, chains belong inside the `encoder { … }` block', 'move this chain into the encoder block', { names: [chain.source.text] }));
+      diagnostics.push(
+        error(
+          'SEQ045',
+          chain.source.span,
+          'in a model with a decoder, chains belong inside the `encoder { … }` block',
+          'move this chain into the encoder block',
+          { names: [chain.source.text] },
+        ),
+      );
     }
   }
 }
@@ -85,10 +133,26 @@ const unusableFeedNames: ReadonlySet<string> = new Set(['__proto__']);
 function checkFeedNames(decls: readonly InputDecl[], outputs: readonly IrOutput[], diagnostics: Diagnostic[]): void {
   for (const decl of decls) {
     if (!unusableFeedNames.has(decl.name.text)) continue;
-    diagnostics.push(error('SEQ044', decl.name.span, `an input named \`${decl.name.text}\` can never be fed: ONNX Runtime for JavaScript takes inputs as an object keyed by name, and \`${decl.name.text}\` is no ordinary key`, 'rename the input, e.g. `proto`', { names: [decl.name.text] }));
+    diagnostics.push(
+      error(
+        'SEQ044',
+        decl.name.span,
+        `an input named \`${decl.name.text}\` can never be fed: ONNX Runtime for JavaScript takes inputs as an object keyed by name, and \`${decl.name.text}\` is no ordinary key`,
+        'rename the input, e.g. `proto`',
+        { names: [decl.name.text] },
+      ),
+    );
   }
   for (const output of outputs) {
     if (!unusableFeedNames.has(output.name)) continue;
-    diagnostics.push(error('SEQ044', output.span, `an output named \`${output.name}\` can never be fetched: ONNX Runtime for JavaScript returns outputs as an object keyed by name, and \`${output.name}\` is no ordinary key`, 'rename the output, e.g. `proto`', { names: [output.name] }));
+    diagnostics.push(
+      error(
+        'SEQ044',
+        output.span,
+        `an output named \`${output.name}\` can never be fetched: ONNX Runtime for JavaScript returns outputs as an object keyed by name, and \`${output.name}\` is no ordinary key`,
+        'rename the output, e.g. `proto`',
+        { names: [output.name] },
+      ),
+    );
   }
 }

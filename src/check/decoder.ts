@@ -17,7 +17,14 @@ import { generationLimits } from '../contracts/limits.js';
 import type { CallStep, Chain, DecoderBlock } from '../syntax/ast.js';
 import { bindArguments, stepText } from './arguments.js';
 import { checkStep, recurrentOptions, type Binding, type ChainContext } from './chains.js';
-import { decoderSignature, isLayerKind, isRecurrentKind, layerSignatures, type LayerArguments, type RecurrentKind } from './signatures.js';
+import {
+  decoderSignature,
+  isLayerKind,
+  isRecurrentKind,
+  layerSignatures,
+  type LayerArguments,
+  type RecurrentKind,
+} from './signatures.js';
 
 interface PendingAttention {
   readonly step: CallStep;
@@ -38,7 +45,12 @@ interface DecoderContext {
 }
 
 /** Checks the decoder block after the encoder's chains: its arguments, its steps and how it meets the encoder. */
-export function checkDecoder(block: DecoderBlock, encoderChains: readonly Chain[], chains: ChainContext, diagnostics: Diagnostic[]): { decoder: DecoderIR; encoder?: EncoderIR } | undefined {
+export function checkDecoder(
+  block: DecoderBlock,
+  encoderChains: readonly Chain[],
+  chains: ChainContext,
+  diagnostics: Diagnostic[],
+): { decoder: DecoderIR; encoder?: EncoderIR } | undefined {
   const ctx: DecoderContext = { chains, diagnostics, ops: [] };
   const args = bindArguments(decoderSignature, { callee: block.keyword, args: block.args }, diagnostics);
   const encoder = encoderChains.length > 0 ? checkEncoder(ctx, block, encoderChains) : undefined;
@@ -49,15 +61,34 @@ export function checkDecoder(block: DecoderBlock, encoderChains: readonly Chain[
   const { embedding, recurrent, attention, head, output } = walked;
   const last = output.value.type.dims[output.value.type.dims.length - 1];
   if (output.value.type.dims.length !== 2 || last?.kind !== 'fixed' || output.value.type.dtype !== 'float32') {
-    ctx.diagnostics.push(error('SEQ041', block.keyword.span, `the decoder ends in ${formatType(output.value.type)}, but it must end in logits [batch, vocab]`, 'end the decoder with a `Linear(vocab)` generator', { expected: 'float32[batch, vocab]', found: formatType(output.value.type) }));
+    ctx.diagnostics.push(
+      error(
+        'SEQ041',
+        block.keyword.span,
+        `the decoder ends in ${formatType(output.value.type)}, but it must end in logits [batch, vocab]`,
+        'end the decoder with a `Linear(vocab)` generator',
+        { expected: 'float32[batch, vocab]', found: formatType(output.value.type) },
+      ),
+    );
     return undefined;
   }
   const vocab = last.size;
   const { bos, eos } = args;
-  for (const [name, id] of [['bos', bos], ['eos', eos]] as const) {
+  for (const [name, id] of [
+    ['bos', bos],
+    ['eos', eos],
+  ] as const) {
     if (id >= embedding.vocab || id >= vocab) {
       const arg = block.args.find((a) => a.name?.text === name)!;
-      ctx.diagnostics.push(error('SEQ023', arg.value.span, `${name}=${id} is not a token id: the decoder's embedding has ${embedding.vocab} ids and it predicts ${vocab}`, `token ids are 0 to ${Math.min(embedding.vocab, vocab) - 1}`, { names: [name], range: [0, Math.min(embedding.vocab, vocab) - 1], found: id }));
+      ctx.diagnostics.push(
+        error(
+          'SEQ023',
+          arg.value.span,
+          `${name}=${id} is not a token id: the decoder's embedding has ${embedding.vocab} ids and it predicts ${vocab}`,
+          `token ids are 0 to ${Math.min(embedding.vocab, vocab) - 1}`,
+          { names: [name], range: [0, Math.min(embedding.vocab, vocab) - 1], found: id },
+        ),
+      );
       return undefined;
     }
   }
@@ -79,7 +110,15 @@ export function checkDecoder(block: DecoderBlock, encoderChains: readonly Chain[
   const bridge = args.bridge === 'linear';
   if (bridge && encoder === undefined) {
     const arg = block.args.find((a) => a.name?.text === 'bridge')!;
-    ctx.diagnostics.push(error('SEQ040', arg.span, 'a language model has no encoder state to bridge from', 'remove `bridge=linear`; a language model starts from zeros', { names: ['bridge'], expected: 'encoder' }));
+    ctx.diagnostics.push(
+      error(
+        'SEQ040',
+        arg.span,
+        'a language model has no encoder state to bridge from',
+        'remove `bridge=linear`; a language model starts from zeros',
+        { names: ['bridge'], expected: 'encoder' },
+      ),
+    );
     return undefined;
   }
   // A bridge learns a projection from any final state.
@@ -100,19 +139,39 @@ export function checkDecoder(block: DecoderBlock, encoderChains: readonly Chain[
 }
 
 /** The memory is the value at the end of the encoder's last chain; the last recurrent layer gives the final state. */
-function checkEncoder(ctx: DecoderContext, block: DecoderBlock, encoderChains: readonly Chain[]): EncoderIR | undefined {
+function checkEncoder(
+  ctx: DecoderContext,
+  block: DecoderBlock,
+  encoderChains: readonly Chain[],
+): EncoderIR | undefined {
   const lastChain = encoderChains[encoderChains.length - 1]!;
   const memory = ctx.chains.chainResults.get(lastChain);
   if (memory === undefined) return undefined;
   const type = memory.value.type;
   if (!type.hasTime || type.dims.length !== 3 || type.dtype !== 'float32') {
     const lastStep = lastChain.steps[lastChain.steps.length - 1]!;
-    ctx.diagnostics.push(error('SEQ046', lastStep.span, `the encoder ends in ${formatType(type)}, but the decoder attends over a sequence [batch, time, features]`, 'end the encoder with its recurrent layer, without pooling', { expected: 'float32[batch, time, features]', found: formatType(type) }));
+    ctx.diagnostics.push(
+      error(
+        'SEQ046',
+        lastStep.span,
+        `the encoder ends in ${formatType(type)}, but the decoder attends over a sequence [batch, time, features]`,
+        'end the encoder with its recurrent layer, without pooling',
+        { expected: 'float32[batch, time, features]', found: formatType(type) },
+      ),
+    );
     return undefined;
   }
   const final = [...ctx.chains.ops].reverse().find((o): o is RecurrentOp => o.kind === 'recurrent');
   if (final === undefined) {
-    ctx.diagnostics.push(error('SEQ040', block.keyword.span, 'the decoder starts from the encoder\'s final state, but the encoder has no recurrent layer', 'add a recurrent layer such as `BiLSTM(hidden=…)` to the encoder', { names: ['encoder'], expected: 'a recurrent layer' }));
+    ctx.diagnostics.push(
+      error(
+        'SEQ040',
+        block.keyword.span,
+        "the decoder starts from the encoder's final state, but the encoder has no recurrent layer",
+        'add a recurrent layer such as `BiLSTM(hidden=…)` to the encoder',
+        { names: ['encoder'], expected: 'a recurrent layer' },
+      ),
+    );
     return undefined;
   }
   return { memory: memory.value.id, memoryType: type, finalState: final.label };
@@ -120,7 +179,10 @@ function checkEncoder(ctx: DecoderContext, block: DecoderBlock, encoderChains: r
 
 /** Walks the decoder's steps: the Embedding, an optional Attention, the one recurrent layer, and the head after it. */
 function walk(ctx: DecoderContext, block: DecoderBlock, encoder: EncoderIR | undefined, batch: Dim) {
-  let current: Binding = { value: { id: 'tokens', type: { dtype: 'int64', dims: [batch], hasTime: false } }, span: block.keyword.span };
+  let current: Binding = {
+    value: { id: 'tokens', type: { dtype: 'int64', dims: [batch], hasTime: false } },
+    span: block.keyword.span,
+  };
   let embedding: EmbeddingOp | undefined;
   let recurrentStep: { step: CallStep; kind: RecurrentKind; label: string } | undefined;
   let recurrentArgs: LayerArguments<RecurrentKind> | undefined;
@@ -130,14 +192,30 @@ function walk(ctx: DecoderContext, block: DecoderBlock, encoder: EncoderIR | und
   let ok = true;
   for (const [index, step] of block.steps.entries()) {
     if (step.kind === 'outputStep') {
-      ctx.diagnostics.push(error('SEQ041', step.span, 'a decoder has no `output` steps: its outputs are the logits and states of docs/seq2seq.md', 'remove this step; the compiled bundle names its outputs itself', { names: [step.name.text] }));
+      ctx.diagnostics.push(
+        error(
+          'SEQ041',
+          step.span,
+          'a decoder has no `output` steps: its outputs are the logits and states of docs/seq2seq.md',
+          'remove this step; the compiled bundle names its outputs itself',
+          { names: [step.name.text] },
+        ),
+      );
       ok = false;
       continue;
     }
     const callee = step.callee.text;
     const label = ctx.chains.labels.get(step) ?? callee.toLowerCase();
     if (index === 0 && callee !== 'Embedding') {
-      ctx.diagnostics.push(error('SEQ041', step.callee.span, `a decoder starts with an Embedding of the previous token, found \`${callee}\``, 'begin with `-> tgt_embedding: Embedding(vocab=…, dim=…)`', { names: [callee], expected: 'Embedding', found: callee }));
+      ctx.diagnostics.push(
+        error(
+          'SEQ041',
+          step.callee.span,
+          `a decoder starts with an Embedding of the previous token, found \`${callee}\``,
+          'begin with `-> tgt_embedding: Embedding(vocab=…, dim=…)`',
+          { names: [callee], expected: 'Embedding', found: callee },
+        ),
+      );
       return undefined;
     }
     if (callee === 'Attention') {
@@ -147,25 +225,55 @@ function walk(ctx: DecoderContext, block: DecoderBlock, encoder: EncoderIR | und
         continue;
       }
       if (encoder === undefined) {
-        ctx.diagnostics.push(error('SEQ048', step.callee.span, 'a language model has no encoder outputs to attend over', 'add an `encoder { … }` block, or remove the Attention', { names: [label] }));
+        ctx.diagnostics.push(
+          error(
+            'SEQ048',
+            step.callee.span,
+            'a language model has no encoder outputs to attend over',
+            'add an `encoder { … }` block, or remove the Attention',
+            { names: [label] },
+          ),
+        );
         ok = false;
         continue;
       }
       if (attention !== undefined) {
-        ctx.diagnostics.push({ ...error('SEQ048', step.callee.span, 'a decoder has at most one Attention', 'remove one of them', { names: [attention.label, label], limit: 1 }), related: [{ span: attention.step.span, message: 'the first Attention' }] });
+        ctx.diagnostics.push({
+          ...error('SEQ048', step.callee.span, 'a decoder has at most one Attention', 'remove one of them', {
+            names: [attention.label, label],
+            limit: 1,
+          }),
+          related: [{ span: attention.step.span, message: 'the first Attention' }],
+        });
         ok = false;
         continue;
       }
       const placement = recurrentStep === undefined ? 'bahdanau' : 'luong';
       if (placement === 'luong' && ctx.ops.length > headFrom) {
-        ctx.diagnostics.push(error('SEQ048', step.callee.span, 'attention after the recurrent layer must come right after it', 'move the Attention up, directly after the recurrent layer', { names: [label, recurrentStep!.label] }));
+        ctx.diagnostics.push(
+          error(
+            'SEQ048',
+            step.callee.span,
+            'attention after the recurrent layer must come right after it',
+            'move the Attention up, directly after the recurrent layer',
+            { names: [label, recurrentStep!.label] },
+          ),
+        );
         ok = false;
         continue;
       }
       const inputFeed = bound.input_feed;
       if (inputFeed && placement === 'bahdanau') {
         const arg = step.args!.find((a) => a.name?.text === 'input_feed')!;
-        ctx.diagnostics.push(error('SEQ048', arg.span, 'input feeding feeds the previous attentional vector of Luong attention; this Attention stands before the recurrent layer', 'move the Attention after the recurrent layer, or drop `input_feed`', { names: [label, 'input_feed'], expected: 'luong', found: placement }));
+        ctx.diagnostics.push(
+          error(
+            'SEQ048',
+            arg.span,
+            'input feeding feeds the previous attentional vector of Luong attention; this Attention stands before the recurrent layer',
+            'move the Attention after the recurrent layer, or drop `input_feed`',
+            { names: [label, 'input_feed'], expected: 'luong', found: placement },
+          ),
+        );
         ok = false;
         continue;
       }
@@ -176,31 +284,67 @@ function walk(ctx: DecoderContext, block: DecoderBlock, encoder: EncoderIR | und
       const kind = callee;
       const bound = bindArguments(layerSignatures[kind], step, ctx.diagnostics);
       if (recurrentStep !== undefined) {
-        ctx.diagnostics.push({ ...error('SEQ049', step.callee.span, 'a decoder has exactly one recurrent layer', 'stack layers with `layers=N` instead', { names: [recurrentStep.label, label], limit: 1 }), related: [{ span: recurrentStep.step.span, message: 'the first recurrent layer' }] });
+        ctx.diagnostics.push({
+          ...error(
+            'SEQ049',
+            step.callee.span,
+            'a decoder has exactly one recurrent layer',
+            'stack layers with `layers=N` instead',
+            { names: [recurrentStep.label, label], limit: 1 },
+          ),
+          related: [{ span: recurrentStep.step.span, message: 'the first recurrent layer' }],
+        });
         ok = false;
         continue;
       }
       if (bound === undefined) return undefined;
       if (kind.startsWith('Bi') || bound.bidirectional || bound.stateful) {
         const found = kind.startsWith('Bi') || bound.bidirectional ? 'bidirectional' : 'stateful';
-        ctx.diagnostics.push(error('SEQ049', step.callee.span, `a decoder's recurrent layer runs forward one token at a time, so it cannot be ${found}`, `use \`${kind.replace(/^Bi/, '')}(hidden=…)\` without \`bidirectional\` or \`stateful\``, { names: [label], expected: 'forward', found }));
+        ctx.diagnostics.push(
+          error(
+            'SEQ049',
+            step.callee.span,
+            `a decoder's recurrent layer runs forward one token at a time, so it cannot be ${found}`,
+            `use \`${kind.replace(/^Bi/, '')}(hidden=…)\` without \`bidirectional\` or \`stateful\``,
+            { names: [label], expected: 'forward', found },
+          ),
+        );
         // What follows depends on this layer; checking it would only repeat this error.
         return undefined;
       }
       if (embedding === undefined) continue;
       recurrentStep = { step, kind, label };
       recurrentArgs = bound;
-      current = { value: { id: label, type: { dtype: 'float32', dims: [batch, { kind: 'fixed', size: bound.hidden }], hasTime: false } }, span: step.span };
+      current = {
+        value: {
+          id: label,
+          type: { dtype: 'float32', dims: [batch, { kind: 'fixed', size: bound.hidden }], hasTime: false },
+        },
+        span: step.span,
+      };
       headFrom = headStart();
       continue;
     }
     if (callee === 'Embedding' && index > 0) {
-      ctx.diagnostics.push(error('SEQ041', step.callee.span, 'a decoder has one Embedding, at its start', 'remove this Embedding', { names: [label], limit: 1 }));
+      ctx.diagnostics.push(
+        error('SEQ041', step.callee.span, 'a decoder has one Embedding, at its start', 'remove this Embedding', {
+          names: [label],
+          limit: 1,
+        }),
+      );
       ok = false;
       continue;
     }
     if (index > 0 && recurrentStep === undefined && isLayerKind(callee)) {
-      ctx.diagnostics.push(error('SEQ041', step.callee.span, `between the decoder's Embedding and its recurrent layer only an Attention may stand, found ${callee}`, `move the ${callee} after the recurrent layer`, { names: [label], expected: 'Attention', found: callee }));
+      ctx.diagnostics.push(
+        error(
+          'SEQ041',
+          step.callee.span,
+          `between the decoder's Embedding and its recurrent layer only an Attention may stand, found ${callee}`,
+          `move the ${callee} after the recurrent layer`,
+          { names: [label], expected: 'Attention', found: callee },
+        ),
+      );
       ok = false;
       continue;
     }
@@ -214,7 +358,15 @@ function walk(ctx: DecoderContext, block: DecoderBlock, encoder: EncoderIR | und
   }
   if (!ok || embedding === undefined) return undefined;
   if (recurrentStep === undefined || recurrentArgs === undefined) {
-    ctx.diagnostics.push(error('SEQ049', block.keyword.span, 'a decoder needs one recurrent layer', 'add `-> LSTM(hidden=…)` after the Embedding', { expected: 1, found: 0 }));
+    ctx.diagnostics.push(
+      error(
+        'SEQ049',
+        block.keyword.span,
+        'a decoder needs one recurrent layer',
+        'add `-> LSTM(hidden=…)` after the Embedding',
+        { expected: 1, found: 0 },
+      ),
+    );
     return undefined;
   }
   const hidden = recurrentArgs.hidden;
@@ -223,15 +375,33 @@ function walk(ctx: DecoderContext, block: DecoderBlock, encoder: EncoderIR | und
   if (attention !== undefined) {
     if (attention.score === 'dot' && memoryDim !== hidden) {
       ctx.diagnostics.push(
-        error('SEQ042', attention.step.callee.span, `dot attention compares the query with the memory directly, but the decoder's hidden size is ${hidden} and the memory has ${memoryDim} features`, 'use `score=general` or `score=additive`, which learn a projection, or make the sizes equal', { names: [attention.label, recurrentStep.label], expected: hidden, found: memoryDim }),
+        error(
+          'SEQ042',
+          attention.step.callee.span,
+          `dot attention compares the query with the memory directly, but the decoder's hidden size is ${hidden} and the memory has ${memoryDim} features`,
+          'use `score=general` or `score=additive`, which learn a projection, or make the sizes equal',
+          { names: [attention.label, recurrentStep.label], expected: hidden, found: memoryDim },
+        ),
       );
       return undefined;
     }
     const display = stepText('Attention', attention.step.args);
-    attentionIr = { label: attention.label, score: attention.score, placement: attention.placement, inputFeed: attention.inputFeed, queryDim: hidden, memoryDim, span: attention.step.span, display };
+    attentionIr = {
+      label: attention.label,
+      score: attention.score,
+      placement: attention.placement,
+      inputFeed: attention.inputFeed,
+      queryDim: hidden,
+      memoryDim,
+      span: attention.step.span,
+      display,
+    };
   }
   const embeddingDim = embedding.dim;
-  const inputSize = embeddingDim + (attentionIr?.placement === 'bahdanau' ? memoryDim : 0) + (attentionIr?.inputFeed === true ? hidden : 0);
+  const inputSize =
+    embeddingDim +
+    (attentionIr?.placement === 'bahdanau' ? memoryDim : 0) +
+    (attentionIr?.inputFeed === true ? hidden : 0);
   const { step, kind, label } = recurrentStep;
   const recurrent: RecurrentOp = {
     kind: 'recurrent',
@@ -265,7 +435,11 @@ function initialStateFits(ctx: DecoderContext, encoder: EncoderIR, recurrent: Re
       recurrent.span,
       `the decoder starts from the encoder's final state, which is ${what} (directions concatenated), but the decoder has ${recurrent.layers} layer${recurrent.layers === 1 ? '' : 's'} of ${recurrent.hidden}`,
       `either make them match — \`${final.label}\` and this layer with the same layers, and hidden=${size} here — or add \`bridge=linear\` to \`decoder(…)\` to learn a projection`,
-      { names: [final.label, recurrent.label], expected: `${final.layers} × ${size}`, found: `${recurrent.layers} × ${recurrent.hidden}` },
+      {
+        names: [final.label, recurrent.label],
+        expected: `${final.layers} × ${size}`,
+        found: `${recurrent.layers} × ${recurrent.hidden}`,
+      },
     ),
     related: [{ span: final.span, message: `the encoder's last recurrent layer, \`${final.label}\`` }],
   });

@@ -19,7 +19,9 @@ export function checkInputs(decls: readonly InputDecl[], diagnostics: Diagnostic
     const previous = byName.get(decl.name.text);
     if (previous !== undefined) {
       diagnostics.push({
-        ...error('SEQ014', decl.name.span, `the input \`${decl.name.text}\` is declared twice`, 'rename one of them', { names: [decl.name.text] }),
+        ...error('SEQ014', decl.name.span, `the input \`${decl.name.text}\` is declared twice`, 'rename one of them', {
+          names: [decl.name.text],
+        }),
         related: [{ span: previous.name.span, message: 'first declared here' }],
       });
       continue;
@@ -40,7 +42,13 @@ export function checkInputs(decls: readonly InputDecl[], diagnostics: Diagnostic
     const t = decl.type;
     if (t.callee.text !== 'lengths') {
       diagnostics.push(
-        error('SEQ030', t.callee.span, `unknown input type \`${t.callee.text}(…)\``, 'the one type function is `lengths(x)`: valid steps per row of x', { names: [decl.name.text], expected: 'lengths', found: t.callee.text }),
+        error(
+          'SEQ030',
+          t.callee.span,
+          `unknown input type \`${t.callee.text}(…)\``,
+          'the one type function is `lengths(x)`: valid steps per row of x',
+          { names: [decl.name.text], expected: 'lengths', found: t.callee.text },
+        ),
       );
       continue;
     }
@@ -54,7 +62,8 @@ export function checkInputs(decls: readonly InputDecl[], diagnostics: Diagnostic
           byName.has(t.argument.text)
             ? `\`lengths(${t.argument.text})\` must name a sequence input, but \`${t.argument.text}\` is not one`
             : `\`lengths(${t.argument.text})\` names no input`,
-          didYouMean(t.argument.text, others) ?? 'write `lengths(tokens)` where `tokens` is an input such as int64[batch, time]',
+          didYouMean(t.argument.text, others) ??
+            'write `lengths(tokens)` where `tokens` is an input such as int64[batch, time]',
           { names: [decl.name.text, t.argument.text], expected: others },
         ),
       );
@@ -67,18 +76,35 @@ export function checkInputs(decls: readonly InputDecl[], diagnostics: Diagnostic
           t.argument.span,
           `\`${target.name}\` is ${describeInput(target.type)} and has no time axis for \`lengths\` to mask`,
           'lengths mask int64[batch, time] token ids or float32[batch, time, features] sequences',
-          { names: [decl.name.text, target.name], expected: 'a sequence with a time axis', found: describeInput(target.type) },
+          {
+            names: [decl.name.text, target.name],
+            expected: 'a sequence with a time axis',
+            found: describeInput(target.type),
+          },
         ),
       );
       continue;
     }
     const already = lengthsOf.get(target.name);
     if (already !== undefined) {
-      diagnostics.push(error('SEQ032', t.span, `\`${target.name}\` already has lengths: \`${already}\``, 'declare lengths once per input', { names: [decl.name.text, target.name, already], limit: 1 }));
+      diagnostics.push(
+        error(
+          'SEQ032',
+          t.span,
+          `\`${target.name}\` already has lengths: \`${already}\``,
+          'declare lengths once per input',
+          { names: [decl.name.text, target.name, already], limit: 1 },
+        ),
+      );
       continue;
     }
     const lengthsType: ValueType = { dtype: 'int64', dims: [target.type.dims[0]!], hasTime: false };
-    inputs.push({ name: decl.name.text, type: lengthsType, role: { kind: 'lengths', of: target.name }, span: decl.span });
+    inputs.push({
+      name: decl.name.text,
+      type: lengthsType,
+      role: { kind: 'lengths', of: target.name },
+      span: decl.span,
+    });
     lengthsOf.set(target.name, decl.name.text);
   }
   // Each sequence input learns the name of its lengths input.
@@ -129,10 +155,24 @@ function tensorType(decl: InputDecl, t: TensorTypeExpr, diagnostics: Diagnostic[
     if (d.kind === 'symbolicDim') {
       dims.push({ kind: 'symbol', name: d.name });
     } else if (!Number.isInteger(d.size) || d.size < 1 || /[.eE-]/.test(d.text)) {
-      diagnostics.push(error('SEQ031', d.span, `a dimension must be a positive integer or a name, found ${d.text}`, undefined, { names: [decl.name.text], expected: 'a positive integer or a name', found: d.text }));
+      diagnostics.push(
+        error('SEQ031', d.span, `a dimension must be a positive integer or a name, found ${d.text}`, undefined, {
+          names: [decl.name.text],
+          expected: 'a positive integer or a name',
+          found: d.text,
+        }),
+      );
       return undefined;
     } else if (d.size > maxDimension) {
-      diagnostics.push(error('SEQ031', d.span, `a dimension must be at most ${maxDimension.toLocaleString('en-US')}, found ${d.text}`, 'ONNX Runtime indexes tensors with 32-bit sizes on the web; no real feature axis is this large', { names: [decl.name.text], limit: maxDimension, found: d.size }));
+      diagnostics.push(
+        error(
+          'SEQ031',
+          d.span,
+          `a dimension must be at most ${maxDimension.toLocaleString('en-US')}, found ${d.text}`,
+          'ONNX Runtime indexes tensors with 32-bit sizes on the web; no real feature axis is this large',
+          { names: [decl.name.text], limit: maxDimension, found: d.size },
+        ),
+      );
       return undefined;
     } else {
       dims.push({ kind: 'fixed', size: d.size });

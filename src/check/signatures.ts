@@ -48,7 +48,9 @@ export interface ArgumentSignature {
 }
 
 /** The bound arguments of a signature, tagged with its kind; a union of signatures gives a discriminated union. */
-export type BoundArguments<S extends ArgumentSignature> = S extends unknown ? { readonly kind: S['kind'] } & ArgumentsOf<S['params']> : never;
+export type BoundArguments<S extends ArgumentSignature> = S extends unknown
+  ? { readonly kind: S['kind'] } & ArgumentsOf<S['params']>
+  : never;
 
 export type LayerKind =
   | 'Embedding'
@@ -76,15 +78,29 @@ export interface LayerSignature {
   readonly doc: string;
 }
 
-const hidden = { name: 'hidden', type: { kind: 'int', min: 1 }, doc: 'size of the hidden state' } as const satisfies ParamSignature;
-const layers = { name: 'layers', type: { kind: 'int', min: 1, max: 64 }, default: 1, doc: 'stacked layers' } as const satisfies ParamSignature;
+const hidden = {
+  name: 'hidden',
+  type: { kind: 'int', min: 1 },
+  doc: 'size of the hidden state',
+} as const satisfies ParamSignature;
+const layers = {
+  name: 'layers',
+  type: { kind: 'int', min: 1, max: 64 },
+  default: 1,
+  doc: 'stacked layers',
+} as const satisfies ParamSignature;
 const dropout = {
   name: 'dropout',
   type: { kind: 'float', min: 0, below: 1 },
   default: 0,
   doc: 'dropout between stacked layers (training only; inference graphs ignore it)',
 } as const satisfies ParamSignature;
-const bias = { name: 'bias', type: { kind: 'bool' }, default: true, doc: 'learn bias vectors' } as const satisfies ParamSignature;
+const bias = {
+  name: 'bias',
+  type: { kind: 'bool' },
+  default: true,
+  doc: 'learn bias vectors',
+} as const satisfies ParamSignature;
 const stateful = {
   name: 'stateful',
   type: { kind: 'bool' },
@@ -133,7 +149,12 @@ export const layerSignatures = {
     params: [
       { name: 'vocab', type: { kind: 'int', min: 1 }, doc: 'number of token ids' },
       { name: 'dim', type: { kind: 'int', min: 1 }, doc: 'size of each vector' },
-      { name: 'padding_idx', type: { kind: 'int' }, optional: true, doc: 'the id whose vector is zero and not trained' },
+      {
+        name: 'padding_idx',
+        type: { kind: 'int' },
+        optional: true,
+        doc: 'the id whose vector is zero and not trained',
+      },
     ],
   },
   RNN: recurrent('RNN', rnnParams, 'Elman RNN (nn.RNN)'),
@@ -170,7 +191,12 @@ export const layerSignatures = {
     hasParameters: true,
     doc: 'attention over the encoder outputs (decoder blocks only)',
     params: [
-      { name: 'score', type: { kind: 'enum', values: ['dot', 'general', 'additive'] }, default: 'general', doc: 'score function' },
+      {
+        name: 'score',
+        type: { kind: 'enum', values: ['dot', 'general', 'additive'] },
+        default: 'general',
+        doc: 'score function',
+      },
       { name: 'input_feed', type: { kind: 'bool' }, default: false, doc: 'Luong input feeding' },
     ],
   },
@@ -241,7 +267,10 @@ export function describeArgType(t: ArgType): string {
     case 'bool':
       return '`true` or `false`';
     case 'enum':
-      return t.values.map((v) => `\`${v}\``).join(', ').replace(/, ([^,]*)$/, ' or $1');
+      return t.values
+        .map((v) => `\`${v}\``)
+        .join(', ')
+        .replace(/, ([^,]*)$/, ' or $1');
   }
 }
 
@@ -265,7 +294,9 @@ const recurrentNames: Readonly<Record<string, ForeignArgument>> = {
   batch_first: { note: 'sequences are always [batch, time, features] in seqc' },
   use_bias: { name: 'bias' },
   return_sequences: { note: 'a recurrent layer gives the whole sequence; add `-> last` after it for its final state' },
-  return_state: { note: '`-> last` after the layer gives its final hidden state; `stateful=true` adds the states as graph inputs and outputs' },
+  return_state: {
+    note: '`-> last` after the layer gives its final hidden state; `stateful=true` adds the states as graph inputs and outputs',
+  },
   recurrent_dropout: { note: 'dropout is for training only, and inference graphs leave it out' },
   go_backwards: { note: 'write the Bi form (`BiLSTM`) or `bidirectional=true` to also run backwards over time' },
   proj_size: { note: 'projected LSTMs are not supported' },
@@ -278,7 +309,9 @@ const foreignNames: Readonly<Record<LayerFamily, Readonly<Record<string, Foreign
     input_dim: { name: 'vocab' },
     embedding_dim: { name: 'dim' },
     output_dim: { name: 'dim' },
-    mask_zero: { note: 'declare `input lengths: lengths(tokens)` to mask padded steps, and `padding_idx=0` to keep the vector of id 0 at zero' },
+    mask_zero: {
+      note: 'declare `input lengths: lengths(tokens)` to mask padded steps, and `padding_idx=0` to keep the vector of id 0 at zero',
+    },
   },
   Linear: {
     out_features: { name: 'out' },
@@ -297,9 +330,15 @@ const foreignNames: Readonly<Record<LayerFamily, Readonly<Record<string, Foreign
 /** What seqc calls a PyTorch or Keras argument of this layer, or why it needs none; undefined for names it does not know. */
 export function foreignArgument(kind: string, name: string): ForeignArgument | undefined {
   if (!isLayerKind(kind)) return undefined;
-  const family: LayerFamily = ['RNN', 'LSTM', 'GRU', 'BiRNN', 'BiLSTM', 'BiGRU'].includes(kind) ? 'recurrent' : (kind as LayerFamily);
+  const family: LayerFamily = ['RNN', 'LSTM', 'GRU', 'BiRNN', 'BiLSTM', 'BiGRU'].includes(kind)
+    ? 'recurrent'
+    : (kind as LayerFamily);
   if (name === 'activation') {
-    return kind.endsWith('RNN') ? { name: 'nonlinearity' } : { note: `${kind} uses tanh, as PyTorch's does; only its gate activation, \`recurrent_activation\`, can change` };
+    return kind.endsWith('RNN')
+      ? { name: 'nonlinearity' }
+      : {
+          note: `${kind} uses tanh, as PyTorch's does; only its gate activation, \`recurrent_activation\`, can change`,
+        };
   }
   const names = foreignNames[family];
   return Object.prototype.hasOwnProperty.call(names, name) ? names[name] : undefined;

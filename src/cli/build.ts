@@ -17,13 +17,16 @@ import { compileProgress } from './progress.js';
 import { compileFromArgs, emit, ExitCode, fileError, report, usage, writeFilesAtomically, type Io } from './io.js';
 
 export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
-  if (args.positionals.length > 1) return usage(io, `\`seqc build\` takes one folder, found ${args.positionals.length}`, 'build');
+  if (args.positionals.length > 1)
+    return usage(io, `\`seqc build\` takes one folder, found ${args.positionals.length}`, 'build');
   const dir = args.positionals[0] ?? 'specs';
   const out = args.flags.get('out')?.[0] ?? 'generated';
   let files: string[];
   try {
     if (!statSync(dir).isDirectory()) return usage(io, `${dir} is not a folder`, 'build');
-    files = readdirSync(dir).filter((f) => f.endsWith('.seq')).sort();
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.seq'))
+      .sort();
   } catch (e) {
     report([fileError(dir, e)], new Map(), io);
     return ExitCode.diagnostics;
@@ -49,18 +52,33 @@ export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
     const options = { inputs: compiled.inputs };
     if (result.bundle !== undefined) {
       const bundle = result.bundle;
-      const written = await writeBundle(`${stem}.onnx`, bundle, [
-        ...bundle.files.map((f) => ({ path: `${stem}${f.file.slice(bundle.manifest.files.scoring.path.length - 5)}.txt`, data: formatModel(f.proto) })),
-        { path: `${stem}.summary.txt`, data: formatSummary(result.summary) },
-        { path: `${stem}.ir.txt`, data: formatIr(result.ir!) },
-      ], options);
+      const written = await writeBundle(
+        `${stem}.onnx`,
+        bundle,
+        [
+          ...bundle.files.map((f) => ({
+            path: `${stem}${f.file.slice(bundle.manifest.files.scoring.path.length - 5)}.txt`,
+            data: formatModel(f.proto),
+          })),
+          { path: `${stem}.summary.txt`, data: formatSummary(result.summary) },
+          { path: `${stem}.ir.txt`, data: formatIr(result.ir!) },
+        ],
+        options,
+      );
       report(written.diagnostics, compiled.sources, io);
       if (written.written === undefined) {
         failed++;
         continue;
       }
-      built.push({ spec: specPath, model: `${stem}.onnx`, parameters: result.summary.totalParameters, graphs: bundle.files.length });
-      io.out(`${specPath} -> ${stem}.onnx + ${bundle.files.length - 1} graphs and a manifest (${result.summary.totalParameters.toLocaleString('en-US')} parameters)\n`);
+      built.push({
+        spec: specPath,
+        model: `${stem}.onnx`,
+        parameters: result.summary.totalParameters,
+        graphs: bundle.files.length,
+      });
+      io.out(
+        `${specPath} -> ${stem}.onnx + ${bundle.files.length - 1} graphs and a manifest (${result.summary.totalParameters.toLocaleString('en-US')} parameters)\n`,
+      );
       if (args.flags.has('run')) {
         const ran = await exampleGreedy(bundle, specPath, io);
         if (!ran) failed++;
@@ -109,12 +127,15 @@ async function exampleRun(model: Uint8Array, name: string, io: Io): Promise<bool
     const count = dims.reduce((a, b) => a * b, 1);
     const data =
       input.dtype === 'int64'
-        ? BigInt64Array.from({ length: count }, (_, i) => BigInt(1 + ((i * 7919) % Math.max(1, (input.vocab ?? 100) - 1))))
+        ? BigInt64Array.from({ length: count }, (_, i) =>
+            BigInt(1 + ((i * 7919) % Math.max(1, (input.vocab ?? 100) - 1))),
+          )
         : Float32Array.from({ length: count }, (_, i) => Math.sin(i));
     inputs.set(input.name, { dtype: input.dtype as 'int64' | 'float32', dims, data });
   }
   for (const input of loaded.model.signature.inputs) {
-    if (input.role === 'lengths') inputs.set(input.name, { dtype: 'int64', dims: [2], data: BigInt64Array.from([6n, 4n]) });
+    if (input.role === 'lengths')
+      inputs.set(input.name, { dtype: 'int64', dims: [2], data: BigInt64Array.from([6n, 4n]) });
   }
   const result = await runModel(loaded.model, inputs);
   if (result.outputs === undefined) {
@@ -122,8 +143,12 @@ async function exampleRun(model: Uint8Array, name: string, io: Io): Promise<bool
     return false;
   }
   for (const [outName, t] of result.outputs) {
-    const head = Array.from(t.data as ArrayLike<number>).slice(0, 4).map((v) => Number(v).toFixed(4));
-    io.out(`  ran on batch 2 × time 6: ${outName} [${t.dims.join(', ')}] = ${head.join(', ')}${t.data.length > 4 ? ', …' : ''}\n`);
+    const head = Array.from(t.data as ArrayLike<number>)
+      .slice(0, 4)
+      .map((v) => Number(v).toFixed(4));
+    io.out(
+      `  ran on batch 2 × time 6: ${outName} [${t.dims.join(', ')}] = ${head.join(', ')}${t.data.length > 4 ? ', …' : ''}\n`,
+    );
   }
   return true;
 }
@@ -137,24 +162,36 @@ async function exampleGreedy(bundle: CompiledBundle, name: string, io: Io): Prom
     return false;
   }
   try {
-    const session = await ort.InferenceSession.create(greedy.sharedBytes, { logSeverityLevel: 3, ...(bundle.weights.bytes.length === 0 ? {} : { externalData: [{ path: bundle.weights.file, data: bundle.weights.bytes }] }) });
+    const session = await ort.InferenceSession.create(greedy.sharedBytes, {
+      logSeverityLevel: 3,
+      ...(bundle.weights.bytes.length === 0
+        ? {}
+        : { externalData: [{ path: bundle.weights.file, data: bundle.weights.bytes }] }),
+    });
     const m = bundle.manifest;
     const feeds: Record<string, Ort.Tensor> = {};
     const time = 6;
     const ids = BigInt64Array.from({ length: 2 * time }, (_, i) => BigInt(3 + ((i * 7919) % 50)));
     if (m.source !== undefined) {
       feeds[m.source.input] = new ort.Tensor('int64', ids, [2, time]);
-      if (m.source.lengths !== undefined) feeds[m.source.lengths] = new ort.Tensor('int64', BigInt64Array.from([6n, 4n]), [2]);
+      if (m.source.lengths !== undefined)
+        feeds[m.source.lengths] = new ort.Tensor('int64', BigInt64Array.from([6n, 4n]), [2]);
     } else {
       feeds.prompt = new ort.Tensor('int64', BigInt64Array.from([BigInt(m.bos), BigInt(m.bos)]), [2, 1]);
     }
     const out = await session.run(feeds);
     const tokens = Array.from(out.tokens!.data as BigInt64Array, Number);
     const lengths = Array.from(out.lengths!.data as BigInt64Array, Number);
-    io.out(`  greedy-decoded a batch of 2: lengths [${lengths.join(', ')}], first tokens ${tokens.slice(0, 6).join(' ')} …\n`);
+    io.out(
+      `  greedy-decoded a batch of 2: lengths [${lengths.join(', ')}], first tokens ${tokens.slice(0, 6).join(' ')} …\n`,
+    );
     return true;
   } catch (e) {
-    report([error('SEQ302', spanOfWhole(name), `ONNX Runtime failed on the greedy graph: ${(e as Error).message}`)], new Map(), io);
+    report(
+      [error('SEQ302', spanOfWhole(name), `ONNX Runtime failed on the greedy graph: ${(e as Error).message}`)],
+      new Map(),
+      io,
+    );
     return false;
   }
 }

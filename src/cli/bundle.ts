@@ -46,7 +46,12 @@ export function bundleManifestPath(out: string): string {
  * Writes a bundle as one unit, with `extra` files (text dumps) before the manifest: either every
  * file is replaced or none is, and an old bundle in its place stays intact when writing fails.
  */
-export async function writeBundle(out: string, bundle: CompiledBundle, extra: readonly FileToWrite[] = [], options: WriteOptions = {}): Promise<{ written?: string[]; diagnostics: Diagnostic[] }> {
+export async function writeBundle(
+  out: string,
+  bundle: CompiledBundle,
+  extra: readonly FileToWrite[] = [],
+  options: WriteOptions = {},
+): Promise<{ written?: string[]; diagnostics: Diagnostic[] }> {
   const files = bundleFiles(out, bundle);
   const ordered = [...files.slice(0, -1), ...extra, files[files.length - 1]!];
   const diagnostics = await writeFilesAtomically(ordered, options);
@@ -65,15 +70,34 @@ export function readBundle(manifestPath: string): { bundle?: BundleSource; diagn
   try {
     value = JSON.parse(text.text);
   } catch (e) {
-    return { diagnostics: [error('SEQ320', spanOfWhole(manifestPath), `${manifestPath} is not JSON: ${(e as Error).message}`, 'a manifest is the .manifest.json that `seqc compile` writes next to a bundle; compile the spec again')] };
+    return {
+      diagnostics: [
+        error(
+          'SEQ320',
+          spanOfWhole(manifestPath),
+          `${manifestPath} is not JSON: ${(e as Error).message}`,
+          'a manifest is the .manifest.json that `seqc compile` writes next to a bundle; compile the spec again',
+        ),
+      ],
+    };
   }
   const checked = checkManifest(value);
   if (checked.manifest === undefined) {
     return {
       diagnostics: checked.issues.map((issue) =>
         issue.kind === 'file'
-          ? error('SEQ321', spanOfWhole(manifestPath), `\`${issue.key}\` ${issue.problem}`, "a manifest names its files by plain names, and seqc reads them only from the manifest's folder")
-          : error('SEQ320', spanOfWhole(manifestPath), issue.key === '' ? issue.problem : `\`${issue.key}\` ${issue.problem}`, 'compile the spec again with `seqc compile` to get a valid manifest'),
+          ? error(
+              'SEQ321',
+              spanOfWhole(manifestPath),
+              `\`${issue.key}\` ${issue.problem}`,
+              "a manifest names its files by plain names, and seqc reads them only from the manifest's folder",
+            )
+          : error(
+              'SEQ320',
+              spanOfWhole(manifestPath),
+              issue.key === '' ? issue.problem : `\`${issue.key}\` ${issue.problem}`,
+              'compile the spec again with `seqc compile` to get a valid manifest',
+            ),
       ),
     };
   }
@@ -82,13 +106,29 @@ export function readBundle(manifestPath: string): { bundle?: BundleSource; diagn
   const files: Record<string, Uint8Array> = {};
   // The graphs, then the one weights file they share (ONNX external data), which may pass 2 GiB.
   const listed = [
-    ...bundleFileKeys.flatMap((key) => (manifest.files[key] === undefined ? [] : [{ key: `files.${key}.path`, path: manifest.files[key]!.path, kind: 'model' as const }])),
-    ...(manifest.weights === undefined ? [] : [{ key: 'weights.path', path: manifest.weights.path, kind: 'weights' as const }]),
+    ...bundleFileKeys.flatMap((key) =>
+      manifest.files[key] === undefined
+        ? []
+        : [{ key: `files.${key}.path`, path: manifest.files[key]!.path, kind: 'model' as const }],
+    ),
+    ...(manifest.weights === undefined
+      ? []
+      : [{ key: 'weights.path', path: manifest.weights.path, kind: 'weights' as const }]),
   ];
   for (const entry of listed) {
     const path = join(folder, entry.path);
     const outside = leadsOutside(path, folder);
-    if (outside !== undefined) return { diagnostics: [error('SEQ321', spanOfWhole(manifestPath), `\`${entry.key}\` is ${JSON.stringify(entry.path)}, a link to ${outside}, outside the manifest's folder`, "copy the file into the bundle's folder instead of linking to it")] };
+    if (outside !== undefined)
+      return {
+        diagnostics: [
+          error(
+            'SEQ321',
+            spanOfWhole(manifestPath),
+            `\`${entry.key}\` is ${JSON.stringify(entry.path)}, a link to ${outside}, outside the manifest's folder`,
+            "copy the file into the bundle's folder instead of linking to it",
+          ),
+        ],
+      };
     const bytes = readBytes(path, entry.kind);
     if (bytes.bytes === undefined) return { diagnostics: bytes.diagnostics };
     files[entry.path] = bytes.bytes;

@@ -27,7 +27,8 @@ export async function checkCommand(args: ParsedArgs, io: Io): Promise<number> {
   const checked: CheckedFile[] = [];
   for (const path of listed.files) {
     const spec = readText(path, 'spec');
-    const diagnostics = spec.text === undefined ? spec.diagnostics : [...checkSource(spec.text, { sourceName: path }).diagnostics];
+    const diagnostics =
+      spec.text === undefined ? spec.diagnostics : [...checkSource(spec.text, { sourceName: path }).diagnostics];
     report(diagnostics, new Map(spec.text === undefined ? [] : [[path, spec.text]]), io);
     const errors = diagnostics.filter((d) => d.severity === 'error').length;
     checked.push({ file: path, errors, warnings: diagnostics.length - errors, diagnostics });
@@ -69,7 +70,15 @@ function specFiles(paths: readonly string[]): { files: string[]; diagnostics: Di
       diagnostics.push(fileError(path, e));
       continue;
     }
-    if (specs.length === 0) diagnostics.push(error('SEQ202', spanOfWhole(path), `${path} holds no .seq files`, 'seqc check reads the .seq files directly inside a folder, not those in its subfolders'));
+    if (specs.length === 0)
+      diagnostics.push(
+        error(
+          'SEQ202',
+          spanOfWhole(path),
+          `${path} holds no .seq files`,
+          'seqc check reads the .seq files directly inside a folder, not those in its subfolders',
+        ),
+      );
     for (const spec of specs) add(spec);
   }
   return { files, diagnostics };
@@ -81,7 +90,10 @@ function checkedText(checked: readonly CheckedFile[]): string {
   if (checked.length > 1) {
     const withErrors = checked.filter((f) => f.errors > 0).length;
     const withWarnings = checked.filter((f) => f.errors === 0 && f.warnings > 0).length;
-    const parts = [withErrors > 0 ? `${withErrors} with errors` : '', withWarnings > 0 ? `${withWarnings} with warnings only` : ''].filter((p) => p !== '');
+    const parts = [
+      withErrors > 0 ? `${withErrors} with errors` : '',
+      withWarnings > 0 ? `${withWarnings} with warnings only` : '',
+    ].filter((p) => p !== '');
     lines.push(`checked ${checked.length} files${parts.length > 0 ? `: ${parts.join(', ')}` : ', no problems'}`);
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;

@@ -11,7 +11,10 @@ export async function compileCommand(args: ParsedArgs, io: Io): Promise<number> 
   if (specPath === undefined) return ExitCode.usage;
   const out = args.flags.get('out')?.[0] ?? join(dirname(specPath), `${basename(specPath, extname(specPath))}.onnx`);
   // The weights file is named after the output, since the graphs record its name.
-  const compiled = compileFromArgs(specPath, args, { bundleStem: basename(out).replace(/\.onnx$/, ''), onProgress: compileProgress(io, specPath) });
+  const compiled = compileFromArgs(specPath, args, {
+    bundleStem: basename(out).replace(/\.onnx$/, ''),
+    onProgress: compileProgress(io, specPath),
+  });
   report(compiled.diagnostics, compiled.sources, io);
   if (compiled.usageProblem) return ExitCode.usage;
   const model = compiled.result?.model;
@@ -25,20 +28,39 @@ export async function compileCommand(args: ParsedArgs, io: Io): Promise<number> 
     report(written.diagnostics, compiled.sources, io);
     if (written.written === undefined) return ExitCode.diagnostics;
     const result = { files: written.written, model: summary.name, parameters: summary.totalParameters };
-    emit(io, result, `wrote ${written.written.join(', ')}: ${summary.name}, ${summary.totalParameters.toLocaleString('en-US')} parameters\n`);
+    emit(
+      io,
+      result,
+      `wrote ${written.written.join(', ')}: ${summary.name}, ${summary.totalParameters.toLocaleString('en-US')} parameters\n`,
+    );
     return ExitCode.ok;
   }
   const weights = compiled.result!.weights;
   const weightsPath = weights === undefined ? undefined : join(dirname(out), weights.file);
   // The model and its weights file are written as one unit: both or neither.
-  const files = [...(weights === undefined ? [] : [{ path: weightsPath!, data: weights.bytes }]), { path: out, data: model }];
+  const files = [
+    ...(weights === undefined ? [] : [{ path: weightsPath!, data: weights.bytes }]),
+    { path: out, data: model },
+  ];
   const failures = await writeFilesAtomically(files, options);
   if (failures.length > 0) {
     report(failures, compiled.sources, io);
     return ExitCode.diagnostics;
   }
-  const beside = weights === undefined ? '' : ` and ${weightsPath} (${weights.bytes.length.toLocaleString('en-US')} bytes of weights)`;
-  const result = { files: files.map((f) => f.path), model: summary.name, parameters: summary.totalParameters, bytes: model.length };
-  emit(io, result, `wrote ${out}${beside}: ${summary.name}, ${summary.totalParameters.toLocaleString('en-US')} parameters, ${model.length.toLocaleString('en-US')} bytes\n`);
+  const beside =
+    weights === undefined
+      ? ''
+      : ` and ${weightsPath} (${weights.bytes.length.toLocaleString('en-US')} bytes of weights)`;
+  const result = {
+    files: files.map((f) => f.path),
+    model: summary.name,
+    parameters: summary.totalParameters,
+    bytes: model.length,
+  };
+  emit(
+    io,
+    result,
+    `wrote ${out}${beside}: ${summary.name}, ${summary.totalParameters.toLocaleString('en-US')} parameters, ${model.length.toLocaleString('en-US')} bytes\n`,
+  );
   return ExitCode.ok;
 }

@@ -1,7 +1,20 @@
 // Files on disk for the CLI: reads bounded in size and limited to regular files, and writes of one or several files as one unit through temporaries.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  type Stats,
+} from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
@@ -66,7 +79,8 @@ export function readFileBounded(path: string, kind: ReadKind): { bytes?: Uint8Ar
       if (count === 0) break;
       length += count;
     }
-    if (length > limit) return { diagnostics: [tooLarge(path, `it grew past ${formatBytes(limit)} while seqc read it`, limit, kind)] };
+    if (length > limit)
+      return { diagnostics: [tooLarge(path, `it grew past ${formatBytes(limit)} while seqc read it`, limit, kind)] };
     return { bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, length), diagnostics: [] };
   } catch (e) {
     return { diagnostics: [fileError(path, e)] };
@@ -79,13 +93,23 @@ export function readFileBounded(path: string, kind: ReadKind): { bytes?: Uint8Ar
 export function readTextBounded(path: string, kind: ReadKind): { text?: string; diagnostics: Diagnostic[] } {
   const read = readFileBounded(path, kind);
   if (read.bytes === undefined) return { diagnostics: read.diagnostics };
-  return { text: Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.length).toString('utf8'), diagnostics: [] };
+  return {
+    text: Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.length).toString('utf8'),
+    diagnostics: [],
+  };
 }
 
 /** A file that could not be read: SEQ202 with the reason in words. */
 export function fileError(path: string, e: unknown): Diagnostic {
   const code = (e as NodeJS.ErrnoException).code;
-  const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+  const reason =
+    code === 'ENOENT'
+      ? 'no such file'
+      : code === 'EISDIR'
+        ? 'it is a folder'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : (e as Error).message;
   return error('SEQ202', spanOfWhole(path), `cannot read ${path}: ${reason}`);
 }
 
@@ -110,7 +134,10 @@ export interface WriteOptions {
  * `.NAME.seqc-tmp-PID-RANDOM`; those of runs that were killed are removed on the next write to
  * their folder.
  */
-export async function writeFilesAtomically(files: readonly FileToWrite[], options: WriteOptions = {}): Promise<Diagnostic[]> {
+export async function writeFilesAtomically(
+  files: readonly FileToWrite[],
+  options: WriteOptions = {},
+): Promise<Diagnostic[]> {
   const problems = files.flatMap((file) => targetProblems(file.path, options.inputs ?? []));
   if (problems.length > 0) return problems;
   const writeData = options.writeData ?? writeAll;
@@ -138,7 +165,16 @@ export async function writeFilesAtomically(files: readonly FileToWrite[], option
   } catch (e) {
     removeAll(temporaries);
     const failed = files[current]!.path;
-    return [error('SEQ202', spanOfWhole(failed), `cannot write ${failed}: ${(e as Error).message}`, files.length > 1 ? 'nothing was written; the files that were there before are unchanged' : 'nothing was written')];
+    return [
+      error(
+        'SEQ202',
+        spanOfWhole(failed),
+        `cannot write ${failed}: ${(e as Error).message}`,
+        files.length > 1
+          ? 'nothing was written; the files that were there before are unchanged'
+          : 'nothing was written',
+      ),
+    ];
   }
   for (let i = 0; i < files.length; i++) {
     try {
@@ -147,14 +183,25 @@ export async function writeFilesAtomically(files: readonly FileToWrite[], option
     } catch (e) {
       removeAll(temporaries.slice(i));
       const done = files.slice(0, i).map((f) => f.path);
-      return [error('SEQ202', spanOfWhole(files[i]!.path), `cannot write ${files[i]!.path}: ${(e as Error).message}`, done.length === 0 ? 'nothing was written' : `${done.join(', ')} were already replaced; write again`)];
+      return [
+        error(
+          'SEQ202',
+          spanOfWhole(files[i]!.path),
+          `cannot write ${files[i]!.path}: ${(e as Error).message}`,
+          done.length === 0 ? 'nothing was written' : `${done.join(', ')} were already replaced; write again`,
+        ),
+      ];
     }
   }
   return [];
 }
 
 /** Writes one file atomically; see `writeFilesAtomically`. */
-export async function writeFileAtomically(path: string, data: Uint8Array | string, options: WriteOptions = {}): Promise<Diagnostic[]> {
+export async function writeFileAtomically(
+  path: string,
+  data: Uint8Array | string,
+  options: WriteOptions = {},
+): Promise<Diagnostic[]> {
   return writeFilesAtomically([{ path, data }], options);
 }
 
@@ -258,7 +305,7 @@ function temporaryName(path: string): string {
 
 async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
   const chunk = 64 * MiB;
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const { bytesWritten } = await handle.write(data, at, Math.min(chunk, data.length - at));
     at += bytesWritten;
   }
@@ -276,16 +323,33 @@ function isRunning(pid: number): boolean {
 /** Why a path that exists cannot be read: not a regular file, or larger than the limit. */
 function refusal(path: string, stats: Stats, limit: number, kind: ReadKind): Diagnostic | undefined {
   if (stats.isDirectory()) return error('SEQ202', spanOfWhole(path), `cannot read ${path}: it is a folder`);
-  if (!stats.isFile()) return error('SEQ204', spanOfWhole(path), `cannot read ${path}: it is ${fileType(stats)}, not a regular file`, 'seqc reads only regular files; save the data to a file first');
+  if (!stats.isFile())
+    return error(
+      'SEQ204',
+      spanOfWhole(path),
+      `cannot read ${path}: it is ${fileType(stats)}, not a regular file`,
+      'seqc reads only regular files; save the data to a file first',
+    );
   if (stats.size > limit) return tooLarge(path, `it is ${stats.size.toLocaleString('en-US')} bytes`, limit, kind);
   return undefined;
 }
 
 function tooLarge(path: string, found: string, limit: number, kind: ReadKind): Diagnostic {
-  return error('SEQ203', spanOfWhole(path), `${path} is too large to read: ${found}, and seqc reads at most ${formatBytes(limit)} of a ${kindNames[kind]}`, `set ${readLimitVariable} to a larger number of bytes to raise the limit (at most ${formatBytes(readLimits.weights)})`);
+  return error(
+    'SEQ203',
+    spanOfWhole(path),
+    `${path} is too large to read: ${found}, and seqc reads at most ${formatBytes(limit)} of a ${kindNames[kind]}`,
+    `set ${readLimitVariable} to a larger number of bytes to raise the limit (at most ${formatBytes(readLimits.weights)})`,
+  );
 }
 
-const kindNames: Readonly<Record<ReadKind, string>> = { spec: 'spec', json: 'JSON file', input: 'run input', model: 'model file', weights: 'weights file' };
+const kindNames: Readonly<Record<ReadKind, string>> = {
+  spec: 'spec',
+  json: 'JSON file',
+  input: 'run input',
+  model: 'model file',
+  weights: 'weights file',
+};
 
 /** Problems with writing `path`: it exists and is not a regular file, or it is one of the inputs. */
 function targetProblems(path: string, inputs: readonly string[]): Diagnostic[] {
@@ -297,7 +361,14 @@ function targetProblems(path: string, inputs: readonly string[]): Diagnostic[] {
     return [];
   }
   if (!target.isFile()) {
-    return [error('SEQ205', spanOfWhole(path), `will not write ${path}: it is ${fileType(target)}, not a regular file`, 'choose another output path; seqc replaces only regular files')];
+    return [
+      error(
+        'SEQ205',
+        spanOfWhole(path),
+        `will not write ${path}: it is ${fileType(target)}, not a regular file`,
+        'choose another output path; seqc replaces only regular files',
+      ),
+    ];
   }
   for (const input of inputs) {
     let source: Stats;
@@ -307,7 +378,14 @@ function targetProblems(path: string, inputs: readonly string[]): Diagnostic[] {
       continue;
     }
     if (source.dev === target.dev && source.ino === target.ino) {
-      return [error('SEQ206', spanOfWhole(path), `will not write ${path}: it is the input ${input}${resolve(input) === resolve(path) ? '' : ' (through a link)'}`, 'choose another output path, such as one ending in .onnx')];
+      return [
+        error(
+          'SEQ206',
+          spanOfWhole(path),
+          `will not write ${path}: it is the input ${input}${resolve(input) === resolve(path) ? '' : ' (through a link)'}`,
+          'choose another output path, such as one ending in .onnx',
+        ),
+      ];
     }
   }
   return [];

@@ -24,33 +24,89 @@ function readVocabulary(path: string): { vocabulary?: Vocabulary; diagnostics: D
   try {
     value = JSON.parse(text.text);
   } catch (e) {
-    return { diagnostics: [error('SEQ201', spanOfWhole(path), `${path} is not JSON: ${(e as Error).message}`, 'a vocabulary is a JSON list of tokens, such as ["<pad>", "<s>", "</s>", "a", "b"]', { names: [path], expected: 'a JSON list of strings' })] };
+    return {
+      diagnostics: [
+        error(
+          'SEQ201',
+          spanOfWhole(path),
+          `${path} is not JSON: ${(e as Error).message}`,
+          'a vocabulary is a JSON list of tokens, such as ["<pad>", "<s>", "</s>", "a", "b"]',
+          { names: [path], expected: 'a JSON list of strings' },
+        ),
+      ],
+    };
   }
   if (!Array.isArray(value) || !value.every((t) => typeof t === 'string')) {
-    return { diagnostics: [error('SEQ201', spanOfWhole(path), `${path} is not a JSON list of strings`, 'a vocabulary is a JSON list of tokens, such as ["<pad>", "<s>", "</s>", "a", "b"]', { names: [path], expected: 'a JSON list of strings' })] };
+    return {
+      diagnostics: [
+        error(
+          'SEQ201',
+          spanOfWhole(path),
+          `${path} is not a JSON list of strings`,
+          'a vocabulary is a JSON list of tokens, such as ["<pad>", "<s>", "</s>", "a", "b"]',
+          { names: [path], expected: 'a JSON list of strings' },
+        ),
+      ],
+    };
   }
   const tokens = value as string[];
   const ordinary = tokens.filter((t) => !/^<.*>$/.test(t));
-  return { vocabulary: { tokens, ids: new Map(tokens.map((t, i) => [t, i])), characters: ordinary.every((t) => [...t].length === 1) }, diagnostics: [] };
+  return {
+    vocabulary: {
+      tokens,
+      ids: new Map(tokens.map((t, i) => [t, i])),
+      characters: ordinary.every((t) => [...t].length === 1),
+    },
+    diagnostics: [],
+  };
 }
 
 /** Space-separated ids, or text through a vocabulary (characters or words). */
-function readSequence(text: string, flag: string, vocabulary: Vocabulary | undefined): { ids?: number[]; diagnostics: Diagnostic[] } {
+function readSequence(
+  text: string,
+  flag: string,
+  vocabulary: Vocabulary | undefined,
+): { ids?: number[]; diagnostics: Diagnostic[] } {
   const span = spanOfWhole(`--${flag}`);
   if (vocabulary === undefined) {
     const parts = text.trim() === '' ? [] : text.trim().split(/\s+/);
     const bad = parts.find((p) => !/^\d+$/.test(p));
     if (bad !== undefined) {
-      return { diagnostics: [error('SEQ300', span, `\`--${flag} ${text}\` should be token ids separated by spaces, but \`${bad}\` is not an id`, `pass --${flag === 'src' ? 'src' : 'tgt'}-vocab FILE.json to give text instead`)] };
+      return {
+        diagnostics: [
+          error(
+            'SEQ300',
+            span,
+            `\`--${flag} ${text}\` should be token ids separated by spaces, but \`${bad}\` is not an id`,
+            `pass --${flag === 'src' ? 'src' : 'tgt'}-vocab FILE.json to give text instead`,
+          ),
+        ],
+      };
     }
     return { ids: parts.map(Number), diagnostics: [] };
   }
-  const pieces = vocabulary.characters ? [...text] : text.trim().split(/\s+/).filter((p) => p !== '');
+  const pieces = vocabulary.characters
+    ? [...text]
+    : text
+        .trim()
+        .split(/\s+/)
+        .filter((p) => p !== '');
   const ids: number[] = [];
   for (const piece of pieces) {
     const id = vocabulary.ids.get(piece) ?? vocabulary.ids.get(piece.toLowerCase());
     if (id === undefined) {
-      return { diagnostics: [error('SEQ301', span, `\`${piece}\` in \`--${flag}\` is not in the vocabulary`, vocabulary.ids.has('<unk>') ? 'map it to <unk> yourself, or rephrase' : 'use only tokens the model was trained on')] };
+      return {
+        diagnostics: [
+          error(
+            'SEQ301',
+            span,
+            `\`${piece}\` in \`--${flag}\` is not in the vocabulary`,
+            vocabulary.ids.has('<unk>')
+              ? 'map it to <unk> yourself, or rephrase'
+              : 'use only tokens the model was trained on',
+          ),
+        ],
+      };
     }
     ids.push(id);
   }
@@ -78,22 +134,53 @@ const wholeNumber = /^\d+$/;
 /** A decimal number as people write one: `0.7`, `.5`, `2`, `1e-3`. */
 const decimalNumber = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-function wholeFlag(args: ParsedArgs, name: string, range: { readonly min: number; readonly max: number }, overHint?: string): { value?: number; diagnostics: Diagnostic[] } {
+function wholeFlag(
+  args: ParsedArgs,
+  name: string,
+  range: { readonly min: number; readonly max: number },
+  overHint?: string,
+): { value?: number; diagnostics: Diagnostic[] } {
   const raw = args.flags.get(name)?.[0];
   if (raw === undefined) return { diagnostics: [] };
   const value = Number(raw);
   if (wholeNumber.test(raw) && value >= range.min && value <= range.max) return { value, diagnostics: [] };
   const message = `\`--${name}\` must be a whole number from ${range.min} to ${range.max.toLocaleString('en-US')}, found \`${raw}\``;
-  const hint = !wholeNumber.test(raw) ? `write it in plain digits, such as --${name} ${Math.max(range.min, 1)}` : value > range.max ? (overHint ?? `the most is ${range.max}`) : `the least is ${range.min}`;
-  return { diagnostics: [error('SEQ201', spanOfWhole(`--${name}`), message, hint, { flag: `--${name}`, value: raw, range: [range.min, range.max] })] };
+  const hint = !wholeNumber.test(raw)
+    ? `write it in plain digits, such as --${name} ${Math.max(range.min, 1)}`
+    : value > range.max
+      ? (overHint ?? `the most is ${range.max}`)
+      : `the least is ${range.min}`;
+  return {
+    diagnostics: [
+      error('SEQ201', spanOfWhole(`--${name}`), message, hint, {
+        flag: `--${name}`,
+        value: raw,
+        range: [range.min, range.max],
+      }),
+    ],
+  };
 }
 
-function decimalFlag(args: ParsedArgs, name: string, accept: (n: number) => boolean, expectation: string, hint: string): { value?: number; diagnostics: Diagnostic[] } {
+function decimalFlag(
+  args: ParsedArgs,
+  name: string,
+  accept: (n: number) => boolean,
+  expectation: string,
+  hint: string,
+): { value?: number; diagnostics: Diagnostic[] } {
   const raw = args.flags.get(name)?.[0];
   if (raw === undefined) return { diagnostics: [] };
   const value = Number(raw);
   if (decimalNumber.test(raw) && Number.isFinite(value) && accept(value)) return { value, diagnostics: [] };
-  return { diagnostics: [error('SEQ201', spanOfWhole(`--${name}`), `\`--${name}\` must be ${expectation}, found \`${raw}\``, hint, { flag: `--${name}`, value: raw, expected: expectation })] };
+  return {
+    diagnostics: [
+      error('SEQ201', spanOfWhole(`--${name}`), `\`--${name}\` must be ${expectation}, found \`${raw}\``, hint, {
+        flag: `--${name}`,
+        value: raw,
+        expected: expectation,
+      }),
+    ],
+  };
 }
 
 /** Reads every numeric flag and checks its form and range (SEQ201); nothing is loaded yet. */
@@ -101,11 +188,37 @@ function readGenerateFlags(args: ParsedArgs): { flags: GenerateFlags; diagnostic
   const limits = generationLimits;
   const fixed = 'the bound is fixed, so that generation stays within bounded time and memory';
   const read = {
-    beam: wholeFlag(args, 'beam', { min: 1, max: limits.beamWidth }, `beams wider than 10–20 rarely change the result; ${fixed}`),
-    nbest: wholeFlag(args, 'nbest', { min: 1, max: limits.beamWidth }, `a beam keeps at most ${limits.beamWidth} hypotheses`),
-    lengthPenalty: decimalFlag(args, 'length-penalty', (n) => n >= 0, 'a number ≥ 0', 'GNMT uses α between 0.6 and 1; 0 ranks by log-probability alone'),
-    minLength: wholeFlag(args, 'min-length', { min: 0, max: limits.maxLength }, `seqc generates at most ${limits.maxLength} tokens per sequence`),
-    maxLength: wholeFlag(args, 'max-length', { min: 1, max: limits.maxLength }, `seqc generates at most ${limits.maxLength} tokens per sequence; ${fixed}`),
+    beam: wholeFlag(
+      args,
+      'beam',
+      { min: 1, max: limits.beamWidth },
+      `beams wider than 10–20 rarely change the result; ${fixed}`,
+    ),
+    nbest: wholeFlag(
+      args,
+      'nbest',
+      { min: 1, max: limits.beamWidth },
+      `a beam keeps at most ${limits.beamWidth} hypotheses`,
+    ),
+    lengthPenalty: decimalFlag(
+      args,
+      'length-penalty',
+      (n) => n >= 0,
+      'a number ≥ 0',
+      'GNMT uses α between 0.6 and 1; 0 ranks by log-probability alone',
+    ),
+    minLength: wholeFlag(
+      args,
+      'min-length',
+      { min: 0, max: limits.maxLength },
+      `seqc generates at most ${limits.maxLength} tokens per sequence`,
+    ),
+    maxLength: wholeFlag(
+      args,
+      'max-length',
+      { min: 1, max: limits.maxLength },
+      `seqc generates at most ${limits.maxLength} tokens per sequence; ${fixed}`,
+    ),
     temperature: decimalFlag(
       args,
       'temperature',
@@ -114,11 +227,18 @@ function readGenerateFlags(args: ParsedArgs): { flags: GenerateFlags; diagnostic
       'a temperature near 0 always picks the most likely token: leave out --sample to decode greedily',
     ),
     topK: wholeFlag(args, 'top-k', { min: 1, max: 2 ** 31 - 1 }),
-    topP: decimalFlag(args, 'top-p', (n) => n > 0 && n <= 1, 'a number in (0, 1]', '1 keeps every token; 0.9 keeps the most likely tokens that hold 90% of the probability'),
+    topP: decimalFlag(
+      args,
+      'top-p',
+      (n) => n > 0 && n <= 1,
+      'a number in (0, 1]',
+      '1 keeps every token; 0.9 keeps the most likely tokens that hold 90% of the probability',
+    ),
     seed: wholeFlag(args, 'sample-seed', { min: 0, max: 2 ** 32 - 1 }),
   };
   const flags: { -readonly [K in keyof GenerateFlags]: GenerateFlags[K] } = {};
-  for (const [key, flag] of Object.entries(read)) if (flag.value !== undefined) flags[key as keyof GenerateFlags] = flag.value;
+  for (const [key, flag] of Object.entries(read))
+    if (flag.value !== undefined) flags[key as keyof GenerateFlags] = flag.value;
   return { flags, diagnostics: Object.values(read).flatMap((f) => f.diagnostics) };
 }
 
@@ -155,11 +275,19 @@ function flagConflicts(args: ParsedArgs, flags: GenerateFlags, decoding: Decodin
     problems.push(error('SEQ331', spanOfWhole(`--${flag}`), message, hint));
   };
   if (args.flags.has('beam') && args.flags.has('sample')) {
-    conflict('sample', '`--beam` and `--sample` exclude each other', 'choose one: beam search keeps the best hypotheses, sampling draws at random');
+    conflict(
+      'sample',
+      '`--beam` and `--sample` exclude each other',
+      'choose one: beam search keeps the best hypotheses, sampling draws at random',
+    );
   } else if (decoding === 'greedy graph') {
     for (const flag of [...notInGreedyGraph, ...flagsOfDecoding.map((f) => f.flag)]) {
       if (args.flags.has(flag)) {
-        conflict(flag, `the greedy graph decodes greedily to its compiled max_length and returns only tokens, so \`--${flag}\` would have no effect`, `leave out --greedy-graph to decode with the host loop, which takes --${flag}`);
+        conflict(
+          flag,
+          `the greedy graph decodes greedily to its compiled max_length and returns only tokens, so \`--${flag}\` would have no effect`,
+          `leave out --greedy-graph to decode with the host loop, which takes --${flag}`,
+        );
       }
     }
   } else {
@@ -167,26 +295,48 @@ function flagConflicts(args: ParsedArgs, flags: GenerateFlags, decoding: Decodin
       if (args.flags.has(flag) && decoding !== wanted) {
         const now = decoding === 'greedy' ? 'greedy decoding' : decoding === 'beam' ? 'beam search' : 'sampling';
         const change = decoding === 'greedy' ? `add ${needs}` : `use ${needs} instead of --${decoding}`;
-        conflict(flag, `\`--${flag}\` applies to ${wanted === 'beam' ? 'beam search' : 'sampling'} only, and this is ${now}`, `${change}, or leave out --${flag}`);
+        conflict(
+          flag,
+          `\`--${flag}\` applies to ${wanted === 'beam' ? 'beam search' : 'sampling'} only, and this is ${now}`,
+          `${change}, or leave out --${flag}`,
+        );
       }
     }
   }
   if (flags.nbest !== undefined && flags.beam !== undefined && flags.nbest > flags.beam) {
-    conflict('nbest', `\`--nbest ${flags.nbest}\` asks for more hypotheses than \`--beam ${flags.beam}\` keeps`, `widen the beam: --beam ${flags.nbest}`);
+    conflict(
+      'nbest',
+      `\`--nbest ${flags.nbest}\` asks for more hypotheses than \`--beam ${flags.beam}\` keeps`,
+      `widen the beam: --beam ${flags.nbest}`,
+    );
   }
   if (flags.minLength !== undefined && flags.maxLength !== undefined && flags.minLength > flags.maxLength) {
-    conflict('min-length', `\`--min-length ${flags.minLength}\` is above \`--max-length ${flags.maxLength}\`, so no sequence could end with eos`, `ask for --min-length ${flags.maxLength} or less, or raise --max-length`);
+    conflict(
+      'min-length',
+      `\`--min-length ${flags.minLength}\` is above \`--max-length ${flags.maxLength}\`, so no sequence could end with eos`,
+      `ask for --min-length ${flags.maxLength} or less, or raise --max-length`,
+    );
   }
   if (!path.endsWith('.seq')) {
     for (const flag of ['weights', 'seed', 'opset']) {
-      if (args.flags.has(flag)) conflict(flag, `${path} is a compiled bundle, so \`--${flag}\` would have no effect`, `pass the spec (.seq) to compile it with --${flag}, or leave out --${flag}`);
+      if (args.flags.has(flag))
+        conflict(
+          flag,
+          `${path} is a compiled bundle, so \`--${flag}\` would have no effect`,
+          `pass the spec (.seq) to compile it with --${flag}, or leave out --${flag}`,
+        );
     }
   }
   return problems;
 }
 
 /** Flags that the loaded model cannot honour: known once its manifest is read. */
-function manifestConflicts(args: ParsedArgs, flags: GenerateFlags, decoding: Decoding, manifest: BundleManifest): Diagnostic[] {
+function manifestConflicts(
+  args: ParsedArgs,
+  flags: GenerateFlags,
+  decoding: Decoding,
+  manifest: BundleManifest,
+): Diagnostic[] {
   const problems: Diagnostic[] = [];
   const lm = manifest.kind === 'lm';
   if (decoding === 'greedy graph' && flags.maxLength !== undefined && flags.maxLength !== manifest.maxLength) {
@@ -200,41 +350,109 @@ function manifestConflicts(args: ParsedArgs, flags: GenerateFlags, decoding: Dec
     );
   }
   if (decoding === 'greedy graph' && !lm && args.flags.has('prompt')) {
-    problems.push(error('SEQ331', spanOfWhole('--prompt'), "the greedy graph takes no target prefix, so `--prompt` would have no effect", 'leave out --greedy-graph to force a target prefix with the host loop'));
+    problems.push(
+      error(
+        'SEQ331',
+        spanOfWhole('--prompt'),
+        'the greedy graph takes no target prefix, so `--prompt` would have no effect',
+        'leave out --greedy-graph to force a target prefix with the host loop',
+      ),
+    );
   }
   const maxLength = flags.maxLength ?? manifest.maxLength;
   if (flags.minLength !== undefined && flags.maxLength === undefined && flags.minLength > maxLength) {
     problems.push(
-      error('SEQ331', spanOfWhole('--min-length'), `\`--min-length ${flags.minLength}\` is above ${manifest.name}'s max_length of ${maxLength}, so no sequence could end with eos`, `ask for --min-length ${maxLength} or less, or raise --max-length`),
+      error(
+        'SEQ331',
+        spanOfWhole('--min-length'),
+        `\`--min-length ${flags.minLength}\` is above ${manifest.name}'s max_length of ${maxLength}, so no sequence could end with eos`,
+        `ask for --min-length ${maxLength} or less, or raise --max-length`,
+      ),
     );
   }
   if (args.flags.has('attention') && !manifest.files.step.outputs.includes('attention')) {
-    problems.push(error('SEQ331', spanOfWhole('--attention'), `${manifest.name}'s decoder has no attention, so \`--attention\` would have no effect`, 'leave out --attention'));
+    problems.push(
+      error(
+        'SEQ331',
+        spanOfWhole('--attention'),
+        `${manifest.name}'s decoder has no attention, so \`--attention\` would have no effect`,
+        'leave out --attention',
+      ),
+    );
   }
   if (lm && args.flags.has('src-vocab')) {
-    problems.push(error('SEQ331', spanOfWhole('--src-vocab'), `${manifest.name} is a language model, which takes no source, so \`--src-vocab\` would have no effect`, 'read the prompt as text with --tgt-vocab instead'));
+    problems.push(
+      error(
+        'SEQ331',
+        spanOfWhole('--src-vocab'),
+        `${manifest.name} is a language model, which takes no source, so \`--src-vocab\` would have no effect`,
+        'read the prompt as text with --tgt-vocab instead',
+      ),
+    );
   }
   if (flags.topK !== undefined && flags.topK > manifest.vocab) {
-    problems.push(error('SEQ201', spanOfWhole('--top-k'), `\`--top-k\` must be a whole number from 1 to ${manifest.vocab} (${manifest.name}'s vocabulary), found \`${flags.topK}\``, `--top-k ${manifest.vocab} keeps every token`, { flag: '--top-k', value: String(flags.topK), range: [1, manifest.vocab] }));
+    problems.push(
+      error(
+        'SEQ201',
+        spanOfWhole('--top-k'),
+        `\`--top-k\` must be a whole number from 1 to ${manifest.vocab} (${manifest.name}'s vocabulary), found \`${flags.topK}\``,
+        `--top-k ${manifest.vocab} keeps every token`,
+        { flag: '--top-k', value: String(flags.topK), range: [1, manifest.vocab] },
+      ),
+    );
   }
   return problems;
 }
 /** Reads a bundle from its manifest and the files it names, or compiles a spec into one in memory. */
-function bundleFromArgs(given: string, args: ParsedArgs): { bundle?: { manifest: unknown; files: Record<string, Uint8Array> }; sources: Map<string, string>; diagnostics: Diagnostic[]; usageProblem: boolean } {
+function bundleFromArgs(
+  given: string,
+  args: ParsedArgs,
+): {
+  bundle?: { manifest: unknown; files: Record<string, Uint8Array> };
+  sources: Map<string, string>;
+  diagnostics: Diagnostic[];
+  usageProblem: boolean;
+} {
   // A bundle's scoring graph stands for the bundle: `x.onnx` → `x.manifest.json`.
   const path = given.endsWith('.onnx') ? given.replace(/\.onnx$/, '.manifest.json') : given;
   if (path.endsWith('.json')) {
     const read = readBundle(path);
-    return { ...(read.bundle === undefined ? {} : { bundle: read.bundle }), sources: new Map(), diagnostics: read.diagnostics, usageProblem: false };
+    return {
+      ...(read.bundle === undefined ? {} : { bundle: read.bundle }),
+      sources: new Map(),
+      diagnostics: read.diagnostics,
+      usageProblem: false,
+    };
   }
   const compiled = compileFromArgs(path, args);
   const bundle = compiled.result?.bundle;
   if (compiled.result?.model !== undefined && bundle === undefined) {
-    return { sources: compiled.sources, diagnostics: [...compiled.diagnostics, error('SEQ300', spanOfWhole(path), `${path} has no decoder block, so there is nothing to generate`, 'use `seqc run` for models without a decoder')], usageProblem: false };
+    return {
+      sources: compiled.sources,
+      diagnostics: [
+        ...compiled.diagnostics,
+        error(
+          'SEQ300',
+          spanOfWhole(path),
+          `${path} has no decoder block, so there is nothing to generate`,
+          'use `seqc run` for models without a decoder',
+        ),
+      ],
+      usageProblem: false,
+    };
   }
-  if (bundle === undefined) return { sources: compiled.sources, diagnostics: compiled.diagnostics, usageProblem: compiled.usageProblem };
-  const files = Object.fromEntries([...bundle.files.map((f) => [f.file, f.sharedBytes]), [bundle.weights.file, bundle.weights.bytes]]);
-  return { bundle: { manifest: bundle.manifest, files }, sources: compiled.sources, diagnostics: compiled.diagnostics, usageProblem: false };
+  if (bundle === undefined)
+    return { sources: compiled.sources, diagnostics: compiled.diagnostics, usageProblem: compiled.usageProblem };
+  const files = Object.fromEntries([
+    ...bundle.files.map((f) => [f.file, f.sharedBytes]),
+    [bundle.weights.file, bundle.weights.bytes],
+  ]);
+  return {
+    bundle: { manifest: bundle.manifest, files },
+    sources: compiled.sources,
+    diagnostics: compiled.diagnostics,
+    usageProblem: false,
+  };
 }
 
 /** One hypothesis as every decoding prints it; `score` and `logProb` are absent from the greedy graph, which returns tokens only. */
@@ -300,8 +518,24 @@ export async function generateCommand(args: ParsedArgs, io: Io): Promise<number>
       });
     const src = lm ? [] : sequences('src', vocabularies.src);
     const prompt = args.flags.has('prompt') ? sequences('prompt', vocabularies.tgt) : undefined;
-    if (!lm && src.length === 0 && problems.length === 0) problems.push(error('SEQ300', spanOfWhole('--src'), `${manifest.name} translates a source: pass at least one --src`, 'for example --src "5 17 9 2"'));
-    if (lm && args.flags.has('src')) problems.push(error('SEQ300', spanOfWhole('--src'), `${manifest.name} is a language model, which takes no source`, 'pass the start of the text with --prompt'));
+    if (!lm && src.length === 0 && problems.length === 0)
+      problems.push(
+        error(
+          'SEQ300',
+          spanOfWhole('--src'),
+          `${manifest.name} translates a source: pass at least one --src`,
+          'for example --src "5 17 9 2"',
+        ),
+      );
+    if (lm && args.flags.has('src'))
+      problems.push(
+        error(
+          'SEQ300',
+          spanOfWhole('--src'),
+          `${manifest.name} is a language model, which takes no source`,
+          'pass the start of the text with --prompt',
+        ),
+      );
     if (problems.length > 0) {
       report(problems, loaded.sources, io);
       return ExitCode.diagnostics;
@@ -310,7 +544,13 @@ export async function generateCommand(args: ParsedArgs, io: Io): Promise<number>
     const progress = startProgress(io, 'rows generated', rowCount);
     let decoded: { rows?: readonly PrintedRow[]; diagnostics: readonly Diagnostic[] };
     try {
-      decoded = await decode(bundle, decoding, flags, { src, prompt, attention: args.flags.has('attention'), target: vocabularies.tgt, onProgress: (done) => progress.update(done) });
+      decoded = await decode(bundle, decoding, flags, {
+        src,
+        prompt,
+        attention: args.flags.has('attention'),
+        target: vocabularies.tgt,
+        onProgress: (done) => progress.update(done),
+      });
     } finally {
       progress.finish();
     }
@@ -337,7 +577,12 @@ interface DecodeInputs {
 }
 
 /** Runs one decoding and prints its rows in the one shape that every decoding shares. */
-async function decode(bundle: SeqBundle, decoding: Decoding, flags: GenerateFlags, inputs: DecodeInputs): Promise<{ rows?: readonly PrintedRow[]; diagnostics: readonly Diagnostic[] }> {
+async function decode(
+  bundle: SeqBundle,
+  decoding: Decoding,
+  flags: GenerateFlags,
+  inputs: DecodeInputs,
+): Promise<{ rows?: readonly PrintedRow[]; diagnostics: readonly Diagnostic[] }> {
   const { manifest } = bundle;
   const text = (ids: readonly number[]): { text?: string } => {
     const v = inputs.target;
@@ -354,7 +599,9 @@ async function decode(bundle: SeqBundle, decoding: Decoding, flags: GenerateFlag
   }
   const options: GenerateOptions = {
     strategy: decoding,
-    ...(decoding === 'beam' ? { beam: { width: flags.beam!, nBest: flags.nbest ?? 1, lengthPenalty: flags.lengthPenalty ?? 0 } } : {}),
+    ...(decoding === 'beam'
+      ? { beam: { width: flags.beam!, nBest: flags.nbest ?? 1, lengthPenalty: flags.lengthPenalty ?? 0 } }
+      : {}),
     ...(decoding === 'sample'
       ? {
           sample: {
@@ -378,7 +625,9 @@ async function decode(bundle: SeqBundle, decoding: Decoding, flags: GenerateFlag
       ...text(h.tokens),
       score: h.score,
       logProb: h.logProb,
-      ...(inputs.attention && h.attention !== undefined ? { attention: h.attention.map((a) => Array.from(a, (x) => Number(x.toFixed(4)))) } : {}),
+      ...(inputs.attention && h.attention !== undefined
+        ? { attention: h.attention.map((a) => Array.from(a, (x) => Number(x.toFixed(4)))) }
+        : {}),
     })),
   }));
   return { rows, diagnostics: [] };

@@ -24,7 +24,11 @@ export interface JsonReport {
 }
 
 /** The flag every command takes. */
-export const jsonFlag: FlagSpec = { name: 'json', takesValue: false, description: 'print one JSON document { ok, exitCode, diagnostics, result } on standard output' };
+export const jsonFlag: FlagSpec = {
+  name: 'json',
+  takesValue: false,
+  description: 'print one JSON document { ok, exitCode, diagnostics, result } on standard output',
+};
 
 /**
  * A command's result: the text on a terminal, or the structured value under `--json`. Every
@@ -41,11 +45,31 @@ export function jsonDocument(report: JsonReport, exitCode: number): string {
 }
 
 export const help: FlagSpec = { name: 'help', alias: 'h', takesValue: false, description: 'show this help' };
-export const weightsFlag: FlagSpec = { name: 'weights', takesValue: true, description: 'a safetensors file keyed by PyTorch state_dict names' };
-export const seedFlag: FlagSpec = { name: 'seed', takesValue: true, description: 'seed for PyTorch-default initialization (default 0)' };
-export const opsetFlag: FlagSpec = { name: 'opset', takesValue: true, description: `ONNX opset ${supportedOpsets.min}-${supportedOpsets.max} (default ${defaultOpset})` };
-export const externalWeightsFlag: FlagSpec = { name: 'external-weights', takesValue: false, description: 'keep the weights in NAME.weights.bin beside the model (automatic past 2 GiB)' };
-export const targetFlag: FlagSpec = { name: 'target', takesValue: true, description: 'generic (default) or webgpu: every node on the WebGPU execution provider' };
+export const weightsFlag: FlagSpec = {
+  name: 'weights',
+  takesValue: true,
+  description: 'a safetensors file keyed by PyTorch state_dict names',
+};
+export const seedFlag: FlagSpec = {
+  name: 'seed',
+  takesValue: true,
+  description: 'seed for PyTorch-default initialization (default 0)',
+};
+export const opsetFlag: FlagSpec = {
+  name: 'opset',
+  takesValue: true,
+  description: `ONNX opset ${supportedOpsets.min}-${supportedOpsets.max} (default ${defaultOpset})`,
+};
+export const externalWeightsFlag: FlagSpec = {
+  name: 'external-weights',
+  takesValue: false,
+  description: 'keep the weights in NAME.weights.bin beside the model (automatic past 2 GiB)',
+};
+export const targetFlag: FlagSpec = {
+  name: 'target',
+  takesValue: true,
+  description: 'generic (default) or webgpu: every node on the WebGPU execution provider',
+};
 
 export function report(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<string, string>, io: Io): void {
   if (io.json !== undefined) io.json.diagnostics.push(...diagnostics);
@@ -67,10 +91,27 @@ export function readBytes(path: string, kind: ReadKind = 'model'): { bytes?: Uin
   return readFileBounded(path, kind);
 }
 
-export { fileError, writeFileAtomically, writeFilesAtomically, type FileToWrite, type ReadKind, type WriteOptions } from './files.js';
+export {
+  fileError,
+  writeFileAtomically,
+  writeFilesAtomically,
+  type FileToWrite,
+  type ReadKind,
+  type WriteOptions,
+} from './files.js';
 
 /** Reads the spec and the optional weights, then compiles; returns what was read for rendering. */
-export function compileFromArgs(specPath: string, args: ParsedArgs, extra: Pick<CompileOptions, 'bundleStem' | 'onProgress'> = {}): { result?: CompileResult; sources: Map<string, string>; diagnostics: Diagnostic[]; usageProblem: boolean; inputs: string[] } {
+export function compileFromArgs(
+  specPath: string,
+  args: ParsedArgs,
+  extra: Pick<CompileOptions, 'bundleStem' | 'onProgress'> = {},
+): {
+  result?: CompileResult;
+  sources: Map<string, string>;
+  diagnostics: Diagnostic[];
+  usageProblem: boolean;
+  inputs: string[];
+} {
   const sources = new Map<string, string>();
   const weightsPath = args.flags.get('weights')?.[0];
   /** The files read, which no output may replace. */
@@ -80,7 +121,15 @@ export function compileFromArgs(specPath: string, args: ParsedArgs, extra: Pick<
   const flagProblems = [...seed.diagnostics, ...opset.diagnostics];
   const target = args.flags.get('target')?.[0];
   if (target !== undefined && target !== 'generic' && target !== 'webgpu') {
-    flagProblems.push(error('SEQ201', spanOfWhole('--target'), `\`--target\` must be generic or webgpu, found \`${target}\``, undefined, { flag: '--target', value: target, expected: ['generic', 'webgpu'] }));
+    flagProblems.push(
+      error(
+        'SEQ201',
+        spanOfWhole('--target'),
+        `\`--target\` must be generic or webgpu, found \`${target}\``,
+        undefined,
+        { flag: '--target', value: target, expected: ['generic', 'webgpu'] },
+      ),
+    );
   }
   if (flagProblems.length > 0) return { sources, diagnostics: flagProblems, usageProblem: true, inputs };
   const spec = readText(specPath, 'spec');
@@ -102,7 +151,13 @@ export function compileFromArgs(specPath: string, args: ParsedArgs, extra: Pick<
 
 export function onePositional(args: ParsedArgs, io: Io, command: string, what: string): string | undefined {
   if (args.positionals.length !== 1) {
-    usage(io, args.positionals.length === 0 ? `\`seqc ${command}\` needs ${what}` : `\`seqc ${command}\` takes one ${what.replace(/^an? /, '')}, found ${args.positionals.length} arguments`, command);
+    usage(
+      io,
+      args.positionals.length === 0
+        ? `\`seqc ${command}\` needs ${what}`
+        : `\`seqc ${command}\` takes one ${what.replace(/^an? /, '')}, found ${args.positionals.length} arguments`,
+      command,
+    );
     return undefined;
   }
   return args.positionals[0];
@@ -110,7 +165,8 @@ export function onePositional(args: ParsedArgs, io: Io, command: string, what: s
 
 export function compactJson(value: unknown, indent = ''): string {
   if (Array.isArray(value)) {
-    if (value.every((v) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')) return `[${value.map((v) => JSON.stringify(v)).join(', ')}]`;
+    if (value.every((v) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean'))
+      return `[${value.map((v) => JSON.stringify(v)).join(', ')}]`;
     const inner = indent + '  ';
     return `[\n${value.map((v) => inner + compactJson(v, inner)).join(',\n')}\n${indent}]`;
   }
@@ -122,4 +178,3 @@ export function compactJson(value: unknown, indent = ''): string {
   }
   return JSON.stringify(value);
 }
-

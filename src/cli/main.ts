@@ -7,7 +7,20 @@ import { buildCommand } from './build.js';
 import { checkCommand, summaryCommand } from './check.js';
 import { compileCommand } from './compile.js';
 import { generateCommand } from './generate.js';
-import { ExitCode, help, jsonDocument, jsonFlag, opsetFlag, report, seedFlag, targetFlag, weightsFlag, externalWeightsFlag, type Io, type JsonReport } from './io.js';
+import {
+  ExitCode,
+  help,
+  jsonDocument,
+  jsonFlag,
+  opsetFlag,
+  report,
+  seedFlag,
+  targetFlag,
+  weightsFlag,
+  externalWeightsFlag,
+  type Io,
+  type JsonReport,
+} from './io.js';
 import { runCommand } from './run.js';
 
 export { ExitCode, type Io } from './io.js';
@@ -21,14 +34,24 @@ interface Command {
 
 const commands: Record<string, Command> = {
   compile: {
-    usage: 'seqc compile SPEC [-o OUT.onnx] [--weights W.safetensors] [--seed N] [--opset N] [--target webgpu] [--external-weights]',
+    usage:
+      'seqc compile SPEC [-o OUT.onnx] [--weights W.safetensors] [--seed N] [--opset N] [--target webgpu] [--external-weights]',
     summary: 'Compile a .seq spec into an ONNX model (default output: SPEC with the extension .onnx).',
-    flags: [{ name: 'out', alias: 'o', takesValue: true, description: 'where to write the model' }, weightsFlag, seedFlag, opsetFlag, targetFlag, externalWeightsFlag, help],
+    flags: [
+      { name: 'out', alias: 'o', takesValue: true, description: 'where to write the model' },
+      weightsFlag,
+      seedFlag,
+      opsetFlag,
+      targetFlag,
+      externalWeightsFlag,
+      help,
+    ],
     run: compileCommand,
   },
   check: {
     usage: 'seqc check SPEC|DIR … [--json]',
-    summary: 'Check specs, and the .seq files directly inside folders, and report their diagnostics without writing anything.',
+    summary:
+      'Check specs, and the .seq files directly inside folders, and report their diagnostics without writing anything.',
     flags: [help],
     run: checkCommand,
   },
@@ -43,36 +66,68 @@ const commands: Record<string, Command> = {
     summary:
       'Run a compiled model (or compile a spec and run it) on onnxruntime-node and print its outputs as JSON.\nA missing lengths input means every row is full length; missing state inputs are zeros.',
     flags: [
-      { name: 'input', alias: 'i', takesValue: true, repeatable: true, description: 'NAME=JSON nested list, or NAME=@file.json' },
+      {
+        name: 'input',
+        alias: 'i',
+        takesValue: true,
+        repeatable: true,
+        description: 'NAME=JSON nested list, or NAME=@file.json',
+      },
       weightsFlag,
       seedFlag,
       opsetFlag,
-      { name: 'ep', takesValue: true, description: 'execution providers in order: cpu (default), cuda, or a list such as cuda,cpu' },
+      {
+        name: 'ep',
+        takesValue: true,
+        description: 'execution providers in order: cpu (default), cuda, or a list such as cuda,cpu',
+      },
       help,
     ],
     run: runCommand,
   },
   generate: {
-    usage: 'seqc generate SPEC|BUNDLE.onnx|BUNDLE.manifest.json --src "…" [--src "…" …] [--beam N] [--nbest K] | --prompt "…" [--sample]',
+    usage:
+      'seqc generate SPEC|BUNDLE.onnx|BUNDLE.manifest.json --src "…" [--src "…" …] [--beam N] [--nbest K] | --prompt "…" [--sample]',
     summary:
       'Decode with a model that has a decoder: greedy (default), beam search or sampling, and print the results as JSON.\nSources and prompts are space-separated token ids, or text with --src-vocab/--tgt-vocab (JSON lists of tokens, index = id).',
     flags: [
       { name: 'src', takesValue: true, repeatable: true, description: 'a source sequence (one per row of the batch)' },
-      { name: 'prompt', takesValue: true, repeatable: true, description: 'a prompt for a language model (may be empty)' },
+      {
+        name: 'prompt',
+        takesValue: true,
+        repeatable: true,
+        description: 'a prompt for a language model (may be empty)',
+      },
       { name: 'beam', takesValue: true, description: 'beam search with this width (1 to 256)' },
       { name: 'nbest', takesValue: true, description: 'hypotheses to return per row (beam search; default 1)' },
       { name: 'length-penalty', takesValue: true, description: 'GNMT length penalty α for beam search (default 0)' },
       { name: 'min-length', takesValue: true, description: 'tokens before eos is allowed (default 0)' },
-      { name: 'max-length', takesValue: true, description: "the most tokens generated, 1 to 4096 (default: the decoder's max_length)" },
+      {
+        name: 'max-length',
+        takesValue: true,
+        description: "the most tokens generated, 1 to 4096 (default: the decoder's max_length)",
+      },
       { name: 'sample', takesValue: false, description: 'sample instead of searching' },
       { name: 'temperature', takesValue: true, description: 'sampling temperature, at least 1e-6 (default 1)' },
       { name: 'top-k', takesValue: true, description: 'sample among the k most likely tokens' },
       { name: 'top-p', takesValue: true, description: 'sample among the most likely tokens holding probability p' },
       { name: 'sample-seed', takesValue: true, description: 'seed for sampling (default 0)' },
-      { name: 'greedy-graph', takesValue: false, description: 'decode greedily with the self-contained ONNX Loop graph, to its compiled max_length' },
+      {
+        name: 'greedy-graph',
+        takesValue: false,
+        description: 'decode greedily with the self-contained ONNX Loop graph, to its compiled max_length',
+      },
       { name: 'attention', takesValue: false, description: 'include attention weights in the output' },
-      { name: 'src-vocab', takesValue: true, description: 'JSON list of source tokens (index = id) to read --src as text' },
-      { name: 'tgt-vocab', takesValue: true, description: 'JSON list of target tokens to read --prompt and print results as text' },
+      {
+        name: 'src-vocab',
+        takesValue: true,
+        description: 'JSON list of source tokens (index = id) to read --src as text',
+      },
+      {
+        name: 'tgt-vocab',
+        takesValue: true,
+        description: 'JSON list of target tokens to read --prompt and print results as text',
+      },
       weightsFlag,
       seedFlag,
       opsetFlag,
@@ -82,7 +137,8 @@ const commands: Record<string, Command> = {
   },
   build: {
     usage: 'seqc build [DIR=specs] [--out DIR=generated] [--run]',
-    summary: 'Compile every .seq in DIR into OUT: NAME.onnx, text dumps NAME.onnx.txt and NAME.ir.txt, and NAME.summary.txt.',
+    summary:
+      'Compile every .seq in DIR into OUT: NAME.onnx, text dumps NAME.onnx.txt and NAME.ir.txt, and NAME.summary.txt.',
     flags: [
       { name: 'out', alias: 'o', takesValue: true, description: 'output folder (default generated)' },
       seedFlag,
@@ -121,7 +177,19 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   if (command === undefined) {
     const names = Object.keys(commands);
     const suggestion = names.find((n) => n.startsWith(name.slice(0, 3)));
-    report([error('SEQ200', spanOfWhole('<command line>'), `unknown command \`${name}\``, suggestion !== undefined ? `did you mean \`${suggestion}\`?` : `commands: ${names.join(', ')}`, { found: name, expected: names })], new Map(), io);
+    report(
+      [
+        error(
+          'SEQ200',
+          spanOfWhole('<command line>'),
+          `unknown command \`${name}\``,
+          suggestion !== undefined ? `did you mean \`${suggestion}\`?` : `commands: ${names.join(', ')}`,
+          { found: name, expected: names },
+        ),
+      ],
+      new Map(),
+      io,
+    );
     return ExitCode.usage;
   }
   // Every command takes `--json`; it is honoured from the first problem on, usage problems included.
@@ -147,7 +215,9 @@ async function dispatch(command: Command, name: string, rest: readonly string[],
     return await command.run(parsed.args, io);
   } catch (e) {
     // Reaching here is a bug in seqc, not a problem with the user's input.
-    io.err(`internal error in seqc ${seqcVersion}: ${(e as Error).stack ?? String(e)}\nPlease report it with the spec that caused it.\n`);
+    io.err(
+      `internal error in seqc ${seqcVersion}: ${(e as Error).stack ?? String(e)}\nPlease report it with the spec that caused it.\n`,
+    );
     return 70;
   }
 }

@@ -26,13 +26,21 @@ export function stderrSink(): ProgressSink {
  * Starts a progress line `label: done/total (percent)` when `sink` is a terminal and the command
  * is not printing JSON; otherwise returns a progress that draws nothing.
  */
-export function startProgress(io: Io, label: string, total: number, sink: ProgressSink = stderrSink(), now: () => number = Date.now): Progress {
+export function startProgress(
+  io: Io,
+  label: string,
+  total: number,
+  sink: ProgressSink = stderrSink(),
+  now: () => number = Date.now,
+): Progress {
   if (!sink.isTTY || io.json !== undefined || total <= 0) return silent;
   let last = -Infinity;
   let drawn = false;
   const draw = (done: number): void => {
     const percent = Math.floor((100 * Math.min(done, total)) / total);
-    sink.write(`\r${label}: ${Math.min(done, total).toLocaleString('en-US')}/${total.toLocaleString('en-US')} (${percent}%)\u001b[K`);
+    sink.write(
+      `\r${label}: ${Math.min(done, total).toLocaleString('en-US')}/${total.toLocaleString('en-US')} (${percent}%)\u001b[K`,
+    );
     drawn = true;
   };
   return {
@@ -48,13 +56,21 @@ export function startProgress(io: Io, label: string, total: number, sink: Progre
   };
 }
 
-const stageLabels: Readonly<Record<string, string>> = { weights: 'initializing weights', lower: 'building graphs', encode: 'encoding' };
+const stageLabels: Readonly<Record<string, string>> = {
+  weights: 'initializing weights',
+  lower: 'building graphs',
+  encode: 'encoding',
+};
 
 /**
  * The library's `onProgress` for one compile, drawn as progress lines (`tagger.seq: initializing
  * weights: …`), one per stage, on a terminal only.
  */
-export function compileProgress(io: Io, name: string, sink: ProgressSink = stderrSink()): (stage: string, done: number, total: number) => void {
+export function compileProgress(
+  io: Io,
+  name: string,
+  sink: ProgressSink = stderrSink(),
+): (stage: string, done: number, total: number) => void {
   let current: { stage: string; progress: Progress } | undefined;
   return (stage, done, total) => {
     if (current?.stage !== stage) {

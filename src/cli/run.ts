@@ -5,7 +5,17 @@ import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.j
 import { tensorFromNested, type TensorData } from '../runtime/inputs.js';
 import { loadModel, runModel, toNested } from '../runtime/node.js';
 import { type ParsedArgs } from './args.js';
-import { compactJson, compileFromArgs, emit, ExitCode, onePositional, readBytes, readText, report, type Io } from './io.js';
+import {
+  compactJson,
+  compileFromArgs,
+  emit,
+  ExitCode,
+  onePositional,
+  readBytes,
+  readText,
+  report,
+  type Io,
+} from './io.js';
 
 /** The providers `--ep` accepts, in a comma list tried in order. */
 const providers = ['cpu', 'cuda'] as const;
@@ -60,13 +70,19 @@ export async function runCommand(args: ParsedArgs, io: Io): Promise<number> {
   if (result.outputs === undefined) {
     // Models record only their spec's file name: a failure placed there is placed in the spec compiled here.
     const recorded = basename(path);
-    const inSpec = (d: Diagnostic): Diagnostic => (d.span.source === recorded && sources.has(path) ? { ...d, span: { ...d.span, source: path } } : d);
-    report(result.diagnostics.map((d) => widenToToken(inSpec(d), sources)), sources, io);
+    const inSpec = (d: Diagnostic): Diagnostic =>
+      d.span.source === recorded && sources.has(path) ? { ...d, span: { ...d.span, source: path } } : d;
+    report(
+      result.diagnostics.map((d) => widenToToken(inSpec(d), sources)),
+      sources,
+      io,
+    );
     return ExitCode.diagnostics;
   }
   // A prototype-free object, so that an output named like an Object method prints as itself.
   const printable = Object.create(null) as Record<string, unknown>;
-  for (const [name, t] of result.outputs) Object.defineProperty(printable, name, { value: { dims: t.dims, data: toNested(t) }, enumerable: true });
+  for (const [name, t] of result.outputs)
+    Object.defineProperty(printable, name, { value: { dims: t.dims, data: toNested(t) }, enumerable: true });
   emit(io, printable, `${compactJson(printable)}\n`);
   return ExitCode.ok;
 }
@@ -81,7 +97,15 @@ function executionProviders(flag: string): { providers?: string[]; diagnostics: 
   if (unknown.length > 0 || repeated.length > 0 || list.length === 0) {
     const found = unknown.length > 0 ? `found \`${unknown[0]!.slice(0, 40)}\`` : `\`${repeated[0]}\` is listed twice`;
     return {
-      diagnostics: [error('SEQ201', spanOfWhole('--ep'), `\`--ep\` must be cpu, cuda, or a comma list of them such as cuda,cpu; ${found}`, 'cuda needs onnxruntime-node installed with its CUDA binaries; `--ep cuda,cpu` falls back to cpu', { flag: '--ep', value: flag, expected: [...providers] })],
+      diagnostics: [
+        error(
+          'SEQ201',
+          spanOfWhole('--ep'),
+          `\`--ep\` must be cpu, cuda, or a comma list of them such as cuda,cpu; ${found}`,
+          'cuda needs onnxruntime-node installed with its CUDA binaries; `--ep cuda,cpu` falls back to cpu',
+          { flag: '--ep', value: flag, expected: [...providers] },
+        ),
+      ],
     };
   }
   return { providers: list, diagnostics: [] };
@@ -94,12 +118,27 @@ function inputAssignments(flags: readonly string[]): { values?: Map<string, stri
   for (const assignment of flags) {
     const eq = assignment.indexOf('=');
     if (eq <= 0) {
-      diagnostics.push(error('SEQ201', spanOfWhole('--input'), `\`--input ${assignment.slice(0, 60)}\` is not NAME=VALUE`, "for example --input 'tokens=[[1, 2, 3]]'", { flag: '--input', value: assignment.slice(0, 60), expected: 'NAME=VALUE' }));
+      diagnostics.push(
+        error(
+          'SEQ201',
+          spanOfWhole('--input'),
+          `\`--input ${assignment.slice(0, 60)}\` is not NAME=VALUE`,
+          "for example --input 'tokens=[[1, 2, 3]]'",
+          { flag: '--input', value: assignment.slice(0, 60), expected: 'NAME=VALUE' },
+        ),
+      );
       continue;
     }
     const name = assignment.slice(0, eq);
     if (values.has(name)) {
-      diagnostics.push(error('SEQ306', spanOfWhole(`input \`${name}\``), `\`--input ${name}=…\` is given more than once`, 'give each input once; put several rows in one value, e.g. [[1, 2], [3, 4]]'));
+      diagnostics.push(
+        error(
+          'SEQ306',
+          spanOfWhole(`input \`${name}\``),
+          `\`--input ${name}=…\` is given more than once`,
+          'give each input once; put several rows in one value, e.g. [[1, 2], [3, 4]]',
+        ),
+      );
       continue;
     }
     values.set(name, assignment.slice(eq + 1));
@@ -120,8 +159,19 @@ function inputValue(name: string, raw: string): { value?: unknown; problem?: Dia
     return { value: JSON.parse(text) };
   } catch (e) {
     const what = fromFile === undefined ? `the value of \`${name}\`` : `${fromFile} (the value of \`${name}\`)`;
-    const hint = fromFile === undefined ? "quote it for the shell: --input 'tokens=[[1, 2, 3]]'" : 'the file must hold one JSON value: nested lists of numbers';
-    return { problem: error('SEQ300', spanOfWhole(fromFile ?? `input \`${name}\``), `${what} is not JSON: ${jsonProblem(e, text)}`, hint, { input: name, expected: 'JSON' }) };
+    const hint =
+      fromFile === undefined
+        ? "quote it for the shell: --input 'tokens=[[1, 2, 3]]'"
+        : 'the file must hold one JSON value: nested lists of numbers';
+    return {
+      problem: error(
+        'SEQ300',
+        spanOfWhole(fromFile ?? `input \`${name}\``),
+        `${what} is not JSON: ${jsonProblem(e, text)}`,
+        hint,
+        { input: name, expected: 'JSON' },
+      ),
+    };
   }
 }
 
@@ -138,7 +188,10 @@ function jsonProblem(e: unknown, text: string): string {
     const before = text.slice(0, offset);
     const line = before.split('\n').length;
     const column = offset - before.lastIndexOf('\n');
-    return `${message.slice(0, position.index).replace(/ in JSON $/, '').trim()} at line ${line}, column ${column}`;
+    return `${message
+      .slice(0, position.index)
+      .replace(/ in JSON $/, '')
+      .trim()} at line ${line}, column ${column}`;
   }
   if (token !== null) return `unexpected character ${JSON.stringify(token[1])}`;
   if (/end of JSON input/.test(message)) return 'it ends before the value is complete';
@@ -153,5 +206,8 @@ function widenToToken(d: Diagnostic, sources: ReadonlyMap<string, string>): Diag
   if (line === undefined) return d;
   const word = /^[\w.]+/.exec(line.slice(d.span.start.column - 1));
   if (word === null) return d;
-  return { ...d, span: { ...d.span, end: { ...d.span.end, line: d.span.start.line, column: d.span.start.column + word[0].length } } };
+  return {
+    ...d,
+    span: { ...d.span, end: { ...d.span.end, line: d.span.start.line, column: d.span.start.column + word[0].length } },
+  };
 }

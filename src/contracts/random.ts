@@ -24,7 +24,12 @@ export function rngFor(seed: number, key: string): Rng {
   const splitmix = splitMix64(fnv1a64(seed, key));
   const first = splitmix();
   const second = splitmix();
-  const state = new Uint32Array([Number(first >> 32n), Number(first & 0xffffffffn), Number(second >> 32n), Number(second & 0xffffffffn)]);
+  const state = new Uint32Array([
+    Number(first >> 32n),
+    Number(first & 0xffffffffn),
+    Number(second >> 32n),
+    Number(second & 0xffffffffn),
+  ]);
   // xoshiro's state must not be all zero; SplitMix64 makes that practically impossible, but be sure.
   if (state.every((word) => word === 0)) {
     state[0] = 0x9e3779b9;

@@ -45,17 +45,37 @@ export const catalogue = {
   SEQ038: { stage: 'check', title: 'Attention is only meaningful inside a decoder block.' },
 
   // Encoder–decoder models and language models.
-  SEQ040: { stage: 'check', title: "The decoder's initial state cannot come from the encoder's final state as declared." },
-  SEQ041: { stage: 'check', title: "A decoder's steps are not as seqc expects: one Embedding first, only an Attention between it and the recurrent layer, no `output` steps, logits at the end." },
+  SEQ040: {
+    stage: 'check',
+    title: "The decoder's initial state cannot come from the encoder's final state as declared.",
+  },
+  SEQ041: {
+    stage: 'check',
+    title:
+      "A decoder's steps are not as seqc expects: one Embedding first, only an Attention between it and the recurrent layer, no `output` steps, logits at the end.",
+  },
   SEQ042: { stage: 'check', title: "An attention layer's sizes do not fit its query and memory." },
   SEQ044: { stage: 'check', title: 'An input or output name that ONNX Runtime for JavaScript cannot feed or fetch.' },
-  SEQ045: { stage: 'check', title: "The model's blocks are not arranged as seqc expects: an unknown block, a block given twice, an encoder without a decoder, or a chain outside the encoder." },
-  SEQ046: { stage: 'check', title: 'The encoder does not end in a sequence [batch, time, features] for the decoder to attend over.' },
-  SEQ048: { stage: 'check', title: "A decoder's Attention is misplaced: in a language model, given twice, or not next to the recurrent layer." },
+  SEQ045: {
+    stage: 'check',
+    title:
+      "The model's blocks are not arranged as seqc expects: an unknown block, a block given twice, an encoder without a decoder, or a chain outside the encoder.",
+  },
+  SEQ046: {
+    stage: 'check',
+    title: 'The encoder does not end in a sequence [batch, time, features] for the decoder to attend over.',
+  },
+  SEQ048: {
+    stage: 'check',
+    title: "A decoder's Attention is misplaced: in a language model, given twice, or not next to the recurrent layer.",
+  },
   SEQ049: { stage: 'check', title: "A decoder's recurrent layer is missing, given twice, bidirectional or stateful." },
 
   // Compile targets.
-  SEQ050: { stage: 'target', title: 'A part of the model cannot run where `--target webgpu` promises to run it: on the WebGPU provider.' },
+  SEQ050: {
+    stage: 'target',
+    title: 'A part of the model cannot run where `--target webgpu` promises to run it: on the WebGPU provider.',
+  },
   SEQ051: { stage: 'target', title: "The model's weights exceed what seqc can write in one weights file (4 GiB)." },
 
   // Weights files.
@@ -68,7 +88,10 @@ export const catalogue = {
   SEQ200: { stage: 'cli', title: 'An unknown command or flag.' },
   SEQ201: { stage: 'cli', title: 'A flag is missing its value or has a value of the wrong form.' },
   SEQ202: { stage: 'cli', title: 'A file could not be read or written.' },
-  SEQ203: { stage: 'cli', title: 'A file is larger than seqc reads of its kind (`SEQC_MAX_READ_BYTES` raises the limit).' },
+  SEQ203: {
+    stage: 'cli',
+    title: 'A file is larger than seqc reads of its kind (`SEQC_MAX_READ_BYTES` raises the limit).',
+  },
   SEQ204: { stage: 'cli', title: 'A path to read is a device, a FIFO or a socket, not a regular file.' },
   SEQ205: { stage: 'cli', title: 'An output path exists and is not a regular file; seqc replaces only regular files.' },
   SEQ206: { stage: 'cli', title: "An output path is one of the command's inputs (the same file, or a link to it)." },
@@ -79,21 +102,44 @@ export const catalogue = {
   SEQ302: { stage: 'runtime', title: 'ONNX Runtime failed while running a model or a bundle that it had opened.' },
   SEQ309: { stage: 'runtime', title: 'A model given to run is not a readable ONNX model.' },
   SEQ310: { stage: 'runtime', title: 'An ONNX model that seqc did not compile: it has no seqc.signature metadata.' },
-  SEQ311: { stage: 'runtime', title: 'A file that a model or bundle needs cannot be read or fetched: the model itself, its weights file, or a graph its manifest names.' },
+  SEQ311: {
+    stage: 'runtime',
+    title:
+      'A file that a model or bundle needs cannot be read or fetched: the model itself, its weights file, or a graph its manifest names.',
+  },
   SEQ312: { stage: 'runtime', title: "ONNX Runtime could not open one of a bundle's graphs." },
   SEQ313: { stage: 'runtime', title: "A bundle's graph lacks an input or output that its manifest lists." },
   SEQ320: { stage: 'runtime', title: "A bundle's manifest is not JSON, or does not match the manifest's schema." },
   SEQ321: { stage: 'runtime', title: "A bundle's manifest names a file outside its folder." },
 
   // Generating with a decoder.
-  SEQ330: { stage: 'runtime', title: "A generation request exceeds seqc's bounds on length, beam width, samples or total work." },
-  SEQ331: { stage: 'cli', title: '`seqc generate` flags that contradict each other or that the chosen decoding cannot honour.' },
-  SEQ340: { stage: 'runtime', title: 'Running a model on Node needs onnxruntime-node, which is not installed or could not be loaded.' },
+  SEQ330: {
+    stage: 'runtime',
+    title: "A generation request exceeds seqc's bounds on length, beam width, samples or total work.",
+  },
+  SEQ331: {
+    stage: 'cli',
+    title: '`seqc generate` flags that contradict each other or that the chosen decoding cannot honour.',
+  },
+  SEQ340: {
+    stage: 'runtime',
+    title: 'Running a model on Node needs onnxruntime-node, which is not installed or could not be loaded.',
+  },
   SEQ303: { stage: 'runtime', title: "The model's seqc.signature is malformed or does not match its graph." },
-  SEQ304: { stage: 'runtime', title: 'A number is too large to pass exactly: beyond ±(2^53 − 1) for an int64 input, beyond float32 range for a float32 input.' },
+  SEQ304: {
+    stage: 'runtime',
+    title:
+      'A number is too large to pass exactly: beyond ±(2^53 − 1) for an int64 input, beyond float32 range for a float32 input.',
+  },
   SEQ306: { stage: 'runtime', title: 'The same input is given more than once.' },
-  SEQ307: { stage: 'runtime', title: 'An output name that ONNX Runtime\'s JavaScript API cannot return, such as `__proto__`.' },
-  SEQ308: { stage: 'runtime', title: 'An execution provider is not available; the model runs on the next one listed, or not at all.' },
+  SEQ307: {
+    stage: 'runtime',
+    title: "An output name that ONNX Runtime's JavaScript API cannot return, such as `__proto__`.",
+  },
+  SEQ308: {
+    stage: 'runtime',
+    title: 'An execution provider is not available; the model runs on the next one listed, or not at all.',
+  },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;

@@ -50,7 +50,11 @@ export interface Facts {
   /** SEQ102: the tensors the weights file lacks, those it has that the model does not, and those of the wrong shape. */
   readonly missing?: readonly string[];
   readonly unexpected?: readonly string[];
-  readonly misshaped?: readonly { readonly name: string; readonly expected: readonly number[]; readonly found: readonly number[] }[];
+  readonly misshaped?: readonly {
+    readonly name: string;
+    readonly expected: readonly number[];
+    readonly found: readonly number[];
+  }[];
 }
 
 export interface Diagnostic {
@@ -78,8 +82,22 @@ export function warning(code: DiagnosticCode, span: Span, message: string, hint?
   return diagnostic(code, 'warning', span, message, hint, facts);
 }
 
-function diagnostic(code: DiagnosticCode, severity: Severity, span: Span, message: string, hint: string | undefined, facts: Facts | undefined): Diagnostic {
-  return { code, severity, span, message, ...(hint === undefined ? {} : { hint }), ...(facts === undefined ? {} : { facts }) };
+function diagnostic(
+  code: DiagnosticCode,
+  severity: Severity,
+  span: Span,
+  message: string,
+  hint: string | undefined,
+  facts: Facts | undefined,
+): Diagnostic {
+  return {
+    code,
+    severity,
+    span,
+    message,
+    ...(hint === undefined ? {} : { hint }),
+    ...(facts === undefined ? {} : { facts }),
+  };
 }
 
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
@@ -114,11 +132,17 @@ export function capDiagnostics(ds: readonly Diagnostic[], source: string): reado
   const dropped = ds.slice(maxDiagnostics);
   const errors = dropped.filter((d) => d.severity === 'error').length;
   const warnings = dropped.length - errors;
-  const counts = [errors > 0 ? `${errors} error${errors === 1 ? '' : 's'}` : '', warnings > 0 ? `${warnings} warning${warnings === 1 ? '' : 's'}` : '']
+  const counts = [
+    errors > 0 ? `${errors} error${errors === 1 ? '' : 's'}` : '',
+    warnings > 0 ? `${warnings} warning${warnings === 1 ? '' : 's'}` : '',
+  ]
     .filter((c) => c !== '')
     .join(' and ');
   const message = `${dropped.length} more diagnostics (${counts}) are not shown; seqc reports at most ${maxDiagnostics}`;
   const hint = 'fix the ones shown and run again; the limit cannot be raised';
-  const note = errors > 0 ? error('SEQ005', spanOfWhole(source), message, hint) : warning('SEQ005', spanOfWhole(source), message, hint);
+  const note =
+    errors > 0
+      ? error('SEQ005', spanOfWhole(source), message, hint)
+      : warning('SEQ005', spanOfWhole(source), message, hint);
   return [...ds.slice(0, maxDiagnostics), note];
 }

@@ -14,17 +14,24 @@ const ansi = { red: '\x1b[31;1m', yellow: '\x1b[33;1m', blue: '\x1b[34;1m', bold
 
 /** `sources` maps a span's source name to its text, so the offending line can be shown. */
 export function renderDiagnostic(d: Diagnostic, sources: ReadonlyMap<string, string>, options: RenderOptions): string {
-  const paint = (style: keyof typeof ansi, text: string): string => (options.color ? `${ansi[style]}${text}${ansi.reset}` : text);
+  const paint = (style: keyof typeof ansi, text: string): string =>
+    options.color ? `${ansi[style]}${text}${ansi.reset}` : text;
   const severityStyle = d.severity === 'error' ? 'red' : 'yellow';
   const [headline, ...details] = d.message.split('\n').map(escapeControls);
   const lines = [`${paint(severityStyle, `${d.severity}[${d.code}]`)}${paint('bold', `: ${headline}`)}`];
-  const excerpt = codeExcerpt(d.span, sources, (t) => paint(severityStyle, t), (t) => paint('blue', t));
+  const excerpt = codeExcerpt(
+    d.span,
+    sources,
+    (t) => paint(severityStyle, t),
+    (t) => paint('blue', t),
+  );
   lines.push(...excerpt);
   for (const detail of details) lines.push(`   ${detail}`);
   for (const r of d.related ?? []) {
     lines.push(`${paint('blue', '   = note')}: ${escapeControls(r.message)} (${escapeControls(location(r.span))})`);
   }
-  if (d.hint !== undefined) lines.push(`${paint('blue', '   = hint')}: ${d.hint.split('\n').map(escapeControls).join('\n')}`);
+  if (d.hint !== undefined)
+    lines.push(`${paint('blue', '   = hint')}: ${d.hint.split('\n').map(escapeControls).join('\n')}`);
   return lines.join('\n');
 }
 
@@ -47,12 +54,19 @@ export function escapeControls(text: string): string {
 // paragraph separators, and the byte-order mark.
 const unsafeCharacters = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
-export function renderDiagnostics(ds: readonly Diagnostic[], sources: ReadonlyMap<string, string>, options: RenderOptions): string {
+export function renderDiagnostics(
+  ds: readonly Diagnostic[],
+  sources: ReadonlyMap<string, string>,
+  options: RenderOptions,
+): string {
   const errors = ds.filter((d) => d.severity === 'error').length;
   const warnings = ds.length - errors;
   const parts = ds.map((d) => renderDiagnostic(d, sources, options));
   if (errors > 0 || warnings > 0) {
-    const count = [errors > 0 ? `${errors} error${errors === 1 ? '' : 's'}` : '', warnings > 0 ? `${warnings} warning${warnings === 1 ? '' : 's'}` : '']
+    const count = [
+      errors > 0 ? `${errors} error${errors === 1 ? '' : 's'}` : '',
+      warnings > 0 ? `${warnings} warning${warnings === 1 ? '' : 's'}` : '',
+    ]
       .filter((s) => s !== '')
       .join(', ');
     parts.push(count);
@@ -105,7 +119,11 @@ function codeExcerpt(
  * characters starting a little before the span, with `…` where text was cut. `firstColumn` and
  * `lastColumn` are the line's columns the window shows; `prefix` is what stands before them.
  */
-function excerptWindow(line: string, startColumn: number, endColumn: number): { text: string; prefix: string; firstColumn: number; lastColumn: number } {
+function excerptWindow(
+  line: string,
+  startColumn: number,
+  endColumn: number,
+): { text: string; prefix: string; firstColumn: number; lastColumn: number } {
   if (line.length <= excerptWidth) return { text: line, prefix: '', firstColumn: 1, lastColumn: line.length };
   const lead = Math.min(40, Math.max(0, excerptWidth - (endColumn - startColumn)));
   const firstColumn = Math.max(1, Math.min(startColumn - lead, line.length - excerptWidth + 1));

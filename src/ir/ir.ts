@@ -2,7 +2,8 @@
 
 import type { Span } from '../diagnostics/diagnostic.js';
 
-export type Dim = { readonly kind: 'symbol'; readonly name: string } | { readonly kind: 'fixed'; readonly size: number };
+export type Dim =
+  { readonly kind: 'symbol'; readonly name: string } | { readonly kind: 'fixed'; readonly size: number };
 
 export type ElementType = 'int64' | 'float32';
 
@@ -22,7 +23,10 @@ export interface Value {
   readonly type: ValueType;
 }
 
-export type InputRole = { readonly kind: 'data' } | { readonly kind: 'lengths'; readonly of: string } | { readonly kind: 'state'; readonly layer: string };
+export type InputRole =
+  | { readonly kind: 'data' }
+  | { readonly kind: 'lengths'; readonly of: string }
+  | { readonly kind: 'state'; readonly layer: string };
 
 export interface IrInput {
   readonly name: string;

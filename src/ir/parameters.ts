@@ -17,7 +17,12 @@ export function gateCount(cell: RecurrentCell): number {
  * PyTorch's name for one recurrent tensor: `lstm.weight_ih_l0`, `lstm.bias_hh_l1_reverse`. `direction`
  * is PyTorch's direction index: 0 forward, 1 reverse.
  */
-export function recurrentParameterName(label: string, weight: RecurrentWeight, layer: number, direction: number): string {
+export function recurrentParameterName(
+  label: string,
+  weight: RecurrentWeight,
+  layer: number,
+  direction: number,
+): string {
   return `${label}.${weight}_l${layer}${direction === 1 ? '_reverse' : ''}`;
 }
 
@@ -33,7 +38,11 @@ export function parametersOf(op: Op): IrParameter[] {
   switch (op.kind) {
     case 'embedding':
       return [
-        p('weight', [op.vocab, op.dim], op.paddingIdx === undefined ? { kind: 'normal', std: 1 } : { kind: 'normal', std: 1, zeroRow: op.paddingIdx }),
+        p(
+          'weight',
+          [op.vocab, op.dim],
+          op.paddingIdx === undefined ? { kind: 'normal', std: 1 } : { kind: 'normal', std: 1, zeroRow: op.paddingIdx },
+        ),
       ];
     case 'recurrent': {
       const gates = gateCount(op.cell) * op.hidden;
@@ -43,7 +52,12 @@ export function parametersOf(op: Op): IrParameter[] {
       for (let layer = 0; layer < op.layers; layer++) {
         const inputSize = layer === 0 ? op.inputSize : op.hidden * directions;
         for (let direction = 0; direction < directions; direction++) {
-          const named = (weight: RecurrentWeight, shape: number[]): IrParameter => ({ name: recurrentParameterName(op.label, weight, layer, direction), shape, init: bound, owner });
+          const named = (weight: RecurrentWeight, shape: number[]): IrParameter => ({
+            name: recurrentParameterName(op.label, weight, layer, direction),
+            shape,
+            init: bound,
+            owner,
+          });
           result.push(named('weight_ih', [gates, inputSize]), named('weight_hh', [gates, op.hidden]));
           if (op.bias) result.push(named('bias_ih', [gates]), named('bias_hh', [gates]));
         }
@@ -65,7 +79,11 @@ export function parametersOf(op: Op): IrParameter[] {
 }
 
 /** Attention and bridge parameters, named as docs/seq2seq.md gives them (OpenNMT-py's GlobalAttention names). */
-export function decoderParameters(decoder: DecoderIR, encoder: EncoderIR | undefined, encoderOps: readonly Op[]): IrParameter[] {
+export function decoderParameters(
+  decoder: DecoderIR,
+  encoder: EncoderIR | undefined,
+  encoderOps: readonly Op[],
+): IrParameter[] {
   const result: IrParameter[] = [];
   const att = decoder.attention;
   const { hidden, layers, cell } = decoder.recurrent;
@@ -93,7 +111,12 @@ export function decoderParameters(decoder: DecoderIR, encoder: EncoderIR | undef
     });
     if (att.score === 'general') attention.push(p('linear_in.weight', [d, q], q));
     if (att.score === 'additive') {
-      attention.push(p('linear_context.weight', [d, d], d), p('linear_query.weight', [d, q], q), p('linear_query.bias', [d], q), p('v.weight', [1, d], d));
+      attention.push(
+        p('linear_context.weight', [d, d], d),
+        p('linear_query.weight', [d, q], q),
+        p('linear_query.bias', [d], q),
+        p('v.weight', [1, d], d),
+      );
     }
     if (att.placement === 'luong') {
       attention.push(p('linear_out.weight', [q, d + q], d + q));

@@ -6,14 +6,24 @@ import { formatType, type AttentionIR, type ModelIR, type Op } from './ir.js';
 export function formatIr(ir: ModelIR): string {
   const lines = [`model ${ir.name}`];
   for (const input of ir.inputs) {
-    const role = input.role.kind === 'lengths' ? ` lengths of ${input.role.of}` : input.role.kind === 'state' ? ` state of ${input.role.layer}` : '';
+    const role =
+      input.role.kind === 'lengths'
+        ? ` lengths of ${input.role.of}`
+        : input.role.kind === 'state'
+          ? ` state of ${input.role.layer}`
+          : '';
     lines.push(`  input ${input.name}: ${formatType(input.type)}${role}`);
   }
   for (const op of ir.ops) lines.push(`  ${formatOp(op)}`);
   const decoder = ir.decoder;
   if (decoder !== undefined) {
-    if (ir.encoder !== undefined) lines.push(`  encoder memory = ${ir.encoder.memory}: ${formatType(ir.encoder.memoryType)}, initial state from ${ir.encoder.finalState}`);
-    lines.push(`  decoder bos=${decoder.bos} eos=${decoder.eos} max_length=${decoder.maxLength} bridge=${decoder.bridge ? 'linear' : 'none'} vocab=${decoder.vocab}`);
+    if (ir.encoder !== undefined)
+      lines.push(
+        `  encoder memory = ${ir.encoder.memory}: ${formatType(ir.encoder.memoryType)}, initial state from ${ir.encoder.finalState}`,
+      );
+    lines.push(
+      `  decoder bos=${decoder.bos} eos=${decoder.eos} max_length=${decoder.maxLength} bridge=${decoder.bridge ? 'linear' : 'none'} vocab=${decoder.vocab}`,
+    );
     lines.push(`    ${formatOp(decoder.embedding)}`);
     if (decoder.attention?.placement === 'bahdanau') lines.push(`    ${formatAttention(decoder.attention)}`);
     lines.push(`    ${formatOp(decoder.recurrent)}`);
@@ -32,7 +42,10 @@ function formatOp(op: Op): string {
     case 'embedding':
       return `${head} vocab=${op.vocab} dim=${op.dim}${op.paddingIdx === undefined ? '' : ` padding_idx=${op.paddingIdx}`}: ${type}`;
     case 'recurrent': {
-      const state = op.state === undefined ? '' : ` state=${[op.state.h0, op.state.c0, op.state.hn, op.state.cn].filter((s) => s !== undefined).join(',')}`;
+      const state =
+        op.state === undefined
+          ? ''
+          : ` state=${[op.state.h0, op.state.c0, op.state.hn, op.state.cn].filter((s) => s !== undefined).join(',')}`;
       return `${head} ${op.cell} in=${op.inputSize} hidden=${op.hidden} layers=${op.layers}${op.bidirectional ? ' bidirectional' : ''}${op.bias ? '' : ' no-bias'} nonlinearity=${op.nonlinearity} reset_after=${op.resetAfter} recurrent_activation=${op.recurrentActivation} dropout=${op.dropout}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${state}: ${type}`;
     }
     case 'linear':

@@ -11,7 +11,13 @@ export function lowerActivation(ctx: LayerContext, op: ActivationOp): LayerOutpu
   const { b } = ctx;
   const x = ctx.value(op.input);
   const out = b.fresh(`${op.label}/output`);
-  const opTypes = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid', softmax: 'Softmax', log_softmax: 'LogSoftmax' } as const;
+  const opTypes = {
+    relu: 'Relu',
+    tanh: 'Tanh',
+    sigmoid: 'Sigmoid',
+    softmax: 'Softmax',
+    log_softmax: 'LogSoftmax',
+  } as const;
   const opType = opTypes[op.fn];
   const name = `${op.label}/${opType}`;
   const output = { name: out, type: internalType(op.output.type, x.timeMajor) };

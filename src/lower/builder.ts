@@ -96,7 +96,8 @@ export class GraphBuilder {
   ): void {
     for (const o of outputs) {
       if (o.name !== '') this.names.add(o.name);
-      if (o.type !== undefined && o.name !== '') this.valueInfo.push({ name: o.name, type: { elemType: o.type.elemType, shape: o.type.dims } });
+      if (o.type !== undefined && o.name !== '')
+        this.valueInfo.push({ name: o.name, type: { elemType: o.type.elemType, shape: o.type.dims } });
     }
     this.nodes.push({
       name: nodeName,
@@ -112,13 +113,24 @@ export class GraphBuilder {
   floatInitializer(name: string, dims: readonly number[], data: Float32Array, docString?: string): string {
     if (this.initializerNames.has(name)) return name;
     this.names.add(name);
-    this.addInitializer({ name, dataType: DataType.FLOAT, dims, floatData: data, ...(docString === undefined ? {} : { docString }) });
+    this.addInitializer({
+      name,
+      dataType: DataType.FLOAT,
+      dims,
+      floatData: data,
+      ...(docString === undefined ? {} : { docString }),
+    });
     return name;
   }
 
   int64Initializer(name: string, values: readonly number[], dims: readonly number[] = [values.length]): string {
     const unique = this.fresh(name);
-    this.addInitializer({ name: unique, dataType: DataType.INT64, dims, int64Data: BigInt64Array.from(values.map((v) => BigInt(v))) });
+    this.addInitializer({
+      name: unique,
+      dataType: DataType.INT64,
+      dims,
+      int64Data: BigInt64Array.from(values.map((v) => BigInt(v))),
+    });
     return unique;
   }
 

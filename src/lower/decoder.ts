@@ -12,7 +12,10 @@ import { targetFor, type Target } from './target.js';
 export const float = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.FLOAT, dims });
 export const int64 = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.INT64, dims });
 export const bool = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.BOOL, dims });
-export const info = (name: string, type: TensorType): ValueInfoProto => ({ name, type: { elemType: type.elemType, shape: type.dims } });
+export const info = (name: string, type: TensorType): ValueInfoProto => ({
+  name,
+  type: { elemType: type.elemType, shape: type.dims },
+});
 
 /** The symbolic and fixed sizes every graph of the bundle uses. */
 export interface Sizes {
@@ -70,7 +73,8 @@ export function decoderContext(ir: ModelIR, weights: WeightMap, options: LowerOp
     srcTime: memoryType === undefined ? dimParam('src_time') : onnxDim(memoryType.dims[1]!),
     layers: decoder.recurrent.layers,
     hidden: decoder.recurrent.hidden,
-    memoryDim: decoder.attention?.memoryDim ?? (memoryType === undefined ? 0 : (memoryType.dims[2] as { size: number }).size),
+    memoryDim:
+      decoder.attention?.memoryDim ?? (memoryType === undefined ? 0 : (memoryType.dims[2] as { size: number }).size),
     vocab: decoder.vocab,
   };
   return {
@@ -92,8 +96,22 @@ export function decoderContext(ir: ModelIR, weights: WeightMap, options: LowerOp
 }
 
 /** A graph holding what `b` built. */
-export function graphOf(b: GraphBuilder, name: string, inputs: ValueInfoProto[], outputs: ValueInfoProto[], doc: string): GraphProto {
-  return { name, nodes: b.nodes, initializers: b.initializers, inputs, outputs, valueInfo: b.valueInfo, docString: doc };
+export function graphOf(
+  b: GraphBuilder,
+  name: string,
+  inputs: ValueInfoProto[],
+  outputs: ValueInfoProto[],
+  doc: string,
+): GraphProto {
+  return {
+    name,
+    nodes: b.nodes,
+    initializers: b.initializers,
+    inputs,
+    outputs,
+    valueInfo: b.valueInfo,
+    docString: doc,
+  };
 }
 
 /** A scalar int64 tensor: the size of `axis` of `tensor`. */
@@ -116,7 +134,13 @@ export function batchVector(ctx: DecoderContext, b: GraphBuilder, enc: EncoderVa
   const vector = b.fresh('decoder/batch_vector');
   onnx.unsqueeze(b, 'decoder/batch_vector/Unsqueeze', [batch, axis0], { name: vector, type: int64([dimValue(1)]) });
   const zeros = b.fresh('decoder/batch_zeros');
-  onnx.constantOfShape(b, 'decoder/batch_zeros/ConstantOfShape', [vector], { name: zeros, type: int64([ctx.sizes.batch]) }, { int64Value: 0n });
+  onnx.constantOfShape(
+    b,
+    'decoder/batch_zeros/ConstantOfShape',
+    [vector],
+    { name: zeros, type: int64([ctx.sizes.batch]) },
+    { int64Value: 0n },
+  );
   return zeros;
 }
 
@@ -125,7 +149,13 @@ export function filled(ctx: DecoderContext, b: GraphBuilder, name: string, like:
   const shape = b.fresh(`${name}/shape`);
   onnx.shape(b, `${name}/Shape`, [like], { name: shape });
   const out = b.fresh(name);
-  onnx.constantOfShape(b, `${name}/ConstantOfShape`, [shape], { name: out, type: int64([ctx.sizes.batch]) }, { int64Value: value });
+  onnx.constantOfShape(
+    b,
+    `${name}/ConstantOfShape`,
+    [shape],
+    { name: out, type: int64([ctx.sizes.batch]) },
+    { int64Value: value },
+  );
   return out;
 }
 

@@ -9,9 +9,19 @@ import { internalType, recordedPlace } from './values.js';
 export function lowerEmbedding(ctx: LayerContext, op: EmbeddingOp): LayerOutput {
   const { b } = ctx;
   // The webgpu target gathers from the batch-major ids, since the WebGPU provider cannot transpose int64.
-  const x = ctx.target.embeddingIds(() => ctx.value(op.input), () => ctx.timeMajor(op.input, op.span));
+  const x = ctx.target.embeddingIds(
+    () => ctx.value(op.input),
+    () => ctx.timeMajor(op.input, op.span),
+  );
   const table = b.floatInitializer(`${op.label}.weight`, [op.vocab, op.dim], ctx.weight(`${op.label}.weight`));
   const out = b.fresh(`${op.label}/output`);
-  onnx.gather(b, `${op.label}/Gather`, [table, x.name], { name: out, type: internalType(op.output.type, x.timeMajor) }, { axis: 0 }, recordedPlace(op.span));
+  onnx.gather(
+    b,
+    `${op.label}/Gather`,
+    [table, x.name],
+    { name: out, type: internalType(op.output.type, x.timeMajor) },
+    { axis: 0 },
+    recordedPlace(op.span),
+  );
   return { name: out, timeMajor: x.timeMajor };
 }

@@ -4,7 +4,19 @@ import * as onnx from './ops.js';
 import { DataType, type GraphProto, type ValueInfoProto } from '../onnx/types.js';
 import { dimParam, dimValue, GraphBuilder } from './builder.js';
 import { batchFilled, floatIdsAsInt32, idsAsFloat, prefixNodeNames, zerosLike } from './webgpu.js';
-import { type DecoderContext, type StepState, type EncoderValues, float, int64, bool, info, graphOf, axisSize, batchVector, filled } from './decoder.js';
+import {
+  type DecoderContext,
+  type StepState,
+  type EncoderValues,
+  float,
+  int64,
+  bool,
+  info,
+  graphOf,
+  axisSize,
+  batchVector,
+  filled,
+} from './decoder.js';
 import { decoderLoop } from './loop.js';
 import { decoderStart } from './encoder.js';
 import { decoderStep, decoderHead } from './step.js';
@@ -35,24 +47,54 @@ export function greedyGraph(ctx: DecoderContext): GraphProto {
     const columnShape = b.fresh('decoder/bos_column_shape');
     onnx.concat(b, 'decoder/bos_column_shape/Concat', [batchOnly, oneColumn], { name: columnShape }, { axis: 0 });
     const bosColumn = b.fresh('decoder/bos_column');
-    onnx.constantOfShape(b, 'decoder/bos_column/ConstantOfShape', [columnShape], { name: bosColumn, type: int64([batch, dimValue(1)]) }, { int64Value: ctx.decoder.bos });
+    onnx.constantOfShape(
+      b,
+      'decoder/bos_column/ConstantOfShape',
+      [columnShape],
+      { name: bosColumn, type: int64([batch, dimValue(1)]) },
+      { int64Value: ctx.decoder.bos },
+    );
     const fed = b.fresh('decoder/fed');
-    onnx.concat(b, 'decoder/fed/Concat', [bosColumn, 'prompt'], { name: fed, type: int64([batch, dimParam('fed_time')]) }, { axis: 1 });
+    onnx.concat(
+      b,
+      'decoder/fed/Concat',
+      [bosColumn, 'prompt'],
+      { name: fed, type: int64([batch, dimParam('fed_time')]) },
+      { axis: 1 },
+    );
     const promptTime = axisSize(b, fed, 1, 'decoder/prompt_time');
     const one = b.int64Initializer('decoder/one', [1], []);
     const warmSteps = b.fresh('decoder/warm_steps');
     onnx.sub(b, 'decoder/warm_steps/Sub', [promptTime, one], { name: warmSteps, type: int64([]) });
     const prompt = b.fresh('decoder/prompt_time_major');
-    onnx.transpose(b, 'decoder/prompt/Transpose', [fed], { name: prompt, type: int64([dimParam('fed_time'), batch]) }, { perm: [1, 0] });
+    onnx.transpose(
+      b,
+      'decoder/prompt/Transpose',
+      [fed],
+      { name: prompt, type: int64([dimParam('fed_time'), batch]) },
+      { perm: [1, 0] },
+    );
     const warm = decoderLoop(ctx, b, 'decoder/prompt', warmSteps, state, [], (body, iteration, current) => {
       const tokens = body.fresh('decoder/prompt/tokens');
-      onnx.gather(body, 'decoder/prompt/tokens/Gather', [prompt, iteration], { name: tokens, type: int64([batch]) }, { axis: 0 });
+      onnx.gather(
+        body,
+        'decoder/prompt/tokens/Gather',
+        [prompt, iteration],
+        { name: tokens, type: int64([batch]) },
+        { axis: 0 },
+      );
       return { state: decoderStep(ctx, body, tokens, current, enc), carried: [], scans: [] };
     });
     state = warm.state;
     const minusOne = b.int64Initializer('decoder/last_index', [-1], []);
     firstTokens = b.fresh('decoder/first_tokens');
-    onnx.gather(b, 'decoder/first_tokens/Gather', [prompt, minusOne], { name: firstTokens, type: int64([batch]) }, { axis: 0 });
+    onnx.gather(
+      b,
+      'decoder/first_tokens/Gather',
+      [prompt, minusOne],
+      { name: firstTokens, type: int64([batch]) },
+      { axis: 0 },
+    );
   } else {
     firstTokens = filled(ctx, b, 'decoder/bos_tokens', batchVector(ctx, b, enc), ctx.decoder.bos);
   }
@@ -61,7 +103,8 @@ export function greedyGraph(ctx: DecoderContext): GraphProto {
   onnx.cast(b, 'decoder/finished0/Cast', [zeros], { name: notFinished, type: bool([batch]) }, { to: DataType.BOOL });
   const maxLength = b.int64Initializer('decoder/max_length', [ctx.decoder.maxLength], []);
   const eos = b.int64Initializer('decoder/eos', [ctx.decoder.eos], []);
-  const loop = decoderLoop(ctx, 
+  const loop = decoderLoop(
+    ctx,
     b,
     'decoder/greedy',
     maxLength,
@@ -74,7 +117,13 @@ export function greedyGraph(ctx: DecoderContext): GraphProto {
       const [tokens, finished] = carried as [string, string];
       const out = decoderStep(ctx, body, tokens, current, enc);
       const best = body.fresh('decoder/greedy/argmax');
-      onnx.argMax(body, 'decoder/greedy/ArgMax', [out.logits], { name: best, type: int64([batch]) }, { axis: 1, keepdims: 0 });
+      onnx.argMax(
+        body,
+        'decoder/greedy/ArgMax',
+        [out.logits],
+        { name: best, type: int64([batch]) },
+        { axis: 1, keepdims: 0 },
+      );
       const next = body.fresh('decoder/greedy/next');
       onnx.where(body, 'decoder/greedy/Where', [finished, eos, best], { name: next, type: int64([batch]) });
       const isEos = body.fresh('decoder/greedy/is_eos');
@@ -99,7 +148,13 @@ export function greedyGraph(ctx: DecoderContext): GraphProto {
   const axis0 = b.int64Initializer('decoder/axis0', [0]);
   onnx.reduceSum(b, 'output/lengths/ReduceSum', [loop.scans[1]!, axis0], { name: 'lengths' }, { keepdims: 0 });
   const outputs = [info('tokens', int64([batch, dimValue(ctx.decoder.maxLength)])), info('lengths', int64([batch]))];
-  return graphOf(b, `${ctx.ir.name}_greedy`, inputs, outputs, 'Greedy decoding in one Loop: tokens after bos, eos-filled after eos; lengths count up to and including eos.');
+  return graphOf(
+    b,
+    `${ctx.ir.name}_greedy`,
+    inputs,
+    outputs,
+    'Greedy decoding in one Loop: tokens after bos, eos-filled after eos; lengths count up to and including eos.',
+  );
 }
 
 /**
@@ -123,21 +178,41 @@ export function greedyGraphUnrolled(ctx: DecoderContext): GraphProto {
     const fedTime = dimParam('fed_time');
     inputs = [info('prompt', int64([batch, promptTime]))];
     // bos, then the prompt (which may be empty), all through the recurrent layer at once.
-    const prompt = idsAsFloat(b, 'prompt', ctx.decoder.embedding.vocab, float([batch, promptTime]), 'decoder/prompt_ids');
+    const prompt = idsAsFloat(
+      b,
+      'prompt',
+      ctx.decoder.embedding.vocab,
+      float([batch, promptTime]),
+      'decoder/prompt_ids',
+    );
     const fed = b.fresh('decoder/fed_ids');
     const pads = b.int64Initializer('decoder/bos_pads', [0, 1, 0, 0]);
-    onnx.pad(b, 'decoder/fed/Pad', [prompt, pads, b.floatScalar('decoder/bos_value', ctx.decoder.bos)], { name: fed, type: float([batch, fedTime]) });
+    onnx.pad(b, 'decoder/fed/Pad', [prompt, pads, b.floatScalar('decoder/bos_value', ctx.decoder.bos)], {
+      name: fed,
+      type: float([batch, fedTime]),
+    });
     const embedded = embedSequence(ctx, b, floatIdsAsInt32(b, fed, [batch, fedTime], 'decoder/fed_ids_int32'), fedTime);
     const run = recurrentOverSequence(ctx, b, embedded, fedTime, undefined);
     state = { h: run.h, ...(run.c === undefined ? {} : { c: run.c }) };
     const last = b.fresh('decoder/prompt_output');
-    onnx.gather(b, 'decoder/prompt_output/Gather', [run.h, b.int64Initializer('decoder/top_layer', [layers - 1], [])], { name: last, type: float([batch, dimValue(ctx.sizes.hidden)]) }, { axis: 0 });
+    onnx.gather(
+      b,
+      'decoder/prompt_output/Gather',
+      [run.h, b.int64Initializer('decoder/top_layer', [layers - 1], [])],
+      { name: last, type: float([batch, dimValue(ctx.sizes.hidden)]) },
+      { axis: 0 },
+    );
     logits = decoderHead(ctx, b, last);
   } else {
     const started = decoderStart(ctx, b);
     inputs = started.inputs;
     enc = started.enc;
-    const bos = floatIdsAsInt32(b, batchFilled(b, enc.memory!, 3, batch, ctx.decoder.bos, 'decoder/bos'), [batch], 'decoder/bos_int32');
+    const bos = floatIdsAsInt32(
+      b,
+      batchFilled(b, enc.memory!, 3, batch, ctx.decoder.bos, 'decoder/bos'),
+      [batch],
+      'decoder/bos_int32',
+    );
     const first = b.nodes.length;
     const out = decoderStep(ctx, b, bos, started.state, enc);
     prefixNodeNames(b, first, 'decoder/t0');
@@ -159,7 +234,10 @@ export function greedyGraphUnrolled(ctx: DecoderContext): GraphProto {
     let count: string;
     if (finished === undefined) {
       count = b.fresh(`${path}/counted`);
-      onnx.add(b, `${path}/counted/Add`, [zerosLike(b, best, float([batch]), `${path}/zeros`), one], { name: count, type: float([batch]) });
+      onnx.add(b, `${path}/counted/Add`, [zerosLike(b, best, float([batch]), `${path}/zeros`), one], {
+        name: count,
+        type: float([batch]),
+      });
     } else {
       const done = b.fresh(`${path}/finished_bool`);
       onnx.cast(b, `${path}/finished/Cast`, [finished], { name: done, type: bool([batch]) }, { to: DataType.BOOL });
@@ -168,9 +246,15 @@ export function greedyGraphUnrolled(ctx: DecoderContext): GraphProto {
       count = b.fresh(`${path}/counted`);
       onnx.sub(b, `${path}/counted/Sub`, [one, finished], { name: count, type: float([batch]) });
     }
-    for (const [list, value, label] of [[picked, next, 'token'], [counted, count, 'count']] as const) {
+    for (const [list, value, label] of [
+      [picked, next, 'token'],
+      [counted, count, 'count'],
+    ] as const) {
       const column = b.fresh(`${path}/${label}_column`);
-      onnx.unsqueeze(b, `${path}/${label}/Unsqueeze`, [value, axis1], { name: column, type: float([batch, dimValue(1)]) });
+      onnx.unsqueeze(b, `${path}/${label}/Unsqueeze`, [value, axis1], {
+        name: column,
+        type: float([batch, dimValue(1)]),
+      });
       list.push(column);
     }
     const isEos = b.fresh(`${path}/is_eos`);
@@ -193,13 +277,37 @@ export function greedyGraphUnrolled(ctx: DecoderContext): GraphProto {
     logits = out.logits;
   }
   const joinedTokens = b.fresh('output/tokens/float');
-  onnx.concat(b, 'output/tokens/Concat', picked, { name: joinedTokens, type: float([batch, dimValue(steps)]) }, { axis: 1 });
+  onnx.concat(
+    b,
+    'output/tokens/Concat',
+    picked,
+    { name: joinedTokens, type: float([batch, dimValue(steps)]) },
+    { axis: 1 },
+  );
   onnx.cast(b, 'output/tokens/Cast', [joinedTokens], { name: 'tokens' }, { to: DataType.INT64 });
   const joinedCounts = b.fresh('output/lengths/counts');
-  onnx.concat(b, 'output/lengths/Concat', counted, { name: joinedCounts, type: float([batch, dimValue(steps)]) }, { axis: 1 });
+  onnx.concat(
+    b,
+    'output/lengths/Concat',
+    counted,
+    { name: joinedCounts, type: float([batch, dimValue(steps)]) },
+    { axis: 1 },
+  );
   const lengths = b.fresh('output/lengths/float');
-  onnx.reduceSum(b, 'output/lengths/ReduceSum', [joinedCounts, axis1], { name: lengths, type: float([batch]) }, { keepdims: 0 });
+  onnx.reduceSum(
+    b,
+    'output/lengths/ReduceSum',
+    [joinedCounts, axis1],
+    { name: lengths, type: float([batch]) },
+    { keepdims: 0 },
+  );
   onnx.cast(b, 'output/lengths/Cast', [lengths], { name: 'lengths' }, { to: DataType.INT64 });
   const outputs = [info('tokens', int64([batch, dimValue(steps)])), info('lengths', int64([batch]))];
-  return graphOf(b, `${ctx.ir.name}_greedy`, inputs, outputs, `Greedy decoding for WebGPU, the step written out max_length (${steps}) times: tokens after bos, eos-filled after eos; lengths count up to and including eos.`);
+  return graphOf(
+    b,
+    `${ctx.ir.name}_greedy`,
+    inputs,
+    outputs,
+    `Greedy decoding for WebGPU, the step written out max_length (${steps}) times: tokens after bos, eos-filled after eos; lengths count up to and including eos.`,
+  );
 }

@@ -16,13 +16,35 @@ export interface Lengths {
   /** A bool [time, batch, 1] mask, true at steps inside each row's length. */
   timeMajorMask(lengths: string, reference: string, rank: number, time: OnnxDim, batch: OnnxDim): string;
   /** The mask for a graph output of rank `rank`: [time, batch, 1], or [time, batch] where the target cannot squeeze a bool. */
-  outputMask(lengths: string, reference: string, rank: number, time: OnnxDim, batch: OnnxDim): { readonly mask: string; readonly rank: 2 | 3 };
+  outputMask(
+    lengths: string,
+    reference: string,
+    rank: number,
+    time: OnnxDim,
+    batch: OnnxDim,
+  ): { readonly mask: string; readonly rank: 2 | 3 };
   /** The lengths as float [batch], for a pool `label`. */
-  float(lengths: string, reference: string, rank: number, time: OnnxDim, batch: OnnxDim, label: string, where: string): string;
+  float(
+    lengths: string,
+    reference: string,
+    rank: number,
+    time: OnnxDim,
+    batch: OnnxDim,
+    label: string,
+    where: string,
+  ): string;
   /** A bool [batch, time] mask of the batch-major `reference` of rank `rank`; `path` names the generic form's nodes. */
   batchMajorMask(lengths: string, reference: string, rank: number, time: OnnxDim, batch: OnnxDim, path: string): string;
   /** Pool `last` with lengths: each row's step length-1 of the time-major `x`, written to `out`. */
-  lastStep(label: string, x: string, xType: TensorType, lengths: string, out: string, outType: TensorType, where: string): void;
+  lastStep(
+    label: string,
+    x: string,
+    xType: TensorType,
+    lengths: string,
+    out: string,
+    outType: TensorType,
+    where: string,
+  ): void;
 }
 
 /** Lengths through Shape, Range and int64 arithmetic; `batchDims` gives a lengths input's dims. */
@@ -38,17 +60,35 @@ export function shapeLengths(b: GraphBuilder, batchDims: (lengths: string) => On
     const zero = b.int64Initializer(`${path}/zero`, [0], []);
     const one = b.int64Initializer(`${path}/one`, [1], []);
     const timeScalar = b.fresh(`${path}/time`);
-    onnx.gather(b, `${path}/Gather`, [shape, zero], { name: timeScalar, type: { elemType: DataType.INT64, dims: [] } }, { axis: 0 });
+    onnx.gather(
+      b,
+      `${path}/Gather`,
+      [shape, zero],
+      { name: timeScalar, type: { elemType: DataType.INT64, dims: [] } },
+      { axis: 0 },
+    );
     const steps = b.fresh(`${path}/steps`);
-    onnx.range(b, `${path}/Range`, [zero, timeScalar, one], { name: steps, type: { elemType: DataType.INT64, dims: [time] } });
+    onnx.range(b, `${path}/Range`, [zero, timeScalar, one], {
+      name: steps,
+      type: { elemType: DataType.INT64, dims: [time] },
+    });
     const axis1 = b.int64Initializer(`${path}/axis1`, [1]);
     const column = b.fresh(`${path}/steps_column`);
-    onnx.unsqueeze(b, `${path}/Unsqueeze`, [steps, axis1], { name: column, type: { elemType: DataType.INT64, dims: [time, dimValue(1)] } });
+    onnx.unsqueeze(b, `${path}/Unsqueeze`, [steps, axis1], {
+      name: column,
+      type: { elemType: DataType.INT64, dims: [time, dimValue(1)] },
+    });
     const valid = b.fresh(`${path}/valid`);
-    onnx.less(b, `${path}/Less`, [column, lengths], { name: valid, type: { elemType: DataType.BOOL, dims: [time, batch] } });
+    onnx.less(b, `${path}/Less`, [column, lengths], {
+      name: valid,
+      type: { elemType: DataType.BOOL, dims: [time, batch] },
+    });
     const axis2 = b.int64Initializer(`${path}/axis2`, [2]);
     const valid3 = b.fresh(`${path}/valid3`);
-    onnx.unsqueeze(b, `${path}/Unsqueeze3`, [valid, axis2], { name: valid3, type: { elemType: DataType.BOOL, dims: [time, batch, dimValue(1)] } });
+    onnx.unsqueeze(b, `${path}/Unsqueeze3`, [valid, axis2], {
+      name: valid3,
+      type: { elemType: DataType.BOOL, dims: [time, batch, dimValue(1)] },
+    });
     masks.set(lengths, valid3);
     return valid3;
   };
@@ -57,36 +97,70 @@ export function shapeLengths(b: GraphBuilder, batchDims: (lengths: string) => On
       let name = int32s.get(lengths);
       if (name === undefined) {
         name = b.fresh(`${lengths}/int32`);
-        onnx.cast(b, `${lengths}/Cast`, [lengths], { name, type: { elemType: DataType.INT32, dims: batchDims(lengths) } }, { to: DataType.INT32 });
+        onnx.cast(
+          b,
+          `${lengths}/Cast`,
+          [lengths],
+          { name, type: { elemType: DataType.INT32, dims: batchDims(lengths) } },
+          { to: DataType.INT32 },
+        );
         int32s.set(lengths, name);
       }
       return name;
     },
     timeMajorMask,
-    outputMask: (lengths, reference, rank, time, batch) => ({ mask: timeMajorMask(lengths, reference, rank, time, batch), rank: 3 }),
+    outputMask: (lengths, reference, rank, time, batch) => ({
+      mask: timeMajorMask(lengths, reference, rank, time, batch),
+      rank: 3,
+    }),
     batchMajorMask(lengths, reference, _rank, time, batch, path) {
       const shape = b.fresh(`${path}/src_time/shape`);
       onnx.shape(b, `${path}/src_time/Shape`, [reference], { name: shape });
       const index = b.int64Initializer(`${path}/src_time/index`, [1], []);
       const timeScalar = b.fresh(`${path}/src_time`);
-      onnx.gather(b, `${path}/src_time/Gather`, [shape, index], { name: timeScalar, type: { elemType: DataType.INT64, dims: [] } }, { axis: 0 });
+      onnx.gather(
+        b,
+        `${path}/src_time/Gather`,
+        [shape, index],
+        { name: timeScalar, type: { elemType: DataType.INT64, dims: [] } },
+        { axis: 0 },
+      );
       const zero = b.int64Initializer(`${path}/zero`, [0], []);
       const one = b.int64Initializer(`${path}/one`, [1], []);
       const steps = b.fresh(`${path}/steps`);
-      onnx.range(b, `${path}/Range`, [zero, timeScalar, one], { name: steps, type: { elemType: DataType.INT64, dims: [time] } });
+      onnx.range(b, `${path}/Range`, [zero, timeScalar, one], {
+        name: steps,
+        type: { elemType: DataType.INT64, dims: [time] },
+      });
       const axis0 = b.int64Initializer(`${path}/axis0`, [0]);
       const row = b.fresh(`${path}/steps_row`);
-      onnx.unsqueeze(b, `${path}/UnsqueezeSteps`, [steps, axis0], { name: row, type: { elemType: DataType.INT64, dims: [dimValue(1), time] } });
+      onnx.unsqueeze(b, `${path}/UnsqueezeSteps`, [steps, axis0], {
+        name: row,
+        type: { elemType: DataType.INT64, dims: [dimValue(1), time] },
+      });
       const axis1 = b.int64Initializer(`${path}/axis1`, [1]);
       const column = b.fresh(`${path}/lengths_column`);
-      onnx.unsqueeze(b, `${path}/UnsqueezeLengths`, [lengths, axis1], { name: column, type: { elemType: DataType.INT64, dims: [batch, dimValue(1)] } });
+      onnx.unsqueeze(b, `${path}/UnsqueezeLengths`, [lengths, axis1], {
+        name: column,
+        type: { elemType: DataType.INT64, dims: [batch, dimValue(1)] },
+      });
       const valid = b.fresh(`${path}/valid`);
-      onnx.less(b, `${path}/Less`, [row, column], { name: valid, type: { elemType: DataType.BOOL, dims: [batch, time] } });
+      onnx.less(b, `${path}/Less`, [row, column], {
+        name: valid,
+        type: { elemType: DataType.BOOL, dims: [batch, time] },
+      });
       return valid;
     },
     float(lengths, _reference, _rank, _time, batch, label, where) {
       const lengthsFloat = b.fresh(`${label}/lengths_float`);
-      onnx.cast(b, `${label}/CastLengths`, [lengths], { name: lengthsFloat, type: { elemType: DataType.FLOAT, dims: [batch] } }, { to: DataType.FLOAT }, where);
+      onnx.cast(
+        b,
+        `${label}/CastLengths`,
+        [lengths],
+        { name: lengthsFloat, type: { elemType: DataType.FLOAT, dims: [batch] } },
+        { to: DataType.FLOAT },
+        where,
+      );
       return lengthsFloat;
     },
     lastStep(label, x, xType, lengths, out, outType, where) {
@@ -94,10 +168,22 @@ export function shapeLengths(b: GraphBuilder, batchDims: (lengths: string) => On
       const [, batch] = xType.dims as [OnnxDim, OnnxDim];
       const one = b.int64Initializer(`${label}/one`, [1], []);
       const lastIndex = b.fresh(`${label}/last_index`);
-      onnx.sub(b, `${label}/Sub`, [lengths, one], { name: lastIndex, type: { elemType: DataType.INT64, dims: [batch] } }, where);
+      onnx.sub(
+        b,
+        `${label}/Sub`,
+        [lengths, one],
+        { name: lastIndex, type: { elemType: DataType.INT64, dims: [batch] } },
+        where,
+      );
       const axes = b.int64Initializer(`${label}/axes_0_2`, [0, 2]);
       const index3 = b.fresh(`${label}/last_index3`);
-      onnx.unsqueeze(b, `${label}/Unsqueeze`, [lastIndex, axes], { name: index3, type: { elemType: DataType.INT64, dims: [dimValue(1), batch, dimValue(1)] } }, where);
+      onnx.unsqueeze(
+        b,
+        `${label}/Unsqueeze`,
+        [lastIndex, axes],
+        { name: index3, type: { elemType: DataType.INT64, dims: [dimValue(1), batch, dimValue(1)] } },
+        where,
+      );
       const shape = b.fresh(`${label}/index_shape`);
       onnx.shape(b, `${label}/Shape`, [x], { name: shape }, where);
       const oneRow = b.int64Initializer(`${label}/one_row`, [1]);
@@ -108,10 +194,29 @@ export function shapeLengths(b: GraphBuilder, batchDims: (lengths: string) => On
       const target = b.fresh(`${label}/expand_shape`);
       onnx.concat(b, `${label}/ConcatShape`, [oneRow, rest], { name: target }, { axis: 0 }, where);
       const expanded = b.fresh(`${label}/gather_index`);
-      onnx.expand(b, `${label}/Expand`, [index3, target], { name: expanded, type: { elemType: DataType.INT64, dims: [dimValue(1), ...xType.dims.slice(1)] } }, where);
+      onnx.expand(
+        b,
+        `${label}/Expand`,
+        [index3, target],
+        { name: expanded, type: { elemType: DataType.INT64, dims: [dimValue(1), ...xType.dims.slice(1)] } },
+        where,
+      );
       const gathered = b.fresh(`${label}/gathered`);
-      onnx.gatherElements(b, `${label}/GatherElements`, [x, expanded], { name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } }, { axis: 0 }, where);
-      onnx.squeeze(b, `${label}/Squeeze`, [gathered, b.int64Initializer(`${label}/axis0`, [0])], { name: out, type: outType }, where);
+      onnx.gatherElements(
+        b,
+        `${label}/GatherElements`,
+        [x, expanded],
+        { name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } },
+        { axis: 0 },
+        where,
+      );
+      onnx.squeeze(
+        b,
+        `${label}/Squeeze`,
+        [gathered, b.int64Initializer(`${label}/axis0`, [0])],
+        { name: out, type: outType },
+        where,
+      );
     },
   };
 }
@@ -121,10 +226,15 @@ export function dataLengths(b: GraphBuilder): Lengths {
   const gpu = GpuSequences.of(b);
   return {
     int32: (lengths, reference, rank, time, batch) => gpu.lengthsInt32(lengths, reference, rank, 0, time, batch),
-    timeMajorMask: (lengths, reference, rank, time, batch) => gpu.timeMajorMask(lengths, reference, rank, time, batch, 3),
+    timeMajorMask: (lengths, reference, rank, time, batch) =>
+      gpu.timeMajorMask(lengths, reference, rank, time, batch, 3),
     // The WebGPU provider cannot squeeze a bool mask, so the mask is made at the value's rank.
-    outputMask: (lengths, reference, rank, time, batch) => ({ mask: gpu.timeMajorMask(lengths, reference, rank, time, batch, rank === 2 ? 2 : 3), rank: rank === 2 ? 2 : 3 }),
-    batchMajorMask: (lengths, reference, rank, time, batch) => gpu.batchMajorMask(lengths, reference, rank, time, batch),
+    outputMask: (lengths, reference, rank, time, batch) => ({
+      mask: gpu.timeMajorMask(lengths, reference, rank, time, batch, rank === 2 ? 2 : 3),
+      rank: rank === 2 ? 2 : 3,
+    }),
+    batchMajorMask: (lengths, reference, rank, time, batch) =>
+      gpu.batchMajorMask(lengths, reference, rank, time, batch),
     float: (lengths, reference, rank, time, batch) => gpu.lengthsFloat(lengths, reference, rank, 0, time, batch),
     lastStep(label, x, xType, lengths, out, outType, where) {
       // The same GatherElements, with an int32 index made from the float lengths and broadcast by
@@ -133,18 +243,59 @@ export function dataLengths(b: GraphBuilder): Lengths {
       const rank = xType.dims.length;
       const lengthsFloat = gpu.lengthsFloat(lengths, x, rank, 0, time, batch);
       const lastFloat = b.fresh(`${label}/last_index_float`);
-      onnx.sub(b, `${label}/Sub`, [lengthsFloat, b.floatScalar(`${label}/one`, 1)], { name: lastFloat, type: { elemType: DataType.FLOAT, dims: [batch] } }, where);
+      onnx.sub(
+        b,
+        `${label}/Sub`,
+        [lengthsFloat, b.floatScalar(`${label}/one`, 1)],
+        { name: lastFloat, type: { elemType: DataType.FLOAT, dims: [batch] } },
+        where,
+      );
       const lastIndex = b.fresh(`${label}/last_index`);
-      onnx.cast(b, `${label}/Cast`, [lastFloat], { name: lastIndex, type: { elemType: DataType.INT32, dims: [batch] } }, { to: DataType.INT32 }, where);
+      onnx.cast(
+        b,
+        `${label}/Cast`,
+        [lastFloat],
+        { name: lastIndex, type: { elemType: DataType.INT32, dims: [batch] } },
+        { to: DataType.INT32 },
+        where,
+      );
       const unsqueezed = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== 1);
       const index = b.fresh(`${label}/last_index${rank}`);
-      onnx.unsqueeze(b, `${label}/Unsqueeze`, [lastIndex, b.int64Initializer(`${label}/index_axes`, unsqueezed)], { name: index, type: { elemType: DataType.INT32, dims: [dimValue(1), batch, ...xType.dims.slice(2).map(() => dimValue(1))] } }, where);
+      onnx.unsqueeze(
+        b,
+        `${label}/Unsqueeze`,
+        [lastIndex, b.int64Initializer(`${label}/index_axes`, unsqueezed)],
+        {
+          name: index,
+          type: { elemType: DataType.INT32, dims: [dimValue(1), batch, ...xType.dims.slice(2).map(() => dimValue(1))] },
+        },
+        where,
+      );
       const features = xType.dims.slice(2).map((d) => (d.kind === 'value' ? d.value : 1));
       const expanded = b.fresh(`${label}/gather_index`);
-      onnx.expand(b, `${label}/Expand`, [index, b.int64Initializer(`${label}/expand_shape`, [1, 1, ...features])], { name: expanded, type: { elemType: DataType.INT32, dims: [dimValue(1), ...xType.dims.slice(1)] } }, where);
+      onnx.expand(
+        b,
+        `${label}/Expand`,
+        [index, b.int64Initializer(`${label}/expand_shape`, [1, 1, ...features])],
+        { name: expanded, type: { elemType: DataType.INT32, dims: [dimValue(1), ...xType.dims.slice(1)] } },
+        where,
+      );
       const gathered = b.fresh(`${label}/gathered`);
-      onnx.gatherElements(b, `${label}/GatherElements`, [x, expanded], { name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } }, { axis: 0 }, where);
-      onnx.squeeze(b, `${label}/Squeeze`, [gathered, b.int64Initializer(`${label}/axis0`, [0])], { name: out, type: outType }, where);
+      onnx.gatherElements(
+        b,
+        `${label}/GatherElements`,
+        [x, expanded],
+        { name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } },
+        { axis: 0 },
+        where,
+      );
+      onnx.squeeze(
+        b,
+        `${label}/Squeeze`,
+        [gathered, b.int64Initializer(`${label}/axis0`, [0])],
+        { name: out, type: outType },
+        where,
+      );
     },
   };
 }

@@ -15,10 +15,20 @@ export function lowerLinear(ctx: LayerContext, op: LinearOp): LayerOutput {
   const where = recordedPlace(op.span);
   if (op.output.type.dims.length === 2) {
     const w = b.floatInitializer(`${op.label}.weight`, [op.outFeatures, op.inFeatures], weight);
-    const bias = op.bias ? b.floatInitializer(`${op.label}.bias`, [op.outFeatures], ctx.weight(`${op.label}.bias`)) : undefined;
+    const bias = op.bias
+      ? b.floatInitializer(`${op.label}.bias`, [op.outFeatures], ctx.weight(`${op.label}.bias`))
+      : undefined;
     onnx.gemm(b, `${op.label}/Gemm`, [x.name, w, bias], { name: out, type }, { transB: 1 }, where);
   } else {
-    const wt = ctx.target.matMulWeight(b, `${op.label}.weight`, `${op.label}/weight_T`, op.outFeatures, op.inFeatures, weight, where);
+    const wt = ctx.target.matMulWeight(
+      b,
+      `${op.label}.weight`,
+      `${op.label}/weight_T`,
+      op.outFeatures,
+      op.inFeatures,
+      weight,
+      where,
+    );
     const product = op.bias ? b.fresh(`${op.label}/MatMul_output`) : out;
     onnx.matMul(b, `${op.label}/MatMul`, [x.name, wt], { name: product, type }, where);
     if (op.bias) {

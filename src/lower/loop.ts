@@ -27,7 +27,11 @@ export function decoderLoop(
   const iteration = bb.fresh(`${path}/iteration`);
   const condIn = bb.fresh(`${path}/cond_in`);
   const stateKeys = (['h', 'c', 'feed'] as const).filter((k) => state[k] !== undefined);
-  const stateTypes: Record<'h' | 'c' | 'feed', TensorType> = { h: ctx.stateType, c: ctx.stateType, feed: float([ctx.sizes.batch, dimValue(ctx.sizes.hidden)]) };
+  const stateTypes: Record<'h' | 'c' | 'feed', TensorType> = {
+    h: ctx.stateType,
+    c: ctx.stateType,
+    feed: float([ctx.sizes.batch, dimValue(ctx.sizes.hidden)]),
+  };
   const stateIn = Object.fromEntries(stateKeys.map((k) => [k, bb.fresh(`${path}/${k}_in`)])) as unknown as StepState;
   const extraIn = extra.map((e) => bb.fresh(`${e.name}_in`));
   const result = body(bb, iteration, stateIn, extraIn);
@@ -39,20 +43,45 @@ export function decoderLoop(
     onnx.identity(bb, `${path}/${label}_out/Identity`, [name], { name: out, type });
     return out;
   };
-  const bodyInputs = [info(iteration, int64([])), info(condIn, bool([])), ...stateKeys.map((k) => info(stateIn[k]!, stateTypes[k])), ...extra.map((e, i) => info(extraIn[i]!, e.type))];
+  const bodyInputs = [
+    info(iteration, int64([])),
+    info(condIn, bool([])),
+    ...stateKeys.map((k) => info(stateIn[k]!, stateTypes[k])),
+    ...extra.map((e, i) => info(extraIn[i]!, e.type)),
+  ];
   const bodyOutputs = [
     info(condOut, bool([])),
     ...stateKeys.map((k) => info(passOut(result.state[k]!, k, stateTypes[k]), stateTypes[k])),
     ...extra.map((e, i) => info(passOut(result.carried[i]!, `extra${i}`, e.type), e.type)),
     ...result.scans.map((s, i) => info(passOut(s.name, `scan${i}`, s.type), s.type)),
   ];
-  const graph: GraphProto = { name: path.replace(/\//g, '_'), nodes: bb.nodes, initializers: [], inputs: bodyInputs, outputs: bodyOutputs, valueInfo: bb.valueInfo };
+  const graph: GraphProto = {
+    name: path.replace(/\//g, '_'),
+    nodes: bb.nodes,
+    initializers: [],
+    inputs: bodyInputs,
+    outputs: bodyOutputs,
+    valueInfo: bb.valueInfo,
+  };
   const cond = b.boolScalar(`${path}/cond`, true);
-  const finalState = Object.fromEntries(stateKeys.map((k) => [k, b.fresh(`${path}/final_${k}`)])) as unknown as StepState;
+  const finalState = Object.fromEntries(
+    stateKeys.map((k) => [k, b.fresh(`${path}/final_${k}`)]),
+  ) as unknown as StepState;
   const finalExtra = extra.map((e) => b.fresh(`${e.name}_final`));
   const scans = result.scans.map((_, i) => b.fresh(`${path}/scan${i}`));
-  const outputs = [...stateKeys.map((k) => ({ name: finalState[k]! })), ...finalExtra.map((name) => ({ name })), ...scans.map((name) => ({ name }))];
+  const outputs = [
+    ...stateKeys.map((k) => ({ name: finalState[k]! })),
+    ...finalExtra.map((name) => ({ name })),
+    ...scans.map((name) => ({ name })),
+  ];
   const carried = [...stateKeys.map((k) => state[k]!), ...extra.map((e) => e.name)];
-  onnx.loop(b, `${path}/Loop`, { tripCount, condition: cond, carried }, outputs, { body: graph }, ctx.where(ctx.decoder.span));
+  onnx.loop(
+    b,
+    `${path}/Loop`,
+    { tripCount, condition: cond, carried },
+    outputs,
+    { body: graph },
+    ctx.where(ctx.decoder.span),
+  );
   return { state: finalState, scans };
 }

@@ -1,14 +1,7 @@
 // The lower stage: IR + weights → ONNX ModelProto, one small function per IR op kind.
 
 import { assertNever } from '../contracts/assert.js';
-import {
-  parameterCount,
-  type ModelIR,
-  type Op,
-  type PoolOp,
-  type RecurrentOp,
-  type ValueType,
-} from '../ir/ir.js';
+import { parameterCount, type ModelIR, type Op, type PoolOp, type RecurrentOp, type ValueType } from '../ir/ir.js';
 import { DataType, type ModelProto, type OnnxDim, type ValueInfoProto } from '../onnx/types.js';
 import type { Span } from '../diagnostics/diagnostic.js';
 import type { WeightMap } from '../weights/types.js';
@@ -29,7 +22,12 @@ import { batchMajorPerm, elemType, internalType, onnxDim, recordedPlace, type Lo
 
 export { elemType, internalType, onnxDim, recordedPlace, type Lowered } from './values.js';
 export { modelSignature, type ModelSignature } from './signature.js';
-export { emitRecurrentNode, recurrentActivations, recurrentInitializers, type RecurrentNodePlace } from './recurrent.js';
+export {
+  emitRecurrentNode,
+  recurrentActivations,
+  recurrentInitializers,
+  type RecurrentNodePlace,
+} from './recurrent.js';
 
 export interface LowerOptions {
   readonly opset: number;
@@ -82,7 +80,9 @@ export class Lowering {
   ) {
     this.b = builder ?? new GraphBuilder(options.opset);
     this.target = targetFor(options.target);
-    this.lengths = this.target.lengths(this.b, (lengths) => this.ir.inputs.find((i) => i.name === lengths)!.type.dims.map(onnxDim));
+    this.lengths = this.target.lengths(this.b, (lengths) =>
+      this.ir.inputs.find((i) => i.name === lengths)!.type.dims.map(onnxDim),
+    );
     for (const op of ir.ops) if (!(op.kind === 'pool' && op.finalStateOf !== undefined)) this.consumed.add(op.input);
     for (const out of ir.outputs) this.consumed.add(out.value);
     if (ir.encoder !== undefined) this.consumed.add(ir.encoder.memory);
@@ -165,7 +165,14 @@ export class Lowering {
     const v = this.value(id);
     if (v.timeMajor || !v.type.hasTime) return v;
     const name = this.b.fresh(`${id}/time_major`);
-    onnx.transpose(this.b, `${id}/to_time_major/Transpose`, [v.name], { name, type: internalType(v.type, true) }, { perm: batchMajorPerm(v.type.dims.length) }, this.where(span));
+    onnx.transpose(
+      this.b,
+      `${id}/to_time_major/Transpose`,
+      [v.name],
+      { name, type: internalType(v.type, true) },
+      { perm: batchMajorPerm(v.type.dims.length) },
+      this.where(span),
+    );
     const lowered = { name, type: v.type, timeMajor: true };
     this.values.set(id, lowered);
     return lowered;
@@ -218,8 +225,10 @@ export class Lowering {
       for (const [d, direction] of directions.entries()) {
         const path = `${op.label}/l${layer}/${direction}`;
         const stateIndex = layer * directions.length + d;
-        const initialH = op.state === undefined ? undefined : this.stateSlice(op.state.h0, stateIndex, path, 'h0', batch, h);
-        const initialC = op.state?.c0 === undefined ? undefined : this.stateSlice(op.state.c0, stateIndex, path, 'c0', batch, h);
+        const initialH =
+          op.state === undefined ? undefined : this.stateSlice(op.state.h0, stateIndex, path, 'h0', batch, h);
+        const initialC =
+          op.state?.c0 === undefined ? undefined : this.stateSlice(op.state.c0, stateIndex, path, 'c0', batch, h);
         const needY = !top || this.consumed.has(op.output.id);
         const y = needY ? this.b.fresh(`${path}/Y`) : undefined;
         const yh = this.b.fresh(`${path}/Y_h`);
@@ -230,12 +239,30 @@ export class Lowering {
           cells.push(yc);
         }
         const outputs = {
-          y: y === undefined ? undefined : { name: y, type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, h] } },
+          y:
+            y === undefined
+              ? undefined
+              : { name: y, type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, h] } },
           yH: { name: yh, type: stateType },
           yC: yc === undefined ? undefined : { name: yc, type: stateType },
         };
-        const place = { layer, direction: d as 0 | 1, inputSize, initializerPath: path, nodePath: path, target: this.target, docString: this.where(op.span) };
-        emitRecurrentNode(this.b, (n) => this.weight(n), op, place, { x: input, sequenceLens: seqLens, initialH, initialC }, outputs);
+        const place = {
+          layer,
+          direction: d as 0 | 1,
+          inputSize,
+          initializerPath: path,
+          nodePath: path,
+          target: this.target,
+          docString: this.where(op.span),
+        };
+        emitRecurrentNode(
+          this.b,
+          (n) => this.weight(n),
+          op,
+          place,
+          { x: input, sequenceLens: seqLens, initialH, initialC },
+          outputs,
+        );
         if (y !== undefined) ys.push(y);
         states.push(yh);
       }
@@ -247,7 +274,8 @@ export class Lowering {
     this.finalCells.set(op.label, cells);
     if (op.state !== undefined) {
       onnx.concat(this.b, `${op.label}/hn/Concat`, states, { name: op.state.hn }, { axis: 0 }, this.where(op.span));
-      if (op.state.cn !== undefined) onnx.concat(this.b, `${op.label}/cn/Concat`, cells, { name: op.state.cn }, { axis: 0 }, this.where(op.span));
+      if (op.state.cn !== undefined)
+        onnx.concat(this.b, `${op.label}/cn/Concat`, cells, { name: op.state.cn }, { axis: 0 }, this.where(op.span));
     }
     this.set(op, input, true);
   }
@@ -256,7 +284,13 @@ export class Lowering {
   private stateSlice(input: string, index: number, path: string, what: string, batch: OnnxDim, h: OnnxDim): string {
     const indices = this.b.int64Initializer(`${path}/${what}_index`, [index]);
     const name = this.b.fresh(`${path}/${what}`);
-    onnx.gather(this.b, `${path}/${what}/Gather`, [input, indices], { name, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } }, { axis: 0 });
+    onnx.gather(
+      this.b,
+      `${path}/${what}/Gather`,
+      [input, indices],
+      { name, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } },
+      { axis: 0 },
+    );
     return name;
   }
 
@@ -266,10 +300,22 @@ export class Lowering {
     let joined = ys[0]!;
     if (ys.length > 1) {
       joined = this.b.fresh(`${path}/Y_concat`);
-      onnx.concat(this.b, `${path}/Concat`, ys, { name: joined, type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, dimValue(hidden * ys.length)] } }, { axis: 3 });
+      onnx.concat(
+        this.b,
+        `${path}/Concat`,
+        ys,
+        {
+          name: joined,
+          type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, dimValue(hidden * ys.length)] },
+        },
+        { axis: 3 },
+      );
     }
     const out = this.b.fresh(`${path}/output`);
-    onnx.squeeze(this.b, `${path}/Squeeze`, [joined, axes], { name: out, type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(hidden * ys.length)] } });
+    onnx.squeeze(this.b, `${path}/Squeeze`, [joined, axes], {
+      name: out,
+      type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(hidden * ys.length)] },
+    });
     return out;
   }
 
@@ -291,7 +337,11 @@ export class Lowering {
   /** Emits `name` as the batch-major, length-masked form of a value; returns its value info for graph outputs. */
   output(name: string, valueId: string, type: ValueType, span: Span): ValueInfoProto {
     const info: ValueInfoProto = { name, type: { elemType: elemType(type), shape: type.dims.map(onnxDim) } };
-    this.stateOutputs ??= new Set(this.ir.ops.flatMap((o) => (o.kind === 'recurrent' && o.state !== undefined ? [o.state.hn, o.state.cn ?? o.state.hn] : [])));
+    this.stateOutputs ??= new Set(
+      this.ir.ops.flatMap((o) =>
+        o.kind === 'recurrent' && o.state !== undefined ? [o.state.hn, o.state.cn ?? o.state.hn] : [],
+      ),
+    );
     if (this.stateOutputs.has(name)) return info;
     // A masked sequence that no layer made time-major yet goes through the same masking path.
     const v = type.lengths !== undefined && type.hasTime ? this.timeMajor(valueId, span) : this.value(valueId);
@@ -301,13 +351,23 @@ export class Lowering {
       if (type.lengths !== undefined) {
         const t = internalType(type, true);
         const valid = this.lengths.outputMask(type.lengths, v.name, type.dims.length, t.dims[0]!, t.dims[1]!);
-        const zero = type.dtype === 'int64' ? this.b.int64Initializer(`output/${name}/zero`, [0], []) : this.b.floatScalar(`output/${name}/zero`, 0);
+        const zero =
+          type.dtype === 'int64'
+            ? this.b.int64Initializer(`output/${name}/zero`, [0], [])
+            : this.b.floatScalar(`output/${name}/zero`, 0);
         const validForRank = valid.rank === type.dims.length ? valid.mask : this.squeezeMask(valid.mask, name, t);
         const masked = this.b.fresh(`output/${name}/masked`);
         onnx.where(this.b, `output/${name}/Where`, [validForRank, v.name, zero], { name: masked, type: t }, where);
         source = masked;
       }
-      onnx.transpose(this.b, `output/${name}/Transpose`, [source], { name }, { perm: batchMajorPerm(type.dims.length) }, where);
+      onnx.transpose(
+        this.b,
+        `output/${name}/Transpose`,
+        [source],
+        { name },
+        { perm: batchMajorPerm(type.dims.length) },
+        where,
+      );
     } else {
       onnx.identity(this.b, `output/${name}/Identity`, [source], { name }, where);
     }
@@ -317,7 +377,10 @@ export class Lowering {
   private squeezeMask(valid: string, name: string, t: TensorType): string {
     const axes = this.b.int64Initializer(`output/${name}/mask_axis`, [2]);
     const out = this.b.fresh(`output/${name}/valid`);
-    onnx.squeeze(this.b, `output/${name}/SqueezeMask`, [valid, axes], { name: out, type: { elemType: DataType.BOOL, dims: t.dims.slice(0, 2) } });
+    onnx.squeeze(this.b, `output/${name}/SqueezeMask`, [valid, axes], {
+      name: out,
+      type: { elemType: DataType.BOOL, dims: t.dims.slice(0, 2) },
+    });
     return out;
   }
 }

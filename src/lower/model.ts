@@ -15,7 +15,13 @@ export interface ModelOrigin {
  * A model holding `graph`. Its doc string reads `<title>, compiled by seqc <version> from <file><detail>`;
  * its metadata is seqc.version, seqc.source_name and seqc.source, then `metadata` in order.
  */
-export function modelProto(graph: GraphProto, origin: ModelOrigin, title: string, detail: string, metadata: readonly StringStringEntryProto[]): ModelProto {
+export function modelProto(
+  graph: GraphProto,
+  origin: ModelOrigin,
+  title: string,
+  detail: string,
+  metadata: readonly StringStringEntryProto[],
+): ModelProto {
   const file = recordedName(origin.sourceName);
   return {
     irVersion: origin.irVersion,

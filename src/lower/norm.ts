@@ -17,7 +17,14 @@ export function lowerLayerNorm(ctx: LayerContext, op: LayerNormOp): LayerOutput 
   const out = b.fresh(`${op.label}/output`);
   const where = recordedPlace(op.span);
   if (b.opset >= 17) {
-    onnx.layerNormalization(b, `${op.label}/LayerNormalization`, [x.name, scale, bias], { name: out, type }, { axis: -1, epsilon: op.eps }, where);
+    onnx.layerNormalization(
+      b,
+      `${op.label}/LayerNormalization`,
+      [x.name, scale, bias],
+      { name: out, type },
+      { axis: -1, epsilon: op.eps },
+      where,
+    );
   } else {
     // Before opset 17: (x - mean) / sqrt(var + eps) · weight + bias, over the last axis.
     const kept = { elemType: DataType.FLOAT, dims: [...type.dims.slice(0, -1), dimValue(1)] };
@@ -44,6 +51,14 @@ export function lowerLayerNorm(ctx: LayerContext, op: LayerNormOp): LayerOutput 
 /** ReduceMean over the last axis, keeping it; opset 18 moved `axes` from an attribute to an input. */
 function reduceMeanLastAxis(b: GraphBuilder, name: string, input: string, type: TensorType, where: string): string {
   const out = b.fresh(name);
-  onnx.reduceMean(b, `${name}/ReduceMean`, input, { values: [-1], initializer: `${name}_axes` }, { name: out, type }, { keepdims: 1 }, where);
+  onnx.reduceMean(
+    b,
+    `${name}/ReduceMean`,
+    input,
+    { values: [-1], initializer: `${name}_axes` },
+    { name: out, type },
+    { keepdims: 1 },
+    where,
+  );
   return out;
 }

@@ -83,65 +83,175 @@ export const less = binary('Less');
 export const lessOrEqual = binary('LessOrEqual');
 export const or = binary('Or');
 /** Reshape `data` to the int64 `shape` tensor. */
-export const reshape: (b: GraphBuilder, name: string, inputs: readonly [data: string, shape: string], out: Out, doc?: string) => void = binary('Reshape');
+export const reshape: (
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [data: string, shape: string],
+  out: Out,
+  doc?: string,
+) => void = binary('Reshape');
 /** Broadcast `data` to the int64 `shape` tensor. */
-export const expand: (b: GraphBuilder, name: string, inputs: readonly [data: string, shape: string], out: Out, doc?: string) => void = binary('Expand');
+export const expand: (
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [data: string, shape: string],
+  out: Out,
+  doc?: string,
+) => void = binary('Expand');
 /** Squeeze the axes listed by the int64 `axes` tensor (an input since opset 13). */
-export const squeeze: (b: GraphBuilder, name: string, inputs: readonly [data: string, axes: string], out: Out, doc?: string) => void = binary('Squeeze');
+export const squeeze: (
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [data: string, axes: string],
+  out: Out,
+  doc?: string,
+) => void = binary('Squeeze');
 /** Unsqueeze at the axes listed by the int64 `axes` tensor (an input since opset 13). */
-export const unsqueeze: (b: GraphBuilder, name: string, inputs: readonly [data: string, axes: string], out: Out, doc?: string) => void = binary('Unsqueeze');
+export const unsqueeze: (
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [data: string, axes: string],
+  out: Out,
+  doc?: string,
+) => void = binary('Unsqueeze');
 /** Running sum along the scalar `axis` tensor. */
-export const cumSum: (b: GraphBuilder, name: string, inputs: readonly [x: string, axis: string], out: Out, doc?: string) => void = binary('CumSum');
+export const cumSum: (
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [x: string, axis: string],
+  out: Out,
+  doc?: string,
+) => void = binary('CumSum');
 
-export function where(b: GraphBuilder, name: string, inputs: readonly [condition: string, x: string, y: string], out: Out, doc?: string): void {
+export function where(
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [condition: string, x: string, y: string],
+  out: Out,
+  doc?: string,
+): void {
   node(b, name, 'Where', inputs, [out], [], doc);
 }
 
-export function range(b: GraphBuilder, name: string, inputs: readonly [start: string, limit: string, delta: string], out: Out, doc?: string): void {
+export function range(
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [start: string, limit: string, delta: string],
+  out: Out,
+  doc?: string,
+): void {
   node(b, name, 'Range', inputs, [out], [], doc);
 }
 
 /** Constant padding: `pads` is int64 [2·rank], `value` a scalar of the data's type. */
-export function pad(b: GraphBuilder, name: string, inputs: readonly [data: string, pads: string, value?: Maybe], out: Out, doc?: string): void {
+export function pad(
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [data: string, pads: string, value?: Maybe],
+  out: Out,
+  doc?: string,
+): void {
   node(b, name, 'Pad', inputs, [out], [], doc);
 }
 
-export function slice(b: GraphBuilder, name: string, inputs: readonly [data: string, starts: string, ends: string, axes?: Maybe, steps?: Maybe], out: Out, doc?: string): void {
+export function slice(
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [data: string, starts: string, ends: string, axes?: Maybe, steps?: Maybe],
+  out: Out,
+  doc?: string,
+): void {
   node(b, name, 'Slice', inputs, [out], [], doc);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Operators with attributes.
 
-export function cast(b: GraphBuilder, name: string, inputs: readonly [x: string], out: Out, attrs: { readonly to: DataType }, doc?: string): void {
+export function cast(
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [x: string],
+  out: Out,
+  attrs: { readonly to: DataType },
+  doc?: string,
+): void {
   node(b, name, 'Cast', inputs, [out], [attr.int('to', attrs.to)], doc);
 }
 
-export function transpose(b: GraphBuilder, name: string, inputs: readonly [x: string], out: Out, attrs: { readonly perm: readonly number[] }, doc?: string): void {
+export function transpose(
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [x: string],
+  out: Out,
+  attrs: { readonly perm: readonly number[] },
+  doc?: string,
+): void {
   node(b, name, 'Transpose', inputs, [out], [attr.ints('perm', attrs.perm)], doc);
 }
 
-export function concat(b: GraphBuilder, name: string, inputs: readonly string[], out: Out, attrs: { readonly axis: number }, doc?: string): void {
+export function concat(
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly string[],
+  out: Out,
+  attrs: { readonly axis: number },
+  doc?: string,
+): void {
   node(b, name, 'Concat', inputs, [out], [attr.int('axis', attrs.axis)], doc);
 }
 
-export function gather(b: GraphBuilder, name: string, inputs: readonly [data: string, indices: string], out: Out, attrs: { readonly axis: number }, doc?: string): void {
+export function gather(
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [data: string, indices: string],
+  out: Out,
+  attrs: { readonly axis: number },
+  doc?: string,
+): void {
   node(b, name, 'Gather', inputs, [out], [attr.int('axis', attrs.axis)], doc);
 }
 
-export function gatherElements(b: GraphBuilder, name: string, inputs: readonly [data: string, indices: string], out: Out, attrs: { readonly axis: number }, doc?: string): void {
+export function gatherElements(
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [data: string, indices: string],
+  out: Out,
+  attrs: { readonly axis: number },
+  doc?: string,
+): void {
   node(b, name, 'GatherElements', inputs, [out], [attr.int('axis', attrs.axis)], doc);
 }
 
-export function softmax(b: GraphBuilder, name: string, inputs: readonly [x: string], out: Out, attrs: { readonly axis: number }, doc?: string): void {
+export function softmax(
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [x: string],
+  out: Out,
+  attrs: { readonly axis: number },
+  doc?: string,
+): void {
   node(b, name, 'Softmax', inputs, [out], [attr.int('axis', attrs.axis)], doc);
 }
 
-export function logSoftmax(b: GraphBuilder, name: string, inputs: readonly [x: string], out: Out, attrs: { readonly axis: number }, doc?: string): void {
+export function logSoftmax(
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [x: string],
+  out: Out,
+  attrs: { readonly axis: number },
+  doc?: string,
+): void {
   node(b, name, 'LogSoftmax', inputs, [out], [attr.int('axis', attrs.axis)], doc);
 }
 
-export function argMax(b: GraphBuilder, name: string, inputs: readonly [x: string], out: Out, attrs: { readonly axis: number; readonly keepdims: 0 | 1 }, doc?: string): void {
+export function argMax(
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [x: string],
+  out: Out,
+  attrs: { readonly axis: number; readonly keepdims: 0 | 1 },
+  doc?: string,
+): void {
   node(b, name, 'ArgMax', inputs, [out], [attr.int('axis', attrs.axis), attr.int('keepdims', attrs.keepdims)], doc);
 }
 
@@ -154,7 +264,15 @@ export function gemm(
   attrs: { readonly transA?: 0 | 1; readonly transB?: 0 | 1 },
   doc?: string,
 ): void {
-  node(b, name, 'Gemm', inputs, [out], attributes(optionalInt('transA', attrs.transA), optionalInt('transB', attrs.transB)), doc);
+  node(
+    b,
+    name,
+    'Gemm',
+    inputs,
+    [out],
+    attributes(optionalInt('transA', attrs.transA), optionalInt('transB', attrs.transB)),
+    doc,
+  );
 }
 
 export function layerNormalization(
@@ -165,14 +283,37 @@ export function layerNormalization(
   attrs: { readonly axis: number; readonly epsilon: number },
   doc?: string,
 ): void {
-  node(b, name, 'LayerNormalization', inputs, [out], [attr.int('axis', attrs.axis), attr.float('epsilon', attrs.epsilon)], doc);
+  node(
+    b,
+    name,
+    'LayerNormalization',
+    inputs,
+    [out],
+    [attr.int('axis', attrs.axis), attr.float('epsilon', attrs.epsilon)],
+    doc,
+  );
 }
 
 /** A tensor of the int64 `shape`, filled with `value` (an int64 when given; ONNX's default is float 0). */
-export function constantOfShape(b: GraphBuilder, name: string, inputs: readonly [shape: string], out: Out, attrs: { readonly int64Value?: number | bigint }, doc?: string): void {
+export function constantOfShape(
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [shape: string],
+  out: Out,
+  attrs: { readonly int64Value?: number | bigint },
+  doc?: string,
+): void {
   const value = attrs.int64Value;
   const list: AttributeProto[] =
-    value === undefined ? [] : [{ name: 'value', kind: 'tensor', value: { name: 'value', dataType: DataType.INT64, dims: [1], int64Data: BigInt64Array.of(BigInt(value)) } }];
+    value === undefined
+      ? []
+      : [
+          {
+            name: 'value',
+            kind: 'tensor',
+            value: { name: 'value', dataType: DataType.INT64, dims: [1], int64Data: BigInt64Array.of(BigInt(value)) },
+          },
+        ];
   node(b, name, 'ConstantOfShape', inputs, [out], list, doc);
 }
 
@@ -180,7 +321,14 @@ export function constantOfShape(b: GraphBuilder, name: string, inputs: readonly 
 // Reductions: ReduceSum takes `axes` as an input (opset 13 on); ReduceMean and ReduceMax moved it
 // from an attribute to an input at opset 18.
 
-export function reduceSum(b: GraphBuilder, name: string, inputs: readonly [data: string, axes: string], out: Out, attrs: { readonly keepdims: 0 | 1 }, doc?: string): void {
+export function reduceSum(
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [data: string, axes: string],
+  out: Out,
+  attrs: { readonly keepdims: 0 | 1 },
+  doc?: string,
+): void {
   node(b, name, 'ReduceSum', inputs, [out], [attr.int('keepdims', attrs.keepdims)], doc);
 }
 
@@ -190,15 +338,40 @@ export interface ReduceAxes {
   readonly initializer: string;
 }
 
-export function reduceMean(b: GraphBuilder, name: string, data: string, axes: ReduceAxes, out: Out, attrs: { readonly keepdims: 0 | 1 }, doc?: string): void {
+export function reduceMean(
+  b: GraphBuilder,
+  name: string,
+  data: string,
+  axes: ReduceAxes,
+  out: Out,
+  attrs: { readonly keepdims: 0 | 1 },
+  doc?: string,
+): void {
   reduceWithAxes(b, name, 'ReduceMean', data, axes, out, attrs.keepdims, doc);
 }
 
-export function reduceMax(b: GraphBuilder, name: string, data: string, axes: ReduceAxes, out: Out, attrs: { readonly keepdims: 0 | 1 }, doc?: string): void {
+export function reduceMax(
+  b: GraphBuilder,
+  name: string,
+  data: string,
+  axes: ReduceAxes,
+  out: Out,
+  attrs: { readonly keepdims: 0 | 1 },
+  doc?: string,
+): void {
   reduceWithAxes(b, name, 'ReduceMax', data, axes, out, attrs.keepdims, doc);
 }
 
-function reduceWithAxes(b: GraphBuilder, name: string, opType: 'ReduceMean' | 'ReduceMax', data: string, axes: ReduceAxes, out: Out, keepdims: 0 | 1, doc: string | undefined): void {
+function reduceWithAxes(
+  b: GraphBuilder,
+  name: string,
+  opType: 'ReduceMean' | 'ReduceMax',
+  data: string,
+  axes: ReduceAxes,
+  out: Out,
+  keepdims: 0 | 1,
+  doc: string | undefined,
+): void {
   if (b.opset >= 18) {
     const axesTensor = b.int64Initializer(axes.initializer, axes.values);
     node(b, name, opType, [data, axesTensor], [out], [attr.int('keepdims', keepdims)], doc);
@@ -240,17 +413,55 @@ export function lstm(
   doc?: string,
 ): void {
   const { x, w, r, b: bias, sequenceLens, initialH, initialC } = inputs;
-  node(b, name, 'LSTM', [x, w, r, bias, sequenceLens, initialH, initialC], [outputs.y, outputs.yH, outputs.yC], recurrentAttributes(attrs, undefined), doc);
+  node(
+    b,
+    name,
+    'LSTM',
+    [x, w, r, bias, sequenceLens, initialH, initialC],
+    [outputs.y, outputs.yH, outputs.yC],
+    recurrentAttributes(attrs, undefined),
+    doc,
+  );
 }
 
-export function gru(b: GraphBuilder, name: string, inputs: RecurrentInputs, outputs: RecurrentOutputs, attrs: RecurrentAttributes & { readonly linearBeforeReset: 0 | 1 }, doc?: string): void {
+export function gru(
+  b: GraphBuilder,
+  name: string,
+  inputs: RecurrentInputs,
+  outputs: RecurrentOutputs,
+  attrs: RecurrentAttributes & { readonly linearBeforeReset: 0 | 1 },
+  doc?: string,
+): void {
   const { x, w, r, b: bias, sequenceLens, initialH } = inputs;
-  node(b, name, 'GRU', [x, w, r, bias, sequenceLens, initialH], [outputs.y, outputs.yH], recurrentAttributes(attrs, attrs.linearBeforeReset), doc);
+  node(
+    b,
+    name,
+    'GRU',
+    [x, w, r, bias, sequenceLens, initialH],
+    [outputs.y, outputs.yH],
+    recurrentAttributes(attrs, attrs.linearBeforeReset),
+    doc,
+  );
 }
 
-export function rnn(b: GraphBuilder, name: string, inputs: RecurrentInputs, outputs: RecurrentOutputs, attrs: RecurrentAttributes, doc?: string): void {
+export function rnn(
+  b: GraphBuilder,
+  name: string,
+  inputs: RecurrentInputs,
+  outputs: RecurrentOutputs,
+  attrs: RecurrentAttributes,
+  doc?: string,
+): void {
   const { x, w, r, b: bias, sequenceLens, initialH } = inputs;
-  node(b, name, 'RNN', [x, w, r, bias, sequenceLens, initialH], [outputs.y, outputs.yH], recurrentAttributes(attrs, undefined), doc);
+  node(
+    b,
+    name,
+    'RNN',
+    [x, w, r, bias, sequenceLens, initialH],
+    [outputs.y, outputs.yH],
+    recurrentAttributes(attrs, undefined),
+    doc,
+  );
 }
 
 function recurrentAttributes(attrs: RecurrentAttributes, linearBeforeReset: number | undefined): AttributeProto[] {
@@ -271,5 +482,13 @@ export function loop(
   attrs: { readonly body: GraphProto },
   doc?: string,
 ): void {
-  node(b, name, 'Loop', [inputs.tripCount ?? '', inputs.condition ?? '', ...inputs.carried], outputs, [attr.graph('body', attrs.body)], doc);
+  node(
+    b,
+    name,
+    'Loop',
+    [inputs.tripCount ?? '', inputs.condition ?? '', ...inputs.carried],
+    outputs,
+    [attr.graph('body', attrs.body)],
+    doc,
+  );
 }

@@ -18,7 +18,12 @@ export function onnxGateOrder(cell: RecurrentCell): readonly number[] {
 }
 
 /** Reorders the row blocks of a [gates·hidden, columns] matrix (columns = 1 for a bias). */
-export function reorderGateBlocks(data: Float32Array, hidden: number, columns: number, order: readonly number[]): Float32Array {
+export function reorderGateBlocks(
+  data: Float32Array,
+  hidden: number,
+  columns: number,
+  order: readonly number[],
+): Float32Array {
   const block = hidden * columns;
   const result = new Float32Array(data.length);
   order.forEach((from, to) => result.set(data.subarray(from * block, (from + 1) * block), to * block));

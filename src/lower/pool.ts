@@ -32,7 +32,14 @@ export function lowerPool(ctx: PoolContext, op: PoolOp): string {
     const features = outType.dims[outType.dims.length - 1]!;
     if (states.length > 1) {
       joined = ctx.b.fresh(`${op.label}/final_states`);
-      onnx.concat(ctx.b, `${op.label}/Concat`, states, { name: joined, type: { elemType: DataType.FLOAT, dims: [dimValue(1), outType.dims[0]!, features] } }, { axis: 2 }, where);
+      onnx.concat(
+        ctx.b,
+        `${op.label}/Concat`,
+        states,
+        { name: joined, type: { elemType: DataType.FLOAT, dims: [dimValue(1), outType.dims[0]!, features] } },
+        { axis: 2 },
+        where,
+      );
     }
     const axes = ctx.b.int64Initializer(`${op.label}/axis0`, [0]);
     onnx.squeeze(ctx.b, `${op.label}/Squeeze`, [joined, axes], { name: out, type: outType }, where);
@@ -53,15 +60,35 @@ export function lowerPool(ctx: PoolContext, op: PoolOp): string {
   } else if (op.mode === 'mean') {
     const valid = ctx.lengths.timeMajorMask(lengths, x.name, xType.dims.length, time, batch);
     const maskFloat = ctx.b.fresh(`${op.label}/mask_float`);
-    onnx.cast(ctx.b, `${op.label}/CastMask`, [valid], { name: maskFloat, type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(1)] } }, { to: DataType.FLOAT }, where);
+    onnx.cast(
+      ctx.b,
+      `${op.label}/CastMask`,
+      [valid],
+      { name: maskFloat, type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(1)] } },
+      { to: DataType.FLOAT },
+      where,
+    );
     const masked = ctx.b.fresh(`${op.label}/masked`);
     onnx.mul(ctx.b, `${op.label}/Mul`, [x.name, maskFloat], { name: masked, type: xType }, where);
     const sum = ctx.b.fresh(`${op.label}/sum`);
-    onnx.reduceSum(ctx.b, `${op.label}/ReduceSum`, [masked, axis0()], { name: sum, type: outType }, { keepdims: 0 }, where);
+    onnx.reduceSum(
+      ctx.b,
+      `${op.label}/ReduceSum`,
+      [masked, axis0()],
+      { name: sum, type: outType },
+      { keepdims: 0 },
+      where,
+    );
     const lengthsFloat = ctx.lengths.float(lengths, x.name, xType.dims.length, time, batch, op.label, where);
     const axis1 = ctx.b.int64Initializer(`${op.label}/axis1`, [1]);
     const divisor = ctx.b.fresh(`${op.label}/lengths_column`);
-    onnx.unsqueeze(ctx.b, `${op.label}/Unsqueeze`, [lengthsFloat, axis1], { name: divisor, type: { elemType: DataType.FLOAT, dims: [batch, dimValue(1)] } }, where);
+    onnx.unsqueeze(
+      ctx.b,
+      `${op.label}/Unsqueeze`,
+      [lengthsFloat, axis1],
+      { name: divisor, type: { elemType: DataType.FLOAT, dims: [batch, dimValue(1)] } },
+      where,
+    );
     onnx.div(ctx.b, `${op.label}/Div`, [sum, divisor], { name: out, type: outType }, where);
   } else {
     const valid = ctx.lengths.timeMajorMask(lengths, x.name, xType.dims.length, time, batch);
@@ -73,7 +100,23 @@ export function lowerPool(ctx: PoolContext, op: PoolOp): string {
   return out;
 }
 
-function reduceOverTime(b: GraphBuilder, op: PoolOp, opType: 'ReduceMean' | 'ReduceMax', input: string, out: string, type: TensorType, where: string): void {
+function reduceOverTime(
+  b: GraphBuilder,
+  op: PoolOp,
+  opType: 'ReduceMean' | 'ReduceMax',
+  input: string,
+  out: string,
+  type: TensorType,
+  where: string,
+): void {
   const reduce = opType === 'ReduceMean' ? onnx.reduceMean : onnx.reduceMax;
-  reduce(b, `${op.label}/${opType}`, input, { values: [0], initializer: `${op.label}/axis0` }, { name: out, type }, { keepdims: 0 }, where);
+  reduce(
+    b,
+    `${op.label}/${opType}`,
+    input,
+    { values: [0], initializer: `${op.label}/axis0` },
+    { name: out, type },
+    { keepdims: 0 },
+    where,
+  );
 }

@@ -38,8 +38,17 @@ export function emitRecurrentNode(
   weight: (name: string) => Float32Array,
   op: RecurrentOp,
   place: RecurrentNodePlace,
-  inputs: { readonly x: string; readonly sequenceLens?: string | undefined; readonly initialH?: string | undefined; readonly initialC?: string | undefined },
-  outputs: { readonly y?: onnx.Out | undefined; readonly yH?: onnx.Out | undefined; readonly yC?: onnx.Out | undefined },
+  inputs: {
+    readonly x: string;
+    readonly sequenceLens?: string | undefined;
+    readonly initialH?: string | undefined;
+    readonly initialC?: string | undefined;
+  },
+  outputs: {
+    readonly y?: onnx.Out | undefined;
+    readonly yH?: onnx.Out | undefined;
+    readonly yC?: onnx.Out | undefined;
+  },
 ): void {
   const { layer, direction, inputSize, initializerPath, nodePath, docString } = place;
   const directionName = direction === 1 ? 'reverse' : 'forward';
@@ -47,17 +56,42 @@ export function emitRecurrentNode(
   const asGru = place.target.recurrentAsGru(b, weight, op, layer, direction, inputSize, initializerPath);
   if (asGru !== undefined) {
     const { wName, rName, bName, attributes } = asGru;
-    onnx.gru(b, `${nodePath}/RNN_as_GRU`, { ...common, w: wName, r: rName, b: bName }, outputs, { ...attributes, direction: directionName }, docString);
+    onnx.gru(
+      b,
+      `${nodePath}/RNN_as_GRU`,
+      { ...common, w: wName, r: rName, b: bName },
+      outputs,
+      { ...attributes, direction: directionName },
+      docString,
+    );
     return;
   }
   const { wName, rName, bName } = recurrentInitializers(b, weight, op, layer, direction, inputSize, initializerPath);
   const nodeInputs = { ...common, w: wName, r: rName, b: bName };
-  const attributes = { hiddenSize: op.hidden, activations: recurrentActivations(op), direction: directionName } as const;
+  const attributes = {
+    hiddenSize: op.hidden,
+    activations: recurrentActivations(op),
+    direction: directionName,
+  } as const;
   switch (op.cell) {
     case 'lstm':
-      return onnx.lstm(b, `${nodePath}/LSTM`, { ...nodeInputs, initialC: inputs.initialC }, outputs, attributes, docString);
+      return onnx.lstm(
+        b,
+        `${nodePath}/LSTM`,
+        { ...nodeInputs, initialC: inputs.initialC },
+        outputs,
+        attributes,
+        docString,
+      );
     case 'gru':
-      return onnx.gru(b, `${nodePath}/GRU`, nodeInputs, outputs, { ...attributes, linearBeforeReset: op.resetAfter ? 1 : 0 }, docString);
+      return onnx.gru(
+        b,
+        `${nodePath}/GRU`,
+        nodeInputs,
+        outputs,
+        { ...attributes, linearBeforeReset: op.resetAfter ? 1 : 0 },
+        docString,
+      );
     case 'rnn':
       return onnx.rnn(b, `${nodePath}/RNN`, nodeInputs, outputs, attributes, docString);
     default:
@@ -84,15 +118,30 @@ export function recurrentInitializers(
   const order = onnxGateOrder(op.cell);
   const w = reorderGateBlocks(weight(name('weight_ih')), hidden, inputSize, order);
   const r = reorderGateBlocks(weight(name('weight_hh')), hidden, hidden, order);
-  const wName = b.floatInitializer(`${path}/W`, [1, gates * hidden, inputSize], w, `${name('weight_ih')}, gates in ONNX order`);
-  const rName = b.floatInitializer(`${path}/R`, [1, gates * hidden, hidden], r, `${name('weight_hh')}, gates in ONNX order`);
+  const wName = b.floatInitializer(
+    `${path}/W`,
+    [1, gates * hidden, inputSize],
+    w,
+    `${name('weight_ih')}, gates in ONNX order`,
+  );
+  const rName = b.floatInitializer(
+    `${path}/R`,
+    [1, gates * hidden, hidden],
+    r,
+    `${name('weight_hh')}, gates in ONNX order`,
+  );
   let bName: string | undefined;
   if (op.bias) {
     const bias = concatFloat([
       reorderGateBlocks(weight(name('bias_ih')), hidden, 1, order),
       reorderGateBlocks(weight(name('bias_hh')), hidden, 1, order),
     ]);
-    bName = b.floatInitializer(`${path}/B`, [1, 2 * gates * hidden], bias, `${name('bias_ih')} ++ ${name('bias_hh')}, gates in ONNX order`);
+    bName = b.floatInitializer(
+      `${path}/B`,
+      [1, 2 * gates * hidden],
+      bias,
+      `${name('bias_ih')} ++ ${name('bias_hh')}, gates in ONNX order`,
+    );
   }
   return { wName, rName, bName };
 }

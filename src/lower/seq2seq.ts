@@ -43,7 +43,8 @@ export function lowerSeq2seq(ir: ModelIR, weights: WeightMap, options: LowerOpti
       { key: 'seqc.signature', value: JSON.stringify(bundleSignature(ir, graph, role)) },
     ]);
   files.push({ role: 'scoring', suffix: '', proto: model(target.bundleScoringGraph(graphs), 'scoring') });
-  if (kind === 'seq2seq') files.push({ role: 'encoder', suffix: '.encoder', proto: model(encoderGraph(ctx), 'encoder') });
+  if (kind === 'seq2seq')
+    files.push({ role: 'encoder', suffix: '.encoder', proto: model(encoderGraph(ctx), 'encoder') });
   files.push({ role: 'step', suffix: '.step', proto: model(stepGraph(ctx), 'step') });
   files.push({ role: 'greedy', suffix: '.greedy', proto: model(target.bundleGreedyGraph(graphs), 'greedy') });
   const entry = (f: BundleFile) => ({
@@ -70,7 +71,9 @@ export function lowerSeq2seq(ir: ModelIR, weights: WeightMap, options: LowerOpti
     inputFeed: att?.inputFeed === true,
     ...(kind === 'seq2seq' ? { memoryDim: sizes.memoryDim } : {}),
     ...(att === undefined ? {} : { attention: { score: att.score, placement: att.placement } }),
-    ...(sourceInput === undefined ? {} : { source: { input: sourceInput.name, ...(lengthsInput === undefined ? {} : { lengths: lengthsInput.name }) } }),
+    ...(sourceInput === undefined
+      ? {}
+      : { source: { input: sourceInput.name, ...(lengthsInput === undefined ? {} : { lengths: lengthsInput.name }) } }),
     files: {
       scoring: entry(byRole('scoring')!),
       ...(kind === 'seq2seq' ? { encoder: entry(byRole('encoder')!) } : {}),
@@ -83,7 +86,14 @@ export function lowerSeq2seq(ir: ModelIR, weights: WeightMap, options: LowerOpti
 
 /** The ValueType of a [batch, features] decoder value, for summaries and signatures. */
 export function decoderValueType(features: number): ValueType {
-  return { dtype: 'float32', dims: [{ kind: 'symbol', name: 'batch' }, { kind: 'fixed', size: features }], hasTime: false };
+  return {
+    dtype: 'float32',
+    dims: [
+      { kind: 'symbol', name: 'batch' },
+      { kind: 'fixed', size: features },
+    ],
+    hasTime: false,
+  };
 }
 
 /**
@@ -95,8 +105,10 @@ function bundleSignature(ir: ModelIR, graph: GraphProto, role: BundleRole): Mode
   const lengths = ir.inputs.find((i) => i.role.kind === 'lengths');
   const source = ir.inputs.find((i) => i.role.kind === 'data');
   const sourceVocab = ir.ops.find((o) => o.kind === 'embedding' && o.input === source?.name);
-  const dtypeOf = (t: DataType): string => (t === DataType.INT64 ? 'int64' : t === DataType.FLOAT ? 'float32' : t === DataType.BOOL ? 'bool' : String(t));
-  const dims = (v: ValueInfoProto): (string | number)[] => (v.type.shape ?? []).map((d) => (d.kind === 'param' ? d.name : d.value));
+  const dtypeOf = (t: DataType): string =>
+    t === DataType.INT64 ? 'int64' : t === DataType.FLOAT ? 'float32' : t === DataType.BOOL ? 'bool' : String(t);
+  const dims = (v: ValueInfoProto): (string | number)[] =>
+    (v.type.shape ?? []).map((d) => (d.kind === 'param' ? d.name : d.value));
   return {
     name: `${ir.name} (${role})`,
     inputs: graph.inputs.map((i) => {
@@ -106,8 +118,10 @@ function bundleSignature(ir: ModelIR, graph: GraphProto, role: BundleRole): Mode
         const of = graph.inputs.some((g) => g.name === source?.name) ? source!.name : 'memory';
         return { ...base, role: 'lengths', of };
       }
-      if (source !== undefined && i.name === source.name) return { ...base, role: 'data', ...(sourceVocab?.kind === 'embedding' ? { vocab: sourceVocab.vocab } : {}) };
-      if (['tgt_in', 'tokens', 'prompt'].includes(i.name)) return { ...base, role: 'data', vocab: decoder.embedding.vocab };
+      if (source !== undefined && i.name === source.name)
+        return { ...base, role: 'data', ...(sourceVocab?.kind === 'embedding' ? { vocab: sourceVocab.vocab } : {}) };
+      if (['tgt_in', 'tokens', 'prompt'].includes(i.name))
+        return { ...base, role: 'data', vocab: decoder.embedding.vocab };
       return { ...base, role: i.type.elemType === DataType.FLOAT ? 'state' : 'data' };
     }),
     outputs: graph.outputs.map((o) => ({ name: o.name, dtype: dtypeOf(o.type.elemType), dims: dims(o) })),

@@ -13,9 +13,22 @@ export function embedSequence(ctx: DecoderContext, b: GraphBuilder, ids: string,
   const emb = ctx.decoder.embedding;
   const table = b.floatInitializer(`${emb.label}.weight`, [emb.vocab, emb.dim], ctx.weight(`${emb.label}.weight`));
   const gathered = b.fresh(`${emb.label}/output`);
-  onnx.gather(b, `${emb.label}/Gather`, [table, ids], { name: gathered, type: float([batch, time, dimValue(emb.dim)]) }, { axis: 0 }, ctx.where(emb.span));
+  onnx.gather(
+    b,
+    `${emb.label}/Gather`,
+    [table, ids],
+    { name: gathered, type: float([batch, time, dimValue(emb.dim)]) },
+    { axis: 0 },
+    ctx.where(emb.span),
+  );
   const out = b.fresh(`${emb.label}/time_major`);
-  onnx.transpose(b, `${emb.label}/to_time_major/Transpose`, [gathered], { name: out, type: float([time, batch, dimValue(emb.dim)]) }, { perm: [1, 0, 2] });
+  onnx.transpose(
+    b,
+    `${emb.label}/to_time_major/Transpose`,
+    [gathered],
+    { name: out, type: float([time, batch, dimValue(emb.dim)]) },
+    { perm: [1, 0, 2] },
+  );
   return out;
 }
 
@@ -24,7 +37,13 @@ export function embedSequence(ctx: DecoderContext, b: GraphBuilder, ids: string,
  * zeros: the same nodes and weights as the step's, with a longer input. Returns the top layer's outputs
  * [time, batch, H] and the final state [L, batch, H].
  */
-export function recurrentOverSequence(ctx: DecoderContext, b: GraphBuilder, x: string, time: OnnxDim, state: StepState | undefined): { top: string; h: string; c?: string } {
+export function recurrentOverSequence(
+  ctx: DecoderContext,
+  b: GraphBuilder,
+  x: string,
+  time: OnnxDim,
+  state: StepState | undefined,
+): { top: string; h: string; c?: string } {
   const op = ctx.decoder.recurrent;
   const { batch, hidden } = ctx.sizes;
   const hs: string[] = [];
@@ -37,7 +56,13 @@ export function recurrentOverSequence(ctx: DecoderContext, b: GraphBuilder, x: s
     const initial = (which: 'h' | 'c', from: string | undefined): string | undefined => {
       if (from === undefined) return undefined;
       const out = b.fresh(`${path}/${which}`);
-      onnx.gather(b, `${path}/${which}/Gather`, [from, b.int64Initializer(`${path}/state_index`, [layer])], { name: out, type: stateType }, { axis: 0 });
+      onnx.gather(
+        b,
+        `${path}/${which}/Gather`,
+        [from, b.int64Initializer(`${path}/state_index`, [layer])],
+        { name: out, type: stateType },
+        { axis: 0 },
+      );
       return out;
     };
     const initialH = initial('h', state?.h);
@@ -50,12 +75,27 @@ export function recurrentOverSequence(ctx: DecoderContext, b: GraphBuilder, x: s
       yc = b.fresh(`${path}/Y_c`);
       cs.push(yc);
     }
-    const outputs = { y: { name: y, type: float([time, dimValue(1), batch, dimValue(hidden)]) }, yH: { name: yh, type: stateType }, yC: yc === undefined ? undefined : { name: yc, type: stateType } };
-    const place = { layer, direction: 0 as const, inputSize, initializerPath: `${path}/forward`, nodePath: path, target: ctx.target, docString: ctx.where() };
+    const outputs = {
+      y: { name: y, type: float([time, dimValue(1), batch, dimValue(hidden)]) },
+      yH: { name: yh, type: stateType },
+      yC: yc === undefined ? undefined : { name: yc, type: stateType },
+    };
+    const place = {
+      layer,
+      direction: 0 as const,
+      inputSize,
+      initializerPath: `${path}/forward`,
+      nodePath: path,
+      target: ctx.target,
+      docString: ctx.where(),
+    };
     emitRecurrentNode(b, (n) => ctx.weight(n), op, place, { x: input, initialH, initialC }, outputs);
     hs.push(yh);
     const next = b.fresh(`${path}/output`);
-    onnx.squeeze(b, `${path}/Squeeze`, [y, b.int64Initializer(`${path}/direction_axis`, [1])], { name: next, type: float([time, batch, dimValue(hidden)]) });
+    onnx.squeeze(b, `${path}/Squeeze`, [y, b.int64Initializer(`${path}/direction_axis`, [1])], {
+      name: next,
+      type: float([time, batch, dimValue(hidden)]),
+    });
     input = next;
     inputSize = hidden;
   }
@@ -72,12 +112,16 @@ export function recurrentOverSequence(ctx: DecoderContext, b: GraphBuilder, x: s
 /** The head on a batch-major sequence [batch, T, F]: each step's type gains the T axis, as plain batched values. */
 export function headOverSequence(ctx: DecoderContext, b: GraphBuilder, output: string, time: OnnxDim): string {
   const d = ctx.decoder;
-  const timeDim: Dim = time.kind === 'param' ? { kind: 'symbol', name: time.name } : { kind: 'fixed', size: time.value };
+  const timeDim: Dim =
+    time.kind === 'param' ? { kind: 'symbol', name: time.name } : { kind: 'fixed', size: time.value };
   const lowering = new Lowering(ctx.ir, ctx.weights, ctx.options, b);
   lowering.bind(d.recurrent.label, output, { dtype: 'float32', dims: [], hasTime: false }, false);
   for (const op of d.head) {
     const type = op.output.type;
-    lowering.op({ ...op, output: { ...op.output, type: { ...type, dims: [type.dims[0]!, timeDim, ...type.dims.slice(1)] } } });
+    lowering.op({
+      ...op,
+      output: { ...op.output, type: { ...type, dims: [type.dims[0]!, timeDim, ...type.dims.slice(1)] } },
+    });
   }
   return lowering.lookup(d.head.length === 0 ? d.recurrent.label : d.head[d.head.length - 1]!.output.id).name;
 }

@@ -10,7 +10,9 @@ export function modelSignature(ir: ModelIR): ModelSignature {
   return {
     name: ir.name,
     inputs: ir.inputs.map((i) => {
-      const vocabs = ir.ops.filter((o): o is EmbeddingOp => o.kind === 'embedding' && o.input === i.name).map((o) => o.vocab);
+      const vocabs = ir.ops
+        .filter((o): o is EmbeddingOp => o.kind === 'embedding' && o.input === i.name)
+        .map((o) => o.vocab);
       return {
         name: i.name,
         dtype: i.type.dtype,

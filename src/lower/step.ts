@@ -4,7 +4,16 @@ import * as onnx from './ops.js';
 import type { GraphProto, ValueInfoProto } from '../onnx/types.js';
 import { dimValue, GraphBuilder, type TensorType } from './builder.js';
 import { emitRecurrentNode, Lowering } from './lower.js';
-import { type DecoderContext, type StepState, type StepOutputs, type EncoderValues, float, int64, info, graphOf } from './decoder.js';
+import {
+  type DecoderContext,
+  type StepState,
+  type StepOutputs,
+  type EncoderValues,
+  float,
+  int64,
+  info,
+  graphOf,
+} from './decoder.js';
 import { sourceMask } from './encoder.js';
 import { attend, attentionalVector } from './attention.js';
 
@@ -19,13 +28,20 @@ export function stepGraph(ctx: DecoderContext): GraphProto {
     inputs.push(info('memory', float([batch, srcTime, dimValue(ctx.sizes.memoryDim)])));
     const lengths = ctx.ir.inputs.find((i) => i.role.kind === 'lengths')?.name;
     if (lengths !== undefined) inputs.push(info(lengths, int64([batch])));
-    enc = { memory: 'memory', ...(lengths === undefined ? {} : { lengths, valid: sourceMask(ctx, b, 'memory', lengths) }) };
+    enc = {
+      memory: 'memory',
+      ...(lengths === undefined ? {} : { lengths, valid: sourceMask(ctx, b, 'memory', lengths) }),
+    };
   }
   const feedDim = dimValue(ctx.sizes.hidden);
   if (ctx.decoder.attention?.inputFeed === true) inputs.push(info('feed', float([batch, feedDim])));
   for (const i of inputs) b.reserve(i.name);
   for (const name of ['logits', 'h_out', 'c_out', 'attention', 'feed_out']) b.reserve(name);
-  const state: StepState = { h: 'h', ...(ctx.isLstm ? { c: 'c' } : {}), ...(ctx.decoder.attention?.inputFeed === true ? { feed: 'feed' } : {}) };
+  const state: StepState = {
+    h: 'h',
+    ...(ctx.isLstm ? { c: 'c' } : {}),
+    ...(ctx.decoder.attention?.inputFeed === true ? { feed: 'feed' } : {}),
+  };
   const out = decoderStep(ctx, b, 'tokens', state, enc);
   const outputs: ValueInfoProto[] = [];
   const expose = (internal: string | undefined, name: string, type: TensorType): void => {
@@ -42,7 +58,13 @@ export function stepGraph(ctx: DecoderContext): GraphProto {
 }
 
 /** One decoder step (docs/seq2seq.md) emitted into `b`, which may be a Loop body. */
-export function decoderStep(ctx: DecoderContext, b: GraphBuilder, tokens: string, state: StepState, enc: EncoderValues): StepOutputs {
+export function decoderStep(
+  ctx: DecoderContext,
+  b: GraphBuilder,
+  tokens: string,
+  state: StepState,
+  enc: EncoderValues,
+): StepOutputs {
   const d = ctx.decoder;
   const { batch, hidden, layers } = ctx.sizes;
   const lowering = new Lowering(ctx.ir, ctx.weights, ctx.options, b);
@@ -55,7 +77,13 @@ export function decoderStep(ctx: DecoderContext, b: GraphBuilder, tokens: string
   if (att?.placement === 'bahdanau') {
     const top = b.fresh(`${d.recurrent.label}/previous_top`);
     const index = b.int64Initializer(`${d.recurrent.label}/top_index`, [layers - 1], []);
-    onnx.gather(b, `${att.label}/query/Gather`, [state.h, index], { name: top, type: float([batch, dimValue(hidden)]) }, { axis: 0 });
+    onnx.gather(
+      b,
+      `${att.label}/query/Gather`,
+      [state.h, index],
+      { name: top, type: float([batch, dimValue(hidden)]) },
+      { axis: 0 },
+    );
     const attended = attend(ctx, b, top, enc);
     parts.push(attended.context);
     attention = attended.weights;
@@ -64,7 +92,13 @@ export function decoderStep(ctx: DecoderContext, b: GraphBuilder, tokens: string
   let x = embedded;
   if (parts.length > 1) {
     x = b.fresh(`${d.recurrent.label}/input`);
-    onnx.concat(b, `${d.recurrent.label}/input/Concat`, parts, { name: x, type: float([batch, dimValue(d.recurrent.inputSize)]) }, { axis: 1 });
+    onnx.concat(
+      b,
+      `${d.recurrent.label}/input/Concat`,
+      parts,
+      { name: x, type: float([batch, dimValue(d.recurrent.inputSize)]) },
+      { axis: 1 },
+    );
   }
   const { h, c, top } = cellStep(ctx, b, x, state);
   let output = top;
@@ -79,11 +113,22 @@ export function decoderStep(ctx: DecoderContext, b: GraphBuilder, tokens: string
   for (const op of d.head) lowering.op(op);
   const last = d.head.length === 0 ? d.recurrent.label : d.head[d.head.length - 1]!.output.id;
   const logits = lowering.lookup(last).name;
-  return { logits, h, ...(c === undefined ? {} : { c }), ...(feed === undefined ? {} : { feed }), ...(attention === undefined ? {} : { attention }) };
+  return {
+    logits,
+    h,
+    ...(c === undefined ? {} : { c }),
+    ...(feed === undefined ? {} : { feed }),
+    ...(attention === undefined ? {} : { attention }),
+  };
 }
 
 /** The stacked recurrent layer for one token: each layer is a one-step ONNX recurrent node. */
-export function cellStep(ctx: DecoderContext, b: GraphBuilder, x: string, state: StepState): { h: string; c?: string; top: string } {
+export function cellStep(
+  ctx: DecoderContext,
+  b: GraphBuilder,
+  x: string,
+  state: StepState,
+): { h: string; c?: string; top: string } {
   const op = ctx.decoder.recurrent;
   const { batch, hidden } = ctx.sizes;
   const hs: string[] = [];
@@ -94,21 +139,47 @@ export function cellStep(ctx: DecoderContext, b: GraphBuilder, x: string, state:
   for (let layer = 0; layer < op.layers; layer++) {
     const path = `${op.label}/l${layer}`;
     const sequence = b.fresh(`${path}/step_input`);
-    onnx.unsqueeze(b, `${path}/Unsqueeze`, [input, axis0], { name: sequence, type: float([dimValue(1), batch, dimValue(inputSize)]) });
+    onnx.unsqueeze(b, `${path}/Unsqueeze`, [input, axis0], {
+      name: sequence,
+      type: float([dimValue(1), batch, dimValue(inputSize)]),
+    });
     const index = b.int64Initializer(`${path}/state_index`, [layer]);
     const h0 = b.fresh(`${path}/h`);
-    onnx.gather(b, `${path}/h/Gather`, [state.h, index], { name: h0, type: float([dimValue(1), batch, dimValue(hidden)]) }, { axis: 0 });
+    onnx.gather(
+      b,
+      `${path}/h/Gather`,
+      [state.h, index],
+      { name: h0, type: float([dimValue(1), batch, dimValue(hidden)]) },
+      { axis: 0 },
+    );
     const yh = b.fresh(`${path}/Y_h`);
     let c0: string | undefined;
     let yc: string | undefined;
     if (state.c !== undefined) {
       c0 = b.fresh(`${path}/c`);
-      onnx.gather(b, `${path}/c/Gather`, [state.c, index], { name: c0, type: float([dimValue(1), batch, dimValue(hidden)]) }, { axis: 0 });
+      onnx.gather(
+        b,
+        `${path}/c/Gather`,
+        [state.c, index],
+        { name: c0, type: float([dimValue(1), batch, dimValue(hidden)]) },
+        { axis: 0 },
+      );
       yc = b.fresh(`${path}/Y_c`);
       cs.push(yc);
     }
-    const outputs = { yH: { name: yh, type: float([dimValue(1), batch, dimValue(hidden)]) }, yC: yc === undefined ? undefined : { name: yc, type: float([dimValue(1), batch, dimValue(hidden)]) } };
-    const place = { layer, direction: 0 as const, inputSize, initializerPath: `${path}/forward`, nodePath: path, target: ctx.target, docString: ctx.where() };
+    const outputs = {
+      yH: { name: yh, type: float([dimValue(1), batch, dimValue(hidden)]) },
+      yC: yc === undefined ? undefined : { name: yc, type: float([dimValue(1), batch, dimValue(hidden)]) },
+    };
+    const place = {
+      layer,
+      direction: 0 as const,
+      inputSize,
+      initializerPath: `${path}/forward`,
+      nodePath: path,
+      target: ctx.target,
+      docString: ctx.where(),
+    };
     emitRecurrentNode(b, (n) => ctx.weight(n), op, place, { x: sequence, initialH: h0, initialC: c0 }, outputs);
     hs.push(yh);
     const next = b.fresh(`${path}/output`);

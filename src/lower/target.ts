@@ -39,7 +39,14 @@ export interface Target {
    * Float zeros [batch, hidden] named `path`, a decoder's first input feed: from the Shape of the [batch]
    * tensor `batchVector` gives (made only when asked), or from the data of layer 0 of the initial state `h0`.
    */
-  feedZeros(b: GraphBuilder, path: string, h0: string, batchVector: () => string, batch: OnnxDim, hidden: number): string;
+  feedZeros(
+    b: GraphBuilder,
+    path: string,
+    h0: string,
+    batchVector: () => string,
+    batch: OnnxDim,
+    hidden: number,
+  ): string;
   /**
    * The ids an embedding gathers from: the time-major ids, or the batch-major ids as they are (the
    * WebGPU provider cannot transpose int64). Only the one asked for is made.
@@ -49,14 +56,36 @@ export interface Target {
    * One layer and direction of `op` as a GRU node's initializers and attributes, where the target has
    * no RNN kernel and `op` is a plain RNN (./webgpu.ts); undefined where the op's own node is used.
    */
-  recurrentAsGru(b: GraphBuilder, weight: (name: string) => Float32Array, op: RecurrentOp, layer: number, direction: number, inputSize: number, path: string): GruForm | undefined;
+  recurrentAsGru(
+    b: GraphBuilder,
+    weight: (name: string) => Float32Array,
+    op: RecurrentOp,
+    layer: number,
+    direction: number,
+    inputSize: number,
+    path: string,
+  ): GruForm | undefined;
   /**
    * A `[rows, columns]` PyTorch weight `name` as a `[columns, rows]` MatMul operand named `transposedName`:
    * transposed at compile time, or stored as PyTorch has it with a Transpose node (see `transposedInGraph`).
    */
-  matMulWeight(b: GraphBuilder, name: string, transposedName: string, rows: number, columns: number, data: Float32Array, where: string): string;
+  matMulWeight(
+    b: GraphBuilder,
+    name: string,
+    transposedName: string,
+    rows: number,
+    columns: number,
+    data: Float32Array,
+    where: string,
+  ): string;
   /** log_softmax over the last axis of `input`, for the layer `label`. */
-  logSoftmax(b: GraphBuilder, label: string, input: string, out: onnx.Out & { readonly type: NonNullable<onnx.Out['type']> }, where: string): void;
+  logSoftmax(
+    b: GraphBuilder,
+    label: string,
+    input: string,
+    out: onnx.Out & { readonly type: NonNullable<onnx.Out['type']> },
+    where: string,
+  ): void;
   /** A bundle's scoring graph: one Loop over the target steps, or (without Loop) all steps at once. */
   bundleScoringGraph(graphs: BundleGraphs): GraphProto;
   /** A bundle's greedy graph: a Loop, or the steps unrolled up to max_length. */
@@ -78,8 +107,10 @@ const genericTarget: Target = {
   zerosLike: zerosFromShape,
   embeddingIds: (_batchMajor, timeMajor) => timeMajor(),
   recurrentAsGru: () => undefined,
-  matMulWeight: (b, name, transposedName, rows, columns, data) => b.floatInitializer(transposedName, [columns, rows], transpose2d(data, rows, columns), `${name} transposed`),
-  logSoftmax: (b, label, input, out, where) => onnx.logSoftmax(b, `${label}/LogSoftmax`, [input], out, { axis: -1 }, where),
+  matMulWeight: (b, name, transposedName, rows, columns, data) =>
+    b.floatInitializer(transposedName, [columns, rows], transpose2d(data, rows, columns), `${name} transposed`),
+  logSoftmax: (b, label, input, out, where) =>
+    onnx.logSoftmax(b, `${label}/LogSoftmax`, [input], out, { axis: -1 }, where),
   bundleScoringGraph: (graphs) => graphs.scoringGraph(),
   bundleGreedyGraph: (graphs) => graphs.greedyGraph(),
   manifestFields: {},
@@ -92,7 +123,8 @@ const webgpuTarget: Target = {
   lengths: (b) => dataLengths(b),
   zerosLike,
   embeddingIds: (batchMajor) => batchMajor(),
-  recurrentAsGru: (b, weight, op, layer, direction, inputSize, path) => (op.cell === 'rnn' ? rnnAsGru(b, weight, op, layer, direction, inputSize, path) : undefined),
+  recurrentAsGru: (b, weight, op, layer, direction, inputSize, path) =>
+    op.cell === 'rnn' ? rnnAsGru(b, weight, op, layer, direction, inputSize, path) : undefined,
   matMulWeight: transposedInGraph,
   logSoftmax: (b, label, input, out, where) => logSoftmax(b, input, out.name, out.type, `${label}/log_softmax`, where),
   bundleScoringGraph: (graphs) => graphs.scoringGraphWithoutLoop(),
@@ -106,10 +138,25 @@ const webgpuTarget: Target = {
  * target uses it so that a bundle's scoring graph reads the same tensor as its step graph (whose Gemm
  * takes the PyTorch layout), and the bundle's weights file holds it once.
  */
-export function transposedInGraph(b: GraphBuilder, name: string, transposedName: string, rows: number, columns: number, data: Float32Array, where: string): string {
+export function transposedInGraph(
+  b: GraphBuilder,
+  name: string,
+  transposedName: string,
+  rows: number,
+  columns: number,
+  data: Float32Array,
+  where: string,
+): string {
   const stored = b.floatInitializer(name, [rows, columns], data);
   const out = b.fresh(transposedName);
-  onnx.transpose(b, `${transposedName}/Transpose`, [stored], { name: out, type: { elemType: DataType.FLOAT, dims: [dimValue(columns), dimValue(rows)] } }, { perm: [1, 0] }, where);
+  onnx.transpose(
+    b,
+    `${transposedName}/Transpose`,
+    [stored],
+    { name: out, type: { elemType: DataType.FLOAT, dims: [dimValue(columns), dimValue(rows)] } },
+    { perm: [1, 0] },
+    where,
+  );
   return out;
 }
 
@@ -123,13 +170,25 @@ function zerosFromShape(b: GraphBuilder, like: string, type: TensorType, path: s
 }
 
 /** Float zeros [batch, width]: the Shape of the [batch] tensor `batchVector` and the width, filled by ConstantOfShape. */
-function zerosFromBatchShape(b: GraphBuilder, name: string, batchVector: string, batch: OnnxDim, width: number): string {
+function zerosFromBatchShape(
+  b: GraphBuilder,
+  name: string,
+  batchVector: string,
+  batch: OnnxDim,
+  width: number,
+): string {
   const shape = b.fresh(`${name}/batch_shape`);
   onnx.shape(b, `${name}/Shape`, [batchVector], { name: shape });
   const widthTensor = b.int64Initializer(`${name}/width`, [width]);
   const full = b.fresh(`${name}/shape`);
   onnx.concat(b, `${name}/Concat`, [shape, widthTensor], { name: full }, { axis: 0 });
   const out = b.fresh(name);
-  onnx.constantOfShape(b, `${name}/ConstantOfShape`, [full], { name: out, type: { elemType: DataType.FLOAT, dims: [batch, dimValue(width)] } }, {});
+  onnx.constantOfShape(
+    b,
+    `${name}/ConstantOfShape`,
+    [full],
+    { name: out, type: { elemType: DataType.FLOAT, dims: [batch, dimValue(width)] } },
+    {},
+  );
   return out;
 }

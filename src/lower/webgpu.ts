@@ -35,7 +35,9 @@ const bool = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.BOO
  */
 export function webgpuDiagnostics(ir: ModelIR): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
-  const recurrent = [...ir.ops, ...(ir.decoder === undefined ? [] : [ir.decoder.recurrent])].filter((o): o is RecurrentOp => o.kind === 'recurrent');
+  const recurrent = [...ir.ops, ...(ir.decoder === undefined ? [] : [ir.decoder.recurrent])].filter(
+    (o): o is RecurrentOp => o.kind === 'recurrent',
+  );
   for (const op of recurrent) {
     if (op.recurrentActivation !== 'hard_sigmoid') continue;
     diagnostics.push(
@@ -97,11 +99,20 @@ export class GpuSequences {
     const path = `${lengths}/steps`;
     const b = this.b;
     const starts = b.int64Initializer(`${path}/starts`, new Array<number>(rank).fill(0));
-    const ends = b.int64Initializer(`${path}/ends`, Array.from({ length: rank }, (_, i) => (i === axis ? 2147483647 : 1)));
+    const ends = b.int64Initializer(
+      `${path}/ends`,
+      Array.from({ length: rank }, (_, i) => (i === axis ? 2147483647 : 1)),
+    );
     const sliced = b.fresh(`${path}/slice`);
-    onnx.slice(b, `${path}/Slice`, [reference, starts, ends], { name: sliced, type: float(Array.from({ length: rank }, (_, i) => (i === axis ? time : dimValue(1)))) });
+    onnx.slice(b, `${path}/Slice`, [reference, starts, ends], {
+      name: sliced,
+      type: float(Array.from({ length: rank }, (_, i) => (i === axis ? time : dimValue(1)))),
+    });
     const flat = b.fresh(`${path}/flat`);
-    onnx.reshape(b, `${path}/Reshape`, [sliced, b.int64Initializer(`${path}/flat_shape`, [-1])], { name: flat, type: float([time]) });
+    onnx.reshape(b, `${path}/Reshape`, [sliced, b.int64Initializer(`${path}/flat_shape`, [-1])], {
+      name: flat,
+      type: float([time]),
+    });
     const whole = b.fresh(`${path}/int32`);
     onnx.cast(b, `${path}/ToInt32`, [flat], { name: whole, type: int32([time]) }, { to: DataType.INT32 });
     const finite = b.fresh(`${path}/finite`);
@@ -111,7 +122,10 @@ export class GpuSequences {
     const ones = b.fresh(`${path}/ones`);
     onnx.add(b, `${path}/One`, [zeros, b.floatScalar(`${path}/one`, 1)], { name: ones, type: float([time]) });
     const steps = b.fresh(`${path}/counts`);
-    onnx.cumSum(b, `${path}/CumSum`, [ones, b.int64Initializer(`${path}/axis`, [0], [])], { name: steps, type: float([time]) });
+    onnx.cumSum(b, `${path}/CumSum`, [ones, b.int64Initializer(`${path}/axis`, [0], [])], {
+      name: steps,
+      type: float([time]),
+    });
     this.counters.set(lengths, { steps, time });
     return steps;
   }
@@ -123,7 +137,13 @@ export class GpuSequences {
     const steps = this.steps(lengths, reference, rank, axis, time);
     const b = this.b;
     const table = b.fresh(`${lengths}/table`);
-    onnx.concat(b, `${lengths}/table/Concat`, [b.floatInitializer(`${lengths}/table_zero`, [1], Float32Array.of(0)), steps], { name: table }, { axis: 0 });
+    onnx.concat(
+      b,
+      `${lengths}/table/Concat`,
+      [b.floatInitializer(`${lengths}/table_zero`, [1], Float32Array.of(0)), steps],
+      { name: table },
+      { axis: 0 },
+    );
     const out = b.fresh(`${lengths}/float`);
     onnx.gather(b, `${lengths}/Gather`, [table, lengths], { name: out, type: float([batch]) }, { axis: 0 });
     this.floats.set(lengths, out);
@@ -145,7 +165,14 @@ export class GpuSequences {
    * bool valid [time, batch, 1] (or [time, batch] for `maskRank` 2) for a time-major `reference`:
    * step t + 1 ≤ length, compared in float.
    */
-  timeMajorMask(lengths: string, reference: string, rank: number, time: OnnxDim, batch: OnnxDim, maskRank: 2 | 3): string {
+  timeMajorMask(
+    lengths: string,
+    reference: string,
+    rank: number,
+    time: OnnxDim,
+    batch: OnnxDim,
+    maskRank: 2 | 3,
+  ): string {
     const key = `${lengths}/${maskRank}`;
     const known = this.masks.get(key);
     if (known !== undefined) return known;
@@ -155,14 +182,25 @@ export class GpuSequences {
     const lengthsFloat = this.lengthsFloat(lengths, reference, rank, 0, time, batch);
     const column = b.fresh(`${path}/steps_column`);
     const columnDims = maskRank === 3 ? [time, dimValue(1), dimValue(1)] : [time, dimValue(1)];
-    onnx.reshape(b, `${path}/Reshape`, [steps, b.int64Initializer(`${path}/column_shape`, maskRank === 3 ? [-1, 1, 1] : [-1, 1])], { name: column, type: float(columnDims) });
+    onnx.reshape(
+      b,
+      `${path}/Reshape`,
+      [steps, b.int64Initializer(`${path}/column_shape`, maskRank === 3 ? [-1, 1, 1] : [-1, 1])],
+      { name: column, type: float(columnDims) },
+    );
     let row = lengthsFloat;
     if (maskRank === 3) {
       row = b.fresh(`${path}/lengths_column`);
-      onnx.unsqueeze(b, `${path}/Unsqueeze`, [lengthsFloat, b.int64Initializer(`${path}/axis1`, [1])], { name: row, type: float([batch, dimValue(1)]) });
+      onnx.unsqueeze(b, `${path}/Unsqueeze`, [lengthsFloat, b.int64Initializer(`${path}/axis1`, [1])], {
+        name: row,
+        type: float([batch, dimValue(1)]),
+      });
     }
     const valid = b.fresh(`${path}/valid`);
-    onnx.lessOrEqual(b, `${path}/LessOrEqual`, [column, row], { name: valid, type: bool(maskRank === 3 ? [time, batch, dimValue(1)] : [time, batch]) });
+    onnx.lessOrEqual(b, `${path}/LessOrEqual`, [column, row], {
+      name: valid,
+      type: bool(maskRank === 3 ? [time, batch, dimValue(1)] : [time, batch]),
+    });
     this.masks.set(key, valid);
     return valid;
   }
@@ -177,7 +215,10 @@ export class GpuSequences {
     const steps = this.steps(lengths, reference, rank, 1, time);
     const lengthsFloat = this.lengthsFloat(lengths, reference, rank, 1, time, batch);
     const column = b.fresh(`${path}/lengths_column`);
-    onnx.unsqueeze(b, `${path}/Unsqueeze`, [lengthsFloat, b.int64Initializer(`${path}/axis1`, [1])], { name: column, type: float([batch, dimValue(1)]) });
+    onnx.unsqueeze(b, `${path}/Unsqueeze`, [lengthsFloat, b.int64Initializer(`${path}/axis1`, [1])], {
+      name: column,
+      type: float([batch, dimValue(1)]),
+    });
     const valid = b.fresh(`${path}/valid`);
     onnx.lessOrEqual(b, `${path}/LessOrEqual`, [steps, column], { name: valid, type: bool([batch, time]) });
     this.masks.set(key, valid);
@@ -210,18 +251,38 @@ export function rnnAsGru(
 ): GruForm {
   const name = (weight: RecurrentWeight): string => recurrentParameterName(op.label, weight, layer, direction);
   const hidden = op.hidden;
-  const gatesFirst = (block: Float32Array, columns: number): Float32Array => concatFloat([new Float32Array(2 * hidden * columns), block]);
+  const gatesFirst = (block: Float32Array, columns: number): Float32Array =>
+    concatFloat([new Float32Array(2 * hidden * columns), block]);
   const w = gatesFirst(weight(name('weight_ih')), inputSize);
   const r = gatesFirst(weight(name('weight_hh')), hidden);
-  const wName = b.floatInitializer(`${path}/W`, [1, 3 * hidden, inputSize], w, `${name('weight_ih')} as the h block of a GRU whose z and r blocks are zero`);
-  const rName = b.floatInitializer(`${path}/R`, [1, 3 * hidden, hidden], r, `${name('weight_hh')} as the h block of a GRU whose z and r blocks are zero`);
+  const wName = b.floatInitializer(
+    `${path}/W`,
+    [1, 3 * hidden, inputSize],
+    w,
+    `${name('weight_ih')} as the h block of a GRU whose z and r blocks are zero`,
+  );
+  const rName = b.floatInitializer(
+    `${path}/R`,
+    [1, 3 * hidden, hidden],
+    r,
+    `${name('weight_hh')} as the h block of a GRU whose z and r blocks are zero`,
+  );
   const zeros = new Float32Array(hidden);
   const resetOnes = new Float32Array(hidden).fill(1);
   const biasIh = op.bias ? weight(name('bias_ih')) : zeros;
   const biasHh = op.bias ? weight(name('bias_hh')) : zeros;
   const bias = concatFloat([zeros, resetOnes, biasIh, zeros, zeros, biasHh]);
-  const bName = b.floatInitializer(`${path}/B`, [1, 6 * hidden], bias, `z bias 0 and r bias 1 (relu gates: z = 0, r = 1), then ${op.label}'s RNN biases`);
-  const attributes = { hiddenSize: hidden, activations: ['Relu', op.nonlinearity === 'relu' ? 'Relu' : 'Tanh'], linearBeforeReset: 1 as const };
+  const bName = b.floatInitializer(
+    `${path}/B`,
+    [1, 6 * hidden],
+    bias,
+    `z bias 0 and r bias 1 (relu gates: z = 0, r = 1), then ${op.label}'s RNN biases`,
+  );
+  const attributes = {
+    hiddenSize: hidden,
+    activations: ['Relu', op.nonlinearity === 'relu' ? 'Relu' : 'Tanh'],
+    linearBeforeReset: 1 as const,
+  };
   return { wName, rName, bName, attributes };
 }
 
@@ -229,16 +290,38 @@ export function rnnAsGru(
  * log_softmax over the last axis without the LogSoftmax kernel, which the WebGPU provider lacks:
  * (x − max) − log Σ exp(x − max), as ONNX Runtime's CPU kernel computes it.
  */
-export function logSoftmax(b: GraphBuilder, input: string, out: string, type: TensorType, path: string, where: string): void {
+export function logSoftmax(
+  b: GraphBuilder,
+  input: string,
+  out: string,
+  type: TensorType,
+  path: string,
+  where: string,
+): void {
   const kept = float([...type.dims.slice(0, -1), dimValue(1)]);
   const max = b.fresh(`${path}/max`);
-  onnx.reduceMax(b, `${path}/ReduceMax`, input, { values: [-1], initializer: `${path}/max_axes` }, { name: max, type: kept }, { keepdims: 1 }, where);
+  onnx.reduceMax(
+    b,
+    `${path}/ReduceMax`,
+    input,
+    { values: [-1], initializer: `${path}/max_axes` },
+    { name: max, type: kept },
+    { keepdims: 1 },
+    where,
+  );
   const shifted = b.fresh(`${path}/shifted`);
   onnx.sub(b, `${path}/Shift`, [input, max], { name: shifted, type }, where);
   const exp = b.fresh(`${path}/exp`);
   onnx.exp(b, `${path}/Exp`, [shifted], { name: exp, type }, where);
   const sum = b.fresh(`${path}/sum`);
-  onnx.reduceSum(b, `${path}/ReduceSum`, [exp, b.int64Initializer(`${path}/sum_axes`, [-1])], { name: sum, type: kept }, { keepdims: 1 }, where);
+  onnx.reduceSum(
+    b,
+    `${path}/ReduceSum`,
+    [exp, b.int64Initializer(`${path}/sum_axes`, [-1])],
+    { name: sum, type: kept },
+    { keepdims: 1 },
+    where,
+  );
   const logSum = b.fresh(`${path}/log_sum`);
   onnx.log(b, `${path}/Log`, [sum], { name: logSum, type: kept }, where);
   onnx.sub(b, `${path}/Normalize`, [shifted, logSum], { name: out, type }, where);
@@ -258,21 +341,43 @@ export function zerosLike(b: GraphBuilder, input: string, type: TensorType, path
 /** Float zeros [batch, hidden] named `path`, shaped by layer 0 of a [layers, batch, hidden] state without Shape. */
 export function zerosFromState(b: GraphBuilder, path: string, state: string, batch: OnnxDim, hidden: number): string {
   const first = b.fresh(`${path}/h0_l0`);
-  onnx.gather(b, `${path}/Gather`, [state, b.int64Initializer(`${path}/index`, [0], [])], { name: first, type: float([batch, dimValue(hidden)]) }, { axis: 0 });
+  onnx.gather(
+    b,
+    `${path}/Gather`,
+    [state, b.int64Initializer(`${path}/index`, [0], [])],
+    { name: first, type: float([batch, dimValue(hidden)]) },
+    { axis: 0 },
+  );
   return zerosLike(b, first, float([batch, dimValue(hidden)]), path);
 }
 
 /** Float [batch] of one value, with the batch taken from axis 0 of a float tensor of rank `rank`. */
-export function batchFilled(b: GraphBuilder, reference: string, rank: number, batch: OnnxDim, value: number, path: string): string {
+export function batchFilled(
+  b: GraphBuilder,
+  reference: string,
+  rank: number,
+  batch: OnnxDim,
+  value: number,
+  path: string,
+): string {
   let column = reference;
   if (rank > 1) {
     const sliced = b.fresh(`${path}/slice`);
     const starts = b.int64Initializer(`${path}/starts`, new Array<number>(rank - 1).fill(0));
     const ends = b.int64Initializer(`${path}/ends`, new Array<number>(rank - 1).fill(1));
-    const axes = b.int64Initializer(`${path}/axes`, Array.from({ length: rank - 1 }, (_, i) => i + 1));
-    onnx.slice(b, `${path}/Slice`, [reference, starts, ends, axes], { name: sliced, type: float([batch, ...new Array<OnnxDim>(rank - 1).fill(dimValue(1))]) });
+    const axes = b.int64Initializer(
+      `${path}/axes`,
+      Array.from({ length: rank - 1 }, (_, i) => i + 1),
+    );
+    onnx.slice(b, `${path}/Slice`, [reference, starts, ends, axes], {
+      name: sliced,
+      type: float([batch, ...new Array<OnnxDim>(rank - 1).fill(dimValue(1))]),
+    });
     column = b.fresh(`${path}/column`);
-    onnx.reshape(b, `${path}/Reshape`, [sliced, b.int64Initializer(`${path}/shape`, [-1])], { name: column, type: float([batch]) });
+    onnx.reshape(b, `${path}/Reshape`, [sliced, b.int64Initializer(`${path}/shape`, [-1])], {
+      name: column,
+      type: float([batch]),
+    });
   }
   const zeros = zerosLike(b, column, float([batch]), `${path}/zeros`);
   if (value === 0) return zeros;
@@ -286,7 +391,12 @@ export function batchFilled(b: GraphBuilder, reference: string, rank: number, ba
  * provider reads int64. Exact for ids below 2²⁴.
  */
 export function idsAsFloat(b: GraphBuilder, ids: string, size: number, type: TensorType, path: string): string {
-  const table = b.floatInitializer(`ids/table${size}`, [size], Float32Array.from({ length: size }, (_, i) => i), `the ids 0 to ${size - 1}, for reading int64 ids on the WebGPU provider`);
+  const table = b.floatInitializer(
+    `ids/table${size}`,
+    [size],
+    Float32Array.from({ length: size }, (_, i) => i),
+    `the ids 0 to ${size - 1}, for reading int64 ids on the WebGPU provider`,
+  );
   const out = b.fresh(path);
   onnx.gather(b, `${path}/Gather`, [table, ids], { name: out, type: float(type.dims) }, { axis: 0 });
   return out;

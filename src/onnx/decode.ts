@@ -124,7 +124,9 @@ function fromWireAttribute(wire: WireAttribute, nodeName: string): AttributeProt
     case AttributeType.STRINGS:
       return { name, kind: 'strings', value: (wire.strings ?? []).map((bytes) => utf8.decode(bytes)) };
     default:
-      throw new Error(`attribute '${name}' of node '${nodeName}' has type ${String(type)}, which seqc cannot represent`);
+      throw new Error(
+        `attribute '${name}' of node '${nodeName}' has type ${String(type)}, which seqc cannot represent`,
+      );
   }
 }
 
@@ -174,7 +176,13 @@ function fromWireTensor(wire: WireTensor): TensorProto {
   const name = wire.name ?? '';
   const dataType = (wire.data_type ?? 0) as DataType;
   if (wire.data_location === DataLocation.EXTERNAL) {
-    return { name, dataType, dims: (wire.dims ?? []).map(int64Number), external: externalPlace(wire, name), ...(has(wire, 'doc_string') ? { docString: wire.doc_string } : {}) };
+    return {
+      name,
+      dataType,
+      dims: (wire.dims ?? []).map(int64Number),
+      external: externalPlace(wire, name),
+      ...(has(wire, 'doc_string') ? { docString: wire.doc_string } : {}),
+    };
   }
   if (wire.string_data !== undefined && wire.string_data.length > 0) {
     throw new Error(`tensor '${name}' holds strings, which seqc cannot represent`);
@@ -198,7 +206,8 @@ function externalPlace(wire: WireTensor, name: string): { location: string; offs
     const text = entries.get(key);
     if (text === undefined) return fallback;
     const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`tensor '${name}' has external ${key} ${JSON.stringify(text)}, not a whole number`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new Error(`tensor '${name}' has external ${key} ${JSON.stringify(text)}, not a whole number`);
     return value;
   };
   return { location, offset: number('offset', 0), length: number('length', -1) };
@@ -234,7 +243,9 @@ function fromWireTensorData(wire: WireTensor, dataType: number): TensorData {
 function noMismatchedData(wire: WireTensor, dataType: number): TensorData {
   const typedFields = [wire.float_data, wire.int32_data, wire.int64_data, wire.double_data, wire.uint64_data];
   if (typedFields.some(nonEmpty)) {
-    throw new Error(`tensor '${wire.name ?? ''}' of data type ${dataType} keeps its elements in a field for another type`);
+    throw new Error(
+      `tensor '${wire.name ?? ''}' of data type ${dataType} keeps its elements in a field for another type`,
+    );
   }
   return {};
 }

@@ -82,7 +82,10 @@ export function placeTensor(file: WeightsFile, tensor: TensorProto): ExternalPla
 
 /** Encodes a model whose initializers of `externalMinBytes` or more are placed in `file`. */
 export function encodeModelInto(model: ModelProto, file: WeightsFile): Uint8Array {
-  return encodeModelWithExternalData(model, { location: file.location, place: (tensor) => (isExternal(tensor) ? placeTensor(file, tensor) : undefined) });
+  return encodeModelWithExternalData(model, {
+    location: file.location,
+    place: (tensor) => (isExternal(tensor) ? placeTensor(file, tensor) : undefined),
+  });
 }
 
 /** The file's bytes: every placed tensor at its offset, zeros between. */
@@ -114,7 +117,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export function externalLocations(bytes: Uint8Array): string[] {
   let wire: WireModel;
   try {
-    wire = ModelProtoType.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as unknown as WireModel;
+    wire = ModelProtoType.decode(
+      new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    ) as unknown as WireModel;
   } catch {
     return [];
   }

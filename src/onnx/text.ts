@@ -64,8 +64,10 @@ function graphLines(graph: GraphProto, indent: string): string[] {
   const outputs = graph.outputs.map(valueInfoText).join(', ');
   const lines = [`${identifier(graph.name)} (${inputs}) => (${outputs})`];
   lines.push(...commentLines(graph.docString, indent));
-  for (const info of graph.inputs) lines.push(...commentLines(info.docString, indent, `input ${identifier(info.name)}: `));
-  for (const info of graph.outputs) lines.push(...commentLines(info.docString, indent, `output ${identifier(info.name)}: `));
+  for (const info of graph.inputs)
+    lines.push(...commentLines(info.docString, indent, `input ${identifier(info.name)}: `));
+  for (const info of graph.outputs)
+    lines.push(...commentLines(info.docString, indent, `output ${identifier(info.name)}: `));
   const inner = indent + step;
   const declarations = [
     ...graph.initializers.map((tensor) => ({ doc: tensor.docString, text: initializerText(tensor) })),

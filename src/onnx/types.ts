@@ -15,7 +15,8 @@ export const DataType = {
 export type DataType = (typeof DataType)[keyof typeof DataType];
 
 /** A dimension of a tensor type: a fixed size or a symbolic name (dim_param). */
-export type OnnxDim = { readonly kind: 'value'; readonly value: number } | { readonly kind: 'param'; readonly name: string };
+export type OnnxDim =
+  { readonly kind: 'value'; readonly value: number } | { readonly kind: 'param'; readonly name: string };
 
 export interface TensorTypeProto {
   readonly elemType: DataType;

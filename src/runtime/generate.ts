@@ -29,7 +29,13 @@ export interface GenerateOptions {
   /** For `beam`: width (default 5), nBest (default 1, at most width), lengthPenalty α (default 0). */
   readonly beam?: { readonly width?: number; readonly nBest?: number; readonly lengthPenalty?: number };
   /** For `sample`: temperature (default 1), topK (0 = off), topP (default 1), seed (default 0), count per row (default 1). */
-  readonly sample?: { readonly temperature?: number; readonly topK?: number; readonly topP?: number; readonly seed?: number; readonly count?: number };
+  readonly sample?: {
+    readonly temperature?: number;
+    readonly topK?: number;
+    readonly topP?: number;
+    readonly seed?: number;
+    readonly count?: number;
+  };
   /**
    * Ids fed after `bos`, per row, before generation starts; they are not part of the output. For a
    * language model this is the prompt, and its row count is the batch (default one empty prompt).
@@ -79,10 +85,23 @@ export interface SeqBundle {
 }
 
 /** Checks the manifest, opens the encoder and step graphs (the greedy graph on first use) and returns the bundle. */
-export async function loadBundle(ort: OrtModule, source: BundleSource, options: LoadBundleOptions = {}): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
+export async function loadBundle(
+  ort: OrtModule,
+  source: BundleSource,
+  options: LoadBundleOptions = {},
+): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
   const parsed = parseManifest(source.manifest);
   if (parsed.manifest === undefined) {
-    return { diagnostics: parsed.problems.map((p) => error('SEQ320', spanOfWhole('manifest'), `the bundle's manifest is not usable: ${p}`, 'compile the spec again with `seqc compile`')) };
+    return {
+      diagnostics: parsed.problems.map((p) =>
+        error(
+          'SEQ320',
+          spanOfWhole('manifest'),
+          `the bundle's manifest is not usable: ${p}`,
+          'compile the spec again with `seqc compile`',
+        ),
+      ),
+    };
   }
   const manifest = parsed.manifest;
   // The graphs share one weights file (ONNX external data): its bytes are read once and handed to every
@@ -91,23 +110,61 @@ export async function loadBundle(ort: OrtModule, source: BundleSource, options: 
   const sessionOptions = {
     ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
     // A model too small to have any tensor outside its graphs has an empty weights file, which ONNX Runtime would refuse.
-    ...(weights === undefined || weights.byteLength === 0 ? {} : { externalData: [{ path: manifest.weights!.path, data: weights }] }),
+    ...(weights === undefined || weights.byteLength === 0
+      ? {}
+      : { externalData: [{ path: manifest.weights!.path, data: weights }] }),
   };
   const open = async (file: BundleFile): Promise<{ session?: OrtSession; diagnostics: Diagnostic[] }> => {
     const bytes = source.files[file.path];
-    if (bytes === undefined) return { diagnostics: [error('SEQ311', spanOfWhole(file.path), `the bundle has no file ${file.path}, which its manifest names`, undefined, { names: [file.path] })] };
+    if (bytes === undefined)
+      return {
+        diagnostics: [
+          error(
+            'SEQ311',
+            spanOfWhole(file.path),
+            `the bundle has no file ${file.path}, which its manifest names`,
+            undefined,
+            { names: [file.path] },
+          ),
+        ],
+      };
     let session: OrtSession;
     try {
       session = await ort.InferenceSession.create(bytes, sessionOptions);
     } catch (e) {
-      const hint = manifest.weights !== undefined && weights === undefined ? `the bundle's weights file ${manifest.weights.path}, which its graphs read, was not given: keep it beside the manifest` : undefined;
-      return { diagnostics: [error('SEQ312', spanOfWhole(file.path), `ONNX Runtime could not load ${file.path}: ${(e as Error).message}`, hint, { names: [file.path] })] };
+      const hint =
+        manifest.weights !== undefined && weights === undefined
+          ? `the bundle's weights file ${manifest.weights.path}, which its graphs read, was not given: keep it beside the manifest`
+          : undefined;
+      return {
+        diagnostics: [
+          error(
+            'SEQ312',
+            spanOfWhole(file.path),
+            `ONNX Runtime could not load ${file.path}: ${(e as Error).message}`,
+            hint,
+            { names: [file.path] },
+          ),
+        ],
+      };
     }
     const missing = file.inputs.filter((n) => session.inputNames !== undefined && !session.inputNames.includes(n));
-    const missingOut = file.outputs.filter((n) => session.outputNames !== undefined && !session.outputNames.includes(n));
+    const missingOut = file.outputs.filter(
+      (n) => session.outputNames !== undefined && !session.outputNames.includes(n),
+    );
     if (missing.length > 0 || missingOut.length > 0) {
       const names = [...missing, ...missingOut].map((n) => `\`${n}\``).join(', ');
-      return { diagnostics: [error('SEQ313', spanOfWhole(file.path), `${file.path} does not have ${names}, which the manifest lists`, 'the manifest and the ONNX files come from different compilations', { names: [...missing, ...missingOut] })] };
+      return {
+        diagnostics: [
+          error(
+            'SEQ313',
+            spanOfWhole(file.path),
+            `${file.path} does not have ${names}, which the manifest lists`,
+            'the manifest and the ONNX files come from different compilations',
+            { names: [...missing, ...missingOut] },
+          ),
+        ],
+      };
     }
     return { session, diagnostics: [] };
   };
@@ -115,8 +172,15 @@ export async function loadBundle(ort: OrtModule, source: BundleSource, options: 
   const step = await open(manifest.files.step);
   const encoder = manifest.files.encoder === undefined ? { diagnostics: [] } : await open(manifest.files.encoder);
   const diagnostics = [...step.diagnostics, ...encoder.diagnostics];
-  if (step.session === undefined || (manifest.files.encoder !== undefined && encoder.session === undefined)) return { diagnostics };
-  const sessions: Sessions = { ort, manifest, step: step.session, encoder: encoder.session, sourceVocab: sourceVocabulary(manifest, source.files) };
+  if (step.session === undefined || (manifest.files.encoder !== undefined && encoder.session === undefined))
+    return { diagnostics };
+  const sessions: Sessions = {
+    ort,
+    manifest,
+    step: step.session,
+    encoder: encoder.session,
+    sourceVocab: sourceVocabulary(manifest, source.files),
+  };
 
   let greedyGraph: Promise<{ session?: OrtSession; diagnostics: Diagnostic[] }> | undefined;
   const bundle: SeqBundle = {
@@ -192,7 +256,12 @@ async function generateRows(sessions: Sessions, src: Rows, options: GenerateOpti
         rows = (await greedy(session, search)).map((h) => [h]);
         break;
       case 'beam':
-        rows = await beamSearch(session, { ...search, width: options.beam?.width ?? 5, nBest: options.beam?.nBest ?? 1, lengthPenalty: options.beam?.lengthPenalty ?? 0 });
+        rows = await beamSearch(session, {
+          ...search,
+          width: options.beam?.width ?? 5,
+          nBest: options.beam?.nBest ?? 1,
+          lengthPenalty: options.beam?.lengthPenalty ?? 0,
+        });
         break;
       case 'sample':
         rows = await sample(session, { ...search, ...options.sample });
@@ -200,10 +269,23 @@ async function generateRows(sessions: Sessions, src: Rows, options: GenerateOpti
       default:
         return assertNever(options.strategy);
     }
-    return { rows: rows.map((hypotheses, row) => ({ hypotheses: hypotheses.map((h) => cutAttention(h, manifest.kind === 'seq2seq' ? src[row]!.length : 0)) })), diagnostics: [] };
+    return {
+      rows: rows.map((hypotheses, row) => ({
+        hypotheses: hypotheses.map((h) => cutAttention(h, manifest.kind === 'seq2seq' ? src[row]!.length : 0)),
+      })),
+      diagnostics: [],
+    };
   } catch (e) {
     // Step names follow the spec, so ONNX Runtime's message points at the layer.
-    return { diagnostics: [error('SEQ302', spanOfWhole(manifest.name), `generation failed while running the bundle: ${(e as Error).message}`)] };
+    return {
+      diagnostics: [
+        error(
+          'SEQ302',
+          spanOfWhole(manifest.name),
+          `generation failed while running the bundle: ${(e as Error).message}`,
+        ),
+      ],
+    };
   }
 }
 
@@ -220,7 +302,8 @@ async function decoderSession(sessions: Sessions, src: Rows, batch: number): Pro
     const feeds = paddedSource(ort, src);
     const out = await sessions.encoder.run(feeds);
     const memory = floatOutput(out, 'memory', manifest.files.encoder!.path);
-    if (memory.dims.length !== 3 || memory.dims[0] !== batch) throw new Error(`the encoder's memory has dims [${memory.dims.join(', ')}], not [${batch}, src_time, D]`);
+    if (memory.dims.length !== 3 || memory.dims[0] !== batch)
+      throw new Error(`the encoder's memory has dims [${memory.dims.join(', ')}], not [${batch}, src_time, D]`);
     source = { memory: memory.data, memoryDims: memory.dims, lengths: feeds['src_lengths']!.data as BigInt64Array };
     const h0 = floatOutput(out, 'h0', manifest.files.encoder!.path);
     checkDims(h0, [layers, batch, hidden], 'h0');
@@ -247,13 +330,21 @@ async function decoderSession(sessions: Sessions, src: Rows, batch: number): Pro
   let cached =
     source === undefined
       ? undefined
-      : { origins: initial.origins, memory: new ort.Tensor('float32', source.memory, source.memoryDims), lengths: new ort.Tensor('int64', source.lengths, [batch]) };
+      : {
+          origins: initial.origins,
+          memory: new ort.Tensor('float32', source.memory, source.memoryDims),
+          lengths: new ort.Tensor('int64', source.lengths, [batch]),
+        };
   const sourceFor = (origins: Int32Array): { memory: OrtTensor; lengths: OrtTensor } => {
     if (cached !== undefined && sameValues(cached.origins, origins)) return cached;
     const [, time, dim] = source!.memoryDims as [number, number, number];
     const memory = gatherRows(source!.memory, 1, batch, time * dim, origins);
     const lengths = BigInt64Array.from(origins, (o) => source!.lengths[o]!);
-    cached = { origins, memory: new ort.Tensor('float32', memory, [origins.length, time, dim]), lengths: new ort.Tensor('int64', lengths, [origins.length]) };
+    cached = {
+      origins,
+      memory: new ort.Tensor('float32', memory, [origins.length, time, dim]),
+      lengths: new ort.Tensor('int64', lengths, [origins.length]),
+    };
     return cached;
   };
 
@@ -263,7 +354,11 @@ async function decoderSession(sessions: Sessions, src: Rows, batch: number): Pro
     step: async (tokens: Int32Array, state: OrtState): Promise<StepOutput<OrtState>> => {
       const rows = state.rows;
       const feeds: Record<string, OrtTensor> = {
-        tokens: new ort.Tensor('int64', BigInt64Array.from(tokens, (t) => BigInt(t)), [rows]),
+        tokens: new ort.Tensor(
+          'int64',
+          BigInt64Array.from(tokens, (t) => BigInt(t)),
+          [rows],
+        ),
         h: new ort.Tensor('float32', state.h, [layers, rows, hidden]),
       };
       if (state.c !== undefined) feeds['c'] = new ort.Tensor('float32', state.c, [layers, rows, hidden]);
@@ -285,7 +380,9 @@ async function decoderSession(sessions: Sessions, src: Rows, batch: number): Pro
       if (feed !== undefined) checkDims(feed, [rows, hidden], 'feed_out');
       const attention = 'attention' in out ? floatOutput(out, 'attention', file) : undefined;
       const next: OrtState = { rows, origins: state.origins, h: h.data, c: c?.data, feed: feed?.data };
-      return attention === undefined ? { logits: logits.data, state: next } : { logits: logits.data, state: next, attention: attention.data };
+      return attention === undefined
+        ? { logits: logits.data, state: next }
+        : { logits: logits.data, state: next, attention: attention.data };
     },
     select: (state: OrtState, rows: Int32Array): OrtState => ({
       rows: rows.length,
@@ -300,9 +397,19 @@ async function decoderSession(sessions: Sessions, src: Rows, batch: number): Pro
 async function runGreedy(sessions: Sessions, greedyGraph: OrtSession, rows: Rows): Promise<GreedyGraphResult> {
   const { ort, manifest } = sessions;
   const span = spanOfWhole(manifest.kind === 'seq2seq' ? 'src' : 'prompt');
-  const problems = manifest.kind === 'seq2seq' ? emptyRowProblems(rows, 'src').concat(idProblems(rows, 'src', sessions.sourceVocab)) : idProblems(rows, 'prompt', manifest.vocab);
+  const problems =
+    manifest.kind === 'seq2seq'
+      ? emptyRowProblems(rows, 'src').concat(idProblems(rows, 'src', sessions.sourceVocab))
+      : idProblems(rows, 'prompt', manifest.vocab);
   if (manifest.kind === 'lm' && rows.some((r) => r.length !== rows[0]!.length)) {
-    problems.push(error('SEQ301', span, 'the greedy graph takes prompts of one length, but these differ', 'use `generate` with the greedy strategy, which takes prompts of any length'));
+    problems.push(
+      error(
+        'SEQ301',
+        span,
+        'the greedy graph takes prompts of one length, but these differ',
+        'use `generate` with the greedy strategy, which takes prompts of any length',
+      ),
+    );
   }
   appendAll(problems, workProblems(manifest.maxLength, 'greedy graph', rows.length, oneHypothesis));
   if (manifest.kind === 'lm') appendAll(problems, prefixProblems(rows, 'prompt'));
@@ -312,17 +419,29 @@ async function runGreedy(sessions: Sessions, greedyGraph: OrtSession, rows: Rows
     const feeds =
       manifest.kind === 'seq2seq'
         ? paddedSource(ort, rows)
-        : { prompt: new ort.Tensor('int64', BigInt64Array.from(rows.flat(), (t) => BigInt(t)), [rows.length, rows[0]!.length]) };
+        : {
+            prompt: new ort.Tensor(
+              'int64',
+              BigInt64Array.from(rows.flat(), (t) => BigInt(t)),
+              [rows.length, rows[0]!.length],
+            ),
+          };
     const out = await greedyGraph.run(feeds);
     const tokens = out['tokens'];
     const lengths = out['lengths'];
-    if (tokens?.type !== 'int64' || lengths?.type !== 'int64') throw new Error(`${manifest.files.greedy.path} should return int64 \`tokens\` and \`lengths\``);
+    if (tokens?.type !== 'int64' || lengths?.type !== 'int64')
+      throw new Error(`${manifest.files.greedy.path} should return int64 \`tokens\` and \`lengths\``);
     const ids = tokens.data as BigInt64Array;
     const width = tokens.dims[1] ?? 0;
     const counts = lengths.data as BigInt64Array;
-    return { rows: rows.map((_, r) => Array.from(ids.subarray(r * width, r * width + Number(counts[r])), Number)), diagnostics: [] };
+    return {
+      rows: rows.map((_, r) => Array.from(ids.subarray(r * width, r * width + Number(counts[r])), Number)),
+      diagnostics: [],
+    };
   } catch (e) {
-    return { diagnostics: [error('SEQ302', spanOfWhole(manifest.name), `the greedy graph failed: ${(e as Error).message}`)] };
+    return {
+      diagnostics: [error('SEQ302', spanOfWhole(manifest.name), `the greedy graph failed: ${(e as Error).message}`)],
+    };
   }
 }
 
@@ -338,24 +457,42 @@ function paddedSource(ort: OrtModule, rows: Rows): Record<string, OrtTensor & { 
   };
 }
 
-function optionProblems(manifest: BundleManifest, src: Rows, options: GenerateOptions, sourceVocab: number | undefined): Diagnostic[] {
+function optionProblems(
+  manifest: BundleManifest,
+  src: Rows,
+  options: GenerateOptions,
+  sourceVocab: number | undefined,
+): Diagnostic[] {
   const problems: Diagnostic[] = [];
   const bad = (what: string, message: string, hint?: string): void => {
     problems.push(error('SEQ300', spanOfWhole(what), message, hint));
   };
-  const whole = (value: number | undefined, min: number): boolean => value === undefined || (Number.isInteger(value) && value >= min);
-  if (!['greedy', 'beam', 'sample'].includes(options.strategy)) bad('strategy', `the strategy should be greedy, beam or sample, not ${JSON.stringify(options.strategy)}`);
-  if (!whole(options.maxLength, 1)) bad('maxLength', `maxLength should be a whole number ≥ 1, not ${options.maxLength}`);
-  if (!whole(options.minLength, 0)) bad('minLength', `minLength should be a whole number ≥ 0, not ${options.minLength}`);
+  const whole = (value: number | undefined, min: number): boolean =>
+    value === undefined || (Number.isInteger(value) && value >= min);
+  if (!['greedy', 'beam', 'sample'].includes(options.strategy))
+    bad('strategy', `the strategy should be greedy, beam or sample, not ${JSON.stringify(options.strategy)}`);
+  if (!whole(options.maxLength, 1))
+    bad('maxLength', `maxLength should be a whole number ≥ 1, not ${options.maxLength}`);
+  if (!whole(options.minLength, 0))
+    bad('minLength', `minLength should be a whole number ≥ 0, not ${options.minLength}`);
   const beam = options.beam ?? {};
   if (!whole(beam.width, 1)) bad('beam.width', `the beam width should be a whole number ≥ 1, not ${beam.width}`);
-  if (!whole(beam.nBest, 1) || (beam.nBest ?? 1) > (beam.width ?? 5)) bad('beam.nBest', `nBest should be a whole number from 1 to the beam width ${beam.width ?? 5}, not ${beam.nBest}`, 'widen the beam to return more hypotheses');
-  if (beam.lengthPenalty !== undefined && !Number.isFinite(beam.lengthPenalty)) bad('beam.lengthPenalty', `the length penalty should be a finite number, not ${beam.lengthPenalty}`);
+  if (!whole(beam.nBest, 1) || (beam.nBest ?? 1) > (beam.width ?? 5))
+    bad(
+      'beam.nBest',
+      `nBest should be a whole number from 1 to the beam width ${beam.width ?? 5}, not ${beam.nBest}`,
+      'widen the beam to return more hypotheses',
+    );
+  if (beam.lengthPenalty !== undefined && !Number.isFinite(beam.lengthPenalty))
+    bad('beam.lengthPenalty', `the length penalty should be a finite number, not ${beam.lengthPenalty}`);
   const s = options.sample ?? {};
-  if (s.temperature !== undefined && !(s.temperature >= 0 && Number.isFinite(s.temperature))) bad('sample.temperature', `the temperature should be a finite number ≥ 0, not ${s.temperature}`);
+  if (s.temperature !== undefined && !(s.temperature >= 0 && Number.isFinite(s.temperature)))
+    bad('sample.temperature', `the temperature should be a finite number ≥ 0, not ${s.temperature}`);
   if (!whole(s.topK, 0)) bad('sample.topK', `topK should be a whole number ≥ 0 (0 keeps every id), not ${s.topK}`);
-  if (s.topP !== undefined && !(s.topP > 0 && s.topP <= 1)) bad('sample.topP', `topP should be in (0, 1], not ${s.topP}`);
-  if (s.seed !== undefined && !Number.isInteger(s.seed)) bad('sample.seed', `the seed should be an integer, not ${s.seed}`);
+  if (s.topP !== undefined && !(s.topP > 0 && s.topP <= 1))
+    bad('sample.topP', `topP should be in (0, 1], not ${s.topP}`);
+  if (s.seed !== undefined && !Number.isInteger(s.seed))
+    bad('sample.seed', `the seed should be an integer, not ${s.seed}`);
   if (!whole(s.count, 1)) bad('sample.count', `count should be a whole number ≥ 1, not ${s.count}`);
   if (problems.length === 0) {
     const batch = manifest.kind === 'seq2seq' ? src.length : (options.prompt?.length ?? 1);
@@ -365,7 +502,10 @@ function optionProblems(manifest: BundleManifest, src: Rows, options: GenerateOp
         : options.strategy === 'sample'
           ? { count: s.count ?? 1, limit: generationLimits.samples, name: 'sample.count' }
           : oneHypothesis;
-    const length = options.maxLength === undefined ? { value: manifest.maxLength, from: 'manifest' as const } : { value: options.maxLength, from: 'option' as const };
+    const length =
+      options.maxLength === undefined
+        ? { value: manifest.maxLength, from: 'manifest' as const }
+        : { value: options.maxLength, from: 'option' as const };
     appendAll(problems, workProblems(length.value, length.from, batch, perRow));
   }
 
@@ -373,10 +513,24 @@ function optionProblems(manifest: BundleManifest, src: Rows, options: GenerateOp
     appendAll(problems, emptyRowProblems(src, 'src'));
     appendAll(problems, idProblems(src, 'src', sourceVocab));
     if (options.prompt !== undefined && options.prompt.length !== src.length) {
-      problems.push(error('SEQ301', spanOfWhole('prompt'), `there are ${options.prompt.length} prompt rows for ${src.length} source rows`, 'give one target prefix per source row, or none'));
+      problems.push(
+        error(
+          'SEQ301',
+          spanOfWhole('prompt'),
+          `there are ${options.prompt.length} prompt rows for ${src.length} source rows`,
+          'give one target prefix per source row, or none',
+        ),
+      );
     }
   } else if (src.length > 0) {
-    problems.push(error('SEQ300', spanOfWhole('src'), `${manifest.name} is a language model, which takes no source`, 'pass the start of the text as the prompt'));
+    problems.push(
+      error(
+        'SEQ300',
+        spanOfWhole('src'),
+        `${manifest.name} is a language model, which takes no source`,
+        'pass the start of the text as the prompt',
+      ),
+    );
   }
   if (options.prompt !== undefined) {
     appendAll(problems, idProblems(options.prompt, 'prompt', manifest.vocab));
@@ -390,7 +544,15 @@ function prefixProblems(rows: Rows, name: string): Diagnostic[] {
   const limit = generationLimits.maxLength;
   const at = rows.findIndex((row) => row.length > limit);
   if (at < 0) return [];
-  return [error('SEQ330', spanOfWhole(name), `${name} row ${at} has ${rows[at]!.length.toLocaleString('en-US')} tokens, above seqc's bound of ${limit}`, `keep the last ${limit} tokens of the prompt`, { names: [name], position: [at], limit, found: rows[at]!.length })];
+  return [
+    error(
+      'SEQ330',
+      spanOfWhole(name),
+      `${name} row ${at} has ${rows[at]!.length.toLocaleString('en-US')} tokens, above seqc's bound of ${limit}`,
+      `keep the last ${limit} tokens of the prompt`,
+      { names: [name], position: [at], limit, found: rows[at]!.length },
+    ),
+  ];
 }
 
 /** How many hypotheses each row keeps, their bound, and the option that asked for them. */
@@ -421,10 +583,26 @@ function workProblems(length: number, from: LengthSource, rows: number, hypothes
         : from === 'manifest'
           ? [`the bundle's max_length is ${count}`, `pass a maxLength of at most ${limits.maxLength}, or ${recompile}`]
           : [`the greedy graph's max_length is ${count}`, recompile];
-    return [error('SEQ330', spanOfWhole(from === 'option' ? 'maxLength' : 'manifest'), `${where}, above seqc's bound of ${limits.maxLength} generated tokens`, hint, { names: [from === 'option' ? 'maxLength' : 'max_length'], limit: limits.maxLength, found: length })];
+    return [
+      error(
+        'SEQ330',
+        spanOfWhole(from === 'option' ? 'maxLength' : 'manifest'),
+        `${where}, above seqc's bound of ${limits.maxLength} generated tokens`,
+        hint,
+        { names: [from === 'option' ? 'maxLength' : 'max_length'], limit: limits.maxLength, found: length },
+      ),
+    ];
   }
   if (perRow > hypotheses.limit) {
-    return [error('SEQ330', spanOfWhole(hypotheses.name), `${hypotheses.name} is ${perRow.toLocaleString('en-US')}, above seqc's bound of ${hypotheses.limit}`, `ask for at most ${hypotheses.limit}`, { names: [hypotheses.name], limit: hypotheses.limit, found: perRow })];
+    return [
+      error(
+        'SEQ330',
+        spanOfWhole(hypotheses.name),
+        `${hypotheses.name} is ${perRow.toLocaleString('en-US')}, above seqc's bound of ${hypotheses.limit}`,
+        `ask for at most ${hypotheses.limit}`,
+        { names: [hypotheses.name], limit: hypotheses.limit, found: perRow },
+      ),
+    ];
   }
   const work = rows * perRow * length;
   if (work > limits.work) {
@@ -460,7 +638,11 @@ function sourceVocabulary(manifest: BundleManifest, files: BundleSource['files']
 }
 
 function emptyRowProblems(rows: Rows, name: string): Diagnostic[] {
-  return rows.flatMap((row, r) => (row.length === 0 ? [error('SEQ301', spanOfWhole(name), `${name} row ${r} is empty`, 'every source row needs at least one token')] : []));
+  return rows.flatMap((row, r) =>
+    row.length === 0
+      ? [error('SEQ301', spanOfWhole(name), `${name} row ${r} is empty`, 'every source row needs at least one token')]
+      : [],
+  );
 }
 
 /** Ids that are not whole numbers, or (when `vocab` is given) fall outside the vocabulary. */
@@ -476,10 +658,15 @@ function idProblems(rows: Rows, name: string, vocab: number | undefined): Diagno
   return problems;
 }
 
-function floatOutput(out: Record<string, OrtTensor>, name: string, file: string): { data: Float32Array; dims: readonly number[] } {
+function floatOutput(
+  out: Record<string, OrtTensor>,
+  name: string,
+  file: string,
+): { data: Float32Array; dims: readonly number[] } {
   const tensor = out[name];
   if (tensor === undefined) throw new Error(`${file} returned no \`${name}\``);
-  if (tensor.type !== 'float32' || !(tensor.data instanceof Float32Array)) throw new Error(`${file} returned \`${name}\` as ${tensor.type}, not float32`);
+  if (tensor.type !== 'float32' || !(tensor.data instanceof Float32Array))
+    throw new Error(`${file} returned \`${name}\` as ${tensor.type}, not float32`);
   return { data: tensor.data, dims: tensor.dims };
 }
 

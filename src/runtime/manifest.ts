@@ -24,15 +24,34 @@ export interface BundleShape {
  * The input and output names that docs/seq2seq.md gives each file, in order. The compiler writes
  * these into the manifest; the runtime feeds a step input only when the manifest lists it.
  */
-export function documentedNames(shape: BundleShape): { scoring: FileNames; encoder?: FileNames; step: FileNames; greedy: FileNames } {
+export function documentedNames(shape: BundleShape): {
+  scoring: FileNames;
+  encoder?: FileNames;
+  step: FileNames;
+  greedy: FileNames;
+} {
   const lstm = shape.cell === 'lstm';
   const source = shape.kind === 'seq2seq' ? ['src', 'src_lengths'] : [];
   return {
     scoring: { inputs: [...source, 'tgt_in'], outputs: ['logits'] },
-    ...(shape.kind === 'seq2seq' ? { encoder: { inputs: ['src', 'src_lengths'], outputs: ['memory', 'h0', ...(lstm ? ['c0'] : [])] } } : {}),
+    ...(shape.kind === 'seq2seq'
+      ? { encoder: { inputs: ['src', 'src_lengths'], outputs: ['memory', 'h0', ...(lstm ? ['c0'] : [])] } }
+      : {}),
     step: {
-      inputs: ['tokens', 'h', ...(lstm ? ['c'] : []), ...(shape.kind === 'seq2seq' ? ['memory', 'src_lengths'] : []), ...(shape.inputFeed ? ['feed'] : [])],
-      outputs: ['logits', 'h_out', ...(lstm ? ['c_out'] : []), ...(shape.attention ? ['attention'] : []), ...(shape.inputFeed ? ['feed_out'] : [])],
+      inputs: [
+        'tokens',
+        'h',
+        ...(lstm ? ['c'] : []),
+        ...(shape.kind === 'seq2seq' ? ['memory', 'src_lengths'] : []),
+        ...(shape.inputFeed ? ['feed'] : []),
+      ],
+      outputs: [
+        'logits',
+        'h_out',
+        ...(lstm ? ['c_out'] : []),
+        ...(shape.attention ? ['attention'] : []),
+        ...(shape.inputFeed ? ['feed_out'] : []),
+      ],
     },
     greedy: { inputs: shape.kind === 'seq2seq' ? ['src', 'src_lengths'] : ['prompt'], outputs: ['tokens', 'lengths'] },
   };
@@ -69,50 +88,64 @@ export function checkManifest(value: unknown): { manifest?: BundleManifest; issu
   const at = (key: string, problem: string, kind: ManifestIssue['kind'] = 'schema'): void => {
     issues.push({ key, problem, kind });
   };
-  if (!isRecord(value)) return { issues: [{ key: '', problem: `the manifest is ${describe(value)}, not a JSON object`, kind: 'schema' }] };
+  if (!isRecord(value))
+    return { issues: [{ key: '', problem: `the manifest is ${describe(value)}, not a JSON object`, kind: 'schema' }] };
 
   if (value['format'] !== 'seqc-bundle') at('format', `should be "seqc-bundle", not ${describe(value['format'])}`);
   if (value['version'] !== 1) at('version', `should be 1, not ${describe(value['version'])}`);
-  if (value['target'] !== undefined && value['target'] !== 'webgpu') at('target', `should be "webgpu" when present, not ${describe(value['target'])}`);
+  if (value['target'] !== undefined && value['target'] !== 'webgpu')
+    at('target', `should be "webgpu" when present, not ${describe(value['target'])}`);
   if (typeof value['name'] !== 'string') at('name', `should be a string, not ${describe(value['name'])}`);
-  if (value['kind'] !== 'seq2seq' && value['kind'] !== 'lm') at('kind', `should be "seq2seq" or "lm", not ${describe(value['kind'])}`);
+  if (value['kind'] !== 'seq2seq' && value['kind'] !== 'lm')
+    at('kind', `should be "seq2seq" or "lm", not ${describe(value['kind'])}`);
   for (const key of ['bos', 'eos', 'maxLength', 'vocab', 'targetVocab'] as const) {
     if (!isWhole(value[key])) at(key, `should be a whole number up to ${largest}, not ${describe(value[key])}`);
   }
   if (isWhole(value['maxLength']) && value['maxLength'] < 1) at('maxLength', 'should be at least 1');
   if (isWhole(value['vocab'])) {
     for (const key of ['bos', 'eos'] as const) {
-      if (isWhole(value[key]) && value[key] >= value['vocab']) at(key, `is ${value[key]}, outside the vocabulary of ${value['vocab']}`);
+      if (isWhole(value[key]) && value[key] >= value['vocab'])
+        at(key, `is ${value[key]}, outside the vocabulary of ${value['vocab']}`);
     }
   }
-  if (typeof value['inputFeed'] !== 'boolean') at('inputFeed', `should be true or false, not ${describe(value['inputFeed'])}`);
-  if (value['memoryDim'] !== undefined && !isWhole(value['memoryDim'])) at('memoryDim', `should be a whole number when present, not ${describe(value['memoryDim'])}`);
+  if (typeof value['inputFeed'] !== 'boolean')
+    at('inputFeed', `should be true or false, not ${describe(value['inputFeed'])}`);
+  if (value['memoryDim'] !== undefined && !isWhole(value['memoryDim']))
+    at('memoryDim', `should be a whole number when present, not ${describe(value['memoryDim'])}`);
 
   const state = value['state'];
   if (!isRecord(state)) {
     at('state', `should be an object { cell, layers, hidden }, not ${describe(state)}`);
   } else {
-    if (state['cell'] !== 'rnn' && state['cell'] !== 'lstm' && state['cell'] !== 'gru') at('state.cell', `should be "rnn", "lstm" or "gru", not ${describe(state['cell'])}`);
+    if (state['cell'] !== 'rnn' && state['cell'] !== 'lstm' && state['cell'] !== 'gru')
+      at('state.cell', `should be "rnn", "lstm" or "gru", not ${describe(state['cell'])}`);
     for (const key of ['layers', 'hidden'] as const) {
-      if (!isWhole(state[key]) || state[key] < 1) at(`state.${key}`, `should be a whole number ≥ 1, not ${describe(state[key])}`);
+      if (!isWhole(state[key]) || state[key] < 1)
+        at(`state.${key}`, `should be a whole number ≥ 1, not ${describe(state[key])}`);
     }
   }
 
   const attention = value['attention'];
   if (attention !== undefined) {
-    if (!isRecord(attention)) at('attention', `should be an object { score, placement } when present, not ${describe(attention)}`);
+    if (!isRecord(attention))
+      at('attention', `should be an object { score, placement } when present, not ${describe(attention)}`);
     else {
-      if (!['dot', 'general', 'additive'].includes(attention['score'] as string)) at('attention.score', `should be "dot", "general" or "additive", not ${describe(attention['score'])}`);
-      if (!['luong', 'bahdanau'].includes(attention['placement'] as string)) at('attention.placement', `should be "luong" or "bahdanau", not ${describe(attention['placement'])}`);
+      if (!['dot', 'general', 'additive'].includes(attention['score'] as string))
+        at('attention.score', `should be "dot", "general" or "additive", not ${describe(attention['score'])}`);
+      if (!['luong', 'bahdanau'].includes(attention['placement'] as string))
+        at('attention.placement', `should be "luong" or "bahdanau", not ${describe(attention['placement'])}`);
     }
   }
 
   const source = value['source'];
   if (source !== undefined) {
-    if (!isRecord(source)) at('source', `should be an object { input, lengths? } when present, not ${describe(source)}`);
+    if (!isRecord(source))
+      at('source', `should be an object { input, lengths? } when present, not ${describe(source)}`);
     else {
-      if (typeof source['input'] !== 'string') at('source.input', `should be a string, not ${describe(source['input'])}`);
-      if (source['lengths'] !== undefined && typeof source['lengths'] !== 'string') at('source.lengths', `should be a string when present, not ${describe(source['lengths'])}`);
+      if (typeof source['input'] !== 'string')
+        at('source.input', `should be a string, not ${describe(source['input'])}`);
+      if (source['lengths'] !== undefined && typeof source['lengths'] !== 'string')
+        at('source.lengths', `should be a string when present, not ${describe(source['lengths'])}`);
     }
   }
 
@@ -121,7 +154,11 @@ export function checkManifest(value: unknown): { manifest?: BundleManifest; issu
     at('files', `should be an object { scoring, encoder?, step, greedy }, not ${describe(files)}`);
   } else {
     for (const key of Object.keys(files)) {
-      if (!(bundleFileKeys as readonly string[]).includes(key)) at(`files.${shorten(key)}`, `is not a file of a bundle (${bundleFileKeys.join(', ')}); seqc reads no other file`);
+      if (!(bundleFileKeys as readonly string[]).includes(key))
+        at(
+          `files.${shorten(key)}`,
+          `is not a file of a bundle (${bundleFileKeys.join(', ')}); seqc reads no other file`,
+        );
     }
     for (const key of bundleFileKeys) {
       const file = files[key];
@@ -134,23 +171,29 @@ export function checkManifest(value: unknown): { manifest?: BundleManifest; issu
         continue;
       }
       const problem = fileNameProblem(file['path']);
-      if (problem !== undefined) at(`files.${key}.path`, problem, typeof file['path'] === 'string' && file['path'] !== '' ? 'file' : 'schema');
+      if (problem !== undefined)
+        at(`files.${key}.path`, problem, typeof file['path'] === 'string' && file['path'] !== '' ? 'file' : 'schema');
       for (const list of ['inputs', 'outputs'] as const) {
         const names = file[list];
-        if (!Array.isArray(names) || names.length > maxNames || !names.every((n) => typeof n === 'string')) at(`files.${key}.${list}`, `should be a list of at most ${maxNames} names, not ${describe(names)}`);
+        if (!Array.isArray(names) || names.length > maxNames || !names.every((n) => typeof n === 'string'))
+          at(`files.${key}.${list}`, `should be a list of at most ${maxNames} names, not ${describe(names)}`);
       }
     }
-    if (value['kind'] === 'seq2seq' && files['encoder'] === undefined) at('files.encoder', 'is missing, and a seq2seq bundle needs it');
-    if (value['kind'] === 'lm' && files['encoder'] !== undefined) at('files.encoder', 'is present, but a language model has no encoder');
+    if (value['kind'] === 'seq2seq' && files['encoder'] === undefined)
+      at('files.encoder', 'is missing, and a seq2seq bundle needs it');
+    if (value['kind'] === 'lm' && files['encoder'] !== undefined)
+      at('files.encoder', 'is present, but a language model has no encoder');
   }
   const weights = value['weights'];
   if (weights !== undefined) {
     if (!isRecord(weights)) at('weights', `should be an object { path, bytes } when present, not ${describe(weights)}`);
     else {
       const problem = fileNameProblem(weights['path']);
-      if (problem !== undefined) at('weights.path', problem, typeof weights['path'] === 'string' && weights['path'] !== '' ? 'file' : 'schema');
+      if (problem !== undefined)
+        at('weights.path', problem, typeof weights['path'] === 'string' && weights['path'] !== '' ? 'file' : 'schema');
       const bytes = weights['bytes'];
-      if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) at('weights.bytes', `should be a whole number of bytes, not ${describe(bytes)}`);
+      if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0)
+        at('weights.bytes', `should be a whole number of bytes, not ${describe(bytes)}`);
     }
   }
   if (issues.length > 0) return { issues };
@@ -168,7 +211,8 @@ export function fileNameProblem(path: unknown): string | undefined {
   if (typeof path !== 'string' || path === '') return `should be a file name, not ${describe(path)}`;
   if (path.length > 255) return 'is longer than 255 characters, which no file name is';
   if (path === '.' || path === '..') return `is ${describe(path)}, a folder, not a file name`;
-  if (/[/\\]/.test(path)) return `is ${describe(path)}, which is not a plain file name: a bundle's files sit next to its manifest, named without folders`;
+  if (/[/\\]/.test(path))
+    return `is ${describe(path)}, which is not a plain file name: a bundle's files sit next to its manifest, named without folders`;
   if (/^[A-Za-z]:/.test(path)) return `is ${describe(path)}, a drive path, not a plain file name`;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(path)) return `is ${describe(path)}, which holds control characters`;
@@ -184,9 +228,18 @@ function stepProblems(manifest: BundleManifest): ManifestIssue[] {
     problems.push({ key, problem, kind: 'schema' });
   };
   const { inputs, outputs } = manifest.files.step;
-  const expected = documentedNames({ kind: manifest.kind, cell: manifest.state.cell, inputFeed: manifest.inputFeed, attention: true }).step;
+  const expected = documentedNames({
+    kind: manifest.kind,
+    cell: manifest.state.cell,
+    inputFeed: manifest.inputFeed,
+    attention: true,
+  }).step;
   for (const name of inputs) {
-    if (!expected.inputs.includes(name)) at('files.step.inputs', `names \`${shorten(name)}\`, which is not one of ${expected.inputs.map((n) => `\`${n}\``).join(', ')}`);
+    if (!expected.inputs.includes(name))
+      at(
+        'files.step.inputs',
+        `names \`${shorten(name)}\`, which is not one of ${expected.inputs.map((n) => `\`${n}\``).join(', ')}`,
+      );
   }
   for (const name of ['tokens', 'h']) {
     if (!inputs.includes(name)) at('files.step.inputs', `lacks \`${name}\``);
@@ -194,8 +247,12 @@ function stepProblems(manifest: BundleManifest): ManifestIssue[] {
   for (const name of ['logits', 'h_out']) {
     if (!outputs.includes(name)) at('files.step.outputs', `lacks \`${name}\``);
   }
-  for (const [input, output] of [['c', 'c_out'], ['feed', 'feed_out']] as const) {
-    if (inputs.includes(input) !== outputs.includes(output)) at('files.step', `should list both \`${input}\` and \`${output}\`, or neither`);
+  for (const [input, output] of [
+    ['c', 'c_out'],
+    ['feed', 'feed_out'],
+  ] as const) {
+    if (inputs.includes(input) !== outputs.includes(output))
+      at('files.step', `should list both \`${input}\` and \`${output}\`, or neither`);
   }
   if (manifest.kind === 'seq2seq') {
     // The step masks the memory by the source lengths only when the spec declares them (`source.lengths`).

@@ -30,9 +30,16 @@ export interface NodeModelOptions {
  * A model that keeps its weights in a file beside it (`seqc compile --external-weights`, or past
  * 2 GiB) has them read from the folder of its path (`source`, or `name` for bytes).
  */
-export async function loadModel(source: Uint8Array | ArrayBuffer | string, options?: NodeModelOptions): Promise<{ model?: LoadedModel; diagnostics: Diagnostic[] }>;
+export async function loadModel(
+  source: Uint8Array | ArrayBuffer | string,
+  options?: NodeModelOptions,
+): Promise<{ model?: LoadedModel; diagnostics: Diagnostic[] }>;
 /** @deprecated Pass the name as `options.name`: `loadModel(bytes, { name })`. */
-export async function loadModel(source: Uint8Array, name: string, options?: NodeModelOptions): Promise<{ model?: LoadedModel; diagnostics: Diagnostic[] }>;
+export async function loadModel(
+  source: Uint8Array,
+  name: string,
+  options?: NodeModelOptions,
+): Promise<{ model?: LoadedModel; diagnostics: Diagnostic[] }>;
 export async function loadModel(
   source: Uint8Array | ArrayBuffer | string,
   nameOrOptions: string | NodeModelOptions = {},
@@ -55,7 +62,17 @@ export async function loadModel(
   const path = typeof source === 'string' ? source : name;
   const missing = locations.filter((location) => !existsSync(join(dirname(path), location)));
   if (missing.length > 0) {
-    return { diagnostics: [error('SEQ311', spanOfWhole(name), `${name} keeps its weights in ${missing.join(', ')}, which is not beside it`, `keep ${missing.join(', ')} in the folder of ${path}`, { names: missing })] };
+    return {
+      diagnostics: [
+        error(
+          'SEQ311',
+          spanOfWhole(name),
+          `${name} keeps its weights in ${missing.join(', ')}, which is not beside it`,
+          `keep ${missing.join(', ')} in the folder of ${path}`,
+          { names: missing },
+        ),
+      ],
+    };
   }
   return openModel(ort, bytes.bytes, name, { ...opening, modelPath: path });
 }
@@ -79,7 +96,10 @@ export function readLargeFile(path: string): Uint8Array {
 }
 
 /** Opens a decoder bundle for `generate` (src/runtime/generate.ts) on onnxruntime-node. */
-export async function loadBundle(source: BundleSource, options: LoadBundleOptions = {}): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
+export async function loadBundle(
+  source: BundleSource,
+  options: LoadBundleOptions = {},
+): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
   const { ort, diagnostics } = await loadOrtNode();
   if (ort === undefined) return { diagnostics };
   return loadBundleOn(ort, source, options);
@@ -95,15 +115,38 @@ export type { BundleSource, GenerateOptions, GenerateResult, LoadBundleOptions, 
 
 const logLevels = { 0: 'verbose', 1: 'info', 2: 'warning', 3: 'error', 4: 'fatal' } as const;
 
-function bytesOf(source: Uint8Array | ArrayBuffer | string, name: string): { bytes?: Uint8Array; diagnostics: Diagnostic[] } {
+function bytesOf(
+  source: Uint8Array | ArrayBuffer | string,
+  name: string,
+): { bytes?: Uint8Array; diagnostics: Diagnostic[] } {
   if (source instanceof Uint8Array) return { bytes: source, diagnostics: [] };
   if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), diagnostics: [] };
-  if (typeof source !== 'string') return { diagnostics: [error('SEQ309', spanOfWhole(name), 'a model is bytes (a Uint8Array or an ArrayBuffer) or the path of a .onnx file')] };
+  if (typeof source !== 'string')
+    return {
+      diagnostics: [
+        error(
+          'SEQ309',
+          spanOfWhole(name),
+          'a model is bytes (a Uint8Array or an ArrayBuffer) or the path of a .onnx file',
+        ),
+      ],
+    };
   try {
     return { bytes: new Uint8Array(readFileSync(source)), diagnostics: [] };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    return { diagnostics: [error('SEQ311', spanOfWhole(name), `cannot read ${source}: ${reason}`, undefined, { names: [source] })] };
+    const reason =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a folder'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (e as Error).message;
+    return {
+      diagnostics: [
+        error('SEQ311', spanOfWhole(name), `cannot read ${source}: ${reason}`, undefined, { names: [source] }),
+      ],
+    };
   }
 }

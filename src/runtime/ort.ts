@@ -31,5 +31,9 @@ export interface OrtModule {
       },
     ): Promise<OrtSession>;
   };
-  readonly Tensor: new (type: 'int64' | 'float32', data: BigInt64Array | Float32Array, dims: readonly number[]) => OrtTensor;
+  readonly Tensor: new (
+    type: 'int64' | 'float32',
+    data: BigInt64Array | Float32Array,
+    dims: readonly number[],
+  ) => OrtTensor;
 }

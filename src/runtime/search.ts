@@ -116,7 +116,8 @@ export async function sample<S>(session: DecoderSession<S>, options: SampleOptio
   const topP = options.topP ?? 1;
   const seed = options.seed ?? 0;
   const count = options.count ?? 1;
-  if (!(temperature >= 0 && Number.isFinite(temperature))) throw new RangeError(`temperature must be a finite number ≥ 0, not ${temperature}`);
+  if (!(temperature >= 0 && Number.isFinite(temperature)))
+    throw new RangeError(`temperature must be a finite number ≥ 0, not ${temperature}`);
   if (!Number.isInteger(topK) || topK < 0) throw new RangeError(`topK must be a whole number ≥ 0, not ${topK}`);
   if (!(topP > 0 && topP <= 1)) throw new RangeError(`topP must be in (0, 1], not ${topP}`);
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, not ${seed}`);
@@ -164,8 +165,10 @@ export async function beamSearch<S>(session: DecoderSession<S>, options: BeamSea
   const width = options.width;
   const nBest = options.nBest ?? 1;
   const alpha = options.lengthPenalty ?? 0;
-  if (!Number.isInteger(width) || width < 1) throw new RangeError(`beam width must be a whole number ≥ 1, not ${width}`);
-  if (!Number.isInteger(nBest) || nBest < 1 || nBest > width) throw new RangeError(`nBest must be a whole number from 1 to the beam width ${width}, not ${nBest}`);
+  if (!Number.isInteger(width) || width < 1)
+    throw new RangeError(`beam width must be a whole number ≥ 1, not ${width}`);
+  if (!Number.isInteger(nBest) || nBest < 1 || nBest > width)
+    throw new RangeError(`nBest must be a whole number from 1 to the beam width ${width}, not ${nBest}`);
   if (!Number.isFinite(alpha)) throw new RangeError(`lengthPenalty must be a finite number, not ${alpha}`);
   const { bos, eos, maxLength } = options;
   const minLength = options.minLength ?? 0;
@@ -185,16 +188,25 @@ export async function beamSearch<S>(session: DecoderSession<S>, options: BeamSea
   };
 
   let state: S = await session.start();
-  let beams: Beam[] = Array.from({ length: session.batch }, (_, row) => ({ row, trail: undefined, length: 0, logProb: 0, last: bos }));
+  let beams: Beam[] = Array.from({ length: session.batch }, (_, row) => ({
+    row,
+    trail: undefined,
+    length: 0,
+    logProb: 0,
+    last: bos,
+  }));
   let scratch = new Float64Array(0);
   while (beams.length > 0) {
-    const out = await session.step(Int32Array.from(beams, (b) => b.last), state);
+    const out = await session.step(
+      Int32Array.from(beams, (b) => b.last),
+      state,
+    );
     const vocab = vocabOf(out, beams.length);
     const attentionWidth = out.attention === undefined ? 0 : out.attention.length / beams.length;
     if (scratch.length !== vocab) scratch = new Float64Array(vocab);
     const next: Beam[] = [];
     const parents: number[] = [];
-    for (let first = 0; first < beams.length; ) {
+    for (let first = 0; first < beams.length;) {
       const row = beams[first]!.row;
       let end = first;
       while (end < beams.length && beams[end]!.row === row) end++;
@@ -239,7 +251,8 @@ export async function beamSearch<S>(session: DecoderSession<S>, options: BeamSea
       }
 
       const list = finished[row]!;
-      const bestPossible = live.length === 0 ? -Infinity : live[0]!.logProb / Math.max(penalty(length + 1), penalty(maxLength));
+      const bestPossible =
+        live.length === 0 ? -Infinity : live[0]!.logProb / Math.max(penalty(length + 1), penalty(maxLength));
       if (length >= maxLength) {
         for (const beam of live) offer(row, beam.trail!, beam.length, beam.logProb);
       } else if (!(list.length === nBest && list[nBest - 1]!.score >= bestPossible)) {
@@ -358,7 +371,12 @@ type ChooseToken = (stream: number, logits: Float32Array, logProbs: Float64Array
  * Decodes `count` independent streams per batch row, one id per stream per step. A stream ends at
  * `eos` or `maxLength`; ended streams are selected out of the state.
  */
-async function decodeStreams<S>(session: DecoderSession<S>, options: SearchOptions, count: number, choose: ChooseToken): Promise<Hypothesis[][]> {
+async function decodeStreams<S>(
+  session: DecoderSession<S>,
+  options: SearchOptions,
+  count: number,
+  choose: ChooseToken,
+): Promise<Hypothesis[][]> {
   const { bos, eos, maxLength } = options;
   const minLength = options.minLength ?? 0;
   const streams: Stream[] = Array.from({ length: session.batch * count }, (_, s) => ({
@@ -371,13 +389,20 @@ async function decodeStreams<S>(session: DecoderSession<S>, options: SearchOptio
     last: bos,
   }));
   let state: S = await session.start();
-  if (count > 1) state = session.select(state, Int32Array.from(streams, (s) => s.row));
+  if (count > 1)
+    state = session.select(
+      state,
+      Int32Array.from(streams, (s) => s.row),
+    );
   let active = streams.map((_, s) => s);
   let logProbs = new Float64Array(0);
   const unfinished = new Int32Array(session.batch).fill(count);
   let finishedRows = 0;
   while (active.length > 0) {
-    const out = await session.step(Int32Array.from(active, (s) => streams[s]!.last), state);
+    const out = await session.step(
+      Int32Array.from(active, (s) => streams[s]!.last),
+      state,
+    );
     const vocab = vocabOf(out, active.length);
     const attentionWidth = out.attention === undefined ? 0 : out.attention.length / active.length;
     if (logProbs.length !== vocab) logProbs = new Float64Array(vocab);
@@ -423,11 +448,14 @@ async function decodeStreams<S>(session: DecoderSession<S>, options: SearchOptio
 function checkSearchOptions<S>(session: DecoderSession<S>, options: SearchOptions): void {
   const { bos, eos, maxLength } = options;
   const minLength = options.minLength ?? 0;
-  if (!Number.isInteger(session.batch) || session.batch < 0) throw new RangeError(`a session's batch must be a whole number, not ${session.batch}`);
+  if (!Number.isInteger(session.batch) || session.batch < 0)
+    throw new RangeError(`a session's batch must be a whole number, not ${session.batch}`);
   if (!Number.isInteger(bos) || bos < 0) throw new RangeError(`bos must be a token id, not ${bos}`);
   if (!Number.isInteger(eos) || eos < 0) throw new RangeError(`eos must be a token id, not ${eos}`);
-  if (!Number.isInteger(maxLength) || maxLength < 1) throw new RangeError(`maxLength must be a whole number ≥ 1, not ${maxLength}`);
-  if (!Number.isInteger(minLength) || minLength < 0) throw new RangeError(`minLength must be a whole number ≥ 0, not ${minLength}`);
+  if (!Number.isInteger(maxLength) || maxLength < 1)
+    throw new RangeError(`maxLength must be a whole number ≥ 1, not ${maxLength}`);
+  if (!Number.isInteger(minLength) || minLength < 0)
+    throw new RangeError(`minLength must be a whole number ≥ 0, not ${minLength}`);
   if (options.prefix !== undefined && options.prefix.length !== session.batch) {
     throw new RangeError(`prefix has ${options.prefix.length} rows, but the session decodes ${session.batch}`);
   }
@@ -435,9 +463,12 @@ function checkSearchOptions<S>(session: DecoderSession<S>, options: SearchOption
 
 function vocabOf<S>(out: StepOutput<S>, rows: number): number {
   const vocab = out.logits.length / rows;
-  if (!Number.isInteger(vocab) || vocab < 1) throw new RangeError(`a step for ${rows} rows returned ${out.logits.length} logits, which is not [rows, V]`);
+  if (!Number.isInteger(vocab) || vocab < 1)
+    throw new RangeError(`a step for ${rows} rows returned ${out.logits.length} logits, which is not [rows, V]`);
   if (out.attention !== undefined && out.attention.length % rows !== 0) {
-    throw new RangeError(`a step for ${rows} rows returned ${out.attention.length} attention weights, which is not [rows, src_time]`);
+    throw new RangeError(
+      `a step for ${rows} rows returned ${out.attention.length} attention weights, which is not [rows, src_time]`,
+    );
   }
   return vocab;
 }

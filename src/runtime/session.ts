@@ -4,7 +4,14 @@ import { error, spanOfWhole, warning, type Diagnostic, type Span } from '../diag
 import type { ModelSignature } from '../contracts/signature.js';
 import { decodeModel } from '../onnx/decode.js';
 import type { GraphProto, ModelProto } from '../onnx/types.js';
-import { checkTensorData, describeValue, tensorFromValue, validateInputs, type InputValue, type TensorData } from './inputs.js';
+import {
+  checkTensorData,
+  describeValue,
+  tensorFromValue,
+  validateInputs,
+  type InputValue,
+  type TensorData,
+} from './inputs.js';
 import type { OrtModule, OrtSession, OrtTensor } from './ort.js';
 import { checkAgainstGraph, parseSignature } from './signature.js';
 
@@ -54,9 +61,14 @@ export interface LoadedModel {
  * against the graph: a signature that was edited, or that does not describe the graph, is refused,
  * and each token input's vocabulary comes from the graph's embedding tables.
  */
-export function readSignature(bytes: Uint8Array, source: string): { signature?: ModelSignature; diagnostics: Diagnostic[] } {
+export function readSignature(
+  bytes: Uint8Array,
+  source: string,
+): { signature?: ModelSignature; diagnostics: Diagnostic[] } {
   const inspected = inspectModel(bytes, source);
-  return inspected.signature === undefined ? { diagnostics: inspected.diagnostics } : { signature: inspected.signature, diagnostics: [] };
+  return inspected.signature === undefined
+    ? { diagnostics: inspected.diagnostics }
+    : { signature: inspected.signature, diagnostics: [] };
 }
 
 /**
@@ -64,13 +76,27 @@ export function readSignature(bytes: Uint8Array, source: string): { signature?: 
  * tried in order: when one cannot start (CUDA without its libraries, say), the session opens on the
  * next with a warning that names the provider used, and only when none can is it an error.
  */
-export async function openModel(ort: OrtModule, bytes: Uint8Array, source: string, options: OpenModelOptions): Promise<{ model?: LoadedModel; diagnostics: Diagnostic[] }> {
+export async function openModel(
+  ort: OrtModule,
+  bytes: Uint8Array,
+  source: string,
+  options: OpenModelOptions,
+): Promise<{ model?: LoadedModel; diagnostics: Diagnostic[] }> {
   const inspected = inspectModel(bytes, source);
   const signature = inspected.signature;
   if (signature === undefined) return { diagnostics: inspected.diagnostics };
   const unreturnable = signature.outputs.filter((o) => o.name === '__proto__');
   if (unreturnable.length > 0) {
-    return { diagnostics: [error('SEQ307', spanOfWhole(source), `${source} has an output named \`__proto__\`, which ONNX Runtime's JavaScript API cannot return`, 'rename the output in the spec and compile it again')] };
+    return {
+      diagnostics: [
+        error(
+          'SEQ307',
+          spanOfWhole(source),
+          `${source} has an output named \`__proto__\`, which ONNX Runtime's JavaScript API cannot return`,
+          'rename the output in the spec and compile it again',
+        ),
+      ],
+    };
   }
   const providers = options.executionProviders.length > 0 ? options.executionProviders : ['cpu'];
   const logging = options.logSeverityLevel === undefined ? {} : { logSeverityLevel: options.logSeverityLevel };
@@ -79,7 +105,11 @@ export async function openModel(ort: OrtModule, bytes: Uint8Array, source: strin
   const create = (settings: { executionProviders: string[] }): Promise<OrtSession> =>
     options.modelPath === undefined
       ? ort.InferenceSession.create(bytes, settings)
-      : (ort.InferenceSession.create as unknown as (path: string, o: typeof settings) => Promise<OrtSession>).call(ort.InferenceSession, options.modelPath, settings);
+      : (ort.InferenceSession.create as unknown as (path: string, o: typeof settings) => Promise<OrtSession>).call(
+          ort.InferenceSession,
+          options.modelPath,
+          settings,
+        );
   const diagnostics: Diagnostic[] = [];
   const failures: string[] = [];
   let session: OrtSession | undefined;
@@ -93,10 +123,26 @@ export async function openModel(ort: OrtModule, bytes: Uint8Array, source: strin
     }
   }
   if (session === undefined) {
-    return { diagnostics: [error('SEQ308', spanOfWhole(source), `ONNX Runtime could not open ${source} on ${providers.join(' or ')}: ${failures.join('; ')}`, providerHint(providers))] };
+    return {
+      diagnostics: [
+        error(
+          'SEQ308',
+          spanOfWhole(source),
+          `ONNX Runtime could not open ${source} on ${providers.join(' or ')}: ${failures.join('; ')}`,
+          providerHint(providers),
+        ),
+      ],
+    };
   }
   if (failures.length > 0) {
-    diagnostics.push(warning('SEQ308', spanOfWhole(source), `execution provider ${providers.slice(0, providers.length - used.length).join(', ')} is not available (${failures.join('; ')}); running on ${used[0]}`, providerHint(providers.slice(0, 1))));
+    diagnostics.push(
+      warning(
+        'SEQ308',
+        spanOfWhole(source),
+        `execution provider ${providers.slice(0, providers.length - used.length).join(', ')} is not available (${failures.join('; ')}); running on ${used[0]}`,
+        providerHint(providers.slice(0, 1)),
+      ),
+    );
   }
   const opened = session;
   const model: LoadedModel = {
@@ -121,13 +167,24 @@ export async function runModel(model: LoadedModel, inputs: ModelInputs): Promise
  * Turns each input into a tensor of the dtype the signature declares for it. Names the model does
  * not have are kept (as float32), so that validation reports them with the model's real inputs.
  */
-export function tensorsFromInputs(signature: ModelSignature, inputs: ModelInputs): { tensors?: Map<string, TensorData>; diagnostics: Diagnostic[] } {
+export function tensorsFromInputs(
+  signature: ModelSignature,
+  inputs: ModelInputs,
+): { tensors?: Map<string, TensorData>; diagnostics: Diagnostic[] } {
   const tensors = new Map<string, TensorData>();
   const diagnostics: Diagnostic[] = [];
   if (inputs instanceof Map) {
     for (const [name, value] of inputs as ReadonlyMap<unknown, unknown>) {
       if (typeof name !== 'string') {
-        diagnostics.push(error('SEQ300', spanOfWhole('inputs'), `an input is named by ${describeValue(name)}, not a string`, undefined, { expected: 'a string', found: describeValue(name) }));
+        diagnostics.push(
+          error(
+            'SEQ300',
+            spanOfWhole('inputs'),
+            `an input is named by ${describeValue(name)}, not a string`,
+            undefined,
+            { expected: 'a string', found: describeValue(name) },
+          ),
+        );
         continue;
       }
       const checked = checkTensorData(name, value);
@@ -137,7 +194,17 @@ export function tensorsFromInputs(signature: ModelSignature, inputs: ModelInputs
     return diagnostics.length > 0 ? { diagnostics } : { tensors, diagnostics };
   }
   if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
-    return { diagnostics: [error('SEQ300', spanOfWhole('inputs'), `the inputs are ${describeValue(inputs)}, not an object or a Map of inputs by name`, 'e.g. model.run({ tokens: [[1, 2, 3]] })', { expected: 'an object or a Map of inputs by name', found: describeValue(inputs) })] };
+    return {
+      diagnostics: [
+        error(
+          'SEQ300',
+          spanOfWhole('inputs'),
+          `the inputs are ${describeValue(inputs)}, not an object or a Map of inputs by name`,
+          'e.g. model.run({ tokens: [[1, 2, 3]] })',
+          { expected: 'an object or a Map of inputs by name', found: describeValue(inputs) },
+        ),
+      ],
+    };
   }
   // Own enumerable keys only, read as data: a key such as `__proto__` or `constructor` is an input name like any other.
   for (const name of Object.keys(inputs)) {
@@ -163,7 +230,12 @@ export function toNested(t: TensorData): unknown {
 
 // Internals.
 
-async function runChecked(ort: OrtModule, model: LoadedModel, inputs: ModelInputs, locations: ReadonlyMap<string, string>): Promise<RunResult> {
+async function runChecked(
+  ort: OrtModule,
+  model: LoadedModel,
+  inputs: ModelInputs,
+  locations: ReadonlyMap<string, string>,
+): Promise<RunResult> {
   const started = now();
   const converted = tensorsFromInputs(model.signature, inputs);
   if (converted.tensors === undefined) return { diagnostics: converted.diagnostics };
@@ -174,7 +246,8 @@ async function runChecked(ort: OrtModule, model: LoadedModel, inputs: ModelInput
   let results: Record<string, OrtTensor>;
   let validated = now();
   try {
-    for (const [name, t] of checked.feeds) Object.defineProperty(feeds, name, { value: new ort.Tensor(t.dtype, t.data, [...t.dims]), enumerable: true });
+    for (const [name, t] of checked.feeds)
+      Object.defineProperty(feeds, name, { value: new ort.Tensor(t.dtype, t.data, [...t.dims]), enumerable: true });
     validated = now();
     results = await model.session.run(feeds);
   } catch (e) {
@@ -183,9 +256,27 @@ async function runChecked(ort: OrtModule, model: LoadedModel, inputs: ModelInput
   const ran = now();
   const outputs = new Map<string, TensorData>();
   for (const o of model.signature.outputs) {
-    const t = typeof results === 'object' && results !== null && Object.prototype.hasOwnProperty.call(results, o.name) ? results[o.name] : undefined;
-    if (t === undefined) return { diagnostics: [error('SEQ302', spanOfWhole(model.source), `ONNX Runtime returned no \`${o.name}\`, which the model's signature lists`, undefined, { names: [o.name] })] };
-    outputs.set(o.name, { dtype: t.type === 'int64' ? 'int64' : 'float32', dims: [...t.dims], data: t.data as Float32Array | BigInt64Array });
+    const t =
+      typeof results === 'object' && results !== null && Object.prototype.hasOwnProperty.call(results, o.name)
+        ? results[o.name]
+        : undefined;
+    if (t === undefined)
+      return {
+        diagnostics: [
+          error(
+            'SEQ302',
+            spanOfWhole(model.source),
+            `ONNX Runtime returned no \`${o.name}\`, which the model's signature lists`,
+            undefined,
+            { names: [o.name] },
+          ),
+        ],
+      };
+    outputs.set(o.name, {
+      dtype: t.type === 'int64' ? 'int64' : 'float32',
+      dims: [...t.dims],
+      data: t.data as Float32Array | BigInt64Array,
+    });
   }
   return { outputs, diagnostics: [], timing: { validateMs: validated - started, runMs: ran - validated } };
 }
@@ -198,12 +289,20 @@ async function runChecked(ort: OrtModule, model: LoadedModel, inputs: ModelInput
 function runtimeFailure(e: unknown, model: LoadedModel, locations: ReadonlyMap<string, string>): Diagnostic {
   const message = firstLine(e);
   const named = /Name:\s*'([^']+)'/.exec(message)?.[1];
-  const node = named !== undefined && locations.has(named) ? named : [...locations.keys()].find((n) => message.includes(`'${n}'`));
+  const node =
+    named !== undefined && locations.has(named) ? named : [...locations.keys()].find((n) => message.includes(`'${n}'`));
   const place = node === undefined ? undefined : locations.get(node);
   const span = place === undefined ? undefined : spanOfLocation(place);
-  if (node === undefined) return error('SEQ302', spanOfWhole(model.source), `ONNX Runtime failed while running the model: ${message}`);
+  if (node === undefined)
+    return error('SEQ302', spanOfWhole(model.source), `ONNX Runtime failed while running the model: ${message}`);
   const where = place === undefined ? '' : ` (from ${place})`;
-  return error('SEQ302', span ?? spanOfWhole(model.source), `ONNX Runtime failed in node \`${node}\` of ${model.source}${where}: ${message}`, 'the inputs passed seqc\'s checks; please report this with the spec and the inputs', { names: [node] });
+  return error(
+    'SEQ302',
+    span ?? spanOfWhole(model.source),
+    `ONNX Runtime failed in node \`${node}\` of ${model.source}${where}: ${message}`,
+    "the inputs passed seqc's checks; please report this with the spec and the inputs",
+    { names: [node] },
+  );
 }
 
 /** A span for a `path:line:column` location, one character wide; the renderer shows that line with a caret. */
@@ -229,22 +328,39 @@ function providerHint(providers: readonly string[]): string {
   if (providers.includes('cuda')) {
     return "CUDA needs onnxruntime-node's CUDA binaries, which its install script downloads only when allowed and asked: `npm pkg set allowScripts.onnxruntime-node=true --json`, then `ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node` (CUDA 12 and cuDNN 9 on the machine); or list a fallback: `--ep cuda,cpu`, executionProviders ['cuda', 'cpu']";
   }
-  if (providers.includes('webgpu')) return 'WebGPU needs a browser with navigator.gpu; list a fallback as [\'webgpu\', \'wasm\']';
+  if (providers.includes('webgpu'))
+    return "WebGPU needs a browser with navigator.gpu; list a fallback as ['webgpu', 'wasm']";
   return 'onnxruntime-node runs on cpu (and cuda where its CUDA binaries are installed); onnxruntime-web on wasm and webgpu';
 }
 
 /** Decodes the model once: its checked signature and, for each node, the spec location in its doc_string. */
-function inspectModel(bytes: Uint8Array, source: string): { signature?: ModelSignature; locations: Map<string, string>; diagnostics: Diagnostic[] } {
+function inspectModel(
+  bytes: Uint8Array,
+  source: string,
+): { signature?: ModelSignature; locations: Map<string, string>; diagnostics: Diagnostic[] } {
   const locations = new Map<string, string>();
   let model: ModelProto;
   try {
     model = decodeModel(bytes);
   } catch (e) {
-    return { locations, diagnostics: [error('SEQ309', spanOfWhole(source), `${source} is not a readable ONNX model: ${firstLine(e)}`)] };
+    return {
+      locations,
+      diagnostics: [error('SEQ309', spanOfWhole(source), `${source} is not a readable ONNX model: ${firstLine(e)}`)],
+    };
   }
   const entry = model.metadataProps.find((p) => p.key === 'seqc.signature');
   if (entry === undefined) {
-    return { locations, diagnostics: [error('SEQ310', spanOfWhole(source), `${source} is an ONNX model, but not one compiled by seqc (it has no seqc.signature metadata)`, 'compile the spec with `seqc compile`, or pass the .seq file itself')] };
+    return {
+      locations,
+      diagnostics: [
+        error(
+          'SEQ310',
+          spanOfWhole(source),
+          `${source} is an ONNX model, but not one compiled by seqc (it has no seqc.signature metadata)`,
+          'compile the spec with `seqc compile`, or pass the .seq file itself',
+        ),
+      ],
+    };
   }
   const parsed = parseSignature(entry.value, source);
   if (parsed.signature === undefined) return { locations, diagnostics: parsed.diagnostics };

@@ -33,16 +33,26 @@ export interface WebModelOptions {
  * Fetches (for a URL) and opens a compiled model. The parameters are those of `loadModel` in
  * src/runtime/node.ts: the model, then options with `name` and `executionProviders`.
  */
-export async function loadModel(source: Uint8Array | ArrayBuffer | string | URL, options: WebModelOptions = {}): Promise<{ model?: LoadedModel; diagnostics: Diagnostic[] }> {
+export async function loadModel(
+  source: Uint8Array | ArrayBuffer | string | URL,
+  options: WebModelOptions = {},
+): Promise<{ model?: LoadedModel; diagnostics: Diagnostic[] }> {
   configure(options);
-  const name = options.name ?? (source instanceof Uint8Array || source instanceof ArrayBuffer ? '<model>' : String(source));
+  const name =
+    options.name ?? (source instanceof Uint8Array || source instanceof ArrayBuffer ? '<model>' : String(source));
   const bytes = await bytesOf(source, name);
   if (bytes.bytes === undefined) return { diagnostics: bytes.diagnostics };
-  return openModel(ort, bytes.bytes, name, { executionProviders: options.executionProviders ?? ['wasm'], ...(options.logSeverityLevel === undefined ? {} : { logSeverityLevel: options.logSeverityLevel }) });
+  return openModel(ort, bytes.bytes, name, {
+    executionProviders: options.executionProviders ?? ['wasm'],
+    ...(options.logSeverityLevel === undefined ? {} : { logSeverityLevel: options.logSeverityLevel }),
+  });
 }
 
 /** Opens a decoder bundle for `generate` (src/runtime/generate.ts) on onnxruntime-web. */
-export async function loadBundle(source: BundleSource, options: LoadBundleOptions & Pick<WebModelOptions, 'wasmPaths' | 'numThreads'> = {}): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
+export async function loadBundle(
+  source: BundleSource,
+  options: LoadBundleOptions & Pick<WebModelOptions, 'wasmPaths' | 'numThreads'> = {},
+): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
   configure(options);
   return loadBundleOn(ort, source, { executionProviders: options.executionProviders ?? ['wasm'] });
 }
@@ -52,7 +62,10 @@ export async function loadBundle(source: BundleSource, options: LoadBundleOption
  * the weights file they share, once; not the scoring graph), each relative to the manifest's URL,
  * then opens it.
  */
-export async function fetchBundle(manifestUrl: string | URL, options: LoadBundleOptions & Pick<WebModelOptions, 'wasmPaths' | 'numThreads'> = {}): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
+export async function fetchBundle(
+  manifestUrl: string | URL,
+  options: LoadBundleOptions & Pick<WebModelOptions, 'wasmPaths' | 'numThreads'> = {},
+): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
   const base = new URL(String(manifestUrl), globalThis.location?.href);
   let manifest: unknown;
   try {
@@ -60,11 +73,24 @@ export async function fetchBundle(manifestUrl: string | URL, options: LoadBundle
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     manifest = await response.json();
   } catch (e) {
-    return { diagnostics: [error('SEQ311', spanOfWhole(base.href), `could not fetch the manifest ${base.href}: ${(e as Error).message}`, undefined, { names: [base.href] })] };
+    return {
+      diagnostics: [
+        error(
+          'SEQ311',
+          spanOfWhole(base.href),
+          `could not fetch the manifest ${base.href}: ${(e as Error).message}`,
+          undefined,
+          { names: [base.href] },
+        ),
+      ],
+    };
   }
   const parsed = parseManifest(manifest);
   // An unusable manifest is reported by loadBundle itself.
-  const graphs = parsed.manifest === undefined ? [] : Object.values(parsed.manifest.files).filter((f) => f !== undefined && f !== parsed.manifest!.files.scoring);
+  const graphs =
+    parsed.manifest === undefined
+      ? []
+      : Object.values(parsed.manifest.files).filter((f) => f !== undefined && f !== parsed.manifest!.files.scoring);
   // The weights file, which every graph reads, is fetched once.
   const entries = [...graphs, ...(parsed.manifest?.weights === undefined ? [] : [parsed.manifest.weights])];
   const files: Record<string, Uint8Array> = {};
@@ -85,11 +111,15 @@ export type { BundleSource, GenerateOptions, GenerateResult, LoadBundleOptions, 
 // Internals.
 
 function configure(options: Pick<WebModelOptions, 'wasmPaths' | 'numThreads'>): void {
-  if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = typeof options.wasmPaths === 'string' ? options.wasmPaths : { ...options.wasmPaths };
+  if (options.wasmPaths !== undefined)
+    ort.env.wasm.wasmPaths = typeof options.wasmPaths === 'string' ? options.wasmPaths : { ...options.wasmPaths };
   if (options.numThreads !== undefined) ort.env.wasm.numThreads = options.numThreads;
 }
 
-async function bytesOf(source: Uint8Array | ArrayBuffer | string | URL, name: string): Promise<{ bytes?: Uint8Array; diagnostics: Diagnostic[] }> {
+async function bytesOf(
+  source: Uint8Array | ArrayBuffer | string | URL,
+  name: string,
+): Promise<{ bytes?: Uint8Array; diagnostics: Diagnostic[] }> {
   if (source instanceof Uint8Array) return { bytes: source, diagnostics: [] };
   if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), diagnostics: [] };
   try {
@@ -97,6 +127,12 @@ async function bytesOf(source: Uint8Array | ArrayBuffer | string | URL, name: st
     if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
     return { bytes: new Uint8Array(await response.arrayBuffer()), diagnostics: [] };
   } catch (e) {
-    return { diagnostics: [error('SEQ311', spanOfWhole(name), `could not fetch ${name}: ${(e as Error).message}`, undefined, { names: [name] })] };
+    return {
+      diagnostics: [
+        error('SEQ311', spanOfWhole(name), `could not fetch ${name}: ${(e as Error).message}`, undefined, {
+          names: [name],
+        }),
+      ],
+    };
   }
 }

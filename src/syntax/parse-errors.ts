@@ -66,7 +66,8 @@ function wording(expected: readonly TokenType[], found: IToken): string {
   const foundText = describeToken(found);
   if (expected.length === 0) return `unexpected ${foundText}`;
   // A name can start a member, but only when what follows fits; say so rather than "expected a name, found a name".
-  if (found.tokenType.name === 'Identifier' && expected.some((t) => t.name === 'Identifier')) return `${foundText} cannot start anything here`;
+  if (found.tokenType.name === 'Identifier' && expected.some((t) => t.name === 'Identifier'))
+    return `${foundText} cannot start anything here`;
   const labels = expected.map(label);
   const list = labels.length === 1 ? labels[0] : `${labels.slice(0, -1).join(', ')} or ${labels[labels.length - 1]}`;
   return `expected ${list}, found ${foundText}`;

@@ -95,10 +95,17 @@ export function parse(original: string, source: string): ParseResult {
   if (models.length !== 1) {
     const span = models.length === 0 ? spanAtEnd(text, source, lines) : builder.nodeSpan(models[1]!);
     const message =
-      models.length === 0 ? 'this file holds no model' : `this file holds ${models.length} models; seqc compiles one per file`;
+      models.length === 0
+        ? 'this file holds no model'
+        : `this file holds ${models.length} models; seqc compiles one per file`;
     return {
       diagnostics: [
-        error('SEQ003', span, message, models.length === 0 ? 'start with `model Name { … }`' : 'move each model into a file of its own'),
+        error(
+          'SEQ003',
+          span,
+          message,
+          models.length === 0 ? 'start with `model Name { … }`' : 'move each model into a file of its own',
+        ),
       ],
     };
   }
@@ -164,7 +171,8 @@ function laterSyntaxErrors(text: string, source: string, line: number): Diagnost
     seqParser.input = lexed.tokens;
     seqParser.file();
     const firstError = seqParser.errors[0];
-    const next = firstError === undefined ? undefined : parsingDiagnostic(firstError, current, source, lineTable(current));
+    const next =
+      firstError === undefined ? undefined : parsingDiagnostic(firstError, current, source, lineTable(current));
     if (next === undefined || next.span.start.line <= end || blankingArtefact(next)) break;
     found.push({ ...next, span: { ...next.span, source } });
     errorLine = next.span.start.line;
@@ -239,7 +247,12 @@ class AstBuilder {
         span: this.nodeSpan(node),
       };
     }
-    return { kind: 'callType', callee: this.name(names[0]!), argument: this.name(names[1]!), span: this.nodeSpan(node) };
+    return {
+      kind: 'callType',
+      callee: this.name(names[0]!),
+      argument: this.name(names[1]!),
+      span: this.nodeSpan(node),
+    };
   }
 
   dim(node: DimCstNode): DimExpr {
@@ -312,7 +325,9 @@ class AstBuilder {
     const value = this.value(first(c.value));
     const keyword = c.Identifier?.[0];
     const span = this.nodeSpan(node);
-    return keyword === undefined ? { kind: 'argument', value, span } : { kind: 'argument', name: this.name(keyword), value, span };
+    return keyword === undefined
+      ? { kind: 'argument', value, span }
+      : { kind: 'argument', name: this.name(keyword), value, span };
   }
 
   value(node: ValueCstNode): Value {
@@ -357,7 +372,9 @@ class AstBuilder {
 type Children = { readonly [label: string]: readonly CstElement[] | undefined };
 
 /** One child of a node whose rule chooses between alternatives, tagged with its label, so a switch on the label narrows it. */
-type Alternative<C> = { [L in keyof C]-?: { readonly label: L; readonly element: NonNullable<C[L]> extends readonly (infer E)[] ? E : never } }[keyof C];
+type Alternative<C> = {
+  [L in keyof C]-?: { readonly label: L; readonly element: NonNullable<C[L]> extends readonly (infer E)[] ? E : never };
+}[keyof C];
 
 /**
  * The child a choice rule (`member`, `dim`, `value`) holds: a parse without errors puts exactly one
@@ -425,7 +442,11 @@ function lexingDiagnostic(e: ILexingError, text: string, source: string, lines: 
     'SEQ001',
     { source, start, end },
     `unexpected character ${JSON.stringify(found)}`,
-    found.startsWith('-') ? 'chains use `->` between steps' : found.startsWith('"') ? 'a string ends with a closing `"` on the same line' : 'names are letters, digits and `_`; comments start with `#`',
+    found.startsWith('-')
+      ? 'chains use `->` between steps'
+      : found.startsWith('"')
+        ? 'a string ends with a closing `"` on the same line'
+        : 'names are letters, digits and `_`; comments start with `#`',
   );
 }
 
@@ -461,11 +482,14 @@ function parseHint(e: IRecognitionException, facts: ParseErrorFacts | undefined)
   const required = facts?.kind === 'mismatchedToken' ? facts.expected[0]?.name : undefined;
   if (listItem && required === 'RBracket') return 'separate dimensions with commas: `int64[batch, time]`';
   if (listItem && required === 'RParen') return 'separate arguments with commas: `Embedding(vocab=10000, dim=128)`';
-  if (rule === 'inputDecl' || (t.image === '=' && rule === 'typeExpr')) return 'an input is declared as `input name: int64[batch, time]`';
+  if (rule === 'inputDecl' || (t.image === '=' && rule === 'typeExpr'))
+    return 'an input is declared as `input name: int64[batch, time]`';
   if (rule === 'model' || rule === 'file') return 'a model is `model Name { inputs and chains }`';
   if (rule === 'step') return 'a step is `label: Layer(args)`, a builtin such as `last`, or `output name`';
-  if (rule === 'arg' || rule === 'args' || rule === 'value') return 'arguments look like `hidden=256`, separated by commas';
-  if (rule === 'typeExpr' || rule === 'dim') return 'types look like `int64[batch, time]`, `float32[batch, time, 40]` or `lengths(tokens)`';
+  if (rule === 'arg' || rule === 'args' || rule === 'value')
+    return 'arguments look like `hidden=256`, separated by commas';
+  if (rule === 'typeExpr' || rule === 'dim')
+    return 'types look like `int64[batch, time]`, `float32[batch, time, 40]` or `lengths(tokens)`';
   if (rule === 'chain') return 'a chain is `source -> step -> step`';
   return undefined;
 }
@@ -494,22 +518,42 @@ function likelyMistake(e: IRecognitionException, t: IToken, text: string, source
   const isName = t.tokenType.name === 'Identifier';
   // `-> outptu logits`: the step `outptu` parsed, and the name after it did not.
   const misspelledOutput = /->\s*([A-Za-z_]\w*)\s+$/.exec(before);
-  if (isName && misspelledOutput !== null && misspelledOutput[1] !== 'output' && closest(misspelledOutput[1]!, ['output']) !== undefined) {
+  if (
+    isName &&
+    misspelledOutput !== null &&
+    misspelledOutput[1] !== 'output' &&
+    closest(misspelledOutput[1]!, ['output']) !== undefined
+  ) {
     const word = misspelledOutput[1]!;
     const start = tailStart + misspelledOutput.index + misspelledOutput[0].indexOf(word, 2);
-    return error('SEQ002', spanOnLine(start, start + word.length), `\`${word} ${t.image}\` is not a step`, `did you mean \`output ${t.image}\`? \`output NAME\` makes the value a graph output`);
+    return error(
+      'SEQ002',
+      spanOnLine(start, start + word.length),
+      `\`${word} ${t.image}\` is not a step`,
+      `did you mean \`output ${t.image}\`? \`output NAME\` makes the value a graph output`,
+    );
   }
   // Two steps side by side in a chain: the arrow between them is missing. The second step starts at
   // the token, or, when the parser took its name for the source of a new chain, at the name before it.
   const inStep = rule === 'step' || rule === 'args' || rule === 'arg' || rule === 'value';
   const nameBeforeParen = rule === 'chain' && t.image === '(' ? /([A-Za-z_]\w*)\s*$/.exec(before) : null;
-  const stepStart = nameBeforeParen !== null ? tailStart + nameBeforeParen.index : isName || t.tokenType.name === 'Output' ? t.startOffset : undefined;
+  const stepStart =
+    nameBeforeParen !== null
+      ? tailStart + nameBeforeParen.index
+      : isName || t.tokenType.name === 'Output'
+        ? t.startOffset
+        : undefined;
   if (!inStep && stepStart !== undefined) {
     const previousStep = /[)\w](\s*)$/.exec(text.slice(tailStart, stepStart));
     if (previousStep !== null && text.slice(lineStart, stepStart).includes('->')) {
       const gapStart = stepStart - previousStep[1]!.length;
       const next = nameBeforeParen?.[1] ?? t.image;
-      return error('SEQ002', spanOnLine(gapStart, stepStart), `expected \`->\` before \`${next}\``, `did you forget \`->\`? Steps in a chain are joined by arrows: \`-> ${next}\``);
+      return error(
+        'SEQ002',
+        spanOnLine(gapStart, stepStart),
+        `expected \`->\` before \`${next}\``,
+        `did you forget \`->\`? Steps in a chain are joined by arrows: \`-> ${next}\``,
+      );
     }
   }
   // `-> Embedding(…) LSTM(8) -> …`: the parser took `LSTM(8)` for the head of a `decoder(…) { … }` block.
@@ -530,7 +574,12 @@ function likelyMistake(e: IRecognitionException, t: IToken, text: string, source
           start: { offset: gapStart, line, column: column - previousStep[1]!.length },
           end: { offset: nameStart, line, column },
         };
-        return error('SEQ002', gap, `expected \`->\` before \`${call[1]}\``, `did you forget \`->\`? Steps in a chain are joined by arrows: \`-> ${call[1]}(…)\``);
+        return error(
+          'SEQ002',
+          gap,
+          `expected \`->\` before \`${call[1]}\``,
+          `did you forget \`->\`? Steps in a chain are joined by arrows: \`-> ${call[1]}(…)\``,
+        );
       }
     }
   }
@@ -539,8 +588,16 @@ function likelyMistake(e: IRecognitionException, t: IToken, text: string, source
     // Outside every rule (the parser stops before entering one) is the top of the file, where `model` goes.
     const keyword = rule === undefined || rule === 'file' ? 'model' : 'input';
     if (t.image !== keyword && closest(t.image, [keyword]) !== undefined) {
-      const form = keyword === 'model' ? 'A spec is `model Name { inputs and chains }`' : 'An input is declared as `input tokens: int64[batch, time]`';
-      return error('SEQ002', spanOnLine(t.startOffset, t.startOffset + t.image.length), `${describeToken(t)} cannot start anything here`, `did you mean \`${keyword}\`? ${form}`);
+      const form =
+        keyword === 'model'
+          ? 'A spec is `model Name { inputs and chains }`'
+          : 'An input is declared as `input tokens: int64[batch, time]`';
+      return error(
+        'SEQ002',
+        spanOnLine(t.startOffset, t.startOffset + t.image.length),
+        `${describeToken(t)} cannot start anything here`,
+        `did you mean \`${keyword}\`? ${form}`,
+      );
     }
   }
   return undefined;

@@ -82,7 +82,13 @@ export function matchWeights(
   return {
     diagnostics: [
       {
-        ...error('SEQ102', modelSpan, `the weights in ${source} do not match the model's parameters:\n  ${lines.join('\n  ')}`, hint, { names: [source], missing, unexpected, misshaped }),
+        ...error(
+          'SEQ102',
+          modelSpan,
+          `the weights in ${source} do not match the model's parameters:\n  ${lines.join('\n  ')}`,
+          hint,
+          { names: [source], missing, unexpected, misshaped },
+        ),
         related: [{ span: spanOfWhole(source), message: 'the weights file' }],
       },
     ],

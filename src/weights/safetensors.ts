@@ -211,7 +211,11 @@ function readChecked(bytes: Uint8Array, source: string): SafetensorsContents {
   if (bytes.length < 8) {
     return {
       diagnostics: [
-        invalidFile(source, `the file is ${describeBytes(bytes.length)} long, but a safetensors file starts with an 8-byte header size`, layoutHint),
+        invalidFile(
+          source,
+          `the file is ${describeBytes(bytes.length)} long, but a safetensors file starts with an 8-byte header size`,
+          layoutHint,
+        ),
       ],
     };
   }
@@ -233,7 +237,11 @@ function readChecked(bytes: Uint8Array, source: string): SafetensorsContents {
   if (headerSize > maxHeaderSize) {
     return {
       diagnostics: [
-        invalidFile(source, `the header is ${headerSize} bytes, but safetensors allows at most ${maxHeaderSize}`, layoutHint),
+        invalidFile(
+          source,
+          `the header is ${headerSize} bytes, but safetensors allows at most ${maxHeaderSize}`,
+          layoutHint,
+        ),
       ],
     };
   }
@@ -290,17 +298,31 @@ function readChecked(bytes: Uint8Array, source: string): SafetensorsContents {
 }
 
 /** Decodes the header bytes as UTF-8 JSON that must be an object beginning with `{`. */
-function parseHeader(headerBytes: Uint8Array, source: string): { json: Record<string, unknown> } | { diagnostic: Diagnostic } {
+function parseHeader(
+  headerBytes: Uint8Array,
+  source: string,
+): { json: Record<string, unknown> } | { diagnostic: Diagnostic } {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes);
   } catch {
-    return { diagnostic: invalidFile(source, 'the header is not valid UTF-8, but safetensors headers are UTF-8 JSON', layoutHint) };
+    return {
+      diagnostic: invalidFile(
+        source,
+        'the header is not valid UTF-8, but safetensors headers are UTF-8 JSON',
+        layoutHint,
+      ),
+    };
   }
   if (!text.startsWith('{')) {
-    const found = text.length === 0 ? 'the header is empty' : `the header starts with ${JSON.stringify(text.slice(0, 16))}`;
+    const found =
+      text.length === 0 ? 'the header is empty' : `the header starts with ${JSON.stringify(text.slice(0, 16))}`;
     return {
-      diagnostic: invalidFile(source, `${found}, but a safetensors header is a JSON object starting with '{'`, layoutHint),
+      diagnostic: invalidFile(
+        source,
+        `${found}, but a safetensors header is a JSON object starting with '{'`,
+        layoutHint,
+      ),
     };
   }
   let json: unknown;
@@ -309,27 +331,48 @@ function parseHeader(headerBytes: Uint8Array, source: string): { json: Record<st
   } catch (thrown) {
     const reason = thrown instanceof Error ? thrown.message : String(thrown);
     return {
-      diagnostic: invalidFile(source, `the header is not valid JSON (${reason}), but it should be a JSON object`, layoutHint),
+      diagnostic: invalidFile(
+        source,
+        `the header is not valid JSON (${reason}), but it should be a JSON object`,
+        layoutHint,
+      ),
     };
   }
   if (!isPlainObject(json)) {
     return {
-      diagnostic: invalidFile(source, `the header is ${describeJson(json)}, but it should be a JSON object`, layoutHint),
+      diagnostic: invalidFile(
+        source,
+        `the header is ${describeJson(json)}, but it should be a JSON object`,
+        layoutHint,
+      ),
     };
   }
   return { json };
 }
 
-function parseMetadata(value: unknown, source: string): { metadata: Record<string, string> } | { diagnostic: Diagnostic } {
+function parseMetadata(
+  value: unknown,
+  source: string,
+): { metadata: Record<string, string> } | { diagnostic: Diagnostic } {
   const hint = 'The "__metadata__" entry must map strings to strings, e.g. {"format": "pt"}.';
   if (!isPlainObject(value)) {
-    return { diagnostic: invalidFile(source, `"__metadata__" is ${describeJson(value)}, but it should be an object of strings`, hint) };
+    return {
+      diagnostic: invalidFile(
+        source,
+        `"__metadata__" is ${describeJson(value)}, but it should be an object of strings`,
+        hint,
+      ),
+    };
   }
   const pairs: [string, string][] = [];
   for (const [key, item] of Object.entries(value)) {
     if (typeof item !== 'string') {
       return {
-        diagnostic: invalidFile(source, `"__metadata__" maps ${JSON.stringify(key)} to ${describeJson(item)}, but its values should be strings`, hint),
+        diagnostic: invalidFile(
+          source,
+          `"__metadata__" maps ${JSON.stringify(key)} to ${describeJson(item)}, but its values should be strings`,
+          hint,
+        ),
       };
     }
     pairs.push([key, item]);
@@ -350,23 +393,39 @@ function checkEntry(
 ): { entry?: TensorEntry; range?: ByteRange; diagnostic?: Diagnostic } {
   const tensor = `tensor ${JSON.stringify(name)}`;
   if (!isPlainObject(value)) {
-    return { diagnostic: invalidFile(source, `${tensor} is described by ${describeJson(value)}, but it should be an object`, entryHint) };
+    return {
+      diagnostic: invalidFile(
+        source,
+        `${tensor} is described by ${describeJson(value)}, but it should be an object`,
+        entryHint,
+      ),
+    };
   }
   const missing = ['dtype', 'shape', 'data_offsets'].filter((field) => !Object.hasOwn(value, field));
   if (missing.length > 0) {
-    return { diagnostic: invalidFile(source, `${tensor} has no ${missing.map((field) => `"${field}"`).join(', ')}`, entryHint) };
+    return {
+      diagnostic: invalidFile(source, `${tensor} has no ${missing.map((field) => `"${field}"`).join(', ')}`, entryHint),
+    };
   }
   const { dtype, shape, data_offsets: offsets } = value;
 
   if (!isIntegerPair(offsets)) {
     return {
-      diagnostic: invalidFile(source, `${tensor} has "data_offsets" ${describeJson(offsets)}, but it should be two non-negative integers [begin, end]`, entryHint),
+      diagnostic: invalidFile(
+        source,
+        `${tensor} has "data_offsets" ${describeJson(offsets)}, but it should be two non-negative integers [begin, end]`,
+        entryHint,
+      ),
     };
   }
   const [begin, end] = offsets;
   if (begin > end) {
     return {
-      diagnostic: invalidFile(source, `${tensor} has "data_offsets" [${begin}, ${end}], but begin must not exceed end`, entryHint),
+      diagnostic: invalidFile(
+        source,
+        `${tensor} has "data_offsets" [${begin}, ${end}], but begin must not exceed end`,
+        entryHint,
+      ),
     };
   }
   if (end > bufferLength) {
@@ -383,13 +442,21 @@ function checkEntry(
   if (!isShape(shape)) {
     return {
       range,
-      diagnostic: invalidFile(source, `${tensor} has "shape" ${describeJson(shape)}, but it should be a list of non-negative integers`, entryHint),
+      diagnostic: invalidFile(
+        source,
+        `${tensor} has "shape" ${describeJson(shape)}, but it should be a list of non-negative integers`,
+        entryHint,
+      ),
     };
   }
   if (typeof dtype !== 'string') {
     return {
       range,
-      diagnostic: invalidFile(source, `${tensor} has "dtype" ${describeJson(dtype)}, but it should be a string such as "F32"`, entryHint),
+      diagnostic: invalidFile(
+        source,
+        `${tensor} has "dtype" ${describeJson(dtype)}, but it should be a string such as "F32"`,
+        entryHint,
+      ),
     };
   }
   const elementCount = shape.reduce((product, size) => product * size, 1);
@@ -497,7 +564,9 @@ function sortedTensors(tensors: NamedTensors): [string, WeightTensor][] {
     }
     seen.add(name);
     if (!isShape(tensor.shape)) {
-      throw new Error(`Tensor "${name}" has shape [${tensor.shape.join(', ')}], which is not a list of non-negative integers.`);
+      throw new Error(
+        `Tensor "${name}" has shape [${tensor.shape.join(', ')}], which is not a list of non-negative integers.`,
+      );
     }
     const elementCount = tensor.shape.reduce((product, size) => product * size, 1);
     if (elementCount !== tensor.data.length) {

@@ -15,8 +15,13 @@ export const chromiumPath = '/usr/bin/chromium';
  */
 export function browserAvailable(): boolean {
   if (existsSync(chromiumPath)) return true;
-  if (process.env.CI !== undefined) throw new Error(`Chromium is missing at ${chromiumPath}, and CI must run the browser tests: .ci/run installs Debian's chromium package`);
-  console.warn(`\n!!! BROWSER TESTS SKIPPED: no Chromium at ${chromiumPath}. Install it with \`apt-get install chromium\` to run them. !!!\n`);
+  if (process.env.CI !== undefined)
+    throw new Error(
+      `Chromium is missing at ${chromiumPath}, and CI must run the browser tests: .ci/run installs Debian's chromium package`,
+    );
+  console.warn(
+    `\n!!! BROWSER TESTS SKIPPED: no Chromium at ${chromiumPath}. Install it with \`apt-get install chromium\` to run them. !!!\n`,
+  );
   return false;
 }
 

@@ -136,7 +136,12 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
 
   /** Picks an example by its file stem and waits for its compilation. */
   async function selectExample(stem: string, on: Page = page): Promise<void> {
-    const value = await on.$eval('#example', (select, wanted) => Array.from((select as HTMLSelectElement).options).find((o) => o.text.endsWith(`(${wanted}.seq)`))!.value, stem);
+    const value = await on.$eval(
+      '#example',
+      (select, wanted) =>
+        Array.from((select as HTMLSelectElement).options).find((o) => o.text.endsWith(`(${wanted}.seq)`))!.value,
+      stem,
+    );
     await on.selectOption('#example', value);
     expect(await on.evaluate(() => window.__seqc.whenCompiled())).toBe(true);
   }
@@ -146,7 +151,9 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
       delete window.__seqc.lastGeneration;
     });
     await page.click('#generate');
-    await page.waitForFunction(() => window.__seqc.lastGeneration !== undefined && !window.__seqc.busy, undefined, { timeout: 120_000 });
+    await page.waitForFunction(() => window.__seqc.lastGeneration !== undefined && !window.__seqc.busy, undefined, {
+      timeout: 120_000,
+    });
     return page.evaluate(() => window.__seqc.lastGeneration!);
   }
 
@@ -172,7 +179,9 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
       delete window.__seqc.lastRun;
     });
     await page.click('#run');
-    await page.waitForFunction(() => window.__seqc.lastRun !== undefined && !window.__seqc.busy, undefined, { timeout: 120_000 });
+    await page.waitForFunction(() => window.__seqc.lastRun !== undefined && !window.__seqc.busy, undefined, {
+      timeout: 120_000,
+    });
     return page.evaluate(() => window.__seqc.lastRun!);
   }
 
@@ -196,18 +205,39 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
       document.querySelector('.editor-highlight')!.append(probe);
       const charWidth = probe.getBoundingClientRect().width / 10;
       probe.remove();
-      return { top: box.top + parseFloat(style.paddingTop), left: box.left + parseFloat(style.paddingLeft), lineHeight: parseFloat(style.lineHeight), charWidth };
+      return {
+        top: box.top + parseFloat(style.paddingTop),
+        left: box.left + parseFloat(style.paddingLeft),
+        lineHeight: parseFloat(style.lineHeight),
+        charWidth,
+      };
     });
     for (const d of expected) {
       const selector = `.squiggle[data-code="${d.code}"]`;
       const squiggle = await page.$eval(selector, (e) => {
         const r = e.getBoundingClientRect();
-        return { line: Number(e.getAttribute('data-line')), column: Number(e.getAttribute('data-column')), text: e.textContent, top: r.top, left: r.left, width: r.width, height: r.height };
+        return {
+          line: Number(e.getAttribute('data-line')),
+          column: Number(e.getAttribute('data-column')),
+          text: e.textContent,
+          top: r.top,
+          left: r.left,
+          width: r.width,
+          height: r.height,
+        };
       });
-      expect(squiggle).toMatchObject({ line: d.span.start.line, column: d.span.start.column, text: brokenSpec.slice(d.span.start.offset, d.span.end.offset) });
+      expect(squiggle).toMatchObject({
+        line: d.span.start.line,
+        column: d.span.start.column,
+        text: brokenSpec.slice(d.span.start.offset, d.span.end.offset),
+      });
       // Where the span's text is drawn: its line and column in the editor's grid.
-      expect(Math.abs(squiggle.top - (geometry.top + (d.span.start.line - 1) * geometry.lineHeight))).toBeLessThan(geometry.lineHeight / 2);
-      expect(Math.abs(squiggle.left - (geometry.left + (d.span.start.column - 1) * geometry.charWidth))).toBeLessThan(geometry.charWidth);
+      expect(Math.abs(squiggle.top - (geometry.top + (d.span.start.line - 1) * geometry.lineHeight))).toBeLessThan(
+        geometry.lineHeight / 2,
+      );
+      expect(Math.abs(squiggle.left - (geometry.left + (d.span.start.column - 1) * geometry.charWidth))).toBeLessThan(
+        geometry.charWidth,
+      );
 
       await page.mouse.move(squiggle.left + squiggle.width / 2, squiggle.top + squiggle.height / 2);
       await page.waitForSelector('.editor-tooltip:not([hidden])');
@@ -219,32 +249,64 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
     await page.mouse.move(5, 5);
     expect(await page.isHidden('.editor-tooltip')).toBe(true);
 
-    const listed = await page.$$eval('#diagnostics .diagnostic-item', (items) => items.map((i) => [i.getAttribute('data-code'), Number(i.getAttribute('data-line')), Number(i.getAttribute('data-column')), i.textContent]));
-    expect(listed.map(([code, line, column]) => [code, line, column])).toEqual(expected.map((d) => [d.code, d.span.start.line, d.span.start.column]));
+    const listed = await page.$$eval('#diagnostics .diagnostic-item', (items) =>
+      items.map((i) => [
+        i.getAttribute('data-code'),
+        Number(i.getAttribute('data-line')),
+        Number(i.getAttribute('data-column')),
+        i.textContent,
+      ]),
+    );
+    expect(listed.map(([code, line, column]) => [code, line, column])).toEqual(
+      expected.map((d) => [d.code, d.span.start.line, d.span.start.column]),
+    );
     expect(listed[0]![3]).toContain('hint: did you mean `hidden`?');
 
     // A syntax error too: the parser's span, at its line and column.
     expect(await setSource(unclosedSpec)).toBe(false);
     const parseError = compile(unclosedSpec, { sourceName: 'unclosed.seq' }).diagnostics[0]!;
-    const marked = await page.$eval(`.squiggle[data-code="${parseError.code}"]`, (e) => [Number(e.getAttribute('data-line')), Number(e.getAttribute('data-column'))]);
+    const marked = await page.$eval(`.squiggle[data-code="${parseError.code}"]`, (e) => [
+      Number(e.getAttribute('data-line')),
+      Number(e.getAttribute('data-column')),
+    ]);
     expect(marked).toEqual([parseError.span.start.line, parseError.span.start.column]);
   }, 60_000);
 
   it('compiles every example in specs/: its summary table and its layer graph appear', async () => {
-    const stems = await page.$$eval('#example option:not([value="custom"])', (options) => options.map((o) => /\((\w+)\.seq\)$/.exec(o.textContent!)![1]!));
+    const stems = await page.$$eval('#example option:not([value="custom"])', (options) =>
+      options.map((o) => /\((\w+)\.seq\)$/.exec(o.textContent!)![1]!),
+    );
     expect(stems).toEqual(expect.arrayContaining(['sentiment', 'simple_lstm', 'tagger', 'translator']));
     for (const stem of ['simple_lstm', 'sentiment', 'tagger', 'translator']) {
       await selectExample(stem);
       const reference = compile(readFileSync(`specs/${stem}.seq`, 'utf8'), { sourceName: `${stem}.seq` });
-      const rows = await page.$$eval('#summary tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
-      expect(rows).toEqual(reference.summary!.rows.map((r) => [r.label, r.layer, r.outputShape, r.parameters.toLocaleString('en-US')]));
+      const rows = await page.$$eval('#summary tbody tr', (trs) =>
+        trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)),
+      );
+      expect(rows).toEqual(
+        reference.summary!.rows.map((r) => [r.label, r.layer, r.outputShape, r.parameters.toLocaleString('en-US')]),
+      );
       const nodes = await page.$$eval('#graph .node', (gs) => gs.map((g) => g.getAttribute('data-label')));
-      const ops = [...reference.ir!.ops, ...(reference.ir!.decoder === undefined ? [] : [reference.ir!.decoder.embedding, reference.ir!.decoder.recurrent, ...reference.ir!.decoder.head])];
-      expect(nodes).toEqual(expect.arrayContaining([...reference.ir!.inputs.map((i) => i.name), ...ops.map((o) => o.label), ...reference.ir!.outputs.map((o) => o.name)]));
+      const ops = [
+        ...reference.ir!.ops,
+        ...(reference.ir!.decoder === undefined
+          ? []
+          : [reference.ir!.decoder.embedding, reference.ir!.decoder.recurrent, ...reference.ir!.decoder.head]),
+      ];
+      expect(nodes).toEqual(
+        expect.arrayContaining([
+          ...reference.ir!.inputs.map((i) => i.name),
+          ...ops.map((o) => o.label),
+          ...reference.ir!.outputs.map((o) => o.name),
+        ]),
+      );
       expect(await page.$$eval('#diagnostics .diagnostic-item', (items) => items.length)).toBe(0);
       expect(await page.isVisible('#download-model')).toBe(true);
     }
-    expect(await page.$$eval('#graph .block', (gs) => gs.map((g) => g.getAttribute('data-block')))).toEqual(['encoder', 'decoder']);
+    expect(await page.$$eval('#graph .block', (gs) => gs.map((g) => g.getAttribute('data-block')))).toEqual([
+      'encoder',
+      'decoder',
+    ]);
     expect(await page.$$eval('#downloads a', (links) => links.map((a) => a.getAttribute('download')))).toEqual([
       'translator.onnx',
       'translator.encoder.onnx',
@@ -254,54 +316,74 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
     ]);
   }, 150_000);
 
-  it.each(['simple_lstm', 'tagger', 'sentiment'])('runs %s on wasm and on WebGPU (every node there) like onnxruntime-node does on the downloaded bytes', async (stem) => {
-    expect(await page.evaluate(() => window.__seqc.webgpu)).toBe(true);
-    await selectExample(stem);
-    const source = readFileSync(`specs/${stem}.seq`, 'utf8');
+  it.each(['simple_lstm', 'tagger', 'sentiment'])(
+    'runs %s on wasm and on WebGPU (every node there) like onnxruntime-node does on the downloaded bytes',
+    async (stem) => {
+      expect(await page.evaluate(() => window.__seqc.webgpu)).toBe(true);
+      await selectExample(stem);
+      const source = readFileSync(`specs/${stem}.seq`, 'utf8');
 
-    for (const ep of ['wasm', 'webgpu'] as const) {
-      await chooseProvider(ep);
-      // WebGPU runs the webgpu target's graphs, and the download link gives those bytes.
-      const target = ep === 'webgpu' ? 'webgpu' : 'generic';
-      expect(await page.evaluate(() => window.__seqc.target)).toBe(target);
-      expect(await page.textContent('#status')).toMatch(new RegExp(`^compiled for the ${target} target in \\d+ ms`));
-      expect(await page.isHidden('#target-notice')).toBe(true);
-      const bytes = await downloaded('#download-model');
-      // Same spec, same seed, same target: the page's compiler gives the bytes the node one does.
-      expect(Buffer.from(bytes).equals(Buffer.from(compile(source, { sourceName: `${stem}.seq`, target }).model!)), `${stem} bytes for ${target}`).toBe(true);
-      const session = await ort.InferenceSession.create(bytes);
+      for (const ep of ['wasm', 'webgpu'] as const) {
+        await chooseProvider(ep);
+        // WebGPU runs the webgpu target's graphs, and the download link gives those bytes.
+        const target = ep === 'webgpu' ? 'webgpu' : 'generic';
+        expect(await page.evaluate(() => window.__seqc.target)).toBe(target);
+        expect(await page.textContent('#status')).toMatch(new RegExp(`^compiled for the ${target} target in \\d+ ms`));
+        expect(await page.isHidden('#target-notice')).toBe(true);
+        const bytes = await downloaded('#download-model');
+        // Same spec, same seed, same target: the page's compiler gives the bytes the node one does.
+        expect(
+          Buffer.from(bytes).equals(Buffer.from(compile(source, { sourceName: `${stem}.seq`, target }).model!)),
+          `${stem} bytes for ${target}`,
+        ).toBe(true);
+        const session = await ort.InferenceSession.create(bytes);
 
-      // On WebGPU, the page's session logs verbosely: ONNX Runtime's own word on where each node runs.
-      await page.evaluate((level) => (window.__seqc.sessionLogSeverity = level), ep === 'webgpu' ? 0 : 2);
-      const firstLine = log.length;
-      const record = await runInPage();
-      await page.evaluate(() => (window.__seqc.sessionLogSeverity = 2));
-      expect(record.problems ?? []).toEqual([]);
-      expect(record.diagnostics).toEqual([]);
-      expect(record.ep).toBe(ep);
-      if (ep === 'webgpu') {
-        const lines = log.slice(firstLine);
-        const placements = nodePlacements(lines);
-        expect([...placements.keys()], `${stem}: providers`).toEqual(['WebGpuExecutionProvider']);
-        expect(placements.get('WebGpuExecutionProvider')!.filter((n) => n.startsWith('Memcpy')), `${stem}: copy nodes`).toEqual([]);
-        expect(lines.filter((line) => /Add Memcpy(FromHost|ToHost)|Force fallback to CPU/.test(line)), `${stem}: copies and CPU fallbacks`).toEqual([]);
+        // On WebGPU, the page's session logs verbosely: ONNX Runtime's own word on where each node runs.
+        await page.evaluate((level) => (window.__seqc.sessionLogSeverity = level), ep === 'webgpu' ? 0 : 2);
+        const firstLine = log.length;
+        const record = await runInPage();
+        await page.evaluate(() => (window.__seqc.sessionLogSeverity = 2));
+        expect(record.problems ?? []).toEqual([]);
+        expect(record.diagnostics).toEqual([]);
+        expect(record.ep).toBe(ep);
+        if (ep === 'webgpu') {
+          const lines = log.slice(firstLine);
+          const placements = nodePlacements(lines);
+          expect([...placements.keys()], `${stem}: providers`).toEqual(['WebGpuExecutionProvider']);
+          expect(
+            placements.get('WebGpuExecutionProvider')!.filter((n) => n.startsWith('Memcpy')),
+            `${stem}: copy nodes`,
+          ).toEqual([]);
+          expect(
+            lines.filter((line) => /Add Memcpy(FromHost|ToHost)|Force fallback to CPU/.test(line)),
+            `${stem}: copies and CPU fallbacks`,
+          ).toEqual([]);
+        }
+        const feeds = Object.fromEntries(
+          Object.entries(record.inputs).map(([name, t]) => [
+            name,
+            new ort.Tensor('int64', BigInt64Array.from(t.data, BigInt), t.dims),
+          ]),
+        );
+        const expected = await session.run(feeds);
+        for (const [name, got] of Object.entries(record.outputs!)) {
+          const want = expected[name]!;
+          expect(got.dims, `${stem} ${name} on ${ep}`).toEqual([...want.dims]);
+          const worst = Math.max(...got.data.map((v, i) => Math.abs(v - (want.data as Float32Array)[i]!)));
+          expect(worst, `${stem} ${name} on ${ep}`).toBeLessThan(tolerance);
+        }
+        expect(await page.textContent('#timing')).toMatch(
+          new RegExp(`^${ep}: session opened in \\d+ ms · inputs checked in \\d+\\.\\d+ ms · run \\d+\\.\\d+ ms$`),
+        );
+        await session.release();
       }
-      const feeds = Object.fromEntries(Object.entries(record.inputs).map(([name, t]) => [name, new ort.Tensor('int64', BigInt64Array.from(t.data, BigInt), t.dims)]));
-      const expected = await session.run(feeds);
-      for (const [name, got] of Object.entries(record.outputs!)) {
-        const want = expected[name]!;
-        expect(got.dims, `${stem} ${name} on ${ep}`).toEqual([...want.dims]);
-        const worst = Math.max(...got.data.map((v, i) => Math.abs(v - (want.data as Float32Array)[i]!)));
-        expect(worst, `${stem} ${name} on ${ep}`).toBeLessThan(tolerance);
+      if (stem === 'sentiment') {
+        mkdirSync('test-results', { recursive: true });
+        await page.screenshot({ path: 'test-results/playground.png', fullPage: true });
       }
-      expect(await page.textContent('#timing')).toMatch(new RegExp(`^${ep}: session opened in \\d+ ms · inputs checked in \\d+\\.\\d+ ms · run \\d+\\.\\d+ ms$`));
-      await session.release();
-    }
-    if (stem === 'sentiment') {
-      mkdirSync('test-results', { recursive: true });
-      await page.screenshot({ path: 'test-results/playground.png', fullPage: true });
-    }
-  }, 180_000);
+    },
+    180_000,
+  );
 
   it('falls back to the generic target on WebGPU when the webgpu target refuses the spec, and says what that costs', async () => {
     await selectExample('simple_lstm');
@@ -318,7 +400,9 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
     const bytes = await downloaded('#download-model');
     // Named after the spec's model, Echo, not after the example it replaced.
     expect(await downloadNames()).toEqual(['echo.onnx']);
-    expect(Buffer.from(bytes).equals(Buffer.from(compile(int64OutputSpec, { sourceName: 'echo.seq' }).model!))).toBe(true);
+    expect(Buffer.from(bytes).equals(Buffer.from(compile(int64OutputSpec, { sourceName: 'echo.seq' }).model!))).toBe(
+      true,
+    );
     await page.evaluate(() => (window.__seqc.sessionLogSeverity = 0));
     const firstLine = log.length;
     const record = await runInPage();
@@ -331,7 +415,9 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
     // Hard sigmoid gates: WebGPU's LSTM kernel would fail on them, and the notice says to choose wasm.
     expect(await setSource(hardSigmoidSpec)).toBe(true);
     expect(await page.evaluate(() => window.__seqc.target)).toBe('generic');
-    expect(await page.textContent('#target-notice')).toContain('WebGPU cannot run this model at all: its LSTM and GRU kernels have no hard sigmoid (lstm). Choose wasm to run it.');
+    expect(await page.textContent('#target-notice')).toContain(
+      'WebGPU cannot run this model at all: its LSTM and GRU kernels have no hard sigmoid (lstm). Choose wasm to run it.',
+    );
     // On wasm the generic target is what was asked for: no notice.
     await chooseProvider('wasm');
     expect(await page.isHidden('#target-notice')).toBe(true);
@@ -343,8 +429,13 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
     await page.fill('textarea[data-input="tokens"]', '5 7 2\n-9 100000');
     const record = await runInPage();
     expect(record.outputs).toBeUndefined();
-    expect(record.diagnostics.map((d) => d.message)).toEqual(['tokens[1][0] is -9, outside the vocabulary [0, 5000)', 'tokens[1][1] is 100000, outside the vocabulary [0, 5000)']);
-    expect(await page.textContent('#run-diagnostics')).toContain('tokens[1][1] is 100000, outside the vocabulary [0, 5000)');
+    expect(record.diagnostics.map((d) => d.message)).toEqual([
+      'tokens[1][0] is -9, outside the vocabulary [0, 5000)',
+      'tokens[1][1] is 100000, outside the vocabulary [0, 5000)',
+    ]);
+    expect(await page.textContent('#run-diagnostics')).toContain(
+      'tokens[1][1] is 100000, outside the vocabulary [0, 5000)',
+    );
     expect(await page.textContent('#timing')).toBe('rejected before ONNX Runtime: nothing ran');
     await page.fill('textarea[data-input="tokens"]', '5 7 2\n8 9');
   }, 60_000);
@@ -369,14 +460,20 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
     const source = await page.$eval('#editor textarea', (t) => (t as HTMLTextAreaElement).value);
     const reference = compile(source, { sourceName: 'tiny_translator.seq', bundleStem: 'tiny_translator' });
     const files = Object.fromEntries(reference.bundle!.files.map((f) => [f.file, f.bytes]));
-    const onNode = (await loadBundle(ort, { manifest: reference.bundle!.manifest, files }, { executionProviders: ['cpu'] })).bundle!;
+    const onNode = (
+      await loadBundle(ort, { manifest: reference.bundle!.manifest, files }, { executionProviders: ['cpu'] })
+    ).bundle!;
     const rows = [
       [5, 6, 7],
       [8, 9],
     ];
     await page.fill('textarea[data-input="src"]', rows.map((r) => r.join(' ')).join('\n'));
 
-    for (const [strategy, ep] of [['greedy', 'wasm'], ['beam', 'wasm'], ['greedy', 'webgpu']] as const) {
+    for (const [strategy, ep] of [
+      ['greedy', 'wasm'],
+      ['beam', 'wasm'],
+      ['greedy', 'webgpu'],
+    ] as const) {
       await chooseProvider(ep);
       await page.selectOption('#strategy', strategy);
       await page.fill('#beam-width', '3');
@@ -385,12 +482,24 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
         delete window.__seqc.lastGeneration;
       });
       await page.click('#generate');
-      await page.waitForFunction(() => window.__seqc.lastGeneration !== undefined && !window.__seqc.busy, undefined, { timeout: 120_000 });
+      await page.waitForFunction(() => window.__seqc.lastGeneration !== undefined && !window.__seqc.busy, undefined, {
+        timeout: 120_000,
+      });
       const generated = await page.evaluate(() => window.__seqc.lastGeneration!);
       expect(generated.diagnostics).toEqual([]);
-      const expected = await onNode.generate(rows, strategy === 'beam' ? { strategy, beam: { width: 3, nBest: 2 } } : { strategy });
-      expect(generated.rows!.map((r) => r.map((h) => h.tokens)), `${strategy} on ${ep}`).toEqual(expected.rows!.map((r) => r.hypotheses.map((h) => [...h.tokens])));
-      generated.rows!.flat().forEach((h, i) => expect(Math.abs(h.score - expected.rows!.flatMap((r) => r.hypotheses)[i]!.score)).toBeLessThan(1e-3));
+      const expected = await onNode.generate(
+        rows,
+        strategy === 'beam' ? { strategy, beam: { width: 3, nBest: 2 } } : { strategy },
+      );
+      expect(
+        generated.rows!.map((r) => r.map((h) => h.tokens)),
+        `${strategy} on ${ep}`,
+      ).toEqual(expected.rows!.map((r) => r.hypotheses.map((h) => [...h.tokens])));
+      generated
+        .rows!.flat()
+        .forEach((h, i) =>
+          expect(Math.abs(h.score - expected.rows!.flatMap((r) => r.hypotheses)[i]!.score)).toBeLessThan(1e-3),
+        );
       expect(await page.$$eval('#generated .generated-row', (r) => r.length)).toBe(2);
     }
     await onNode.release();
@@ -404,16 +513,24 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
     });
     await page.click('#generate');
     await page.waitForFunction(() => window.__seqc.lastGeneration !== undefined && !window.__seqc.busy);
-    expect((await page.evaluate(() => window.__seqc.lastGeneration!)).diagnostics.map((d) => d.message)).toEqual(['src[0][1] is 40, outside the vocabulary [0, 32)']);
+    expect((await page.evaluate(() => window.__seqc.lastGeneration!)).diagnostics.map((d) => d.message)).toEqual([
+      'src[0][1] is 40, outside the vocabulary [0, 32)',
+    ]);
   }, 150_000);
 
   it('names downloads after the spec’s model, and the example menu says "custom" once the text is edited', async () => {
     await selectExample('sentiment');
-    const chosen = (): Promise<[string, string]> => page.$eval('#example', (s) => [(s as HTMLSelectElement).value, (s as HTMLSelectElement).selectedOptions[0]!.textContent!]);
+    const chosen = (): Promise<[string, string]> =>
+      page.$eval('#example', (s) => [
+        (s as HTMLSelectElement).value,
+        (s as HTMLSelectElement).selectedOptions[0]!.textContent!,
+      ]);
     expect((await chosen())[1]).toBe('Sentiment (sentiment.seq)');
     expect(await downloadNames()).toEqual(['sentiment.onnx']);
 
-    expect(await setSource(readFileSync('specs/sentiment.seq', 'utf8').replace('model Sentiment', 'model MovieReviews'))).toBe(true);
+    expect(
+      await setSource(readFileSync('specs/sentiment.seq', 'utf8').replace('model Sentiment', 'model MovieReviews')),
+    ).toBe(true);
     expect(await chosen()).toEqual(['custom', 'custom (edited)']);
     expect(await downloadNames()).toEqual(['movie_reviews.onnx']);
     expect(await page.evaluate(() => window.__seqc.stem)).toBe('movie_reviews');
@@ -432,7 +549,13 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
     await selectExample('tiny_translator');
     const tiny = await page.$eval('#editor textarea', (t) => (t as HTMLTextAreaElement).value);
     expect(await setSource(tiny.replace('model TinyTranslator', 'model Glosser'))).toBe(true);
-    expect(await downloadNames()).toEqual(['glosser.onnx', 'glosser.encoder.onnx', 'glosser.step.onnx', 'glosser.greedy.onnx', 'glosser.manifest.json']);
+    expect(await downloadNames()).toEqual([
+      'glosser.onnx',
+      'glosser.encoder.onnx',
+      'glosser.step.onnx',
+      'glosser.greedy.onnx',
+      'glosser.manifest.json',
+    ]);
 
     // Choosing an example again brings back its name, and the menu loses its custom entry.
     await selectExample('sentiment');
@@ -465,7 +588,9 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
     expect(await page.textContent('#vocabulary-owner')).toBe('CharLM');
     await page.fill('textarea[data-input="prompt"]', 'a b');
     const noVocabulary = await generateInPage();
-    expect(noVocabulary.problems).toEqual(['prompt: the vocabulary is empty: give one token per line (the first line is id 0), or JSON']);
+    expect(noVocabulary.problems).toEqual([
+      'prompt: the vocabulary is empty: give one token per line (the first line is id 0), or JSON',
+    ]);
     expect(await page.textContent('#generate-diagnostics')).toContain('the vocabulary is empty');
     const characters = ['<pad>', '<s>', '</s>', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].join('\n');
     await page.fill('#vocabulary', characters);
@@ -512,14 +637,19 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
       await page.fill('#seed', '3');
       await page.fill(box, value);
       const rejected = await generateInPage();
-      expect(rejected.diagnostics.map((d) => d.message), box).toEqual([message]);
+      expect(
+        rejected.diagnostics.map((d) => d.message),
+        box,
+      ).toEqual([message]);
       expect(await page.textContent('#generate-diagnostics')).toContain(message);
     }
 
     const source = await page.$eval('#editor textarea', (t) => (t as HTMLTextAreaElement).value);
     const reference = compile(source, { sourceName: 'tiny_translator.seq', bundleStem: 'tiny_translator' });
     const files = Object.fromEntries(reference.bundle!.files.map((f) => [f.file, f.bytes]));
-    const onNode = (await loadBundle(ort, { manifest: reference.bundle!.manifest, files }, { executionProviders: ['cpu'] })).bundle!;
+    const onNode = (
+      await loadBundle(ort, { manifest: reference.bundle!.manifest, files }, { executionProviders: ['cpu'] })
+    ).bundle!;
     for (const seed of [3, 11]) {
       await page.fill('#temperature', '0.7');
       await page.fill('#top-p', '0.9');
@@ -527,8 +657,17 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
       await page.fill('#seed', String(seed));
       const sampled = await generateInPage();
       expect(sampled.diagnostics).toEqual([]);
-      const expected = await onNode.generate([[5, 6, 7], [8, 9]], { strategy: 'sample', sample: { count: 2, temperature: 0.7, topK: 5, topP: 0.9, seed } });
-      expect(sampled.rows!.map((r) => r.map((h) => h.tokens)), `seed ${seed}`).toEqual(expected.rows!.map((r) => r.hypotheses.map((h) => [...h.tokens])));
+      const expected = await onNode.generate(
+        [
+          [5, 6, 7],
+          [8, 9],
+        ],
+        { strategy: 'sample', sample: { count: 2, temperature: 0.7, topK: 5, topP: 0.9, seed } },
+      );
+      expect(
+        sampled.rows!.map((r) => r.map((h) => h.tokens)),
+        `seed ${seed}`,
+      ).toEqual(expected.rows!.map((r) => r.hypotheses.map((h) => [...h.tokens])));
     }
     await onNode.release();
     await page.screenshot({ path: 'test-results/playground-1400-sampling.png', fullPage: true });
@@ -541,7 +680,9 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
     expect(await page.isHidden('#token-controls')).toBe(true);
     expect(await page.isHidden('#input-mode')).toBe(true);
     expect(await page.$eval('textarea[data-input="features"]', (t) => t.getAttribute('data-mode'))).toBe('json');
-    expect(await page.textContent('[data-field="features"] .note')).toContain('JSON: rows of time steps, each 40 numbers');
+    expect(await page.textContent('[data-field="features"] .note')).toContain(
+      'JSON: rows of time steps, each 40 numbers',
+    );
 
     await page.fill('input[data-random-rows="features"]', '3');
     await page.fill('input[data-random-steps="features"]', '4');
@@ -558,12 +699,22 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
     expect(record.inputs['lengths']).toEqual({ dims: [3], data: [4, 2, 4] });
     const session = await ort.InferenceSession.create(await downloaded('#download-model'));
     const expected = await session.run({
-      features: new ort.Tensor('float32', Float32Array.from(record.inputs['features']!.data), record.inputs['features']!.dims),
-      lengths: new ort.Tensor('int64', BigInt64Array.from(record.inputs['lengths']!.data, BigInt), record.inputs['lengths']!.dims),
+      features: new ort.Tensor(
+        'float32',
+        Float32Array.from(record.inputs['features']!.data),
+        record.inputs['features']!.dims,
+      ),
+      lengths: new ort.Tensor(
+        'int64',
+        BigInt64Array.from(record.inputs['lengths']!.data, BigInt),
+        record.inputs['lengths']!.dims,
+      ),
     });
     const got = record.outputs!['probs']!;
     expect(got.dims).toEqual([3, 3]);
-    got.data.forEach((v, i) => expect(Math.abs(v - (expected['probs']!.data as Float32Array)[i]!)).toBeLessThan(tolerance));
+    got.data.forEach((v, i) =>
+      expect(Math.abs(v - (expected['probs']!.data as Float32Array)[i]!)).toBeLessThan(tolerance),
+    );
     await session.release();
     await page.$eval('#inputs-panel', (e) => e.scrollIntoView());
     await page.screenshot({ path: 'test-results/playground-1400-features.png' });
@@ -573,7 +724,9 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
     expect((await runInPage()).problems).toEqual(['features: row 1, step 1 has 2 numbers, not 40']);
     await page.fill('input[data-random-rows="features"]', 'many');
     await page.click('button[data-random="features"]');
-    expect(await page.textContent('[data-problems="features"]')).toBe('rows and steps should be whole numbers from 1 to 256');
+    expect(await page.textContent('[data-problems="features"]')).toBe(
+      'rows and steps should be whole numbers from 1 to 256',
+    );
 
     // A token model brings the token controls back.
     await selectExample('tagger');
@@ -583,120 +736,169 @@ describe.skipIf(!browserAvailable())('the playground in Chromium', () => {
   it.each([
     { width: 800, height: 600 },
     { width: 1400, height: 900 },
-  ])('lays out every example at $width × $height: no sideways scrolling, Run in view, editor lines wrapped, graph text whole', async (viewport) => {
-    const { page: view, console: viewLog } = await openPage(browser, `${server.url}/index.html`);
-    await view.setViewportSize(viewport);
-    await view.waitForFunction(() => window.__seqc?.ready === true);
-    mkdirSync('test-results', { recursive: true });
-    const cases: { name: string; stem?: string; source?: string }[] = [
-      { name: 'sentiment', stem: 'sentiment' },
-      { name: 'simple_lstm', stem: 'simple_lstm' },
-      { name: 'tagger', stem: 'tagger' },
-      { name: 'translator', stem: 'translator' },
-      { name: 'tiny_translator', stem: 'tiny_translator' },
-      { name: 'speech', source: speechSpec },
-    ];
-    for (const c of cases) {
-      if (c.stem !== undefined) await selectExample(c.stem, view);
-      else expect(await view.evaluate((t) => (window.__seqc.setSource(t), window.__seqc.whenCompiled()), c.source!)).toBe(true);
-      if (c.name === 'tiny_translator') await view.selectOption('#strategy', 'sample');
-      await view.evaluate(() => document.documentElement.scrollTo(0, 0));
-      const m = await view.evaluate(() => {
-        const button = ['#run', '#generate'].map((s) => document.querySelector<HTMLButtonElement>(s)!).find((b) => !b.hidden)!;
-        const box = button.getBoundingClientRect();
-        const textarea = document.querySelector<HTMLTextAreaElement>('.editor-input')!;
-        const layer = document.querySelector<HTMLElement>('.editor-highlight')!;
-        // The same text without wrapping: as tall as the layer unless some line wraps.
-        const unwrappedHeight = (element: HTMLElement): number => {
-          const copy = element.cloneNode(true) as HTMLElement;
-          copy.style.whiteSpace = 'pre';
-          copy.style.width = 'auto';
-          element.parentElement!.append(copy);
-          const height = copy.getBoundingClientRect().height;
-          copy.remove();
-          return height;
-        };
-        const graph = document.querySelector<HTMLElement>('#graph')!;
-        const svg = graph.querySelector('svg')!;
-        const nodes = Array.from(graph.querySelectorAll<SVGGElement>('.node')).map((g) => ({
-          label: g.dataset['label']!,
-          detail: g.dataset['detail']!,
-          shape: g.dataset['shape']!,
-          drawnLabel: g.querySelector('.node-label')!.textContent!,
-          drawnDetail: Array.from(g.querySelectorAll('.node-detail'), (t) => t.textContent!),
-          drawnShape: g.querySelector('.node-shape')!.textContent!,
-          widestText: Math.max(...Array.from(g.querySelectorAll('text'), (t) => t.getComputedTextLength())),
-          lowestText: Math.max(...Array.from(g.querySelectorAll('text'), (t) => t.getBBox().y + t.getBBox().height)),
-          width: g.querySelector('rect')!.width.baseVal.value,
-          height: g.querySelector('rect')!.height.baseVal.value,
-        }));
-        const visible = Array.from(document.querySelectorAll<HTMLElement>('.topbar, .toolbar, #editor, .panel, .toolbar > *, .panel *')).filter((e) => e.offsetParent !== null);
-        return {
-          scrollWidth: document.documentElement.scrollWidth,
-          innerWidth,
-          innerHeight,
-          button: { id: button.id, top: box.top, bottom: box.bottom, left: box.left, right: box.right, onTop: document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2) === button },
-          editor: { scrollWidth: textarea.scrollWidth, clientWidth: textarea.clientWidth, clientHeight: textarea.clientHeight, scrollHeight: textarea.scrollHeight, layerWidth: layer.getBoundingClientRect().width, layerHeight: layer.getBoundingClientRect().height, unwrappedHeight: unwrappedHeight(layer) },
-          graph: { svgRight: svg.getBoundingClientRect().right, right: graph.getBoundingClientRect().right, nodes },
-          rightmost: Math.max(...visible.map((e) => e.getBoundingClientRect().right)),
-          example: (document.querySelector('#example') as HTMLSelectElement).value,
-          downloads: Array.from(document.querySelectorAll('#downloads a'), (a) => a.getAttribute('download')),
-          tokenControls: !document.querySelector<HTMLElement>('#token-controls')!.hidden,
-          randomBatch: document.querySelector('button[data-random]') !== null,
-          samplingInUse: !document.querySelector('#sample-options')!.classList.contains('unused'),
-          summary: { scrollWidth: document.querySelector('#summary')!.scrollWidth, clientWidth: document.querySelector('#summary')!.clientWidth },
-        };
-      });
-      const what = `${c.name} at ${viewport.width}`;
-      expect(m.scrollWidth, what).toBeLessThanOrEqual(m.innerWidth);
-      expect(m.rightmost, what).toBeLessThanOrEqual(m.innerWidth);
-      // The summary table fits its panel: no sideways scrolling there either.
-      expect(m.summary.scrollWidth, what).toBeLessThanOrEqual(m.summary.clientWidth);
-      // The Run (or Generate) button is on screen before any scrolling, and nothing covers it.
-      expect(m.button.id, what).toBe(c.name.endsWith('translator') ? 'generate' : 'run');
-      expect(m.button.top, what).toBeGreaterThanOrEqual(0);
-      expect(m.button.bottom, what).toBeLessThanOrEqual(m.innerHeight);
-      expect(m.button.right, what).toBeLessThanOrEqual(m.innerWidth);
-      expect(m.button.onTop, what).toBe(true);
-      // The editor never scrolls sideways; its colour layer wraps exactly as the textarea does.
-      expect(m.editor.scrollWidth, what).toBeLessThanOrEqual(m.editor.clientWidth);
-      expect(Math.abs(m.editor.layerWidth - m.editor.clientWidth), what).toBeLessThan(1);
-      expect(Math.abs(Math.max(m.editor.layerHeight, m.editor.clientHeight) - m.editor.scrollHeight), what).toBeLessThanOrEqual(1);
-      // Sentiment's long comment wraps: more rows drawn than lines typed.
-      if (c.name === 'sentiment') expect(m.editor.layerHeight, what).toBeGreaterThanOrEqual(m.editor.unwrappedHeight + 20);
-      // Every node shows its label, detail and shape whole, inside its box; the drawing fits its panel.
-      expect(m.graph.nodes.length, what).toBeGreaterThan(3);
-      for (const n of m.graph.nodes) {
-        expect([n.drawnLabel, n.drawnDetail.join(' '), n.drawnShape], `${what}: ${n.label}`).toEqual([n.label, n.detail, n.shape]);
-        expect(n.widestText, `${what}: ${n.label}`).toBeLessThanOrEqual(n.width - 6);
-        expect(n.lowestText, `${what}: ${n.label}`).toBeLessThanOrEqual(n.height);
-      }
-      expect(m.graph.svgRight, what).toBeLessThanOrEqual(m.graph.right + 0.5);
-      // At this width too: the example menu and the download names follow the text, the inputs follow the model.
-      expect(m.example === 'custom', what).toBe(c.stem === undefined);
-      expect(m.downloads[0], what).toBe(`${c.stem ?? 'speech_commands'}.onnx`);
-      expect([m.tokenControls, m.randomBatch], what).toEqual(c.stem === undefined ? [false, true] : [true, false]);
-      if (c.name === 'tiny_translator') expect(m.samplingInUse, what).toBe(true);
-      await view.screenshot({ path: `test-results/playground-${viewport.width}-${c.name}.png` });
-      if (c.name === 'simple_lstm') {
-        // Run from the toolbar: the outputs come into view, however far down the page they are.
-        await view.evaluate(() => {
-          delete window.__seqc.lastRun;
+  ])(
+    'lays out every example at $width × $height: no sideways scrolling, Run in view, editor lines wrapped, graph text whole',
+    async (viewport) => {
+      const { page: view, console: viewLog } = await openPage(browser, `${server.url}/index.html`);
+      await view.setViewportSize(viewport);
+      await view.waitForFunction(() => window.__seqc?.ready === true);
+      mkdirSync('test-results', { recursive: true });
+      const cases: { name: string; stem?: string; source?: string }[] = [
+        { name: 'sentiment', stem: 'sentiment' },
+        { name: 'simple_lstm', stem: 'simple_lstm' },
+        { name: 'tagger', stem: 'tagger' },
+        { name: 'translator', stem: 'translator' },
+        { name: 'tiny_translator', stem: 'tiny_translator' },
+        { name: 'speech', source: speechSpec },
+      ];
+      for (const c of cases) {
+        if (c.stem !== undefined) await selectExample(c.stem, view);
+        else
+          expect(
+            await view.evaluate((t) => (window.__seqc.setSource(t), window.__seqc.whenCompiled()), c.source!),
+          ).toBe(true);
+        if (c.name === 'tiny_translator') await view.selectOption('#strategy', 'sample');
+        await view.evaluate(() => document.documentElement.scrollTo(0, 0));
+        const m = await view.evaluate(() => {
+          const button = ['#run', '#generate']
+            .map((s) => document.querySelector<HTMLButtonElement>(s)!)
+            .find((b) => !b.hidden)!;
+          const box = button.getBoundingClientRect();
+          const textarea = document.querySelector<HTMLTextAreaElement>('.editor-input')!;
+          const layer = document.querySelector<HTMLElement>('.editor-highlight')!;
+          // The same text without wrapping: as tall as the layer unless some line wraps.
+          const unwrappedHeight = (element: HTMLElement): number => {
+            const copy = element.cloneNode(true) as HTMLElement;
+            copy.style.whiteSpace = 'pre';
+            copy.style.width = 'auto';
+            element.parentElement!.append(copy);
+            const height = copy.getBoundingClientRect().height;
+            copy.remove();
+            return height;
+          };
+          const graph = document.querySelector<HTMLElement>('#graph')!;
+          const svg = graph.querySelector('svg')!;
+          const nodes = Array.from(graph.querySelectorAll<SVGGElement>('.node')).map((g) => ({
+            label: g.dataset['label']!,
+            detail: g.dataset['detail']!,
+            shape: g.dataset['shape']!,
+            drawnLabel: g.querySelector('.node-label')!.textContent!,
+            drawnDetail: Array.from(g.querySelectorAll('.node-detail'), (t) => t.textContent!),
+            drawnShape: g.querySelector('.node-shape')!.textContent!,
+            widestText: Math.max(...Array.from(g.querySelectorAll('text'), (t) => t.getComputedTextLength())),
+            lowestText: Math.max(...Array.from(g.querySelectorAll('text'), (t) => t.getBBox().y + t.getBBox().height)),
+            width: g.querySelector('rect')!.width.baseVal.value,
+            height: g.querySelector('rect')!.height.baseVal.value,
+          }));
+          const visible = Array.from(
+            document.querySelectorAll<HTMLElement>('.topbar, .toolbar, #editor, .panel, .toolbar > *, .panel *'),
+          ).filter((e) => e.offsetParent !== null);
+          return {
+            scrollWidth: document.documentElement.scrollWidth,
+            innerWidth,
+            innerHeight,
+            button: {
+              id: button.id,
+              top: box.top,
+              bottom: box.bottom,
+              left: box.left,
+              right: box.right,
+              onTop: document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2) === button,
+            },
+            editor: {
+              scrollWidth: textarea.scrollWidth,
+              clientWidth: textarea.clientWidth,
+              clientHeight: textarea.clientHeight,
+              scrollHeight: textarea.scrollHeight,
+              layerWidth: layer.getBoundingClientRect().width,
+              layerHeight: layer.getBoundingClientRect().height,
+              unwrappedHeight: unwrappedHeight(layer),
+            },
+            graph: { svgRight: svg.getBoundingClientRect().right, right: graph.getBoundingClientRect().right, nodes },
+            rightmost: Math.max(...visible.map((e) => e.getBoundingClientRect().right)),
+            example: (document.querySelector('#example') as HTMLSelectElement).value,
+            downloads: Array.from(document.querySelectorAll('#downloads a'), (a) => a.getAttribute('download')),
+            tokenControls: !document.querySelector<HTMLElement>('#token-controls')!.hidden,
+            randomBatch: document.querySelector('button[data-random]') !== null,
+            samplingInUse: !document.querySelector('#sample-options')!.classList.contains('unused'),
+            summary: {
+              scrollWidth: document.querySelector('#summary')!.scrollWidth,
+              clientWidth: document.querySelector('#summary')!.clientWidth,
+            },
+          };
         });
-        await view.click('#run');
-        await view.waitForFunction(() => window.__seqc.lastRun !== undefined && !window.__seqc.busy, undefined, { timeout: 120_000 });
-        const ran = await view.evaluate(() => [window.__seqc.lastRun!, document.querySelector('#timing')!.textContent] as const);
-        expect([ran[0].problems ?? [], ran[0].diagnostics, ran[1]], what).toEqual([[], [], expect.stringMatching(/^wasm: session opened/)]);
-        const outputs = await view.$eval('#outputs .output', (e) => [e.getBoundingClientRect().top, innerHeight]);
-        expect(outputs[0], what).toBeGreaterThanOrEqual(0);
-        expect(outputs[0], what).toBeLessThan(outputs[1]! - 40);
-        await view.screenshot({ path: `test-results/playground-${viewport.width}-${c.name}-ran.png` });
+        const what = `${c.name} at ${viewport.width}`;
+        expect(m.scrollWidth, what).toBeLessThanOrEqual(m.innerWidth);
+        expect(m.rightmost, what).toBeLessThanOrEqual(m.innerWidth);
+        // The summary table fits its panel: no sideways scrolling there either.
+        expect(m.summary.scrollWidth, what).toBeLessThanOrEqual(m.summary.clientWidth);
+        // The Run (or Generate) button is on screen before any scrolling, and nothing covers it.
+        expect(m.button.id, what).toBe(c.name.endsWith('translator') ? 'generate' : 'run');
+        expect(m.button.top, what).toBeGreaterThanOrEqual(0);
+        expect(m.button.bottom, what).toBeLessThanOrEqual(m.innerHeight);
+        expect(m.button.right, what).toBeLessThanOrEqual(m.innerWidth);
+        expect(m.button.onTop, what).toBe(true);
+        // The editor never scrolls sideways; its colour layer wraps exactly as the textarea does.
+        expect(m.editor.scrollWidth, what).toBeLessThanOrEqual(m.editor.clientWidth);
+        expect(Math.abs(m.editor.layerWidth - m.editor.clientWidth), what).toBeLessThan(1);
+        expect(
+          Math.abs(Math.max(m.editor.layerHeight, m.editor.clientHeight) - m.editor.scrollHeight),
+          what,
+        ).toBeLessThanOrEqual(1);
+        // Sentiment's long comment wraps: more rows drawn than lines typed.
+        if (c.name === 'sentiment')
+          expect(m.editor.layerHeight, what).toBeGreaterThanOrEqual(m.editor.unwrappedHeight + 20);
+        // Every node shows its label, detail and shape whole, inside its box; the drawing fits its panel.
+        expect(m.graph.nodes.length, what).toBeGreaterThan(3);
+        for (const n of m.graph.nodes) {
+          expect([n.drawnLabel, n.drawnDetail.join(' '), n.drawnShape], `${what}: ${n.label}`).toEqual([
+            n.label,
+            n.detail,
+            n.shape,
+          ]);
+          expect(n.widestText, `${what}: ${n.label}`).toBeLessThanOrEqual(n.width - 6);
+          expect(n.lowestText, `${what}: ${n.label}`).toBeLessThanOrEqual(n.height);
+        }
+        expect(m.graph.svgRight, what).toBeLessThanOrEqual(m.graph.right + 0.5);
+        // At this width too: the example menu and the download names follow the text, the inputs follow the model.
+        expect(m.example === 'custom', what).toBe(c.stem === undefined);
+        expect(m.downloads[0], what).toBe(`${c.stem ?? 'speech_commands'}.onnx`);
+        expect([m.tokenControls, m.randomBatch], what).toEqual(c.stem === undefined ? [false, true] : [true, false]);
+        if (c.name === 'tiny_translator') expect(m.samplingInUse, what).toBe(true);
+        await view.screenshot({ path: `test-results/playground-${viewport.width}-${c.name}.png` });
+        if (c.name === 'simple_lstm') {
+          // Run from the toolbar: the outputs come into view, however far down the page they are.
+          await view.evaluate(() => {
+            delete window.__seqc.lastRun;
+          });
+          await view.click('#run');
+          await view.waitForFunction(() => window.__seqc.lastRun !== undefined && !window.__seqc.busy, undefined, {
+            timeout: 120_000,
+          });
+          const ran = await view.evaluate(
+            () => [window.__seqc.lastRun!, document.querySelector('#timing')!.textContent] as const,
+          );
+          expect([ran[0].problems ?? [], ran[0].diagnostics, ran[1]], what).toEqual([
+            [],
+            [],
+            expect.stringMatching(/^wasm: session opened/),
+          ]);
+          const outputs = await view.$eval('#outputs .output', (e) => [e.getBoundingClientRect().top, innerHeight]);
+          expect(outputs[0], what).toBeGreaterThanOrEqual(0);
+          expect(outputs[0], what).toBeLessThan(outputs[1]! - 40);
+          await view.screenshot({ path: `test-results/playground-${viewport.width}-${c.name}-ran.png` });
+        }
+        if (c.name !== 'simple_lstm' && c.name !== 'tagger')
+          await view.screenshot({
+            path: `test-results/playground-${viewport.width}-${c.name}-full.png`,
+            fullPage: true,
+          });
       }
-      if (c.name !== 'simple_lstm' && c.name !== 'tagger') await view.screenshot({ path: `test-results/playground-${viewport.width}-${c.name}-full.png`, fullPage: true });
-    }
-    await view.close();
-    expect(viewLog.filter((line) => line.startsWith('pageerror'))).toEqual([]);
-  }, 180_000);
+      await view.close();
+      expect(viewLog.filter((line) => line.startsWith('pageerror'))).toEqual([]);
+    },
+    180_000,
+  );
 
   it('logged no page errors', () => {
     expect(log.filter((line) => line.startsWith('pageerror'))).toEqual([]);

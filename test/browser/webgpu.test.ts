@@ -47,16 +47,26 @@ interface Case {
  * Compiles a spec for the webgpu target; a bundle gives one case per graph (or per graph in `roles`),
  * with `feeds` picking inputs by name.
  */
-function casesOf(title: string, path: string, source: string, feeds: Record<string, Feed>, roles?: readonly string[]): Case[] {
+function casesOf(
+  title: string,
+  path: string,
+  source: string,
+  feeds: Record<string, Feed>,
+  roles?: readonly string[],
+): Case[] {
   const result = compile(source, { sourceName: path, target: 'webgpu' });
   expect(result.diagnostics, title).toEqual([]);
-  const files = result.bundle?.files.map((f) => ({ name: f.file, role: f.role, bytes: f.bytes, proto: f.proto })) ?? [{ name: `${title}.onnx`, role: 'model', bytes: result.model!, proto: result.proto! }];
-  return files.filter((f) => roles === undefined || roles.includes(f.role)).map((f) => ({
-    title: result.bundle === undefined ? title : `${title} ${f.role}`,
-    file: f.name,
-    bytes: f.bytes,
-    feeds: Object.fromEntries(f.proto.graph.inputs.map((i) => [i.name, feeds[i.name]!])),
-  }));
+  const files = result.bundle?.files.map((f) => ({ name: f.file, role: f.role, bytes: f.bytes, proto: f.proto })) ?? [
+    { name: `${title}.onnx`, role: 'model', bytes: result.model!, proto: result.proto! },
+  ];
+  return files
+    .filter((f) => roles === undefined || roles.includes(f.role))
+    .map((f) => ({
+      title: result.bundle === undefined ? title : `${title} ${f.role}`,
+      file: f.name,
+      bytes: f.bytes,
+      feeds: Object.fromEntries(f.proto.graph.inputs.map((i) => [i.name, feeds[i.name]!])),
+    }));
 }
 
 const src = ids([
@@ -124,16 +134,31 @@ function allCases(): Case[] {
       c: floats([2, 2, 512], 2),
       memory: floats([2, 5, 512], 3),
     }),
-    ...casesOf('RNN tagger', 'extras.seq', rnnTagger, { tokens: ids([[3, 7, 11, 19, 2], [4, 5, 0, 0, 0], [6, 8, 9, 0, 0]]), lengths: vector([5, 2, 3]) }),
-    ...casesOf('Language model', 'lm.seq', languageModel, { prompt: { type: 'int64', dims: [2, 0], data: [] } }, ['greedy']),
-    ...casesOf('Bahdanau', 'bahdanau.seq', bahdanau, {
-      src,
-      src_lengths: srcLengths,
-      tgt_in: ids([
-        [1, 3, 4, 5, 6],
-        [1, 7, 2, 0, 0],
+    ...casesOf('RNN tagger', 'extras.seq', rnnTagger, {
+      tokens: ids([
+        [3, 7, 11, 19, 2],
+        [4, 5, 0, 0, 0],
+        [6, 8, 9, 0, 0],
       ]),
-    }, ['scoring']),
+      lengths: vector([5, 2, 3]),
+    }),
+    ...casesOf('Language model', 'lm.seq', languageModel, { prompt: { type: 'int64', dims: [2, 0], data: [] } }, [
+      'greedy',
+    ]),
+    ...casesOf(
+      'Bahdanau',
+      'bahdanau.seq',
+      bahdanau,
+      {
+        src,
+        src_lengths: srcLengths,
+        tgt_in: ids([
+          [1, 3, 4, 5, 6],
+          [1, 7, 2, 0, 0],
+        ]),
+      },
+      ['scoring'],
+    ),
   ];
 }
 
@@ -142,7 +167,16 @@ async function onCpu(c: Case): Promise<Record<string, ort.Tensor>> {
   const session = await ort.InferenceSession.create(c.bytes);
   try {
     const feeds = Object.fromEntries(
-      Object.entries(c.feeds).map(([name, f]) => [name, f.type === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(f.data, (v) => BigInt(v)), f.dims) : new ort.Tensor('float32', Float32Array.from(f.data), f.dims)]),
+      Object.entries(c.feeds).map(([name, f]) => [
+        name,
+        f.type === 'int64'
+          ? new ort.Tensor(
+              'int64',
+              BigInt64Array.from(f.data, (v) => BigInt(v)),
+              f.dims,
+            )
+          : new ort.Tensor('float32', Float32Array.from(f.data), f.dims),
+      ]),
     );
     return (await session.run(feeds)) as Record<string, ort.Tensor>;
   } finally {
@@ -157,7 +191,10 @@ interface PageResult {
   readonly runMs?: number;
 }
 
-declare const window: { seqcReady: boolean; seqcRun(url: string, feeds: Record<string, Feed>, marker: string): Promise<PageResult> };
+declare const window: {
+  seqcReady: boolean;
+  seqcRun(url: string, feeds: Record<string, Feed>, marker: string): Promise<PageResult>;
+};
 
 describe.skipIf(!browserAvailable())('the webgpu target on onnxruntime-web in Chromium', () => {
   let server: { url: string; close: () => Promise<void> };
@@ -185,7 +222,11 @@ describe.skipIf(!browserAvailable())('the webgpu target on onnxruntime-web in Ch
   async function run(file: string, feeds: Record<string, Feed>): Promise<PageResult> {
     log.length = 0;
     const marker = `seqc:${file}`;
-    const result = await page.evaluate(([url, f, m]) => window.seqcRun(url, f, m), [`/${folder}/${file}`, feeds, marker] as const);
+    const result = await page.evaluate(([url, f, m]) => window.seqcRun(url, f, m), [
+      `/${folder}/${file}`,
+      feeds,
+      marker,
+    ] as const);
     await expect.poll(() => log.some((line) => line === `${marker} done`), { timeout: 10_000 }).toBe(true);
     return result;
   }
@@ -193,11 +234,23 @@ describe.skipIf(!browserAvailable())('the webgpu target on onnxruntime-web in Ch
   it('sees CPU placements where there are some: the generic Tagger graph', async () => {
     const generic = compile(readFileSync('specs/tagger.seq', 'utf8'), { sourceName: 'specs/tagger.seq' });
     writeFileSync(`${folder}/tagger.generic.onnx`, generic.model!);
-    const result = await run('tagger.generic.onnx', { tokens: ids([[4, 17, 250, 9], [31, 2, 0, 0]]), lengths: vector([4, 2]) });
+    const result = await run('tagger.generic.onnx', {
+      tokens: ids([
+        [4, 17, 250, 9],
+        [31, 2, 0, 0],
+      ]),
+      lengths: vector([4, 2]),
+    });
     expect(result.error).toBeUndefined();
     const cpu = nodePlacements(log).get('CPUExecutionProvider') ?? [];
     // int64 Transpose and Cast, and the Shape-derived mask, as the spike found.
-    expect(cpu).toEqual(expect.arrayContaining(['Transpose tokens/to_time_major/Transpose', 'Cast lengths/Cast', 'Range lengths/mask/Range']));
+    expect(cpu).toEqual(
+      expect.arrayContaining([
+        'Transpose tokens/to_time_major/Transpose',
+        'Cast lengths/Cast',
+        'Range lengths/mask/Range',
+      ]),
+    );
     expect(log.some((line) => /Add MemcpyFromHost/.test(line))).toBe(true);
   });
 
@@ -211,8 +264,14 @@ describe.skipIf(!browserAvailable())('the webgpu target on onnxruntime-web in Ch
       const cpuNodes = placements.get('CPUExecutionProvider') ?? [];
       expect(cpuNodes, `${c.title}: nodes on the CPU`).toEqual([]);
       expect([...placements.keys()], `${c.title}: providers`).toEqual(['WebGpuExecutionProvider']);
-      expect(placements.get('WebGpuExecutionProvider')!.filter((n) => n.startsWith('Memcpy')), `${c.title}: copy nodes`).toEqual([]);
-      expect(log.filter((line) => /Add Memcpy(FromHost|ToHost)|Force fallback to CPU/.test(line)), `${c.title}: copies and CPU fallbacks`).toEqual([]);
+      expect(
+        placements.get('WebGpuExecutionProvider')!.filter((n) => n.startsWith('Memcpy')),
+        `${c.title}: copy nodes`,
+      ).toEqual([]);
+      expect(
+        log.filter((line) => /Add Memcpy(FromHost|ToHost)|Force fallback to CPU/.test(line)),
+        `${c.title}: copies and CPU fallbacks`,
+      ).toEqual([]);
 
       const expected = await onCpu(c);
       expect(Object.keys(result.outputs!).sort()).toEqual(Object.keys(expected).sort());

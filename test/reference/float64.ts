@@ -366,7 +366,13 @@ function gateActivation(options: RecurrentOptions): (a: number) => number {
  *   i = σ(W_ii x + b_ii + W_hi h + b_hi)   f = σ(…)   g = tanh(…)   o = σ(…)
  *   c' = f ⊙ c + i ⊙ g                     h' = o ⊙ tanh(c')
  */
-function lstmCell(p: CellParameters, options: RecurrentOptions, x: number[], h: number[], c: number[]): [number[], number[]] {
+function lstmCell(
+  p: CellParameters,
+  options: RecurrentOptions,
+  x: number[],
+  h: number[],
+  c: number[],
+): [number[], number[]] {
   const act = gateActivation(options);
   const i = gatePreactivation(p, 0, x, h).map(act);
   const f = gatePreactivation(p, 1, x, h).map(act);
@@ -391,7 +397,13 @@ function gruCell(p: CellParameters, options: RecurrentOptions, x: number[], h: n
   const inputPart = add(matVec(p.wi[2]!, x), p.bi[2]!);
   const recurrentPart =
     options.resetAfter === false
-      ? add(matVec(p.wh[2]!, h.map((hj, j) => r[j]! * hj)), p.bh[2]!)
+      ? add(
+          matVec(
+            p.wh[2]!,
+            h.map((hj, j) => r[j]! * hj),
+          ),
+          p.bh[2]!,
+        )
       : add(matVec(p.wh[2]!, h), p.bh[2]!).map((a, j) => r[j]! * a);
   const n = add(inputPart, recurrentPart).map(Math.tanh);
   return n.map((nj, j) => (1 - z[j]!) * nj + z[j]! * h[j]!);

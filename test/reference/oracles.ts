@@ -92,9 +92,7 @@ export function listOnnxNodeCases(source: OnnxCaseSource): string[] {
   const dir = path.join(oraclesRoot, 'onnx-node-tests', ...(source === 'regenerated' ? ['regenerated'] : []));
   return readdirSync(dir)
     .filter((name) => name.startsWith('test_'))
-    .filter((name) =>
-      existsSync(path.join(dir, name, source === 'regenerated' ? 'case.json' : 'test_data_set_0.json')),
-    )
+    .filter((name) => existsSync(path.join(dir, name, source === 'regenerated' ? 'case.json' : 'test_data_set_0.json')))
     .sort();
 }
 
@@ -134,7 +132,11 @@ export async function runOnnxNode(
     for (const name of nodeOutputs) {
       if (name === '') continue;
       const value = results[name]!;
-      out[name] = { shape: value.dims.map(Number), dtype: 'float32', data: Float32Array.from(value.data as Float32Array) };
+      out[name] = {
+        shape: value.dims.map(Number),
+        dtype: 'float32',
+        data: Float32Array.from(value.data as Float32Array),
+      };
     }
     return out;
   } finally {

@@ -175,7 +175,8 @@ export function encode(
 ): Encoded {
   if (src.length !== srcLengths.length) throw new Error(`encode: ${src.length} rows and ${srcLengths.length} lengths`);
   for (const length of srcLengths) {
-    if (length < 1) throw new Error('encode: every source row needs at least one step (attention over nothing is undefined)');
+    if (length < 1)
+      throw new Error('encode: every source row needs at least one step (attention over nothing is undefined)');
   }
   let x = embedding(weights, enc.embedding.prefix, src);
   let last: ReturnType<typeof recurrent> | undefined;
@@ -195,7 +196,8 @@ export function encode(
   let c0: number[][][] | undefined;
   if (enc.bridge) {
     h0 = bridge(weights, parameterName(enc.bridge.prefix, 'h'), hEnc, L, H);
-    if (decoderIsLstm) c0 = cEnc ? bridge(weights, parameterName(enc.bridge.prefix, 'c'), cEnc, L, H) : zeros3(L, src.length, H);
+    if (decoderIsLstm)
+      c0 = cEnc ? bridge(weights, parameterName(enc.bridge.prefix, 'c'), cEnc, L, H) : zeros3(L, src.length, H);
   } else {
     if (L !== R.layers || H !== dirs * R.hidden) {
       throw new Error(
@@ -212,7 +214,10 @@ export function encode(
 /** The language model's initial state: h (and c) zeros, and feed zeros when input feeding is on. */
 export function zeroState(dec: DecoderConfig, batch: number): DecoderState {
   const { layers: L, hidden: H } = dec.recurrent;
-  return withFeed(dec, batch, { h: zeros3(L, batch, H), ...(dec.recurrent.cell === 'lstm' ? { c: zeros3(L, batch, H) } : {}) });
+  return withFeed(dec, batch, {
+    h: zeros3(L, batch, H),
+    ...(dec.recurrent.cell === 'lstm' ? { c: zeros3(L, batch, H) } : {}),
+  });
 }
 
 /** The state at t = 0 of an encoder–decoder model: the encoder's h0 (and c0), feed zeros. */
@@ -240,14 +245,19 @@ export function decoderStep(
 ): StepResult {
   checkDecoder(dec);
   const attention = dec.attention;
-  if (attention && (!memory || !srcLengths)) throw new Error('decoderStep: an attention decoder needs memory and srcLengths');
+  if (attention && (!memory || !srcLengths))
+    throw new Error('decoderStep: an attention decoder needs memory and srcLengths');
   const isLstm = dec.recurrent.cell === 'lstm';
   if (isLstm && !state.c) throw new Error('decoderStep: an LSTM decoder needs c');
   if (attention?.inputFeed && !state.feed) throw new Error('decoderStep: an input-feeding decoder needs feed');
   const L = dec.recurrent.layers;
 
   // 1. e = Embedding(y), [B][E].
-  const e = embedding(weights, dec.embedding.prefix, tokens.map((y) => [y])).map((row) => row[0]!);
+  const e = embedding(
+    weights,
+    dec.embedding.prefix,
+    tokens.map((y) => [y]),
+  ).map((row) => row[0]!);
 
   // 2. The recurrent layer's input.
   let x: number[][];
@@ -268,7 +278,13 @@ export function decoderStep(
     h0: state.h,
     ...(isLstm ? { c0: state.c! } : {}),
   };
-  const stepped = recurrent(dec.recurrent.cell, options, dec.recurrent.prefix, weights, x.map((row) => [row]));
+  const stepped = recurrent(
+    dec.recurrent.cell,
+    options,
+    dec.recurrent.prefix,
+    weights,
+    x.map((row) => [row]),
+  );
   const h = stepped.hn;
   const c = stepped.cn;
 
@@ -316,7 +332,8 @@ export function attend(
     let score: (m: number[]) => number;
     switch (attention.score) {
       case 'dot':
-        if (query.length !== rows[0]!.length) throw new Error(`attend: dot needs Q = D, got ${query.length} and ${rows[0]!.length}`);
+        if (query.length !== rows[0]!.length)
+          throw new Error(`attend: dot needs Q = D, got ${query.length} and ${rows[0]!.length}`);
         score = (m) => dot(query, m);
         break;
       case 'general': {
@@ -403,7 +420,14 @@ export function teacherForced(
   const logits: number[][][] = tgtIn.map(() => []);
   const time = tgtIn.length === 0 ? 0 : tgtIn[0]!.length;
   for (let t = 0; t < time; t++) {
-    const result = decoderStep(weights, dec, state, tgtIn.map((row) => row[t]!), start.memory, start.srcLengths);
+    const result = decoderStep(
+      weights,
+      dec,
+      state,
+      tgtIn.map((row) => row[t]!),
+      start.memory,
+      start.srcLengths,
+    );
     result.logits.forEach((row, b) => logits[b]!.push(row));
     state = result;
   }
@@ -435,13 +459,19 @@ export function greedy(
   const batch = enc ? src!.length : prompt!.length;
   const start = startOf(weights, enc, dec, src, srcLengths, batch);
   const promptTime = prompt && prompt.length > 0 ? prompt[0]!.length : 0;
-  const fedFirst: number[][] =
-    prompt && promptTime > 0 ? prompt : Array.from({ length: batch }, () => [dec.bos]);
+  const fedFirst: number[][] = prompt && promptTime > 0 ? prompt : Array.from({ length: batch }, () => [dec.bos]);
 
   let state: DecoderState = start.state;
   let logits: number[][] = [];
   for (let t = 0; t < fedFirst[0]!.length; t++) {
-    const result = decoderStep(weights, dec, state, fedFirst.map((row) => row[t]!), start.memory, start.srcLengths);
+    const result = decoderStep(
+      weights,
+      dec,
+      state,
+      fedFirst.map((row) => row[t]!),
+      start.memory,
+      start.srcLengths,
+    );
     state = result;
     logits = result.logits;
   }
@@ -544,7 +574,10 @@ export function exhaustiveBestWithLengthPenalty(
   alpha: number,
 ): Hypothesis {
   return best(
-    allHypotheses(logProbs, vocab, maxLen, eos).map((h) => ({ ...h, score: h.logProb / gnmtLengthPenalty(h.tokens.length, alpha) })),
+    allHypotheses(logProbs, vocab, maxLen, eos).map((h) => ({
+      ...h,
+      score: h.logProb / gnmtLengthPenalty(h.tokens.length, alpha),
+    })),
   );
 }
 
@@ -605,7 +638,13 @@ export function randomSeq2seqWeights(
   if (attention?.placement === 'bahdanau') input += D;
   if (attention?.inputFeed) input += H;
   const sizes = { input, hidden: H, layers: L, bidirectional: false };
-  addAll(weights, randomRecurrentWeights(random, dec.recurrent.cell, dec.recurrent.prefix, sizes, { ...biasOf(dec.recurrent), scale }));
+  addAll(
+    weights,
+    randomRecurrentWeights(random, dec.recurrent.cell, dec.recurrent.prefix, sizes, {
+      ...biasOf(dec.recurrent),
+      scale,
+    }),
+  );
 
   if (attention) {
     const a = (name: string) => parameterName(attention.prefix, name);
@@ -745,9 +784,15 @@ function activation(fn: ActivationName, x: number[][]): number[][] {
   }
 }
 
-function setEmbedding(weights: Map<string, ReferenceTensor>, random: () => number, config: EmbeddingConfig, scale: number): void {
+function setEmbedding(
+  weights: Map<string, ReferenceTensor>,
+  random: () => number,
+  config: EmbeddingConfig,
+  scale: number,
+): void {
   const table = randomTensor(random, [config.vocab, config.dim], scale);
-  if (config.paddingIdx !== undefined) table.data.fill(0, config.paddingIdx * config.dim, (config.paddingIdx + 1) * config.dim);
+  if (config.paddingIdx !== undefined)
+    table.data.fill(0, config.paddingIdx * config.dim, (config.paddingIdx + 1) * config.dim);
   weights.set(parameterName(config.prefix, 'weight'), table);
 }
 
