@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { error, fileProblem, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 
 /** What a file holds, which decides the most seqc reads of it. */
 export type ReadKind = 'spec' | 'json' | 'input' | 'model' | 'weights';
@@ -101,16 +101,7 @@ export function readTextBounded(path: string, kind: ReadKind): { text?: string; 
 
 /** A file that could not be read: SEQ202 with the reason in words. */
 export function fileError(path: string, e: unknown): Diagnostic {
-  const code = (e as NodeJS.ErrnoException).code;
-  const reason =
-    code === 'ENOENT'
-      ? 'no such file'
-      : code === 'EISDIR'
-        ? 'it is a folder'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : (e as Error).message;
-  return error('SEQ202', spanOfWhole(path), `cannot read ${path}: ${reason}`);
+  return error('SEQ202', spanOfWhole(path), `cannot read ${path}: ${fileProblem(e)}`);
 }
 
 /** One file of a unit written by `writeFilesAtomically`. */

@@ -146,3 +146,12 @@ export function capDiagnostics(ds: readonly Diagnostic[], source: string): reado
       : warning('SEQ005', spanOfWhole(source), message, hint);
   return [...ds.slice(0, maxDiagnostics), note];
 }
+
+/** Why a file could not be read or written, in words: Node's common error codes named, others as their message. */
+export function fileProblem(e: unknown): string {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'it is a folder';
+  if (code === 'EACCES') return 'permission denied';
+  return e instanceof Error ? e.message : String(e);
+}

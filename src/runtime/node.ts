@@ -4,7 +4,7 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } fr
 import { dirname, join } from 'node:path';
 import { externalLocations } from '../onnx/external.js';
 import { loadOrtNode } from './node-ort.js';
-import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { error, fileProblem, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { loadBundle as loadBundleOn, type BundleSource, type LoadBundleOptions, type SeqBundle } from './generate.js';
 import { openModel, type LoadedModel } from './session.js';
 
@@ -134,15 +134,7 @@ function bytesOf(
   try {
     return { bytes: new Uint8Array(readFileSync(source)), diagnostics: [] };
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
-          ? 'it is a folder'
-          : code === 'EACCES'
-            ? 'permission denied'
-            : (e as Error).message;
+    const reason = fileProblem(e);
     return {
       diagnostics: [
         error('SEQ311', spanOfWhole(name), `cannot read ${source}: ${reason}`, undefined, { names: [source] }),
