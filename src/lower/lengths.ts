@@ -193,30 +193,7 @@ export function shapeLengths(b: GraphBuilder, batchDims: (lengths: string) => On
       onnx.slice(b, `${label}/Slice`, [shape, start, end], { name: rest }, where);
       const target = b.fresh(`${label}/expand_shape`);
       onnx.concat(b, `${label}/ConcatShape`, [oneRow, rest], { name: target }, { axis: 0 }, where);
-      const expanded = b.fresh(`${label}/gather_index`);
-      onnx.expand(
-        b,
-        `${label}/Expand`,
-        [index3, target],
-        { name: expanded, type: { elemType: DataType.INT64, dims: [dimValue(1), ...xType.dims.slice(1)] } },
-        where,
-      );
-      const gathered = b.fresh(`${label}/gathered`);
-      onnx.gatherElements(
-        b,
-        `${label}/GatherElements`,
-        [x, expanded],
-        { name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } },
-        { axis: 0 },
-        where,
-      );
-      onnx.squeeze(
-        b,
-        `${label}/Squeeze`,
-        [gathered, b.int64Initializer(`${label}/axis0`, [0])],
-        { name: out, type: outType },
-        where,
-      );
+      gatherAlongTime(b, label, x, xType, index3, target, DataType.INT64, out, outType, where);
     },
   };
 }
@@ -272,30 +249,52 @@ export function dataLengths(b: GraphBuilder): Lengths {
         where,
       );
       const features = xType.dims.slice(2).map((d) => (d.kind === 'value' ? d.value : 1));
-      const expanded = b.fresh(`${label}/gather_index`);
-      onnx.expand(
-        b,
-        `${label}/Expand`,
-        [index, b.int64Initializer(`${label}/expand_shape`, [1, 1, ...features])],
-        { name: expanded, type: { elemType: DataType.INT32, dims: [dimValue(1), ...xType.dims.slice(1)] } },
-        where,
-      );
-      const gathered = b.fresh(`${label}/gathered`);
-      onnx.gatherElements(
-        b,
-        `${label}/GatherElements`,
-        [x, expanded],
-        { name: gathered, type: { elemType: DataType.FLOAT, dims: [dimValue(1), ...xType.dims.slice(1)] } },
-        { axis: 0 },
-        where,
-      );
-      onnx.squeeze(
-        b,
-        `${label}/Squeeze`,
-        [gathered, b.int64Initializer(`${label}/axis0`, [0])],
-        { name: out, type: outType },
-        where,
-      );
+      const expandShape = b.int64Initializer(`${label}/expand_shape`, [1, 1, ...features]);
+      gatherAlongTime(b, label, x, xType, index, expandShape, DataType.INT32, out, outType, where);
     },
   };
+}
+
+/**
+ * Picks one step per row of the time-major `x` (`[time, batch, …]`): `index` (`[1, batch, 1…]`, of
+ * `indexType`) is broadcast over the features to `expandShape`, gathered along time, and the time
+ * axis squeezed away into `out`. Both targets end their last-step pooling this way.
+ */
+function gatherAlongTime(
+  b: GraphBuilder,
+  label: string,
+  x: string,
+  xType: TensorType,
+  index: string,
+  expandShape: string,
+  indexType: DataType,
+  out: string,
+  outType: TensorType,
+  where: string,
+): void {
+  const steps = [dimValue(1), ...xType.dims.slice(1)];
+  const expanded = b.fresh(`${label}/gather_index`);
+  onnx.expand(
+    b,
+    `${label}/Expand`,
+    [index, expandShape],
+    { name: expanded, type: { elemType: indexType, dims: steps } },
+    where,
+  );
+  const gathered = b.fresh(`${label}/gathered`);
+  onnx.gatherElements(
+    b,
+    `${label}/GatherElements`,
+    [x, expanded],
+    { name: gathered, type: { elemType: DataType.FLOAT, dims: steps } },
+    { axis: 0 },
+    where,
+  );
+  onnx.squeeze(
+    b,
+    `${label}/Squeeze`,
+    [gathered, b.int64Initializer(`${label}/axis0`, [0])],
+    { name: out, type: outType },
+    where,
+  );
 }
