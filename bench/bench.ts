@@ -48,6 +48,7 @@ import type { WeightMap, WeightTensor } from '../src/weights/types.js';
 import type { IrParameter } from '../src/ir/ir.js';
 import { seededRandom } from '../test/reference/float64.js';
 import type { TfjsLayerSpec } from '../test/reference/tfjs.js';
+import { formatLoad, waitForQuiet, withLoad, type GroupLoad, type LoadSettings } from './quiet.js';
 
 /** A model to benchmark: its seqc spec and the same model as a tfjs layer stack. */
 interface BenchModel {
@@ -88,11 +89,13 @@ interface Group {
   readonly model: BenchModel;
   readonly shape: Shape;
   readonly rows: readonly Row[];
+  readonly load: GroupLoad;
 }
 
 interface Settings {
   readonly quick: boolean;
   readonly out?: string;
+  readonly load: LoadSettings;
   /** Untimed runs per runner after the correctness run. */
   readonly warmups: number;
   /** A runner that takes this long has warmed up enough with the correctness run alone. */
@@ -236,8 +239,9 @@ async function benchmarkModel(model: BenchModel, wasm: WasmStatus, settings: Set
     const unavailable: Row[] = [];
     if ('model' in wasmModel) runners.push(tfjsRunner(tfjsWasm, 'wasm', wasmModel.model, shape, tokens));
     else unavailable.push({ kind: 'unavailable', runner: tfjsWasm, reason: wasmModel.reason });
-    const rows = await measure(runners, settings);
-    groups.push({ model, shape, rows: [...rows, ...unavailable] });
+    await waitForQuiet(settings.load);
+    const { result: rows, load } = await withLoad(() => measure(runners, settings));
+    groups.push({ model, shape, rows: [...rows, ...unavailable], load });
   }
 
   await singleThread.release();
@@ -534,8 +538,8 @@ function transposed(t: WeightTensor): tf.Tensor2D {
 
 function formatTable(groups: readonly Group[]): string {
   const lines = [
-    '| model | batch × time | runtime | median ms | p90 ms | runs | median ÷ ORT 1-thread | CPU ms, median | CPU ÷ ORT 1-thread | max abs diff vs ORT |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| model | batch × time | load before → after | runtime | median ms | p90 ms | runs | median ÷ ORT 1-thread | CPU ms, median | CPU ÷ ORT 1-thread | max abs diff vs ORT |',
+    '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const group of groups) {
     const first = group.rows[0]!;
@@ -544,9 +548,10 @@ function formatTable(groups: readonly Group[]): string {
     group.rows.forEach((row, i) => {
       const model = i === 0 ? group.model.name : '';
       const shape = i === 0 ? `${group.shape.batch} × ${group.shape.time}` : '';
+      const load = i === 0 ? formatLoad(group.load) : '';
       if (row.kind === 'unavailable') {
         lines.push(
-          `| ${model} | ${shape} | ${row.runner} | unavailable: ${row.reason.replaceAll('|', '\\|')} | | | | | | |`,
+          `| ${model} | ${shape} | ${load} | ${row.runner} | unavailable: ${row.reason.replaceAll('|', '\\|')} | | | | | | |`,
         );
         return;
       }
@@ -557,7 +562,7 @@ function formatTable(groups: readonly Group[]): string {
           ? 'reference'
           : `${row.maxDiff.toExponential(1)}${row.maxDiff > tolerance ? ' ✗' : ''}`;
       lines.push(
-        `| ${model} | ${shape} | ${row.runner} | ${ms(m)} | ${ms(percentile(row.times, 0.9))} | ${row.times.length} | ${ratio(m, baseline)} | ${ms(cpu)} | ${ratio(cpu, cpuBaseline)} | ${diff} |`,
+        `| ${model} | ${shape} | ${load} | ${row.runner} | ${ms(m)} | ${ms(percentile(row.times, 0.9))} | ${row.times.length} | ${ratio(m, baseline)} | ${ms(cpu)} | ${ratio(cpu, cpuBaseline)} | ${diff} |`,
       );
     });
   }
@@ -586,7 +591,7 @@ function formatReport(
     'machine and on whatever else it was doing. Each runtime computes the same function with the same',
     "weights, and its output was checked against onnxruntime's before timing (tolerance 1e-4).",
     '',
-    `- Machine: ${cpus[0]?.model ?? 'unknown CPU'} (${cpus.length} logical cores), ${os.platform()} ${os.arch()}; load average ${loadAtStart.toFixed(1)} at the start`,
+    `- Machine: ${cpus[0]?.model ?? 'unknown CPU'} (${cpus.length} logical cores), ${os.platform()} ${os.arch()}; load average ${loadAtStart.toFixed(1)} at the start; ${settings.load.allowLoad ? 'recorded with --allow-load, so groups may have run on a busy machine' : 'each group started on a quiet machine (one-minute load average ≤ 0.25 per core, bench/quiet.ts)'}, and the table gives the load average before and after each group`,
     `- Node ${process.version}`,
     `- onnxruntime-node ${packageVersion('onnxruntime-node')}, CPU execution provider, running seqc's graph (opset 17)`,
     `- @tensorflow/tfjs ${packageVersion('@tensorflow/tfjs')} (Layers), @tensorflow/tfjs-backend-wasm ${packageVersion('@tensorflow/tfjs-backend-wasm')} (${wasmLine})`,

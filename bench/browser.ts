@@ -46,6 +46,7 @@ import type { WeightMap, WeightTensor } from '../src/weights/types.js';
 import type { IrParameter } from '../src/ir/ir.js';
 import { seededRandom } from '../test/reference/float64.js';
 import { chromiumPath, launchBrowser, openPage, serveStatic } from '../test/browser/harness.js';
+import { formatLoad, waitForQuiet, withLoad, type GroupLoad, type LoadSettings } from './quiet.js';
 
 interface Shape {
   readonly batch: number;
@@ -66,11 +67,13 @@ type Row =
 interface Group {
   readonly shape: Shape;
   readonly rows: readonly Row[];
+  readonly load: GroupLoad;
 }
 
 interface Settings {
   readonly quick: boolean;
   readonly out?: string;
+  readonly load: LoadSettings;
   /** Untimed runs per runner after the correctness run. */
   readonly warmups: number;
   /** A runner that takes this long has warmed up enough with the correctness run alone. */
@@ -205,13 +208,14 @@ async function main(): Promise<void> {
     for (const shape of shapes) {
       console.log(`SimpleLSTM, batch ${shape.batch} × time ${shape.time}`);
       const runners = runnerOrder.filter((name) => setup.available.includes(name));
-      const rows = await measure(page, runners, shape, settings);
+      await waitForQuiet(settings.load);
+      const { result: rows, load } = await withLoad(() => measure(page, runners, shape, settings));
       const unavailable: Row[] = setup.unavailable.map((u) => ({
         kind: 'unavailable',
         runner: u.name,
         reason: u.reason,
       }));
-      groups.push({ shape, rows: [...rows, ...unavailable] });
+      groups.push({ shape, rows: [...rows, ...unavailable], load });
     }
 
     const seconds = (performance.now() - started) / 1000;
@@ -377,8 +381,8 @@ function transposed(t: WeightTensor): WeightTensor {
 
 function formatTable(groups: readonly Group[]): string {
   const lines = [
-    '| model | batch × time | runtime | median ms | p90 ms | runs | median ÷ ORT-web wasm | max abs diff vs ORT-web wasm |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    '| model | batch × time | load before → after | runtime | median ms | p90 ms | runs | median ÷ ORT-web wasm | max abs diff vs ORT-web wasm |',
+    '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const group of groups) {
     const first = group.rows[0]!;
@@ -386,9 +390,10 @@ function formatTable(groups: readonly Group[]): string {
     group.rows.forEach((row, i) => {
       const model = i === 0 ? 'SimpleLSTM' : '';
       const shape = i === 0 ? `${group.shape.batch} × ${group.shape.time}` : '';
+      const load = i === 0 ? formatLoad(group.load) : '';
       if (row.kind === 'unavailable') {
         lines.push(
-          `| ${model} | ${shape} | ${row.runner} | unavailable: ${row.reason.replaceAll('|', '\\|')} | | | | |`,
+          `| ${model} | ${shape} | ${load} | ${row.runner} | unavailable: ${row.reason.replaceAll('|', '\\|')} | | | | |`,
         );
         return;
       }
@@ -398,7 +403,7 @@ function formatTable(groups: readonly Group[]): string {
           ? 'reference'
           : `${row.maxDiff.toExponential(1)}${row.maxDiff > tolerance ? ' ✗' : ''}`;
       lines.push(
-        `| ${model} | ${shape} | ${row.runner} | ${ms(m)} | ${ms(percentile(row.times, 0.9))} | ${row.times.length} | ${ratio(m, baseline)} | ${diff} |`,
+        `| ${model} | ${shape} | ${load} | ${row.runner} | ${ms(m)} | ${ms(percentile(row.times, 0.9))} | ${row.times.length} | ${ratio(m, baseline)} | ${diff} |`,
       );
     });
   }
@@ -430,7 +435,7 @@ function formatReport(
     "numbers, and their ratios to the wasm rows, say nothing about a real GPU. They show that seqc's",
     '`--target webgpu` graph runs end to end on the WebGPU provider and gives the same answer.',
     '',
-    `- Machine: ${cpus[0]?.model ?? 'unknown CPU'} (${cpus.length} logical cores), ${os.platform()} ${os.arch()}; load average ${loadAtStart.toFixed(1)} at the start`,
+    `- Machine: ${cpus[0]?.model ?? 'unknown CPU'} (${cpus.length} logical cores), ${os.platform()} ${os.arch()}; load average ${loadAtStart.toFixed(1)} at the start; ${settings.load.allowLoad ? 'recorded with --allow-load, so groups may have run on a busy machine' : 'each group started on a quiet machine (one-minute load average ≤ 0.25 per core, bench/quiet.ts)'}, and the table gives the load average before and after each group`,
     `- Chromium ${chromium} (Debian, ${chromiumPath}), headless, through playwright-core ${packageVersion('playwright-core')}; page cross-origin isolated: ${info.crossOriginIsolated ? 'yes' : 'no'}`,
     `- WebGPU adapter: ${info.webgpuAdapter ?? 'none'}; WebGL renderer: ${info.webglRenderer ?? 'none'}`,
     `- onnxruntime-web ${packageVersion('onnxruntime-web')}, its WebGPU build (\`ort.webgpu.min.mjs\`): the wasm provider running seqc's generic graph, and the WebGPU provider running the \`target: 'webgpu'\` graph (every node on WebGPU; test/browser/webgpu.test.ts checks the placement). \`env.wasm.numThreads = 1\`.`,

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WeightMap, WeightTensor } from '../src/weights/types.js';
+import { loadSettings, type LoadSettings } from './quiet.js';
 
 /** The repository's root folder, whatever the working directory. */
 export function repositoryRoot(): string {
@@ -44,14 +45,16 @@ export function clamp(value: number, min: number, max: number): number {
 }
 
 /**
- * `--quick` and `--out FILE` of a benchmark script. A quick run is a smoke test, so it leaves the
- * committed results alone unless told where to write; a full run writes `bench/<defaultOut>`.
+ * `--quick`, `--out FILE`, `--allow-load` and `--wait-quiet SECONDS` of a benchmark script. A quick run
+ * is a smoke test, so it leaves the committed results alone unless told where to write, and does not
+ * wait for a quiet machine; a full run writes `bench/<defaultOut>`.
  */
 export function parseBenchArguments(
-  args: readonly string[],
+  allArgs: readonly string[],
   script: string,
   defaultOut: string,
-): { quick: boolean; out?: string } {
+): { quick: boolean; out?: string; load: LoadSettings } {
+  const { settings, rest: args } = loadSettings(allArgs);
   let quick = false;
   let out: string | undefined;
   for (let i = 0; i < args.length; i++) {
@@ -63,12 +66,15 @@ export function parseBenchArguments(
     } else if (arg.startsWith('--out=')) {
       out = arg.slice('--out='.length);
     } else {
-      console.error(`error: unknown argument ${arg}\nusage: tsx ${script} [--quick] [--out FILE]`);
+      console.error(
+        `error: unknown argument ${arg}\nusage: tsx ${script} [--quick] [--out FILE] [--allow-load] [--wait-quiet SECONDS]`,
+      );
       process.exit(2);
     }
   }
   out ??= quick ? undefined : path.join(repositoryRoot(), 'bench', defaultOut);
-  return out === undefined ? { quick } : { quick, out };
+  const load = quick ? { ...settings, allowLoad: true, waitMs: 0 } : settings;
+  return out === undefined ? { quick, load } : { quick, out, load };
 }
 
 /** A parameter the benchmark's spec must have. */

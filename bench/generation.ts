@@ -5,10 +5,14 @@ import { cpus, loadavg } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { compile } from '../src/index.js';
 import { loadBundle, type SeqBundle } from '../src/runtime/generate.js';
+import { formatLoad, loadSettings, waitForQuiet, withLoad, type GroupLoad } from './quiet.js';
 
-const quick = process.argv.includes('--quick');
-const outIndex = process.argv.indexOf('--out');
-const outFile = outIndex >= 0 ? process.argv[outIndex + 1]! : 'bench/GENERATION.md';
+const { settings: givenLoad, rest: args } = loadSettings(process.argv.slice(2));
+const quick = args.includes('--quick');
+// A quick run is a smoke test: it records nothing by default and does not wait for a quiet machine.
+const load = quick ? { allowLoad: true, waitMs: 0 } : givenLoad;
+const outIndex = args.indexOf('--out');
+const outFile = outIndex >= 0 ? args[outIndex + 1]! : 'bench/GENERATION.md';
 const specPath = 'specs/translator.seq';
 const srcTime = 20;
 const rounds = quick ? 1 : 5;
@@ -19,6 +23,7 @@ interface Row {
   readonly medianMs: number;
   readonly tokens: number;
   readonly tokensPerSecond: number;
+  readonly load: GroupLoad;
 }
 
 function median(values: readonly number[]): number {
@@ -73,20 +78,30 @@ async function main(): Promise<void> {
   const bundle = loaded.bundle;
   const rows: Row[] = [];
   for (const batch of [1, 32]) {
+    await waitForQuiet(load);
     const results = new Map<string, { ms: number[]; tokens: number }>();
     // Round-robin over the strategies so that machine load falls on all of them alike.
     for (const strategy of ['greedy', 'beam', 'loop'] as const) results.set(strategy, { ms: [], tokens: 0 });
-    for (let round = 0; round < (quick ? 1 : 2); round++) {
-      for (const strategy of ['greedy', 'beam', 'loop'] as const) {
-        const r = await measure(bundle, strategy, batch);
-        const entry = results.get(strategy)!;
-        entry.ms.push(...r.ms);
-        entry.tokens = r.tokens;
+    const group = await withLoad(async () => {
+      for (let round = 0; round < (quick ? 1 : 2); round++) {
+        for (const strategy of ['greedy', 'beam', 'loop'] as const) {
+          const r = await measure(bundle, strategy, batch);
+          const entry = results.get(strategy)!;
+          entry.ms.push(...r.ms);
+          entry.tokens = r.tokens;
+        }
       }
-    }
+    });
     for (const [strategy, r] of results) {
       const ms = median(r.ms);
-      rows.push({ strategy, batch, medianMs: ms, tokens: r.tokens, tokensPerSecond: (r.tokens / ms) * 1000 });
+      rows.push({
+        strategy,
+        batch,
+        medianMs: ms,
+        tokens: r.tokens,
+        tokensPerSecond: (r.tokens / ms) * 1000,
+        load: group.load,
+      });
     }
   }
   bundle.release();
@@ -96,11 +111,11 @@ async function main(): Promise<void> {
     loop: 'greedy, the ONNX Loop graph (no host code)',
   };
   const table = [
-    '| batch | decoding | median ms per batch | tokens generated | tokens / s | ÷ host greedy |',
-    '| ---: | --- | ---: | ---: | ---: | ---: |',
+    '| batch | decoding | median ms per batch | tokens generated | tokens / s | ÷ host greedy | load average before → after the group |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((r) => {
       const baseline = rows.find((b) => b.batch === r.batch && b.strategy === 'greedy')!;
-      return `| ${r.batch} | ${label[r.strategy]} | ${r.medianMs.toFixed(1)} | ${r.tokens} | ${r.tokensPerSecond.toFixed(0)} | ${(r.tokensPerSecond / baseline.tokensPerSecond).toFixed(2)}× |`;
+      return `| ${r.batch} | ${label[r.strategy]} | ${r.medianMs.toFixed(1)} | ${r.tokens} | ${r.tokensPerSecond.toFixed(0)} | ${(r.tokensPerSecond / baseline.tokensPerSecond).toFixed(2)}× | ${formatLoad(r.load)} |`;
     }),
   ].join('\n');
   const report = `# Generation throughput
@@ -115,7 +130,9 @@ numbers, which depend on the machine and its load.
 - Sources: ${srcTime} steps at most, lengths varying per row; \`max_length\` ${compiled.bundle.manifest.maxLength}.
 - Tokens counted: generated tokens up to and including \`eos\`; beam counts the best hypothesis.
 - Runtime: onnxruntime-node ${readVersion('onnxruntime-node')}, CPU execution provider; Node ${process.version};
-  ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} logical cores); load average ${loadavg()[0]!.toFixed(1)} at the start.
+  ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} logical cores); load average ${loadavg()[0]!.toFixed(1)} at the start${load.allowLoad ? ' (recorded with --allow-load: the machine was not quiet)' : ''}.
+- Each batch size's group starts only on a quiet machine (one-minute load average ≤ 0.25 per core; bench/quiet.ts)
+  and records the load average before and after it.
 - Each row: ${quick ? 1 : 2 * rounds} timed runs after a warm-up, strategies taking turns.
 
 ${table}
