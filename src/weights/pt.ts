@@ -147,7 +147,7 @@ function readChecked(bytes: Uint8Array, source: string, key: string | undefined)
         error(
           'SEQ211',
           spanOfWhole(source),
-          `the checkpoint's pickle ${pickled.problem} (at byte ${pickled.at} of ${archive}/data.pkl); seqc never executes pickle, so it stops here`,
+          `the checkpoint's pickle (${archive}/data.pkl, byte ${pickled.at}) is refused: ${pickled.problem}; seqc never executes pickle`,
           'a file from `torch.save(model.state_dict(), path)` holds only tensors and plain values; if this file should be one, load it in PyTorch only if you trust it, and save the state_dict alone',
           { names: [pickled.forbidden], found: pickled.forbidden },
         ),
