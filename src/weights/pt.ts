@@ -124,6 +124,17 @@ function readChecked(bytes: Uint8Array, source: string, key: string | undefined)
     );
   }
   const archive = pickles[0]!.slice(0, -'/data.pkl'.length);
+  const compressed = [...entries.values()].find((entry) => entry.method !== 0 && entry.name.startsWith(`${archive}/`));
+  if (compressed !== undefined) {
+    return only(
+      invalidArchive(
+        source,
+        `entry ${JSON.stringify(compressed.name.slice(0, 200))} is compressed (zip method ${compressed.method}), but torch.save stores every entry uncompressed`,
+        `a checkpoint unzipped and zipped again by another tool may be compressed; ${resaveHint}`,
+        { names: [compressed.name.slice(0, 200)], found: compressed.method, expected: 0 },
+      ),
+    );
+  }
   const byteorder = entries.get(`${archive}/byteorder`);
   if (byteorder !== undefined) {
     const order = new TextDecoder().decode(entryBytes(bytes, byteorder)).trim();

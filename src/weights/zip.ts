@@ -1,11 +1,14 @@
-// Lists the stored (uncompressed) entries of a zip archive held in memory, as PyTorch writes them, refusing anything odd.
+// Lists the entries of a zip archive held in memory, as PyTorch writes them, refusing anything odd.
 
 /** One entry of the archive: its name and where its bytes lie in the file. */
 export interface ZipEntry {
   readonly name: string;
   /** Offset of the entry's data (past its local header) in the archive. */
   readonly start: number;
+  /** Bytes of data as stored in the archive. */
   readonly size: number;
+  /** The compression method: 0 for stored, which is all `entryBytes` can give. */
+  readonly method: number;
 }
 
 /** The entries by name, or the first problem found, in words, for a diagnostic. */
@@ -22,8 +25,8 @@ const end64Signature = 0x06064b50;
 const end64LocatorSignature = 0x07064b50;
 
 /**
- * Reads the central directory of a zip archive (ZIP64 included) and checks every entry: stored,
- * not encrypted, a plain relative name without `..` or backslashes, unique, and data that lies
+ * Reads the central directory of a zip archive (ZIP64 included) and checks every entry: not
+ * encrypted, a plain relative name without `..` or backslashes, unique, and data that lies
  * inside the file before the directory and overlaps no other entry. Never throws on bad bytes.
  */
 export function listZipEntries(bytes: Uint8Array): ZipListing {
@@ -84,12 +87,7 @@ export function listZipEntries(bytes: Uint8Array): ZipListing {
     const nameProblem = unsafeName(name, nameLength);
     if (nameProblem !== undefined) return { problem: `entry ${shown} ${nameProblem}` };
     if ((flags & 1) !== 0) return { problem: `entry ${shown} is encrypted` };
-    if (method !== 0) {
-      return {
-        problem: `entry ${shown} is compressed (method ${method}), but PyTorch stores checkpoint entries uncompressed`,
-      };
-    }
-    if (compressedSize !== size) {
+    if (method === 0 && compressedSize !== size) {
       return {
         problem: `entry ${shown} is stored but claims ${compressedSize} stored bytes for ${size} bytes of data`,
       };
@@ -102,13 +100,13 @@ export function listZipEntries(bytes: Uint8Array): ZipListing {
       return { problem: `entry ${shown} points at byte ${localOffset}, which holds no zip entry header` };
     }
     const start = localOffset + 30 + view.getUint16(localOffset + 26, true) + view.getUint16(localOffset + 28, true);
-    if (start + size > directoryStart) {
+    if (start + compressedSize > directoryStart) {
       return {
-        problem: `entry ${shown} claims bytes [${start}, ${start + size}), past the start of the directory at ${directoryStart}`,
+        problem: `entry ${shown} claims bytes [${start}, ${start + compressedSize}), past the start of the directory at ${directoryStart}`,
       };
     }
-    entries.set(name, { name, start, size });
-    ranges.push({ start: localOffset, end: start + size, name });
+    entries.set(name, { name, start, size: compressedSize, method });
+    ranges.push({ start: localOffset, end: start + compressedSize, name });
     at = next;
   }
   ranges.sort((a, b) => a.start - b.start);
