@@ -122,6 +122,14 @@ describe('compile --weights FILE.pt', () => {
     expect(wrong).toMatchObject({ status: 1, codes: ['SEQ213'] });
   });
 
+  it('safetensors named like a checkpoint (`pytorch_model.bin`) is still read as safetensors', () => {
+    const tensors = readPtCheckpoint(fixture('tagger.pt'), 'tagger.pt').tensors!;
+    const r = compile(taggerSpec, { weights: { bytes: writeSafetensors(tensors), name: 'pytorch_model.bin' } });
+    expect(codes(r.diagnostics)).toEqual([]);
+    const text = compile(taggerSpec, { weights: { bytes: new TextEncoder().encode('not weights'), name: 'm.bin' } });
+    expect(codes(text.diagnostics)).toEqual(['SEQ210']);
+  });
+
   it('a key after a safetensors file is refused', () => {
     const tensors = readPtCheckpoint(fixture('tagger.pt'), 'tagger.pt').tensors!;
     const r = compile(taggerSpec, {

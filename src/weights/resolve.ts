@@ -20,12 +20,13 @@ const checkpointName = /\.(pt|pth|bin|ckpt|tar)$/i;
 
 /**
  * Reads a weights file by what its bytes are: a PyTorch checkpoint (a zip archive, or a legacy
- * pickle, which is refused with advice) or safetensors. A name ending in `.pt`, `.pth`, `.bin`,
- * `.ckpt` or `.tar` is read as a checkpoint whatever its bytes, so that its problems are worded
- * for one. `key` picks an entry of a checkpoint's dict; safetensors has none, so a key is refused.
+ * pickle, which is refused with advice) or safetensors (a header size, then `{`). Other bytes
+ * under a name ending in `.pt`, `.pth`, `.bin`, `.ckpt` or `.tar` are read as a checkpoint, so that
+ * their problems are worded for one. `key` picks an entry of a checkpoint's dict; safetensors has none, so a key is refused.
  */
 export function readWeightsFile(file: WeightsFile): { tensors?: Map<string, WeightTensor>; diagnostics: Diagnostic[] } {
-  if (looksLikePtCheckpoint(file.bytes) || checkpointName.test(file.name)) {
+  const safetensorsStart = file.bytes.length > 8 && file.bytes[8] === 0x7b;
+  if (looksLikePtCheckpoint(file.bytes) || (checkpointName.test(file.name) && !safetensorsStart)) {
     return readPtCheckpoint(file.bytes, file.name, file.key);
   }
   if (file.key !== undefined) {
