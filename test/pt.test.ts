@@ -51,6 +51,15 @@ describe('reading torch.save checkpoints', () => {
     expect(t.data[1 * 4 + 2]).toBe(a.data[2 * 6 + 1]);
   });
 
+  it('reads the ZIP64 end record that torch writes when the plain one is saturated', () => {
+    const bytes = fixture('tagger.pt').slice();
+    const end = bytes.length - 22;
+    bytes.fill(0xff, end + 8, end + 20);
+    const read = readPtCheckpoint(bytes, 'tagger.pt');
+    expect(read.diagnostics).toEqual([]);
+    expect(read.tensors).toEqual(readPtCheckpoint(fixture('tagger.pt'), 'tagger.pt').tensors);
+  });
+
   it('reads a state_dict under a key of a training checkpoint and skips the plain values beside it', () => {
     const whole = readPtCheckpoint(fixture('checkpoint.pt'), 'checkpoint.pt', 'model');
     expect(whole.diagnostics).toEqual([]);
