@@ -489,7 +489,11 @@ class Machine {
         return tensor;
       }
       default:
-        throw new Refusal(`REDUCE calls the storage class \`${name}\`, which PyTorch never does`, at, 'REDUCE');
+        throw new Refusal(
+          `REDUCE calls the storage class \`${pythonName(name)}\`, which PyTorch never does`,
+          at,
+          'REDUCE',
+        );
     }
   }
 
@@ -542,6 +546,11 @@ function counts(value: PickleValue | undefined): number[] | undefined {
   return items as number[];
 }
 
+/** The Python name of an allowed global, as the pickle wrote it. */
+function pythonName(name: AllowedGlobal): string {
+  return Object.entries(allowedGlobals).find(([, known]) => known === name)![0];
+}
+
 /** Names a value briefly for a message, without walking into it. */
 export function describe(value: PickleValue): string {
   if (value === null) return 'None';
@@ -564,7 +573,7 @@ export function describe(value: PickleValue): string {
     case 'bytes':
       return `${value.length} bytes`;
     case 'global':
-      return `\`${value.name}\``;
+      return `\`${pythonName(value.name)}\``;
     case 'dict':
       return `a dict of ${value.entries.length}`;
     case 'storage':
