@@ -61,6 +61,11 @@ const exampleLanguageModel = `model Lm {
 }
 `;
 
+/** A PyTorch checkpoint from test/fixtures/pt (see its README for how each was made). */
+function ptFixture(name: string): Uint8Array {
+  return new Uint8Array(readFileSync(join(root, 'test/fixtures/pt', name)));
+}
+
 function zeros(shape: number[]): WeightTensor {
   return { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
 }
@@ -225,6 +230,37 @@ export const commandExamples: readonly CommandExample[] = [
     situation: 'Weights from a training run that diverged: one value of the head is NaN. The model still compiles.',
     files: { 'tagger.seq': exampleSpec, 'weights.safetensors': nanWeights() },
     argv: ['compile', 'tagger.seq', '--weights', 'weights.safetensors', '-o', 'tagger.onnx'],
+  },
+  {
+    code: 'SEQ210',
+    situation: 'A text file named like a PyTorch checkpoint.',
+    files: { 'tagger.seq': exampleSpec, 'tagger.pt': 'embedding.weight = [[0.1, 0.2]]\n' },
+    argv: ['compile', 'tagger.seq', '--weights', 'tagger.pt'],
+  },
+  {
+    code: 'SEQ211',
+    situation:
+      'A checkpoint whose pickle would call `os.system` when Python loads it; seqc reads it and stops at the global.',
+    files: { 'tagger.seq': exampleSpec, 'tagger.pt': ptFixture('os-system.pt') },
+    argv: ['compile', 'tagger.seq', '--weights', 'tagger.pt'],
+  },
+  {
+    code: 'SEQ212',
+    situation: 'A checkpoint whose pickle was cut short.',
+    files: { 'tagger.seq': exampleSpec, 'tagger.pt': ptFixture('truncated-pickle.pt') },
+    argv: ['compile', 'tagger.seq', '--weights', 'tagger.pt'],
+  },
+  {
+    code: 'SEQ213',
+    situation: "A training checkpoint `{'model': state_dict, 'epoch': 3, …}` with the key misspelled after the `:`.",
+    files: { 'tagger.seq': exampleSpec, 'checkpoint.pt': ptFixture('checkpoint.pt') },
+    argv: ['compile', 'tagger.seq', '--weights', 'checkpoint.pt:modle'],
+  },
+  {
+    code: 'SEQ214',
+    situation: 'A checkpoint saved with `torch.save(..., _use_new_zipfile_serialization=False)`.',
+    files: { 'tagger.seq': exampleSpec, 'legacy.pt': ptFixture('legacy.pt') },
+    argv: ['compile', 'tagger.seq', '--weights', 'legacy.pt'],
   },
   {
     code: 'SEQ100',
@@ -551,7 +587,7 @@ async function commandSection(example: CommandExample): Promise<string[]> {
   try {
     for (const [name, content] of Object.entries(example.files)) writeFileSync(join(dir, name), content);
     const inFolder = (arg: string): string =>
-      /^[\w.-]+\.(seq|onnx|safetensors|json)$/.test(arg) ? join(dir, arg) : arg;
+      /^[\w.-]+\.(seq|onnx|safetensors|json|pt)(:\w+)?$/.test(arg) ? join(dir, arg) : arg;
     for (const step of example.setup ?? []) {
       const ran = await runSeqc(step.map(inFolder));
       if (ran.status !== 0) throw new Error(`setup \`seqc ${step.join(' ')}\` for ${example.code} failed:\n${ran.err}`);

@@ -11,8 +11,7 @@ import {
 } from './diagnostics/diagnostic.js';
 import { parse } from './syntax/parse.js';
 import { check } from './check/check.js';
-import { initializeWeights, matchWeights } from './weights/resolve.js';
-import { readSafetensors } from './weights/safetensors.js';
+import { initializeWeights, matchWeights, readWeightsFile } from './weights/resolve.js';
 import { lower, modelSignature, type CompileTarget } from './lower/lower.js';
 import { lowerSeq2seq } from './lower/seq2seq.js';
 import { webgpuDiagnostics } from './lower/webgpu.js';
@@ -39,8 +38,11 @@ export interface CompileOptions {
   readonly sourceName?: string;
   /** Seed for PyTorch-default initialization; default 0. Ignored when `weights` is given. */
   readonly seed?: number;
-  /** A safetensors file keyed by PyTorch state_dict names. */
-  readonly weights?: { readonly bytes: Uint8Array; readonly name: string };
+  /**
+   * A safetensors file or a PyTorch checkpoint (`torch.save` zip) keyed by state_dict names; for a
+   * checkpoint holding a dict of several things, `key` names the entry that is the state_dict.
+   */
+  readonly weights?: { readonly bytes: Uint8Array; readonly name: string; readonly key?: string };
   /** ONNX opset, 14 to 21; default 17. */
   readonly opset?: number;
   /** `webgpu` emits graphs whose every node runs on onnxruntime-web's WebGPU provider; default `generic`. */
@@ -156,7 +158,7 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
     weights = initializeWithProgress(ir.parameters, options.seed ?? 0, options.onProgress);
   } else {
     options.onProgress?.('weights', 0, summary.totalParameters);
-    const file = readSafetensors(options.weights.bytes, options.weights.name);
+    const file = readWeightsFile(options.weights);
     diagnostics.push(...file.diagnostics);
     if (file.tensors === undefined) return { diagnostics, summary, signature, ir };
     const matched = matchWeights(ir.parameters, file.tensors, options.weights.name, modelSpan);
@@ -398,5 +400,6 @@ export { formatModel } from './onnx/text.js';
 export { formatIr } from './ir/print.js';
 export { decodeModel } from './onnx/decode.js';
 export { readSafetensors, writeSafetensors, writeSafetensorsAs } from './weights/safetensors.js';
+export { readPtCheckpoint, type PtContents } from './weights/pt.js';
 export type { WeightTensor, WeightMap } from './weights/types.js';
 export { seqcVersion } from './version.js';

@@ -4,6 +4,7 @@ import { compile, defaultOpset, supportedOpsets, type CompileOptions, type Compi
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import { integerFlag, type FlagSpec, type ParsedArgs } from './args.js';
+import { existsSync } from 'node:fs';
 import { readFileBounded, readTextBounded, type ReadKind } from './files.js';
 
 export const ExitCode = { ok: 0, diagnostics: 1, usage: 2 } as const;
@@ -48,8 +49,26 @@ export const help: FlagSpec = { name: 'help', alias: 'h', takesValue: false, des
 export const weightsFlag: FlagSpec = {
   name: 'weights',
   takesValue: true,
-  description: 'a safetensors file keyed by PyTorch state_dict names',
+  description: 'a safetensors file or PyTorch checkpoint (FILE.pt, or FILE.pt:KEY for the state_dict under KEY)',
 };
+
+/** The file part of a `--weights` value that may end in `:KEY`: the name must end so for the key to be split off. */
+const checkpointWithKey = /^(.+\.(?:pt|pth|bin|ckpt|tar)):([^:/\\]+)$/i;
+
+/**
+ * Splits `--weights FILE.pt:KEY` into the path and the dict key. The text after the LAST `:` is a
+ * key only when the path does not exist as given, the part before it ends in `.pt`, `.pth`, `.bin`,
+ * `.ckpt` or `.tar`, and the key holds no `/` or `\`; so `C:\models\m.pt` and a file whose name
+ * contains `:` are read as paths.
+ */
+export function splitWeightsArgument(
+  value: string,
+  exists: (path: string) => boolean = existsSync,
+): { path: string; key?: string } {
+  const match = checkpointWithKey.exec(value);
+  if (match === null || exists(value)) return { path: value };
+  return { path: match[1]!, key: match[2]! };
+}
 export const seedFlag: FlagSpec = {
   name: 'seed',
   takesValue: true,
@@ -113,7 +132,9 @@ export function compileFromArgs(
   inputs: string[];
 } {
   const sources = new Map<string, string>();
-  const weightsPath = args.flags.get('weights')?.[0];
+  const weightsArgument = args.flags.get('weights')?.[0];
+  const weightsSplit = weightsArgument === undefined ? undefined : splitWeightsArgument(weightsArgument);
+  const weightsPath = weightsSplit?.path;
   /** The files read, which no output may replace. */
   const inputs = [specPath, ...(weightsPath === undefined ? [] : [weightsPath])];
   const seed = integerFlag(args, 'seed', { min: 0, max: 2 ** 32 - 1 });
@@ -143,7 +164,8 @@ export function compileFromArgs(
   if (weightsPath !== undefined) {
     const weights = readBytes(weightsPath, 'weights');
     if (weights.bytes === undefined) return { sources, diagnostics: weights.diagnostics, usageProblem: false, inputs };
-    options.weights = { bytes: weights.bytes, name: weightsPath };
+    const key = weightsSplit?.key;
+    options.weights = { bytes: weights.bytes, name: weightsPath, ...(key === undefined ? {} : { key }) };
   }
   const result = compile(spec.text, options);
   return { result, sources, diagnostics: [...result.diagnostics], usageProblem: false, inputs };

@@ -35,7 +35,7 @@ interface Command {
 const commands: Record<string, Command> = {
   compile: {
     usage:
-      'seqc compile SPEC [-o OUT.onnx] [--weights W.safetensors] [--seed N] [--opset N] [--target webgpu] [--external-weights]',
+      'seqc compile SPEC [-o OUT.onnx] [--weights W.safetensors|W.pt[:KEY]] [--seed N] [--opset N] [--target webgpu] [--external-weights]',
     summary: 'Compile a .seq spec into an ONNX model (default output: SPEC with the extension .onnx).',
     flags: [
       { name: 'out', alias: 'o', takesValue: true, description: 'where to write the model' },

@@ -83,6 +83,20 @@ export const catalogue = {
   SEQ101: { stage: 'weights', title: 'A tensor in the weights file has an element type seqc cannot read.' },
   SEQ102: { stage: 'weights', title: "The weights file's tensors do not match the model's parameters." },
   SEQ103: { stage: 'weights', title: 'A tensor in the weights file holds NaN or infinite values.' },
+  SEQ210: {
+    stage: 'weights',
+    title: 'The PyTorch checkpoint is not a readable zip archive of a pickle and its storages.',
+  },
+  SEQ211: {
+    stage: 'weights',
+    title: "The checkpoint's pickle uses an opcode or global outside the allow-list that a state_dict needs.",
+  },
+  SEQ212: { stage: 'weights', title: "The checkpoint's pickle or a tensor view in it is malformed or out of bounds." },
+  SEQ213: { stage: 'weights', title: 'The checkpoint holds no state_dict where `--weights FILE.pt[:KEY]` points.' },
+  SEQ214: {
+    stage: 'weights',
+    title: 'A PyTorch format seqc does not read: the legacy (pre-zip) format, TorchScript, or big-endian.',
+  },
 
   // Command line.
   SEQ200: { stage: 'cli', title: 'An unknown command or flag.' },

@@ -3,8 +3,47 @@
 import { error, spanOfWhole, warning, type Diagnostic, type Span } from '../diagnostics/diagnostic.js';
 import type { IrParameter } from '../ir/ir.js';
 import { rngFor } from '../contracts/random.js';
+import { looksLikePtCheckpoint, readPtCheckpoint } from './pt.js';
 import { fillNormal, fillUniform } from './random.js';
+import { readSafetensors } from './safetensors.js';
 import type { WeightMap, WeightTensor } from './types.js';
+
+/** A weights file in memory: its bytes, its name for messages, and for a PyTorch checkpoint the dict key to read. */
+export interface WeightsFile {
+  readonly bytes: Uint8Array;
+  readonly name: string;
+  readonly key?: string;
+}
+
+/** Names that mark a PyTorch checkpoint even when its bytes are too damaged to tell. */
+const checkpointName = /\.(pt|pth|bin|ckpt|tar)$/i;
+
+/**
+ * Reads a weights file by what its bytes are: a PyTorch checkpoint (a zip archive, or a legacy
+ * pickle, which is refused with advice) or safetensors (a header size, then `{`). Other bytes
+ * under a name ending in `.pt`, `.pth`, `.bin`, `.ckpt` or `.tar` are read as a checkpoint, so that
+ * their problems are worded for one. `key` picks an entry of a checkpoint's dict; safetensors has none, so a key is refused.
+ */
+export function readWeightsFile(file: WeightsFile): { tensors?: Map<string, WeightTensor>; diagnostics: Diagnostic[] } {
+  const safetensorsStart = file.bytes.length > 8 && file.bytes[8] === 0x7b;
+  if (looksLikePtCheckpoint(file.bytes) || (checkpointName.test(file.name) && !safetensorsStart)) {
+    return readPtCheckpoint(file.bytes, file.name, file.key);
+  }
+  if (file.key !== undefined) {
+    return {
+      diagnostics: [
+        error(
+          'SEQ213',
+          spanOfWhole(file.name),
+          `\`:${file.key}\` picks an entry of a PyTorch checkpoint, but ${file.name} is not one`,
+          'a safetensors file is one flat map of tensors; give its path alone',
+          { names: [file.key] },
+        ),
+      ],
+    };
+  }
+  return readSafetensors(file.bytes, file.name);
+}
 
 /** Fresh parameters: each tensor depends only on (seed, its name), so adding a layer changes no other. */
 export function initializeWeights(parameters: readonly IrParameter[], seed: number): WeightMap {
