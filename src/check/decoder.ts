@@ -128,6 +128,13 @@ export function checkDecoder(
     eos,
     maxLength,
     bridge,
+    step: [
+      embedding,
+      ...(attention?.placement === 'bahdanau' ? [attention] : []),
+      recurrent,
+      ...(attention?.placement === 'luong' ? [attention] : []),
+      ...head,
+    ],
     embedding,
     ...(attention === undefined ? {} : { attention }),
     recurrent,
@@ -387,7 +394,9 @@ function walk(ctx: DecoderContext, block: DecoderBlock, encoder: EncoderIR | und
     }
     const display = stepText('Attention', attention.step.args);
     attentionIr = {
+      kind: 'attention',
       label: attention.label,
+      input: recurrentStep.label,
       score: attention.score,
       placement: attention.placement,
       inputFeed: attention.inputFeed,

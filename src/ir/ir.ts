@@ -162,8 +162,17 @@ export interface EncoderIR {
 
 export type AttentionScore = 'dot' | 'general' | 'additive';
 
+/**
+ * Attention over the encoder's memory, an op of the decoder step. It reads the recurrent layer named
+ * `input`: Bahdanau, the top layer of its state before this step, and its context joins the layer's
+ * input; Luong, its output of this step, and the attentional vector takes the place of that output
+ * for the steps after it (which read `input`).
+ */
 export interface AttentionIR {
+  readonly kind: 'attention';
   readonly label: string;
+  /** The decoder's recurrent layer, whose state (Bahdanau) or output (Luong) is the query. */
+  readonly input: string;
   readonly score: AttentionScore;
   /** Luong: after the recurrent layer; Bahdanau: before it, its context fed into the recurrent input. */
   readonly placement: 'luong' | 'bahdanau';
@@ -174,12 +183,27 @@ export interface AttentionIR {
   readonly display: string;
 }
 
+/** An attention op by the name the decoder step's op list uses. */
+export type AttentionOp = AttentionIR;
+
+/**
+ * One op of a decoder step. In a step, a recurrent op runs one token from the state the step carries
+ * (its input joined with a Bahdanau context or the fed attentional vector), not over a sequence.
+ */
+export type DecoderStepOp = Op | AttentionOp;
+
 /** The decoder chain, run once per generated token: see docs/seq2seq.md. */
 export interface DecoderIR {
   readonly bos: number;
   readonly eos: number;
   readonly maxLength: number;
   readonly bridge: boolean;
+  /**
+   * The step's ops in the order one step runs them: the Embedding of the previous token, a Bahdanau
+   * Attention, the recurrent layer, a Luong Attention, then the head. The fields below name the same
+   * ops one by one.
+   */
+  readonly step: readonly DecoderStepOp[];
   readonly embedding: EmbeddingOp;
   readonly attention?: AttentionIR;
   readonly recurrent: RecurrentOp;

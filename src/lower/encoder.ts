@@ -2,6 +2,7 @@
 
 import * as onnx from './ops.js';
 import type { RecurrentOp } from '../ir/ir.js';
+import { bridgeParameterName } from '../ir/parameters.js';
 import type { GraphProto, ValueInfoProto } from '../onnx/types.js';
 import { dimValue, GraphBuilder } from './builder.js';
 import { Lowering } from './lower.js';
@@ -161,11 +162,15 @@ export function initialState(
   });
   const projected = b.fresh(`${path}/projected`);
   const w = b.floatInitializer(
-    `bridge.${which}.weight`,
+    bridgeParameterName(which, 'weight'),
     [layers * hidden, final.layers * joinedSize],
-    ctx.weight(`bridge.${which}.weight`),
+    ctx.weight(bridgeParameterName(which, 'weight')),
   );
-  const bias = b.floatInitializer(`bridge.${which}.bias`, [layers * hidden], ctx.weight(`bridge.${which}.bias`));
+  const bias = b.floatInitializer(
+    bridgeParameterName(which, 'bias'),
+    [layers * hidden],
+    ctx.weight(bridgeParameterName(which, 'bias')),
+  );
   onnx.gemm(
     b,
     `${path}/Gemm`,
