@@ -183,6 +183,25 @@ export interface AttentionIR {
   readonly display: string;
 }
 
+/**
+ * `bridge=linear`: the decoder's initial state as tanh of a projection of the encoder's final
+ * states, all layers and directions joined (docs/seq2seq.md).
+ */
+export interface BridgeOp {
+  readonly kind: 'bridge';
+  readonly label: string;
+  /** The encoder's last recurrent layer, whose final states it reads. */
+  readonly input: string;
+  /** The states it makes: `h`, and `c` when the encoder's and the decoder's layers are both LSTMs (else c0 is zeros). */
+  readonly states: readonly ('h' | 'c')[];
+  /** The size of the joined final states: L_enc · directions · H_enc. */
+  readonly inFeatures: number;
+  /** The decoder's layers and hidden size: each state it makes is [layers, batch, hidden]. */
+  readonly layers: number;
+  readonly hidden: number;
+  readonly span: Span;
+}
+
 /** An attention op by the name the decoder step's op list uses. */
 export type AttentionOp = AttentionIR;
 
@@ -198,6 +217,8 @@ export interface DecoderIR {
   readonly eos: number;
   readonly maxLength: number;
   readonly bridge: boolean;
+  /** With `bridge=linear`, the op that makes the initial state; without it the encoder's final state is the initial state. */
+  readonly initialState?: BridgeOp;
   /**
    * The step's ops in the order one step runs them: the Embedding of the previous token, a Bahdanau
    * Attention, the recurrent layer, a Luong Attention, then the head. The fields below name the same

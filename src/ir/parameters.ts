@@ -1,6 +1,6 @@
 // The parameters each IR op owns, named and shaped exactly as PyTorch's state_dict has them: the one owner of parameter names and gate layouts, read by the checker, the weights and the lowering.
 
-import type { AttentionIR, DecoderIR, EncoderIR, IrParameter, Op, RecurrentCell, RecurrentOp } from './ir.js';
+import type { AttentionIR, BridgeOp, DecoderIR, IrParameter, Op, RecurrentCell, RecurrentOp } from './ir.js';
 
 /** The four tensors of one recurrent layer and direction, as PyTorch names them before `_l{layer}`. */
 export type RecurrentWeight = 'weight_ih' | 'weight_hh' | 'bias_ih' | 'bias_hh';
@@ -107,27 +107,20 @@ export function parametersOf(op: Op): IrParameter[] {
 }
 
 /** The bridge's, then the decoder step's parameters, op by op in the step's order (docs/seq2seq.md). */
-export function decoderParameters(
-  decoder: DecoderIR,
-  encoder: EncoderIR | undefined,
-  encoderOps: readonly Op[],
-): IrParameter[] {
-  const result: IrParameter[] = [];
-  const { hidden, layers, cell } = decoder.recurrent;
-  if (encoder !== undefined && decoder.bridge) {
-    const final = encoderOps.find((o): o is RecurrentOp => o.kind === 'recurrent' && o.label === encoder.finalState)!;
-    const inFeatures = final.layers * (final.bidirectional ? 2 : 1) * final.hidden;
-    const bound = { kind: 'uniform' as const, bound: 1 / Math.sqrt(inFeatures) };
-    const states = cell === 'lstm' && final.cell === 'lstm' ? (['h', 'c'] as const) : (['h'] as const);
-    for (const s of states) {
-      result.push(
-        { name: bridgeParameterName(s, 'weight'), shape: [layers * hidden, inFeatures], init: bound, owner: 'bridge' },
-        { name: bridgeParameterName(s, 'bias'), shape: [layers * hidden], init: bound, owner: 'bridge' },
-      );
-    }
-  }
+export function decoderParameters(decoder: DecoderIR): IrParameter[] {
+  const result = decoder.initialState === undefined ? [] : bridgeParameters(decoder.initialState);
   for (const op of decoder.step) result.push(...(op.kind === 'attention' ? attentionParameters(op) : parametersOf(op)));
   return result;
+}
+
+/** A bridge's projection per state it makes: `bridge.h.weight` [L·H, in] and `bridge.h.bias` [L·H]. */
+export function bridgeParameters(op: BridgeOp): IrParameter[] {
+  const bound = { kind: 'uniform' as const, bound: 1 / Math.sqrt(op.inFeatures) };
+  const out = op.layers * op.hidden;
+  return op.states.flatMap((s): IrParameter[] => [
+    { name: bridgeParameterName(s, 'weight'), shape: [out, op.inFeatures], init: bound, owner: op.label },
+    { name: bridgeParameterName(s, 'bias'), shape: [out], init: bound, owner: op.label },
+  ]);
 }
 
 /** An attention op's parameters: its score's, then (Luong) `linear_out`'s. */
