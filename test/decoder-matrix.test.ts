@@ -9,6 +9,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../src/index.js';
+import { encodeModel } from '../src/onnx/encode.js';
+import type { ModelProto } from '../src/onnx/types.js';
+import { seqcVersion } from '../src/version.js';
 
 const hashFile = 'test/decoder-matrix.hashes.json';
 const refresh = 'SEQC_UPDATE_MATRIX=1 npx vitest run test/decoder-matrix.test.ts';
@@ -224,14 +227,25 @@ function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** What a case compiles to on a target: each graph's hash by role (with its weights inline), or its diagnostics. */
+/** A model's bytes with seqc's version written as VERSION, so that a release does not change the hashes. */
+function versionFree(proto: ModelProto): Uint8Array {
+  const free = (text: string): string => text.split(seqcVersion).join('VERSION');
+  return encodeModel({
+    ...proto,
+    producerVersion: free(proto.producerVersion),
+    ...(proto.docString === undefined ? {} : { docString: free(proto.docString) }),
+    metadataProps: proto.metadataProps.map((p) => (p.key === 'seqc.version' ? { ...p, value: free(p.value) } : p)),
+  });
+}
+
+/** What a case compiles to on a target: each graph's hash by role (with its weights inline, seqc's version left out), or its diagnostics. */
 function fingerprint(source: string, target: (typeof targets)[number]): Record<string, string> {
   const result = compile(source, { sourceName: 'case.seq', target });
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) return { diagnostics: errors.map((d) => d.code).join(' ') };
-  if (result.bundle === undefined) return { model: sha256(result.model!) };
+  if (result.bundle === undefined) return { model: sha256(versionFree(result.proto!)) };
   const hashes: Record<string, string> = {};
-  for (const f of result.bundle.files) hashes[f.role] = sha256(f.bytes);
+  for (const f of result.bundle.files) hashes[f.role] = sha256(versionFree(f.proto));
   hashes.manifest = sha256(JSON.stringify(result.bundle.manifest));
   return hashes;
 }
