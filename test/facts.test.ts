@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkSource, compile, diagnosticCodes, writeSafetensors, type Diagnostic } from '../src/index.js';
 import { main } from '../src/cli/main.js';
+import { encodeModel } from '../src/onnx/encode.js';
+import { loadModel } from '../src/runtime/node.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const workspace = mkdtempSync(join(tmpdir(), 'seqc-facts-'));
@@ -183,6 +185,154 @@ describe('facts through compile and the command line', () => {
     expect(unknown.report.diagnostics.map((d) => [d.code, d.facts])).toEqual([
       ['SEQ300', { input: 'token', expected: ['tokens'] }],
     ]);
+  });
+});
+
+describe('facts of syntax diagnostics', () => {
+  it('SEQ001 gives the character found', () => {
+    const { diagnostics } = checkSource('model M {\n  input x: float32[batch, time, 8] ;\n}\n');
+    expect(diagnostics.map((d) => [d.code, d.facts])).toEqual([['SEQ001', { found: ';' }]]);
+  });
+
+  it('SEQ003 gives how many models the file holds and the one expected', () => {
+    expect(checkSource('# nothing here\n').diagnostics.map((d) => [d.code, d.facts])).toEqual([
+      ['SEQ003', { expected: 1, found: 0 }],
+    ]);
+    expect(checkSource(`${tagger}${tagger}`).diagnostics.map((d) => [d.code, d.facts])).toEqual([
+      ['SEQ003', { expected: 1, found: 2 }],
+    ]);
+  });
+});
+
+describe('facts of file, run and generate diagnostics, through the command line', () => {
+  it('files: SEQ202 names the path and says what is wrong with it', async () => {
+    const missing = join(workspace, 'missing.seq');
+    const absent = await seqcJson('check', missing);
+    expect(absent.report.diagnostics.map((d) => d.code)).toEqual(['SEQ202']);
+    expect(absent.report.diagnostics[0]!.facts).toMatchObject({ names: [missing] });
+    expect(absent.report.diagnostics[0]!.facts!.found).toMatch(/no such file|not exist/i);
+    const empty = mkdtempSync(join(workspace, 'empty-'));
+    const noSpecs = await seqcJson('check', empty);
+    expect(noSpecs.report.diagnostics.map((d) => [d.code, d.facts])).toEqual([
+      ['SEQ202', { names: [empty], expected: '.seq files', found: 0 }],
+    ]);
+  });
+
+  it('files: SEQ205 and SEQ206 name the output that seqc will not replace', async () => {
+    const path = join(workspace, 'own.seq');
+    writeFileSync(path, tagger);
+    const folder = mkdtempSync(join(workspace, 'out-'));
+    const intoFolder = await seqcJson('compile', path, '-o', folder);
+    expect(intoFolder.report.diagnostics.map((d) => [d.code, d.facts])).toEqual([
+      ['SEQ205', { names: [folder], expected: 'a regular file', found: 'a folder' }],
+    ]);
+    const ontoItself = await seqcJson('compile', path, '-o', path);
+    expect(ontoItself.report.diagnostics.map((d) => [d.code, d.facts])).toEqual([['SEQ206', { names: [path, path] }]]);
+  });
+
+  it('run: SEQ306 names the input given twice', async () => {
+    const path = join(workspace, 'twice.seq');
+    writeFileSync(path, tagger);
+    const { report } = await seqcJson('run', path, '--input', 'tokens=[[1,2]]', '--input', 'tokens=[[3,4]]');
+    expect(report.diagnostics.map((d) => [d.code, d.facts])).toEqual([
+      ['SEQ306', { flag: '--input', input: 'tokens', limit: 1 }],
+    ]);
+  });
+
+  it('bundles: SEQ320 and SEQ321 name the manifest, the key at fault and the problem', async () => {
+    const notJson = join(workspace, 'broken.manifest.json');
+    writeFileSync(notJson, '{ not json');
+    const broken = await seqcJson('generate', notJson, '--src', '3 4 5');
+    expect(broken.report.diagnostics.map((d) => d.code)).toEqual(['SEQ320']);
+    expect(broken.report.diagnostics[0]!.facts).toMatchObject({ names: [notJson], expected: 'JSON' });
+    const nullManifest = join(workspace, 'null.manifest.json');
+    writeFileSync(nullManifest, 'null\n');
+    const empty = await seqcJson('generate', nullManifest, '--src', '3 4 5');
+    expect(empty.report.diagnostics.map((d) => d.code)).toEqual(['SEQ320']);
+    expect(empty.report.diagnostics[0]!.facts!.names![0]).toBe(nullManifest);
+    expect(typeof empty.report.diagnostics[0]!.facts!.found).toBe('string');
+    const escaping = join(workspace, 'escaping.manifest.json');
+    const manifest = {
+      format: 'seqc-bundle',
+      version: 1,
+      name: 'M',
+      kind: 'lm',
+      bos: 1,
+      eos: 2,
+      maxLength: 4,
+      vocab: 5,
+      targetVocab: 5,
+      state: { cell: 'gru', layers: 1, hidden: 2 },
+      inputFeed: false,
+      files: {
+        scoring: { path: 'm.onnx', inputs: ['tgt_in'], outputs: ['logits'] },
+        step: { path: '../elsewhere/m.step.onnx', inputs: ['tokens', 'h'], outputs: ['logits', 'h_out'] },
+        greedy: { path: 'm.greedy.onnx', inputs: ['prompt'], outputs: ['tokens', 'lengths'] },
+      },
+    };
+    writeFileSync(escaping, JSON.stringify(manifest));
+    const outside = await seqcJson('generate', escaping, '--prompt', '3');
+    const seq321 = outside.report.diagnostics.filter((d) => d.code === 'SEQ321');
+    expect(seq321.length).toBeGreaterThan(0);
+    expect(seq321[0]!.facts).toMatchObject({ names: [escaping, 'files.step.path'] });
+  });
+
+  it('generate: SEQ331 names the flag that would have no effect', async () => {
+    const path = join(workspace, 'lm.seq');
+    writeFileSync(
+      path,
+      `model Lm {
+  decoder(bos=1, eos=2, max_length=4) {
+    -> embedding: Embedding(vocab=6, dim=3)
+    -> gru: GRU(hidden=4)
+    -> generator: Linear(6)
+  }
+}
+`,
+    );
+    const { report } = await seqcJson('generate', path, '--prompt', '3', '--top-k', '5');
+    expect(report.diagnostics.map((d) => [d.code, d.facts])).toEqual([['SEQ331', { flag: '--top-k' }]]);
+    const conflicting = await seqcJson('generate', path, '--prompt', '3', '--min-length', '9');
+    expect(conflicting.report.diagnostics.map((d) => [d.code, d.facts])).toEqual([
+      ['SEQ331', { flag: '--min-length', value: '9', limit: 4 }],
+    ]);
+  });
+});
+
+describe('facts of model diagnostics, through the node runtime', () => {
+  /** The tagger compiled, with its seqc.signature entry rewritten by `edit`. */
+  function editedSignature(edit: (text: string) => string): Uint8Array {
+    const { proto } = compile(tagger);
+    return encodeModel({
+      ...proto!,
+      metadataProps: proto!.metadataProps.map((p) => (p.key === 'seqc.signature' ? { ...p, value: edit(p.value) } : p)),
+    });
+  }
+
+  it('SEQ303 names the model and says what in its signature is unusable', async () => {
+    const bytes = editedSignature((t) => t.replace('"dims":["batch","time"]', '"dims":"batch"'));
+    const { diagnostics } = await loadModel(bytes, { name: 'tagger.onnx' });
+    expect(diagnostics.map((d) => d.code)).toEqual(['SEQ303']);
+    expect(diagnostics[0]!.facts!.names).toEqual(['tagger.onnx']);
+    expect(typeof diagnostics[0]!.facts!.found).toBe('string');
+  });
+
+  it('SEQ307 names the output that JavaScript cannot return', async () => {
+    const { proto } = compile(tagger);
+    const renamed = (name: string): string => (name === 'scores' ? '__proto__' : name);
+    const bytes = encodeModel({
+      ...proto!,
+      graph: {
+        ...proto!.graph,
+        outputs: proto!.graph.outputs.map((o) => ({ ...o, name: renamed(o.name) })),
+        nodes: proto!.graph.nodes.map((n) => ({ ...n, outputs: n.outputs.map(renamed) })),
+      },
+      metadataProps: proto!.metadataProps.map((p) =>
+        p.key === 'seqc.signature' ? { ...p, value: p.value.replace('"name":"scores"', '"name":"__proto__"') } : p,
+      ),
+    });
+    const { diagnostics } = await loadModel(bytes, { name: 'tagger.onnx' });
+    expect(diagnostics.map((d) => [d.code, d.facts])).toEqual([['SEQ307', { names: ['__proto__'] }]]);
   });
 });
 

@@ -36,8 +36,7 @@ export function check(ast: ModelAst): CheckResult {
   checkFeedNames(decls, chainContext.outputs, diagnostics);
   if (hasErrors(diagnostics) || (decoder !== undefined && decoderIr === undefined)) return { diagnostics };
   const parameters = [...chainContext.ops.flatMap(parametersOf)];
-  if (decoderIr !== undefined)
-    parameters.push(...decoderParameters(decoderIr.decoder, decoderIr.encoder, chainContext.ops));
+  if (decoderIr !== undefined) parameters.push(...decoderParameters(decoderIr.decoder));
   const ir: ModelIR = {
     name: ast.name.text,
     inputs: allInputs(chainContext),

@@ -4,6 +4,7 @@ import { error, type Diagnostic } from '../diagnostics/diagnostic.js';
 import {
   formatType,
   type AttentionIR,
+  type BridgeOp,
   type AttentionScore,
   type DecoderIR,
   type Dim,
@@ -123,11 +124,20 @@ export function checkDecoder(
   }
   // A bridge learns a projection from any final state.
   if (encoder !== undefined && !bridge && !initialStateFits(ctx, encoder, recurrent)) return undefined;
+  const initialState = encoder !== undefined && bridge ? bridgeOp(ctx, block, encoder, recurrent) : undefined;
   const decoder: DecoderIR = {
     bos,
     eos,
     maxLength,
     bridge,
+    ...(initialState === undefined ? {} : { initialState }),
+    step: [
+      embedding,
+      ...(attention?.placement === 'bahdanau' ? [attention] : []),
+      recurrent,
+      ...(attention?.placement === 'luong' ? [attention] : []),
+      ...head,
+    ],
     embedding,
     ...(attention === undefined ? {} : { attention }),
     recurrent,
@@ -387,7 +397,9 @@ function walk(ctx: DecoderContext, block: DecoderBlock, encoder: EncoderIR | und
     }
     const display = stepText('Attention', attention.step.args);
     attentionIr = {
+      kind: 'attention',
       label: attention.label,
+      input: recurrentStep.label,
       score: attention.score,
       placement: attention.placement,
       inputFeed: attention.inputFeed,
@@ -420,6 +432,22 @@ function walk(ctx: DecoderContext, block: DecoderBlock, encoder: EncoderIR | und
   };
   const head = ctx.ops.filter((o) => o !== embedding);
   return { embedding, recurrent, attention: attentionIr, head, output: current };
+}
+
+/** The bridge from the encoder's last recurrent layer to the decoder's initial state. */
+function bridgeOp(ctx: DecoderContext, block: DecoderBlock, encoder: EncoderIR, recurrent: RecurrentOp): BridgeOp {
+  const final = ctx.chains.ops.find((o): o is RecurrentOp => o.kind === 'recurrent' && o.label === encoder.finalState)!;
+  const arg = block.args.find((a) => a.name?.text === 'bridge')!;
+  return {
+    kind: 'bridge',
+    label: 'bridge',
+    input: final.label,
+    states: recurrent.cell === 'lstm' && final.cell === 'lstm' ? ['h', 'c'] : ['h'],
+    inFeatures: final.layers * (final.bidirectional ? 2 : 1) * final.hidden,
+    layers: recurrent.layers,
+    hidden: recurrent.hidden,
+    span: arg.span,
+  };
 }
 
 /** Without a bridge the encoder's final state, directions concatenated, must have the decoder's layers and size. */

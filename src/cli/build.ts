@@ -32,7 +32,17 @@ export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
     return ExitCode.diagnostics;
   }
   if (files.length === 0) {
-    report([error('SEQ202', spanOfWhole(dir), `${dir} holds no .seq files`)], new Map(), io);
+    report(
+      [
+        error('SEQ202', spanOfWhole(dir), `${dir} holds no .seq files`, undefined, {
+          names: [dir],
+          expected: '.seq files',
+          found: 0,
+        }),
+      ],
+      new Map(),
+      io,
+    );
     return ExitCode.diagnostics;
   }
   let failed = 0;

@@ -77,6 +77,7 @@ export function readBundle(manifestPath: string): { bundle?: BundleSource; diagn
           spanOfWhole(manifestPath),
           `${manifestPath} is not JSON: ${(e as Error).message}`,
           'a manifest is the .manifest.json that `seqc compile` writes next to a bundle; compile the spec again',
+          { names: [manifestPath], expected: 'JSON', found: (e as Error).message },
         ),
       ],
     };
@@ -91,12 +92,14 @@ export function readBundle(manifestPath: string): { bundle?: BundleSource; diagn
               spanOfWhole(manifestPath),
               `\`${issue.key}\` ${issue.problem}`,
               "a manifest names its files by plain names, and seqc reads them only from the manifest's folder",
+              { names: [manifestPath, issue.key], found: issue.problem },
             )
           : error(
               'SEQ320',
               spanOfWhole(manifestPath),
               issue.key === '' ? issue.problem : `\`${issue.key}\` ${issue.problem}`,
               'compile the spec again with `seqc compile` to get a valid manifest',
+              { names: issue.key === '' ? [manifestPath] : [manifestPath, issue.key], found: issue.problem },
             ),
       ),
     };
@@ -126,6 +129,7 @@ export function readBundle(manifestPath: string): { bundle?: BundleSource; diagn
             spanOfWhole(manifestPath),
             `\`${entry.key}\` is ${JSON.stringify(entry.path)}, a link to ${outside}, outside the manifest's folder`,
             "copy the file into the bundle's folder instead of linking to it",
+            { names: [manifestPath, entry.key], found: outside },
           ),
         ],
       };

@@ -77,6 +77,7 @@ function specFiles(paths: readonly string[]): { files: string[]; diagnostics: Di
           spanOfWhole(path),
           `${path} holds no .seq files`,
           'seqc check reads the .seq files directly inside a folder, not those in its subfolders',
+          { names: [path], expected: '.seq files', found: 0 },
         ),
       );
     for (const spec of specs) add(spec);

@@ -101,7 +101,11 @@ export function readTextBounded(path: string, kind: ReadKind): { text?: string; 
 
 /** A file that could not be read: SEQ202 with the reason in words. */
 export function fileError(path: string, e: unknown): Diagnostic {
-  return error('SEQ202', spanOfWhole(path), `cannot read ${path}: ${fileProblem(e)}`);
+  const problem = fileProblem(e);
+  return error('SEQ202', spanOfWhole(path), `cannot read ${path}: ${problem}`, undefined, {
+    names: [path],
+    found: problem,
+  });
 }
 
 /** One file of a unit written by `writeFilesAtomically`. */
@@ -164,6 +168,7 @@ export async function writeFilesAtomically(
         files.length > 1
           ? 'nothing was written; the files that were there before are unchanged'
           : 'nothing was written',
+        { names: [failed], found: (e as Error).message },
       ),
     ];
   }
@@ -180,6 +185,7 @@ export async function writeFilesAtomically(
           spanOfWhole(files[i]!.path),
           `cannot write ${files[i]!.path}: ${(e as Error).message}`,
           done.length === 0 ? 'nothing was written' : `${done.join(', ')} were already replaced; write again`,
+          { names: [files[i]!.path, ...done], found: (e as Error).message },
         ),
       ];
     }
@@ -313,24 +319,32 @@ function isRunning(pid: number): boolean {
 
 /** Why a path that exists cannot be read: not a regular file, or larger than the limit. */
 function refusal(path: string, stats: Stats, limit: number, kind: ReadKind): Diagnostic | undefined {
-  if (stats.isDirectory()) return error('SEQ202', spanOfWhole(path), `cannot read ${path}: it is a folder`);
+  if (stats.isDirectory())
+    return error('SEQ202', spanOfWhole(path), `cannot read ${path}: it is a folder`, undefined, {
+      names: [path],
+      expected: 'a regular file',
+      found: 'a folder',
+    });
   if (!stats.isFile())
     return error(
       'SEQ204',
       spanOfWhole(path),
       `cannot read ${path}: it is ${fileType(stats)}, not a regular file`,
       'seqc reads only regular files; save the data to a file first',
+      { names: [path], expected: 'a regular file', found: fileType(stats) },
     );
-  if (stats.size > limit) return tooLarge(path, `it is ${stats.size.toLocaleString('en-US')} bytes`, limit, kind);
+  if (stats.size > limit)
+    return tooLarge(path, `it is ${stats.size.toLocaleString('en-US')} bytes`, limit, kind, stats.size);
   return undefined;
 }
 
-function tooLarge(path: string, found: string, limit: number, kind: ReadKind): Diagnostic {
+function tooLarge(path: string, found: string, limit: number, kind: ReadKind, size?: number): Diagnostic {
   return error(
     'SEQ203',
     spanOfWhole(path),
     `${path} is too large to read: ${found}, and seqc reads at most ${formatBytes(limit)} of a ${kindNames[kind]}`,
     `set ${readLimitVariable} to a larger number of bytes to raise the limit (at most ${formatBytes(readLimits.weights)})`,
+    { names: [path], limit, ...(size === undefined ? {} : { found: size }) },
   );
 }
 
@@ -358,6 +372,7 @@ function targetProblems(path: string, inputs: readonly string[]): Diagnostic[] {
         spanOfWhole(path),
         `will not write ${path}: it is ${fileType(target)}, not a regular file`,
         'choose another output path; seqc replaces only regular files',
+        { names: [path], expected: 'a regular file', found: fileType(target) },
       ),
     ];
   }
@@ -375,6 +390,7 @@ function targetProblems(path: string, inputs: readonly string[]): Diagnostic[] {
           spanOfWhole(path),
           `will not write ${path}: it is the input ${input}${resolve(input) === resolve(path) ? '' : ' (through a link)'}`,
           'choose another output path, such as one ending in .onnx',
+          { names: [path, input] },
         ),
       ];
     }

@@ -272,7 +272,7 @@ const notInGreedyGraph: readonly string[] = ['beam', 'sample', 'min-length', 'at
 function flagConflicts(args: ParsedArgs, flags: GenerateFlags, decoding: Decoding, path: string): Diagnostic[] {
   const problems: Diagnostic[] = [];
   const conflict = (flag: string, message: string, hint: string): void => {
-    problems.push(error('SEQ331', spanOfWhole(`--${flag}`), message, hint));
+    problems.push(error('SEQ331', spanOfWhole(`--${flag}`), message, hint, { flag: `--${flag}` }));
   };
   if (args.flags.has('beam') && args.flags.has('sample')) {
     conflict(
@@ -346,6 +346,7 @@ function manifestConflicts(
         spanOfWhole('--max-length'),
         `the greedy graph was compiled with max_length=${manifest.maxLength} and always decodes that far, so \`--max-length ${flags.maxLength}\` cannot take effect`,
         `leave out --greedy-graph to decode with the host loop, or set max_length=${flags.maxLength} in the spec and compile again`,
+        { flag: '--max-length', value: String(flags.maxLength), expected: manifest.maxLength },
       ),
     );
   }
@@ -356,6 +357,7 @@ function manifestConflicts(
         spanOfWhole('--prompt'),
         'the greedy graph takes no target prefix, so `--prompt` would have no effect',
         'leave out --greedy-graph to force a target prefix with the host loop',
+        { flag: '--prompt' },
       ),
     );
   }
@@ -367,6 +369,7 @@ function manifestConflicts(
         spanOfWhole('--min-length'),
         `\`--min-length ${flags.minLength}\` is above ${manifest.name}'s max_length of ${maxLength}, so no sequence could end with eos`,
         `ask for --min-length ${maxLength} or less, or raise --max-length`,
+        { flag: '--min-length', value: String(flags.minLength), limit: maxLength },
       ),
     );
   }
@@ -377,6 +380,7 @@ function manifestConflicts(
         spanOfWhole('--attention'),
         `${manifest.name}'s decoder has no attention, so \`--attention\` would have no effect`,
         'leave out --attention',
+        { flag: '--attention', names: [manifest.name] },
       ),
     );
   }
@@ -387,6 +391,7 @@ function manifestConflicts(
         spanOfWhole('--src-vocab'),
         `${manifest.name} is a language model, which takes no source, so \`--src-vocab\` would have no effect`,
         'read the prompt as text with --tgt-vocab instead',
+        { flag: '--src-vocab', names: [manifest.name] },
       ),
     );
   }

@@ -137,6 +137,7 @@ function inputAssignments(flags: readonly string[]): { values?: Map<string, stri
           spanOfWhole(`input \`${name}\``),
           `\`--input ${name}=…\` is given more than once`,
           'give each input once; put several rows in one value, e.g. [[1, 2], [3, 4]]',
+          { flag: '--input', input: name, limit: 1 },
         ),
       );
       continue;

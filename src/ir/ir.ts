@@ -162,8 +162,17 @@ export interface EncoderIR {
 
 export type AttentionScore = 'dot' | 'general' | 'additive';
 
+/**
+ * Attention over the encoder's memory, an op of the decoder step. It reads the recurrent layer named
+ * `input`: Bahdanau, the top layer of its state before this step, and its context joins the layer's
+ * input; Luong, its output of this step, and the attentional vector takes the place of that output
+ * for the steps after it (which read `input`).
+ */
 export interface AttentionIR {
+  readonly kind: 'attention';
   readonly label: string;
+  /** The decoder's recurrent layer, whose state (Bahdanau) or output (Luong) is the query. */
+  readonly input: string;
   readonly score: AttentionScore;
   /** Luong: after the recurrent layer; Bahdanau: before it, its context fed into the recurrent input. */
   readonly placement: 'luong' | 'bahdanau';
@@ -174,12 +183,48 @@ export interface AttentionIR {
   readonly display: string;
 }
 
+/**
+ * `bridge=linear`: the decoder's initial state as tanh of a projection of the encoder's final
+ * states, all layers and directions joined (docs/seq2seq.md).
+ */
+export interface BridgeOp {
+  readonly kind: 'bridge';
+  readonly label: string;
+  /** The encoder's last recurrent layer, whose final states it reads. */
+  readonly input: string;
+  /** The states it makes: `h`, and `c` when the encoder's and the decoder's layers are both LSTMs (else c0 is zeros). */
+  readonly states: readonly ('h' | 'c')[];
+  /** The size of the joined final states: L_enc · directions · H_enc. */
+  readonly inFeatures: number;
+  /** The decoder's layers and hidden size: each state it makes is [layers, batch, hidden]. */
+  readonly layers: number;
+  readonly hidden: number;
+  readonly span: Span;
+}
+
+/** An attention op by the name the decoder step's op list uses. */
+export type AttentionOp = AttentionIR;
+
+/**
+ * One op of a decoder step. In a step, a recurrent op runs one token from the state the step carries
+ * (its input joined with a Bahdanau context or the fed attentional vector), not over a sequence.
+ */
+export type DecoderStepOp = Op | AttentionOp;
+
 /** The decoder chain, run once per generated token: see docs/seq2seq.md. */
 export interface DecoderIR {
   readonly bos: number;
   readonly eos: number;
   readonly maxLength: number;
   readonly bridge: boolean;
+  /** With `bridge=linear`, the op that makes the initial state; without it the encoder's final state is the initial state. */
+  readonly initialState?: BridgeOp;
+  /**
+   * The step's ops in the order one step runs them: the Embedding of the previous token, a Bahdanau
+   * Attention, the recurrent layer, a Luong Attention, then the head. The fields below name the same
+   * ops one by one.
+   */
+  readonly step: readonly DecoderStepOp[];
   readonly embedding: EmbeddingOp;
   readonly attention?: AttentionIR;
   readonly recurrent: RecurrentOp;

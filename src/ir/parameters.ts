@@ -1,6 +1,6 @@
 // The parameters each IR op owns, named and shaped exactly as PyTorch's state_dict has them: the one owner of parameter names and gate layouts, read by the checker, the weights and the lowering.
 
-import type { DecoderIR, EncoderIR, IrParameter, Op, RecurrentCell, RecurrentOp } from './ir.js';
+import type { AttentionIR, BridgeOp, DecoderIR, IrParameter, Op, RecurrentCell, RecurrentOp } from './ir.js';
 
 /** The four tensors of one recurrent layer and direction, as PyTorch names them before `_l{layer}`. */
 export type RecurrentWeight = 'weight_ih' | 'weight_hh' | 'bias_ih' | 'bias_hh';
@@ -26,11 +26,39 @@ export function recurrentParameterName(
   return `${label}.${weight}_l${layer}${direction === 1 ? '_reverse' : ''}`;
 }
 
+/** The tensors of an Embedding, Linear or LayerNorm layer, as PyTorch names them after the label. */
+export type LayerWeight = 'weight' | 'bias';
+
+/** PyTorch's name for a layer's weight or bias: `fc.weight`. */
+export function layerParameterName(label: string, weight: LayerWeight): string {
+  return `${label}.${weight}`;
+}
+
+/** The tensors of an attention layer (OpenNMT-py's GlobalAttention names, docs/seq2seq.md). */
+export type AttentionWeight =
+  | 'linear_in.weight'
+  | 'linear_context.weight'
+  | 'linear_query.weight'
+  | 'linear_query.bias'
+  | 'v.weight'
+  | 'linear_out.weight'
+  | 'linear_out.bias';
+
+/** The name of an attention tensor: `attention.linear_in.weight`. */
+export function attentionParameterName(label: string, weight: AttentionWeight): string {
+  return `${label}.${weight}`;
+}
+
+/** The name of a bridge tensor, for the decoder's initial `h` or `c`: `bridge.h.weight`. */
+export function bridgeParameterName(state: 'h' | 'c', weight: LayerWeight): string {
+  return `bridge.${state}.${weight}`;
+}
+
 /** The parameters one op owns, in PyTorch's state_dict order. */
 export function parametersOf(op: Op): IrParameter[] {
   const owner = op.label;
-  const p = (suffix: string, shape: number[], init: IrParameter['init']): IrParameter => ({
-    name: `${op.label}.${suffix}`,
+  const p = (suffix: LayerWeight, shape: number[], init: IrParameter['init']): IrParameter => ({
+    name: layerParameterName(op.label, suffix),
     shape,
     init,
     owner,
@@ -78,54 +106,45 @@ export function parametersOf(op: Op): IrParameter[] {
   }
 }
 
-/** Attention and bridge parameters, named as docs/seq2seq.md gives them (OpenNMT-py's GlobalAttention names). */
-export function decoderParameters(
-  decoder: DecoderIR,
-  encoder: EncoderIR | undefined,
-  encoderOps: readonly Op[],
-): IrParameter[] {
+/** The bridge's, then the decoder step's parameters, op by op in the step's order (docs/seq2seq.md). */
+export function decoderParameters(decoder: DecoderIR): IrParameter[] {
+  const result = decoder.initialState === undefined ? [] : bridgeParameters(decoder.initialState);
+  for (const op of decoder.step) result.push(...(op.kind === 'attention' ? attentionParameters(op) : parametersOf(op)));
+  return result;
+}
+
+/** A bridge's projection per state it makes: `bridge.h.weight` [L·H, in] and `bridge.h.bias` [L·H]. */
+export function bridgeParameters(op: BridgeOp): IrParameter[] {
+  const bound = { kind: 'uniform' as const, bound: 1 / Math.sqrt(op.inFeatures) };
+  const out = op.layers * op.hidden;
+  return op.states.flatMap((s): IrParameter[] => [
+    { name: bridgeParameterName(s, 'weight'), shape: [out, op.inFeatures], init: bound, owner: op.label },
+    { name: bridgeParameterName(s, 'bias'), shape: [out], init: bound, owner: op.label },
+  ]);
+}
+
+/** An attention op's parameters: its score's, then (Luong) `linear_out`'s. */
+export function attentionParameters(att: AttentionIR): IrParameter[] {
+  const { memoryDim: d, queryDim: q, label } = att;
+  const p = (weight: AttentionWeight, shape: number[], fanIn: number): IrParameter => ({
+    name: attentionParameterName(label, weight),
+    shape,
+    init: { kind: 'uniform', bound: 1 / Math.sqrt(fanIn) },
+    owner: label,
+  });
   const result: IrParameter[] = [];
-  const att = decoder.attention;
-  const { hidden, layers, cell } = decoder.recurrent;
-  if (encoder !== undefined && decoder.bridge) {
-    const final = encoderOps.find((o): o is RecurrentOp => o.kind === 'recurrent' && o.label === encoder.finalState)!;
-    const inFeatures = final.layers * (final.bidirectional ? 2 : 1) * final.hidden;
-    const bound = { kind: 'uniform' as const, bound: 1 / Math.sqrt(inFeatures) };
-    const states = cell === 'lstm' && final.cell === 'lstm' ? ['h', 'c'] : ['h'];
-    for (const s of states) {
-      result.push(
-        { name: `bridge.${s}.weight`, shape: [layers * hidden, inFeatures], init: bound, owner: 'bridge' },
-        { name: `bridge.${s}.bias`, shape: [layers * hidden], init: bound, owner: 'bridge' },
-      );
-    }
+  if (att.score === 'general') result.push(p('linear_in.weight', [d, q], q));
+  if (att.score === 'additive') {
+    result.push(
+      p('linear_context.weight', [d, d], d),
+      p('linear_query.weight', [d, q], q),
+      p('linear_query.bias', [d], q),
+      p('v.weight', [1, d], d),
+    );
   }
-  const ordered: IrParameter[][] = [parametersOf(decoder.embedding)];
-  const attention: IrParameter[] = [];
-  if (att !== undefined) {
-    const { memoryDim: d, queryDim: q, label } = att;
-    const p = (suffix: string, shape: number[], fanIn: number): IrParameter => ({
-      name: `${label}.${suffix}`,
-      shape,
-      init: { kind: 'uniform', bound: 1 / Math.sqrt(fanIn) },
-      owner: label,
-    });
-    if (att.score === 'general') attention.push(p('linear_in.weight', [d, q], q));
-    if (att.score === 'additive') {
-      attention.push(
-        p('linear_context.weight', [d, d], d),
-        p('linear_query.weight', [d, q], q),
-        p('linear_query.bias', [d], q),
-        p('v.weight', [1, d], d),
-      );
-    }
-    if (att.placement === 'luong') {
-      attention.push(p('linear_out.weight', [q, d + q], d + q));
-      if (att.score === 'additive') attention.push(p('linear_out.bias', [q], d + q));
-    }
+  if (att.placement === 'luong') {
+    result.push(p('linear_out.weight', [q, d + q], d + q));
+    if (att.score === 'additive') result.push(p('linear_out.bias', [q], d + q));
   }
-  if (att?.placement === 'bahdanau') ordered.push(attention);
-  ordered.push(parametersOf(decoder.recurrent));
-  if (att?.placement === 'luong') ordered.push(attention);
-  for (const op of decoder.head) ordered.push(parametersOf(op));
-  return [...result, ...ordered.flat()];
+  return result;
 }

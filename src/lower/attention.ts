@@ -1,5 +1,7 @@
 // Attention in a decoder: the three scores (dot, general, additive), the masked softmax and context, for one step or for every target step at once.
 
+import type { AttentionOp } from '../ir/ir.js';
+import { attentionParameterName } from '../ir/parameters.js';
 import * as onnx from './ops.js';
 import type { OnnxDim } from '../onnx/types.js';
 import { dimValue, type GraphBuilder, type TensorType } from './builder.js';
@@ -10,10 +12,10 @@ import { type DecoderContext, type EncoderValues, float, bool } from './decoder.
 export function attend(
   ctx: DecoderContext,
   b: GraphBuilder,
+  att: AttentionOp,
   query: string,
   enc: EncoderValues,
 ): { context: string; weights: string } {
-  const att = ctx.decoder.attention!;
   const { batch, srcTime, memoryDim } = ctx.sizes;
   const memory = enc.memory!;
   const path = att.label;
@@ -24,14 +26,14 @@ export function attend(
   if (att.score === 'additive') {
     const queryProjected = b.fresh(`${path}/query_projected`);
     const wq = b.floatInitializer(
-      `${att.label}.linear_query.weight`,
+      attentionParameterName(att.label, 'linear_query.weight'),
       [memoryDim, att.queryDim],
-      ctx.weight(`${att.label}.linear_query.weight`),
+      ctx.weight(attentionParameterName(att.label, 'linear_query.weight')),
     );
     const bq = b.floatInitializer(
-      `${att.label}.linear_query.bias`,
+      attentionParameterName(att.label, 'linear_query.bias'),
       [memoryDim],
-      ctx.weight(`${att.label}.linear_query.bias`),
+      ctx.weight(attentionParameterName(att.label, 'linear_query.bias')),
     );
     onnx.gemm(
       b,
@@ -52,8 +54,8 @@ export function attend(
     const wcT = b.floatInitializer(
       `${att.label}/linear_context_T`,
       [memoryDim, memoryDim],
-      transpose2d(ctx.weight(`${att.label}.linear_context.weight`), memoryDim, memoryDim),
-      `${att.label}.linear_context.weight transposed`,
+      transpose2d(ctx.weight(attentionParameterName(att.label, 'linear_context.weight')), memoryDim, memoryDim),
+      `${attentionParameterName(att.label, 'linear_context.weight')} transposed`,
     );
     const contextProjected = b.fresh(`${path}/context_projected`);
     onnx.matMul(
@@ -82,8 +84,8 @@ export function attend(
     const vT = b.floatInitializer(
       `${att.label}/v_T`,
       [memoryDim, 1],
-      ctx.weight(`${att.label}.v.weight`),
-      `${att.label}.v.weight transposed`,
+      ctx.weight(attentionParameterName(att.label, 'v.weight')),
+      `${attentionParameterName(att.label, 'v.weight')} transposed`,
     );
     scores3 = b.fresh(`${path}/scores3`);
     onnx.matMul(
@@ -98,9 +100,9 @@ export function attend(
     if (att.score === 'general') {
       projected = b.fresh(`${path}/query_projected`);
       const w = b.floatInitializer(
-        `${att.label}.linear_in.weight`,
+        attentionParameterName(att.label, 'linear_in.weight'),
         [memoryDim, att.queryDim],
-        ctx.weight(`${att.label}.linear_in.weight`),
+        ctx.weight(attentionParameterName(att.label, 'linear_in.weight')),
       );
       onnx.gemm(
         b,
@@ -173,8 +175,13 @@ export function attend(
 }
 
 /** Luong's attentional vector: linear_out([context ; query]), then tanh for dot and general. */
-export function attentionalVector(ctx: DecoderContext, b: GraphBuilder, context: string, query: string): string {
-  const att = ctx.decoder.attention!;
+export function attentionalVector(
+  ctx: DecoderContext,
+  b: GraphBuilder,
+  att: AttentionOp,
+  context: string,
+  query: string,
+): string {
   const { batch, memoryDim } = ctx.sizes;
   const q = att.queryDim;
   const path = att.label;
@@ -189,13 +196,17 @@ export function attentionalVector(ctx: DecoderContext, b: GraphBuilder, context:
     where,
   );
   const weight = b.floatInitializer(
-    `${att.label}.linear_out.weight`,
+    attentionParameterName(att.label, 'linear_out.weight'),
     [q, memoryDim + q],
-    ctx.weight(`${att.label}.linear_out.weight`),
+    ctx.weight(attentionParameterName(att.label, 'linear_out.weight')),
   );
   const bias =
     att.score === 'additive'
-      ? b.floatInitializer(`${att.label}.linear_out.bias`, [q], ctx.weight(`${att.label}.linear_out.bias`))
+      ? b.floatInitializer(
+          attentionParameterName(att.label, 'linear_out.bias'),
+          [q],
+          ctx.weight(attentionParameterName(att.label, 'linear_out.bias')),
+        )
       : undefined;
   const projected = b.fresh(`${path}/linear_out`);
   onnx.gemm(
@@ -236,14 +247,18 @@ export function attentionalSequence(
     return out;
   };
   // For webgpu, the step graph's Gemms read these weights in PyTorch's layout: the scoring graph transposes the same tensors.
-  const transposed = (parameter: string, rows: number, columns: number): string =>
+  const transposed = (
+    parameter: 'linear_query' | 'linear_context' | 'linear_in' | 'linear_out',
+    rows: number,
+    columns: number,
+  ): string =>
     ctx.target.matMulWeight(
       b,
-      `${att.label}.${parameter}.weight`,
+      attentionParameterName(att.label, `${parameter}.weight` as const),
       `${att.label}/${parameter}_T`,
       rows,
       columns,
-      ctx.weight(`${att.label}.${parameter}.weight`),
+      ctx.weight(attentionParameterName(att.label, `${parameter}.weight` as const)),
       where,
     );
   let scores: string;
@@ -260,7 +275,11 @@ export function attentionalSequence(
       `${path}/linear_query/Add`,
       [
         projected,
-        b.floatInitializer(`${att.label}.linear_query.bias`, [memoryDim], ctx.weight(`${att.label}.linear_query.bias`)),
+        b.floatInitializer(
+          attentionParameterName(att.label, 'linear_query.bias'),
+          [memoryDim],
+          ctx.weight(attentionParameterName(att.label, 'linear_query.bias')),
+        ),
       ],
       { name: biased, type: seq(dimValue(memoryDim)) },
       where,
@@ -296,8 +315,8 @@ export function attentionalSequence(
     const vT = b.floatInitializer(
       `${att.label}/v_T`,
       [memoryDim, 1],
-      ctx.weight(`${att.label}.v.weight`),
-      `${att.label}.v.weight transposed`,
+      ctx.weight(attentionParameterName(att.label, 'v.weight')),
+      `${attentionParameterName(att.label, 'v.weight')} transposed`,
     );
     const scores4 = matmul('scores4', activated, vT, float([batch, time, srcTime, dimValue(1)]));
     scores = b.fresh(`${path}/scores`);
@@ -361,7 +380,14 @@ export function attentionalSequence(
     onnx.add(
       b,
       `${path}/linear_out/Add`,
-      [out, b.floatInitializer(`${att.label}.linear_out.bias`, [q], ctx.weight(`${att.label}.linear_out.bias`))],
+      [
+        out,
+        b.floatInitializer(
+          attentionParameterName(att.label, 'linear_out.bias'),
+          [q],
+          ctx.weight(attentionParameterName(att.label, 'linear_out.bias')),
+        ),
+      ],
       { name: biased, type: seq(dimValue(q)) },
       where,
     );

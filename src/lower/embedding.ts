@@ -4,6 +4,7 @@ import type { EmbeddingOp } from '../ir/ir.js';
 import * as onnx from './ops.js';
 import type { LayerContext, LayerOutput } from './layer.js';
 import { internalType, recordedPlace } from './values.js';
+import { layerParameterName } from '../ir/parameters.js';
 
 /** Emits the embedding `op`; returns its output tensor, time-major when the ids were. */
 export function lowerEmbedding(ctx: LayerContext, op: EmbeddingOp): LayerOutput {
@@ -13,7 +14,11 @@ export function lowerEmbedding(ctx: LayerContext, op: EmbeddingOp): LayerOutput 
     () => ctx.value(op.input),
     () => ctx.timeMajor(op.input, op.span),
   );
-  const table = b.floatInitializer(`${op.label}.weight`, [op.vocab, op.dim], ctx.weight(`${op.label}.weight`));
+  const table = b.floatInitializer(
+    layerParameterName(op.label, 'weight'),
+    [op.vocab, op.dim],
+    ctx.weight(layerParameterName(op.label, 'weight')),
+  );
   const out = b.fresh(`${op.label}/output`);
   onnx.gather(
     b,

@@ -1,7 +1,8 @@
 // A bundle's encoder: its graph (memory and the decoder's initial state), the bridge, the source mask, and the decoder's start in the other graphs.
 
 import * as onnx from './ops.js';
-import type { RecurrentOp } from '../ir/ir.js';
+import type { BridgeOp, RecurrentOp } from '../ir/ir.js';
+import { bridgeParameterName } from '../ir/parameters.js';
 import type { GraphProto, ValueInfoProto } from '../onnx/types.js';
 import { dimValue, GraphBuilder } from './builder.js';
 import { Lowering } from './lower.js';
@@ -115,7 +116,7 @@ export function initialState(
   final: RecurrentOp,
   directions: number,
 ): string {
-  const { batch, layers, hidden } = ctx.sizes;
+  const { batch } = ctx.sizes;
   const joinedSize = final.hidden * directions;
   const perLayer: string[] = [];
   for (let layer = 0; layer < final.layers; layer++) {
@@ -142,30 +143,47 @@ export function initialState(
     { name: stacked, type: float([dimValue(final.layers), batch, dimValue(joinedSize)]) },
     { axis: 0 },
   );
-  if (!ctx.decoder.bridge) return stacked;
-  // bridge: tanh(W · [h_enc[0] ; … ; h_enc[L_enc−1]] + b), reshaped to [L, B, H].
-  const path = `bridge/${which}`;
+  const bridge = ctx.decoder.initialState;
+  return bridge === undefined ? stacked : lowerBridge(ctx, b, bridge, which, stacked, final.layers);
+}
+
+/** The bridge for state `which`: tanh(W · [h_enc[0] ; … ; h_enc[L_enc−1]] + b) from [L_enc, B, in], reshaped to [L, B, H]. */
+function lowerBridge(
+  ctx: DecoderContext,
+  b: GraphBuilder,
+  op: BridgeOp,
+  which: 'h' | 'c',
+  stacked: string,
+  encoderLayers: number,
+): string {
+  const { batch } = ctx.sizes;
+  const { layers, hidden, inFeatures } = op;
+  const path = `${op.label}/${which}`;
   const batchMajor = b.fresh(`${path}/batch_major`);
   onnx.transpose(
     b,
     `${path}/Transpose`,
     [stacked],
-    { name: batchMajor, type: float([batch, dimValue(final.layers), dimValue(joinedSize)]) },
+    { name: batchMajor, type: float([batch, dimValue(encoderLayers), dimValue(inFeatures / encoderLayers)]) },
     { perm: [1, 0, 2] },
   );
   const flat = b.fresh(`${path}/flat`);
   const flatShape = b.int64Initializer(`${path}/flat_shape`, [0, -1]);
   onnx.reshape(b, `${path}/Flatten`, [batchMajor, flatShape], {
     name: flat,
-    type: float([batch, dimValue(final.layers * joinedSize)]),
+    type: float([batch, dimValue(inFeatures)]),
   });
   const projected = b.fresh(`${path}/projected`);
   const w = b.floatInitializer(
-    `bridge.${which}.weight`,
-    [layers * hidden, final.layers * joinedSize],
-    ctx.weight(`bridge.${which}.weight`),
+    bridgeParameterName(which, 'weight'),
+    [layers * hidden, inFeatures],
+    ctx.weight(bridgeParameterName(which, 'weight')),
   );
-  const bias = b.floatInitializer(`bridge.${which}.bias`, [layers * hidden], ctx.weight(`bridge.${which}.bias`));
+  const bias = b.floatInitializer(
+    bridgeParameterName(which, 'bias'),
+    [layers * hidden],
+    ctx.weight(bridgeParameterName(which, 'bias')),
+  );
   onnx.gemm(
     b,
     `${path}/Gemm`,

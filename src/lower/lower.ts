@@ -2,10 +2,10 @@
 
 import { assertNever } from '../contracts/assert.js';
 import { parameterCount, type ModelIR, type Op, type PoolOp, type RecurrentOp, type ValueType } from '../ir/ir.js';
-import { DataType, type ModelProto, type OnnxDim, type ValueInfoProto } from '../onnx/types.js';
+import type { ModelProto, OnnxDim, ValueInfoProto } from '../onnx/types.js';
 import type { Span } from '../diagnostics/diagnostic.js';
 import type { WeightMap } from '../weights/types.js';
-import { dimValue, GraphBuilder, type TensorType } from './builder.js';
+import { GraphBuilder } from './builder.js';
 import * as onnx from './ops.js';
 import type { Lengths } from './lengths.js';
 import { modelProto } from './model.js';
@@ -16,7 +16,8 @@ import { lowerLinear } from './linear.js';
 import { lowerLayerNorm } from './norm.js';
 import { lowerActivation } from './activation.js';
 import type { LayerContext, LayerOutput } from './layer.js';
-import { emitRecurrentNode } from './recurrent.js';
+import { lowerRecurrent, type RecurrentContext } from './recurrent.js';
+import { lowerOutput, type OutputContext } from './output.js';
 import { targetFor, type CompileTarget, type Target } from './target.js';
 import { batchMajorPerm, elemType, internalType, onnxDim, recordedPlace, type Lowered } from './values.js';
 
@@ -210,113 +211,16 @@ export class Lowering {
   }
 
   private recurrent(op: RecurrentOp): void {
-    const x = this.timeMajor(op.input, op.span);
-    const directions = op.bidirectional ? ['forward', 'reverse'] : ['forward'];
-    const [time, batch] = internalType(op.output.type, true).dims as [OnnxDim, OnnxDim];
-    const h = dimValue(op.hidden);
-    const seqLens = op.lengths === undefined ? undefined : this.sequenceLens(op.lengths, x);
-    const states: string[] = [];
-    const cells: string[] = [];
-    let input = x.name;
-    let inputSize = op.inputSize;
-    for (let layer = 0; layer < op.layers; layer++) {
-      const top = layer === op.layers - 1;
-      const ys: string[] = [];
-      for (const [d, direction] of directions.entries()) {
-        const path = `${op.label}/l${layer}/${direction}`;
-        const stateIndex = layer * directions.length + d;
-        const initialH =
-          op.state === undefined ? undefined : this.stateSlice(op.state.h0, stateIndex, path, 'h0', batch, h);
-        const initialC =
-          op.state?.c0 === undefined ? undefined : this.stateSlice(op.state.c0, stateIndex, path, 'c0', batch, h);
-        const needY = !top || this.consumed.has(op.output.id);
-        const y = needY ? this.b.fresh(`${path}/Y`) : undefined;
-        const yh = this.b.fresh(`${path}/Y_h`);
-        const stateType = { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] };
-        let yc: string | undefined;
-        if (op.cell === 'lstm' && (op.state?.cn !== undefined || this.cellStatesOf.has(op.label))) {
-          yc = this.b.fresh(`${path}/Y_c`);
-          cells.push(yc);
-        }
-        const outputs = {
-          y:
-            y === undefined
-              ? undefined
-              : { name: y, type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, h] } },
-          yH: { name: yh, type: stateType },
-          yC: yc === undefined ? undefined : { name: yc, type: stateType },
-        };
-        const place = {
-          layer,
-          direction: d as 0 | 1,
-          inputSize,
-          initializerPath: path,
-          nodePath: path,
-          target: this.target,
-          docString: this.where(op.span),
-        };
-        emitRecurrentNode(
-          this.b,
-          (n) => this.weight(n),
-          op,
-          place,
-          { x: input, sequenceLens: seqLens, initialH, initialC },
-          outputs,
-        );
-        if (y !== undefined) ys.push(y);
-        states.push(yh);
-      }
-      if (ys.length === 0) break;
-      input = this.mergeDirections(ys, `${op.label}/l${layer}`, time, batch, op.hidden);
-      inputSize = op.hidden * directions.length;
-    }
-    this.finalStates.set(op.label, states);
-    this.finalCells.set(op.label, cells);
-    if (op.state !== undefined) {
-      onnx.concat(this.b, `${op.label}/hn/Concat`, states, { name: op.state.hn }, { axis: 0 }, this.where(op.span));
-      if (op.state.cn !== undefined)
-        onnx.concat(this.b, `${op.label}/cn/Concat`, cells, { name: op.state.cn }, { axis: 0 }, this.where(op.span));
-    }
-    this.set(op, input, true);
-  }
-
-  /** Row `index` of a [layers·directions, batch, hidden] state input, kept as [1, batch, hidden]. */
-  private stateSlice(input: string, index: number, path: string, what: string, batch: OnnxDim, h: OnnxDim): string {
-    const indices = this.b.int64Initializer(`${path}/${what}_index`, [index]);
-    const name = this.b.fresh(`${path}/${what}`);
-    onnx.gather(
-      this.b,
-      `${path}/${what}/Gather`,
-      [input, indices],
-      { name, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } },
-      { axis: 0 },
-    );
-    return name;
-  }
-
-  /** [time, 1, batch, hidden] per direction → [time, batch, hidden·directions]. */
-  private mergeDirections(ys: readonly string[], path: string, time: OnnxDim, batch: OnnxDim, hidden: number): string {
-    const axes = this.b.int64Initializer(`${path}/direction_axis`, [1]);
-    let joined = ys[0]!;
-    if (ys.length > 1) {
-      joined = this.b.fresh(`${path}/Y_concat`);
-      onnx.concat(
-        this.b,
-        `${path}/Concat`,
-        ys,
-        {
-          name: joined,
-          type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, dimValue(hidden * ys.length)] },
-        },
-        { axis: 3 },
-      );
-    }
-    const out = this.b.fresh(`${path}/output`);
-    onnx.squeeze(this.b, `${path}/Squeeze`, [joined, axes], {
-      name: out,
-      type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(hidden * ys.length)] },
-    });
-    return out;
+    const context: RecurrentContext = {
+      ...this.layerContext,
+      sequenceLens: (lengths, reference) => this.sequenceLens(lengths, reference),
+      isRead: (id) => this.consumed.has(id),
+      keepsCells: (label) => this.cellStatesOf.has(label),
+    };
+    const output = lowerRecurrent(context, op);
+    this.finalStates.set(op.label, [...output.states]);
+    this.finalCells.set(op.label, [...output.cells]);
+    this.setLayer(op, output);
   }
 
   private pool(op: PoolOp): void {
@@ -333,54 +237,22 @@ export class Lowering {
   /** The final-state outputs of stateful layers, found once (a lookup per output made many outputs quadratic). */
   private stateOutputs: Set<string> | undefined;
 
-  /** Graph outputs are batch-major; steps past a row's length are zero. */
-  /** Emits `name` as the batch-major, length-masked form of a value; returns its value info for graph outputs. */
+  /** Emits `name` as the batch-major, length-masked form of a value (./output.ts); returns its value info. */
   output(name: string, valueId: string, type: ValueType, span: Span): ValueInfoProto {
-    const info: ValueInfoProto = { name, type: { elemType: elemType(type), shape: type.dims.map(onnxDim) } };
-    this.stateOutputs ??= new Set(
-      this.ir.ops.flatMap((o) =>
-        o.kind === 'recurrent' && o.state !== undefined ? [o.state.hn, o.state.cn ?? o.state.hn] : [],
-      ),
-    );
-    if (this.stateOutputs.has(name)) return info;
-    // A masked sequence that no layer made time-major yet goes through the same masking path.
-    const v = type.lengths !== undefined && type.hasTime ? this.timeMajor(valueId, span) : this.value(valueId);
-    const where = this.where(span);
-    let source = v.name;
-    if (v.timeMajor) {
-      if (type.lengths !== undefined) {
-        const t = internalType(type, true);
-        const valid = this.lengths.outputMask(type.lengths, v.name, type.dims.length, t.dims[0]!, t.dims[1]!);
-        const zero =
-          type.dtype === 'int64'
-            ? this.b.int64Initializer(`output/${name}/zero`, [0], [])
-            : this.b.floatScalar(`output/${name}/zero`, 0);
-        const validForRank = valid.rank === type.dims.length ? valid.mask : this.squeezeMask(valid.mask, name, t);
-        const masked = this.b.fresh(`output/${name}/masked`);
-        onnx.where(this.b, `output/${name}/Where`, [validForRank, v.name, zero], { name: masked, type: t }, where);
-        source = masked;
-      }
-      onnx.transpose(
-        this.b,
-        `output/${name}/Transpose`,
-        [source],
-        { name },
-        { perm: batchMajorPerm(type.dims.length) },
-        where,
-      );
-    } else {
-      onnx.identity(this.b, `output/${name}/Identity`, [source], { name }, where);
-    }
-    return info;
-  }
-
-  private squeezeMask(valid: string, name: string, t: TensorType): string {
-    const axes = this.b.int64Initializer(`output/${name}/mask_axis`, [2]);
-    const out = this.b.fresh(`output/${name}/valid`);
-    onnx.squeeze(this.b, `output/${name}/SqueezeMask`, [valid, axes], {
-      name: out,
-      type: { elemType: DataType.BOOL, dims: t.dims.slice(0, 2) },
-    });
-    return out;
+    const context: OutputContext = {
+      b: this.b,
+      lengths: this.lengths,
+      value: (id) => this.value(id),
+      timeMajor: (id, s) => this.timeMajor(id, s),
+      isStateOutput: (output) => {
+        this.stateOutputs ??= new Set(
+          this.ir.ops.flatMap((o) =>
+            o.kind === 'recurrent' && o.state !== undefined ? [o.state.hn, o.state.cn ?? o.state.hn] : [],
+          ),
+        );
+        return this.stateOutputs.has(output);
+      },
+    };
+    return lowerOutput(context, name, valueId, type, span);
   }
 }

@@ -6,14 +6,23 @@ import { dimValue, type GraphBuilder, type TensorType } from './builder.js';
 import * as onnx from './ops.js';
 import type { LayerContext, LayerOutput } from './layer.js';
 import { internalType, recordedPlace } from './values.js';
+import { layerParameterName } from '../ir/parameters.js';
 
 /** Emits the layer norm `op`; returns its output tensor, in its input's layout. */
 export function lowerLayerNorm(ctx: LayerContext, op: LayerNormOp): LayerOutput {
   const { b } = ctx;
   const x = ctx.timeMajor(op.input, op.span);
   const type = internalType(op.output.type, x.timeMajor);
-  const scale = b.floatInitializer(`${op.label}.weight`, [op.features], ctx.weight(`${op.label}.weight`));
-  const bias = b.floatInitializer(`${op.label}.bias`, [op.features], ctx.weight(`${op.label}.bias`));
+  const scale = b.floatInitializer(
+    layerParameterName(op.label, 'weight'),
+    [op.features],
+    ctx.weight(layerParameterName(op.label, 'weight')),
+  );
+  const bias = b.floatInitializer(
+    layerParameterName(op.label, 'bias'),
+    [op.features],
+    ctx.weight(layerParameterName(op.label, 'bias')),
+  );
   const out = b.fresh(`${op.label}/output`);
   const where = recordedPlace(op.span);
   if (b.opset >= 17) {

@@ -1,12 +1,153 @@
-// One layer and direction of a recurrent op as an ONNX LSTM, GRU or RNN node, with its W, R and B initializers in ONNX's gate order.
+// Lowering of a recurrent layer (RNN, LSTM, GRU; stacked, bidirectional, stateful): one ONNX node per layer and
+// direction, with its W, R and B initializers in ONNX's gate order.
 
 import { assertNever } from '../contracts/assert.js';
 import type { RecurrentOp } from '../ir/ir.js';
 import { gateCount, recurrentParameterName, type RecurrentWeight } from '../ir/parameters.js';
-import type { GraphBuilder } from './builder.js';
+import { DataType, type OnnxDim } from '../onnx/types.js';
+import { dimValue, type GraphBuilder } from './builder.js';
+import type { LayerContext, LayerOutput } from './layer.js';
 import * as onnx from './ops.js';
 import { concatFloat, onnxGateOrder, reorderGateBlocks } from './pack.js';
 import type { Target } from './target.js';
+import { internalType, recordedPlace, type Lowered } from './values.js';
+
+/** What a recurrent layer reads from the graph around it, besides what every layer reads. */
+export interface RecurrentContext extends LayerContext {
+  /** The int32 `sequence_lens` of the lengths input `lengths` for a layer reading the time-major `reference`. */
+  sequenceLens(lengths: string, reference: Lowered): string;
+  /** Whether some op or output reads the value `id` (a layer read only through its final state needs no Y). */
+  isRead(id: string): boolean;
+  /** Whether the graph needs the LSTM cell states of the layer `label` (an encoder's, for the decoder's c0). */
+  keepsCells(label: string): boolean;
+}
+
+/** A recurrent layer's output sequence (time-major), and its final states in PyTorch's h_n order. */
+export interface RecurrentOutput extends LayerOutput {
+  /** One [1, batch, hidden] tensor per layer and direction. */
+  readonly states: readonly string[];
+  /** The same for LSTM cell states, when the layer is stateful or `keepsCells` asked for them. */
+  readonly cells: readonly string[];
+}
+
+/** Emits the recurrent `op`: its layers one after another, each with one node per direction. */
+export function lowerRecurrent(ctx: RecurrentContext, op: RecurrentOp): RecurrentOutput {
+  const b = ctx.b;
+  const where = recordedPlace(op.span);
+  const x = ctx.timeMajor(op.input, op.span);
+  const directions = op.bidirectional ? ['forward', 'reverse'] : ['forward'];
+  const [time, batch] = internalType(op.output.type, true).dims as [OnnxDim, OnnxDim];
+  const h = dimValue(op.hidden);
+  const seqLens = op.lengths === undefined ? undefined : ctx.sequenceLens(op.lengths, x);
+  const states: string[] = [];
+  const cells: string[] = [];
+  let input = x.name;
+  let inputSize = op.inputSize;
+  for (let layer = 0; layer < op.layers; layer++) {
+    const top = layer === op.layers - 1;
+    const ys: string[] = [];
+    for (const [d, direction] of directions.entries()) {
+      const path = `${op.label}/l${layer}/${direction}`;
+      const stateIndex = layer * directions.length + d;
+      const initialH =
+        op.state === undefined ? undefined : stateSlice(b, op.state.h0, stateIndex, path, 'h0', batch, h);
+      const initialC =
+        op.state?.c0 === undefined ? undefined : stateSlice(b, op.state.c0, stateIndex, path, 'c0', batch, h);
+      const needY = !top || ctx.isRead(op.output.id);
+      const y = needY ? b.fresh(`${path}/Y`) : undefined;
+      const yh = b.fresh(`${path}/Y_h`);
+      const stateType = { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] };
+      let yc: string | undefined;
+      if (op.cell === 'lstm' && (op.state?.cn !== undefined || ctx.keepsCells(op.label))) {
+        yc = b.fresh(`${path}/Y_c`);
+        cells.push(yc);
+      }
+      const outputs = {
+        y:
+          y === undefined
+            ? undefined
+            : { name: y, type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, h] } },
+        yH: { name: yh, type: stateType },
+        yC: yc === undefined ? undefined : { name: yc, type: stateType },
+      };
+      const place = {
+        layer,
+        direction: d as 0 | 1,
+        inputSize,
+        initializerPath: path,
+        nodePath: path,
+        target: ctx.target,
+        docString: where,
+      };
+      emitRecurrentNode(b, ctx.weight, op, place, { x: input, sequenceLens: seqLens, initialH, initialC }, outputs);
+      if (y !== undefined) ys.push(y);
+      states.push(yh);
+    }
+    if (ys.length === 0) break;
+    input = mergeDirections(b, ys, `${op.label}/l${layer}`, time, batch, op.hidden);
+    inputSize = op.hidden * directions.length;
+  }
+  if (op.state !== undefined) {
+    onnx.concat(b, `${op.label}/hn/Concat`, states, { name: op.state.hn }, { axis: 0 }, where);
+    if (op.state.cn !== undefined)
+      onnx.concat(b, `${op.label}/cn/Concat`, cells, { name: op.state.cn }, { axis: 0 }, where);
+  }
+  return { name: input, timeMajor: true, states, cells };
+}
+
+/** Row `index` of a [layers·directions, batch, hidden] state input, kept as [1, batch, hidden]. */
+function stateSlice(
+  b: GraphBuilder,
+  input: string,
+  index: number,
+  path: string,
+  what: string,
+  batch: OnnxDim,
+  h: OnnxDim,
+): string {
+  const indices = b.int64Initializer(`${path}/${what}_index`, [index]);
+  const name = b.fresh(`${path}/${what}`);
+  onnx.gather(
+    b,
+    `${path}/${what}/Gather`,
+    [input, indices],
+    { name, type: { elemType: DataType.FLOAT, dims: [dimValue(1), batch, h] } },
+    { axis: 0 },
+  );
+  return name;
+}
+
+/** [time, 1, batch, hidden] per direction → [time, batch, hidden·directions]. */
+function mergeDirections(
+  b: GraphBuilder,
+  ys: readonly string[],
+  path: string,
+  time: OnnxDim,
+  batch: OnnxDim,
+  hidden: number,
+): string {
+  const axes = b.int64Initializer(`${path}/direction_axis`, [1]);
+  let joined = ys[0]!;
+  if (ys.length > 1) {
+    joined = b.fresh(`${path}/Y_concat`);
+    onnx.concat(
+      b,
+      `${path}/Concat`,
+      ys,
+      {
+        name: joined,
+        type: { elemType: DataType.FLOAT, dims: [time, dimValue(1), batch, dimValue(hidden * ys.length)] },
+      },
+      { axis: 3 },
+    );
+  }
+  const out = b.fresh(`${path}/output`);
+  onnx.squeeze(b, `${path}/Squeeze`, [joined, axes], {
+    name: out,
+    type: { elemType: DataType.FLOAT, dims: [time, batch, dimValue(hidden * ys.length)] },
+  });
+  return out;
+}
 
 /** The `activations` attribute of a recurrent node, when it differs from ONNX's defaults. */
 export function recurrentActivations(op: RecurrentOp): string[] | undefined {

@@ -6,12 +6,17 @@ import type { OnnxDim } from '../onnx/types.js';
 import { dimValue, type GraphBuilder } from './builder.js';
 import { emitRecurrentNode, Lowering } from './lower.js';
 import { type DecoderContext, type StepState, float } from './decoder.js';
+import { layerParameterName } from '../ir/parameters.js';
 
 /** Token ids [batch, time] (int64, or int32 from a float) → the decoder's embedding, time-major [time, batch, E]. */
 export function embedSequence(ctx: DecoderContext, b: GraphBuilder, ids: string, time: OnnxDim): string {
   const { batch } = ctx.sizes;
   const emb = ctx.decoder.embedding;
-  const table = b.floatInitializer(`${emb.label}.weight`, [emb.vocab, emb.dim], ctx.weight(`${emb.label}.weight`));
+  const table = b.floatInitializer(
+    layerParameterName(emb.label, 'weight'),
+    [emb.vocab, emb.dim],
+    ctx.weight(layerParameterName(emb.label, 'weight')),
+  );
   const gathered = b.fresh(`${emb.label}/output`);
   onnx.gather(
     b,

@@ -1,5 +1,7 @@
 // One decoder step: its graph, and the step's nodes (embedding, attention input, the stacked one-step recurrent layer, the head) inside any graph.
 
+import { assertNever } from '../contracts/assert.js';
+import type { AttentionOp, DecoderStepOp, RecurrentOp } from '../ir/ir.js';
 import * as onnx from './ops.js';
 import type { GraphProto, ValueInfoProto } from '../onnx/types.js';
 import { dimValue, GraphBuilder, type TensorType } from './builder.js';
@@ -57,7 +59,7 @@ export function stepGraph(ctx: DecoderContext): GraphProto {
   return graphOf(b, `${ctx.ir.name}_step`, inputs, outputs, 'One decoder step (docs/seq2seq.md).');
 }
 
-/** One decoder step (docs/seq2seq.md) emitted into `b`, which may be a Loop body. */
+/** One decoder step (docs/seq2seq.md) emitted into `b`, which may be a Loop body: the step's ops in order. */
 export function decoderStep(
   ctx: DecoderContext,
   b: GraphBuilder,
@@ -66,70 +68,115 @@ export function decoderStep(
   enc: EncoderValues,
 ): StepOutputs {
   const d = ctx.decoder;
-  const { batch, hidden, layers } = ctx.sizes;
   const lowering = new Lowering(ctx.ir, ctx.weights, ctx.options, b);
-  lowering.bind('tokens', tokens, { dtype: 'int64', dims: [], hasTime: false }, false);
-  lowering.op({ ...d.embedding, input: 'tokens' });
-  const embedded = lowering.lookup(d.embedding.label).name;
-  const att = d.attention;
-  const parts = [embedded];
-  let attention: string | undefined;
-  if (att?.placement === 'bahdanau') {
-    const top = b.fresh(`${d.recurrent.label}/previous_top`);
-    const index = b.int64Initializer(`${d.recurrent.label}/top_index`, [layers - 1], []);
-    onnx.gather(
-      b,
-      `${att.label}/query/Gather`,
-      [state.h, index],
-      { name: top, type: float([batch, dimValue(hidden)]) },
-      { axis: 0 },
-    );
-    const attended = attend(ctx, b, top, enc);
-    parts.push(attended.context);
-    attention = attended.weights;
-  }
-  if (att?.inputFeed === true) parts.push(state.feed!);
-  let x = embedded;
-  if (parts.length > 1) {
-    x = b.fresh(`${d.recurrent.label}/input`);
-    onnx.concat(
-      b,
-      `${d.recurrent.label}/input/Concat`,
-      parts,
-      { name: x, type: float([batch, dimValue(d.recurrent.inputSize)]) },
-      { axis: 1 },
-    );
-  }
-  const { h, c, top } = cellStep(ctx, b, x, state);
-  let output = top;
-  let feed: string | undefined;
-  if (att?.placement === 'luong') {
-    const attended = attend(ctx, b, top, enc);
-    attention = attended.weights;
-    output = attentionalVector(ctx, b, attended.context, top);
-    if (att.inputFeed) feed = output;
-  }
-  lowering.bind(d.recurrent.label, output, { dtype: 'float32', dims: [], hasTime: false }, false);
-  for (const op of d.head) lowering.op(op);
-  const last = d.head.length === 0 ? d.recurrent.label : d.head[d.head.length - 1]!.output.id;
-  const logits = lowering.lookup(last).name;
+  lowering.bind(d.embedding.input, tokens, { dtype: 'int64', dims: [], hasTime: false }, false);
+  const step: StepValues = { lowering, b, state, enc, joined: [] };
+  for (const op of d.step) stepOp(ctx, step, op);
+  const last = d.step[d.step.length - 1]!;
+  const logits = lowering.lookup(last.kind === 'attention' ? last.input : last.output.id).name;
+  const { h, c, feed, attention } = step;
   return {
     logits,
-    h,
+    h: h!,
     ...(c === undefined ? {} : { c }),
     ...(feed === undefined ? {} : { feed }),
     ...(attention === undefined ? {} : { attention }),
   };
 }
 
+/** What one step's ops read and write besides the values of `lowering`. */
+interface StepValues {
+  readonly lowering: Lowering;
+  readonly b: GraphBuilder;
+  /** The state the step starts from. */
+  readonly state: StepState;
+  readonly enc: EncoderValues;
+  /** Tensors joined to the recurrent layer's input after its own: a Bahdanau context. */
+  readonly joined: string[];
+  h?: string;
+  c?: string;
+  feed?: string;
+  attention?: string;
+}
+
+/** The one dispatch of a step's ops: attention and the one-token recurrent layer here, every other kind as in any graph. */
+function stepOp(ctx: DecoderContext, step: StepValues, op: DecoderStepOp): void {
+  switch (op.kind) {
+    case 'attention':
+      return op.placement === 'bahdanau' ? bahdanauAttention(ctx, step, op) : luongAttention(ctx, step, op);
+    case 'recurrent':
+      return recurrentStep(ctx, step, op);
+    case 'embedding':
+    case 'linear':
+    case 'layerNorm':
+    case 'dropout':
+    case 'activation':
+    case 'pool':
+      return step.lowering.op(op);
+    default:
+      return assertNever(op);
+  }
+}
+
+/** Bahdanau: attend with the top layer of the state before this step; the context joins the recurrent input. */
+function bahdanauAttention(ctx: DecoderContext, step: StepValues, op: AttentionOp): void {
+  const { b } = step;
+  const { batch, hidden, layers } = ctx.sizes;
+  const top = b.fresh(`${op.input}/previous_top`);
+  const index = b.int64Initializer(`${op.input}/top_index`, [layers - 1], []);
+  onnx.gather(
+    b,
+    `${op.label}/query/Gather`,
+    [step.state.h, index],
+    { name: top, type: float([batch, dimValue(hidden)]) },
+    { axis: 0 },
+  );
+  const attended = attend(ctx, b, op, top, step.enc);
+  step.joined.push(attended.context);
+  step.attention = attended.weights;
+}
+
+/** Luong: attend with the recurrent output of this step; the attentional vector takes its place (and is fed). */
+function luongAttention(ctx: DecoderContext, step: StepValues, op: AttentionOp): void {
+  const { b, lowering } = step;
+  const query = lowering.lookup(op.input).name;
+  const attended = attend(ctx, b, op, query, step.enc);
+  step.attention = attended.weights;
+  const output = attentionalVector(ctx, b, op, attended.context, query);
+  if (op.inputFeed) step.feed = output;
+  lowering.bind(op.input, output, { dtype: 'float32', dims: [], hasTime: false }, false);
+}
+
+/** The recurrent layer for one token: its input joined with a Bahdanau context or the fed vector, the state carried. */
+function recurrentStep(ctx: DecoderContext, step: StepValues, op: RecurrentOp): void {
+  const { b, lowering, state } = step;
+  const input = lowering.lookup(op.input).name;
+  const parts = [input, ...step.joined, ...(state.feed === undefined ? [] : [state.feed])];
+  let x = input;
+  if (parts.length > 1) {
+    x = b.fresh(`${op.label}/input`);
+    onnx.concat(
+      b,
+      `${op.label}/input/Concat`,
+      parts,
+      { name: x, type: float([ctx.sizes.batch, dimValue(op.inputSize)]) },
+      { axis: 1 },
+    );
+  }
+  const { h, c, top } = cellStep(ctx, b, op, x, state);
+  step.h = h;
+  step.c = c;
+  lowering.bind(op.label, top, { dtype: 'float32', dims: [], hasTime: false }, false);
+}
+
 /** The stacked recurrent layer for one token: each layer is a one-step ONNX recurrent node. */
 export function cellStep(
   ctx: DecoderContext,
   b: GraphBuilder,
+  op: RecurrentOp,
   x: string,
   state: StepState,
 ): { h: string; c?: string; top: string } {
-  const op = ctx.decoder.recurrent;
   const { batch, hidden } = ctx.sizes;
   const hs: string[] = [];
   const cs: string[] = [];

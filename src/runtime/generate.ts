@@ -99,6 +99,7 @@ export async function loadBundle(
           spanOfWhole('manifest'),
           `the bundle's manifest is not usable: ${p}`,
           'compile the spec again with `seqc compile`',
+          { names: ['manifest'], found: p },
         ),
       ),
     };

@@ -57,6 +57,7 @@ function ortNodeMissing(): Diagnostic {
     spanOfWhole(packageName),
     'running a model on Node needs onnxruntime-node, which is not installed',
     'install it next to seqc with `npm install onnxruntime-node` (compile, check and summary work without it)',
+    { names: [packageName], expected: 'installed', found: 'not installed' },
   );
 }
 
@@ -67,5 +68,6 @@ function ortNodeBroken(e: unknown): Diagnostic {
     spanOfWhole(packageName),
     `onnxruntime-node is installed but could not be loaded: ${message.split('\n')[0]}`,
     'reinstall it with `npm install onnxruntime-node` on this machine; its native library must match the platform and Node version',
+    { names: [packageName], found: message.split('\n')[0]! },
   );
 }

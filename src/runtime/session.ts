@@ -94,6 +94,7 @@ export async function openModel(
           spanOfWhole(source),
           `${source} has an output named \`__proto__\`, which ONNX Runtime's JavaScript API cannot return`,
           'rename the output in the spec and compile it again',
+          { names: ['__proto__'] },
         ),
       ],
     };
@@ -130,6 +131,7 @@ export async function openModel(
           spanOfWhole(source),
           `ONNX Runtime could not open ${source} on ${providers.join(' or ')}: ${failures.join('; ')}`,
           providerHint(providers),
+          { names: [source, ...providers], found: failures.join('; ') },
         ),
       ],
     };
@@ -141,6 +143,7 @@ export async function openModel(
         spanOfWhole(source),
         `execution provider ${providers.slice(0, providers.length - used.length).join(', ')} is not available (${failures.join('; ')}); running on ${used[0]}`,
         providerHint(providers.slice(0, 1)),
+        { names: [...providers], expected: providers[0]!, found: used[0]! },
       ),
     );
   }

@@ -86,6 +86,7 @@ export function checkAgainstGraph(
           spanOfWhole(source),
           `${source}'s seqc.signature does not match its graph: ${shown}`,
           'the file was changed after seqc compiled it; compile the spec again',
+          { names: [source], found: shown },
         ),
       ],
     };
@@ -103,6 +104,7 @@ export function checkAgainstGraph(
           spanOfWhole(source),
           `seqc cannot find the embedding table that \`${input.name}\` indexes in ${source}, so it cannot check its ids`,
           'run only models compiled by seqc, unchanged; compile the spec again',
+          { names: [source], input: input.name, expected: 'an embedding table' },
         ),
       );
     }
@@ -119,6 +121,7 @@ function badSignature(source: string, problem: string): Diagnostic {
     spanOfWhole(source),
     `${source} has a seqc.signature seqc cannot use: ${problem}`,
     'the file was changed after seqc compiled it, or it was not written by seqc; compile the spec again',
+    { names: [source], found: problem },
   );
 }
 

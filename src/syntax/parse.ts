@@ -105,6 +105,7 @@ export function parse(original: string, source: string): ParseResult {
           span,
           message,
           models.length === 0 ? 'start with `model Name { … }`' : 'move each model into a file of its own',
+          { expected: 1, found: models.length },
         ),
       ],
     };
@@ -447,6 +448,7 @@ function lexingDiagnostic(e: ILexingError, text: string, source: string, lines: 
       : found.startsWith('"')
         ? 'a string ends with a closing `"` on the same line'
         : 'names are letters, digits and `_`; comments start with `#`',
+    { found },
   );
 }
 
