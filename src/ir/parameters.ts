@@ -74,6 +74,7 @@ export function parametersOf(op: Op): IrParameter[] {
     case 'dropout':
     case 'pool':
     case 'activation':
+    case 'merge':
       return [];
   }
 }

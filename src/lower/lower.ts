@@ -15,6 +15,7 @@ import { lowerEmbedding } from './embedding.js';
 import { lowerLinear } from './linear.js';
 import { lowerLayerNorm } from './norm.js';
 import { lowerActivation } from './activation.js';
+import { lowerMerge } from './merge.js';
 import type { LayerContext, LayerOutput } from './layer.js';
 import { emitRecurrentNode } from './recurrent.js';
 import { targetFor, type CompileTarget, type Target } from './target.js';
@@ -84,6 +85,7 @@ export class Lowering {
       this.ir.inputs.find((i) => i.name === lengths)!.type.dims.map(onnxDim),
     );
     for (const op of ir.ops) if (!(op.kind === 'pool' && op.finalStateOf !== undefined)) this.consumed.add(op.input);
+    for (const op of ir.ops) if (op.kind === 'merge') for (const id of op.operands) this.consumed.add(id);
     for (const out of ir.outputs) this.consumed.add(out.value);
     if (ir.encoder !== undefined) this.consumed.add(ir.encoder.memory);
   }
@@ -149,6 +151,8 @@ export class Lowering {
         return this.pool(op);
       case 'activation':
         return this.setLayer(op, lowerActivation(this.layerContext, op));
+      case 'merge':
+        return this.setLayer(op, lowerMerge(this.layerContext, op));
       default:
         return assertNever(op);
     }
