@@ -19,6 +19,7 @@ import {
   type ValueType,
 } from '../ir/ir.js';
 import type {
+  Argument,
   CallStep,
   Chain,
   DecoderBlock,
@@ -328,6 +329,7 @@ function isMergeMode(name: string): name is MergeMode {
  */
 function checkMerge(ctx: ChainContext, source: MergeSource): Binding | undefined {
   const callee = source.callee.text;
+  markOperandsRead(ctx, source.args);
   if (!isMergeMode(callee)) {
     const suggestion = closest(callee, mergeModes);
     const hint =
@@ -407,6 +409,12 @@ function checkMerge(ctx: ChainContext, source: MergeSource): Binding | undefined
   };
   ctx.ops.push(op);
   return { value: op.output, span: source.span, op };
+}
+
+/** A merge reads its operands even when it is malformed, so that their chains do not also warn as unused. */
+function markOperandsRead(ctx: ChainContext, args: readonly Argument[]): void {
+  for (const arg of args)
+    if (arg.value.kind === 'nameValue' && ctx.scope.has(arg.value.text)) ctx.referenced.add(arg.value.text);
 }
 
 /** The type of a merge's result, or undefined after diagnosing the first operand that does not fit the first. */
@@ -746,6 +754,7 @@ function checkStepWithoutTypes(ctx: ChainContext, step: Step): void {
 function unknownStep(ctx: ChainContext, step: CallStep): Diagnostic {
   const callee = step.callee.text;
   if (isMergeMode(callee) && step.label === undefined) {
+    markOperandsRead(ctx, step.args ?? []);
     return error(
       'SEQ061',
       step.callee.span,
