@@ -549,6 +549,8 @@ function parseHint(e: IRecognitionException, facts: ParseErrorFacts | undefined)
     return 'arguments look like `hidden=256`, separated by commas';
   if (rule === 'typeExpr' || rule === 'dim')
     return 'types look like `int64[batch, time]`, `float32[batch, time, 40]` or `lengths(tokens)`';
+  if (rule === 'qualifiedName')
+    return 'a dotted label names a nested module, one name per part: `encoder.rnn: LSTM(…)`';
   if (rule === 'chain') return 'a chain is `source -> step -> step`';
   return undefined;
 }
@@ -575,6 +577,27 @@ function likelyMistake(e: IRecognitionException, t: IToken, text: string, source
     end: { offset: end, line: t.startLine ?? 1, column: (t.startColumn ?? 1) - (t.startOffset - end) },
   });
   const isName = t.tokenType.name === 'Identifier';
+  // `encoder.0`: the lexer reads `.0` as a number, so the dotted label ends before it.
+  if (t.tokenType.name === 'Number' && t.image.startsWith('.') && /[A-Za-z0-9_]$/.test(before)) {
+    return error(
+      'SEQ002',
+      spanOnLine(t.startOffset, t.startOffset + t.image.length),
+      `\`${t.image}\` cannot be part of a label: each part of a dotted label is a name`,
+      'name the module with letters, digits and `_`, starting with a letter: `encoder.layer0` rather than `encoder.0`',
+    );
+  }
+  // `both: concat(a, b) -> …`: a merge heads a chain and takes no label.
+  const labeledMerge = isName
+    ? /^([A-Za-z_][\w.]*)\s*:\s*(concat|add)\s*\(/.exec(text.slice(t.startOffset, t.startOffset + 200))
+    : null;
+  if (labeledMerge !== null && /^\s*$/.test(before)) {
+    return error(
+      'SEQ002',
+      spanOnLine(t.startOffset, t.startOffset + labeledMerge[1]!.length),
+      `a merge takes no label: \`${labeledMerge[1]}: ${labeledMerge[2]}(…)\``,
+      `write \`${labeledMerge[2]}(…) -> …\` and label the step after it; to name the merged value alone, use \`-> ${labeledMerge[1]}: Dropout(0)\``,
+    );
+  }
   // `-> outptu logits`: the step `outptu` parsed, and the name after it did not.
   const misspelledOutput = /->\s*([A-Za-z_]\w*)\s+$/.exec(before);
   if (
