@@ -164,6 +164,7 @@ describe('merges start chains', () => {
       'SEQ061',
       '`mul(…)` cannot start a chain: the merges are `concat` and `add`',
     ]);
+    expect(errors(spec(...vectors, 'cat(a, b) -> output y'))[0]!.hint).toBe('did you mean `concat(…)`?');
     expect(message(spec(...vectors, 'add(a, b) -> output y'))).toEqual([
       'SEQ066',
       '`add` needs the same feature size, but `a` float32[batch, 4] and `b` float32[batch, 6] differ',

@@ -64,6 +64,8 @@ const foreignLayers: Readonly<Record<string, { readonly is: string; readonly wri
   GlobalAveragePooling1D: { is: 'the builtin `mean`' },
   GlobalMaxPooling1D: { is: 'the builtin `max`' },
   Softmax: { is: 'the builtin `softmax`' },
+  Concatenate: { is: 'the merge `concat`', write: '`concat(a, b) -> …` at the head of a chain' },
+  Add: { is: 'the merge `add`', write: '`add(a, b) -> …` at the head of a chain' },
   LogSoftmax: { is: 'the builtin `log_softmax`' },
   ReLU: { is: 'the builtin `relu`' },
   Tanh: { is: 'the builtin `tanh`' },
@@ -318,6 +320,15 @@ function checkSourceName(ctx: ChainContext, chain: Chain, previous: Chain | unde
 
 const mergeModes: readonly MergeMode[] = ['concat', 'add'];
 
+/** What PyTorch and Keras call the merges, so that `cat(a, b)` suggests `concat`, not the closer-spelled `add`. */
+const foreignMerges: Readonly<Record<string, MergeMode>> = {
+  cat: 'concat',
+  Concatenate: 'concat',
+  concatenate: 'concat',
+  Add: 'add',
+  sum: 'add',
+};
+
 function isMergeMode(name: string): name is MergeMode {
   return (mergeModes as readonly string[]).includes(name);
 }
@@ -331,7 +342,7 @@ function checkMerge(ctx: ChainContext, source: MergeSource): Binding | undefined
   const callee = source.callee.text;
   markOperandsRead(ctx, source.args);
   if (!isMergeMode(callee)) {
-    const suggestion = closest(callee, mergeModes);
+    const suggestion = Object.hasOwn(foreignMerges, callee) ? foreignMerges[callee] : closest(callee, mergeModes);
     const hint =
       isLayerKind(callee) || isBuiltin(callee)
         ? `\`${callee}\` is a step: continue a chain with it, \`source -> ${callee}${isLayerKind(callee) ? '(…)' : ''}\``
