@@ -125,6 +125,9 @@ describe('dotted labels name nested modules', () => {
     expect(names).toContain('dec.rnn.weight_hh_l0');
     expect(names.some((n) => n.startsWith('dec.attention.'))).toBe(true);
     expect(result.bundle).toBeDefined();
+    const webgpu = compile(source, { sourceName: 't.seq', target: 'webgpu' });
+    expect(webgpu.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(webgpu.bundle).toBeDefined();
   });
 });
 
