@@ -54,6 +54,31 @@ describe('dotted labels name nested modules', () => {
     expect(result.ir!.outputs.map((o) => o.name)).toEqual(['enc.rnn.hn', 'enc.rnn.cn', 'y']);
   });
 
+  it('node and tensor names stay unique in the graph when labels hold dots, on both targets', () => {
+    const source = spec(
+      'input tokens: int64[batch, time]',
+      'input lengths: lengths(tokens)',
+      'tokens -> a.e: Embedding(vocab=10, dim=4) -> a.rnn: LSTM(hidden=3, stateful=true) -> output a',
+      'a.rnn -> a.rnn_last: last -> a.b: Linear(3) -> output b',
+      'a.rnn -> a.pool: max',
+      'concat(a.pool, a.b) -> a.out: Linear(2) -> output c',
+      'concat(a.pool, a.rnn_last) -> output d',
+    );
+    for (const target of ['generic', 'webgpu'] as const) {
+      const graph = compile(source, { sourceName: 'm.seq', target }).proto!.graph;
+      const nodeNames = graph.nodes.map((n) => n.name);
+      expect(new Set(nodeNames).size).toBe(nodeNames.length);
+      const tensors = [
+        ...graph.inputs.map((i) => i.name),
+        ...graph.initializers.map((i) => i.name),
+        ...graph.nodes.flatMap((n) => n.outputs.filter((o) => o !== '')),
+      ];
+      expect(new Set(tensors).size).toBe(tensors.length);
+      expect(nodeNames).toContain('a.rnn/l0/forward/LSTM');
+      expect(graph.inputs.map((i) => i.name)).toEqual(['tokens', 'lengths', 'a.rnn.h0', 'a.rnn.c0']);
+    }
+  });
+
   it('a label cannot also be the module that holds another label, explicit or derived (SEQ060)', () => {
     const explicit = errors(
       spec(
