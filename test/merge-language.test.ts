@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { checkSource, compile, type Diagnostic } from '../src/index.js';
 import { formatIr } from '../src/ir/print.js';
+import { parse } from '../src/syntax/parse.js';
 import { formatSummary } from '../src/summary/summary.js';
 
 function spec(...lines: string[]): string {
@@ -153,6 +154,33 @@ describe('dotted labels name nested modules', () => {
     const webgpu = compile(source, { sourceName: 't.seq', target: 'webgpu' });
     expect(webgpu.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(webgpu.bundle).toBeDefined();
+  });
+});
+
+describe('the normative examples of issue 10', () => {
+  it('the NerTagger parses as written; its dotted labels wait only for the Conv1d, proj and CRF layers', () => {
+    const nerTagger = [
+      'model NerTagger {',
+      '  input tokens: int64[batch, time]',
+      '  input lengths: lengths(tokens)',
+      '',
+      '  tokens',
+      '    -> encoder.embedding: Embedding(vocab=20000, dim=128, padding_idx=0)',
+      '    -> encoder.conv: Conv1d(out=128, kernel=3, padding=1)',
+      '    -> relu',
+      '    -> encoder.rnn: BiLSTM(hidden=256, layers=2, proj=128)',
+      '    -> emissions: Linear(9)',
+      '    -> crf: CRF(tags=9)',
+      "    -> output tags                 # int64[batch, time]: the Viterbi path, 0 past each row's length",
+      '}',
+      '',
+    ].join('\n');
+    const parsed = parse(nerTagger, 'ner.seq');
+    expect(parsed.diagnostics).toEqual([]);
+    const chain = parsed.ast!.members[2]!;
+    expect(
+      chain.kind === 'chain' && chain.steps.map((s) => (s.kind === 'callStep' ? s.label?.text : s.name.text)),
+    ).toEqual(['encoder.embedding', 'encoder.conv', undefined, 'encoder.rnn', 'emissions', 'crf', 'tags']);
   });
 });
 
