@@ -33,7 +33,7 @@ export type MemberCstChildren = {
   inputDecl?: InputDeclCstNode[];
   chain?: ChainCstNode[];
   encoderBlock?: EncoderBlockCstNode[];
-  decoderBlock?: DecoderBlockCstNode[];
+  callMember?: CallMemberCstNode[];
 };
 
 export interface InputDeclCstNode extends CstNode {
@@ -73,13 +73,23 @@ export type DimCstChildren = {
   Number?: IToken[];
 };
 
+export interface QualifiedNameCstNode extends CstNode {
+  name: "qualifiedName";
+  children: QualifiedNameCstChildren;
+}
+
+export type QualifiedNameCstChildren = {
+  Identifier: (IToken)[];
+  Dot?: IToken[];
+};
+
 export interface ChainCstNode extends CstNode {
   name: "chain";
   children: ChainCstChildren;
 }
 
 export type ChainCstChildren = {
-  Identifier: IToken[];
+  qualifiedName: QualifiedNameCstNode[];
   Arrow: IToken[];
   step: StepCstNode[];
 };
@@ -93,23 +103,38 @@ export type EncoderBlockCstChildren = {
   Identifier: IToken[];
   LBrace: IToken[];
   chain?: ChainCstNode[];
+  mergeChain?: MergeChainCstNode[];
   RBrace: IToken[];
 };
 
-export interface DecoderBlockCstNode extends CstNode {
-  name: "decoderBlock";
-  children: DecoderBlockCstChildren;
+export interface MergeChainCstNode extends CstNode {
+  name: "mergeChain";
+  children: MergeChainCstChildren;
 }
 
-export type DecoderBlockCstChildren = {
+export type MergeChainCstChildren = {
   Identifier: IToken[];
   LParen: IToken[];
   args?: ArgsCstNode[];
   RParen: IToken[];
-  LBrace: IToken[];
-  Arrow?: IToken[];
-  step?: StepCstNode[];
-  RBrace: IToken[];
+  Arrow: IToken[];
+  step: StepCstNode[];
+};
+
+export interface CallMemberCstNode extends CstNode {
+  name: "callMember";
+  children: CallMemberCstChildren;
+}
+
+export type CallMemberCstChildren = {
+  Identifier: IToken[];
+  LParen: IToken[];
+  args?: ArgsCstNode[];
+  RParen: IToken[];
+  LBrace?: IToken[];
+  Arrow?: (IToken)[];
+  step?: (StepCstNode)[];
+  RBrace?: IToken[];
 };
 
 export interface StepCstNode extends CstNode {
@@ -120,6 +145,7 @@ export interface StepCstNode extends CstNode {
 export type StepCstChildren = {
   Output?: IToken[];
   Identifier?: (IToken)[];
+  qualifiedName?: QualifiedNameCstNode[];
   Colon?: IToken[];
   LParen?: IToken[];
   args?: ArgsCstNode[];
@@ -156,7 +182,7 @@ export type ValueCstChildren = {
   Number?: IToken[];
   True?: IToken[];
   False?: IToken[];
-  Identifier?: IToken[];
+  qualifiedName?: QualifiedNameCstNode[];
   StringLiteral?: IToken[];
 };
 
@@ -167,9 +193,11 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   inputDecl(children: InputDeclCstChildren, param?: IN): OUT;
   typeExpr(children: TypeExprCstChildren, param?: IN): OUT;
   dim(children: DimCstChildren, param?: IN): OUT;
+  qualifiedName(children: QualifiedNameCstChildren, param?: IN): OUT;
   chain(children: ChainCstChildren, param?: IN): OUT;
   encoderBlock(children: EncoderBlockCstChildren, param?: IN): OUT;
-  decoderBlock(children: DecoderBlockCstChildren, param?: IN): OUT;
+  mergeChain(children: MergeChainCstChildren, param?: IN): OUT;
+  callMember(children: CallMemberCstChildren, param?: IN): OUT;
   step(children: StepCstChildren, param?: IN): OUT;
   args(children: ArgsCstChildren, param?: IN): OUT;
   arg(children: ArgCstChildren, param?: IN): OUT;

@@ -6,6 +6,7 @@ import {
   Arrow,
   Colon,
   Comma,
+  Dot,
   Equals,
   False,
   Identifier,
@@ -60,7 +61,7 @@ export class SeqParser extends CstParser {
       { ALT: () => this.SUBRULE(this.inputDecl) },
       { ALT: () => this.SUBRULE(this.chain) },
       { ALT: () => this.SUBRULE(this.encoderBlock) },
-      { ALT: () => this.SUBRULE(this.decoderBlock) },
+      { ALT: () => this.SUBRULE(this.callMember) },
     ]);
   });
 
@@ -99,8 +100,17 @@ export class SeqParser extends CstParser {
     this.OR([{ ALT: () => this.CONSUME(Identifier) }, { ALT: () => this.CONSUME(Number) }]);
   });
 
-  public chain = this.RULE('chain', () => {
+  /** A label or a chain's source: names joined by dots, as PyTorch names nested modules (`encoder.rnn`). */
+  public qualifiedName = this.RULE('qualifiedName', () => {
     this.CONSUME(Identifier);
+    this.MANY(() => {
+      this.CONSUME(Dot);
+      this.CONSUME2(Identifier);
+    });
+  });
+
+  public chain = this.RULE('chain', () => {
+    this.SUBRULE(this.qualifiedName);
     this.AT_LEAST_ONE(() => {
       this.CONSUME(Arrow);
       this.SUBRULE(this.step);
@@ -110,21 +120,52 @@ export class SeqParser extends CstParser {
   public encoderBlock = this.RULE('encoderBlock', () => {
     this.CONSUME(Identifier);
     this.CONSUME(LBrace);
-    this.MANY(() => this.SUBRULE(this.chain));
+    this.MANY(() => this.OR([{ ALT: () => this.SUBRULE(this.chain) }, { ALT: () => this.SUBRULE(this.mergeChain) }]));
     this.CONSUME(RBrace);
   });
 
-  public decoderBlock = this.RULE('decoderBlock', () => {
+  /** A chain that starts from a merge, inside an encoder block (outside, `callMember` reads it). */
+  public mergeChain = this.RULE('mergeChain', () => {
     this.CONSUME(Identifier);
     this.CONSUME(LParen);
     this.OPTION(() => this.SUBRULE(this.args));
     this.CONSUME(RParen);
-    this.CONSUME(LBrace);
-    this.MANY(() => {
+    this.AT_LEAST_ONE(() => {
       this.CONSUME(Arrow);
       this.SUBRULE(this.step);
     });
-    this.CONSUME(RBrace);
+  });
+
+  /**
+   * `name(args) { -> step … }` is a decoder block, and `name(args) -> step …` a chain that starts
+   * from a merge (`concat(a, b) -> …`). One rule holds both, since they differ only after the `)`;
+   * the AST builder tells them apart and the checker reads the arguments.
+   */
+  public callMember = this.RULE('callMember', () => {
+    this.CONSUME(Identifier);
+    this.CONSUME(LParen);
+    this.OPTION(() => this.SUBRULE(this.args));
+    this.CONSUME(RParen);
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(LBrace);
+          this.MANY(() => {
+            this.CONSUME(Arrow);
+            this.SUBRULE(this.step);
+          });
+          this.CONSUME(RBrace);
+        },
+      },
+      {
+        ALT: () => {
+          this.AT_LEAST_ONE(() => {
+            this.CONSUME2(Arrow);
+            this.SUBRULE2(this.step);
+          });
+        },
+      },
+    ]);
   });
 
   public step = this.RULE('step', () => {
@@ -137,7 +178,7 @@ export class SeqParser extends CstParser {
       },
       {
         ALT: () => {
-          this.CONSUME2(Identifier);
+          this.SUBRULE(this.qualifiedName);
           this.OPTION(() => {
             this.CONSUME(Colon);
             this.CONSUME3(Identifier);
@@ -173,7 +214,7 @@ export class SeqParser extends CstParser {
       { ALT: () => this.CONSUME(Number) },
       { ALT: () => this.CONSUME(True) },
       { ALT: () => this.CONSUME(False) },
-      { ALT: () => this.CONSUME2(Identifier) },
+      { ALT: () => this.SUBRULE(this.qualifiedName) },
       { ALT: () => this.CONSUME(StringLiteral) },
     ]);
   });

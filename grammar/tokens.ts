@@ -40,6 +40,7 @@ export const RParen = createToken({ name: 'RParen', pattern: /\)/, label: "')'" 
 export const LBracket = createToken({ name: 'LBracket', pattern: /\[/, label: "'['" });
 export const RBracket = createToken({ name: 'RBracket', pattern: /\]/, label: "']'" });
 export const Colon = createToken({ name: 'Colon', pattern: /:/, label: "':'" });
+export const Dot = createToken({ name: 'Dot', pattern: /\./, label: "'.'" });
 export const Comma = createToken({ name: 'Comma', pattern: /,/, label: "','" });
 export const Equals = createToken({ name: 'Equals', pattern: /=/, label: "'='" });
 
@@ -63,6 +64,7 @@ export const allTokens: TokenType[] = [
   LBracket,
   RBracket,
   Colon,
+  Dot,
   Comma,
   Equals,
 ];

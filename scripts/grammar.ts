@@ -27,6 +27,7 @@ import {
   Arrow,
   Colon,
   Comma,
+  Dot,
   Comment,
   Equals,
   False,
@@ -151,7 +152,7 @@ export function textMateGrammar(): string {
         captures: { '1': { name: 'keyword.other.seq' }, '2': { name: 'variable.other.input.seq' } },
       },
       label: {
-        match: `\\b(${name})\\s*(${patternSource(Colon)})`,
+        match: `\\b(${name}(?:${patternSource(Dot)}${name})*)\\s*(${patternSource(Colon)})`,
         captures: { '1': { name: 'entity.name.tag.label.seq' }, '2': { name: 'punctuation.separator.label.seq' } },
       },
       'argument-name': {
@@ -202,6 +203,7 @@ const punctuationScopes: readonly (readonly [TokenType, string])[] = [
   [LBracket, 'punctuation.section.brackets.begin.seq'],
   [RBracket, 'punctuation.section.brackets.end.seq'],
   [Comma, 'punctuation.separator.comma.seq'],
+  [Dot, 'punctuation.accessor.dot.seq'],
 ];
 
 type TokenKind = 'keyword' | 'punctuation' | 'named' | 'skipped';

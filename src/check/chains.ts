@@ -8,6 +8,8 @@ import {
   type IrInput,
   type IrOutput,
   type IrParameter,
+  type MergeMode,
+  type MergeOp,
   type ModelIR,
   type Op,
   type PoolMode,
@@ -16,7 +18,18 @@ import {
   type Value,
   type ValueType,
 } from '../ir/ir.js';
-import type { CallStep, Chain, DecoderBlock, EncoderBlock, InputDecl, ModelAst, Step } from '../syntax/ast.js';
+import type {
+  Argument,
+  CallStep,
+  Chain,
+  DecoderBlock,
+  EncoderBlock,
+  InputDecl,
+  MergeSource,
+  ModelAst,
+  Name,
+  Step,
+} from '../syntax/ast.js';
 import { bindArguments, stepText } from './arguments.js';
 import { checkInputs } from './inputs.js';
 import {
@@ -51,6 +64,8 @@ const foreignLayers: Readonly<Record<string, { readonly is: string; readonly wri
   GlobalAveragePooling1D: { is: 'the builtin `mean`' },
   GlobalMaxPooling1D: { is: 'the builtin `max`' },
   Softmax: { is: 'the builtin `softmax`' },
+  Concatenate: { is: 'the merge `concat`', write: '`concat(a, b) -> …` at the head of a chain' },
+  Add: { is: 'the merge `add`', write: '`add(a, b) -> …` at the head of a chain' },
   LogSoftmax: { is: 'the builtin `log_softmax`' },
   ReLU: { is: 'the builtin `relu`' },
   Tanh: { is: 'the builtin `tanh`' },
@@ -220,33 +235,62 @@ export function assignLabels(ctx: ChainContext, steps: readonly CallStep[]): voi
     ctx.labels.set(step, derived);
     ctx.usedNames.add(derived);
   }
+  checkNestedLabels(ctx);
   // Steps without parameters (builtins, Dropout) get unique names for the graph only.
   for (const step of steps) {
     if (ctx.labels.has(step) || step.label !== undefined) continue;
     if (isLayerKind(step.callee.text) && layerSignatures[step.callee.text as LayerKind].hasParameters) continue;
-    const base = step.callee.text.toLowerCase();
-    // Counting on from the last suffix given to this base keeps naming n steps O(n), not O(n²).
-    let n = ctx.nextSuffix.get(base) ?? 2;
-    let name = base;
-    while (ctx.usedNames.has(name)) name = `${base}_${n++}`;
-    ctx.nextSuffix.set(base, n);
-    ctx.usedNames.add(name);
-    ctx.labels.set(step, name);
+    ctx.labels.set(step, graphName(ctx, step.callee.text.toLowerCase()));
   }
+}
+
+/**
+ * A dotted label names a module inside another (`encoder.rnn` is the `rnn` of `encoder`), as PyTorch
+ * names nested modules. A PyTorch module cannot be a layer and hold a submodule of that name too, so
+ * a label that is a prefix of another label is an error: `encoder: Linear` and `encoder.rnn: LSTM`.
+ */
+function checkNestedLabels(ctx: ChainContext): void {
+  for (const [label, span] of ctx.declaredLabels) {
+    const segments = label.split('.');
+    for (let n = 1; n < segments.length; n++) {
+      const parent = segments.slice(0, n).join('.');
+      const parentSpan = ctx.declaredLabels.get(parent);
+      if (parentSpan === undefined) continue;
+      ctx.diagnostics.push({
+        ...error(
+          'SEQ060',
+          span,
+          `the label \`${label}\` names a module inside \`${parent}\`, but \`${parent}\` is a step of its own`,
+          `a label is a PyTorch module path, and one module cannot be both a layer and the parent of other layers; rename \`${parent}\` (e.g. \`${parent}_out\`) or put \`${label.slice(parent.length + 1)}\` under another name`,
+          { names: [label, parent] },
+        ),
+        related: [{ span: parentSpan, message: `\`${parent}\` is defined here` }],
+      });
+      break;
+    }
+  }
+}
+
+/** The names a chain reads at its head: its source, or a merge's operands. */
+export function chainSourceNames(chain: Chain): string[] {
+  if (chain.source.kind === 'name') return [chain.source.text];
+  return chain.source.args.flatMap((a) => (a.value.kind === 'nameValue' ? [a.value.text] : []));
+}
+
+/** The name of a chain's head for messages: the source, or the merge's callee. */
+export function chainHead(chain: Chain): Name {
+  return chain.source.kind === 'name' ? chain.source : chain.source.callee;
 }
 
 /** Checks one chain from its source, step by step; after an error the rest is checked without types. */
 export function checkChain(ctx: ChainContext, chain: Chain): void {
   const previous = ctx.previousChain;
   ctx.previousChain = chain;
-  const source = ctx.scope.get(chain.source.text);
+  const source = chain.source.kind === 'merge' ? checkMerge(ctx, chain.source) : checkSourceName(ctx, chain, previous);
   if (source === undefined) {
-    // An input whose declaration was rejected has its diagnostic already.
-    if (!ctx.declaredInputs.has(chain.source.text)) ctx.diagnostics.push(unknownSource(ctx, chain, previous));
     for (const step of chain.steps) checkStepWithoutTypes(ctx, step);
     return;
   }
-  ctx.referenced.add(chain.source.text);
   let current: Binding | undefined = source;
   for (const step of chain.steps) {
     if (current === undefined) {
@@ -259,6 +303,286 @@ export function checkChain(ctx: ChainContext, chain: Chain): void {
   if (current === undefined) return;
   ctx.chainResults.set(chain, current);
   if (chain.steps[chain.steps.length - 1]?.kind !== 'outputStep') ctx.danglingChains.push({ chain, last: current });
+}
+
+/** The value a chain starts from when its source is a name: an input or an earlier label. */
+function checkSourceName(ctx: ChainContext, chain: Chain, previous: Chain | undefined): Binding | undefined {
+  const name = chainHead(chain);
+  const source = ctx.scope.get(name.text);
+  if (source === undefined) {
+    // An input whose declaration was rejected has its diagnostic already.
+    if (!ctx.declaredInputs.has(name.text)) ctx.diagnostics.push(unknownSource(ctx, name, previous));
+    return undefined;
+  }
+  ctx.referenced.add(name.text);
+  return source;
+}
+
+const mergeModes: readonly MergeMode[] = ['concat', 'add'];
+
+/** What PyTorch and Keras call the merges, so that `cat(a, b)` suggests `concat`, not the closer-spelled `add`. */
+const foreignMerges: Readonly<Record<string, MergeMode>> = {
+  cat: 'concat',
+  Concatenate: 'concat',
+  concatenate: 'concat',
+  Add: 'add',
+  sum: 'add',
+};
+
+function isMergeMode(name: string): name is MergeMode {
+  return (mergeModes as readonly string[]).includes(name);
+}
+
+/**
+ * `concat(a, b, …)` or `add(a, b, …)`: two or more inputs or earlier labels, all float32, all
+ * sequences [batch, time, F] with the same time axis and lengths, or all vectors [batch, F]. `concat`
+ * joins the last axes; `add` needs them equal. The result keeps the operands' lengths.
+ */
+function checkMerge(ctx: ChainContext, source: MergeSource): Binding | undefined {
+  const callee = source.callee.text;
+  markOperandsRead(ctx, source.args);
+  if (!isMergeMode(callee)) {
+    const suggestion = Object.hasOwn(foreignMerges, callee) ? foreignMerges[callee] : closest(callee, mergeModes);
+    const hint =
+      isLayerKind(callee) || isBuiltin(callee)
+        ? `\`${callee}\` is a step: continue a chain with it, \`source -> ${callee}${isLayerKind(callee) ? '(…)' : ''}\``
+        : suggestion !== undefined
+          ? `did you mean \`${suggestion}(…)\`?`
+          : 'a chain starts from an input, a label, `concat(a, b, …)` or `add(a, b)`';
+    ctx.diagnostics.push(
+      error(
+        'SEQ061',
+        source.callee.span,
+        `\`${callee}(…)\` cannot start a chain: the merges are \`concat\` and \`add\``,
+        hint,
+        {
+          names: [callee],
+          expected: [...mergeModes],
+          found: callee,
+        },
+      ),
+    );
+    return undefined;
+  }
+  const operands: Name[] = [];
+  for (const arg of source.args) {
+    if (arg.name !== undefined || arg.value.kind !== 'nameValue') {
+      ctx.diagnostics.push(
+        error(
+          'SEQ061',
+          arg.span,
+          `the operands of \`${callee}\` are inputs or labels, found ${arg.name !== undefined ? `the named argument \`${arg.name.text}=\`` : `\`${valueText(arg.value)}\``}`,
+          `write \`${callee}(a, b)\`, naming the values to ${callee === 'concat' ? 'join' : 'sum'}`,
+          { names: [callee], expected: 'a label or an input' },
+        ),
+      );
+      return undefined;
+    }
+    operands.push({ kind: 'name', text: arg.value.text, span: arg.value.span });
+  }
+  if (operands.length < 2) {
+    ctx.diagnostics.push(
+      error(
+        'SEQ061',
+        source.span,
+        `\`${callee}\` merges two or more values, found ${operands.length}`,
+        operands.length === 1
+          ? `start the chain from the value itself: \`${operands[0]!.text} -> …\``
+          : `write \`${callee}(a, b)\` with the labels of earlier steps`,
+        { names: [callee], expected: 2, found: operands.length },
+      ),
+    );
+    return undefined;
+  }
+  const bindings: { readonly name: Name; readonly binding: Binding }[] = [];
+  for (const name of operands) {
+    const binding = ctx.scope.get(name.text);
+    if (binding === undefined) {
+      if (!ctx.declaredInputs.has(name.text)) ctx.diagnostics.push(unknownSource(ctx, name, undefined));
+      continue;
+    }
+    ctx.referenced.add(name.text);
+    bindings.push({ name, binding });
+  }
+  if (bindings.length < operands.length) return undefined;
+  const type = mergedType(ctx, callee, bindings);
+  if (type === undefined) return undefined;
+  const label = graphName(ctx, callee);
+  const op: MergeOp = {
+    kind: 'merge',
+    mode: callee,
+    label,
+    input: bindings[0]!.binding.value.id,
+    operands: bindings.map((b) => b.binding.value.id),
+    output: { id: label, type },
+    span: source.span,
+    display: `${callee}(${operands.map((o) => o.text).join(', ')})`,
+  };
+  ctx.ops.push(op);
+  return { value: op.output, span: source.span, op };
+}
+
+/** A merge reads its operands even when it is malformed, so that their chains do not also warn as unused. */
+function markOperandsRead(ctx: ChainContext, args: readonly Argument[]): void {
+  for (const arg of args)
+    if (arg.value.kind === 'nameValue' && ctx.scope.has(arg.value.text)) ctx.referenced.add(arg.value.text);
+}
+
+/** The type of a merge's result, or undefined after diagnosing the first operand that does not fit the first. */
+function mergedType(
+  ctx: ChainContext,
+  mode: MergeMode,
+  operands: readonly { readonly name: Name; readonly binding: Binding }[],
+): ValueType | undefined {
+  const describe = (o: { readonly name: Name; readonly binding: Binding }): string =>
+    `\`${o.name.text}\` ${formatType(o.binding.value.type)}`;
+  for (const o of operands) {
+    const type = o.binding.value.type;
+    if (type.dtype !== 'float32') {
+      ctx.diagnostics.push(
+        error(
+          'SEQ062',
+          o.name.span,
+          `\`${mode}\` merges float32 values, but ${describe(o)} holds token ids`,
+          'turn the ids into vectors first: `-> Embedding(vocab=…, dim=…)`',
+          { names: [mode, o.name.text], expected: 'float32', found: formatType(type) },
+        ),
+      );
+      return undefined;
+    }
+    if (type.dims.length !== (type.hasTime ? 3 : 2)) {
+      ctx.diagnostics.push(
+        error(
+          'SEQ063',
+          o.name.span,
+          `\`${mode}\` merges [batch, features] or [batch, time, features] values, found ${describe(o)}`,
+          type.hasTime
+            ? 'give the sequence a feature axis, e.g. float32[batch, time, 1]'
+            : 'a merge joins the feature axis; this value has none',
+          {
+            names: [mode, o.name.text],
+            expected: '[batch, features] or [batch, time, features]',
+            found: formatType(type),
+          },
+        ),
+      );
+      return undefined;
+    }
+  }
+  const first = operands[0]!;
+  const a = first.binding.value.type;
+  let features = 0;
+  for (const o of operands) {
+    const b = o.binding.value.type;
+    const related =
+      o === first
+        ? {}
+        : { related: [{ span: first.name.span, message: `\`${first.name.text}\` is ${formatType(a)}` }] };
+    if (b.hasTime !== a.hasTime) {
+      const [sequence, vector] = a.hasTime ? [first, o] : [o, first];
+      ctx.diagnostics.push({
+        ...error(
+          'SEQ063',
+          o.name.span,
+          `\`${mode}\` cannot merge the sequence ${describe(sequence)} with ${describe(vector)}, which has no time axis`,
+          `pool the sequence first (\`${sequence.name.text} -> pooled: mean\`, \`max\` or \`last\`), or merge two sequences`,
+          { names: [mode, first.name.text, o.name.text], expected: formatType(a), found: formatType(b) },
+        ),
+        ...related,
+      });
+      return undefined;
+    }
+    const axes = a.hasTime ? ['batch', 'time'] : ['batch'];
+    for (const [i, axis] of axes.entries()) {
+      if (sameDim(a.dims[i]!, b.dims[i]!)) continue;
+      ctx.diagnostics.push({
+        ...error(
+          'SEQ064',
+          o.name.span,
+          `\`${mode}\` needs the same ${axis} axis, but ${describe(first)} and ${describe(o)} differ there`,
+          axis === 'time'
+            ? 'merged sequences come from the same input, step for step'
+            : 'merged values come from the same batch: name its axis the same in every input',
+          { names: [mode, first.name.text, o.name.text], expected: formatType(a), found: formatType(b) },
+        ),
+        ...related,
+      });
+      return undefined;
+    }
+    if (a.hasTime && a.lengths !== b.lengths) {
+      const masked = (o2: { readonly name: Name; readonly binding: Binding }): string =>
+        o2.binding.value.type.lengths === undefined
+          ? `\`${o2.name.text}\` has no lengths`
+          : `\`${o2.name.text}\` is masked by \`${o2.binding.value.type.lengths}\``;
+      ctx.diagnostics.push({
+        ...error(
+          'SEQ065',
+          o.name.span,
+          `\`${mode}\` merges sequences with the same lengths, but ${masked(first)} and ${masked(o)}`,
+          'merged sequences come from the same input (or inputs with the same `lengths(…)`); pool them first to merge vectors instead',
+          {
+            names: [mode, first.name.text, o.name.text],
+            expected: a.lengths ?? 'no lengths',
+            found: b.lengths ?? 'no lengths',
+          },
+        ),
+        ...related,
+      });
+      return undefined;
+    }
+    const last = b.dims[b.dims.length - 1]!;
+    const firstLast = a.dims[a.dims.length - 1]!;
+    if (last.kind !== 'fixed' || (mode === 'add' && (firstLast.kind !== 'fixed' || firstLast.size !== last.size))) {
+      ctx.diagnostics.push({
+        ...error(
+          'SEQ066',
+          o.name.span,
+          last.kind !== 'fixed'
+            ? `\`${mode}\` needs fixed feature sizes, but ${describe(o)} ends in the symbolic \`${last.kind === 'symbol' ? last.name : '?'}\``
+            : `\`add\` needs the same feature size, but ${describe(first)} and ${describe(o)} differ`,
+          last.kind !== 'fixed'
+            ? 'declare the feature axis with a number, e.g. float32[batch, time, 40]'
+            : `\`concat(${first.name.text}, ${o.name.text})\` joins them side by side; to add them, project one first with \`Linear(${firstLast.kind === 'fixed' ? firstLast.size : '…'})\``,
+          { names: [mode, first.name.text, o.name.text], expected: formatType(a), found: formatType(b) },
+        ),
+        ...related,
+      });
+      return undefined;
+    }
+    features = mode === 'concat' ? features + last.size : last.size;
+  }
+  const { lengths: _lengths, ...rest } = a;
+  const type: ValueType = { ...rest, dims: [...a.dims.slice(0, -1), fixed(features)] };
+  return a.lengths === undefined ? type : { ...type, lengths: a.lengths };
+}
+
+function valueText(value: CallStep['callee'] | NonNullable<CallStep['args']>[number]['value']): string {
+  switch (value.kind) {
+    case 'string':
+      return `"${value.value}"`;
+    case 'number':
+      return value.text;
+    case 'boolean':
+      return String(value.value);
+    case 'nameValue':
+    case 'name':
+      return value.text;
+  }
+}
+
+function sameDim(a: Dim, b: Dim): boolean {
+  return a.kind === 'fixed' ? b.kind === 'fixed' && a.size === b.size : b.kind === 'symbol' && a.name === b.name;
+}
+
+/** A unique graph name for a step no label names: `base`, then `base_2`, `base_3`, …. */
+function graphName(ctx: ChainContext, base: string): string {
+  // Counting on from the last suffix given to this base keeps naming n steps O(n), not O(n²).
+  let n = ctx.nextSuffix.get(base) ?? 2;
+  let name = base;
+  while (ctx.usedNames.has(name)) name = `${base}_${n++}`;
+  ctx.nextSuffix.set(base, n);
+  ctx.usedNames.add(name);
+  return name;
 }
 
 /** Ends a model whose results are its graph outputs: warns of what is unused, and requires an output. */
@@ -288,7 +612,10 @@ function warnUnused(ctx: ChainContext, chains: readonly Chain[], memory: Chain |
     if (chain === memory) continue;
     if (ctx.cutChains.has(chain)) continue;
     const label = last.op?.label;
-    if (label !== undefined && chains.some((c) => c !== chain && c.source.text === label && ctx.referenced.has(label)))
+    if (
+      label !== undefined &&
+      chains.some((c) => c !== chain && chainSourceNames(c).includes(label) && ctx.referenced.has(label))
+    )
       continue;
     const lastStep = chain.steps[chain.steps.length - 1]!;
     ctx.diagnostics.push(
@@ -356,14 +683,14 @@ function unreadLengths(
   );
 }
 
-function unknownSource(ctx: ChainContext, chain: Chain, previous: Chain | undefined): Diagnostic {
-  const name = chain.source.text;
-  if (previous !== undefined && previous.span.end.line === chain.source.span.start.line) {
+function unknownSource(ctx: ChainContext, source: Name, previous: Chain | undefined): Diagnostic {
+  const name = source.text;
+  if (previous !== undefined && previous.span.end.line === source.span.start.line) {
     ctx.cutChains.add(previous);
     // `-> LSTM(8) last -> output y`: a name on the line where a chain ended was read as a new chain.
     return error(
       'SEQ011',
-      chain.source.span,
+      source.span,
       `\`${name}\` starts a new chain, but it is neither an input nor a label`,
       `did you forget \`->\` before \`${name}\`? Without it, \`${name}\` ends the chain before it and starts another`,
       { names: [name] },
@@ -374,7 +701,7 @@ function unknownSource(ctx: ChainContext, chain: Chain, previous: Chain | undefi
     return {
       ...error(
         'SEQ011',
-        chain.source.span,
+        source.span,
         `\`${name}\` is used before the chain that defines it`,
         'chains run in order: move this chain after the one that defines it',
         { names: [name] },
@@ -390,7 +717,7 @@ function unknownSource(ctx: ChainContext, chain: Chain, previous: Chain | undefi
       : candidates.length > 0
         ? `a chain starts from an input or a label: ${candidates.map((c) => `\`${c}\``).join(', ')}`
         : 'declare it first: `input tokens: int64[batch, time]`';
-  return error('SEQ011', chain.source.span, `\`${name}\` is neither an input nor a label`, hint, {
+  return error('SEQ011', source.span, `\`${name}\` is neither an input nor a label`, hint, {
     names: [name],
     expected: candidates,
   });
@@ -437,6 +764,16 @@ function checkStepWithoutTypes(ctx: ChainContext, step: Step): void {
 
 function unknownStep(ctx: ChainContext, step: CallStep): Diagnostic {
   const callee = step.callee.text;
+  if (isMergeMode(callee) && step.label === undefined) {
+    markOperandsRead(ctx, step.args ?? []);
+    return error(
+      'SEQ061',
+      step.callee.span,
+      `\`${callee}(…)\` merges values at the head of a chain, not as a step`,
+      `label the value before it and start a new chain with the merge on a line of its own: \`${callee}(a, b) -> …\``,
+      { names: [callee], expected: 'a chain of its own', found: 'a step' },
+    );
+  }
   const exact = [...layerKinds, ...builtinNames].find((k) => k.toLowerCase() === callee.toLowerCase());
   const suggestion = exact ?? closest(callee, [...layerKinds, ...builtinNames]);
   const foreign = foreignLayers[callee];

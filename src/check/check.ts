@@ -3,7 +3,15 @@
 import { error, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { IrOutput, ModelIR } from '../ir/ir.js';
 import type { CallStep, Chain, DecoderBlock, EncoderBlock, InputDecl, ModelAst } from '../syntax/ast.js';
-import { allInputs, assignLabels, checkChain, createChainContext, finishEncoder, finishModel } from './chains.js';
+import {
+  allInputs,
+  assignLabels,
+  chainHead,
+  checkChain,
+  createChainContext,
+  finishEncoder,
+  finishModel,
+} from './chains.js';
 import { checkDecoder } from './decoder.js';
 import { checkInputs } from './inputs.js';
 import { decoderParameters, parametersOf } from '../ir/parameters.js';
@@ -110,10 +118,10 @@ function checkBlockStructure(
       diagnostics.push(
         error(
           'SEQ045',
-          chain.source.span,
+          chainHead(chain).span,
           'in a model with a decoder, chains belong inside the `encoder { … }` block',
           'move this chain into the encoder block',
-          { names: [chain.source.text] },
+          { names: [chainHead(chain).text] },
         ),
       );
     }

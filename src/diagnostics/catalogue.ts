@@ -70,6 +70,27 @@ export const catalogue = {
     title: "A decoder's Attention is misplaced: in a language model, given twice, or not next to the recurrent layer.",
   },
   SEQ049: { stage: 'check', title: "A decoder's recurrent layer is missing, given twice, bidirectional or stateful." },
+  SEQ060: {
+    stage: 'check',
+    title:
+      'A label is also the module path of another label (`encoder` and `encoder.rnn`), which no PyTorch module can be.',
+  },
+  SEQ061: {
+    stage: 'check',
+    title:
+      'A merge is malformed: not `concat` or `add`, fewer than two operands, an operand that is not a name, or a merge written as a step.',
+  },
+  SEQ062: { stage: 'check', title: 'A merge operand is not float32 (token ids are merged after an Embedding).' },
+  SEQ063: {
+    stage: 'check',
+    title: 'Merge operands differ in form: a sequence with a vector, or a value without a feature axis.',
+  },
+  SEQ064: { stage: 'check', title: 'Merge operands differ in their batch or time axis.' },
+  SEQ065: { stage: 'check', title: 'Merged sequences have different lengths (another `lengths(…)` input, or none).' },
+  SEQ066: {
+    stage: 'check',
+    title: '`add` operands differ in feature size, or a merge operand has a symbolic feature size.',
+  },
 
   // Compile targets.
   SEQ050: {

@@ -139,7 +139,19 @@ export interface ActivationOp extends OpBase {
   readonly fn: ActivationFunction;
 }
 
-export type Op = EmbeddingOp | RecurrentOp | LinearOp | LayerNormOp | DropoutOp | PoolOp | ActivationOp;
+export type MergeMode = 'concat' | 'add';
+
+/**
+ * `concat(a, b, …)` along the last axis, or `add(a, b, …)` elementwise, at the head of a chain. The
+ * operands share dtype, batch and time axes and lengths; `input` is the first of `operands`.
+ */
+export interface MergeOp extends OpBase {
+  readonly kind: 'merge';
+  readonly mode: MergeMode;
+  readonly operands: readonly string[];
+}
+
+export type Op = EmbeddingOp | RecurrentOp | LinearOp | LayerNormOp | DropoutOp | PoolOp | ActivationOp | MergeOp;
 
 export interface ModelIR {
   readonly name: string;

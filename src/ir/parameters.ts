@@ -102,6 +102,7 @@ export function parametersOf(op: Op): IrParameter[] {
     case 'dropout':
     case 'pool':
     case 'activation':
+    case 'merge':
       return [];
   }
 }

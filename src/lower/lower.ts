@@ -15,6 +15,7 @@ import { lowerEmbedding } from './embedding.js';
 import { lowerLinear } from './linear.js';
 import { lowerLayerNorm } from './norm.js';
 import { lowerActivation } from './activation.js';
+import { lowerMerge } from './merge.js';
 import type { LayerContext, LayerOutput } from './layer.js';
 import { lowerRecurrent, type RecurrentContext } from './recurrent.js';
 import { lowerOutput, type OutputContext } from './output.js';
@@ -85,6 +86,7 @@ export class Lowering {
       this.ir.inputs.find((i) => i.name === lengths)!.type.dims.map(onnxDim),
     );
     for (const op of ir.ops) if (!(op.kind === 'pool' && op.finalStateOf !== undefined)) this.consumed.add(op.input);
+    for (const op of ir.ops) if (op.kind === 'merge') for (const id of op.operands) this.consumed.add(id);
     for (const out of ir.outputs) this.consumed.add(out.value);
     if (ir.encoder !== undefined) this.consumed.add(ir.encoder.memory);
   }
@@ -150,6 +152,8 @@ export class Lowering {
         return this.pool(op);
       case 'activation':
         return this.setLayer(op, lowerActivation(this.layerContext, op));
+      case 'merge':
+        return this.setLayer(op, lowerMerge(this.layerContext, op));
       default:
         return assertNever(op);
     }

@@ -45,11 +45,22 @@ export type DimExpr =
   | { readonly kind: 'symbolicDim'; readonly name: string; readonly span: Span }
   | { readonly kind: 'fixedDim'; readonly size: number; readonly text: string; readonly span: Span };
 
-/** `source -> step -> step`; inside a decoder block the source is absent. */
+/** `source -> step -> step`, where the source is a name (`encoder.rnn` when dotted) or a merge. */
 export interface Chain {
   readonly kind: 'chain';
-  readonly source: Name;
+  readonly source: Name | MergeSource;
   readonly steps: readonly Step[];
+  readonly span: Span;
+}
+
+/**
+ * `concat(a, b, …)` or `add(a, b)` at the head of a chain. The parser takes any `name(args)` followed
+ * by `->` for one; the checker reads the callee and requires the arguments to be names.
+ */
+export interface MergeSource {
+  readonly kind: 'merge';
+  readonly callee: Name;
+  readonly args: readonly Argument[];
   readonly span: Span;
 }
 

@@ -4,14 +4,16 @@ import type { CstNode, IToken, IRecognitionException, ILexingError, CstElement }
 import type {
   ArgCstNode,
   ArgsCstNode,
+  CallMemberCstNode,
   ChainCstNode,
-  DecoderBlockCstNode,
   DimCstNode,
   EncoderBlockCstNode,
   FileCstNode,
   InputDeclCstNode,
   MemberCstNode,
+  MergeChainCstNode,
   ModelCstNode,
+  QualifiedNameCstNode,
   StepCstNode,
   TypeExprCstNode,
   ValueCstNode,
@@ -32,6 +34,7 @@ import type {
   EncoderBlock,
   InputDecl,
   Member,
+  MergeSource,
   ModelAst,
   Name,
   Step,
@@ -111,7 +114,8 @@ export function parse(original: string, source: string): ParseResult {
     };
   }
   const ast = builder.model(models[0]!);
-  return { ast, diagnostics: builder.diagnostics };
+  // The builder's errors are syntax errors found on the tree (a missing `->`): no AST to check then.
+  return builder.diagnostics.length > 0 ? { diagnostics: builder.diagnostics } : { ast, diagnostics: [] };
 }
 
 /** A name longer than `maxNameLength`, or more steps than `maxSteps`: the first such token, as a diagnostic. */
@@ -202,12 +206,30 @@ class AstBuilder {
 
   model(node: ModelCstNode): ModelAst {
     const c = node.children;
-    return {
-      kind: 'model',
-      name: this.name(first(c.Identifier)),
-      members: (c.member ?? []).map((m) => this.member(m)),
-      span: this.nodeSpan(node),
-    };
+    const members = (c.member ?? []).map((m) => this.member(m));
+    members.forEach((m, i) => this.checkMissingArrow(members[i - 1], m));
+    return { kind: 'model', name: this.name(first(c.Identifier)), members, span: this.nodeSpan(node) };
+  }
+
+  /**
+   * `-> Embedding(…) LSTM(8) -> …`: without the arrow, `LSTM(8) -> …` reads as a chain starting from
+   * a merge. Chains start on a line of their own, so one that starts where another member ended is
+   * the missing `->`.
+   */
+  checkMissingArrow(previous: Member | undefined, member: Member): void {
+    if (previous === undefined || member.kind !== 'chain' || member.source.kind !== 'merge') return;
+    if (previous.span.end.line !== member.span.start.line) return;
+    const callee = member.source.callee;
+    const gap: Span = { source: this.source, start: previous.span.end, end: callee.span.start };
+    this.diagnostics.push(
+      error(
+        'SEQ002',
+        gap,
+        `expected \`->\` before \`${callee.text}\``,
+        `did you forget \`->\`? Steps in a chain are joined by arrows: \`-> ${callee.text}(…)\``,
+        { expected: ["'->'"], found: callee.text },
+      ),
+    );
   }
 
   /** A member is exactly one of the rule's alternatives; a kind this switch does not know is a bug in seqc. */
@@ -220,8 +242,8 @@ class AstBuilder {
         return this.chain(alternative.element);
       case 'encoderBlock':
         return this.encoderBlock(alternative.element);
-      case 'decoderBlock':
-        return this.decoderBlock(alternative.element);
+      case 'callMember':
+        return this.callMember(alternative.element);
       default:
         return assertNever(alternative);
     }
@@ -273,7 +295,7 @@ class AstBuilder {
     const c = node.children;
     return {
       kind: 'chain',
-      source: this.name(first(c.Identifier)),
+      source: this.qualifiedName(first(c.qualifiedName)),
       steps: c.step.map((s) => this.step(s)),
       span: this.nodeSpan(node),
     };
@@ -284,20 +306,51 @@ class AstBuilder {
     return {
       kind: 'encoderBlock',
       keyword: this.name(first(c.Identifier)),
-      chains: (c.chain ?? []).map((chain) => this.chain(chain)),
+      chains: [
+        ...(c.chain ?? []).map((chain) => this.chain(chain)),
+        ...(c.mergeChain ?? []).map((m) => this.mergeChain(m)),
+      ].sort((a, b) => a.span.start.offset - b.span.start.offset),
       span: this.nodeSpan(node),
     };
   }
 
-  decoderBlock(node: DecoderBlockCstNode): DecoderBlock {
+  /** `name(args) { … }` is a decoder block; `name(args) -> …` a chain whose source is a merge. */
+  callMember(node: CallMemberCstNode): DecoderBlock | Chain {
     const c = node.children;
-    const args = c.args?.[0];
+    const argsNode = c.args?.[0];
+    const args = argsNode === undefined ? [] : this.args(argsNode);
+    const callee = this.name(first(c.Identifier));
+    const steps = (c.step ?? []).map((s) => this.step(s));
+    const span = this.nodeSpan(node);
+    if (c.LBrace !== undefined && c.LBrace.length > 0) {
+      return { kind: 'decoderBlock', keyword: callee, args, steps, span };
+    }
+    const sourceSpan: Span = { ...span, end: this.tokenSpan(first(c.RParen)).end };
+    return { kind: 'chain', source: { kind: 'merge', callee, args, span: sourceSpan }, steps, span };
+  }
+
+  mergeChain(node: MergeChainCstNode): Chain {
+    const c = node.children;
+    const argsNode = c.args?.[0];
+    const span = this.nodeSpan(node);
+    const sourceSpan: Span = { ...span, end: this.tokenSpan(first(c.RParen)).end };
+    const source: MergeSource = {
+      kind: 'merge',
+      callee: this.name(first(c.Identifier)),
+      args: argsNode === undefined ? [] : this.args(argsNode),
+      span: sourceSpan,
+    };
+    return { kind: 'chain', source, steps: c.step.map((s) => this.step(s)), span };
+  }
+
+  /** `encoder.rnn` as one name, spanning its dots. */
+  qualifiedName(node: QualifiedNameCstNode): Name {
+    const parts = inOrder(node.children.Identifier);
+    const text = parts.map((t) => t.image).join('.');
     return {
-      kind: 'decoderBlock',
-      keyword: this.name(first(c.Identifier)),
-      args: args === undefined ? [] : this.args(args),
-      steps: (c.step ?? []).map((s) => this.step(s)),
-      span: this.nodeSpan(node),
+      kind: 'name',
+      text,
+      span: { ...this.tokenSpan(parts[0]!), end: this.tokenSpan(parts[parts.length - 1]!).end },
     };
   }
 
@@ -307,13 +360,15 @@ class AstBuilder {
     if (c.Output !== undefined && c.Output.length > 0) {
       return { kind: 'outputStep', name: this.name(names[0]!), span: this.nodeSpan(node) };
     }
+    // The first name is the label when a `:` follows it, and the callee otherwise.
+    const head = this.qualifiedName(first(c.qualifiedName ?? []));
     const labelled = c.Colon !== undefined && c.Colon.length > 0;
     const hasParens = c.LParen !== undefined && c.LParen.length > 0;
     const argsNode = c.args?.[0];
     const args = hasParens ? (argsNode === undefined ? [] : this.args(argsNode)) : undefined;
-    const callee = this.name(labelled ? names[1]! : names[0]!);
+    const callee = labelled ? this.name(names[0]!) : head;
     const base = { kind: 'callStep' as const, callee, span: this.nodeSpan(node) };
-    const withLabel: CallStep = labelled ? { ...base, label: this.name(names[0]!) } : base;
+    const withLabel: CallStep = labelled ? { ...base, label: head } : base;
     return args === undefined ? withLabel : { ...withLabel, args };
   }
 
@@ -333,19 +388,23 @@ class AstBuilder {
 
   value(node: ValueCstNode): Value {
     const alternative = onlyChild(node);
-    const t = alternative.element;
-    const span = this.tokenSpan(t);
     switch (alternative.label) {
-      case 'Number':
-        return { kind: 'number', value: globalThis.Number(t.image), text: t.image, span };
+      case 'Number': {
+        const t = alternative.element;
+        return { kind: 'number', value: globalThis.Number(t.image), text: t.image, span: this.tokenSpan(t) };
+      }
       case 'True':
-        return { kind: 'boolean', value: true, span };
+        return { kind: 'boolean', value: true, span: this.tokenSpan(alternative.element) };
       case 'False':
-        return { kind: 'boolean', value: false, span };
-      case 'StringLiteral':
-        return { kind: 'string', value: t.image.slice(1, -1), span };
-      case 'Identifier':
-        return { kind: 'nameValue', text: t.image, span };
+        return { kind: 'boolean', value: false, span: this.tokenSpan(alternative.element) };
+      case 'StringLiteral': {
+        const t = alternative.element;
+        return { kind: 'string', value: t.image.slice(1, -1), span: this.tokenSpan(t) };
+      }
+      case 'qualifiedName': {
+        const name = this.qualifiedName(alternative.element);
+        return { kind: 'nameValue', text: name.text, span: name.span };
+      }
       default:
         return assertNever(alternative);
     }
@@ -492,6 +551,8 @@ function parseHint(e: IRecognitionException, facts: ParseErrorFacts | undefined)
     return 'arguments look like `hidden=256`, separated by commas';
   if (rule === 'typeExpr' || rule === 'dim')
     return 'types look like `int64[batch, time]`, `float32[batch, time, 40]` or `lengths(tokens)`';
+  if (rule === 'qualifiedName')
+    return 'a dotted label names a nested module, one name per part: `encoder.rnn: LSTM(…)`';
   if (rule === 'chain') return 'a chain is `source -> step -> step`';
   return undefined;
 }
@@ -518,6 +579,27 @@ function likelyMistake(e: IRecognitionException, t: IToken, text: string, source
     end: { offset: end, line: t.startLine ?? 1, column: (t.startColumn ?? 1) - (t.startOffset - end) },
   });
   const isName = t.tokenType.name === 'Identifier';
+  // `encoder.0`: the lexer reads `.0` as a number, so the dotted label ends before it.
+  if (t.tokenType.name === 'Number' && t.image.startsWith('.') && /[A-Za-z0-9_]$/.test(before)) {
+    return error(
+      'SEQ002',
+      spanOnLine(t.startOffset, t.startOffset + t.image.length),
+      `\`${t.image}\` cannot be part of a label: each part of a dotted label is a name`,
+      'name the module with letters, digits and `_`, starting with a letter: `encoder.layer0` rather than `encoder.0`',
+    );
+  }
+  // `both: concat(a, b) -> …`: a merge heads a chain and takes no label.
+  const labeledMerge = isName
+    ? /^([A-Za-z_][\w.]*)\s*:\s*(concat|add)\s*\(/.exec(text.slice(t.startOffset, t.startOffset + 200))
+    : null;
+  if (labeledMerge !== null && /^\s*$/.test(before)) {
+    return error(
+      'SEQ002',
+      spanOnLine(t.startOffset, t.startOffset + labeledMerge[1]!.length),
+      `a merge takes no label: \`${labeledMerge[1]}: ${labeledMerge[2]}(…)\``,
+      `write \`${labeledMerge[2]}(…) -> …\` and label the step after it; to name the merged value alone, use \`-> ${labeledMerge[1]}: Dropout(0)\``,
+    );
+  }
   // `-> outptu logits`: the step `outptu` parsed, and the name after it did not.
   const misspelledOutput = /->\s*([A-Za-z_]\w*)\s+$/.exec(before);
   if (
@@ -559,7 +641,7 @@ function likelyMistake(e: IRecognitionException, t: IToken, text: string, source
     }
   }
   // `-> Embedding(…) LSTM(8) -> …`: the parser took `LSTM(8)` for the head of a `decoder(…) { … }` block.
-  if (rule === 'decoderBlock') {
+  if (rule === 'callMember' || rule === 'mergeChain') {
     const window = Math.max(0, t.startOffset - 200);
     const call = /([A-Za-z_]\w*)\s*\([^(){}]*\)\s*$/.exec(text.slice(window, t.startOffset));
     if (call !== null) {
