@@ -63,7 +63,8 @@ export type LayerKind =
   | 'Linear'
   | 'Dropout'
   | 'LayerNorm'
-  | 'Attention';
+  | 'Attention'
+  | 'Conv1d';
 
 export interface LayerSignature {
   readonly kind: LayerKind;
@@ -200,6 +201,21 @@ export const layerSignatures = {
       { name: 'input_feed', type: { kind: 'bool' }, default: false, doc: 'Luong input feeding' },
     ],
   },
+  Conv1d: {
+    kind: 'Conv1d',
+    // nn.Conv1d(in_channels, out_channels, kernel_size): the input channels are inferred.
+    positional: ['out', 'kernel'],
+    hasParameters: true,
+    doc: 'convolution over the time axis (nn.Conv1d on the [batch, features, time] transpose)',
+    params: [
+      { name: 'out', type: { kind: 'int', min: 1 }, doc: 'output channels (features per step)' },
+      { name: 'kernel', type: { kind: 'int', min: 1, max: 4096 }, doc: 'kernel size in steps' },
+      { name: 'padding', type: { kind: 'int', min: 0, max: 4096 }, default: 0, doc: 'zero steps added at each end' },
+      { name: 'stride', type: { kind: 'int', min: 1, max: 4096 }, default: 1, doc: 'steps between outputs' },
+      { name: 'dilation', type: { kind: 'int', min: 1, max: 4096 }, default: 1, doc: 'spacing of kernel taps' },
+      bias,
+    ],
+  },
 } as const satisfies Readonly<{ [K in LayerKind]: LayerSignature & { readonly kind: K } }>;
 
 /** The bound arguments of one layer kind, e.g. `{ kind: 'Embedding', vocab, dim, padding_idx? }`. */
@@ -283,7 +299,7 @@ export interface ForeignArgument {
   readonly note?: string;
 }
 
-type LayerFamily = 'recurrent' | 'Embedding' | 'Linear' | 'Dropout' | 'LayerNorm' | 'Attention';
+type LayerFamily = 'recurrent' | 'Embedding' | 'Linear' | 'Dropout' | 'LayerNorm' | 'Attention' | 'Conv1d';
 
 const inferredInput = 'seqc infers it from the size of the last axis of the input';
 const recurrentNames: Readonly<Record<string, ForeignArgument>> = {
@@ -325,6 +341,14 @@ const foreignNames: Readonly<Record<LayerFamily, Readonly<Record<string, Foreign
     normalized_shape: { note: `${inferredInput}, and normalizes that axis` },
   },
   Attention: {},
+  Conv1d: {
+    out_channels: { name: 'out' },
+    kernel_size: { name: 'kernel' },
+    in_channels: { note: inferredInput },
+    filters: { name: 'out' },
+    groups: { note: 'grouped convolutions are not supported' },
+    padding_mode: { note: 'only zero padding is supported' },
+  },
 };
 
 /** What seqc calls a PyTorch or Keras argument of this layer, or why it needs none; undefined for names it does not know. */

@@ -139,7 +139,21 @@ export interface ActivationOp extends OpBase {
   readonly fn: ActivationFunction;
 }
 
-export type Op = EmbeddingOp | RecurrentOp | LinearOp | LayerNormOp | DropoutOp | PoolOp | ActivationOp;
+/** nn.Conv1d over the time axis of a `[batch, time, F]` sequence: `L.weight` [out, F, kernel], `L.bias` [out]. */
+export interface Conv1dOp extends OpBase {
+  readonly kind: 'conv1d';
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernel: number;
+  readonly padding: number;
+  readonly stride: number;
+  readonly dilation: number;
+  readonly bias: boolean;
+  /** The lengths input whose padded steps are zeroed before the convolution (the convolution keeps lengths). */
+  readonly lengths?: string;
+}
+
+export type Op = EmbeddingOp | RecurrentOp | LinearOp | LayerNormOp | DropoutOp | PoolOp | ActivationOp | Conv1dOp;
 
 export interface ModelIR {
   readonly name: string;

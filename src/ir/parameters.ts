@@ -69,6 +69,12 @@ export function parametersOf(op: Op): IrParameter[] {
       const weight = p('weight', [op.outFeatures, op.inFeatures], bound);
       return op.bias ? [weight, p('bias', [op.outFeatures], bound)] : [weight];
     }
+    case 'conv1d': {
+      // nn.Conv1d's default init bounds both tensors by 1/sqrt(in_channels · kernel).
+      const bound = { kind: 'uniform' as const, bound: 1 / Math.sqrt(op.inChannels * op.kernel) };
+      const weight = p('weight', [op.outChannels, op.inChannels, op.kernel], bound);
+      return op.bias ? [weight, p('bias', [op.outChannels], bound)] : [weight];
+    }
     case 'layerNorm':
       return [p('weight', [op.features], { kind: 'ones' }), p('bias', [op.features], { kind: 'zeros' })];
     case 'dropout':

@@ -15,6 +15,7 @@ import { lowerEmbedding } from './embedding.js';
 import { lowerLinear } from './linear.js';
 import { lowerLayerNorm } from './norm.js';
 import { lowerActivation } from './activation.js';
+import { lowerConv1d } from './conv1d.js';
 import type { LayerContext, LayerOutput } from './layer.js';
 import { emitRecurrentNode } from './recurrent.js';
 import { targetFor, type CompileTarget, type Target } from './target.js';
@@ -149,6 +150,8 @@ export class Lowering {
         return this.pool(op);
       case 'activation':
         return this.setLayer(op, lowerActivation(this.layerContext, op));
+      case 'conv1d':
+        return this.setLayer(op, lowerConv1d(this.layerContext, this.lengths, op));
       default:
         return assertNever(op);
     }
