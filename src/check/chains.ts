@@ -797,6 +797,31 @@ function checkConv1d(
   );
 }
 
+/**
+ * An LSTM's `proj` (PyTorch's proj_size): undefined for none (0), the size when 0 < proj < hidden,
+ * null after a diagnostic.
+ */
+function checkProjection(
+  ctx: ChainContext,
+  step: CallStep,
+  args: LayerArguments<RecurrentKind>,
+  label: string,
+): number | undefined | null {
+  if (!('proj' in args) || args.proj === 0) return undefined;
+  if (args.proj < args.hidden) return args.proj;
+  const arg = step.args!.find((a) => a.name?.text === 'proj')!;
+  ctx.diagnostics.push(
+    error(
+      'SEQ073',
+      arg.value.span,
+      `proj must be smaller than hidden=${args.hidden}, found ${args.proj}`,
+      `PyTorch requires 0 < proj_size < hidden_size; use proj=0 (the default) for no projection`,
+      { names: [label, 'proj'], range: [0, args.hidden - 1], found: args.proj },
+    ),
+  );
+  return null;
+}
+
 function checkRecurrent(
   ctx: ChainContext,
   step: CallStep,
@@ -865,26 +890,33 @@ function checkRecurrent(
     );
   }
   const label = base.label;
+  const proj = checkProjection(ctx, step, args, label);
+  if (proj === null) return undefined;
+  const width = proj ?? hidden;
   let state;
   if (args.stateful) {
     const directions = bidirectional ? 2 : 1;
     const stateType: ValueType = {
       dtype: 'float32',
-      dims: [fixed(layers * directions), type.dims[0]!, fixed(hidden)],
+      dims: [fixed(layers * directions), type.dims[0]!, fixed(width)],
       hasTime: false,
     };
+    // With a projection, h is proj wide and c stays hidden wide.
+    const cellType: ValueType = { ...stateType, dims: [fixed(layers * directions), type.dims[0]!, fixed(hidden)] };
     state =
       cell === 'lstm'
         ? { h0: `${label}.h0`, hn: `${label}.hn`, c0: `${label}.c0`, cn: `${label}.cn` }
         : { h0: `${label}.h0`, hn: `${label}.hn` };
     for (const name of cell === 'lstm' ? [state.h0, state.c0!] : [state.h0]) {
-      ctx.stateInputs.push({ name, type: stateType, role: { kind: 'state', layer: label }, span: step.span });
+      const t = name === state.c0 ? cellType : stateType;
+      ctx.stateInputs.push({ name, type: t, role: { kind: 'state', layer: label }, span: step.span });
     }
     for (const name of cell === 'lstm' ? [state.hn, state.cn!] : [state.hn]) {
-      ctx.outputs.push({ name, value: name, type: stateType, span: step.span });
+      const t = name === state.cn ? cellType : stateType;
+      ctx.outputs.push({ name, value: name, type: t, span: step.span });
     }
   }
-  const outType: ValueType = { ...type, dims: [type.dims[0]!, type.dims[1]!, fixed(hidden * (bidirectional ? 2 : 1))] };
+  const outType: ValueType = { ...type, dims: [type.dims[0]!, type.dims[1]!, fixed(width * (bidirectional ? 2 : 1))] };
   return addOp(
     ctx,
     {
@@ -898,6 +930,7 @@ function checkRecurrent(
       ...recurrentOptions(args),
       dropout,
       ...(type.lengths === undefined ? {} : { lengths: type.lengths }),
+      ...(proj === undefined ? {} : { proj }),
       ...(state === undefined ? {} : { state }),
       output: { id: label, type: outType },
     },

@@ -133,8 +133,15 @@ const resetAfter = {
   doc: 'true: PyTorch GRU (reset gate applied after the recurrent matmul); false: the Keras variant',
 } as const satisfies ParamSignature;
 
+const proj = {
+  name: 'proj',
+  type: { kind: 'int', min: 0 },
+  default: 0,
+  doc: "projection size (PyTorch's proj_size; 0: none): h and the output are proj wide, with LABEL.weight_hr_l{k} [proj, hidden]",
+} as const satisfies ParamSignature;
+
 const rnnParams = [hidden, layers, dropout, bias, bidirectional, nonlinearity, stateful] as const;
-const lstmParams = [hidden, layers, dropout, bias, bidirectional, recurrentActivation, stateful] as const;
+const lstmParams = [hidden, layers, dropout, bias, bidirectional, recurrentActivation, stateful, proj] as const;
 const gruParams = [hidden, layers, dropout, bias, bidirectional, resetAfter, recurrentActivation, stateful] as const;
 
 function recurrent<K extends LayerKind, P extends readonly ParamSignature[]>(kind: K, params: P, doc: string) {
@@ -315,7 +322,7 @@ const recurrentNames: Readonly<Record<string, ForeignArgument>> = {
   },
   recurrent_dropout: { note: 'dropout is for training only, and inference graphs leave it out' },
   go_backwards: { note: 'write the Bi form (`BiLSTM`) or `bidirectional=true` to also run backwards over time' },
-  proj_size: { note: 'projected LSTMs are not supported' },
+  proj_size: { name: 'proj' },
 };
 
 const foreignNames: Readonly<Record<LayerFamily, Readonly<Record<string, ForeignArgument>>>> = {

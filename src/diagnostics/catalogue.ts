@@ -86,6 +86,8 @@ export const catalogue = {
     title:
       'A Conv1d over a sequence with lengths would change its length (only length-keeping convolutions are supported there).',
   },
+  SEQ073: { stage: 'check', title: "An LSTM's `proj` is not smaller than its `hidden` size." },
+  SEQ074: { stage: 'check', title: "A decoder's LSTM has a projection (`proj`), which decoders do not support." },
 
   // Weights files.
   SEQ100: { stage: 'weights', title: 'The weights file is not a valid safetensors file.' },

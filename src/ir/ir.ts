@@ -90,6 +90,8 @@ export interface RecurrentOp extends OpBase {
   /** Inter-layer dropout, kept for the record; inference graphs ignore it. */
   readonly dropout: number;
   readonly lengths?: string;
+  /** An LSTM's projection size (PyTorch's proj_size): h and the output are this wide, c stays `hidden` wide. */
+  readonly proj?: number;
   /** With `stateful=true`: the names of the extra graph inputs and outputs. */
   readonly state?: RecurrentState;
 }

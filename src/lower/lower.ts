@@ -16,6 +16,7 @@ import { lowerLinear } from './linear.js';
 import { lowerLayerNorm } from './norm.js';
 import { lowerActivation } from './activation.js';
 import { lowerConv1d } from './conv1d.js';
+import { lowerProjected } from './projected.js';
 import type { LayerContext, LayerOutput } from './layer.js';
 import { emitRecurrentNode } from './recurrent.js';
 import { targetFor, type CompileTarget, type Target } from './target.js';
@@ -213,6 +214,7 @@ export class Lowering {
   }
 
   private recurrent(op: RecurrentOp): void {
+    if (op.proj !== undefined) return this.projected(op);
     const x = this.timeMajor(op.input, op.span);
     const directions = op.bidirectional ? ['forward', 'reverse'] : ['forward'];
     const [time, batch] = internalType(op.output.type, true).dims as [OnnxDim, OnnxDim];
@@ -281,6 +283,29 @@ export class Lowering {
         onnx.concat(this.b, `${op.label}/cn/Concat`, cells, { name: op.state.cn }, { axis: 0 }, this.where(op.span));
     }
     this.set(op, input, true);
+  }
+
+  /** An LSTM with a projection, as ONNX Loops (./projected.ts). */
+  private projected(op: RecurrentOp): void {
+    const x = this.timeMajor(op.input, op.span);
+    const [time, batch] = internalType(op.output.type, true).dims as [OnnxDim, OnnxDim];
+    const where = this.where(op.span);
+    const context = {
+      b: this.b,
+      weight: (name: string) => this.weight(name),
+      stateSlice: (input: string, index: number, path: string, what: string, width: number) =>
+        this.stateSlice(input, index, path, what, batch, dimValue(width)),
+      where,
+    };
+    const { output, states, cells } = lowerProjected(context, op, x.name, time, batch);
+    this.finalStates.set(op.label, states);
+    this.finalCells.set(op.label, cells);
+    if (op.state !== undefined) {
+      onnx.concat(this.b, `${op.label}/hn/Concat`, states, { name: op.state.hn }, { axis: 0 }, where);
+      if (op.state.cn !== undefined)
+        onnx.concat(this.b, `${op.label}/cn/Concat`, cells, { name: op.state.cn }, { axis: 0 }, where);
+    }
+    this.set(op, output, true);
   }
 
   /** Row `index` of a [layers·directions, batch, hidden] state input, kept as [1, batch, hidden]. */
