@@ -174,6 +174,18 @@ function checkEncoder(
     );
     return undefined;
   }
+  if (final.proj !== undefined) {
+    ctx.diagnostics.push(
+      error(
+        'SEQ074',
+        final.span,
+        `the decoder starts from the final state of ${final.label}, an LSTM with a projection (proj=${final.proj}), which seqc does not support there`,
+        "remove `proj` from the encoder's last recurrent layer",
+        { names: [final.label, 'proj'], expected: 0, found: final.proj },
+      ),
+    );
+    return undefined;
+  }
   return { memory: memory.value.id, memoryType: type, finalState: final.label };
 }
 

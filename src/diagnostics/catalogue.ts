@@ -87,7 +87,11 @@ export const catalogue = {
       'A Conv1d over a sequence with lengths would change its length (only length-keeping convolutions are supported there).',
   },
   SEQ073: { stage: 'check', title: "An LSTM's `proj` is not smaller than its `hidden` size." },
-  SEQ074: { stage: 'check', title: "A decoder's LSTM has a projection (`proj`), which decoders do not support." },
+  SEQ074: {
+    stage: 'check',
+    title:
+      "A decoder's LSTM, or the encoder LSTM whose final state starts it, has a projection (`proj`): not supported there.",
+  },
 
   // Weights files.
   SEQ100: { stage: 'weights', title: 'The weights file is not a valid safetensors file.' },
