@@ -149,6 +149,10 @@ function misplacedPositional(signature: ArgumentSignature, args: readonly Argume
     const first = signature.positional[0]!;
     hint = `PyTorch's nn.${signature.kind.replace(/^Bi/, '')} takes the input size first, but seqc infers it from the input: write \`${signature.kind}(${argumentText(args[1]!)})\` for ${first}=${argumentText(args[1]!)}`;
   }
+  if (allPositional && args.length === 3 && signature.kind === 'Conv1d') {
+    // `Conv1d(40, 128, 3)` as nn.Conv1d(in_channels, out_channels, kernel_size) is written.
+    hint = `PyTorch's nn.Conv1d takes the input channels first, but seqc infers them from the input: write \`Conv1d(${argumentText(args[1]!)}, ${argumentText(args[2]!)})\` for out=${argumentText(args[1]!)}, kernel=${argumentText(args[2]!)}`;
+  }
   if (signature.kind === 'LayerNorm' && index === 0) {
     // `LayerNorm(256)` as nn.LayerNorm(normalized_shape) is written.
     hint = `PyTorch's nn.LayerNorm takes the normalized shape first, but seqc infers it from the input: write \`LayerNorm\`, or \`LayerNorm(eps=…)\` for another epsilon`;

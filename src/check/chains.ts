@@ -668,6 +668,7 @@ function unreadLengths(
   const readByOp = ctx.ops.some(
     (op) =>
       (op.kind === 'recurrent' && op.lengths === name) ||
+      (op.kind === 'conv1d' && op.lengths === name) ||
       (op.kind === 'pool' && op.mode !== 'first' && op.lengths === name),
   );
   const readByOutput = ctx.outputs.some((o) => o.type.hasTime && o.type.lengths === name);
@@ -1033,6 +1034,8 @@ function checkLayer(
       if (!expectFloat(ctx, step, 'Dropout', type)) return undefined;
       return addOp(ctx, { kind: 'dropout', ...base, p: args.p, output: { id: label, type } }, step, ops);
     }
+    case 'Conv1d':
+      return checkConv1d(ctx, step, args, base, current, ops);
     case 'Attention':
       ctx.diagnostics.push(
         error(
@@ -1045,6 +1048,115 @@ function checkLayer(
       );
       return undefined;
   }
+}
+
+/** A Conv1d over the time axis: its input must be a float [batch, time, F] sequence, and its output keeps `lengths`. */
+function checkConv1d(
+  ctx: ChainContext,
+  step: CallStep,
+  args: LayerArguments<'Conv1d'>,
+  base: { label: string; input: string; span: Span; display: string },
+  current: Binding,
+  ops: Op[],
+): Binding | undefined {
+  const type = current.value.type;
+  if (!expectFloat(ctx, step, 'Conv1d', type)) return undefined;
+  if (!type.hasTime || type.dims.length !== 3) {
+    ctx.diagnostics.push(
+      error(
+        'SEQ070',
+        step.callee.span,
+        `Conv1d convolves over time and expects a sequence [batch, time, features], found ${formatType(type)}`,
+        'put the Conv1d before pooling (`last`, `mean`, …), where the value still has a time axis',
+        { names: ['Conv1d', base.label], expected: '[batch, time, features]', found: formatType(type) },
+      ),
+    );
+    return undefined;
+  }
+  const inChannels = fixedLast(ctx, step, 'Conv1d', type);
+  if (inChannels === undefined) return undefined;
+  const { out, kernel, padding, stride, dilation } = args;
+  const span = dilation * (kernel - 1) + 1;
+  const time = type.dims[1]!;
+  let outTime: Dim = time;
+  if (type.lengths !== undefined && (stride !== 1 || 2 * padding !== span - 1)) {
+    ctx.diagnostics.push(
+      error(
+        'SEQ072',
+        step.callee.span,
+        `Conv1d(kernel=${kernel}, padding=${padding}, stride=${stride}, dilation=${dilation}) changes the number of steps, but its input is masked by \`${type.lengths}\`: seqc supports only length-keeping convolutions over sequences with lengths`,
+        `use stride=1 and padding=${(span - 1) / 2 === Math.floor((span - 1) / 2) ? (span - 1) / 2 : 'dilation·(kernel−1)/2 (an odd kernel span)'}, or leave the lengths input out`,
+        {
+          names: ['Conv1d', base.label, type.lengths],
+          expected: 'stride=1 and 2·padding = dilation·(kernel−1)',
+          found: `stride=${stride}, padding=${padding}, dilation=${dilation}, kernel=${kernel}`,
+        },
+      ),
+    );
+    return undefined;
+  }
+  if (time.kind === 'fixed') {
+    const steps = Math.floor((time.size + 2 * padding - span) / stride) + 1;
+    if (steps <= 0) {
+      ctx.diagnostics.push(
+        error(
+          'SEQ071',
+          step.callee.span,
+          `Conv1d's kernel spans ${span} steps, more than its ${time.size} steps plus ${2 * padding} of padding: no output step is left`,
+          'use a smaller kernel or dilation, or more padding',
+          { names: ['Conv1d', base.label], expected: `at most ${time.size + 2 * padding} steps`, found: span },
+        ),
+      );
+      return undefined;
+    }
+    outTime = fixed(steps);
+  } else if (stride !== 1 || 2 * padding !== span - 1) {
+    outTime = { kind: 'symbol', name: `${time.name}_${base.label}` };
+  }
+  const outType: ValueType = { ...type, dims: [type.dims[0]!, outTime, fixed(out)] };
+  return addOp(
+    ctx,
+    {
+      kind: 'conv1d',
+      ...base,
+      inChannels,
+      outChannels: out,
+      kernel,
+      padding,
+      stride,
+      dilation,
+      bias: args.bias,
+      ...(type.lengths === undefined ? {} : { lengths: type.lengths }),
+      output: { id: base.label, type: outType },
+    },
+    step,
+    ops,
+  );
+}
+
+/**
+ * An LSTM's `proj` (PyTorch's proj_size): undefined for none (0), the size when 0 < proj < hidden,
+ * null after a diagnostic.
+ */
+function checkProjection(
+  ctx: ChainContext,
+  step: CallStep,
+  args: LayerArguments<RecurrentKind>,
+  label: string,
+): number | undefined | null {
+  if (!('proj' in args) || args.proj === 0) return undefined;
+  if (args.proj < args.hidden) return args.proj;
+  const arg = step.args!.find((a) => a.name?.text === 'proj')!;
+  ctx.diagnostics.push(
+    error(
+      'SEQ073',
+      arg.value.span,
+      `proj must be smaller than hidden=${args.hidden}, found ${args.proj}`,
+      `PyTorch requires 0 < proj_size < hidden_size; use proj=0 (the default) for no projection`,
+      { names: [label, 'proj'], range: [0, args.hidden - 1], found: args.proj },
+    ),
+  );
+  return null;
 }
 
 function checkRecurrent(
@@ -1115,26 +1227,33 @@ function checkRecurrent(
     );
   }
   const label = base.label;
+  const proj = checkProjection(ctx, step, args, label);
+  if (proj === null) return undefined;
+  const width = proj ?? hidden;
   let state;
   if (args.stateful) {
     const directions = bidirectional ? 2 : 1;
     const stateType: ValueType = {
       dtype: 'float32',
-      dims: [fixed(layers * directions), type.dims[0]!, fixed(hidden)],
+      dims: [fixed(layers * directions), type.dims[0]!, fixed(width)],
       hasTime: false,
     };
+    // With a projection, h is proj wide and c stays hidden wide.
+    const cellType: ValueType = { ...stateType, dims: [fixed(layers * directions), type.dims[0]!, fixed(hidden)] };
     state =
       cell === 'lstm'
         ? { h0: `${label}.h0`, hn: `${label}.hn`, c0: `${label}.c0`, cn: `${label}.cn` }
         : { h0: `${label}.h0`, hn: `${label}.hn` };
     for (const name of cell === 'lstm' ? [state.h0, state.c0!] : [state.h0]) {
-      ctx.stateInputs.push({ name, type: stateType, role: { kind: 'state', layer: label }, span: step.span });
+      const t = name === state.c0 ? cellType : stateType;
+      ctx.stateInputs.push({ name, type: t, role: { kind: 'state', layer: label }, span: step.span });
     }
     for (const name of cell === 'lstm' ? [state.hn, state.cn!] : [state.hn]) {
-      ctx.outputs.push({ name, value: name, type: stateType, span: step.span });
+      const t = name === state.cn ? cellType : stateType;
+      ctx.outputs.push({ name, value: name, type: t, span: step.span });
     }
   }
-  const outType: ValueType = { ...type, dims: [type.dims[0]!, type.dims[1]!, fixed(hidden * (bidirectional ? 2 : 1))] };
+  const outType: ValueType = { ...type, dims: [type.dims[0]!, type.dims[1]!, fixed(width * (bidirectional ? 2 : 1))] };
   return addOp(
     ctx,
     {
@@ -1148,6 +1267,7 @@ function checkRecurrent(
       ...recurrentOptions(args),
       dropout,
       ...(type.lengths === undefined ? {} : { lengths: type.lengths }),
+      ...(proj === undefined ? {} : { proj }),
       ...(state === undefined ? {} : { state }),
       output: { id: label, type: outType },
     },

@@ -184,6 +184,18 @@ function checkEncoder(
     );
     return undefined;
   }
+  if (final.proj !== undefined) {
+    ctx.diagnostics.push(
+      error(
+        'SEQ074',
+        final.span,
+        `the decoder starts from the final state of ${final.label}, an LSTM with a projection (proj=${final.proj}), which seqc does not support there`,
+        "remove `proj` from the encoder's last recurrent layer",
+        { names: [final.label, 'proj'], expected: 0, found: final.proj },
+      ),
+    );
+    return undefined;
+  }
   return { memory: memory.value.id, memoryType: type, finalState: final.label };
 }
 
@@ -320,6 +332,18 @@ function walk(ctx: DecoderContext, block: DecoderBlock, encoder: EncoderIR | und
           ),
         );
         // What follows depends on this layer; checking it would only repeat this error.
+        return undefined;
+      }
+      if ('proj' in bound && bound.proj > 0) {
+        ctx.diagnostics.push(
+          error(
+            'SEQ074',
+            step.args!.find((a) => a.name?.text === 'proj')!.value.span,
+            `a decoder's LSTM cannot have a projection (proj=${bound.proj}): its step function carries h and c of one size`,
+            'remove `proj`, or add a `Linear` after the decoder LSTM',
+            { names: [label, 'proj'], expected: 0, found: bound.proj },
+          ),
+        );
         return undefined;
       }
       if (embedding === undefined) continue;

@@ -16,6 +16,7 @@ export function firstParameterName(kind: LayerKind): string {
       return 'linear_in.weight';
     case 'Embedding':
     case 'Linear':
+    case 'Conv1d':
     case 'LayerNorm':
     case 'Dropout':
       return 'weight';

@@ -63,7 +63,8 @@ export type LayerKind =
   | 'Linear'
   | 'Dropout'
   | 'LayerNorm'
-  | 'Attention';
+  | 'Attention'
+  | 'Conv1d';
 
 export interface LayerSignature {
   readonly kind: LayerKind;
@@ -132,8 +133,15 @@ const resetAfter = {
   doc: 'true: PyTorch GRU (reset gate applied after the recurrent matmul); false: the Keras variant',
 } as const satisfies ParamSignature;
 
+const proj = {
+  name: 'proj',
+  type: { kind: 'int', min: 0 },
+  default: 0,
+  doc: "projection size (PyTorch's proj_size; 0: none): h and the output are proj wide, with LABEL.weight_hr_l{k} [proj, hidden]",
+} as const satisfies ParamSignature;
+
 const rnnParams = [hidden, layers, dropout, bias, bidirectional, nonlinearity, stateful] as const;
-const lstmParams = [hidden, layers, dropout, bias, bidirectional, recurrentActivation, stateful] as const;
+const lstmParams = [hidden, layers, dropout, bias, bidirectional, recurrentActivation, stateful, proj] as const;
 const gruParams = [hidden, layers, dropout, bias, bidirectional, resetAfter, recurrentActivation, stateful] as const;
 
 function recurrent<K extends LayerKind, P extends readonly ParamSignature[]>(kind: K, params: P, doc: string) {
@@ -198,6 +206,21 @@ export const layerSignatures = {
         doc: 'score function',
       },
       { name: 'input_feed', type: { kind: 'bool' }, default: false, doc: 'Luong input feeding' },
+    ],
+  },
+  Conv1d: {
+    kind: 'Conv1d',
+    // nn.Conv1d(in_channels, out_channels, kernel_size): the input channels are inferred.
+    positional: ['out', 'kernel'],
+    hasParameters: true,
+    doc: 'convolution over the time axis (nn.Conv1d on the [batch, features, time] transpose)',
+    params: [
+      { name: 'out', type: { kind: 'int', min: 1 }, doc: 'output channels (features per step)' },
+      { name: 'kernel', type: { kind: 'int', min: 1, max: 4096 }, doc: 'kernel size in steps' },
+      { name: 'padding', type: { kind: 'int', min: 0, max: 4096 }, default: 0, doc: 'zero steps added at each end' },
+      { name: 'stride', type: { kind: 'int', min: 1, max: 4096 }, default: 1, doc: 'steps between outputs' },
+      { name: 'dilation', type: { kind: 'int', min: 1, max: 4096 }, default: 1, doc: 'spacing of kernel taps' },
+      bias,
     ],
   },
 } as const satisfies Readonly<{ [K in LayerKind]: LayerSignature & { readonly kind: K } }>;
@@ -283,7 +306,7 @@ export interface ForeignArgument {
   readonly note?: string;
 }
 
-type LayerFamily = 'recurrent' | 'Embedding' | 'Linear' | 'Dropout' | 'LayerNorm' | 'Attention';
+type LayerFamily = 'recurrent' | 'Embedding' | 'Linear' | 'Dropout' | 'LayerNorm' | 'Attention' | 'Conv1d';
 
 const inferredInput = 'seqc infers it from the size of the last axis of the input';
 const recurrentNames: Readonly<Record<string, ForeignArgument>> = {
@@ -299,7 +322,7 @@ const recurrentNames: Readonly<Record<string, ForeignArgument>> = {
   },
   recurrent_dropout: { note: 'dropout is for training only, and inference graphs leave it out' },
   go_backwards: { note: 'write the Bi form (`BiLSTM`) or `bidirectional=true` to also run backwards over time' },
-  proj_size: { note: 'projected LSTMs are not supported' },
+  proj_size: { name: 'proj' },
 };
 
 const foreignNames: Readonly<Record<LayerFamily, Readonly<Record<string, ForeignArgument>>>> = {
@@ -325,6 +348,14 @@ const foreignNames: Readonly<Record<LayerFamily, Readonly<Record<string, Foreign
     normalized_shape: { note: `${inferredInput}, and normalizes that axis` },
   },
   Attention: {},
+  Conv1d: {
+    out_channels: { name: 'out' },
+    kernel_size: { name: 'kernel' },
+    in_channels: { note: inferredInput },
+    filters: { name: 'out' },
+    groups: { note: 'grouped convolutions are not supported' },
+    padding_mode: { note: 'only zero padding is supported' },
+  },
 };
 
 /** What seqc calls a PyTorch or Keras argument of this layer, or why it needs none; undefined for names it does not know. */

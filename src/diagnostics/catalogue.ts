@@ -99,6 +99,21 @@ export const catalogue = {
   },
   SEQ051: { stage: 'target', title: "The model's weights exceed what seqc can write in one weights file (4 GiB)." },
 
+  // Layers beyond the recurrent ones.
+  SEQ070: { stage: 'check', title: 'A Conv1d reads something other than a float sequence [batch, time, features].' },
+  SEQ071: { stage: 'check', title: "A Conv1d's kernel span exceeds its padded input, leaving no output steps." },
+  SEQ072: {
+    stage: 'check',
+    title:
+      'A Conv1d over a sequence with lengths would change its length (only length-keeping convolutions are supported there).',
+  },
+  SEQ073: { stage: 'check', title: "An LSTM's `proj` is not smaller than its `hidden` size." },
+  SEQ074: {
+    stage: 'check',
+    title:
+      "A decoder's LSTM, or the encoder LSTM whose final state starts it, has a projection (`proj`): not supported there.",
+  },
+
   // Weights files.
   SEQ100: { stage: 'weights', title: 'The weights file is not a valid safetensors file.' },
   SEQ101: { stage: 'weights', title: 'A tensor in the weights file has an element type seqc cannot read.' },

@@ -90,6 +90,8 @@ export interface RecurrentOp extends OpBase {
   /** Inter-layer dropout, kept for the record; inference graphs ignore it. */
   readonly dropout: number;
   readonly lengths?: string;
+  /** An LSTM's projection size (PyTorch's proj_size): h and the output are this wide, c stays `hidden` wide. */
+  readonly proj?: number;
   /** With `stateful=true`: the names of the extra graph inputs and outputs. */
   readonly state?: RecurrentState;
 }
@@ -151,7 +153,22 @@ export interface MergeOp extends OpBase {
   readonly operands: readonly string[];
 }
 
-export type Op = EmbeddingOp | RecurrentOp | LinearOp | LayerNormOp | DropoutOp | PoolOp | ActivationOp | MergeOp;
+/** nn.Conv1d over the time axis of a `[batch, time, F]` sequence: `L.weight` [out, F, kernel], `L.bias` [out]. */
+export interface Conv1dOp extends OpBase {
+  readonly kind: 'conv1d';
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernel: number;
+  readonly padding: number;
+  readonly stride: number;
+  readonly dilation: number;
+  readonly bias: boolean;
+  /** The lengths input whose padded steps are zeroed before the convolution (the convolution keeps lengths). */
+  readonly lengths?: string;
+}
+
+export type Op =
+  EmbeddingOp | RecurrentOp | LinearOp | LayerNormOp | DropoutOp | PoolOp | ActivationOp | MergeOp | Conv1dOp;
 
 export interface ModelIR {
   readonly name: string;

@@ -3,7 +3,7 @@
 import type { AttentionIR, BridgeOp, DecoderIR, IrParameter, Op, RecurrentCell, RecurrentOp } from './ir.js';
 
 /** The four tensors of one recurrent layer and direction, as PyTorch names them before `_l{layer}`. */
-export type RecurrentWeight = 'weight_ih' | 'weight_hh' | 'bias_ih' | 'bias_hh';
+export type RecurrentWeight = 'weight_ih' | 'weight_hh' | 'bias_ih' | 'bias_hh' | 'weight_hr';
 
 /**
  * PyTorch's gate count per cell, the row blocks of its recurrent weights in this order: LSTM i,f,g,o;
@@ -78,7 +78,8 @@ export function parametersOf(op: Op): IrParameter[] {
       const bound = { kind: 'uniform' as const, bound: 1 / Math.sqrt(op.hidden) };
       const result: IrParameter[] = [];
       for (let layer = 0; layer < op.layers; layer++) {
-        const inputSize = layer === 0 ? op.inputSize : op.hidden * directions;
+        const width = op.proj ?? op.hidden;
+        const inputSize = layer === 0 ? op.inputSize : width * directions;
         for (let direction = 0; direction < directions; direction++) {
           const named = (weight: RecurrentWeight, shape: number[]): IrParameter => ({
             name: recurrentParameterName(op.label, weight, layer, direction),
@@ -86,8 +87,9 @@ export function parametersOf(op: Op): IrParameter[] {
             init: bound,
             owner,
           });
-          result.push(named('weight_ih', [gates, inputSize]), named('weight_hh', [gates, op.hidden]));
+          result.push(named('weight_ih', [gates, inputSize]), named('weight_hh', [gates, width]));
           if (op.bias) result.push(named('bias_ih', [gates]), named('bias_hh', [gates]));
+          if (op.proj !== undefined) result.push(named('weight_hr', [op.proj, op.hidden]));
         }
       }
       return result;
@@ -96,6 +98,12 @@ export function parametersOf(op: Op): IrParameter[] {
       const bound = { kind: 'uniform' as const, bound: 1 / Math.sqrt(op.inFeatures) };
       const weight = p('weight', [op.outFeatures, op.inFeatures], bound);
       return op.bias ? [weight, p('bias', [op.outFeatures], bound)] : [weight];
+    }
+    case 'conv1d': {
+      // nn.Conv1d's default init bounds both tensors by 1/sqrt(in_channels · kernel).
+      const bound = { kind: 'uniform' as const, bound: 1 / Math.sqrt(op.inChannels * op.kernel) };
+      const weight = p('weight', [op.outChannels, op.inChannels, op.kernel], bound);
+      return op.bias ? [weight, p('bias', [op.outChannels], bound)] : [weight];
     }
     case 'layerNorm':
       return [p('weight', [op.features], { kind: 'ones' }), p('bias', [op.features], { kind: 'zeros' })];

@@ -46,10 +46,12 @@ function formatOp(op: Op): string {
         op.state === undefined
           ? ''
           : ` state=${[op.state.h0, op.state.c0, op.state.hn, op.state.cn].filter((s) => s !== undefined).join(',')}`;
-      return `${head} ${op.cell} in=${op.inputSize} hidden=${op.hidden} layers=${op.layers}${op.bidirectional ? ' bidirectional' : ''}${op.bias ? '' : ' no-bias'} nonlinearity=${op.nonlinearity} reset_after=${op.resetAfter} recurrent_activation=${op.recurrentActivation} dropout=${op.dropout}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${state}: ${type}`;
+      return `${head} ${op.cell} in=${op.inputSize} hidden=${op.hidden} layers=${op.layers}${op.bidirectional ? ' bidirectional' : ''}${op.bias ? '' : ' no-bias'} nonlinearity=${op.nonlinearity} reset_after=${op.resetAfter} recurrent_activation=${op.recurrentActivation} dropout=${op.dropout}${op.proj === undefined ? '' : ` proj=${op.proj}`}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${state}: ${type}`;
     }
     case 'linear':
       return `${head} in=${op.inFeatures} out=${op.outFeatures}${op.bias ? '' : ' no-bias'}: ${type}`;
+    case 'conv1d':
+      return `${head} in=${op.inChannels} out=${op.outChannels} kernel=${op.kernel} padding=${op.padding} stride=${op.stride} dilation=${op.dilation}${op.bias ? '' : ' no-bias'}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}: ${type}`;
     case 'layerNorm':
       return `${head} features=${op.features} eps=${op.eps}: ${type}`;
     case 'dropout':

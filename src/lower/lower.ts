@@ -5,7 +5,7 @@ import { parameterCount, type ModelIR, type Op, type PoolOp, type RecurrentOp, t
 import type { ModelProto, OnnxDim, ValueInfoProto } from '../onnx/types.js';
 import type { Span } from '../diagnostics/diagnostic.js';
 import type { WeightMap } from '../weights/types.js';
-import { GraphBuilder } from './builder.js';
+import { dimValue, GraphBuilder } from './builder.js';
 import * as onnx from './ops.js';
 import type { Lengths } from './lengths.js';
 import { modelProto } from './model.js';
@@ -16,8 +16,10 @@ import { lowerLinear } from './linear.js';
 import { lowerLayerNorm } from './norm.js';
 import { lowerActivation } from './activation.js';
 import { lowerMerge } from './merge.js';
+import { lowerConv1d } from './conv1d.js';
+import { lowerProjected } from './projected.js';
 import type { LayerContext, LayerOutput } from './layer.js';
-import { lowerRecurrent, type RecurrentContext } from './recurrent.js';
+import { lowerRecurrent, stateSlice, type RecurrentContext } from './recurrent.js';
 import { lowerOutput, type OutputContext } from './output.js';
 import { targetFor, type CompileTarget, type Target } from './target.js';
 import { batchMajorPerm, elemType, internalType, onnxDim, recordedPlace, type Lowered } from './values.js';
@@ -154,6 +156,8 @@ export class Lowering {
         return this.setLayer(op, lowerActivation(this.layerContext, op));
       case 'merge':
         return this.setLayer(op, lowerMerge(this.layerContext, op));
+      case 'conv1d':
+        return this.setLayer(op, lowerConv1d(this.layerContext, this.lengths, op));
       default:
         return assertNever(op);
     }
@@ -215,6 +219,7 @@ export class Lowering {
   }
 
   private recurrent(op: RecurrentOp): void {
+    if (op.proj !== undefined) return this.projected(op);
     const context: RecurrentContext = {
       ...this.layerContext,
       sequenceLens: (lengths, reference) => this.sequenceLens(lengths, reference),
@@ -225,6 +230,29 @@ export class Lowering {
     this.finalStates.set(op.label, [...output.states]);
     this.finalCells.set(op.label, [...output.cells]);
     this.setLayer(op, output);
+  }
+
+  /** An LSTM with a projection, as ONNX Loops (./projected.ts). */
+  private projected(op: RecurrentOp): void {
+    const x = this.timeMajor(op.input, op.span);
+    const [time, batch] = internalType(op.output.type, true).dims as [OnnxDim, OnnxDim];
+    const where = this.where(op.span);
+    const context = {
+      b: this.b,
+      weight: (name: string) => this.weight(name),
+      stateSlice: (input: string, index: number, path: string, what: string, width: number) =>
+        stateSlice(this.b, input, index, path, what, batch, dimValue(width)),
+      where,
+    };
+    const { output, states, cells } = lowerProjected(context, op, x.name, time, batch);
+    this.finalStates.set(op.label, states);
+    this.finalCells.set(op.label, cells);
+    if (op.state !== undefined) {
+      onnx.concat(this.b, `${op.label}/hn/Concat`, states, { name: op.state.hn }, { axis: 0 }, where);
+      if (op.state.cn !== undefined)
+        onnx.concat(this.b, `${op.label}/cn/Concat`, cells, { name: op.state.cn }, { axis: 0 }, where);
+    }
+    this.set(op, output, true);
   }
 
   private pool(op: PoolOp): void {

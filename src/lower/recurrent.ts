@@ -96,7 +96,7 @@ export function lowerRecurrent(ctx: RecurrentContext, op: RecurrentOp): Recurren
 }
 
 /** Row `index` of a [layers·directions, batch, hidden] state input, kept as [1, batch, hidden]. */
-function stateSlice(
+export function stateSlice(
   b: GraphBuilder,
   input: string,
   index: number,

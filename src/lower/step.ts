@@ -112,6 +112,8 @@ function stepOp(ctx: DecoderContext, step: StepValues, op: DecoderStepOp): void 
     case 'dropout':
     case 'activation':
     case 'pool':
+    case 'merge':
+    case 'conv1d':
       return step.lowering.op(op);
     default:
       return assertNever(op);

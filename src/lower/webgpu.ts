@@ -49,6 +49,17 @@ export function webgpuDiagnostics(ir: ModelIR): Diagnostic[] {
       ),
     );
   }
+  for (const op of recurrent) {
+    if (op.proj === undefined) continue;
+    diagnostics.push(
+      error(
+        'SEQ050',
+        op.span,
+        `${op.label} is an LSTM with a projection (proj=${op.proj}), which seqc lowers as an ONNX Loop over time, and onnxruntime-web's WebGPU provider has no Loop kernel`,
+        'compile for the generic target and run it on the wasm provider, or drop `proj`',
+      ),
+    );
+  }
   for (const output of ir.outputs) {
     if (output.type.dtype !== 'int64') continue;
     diagnostics.push(
