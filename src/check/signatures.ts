@@ -63,7 +63,8 @@ export type LayerKind =
   | 'Linear'
   | 'Dropout'
   | 'LayerNorm'
-  | 'Attention';
+  | 'Attention'
+  | 'CRF';
 
 export interface LayerSignature {
   readonly kind: LayerKind;
@@ -200,6 +201,21 @@ export const layerSignatures = {
       { name: 'input_feed', type: { kind: 'bool' }, default: false, doc: 'Luong input feeding' },
     ],
   },
+  CRF: {
+    kind: 'CRF',
+    positional: ['tags'],
+    hasParameters: true,
+    doc: 'Viterbi decoding of per-step tag scores with a linear-chain CRF (pytorch-crf); the best tag path, int64',
+    params: [
+      { name: 'tags', type: { kind: 'int', min: 1 }, doc: 'number of tags; the input holds one score per tag' },
+      {
+        name: 'score',
+        type: { kind: 'bool' },
+        default: false,
+        doc: "add an output LABEL.score, float32[batch]: the best path's score",
+      },
+    ],
+  },
 } as const satisfies Readonly<{ [K in LayerKind]: LayerSignature & { readonly kind: K } }>;
 
 /** The bound arguments of one layer kind, e.g. `{ kind: 'Embedding', vocab, dim, padding_idx? }`. */
@@ -283,7 +299,7 @@ export interface ForeignArgument {
   readonly note?: string;
 }
 
-type LayerFamily = 'recurrent' | 'Embedding' | 'Linear' | 'Dropout' | 'LayerNorm' | 'Attention';
+type LayerFamily = 'recurrent' | 'Embedding' | 'Linear' | 'Dropout' | 'LayerNorm' | 'Attention' | 'CRF';
 
 const inferredInput = 'seqc infers it from the size of the last axis of the input';
 const recurrentNames: Readonly<Record<string, ForeignArgument>> = {
@@ -325,6 +341,10 @@ const foreignNames: Readonly<Record<LayerFamily, Readonly<Record<string, Foreign
     normalized_shape: { note: `${inferredInput}, and normalizes that axis` },
   },
   Attention: {},
+  CRF: {
+    num_tags: { name: 'tags' },
+    batch_first: { note: 'sequences are always [batch, time, features] in seqc' },
+  },
 };
 
 /** What seqc calls a PyTorch or Keras argument of this layer, or why it needs none; undefined for names it does not know. */

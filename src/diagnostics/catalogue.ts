@@ -78,6 +78,11 @@ export const catalogue = {
   },
   SEQ051: { stage: 'target', title: "The model's weights exceed what seqc can write in one weights file (4 GiB)." },
 
+  // CRF layers.
+  SEQ080: { stage: 'check', title: "A CRF's `tags` differs from the number of scores per step it reads." },
+  SEQ081: { stage: 'check', title: 'A step follows a CRF, whose best tag path only outputs may take.' },
+  SEQ082: { stage: 'check', title: 'A CRF reads something other than a sequence of tag scores [batch, time, tags].' },
+
   // Weights files.
   SEQ100: { stage: 'weights', title: 'The weights file is not a valid safetensors file.' },
   SEQ101: { stage: 'weights', title: 'A tensor in the weights file has an element type seqc cannot read.' },

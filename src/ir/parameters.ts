@@ -71,6 +71,15 @@ export function parametersOf(op: Op): IrParameter[] {
     }
     case 'layerNorm':
       return [p('weight', [op.features], { kind: 'ones' }), p('bias', [op.features], { kind: 'zeros' })];
+    case 'crf': {
+      // pytorch-crf's CRF: transitions[i, j] scores tag i followed by tag j; all three start U(±0.1).
+      const init = { kind: 'uniform' as const, bound: 0.1 };
+      return [
+        p('start_transitions', [op.tags], init),
+        p('end_transitions', [op.tags], init),
+        p('transitions', [op.tags, op.tags], init),
+      ];
+    }
     case 'dropout':
     case 'pool':
     case 'activation':

@@ -58,6 +58,8 @@ function formatOp(op: Op): string {
       return `${head} ${op.mode}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${op.finalStateOf === undefined ? '' : ` final-state-of=${op.finalStateOf}`}: ${type}`;
     case 'activation':
       return `${head} ${op.fn}: ${type}`;
+    case 'crf':
+      return `${head} tags=${op.tags}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${op.scoreOutput === undefined ? '' : ` score=${op.scoreOutput}`}: ${type}`;
     default:
       return assertNever(op);
   }

@@ -15,6 +15,7 @@ import { lowerEmbedding } from './embedding.js';
 import { lowerLinear } from './linear.js';
 import { lowerLayerNorm } from './norm.js';
 import { lowerActivation } from './activation.js';
+import { lowerCrf } from './crf.js';
 import type { LayerContext, LayerOutput } from './layer.js';
 import { emitRecurrentNode } from './recurrent.js';
 import { targetFor, type CompileTarget, type Target } from './target.js';
@@ -149,6 +150,8 @@ export class Lowering {
         return this.pool(op);
       case 'activation':
         return this.setLayer(op, lowerActivation(this.layerContext, op));
+      case 'crf':
+        return this.setLayer(op, lowerCrf(this.layerContext, op));
       default:
         return assertNever(op);
     }
@@ -339,7 +342,11 @@ export class Lowering {
     const info: ValueInfoProto = { name, type: { elemType: elemType(type), shape: type.dims.map(onnxDim) } };
     this.stateOutputs ??= new Set(
       this.ir.ops.flatMap((o) =>
-        o.kind === 'recurrent' && o.state !== undefined ? [o.state.hn, o.state.cn ?? o.state.hn] : [],
+        o.kind === 'recurrent' && o.state !== undefined
+          ? [o.state.hn, o.state.cn ?? o.state.hn]
+          : o.kind === 'crf' && o.scoreOutput !== undefined
+            ? [o.scoreOutput]
+            : [],
       ),
     );
     if (this.stateOutputs.has(name)) return info;

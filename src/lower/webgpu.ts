@@ -49,6 +49,18 @@ export function webgpuDiagnostics(ir: ModelIR): Diagnostic[] {
       ),
     );
   }
+  for (const op of ir.ops) {
+    if (op.kind !== 'crf') continue;
+    diagnostics.push(
+      error(
+        'SEQ050',
+        op.span,
+        `${op.label} decodes with ONNX Loops over int64 back-pointers, which onnxruntime-web's WebGPU provider does not run`,
+        'compile for the generic target and run it on the wasm provider, or output the emissions before the CRF and decode on the CPU',
+        { names: [op.label] },
+      ),
+    );
+  }
   for (const output of ir.outputs) {
     if (output.type.dtype !== 'int64') continue;
     diagnostics.push(
