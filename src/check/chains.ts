@@ -341,7 +341,8 @@ function unreadLengths(
   const readByOp = ctx.ops.some(
     (op) =>
       (op.kind === 'recurrent' && op.lengths === name) ||
-      (op.kind === 'pool' && op.mode !== 'first' && op.lengths === name),
+      (op.kind === 'pool' && op.mode !== 'first' && op.lengths === name) ||
+      (op.kind === 'crf' && op.lengths === name),
   );
   const readByOutput = ctx.outputs.some((o) => o.type.hasTime && o.type.lengths === name);
   const memory = memoryChain === undefined ? undefined : ctx.chainResults.get(memoryChain);
@@ -780,12 +781,14 @@ function checkCrf(
 /** Nothing but outputs follows a CRF: its value is a path of tag ids, not scores a layer could read. */
 function stepAfterCrf(ctx: ChainContext, step: CallStep, crf: Op): undefined {
   const callee = step.callee.text;
+  const source = crf.input;
+  const referable = ctx.scope.has(source);
   ctx.diagnostics.push(
     error(
       'SEQ081',
       step.callee.span,
-      `\`${callee}\` cannot follow the CRF \`${crf.label}\`: a CRF gives the best tag path, int64 tag ids ${formatType(crf.output.type)}`,
-      `a CRF is the last step before outputs: end the chain with \`-> output tags\`; for per-tag scores, continue from the CRF's input (\`${crf.input} -> ${callee} -> …\`)`,
+      `\`${callee}\` cannot follow the CRF \`${crf.label}\`, whose value is its best tag path, ${formatType(crf.output.type)}`,
+      `a CRF is the last step before outputs: end the chain with \`-> output NAME\`; for the per-tag scores, continue from the step before the CRF${referable ? ` (\`${source} -> …\`)` : ', after giving it a label'}`,
       { names: [callee, crf.label], found: callee, expected: 'output' },
     ),
   );
