@@ -1,6 +1,7 @@
 // CRF(tags=N): seqc's Viterbi graph run in onnxruntime-node against a float64 Viterbi written from pytorch-crf's documented algorithm, and the full tagger chain against real torch modules.
 
 import * as ort from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { compile, type CompileOptions } from '../src/index.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
@@ -112,10 +113,14 @@ function crfWeights(c: CrfCase): Uint8Array {
   ]);
 }
 
+/** Where a graph runs: onnxruntime-node's CPU provider, or onnxruntime-web's wasm provider (which runs under Node too). */
+type Provider = 'cpu' | 'wasm';
+
 async function runCrf(
   c: CrfCase,
   withLengths: boolean,
   options: Pick<CompileOptions, 'opset'> = {},
+  provider: Provider = 'cpu',
 ): Promise<{ paths: number[][]; scores: number[] }> {
   const result = compile(crfSpec(c.tags, withLengths), {
     sourceName: 'crf.seq',
@@ -123,14 +128,18 @@ async function runCrf(
     ...options,
   });
   expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  const session = await ort.InferenceSession.create(result.model!, { logSeverityLevel: 3 });
+  const runtime = provider === 'cpu' ? ort : ortWeb;
+  const session =
+    provider === 'cpu'
+      ? await ort.InferenceSession.create(result.model!, { logSeverityLevel: 3 })
+      : await ortWeb.InferenceSession.create(result.model!, { executionProviders: ['wasm'], logSeverityLevel: 3 });
   try {
     const feeds: Record<string, ort.Tensor> = {
-      emissions: new ort.Tensor('float32', Float32Array.from(c.emissions.flat(2)), [c.batch, c.time, c.tags]),
+      emissions: new runtime.Tensor('float32', Float32Array.from(c.emissions.flat(2)), [c.batch, c.time, c.tags]),
     };
     if (withLengths)
-      feeds.lengths = new ort.Tensor('int64', BigInt64Array.from(c.lengths.map(BigInt)), [c.lengths.length]);
-    const out = await session.run(feeds);
+      feeds.lengths = new runtime.Tensor('int64', BigInt64Array.from(c.lengths.map(BigInt)), [c.lengths.length]);
+    const out = await (session as ort.InferenceSession).run(feeds);
     const tags = out.tags!;
     expect(tags.type).toBe('int64');
     expect(tags.dims).toEqual([c.batch, c.time]);
@@ -191,6 +200,15 @@ describe.skipIf(!torchAvailable())('CRF against a float64 Viterbi written from p
       const got = await runCrf(c, withLengths, { opset });
       expect(got.paths).toEqual(expected.paths);
       expect(maxAbs(got.scores, expected.scores)).toBeLessThan(SCORE_TOLERANCE);
+    }
+  });
+
+  it("runs on onnxruntime-web's wasm provider with the same paths", async () => {
+    for (const index of [0, 3, 5]) {
+      const { c, withLengths } = cases[index]!;
+      const got = await runCrf(c, withLengths, {}, 'wasm');
+      expect(got.paths).toEqual(reference[index]!.paths);
+      expect(maxAbs(got.scores, reference[index]!.scores)).toBeLessThan(SCORE_TOLERANCE);
     }
   });
 
