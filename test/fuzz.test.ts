@@ -175,6 +175,7 @@ const layerKinds = [
   'Dropout',
   'LayerNorm',
   'Attention',
+  'CRF',
 ];
 const builtins = ['last', 'first', 'mean', 'max', 'relu', 'tanh', 'sigmoid', 'softmax', 'log_softmax'];
 const argumentNames = [
@@ -195,6 +196,7 @@ const argumentNames = [
   'eps',
   'score',
   'input_feed',
+  'tags',
 ];
 const names = [
   'tokens',
@@ -368,6 +370,7 @@ function argumentValue(random: Random, name: string): string {
     p: () => pick(random, ['0', '0.2', '0.9']),
     eps: () => pick(random, ['1e-5', '0.001']),
     out: () => String(int(random, 1, 6)),
+    tags: () => String(int(random, 1, 6)),
     nonlinearity: () => pick(random, ['tanh', 'relu']),
     recurrent_activation: () => pick(random, ['sigmoid', 'hard_sigmoid', '"sigmoid"']),
     score: () => pick(random, ['dot', 'general', 'additive']),
@@ -398,6 +401,7 @@ const layerArguments: Record<string, readonly string[]> = {
   Dropout: ['p'],
   LayerNorm: ['eps'],
   Attention: ['score', 'input_feed'],
+  CRF: ['tags', 'score'],
 };
 
 /** What a value is, as far as choosing a sensible next step goes. */
@@ -436,7 +440,15 @@ function stepText(random: Random, kind: string, labels: string[]): string {
   if (builtins.includes(kind)) return kind + (chance(random, 0.02) ? '(1)' : '');
   const known = layerArguments[kind.replace(/^Bi/, '')] ?? argumentNames;
   const required =
-    kind === 'Embedding' ? ['vocab', 'dim'] : kind === 'Linear' ? ['out'] : /RNN|LSTM|GRU/.test(kind) ? ['hidden'] : [];
+    kind === 'Embedding'
+      ? ['vocab', 'dim']
+      : kind === 'Linear'
+        ? ['out']
+        : kind === 'CRF'
+          ? ['tags']
+          : /RNN|LSTM|GRU/.test(kind)
+            ? ['hidden']
+            : [];
   const chosen = [...required, ...known.filter((n) => !required.includes(n) && chance(random, 0.15))];
   if (chance(random, 0.03)) chosen.push(pick(random, argumentNames));
   if (chance(random, 0.03)) chosen.pop();

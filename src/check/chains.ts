@@ -669,7 +669,8 @@ function unreadLengths(
     (op) =>
       (op.kind === 'recurrent' && op.lengths === name) ||
       (op.kind === 'conv1d' && op.lengths === name) ||
-      (op.kind === 'pool' && op.mode !== 'first' && op.lengths === name),
+      (op.kind === 'pool' && op.mode !== 'first' && op.lengths === name) ||
+      (op.kind === 'crf' && op.lengths === name),
   );
   const readByOutput = ctx.outputs.some((o) => o.type.hasTime && o.type.lengths === name);
   const memory = memoryChain === undefined ? undefined : ctx.chainResults.get(memoryChain);
@@ -732,6 +733,7 @@ export function checkStep(ctx: ChainContext, step: Step, current: Binding, ops: 
   }
   const callee = step.callee.text;
   const label = ctx.labels.get(step);
+  if (current.op?.kind === 'crf') return stepAfterCrf(ctx, step, current.op);
   if (isBuiltin(callee)) return checkBuiltin(ctx, step, callee, label, current, ops);
   if (isLayerKind(callee)) {
     const signature = layerSignatures[callee];
@@ -1047,7 +1049,90 @@ function checkLayer(
         ),
       );
       return undefined;
+    case 'CRF':
+      return checkCrf(ctx, step, args, base, current, ops);
   }
+}
+
+/** A CRF decodes emissions [batch, time, tags] into the best tag path, int64 [batch, time]. */
+function checkCrf(
+  ctx: ChainContext,
+  step: CallStep,
+  args: LayerArguments<'CRF'>,
+  base: { label: string; input: string; span: Span; display: string },
+  current: Binding,
+  ops: Op[],
+): Binding | undefined {
+  const type = current.value.type;
+  if (!expectFloat(ctx, step, 'CRF', type)) return undefined;
+  if (!type.hasTime || type.dims.length !== 3) {
+    ctx.diagnostics.push(
+      error(
+        'SEQ082',
+        step.callee.span,
+        `CRF decodes a sequence of tag scores [batch, time, tags], found ${formatType(type)}`,
+        type.hasTime
+          ? `give it one score per tag and step: \`-> Linear(${args.tags}) -> CRF(tags=${args.tags})\``
+          : 'a CRF tags every step, but the time axis was pooled away before it; move `last`/`mean`/`max` after it, or remove them',
+        { names: ['CRF', base.label], expected: 'a sequence [batch, time, tags]', found: formatType(type) },
+      ),
+    );
+    return undefined;
+  }
+  const features = fixedLast(ctx, step, 'CRF', type);
+  if (features === undefined) return undefined;
+  const { tags } = args;
+  if (features !== tags) {
+    const arg = step.args?.find((a) => a.name?.text === 'tags') ?? step.args?.find((a) => a.name === undefined);
+    ctx.diagnostics.push(
+      error(
+        'SEQ080',
+        arg?.span ?? step.callee.span,
+        `CRF(tags=${tags}) reads one score per tag, but its input has ${features} features per step`,
+        `project to the tags first, \`-> Linear(${tags}) -> CRF(tags=${tags})\`, or write \`CRF(tags=${features})\``,
+        { names: ['CRF', base.label], expected: tags, found: features },
+      ),
+    );
+    return undefined;
+  }
+  const label = base.label;
+  let scoreOutput: string | undefined;
+  if (args.score) {
+    scoreOutput = `${label}.score`;
+    const scoreType: ValueType = { dtype: 'float32', dims: [type.dims[0]!], hasTime: false };
+    ctx.outputs.push({ name: scoreOutput, value: scoreOutput, type: scoreType, span: step.span });
+  }
+  const outType: ValueType = { ...type, dtype: 'int64', dims: [type.dims[0]!, type.dims[1]!] };
+  return addOp(
+    ctx,
+    {
+      kind: 'crf',
+      ...base,
+      tags,
+      ...(type.lengths === undefined ? {} : { lengths: type.lengths }),
+      ...(scoreOutput === undefined ? {} : { scoreOutput }),
+      output: { id: label, type: outType },
+    },
+    step,
+    ops,
+  );
+}
+
+/** Nothing but outputs follows a CRF: its value is a path of tag ids, not scores a layer could read. */
+function stepAfterCrf(ctx: ChainContext, step: CallStep, crf: Op): undefined {
+  const callee = step.callee.text;
+  const source = crf.input;
+  const referable = ctx.scope.has(source);
+  ctx.diagnostics.push(
+    error(
+      'SEQ081',
+      step.callee.span,
+      `\`${callee}\` cannot follow the CRF \`${crf.label}\`, whose value is its best tag path, ${formatType(crf.output.type)}`,
+      `a CRF is the last step before outputs: end the chain with \`-> output NAME\`; for the per-tag scores, continue from the step before the CRF${referable ? ` (\`${source} -> …\`)` : ', after giving it a label'}`,
+      { names: [callee, crf.label], found: callee, expected: 'output' },
+    ),
+  );
+  return undefined;
 }
 
 /** A Conv1d over the time axis: its input must be a float [batch, time, F] sequence, and its output keeps `lengths`. */

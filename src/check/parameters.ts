@@ -14,6 +14,8 @@ export function firstParameterName(kind: LayerKind): string {
       return 'weight_ih_l0';
     case 'Attention':
       return 'linear_in.weight';
+    case 'CRF':
+      return 'start_transitions';
     case 'Embedding':
     case 'Linear':
     case 'Conv1d':

@@ -64,7 +64,8 @@ export type LayerKind =
   | 'Dropout'
   | 'LayerNorm'
   | 'Attention'
-  | 'Conv1d';
+  | 'Conv1d'
+  | 'CRF';
 
 export interface LayerSignature {
   readonly kind: LayerKind;
@@ -223,6 +224,21 @@ export const layerSignatures = {
       bias,
     ],
   },
+  CRF: {
+    kind: 'CRF',
+    positional: ['tags'],
+    hasParameters: true,
+    doc: 'Viterbi decoding of per-step tag scores with a linear-chain CRF (pytorch-crf); the best tag path, int64',
+    params: [
+      { name: 'tags', type: { kind: 'int', min: 1 }, doc: 'number of tags; the input holds one score per tag' },
+      {
+        name: 'score',
+        type: { kind: 'bool' },
+        default: false,
+        doc: "add an output LABEL.score, float32[batch]: the best path's score",
+      },
+    ],
+  },
 } as const satisfies Readonly<{ [K in LayerKind]: LayerSignature & { readonly kind: K } }>;
 
 /** The bound arguments of one layer kind, e.g. `{ kind: 'Embedding', vocab, dim, padding_idx? }`. */
@@ -306,7 +322,7 @@ export interface ForeignArgument {
   readonly note?: string;
 }
 
-type LayerFamily = 'recurrent' | 'Embedding' | 'Linear' | 'Dropout' | 'LayerNorm' | 'Attention' | 'Conv1d';
+type LayerFamily = 'recurrent' | 'Embedding' | 'Linear' | 'Dropout' | 'LayerNorm' | 'Attention' | 'Conv1d' | 'CRF';
 
 const inferredInput = 'seqc infers it from the size of the last axis of the input';
 const recurrentNames: Readonly<Record<string, ForeignArgument>> = {
@@ -355,6 +371,10 @@ const foreignNames: Readonly<Record<LayerFamily, Readonly<Record<string, Foreign
     filters: { name: 'out' },
     groups: { note: 'grouped convolutions are not supported' },
     padding_mode: { note: 'only zero padding is supported' },
+  },
+  CRF: {
+    num_tags: { name: 'tags' },
+    batch_first: { note: 'sequences are always [batch, time, features] in seqc' },
   },
 };
 

@@ -113,6 +113,10 @@ export const catalogue = {
     title:
       "A decoder's LSTM, or the encoder LSTM whose final state starts it, has a projection (`proj`): not supported there.",
   },
+  // CRF layers.
+  SEQ080: { stage: 'check', title: "A CRF's `tags` differs from the number of scores per step it reads." },
+  SEQ081: { stage: 'check', title: 'A step follows a CRF, whose best tag path only outputs may take.' },
+  SEQ082: { stage: 'check', title: 'A CRF reads something other than a sequence of tag scores [batch, time, tags].' },
 
   // Weights files.
   SEQ100: { stage: 'weights', title: 'The weights file is not a valid safetensors file.' },

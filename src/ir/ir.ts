@@ -167,8 +167,20 @@ export interface Conv1dOp extends OpBase {
   readonly lengths?: string;
 }
 
+/**
+ * A linear-chain CRF decoding its input emissions [batch, time, tags] with Viterbi: the best tag path,
+ * int64 [batch, time], each row decoded over its own valid steps (pytorch-crf's `decode`).
+ */
+export interface CrfOp extends OpBase {
+  readonly kind: 'crf';
+  readonly tags: number;
+  readonly lengths?: string;
+  /** With `score=true`: the name of the extra graph output holding each row's best path score, float32 [batch]. */
+  readonly scoreOutput?: string;
+}
+
 export type Op =
-  EmbeddingOp | RecurrentOp | LinearOp | LayerNormOp | DropoutOp | PoolOp | ActivationOp | MergeOp | Conv1dOp;
+  EmbeddingOp | RecurrentOp | LinearOp | LayerNormOp | DropoutOp | PoolOp | ActivationOp | MergeOp | Conv1dOp | CrfOp;
 
 export interface ModelIR {
   readonly name: string;

@@ -27,7 +27,7 @@ export function recurrentParameterName(
 }
 
 /** The tensors of an Embedding, Linear or LayerNorm layer, as PyTorch names them after the label. */
-export type LayerWeight = 'weight' | 'bias';
+export type LayerWeight = 'weight' | 'bias' | 'start_transitions' | 'end_transitions' | 'transitions';
 
 /** PyTorch's name for a layer's weight or bias: `fc.weight`. */
 export function layerParameterName(label: string, weight: LayerWeight): string {
@@ -107,6 +107,15 @@ export function parametersOf(op: Op): IrParameter[] {
     }
     case 'layerNorm':
       return [p('weight', [op.features], { kind: 'ones' }), p('bias', [op.features], { kind: 'zeros' })];
+    case 'crf': {
+      // pytorch-crf's CRF: transitions[i, j] scores tag i followed by tag j; all three start U(±0.1).
+      const init = { kind: 'uniform' as const, bound: 0.1 };
+      return [
+        p('start_transitions', [op.tags], init),
+        p('end_transitions', [op.tags], init),
+        p('transitions', [op.tags, op.tags], init),
+      ];
+    }
     case 'dropout':
     case 'pool':
     case 'activation':

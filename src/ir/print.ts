@@ -62,6 +62,8 @@ function formatOp(op: Op): string {
       return `${head} ${op.fn}: ${type}`;
     case 'merge':
       return `${op.label} = ${op.mode}(${op.operands.join(', ')})${op.output.type.lengths === undefined ? '' : ` lengths=${op.output.type.lengths}`}: ${type}`;
+    case 'crf':
+      return `${head} tags=${op.tags}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${op.scoreOutput === undefined ? '' : ` score=${op.scoreOutput}`}: ${type}`;
     default:
       return assertNever(op);
   }

@@ -18,6 +18,7 @@ import { lowerActivation } from './activation.js';
 import { lowerMerge } from './merge.js';
 import { lowerConv1d } from './conv1d.js';
 import { lowerProjected } from './projected.js';
+import { lowerCrf } from './crf.js';
 import type { LayerContext, LayerOutput } from './layer.js';
 import { lowerRecurrent, stateSlice, type RecurrentContext } from './recurrent.js';
 import { lowerOutput, type OutputContext } from './output.js';
@@ -158,6 +159,8 @@ export class Lowering {
         return this.setLayer(op, lowerMerge(this.layerContext, op));
       case 'conv1d':
         return this.setLayer(op, lowerConv1d(this.layerContext, this.lengths, op));
+      case 'crf':
+        return this.setLayer(op, lowerCrf(this.layerContext, op));
       default:
         return assertNever(op);
     }
@@ -279,7 +282,11 @@ export class Lowering {
       isStateOutput: (output) => {
         this.stateOutputs ??= new Set(
           this.ir.ops.flatMap((o) =>
-            o.kind === 'recurrent' && o.state !== undefined ? [o.state.hn, o.state.cn ?? o.state.hn] : [],
+            o.kind === 'recurrent' && o.state !== undefined
+              ? [o.state.hn, o.state.cn ?? o.state.hn]
+              : o.kind === 'crf' && o.scoreOutput !== undefined
+                ? [o.scoreOutput]
+                : [],
           ),
         );
         return this.stateOutputs.has(output);

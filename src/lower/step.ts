@@ -114,6 +114,7 @@ function stepOp(ctx: DecoderContext, step: StepValues, op: DecoderStepOp): void 
     case 'pool':
     case 'merge':
     case 'conv1d':
+    case 'crf':
       return step.lowering.op(op);
     default:
       return assertNever(op);

@@ -57,6 +57,19 @@ export function webgpuDiagnostics(ir: ModelIR): Diagnostic[] {
         op.span,
         `${op.label} is an LSTM with a projection (proj=${op.proj}), which seqc lowers as an ONNX Loop over time, and onnxruntime-web's WebGPU provider has no Loop kernel`,
         'compile for the generic target and run it on the wasm provider, or drop `proj`',
+        { names: [op.label] },
+      ),
+    );
+  }
+  for (const op of ir.ops) {
+    if (op.kind !== 'crf') continue;
+    diagnostics.push(
+      error(
+        'SEQ050',
+        op.span,
+        `${op.label} decodes with ONNX Loops over int64 back-pointers, which onnxruntime-web's WebGPU provider does not run`,
+        'compile for the generic target and run it on the wasm provider, or output the emissions before the CRF and decode on the CPU',
+        { names: [op.label] },
       ),
     );
   }
