@@ -649,7 +649,7 @@ class ModuleEmitter {
     const stepParams = ['tokens', 'h', ...(lstm ? ['c'] : [])];
     if (ir.encoder !== undefined)
       stepParams.push('memory', lengths === undefined ? 'src_lengths=None' : `${pythonIdentifier(lengths)}=None`);
-    if (feed) stepParams.push('feed');
+    if (feed) stepParams.push('feed=None');
     out.add(1, `def step(self, ${stepParams.join(', ')}):`);
     out.add(
       2,
@@ -671,7 +671,11 @@ class ModuleEmitter {
       out.add(2, `context, attention = ${modulePath(att.label)}(h[-1], memory, ${memLengths})`);
       parts.push('context');
     }
-    if (feed) parts.push('feed');
+    if (feed) {
+      out.add(2, 'if feed is None:');
+      out.add(3, `feed = torch.zeros(tokens.shape[0], ${hidden}, device=tokens.device)`);
+      parts.push('feed');
+    }
     const x = parts.length === 1 ? parts[0]! : `torch.cat([${parts.join(', ')}], dim=1)`;
     const rec = d.recurrent;
     out.add(
