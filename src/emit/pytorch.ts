@@ -92,7 +92,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence`,
 
 
 def zero_past_lengths(x, lengths):
-    """x [batch, time, ...] with the steps past each row's length set to zero; x itself without lengths."""
+    """x [batch, time, ...] with the steps past each row's length set to zero (x if no lengths)."""
     if lengths is None:
         return x
     valid = valid_steps(lengths, x.shape[1]).reshape(x.shape[:2] + (1,) * (x.dim() - 2))
@@ -118,7 +118,7 @@ def zero_past_lengths(x, lengths):
 
 
 class HandWrittenRecurrent(nn.Module):
-    """A stacked, batch-first RNN/LSTM/GRU with options PyTorch's modules lack, written step by step.
+    """A stacked, batch-first RNN/LSTM/GRU, written step by step, for options PyTorch lacks.
 
     recurrent_activation="hard_sigmoid" applies hard_sigmoid to the gates (LSTM i, f, o; GRU r, z).
     reset_after=False is the Keras GRU: n = tanh(W_in x + b_in + W_hn (r * h) + b_hn). Parameters
@@ -127,8 +127,19 @@ class HandWrittenRecurrent(nn.Module):
     run_recurrent returns for PyTorch's modules: steps past a row's length are skipped.
     """
 
-    def __init__(self, cell, input_size, hidden_size, num_layers=1, bias=True, bidirectional=False,
-                 dropout=0.0, nonlinearity="tanh", recurrent_activation="sigmoid", reset_after=True):
+    def __init__(
+        self,
+        cell,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        bidirectional=False,
+        dropout=0.0,
+        nonlinearity="tanh",
+        recurrent_activation="sigmoid",
+        reset_after=True,
+    ):
         super().__init__()
         self.cell = cell
         self.hidden_size = hidden_size
@@ -174,7 +185,9 @@ class HandWrittenRecurrent(nn.Module):
                 n = torch.tanh(x_n + r * h_n)
             else:
                 w_r, w_z, w_n = getattr(self, "weight_hh" + suffix).chunk(3, dim=0)
-                b_r, b_z, b_n = getattr(self, "bias_hh" + suffix).chunk(3) if self.bias else (None, None, None)
+                b_r, b_z, b_n = (None, None, None)
+                if self.bias:
+                    b_r, b_z, b_n = getattr(self, "bias_hh" + suffix).chunk(3)
                 h_r = F.linear(h, w_r, b_r)
                 h_z = F.linear(h, w_z, b_z)
                 r = self.gate(x_r + h_r)
@@ -244,7 +257,7 @@ class HandWrittenRecurrent(nn.Module):
             self.linear_out = nn.Linear(memory_dim + query_dim, query_dim, bias=score == "additive")
 
     def forward(self, query, memory, lengths):
-        """query [batch, Q], memory [batch, src_time, D] → (context [batch, D], weights [batch, src_time])."""
+        """query [batch, Q], memory [batch, S, D] -> (context [batch, D], weights [batch, S])."""
         if self.score == "additive":
             summed = self.linear_context(memory) + self.linear_query(query).unsqueeze(1)
             scores = self.v(torch.tanh(summed)).squeeze(2)
@@ -259,17 +272,87 @@ class HandWrittenRecurrent(nn.Module):
         return context, weights
 
     def attentional(self, context, query):
-        """Luong's attentional vector: linear_out([context ; query]), then tanh for dot and general."""
+        """Luong's attentional vector: linear_out([context ; query]), tanh for dot and general."""
         projected = self.linear_out(torch.cat([context, query], dim=1))
         return projected if self.score == "additive" else torch.tanh(projected)`,
 } as const;
 
-/** One Python statement block being written: lines at an indentation. */
+/** The longest line the emitted file aims for (black's style, PEP 8's spirit). */
+const lineLimit = 99;
+
+/** One Python statement block being written: lines at an indentation, long statements wrapped. */
 class Lines {
   readonly lines: string[] = [];
   add(indent: number, ...texts: string[]): void {
-    for (const text of texts) this.lines.push(text === '' ? '' : `${'    '.repeat(indent)}${text}`);
+    for (const text of texts) {
+      if (text === '') this.lines.push('');
+      else this.lines.push(...wrapStatement(`${'    '.repeat(indent)}${text}`));
+    }
   }
+}
+
+/** For each bracket of `line` outside string literals, the index of its partner. */
+function bracketPartners(line: string): Map<number, number> {
+  const partners = new Map<number, number>();
+  const open: number[] = [];
+  let quote: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quote !== undefined) {
+      if (ch === '\\') i++;
+      else if (ch === quote) quote = undefined;
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '#') break;
+    else if ('([{'.includes(ch)) open.push(i);
+    else if (')]}'.includes(ch) && open.length > 0) {
+      const start = open.pop()!;
+      partners.set(start, i);
+      partners.set(i, start);
+    }
+  }
+  return partners;
+}
+
+/** The top-level comma-separated parts of `text` (brackets and strings kept whole). */
+function topLevelParts(text: string): string[] {
+  const partners = bracketPartners(text);
+  const parts: string[] = [];
+  let start = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote !== undefined) {
+      if (ch === '\\') i++;
+      else if (ch === quote) quote = undefined;
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if ('([{'.includes(ch) && partners.has(i)) i = partners.get(i)!;
+    else if (ch === ',') {
+      parts.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start).trim());
+  return parts.filter((p) => p !== '');
+}
+
+/**
+ * A statement longer than the limit, split as black does: the last bracket pair's contents on their
+ * own indented line, or one argument per line with a trailing comma when that is still too long.
+ */
+function wrapStatement(line: string): string[] {
+  const trimmed = line.trimStart();
+  if (line.length <= lineLimit || trimmed.startsWith('#') || line.includes('"""')) return [line];
+  const partners = bracketPartners(line);
+  const end = line.length - 1;
+  const open = partners.get(end);
+  if (open === undefined || open === end - 1) return [line];
+  const indent = line.slice(0, line.length - trimmed.length);
+  const inner = `${indent}    `;
+  const contents = line.slice(open + 1, end);
+  const head = line.slice(0, open + 1);
+  if (inner.length + contents.length <= lineLimit) return [head, `${inner}${contents}`, `${indent}${line[end]}`];
+  const parts = topLevelParts(contents);
+  return [head, ...parts.flatMap((p) => wrapStatement(`${inner}${p},`)), `${indent}${line[end]}`];
 }
 
 class ModuleEmitter {
@@ -421,10 +504,7 @@ class ModuleEmitter {
 
   private constructBridge(out: Lines): void {
     const names = this.ir.parameters.filter((p) => p.owner === 'bridge' && p.name.endsWith('.weight'));
-    out.add(
-      2,
-      "# bridge=linear: the decoder's initial state is tanh(W [h_enc[0] ; ...] + b), per state (docs/seq2seq.md)",
-    );
+    out.add(2, "# bridge=linear: the decoder's initial state is tanh(W [h_enc[0] ; ...] + b) (docs/seq2seq.md)");
     out.add(2, 'self.bridge = nn.Module()');
     for (const p of names) {
       const which = p.name.split('.')[1]!;
@@ -651,11 +731,7 @@ class ModuleEmitter {
       stepParams.push('memory', lengths === undefined ? 'src_lengths=None' : `${pythonIdentifier(lengths)}=None`);
     if (feed) stepParams.push('feed=None');
     out.add(1, `def step(self, ${stepParams.join(', ')}):`);
-    out.add(
-      2,
-      '"""One decoder step, as the compiled step graph: tokens [batch] and the state in, logits [batch, V] out.',
-      '',
-    );
+    out.add(2, '"""One decoder step, as the compiled step graph: tokens [batch] in, logits [batch, V] out.', '');
     out.add(
       2,
       `h${lstm ? ' and c are' : ' is'} [${layers}, batch, ${hidden}]. Returns {"logits", "h_out"${lstm ? ', "c_out"' : ''}${att === undefined ? '' : ', "attention"'}${feed ? ', "feed_out"' : ''}}.`,
@@ -742,7 +818,11 @@ class ModuleEmitter {
     out.add(1, 'def encode(self, **inputs):');
     out.add(
       2,
-      `"""The encoder, as the compiled encoder graph: memory ${this.describeType(encoder.memoryType)}; h0${lstm ? ', c0' : ''} [${d.recurrent.layers}, batch, ${d.recurrent.hidden}]."""`,
+      '"""The encoder, as the compiled encoder graph.',
+      '',
+      `memory: ${this.describeType(encoder.memoryType)}`,
+      `h0${lstm ? ', c0' : ''}: float32 [${d.recurrent.layers}, batch, ${d.recurrent.hidden}], the decoder's initial state`,
+      '"""',
     );
     this.readInputs(
       out,
@@ -757,15 +837,16 @@ class ModuleEmitter {
       dirs === 1
         ? states
         : `${states}.reshape(${final.layers}, ${dirs}, -1, ${final.hidden}).permute(0, 2, 1, 3).reshape(${final.layers}, -1, ${dirs * final.hidden})`;
-    out.add(
-      2,
-      "# The encoder's final states per layer, directions side by side: [layers, batch, directions * hidden].",
-    );
+    out.add(2, "# The encoder's final states, directions side by side: [layers, batch, directions * hidden].");
     out.add(2, `h_enc = ${join(finals.h)}`);
     const cFromEncoder = lstm && final.cell === 'lstm';
     if (cFromEncoder) out.add(2, `c_enc = ${join(finals.c!)}`);
-    const bridged = (s: string, which: string): string =>
-      `torch.tanh(self.bridge.${which}(${s}.transpose(0, 1).reshape(${s}.shape[1], -1))).reshape(-1, ${d.recurrent.layers}, ${d.recurrent.hidden}).transpose(0, 1)`;
+    // The bridge flattens the layers of each row, [batch, layers * directions * hidden], then projects.
+    const bridged = (s: string, which: string): string => {
+      out.add(2, `${which}_flat = ${s}.transpose(0, 1).reshape(${s}.shape[1], -1)`);
+      const shape = `${d.recurrent.layers}, ${d.recurrent.hidden}`;
+      return `torch.tanh(self.bridge.${which}(${which}_flat)).reshape(-1, ${shape}).transpose(0, 1)`;
+    };
     out.add(2, `h0 = ${d.bridge ? bridged('h_enc', 'h') : 'h_enc'}`);
     const results = [`"memory": ${memory}`, '"h0": h0'];
     if (lstm) {
