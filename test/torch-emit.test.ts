@@ -155,6 +155,28 @@ describe.skipIf(!torchAvailable())('the emitted PyTorch module computes what the
     }, 300_000);
   }
 
+  it('catches a difference: with one bias moved by 1e-3 the outputs differ by more than 1e-5', async () => {
+    // Named after a helper class of the emitted file, so the class becomes AttentionModel.
+    const source = `model Attention {
+  input frames: float32[batch, time, 3]
+  input lengths: lengths(frames)
+  frames -> gru: GRU(hidden=4) -> fc: Linear(2) -> output out
+}
+`;
+    const emitted = compileAndEmit(source, 5);
+    expect(emitted.python).toContain('class AttentionModel(nn.Module):');
+    const feeds = randomFeeds(emitted.ir, 3);
+    const onnx = await runOnnx(emitted.compiled.model!, feeds);
+    const bias = emitted.weights.get('fc.bias')!;
+    const moved = new Map(emitted.weights);
+    moved.set('fc.bias', { shape: bias.shape, data: bias.data.map((v) => v + 1e-3) });
+    const [same, differs] = [emitted, { ...emitted, weights: moved }].map(
+      (e) => runEmitted(e, [{ method: 'forward', inputs: feeds }]).results[0]!.out!,
+    );
+    expect(maxAbsDiff(same!, onnx.out!)).toBeLessThanOrEqual(TOLERANCE);
+    expect(maxAbsDiff(differs!, onnx.out!)).toBeGreaterThan(TOLERANCE);
+  }, 120_000);
+
   it('measured the differences it checked', () => {
     // The figures for the record (vitest prints them with --reporter=verbose).
     console.log(measured.map(([what, d]) => `${what}: max |Δ| ${d.toExponential(2)}`).join('\n'));

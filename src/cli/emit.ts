@@ -3,7 +3,7 @@
 import { basename, dirname, extname, join } from 'node:path';
 import { checkSource } from '../index.js';
 import { error, spanOfWhole } from '../diagnostics/diagnostic.js';
-import { emitPytorch } from '../emit/pytorch.js';
+import { emitPytorch, pytorchClassName } from '../emit/pytorch.js';
 import { seqcVersion } from '../version.js';
 import { type ParsedArgs } from './args.js';
 import { emit, ExitCode, readText, report, usage, writeFileAtomically, type Io } from './io.js';
@@ -60,8 +60,14 @@ export async function emitCommand(args: ParsedArgs, io: Io): Promise<number> {
   const parameters = checked.ir.parameters.length;
   emit(
     io,
-    { file: out, target, model: checked.ir.name, parameters: checked.ir.parameters.map((p) => p.name) },
-    `wrote ${out}: class ${checked.ir.name}(torch.nn.Module), ${parameters} parameter tensors\n`,
+    {
+      file: out,
+      target,
+      model: checked.ir.name,
+      className: pytorchClassName(checked.ir),
+      parameters: checked.ir.parameters.map((p) => p.name),
+    },
+    `wrote ${out}: class ${pytorchClassName(checked.ir)}(torch.nn.Module), ${parameters} parameter tensors\n`,
   );
   return ExitCode.ok;
 }

@@ -51,6 +51,27 @@ export function pythonIdentifier(name: string): string {
   return id;
 }
 
+/** The module-level names the emitted file defines besides the model's class. */
+const fileNames = new Set([
+  'torch',
+  'nn',
+  'F',
+  'pack_padded_sequence',
+  'pad_packed_sequence',
+  'valid_steps',
+  'zero_past_lengths',
+  'run_recurrent',
+  'hard_sigmoid',
+  'HandWrittenRecurrent',
+  'Attention',
+]);
+
+/** The emitted class's name: the model's, or with `Model` appended where that would shadow a name the file uses. */
+export function pytorchClassName(ir: ModelIR): string {
+  const name = pythonIdentifier(ir.name);
+  return fileNames.has(name) ? `${name}Model` : name;
+}
+
 /** A Python string literal. */
 function str(text: string): string {
   return JSON.stringify(text);
@@ -408,7 +429,7 @@ class ModuleEmitter {
 
   private classBody(out: Lines): void {
     const ir = this.ir;
-    out.add(0, `class ${pythonIdentifier(ir.name)}(nn.Module):`);
+    out.add(0, `class ${pytorchClassName(ir)}(nn.Module):`);
     out.add(1, `"""The ${ir.name} spec as a module: call it with the inputs by name, get the outputs by name.`, '');
     out.add(1, 'Inputs:');
     for (const input of this.forwardInputs()) out.add(2, `${input.name}: ${this.describeInput(input)}`);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { compile, writeSafetensors, type CompileResult } from '../../src/index.js';
-import { emitPytorch } from '../../src/emit/pytorch.js';
+import { emitPytorch, pytorchClassName } from '../../src/emit/pytorch.js';
 import { initializeWeights } from '../../src/weights/resolve.js';
 import type { ModelIR, ValueType } from '../../src/ir/ir.js';
 import type { WeightMap } from '../../src/weights/types.js';
@@ -213,7 +213,7 @@ export function runEmitted(emitted: Emitted, calls: readonly ModuleCall[]): Torc
   try {
     writeFileSync(join(folder, 'model.py'), emitted.python);
     writeFileSync(join(folder, 'weights.safetensors'), writeSafetensors(emitted.weights));
-    return runPython<TorchRun>(moduleRunner, { folder, className: emitted.ir.name, calls });
+    return runPython<TorchRun>(moduleRunner, { folder, className: pytorchClassName(emitted.ir), calls });
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
