@@ -114,6 +114,16 @@ describe('the emitted module source', () => {
     expect(python).toContain('encoder_head_fc = self.encoder.head.fc(last)');
   });
 
+  it("keeps values apart from the file's own names: a label `valid` or `run_recurrent` gets a fresh variable", () => {
+    const ir = checkSource(
+      'model M {\n  input x: float32[batch, 3]\n  x -> valid: Linear(3) -> run_recurrent: Linear(2) -> output y\n}\n',
+    ).ir!;
+    const python = emitPytorch(ir);
+    expect(python).toContain('valid_2 = self.valid(x)');
+    expect(python).toContain('run_recurrent_2 = self.run_recurrent(valid_2)');
+    expect(python).toContain('"y": run_recurrent_2,');
+  });
+
   it('writes a hand-written cell only for the options PyTorch lacks, documented', () => {
     const ir = (body: string) =>
       checkSource(`model M {\n  input x: float32[batch, time, 3]\n  x -> ${body} -> last -> output y\n}\n`).ir!;

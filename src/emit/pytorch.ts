@@ -379,7 +379,26 @@ function wrapStatement(line: string): string[] {
 class ModuleEmitter {
   /** Value id → the Python variable holding it. */
   private readonly vars = new Map<string, string>();
-  private readonly taken = new Set<string>(['self', 'inputs', 'torch', 'nn', 'F']);
+  /** Names the methods use for their own locals, and the file's module-level names: never a value's. */
+  private readonly taken = new Set<string>([
+    ...fileNames,
+    ...['self', 'inputs', 'unknown', 'valid', 'given', 'float', 'tgt_in', 'tokens', 'h', 'c', 'memory', 'feed'],
+    ...['start', 'steps', 't', 'result', 'top', 'output', 'context', 'attention', 'h_out', 'c_out'],
+    ...[
+      'h_enc',
+      'c_enc',
+      'h_flat',
+      'c_flat',
+      'h0',
+      'c0',
+      'sorted',
+      'set',
+      'range',
+      'getattr',
+      'isinstance',
+      'TypeError',
+    ],
+  ]);
   /** Recurrent label → the Python variables of its final states. */
   private readonly finals = new Map<string, { h: string; c?: string }>();
   private readonly allOps: readonly Op[];
@@ -758,12 +777,11 @@ class ModuleEmitter {
       `h${lstm ? ' and c are' : ' is'} [${layers}, batch, ${hidden}]. Returns {"logits", "h_out"${lstm ? ', "c_out"' : ''}${att === undefined ? '' : ', "attention"'}${feed ? ', "feed_out"' : ''}}.`,
     );
     out.add(2, '"""');
-    const stepVars = new Map<string, string>([['tokens', 'tokens']]);
     const memLengths = lengths === undefined ? 'None' : pythonIdentifier(lengths);
     const emb = d.embedding;
-    out.add(2, `${pythonIdentifier(emb.label)} = ${modulePath(emb.label)}(tokens)`);
-    stepVars.set(emb.label, pythonIdentifier(emb.label));
-    const parts = [pythonIdentifier(emb.label)];
+    const embedded = this.freshName(emb.label);
+    out.add(2, `${embedded} = ${modulePath(emb.label)}(tokens)`);
+    const parts = [embedded];
     if (att?.placement === 'bahdanau') {
       out.add(2, `context, attention = ${modulePath(att.label)}(h[-1], memory, ${memLengths})`);
       parts.push('context');
@@ -827,7 +845,6 @@ class ModuleEmitter {
     if (feed) out.add(3, 'feed = result["feed_out"]');
     out.add(3, 'steps.append(result["logits"])');
     out.add(2, 'return {"logits": torch.stack(steps, dim=1)}');
-    void stepVars;
   }
 
   /** encode(): the encoder chains, the memory (zero past the source lengths) and the decoder's initial state. */
