@@ -28,7 +28,9 @@ export async function emitCommand(args: ParsedArgs, io: Io): Promise<number> {
           'SEQ400',
           spanOfWhole('<command line>'),
           `\`seqc emit\` cannot write \`${target}\``,
-          `targets: ${emitTargets.join(', ')}; for example \`seqc emit pytorch ${specPath} -o model.py\``,
+          target === 'onnx'
+            ? `\`seqc compile ${specPath}\` writes ONNX; \`seqc emit\` writes ${emitTargets.join(', ')}`
+            : `targets: ${emitTargets.join(', ')}; for example \`seqc emit pytorch ${specPath} -o model.py\``,
           { found: target, expected: [...emitTargets] },
         ),
       ],

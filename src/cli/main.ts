@@ -153,7 +153,7 @@ const commands: Record<string, Command> = {
   emit: {
     usage: 'seqc emit pytorch SPEC [-o FILE.py]',
     summary:
-      "Write the spec as a PyTorch module (default output: SPEC with the extension .py): state_dict() keys are the spec's parameters, forward() computes what the compiled graph computes.",
+      "Write the spec as a PyTorch module (default output: SPEC with the extension .py).\nIts state_dict() keys are the spec's parameters; forward() computes what the compiled graph computes.",
     flags: [{ name: 'out', alias: 'o', takesValue: true, description: 'where to write the Python file' }, help],
     run: emitCommand,
   },
