@@ -125,8 +125,8 @@ def zero_past_lengths(x, lengths):
     length are zero, and the final states are those at each row's last valid step (forward) or after
     running back to step 0 (backward). Returns (outputs, h_n) or (outputs, (h_n, c_n)).
     """
-    if isinstance(module, HandWrittenRecurrent):
-        return module(x, state, lengths)
+    if not isinstance(module, nn.RNNBase):
+        return module(x, state, lengths)  # a HandWrittenRecurrent
     if lengths is None:
         return module(x, state)
     packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
@@ -437,9 +437,7 @@ class ModuleEmitter {
       helpers.runRecurrent,
     );
     const handWritten = this.recurrentOps.some(needsHandWrittenCell);
-    // run_recurrent names HandWrittenRecurrent, so the class exists even when no layer uses it.
-    out.add(0, '', '', handWritten ? helpers.handWritten : 'class HandWrittenRecurrent(nn.Module):');
-    if (!handWritten) out.add(1, '"""Stands in for the hand-written cell, which this model does not need."""');
+    if (this.recurrentOps.some(needsHandWrittenCell)) out.add(0, '', '', helpers.handWritten);
     if (ir.decoder?.attention !== undefined) out.add(0, '', '', helpers.attention);
     out.add(0, '', '');
     this.classBody(out);
