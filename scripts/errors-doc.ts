@@ -335,6 +335,12 @@ export const commandExamples: readonly CommandExample[] = [
     argv: ['compile', 'tagger.seq', '-o', 'tagger.seq'],
   },
   {
+    code: 'SEQ400',
+    situation: '`seqc emit` asked for a language it does not write.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['emit', 'tensorflow', 'tagger.seq'],
+  },
+  {
     code: 'SEQ320',
     situation: 'A manifest that holds `null`.',
     files: { 'model.manifest.json': 'null\n' },

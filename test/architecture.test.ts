@@ -38,6 +38,7 @@ const stages: readonly Stage[] = [
   { name: 'onnx', paths: ['src/onnx/'], reads: ['contracts', 'diagnostics'] },
   { name: 'lower', paths: ['src/lower/'], reads: ['contracts', 'diagnostics', 'ir', 'onnx', 'src/weights/types.ts'] },
   { name: 'summary', paths: ['src/summary/'], reads: ['contracts', 'ir'] },
+  { name: 'emit', paths: ['src/emit/'], reads: ['contracts', 'ir'] },
   {
     name: 'compile',
     paths: ['src/index.ts', 'src/version.ts'],
@@ -60,6 +61,7 @@ const stages: readonly Stage[] = [
       'summary',
       'compile',
       'runtime',
+      'emit',
     ],
   },
 ];

@@ -6,6 +6,7 @@ import { helpText, parseArgs, type FlagSpec, type ParsedArgs } from './args.js';
 import { buildCommand } from './build.js';
 import { checkCommand, summaryCommand } from './check.js';
 import { compileCommand } from './compile.js';
+import { emitCommand } from './emit.js';
 import { generateCommand } from './generate.js';
 import {
   ExitCode,
@@ -148,6 +149,13 @@ const commands: Record<string, Command> = {
       help,
     ],
     run: buildCommand,
+  },
+  emit: {
+    usage: 'seqc emit pytorch SPEC [-o FILE.py]',
+    summary:
+      "Write the spec as a PyTorch module (default output: SPEC with the extension .py).\nIts state_dict() keys are the spec's parameters; forward() computes what the compiled graph computes.",
+    flags: [{ name: 'out', alias: 'o', takesValue: true, description: 'where to write the Python file' }, help],
+    run: emitCommand,
   },
 };
 

@@ -194,6 +194,9 @@ export const catalogue = {
     stage: 'runtime',
     title: 'An execution provider is not available; the model runs on the next one listed, or not at all.',
   },
+
+  // Emitting the spec in another language.
+  SEQ400: { stage: 'cli', title: '`seqc emit` got a target language it cannot write (it writes `pytorch`).' },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;
