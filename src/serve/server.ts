@@ -377,12 +377,13 @@ async function generateStream(route: ModelRoute, request: FastifyRequest, reply:
   const prepared = prepareGeneration(route, request.body);
   if (prepared.problem !== undefined) return refuse(reply, 400, prepared.problem);
   const { bundle, rows, options } = prepared;
-  let closed = false;
-  request.raw.on('close', () => {
-    closed = true;
-  });
   reply.hijack();
   const raw = reply.raw;
+  // The response closing early means the client went away: the rest of the stream is dropped.
+  let closed = false;
+  raw.on('close', () => {
+    closed = true;
+  });
   raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   const counts = new Map<number, number>();
   const send = (event: unknown): void => {
