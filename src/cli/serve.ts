@@ -125,7 +125,7 @@ function serveOptions(args: ParsedArgs): { options?: ServeOptions; port: number;
   const window = integerFlag(args, 'batch-window-ms', { min: 0, max: 1000 });
   const maxBatch = integerFlag(args, 'max-batch', { min: 1, max: 4096 });
   const maxQueue = integerFlag(args, 'max-queue', { min: 0, max: 1_000_000 });
-  const maxBody = integerFlag(args, 'max-body-bytes', { min: 1024, max: 2 ** 30 });
+  const maxBody = integerFlag(args, 'max-body-bytes', { min: 16, max: 2 ** 30 });
   const idle = integerFlag(args, 'sequence-idle-ms', { min: 1, max: 86_400_000 });
   const maxSequences = integerFlag(args, 'max-sequences', { min: 1, max: 1_000_000 });
   const diagnostics = [port, window, maxBatch, maxQueue, maxBody, idle, maxSequences].flatMap((f) => f.diagnostics);
