@@ -29,6 +29,8 @@ interface Case {
   readonly model: LoadedModel;
   /** A pool of requests and the outputs each must get, from runs alone. */
   readonly pool: readonly { readonly body: string; readonly want: Float32Array }[];
+  /** Milliseconds per row of one run at batch 1 and at batch 32 (24 steps), outside the server: batching's ceiling. */
+  readonly perRow: { readonly one: number; readonly batched: number };
 }
 
 interface Group {
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
     `chaos: ${chaos.answered} answered, ${chaos.lost} lost, ${chaos.wrong} wrong, ${chaos.malformed} malformed refused with 400 (${chaos.malformedWrong} otherwise), ${chaos.disconnects} disconnects`,
   );
   for (const c of cases) await c.model.release();
-  writeFileSync(outFile, report(groups, chaos, quiet));
+  writeFileSync(outFile, report(groups, chaos, quiet, cases));
   console.log(`wrote ${outFile}`);
 }
 
@@ -98,7 +100,17 @@ async function makeCase(name: string, path: string): Promise<Case> {
     const body = JSON.stringify({ inputs: [{ name: 'tokens', shape: [1, time], datatype: 'INT64', data: row }] });
     pool.push({ body, want });
   }
-  return { name, model, pool };
+  const timePerRow = async (batch: number): Promise<number> => {
+    const rows = Array.from({ length: batch }, (_, r) =>
+      Array.from({ length: 24 }, (_, t) => 1 + ((r * 31 + t * 7) % (vocab - 1))),
+    );
+    await model.run({ tokens: rows });
+    const started = performance.now();
+    for (let i = 0; i < 5; i++) await model.run({ tokens: rows });
+    return (performance.now() - started) / 5 / batch;
+  };
+  const perRow = { one: await timePerRow(1), batched: await timePerRow(32) };
+  return { name, model, pool, perRow };
 }
 
 async function startServer(c: Case, batching: boolean): Promise<{ server: SeqServer; url: string }> {
@@ -286,7 +298,7 @@ async function chaosClients(job: ClientJob): Promise<Chaos> {
   return { answered, lost, wrong, malformed, malformedWrong, disconnects, maxDiff };
 }
 
-function report(groups: readonly Group[], chaos: Chaos, quiet: boolean): string {
+function report(groups: readonly Group[], chaos: Chaos, quiet: boolean, cases: readonly Case[]): string {
   const summary = ['sentiment', 'tagger'].map((model) => {
     const mean = (batching: boolean, key: 'throughput' | 'p50'): number => {
       const rows = groups.filter((g) => g.model === model && g.batching === batching);
@@ -297,8 +309,8 @@ function report(groups: readonly Group[], chaos: Chaos, quiet: boolean): string 
   return [
     '# seqc serve under load',
     '',
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`npx tsx bench/serve.ts\`` +
-      `${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}, on ${cpus()[0]?.model ?? 'an unknown CPU'} ` +
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`npx tsx bench/serve.ts` +
+      `${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}\`, on ${cpus()[0]?.model ?? 'an unknown CPU'} ` +
       `(${cores} logical cores), Node ${process.version}, onnxruntime-node CPU.` +
       (quiet
         ? ''
@@ -306,7 +318,8 @@ function report(groups: readonly Group[], chaos: Chaos, quiet: boolean): string 
     '',
     `${clients} clients on 127.0.0.1, each sending one request after another for ${seconds} s per group: one row of 8 to 40 token ids,`,
     'from a pool of 64 requests. Batching on: `--batch-window-ms 2 --max-batch 32`; off: `--max-batch 1` (each request runs',
-    'by itself, concurrently). The specs are the committed `specs/sentiment.seq` (BiLSTM 256×2) and `specs/tagger.seq`',
+    "by itself; onnxruntime-node's `run` holds the event loop, so runs never overlap). The clients run in a child process.",
+    'The specs are the committed `specs/sentiment.seq` (BiLSTM 256×2) and `specs/tagger.seq`',
     `(BiGRU 128) with seed 0. Groups are interleaved (on, off, then off, on …) over ${rounds} rounds, and each records the`,
     '1-minute load average before and after it.',
     '',
@@ -315,6 +328,16 @@ function report(groups: readonly Group[], chaos: Chaos, quiet: boolean): string 
     ...groups.map(
       (g) =>
         `| ${g.model} | ${g.batching ? 'on' : 'off'} | ${g.requests} | ${g.throughput.toFixed(0)} | ${g.p50.toFixed(1)} | ${g.p99.toFixed(1)} | ${g.meanBatch.toFixed(1)} | ${g.loadBefore.toFixed(2)} → ${g.loadAfter.toFixed(2)} |`,
+    ),
+    '',
+    'What batching can gain at most: one run outside the server, in milliseconds per row, at batch 1 and at batch 32',
+    '(24 steps each), measured before the groups:',
+    '',
+    '| model | batch 1 ms/row | batch 32 ms/row | ceiling |',
+    '| --- | ---: | ---: | ---: |',
+    ...cases.map(
+      (c) =>
+        `| ${c.name} | ${c.perRow.one.toFixed(2)} | ${c.perRow.batched.toFixed(2)} | ${(c.perRow.one / c.perRow.batched).toFixed(2)}× |`,
     ),
     '',
     'Batching on against off (means over the rounds); the goal is ≥ 3× the throughput at ≤ 2× the p50 latency:',

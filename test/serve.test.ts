@@ -362,12 +362,14 @@ describe('generation', () => {
     expect(streamed.flat().length).toBeGreaterThan(2);
   });
 
-  it('refuses generation from a model without a decoder, and inference on a bundle, with SEQ506', async () => {
+  it('refuses generation from a model without a decoder, inference on a bundle and unknown parameters with SEQ506, and a full queue with 503', async () => {
     const fromModel = await post(`${batching.url}/v2/models/tagger/generate`, { prompt: [[1]] });
     expect([fromModel.status, fromModel.json.diagnostics[0].code]).toEqual([400, 'SEQ506']);
     const onBundle = await post(`${batching.url}/v2/models/lm/infer`, tokens([[1]]));
     expect([onBundle.status, onBundle.json.diagnostics[0].code]).toEqual([400, 'SEQ506']);
     const unknown = await post(`${batching.url}/v2/models/lm/generate`, { parameters: { beams: 3 } });
     expect([unknown.status, unknown.json.diagnostics[0].code]).toEqual([400, 'SEQ506']);
+    const full = await post(`${plain.url}/v2/models/lm/generate`, { prompt: [[3]] });
+    expect([full.status, full.json.diagnostics[0].code, full.headers.get('retry-after')]).toEqual([503, 'SEQ503', '1']);
   });
 });

@@ -1,6 +1,6 @@
 // Dynamic batching: requests for one model that arrive within a short window are padded into one batch (time axes padded, `lengths` kept per row), run once, and split back.
 
-import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { ModelSignature } from '../contracts/signature.js';
 import type { TensorData } from '../runtime/inputs.js';
 
@@ -131,6 +131,9 @@ export function createBatcher(
           offset += p.rows;
         }
       }
+    } catch (e) {
+      // A bug in merging or splitting: every request of the batch gets an answer rather than hanging.
+      for (const p of taken) p.answer({ kind: 'failed', diagnostics: [batchFailure(e)] });
     } finally {
       running = false;
       schedule();
@@ -158,6 +161,15 @@ export function createBatcher(
 }
 
 // Internals.
+
+function batchFailure(e: unknown): Diagnostic {
+  return error(
+    'SEQ500',
+    spanOfWhole('<request>'),
+    `seqc serve failed while batching this request: ${(e instanceof Error ? e.message : String(e)).slice(0, 300)}`,
+    'please report this with the requests that caused it',
+  );
+}
 
 /** The size of each symbolic dim in one request's feeds. */
 function symbolSizes(signature: ModelSignature, feeds: ReadonlyMap<string, TensorData>): Map<string, number> {

@@ -161,7 +161,13 @@ type ModelRoute =
       readonly maxQueue: number;
       inFlight: number;
     }
-  | { readonly kind: 'bundle'; readonly served: Extract<ServedModel, { kind: 'bundle' }>; readonly metadata: unknown };
+  | {
+      readonly kind: 'bundle';
+      readonly served: Extract<ServedModel, { kind: 'bundle' }>;
+      readonly metadata: unknown;
+      readonly maxQueue: number;
+      inFlight: number;
+    };
 
 function routeFor(served: ServedModel, settings: Required<ServeOptions>): ModelRoute {
   if (served.kind === 'bundle') {
@@ -177,7 +183,7 @@ function routeFor(served: ServedModel, settings: Required<ServeOptions>): ModelR
       outputs: [{ name: 'output_ids', datatype: 'INT64', shape: [-1, -1] }],
       parameters: { kind: m.kind, bos: m.bos, eos: m.eos, max_length: m.maxLength, vocab: m.vocab },
     };
-    return { kind: 'bundle', served, metadata };
+    return { kind: 'bundle', served, metadata, maxQueue: settings.maxQueue, inFlight: 0 };
   }
   const signature = served.model.signature;
   const layout = batchLayout(signature);
@@ -362,7 +368,16 @@ async function generate(route: ModelRoute, body: unknown, reply: FastifyReply): 
   const prepared = prepareGeneration(route, body);
   if (prepared.problem !== undefined) return refuse(reply, 400, prepared.problem);
   const { bundle, rows, options } = prepared;
-  const result = await bundle.generate(rows, options);
+  const generating = route as Extract<ModelRoute, { kind: 'bundle' }>;
+  if (generating.inFlight >= generating.maxQueue)
+    return refuse(reply, 503, [overloaded(generating.served.name, generating.inFlight)]);
+  generating.inFlight++;
+  let result: Awaited<ReturnType<SeqBundle['generate']>>;
+  try {
+    result = await bundle.generate(rows, options);
+  } finally {
+    generating.inFlight--;
+  }
   if (result.rows === undefined) return refuse(reply, 400, result.diagnostics);
   return reply.send({
     model_name: route.served.name,
@@ -377,6 +392,10 @@ async function generateStream(route: ModelRoute, request: FastifyRequest, reply:
   const prepared = prepareGeneration(route, request.body);
   if (prepared.problem !== undefined) return refuse(reply, 400, prepared.problem);
   const { bundle, rows, options } = prepared;
+  const generating = route as Extract<ModelRoute, { kind: 'bundle' }>;
+  if (generating.inFlight >= generating.maxQueue)
+    return refuse(reply, 503, [overloaded(generating.served.name, generating.inFlight)]);
+  generating.inFlight++;
   reply.hijack();
   const raw = reply.raw;
   // The response closing early means the client went away: the rest of the stream is dropped.
@@ -408,6 +427,7 @@ async function generateStream(route: ModelRoute, request: FastifyRequest, reply:
   } catch (e) {
     send({ error: problemBody([requestError('SEQ500', `generation failed: ${(e as Error).message.slice(0, 300)}`)]) });
   }
+  generating.inFlight--;
   if (!raw.destroyed) raw.end();
   return reply;
 }
