@@ -35,7 +35,8 @@ interface Case {
 
 interface Group {
   readonly model: string;
-  readonly batching: boolean;
+  /** The batch window in milliseconds; undefined: batching off. */
+  readonly window: number | undefined;
   readonly requests: number;
   readonly throughput: number;
   readonly p50: number;
@@ -58,13 +59,14 @@ async function main(): Promise<void> {
   const groups: Group[] = [];
   for (let round = 0; round < rounds; round++) {
     for (const c of cases) {
-      // Interleaved: batching on and off alternate, and which goes first alternates by round.
-      const order = round % 2 === 0 ? [true, false] : [false, true];
-      for (const batching of order) {
-        const group = await runGroup(c, batching);
+      // Interleaved: the modes alternate, in reverse order every other round.
+      const modes = [2, 10, undefined];
+      const order = round % 2 === 0 ? modes : [...modes].reverse();
+      for (const window of order) {
+        const group = await runGroup(c, window);
         groups.push(group);
         console.log(
-          `${group.model} batching ${batching ? 'on ' : 'off'}: ${group.throughput.toFixed(0)} req/s, p50 ${group.p50.toFixed(1)} ms, p99 ${group.p99.toFixed(1)} ms, mean batch ${group.meanBatch.toFixed(1)}, load ${group.loadBefore.toFixed(2)} → ${group.loadAfter.toFixed(2)}`,
+          `${group.model} batching ${window === undefined ? 'off' : `on, ${window} ms`}: ${group.throughput.toFixed(0)} req/s, p50 ${group.p50.toFixed(1)} ms, p99 ${group.p99.toFixed(1)} ms, mean batch ${group.meanBatch.toFixed(1)}, load ${group.loadBefore.toFixed(2)} → ${group.loadAfter.toFixed(2)}`,
         );
       }
     }
@@ -113,12 +115,12 @@ async function makeCase(name: string, path: string): Promise<Case> {
   return { name, model, pool, perRow };
 }
 
-async function startServer(c: Case, batching: boolean): Promise<{ server: SeqServer; url: string }> {
+async function startServer(c: Case, window: number | undefined): Promise<{ server: SeqServer; url: string }> {
   // Each group gets its own server over the same open model, so no group inherits another's queue.
   const model: LoadedModel = { ...c.model, release: async () => {} };
   const server = createServer(
     [{ kind: 'model', name: c.name, model }],
-    batching ? { batchWindowMs: 2, maxBatch: 32 } : { maxBatch: 1 },
+    window === undefined ? { maxBatch: 1 } : { batchWindowMs: window, maxBatch: 32 },
   );
   const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
   return { server, url };
@@ -128,8 +130,8 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-async function runGroup(c: Case, batching: boolean): Promise<Group> {
-  const { server, url } = await startServer(c, batching);
+async function runGroup(c: Case, window: number | undefined): Promise<Group> {
+  const { server, url } = await startServer(c, window);
   const loadBefore = loadavg()[0]!;
   const { latencies, elapsed } = (await inChild({ phase: 'load', url, name: c.name, pool: c.pool.map(plainItem) })) as {
     latencies: number[];
@@ -141,7 +143,7 @@ async function runGroup(c: Case, batching: boolean): Promise<Group> {
   latencies.sort((a, b) => a - b);
   return {
     model: c.name,
-    batching,
+    window,
     requests: latencies.length,
     throughput: latencies.length / elapsed,
     p50: percentile(latencies, 50),
@@ -216,7 +218,7 @@ interface Chaos {
 
 /** 32 clients with batching on; every 7th request is malformed, and 4 more clients keep cutting their connections midway. */
 async function runChaos(c: Case): Promise<Chaos> {
-  const { server, url } = await startServer(c, true);
+  const { server, url } = await startServer(c, 2);
   const result = (await inChild({ phase: 'chaos', url, name: c.name, pool: c.pool.map(plainItem) })) as Chaos;
   await server.close();
   return result;
@@ -300,11 +302,13 @@ async function chaosClients(job: ClientJob): Promise<Chaos> {
 
 function report(groups: readonly Group[], chaos: Chaos, quiet: boolean, cases: readonly Case[]): string {
   const summary = ['sentiment', 'tagger'].map((model) => {
-    const mean = (batching: boolean, key: 'throughput' | 'p50'): number => {
-      const rows = groups.filter((g) => g.model === model && g.batching === batching);
+    const mean = (window: number | undefined, key: 'throughput' | 'p50'): number => {
+      const rows = groups.filter((g) => g.model === model && g.window === window);
       return rows.reduce((n, g) => n + g[key], 0) / rows.length;
     };
-    return `| ${model} | ${(mean(true, 'throughput') / mean(false, 'throughput')).toFixed(2)}× | ${(mean(true, 'p50') / mean(false, 'p50')).toFixed(2)}× |`;
+    const ratio = (window: number, key: 'throughput' | 'p50'): string =>
+      `${(mean(window, key) / mean(undefined, key)).toFixed(2)}×`;
+    return `| ${model} | ${ratio(2, 'throughput')} | ${ratio(2, 'p50')} | ${ratio(10, 'throughput')} | ${ratio(10, 'p50')} |`;
   });
   return [
     '# seqc serve under load',
@@ -317,17 +321,17 @@ function report(groups: readonly Group[], chaos: Chaos, quiet: boolean, cases: r
         : ` **Not a quiet machine:** the 1-minute load average stayed at or above the core count, so the numbers below were measured under load from other processes (\`--allow-load\`); compare the on/off rows with each other, not with other files.`),
     '',
     `${clients} clients on 127.0.0.1, each sending one request after another for ${seconds} s per group: one row of 8 to 40 token ids,`,
-    'from a pool of 64 requests. Batching on: `--batch-window-ms 2 --max-batch 32`; off: `--max-batch 1` (each request runs',
+    'from a pool of 64 requests. Batching on: `--batch-window-ms 2` or `10`, `--max-batch 32`; off: `--max-batch 1` (each request runs',
     "by itself; onnxruntime-node's `run` holds the event loop, so runs never overlap). The clients run in a child process.",
     'The specs are the committed `specs/sentiment.seq` (BiLSTM 256×2) and `specs/tagger.seq`',
-    `(BiGRU 128) with seed 0. Groups are interleaved (on, off, then off, on …) over ${rounds} rounds, and each records the`,
+    `(BiGRU 128) with seed 0. Groups are interleaved (2 ms, 10 ms, off, then off, 10 ms, 2 ms …) over ${rounds} rounds, and each records the`,
     '1-minute load average before and after it.',
     '',
     '| model | batching | requests | req/s | p50 ms | p99 ms | mean batch rows | load before → after |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
     ...groups.map(
       (g) =>
-        `| ${g.model} | ${g.batching ? 'on' : 'off'} | ${g.requests} | ${g.throughput.toFixed(0)} | ${g.p50.toFixed(1)} | ${g.p99.toFixed(1)} | ${g.meanBatch.toFixed(1)} | ${g.loadBefore.toFixed(2)} → ${g.loadAfter.toFixed(2)} |`,
+        `| ${g.model} | ${g.window === undefined ? 'off' : `on, ${g.window} ms`} | ${g.requests} | ${g.throughput.toFixed(0)} | ${g.p50.toFixed(1)} | ${g.p99.toFixed(1)} | ${g.meanBatch.toFixed(1)} | ${g.loadBefore.toFixed(2)} → ${g.loadAfter.toFixed(2)} |`,
     ),
     '',
     'What batching can gain at most: one run outside the server, in milliseconds per row, at batch 1 and at batch 32',
@@ -342,11 +346,11 @@ function report(groups: readonly Group[], chaos: Chaos, quiet: boolean, cases: r
     '',
     'Batching on against off (means over the rounds); the goal is ≥ 3× the throughput at ≤ 2× the p50 latency:',
     '',
-    '| model | throughput | p50 latency |',
-    '| --- | ---: | ---: |',
+    '| model | throughput, 2 ms | p50, 2 ms | throughput, 10 ms | p50, 10 ms |',
+    '| --- | ---: | ---: | ---: | ---: |',
     ...summary,
     '',
-    `Under disruption (tagger, batching on, ${seconds} s): ${clients} clients of which every 7th request is malformed (cut JSON,`,
+    `Under disruption (tagger, batching on with a 2 ms window, ${seconds} s): ${clients} clients of which every 7th request is malformed (cut JSON,`,
     'a wrong datatype, a shape that disagrees with the data, an id outside the vocabulary, `null`), and 4 more clients that',
     'open connections and drop them midway through the body or before the answer, over and over.',
     '',
