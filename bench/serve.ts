@@ -118,10 +118,12 @@ async function makeCase(name: string, path: string): Promise<Case> {
 async function startServer(c: Case, window: number | undefined): Promise<{ server: SeqServer; url: string }> {
   // Each group gets its own server over the same open model, so no group inherits another's queue.
   const model: LoadedModel = { ...c.model, release: async () => {} };
-  const server = createServer(
-    [{ kind: 'model', name: c.name, model }],
-    window === undefined ? { maxBatch: 1 } : { batchWindowMs: window, maxBatch: 32 },
-  );
+  const server = (
+    await createServer(
+      [{ kind: 'model', name: c.name, model }],
+      window === undefined ? { maxBatch: 1 } : { batchWindowMs: window, maxBatch: 32 },
+    )
+  ).server!;
   const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
   return { server, url };
 }

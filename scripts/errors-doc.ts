@@ -20,6 +20,7 @@ import {
 import { renderDiagnostics } from '../src/diagnostics/render.js';
 import { main } from '../src/cli/main.js';
 import { pretendOrtNodeIsMissing } from '../src/runtime/node-ort.js';
+import { pretendFastifyIsMissing } from '../src/serve/fastify.js';
 import { decodeModel } from '../src/onnx/decode.js';
 import { encodeModel } from '../src/onnx/encode.js';
 import { DataType } from '../src/onnx/types.js';
@@ -40,6 +41,8 @@ export interface CommandExample {
   readonly argv: readonly string[];
   /** Runs the example as if onnxruntime-node were not installed. */
   readonly withoutOrtNode?: boolean;
+  /** Runs the example as if fastify (which `seqc serve` needs) were not installed. */
+  readonly withoutFastify?: boolean;
   /** Show only this many lines at the end of the output, after a `…` line. */
   readonly lastLines?: number;
 }
@@ -565,6 +568,14 @@ export const commandExamples: readonly CommandExample[] = [
     files: { 'tagger.onnx': taggerWithoutOutputShape() },
     argv: ['export', 'triton', 'tagger.onnx', '--out', 'repository'],
   },
+  {
+    code: 'SEQ510',
+    situation:
+      'Serving where seqc was installed without fastify, an optional peer dependency that only `seqc serve` needs.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['serve', 'tagger.seq', '--port', '0'],
+    withoutFastify: true,
+  },
 ];
 
 const stageTitles: Readonly<Record<string, string>> = {
@@ -673,7 +684,11 @@ async function commandSection(example: CommandExample): Promise<string[]> {
       if (ran.status !== 0) throw new Error(`setup \`seqc ${step.join(' ')}\` for ${example.code} failed:\n${ran.err}`);
     }
     const restore = example.withoutOrtNode === true ? pretendOrtNodeIsMissing() : undefined;
-    const ran = await runSeqc(example.argv.map(inFolder)).finally(restore);
+    const restoreFastify = example.withoutFastify === true ? pretendFastifyIsMissing() : undefined;
+    const ran = await runSeqc(example.argv.map(inFolder)).finally(() => {
+      restore?.();
+      restoreFastify?.();
+    });
     const full = `${ran.err}${ran.out}`.split(`${dir}/`).join('').trimEnd();
     const output =
       example.lastLines === undefined ? full : ['…', ...full.split('\n').slice(-example.lastLines)].join('\n');

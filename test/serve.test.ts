@@ -54,7 +54,7 @@ async function served(): Promise<ServedModel[]> {
 }
 
 async function start(options: ServeOptions): Promise<{ server: SeqServer; url: string }> {
-  const server = createServer(await served(), options);
+  const server = (await createServer(await served(), options)).server!;
   const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
   return { server, url };
 }

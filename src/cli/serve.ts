@@ -4,7 +4,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { loadBundle, loadModel } from '../runtime/node.js';
-import { createServer, serveDefaults, type ServedModel, type ServeOptions } from '../serve/server.js';
+import { createServer, serveDefaults, type SeqServer, type ServedModel, type ServeOptions } from '../serve/server.js';
 import { integerFlag, type FlagSpec, type ParsedArgs } from './args.js';
 import { readBundle } from './bundle.js';
 import { compileFromArgs, emit, ExitCode, readBytes, report, seedFlag, type Io } from './io.js';
@@ -80,7 +80,13 @@ export async function serveCommand(args: ParsedArgs, io: Io): Promise<number> {
   const loaded = await loadAll(args.positionals, args);
   report(loaded.diagnostics, loaded.sources, io);
   if (loaded.models === undefined) return ExitCode.diagnostics;
-  const server = createServer(loaded.models, flags.options);
+  const created = await createServer(loaded.models, flags.options);
+  report(created.diagnostics, new Map(), io);
+  const server = created.server;
+  if (server === undefined) {
+    for (const m of loaded.models) await (m.kind === 'model' ? m.model.release() : m.bundle.release());
+    return ExitCode.diagnostics;
+  }
   const oneRequest = args.flags.get('request')?.[0];
   if (oneRequest !== undefined) return answerOne(server.app, oneRequest, args.flags.get('body')?.[0], io, server.close);
   const host = args.flags.get('host')?.[0] ?? '127.0.0.1';
@@ -278,7 +284,7 @@ async function loadOne(
 
 /** `--request "METHOD PATH" [--body JSON]`: one request answered in process, its status and body printed. */
 async function answerOne(
-  app: ReturnType<typeof createServer>['app'],
+  app: SeqServer['app'],
   request: string,
   body: string | undefined,
   io: Io,

@@ -161,6 +161,7 @@ export const catalogue = {
   SEQ507: { stage: 'serve', title: '`seqc serve` found nothing to serve, or two models with the same name.' },
   SEQ508: { stage: 'serve', title: '`seqc serve` could not listen on the host and port given.' },
   SEQ509: { stage: 'serve', title: '`seqc export triton` cannot export the model as it is.' },
+  SEQ510: { stage: 'serve', title: '`seqc serve` needs fastify, which is not installed or could not be loaded.' },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;

@@ -1,12 +1,13 @@
 // The `seqc serve` HTTP server on fastify: KServe v2 REST (health, metadata, infer) with dynamic batching and sequence state, and generation (JSON and server-sent events) for bundles.
 
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { DiagnosticCode } from '../diagnostics/catalogue.js';
 import { validateInputs, type TensorData } from '../runtime/inputs.js';
 import type { LoadedModel } from '../runtime/session.js';
 import type { GenerateOptions, SeqBundle } from '../runtime/generate.js';
 import { batchLayout, createBatcher, type Batcher } from './batch.js';
+import { loadFastify } from './fastify.js';
 import { generationOptions, generationRows } from './generation.js';
 import {
   inferResponse,
@@ -55,10 +56,30 @@ export const serveDefaults = {
   maxSequences: 1024,
 } as const;
 
-/** Builds the server over models already loaded; `app.listen` or `app.inject` then answers requests. */
-export function createServer(models: readonly ServedModel[], options: ServeOptions = {}): SeqServer {
+/**
+ * Builds the server over models already loaded; `app.listen` or `app.inject` then answers
+ * requests. Without fastify installed the answer is SEQ510.
+ */
+export async function createServer(
+  models: readonly ServedModel[],
+  options: ServeOptions = {},
+): Promise<{ server?: SeqServer; diagnostics: Diagnostic[] }> {
+  const { fastify, diagnostics } = await loadFastify();
+  if (fastify === undefined) return { diagnostics };
+  return {
+    server: serverOn(
+      fastify({ bodyLimit: { ...serveDefaults, ...options }.maxBodyBytes, logger: false }),
+      models,
+      options,
+    ),
+    diagnostics: [],
+  };
+}
+
+// Internals.
+
+function serverOn(app: FastifyInstance, models: readonly ServedModel[], options: ServeOptions): SeqServer {
   const settings = { ...serveDefaults, ...options };
-  const app = Fastify({ bodyLimit: settings.maxBodyBytes, logger: false });
   const routes = new Map<string, ModelRoute>();
   for (const served of models) routes.set(served.name, routeFor(served, settings));
 
@@ -147,8 +168,6 @@ export function createServer(models: readonly ServedModel[], options: ServeOptio
     },
   };
 }
-
-// Internals.
 
 type ModelRoute =
   | {
