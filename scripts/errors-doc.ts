@@ -20,6 +20,7 @@ import {
 import { renderDiagnostics } from '../src/diagnostics/render.js';
 import { main } from '../src/cli/main.js';
 import { pretendOrtNodeIsMissing } from '../src/runtime/node-ort.js';
+import { pretendFastifyIsMissing } from '../src/serve/fastify.js';
 import { decodeModel } from '../src/onnx/decode.js';
 import { encodeModel } from '../src/onnx/encode.js';
 import { DataType } from '../src/onnx/types.js';
@@ -40,6 +41,8 @@ export interface CommandExample {
   readonly argv: readonly string[];
   /** Runs the example as if onnxruntime-node were not installed. */
   readonly withoutOrtNode?: boolean;
+  /** Runs the example as if fastify (which `seqc serve` needs) were not installed. */
+  readonly withoutFastify?: boolean;
   /** Show only this many lines at the end of the output, after a `…` line. */
   readonly lastLines?: number;
 }
@@ -169,6 +172,27 @@ function nanWeights(): Uint8Array {
 }
 
 /** The example model compiled, then edited as a file might be after seqc wrote it: its signature text replaced, or an output renamed. */
+/** The example tagger with its output's shape removed, as another tool might leave it: Triton's config cannot state it. */
+function taggerWithoutOutputShape(): Uint8Array {
+  const model = decodeModel(compile(exampleSpec, { sourceName: 'tagger.seq' }).model!);
+  return encodeModel({
+    ...model,
+    graph: {
+      ...model.graph,
+      outputs: model.graph.outputs.map((o) => ({ ...o, type: { elemType: o.type.elemType } })),
+    },
+  });
+}
+
+/** A stateful model for the examples of `seqc serve` sequences. */
+const exampleStreamer = `model Streamer {
+  input x: float32[batch, time, 2]
+  x -> lstm: LSTM(hidden=4, stateful=true) -> fc: Linear(2) -> output y
+}
+`;
+
+const infer = (model: string): string => `POST /v2/models/${model}/infer`;
+
 function editedTagger(edit: {
   readonly signature?: (text: string) => string;
   readonly renameOutput?: string;
@@ -492,6 +516,108 @@ export const commandExamples: readonly CommandExample[] = [
     argv: ['run', 'tagger.onnx', '--input', 'tokens=[[1,2,3]]'],
     withoutOrtNode: true,
   },
+  {
+    code: 'SEQ500',
+    situation:
+      'A request to `seqc serve` whose body is cut short, so not JSON (`--request` answers one request and exits).',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['serve', 'tagger.seq', '--request', infer('tagger'), '--body', '{"inputs": ['],
+  },
+  {
+    code: 'SEQ501',
+    situation: 'A request for a model the server does not serve: HTTP 404.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['serve', 'tagger.seq', '--request', 'GET /v2/models/tager'],
+  },
+  {
+    code: 'SEQ502',
+    situation: 'Token ids sent as FP32 to a model that takes INT64.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: [
+      'serve',
+      'tagger.seq',
+      '--request',
+      infer('tagger'),
+      '--body',
+      '{"inputs": [{"name": "tokens", "shape": [1, 2], "datatype": "FP32", "data": [1, 2]}]}',
+    ],
+  },
+  {
+    code: 'SEQ503',
+    situation:
+      'A server whose queue is full (here `--max-queue 0`, which refuses every request): HTTP 503 with Retry-After.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: [
+      'serve',
+      'tagger.seq',
+      '--max-queue',
+      '0',
+      '--request',
+      infer('tagger'),
+      '--body',
+      '{"inputs": [{"name": "tokens", "shape": [1, 2], "datatype": "INT64", "data": [1, 2]}]}',
+    ],
+  },
+  {
+    code: 'SEQ504',
+    situation: 'A request body past `--max-body-bytes`: HTTP 413.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: [
+      'serve',
+      'tagger.seq',
+      '--max-body-bytes',
+      '64',
+      '--request',
+      infer('tagger'),
+      '--body',
+      '{"inputs": [{"name": "tokens", "shape": [1, 3], "datatype": "INT64", "data": [1, 2, 3]}]}',
+    ],
+  },
+  {
+    code: 'SEQ505',
+    situation: 'A request that continues a sequence of a stateful model that was never started.',
+    files: { 'streamer.seq': exampleStreamer },
+    argv: [
+      'serve',
+      'streamer.seq',
+      '--request',
+      infer('streamer'),
+      '--body',
+      '{"inputs": [{"name": "x", "shape": [1, 1, 2], "datatype": "FP32", "data": [0.5, 1]}], "parameters": {"sequence_id": 7}}',
+    ],
+  },
+  {
+    code: 'SEQ506',
+    situation: 'A generation request to a model without a decoder.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['serve', 'tagger.seq', '--request', 'POST /v2/models/tagger/generate', '--body', '{"prompt": [[1, 2]]}'],
+  },
+  {
+    code: 'SEQ507',
+    situation: 'A file to serve that is neither a model, a bundle, a spec nor a folder.',
+    files: { 'notes.txt': 'not a model\n' },
+    argv: ['serve', 'notes.txt'],
+  },
+  {
+    code: 'SEQ508',
+    situation: 'An address to listen on that this machine does not have (203.0.113.1 is reserved for documentation).',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['serve', 'tagger.seq', '--host', '203.0.113.1', '--port', '8000'],
+  },
+  {
+    code: 'SEQ509',
+    situation: "A model whose output has lost its shape (edited by another tool), which Triton's config must state.",
+    files: { 'tagger.onnx': taggerWithoutOutputShape() },
+    argv: ['export', 'triton', 'tagger.onnx', '--out', 'repository'],
+  },
+  {
+    code: 'SEQ510',
+    situation:
+      'Serving where seqc was installed without fastify, an optional peer dependency that only `seqc serve` needs.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['serve', 'tagger.seq', '--port', '0'],
+    withoutFastify: true,
+  },
 ];
 
 const stageTitles: Readonly<Record<string, string>> = {
@@ -502,6 +628,7 @@ const stageTitles: Readonly<Record<string, string>> = {
   target: 'Compile targets',
   cli: 'Command line',
   runtime: 'Running a model',
+  serve: 'Serving',
 };
 
 /** The whole page, built from the catalogue, the fixtures and the command examples. */
@@ -599,7 +726,11 @@ async function commandSection(example: CommandExample): Promise<string[]> {
       if (ran.status !== 0) throw new Error(`setup \`seqc ${step.join(' ')}\` for ${example.code} failed:\n${ran.err}`);
     }
     const restore = example.withoutOrtNode === true ? pretendOrtNodeIsMissing() : undefined;
-    const ran = await runSeqc(example.argv.map(inFolder)).finally(restore);
+    const restoreFastify = example.withoutFastify === true ? pretendFastifyIsMissing() : undefined;
+    const ran = await runSeqc(example.argv.map(inFolder)).finally(() => {
+      restore?.();
+      restoreFastify?.();
+    });
     const full = `${ran.err}${ran.out}`.split(`${dir}/`).join('').trimEnd();
     const output =
       example.lastLines === undefined ? full : ['…', ...full.split('\n').slice(-example.lastLines)].join('\n');

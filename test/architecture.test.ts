@@ -45,6 +45,7 @@ const stages: readonly Stage[] = [
     reads: ['contracts', 'diagnostics', 'syntax', 'ir', 'check', 'weights', 'onnx', 'lower', 'summary'],
   },
   { name: 'runtime', paths: ['src/runtime/'], reads: ['contracts', 'diagnostics', 'onnx'] },
+  { name: 'serve', paths: ['src/serve/'], reads: ['contracts', 'diagnostics', 'onnx', 'runtime'] },
   {
     name: 'cli',
     paths: ['src/cli/'],
@@ -62,6 +63,7 @@ const stages: readonly Stage[] = [
       'compile',
       'runtime',
       'emit',
+      'serve',
     ],
   },
 ];
@@ -100,7 +102,10 @@ function importsOf(file: string): string[] {
 
 /** Files that may use Node: the command line and the onnxruntime-node runtime. */
 const nodeOnly = (file: string): boolean =>
-  file.startsWith('src/cli/') || file === 'src/runtime/node.ts' || file === 'src/runtime/node-ort.ts';
+  file.startsWith('src/cli/') ||
+  file.startsWith('src/serve/') ||
+  file === 'src/runtime/node.ts' ||
+  file === 'src/runtime/node-ort.ts';
 
 describe('architecture', () => {
   it('keeps the compiler core free of Node APIs so it runs in a browser', () => {

@@ -23,6 +23,8 @@ import {
   type JsonReport,
 } from './io.js';
 import { runCommand } from './run.js';
+import { serveCommand, serveFlags } from './serve.js';
+import { exportCommand, exportFlags } from './export.js';
 
 export { ExitCode, type Io } from './io.js';
 
@@ -156,6 +158,21 @@ const commands: Record<string, Command> = {
       "Write the spec as a PyTorch module (default output: SPEC with the extension .py).\nIts state_dict() keys are the spec's parameters; forward() computes what the compiled graph computes.",
     flags: [{ name: 'out', alias: 'o', takesValue: true, description: 'where to write the Python file' }, help],
     run: emitCommand,
+  },
+  serve: {
+    usage:
+      'seqc serve MODEL.onnx|BUNDLE.manifest.json|SPEC|DIR … [--port N] [--host H] [--max-batch N] [--batch-window-ms N]',
+    summary:
+      'Serve models and bundles over the KServe v2 / Open Inference Protocol (REST): health, metadata, infer with dynamic batching,\nsequences of stateful models, and generation (JSON or server-sent events) for bundles.',
+    flags: [...serveFlags, help],
+    run: serveCommand,
+  },
+  export: {
+    usage: 'seqc export triton SPEC|MODEL.onnx|BUNDLE.manifest.json --out REPO/ [--max-batch N]',
+    summary:
+      'Write a Triton Inference Server model repository (ONNX Runtime backend): config.pbtxt and 1/model.onnx per model.',
+    flags: [...exportFlags, help],
+    run: exportCommand,
   },
 };
 

@@ -197,6 +197,28 @@ export const catalogue = {
 
   // Emitting the spec in another language.
   SEQ400: { stage: 'cli', title: '`seqc emit` got a target language it cannot write (it writes `pytorch`).' },
+  // Serving: `seqc serve` (the KServe v2 / Open Inference Protocol over HTTP) and `seqc export triton`.
+  SEQ500: {
+    stage: 'serve',
+    title: 'A request to `seqc serve` is not JSON, or not an inference request of the protocol.',
+  },
+  SEQ501: { stage: 'serve', title: 'A request names a model that `seqc serve` does not serve.' },
+  SEQ502: { stage: 'serve', title: "A tensor's datatype, shape or data disagree with each other or with the model." },
+  SEQ503: { stage: 'serve', title: 'The server is overloaded: the queue of a model is full; retry after a moment.' },
+  SEQ504: { stage: 'serve', title: 'A request body is larger than `--max-body-bytes`.' },
+  SEQ505: {
+    stage: 'serve',
+    title:
+      "A stateful model's sequence request is out of order: no start, an unknown or ended id, or too many sequences.",
+  },
+  SEQ506: {
+    stage: 'serve',
+    title: 'A generation request to a model that does not generate, or with parameters it cannot honour.',
+  },
+  SEQ507: { stage: 'serve', title: '`seqc serve` found nothing to serve, or two models with the same name.' },
+  SEQ508: { stage: 'serve', title: '`seqc serve` could not listen on the host and port given.' },
+  SEQ509: { stage: 'serve', title: '`seqc export triton` cannot export the model as it is.' },
+  SEQ510: { stage: 'serve', title: '`seqc serve` needs fastify, which is not installed or could not be loaded.' },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;

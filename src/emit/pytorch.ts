@@ -571,6 +571,10 @@ class ModuleEmitter {
       case 'pool':
       case 'activation':
         return undefined;
+      case 'merge':
+      case 'conv1d':
+      case 'crf':
+        throw new Error(`seqc emit pytorch cannot write ${op.kind} yet`);
       default:
         return assertNever(op);
     }
@@ -657,6 +661,10 @@ class ModuleEmitter {
         return this.pool(out, indent, op);
       case 'activation':
         return this.activation(out, indent, op);
+      case 'merge':
+      case 'conv1d':
+      case 'crf':
+        throw new Error(`seqc emit pytorch cannot write ${op.kind} yet`);
       default:
         return assertNever(op);
     }

@@ -48,6 +48,8 @@ export interface GenerateOptions {
   readonly minLength?: number;
   /** Called after each decoding step with how many of the rows have finished, for a progress display. */
   readonly onProgress?: (finishedRows: number, rows: number) => void;
+  /** Greedy and sampling: called with each generated token and its row as soon as it is chosen (streaming). */
+  readonly onToken?: (row: number, token: number) => void;
 }
 
 /** One input row's results: one hypothesis (greedy), the n best (beam, best first) or the samples (in order). */
@@ -248,6 +250,7 @@ async function generateRows(sessions: Sessions, src: Rows, options: GenerateOpti
     minLength: options.minLength ?? 0,
     ...(prefix === undefined ? {} : { prefix }),
     ...(onProgress === undefined ? {} : { onProgress: (finished: number) => onProgress(finished, batch) }),
+    ...(options.onToken === undefined ? {} : { onToken: options.onToken }),
   };
   try {
     const session = await decoderSession(sessions, src, batch);

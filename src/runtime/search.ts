@@ -66,6 +66,8 @@ export interface SearchOptions {
   readonly prefix?: readonly (readonly number[])[];
   /** Called after each step with how many batch rows have finished, for a progress display. */
   readonly onProgress?: (finishedRows: number) => void;
+  /** Greedy and sampling: called with each token as it is chosen and the batch row it belongs to, for streaming. */
+  readonly onToken?: (row: number, token: number) => void;
 }
 
 export interface BeamSearchOptions extends SearchOptions {
@@ -424,6 +426,7 @@ async function decodeStreams<S>(
       // The model's log-probability, before the eos mask.
       stream.logProb += token === eos ? eosLogProb : logProbs[token]!;
       stream.tokens.push(token);
+      options.onToken?.(stream.row, token);
       if (out.attention !== undefined) {
         stream.hasAttention = true;
         stream.attention.push(out.attention.slice(i * attentionWidth, (i + 1) * attentionWidth));
