@@ -72,6 +72,10 @@ async function gpuBench(args: readonly string[]): Promise<number> {
       }
       const seconds = Number(flags.get('seconds') ?? '4');
       const deadline = Number(flags.get('deadline') ?? '180');
+      if (!(seconds > 0 && deadline > 0)) {
+        console.error(`--seconds and --deadline take positive numbers\n${usageText}`);
+        return 2;
+      }
       return measure({ out, secondsPerGroup: seconds, deadlineSeconds: deadline, quick: flags.has('quick') });
     }
     default:
