@@ -9,6 +9,7 @@ import { main } from '../src/cli/main.js';
 import { splitWeightsArgument } from '../src/cli/io.js';
 import { compile, readPtCheckpoint, writeSafetensors } from '../src/index.js';
 import type { Diagnostic } from '../src/diagnostics/diagnostic.js';
+import { readWeightsFile } from '../src/weights/resolve.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/pt/', import.meta.url));
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(fixtures, name)));
@@ -166,5 +167,20 @@ describe('the FILE.pt:KEY rule', () => {
 
   it('a file whose name really ends in `:KEY` is read as a path', () => {
     expect(splitWeightsArgument('odd.pt:model', (p) => p === 'odd.pt:model')).toEqual({ path: 'odd.pt:model' });
+  });
+});
+
+describe('telling a checkpoint from safetensors', () => {
+  it('reads a safetensors file whose header size starts with the byte 0x80 as safetensors', () => {
+    // A header of 640 bytes is 0x80 0x02 … in little-endian: the bytes a pickle (PROTO 2) starts with.
+    const header = JSON.stringify({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }).padEnd(640, ' ');
+    const bytes = new Uint8Array(8 + 640 + 4);
+    new DataView(bytes.buffer).setUint32(0, 640, true);
+    bytes.set(new TextEncoder().encode(header), 8);
+    new DataView(bytes.buffer).setFloat32(8 + 640, 1.5, true);
+    expect(bytes[0]).toBe(0x80);
+    const read = readWeightsFile({ bytes, name: 'model.safetensors' });
+    expect(read.diagnostics).toEqual([]);
+    expect(Array.from(read.tensors!.get('w')!.data)).toEqual([1.5]);
   });
 });

@@ -22,9 +22,17 @@ export interface PtContents {
   readonly diagnostics: Diagnostic[];
 }
 
-/** True for bytes that start like a zip archive or a pickle, the two forms `torch.save` has written. */
+/**
+ * True for bytes that start like a zip archive or a pickle (PROTO 2–5), the two forms `torch.save` has
+ * written. A safetensors file whose header size happens to start with the byte 0x80 is not one: its
+ * ninth byte opens the JSON header.
+ */
 export function looksLikePtCheckpoint(bytes: Uint8Array): boolean {
-  return isZip(bytes) || bytes[0] === 0x80;
+  return isZip(bytes) || (startsLikePickle(bytes) && bytes[8] !== 0x7b);
+}
+
+function startsLikePickle(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x80 && bytes[1] !== undefined && bytes[1] >= 2 && bytes[1] <= 5;
 }
 
 /**
@@ -73,7 +81,7 @@ const elementMargin = 1 << 24;
 
 function readChecked(bytes: Uint8Array, source: string, key: string | undefined): PtContents {
   if (!isZip(bytes)) {
-    if (bytes[0] === 0x80) {
+    if (startsLikePickle(bytes)) {
       return only(
         error(
           'SEQ214',
