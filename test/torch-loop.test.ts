@@ -14,7 +14,7 @@ import { checkSource } from '../src/index.js';
  * Flip to true when seqc reads `.pt` checkpoints (`--weights FILE.pt`, issue 10): the test below
  * then loads the `torch.save` file the training script wrote, exactly as it loads the safetensors.
  */
-const ptWeightsSupported = false;
+const ptWeightsSupported = true;
 
 const TOLERANCE = 1e-5;
 

@@ -4,11 +4,14 @@ import { assertNever } from '../contracts/assert.js';
 import type {
   ActivationOp,
   AttentionIR,
+  Conv1dOp,
+  CrfOp,
   DecoderIR,
   EmbeddingOp,
   IrInput,
   LayerNormOp,
   LinearOp,
+  MergeOp,
   ModelIR,
   Op,
   PoolOp,
@@ -64,6 +67,7 @@ const fileNames = new Set([
   'hard_sigmoid',
   'HandWrittenRecurrent',
   'Attention',
+  'CRF',
 ]);
 
 /** The emitted class's name: the model's, or with `Model` appended where that would shadow a name the file uses. */
@@ -296,6 +300,44 @@ class HandWrittenRecurrent(nn.Module):
         """Luong's attentional vector: linear_out([context ; query]), tanh for dot and general."""
         projected = self.linear_out(torch.cat([context, query], dim=1))
         return projected if self.score == "additive" else torch.tanh(projected)`,
+  crf: `class CRF(nn.Module):
+    """A linear-chain CRF with pytorch-crf's parameters, decoding with Viterbi as the compiled graph does.
+
+    transitions[i, j] scores tag i followed by tag j. decode(emissions, lengths) takes emissions
+    [batch, time, tags] and returns (path, score): the best path, int64 [batch, time] with 0 past
+    each row's length, and its score [batch], start + emissions + transitions + end over the row's
+    valid steps. Ties go to the first index, as torch.max breaks them.
+    """
+
+    def __init__(self, num_tags):
+        super().__init__()
+        self.num_tags = num_tags
+        self.start_transitions = nn.Parameter(torch.empty(num_tags).uniform_(-0.1, 0.1))
+        self.end_transitions = nn.Parameter(torch.empty(num_tags).uniform_(-0.1, 0.1))
+        self.transitions = nn.Parameter(torch.empty(num_tags, num_tags).uniform_(-0.1, 0.1))
+
+    def decode(self, emissions, lengths=None):
+        batch, time = emissions.shape[0], emissions.shape[1]
+        if lengths is None:
+            lengths = torch.full((batch,), time, dtype=torch.long, device=emissions.device)
+        valid = valid_steps(lengths, time)
+        score = self.start_transitions + emissions[:, 0]
+        pointers = [None]
+        for t in range(1, time):
+            # candidates[b, i, j]: the best score ending in tag i, then the transition i -> j.
+            candidates = score.unsqueeze(2) + self.transitions
+            best, pointer = candidates.max(dim=1)
+            score = torch.where(valid[:, t].unsqueeze(1), best + emissions[:, t], score)
+            pointers.append(pointer)
+        best_score, tag = (score + self.end_transitions).max(dim=1)
+        path = [None] * time
+        for t in range(time - 1, -1, -1):
+            inside = valid[:, t]
+            path[t] = torch.where(inside, tag, torch.zeros_like(tag))
+            if t > 0:
+                previous = pointers[t].gather(1, tag.unsqueeze(1)).squeeze(1)
+                tag = torch.where(inside, previous, tag)
+        return torch.stack(path, dim=1), best_score`,
 } as const;
 
 /** The longest line the emitted file aims for (black's style, PEP 8's spirit). */
@@ -439,6 +481,7 @@ class ModuleEmitter {
     const handWritten = this.recurrentOps.some(needsHandWrittenCell);
     if (this.recurrentOps.some(needsHandWrittenCell)) out.add(0, '', '', helpers.handWritten);
     if (ir.decoder?.attention !== undefined) out.add(0, '', '', helpers.attention);
+    if (this.allOps.some((o) => o.kind === 'crf')) out.add(0, '', '', helpers.crf);
     out.add(0, '', '');
     this.classBody(out);
     return `${out.lines.join('\n').replace(/[ \t]+$/gm, '')}\n`;
@@ -570,11 +613,12 @@ class ModuleEmitter {
         return `nn.Dropout(${float(op.p)})`;
       case 'pool':
       case 'activation':
-        return undefined;
       case 'merge':
+        return undefined;
       case 'conv1d':
+        return conv1dModule(op);
       case 'crf':
-        throw new Error(`seqc emit pytorch cannot write ${op.kind} yet`);
+        return `CRF(${op.tags})`;
       default:
         return assertNever(op);
     }
@@ -662,9 +706,11 @@ class ModuleEmitter {
       case 'activation':
         return this.activation(out, indent, op);
       case 'merge':
+        return this.merge(out, indent, op);
       case 'conv1d':
+        return this.conv1d(out, indent, op);
       case 'crf':
-        throw new Error(`seqc emit pytorch cannot write ${op.kind} yet`);
+        return this.crf(out, indent, op);
       default:
         return assertNever(op);
     }
@@ -750,6 +796,39 @@ class ModuleEmitter {
       default:
         return assertNever(op.mode);
     }
+  }
+
+  /** concat on the last axis, or the elementwise sum of the operands, earlier values of the chain. */
+  private merge(out: Lines, indent: number, op: MergeOp): void {
+    const operands = op.operands.map((id) => this.varOf(id));
+    const y = this.bindVar(op.output.id);
+    switch (op.mode) {
+      case 'concat':
+        out.add(indent, `${y} = torch.cat([${operands.join(', ')}], dim=-1)`);
+        return;
+      case 'add':
+        out.add(indent, `${y} = ${operands.join(' + ')}`);
+        return;
+      default:
+        return assertNever(op.mode);
+    }
+  }
+
+  /** nn.Conv1d on [batch, features, time]; with lengths, the padded steps are zero first. */
+  private conv1d(out: Lines, indent: number, op: Conv1dOp): void {
+    const x = this.varOf(op.input);
+    const input = op.lengths === undefined ? x : `zero_past_lengths(${x}, ${this.varOf(op.lengths)})`;
+    const y = this.bindVar(op.output.id);
+    out.add(indent, `${y} = ${modulePath(op.label)}(${input}.transpose(1, 2)).transpose(1, 2)`);
+  }
+
+  /** Viterbi decoding: the path, and the score where the spec asks for it (output `L.score`). */
+  private crf(out: Lines, indent: number, op: CrfOp): void {
+    const x = this.varOf(op.input);
+    const lengths = op.lengths === undefined ? 'None' : this.varOf(op.lengths);
+    const y = this.bindVar(op.output.id);
+    const score = op.scoreOutput === undefined ? '_' : this.bindVar(op.scoreOutput);
+    out.add(indent, `${y}, ${score} = ${modulePath(op.label)}.decode(${x}, ${lengths})`);
   }
 
   private activation(out: Lines, indent: number, op: ActivationOp): void {
@@ -932,9 +1011,19 @@ function layerNormModule(op: LayerNormOp): string {
   return `nn.LayerNorm(${op.features}, eps=${float(op.eps)})`;
 }
 
+function conv1dModule(op: Conv1dOp): string {
+  const options = [String(op.inChannels), String(op.outChannels), String(op.kernel)];
+  if (op.stride !== 1) options.push(`stride=${op.stride}`);
+  if (op.padding !== 0) options.push(`padding=${op.padding}`);
+  if (op.dilation !== 1) options.push(`dilation=${op.dilation}`);
+  if (!op.bias) options.push('bias=False');
+  return `nn.Conv1d(${options.join(', ')})`;
+}
+
 function recurrentModule(op: RecurrentOp): string {
   const options: string[] = [];
   if (op.layers !== 1) options.push(`num_layers=${op.layers}`);
+  if (op.proj !== undefined) options.push(`proj_size=${op.proj}`);
   if (!op.bias) options.push('bias=False');
   if (op.bidirectional) options.push('bidirectional=True');
   if (op.dropout !== 0) options.push(`dropout=${float(op.dropout)}`);
