@@ -1230,8 +1230,20 @@ function checkProjection(
   label: string,
 ): number | undefined | null {
   if (!('proj' in args) || args.proj === 0) return undefined;
-  if (args.proj < args.hidden) return args.proj;
   const arg = step.args!.find((a) => a.name?.text === 'proj')!;
+  if ('recurrent_activation' in args && args.recurrent_activation === 'hard_sigmoid') {
+    ctx.diagnostics.push(
+      error(
+        'SEQ075',
+        arg.value.span,
+        'an LSTM with a projection has sigmoid gates, as PyTorch computes it; it cannot also take recurrent_activation=hard_sigmoid',
+        'drop `proj`, or drop `recurrent_activation=hard_sigmoid`',
+        { names: [label, 'proj', 'recurrent_activation'], found: 'hard_sigmoid', expected: 'sigmoid' },
+      ),
+    );
+    return null;
+  }
+  if (args.proj < args.hidden) return args.proj;
   ctx.diagnostics.push(
     error(
       'SEQ073',

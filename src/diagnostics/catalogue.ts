@@ -113,6 +113,10 @@ export const catalogue = {
     title:
       "A decoder's LSTM, or the encoder LSTM whose final state starts it, has a projection (`proj`): not supported there.",
   },
+  SEQ075: {
+    stage: 'check',
+    title: 'An LSTM with a projection (`proj`) also asks for `recurrent_activation=hard_sigmoid`.',
+  },
   // CRF layers.
   SEQ080: { stage: 'check', title: "A CRF's `tags` differs from the number of scores per step it reads." },
   SEQ081: { stage: 'check', title: 'A step follows a CRF, whose best tag path only outputs may take.' },
