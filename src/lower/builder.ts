@@ -15,6 +15,15 @@ export interface TensorType {
   readonly dims: readonly OnnxDim[];
 }
 
+/** Tensor types by element type, and a graph's value info of a typed name. */
+export const float = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.FLOAT, dims });
+export const int64 = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.INT64, dims });
+export const bool = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.BOOL, dims });
+export const info = (name: string, type: TensorType): ValueInfoProto => ({
+  name,
+  type: { elemType: type.elemType, shape: type.dims },
+});
+
 export const attr = {
   int: (name: string, value: number): AttributeProto => ({ name, kind: 'int', value }),
   ints: (name: string, value: readonly number[]): AttributeProto => ({ name, kind: 'ints', value }),

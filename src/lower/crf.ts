@@ -10,9 +10,10 @@
 // case: step 0 keeps the starting score, and its back-pointers are never followed.
 
 import type { CrfOp } from '../ir/ir.js';
-import { DataType, type GraphProto, type OnnxDim, type ValueInfoProto } from '../onnx/types.js';
-import { dimValue, type GraphBuilder, type TensorType } from './builder.js';
+import type { GraphProto, OnnxDim } from '../onnx/types.js';
+import { bool, dimValue, float, info, int64, type GraphBuilder } from './builder.js';
 import type { LayerContext, LayerOutput } from './layer.js';
+import { loopCondition } from './loop-body.js';
 import * as onnx from './ops.js';
 import { onnxDim, recordedPlace } from './values.js';
 
@@ -91,14 +92,6 @@ interface Sizes {
   readonly time: OnnxDim;
   readonly tags: OnnxDim;
 }
-
-const float = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.FLOAT, dims });
-const int64 = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.INT64, dims });
-const bool = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.BOOL, dims });
-const info = (name: string, type: TensorType): ValueInfoProto => ({
-  name,
-  type: { elemType: type.elemType, shape: type.dims },
-});
 
 /** The number of steps of the time-major `emissions` as an int64 scalar, and the index of the last one. */
 function timeSteps(b: GraphBuilder, label: string, emissions: string, where: string): { time: string; last: string } {
@@ -183,8 +176,7 @@ function forwardLoop(
     onnx.where(bb, `${path}/Valid/Where`, [valid, next, scoreIn], { name: kept, type: float([batch, tags]) });
     next = kept;
   }
-  const condOut = bb.fresh(`${path}/cond_out`);
-  onnx.identity(bb, `${path}/cond/Identity`, [condIn], { name: condOut, type: bool([]) });
+  const condOut = loopCondition(bb, path, condIn);
   const body: GraphProto = {
     name: path.replace(/\//g, '_'),
     nodes: bb.nodes,
@@ -271,8 +263,7 @@ function backtrackLoop(
     next = bb.fresh(`${path}/next`);
     onnx.where(bb, `${path}/next/Where`, [inside, previous, tagIn], { name: next, type: int64([batch]) });
   }
-  const condOut = bb.fresh(`${path}/cond_out`);
-  onnx.identity(bb, `${path}/cond/Identity`, [condIn], { name: condOut, type: bool([]) });
+  const condOut = loopCondition(bb, path, condIn);
   const body: GraphProto = {
     name: path.replace(/\//g, '_'),
     nodes: bb.nodes,

@@ -2,20 +2,14 @@
 
 import * as onnx from './ops.js';
 import type { DecoderIR, ModelIR } from '../ir/ir.js';
-import { DataType, type GraphProto, type OnnxDim, type ValueInfoProto } from '../onnx/types.js';
+import type { GraphProto, OnnxDim, ValueInfoProto } from '../onnx/types.js';
 import type { WeightMap } from '../weights/types.js';
 import type { Span } from '../diagnostics/diagnostic.js';
-import { dimParam, dimValue, type GraphBuilder, type TensorType } from './builder.js';
+import { dimParam, dimValue, float, int64, type GraphBuilder, type TensorType } from './builder.js';
 import { onnxDim, recordedPlace, type LowerOptions } from './lower.js';
 import { targetFor, type Target } from './target.js';
 
-export const float = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.FLOAT, dims });
-export const int64 = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.INT64, dims });
-export const bool = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.BOOL, dims });
-export const info = (name: string, type: TensorType): ValueInfoProto => ({
-  name,
-  type: { elemType: type.elemType, shape: type.dims },
-});
+export { float, int64, bool, info } from './builder.js';
 
 /** The symbolic and fixed sizes every graph of the bundle uses. */
 export interface Sizes {

@@ -4,6 +4,7 @@ import * as onnx from './ops.js';
 import type { GraphProto } from '../onnx/types.js';
 import { dimValue, type GraphBuilder, type TensorType } from './builder.js';
 import { type DecoderContext, type StepState, float, int64, bool, info } from './decoder.js';
+import { loopCondition, loopOutput } from './loop-body.js';
 
 /**
  * An ONNX Loop whose body runs `body` once per iteration, carrying the decoder state and `extra`
@@ -35,14 +36,8 @@ export function decoderLoop(
   const stateIn = Object.fromEntries(stateKeys.map((k) => [k, bb.fresh(`${path}/${k}_in`)])) as unknown as StepState;
   const extraIn = extra.map((e) => bb.fresh(`${e.name}_in`));
   const result = body(bb, iteration, stateIn, extraIn);
-  const condOut = bb.fresh(`${path}/cond_out`);
-  onnx.identity(bb, `${path}/cond/Identity`, [condIn], { name: condOut, type: bool([]) });
-  // Loop outputs must be distinct tensors made inside the body.
-  const passOut = (name: string, label: string, type: TensorType): string => {
-    const out = bb.fresh(`${path}/${label}_out`);
-    onnx.identity(bb, `${path}/${label}_out/Identity`, [name], { name: out, type });
-    return out;
-  };
+  const condOut = loopCondition(bb, path, condIn);
+  const passOut = (name: string, label: string, type: TensorType): string => loopOutput(bb, path, name, label, type);
   const bodyInputs = [
     info(iteration, int64([])),
     info(condIn, bool([])),

@@ -8,15 +8,10 @@
 
 import type { RecurrentOp } from '../ir/ir.js';
 import { recurrentParameterName } from '../ir/parameters.js';
-import { DataType, type OnnxDim, type ValueInfoProto } from '../onnx/types.js';
-import { attr, dimValue, type GraphBuilder, type TensorType } from './builder.js';
+import { DataType, type OnnxDim } from '../onnx/types.js';
+import { attr, bool, dimValue, float, info, int64, type GraphBuilder, type TensorType } from './builder.js';
+import { loopCondition, loopOutput } from './loop-body.js';
 import * as onnx from './ops.js';
-
-const float = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.FLOAT, dims });
-const info = (name: string, type: TensorType): ValueInfoProto => ({
-  name,
-  type: { elemType: type.elemType, shape: type.dims },
-});
 
 /** What the projected lowering reads from the graph around it. */
 export interface ProjectedContext {
@@ -223,28 +218,16 @@ export function lowerProjected(
         yOut = bb.fresh(`${path}/y_masked`);
         onnx.where(bb, `${path}/y_masked/Where`, [valid, hNew, zero], { name: yOut, type: hType });
       }
-      const passOut = (value: string, what: string, type: TensorType): string => {
-        const out = bb.fresh(`${path}/${what}_out`);
-        onnx.identity(bb, `${path}/${what}_out/Identity`, [value], { name: out, type });
-        return out;
-      };
-      const condOut = bb.fresh(`${path}/cond_out`);
-      onnx.identity(bb, `${path}/cond/Identity`, [condIn], {
-        name: condOut,
-        type: { elemType: DataType.BOOL, dims: [] },
-      });
+      const passOut = (value: string, what: string, type: TensorType): string =>
+        loopOutput(bb, path, value, what, type);
+      const condOut = loopCondition(bb, path, condIn);
       const body = {
         name: path.replace(/\//g, '_'),
         nodes: bb.nodes,
         initializers: [],
-        inputs: [
-          info(iteration, { elemType: DataType.INT64, dims: [] }),
-          info(condIn, { elemType: DataType.BOOL, dims: [] }),
-          info(hIn, hType),
-          info(cIn, cType),
-        ],
+        inputs: [info(iteration, int64([])), info(condIn, bool([])), info(hIn, hType), info(cIn, cType)],
         outputs: [
-          info(condOut, { elemType: DataType.BOOL, dims: [] }),
+          info(condOut, bool([])),
           info(passOut(hOut, 'h', hType), hType),
           info(passOut(cOut, 'c', cType), cType),
           info(passOut(yOut, 'y', hType), hType),

@@ -20,13 +20,11 @@ import { error, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { ModelIR, RecurrentOp } from '../ir/ir.js';
 import { recurrentParameterName, type RecurrentWeight } from '../ir/parameters.js';
 import { DataType, type OnnxDim } from '../onnx/types.js';
-import { dimValue, type GraphBuilder, type TensorType } from './builder.js';
+import { bool, dimValue, float, type GraphBuilder, type TensorType } from './builder.js';
 import * as onnx from './ops.js';
 import { concatFloat } from './pack.js';
 
-const float = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.FLOAT, dims });
 const int32 = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.INT32, dims });
-const bool = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.BOOL, dims });
 
 /**
  * What the webgpu target refuses: recurrent layers with hard sigmoid gates (the WebGPU LSTM and GRU
