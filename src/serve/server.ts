@@ -383,14 +383,36 @@ function overloaded(name: string, waiting: number): Diagnostic {
   );
 }
 
-async function generate(route: ModelRoute, body: unknown, reply: FastifyReply): Promise<unknown> {
+/**
+ * Prepares a generation request and takes its place in the model's queue (the caller gives it back
+ * with `inFlight--`); a refusal, already answered with 400 or 503, when it cannot run.
+ */
+function admitGeneration(
+  route: ModelRoute,
+  body: unknown,
+  reply: FastifyReply,
+):
+  | { refused: FastifyReply }
+  | {
+      refused?: undefined;
+      generating: Extract<ModelRoute, { kind: 'bundle' }>;
+      bundle: SeqBundle;
+      rows: readonly (readonly number[])[];
+      options: GenerateOptions;
+    } {
   const prepared = prepareGeneration(route, body);
-  if (prepared.problem !== undefined) return refuse(reply, 400, prepared.problem);
-  const { bundle, rows, options } = prepared;
+  if (prepared.problem !== undefined) return { refused: refuse(reply, 400, prepared.problem) };
   const generating = route as Extract<ModelRoute, { kind: 'bundle' }>;
   if (generating.inFlight >= generating.maxQueue)
-    return refuse(reply, 503, [overloaded(generating.served.name, generating.inFlight)]);
+    return { refused: refuse(reply, 503, [overloaded(generating.served.name, generating.inFlight)]) };
   generating.inFlight++;
+  return { generating, bundle: prepared.bundle, rows: prepared.rows, options: prepared.options };
+}
+
+async function generate(route: ModelRoute, body: unknown, reply: FastifyReply): Promise<unknown> {
+  const admitted = admitGeneration(route, body, reply);
+  if (admitted.refused !== undefined) return admitted.refused;
+  const { generating, bundle, rows, options } = admitted;
   let result: Awaited<ReturnType<SeqBundle['generate']>>;
   try {
     result = await bundle.generate(rows, options);
@@ -408,13 +430,9 @@ async function generate(route: ModelRoute, body: unknown, reply: FastifyReply): 
 
 /** Streams each token as a server-sent event `{ row, index, token }`, then one `{ done, output_ids }` event. */
 async function generateStream(route: ModelRoute, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-  const prepared = prepareGeneration(route, request.body);
-  if (prepared.problem !== undefined) return refuse(reply, 400, prepared.problem);
-  const { bundle, rows, options } = prepared;
-  const generating = route as Extract<ModelRoute, { kind: 'bundle' }>;
-  if (generating.inFlight >= generating.maxQueue)
-    return refuse(reply, 503, [overloaded(generating.served.name, generating.inFlight)]);
-  generating.inFlight++;
+  const admitted = admitGeneration(route, request.body, reply);
+  if (admitted.refused !== undefined) return admitted.refused;
+  const { generating, bundle, rows, options } = admitted;
   reply.hijack();
   const raw = reply.raw;
   // The response closing early means the client went away: the rest of the stream is dropped.
