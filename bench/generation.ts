@@ -5,6 +5,7 @@ import { cpus, loadavg } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { compile } from '../src/index.js';
 import { loadBundle, type SeqBundle } from '../src/runtime/generate.js';
+import { median } from './common.js';
 import { formatLoad, loadSettings, waitForQuiet, withLoad, type GroupLoad } from './quiet.js';
 
 const { settings: givenLoad, rest: args } = loadSettings(process.argv.slice(2));
@@ -24,12 +25,6 @@ interface Row {
   readonly tokens: number;
   readonly tokensPerSecond: number;
   readonly load: GroupLoad;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /** Deterministic source rows of ids in [3, 8000), with lengths between srcTime/2 and srcTime. */
