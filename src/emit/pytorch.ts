@@ -307,6 +307,10 @@ class HandWrittenRecurrent(nn.Module):
     [batch, time, tags] and returns (path, score): the best path, int64 [batch, time] with 0 past
     each row's length, and its score [batch], start + emissions + transitions + end over the row's
     valid steps. Ties go to the first index, as torch.max breaks them.
+
+    log_likelihood(emissions, tags, lengths) is the training objective: log p(tags | emissions)
+    summed over the batch, as pytorch-crf's CRF.forward(emissions, tags, mask, reduction="sum")
+    with mask = the steps inside lengths. Every row needs a length of at least 1.
     """
 
     def __init__(self, num_tags):
@@ -337,7 +341,34 @@ class HandWrittenRecurrent(nn.Module):
             if t > 0:
                 previous = pointers[t].gather(1, tag.unsqueeze(1)).squeeze(1)
                 tag = torch.where(inside, previous, tag)
-        return torch.stack(path, dim=1), best_score`,
+        return torch.stack(path, dim=1), best_score
+
+    def log_likelihood(self, emissions, tags, lengths=None):
+        batch, time = emissions.shape[0], emissions.shape[1]
+        if lengths is None:
+            lengths = torch.full((batch,), time, dtype=torch.long, device=emissions.device)
+        valid = valid_steps(lengths, time)
+        tags = tags.masked_fill(~valid, 0)
+        return (self.path_score(emissions, tags, lengths) - self.log_partition(emissions, valid)).sum()
+
+    def path_score(self, emissions, tags, lengths):
+        """[batch]: start + emissions + transitions + end along tags, over each row's valid steps."""
+        rows = torch.arange(emissions.shape[0], device=emissions.device)
+        score = self.start_transitions[tags[:, 0]] + emissions[rows, 0, tags[:, 0]]
+        for t in range(1, emissions.shape[1]):
+            step = self.transitions[tags[:, t - 1], tags[:, t]] + emissions[rows, t, tags[:, t]]
+            score = torch.where(t < lengths, score + step, score)
+        last = tags[rows, lengths - 1]
+        return score + self.end_transitions[last]
+
+    def log_partition(self, emissions, valid):
+        """[batch]: the log of the sum of exp(score) over every tag path (the forward algorithm)."""
+        alpha = self.start_transitions + emissions[:, 0]
+        for t in range(1, emissions.shape[1]):
+            # candidates[b, i, j]: the paths ending in tag i, then the transition i -> j and emission j.
+            candidates = alpha.unsqueeze(2) + self.transitions + emissions[:, t].unsqueeze(1)
+            alpha = torch.where(valid[:, t].unsqueeze(1), torch.logsumexp(candidates, dim=1), alpha)
+        return torch.logsumexp(alpha + self.end_transitions, dim=1)`,
 } as const;
 
 /** The longest line the emitted file aims for (black's style, PEP 8's spirit). */
@@ -445,6 +476,8 @@ class ModuleEmitter {
   private readonly finals = new Map<string, { h: string; c?: string }>();
   private readonly allOps: readonly Op[];
   private readonly recurrentOps: readonly RecurrentOp[];
+  /** The CRF layers of the model's chains, which give the module its training objective. */
+  private readonly crfOps: readonly CrfOp[];
 
   constructor(
     private readonly ir: ModelIR,
@@ -454,6 +487,8 @@ class ModuleEmitter {
       ir.decoder === undefined ? [] : [ir.decoder.embedding, ir.decoder.recurrent, ...ir.decoder.head];
     this.allOps = [...ir.ops, ...decoderOps];
     this.recurrentOps = this.allOps.filter((o): o is RecurrentOp => o.kind === 'recurrent');
+    this.crfOps = ir.decoder === undefined ? ir.ops.filter((o): o is CrfOp => o.kind === 'crf') : [];
+    if (this.crfOps.length > 0) this.taken.add('tags').add('log_likelihood');
   }
 
   file(): string {
@@ -468,6 +503,13 @@ class ModuleEmitter {
       `Its state_dict() keys and shapes are the spec's parameters, so weights trained here load into`,
       'seqc (`seqc compile SPEC --weights FILE`) without renaming, and forward() computes what the',
       'compiled ONNX graph computes. Generated code: change the spec and emit it again.',
+      ...(this.crfOps.length === 0
+        ? []
+        : [
+            '',
+            "Train it through its CRF with loss = -model.crf_log_likelihood(tags, **inputs) (pytorch-crf's",
+            'log-likelihood summed over the batch; see the class docstring).',
+          ]),
       '"""',
       '',
       helpers.header,
@@ -497,17 +539,77 @@ class ModuleEmitter {
     out.add(1, '', 'Outputs:');
     if (ir.decoder !== undefined) out.add(2, `logits: float32 [batch, tgt_time, ${ir.decoder.vocab}]`);
     for (const output of ir.outputs) out.add(2, `${output.name}: ${this.describeType(output.type)}`);
+    if (this.crfOps.length > 0) out.add(1, '', 'Training:', ...this.trainingLines().map((l) => `    ${l}`));
     out.add(1, '"""', '');
     out.add(1, 'def __init__(self):');
     out.add(2, 'super().__init__()');
     this.constructModules(out);
     if (ir.decoder === undefined) {
       out.add(0, '');
-      this.classifierForward(out);
+      this.withOwnLocals(() => this.classifierForward(out));
+      if (this.crfOps.length > 0) {
+        out.add(0, '');
+        this.withOwnLocals(() => this.crfLogLikelihood(out));
+      }
     } else {
       out.add(0, '');
       this.decoderMethods(out, ir.decoder);
     }
+  }
+
+  /** How the class docstring tells a user to train the model through its CRF layers. */
+  private trainingLines(): string[] {
+    const labels = this.crfOps.map((o) => o.label);
+    const tags =
+      labels.length === 1
+        ? "tags: int64 [batch, time], the gold tags (steps past each row's length are ignored)"
+        : `tags: {${labels.map(str).join(', ')}}: each CRF's gold tags, int64 [batch, time]`;
+    return [
+      'loss = -model.crf_log_likelihood(tags, **inputs)  # then loss.backward()',
+      tags,
+      "crf_log_likelihood returns log p(tags | inputs) summed over the batch (pytorch-crf's",
+      'CRF.forward with reduction="sum"); divide by the batch size for a mean.',
+    ];
+  }
+
+  /** Runs `write` with the method-local names of the methods before it forgotten, so each method reads alike. */
+  private withOwnLocals(write: () => void): void {
+    const taken = [...this.taken];
+    write();
+    this.taken.clear();
+    for (const name of taken) this.taken.add(name);
+    this.vars.clear();
+    this.finals.clear();
+  }
+
+  /**
+   * crf_log_likelihood(tags, **inputs): the forward pass up to the last CRF, each CRF scoring the gold
+   * tags it is given (which later layers see in place of its Viterbi path), summed.
+   */
+  private crfLogLikelihood(out: Lines): void {
+    const single = this.crfOps.length === 1;
+    out.add(1, 'def crf_log_likelihood(self, tags, **inputs):');
+    out.add(2, '"""log p(tags | inputs), summed over the batch: the loss is its negative (class docstring)."""');
+    this.readInputs(
+      out,
+      2,
+      this.ir.inputs.map((i) => i.name),
+    );
+    const last = this.ir.ops.indexOf(this.crfOps[this.crfOps.length - 1]!);
+    out.add(2, 'log_likelihood = 0.0');
+    for (const op of this.ir.ops.slice(0, last + 1)) {
+      if (op.kind !== 'crf') {
+        this.op(out, 2, op);
+        continue;
+      }
+      const x = this.varOf(op.input);
+      const lengths = op.lengths === undefined ? 'None' : this.varOf(op.lengths);
+      const gold = this.bindVar(op.output.id);
+      out.add(2, `# ${op.label}: the gold tags stand in for the Viterbi path.`);
+      out.add(2, `${gold} = tags${single ? '' : `[${str(op.label)}]`}`);
+      out.add(2, `log_likelihood = log_likelihood + ${modulePath(op.label)}.log_likelihood(${x}, ${gold}, ${lengths})`);
+    }
+    out.add(2, 'return log_likelihood');
   }
 
   /** The graph inputs a caller gives `forward` (for a decoder model, besides `tgt_in`). */
