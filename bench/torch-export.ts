@@ -619,12 +619,36 @@ function formatReport(rows: readonly ModelResult[], shapes: Shapes, allowLoad: b
     '',
     '## Reading it',
     '',
+    ...whyNotes(shapes),
+    '',
+    'Per model, from the figures above:',
+    '',
     readingNotes(rows),
     '',
     '## Specs',
     '',
     ...exportModels.flatMap((m) => ['```seq', m.spec.trimEnd(), '```', '']),
   ].join('\n');
+}
+
+/** What the figures come from, found by reading the exported graphs while writing this bench (torch 1.13). */
+function whyNotes(shapes: Shapes): string[] {
+  const { example, timed } = shapes;
+  return [
+    "- **Packed (as written) exports, but runs only at the example's batch size.** For a PackedSequence,",
+    '  nn.LSTM/GRU make their zero initial state with the traced batch size, and the exported graph expands',
+    `  that constant ([layers × directions, ${example.batch}, hidden]): onnxruntime refuses any other batch size`,
+    '  ("invalid expand shape"), whatever `dynamic_axes` says. At the traced batch size it is right, at any time.',
+    '- **Padded (no packing) exports with dynamic axes, and is wrong inside the lengths** wherever a',
+    "  layer reads past a row's end: the reverse direction of a bidirectional layer starts on the padding",
+    "  (BiTagger, PooledClassifier's BiGRU), and `last` takes the final state at the padded end",
+    '  (Classifier). A unidirectional tagger (ConvTagger) stays right inside the lengths.',
+    `- **CRF: the Viterbi loop over time is unrolled by tracing** to the example's ${example.time} steps. At time ${example.time} the`,
+    `  tags match; at any other time they come back ${example.time} steps long ("shape differs") and the scores are wrong.`,
+    `  Its latency is not comparable either: the exported graph decodes ${example.time} steps where seqc's decodes ${timed.time}.`,
+    '- **LSTM with `proj_size` does not export at all**, packed or not (ProjectedTagger, NerTagger): the',
+    '  NerTagger of issue 10 has no torch.onnx.export path in torch 1.13; seqc compiles it.',
+  ];
 }
 
 /** The notes under the table, one per model, from the figures of this run. */
