@@ -1,0 +1,365 @@
+// Keras masking, go_backwards and Bidirectional merge modes against TensorFlow.js Layers: the same models, the same weights, padded batches.
+//
+// Each case builds a tf.sequential model, gives it seeded weights, converts them with
+// src/import/keras-weights.ts into the spec's parameter names, compiles the spec with them and runs
+// both on the same batch: pre-, post- and mixed padding, a row with every step masked, rows with one
+// valid step at either end, and a full row. TF.js is code nobody here wrote, so agreement means something.
+
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compile } from '../src/index.js';
+import { writeSafetensors } from '../src/weights/safetensors.js';
+import {
+  kerasDense,
+  kerasEmbedding,
+  kerasRecurrent,
+  type ConvertedWeights,
+  type KerasTensor,
+} from '../src/import/keras-weights.js';
+import type { RecurrentCell } from '../src/ir/ir.js';
+
+const tolerance = 1e-5;
+/** The largest |Δ| seen against TF.js over all cases, for the report. */
+let largestDifference = 0;
+
+/** Token rows, 0 is padding: pre, post, mixed, all masked, one valid step last and first, full. */
+const tokens = [
+  [0, 0, 3, 4, 5, 6],
+  [3, 4, 5, 6, 0, 0],
+  [0, 3, 0, 4, 0, 5],
+  [0, 0, 0, 0, 0, 0],
+  [0, 0, 0, 0, 0, 2],
+  [2, 0, 0, 0, 0, 0],
+  [1, 2, 3, 4, 5, 6],
+];
+const batch = tokens.length;
+const time = tokens[0]!.length;
+const vocab = 7;
+const dim = 4;
+const hidden = 3;
+
+/** A seeded stream in [−scale, scale): weights and float inputs are the same on every run. */
+function seeded(seed: number): (scale: number) => number {
+  let state = seed >>> 0;
+  return (scale) => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return ((state / 2 ** 32) * 2 - 1) * scale;
+  };
+}
+
+/** A Keras layer of the test models, with the spec step it is and how its weights convert. */
+interface Layer {
+  readonly keras: tf.layers.Layer;
+  readonly convert: (values: readonly KerasTensor[]) => ConvertedWeights;
+}
+
+function embedding(label: string): Layer {
+  return {
+    keras: tf.layers.embedding({ inputDim: vocab, outputDim: dim, maskZero: true }),
+    convert: ([table]) => kerasEmbedding(label, table!),
+  };
+}
+
+function dense(label: string, units: number): Layer {
+  return { keras: tf.layers.dense({ units }), convert: ([kernel, bias]) => kerasDense(label, kernel!, bias) };
+}
+
+interface RecurrentOptions {
+  readonly returnSequences: boolean;
+  readonly goBackwards?: boolean;
+}
+
+function recurrentLayer(cell: RecurrentCell, options: RecurrentOptions): tf.layers.Layer {
+  const common = { units: hidden, returnSequences: options.returnSequences, goBackwards: options.goBackwards ?? false };
+  switch (cell) {
+    case 'lstm':
+      return tf.layers.lstm({ ...common, recurrentActivation: 'sigmoid' });
+    case 'gru':
+      return tf.layers.gru({ ...common, recurrentActivation: 'sigmoid' });
+    case 'rnn':
+      return tf.layers.simpleRNN(common);
+  }
+}
+
+function recurrent(label: string, cell: RecurrentCell, options: RecurrentOptions): Layer {
+  return {
+    keras: recurrentLayer(cell, options),
+    convert: ([kernel, recurrentKernel, bias]) =>
+      kerasRecurrent(
+        { label, cell, layer: 0, direction: 0 },
+        { kernel: kernel!, recurrentKernel: recurrentKernel!, ...(bias === undefined ? {} : { bias }) },
+      ),
+  };
+}
+
+function bidirectional(
+  label: string,
+  cell: RecurrentCell,
+  mergeMode: 'concat' | 'sum' | 'ave' | 'mul',
+  returnSequences: boolean,
+): Layer {
+  return {
+    keras: tf.layers.bidirectional({ layer: recurrentLayer(cell, { returnSequences }) as tf.RNN, mergeMode }),
+    convert: (values) =>
+      [0, 1].flatMap((direction) =>
+        kerasRecurrent(
+          { label, cell, layer: 0, direction: direction as 0 | 1 },
+          {
+            kernel: values[3 * direction]!,
+            recurrentKernel: values[3 * direction + 1]!,
+            bias: values[3 * direction + 2]!,
+          },
+        ),
+      ),
+  };
+}
+
+/** Builds the model on `input`'s shape, gives every weight seeded values and returns the spec's weights file. */
+function prepare(layers: readonly Layer[], inputShape: number[], dtype: 'int32' | 'float32', seed: number) {
+  const model = tf.sequential();
+  model.add(tf.layers.inputLayer({ inputShape, dtype }));
+  for (const layer of layers) model.add(layer.keras);
+  const random = seeded(seed);
+  const converted: (readonly [string, KerasTensor])[] = [];
+  for (const layer of layers) {
+    const values = layer.keras.getWeights().map((w) => {
+      const data = Float32Array.from({ length: w.size }, () => random(0.8));
+      return { shape: w.shape, data };
+    });
+    layer.keras.setWeights(values.map((v) => tf.tensor(v.data, v.shape)));
+    converted.push(...layer.convert(values));
+  }
+  return { model, weights: writeSafetensors(converted) };
+}
+
+/** Compiles `spec` with `weights`, runs it on the feeds and returns every output. */
+async function runSeqc(
+  spec: string,
+  weights: Uint8Array,
+  feeds: Record<string, ort.Tensor>,
+): Promise<Record<string, { dims: number[]; data: Float32Array }>> {
+  const result = compile(spec, { sourceName: 'keras.seq', weights: { bytes: weights, name: 'keras.safetensors' } });
+  expect(result.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.code}: ${d.message}`)).toEqual([]);
+  const session = await ort.InferenceSession.create(result.model!, { logSeverityLevel: 3 });
+  try {
+    const out = await session.run(feeds);
+    return Object.fromEntries(
+      Object.entries(out).map(([name, t]) => [
+        name,
+        { dims: t.dims.map(Number), data: Float32Array.from(t.data as Float32Array) },
+      ]),
+    );
+  } finally {
+    await session.release();
+  }
+}
+
+function tokenFeed(): ort.Tensor {
+  return new ort.Tensor('int64', BigInt64Array.from(tokens.flat().map(BigInt)), [batch, time]);
+}
+
+function expectClose(actual: { dims: number[]; data: Float32Array }, expected: tf.Tensor, what: string): void {
+  expect(actual.dims, `${what}: shape`).toEqual(expected.shape);
+  const want = expected.dataSync();
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(actual.data[i]! - want[i]!));
+  largestDifference = Math.max(largestDifference, worst);
+  expect(worst, `${what}: max |Δ| against TF.js`).toBeLessThanOrEqual(tolerance);
+}
+
+const tokensSpec = (body: string): string =>
+  `model K {\n  input tokens: int64[batch, time]\n  tokens -> emb: Embedding(vocab=${vocab}, dim=${dim}, mask_zero=true) ${body}\n}\n`;
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  await tf.ready();
+});
+
+describe('Keras masking on native recurrent nodes, against TF.js Layers', () => {
+  const cells: readonly { cell: RecurrentCell; step: string }[] = [
+    { cell: 'lstm', step: 'LSTM' },
+    { cell: 'gru', step: 'GRU' },
+    { cell: 'rnn', step: 'RNN' },
+  ];
+  const gruArgs = (cell: RecurrentCell): string => (cell === 'gru' ? ', reset_after=false' : '');
+
+  it.each(cells)('$step over mask_zero: sequence and final state, pre/post/mixed padding', async ({ cell, step }) => {
+    const sequences = prepare(
+      [embedding('emb'), recurrent('rnn', cell, { returnSequences: true })],
+      [time],
+      'int32',
+      1,
+    );
+    const finals = prepare([embedding('emb'), recurrent('rnn', cell, { returnSequences: false })], [time], 'int32', 1);
+    const spec = tokensSpec(`-> rnn: ${step}(hidden=${hidden}${gruArgs(cell)}) -> output y\n  rnn -> last -> output h`);
+    const out = await runSeqc(spec, sequences.weights, { tokens: tokenFeed() });
+    const input = tf.tensor2d(tokens, undefined, 'int32');
+    expectClose(out.y!, sequences.model.predict(input) as tf.Tensor, `${step} sequence`);
+    expectClose(out.h!, finals.model.predict(input) as tf.Tensor, `${step} last`);
+  });
+
+  it.each(cells)('$step with go_backwards: reversed sequence and final state', async ({ cell, step }) => {
+    const sequences = prepare(
+      [embedding('emb'), recurrent('rnn', cell, { returnSequences: true, goBackwards: true })],
+      [time],
+      'int32',
+      2,
+    );
+    const finals = prepare(
+      [embedding('emb'), recurrent('rnn', cell, { returnSequences: false, goBackwards: true })],
+      [time],
+      'int32',
+      2,
+    );
+    const spec = tokensSpec(
+      `-> rnn: ${step}(hidden=${hidden}${gruArgs(cell)}, go_backwards=true) -> output y\n  rnn -> last -> output h`,
+    );
+    const out = await runSeqc(spec, sequences.weights, { tokens: tokenFeed() });
+    const input = tf.tensor2d(tokens, undefined, 'int32');
+    expectClose(out.y!, sequences.model.predict(input) as tf.Tensor, `${step} go_backwards sequence`);
+    expectClose(out.h!, finals.model.predict(input) as tf.Tensor, `${step} go_backwards last`);
+  });
+
+  for (const merge of ['concat', 'sum', 'ave', 'mul'] as const) {
+    it.each(cells)(`Bi$step merge=${merge}: sequence and final states`, async ({ cell, step }) => {
+      const sequences = prepare([embedding('emb'), bidirectional('bi', cell, merge, true)], [time], 'int32', 3);
+      const finals = prepare([embedding('emb'), bidirectional('bi', cell, merge, false)], [time], 'int32', 3);
+      const spec = tokensSpec(
+        `-> bi: Bi${step}(hidden=${hidden}${gruArgs(cell)}${merge === 'concat' ? '' : `, merge=${merge}`}) -> output y\n  bi -> last -> output h`,
+      );
+      const out = await runSeqc(spec, sequences.weights, { tokens: tokenFeed() });
+      const input = tf.tensor2d(tokens, undefined, 'int32');
+      expectClose(out.y!, sequences.model.predict(input) as tf.Tensor, `Bi${step} ${merge} sequence`);
+      expectClose(out.h!, finals.model.predict(input) as tf.Tensor, `Bi${step} ${merge} last`);
+    });
+  }
+
+  it('stacked layers keep the mask: Embedding → BiLSTM → Dense → GRU → last → Dense', async () => {
+    const layers = [
+      embedding('emb'),
+      bidirectional('bi', 'lstm', 'concat', true),
+      dense('proj', 4),
+      recurrent('gru', 'gru', { returnSequences: false }),
+      dense('fc', 2),
+    ];
+    const { model, weights } = prepare(layers, [time], 'int32', 4);
+    const spec = tokensSpec(
+      '-> bi: BiLSTM(hidden=3) -> proj: Linear(4) -> gru: GRU(hidden=3, reset_after=false) -> last -> fc: Linear(2) -> output y',
+    );
+    const out = await runSeqc(spec, weights, { tokens: tokenFeed() });
+    expectClose(out.y!, model.predict(tf.tensor2d(tokens, undefined, 'int32')) as tf.Tensor, 'stack');
+  });
+
+  it('two stacked layers in one op equal two masked layers', async () => {
+    const layers = [
+      embedding('emb'),
+      recurrent('l0', 'lstm', { returnSequences: true }),
+      recurrent('l1', 'lstm', { returnSequences: true }),
+    ];
+    const { model, weights } = prepare(layers, [time], 'int32', 5);
+    // Rename l0's and l1's tensors to one two-layer op's names: rnn.*_l0 and rnn.*_l1.
+    const renamed = new Map<string, string>();
+    for (const w of ['weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'])
+      for (const l of [0, 1]) renamed.set(`l${l}.${w}_l0`, `rnn.${w}_l${l}`);
+    const { readSafetensors } = await import('../src/weights/safetensors.js');
+    const contents = readSafetensors(weights, 'keras.safetensors');
+    const tensors = [...contents.tensors!].map(([name, t]) => [renamed.get(name) ?? name, t] as const);
+    const spec = tokensSpec('-> rnn: LSTM(hidden=3, layers=2) -> output y');
+    const out = await runSeqc(spec, writeSafetensors(tensors), { tokens: tokenFeed() });
+    expectClose(out.y!, model.predict(tf.tensor2d(tokens, undefined, 'int32')) as tf.Tensor, 'layers=2');
+  });
+
+  it('masking(value=0) on float frames: Masking → LSTM → last', async () => {
+    const features = 3;
+    const random = seeded(9);
+    const frames = tokens.map((row) =>
+      row.map((t) => Array.from({ length: features }, () => (t === 0 ? 0 : random(1)))),
+    );
+    const layers: Layer[] = [
+      { keras: tf.layers.masking({ maskValue: 0 }), convert: () => [] },
+      recurrent('rnn', 'lstm', { returnSequences: true }),
+    ];
+    const { model, weights } = prepare(layers, [time, features], 'float32', 6);
+    const spec = `model K {\n  input x: float32[batch, time, ${features}]\n  x -> masking(value=0) -> rnn: LSTM(hidden=3) -> output y\n}\n`;
+    const feed = new ort.Tensor('float32', Float32Array.from(frames.flat(2)), [batch, time, features]);
+    const out = await runSeqc(spec, weights, { x: feed });
+    expectClose(out.y!, model.predict(tf.tensor3d(frames)) as tf.Tensor, 'masking');
+  });
+
+  it('max pools over every step as GlobalMaxPooling1D does; mean over the valid steps as GlobalAveragePooling1D', async () => {
+    const sequences = prepare(
+      [embedding('emb'), recurrent('rnn', 'lstm', { returnSequences: true })],
+      [time],
+      'int32',
+      7,
+    );
+    const pooled = tf.sequential();
+    pooled.add(tf.layers.inputLayer({ inputShape: [time], dtype: 'int32' }));
+    for (const layer of sequences.model.layers) if (layer.getClassName() !== 'InputLayer') pooled.add(layer);
+    pooled.add(tf.layers.globalMaxPooling1d({}));
+    const spec = tokensSpec(
+      '-> rnn: LSTM(hidden=3) -> output y\n  rnn -> top: max -> output top\n  rnn -> avg: mean -> output avg',
+    );
+    const out = await runSeqc(spec, sequences.weights, { tokens: tokenFeed() });
+    const input = tf.tensor2d(tokens, undefined, 'int32');
+    expectClose(out.top!, pooled.predict(input) as tf.Tensor, 'max');
+    // Keras's masked mean: Σ y·mask ÷ Σ mask, NaN for the row without a valid step (TF.js's own
+    // GlobalAveragePooling1D ignores the mask, so the reference is written out here).
+    const y = (sequences.model.predict(input) as tf.Tensor).arraySync() as number[][][];
+    const mean = tokens.map((row, b) => {
+      const valid = row.map((t): number => (t === 0 ? 0 : 1));
+      const count = valid.reduce((a, v) => a + v, 0);
+      return Array.from({ length: hidden }, (_, f) => valid.reduce((a, v, t) => a + v * y[b]![t]![f]!, 0) / count);
+    });
+    const empty = tokens.findIndex((row) => row.every((t) => t === 0));
+    expect(Array.from(out.avg!.data.subarray(empty * hidden, (empty + 1) * hidden)).every(Number.isNaN)).toBe(true);
+    const finite = tf.tensor2d(mean.map((row, b) => (b === empty ? [0, 0, 0] : row)));
+    out.avg!.data.fill(0, empty * hidden, (empty + 1) * hidden);
+    expectClose(out.avg!, finite, 'masked mean');
+  });
+
+  it('masked_output=zero outputs zeros at masked steps and the same values at valid ones', async () => {
+    const { model, weights } = prepare(
+      [embedding('emb'), bidirectional('bi', 'gru', 'concat', true)],
+      [time],
+      'int32',
+      8,
+    );
+    const spec = tokensSpec(
+      '-> bi: BiGRU(hidden=3, reset_after=false, masked_output=zero) -> output y\n  bi -> last -> output h',
+    );
+    const out = await runSeqc(spec, weights, { tokens: tokenFeed() });
+    const previous = (model.predict(tf.tensor2d(tokens, undefined, 'int32')) as tf.Tensor).arraySync() as number[][][];
+    const zeroed = previous.map((row, b) => row.map((step, t) => step.map((v) => (tokens[b]![t] === 0 ? 0 : v))));
+    expectClose(out.y!, tf.tensor3d(zeroed), 'masked_output=zero');
+  });
+
+  it('stateful with a mask: rows without a valid step keep h0 and c0 as their final state', async () => {
+    const { weights } = prepare(
+      [embedding('emb'), recurrent('rnn', 'lstm', { returnSequences: true })],
+      [time],
+      'int32',
+      10,
+    );
+    const spec = tokensSpec('-> rnn: LSTM(hidden=3, stateful=true) -> output y');
+    const h0 = Float32Array.from({ length: batch * hidden }, (_, i) => (i % 5) / 10 - 0.2);
+    const c0 = Float32Array.from({ length: batch * hidden }, (_, i) => (i % 3) / 10 - 0.1);
+    const out = await runSeqc(spec, weights, {
+      tokens: tokenFeed(),
+      'rnn.h0': new ort.Tensor('float32', h0, [1, batch, hidden]),
+      'rnn.c0': new ort.Tensor('float32', c0, [1, batch, hidden]),
+    });
+    const empty = tokens.findIndex((row) => row.every((t) => t === 0));
+    const rowOf = (data: Float32Array): number[] => Array.from(data.subarray(empty * hidden, (empty + 1) * hidden));
+    expect(rowOf(out['rnn.hn']!.data)).toEqual(rowOf(h0));
+    expect(rowOf(out['rnn.cn']!.data)).toEqual(rowOf(c0));
+    // A row with valid steps moves away from h0.
+    expect(out['rnn.hn']!.data[0]).not.toBeCloseTo(h0[0]!, 3);
+  });
+
+  it('reports the largest difference seen', () => {
+    console.log(`keras-mask: max |Δ| against TF.js = ${largestDifference.toExponential(2)}`);
+    expect(largestDifference).toBeGreaterThan(0);
+  });
+});
