@@ -358,6 +358,44 @@ describe('Keras masking on native recurrent nodes, against TF.js Layers', () => 
     expect(out['rnn.hn']!.data[0]).not.toBeCloseTo(h0[0]!, 3);
   });
 
+  it('GRU with reset_after=true (no TF.js form): the Keras cell equations, written out, over the masked batch', async () => {
+    // Keras's GRUCell with reset_after=True, gate blocks z, r, h along the kernel's columns and a
+    // [2, 3U] bias (input row, recurrent row); masked steps keep the state and repeat the output.
+    const random = seeded(11);
+    const tensor = (shape: number[]): KerasTensor => ({
+      shape,
+      data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random(0.8)),
+    });
+    const table = tensor([vocab, dim]);
+    const kernel = tensor([dim, 3 * hidden]);
+    const recurrentKernel = tensor([hidden, 3 * hidden]);
+    const bias = tensor([2, 3 * hidden]);
+    const weights = writeSafetensors([
+      ...kerasEmbedding('emb', table),
+      ...kerasRecurrent({ label: 'rnn', cell: 'gru', layer: 0, direction: 0 }, { kernel, recurrentKernel, bias }),
+    ]);
+    const at = (t: KerasTensor, r: number, c: number): number => t.data[r * t.shape[1]! + c]!;
+    const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
+    const expected = tokens.map((row) => {
+      let h = new Array<number>(hidden).fill(0);
+      return row.map((token) => {
+        if (token === 0) return h;
+        const x = Array.from({ length: dim }, (_, i) => at(table, token, i));
+        const gate = (block: number, j: number, input: readonly number[], w: KerasTensor, biasRow: number): number =>
+          input.reduce((a, v, i) => a + v * at(w, i, block * hidden + j), 0) + at(bias, biasRow, block * hidden + j);
+        h = Array.from({ length: hidden }, (_, j) => {
+          const z = sigmoid(gate(0, j, x, kernel, 0) + gate(0, j, h, recurrentKernel, 1));
+          const r = sigmoid(gate(1, j, x, kernel, 0) + gate(1, j, h, recurrentKernel, 1));
+          const candidate = Math.tanh(gate(2, j, x, kernel, 0) + r * gate(2, j, h, recurrentKernel, 1));
+          return z * h[j]! + (1 - z) * candidate;
+        });
+        return h;
+      });
+    });
+    const out = await runSeqc(tokensSpec('-> rnn: GRU(hidden=3) -> output y'), weights, { tokens: tokenFeed() });
+    expectClose(out.y!, tf.tensor3d(expected), 'GRU reset_after=true');
+  });
+
   it('reports the largest difference seen', () => {
     console.log(`keras-mask: max |Δ| against TF.js = ${largestDifference.toExponential(2)}`);
     expect(largestDifference).toBeGreaterThan(0);
