@@ -127,7 +127,7 @@ function prepare(layers: readonly Layer[], inputShape: number[], dtype: 'int32' 
       const data = Float32Array.from({ length: w.size }, () => random(0.8));
       return { shape: w.shape, data };
     });
-    layer.keras.setWeights(values.map((v) => tf.tensor(v.data, v.shape)));
+    layer.keras.setWeights(values.map((v) => tf.tensor(v.data, [...v.shape])));
     converted.push(...layer.convert(values));
   }
   return { model, weights: writeSafetensors(converted) };
@@ -394,6 +394,73 @@ describe('Keras masking on native recurrent nodes, against TF.js Layers', () => 
     });
     const out = await runSeqc(tokensSpec('-> rnn: GRU(hidden=3) -> output y'), weights, { tokens: tokenFeed() });
     expectClose(out.y!, tf.tensor3d(expected), 'GRU reset_after=true');
+  });
+
+  it('an encoder with mask_zero: memory and initial state equal a TF.js LSTM with returnState', async () => {
+    const embed = embedding('src_embedding');
+    const lstm = tf.layers.lstm({
+      units: hidden,
+      returnSequences: true,
+      returnState: true,
+      recurrentActivation: 'sigmoid',
+    });
+    const input = tf.input({ shape: [time], dtype: 'int32' });
+    const [memory, h, c] = lstm.apply(embed.keras.apply(input)) as tf.SymbolicTensor[];
+    const model = tf.model({ inputs: input, outputs: [memory!, h!, c!] });
+    const random = seeded(12);
+    const fill = (w: tf.Tensor): KerasTensor => ({
+      shape: w.shape,
+      data: Float32Array.from({ length: w.size }, () => random(0.8)),
+    });
+    const tableValues = embed.keras.getWeights().map(fill);
+    const lstmValues = lstm.getWeights().map(fill);
+    embed.keras.setWeights(tableValues.map((v) => tf.tensor(v.data, [...v.shape])));
+    lstm.setWeights(lstmValues.map((v) => tf.tensor(v.data, [...v.shape])));
+    const decoderTensor = (shape: number[]): KerasTensor => ({
+      shape,
+      data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random(0.5)),
+    });
+    const weights = writeSafetensors([
+      ...embed.convert(tableValues),
+      ...kerasRecurrent(
+        { label: 'encoder', cell: 'lstm', layer: 0, direction: 0 },
+        { kernel: lstmValues[0]!, recurrentKernel: lstmValues[1]!, bias: lstmValues[2]! },
+      ),
+      ['tgt_embedding.weight', decoderTensor([vocab, dim])],
+      ['decoder.weight_ih_l0', decoderTensor([4 * hidden, dim])],
+      ['decoder.weight_hh_l0', decoderTensor([4 * hidden, hidden])],
+      ['decoder.bias_ih_l0', decoderTensor([4 * hidden])],
+      ['decoder.bias_hh_l0', decoderTensor([4 * hidden])],
+      ['generator.weight', decoderTensor([vocab, hidden])],
+      ['generator.bias', decoderTensor([vocab])],
+    ]);
+    const spec = `model T {
+  input src: int64[batch, src_time]
+  encoder {
+    src -> src_embedding: Embedding(vocab=${vocab}, dim=${dim}, mask_zero=true) -> encoder: LSTM(hidden=${hidden})
+  }
+  decoder(bos=1, eos=2, max_length=5) {
+    -> tgt_embedding: Embedding(vocab=${vocab}, dim=${dim})
+    -> decoder: LSTM(hidden=${hidden})
+    -> generator: Linear(${vocab})
+  }
+}
+`;
+    const result = compile(spec, { sourceName: 'keras.seq', weights: { bytes: weights, name: 'keras.safetensors' } });
+    expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const encoder = result.bundle!.files.find((f) => f.role === 'encoder')!;
+    const session = await ort.InferenceSession.create(encoder.bytes, { logSeverityLevel: 3 });
+    const src = new ort.Tensor('int64', BigInt64Array.from(tokens.flat().map(BigInt)), [batch, time]);
+    const out = await session.run({ src });
+    await session.release();
+    const expected = model.predict(tf.tensor2d(tokens, undefined, 'int32')) as tf.Tensor[];
+    const asOutput = (t: ort.Tensor): { dims: number[]; data: Float32Array } => ({
+      dims: t.dims.map(Number),
+      data: Float32Array.from(t.data as Float32Array),
+    });
+    expectClose(asOutput(out.memory!), expected[0]!, 'encoder memory');
+    expectClose(asOutput(out.h0!), expected[1]!.expandDims(0), 'encoder h0');
+    expectClose(asOutput(out.c0!), expected[2]!.expandDims(0), 'encoder c0');
   });
 
   it('reports the largest difference seen', () => {

@@ -14,7 +14,6 @@ import {
 } from './chains.js';
 import { checkDecoder } from './decoder.js';
 import { checkInputs } from './inputs.js';
-import { encoderKerasDiagnostics } from './keras-mask.js';
 import { decoderParameters, parametersOf } from '../ir/parameters.js';
 
 export interface CheckResult {
@@ -39,7 +38,6 @@ export function check(ast: ModelAst): CheckResult {
   );
   assignLabels(chainContext, steps);
   for (const chain of chains) checkChain(chainContext, chain);
-  if (decoder !== undefined) diagnostics.push(...encoderKerasDiagnostics(chainContext.ops));
   const decoderIr = decoder === undefined ? undefined : checkDecoder(decoder, encoderChains, chainContext, diagnostics);
   if (decoder === undefined) finishModel(chainContext, ast, chains);
   else finishEncoder(chainContext, chains);

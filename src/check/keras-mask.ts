@@ -246,28 +246,6 @@ export function mergeMaskDiagnostic(
   );
 }
 
-/**
- * An encoder–decoder model's encoder and decoder take none of the Keras options: a mask, go_backwards
- * or a merge mode (the decoder's state and attention follow PyTorch's conventions).
- */
-export function encoderKerasDiagnostics(ops: readonly Op[]): Diagnostic[] {
-  const diagnostics: Diagnostic[] = [];
-  for (const op of ops) {
-    const option = kerasOption(op);
-    if (option === undefined) continue;
-    diagnostics.push(
-      error(
-        'SEQ089',
-        op.span,
-        `${op.label} uses ${option}, which an encoder–decoder model does not support`,
-        'Keras masking, go_backwards and merge modes are for models without a decoder; use `lengths(…)` on the source and the Bi form with merge=concat',
-        { names: [op.label], found: option },
-      ),
-    );
-  }
-  return diagnostics;
-}
-
 /** A decoder's recurrent layer with a Keras option: true after pushing the diagnostic. */
 export function refuseDecoderKerasOptions(
   diagnostics: Diagnostic[],

@@ -141,7 +141,10 @@ export const catalogue = {
     title:
       'A step cannot take a Keras mask: Conv1d, CRF, an LSTM with `proj`, a merge of differently masked values, or a mask without a time axis.',
   },
-  SEQ089: { stage: 'check', title: 'Keras masking, `go_backwards` or a `merge` mode in an encoder–decoder model.' },
+  SEQ089: {
+    stage: 'check',
+    title: "A decoder's recurrent layer asks for `go_backwards`, a `merge` mode or `masked_output`.",
+  },
   SEQ090: {
     stage: 'cli',
     title: '`seqc emit pytorch` got a spec with Keras masking, `go_backwards` or a `merge` mode.',
