@@ -10,6 +10,7 @@
 // TF.js and Keras 2 compute it. `go_backwards` reverses the input and its mask along time first and
 // runs forward, so the output is in Keras's reversed order.
 
+import { assertNever } from '../contracts/assert.js';
 import type { MaskingOp, RecurrentMerge, RecurrentOp } from '../ir/ir.js';
 import { DataType, type OnnxDim } from '../onnx/types.js';
 import { dimValue, type GraphBuilder } from './builder.js';
@@ -186,6 +187,8 @@ export function mergeStates(
       onnx.mul(b, `${label}/merge/Half`, [sum, b.floatScalar(`${label}/merge/half`, 0.5)], out, where);
       return;
     }
+    default:
+      return assertNever(merge);
   }
 }
 
