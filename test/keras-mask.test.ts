@@ -82,12 +82,13 @@ function recurrentLayer(cell: RecurrentCell, options: RecurrentOptions): tf.laye
   }
 }
 
-function recurrent(label: string, cell: RecurrentCell, options: RecurrentOptions): Layer {
+/** A Keras recurrent layer; `layer` is its index in a stack that the spec writes as one op with `layers=N`. */
+function recurrent(label: string, cell: RecurrentCell, options: RecurrentOptions, layer = 0): Layer {
   return {
     keras: recurrentLayer(cell, options),
     convert: ([kernel, recurrentKernel, bias]) =>
       kerasRecurrent(
-        { label, cell, layer: 0, direction: 0 },
+        { label, cell, layer, direction: 0 },
         { kernel: kernel!, recurrentKernel: recurrentKernel!, ...(bias === undefined ? {} : { bias }) },
       ),
   };
@@ -98,13 +99,14 @@ function bidirectional(
   cell: RecurrentCell,
   mergeMode: 'concat' | 'sum' | 'ave' | 'mul',
   returnSequences: boolean,
+  layer = 0,
 ): Layer {
   return {
     keras: tf.layers.bidirectional({ layer: recurrentLayer(cell, { returnSequences }) as tf.RNN, mergeMode }),
     convert: (values) =>
       [0, 1].flatMap((direction) =>
         kerasRecurrent(
-          { label, cell, layer: 0, direction: direction as 0 | 1 },
+          { label, cell, layer, direction: direction as 0 | 1 },
           {
             kernel: values[3 * direction]!,
             recurrentKernel: values[3 * direction + 1]!,
@@ -251,23 +253,28 @@ describe('Keras masking on native recurrent nodes, against TF.js Layers', () => 
     expectClose(out.y!, model.predict(tf.tensor2d(tokens, undefined, 'int32')) as tf.Tensor, 'stack');
   });
 
-  it('two stacked layers in one op equal two masked layers', async () => {
-    const layers = [
-      embedding('emb'),
-      recurrent('l0', 'lstm', { returnSequences: true }),
-      recurrent('l1', 'lstm', { returnSequences: true }),
-    ];
-    const { model, weights } = prepare(layers, [time], 'int32', 5);
-    // Rename l0's and l1's tensors to one two-layer op's names: rnn.*_l0 and rnn.*_l1.
-    const renamed = new Map<string, string>();
-    for (const w of ['weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'])
-      for (const l of [0, 1]) renamed.set(`l${l}.${w}_l0`, `rnn.${w}_l${l}`);
-    const { readSafetensors } = await import('../src/weights/safetensors.js');
-    const contents = readSafetensors(weights, 'keras.safetensors');
-    const tensors = [...contents.tensors!].map(([name, t]) => [renamed.get(name) ?? name, t] as const);
-    const spec = tokensSpec('-> rnn: LSTM(hidden=3, layers=2) -> output y');
-    const out = await runSeqc(spec, writeSafetensors(tensors), { tokens: tokenFeed() });
-    expectClose(out.y!, model.predict(tf.tensor2d(tokens, undefined, 'int32')) as tf.Tensor, 'layers=2');
+  it.each([
+    { title: 'LSTM(layers=2)', step: 'LSTM(hidden=3, layers=2)', cell: 'lstm' as const, bi: false },
+    { title: 'BiGRU(layers=2)', step: 'BiGRU(hidden=3, layers=2, reset_after=false)', cell: 'gru' as const, bi: true },
+  ])('$title, one op, equals two masked Keras layers', async ({ step, cell, bi }) => {
+    const layers = [0, 1].map((layer) =>
+      bi ? bidirectional('rnn', cell, 'concat', true, layer) : recurrent('rnn', cell, { returnSequences: true }, layer),
+    );
+    const { model, weights } = prepare([embedding('emb'), ...layers], [time], 'int32', 5);
+    const out = await runSeqc(tokensSpec(`-> rnn: ${step} -> output y\n  rnn -> last -> output h`), weights, {
+      tokens: tokenFeed(),
+    });
+    const input = tf.tensor2d(tokens, undefined, 'int32');
+    expectClose(out.y!, model.predict(input) as tf.Tensor, `${step} sequence`);
+    // The top layer's final states: its output at each row's last valid step (forward), and at the first (backward).
+    const y = (model.predict(input) as tf.Tensor).arraySync() as number[][][];
+    const finals = tokens.map((row, b) => {
+      const valid = row.flatMap((t, i) => (t === 0 ? [] : [i]));
+      const at = (i: number | undefined, from: number, to: number): number[] =>
+        i === undefined ? new Array<number>(to - from).fill(0) : y[b]![i]!.slice(from, to);
+      return bi ? [...at(valid.at(-1), 0, hidden), ...at(valid[0], hidden, 2 * hidden)] : at(valid.at(-1), 0, hidden);
+    });
+    expectClose(out.h!, tf.tensor2d(finals), `${step} last`);
   });
 
   it('masking(value=0) on float frames: Masking → LSTM → last', async () => {
