@@ -365,6 +365,15 @@ export const commandExamples: readonly CommandExample[] = [
     argv: ['emit', 'tensorflow', 'tagger.seq'],
   },
   {
+    code: 'SEQ090',
+    situation: '`seqc emit pytorch` of a spec with Keras masking, which PyTorch modules do not compute.',
+    files: {
+      'masked.seq':
+        'model Masked {\n  input tokens: int64[batch, time]\n  tokens -> emb: Embedding(vocab=10, dim=4, mask_zero=true) -> lstm: LSTM(hidden=4) -> last -> output y\n}\n',
+    },
+    argv: ['emit', 'pytorch', 'masked.seq'],
+  },
+  {
     code: 'SEQ320',
     situation: 'A manifest that holds `null`.',
     files: { 'model.manifest.json': 'null\n' },

@@ -39,6 +39,7 @@ const stages: readonly Stage[] = [
   { name: 'lower', paths: ['src/lower/'], reads: ['contracts', 'diagnostics', 'ir', 'onnx', 'src/weights/types.ts'] },
   { name: 'summary', paths: ['src/summary/'], reads: ['contracts', 'ir'] },
   { name: 'emit', paths: ['src/emit/'], reads: ['contracts', 'ir'] },
+  { name: 'import', paths: ['src/import/'], reads: ['contracts', 'diagnostics', 'ir'] },
   {
     name: 'compile',
     paths: ['src/index.ts', 'src/version.ts'],
@@ -64,6 +65,7 @@ const stages: readonly Stage[] = [
       'runtime',
       'emit',
       'serve',
+      'import',
     ],
   },
 ];

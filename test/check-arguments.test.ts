@@ -27,7 +27,7 @@ describe('bindArguments', () => {
     const diagnostics: Diagnostic[] = [];
     const bound = bindArguments(layerSignatures.Embedding, stepOf('Embedding(10, 4)'), diagnostics);
     expect(diagnostics).toEqual([]);
-    expect(bound).toEqual({ kind: 'Embedding', vocab: 10, dim: 4 });
+    expect(bound).toEqual({ kind: 'Embedding', vocab: 10, dim: 4, mask_zero: false });
     expect(bound !== undefined && 'padding_idx' in bound).toBe(false);
   });
 
@@ -43,6 +43,9 @@ describe('bindArguments', () => {
       reset_after: false,
       recurrent_activation: 'sigmoid',
       stateful: false,
+      go_backwards: false,
+      masked_output: 'previous',
+      merge: 'concat',
     });
   });
 
@@ -61,7 +64,7 @@ describe('bindArguments', () => {
 
   it('types each kind from the table, so the records cannot drift from it', () => {
     expectTypeOf<LayerArguments<'Embedding'>>().toEqualTypeOf<
-      { readonly kind: 'Embedding' } & { readonly vocab: number; readonly dim: number } & {
+      { readonly kind: 'Embedding' } & { readonly vocab: number; readonly dim: number; readonly mask_zero: boolean } & {
         readonly padding_idx?: number;
       }
     >();

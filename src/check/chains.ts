@@ -38,12 +38,22 @@ import {
   isLayerKind,
   layerKinds,
   layerSignatures,
+  maskingSignature,
   type BuiltinName,
   type LayerArguments,
   type LayerKind,
   type RecurrentKind,
 } from './signatures.js';
 import { firstParameterName } from './parameters.js';
+import {
+  checkMasking,
+  embeddingMask,
+  mergeMaskDiagnostic,
+  poolMask,
+  recurrentKerasFields,
+  recurrentOutputWidth,
+  refuseMask,
+} from './keras-mask.js';
 import { closest } from './suggest.js';
 
 export interface Binding {
@@ -530,6 +540,15 @@ function mergedType(
       });
       return undefined;
     }
+    const maskMismatch = mergeMaskDiagnostic(
+      mode,
+      { name: first.name.text, type: a },
+      { name: o.name.text, type: b, span: o.name.span },
+    );
+    if (maskMismatch !== undefined) {
+      ctx.diagnostics.push(maskMismatch);
+      return undefined;
+    }
     const last = b.dims[b.dims.length - 1]!;
     const firstLast = a.dims[a.dims.length - 1]!;
     if (last.kind !== 'fixed' || (mode === 'add' && (firstLast.kind !== 'fixed' || firstLast.size !== last.size))) {
@@ -748,7 +767,9 @@ export function checkStep(ctx: ChainContext, step: Step, current: Binding, ops: 
 function checkStepWithoutTypes(ctx: ChainContext, step: Step): void {
   if (step.kind === 'outputStep') return;
   const callee = step.callee.text;
-  if (isBuiltin(callee)) {
+  if (callee === 'masking') {
+    bindArguments(maskingSignature, step, ctx.diagnostics);
+  } else if (isBuiltin(callee)) {
     if (step.args !== undefined && step.args.length > 0) {
       ctx.diagnostics.push(
         error('SEQ025', step.args[0]!.span, `\`${callee}\` takes no arguments`, `write \`-> ${callee}\``, {
@@ -834,6 +855,10 @@ function checkBuiltin(
   current: Binding,
   ops: Op[],
 ): Binding | undefined {
+  if (name === 'masking') {
+    const op = checkMasking(ctx.diagnostics, step, label ?? name, current.value.id, current.value.type);
+    return op === undefined ? undefined : addOp(ctx, op, step, ops);
+  }
   if (step.args !== undefined && step.args.length > 0) {
     ctx.diagnostics.push(
       error('SEQ025', step.args[0]!.span, `\`${name}\` takes no arguments`, `write \`-> ${name}\``, {
@@ -880,6 +905,7 @@ function checkBuiltin(
   const dims = [type.dims[0]!, ...type.dims.slice(2)];
   const outType: ValueType = { dtype: type.dtype, dims, hasTime: false };
   const mode = name as PoolMode;
+  const masked = poolMask(ctx.diagnostics, step, mode, type);
   const finalStateOf = mode === 'last' ? recurrentSource(ctx, current, ops) : undefined;
   return addOp(
     ctx,
@@ -893,6 +919,7 @@ function checkBuiltin(
       display,
       ...(type.lengths === undefined ? {} : { lengths: type.lengths }),
       ...(finalStateOf === undefined ? {} : { finalStateOf }),
+      ...masked,
     },
     step,
     ops,
@@ -986,7 +1013,9 @@ function checkLayer(
         }
         if (paddingIdx < 0) paddingIdx += vocab;
       }
-      const outType: ValueType = { ...type, dtype: 'float32', dims: [...type.dims, fixed(dim)] };
+      const masked = embeddingMask(ctx.diagnostics, step, args.mask_zero, label, type);
+      if (masked === null) return undefined;
+      const outType: ValueType = { ...type, dtype: 'float32', dims: [...type.dims, fixed(dim)], ...masked };
       return addOp(
         ctx,
         {
@@ -995,6 +1024,7 @@ function checkLayer(
           vocab,
           dim,
           ...(paddingIdx === undefined ? {} : { paddingIdx }),
+          ...(masked.mask === undefined ? {} : { maskZero: true as const }),
           output: { id: label, type: outType },
         },
         step,
@@ -1065,6 +1095,7 @@ function checkCrf(
 ): Binding | undefined {
   const type = current.value.type;
   if (!expectFloat(ctx, step, 'CRF', type)) return undefined;
+  if (refuseMask(ctx.diagnostics, step, 'CRF', base.label, type)) return undefined;
   if (!type.hasTime || type.dims.length !== 3) {
     ctx.diagnostics.push(
       error(
@@ -1146,6 +1177,7 @@ function checkConv1d(
 ): Binding | undefined {
   const type = current.value.type;
   if (!expectFloat(ctx, step, 'Conv1d', type)) return undefined;
+  if (refuseMask(ctx.diagnostics, step, 'Conv1d', base.label, type)) return undefined;
   if (!type.hasTime || type.dims.length !== 3) {
     ctx.diagnostics.push(
       error(
@@ -1327,6 +1359,8 @@ function checkRecurrent(
   const proj = checkProjection(ctx, step, args, label);
   if (proj === null) return undefined;
   const width = proj ?? hidden;
+  const keras = recurrentKerasFields(ctx.diagnostics, step, args, label, type, { bidirectional, proj });
+  if (keras === null) return undefined;
   let state;
   if (args.stateful) {
     const directions = bidirectional ? 2 : 1;
@@ -1350,7 +1384,10 @@ function checkRecurrent(
       ctx.outputs.push({ name, value: name, type: t, span: step.span });
     }
   }
-  const outType: ValueType = { ...type, dims: [type.dims[0]!, type.dims[1]!, fixed(width * (bidirectional ? 2 : 1))] };
+  const outType: ValueType = {
+    ...type,
+    dims: [type.dims[0]!, type.dims[1]!, fixed(recurrentOutputWidth(width, bidirectional, keras))],
+  };
   return addOp(
     ctx,
     {
@@ -1366,6 +1403,7 @@ function checkRecurrent(
       ...(type.lengths === undefined ? {} : { lengths: type.lengths }),
       ...(proj === undefined ? {} : { proj }),
       ...(state === undefined ? {} : { state }),
+      ...keras,
       output: { id: label, type: outType },
     },
     step,

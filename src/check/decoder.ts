@@ -18,6 +18,7 @@ import { generationLimits } from '../contracts/limits.js';
 import type { CallStep, Chain, DecoderBlock } from '../syntax/ast.js';
 import { bindArguments, stepText } from './arguments.js';
 import { checkStep, recurrentOptions, type Binding, type ChainContext } from './chains.js';
+import { refuseDecoderKerasOptions } from './keras-mask.js';
 import {
   decoderSignature,
   isLayerKind,
@@ -346,6 +347,7 @@ function walk(ctx: DecoderContext, block: DecoderBlock, encoder: EncoderIR | und
         );
         return undefined;
       }
+      if (refuseDecoderKerasOptions(ctx.diagnostics, step, bound, label)) return undefined;
       if (embedding === undefined) continue;
       recurrentStep = { step, kind, label };
       recurrentArgs = bound;

@@ -141,9 +141,49 @@ const proj = {
   doc: "projection size (PyTorch's proj_size; 0: none): h and the output are proj wide, with LABEL.weight_hr_l{k} [proj, hidden]",
 } as const satisfies ParamSignature;
 
-const rnnParams = [hidden, layers, dropout, bias, bidirectional, nonlinearity, stateful] as const;
-const lstmParams = [hidden, layers, dropout, bias, bidirectional, recurrentActivation, stateful, proj] as const;
-const gruParams = [hidden, layers, dropout, bias, bidirectional, resetAfter, recurrentActivation, stateful] as const;
+const goBackwards = {
+  name: 'go_backwards',
+  type: { kind: 'bool' },
+  default: false,
+  doc: "Keras's go_backwards: read the sequence from its end; the output sequence is in reversed time order, as Keras returns it",
+} as const satisfies ParamSignature;
+const maskedOutput = {
+  name: 'masked_output',
+  type: { kind: 'enum', values: ['previous', 'zero'] },
+  default: 'previous',
+  doc: "over a value with a Keras mask, what a masked step outputs: the previous output (TF.js, Keras 2) or zeros (Keras's zero_output_for_mask)",
+} as const satisfies ParamSignature;
+const merge = {
+  name: 'merge',
+  type: { kind: 'enum', values: ['concat', 'sum', 'ave', 'mul'] },
+  default: 'concat',
+  doc: "Keras's Bidirectional merge_mode: how the two directions' outputs join (bidirectional layers only)",
+} as const satisfies ParamSignature;
+
+const kerasParams = [goBackwards, maskedOutput, merge] as const;
+const rnnParams = [hidden, layers, dropout, bias, bidirectional, nonlinearity, stateful, ...kerasParams] as const;
+const lstmParams = [
+  hidden,
+  layers,
+  dropout,
+  bias,
+  bidirectional,
+  recurrentActivation,
+  stateful,
+  proj,
+  ...kerasParams,
+] as const;
+const gruParams = [
+  hidden,
+  layers,
+  dropout,
+  bias,
+  bidirectional,
+  resetAfter,
+  recurrentActivation,
+  stateful,
+  ...kerasParams,
+] as const;
 
 function recurrent<K extends LayerKind, P extends readonly ParamSignature[]>(kind: K, params: P, doc: string) {
   return { kind, positional: ['hidden'], params, hasParameters: true, doc } as const;
@@ -163,6 +203,12 @@ export const layerSignatures = {
         type: { kind: 'int' },
         optional: true,
         doc: 'the id whose vector is zero and not trained',
+      },
+      {
+        name: 'mask_zero',
+        type: { kind: 'bool' },
+        default: false,
+        doc: "Keras's mask_zero: the output carries a mask, valid where the token id is not 0 (id 0 is still looked up)",
       },
     ],
   },
@@ -273,7 +319,8 @@ export const decoderSignature = {
   ],
 } as const satisfies ArgumentSignature;
 
-export type BuiltinName = 'last' | 'first' | 'mean' | 'max' | 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'log_softmax';
+export type BuiltinName =
+  'last' | 'first' | 'mean' | 'max' | 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'log_softmax' | 'masking';
 
 export const builtinDocs: Readonly<Record<BuiltinName, string>> = {
   last: 'the last valid step of each row (final states of a recurrent layer)',
@@ -285,7 +332,15 @@ export const builtinDocs: Readonly<Record<BuiltinName, string>> = {
   sigmoid: 'logistic sigmoid',
   softmax: 'softmax over the last axis',
   log_softmax: 'log of softmax over the last axis',
+  masking: "Keras's Masking(mask_value): x · mask, with a mask valid where some feature differs from `value`",
 };
+
+/** The one builtin with arguments: `masking(value=0.0)`, Keras's `Masking(mask_value=0.0)`. */
+export const maskingSignature = {
+  kind: 'masking',
+  positional: ['value'],
+  params: [{ name: 'value', type: { kind: 'float' }, default: 0, doc: 'the value of a masked feature' }],
+} as const satisfies ArgumentSignature;
 
 export const builtinNames = Object.keys(builtinDocs) as BuiltinName[];
 
@@ -337,7 +392,8 @@ const recurrentNames: Readonly<Record<string, ForeignArgument>> = {
     note: '`-> last` after the layer gives its final hidden state; `stateful=true` adds the states as graph inputs and outputs',
   },
   recurrent_dropout: { note: 'dropout is for training only, and inference graphs leave it out' },
-  go_backwards: { note: 'write the Bi form (`BiLSTM`) or `bidirectional=true` to also run backwards over time' },
+  zero_output_for_mask: { name: 'masked_output', note: '`masked_output=zero` is zero_output_for_mask=True' },
+  merge_mode: { name: 'merge' },
   proj_size: { name: 'proj' },
 };
 
@@ -348,9 +404,6 @@ const foreignNames: Readonly<Record<LayerFamily, Readonly<Record<string, Foreign
     input_dim: { name: 'vocab' },
     embedding_dim: { name: 'dim' },
     output_dim: { name: 'dim' },
-    mask_zero: {
-      note: 'declare `input lengths: lengths(tokens)` to mask padded steps, and `padding_idx=0` to keep the vector of id 0 at zero',
-    },
   },
   Linear: {
     out_features: { name: 'out' },

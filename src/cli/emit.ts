@@ -4,6 +4,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { checkSource } from '../index.js';
 import { error, spanOfWhole } from '../diagnostics/diagnostic.js';
 import { emitPytorch, pytorchClassName } from '../emit/pytorch.js';
+import { pytorchEmitDiagnostics } from '../check/keras-mask.js';
 import { seqcVersion } from '../version.js';
 import { type ParsedArgs } from './args.js';
 import { emit, ExitCode, readText, report, usage, writeFileAtomically, type Io } from './io.js';
@@ -49,6 +50,11 @@ export async function emitCommand(args: ParsedArgs, io: Io): Promise<number> {
   const checked = checkSource(spec.text, { sourceName: specPath });
   report(checked.diagnostics, sources, io);
   if (checked.ir === undefined) return ExitCode.diagnostics;
+  const keras = pytorchEmitDiagnostics(checked.ir);
+  if (keras.length > 0) {
+    report(keras, sources, io);
+    return ExitCode.diagnostics;
+  }
   const python = emitPytorch(checked.ir, {
     sourceText: spec.text,
     sourceName: basename(specPath),

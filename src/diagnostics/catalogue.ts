@@ -121,6 +121,34 @@ export const catalogue = {
   SEQ080: { stage: 'check', title: "A CRF's `tags` differs from the number of scores per step it reads." },
   SEQ081: { stage: 'check', title: 'A step follows a CRF, whose best tag path only outputs may take.' },
   SEQ082: { stage: 'check', title: 'A CRF reads something other than a sequence of tag scores [batch, time, tags].' },
+  // Keras masking and the Keras recurrent options.
+  SEQ083: { stage: 'check', title: 'A value would carry both a Keras mask (`mask_zero`, `masking`) and `lengths`.' },
+  SEQ084: {
+    stage: 'check',
+    title: 'A recurrent layer asks for a `merge` mode other than concat but is not one bidirectional layer.',
+  },
+  SEQ085: {
+    stage: 'check',
+    title: '`go_backwards` on a bidirectional or stacked layer, or over a sequence with `lengths`.',
+  },
+  SEQ086: { stage: 'check', title: '`masked_output=zero` on a recurrent layer whose input carries no Keras mask.' },
+  SEQ087: {
+    stage: 'check',
+    title: '`max` pools over a value with a Keras mask: every step counts, masked ones too, as in Keras and TF.js.',
+  },
+  SEQ088: {
+    stage: 'check',
+    title:
+      'A step cannot take a Keras mask: Conv1d, CRF, an LSTM with `proj`, a merge of differently masked values, or a mask without a time axis.',
+  },
+  SEQ089: {
+    stage: 'check',
+    title: "A decoder's recurrent layer asks for `go_backwards`, a `merge` mode or `masked_output`.",
+  },
+  SEQ090: {
+    stage: 'cli',
+    title: '`seqc emit pytorch` got a spec with Keras masking, `go_backwards` or a `merge` mode.',
+  },
 
   // Weights files.
   SEQ100: { stage: 'weights', title: 'The weights file is not a valid safetensors file.' },

@@ -716,6 +716,7 @@ class ModuleEmitter {
       case 'pool':
       case 'activation':
       case 'merge':
+      case 'masking':
         return undefined;
       case 'conv1d':
         return conv1dModule(op);
@@ -813,6 +814,12 @@ class ModuleEmitter {
         return this.conv1d(out, indent, op);
       case 'crf':
         return this.crf(out, indent, op);
+      case 'masking': {
+        // Keras's Masking: x times any(x != value) over the features (the CLI refuses masked models: src/check/keras-mask.ts).
+        const x = this.varOf(op.input);
+        out.add(indent, `${this.bindVar(op.output.id)} = ${x} * (${x} != ${float(op.value)}).any(-1, keepdim=True)`);
+        return;
+      }
       default:
         return assertNever(op);
     }

@@ -15,6 +15,11 @@ export interface ValueType {
   readonly hasTime: boolean;
   /** The `lengths(...)` input that masks the time axis, when there is one. */
   readonly lengths?: string;
+  /**
+   * A Keras mask on the time axis, when there is one: the label of the op that made it (an
+   * `Embedding(mask_zero=true)` or a `masking` step). Never together with `lengths`.
+   */
+  readonly mask?: string;
 }
 
 /** A named value: a graph input or the result of a step. */
@@ -74,6 +79,8 @@ export interface EmbeddingOp extends OpBase {
   readonly vocab: number;
   readonly dim: number;
   readonly paddingIdx?: number;
+  /** Keras's `mask_zero`: the output carries a mask, valid where the token id is not 0. */
+  readonly maskZero?: true;
 }
 
 export interface RecurrentOp extends OpBase {
@@ -94,7 +101,17 @@ export interface RecurrentOp extends OpBase {
   readonly proj?: number;
   /** With `stateful=true`: the names of the extra graph inputs and outputs. */
   readonly state?: RecurrentState;
+  /** The Keras mask of the input (see `ValueType.mask`): masked steps are skipped wherever they are. */
+  readonly mask?: string;
+  /** What a masked step outputs: absent for the previous output (TF.js, Keras 2), `zero` for Keras's zero_output_for_mask. */
+  readonly maskedOutput?: 'zero';
+  /** Keras's go_backwards: one direction, run from the end, its sequence output in reversed time order. */
+  readonly goBackwards?: true;
+  /** Keras's Bidirectional merge_mode other than concat: the two directions of the top layer summed, averaged or multiplied. */
+  readonly merge?: RecurrentMerge;
 }
+
+export type RecurrentMerge = 'sum' | 'ave' | 'mul';
 
 export interface RecurrentState {
   readonly h0: string;
@@ -132,6 +149,8 @@ export interface PoolOp extends OpBase {
    * so the final states are used (forward final ++ backward final for a bidirectional layer).
    */
   readonly finalStateOf?: string;
+  /** A `mean` over a value with a Keras mask: the mean over its valid steps (GlobalAveragePooling1D). */
+  readonly mask?: string;
 }
 
 export type ActivationFunction = 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'log_softmax';
@@ -179,8 +198,27 @@ export interface CrfOp extends OpBase {
   readonly scoreOutput?: string;
 }
 
+/**
+ * Keras's `Masking(mask_value)`: the output is x · mask and carries the mask, valid at the steps
+ * where some feature differs from `value`.
+ */
+export interface MaskingOp extends OpBase {
+  readonly kind: 'masking';
+  readonly value: number;
+}
+
 export type Op =
-  EmbeddingOp | RecurrentOp | LinearOp | LayerNormOp | DropoutOp | PoolOp | ActivationOp | MergeOp | Conv1dOp | CrfOp;
+  | EmbeddingOp
+  | RecurrentOp
+  | LinearOp
+  | LayerNormOp
+  | DropoutOp
+  | PoolOp
+  | ActivationOp
+  | MergeOp
+  | Conv1dOp
+  | CrfOp
+  | MaskingOp;
 
 export interface ModelIR {
   readonly name: string;

@@ -1,7 +1,7 @@
 // Prints the IR as stable, readable text: one line per input, op, output and parameter, for golden tests.
 
 import { assertNever } from '../contracts/assert.js';
-import { formatType, type AttentionIR, type ModelIR, type Op } from './ir.js';
+import { formatType, type AttentionIR, type ModelIR, type Op, type RecurrentOp } from './ir.js';
 
 export function formatIr(ir: ModelIR): string {
   const lines = [`model ${ir.name}`];
@@ -40,13 +40,13 @@ function formatOp(op: Op): string {
   const type = formatType(op.output.type);
   switch (op.kind) {
     case 'embedding':
-      return `${head} vocab=${op.vocab} dim=${op.dim}${op.paddingIdx === undefined ? '' : ` padding_idx=${op.paddingIdx}`}: ${type}`;
+      return `${head} vocab=${op.vocab} dim=${op.dim}${op.paddingIdx === undefined ? '' : ` padding_idx=${op.paddingIdx}`}${op.maskZero === true ? ' mask_zero' : ''}: ${type}`;
     case 'recurrent': {
       const state =
         op.state === undefined
           ? ''
           : ` state=${[op.state.h0, op.state.c0, op.state.hn, op.state.cn].filter((s) => s !== undefined).join(',')}`;
-      return `${head} ${op.cell} in=${op.inputSize} hidden=${op.hidden} layers=${op.layers}${op.bidirectional ? ' bidirectional' : ''}${op.bias ? '' : ' no-bias'} nonlinearity=${op.nonlinearity} reset_after=${op.resetAfter} recurrent_activation=${op.recurrentActivation} dropout=${op.dropout}${op.proj === undefined ? '' : ` proj=${op.proj}`}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${state}: ${type}`;
+      return `${head} ${op.cell} in=${op.inputSize} hidden=${op.hidden} layers=${op.layers}${op.bidirectional ? ' bidirectional' : ''}${op.bias ? '' : ' no-bias'} nonlinearity=${op.nonlinearity} reset_after=${op.resetAfter} recurrent_activation=${op.recurrentActivation} dropout=${op.dropout}${op.proj === undefined ? '' : ` proj=${op.proj}`}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${state}${kerasOptions(op)}: ${type}`;
     }
     case 'linear':
       return `${head} in=${op.inFeatures} out=${op.outFeatures}${op.bias ? '' : ' no-bias'}: ${type}`;
@@ -57,16 +57,28 @@ function formatOp(op: Op): string {
     case 'dropout':
       return `${head} p=${op.p} (identity): ${type}`;
     case 'pool':
-      return `${head} ${op.mode}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${op.finalStateOf === undefined ? '' : ` final-state-of=${op.finalStateOf}`}: ${type}`;
+      return `${head} ${op.mode}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${op.finalStateOf === undefined ? '' : ` final-state-of=${op.finalStateOf}`}${op.mask === undefined ? '' : ` mask=${op.mask}`}: ${type}`;
     case 'activation':
       return `${head} ${op.fn}: ${type}`;
     case 'merge':
       return `${op.label} = ${op.mode}(${op.operands.join(', ')})${op.output.type.lengths === undefined ? '' : ` lengths=${op.output.type.lengths}`}: ${type}`;
     case 'crf':
       return `${head} tags=${op.tags}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${op.scoreOutput === undefined ? '' : ` score=${op.scoreOutput}`}: ${type}`;
+    case 'masking':
+      return `${head} value=${op.value}: ${type}`;
     default:
       return assertNever(op);
   }
+}
+
+/** A recurrent op's Keras options, as ` mask=emb masked_output=zero go_backwards merge=sum`; empty without them. */
+function kerasOptions(op: RecurrentOp): string {
+  return [
+    op.mask === undefined ? '' : ` mask=${op.mask}`,
+    op.maskedOutput === undefined ? '' : ` masked_output=${op.maskedOutput}`,
+    op.goBackwards === true ? ' go_backwards' : '',
+    op.merge === undefined ? '' : ` merge=${op.merge}`,
+  ].join('');
 }
 
 function formatAttention(a: AttentionIR): string {

@@ -19,6 +19,7 @@ import { lowerMerge } from './merge.js';
 import { lowerConv1d } from './conv1d.js';
 import { lowerProjected } from './projected.js';
 import { lowerCrf } from './crf.js';
+import { hasKerasOptions, lowerKerasRecurrent, lowerMasking, tokenMask, type KerasRecurrentContext } from './mask.js';
 import type { LayerContext, LayerOutput } from './layer.js';
 import { lowerRecurrent, stateSlice, type RecurrentContext } from './recurrent.js';
 import { lowerOutput, type OutputContext } from './output.js';
@@ -75,6 +76,8 @@ export class Lowering {
   private readonly target: Target;
   /** Sequence lengths and masks, in the target's form (./lengths.ts). */
   private readonly lengths: Lengths;
+  /** Keras masks by the label of the op that made them: time-major bool [time, batch] (./mask.ts). */
+  private readonly masks = new Map<string, string>();
 
   constructor(
     private readonly ir: ModelIR,
@@ -161,6 +164,11 @@ export class Lowering {
         return this.setLayer(op, lowerConv1d(this.layerContext, this.lengths, op));
       case 'crf':
         return this.setLayer(op, lowerCrf(this.layerContext, op));
+      case 'masking': {
+        const output = lowerMasking(this.layerContext, op);
+        this.masks.set(op.label, output.mask);
+        return this.setLayer(op, output);
+      }
       default:
         return assertNever(op);
     }
@@ -229,10 +237,24 @@ export class Lowering {
       isRead: (id) => this.consumed.has(id),
       keepsCells: (label) => this.cellStatesOf.has(label),
     };
-    const output = lowerRecurrent(context, op);
+    const output = hasKerasOptions(op)
+      ? lowerKerasRecurrent({ ...context, mask: (label) => this.mask(label) } satisfies KerasRecurrentContext, op)
+      : lowerRecurrent(context, op);
     this.finalStates.set(op.label, [...output.states]);
     this.finalCells.set(op.label, [...output.cells]);
     this.setLayer(op, output);
+  }
+
+  /** The Keras mask made by the op `label`; an Embedding's (mask_zero) is computed from its ids on first use. */
+  private mask(label: string): string {
+    const known = this.masks.get(label);
+    if (known !== undefined) return known;
+    const embedding = this.ir.ops.find((o) => o.kind === 'embedding' && o.label === label)!;
+    const tokens = this.timeMajor(embedding.input, embedding.span);
+    const [time, batch] = internalType(tokens.type, true).dims as [OnnxDim, OnnxDim];
+    const mask = tokenMask(this.b, label, tokens.name, time, batch);
+    this.masks.set(label, mask);
+    return mask;
   }
 
   /** An LSTM with a projection, as ONNX Loops (./projected.ts). */
@@ -265,6 +287,7 @@ export class Lowering {
       finalStates: (label) => this.finalStates.get(label)!,
       recurrentOp: (label) => this.ir.ops.find((o): o is RecurrentOp => o.kind === 'recurrent' && o.label === label)!,
       timeMajor: (id, span) => this.timeMajor(id, span),
+      mask: (label) => this.mask(label),
     };
     this.set(op, lowerPool(context, op), false);
   }

@@ -317,6 +317,19 @@ export function constantOfShape(
   node(b, name, 'ConstantOfShape', inputs, [out], list, doc);
 }
 
+/** The `k` (int64 [1]) largest or smallest entries along `axis`: their values (optional) and indices. */
+export function topK(
+  b: GraphBuilder,
+  name: string,
+  inputs: readonly [x: string, k: string],
+  outs: { readonly values?: Out | undefined; readonly indices: Out },
+  attrs: { readonly axis: number; readonly largest: 0 | 1; readonly sorted: 0 | 1 },
+  doc?: string,
+): void {
+  const list = [attr.int('axis', attrs.axis), attr.int('largest', attrs.largest), attr.int('sorted', attrs.sorted)];
+  node(b, name, 'TopK', inputs, [outs.values, outs.indices], list, doc);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reductions: ReduceSum takes `axes` as an input (opset 13 on); ReduceMean and ReduceMax moved it
 // from an attribute to an input at opset 18.

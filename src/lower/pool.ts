@@ -7,6 +7,7 @@ import { dimValue, type GraphBuilder, type TensorType } from './builder.js';
 import type { Lengths } from './lengths.js';
 import { internalType, recordedPlace, type Lowered } from './values.js';
 import * as onnx from './ops.js';
+import { maskedMean, mergeStates } from './mask.js';
 
 /** What pooling reads from the lowering around it. */
 export interface PoolContext {
@@ -17,6 +18,8 @@ export interface PoolContext {
   recurrentOp(label: string): RecurrentOp;
   /** A value as a time-major tensor, transposed on first use. */
   timeMajor(id: string, span: Span): Lowered;
+  /** The time-major bool [time, batch] Keras mask made by the op `label` (./mask.ts). */
+  mask(label: string): string;
 }
 
 /** Emits the pool `op`; returns its batch-major output tensor. */
@@ -30,7 +33,11 @@ export function lowerPool(ctx: PoolContext, op: PoolOp): string {
     const states = all.slice(-(source.bidirectional ? 2 : 1));
     let joined = states[0]!;
     const features = outType.dims[outType.dims.length - 1]!;
-    if (states.length > 1) {
+    if (states.length > 1 && source.merge !== undefined) {
+      joined = ctx.b.fresh(`${op.label}/final_states`);
+      const type = { elemType: DataType.FLOAT, dims: [dimValue(1), outType.dims[0]!, features] };
+      mergeStates(ctx.b, op.label, source.merge, states[0]!, states[1]!, { name: joined, type }, where);
+    } else if (states.length > 1) {
       joined = ctx.b.fresh(`${op.label}/final_states`);
       onnx.concat(
         ctx.b,
@@ -50,6 +57,20 @@ export function lowerPool(ctx: PoolContext, op: PoolOp): string {
   const [time, batch] = xType.dims as [OnnxDim, OnnxDim];
   const axis0 = (): string => ctx.b.int64Initializer(`${op.label}/axis0`, [0]);
   const lengths = op.lengths;
+  if (op.mode === 'mean' && op.mask !== undefined) {
+    maskedMean(
+      ctx.b,
+      op.label,
+      x.name,
+      ctx.mask(op.mask),
+      time,
+      batch,
+      xType.dims,
+      { name: out, type: outType },
+      where,
+    );
+    return out;
+  }
   if (op.mode === 'first' || (op.mode === 'last' && lengths === undefined)) {
     const index = ctx.b.int64Initializer(`${op.label}/index`, [op.mode === 'first' ? 0 : -1], []);
     onnx.gather(ctx.b, `${op.label}/Gather`, [x.name, index], { name: out, type: outType }, { axis: 0 }, where);

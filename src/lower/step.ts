@@ -115,6 +115,7 @@ function stepOp(ctx: DecoderContext, step: StepValues, op: DecoderStepOp): void 
     case 'merge':
     case 'conv1d':
     case 'crf':
+    case 'masking':
       return step.lowering.op(op);
     default:
       return assertNever(op);

@@ -71,6 +71,23 @@ export function webgpuDiagnostics(ir: ModelIR): Diagnostic[] {
       ),
     );
   }
+  for (const op of ir.ops) {
+    const masked =
+      op.kind === 'masking' ||
+      (op.kind === 'embedding' && op.maskZero === true) ||
+      (op.kind === 'recurrent' && (op.mask !== undefined || op.goBackwards === true)) ||
+      (op.kind === 'pool' && op.mask !== undefined);
+    if (!masked) continue;
+    diagnostics.push(
+      error(
+        'SEQ050',
+        op.span,
+        `${op.label} uses Keras masking or go_backwards, which seqc lowers with TopK, CumSum and int64 index arithmetic (or a reversing Slice) that onnxruntime-web's WebGPU provider runs on the CPU or not at all`,
+        'compile for the generic target and run it on the wasm provider, or mask with `lengths(…)` instead',
+        { names: [op.label] },
+      ),
+    );
+  }
   for (const output of ir.outputs) {
     if (output.type.dtype !== 'int64') continue;
     diagnostics.push(
