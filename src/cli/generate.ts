@@ -520,16 +520,13 @@ export async function generateCommand(args: ParsedArgs, io: Io): Promise<number>
       });
     // `--text` is the source of a seq2seq model, the prompt of a language model, always through a tokenizer.
     const texts = args.flags.get('text');
-    const src = lm
-      ? []
-      : texts !== undefined
-        ? sequences('src', vocabularies.src, texts)
-        : sequences('src', vocabularies.src);
+    // `--src` and `--prompt` are ids, or text where a flag names a tokenizer, as before bundles carried tokenizers.
+    const src = lm ? [] : texts !== undefined ? sequences('src', vocabularies.src, texts) : sequences('src', given.src);
     const prompt =
       lm && texts !== undefined
         ? sequences('prompt', vocabularies.tgt, texts)
         : args.flags.has('prompt')
-          ? sequences('prompt', vocabularies.tgt)
+          ? sequences('prompt', given.tgt)
           : undefined;
     if (!lm && src.length === 0 && problems.length === 0)
       problems.push(

@@ -67,7 +67,8 @@ const commands: Record<string, Command> = {
     run: summaryCommand,
   },
   run: {
-    usage: 'seqc run MODEL.onnx|SPEC --input NAME=JSON [--input NAME=@FILE.json …] [--weights W] [--seed N]',
+    usage:
+      'seqc run MODEL.onnx|SPEC --input NAME=JSON [--input NAME=@FILE.json …] [--text [NAME=]TEXT --tokenizer [NAME=]FILE] [--weights W] [--seed N]',
     summary:
       'Run a compiled model (or compile a spec and run it) on onnxruntime-node and print its outputs as JSON.\nA missing lengths input means every row is full length; missing state inputs are zeros.',
     flags: [
@@ -77,6 +78,18 @@ const commands: Record<string, Command> = {
         takesValue: true,
         repeatable: true,
         description: 'NAME=JSON nested list, or NAME=@file.json',
+      },
+      {
+        name: 'text',
+        takesValue: true,
+        repeatable: true,
+        description: '[NAME=]TEXT: one row of a token-id input as text, read by --tokenizer',
+      },
+      {
+        name: 'tokenizer',
+        takesValue: true,
+        repeatable: true,
+        description: '[NAME=]FILE: a tokenizer.json or JSON list of tokens for the text inputs',
       },
       weightsFlag,
       seedFlag,
