@@ -28,8 +28,9 @@ function readSequence(
   text: string,
   flag: 'src' | 'prompt',
   tokenizer: TextTokenizer | undefined,
+  shown: string = `--${flag}`,
 ): { ids?: number[]; diagnostics: Diagnostic[] } {
-  const span = spanOfWhole(`--${flag}`);
+  const span = spanOfWhole(shown);
   if (tokenizer === undefined) {
     const parts = text.trim() === '' ? [] : text.trim().split(/\s+/);
     const bad = parts.find((p) => !/^\d+$/.test(p));
@@ -50,7 +51,7 @@ function readSequence(
   const encoded = tokenizer.encode(text, flag === 'src' ? 'with-special-tokens' : 'plain');
   // Place the problem at the flag, as with ids.
   return encoded.ids === undefined
-    ? { diagnostics: encoded.diagnostics.map((d) => ({ ...d, span, message: `${d.message} (in \`--${flag}\`)` })) }
+    ? { diagnostics: encoded.diagnostics.map((d) => ({ ...d, span, message: `${d.message} (in \`${shown}\`)` })) }
     : { ids: encoded.ids, diagnostics: [] };
 }
 
@@ -514,7 +515,7 @@ export async function generateCommand(args: ParsedArgs, io: Io): Promise<number>
     const problems: Diagnostic[] = [];
     const sequences = (flag: 'src' | 'prompt', tokenizer: TextTokenizer | undefined, texts?: string[]): number[][] =>
       (texts ?? args.flags.get(flag) ?? []).flatMap((text) => {
-        const sequence = readSequence(text, flag, tokenizer);
+        const sequence = readSequence(text, flag, tokenizer, texts === undefined ? `--${flag}` : '--text');
         problems.push(...sequence.diagnostics);
         return sequence.ids === undefined ? [] : [sequence.ids];
       });
