@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import type { Diagnostic } from '../src/diagnostics/diagnostic.js';
 import { maxTextLength, readTokenizer, type TextTokenizer } from '../src/runtime/tokenizer.js';
+import { detokenize, parseTextRows, parseVocabulary } from '../playground/src/tokens.js';
 import { bpeJson, bpeWithTemplateJson, unigramJson, wordPieceJson } from './tokenizer-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'seqc-tokenizer-'));
@@ -414,5 +415,24 @@ describe('seqc run --text', () => {
     const r = await seqcJson('run', float, '--tokenizer', wordPiece, '--text', 'hello');
     expect(r.code).toBe(2);
     expect(codes(r.diagnostics)).toEqual(['SEQ248']);
+  });
+});
+
+describe('the playground reads a tokenizer.json in its vocabulary box', () => {
+  it('encodes text rows and decodes ids through it, as the library does', () => {
+    const vocab = parseVocabulary(JSON.stringify(bpeJson(), null, 2));
+    expect(vocab.problems).toBeUndefined();
+    const library = new Tokenizer(bpeJson(), {});
+    const rows = parseTextRows('low lower\nnewest\n', vocab.value!);
+    expect(rows.value).toEqual([library.encode('low lower').ids, library.encode('newest').ids]);
+    expect(detokenize([14, 15, 16, 2], vocab.value)).toBe(
+      library.decode([14, 15, 16, 2], { skip_special_tokens: true }),
+    );
+  });
+
+  it('shows a malformed tokenizer.json as a problem', () => {
+    const vocab = parseVocabulary(JSON.stringify({ ...bpeJson(), model: { type: 'WordLevel', vocab: {} } }));
+    expect(vocab.problems).toHaveLength(1);
+    expect(vocab.problems![0]).toContain('WordLevel');
   });
 });
