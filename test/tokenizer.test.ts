@@ -1,6 +1,6 @@
 // Text in, text out: seqc's tokenizers agree with @huggingface/tokenizers used directly, bundles carry them, and generate/run read and print text.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
@@ -434,5 +434,37 @@ describe('the playground reads a tokenizer.json in its vocabulary box', () => {
     const vocab = parseVocabulary(JSON.stringify({ ...bpeJson(), model: { type: 'WordLevel', vocab: {} } }));
     expect(vocab.problems).toHaveLength(1);
     expect(vocab.problems![0]).toContain('WordLevel');
+  });
+});
+
+describe('seqc build', () => {
+  it('copies the tokenizers beside a spec into its bundle, and leaves other specs as they were', async () => {
+    const specs = join(dir, 'build-specs');
+    const out = join(dir, 'build-out');
+    mkdirSync(specs);
+    writeFileSync(join(specs, 'tiny.seq'), translator());
+    writeFileSync(join(specs, 'tiny.src-tokenizer.json'), JSON.stringify(wordPieceJson()));
+    writeFileSync(join(specs, 'tiny.tgt-tokenizer.json'), JSON.stringify(bpeJson()));
+    writeFileSync(join(specs, 'other.seq'), translator());
+    const r = await seqcJson('build', specs, '--out', out);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.code).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'tiny.manifest.json'), 'utf8'));
+    expect(manifest.tokenizers.source).toMatchObject({ path: 'tiny.source.tokenizer.json', model: 'WordPiece' });
+    expect(manifest.tokenizers.target).toMatchObject({ path: 'tiny.target.tokenizer.json', model: 'BPE' });
+    expect(JSON.parse(readFileSync(join(out, 'other.manifest.json'), 'utf8')).tokenizers).toBeUndefined();
+    const g = await seqcJson('generate', join(out, 'tiny.manifest.json'), '--text', 'hello world');
+    expect(g.code).toBe(0);
+    expect(g.result[0].input.ids).toEqual([4, 5]);
+  });
+
+  it('reports a tokenizer beside a spec that does not fit it, and builds nothing for that spec', async () => {
+    const specs = join(dir, 'build-bad');
+    mkdirSync(specs);
+    writeFileSync(join(specs, 'tiny.seq'), translator('bos=1, eos=2, max_length=6'));
+    writeFileSync(join(specs, 'tiny.tokenizer.json'), JSON.stringify(bpeJson()));
+    const r = await seqcJson('build', specs, '--out', join(dir, 'build-bad-out'));
+    expect(r.code).toBe(1);
+    expect(codes(r.diagnostics)).toContain('SEQ245');
   });
 });

@@ -1,6 +1,6 @@
 // A decoder model's bundle on disk: its files written as one unit (manifest last), and read back through a checked manifest that names only files in its folder.
 
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { BundleFileEntry, BundleManifest, CompiledBundle, CompileResult } from '../index.js';
 import type { BundleTokenizerEntry, BundleTokenizers } from '../contracts/manifest.js';
@@ -169,6 +169,34 @@ export function tokenizersFromArgs(
 /** Where the manifest of a bundle written to `out` goes: `x.onnx` → `x.manifest.json`. */
 export function bundleManifestPath(out: string): string {
   return join(dirname(out), `${basename(out).replace(/\.onnx$/, '')}.manifest.json`);
+}
+
+/**
+ * The tokenizers that `seqc build` finds beside a spec `DIR/NAME.seq` with a decoder:
+ * `NAME.tokenizer.json` for both sides, or `NAME.src-tokenizer.json` and `NAME.tgt-tokenizer.json`
+ * (each a tokenizer.json or a JSON vocabulary list), read and checked as `--tokenizer`,
+ * `--src-tokenizer` and `--tgt-tokenizer` would be. A spec without a decoder carries none.
+ */
+export function tokenizersBesideSpec(
+  specPath: string,
+  result: CompileResult,
+): { tokenizers: TokenizerFiles; diagnostics: Diagnostic[]; inputs: string[] } {
+  if (result.bundle === undefined) return { tokenizers: {}, diagnostics: [], inputs: [] };
+  const stem = specPath.replace(/\.seq$/, '');
+  const flags = new Map<string, string[]>();
+  for (const [flag, suffix] of [
+    ['tokenizer', 'tokenizer'],
+    ['src-tokenizer', 'src-tokenizer'],
+    ['tgt-tokenizer', 'tgt-tokenizer'],
+  ] as const) {
+    const path = `${stem}.${suffix}.json`;
+    if (existsSync(path)) flags.set(flag, [path]);
+  }
+  // A language model has no source: a source tokenizer beside it is left unread.
+  if (result.bundle.manifest.kind === 'lm') flags.delete('src-tokenizer');
+  if (flags.size === 0) return { tokenizers: {}, diagnostics: [], inputs: [] };
+  const read = tokenizersFromArgs({ positionals: [specPath], flags }, result);
+  return { tokenizers: read.tokenizers, diagnostics: read.diagnostics, inputs: read.inputs };
 }
 
 /**

@@ -167,7 +167,7 @@ const commands: Record<string, Command> = {
   build: {
     usage: 'seqc build [DIR=specs] [--out DIR=generated] [--run]',
     summary:
-      'Compile every .seq in DIR into OUT: NAME.onnx, text dumps NAME.onnx.txt and NAME.ir.txt, and NAME.summary.txt.',
+      'Compile every .seq in DIR into OUT: NAME.onnx, text dumps NAME.onnx.txt and NAME.ir.txt, and NAME.summary.txt.\nA bundle takes the tokenizers beside its spec: NAME.tokenizer.json, or NAME.src-tokenizer.json and NAME.tgt-tokenizer.json.',
     flags: [
       { name: 'out', alias: 'o', takesValue: true, description: 'output folder (default generated)' },
       seedFlag,
