@@ -43,6 +43,8 @@ export interface CommandExample {
   readonly withoutOrtNode?: boolean;
   /** Runs the example as if fastify (which `seqc serve` needs) were not installed. */
   readonly withoutFastify?: boolean;
+  /** The command line as the page shows it, where an argument is too long to print (already quoted for the shell). */
+  readonly shownArgv?: readonly string[];
   /** Show only this many lines at the end of the output, after a `…` line. */
   readonly lastLines?: number;
 }
@@ -357,6 +359,83 @@ export const commandExamples: readonly CommandExample[] = [
     situation: 'The spec given as its own output.',
     files: { 'tagger.seq': exampleSpec },
     argv: ['compile', 'tagger.seq', '-o', 'tagger.seq'],
+  },
+  {
+    code: 'SEQ240',
+    situation: 'A tokenizer file cut short, so not JSON.',
+    files: { 'lm.seq': exampleLanguageModel, 'tokenizer.json': '{"model": ' },
+    argv: ['compile', 'lm.seq', '--tokenizer', 'tokenizer.json'],
+  },
+  {
+    code: 'SEQ241',
+    situation: 'A tokenizer.json whose model is WordLevel, which seqc does not read.',
+    files: {
+      'lm.seq': exampleLanguageModel,
+      'tokenizer.json': '{"model": {"type": "WordLevel", "vocab": {"a": 0}}, "added_tokens": []}\n',
+    },
+    argv: ['compile', 'lm.seq', '--tokenizer', 'tokenizer.json'],
+  },
+  {
+    code: 'SEQ242',
+    situation: 'A vocabulary of 12 tokens for a decoder whose Embedding has 10 rows.',
+    files: {
+      'lm.seq': exampleLanguageModel,
+      'vocab.json': `${JSON.stringify(['<pad>', '<s>', '</s>', ...'abcdefghi'])}\n`,
+    },
+    argv: ['compile', 'lm.seq', '--tokenizer', 'vocab.json'],
+  },
+  {
+    code: 'SEQ243',
+    situation: 'A tokenizer.json that gives a token the id -1.',
+    files: {
+      'lm.seq': exampleLanguageModel,
+      'tokenizer.json': '{"model": {"type": "BPE", "vocab": {"a": -1}, "merges": []}, "added_tokens": []}\n',
+    },
+    argv: ['compile', 'lm.seq', '--tokenizer', 'tokenizer.json'],
+  },
+  {
+    code: 'SEQ244',
+    situation: 'A vocabulary of 8 tokens for a decoder that predicts 10 ids (a warning: the bundle is written).',
+    files: {
+      'lm.seq': exampleLanguageModel,
+      'vocab.json': `${JSON.stringify(['<pad>', '<s>', '</s>', ...'abcde'])}\n`,
+    },
+    argv: ['compile', 'lm.seq', '--tokenizer', 'vocab.json'],
+  },
+  {
+    code: 'SEQ245',
+    situation: 'A tokenizer whose `<s>` is id 0 and `</s>` id 2, for a decoder with bos=1.',
+    files: {
+      'lm.seq': exampleLanguageModel,
+      'vocab.json': `${JSON.stringify(['<s>', '<pad>', '</s>', ...'abcdefg'])}\n`,
+    },
+    argv: ['compile', 'lm.seq', '--tokenizer', 'vocab.json'],
+  },
+  {
+    code: 'SEQ246',
+    situation: 'A tokenizer whose `<pad>` is id 0, for an Embedding with padding_idx=3 (a warning).',
+    files: {
+      'lm.seq': exampleLanguageModel.replace('Embedding(vocab=10, dim=4)', 'Embedding(vocab=10, dim=4, padding_idx=3)'),
+      'vocab.json': `${JSON.stringify(['<pad>', '<s>', '</s>', ...'abcdefg'])}\n`,
+    },
+    argv: ['compile', 'lm.seq', '--tokenizer', 'vocab.json'],
+  },
+  {
+    code: 'SEQ247',
+    situation: 'A prompt of 70,000 characters, more than seqc tokenizes at once.',
+    files: {
+      'lm.seq': exampleLanguageModel,
+      'vocab.json': `${JSON.stringify(['<pad>', '<s>', '</s>', ...'abcdefg'])}\n`,
+    },
+    setup: [['compile', 'lm.seq', '--tokenizer', 'vocab.json']],
+    argv: ['generate', 'lm.manifest.json', '--text', 'a'.repeat(70_000)],
+    shownArgv: ['generate', 'lm.manifest.json', '--text', '"$(head -c 70000 /dev/zero | tr \'\\0\' a)"'],
+  },
+  {
+    code: 'SEQ248',
+    situation: 'Text for a bundle that carries no tokenizer.',
+    files: { 'lm.seq': exampleLanguageModel },
+    argv: ['generate', 'lm.seq', '--text', 'abc'],
   },
   {
     code: 'SEQ400',
@@ -752,7 +831,7 @@ async function commandSection(example: CommandExample): Promise<string[]> {
       example.situation,
       '',
       '```console',
-      `$ seqc ${example.argv.map(shellQuote).join(' ')}`,
+      `$ seqc ${(example.shownArgv ?? example.argv.map(shellQuote)).join(' ')}`,
       output,
       `$ echo $?`,
       String(ran.status),

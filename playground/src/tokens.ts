@@ -1,9 +1,13 @@
-// The playground's input boxes as data: rows of token ids typed as numbers or as text through a vocabulary, padded into a batch.
+// The playground's input boxes as data: rows of token ids typed as numbers or as text through a vocabulary or a tokenizer.json, padded into a batch.
 
-/** A vocabulary: id → token and token → id. */
+import { readTokenizer, type TextTokenizer } from '../../src/runtime/tokenizer.js';
+
+/** A vocabulary: id → token and token → id; or a Hugging Face tokenizer.json, which encodes and decodes text itself. */
 export interface Vocabulary {
   readonly tokens: readonly string[];
   readonly ids: ReadonlyMap<string, number>;
+  /** Present for a tokenizer.json (BPE, WordPiece, Unigram): text goes through it instead of `ids`. */
+  readonly tokenizer?: TextTokenizer;
 }
 
 /** Rows of ids, or the problems that kept them from being read, each a sentence. */
@@ -25,6 +29,12 @@ export function parseVocabulary(text: string): Parsed<Vocabulary> {
       json = JSON.parse(trimmed);
     } catch (e) {
       return { problems: [`the vocabulary is not valid JSON: ${(e as Error).message}`] };
+    }
+    if (typeof json === 'object' && json !== null && 'model' in json) {
+      const read = readTokenizer(trimmed, 'tokenizer.json');
+      if (read.tokenizer === undefined)
+        return { problems: read.diagnostics.map((d) => `${d.message}; ${d.hint ?? ''}`) };
+      return { value: { tokens: [], ids: new Map(), tokenizer: read.tokenizer } };
     }
     if (Array.isArray(json)) {
       if (!json.every((t) => typeof t === 'string'))
@@ -77,9 +87,21 @@ export function parseIdRows(text: string): Parsed<number[][]> {
   return problems.length > 0 ? { problems } : { value: rows };
 }
 
-/** Rows of text, one per line, split on spaces and looked up; unknown words become `<unk>` when the vocabulary has it. */
+/**
+ * Rows of text, one per line, split on spaces and looked up; unknown words become `<unk>` when the
+ * vocabulary has it. A tokenizer.json encodes each line itself (without its special tokens).
+ */
 export function parseTextRows(text: string, vocab: Vocabulary): Parsed<number[][]> {
   const problems: string[] = [];
+  const tokenizer = vocab.tokenizer;
+  if (tokenizer !== undefined) {
+    const rows = lines(text).map((line, r) => {
+      const encoded = tokenizer.encode(line, 'plain');
+      problems.push(...encoded.diagnostics.map((d) => `row ${r + 1}: ${d.message}`));
+      return encoded.ids ?? [];
+    });
+    return problems.length > 0 ? { problems } : { value: rows };
+  }
   const unknown = vocab.ids.get('<unk>');
   const rows = lines(text).map((line, r) =>
     line
@@ -95,8 +117,9 @@ export function parseTextRows(text: string, vocab: Vocabulary): Parsed<number[][
   return problems.length > 0 ? { problems } : { value: rows };
 }
 
-/** Ids back to text; ids the vocabulary lacks show as `#id`. */
+/** Ids back to text; ids the vocabulary lacks show as `#id`; a tokenizer.json decodes them itself, without special tokens. */
 export function detokenize(ids: readonly number[], vocab: Vocabulary | undefined): string {
+  if (vocab?.tokenizer !== undefined) return vocab.tokenizer.decode(ids);
   return ids.map((id) => vocab?.tokens[id] || `#${id}`).join(' ');
 }
 

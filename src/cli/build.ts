@@ -12,7 +12,7 @@ import type { TensorData } from '../runtime/inputs.js';
 import { loadModel, runModel } from '../runtime/node.js';
 import { loadOrtNode } from '../runtime/node-ort.js';
 import { type ParsedArgs } from './args.js';
-import { writeBundle } from './bundle.js';
+import { tokenizersBesideSpec, writeBundle } from './bundle.js';
 import { compileProgress } from './progress.js';
 import { compileFromArgs, emit, ExitCode, fileError, report, usage, writeFilesAtomically, type Io } from './io.js';
 
@@ -62,6 +62,13 @@ export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
     const options = { inputs: compiled.inputs };
     if (result.bundle !== undefined) {
       const bundle = result.bundle;
+      // Tokenizer files beside the spec (NAME.tokenizer.json …) travel with its bundle.
+      const tokenizers = tokenizersBesideSpec(specPath, result);
+      report(tokenizers.diagnostics, compiled.sources, io);
+      if (tokenizers.diagnostics.some((d) => d.severity === 'error')) {
+        failed++;
+        continue;
+      }
       const written = await writeBundle(
         `${stem}.onnx`,
         bundle,
@@ -73,7 +80,8 @@ export async function buildCommand(args: ParsedArgs, io: Io): Promise<number> {
           { path: `${stem}.summary.txt`, data: formatSummary(result.summary) },
           { path: `${stem}.ir.txt`, data: formatIr(result.ir!) },
         ],
-        options,
+        { inputs: [...compiled.inputs, ...tokenizers.inputs] },
+        tokenizers.tokenizers,
       );
       report(written.diagnostics, compiled.sources, io);
       if (written.written === undefined) {

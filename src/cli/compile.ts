@@ -2,7 +2,7 @@
 
 import { basename, dirname, extname, join } from 'node:path';
 import { type ParsedArgs } from './args.js';
-import { writeBundle } from './bundle.js';
+import { tokenizersFromArgs, writeBundle } from './bundle.js';
 import { compileFromArgs, emit, ExitCode, onePositional, report, writeFilesAtomically, type Io } from './io.js';
 import { compileProgress } from './progress.js';
 
@@ -21,10 +21,14 @@ export async function compileCommand(args: ParsedArgs, io: Io): Promise<number> 
   if (model === undefined) return ExitCode.diagnostics;
   const summary = compiled.result!.summary!;
   const bundle = compiled.result!.bundle;
-  // No output may replace what was read: the spec or the weights, by any path or link.
-  const options = { inputs: compiled.inputs };
+  const tokenizers = tokenizersFromArgs(args, compiled.result!);
+  report(tokenizers.diagnostics, compiled.sources, io);
+  if (tokenizers.usageProblem) return ExitCode.usage;
+  if (tokenizers.diagnostics.some((d) => d.severity === 'error')) return ExitCode.diagnostics;
+  // No output may replace what was read: the spec, the weights or a tokenizer, by any path or link.
+  const options = { inputs: [...compiled.inputs, ...tokenizers.inputs] };
   if (bundle !== undefined) {
-    const written = await writeBundle(out, bundle, [], options);
+    const written = await writeBundle(out, bundle, [], options, tokenizers.tokenizers);
     report(written.diagnostics, compiled.sources, io);
     if (written.written === undefined) return ExitCode.diagnostics;
     const result = { files: written.written, model: summary.name, parameters: summary.totalParameters };

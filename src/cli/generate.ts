@@ -5,70 +5,33 @@ import type { GenerateOptions, Rows, SeqBundle } from '../runtime/generate.js';
 import { loadBundle } from '../runtime/node.js';
 import type { BundleManifest } from '../runtime/manifest.js';
 import { generationLimits } from '../contracts/limits.js';
+import { readTokenizer, type TextTokenizer } from '../runtime/tokenizer.js';
+import { decodeGenerated, tokenizerFitProblems } from '../runtime/text.js';
 import type { ParsedArgs } from './args.js';
 import { readBundle } from './bundle.js';
 import { compactJson, compileFromArgs, emit, ExitCode, onePositional, readText, report, type Io } from './io.js';
 import { startProgress } from './progress.js';
 
-interface Vocabulary {
-  readonly tokens: readonly string[];
-  readonly ids: ReadonlyMap<string, number>;
-  /** Whether every token is one character, so text is read character by character. */
-  readonly characters: boolean;
-}
-
-function readVocabulary(path: string): { vocabulary?: Vocabulary; diagnostics: Diagnostic[] } {
+/** A tokenizer file named by a flag: a tokenizer.json or a JSON vocabulary list (src/runtime/tokenizer.ts). */
+function readTokenizerFile(path: string): { tokenizer?: TextTokenizer; diagnostics: Diagnostic[] } {
   const text = readText(path);
   if (text.text === undefined) return { diagnostics: text.diagnostics };
-  let value: unknown;
-  try {
-    value = JSON.parse(text.text);
-  } catch (e) {
-    return {
-      diagnostics: [
-        error(
-          'SEQ201',
-          spanOfWhole(path),
-          `${path} is not JSON: ${(e as Error).message}`,
-          'a vocabulary is a JSON list of tokens, such as ["<pad>", "<s>", "</s>", "a", "b"]',
-          { names: [path], expected: 'a JSON list of strings' },
-        ),
-      ],
-    };
-  }
-  if (!Array.isArray(value) || !value.every((t) => typeof t === 'string')) {
-    return {
-      diagnostics: [
-        error(
-          'SEQ201',
-          spanOfWhole(path),
-          `${path} is not a JSON list of strings`,
-          'a vocabulary is a JSON list of tokens, such as ["<pad>", "<s>", "</s>", "a", "b"]',
-          { names: [path], expected: 'a JSON list of strings' },
-        ),
-      ],
-    };
-  }
-  const tokens = value as string[];
-  const ordinary = tokens.filter((t) => !/^<.*>$/.test(t));
-  return {
-    vocabulary: {
-      tokens,
-      ids: new Map(tokens.map((t, i) => [t, i])),
-      characters: ordinary.every((t) => [...t].length === 1),
-    },
-    diagnostics: [],
-  };
+  return readTokenizer(text.text, path);
 }
 
-/** Space-separated ids, or text through a vocabulary (characters or words). */
+/**
+ * Space-separated ids, or text through a tokenizer. A source is encoded with the tokenizer's
+ * special tokens (as Hugging Face's `encode` adds them); a prompt or target prefix without, since
+ * the decoder feeds bos itself.
+ */
 function readSequence(
   text: string,
-  flag: string,
-  vocabulary: Vocabulary | undefined,
+  flag: 'src' | 'prompt',
+  tokenizer: TextTokenizer | undefined,
+  shown: string = `--${flag}`,
 ): { ids?: number[]; diagnostics: Diagnostic[] } {
-  const span = spanOfWhole(`--${flag}`);
-  if (vocabulary === undefined) {
+  const span = spanOfWhole(shown);
+  if (tokenizer === undefined) {
     const parts = text.trim() === '' ? [] : text.trim().split(/\s+/);
     const bad = parts.find((p) => !/^\d+$/.test(p));
     if (bad !== undefined) {
@@ -85,32 +48,11 @@ function readSequence(
     }
     return { ids: parts.map(Number), diagnostics: [] };
   }
-  const pieces = vocabulary.characters
-    ? [...text]
-    : text
-        .trim()
-        .split(/\s+/)
-        .filter((p) => p !== '');
-  const ids: number[] = [];
-  for (const piece of pieces) {
-    const id = vocabulary.ids.get(piece) ?? vocabulary.ids.get(piece.toLowerCase());
-    if (id === undefined) {
-      return {
-        diagnostics: [
-          error(
-            'SEQ301',
-            span,
-            `\`${piece}\` in \`--${flag}\` is not in the vocabulary`,
-            vocabulary.ids.has('<unk>')
-              ? 'map it to <unk> yourself, or rephrase'
-              : 'use only tokens the model was trained on',
-          ),
-        ],
-      };
-    }
-    ids.push(id);
-  }
-  return { ids, diagnostics: [] };
+  const encoded = tokenizer.encode(text, flag === 'src' ? 'with-special-tokens' : 'plain');
+  // Place the problem at the flag, as with ids.
+  return encoded.ids === undefined
+    ? { diagnostics: encoded.diagnostics.map((d) => ({ ...d, span, message: `${d.message} (in \`${shown}\`)` })) }
+    : { ids: encoded.ids, diagnostics: [] };
 }
 
 /** The numeric flags of `seqc generate`, each read and range-checked before any file is opened. */
@@ -469,9 +411,43 @@ interface PrintedHypothesis {
   readonly attention?: readonly (readonly number[])[];
 }
 
-/** One input row: its hypotheses, best first (beam search), in order (sampling) or the one (greedy). */
+/** One input row: its hypotheses, best first (beam search), in order (sampling) or the one (greedy); with `--text`, the text and its ids. */
 interface PrintedRow {
+  readonly input?: { readonly text: string; readonly ids: readonly number[] };
   readonly hypotheses: readonly PrintedHypothesis[];
+}
+
+/** `--text` with `--src` or `--prompt`, or without a tokenizer to read it (SEQ248). */
+function textConflicts(
+  args: ParsedArgs,
+  manifest: BundleManifest,
+  tokenizers: { readonly src?: TextTokenizer; readonly tgt?: TextTokenizer },
+): Diagnostic[] {
+  if (!args.flags.has('text')) return [];
+  const lm = manifest.kind === 'lm';
+  const mixed = ['src', 'prompt'].filter((f) => args.flags.has(f) && (f === 'src' || lm));
+  if (mixed.length > 0)
+    return [
+      error(
+        'SEQ248',
+        spanOfWhole('--text'),
+        `\`--text\` gives the ${lm ? 'prompts' : 'sources'} as text, so \`--${mixed[0]}\` cannot give them too`,
+        `pass each row once: --text "…" for text, --${mixed[0]} "3 4 5" for ids`,
+        { flag: '--text', names: [`--${mixed[0]}`] },
+      ),
+    ];
+  const side = lm ? 'tgt' : 'src';
+  if (tokenizers[side] === undefined)
+    return [
+      error(
+        'SEQ248',
+        spanOfWhole('--text'),
+        `${manifest.name} carries no ${lm ? 'target' : 'source'} tokenizer, so \`--text\` cannot be read`,
+        `pass --tokenizer FILE (a tokenizer.json or a JSON list of tokens), or compile the bundle with --tokenizer FILE`,
+        { flag: '--text', names: [manifest.name] },
+      ),
+    ];
+  return [];
 }
 
 export async function generateCommand(args: ParsedArgs, io: Io): Promise<number> {
@@ -485,16 +461,16 @@ export async function generateCommand(args: ParsedArgs, io: Io): Promise<number>
     return ExitCode.usage;
   }
   const flags = read.flags;
-  const vocabularies: { src?: Vocabulary; tgt?: Vocabulary } = {};
+  const given: { src?: TextTokenizer; tgt?: TextTokenizer } = {};
   for (const which of ['src', 'tgt'] as const) {
-    const file = args.flags.get(`${which}-vocab`)?.[0];
+    const file = args.flags.get(`${which}-vocab`)?.[0] ?? args.flags.get('tokenizer')?.[0];
     if (file === undefined) continue;
-    const vocabulary = readVocabulary(file);
-    if (vocabulary.vocabulary === undefined) {
-      report(vocabulary.diagnostics, new Map(), io);
+    const tokenizer = readTokenizerFile(file);
+    if (tokenizer.tokenizer === undefined) {
+      report(tokenizer.diagnostics, new Map(), io);
       return ExitCode.diagnostics;
     }
-    vocabularies[which] = vocabulary.vocabulary;
+    given[which] = tokenizer.tokenizer;
   }
   const loaded = bundleFromArgs(path, args);
   report(loaded.diagnostics, loaded.sources, io);
@@ -514,15 +490,45 @@ export async function generateCommand(args: ParsedArgs, io: Io): Promise<number>
       return ExitCode.usage;
     }
     const lm = manifest.kind === 'lm';
+    // Tokenizers named by flags replace those the bundle carries.
+    const vocabularies = {
+      src: given.src ?? bundle.tokenizers.source,
+      tgt: given.tgt ?? bundle.tokenizers.target,
+    };
+    const textProblems = textConflicts(args, manifest, vocabularies);
+    if (textProblems.length > 0) {
+      report(textProblems, loaded.sources, io);
+      return textProblems.some((d) => d.code === 'SEQ248') ? ExitCode.usage : ExitCode.diagnostics;
+    }
+    const fit =
+      given.tgt === undefined
+        ? []
+        : tokenizerFitProblems(given.tgt, {
+            side: 'target',
+            embeddingVocab: manifest.targetVocab,
+            logitsVocab: manifest.vocab,
+            bos: manifest.bos,
+            eos: manifest.eos,
+          });
+    report(fit, loaded.sources, io);
+    if (fit.some((d) => d.severity === 'error')) return ExitCode.diagnostics;
     const problems: Diagnostic[] = [];
-    const sequences = (flag: 'src' | 'prompt', vocabulary: Vocabulary | undefined): number[][] =>
-      (args.flags.get(flag) ?? []).flatMap((text) => {
-        const sequence = readSequence(text, flag, vocabulary);
+    const sequences = (flag: 'src' | 'prompt', tokenizer: TextTokenizer | undefined, texts?: string[]): number[][] =>
+      (texts ?? args.flags.get(flag) ?? []).flatMap((text) => {
+        const sequence = readSequence(text, flag, tokenizer, texts === undefined ? `--${flag}` : '--text');
         problems.push(...sequence.diagnostics);
         return sequence.ids === undefined ? [] : [sequence.ids];
       });
-    const src = lm ? [] : sequences('src', vocabularies.src);
-    const prompt = args.flags.has('prompt') ? sequences('prompt', vocabularies.tgt) : undefined;
+    // `--text` is the source of a seq2seq model, the prompt of a language model, always through a tokenizer.
+    const texts = args.flags.get('text');
+    // `--src` and `--prompt` are ids, or text where a flag names a tokenizer, as before bundles carried tokenizers.
+    const src = lm ? [] : texts !== undefined ? sequences('src', vocabularies.src, texts) : sequences('src', given.src);
+    const prompt =
+      lm && texts !== undefined
+        ? sequences('prompt', vocabularies.tgt, texts)
+        : args.flags.has('prompt')
+          ? sequences('prompt', given.tgt)
+          : undefined;
     if (!lm && src.length === 0 && problems.length === 0)
       problems.push(
         error(
@@ -554,6 +560,7 @@ export async function generateCommand(args: ParsedArgs, io: Io): Promise<number>
         prompt,
         attention: args.flags.has('attention'),
         target: vocabularies.tgt,
+        ...(texts === undefined ? {} : { texts: { text: texts, ids: lm ? (prompt ?? []) : src } }),
         onProgress: (done) => progress.update(done),
       });
     } finally {
@@ -577,7 +584,9 @@ interface DecodeInputs {
   readonly src: Rows;
   readonly prompt: Rows | undefined;
   readonly attention: boolean;
-  readonly target: Vocabulary | undefined;
+  readonly target: TextTokenizer | undefined;
+  /** With `--text`: each row's text and the ids it became, printed with the row. */
+  readonly texts?: { readonly text: readonly string[]; readonly ids: Rows };
   readonly onProgress: (finishedRows: number) => void;
 }
 
@@ -590,17 +599,20 @@ async function decode(
 ): Promise<{ rows?: readonly PrintedRow[]; diagnostics: readonly Diagnostic[] }> {
   const { manifest } = bundle;
   const text = (ids: readonly number[]): { text?: string } => {
-    const v = inputs.target;
-    if (v === undefined) return {};
-    const kept = ids.filter((id) => id !== manifest.eos);
-    return { text: kept.map((id) => v.tokens[id] ?? `<${id}>`).join(v.characters ? '' : ' ') };
+    const tokenizer = inputs.target;
+    return tokenizer === undefined ? {} : { text: decodeGenerated(tokenizer, ids, manifest.eos) };
   };
+  const input = (row: number): { input?: { text: string; ids: readonly number[] } } =>
+    inputs.texts === undefined ? {} : { input: { text: inputs.texts.text[row]!, ids: inputs.texts.ids[row]! } };
   if (decoding === 'greedy graph') {
     inputs.onProgress(0);
     const result = await bundle.runGreedyGraph(manifest.kind === 'lm' ? (inputs.prompt ?? [[]]) : inputs.src);
     if (result.rows === undefined) return { diagnostics: result.diagnostics };
     inputs.onProgress(result.rows.length);
-    return { rows: result.rows.map((tokens) => ({ hypotheses: [{ tokens, ...text(tokens) }] })), diagnostics: [] };
+    return {
+      rows: result.rows.map((tokens, r) => ({ ...input(r), hypotheses: [{ tokens, ...text(tokens) }] })),
+      diagnostics: [],
+    };
   }
   const options: GenerateOptions = {
     strategy: decoding,
@@ -624,7 +636,8 @@ async function decode(
   };
   const result = await bundle.generate(inputs.src, options);
   if (result.rows === undefined) return { diagnostics: result.diagnostics };
-  const rows = result.rows.map((row) => ({
+  const rows = result.rows.map((row, r) => ({
+    ...input(r),
     hypotheses: row.hypotheses.map((h) => ({
       tokens: h.tokens,
       ...text(h.tokens),

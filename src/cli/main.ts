@@ -4,6 +4,7 @@ import { error, spanOfWhole } from '../diagnostics/diagnostic.js';
 import { seqcVersion } from '../version.js';
 import { helpText, parseArgs, type FlagSpec, type ParsedArgs } from './args.js';
 import { buildCommand } from './build.js';
+import { tokenizerFlags } from './bundle.js';
 import { checkCommand, summaryCommand } from './check.js';
 import { compileCommand } from './compile.js';
 import { emitCommand } from './emit.js';
@@ -38,7 +39,7 @@ interface Command {
 const commands: Record<string, Command> = {
   compile: {
     usage:
-      'seqc compile SPEC [-o OUT.onnx] [--weights W.safetensors|W.pt[:KEY]] [--seed N] [--opset N] [--target webgpu] [--external-weights]',
+      'seqc compile SPEC [-o OUT.onnx] [--weights W.safetensors|W.pt[:KEY]] [--seed N] [--opset N] [--target webgpu] [--external-weights] [--tokenizer FILE]',
     summary: 'Compile a .seq spec into an ONNX model (default output: SPEC with the extension .onnx).',
     flags: [
       { name: 'out', alias: 'o', takesValue: true, description: 'where to write the model' },
@@ -47,6 +48,7 @@ const commands: Record<string, Command> = {
       opsetFlag,
       targetFlag,
       externalWeightsFlag,
+      ...tokenizerFlags,
       help,
     ],
     run: compileCommand,
@@ -65,7 +67,8 @@ const commands: Record<string, Command> = {
     run: summaryCommand,
   },
   run: {
-    usage: 'seqc run MODEL.onnx|SPEC --input NAME=JSON [--input NAME=@FILE.json …] [--weights W] [--seed N]',
+    usage:
+      'seqc run MODEL.onnx|SPEC --input NAME=JSON [--input NAME=@FILE.json …] [--text [NAME=]TEXT --tokenizer [NAME=]FILE] [--weights W] [--seed N]',
     summary:
       'Run a compiled model (or compile a spec and run it) on onnxruntime-node and print its outputs as JSON.\nA missing lengths input means every row is full length; missing state inputs are zeros.',
     flags: [
@@ -75,6 +78,18 @@ const commands: Record<string, Command> = {
         takesValue: true,
         repeatable: true,
         description: 'NAME=JSON nested list, or NAME=@file.json',
+      },
+      {
+        name: 'text',
+        takesValue: true,
+        repeatable: true,
+        description: '[NAME=]TEXT: one row of a token-id input as text, read by --tokenizer',
+      },
+      {
+        name: 'tokenizer',
+        takesValue: true,
+        repeatable: true,
+        description: '[NAME=]FILE: a tokenizer.json or JSON list of tokens for the text inputs',
       },
       weightsFlag,
       seedFlag,
@@ -90,9 +105,9 @@ const commands: Record<string, Command> = {
   },
   generate: {
     usage:
-      'seqc generate SPEC|BUNDLE.onnx|BUNDLE.manifest.json --src "…" [--src "…" …] [--beam N] [--nbest K] | --prompt "…" [--sample]',
+      'seqc generate SPEC|BUNDLE.onnx|BUNDLE.manifest.json --src "…" [--src "…" …] | --text "…" [--beam N] [--nbest K] | --prompt "…" [--sample]',
     summary:
-      'Decode with a model that has a decoder: greedy (default), beam search or sampling, and print the results as JSON.\nSources and prompts are space-separated token ids, or text with --src-vocab/--tgt-vocab (JSON lists of tokens, index = id).',
+      'Decode with a model that has a decoder: greedy (default), beam search or sampling, and print the results as JSON.\nSources and prompts are space-separated token ids, or text with --src-vocab/--tgt-vocab (tokenizer.json files or JSON lists of tokens).\n--text reads text through the tokenizers a bundle carries (seqc compile --tokenizer), and results then carry text.',
     flags: [
       { name: 'src', takesValue: true, repeatable: true, description: 'a source sequence (one per row of the batch)' },
       {
@@ -131,6 +146,17 @@ const commands: Record<string, Command> = {
         takesValue: true,
         description: 'JSON list of target tokens to read --prompt and print results as text',
       },
+      {
+        name: 'text',
+        takesValue: true,
+        repeatable: true,
+        description: 'a source (or a prompt) as text, read by the tokenizer (one per row)',
+      },
+      {
+        name: 'tokenizer',
+        takesValue: true,
+        description: "a tokenizer.json or JSON list of tokens for both sides, in place of the bundle's",
+      },
       weightsFlag,
       seedFlag,
       opsetFlag,
@@ -141,7 +167,7 @@ const commands: Record<string, Command> = {
   build: {
     usage: 'seqc build [DIR=specs] [--out DIR=generated] [--run]',
     summary:
-      'Compile every .seq in DIR into OUT: NAME.onnx, text dumps NAME.onnx.txt and NAME.ir.txt, and NAME.summary.txt.',
+      'Compile every .seq in DIR into OUT: NAME.onnx, text dumps NAME.onnx.txt and NAME.ir.txt, and NAME.summary.txt.\nA bundle takes the tokenizers beside its spec: NAME.tokenizer.json, or NAME.src-tokenizer.json and NAME.tgt-tokenizer.json.',
     flags: [
       { name: 'out', alias: 'o', takesValue: true, description: 'output folder (default generated)' },
       seedFlag,

@@ -3,7 +3,9 @@
 import { basename } from 'node:path';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { tensorFromNested, type TensorData } from '../runtime/inputs.js';
-import { loadModel, runModel, toNested } from '../runtime/node.js';
+import { loadModel, runModel, toNested, type LoadedModel } from '../runtime/node.js';
+import { runText } from '../runtime/text.js';
+import { readTokenizer, type TextTokenizer } from '../runtime/tokenizer.js';
 import { type ParsedArgs } from './args.js';
 import {
   compactJson,
@@ -65,6 +67,11 @@ export async function runCommand(args: ParsedArgs, io: Io): Promise<number> {
     report(problems, sources, io);
     return ExitCode.diagnostics;
   }
+  if (args.flags.has('text')) {
+    const ran = await runOnText(args, loaded.model, inputs, sources, io);
+    await loaded.model.release();
+    return ran;
+  }
   const result = await runModel(loaded.model, inputs);
   await loaded.model.release();
   if (result.outputs === undefined) {
@@ -88,6 +95,76 @@ export async function runCommand(args: ParsedArgs, io: Io): Promise<number> {
 }
 
 // Internals.
+
+/**
+ * `--text [NAME=]TEXT` (one row each) through `--tokenizer [NAME=]FILE`: the text is encoded,
+ * padded into the input (its lengths input filled), and the result prints the text, its tokens and
+ * ids beside the outputs. NAME may be left out when the model has one token-id input.
+ */
+async function runOnText(
+  args: ParsedArgs,
+  model: LoadedModel,
+  given: ReadonlyMap<string, TensorData>,
+  sources: Map<string, string>,
+  io: Io,
+): Promise<number> {
+  const idInputs = model.signature.inputs
+    .filter((i) => i.dtype === 'int64' && i.role === 'data' && i.dims.length === 2)
+    .map((i) => i.name);
+  const named = (value: string): { name?: string; rest: string } => {
+    const eq = value.indexOf('=');
+    const name = eq > 0 ? value.slice(0, eq) : undefined;
+    return name !== undefined && model.signature.inputs.some((i) => i.name === name)
+      ? { name, rest: value.slice(eq + 1) }
+      : { rest: value };
+  };
+  const problems: Diagnostic[] = [];
+  const only = idInputs.length === 1 ? idInputs[0] : undefined;
+  const texts: Record<string, string[]> = {};
+  for (const value of args.flags.get('text') ?? []) {
+    const { name, rest } = named(value);
+    const input = name ?? only;
+    if (input === undefined) {
+      problems.push(
+        error(
+          'SEQ248',
+          spanOfWhole('--text'),
+          `\`--text\` must name the input it is for, since ${model.source} has ${idInputs.length === 0 ? 'no token-id input' : `${idInputs.length} token-id inputs`}`,
+          idInputs.length === 0 ? 'text goes to an int64 [batch, time] input' : `write --text ${idInputs[0]}="…"`,
+          { flag: '--text', expected: idInputs },
+        ),
+      );
+      continue;
+    }
+    (texts[input] ??= []).push(rest);
+  }
+  const tokenizers: Record<string, TextTokenizer> = {};
+  for (const value of args.flags.get('tokenizer') ?? []) {
+    const { name, rest } = named(value);
+    const text = readText(rest, 'json');
+    if (text.text === undefined) {
+      problems.push(...text.diagnostics);
+      continue;
+    }
+    const read = readTokenizer(text.text, rest);
+    problems.push(...read.diagnostics);
+    if (read.tokenizer === undefined) continue;
+    for (const input of name === undefined ? idInputs : [name]) tokenizers[input] = read.tokenizer;
+  }
+  if (problems.length > 0) {
+    report(problems, sources, io);
+    return problems.some((d) => d.code === 'SEQ248') ? ExitCode.usage : ExitCode.diagnostics;
+  }
+  const result = await runText(model, texts, tokenizers, given);
+  report(result.diagnostics, sources, io);
+  if (result.outputs === undefined) return ExitCode.diagnostics;
+  const outputs = Object.create(null) as Record<string, unknown>;
+  for (const [name, t] of result.outputs)
+    Object.defineProperty(outputs, name, { value: { dims: t.dims, data: toNested(t) }, enumerable: true });
+  const printable = { inputs: result.inputs, outputs };
+  emit(io, printable, `${compactJson(printable)}\n`);
+  return ExitCode.ok;
+}
 
 /** `--ep cpu`, `--ep cuda` or a comma list such as `cuda,cpu`, tried in order. */
 function executionProviders(flag: string): { providers?: string[]; diagnostics: Diagnostic[] } {

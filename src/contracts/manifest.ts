@@ -43,6 +43,32 @@ export interface BundleManifest {
    * data), each tensor stored once. Absent in bundles from before seqc stored weights once.
    */
   readonly weights?: BundleWeightsEntry;
+  /**
+   * The tokenizers that turn text into the source's ids and the target's ids into text, each a
+   * file beside the manifest. Absent in bundles built without tokenizers (and before seqc had them).
+   */
+  readonly tokenizers?: BundleTokenizers;
+}
+
+/** A bundle's tokenizers: `source` for a seq2seq model's source, `target` for the decoder's ids (and a language model's prompt). */
+export interface BundleTokenizers {
+  readonly source?: BundleTokenizerEntry;
+  readonly target?: BundleTokenizerEntry;
+}
+
+export interface BundleTokenizerEntry {
+  /** The file name, relative to the manifest's folder, such as `translator.target.tokenizer.json`; its bytes as given. */
+  readonly path: string;
+  /** `huggingface`: a tokenizer.json; `vocabulary`: a JSON list of tokens, index = id. */
+  readonly format: 'huggingface' | 'vocabulary';
+  readonly model: 'BPE' | 'WordPiece' | 'Unigram' | 'list';
+  /** How many ids it uses: one more than its largest id. */
+  readonly size: number;
+  /** The ids of its special tokens, where it defines them. */
+  readonly bos?: number;
+  readonly eos?: number;
+  readonly pad?: number;
+  readonly unk?: number;
 }
 
 export interface BundleWeightsEntry {

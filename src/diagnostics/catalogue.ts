@@ -182,6 +182,23 @@ export const catalogue = {
   SEQ205: { stage: 'cli', title: 'An output path exists and is not a regular file; seqc replaces only regular files.' },
   SEQ206: { stage: 'cli', title: "An output path is one of the command's inputs (the same file, or a link to it)." },
 
+  // Tokenizers: text in and out (src/runtime/tokenizer.ts, src/runtime/text.ts).
+  SEQ240: {
+    stage: 'runtime',
+    title: 'A tokenizer file is not JSON, or not a tokenizer.json or vocabulary list seqc can read.',
+  },
+  SEQ241: { stage: 'runtime', title: "A tokenizer.json's model (or another part) is of a type seqc does not read." },
+  SEQ242: { stage: 'runtime', title: 'A tokenizer has more ids than the Embedding it feeds has rows (`vocab`).' },
+  SEQ243: { stage: 'runtime', title: 'A token id in a tokenizer file is not a whole number from 0 to 2^31 − 1.' },
+  SEQ244: { stage: 'runtime', title: 'The decoder can generate ids that its tokenizer has no token for.' },
+  SEQ245: {
+    stage: 'runtime',
+    title: "The decoder's `bos` or `eos` differs from its tokenizer's special token of that role.",
+  },
+  SEQ246: { stage: 'runtime', title: "An Embedding's `padding_idx` differs from its tokenizer's pad token." },
+  SEQ247: { stage: 'runtime', title: 'A text is too long to tokenize at once, or the tokenizer failed on it.' },
+  SEQ248: { stage: 'cli', title: 'A tokenizer or text flag that the model cannot use.' },
+
   // Running a model.
   SEQ300: { stage: 'runtime', title: 'An input given to `seqc run` is missing, unknown or malformed.' },
   SEQ301: { stage: 'runtime', title: 'An input has the wrong shape or a value outside its range.' },

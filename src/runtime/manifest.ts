@@ -196,6 +196,7 @@ export function checkManifest(value: unknown): { manifest?: BundleManifest; issu
         at('weights.bytes', `should be a whole number of bytes, not ${describe(bytes)}`);
     }
   }
+  issues.push(...tokenizerIssues(value['tokenizers'], value['kind']));
   if (issues.length > 0) return { issues };
 
   const manifest = value as unknown as BundleManifest;
@@ -220,6 +221,48 @@ export function fileNameProblem(path: unknown): string | undefined {
 }
 
 // Internals.
+
+/** The optional `tokenizers` entry: each side an object naming a plain file, with whole-number ids. */
+function tokenizerIssues(tokenizers: unknown, kind: unknown): ManifestIssue[] {
+  const issues: ManifestIssue[] = [];
+  if (tokenizers === undefined) return issues;
+  const at = (key: string, problem: string, issueKind: ManifestIssue['kind'] = 'schema'): void => {
+    issues.push({ key, problem, kind: issueKind });
+  };
+  if (!isRecord(tokenizers)) {
+    at('tokenizers', `should be an object { source?, target? } when present, not ${describe(tokenizers)}`);
+    return issues;
+  }
+  for (const side of Object.keys(tokenizers)) {
+    if (side !== 'source' && side !== 'target')
+      at(`tokenizers.${shorten(side)}`, 'is not a side of a bundle (source, target); seqc reads no other file');
+  }
+  if (kind === 'lm' && tokenizers['source'] !== undefined)
+    at('tokenizers.source', 'is present, but a language model has no source');
+  for (const side of ['source', 'target'] as const) {
+    const entry = tokenizers[side];
+    if (entry === undefined) continue;
+    const key = `tokenizers.${side}`;
+    if (!isRecord(entry)) {
+      at(key, `should be an object { path, format, model, size }, not ${describe(entry)}`);
+      continue;
+    }
+    const problem = fileNameProblem(entry['path']);
+    if (problem !== undefined)
+      at(`${key}.path`, problem, typeof entry['path'] === 'string' && entry['path'] !== '' ? 'file' : 'schema');
+    if (entry['format'] !== 'huggingface' && entry['format'] !== 'vocabulary')
+      at(`${key}.format`, `should be "huggingface" or "vocabulary", not ${describe(entry['format'])}`);
+    if (!['BPE', 'WordPiece', 'Unigram', 'list'].includes(entry['model'] as string))
+      at(`${key}.model`, `should be "BPE", "WordPiece", "Unigram" or "list", not ${describe(entry['model'])}`);
+    if (!isWhole(entry['size']) || entry['size'] < 1)
+      at(`${key}.size`, `should be a whole number ≥ 1, not ${describe(entry['size'])}`);
+    for (const role of ['bos', 'eos', 'pad', 'unk'] as const) {
+      if (entry[role] !== undefined && !isWhole(entry[role]))
+        at(`${key}.${role}`, `should be a whole number when present, not ${describe(entry[role])}`);
+    }
+  }
+  return issues;
+}
 
 /** The step graph's names must be those the runtime knows how to feed and read. */
 function stepProblems(manifest: BundleManifest): ManifestIssue[] {

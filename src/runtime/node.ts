@@ -5,8 +5,9 @@ import { dirname, join } from 'node:path';
 import { externalLocations } from '../onnx/external.js';
 import { loadOrtNode } from './node-ort.js';
 import { error, fileProblem, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { loadBundle as loadBundleOn, type BundleSource, type LoadBundleOptions, type SeqBundle } from './generate.js';
+import { loadBundle as loadBundleOn, type BundleSource, type LoadBundleOptions } from './generate.js';
 import { openModel, type LoadedModel } from './session.js';
+import { withTokenizers, type TextBundle } from './text.js';
 
 export interface NodeModelOptions {
   /**
@@ -95,14 +96,20 @@ export function readLargeFile(path: string): Uint8Array {
   }
 }
 
-/** Opens a decoder bundle for `generate` (src/runtime/generate.ts) on onnxruntime-node. */
+/**
+ * Opens a decoder bundle for `generate` (src/runtime/generate.ts) on onnxruntime-node. A bundle
+ * built with tokenizers also reads and writes text: `bundle.generateText(["…"])`.
+ */
 export async function loadBundle(
   source: BundleSource,
   options: LoadBundleOptions = {},
-): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
+): Promise<{ bundle?: TextBundle; diagnostics: Diagnostic[] }> {
   const { ort, diagnostics } = await loadOrtNode();
   if (ort === undefined) return { diagnostics };
-  return loadBundleOn(ort, source, options);
+  const loaded = await loadBundleOn(ort, source, options);
+  if (loaded.bundle === undefined) return { diagnostics: loaded.diagnostics };
+  const text = await withTokenizers(loaded.bundle, source.files);
+  return { ...text, diagnostics: [...loaded.diagnostics, ...text.diagnostics] };
 }
 
 export { readSignature, runModel, toNested, tensorsFromInputs } from './session.js';
@@ -110,6 +117,25 @@ export type { LoadedModel, ModelInputs, RunResult, RunTiming } from './session.j
 export { checkTensorData, tensorFromNested, tensorFromValue, validateInputs } from './inputs.js';
 export type { FlatInput, InputValue, NestedNumbers, TensorData } from './inputs.js';
 export type { BundleSource, GenerateOptions, GenerateResult, LoadBundleOptions, SeqBundle } from './generate.js';
+export { readTokenizer, maxTextLength } from './tokenizer.js';
+export type {
+  SpecialTokenUse,
+  SpecialTokens,
+  TextTokenizer,
+  TokenizerFormat,
+  TokenizerModelType,
+} from './tokenizer.js';
+export { decodeGenerated, generateText, readBundleTokenizers, runText, tokenizerFitProblems } from './text.js';
+export type {
+  BundleTokenizerSet,
+  GenerateTextOptions,
+  GenerateTextResult,
+  RunTextResult,
+  TextBundle,
+  TextHypothesis,
+  TextInput,
+  TokenizerFit,
+} from './text.js';
 
 // Internals.
 

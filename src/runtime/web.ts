@@ -5,9 +5,10 @@
 // which has no recurrent kernel, so recurrent layers would silently run on the CPU there.
 import * as ort from 'onnxruntime-web/webgpu';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { loadBundle as loadBundleOn, type BundleSource, type LoadBundleOptions, type SeqBundle } from './generate.js';
+import { loadBundle as loadBundleOn, type BundleSource, type LoadBundleOptions } from './generate.js';
 import { parseManifest } from './manifest.js';
 import { openModel, type LoadedModel } from './session.js';
+import { withTokenizers, type TextBundle } from './text.js';
 
 export interface WebModelOptions {
   /** Execution providers in order of preference: ['wasm'] (the default), ['webgpu'], or ['webgpu', 'wasm']. */
@@ -48,13 +49,19 @@ export async function loadModel(
   });
 }
 
-/** Opens a decoder bundle for `generate` (src/runtime/generate.ts) on onnxruntime-web. */
+/**
+ * Opens a decoder bundle for `generate` (src/runtime/generate.ts) on onnxruntime-web. A bundle
+ * built with tokenizers also reads and writes text: `bundle.generateText(["…"])`.
+ */
 export async function loadBundle(
   source: BundleSource,
   options: LoadBundleOptions & Pick<WebModelOptions, 'wasmPaths' | 'numThreads'> = {},
-): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
+): Promise<{ bundle?: TextBundle; diagnostics: Diagnostic[] }> {
   configure(options);
-  return loadBundleOn(ort, source, { executionProviders: options.executionProviders ?? ['wasm'] });
+  const loaded = await loadBundleOn(ort, source, { executionProviders: options.executionProviders ?? ['wasm'] });
+  if (loaded.bundle === undefined) return { diagnostics: loaded.diagnostics };
+  const text = await withTokenizers(loaded.bundle, source.files);
+  return { ...text, diagnostics: [...loaded.diagnostics, ...text.diagnostics] };
 }
 
 /**
@@ -65,7 +72,7 @@ export async function loadBundle(
 export async function fetchBundle(
   manifestUrl: string | URL,
   options: LoadBundleOptions & Pick<WebModelOptions, 'wasmPaths' | 'numThreads'> = {},
-): Promise<{ bundle?: SeqBundle; diagnostics: Diagnostic[] }> {
+): Promise<{ bundle?: TextBundle; diagnostics: Diagnostic[] }> {
   const base = new URL(String(manifestUrl), globalThis.location?.href);
   let manifest: unknown;
   try {
@@ -91,8 +98,13 @@ export async function fetchBundle(
     parsed.manifest === undefined
       ? []
       : Object.values(parsed.manifest.files).filter((f) => f !== undefined && f !== parsed.manifest!.files.scoring);
-  // The weights file, which every graph reads, is fetched once.
-  const entries = [...graphs, ...(parsed.manifest?.weights === undefined ? [] : [parsed.manifest.weights])];
+  // The weights file, which every graph reads, is fetched once; then the tokenizers, where the bundle has them.
+  const tokenizers = Object.values(parsed.manifest?.tokenizers ?? {}).filter((t) => t !== undefined);
+  const entries = [
+    ...graphs,
+    ...(parsed.manifest?.weights === undefined ? [] : [parsed.manifest.weights]),
+    ...tokenizers.filter((t, i) => tokenizers.findIndex((u) => u.path === t.path) === i),
+  ];
   const files: Record<string, Uint8Array> = {};
   for (const entry of entries) {
     const fetched = await bytesOf(new URL(entry.path, base), entry.path);
@@ -107,6 +119,25 @@ export type { LoadedModel, ModelInputs, RunResult, RunTiming } from './session.j
 export { checkTensorData, tensorFromNested, tensorFromValue, validateInputs } from './inputs.js';
 export type { FlatInput, InputValue, NestedNumbers, TensorData } from './inputs.js';
 export type { BundleSource, GenerateOptions, GenerateResult, LoadBundleOptions, SeqBundle } from './generate.js';
+export { readTokenizer, maxTextLength } from './tokenizer.js';
+export type {
+  SpecialTokenUse,
+  SpecialTokens,
+  TextTokenizer,
+  TokenizerFormat,
+  TokenizerModelType,
+} from './tokenizer.js';
+export { decodeGenerated, generateText, readBundleTokenizers, runText, tokenizerFitProblems } from './text.js';
+export type {
+  BundleTokenizerSet,
+  GenerateTextOptions,
+  GenerateTextResult,
+  RunTextResult,
+  TextBundle,
+  TextHypothesis,
+  TextInput,
+  TokenizerFit,
+} from './text.js';
 
 // Internals.
 
