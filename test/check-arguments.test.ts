@@ -43,6 +43,7 @@ describe('bindArguments', () => {
       reset_after: false,
       recurrent_activation: 'sigmoid',
       stateful: false,
+      activation: 'tanh',
     });
   });
 
@@ -65,7 +66,9 @@ describe('bindArguments', () => {
         readonly padding_idx?: number;
       }
     >();
-    expectTypeOf<LayerArguments<'LSTM'>['recurrent_activation']>().toEqualTypeOf<'sigmoid' | 'hard_sigmoid'>();
+    expectTypeOf<LayerArguments<'LSTM'>['recurrent_activation']>().toEqualTypeOf<
+      'tanh' | 'relu' | 'sigmoid' | 'hard_sigmoid' | 'hardsigmoid' | 'linear'
+    >();
     expectTypeOf<LayerArguments<'Attention'>['score']>().toEqualTypeOf<'dot' | 'general' | 'additive'>();
     expectTypeOf<DecoderArguments['bridge']>().toEqualTypeOf<'none' | 'linear'>();
     expectTypeOf<LayerArguments<'LSTM'>>().not.toHaveProperty('nonlinearity');

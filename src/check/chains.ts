@@ -1231,14 +1231,28 @@ function checkProjection(
 ): number | undefined | null {
   if (!('proj' in args) || args.proj === 0) return undefined;
   const arg = step.args!.find((a) => a.name?.text === 'proj')!;
-  if ('recurrent_activation' in args && args.recurrent_activation === 'hard_sigmoid') {
+  if ('recurrent_activation' in args && args.recurrent_activation !== 'sigmoid') {
+    const found = args.recurrent_activation;
     ctx.diagnostics.push(
       error(
         'SEQ075',
         arg.value.span,
-        'an LSTM with a projection has sigmoid gates, as PyTorch computes it; it cannot also take recurrent_activation=hard_sigmoid',
-        'drop `proj`, or drop `recurrent_activation=hard_sigmoid`',
-        { names: [label, 'proj', 'recurrent_activation'], found: 'hard_sigmoid', expected: 'sigmoid' },
+        `an LSTM with a projection has sigmoid gates, as PyTorch computes it; it cannot also take recurrent_activation=${found}`,
+        `drop \`proj\`, or drop \`recurrent_activation=${found}\``,
+        { names: [label, 'proj', 'recurrent_activation'], found, expected: 'sigmoid' },
+      ),
+    );
+    return null;
+  }
+  if ('activation' in args && args.activation !== 'tanh') {
+    const found = args.activation;
+    ctx.diagnostics.push(
+      error(
+        'SEQ075',
+        arg.value.span,
+        `an LSTM with a projection has tanh candidates, as PyTorch computes it; it cannot also take activation=${found}`,
+        `drop \`proj\`, or drop \`activation=${found}\``,
+        { names: [label, 'proj', 'activation'], found, expected: 'tanh' },
       ),
     );
     return null;
@@ -1376,12 +1390,13 @@ function checkRecurrent(
 /** The options of a recurrent op, with the defaults of the cells whose signature lacks them (an LSTM has no `nonlinearity`). */
 export function recurrentOptions(
   args: LayerArguments<RecurrentKind>,
-): Pick<RecurrentOp, 'bias' | 'nonlinearity' | 'resetAfter' | 'recurrentActivation'> {
+): Pick<RecurrentOp, 'bias' | 'nonlinearity' | 'resetAfter' | 'recurrentActivation' | 'activation'> {
   return {
     bias: args.bias,
     nonlinearity: 'nonlinearity' in args ? args.nonlinearity : 'tanh',
     resetAfter: 'reset_after' in args ? args.reset_after : true,
     recurrentActivation: 'recurrent_activation' in args ? args.recurrent_activation : 'sigmoid',
+    activation: 'activation' in args ? args.activation : 'tanh',
   };
 }
 

@@ -1,5 +1,7 @@
 // The signature of every layer and builtin a step may name: arguments, their types, ranges and defaults.
 
+import { recurrentActivationValues } from '../ir/ir.js';
+
 export type ArgType =
   | { readonly kind: 'int'; readonly min?: number; readonly max?: number }
   | { readonly kind: 'float'; readonly min?: number; readonly below?: number; readonly above?: number }
@@ -117,15 +119,21 @@ const bidirectional = {
 } as const satisfies ParamSignature;
 const recurrentActivation = {
   name: 'recurrent_activation',
-  type: { kind: 'enum', values: ['sigmoid', 'hard_sigmoid'] },
+  type: { kind: 'enum', values: recurrentActivationValues },
   default: 'sigmoid',
-  doc: 'gate activation; trained Keras 2 models use hard_sigmoid (clip(0.2·x + 0.5, 0, 1))',
+  doc: "gate activation; trained Keras 2 models use hard_sigmoid (clip(0.2·x + 0.5, 0, 1)), Keras 3's is hardsigmoid (relu6(x + 3)/6)",
+} as const satisfies ParamSignature;
+const activation = {
+  name: 'activation',
+  type: { kind: 'enum', values: recurrentActivationValues },
+  default: 'tanh',
+  doc: "candidate and output activation (Keras's `activation`: LSTM g and tanh(c), GRU n)",
 } as const satisfies ParamSignature;
 const nonlinearity = {
   name: 'nonlinearity',
-  type: { kind: 'enum', values: ['tanh', 'relu'] },
+  type: { kind: 'enum', values: recurrentActivationValues },
   default: 'tanh',
-  doc: 'activation of the plain RNN',
+  doc: 'activation of the plain RNN (PyTorch has tanh and relu; the others are for Keras SimpleRNN)',
 } as const satisfies ParamSignature;
 const resetAfter = {
   name: 'reset_after',
@@ -142,8 +150,28 @@ const proj = {
 } as const satisfies ParamSignature;
 
 const rnnParams = [hidden, layers, dropout, bias, bidirectional, nonlinearity, stateful] as const;
-const lstmParams = [hidden, layers, dropout, bias, bidirectional, recurrentActivation, stateful, proj] as const;
-const gruParams = [hidden, layers, dropout, bias, bidirectional, resetAfter, recurrentActivation, stateful] as const;
+const lstmParams = [
+  hidden,
+  layers,
+  dropout,
+  bias,
+  bidirectional,
+  recurrentActivation,
+  stateful,
+  proj,
+  activation,
+] as const;
+const gruParams = [
+  hidden,
+  layers,
+  dropout,
+  bias,
+  bidirectional,
+  resetAfter,
+  recurrentActivation,
+  stateful,
+  activation,
+] as const;
 
 function recurrent<K extends LayerKind, P extends readonly ParamSignature[]>(kind: K, params: P, doc: string) {
   return { kind, positional: ['hidden'], params, hasParameters: true, doc } as const;

@@ -115,7 +115,8 @@ export const catalogue = {
   },
   SEQ075: {
     stage: 'check',
-    title: 'An LSTM with a projection (`proj`) also asks for `recurrent_activation=hard_sigmoid`.',
+    title:
+      'An LSTM with a projection (`proj`) also asks for a `recurrent_activation` other than sigmoid or an `activation` other than tanh.',
   },
   // CRF layers.
   SEQ080: { stage: 'check', title: "A CRF's `tags` differs from the number of scores per step it reads." },

@@ -59,6 +59,21 @@ export interface IrParameter {
 
 export type RecurrentCell = 'rnn' | 'lstm' | 'gru';
 
+/**
+ * An activation inside a recurrent cell. `hard_sigmoid` is Keras 2's clip(0.2·x + 0.5, 0, 1);
+ * `hardsigmoid` is Keras 3's and PyTorch's relu6(x + 3)/6 = clip(x/6 + 0.5, 0, 1); `linear` is the identity.
+ */
+export type RecurrentActivation = 'tanh' | 'relu' | 'sigmoid' | 'hard_sigmoid' | 'hardsigmoid' | 'linear';
+
+export const recurrentActivationValues = [
+  'tanh',
+  'relu',
+  'sigmoid',
+  'hard_sigmoid',
+  'hardsigmoid',
+  'linear',
+] as const satisfies readonly RecurrentActivation[];
+
 interface OpBase {
   /** The layer's label (explicit or derived), unique among ops; it prefixes ONNX node names. */
   readonly label: string;
@@ -84,9 +99,13 @@ export interface RecurrentOp extends OpBase {
   readonly layers: number;
   readonly bidirectional: boolean;
   readonly bias: boolean;
-  readonly nonlinearity: 'tanh' | 'relu';
+  /** The plain RNN's activation. */
+  readonly nonlinearity: RecurrentActivation;
   readonly resetAfter: boolean;
-  readonly recurrentActivation: 'sigmoid' | 'hard_sigmoid';
+  /** The gate activation of an LSTM (i, f, o) or GRU (r, z). */
+  readonly recurrentActivation: RecurrentActivation;
+  /** An LSTM's or GRU's candidate activation (LSTM g and the output's h = o ⊙ act(c); GRU n): Keras's `activation`. */
+  readonly activation: RecurrentActivation;
   /** Inter-layer dropout, kept for the record; inference graphs ignore it. */
   readonly dropout: number;
   readonly lengths?: string;

@@ -46,7 +46,7 @@ function formatOp(op: Op): string {
         op.state === undefined
           ? ''
           : ` state=${[op.state.h0, op.state.c0, op.state.hn, op.state.cn].filter((s) => s !== undefined).join(',')}`;
-      return `${head} ${op.cell} in=${op.inputSize} hidden=${op.hidden} layers=${op.layers}${op.bidirectional ? ' bidirectional' : ''}${op.bias ? '' : ' no-bias'} nonlinearity=${op.nonlinearity} reset_after=${op.resetAfter} recurrent_activation=${op.recurrentActivation} dropout=${op.dropout}${op.proj === undefined ? '' : ` proj=${op.proj}`}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${state}: ${type}`;
+      return `${head} ${op.cell} in=${op.inputSize} hidden=${op.hidden} layers=${op.layers}${op.bidirectional ? ' bidirectional' : ''}${op.bias ? '' : ' no-bias'} nonlinearity=${op.nonlinearity} reset_after=${op.resetAfter} recurrent_activation=${op.recurrentActivation}${op.activation === 'tanh' ? '' : ` activation=${op.activation}`} dropout=${op.dropout}${op.proj === undefined ? '' : ` proj=${op.proj}`}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${state}: ${type}`;
     }
     case 'linear':
       return `${head} in=${op.inFeatures} out=${op.outFeatures}${op.bias ? '' : ' no-bias'}: ${type}`;
