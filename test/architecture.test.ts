@@ -46,6 +46,7 @@ const stages: readonly Stage[] = [
   },
   { name: 'runtime', paths: ['src/runtime/'], reads: ['contracts', 'diagnostics', 'onnx'] },
   { name: 'serve', paths: ['src/serve/'], reads: ['contracts', 'diagnostics', 'onnx', 'runtime'] },
+  { name: 'import', paths: ['src/import/'], reads: ['contracts', 'diagnostics', 'check'] },
   {
     name: 'cli',
     paths: ['src/cli/'],
@@ -64,6 +65,7 @@ const stages: readonly Stage[] = [
       'runtime',
       'emit',
       'serve',
+      'import',
     ],
   },
 ];

@@ -25,6 +25,7 @@ import {
 import { runCommand } from './run.js';
 import { serveCommand, serveFlags } from './serve.js';
 import { exportCommand, exportFlags } from './export.js';
+import { importCommand, importFlags, importUsage } from './import.js';
 
 export { ExitCode, type Io } from './io.js';
 
@@ -173,6 +174,13 @@ const commands: Record<string, Command> = {
       'Write a Triton Inference Server model repository (ONNX Runtime backend): config.pbtxt and 1/model.onnx per model.',
     flags: [...exportFlags, help],
     run: exportCommand,
+  },
+  import: {
+    usage: importUsage,
+    summary:
+      'Import a TensorFlow.js Layers model (model.json and its weight shards) as NAME.seq and NAME.safetensors that compile to the same function.',
+    flags: importFlags,
+    run: importCommand,
   },
 };
 

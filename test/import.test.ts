@@ -1,0 +1,251 @@
+// `seqc import` of TensorFlow.js Layers models: built with tfjs, saved as model.json + shard, imported by the CLI, compiled and run in onnxruntime-node against model.predict.
+
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { compile } from '../src/index.js';
+
+const workspace = mkdtempSync(join(tmpdir(), 'seqc-import-'));
+afterAll(() => rmSync(workspace, { recursive: true, force: true }));
+
+let folders = 0;
+
+/** Saves a tfjs model as model.json + one shard in a new folder; returns model.json's path. */
+async function saveTfjs(model: tf.LayersModel, edit?: (json: Record<string, unknown>) => void): Promise<string> {
+  const dir = join(workspace, `m${folders++}`);
+  mkdirSync(dir, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const json: Record<string, unknown> = {
+        format: 'layers-model',
+        generatedBy: 'TensorFlow.js tfjs-layers',
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: artifacts.weightSpecs }],
+      };
+      edit?.(json);
+      writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+      writeFileSync(join(dir, 'group1-shard1of1.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return join(dir, 'model.json');
+}
+
+async function seqc(...argv: string[]): Promise<{ status: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const status = await main(argv, { out: (t) => (out += t), err: (t) => (err += t), color: false });
+  return { status, out, err };
+}
+
+async function seqcJson(
+  ...argv: string[]
+): Promise<{ status: number; report: { diagnostics: { code: string; message: string; facts?: unknown }[] } }> {
+  const { status, out } = await seqc(...argv, '--json');
+  return { status, report: JSON.parse(out) };
+}
+
+/** Imports model.json with the CLI into OUT/name.seq and compiles what it wrote; returns the spec and a session. */
+async function importAndCompile(
+  modelJson: string,
+  ...flags: string[]
+): Promise<{ spec: string; session: ort.InferenceSession }> {
+  const out = join(modelJson, '..', 'out', 'imported.seq');
+  const run = await seqc('import', modelJson, '-o', out, ...flags);
+  expect(run.err).toBe('');
+  expect(run.status).toBe(0);
+  const spec = readFileSync(out, 'utf8');
+  const weights = readFileSync(join(modelJson, '..', 'out', 'imported.safetensors'));
+  const compiled = compile(spec, {
+    sourceName: 'imported.seq',
+    weights: { bytes: weights, name: 'imported.safetensors' },
+  });
+  expect(compiled.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return { spec, session: await ort.InferenceSession.create(compiled.model!) };
+}
+
+/** A seeded stream in [-1, 1). */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32) * 2 - 1;
+  };
+}
+
+/**
+ * A float batch [batch, time, features] whose rows are zero-padded at the front, at the back and
+ * not at all (a model without masking sees the zeros as steps, in tfjs and in seqc alike).
+ */
+function paddedFloats(batch: number, time: number, features: number, seed: number): number[][][] {
+  const next = random(seed);
+  return Array.from({ length: batch }, (_, b) =>
+    Array.from({ length: time }, (_, t) => {
+      const padded = (b % 3 === 1 && t < 2) || (b % 3 === 2 && t >= time - 2);
+      return Array.from({ length: features }, () => (padded ? 0 : next()));
+    }),
+  );
+}
+
+/** Token ids [batch, time] in [1, vocab), with 0 (padding) in front of row 1 and after row 2. */
+function paddedIds(batch: number, time: number, vocab: number, seed: number): number[][] {
+  const next = random(seed);
+  return Array.from({ length: batch }, (_, b) =>
+    Array.from({ length: time }, (_, t) => {
+      const padded = (b % 3 === 1 && t < 2) || (b % 3 === 2 && t >= time - 2);
+      return padded ? 0 : 1 + Math.floor(((next() + 1) / 2) * (vocab - 1));
+    }),
+  );
+}
+
+/** Runs both and returns the largest |seqc − tfjs| over the output. */
+async function maxDifference(
+  model: tf.LayersModel,
+  session: ort.InferenceSession,
+  x: number[][] | number[][][],
+  feeds: Record<string, ort.Tensor> = {},
+): Promise<number> {
+  const ids = !Array.isArray(x[0]![0]);
+  const expected = (model.predict(tf.tensor(x as number[][][])) as tf.Tensor).dataSync();
+  const inputName = session.inputNames[0]!;
+  const shape = ids
+    ? [x.length, (x[0] as number[]).length]
+    : [x.length, (x[0] as number[][]).length, (x[0]![0] as number[]).length];
+  const flat = (x as unknown[]).flat(2) as number[];
+  const tensor = ids
+    ? new ort.Tensor('int64', BigInt64Array.from(flat.map(BigInt)), shape)
+    : new ort.Tensor('float32', Float32Array.from(flat), shape);
+  const outputs = await session.run({ [inputName]: tensor, ...feeds });
+  // The model's output; a stateful layer's state outputs (`label.hn`) have a dot.
+  const actual = outputs[session.outputNames.find((n) => !n.includes('.'))!]!.data as Float32Array;
+  expect(actual.length).toBe(expected.length);
+  let max = 0;
+  for (let i = 0; i < actual.length; i++) max = Math.max(max, Math.abs(actual[i]! - expected[i]!));
+  return max;
+}
+
+/** Measured max |Δ| per case, printed at the end for the record. */
+const measured: [string, number][] = [];
+afterAll(() => {
+  console.log(measured.map(([name, d]) => `${name}: max |Δ| ${d.toExponential(2)}`).join('\n'));
+});
+
+async function expectSameFunction(
+  name: string,
+  model: tf.LayersModel,
+  x: number[][] | number[][][],
+  ...flags: string[]
+): Promise<string> {
+  const path = await saveTfjs(model);
+  const { spec, session } = await importAndCompile(path, ...flags);
+  const d = await maxDifference(model, session, x);
+  measured.push([name, d]);
+  expect(d).toBeLessThan(1e-5);
+  return spec;
+}
+
+describe('seqc import: TF.js Layers models compute the same function after import', () => {
+  it('Embedding → LSTM (hard_sigmoid gates, last) → Dense(softmax), and writes the spec a person would', async () => {
+    const model = tf.sequential({ name: 'tagger' });
+    model.add(tf.layers.embedding({ inputDim: 20, outputDim: 6, inputLength: 7, name: 'embed' }));
+    model.add(tf.layers.lstm({ units: 5, name: 'encoder' }));
+    model.add(tf.layers.dense({ units: 3, activation: 'softmax', name: 'probs' }));
+    const spec = await expectSameFunction('Embedding+LSTM+Dense(softmax)', model, paddedIds(4, 7, 20, 1));
+    expect(spec).toBe(readFileSync(join(import.meta.dirname, 'fixtures/import/tagger.seq'), 'utf8'));
+  });
+
+  it('Bidirectional(GRU, reset_after=false) sequences → SimpleRNN(relu) → LayerNormalization → TimeDistributed(Dense) → Dropout → Dense(tanh)', async () => {
+    const model = tf.sequential();
+    model.add(tf.layers.inputLayer({ batchInputShape: [null, 6, 4], name: 'frames' }));
+    model.add(
+      tf.layers.bidirectional({ layer: tf.layers.gru({ units: 3, returnSequences: true }) as tf.RNN, name: 'bi' }),
+    );
+    model.add(tf.layers.simpleRNN({ units: 4, activation: 'relu', returnSequences: true, name: 'rnn' }));
+    model.add(tf.layers.layerNormalization({ name: 'norm', epsilon: 1e-4 }));
+    model.add(tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 5 }), name: 'td' }));
+    model.add(tf.layers.dropout({ rate: 0.3, name: 'drop' }));
+    model.add(tf.layers.dense({ units: 2, activation: 'tanh', name: 'out' }));
+    const spec = await expectSameFunction(
+      'BiGRU(reset_after=false)+SimpleRNN(relu)+LN+TD(Dense)',
+      model,
+      paddedFloats(5, 6, 4, 2),
+    );
+    expect(spec).toContain('-> bi: BiGRU(3, recurrent_activation=hard_sigmoid, reset_after=false)');
+    expect(spec).toContain('# from Keras drop (Dropout): the identity at inference, left out');
+    expect(spec).toContain('-> norm: LayerNorm(eps=0.0001)');
+  });
+
+  it('recurrent activations: LSTM relu/sigmoid without bias, GRU linear/hard_sigmoid, SimpleRNN sigmoid and linear', async () => {
+    const lstm = tf.sequential();
+    lstm.add(
+      tf.layers.lstm({
+        units: 4,
+        activation: 'relu',
+        recurrentActivation: 'sigmoid',
+        useBias: false,
+        returnSequences: true,
+        unitForgetBias: true,
+        implementation: 2,
+        batchInputShape: [null, 5, 3],
+        name: 'lstm_relu',
+      }),
+    );
+    lstm.add(
+      tf.layers.lstm({ units: 3, activation: 'linear', recurrentActivation: 'hardSigmoid', name: 'lstm_linear' }),
+    );
+    const lstmSpec = await expectSameFunction('LSTM relu/sigmoid, linear/hard_sigmoid', lstm, paddedFloats(4, 5, 3, 3));
+    expect(lstmSpec).toContain('LSTM(4, bias=false, activation=relu)');
+    expect(lstmSpec).toContain('LSTM(3, recurrent_activation=hard_sigmoid, activation=linear) -> last');
+
+    const gru = tf.sequential();
+    gru.add(
+      tf.layers.gru({
+        units: 4,
+        activation: 'linear',
+        recurrentActivation: 'hardSigmoid',
+        returnSequences: true,
+        batchInputShape: [null, 5, 3],
+        name: 'gru_linear',
+      }),
+    );
+    gru.add(
+      tf.layers.gru({ units: 3, activation: 'relu', recurrentActivation: 'tanh', useBias: false, name: 'gru_relu' }),
+    );
+    await expectSameFunction('GRU linear/hard_sigmoid, relu/tanh', gru, paddedFloats(4, 5, 3, 4));
+
+    const rnn = tf.sequential();
+    rnn.add(
+      tf.layers.simpleRNN({ units: 4, activation: 'sigmoid', returnSequences: true, batchInputShape: [null, 5, 3] }),
+    );
+    rnn.add(tf.layers.simpleRNN({ units: 3, activation: 'linear', unroll: true }));
+    rnn.add(tf.layers.activation({ activation: 'relu' }));
+    await expectSameFunction('SimpleRNN sigmoid, linear + Activation(relu)', rnn, paddedFloats(4, 5, 3, 5));
+  });
+
+  it('Bidirectional(LSTM) without return_sequences: the forward last step ++ the backward final state', async () => {
+    const model = tf.sequential();
+    model.add(
+      tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 4 }) as tf.RNN, inputShape: [6, 3], name: 'bilstm' }),
+    );
+    model.add(tf.layers.dense({ units: 2, activation: 'sigmoid', name: 'head' }));
+    await expectSameFunction('BiLSTM last + Dense(sigmoid)', model, paddedFloats(4, 6, 3, 6));
+  });
+
+  it('stateful LSTM: the first batch from zero state', async () => {
+    const model = tf.sequential();
+    model.add(
+      tf.layers.lstm({ units: 3, stateful: true, returnSequences: true, batchInputShape: [2, 4, 3], name: 'stream' }),
+    );
+    const path = await saveTfjs(model);
+    const { spec, session } = await importAndCompile(path);
+    expect(spec).toContain('LSTM(3, recurrent_activation=hard_sigmoid, stateful=true)');
+    const zeros = new ort.Tensor('float32', new Float32Array(6), [1, 2, 3]);
+    const d = await maxDifference(model, session, paddedFloats(2, 4, 3, 7), { 'stream.h0': zeros, 'stream.c0': zeros });
+    measured.push(['stateful LSTM', d]);
+    expect(d).toBeLessThan(1e-5);
+  });
+});
