@@ -248,4 +248,61 @@ describe('seqc import: TF.js Layers models compute the same function after impor
     measured.push(['stateful LSTM', d]);
     expect(d).toBeLessThan(1e-5);
   });
+
+  it('an LSTM autoencoder: LSTM → RepeatVector → LSTM → TimeDistributed(Dense), with repeat(n)', async () => {
+    const model = tf.sequential();
+    model.add(tf.layers.lstm({ units: 4, inputShape: [5, 3], name: 'encode' }));
+    model.add(tf.layers.repeatVector({ n: 5, name: 'repeat_vector' }));
+    model.add(tf.layers.lstm({ units: 4, returnSequences: true, name: 'decode' }));
+    model.add(tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 3 }), name: 'reconstruct' }));
+    const spec = await expectSameFunction('LSTM autoencoder (RepeatVector)', model, paddedFloats(4, 5, 3, 8));
+    expect(spec).toContain('# from Keras repeat_vector (RepeatVector)\n    -> repeat(5)');
+  });
+
+  it('GRU with reset_after=true (Keras 2.3+ files): bias [2, 3U] split into input and recurrent biases', async () => {
+    // TF.js cannot build this GRU, so the test edits a reset_after=false model's files and checks against
+    // Keras's equations written out here (z, r, h blocks; h = z ⊙ h + (1 − z) ⊙ ĥ).
+    const units = 3;
+    const features = 2;
+    const built = tf.sequential();
+    built.add(tf.layers.gru({ units, returnSequences: true, inputShape: [4, features], name: 'gru' }));
+    const next = random(9);
+    const kernel = Array.from({ length: features * 3 * units }, next);
+    const recurrentKernel = Array.from({ length: units * 3 * units }, next);
+    const bias = Array.from({ length: 2 * 3 * units }, next);
+    const path = await saveTfjs(built, (json) => {
+      const topology = json['modelTopology'] as { config: { layers: { config: Record<string, unknown> }[] } };
+      topology.config.layers[0]!.config['reset_after'] = true;
+      topology.config.layers[0]!.config['recurrent_activation'] = 'sigmoid';
+      (json['weightsManifest'] as { weights: { name: string; shape: number[] }[] }[])[0]!.weights[2]!.shape = [
+        2,
+        3 * units,
+      ];
+    });
+    writeFileSync(join(path, '..', 'group1-shard1of1.bin'), new Float32Array([...kernel, ...recurrentKernel, ...bias]));
+    const { spec, session } = await importAndCompile(path);
+    expect(spec).toContain('-> gru: GRU(3)\n');
+    const x = paddedFloats(3, 4, features, 10);
+    const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+    const expected = x.flatMap((row) => {
+      let h = new Array<number>(units).fill(0);
+      return row.flatMap((xt) => {
+        const at = (w: number[], input: number[], cols: number, block: number, j: number) =>
+          input.reduce((sum, v, i) => sum + v * w[i * cols + block * units + j]!, 0);
+        const g = (block: number, j: number) => at(kernel, xt, 3 * units, block, j) + bias[block * units + j]!;
+        const rec = (block: number, j: number) =>
+          at(recurrentKernel, h, 3 * units, block, j) + bias[3 * units + block * units + j]!;
+        const z = h.map((_, j) => sigmoid(g(0, j) + rec(0, j)));
+        const r = h.map((_, j) => sigmoid(g(1, j) + rec(1, j)));
+        const candidate = h.map((_, j) => Math.tanh(g(2, j) + r[j]! * rec(2, j)));
+        h = h.map((hj, j) => z[j]! * hj + (1 - z[j]!) * candidate[j]!);
+        return h;
+      });
+    });
+    const input = new ort.Tensor('float32', Float32Array.from(x.flat(2)), [3, 4, features]);
+    const out = (await session.run({ [session.inputNames[0]!]: input }))[session.outputNames[0]!]!.data as Float32Array;
+    const d = Math.max(...expected.map((e, i) => Math.abs(e - out[i]!)));
+    measured.push(['GRU reset_after=true (written-out Keras equations)', d]);
+    expect(d).toBeLessThan(1e-5);
+  });
 });

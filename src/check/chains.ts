@@ -38,6 +38,7 @@ import {
   isLayerKind,
   layerKinds,
   layerSignatures,
+  repeatSignature,
   type BuiltinName,
   type LayerArguments,
   type LayerKind,
@@ -748,7 +749,9 @@ export function checkStep(ctx: ChainContext, step: Step, current: Binding, ops: 
 function checkStepWithoutTypes(ctx: ChainContext, step: Step): void {
   if (step.kind === 'outputStep') return;
   const callee = step.callee.text;
-  if (isBuiltin(callee)) {
+  if (callee === 'repeat') {
+    bindArguments(repeatSignature, step, ctx.diagnostics);
+  } else if (isBuiltin(callee)) {
     if (step.args !== undefined && step.args.length > 0) {
       ctx.diagnostics.push(
         error('SEQ025', step.args[0]!.span, `\`${callee}\` takes no arguments`, `write \`-> ${callee}\``, {
@@ -834,6 +837,7 @@ function checkBuiltin(
   current: Binding,
   ops: Op[],
 ): Binding | undefined {
+  if (name === 'repeat') return checkRepeat(ctx, step, label, current, ops);
   if (step.args !== undefined && step.args.length > 0) {
     ctx.diagnostics.push(
       error('SEQ025', step.args[0]!.span, `\`${name}\` takes no arguments`, `write \`-> ${name}\``, {
@@ -893,6 +897,48 @@ function checkBuiltin(
       display,
       ...(type.lengths === undefined ? {} : { lengths: type.lengths }),
       ...(finalStateOf === undefined ? {} : { finalStateOf }),
+    },
+    step,
+    ops,
+  );
+}
+
+/** `repeat(n)`: a float vector [batch, F] becomes the sequence [batch, n, F], each step a copy. */
+function checkRepeat(
+  ctx: ChainContext,
+  step: CallStep,
+  label: string | undefined,
+  current: Binding,
+  ops: Op[],
+): Binding | undefined {
+  const args = bindArguments(repeatSignature, step, ctx.diagnostics);
+  if (args === undefined) return undefined;
+  const type = current.value.type;
+  if (type.hasTime) {
+    ctx.diagnostics.push(
+      error(
+        'SEQ034',
+        step.callee.span,
+        `\`repeat\` makes a sequence of a vector [batch, features], but its input ${formatType(type)} has a time axis`,
+        'take one vector per row first, e.g. `-> last`',
+        { names: ['repeat'], expected: '[batch, features]', found: formatType(type) },
+      ),
+    );
+    return undefined;
+  }
+  if (!expectFloat(ctx, step, 'repeat', type)) return undefined;
+  const id = label ?? 'repeat';
+  const dims = [type.dims[0]!, fixed(args.n), ...type.dims.slice(1)];
+  return addOp(
+    ctx,
+    {
+      kind: 'repeat',
+      times: args.n,
+      label: id,
+      input: current.value.id,
+      output: { id, type: { dtype: 'float32', dims, hasTime: true } },
+      span: step.span,
+      display: `repeat(${args.n})`,
     },
     step,
     ops,

@@ -301,7 +301,8 @@ export const decoderSignature = {
   ],
 } as const satisfies ArgumentSignature;
 
-export type BuiltinName = 'last' | 'first' | 'mean' | 'max' | 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'log_softmax';
+export type BuiltinName =
+  'last' | 'first' | 'mean' | 'max' | 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'log_softmax' | 'repeat';
 
 export const builtinDocs: Readonly<Record<BuiltinName, string>> = {
   last: 'the last valid step of each row (final states of a recurrent layer)',
@@ -313,7 +314,15 @@ export const builtinDocs: Readonly<Record<BuiltinName, string>> = {
   sigmoid: 'logistic sigmoid',
   softmax: 'softmax over the last axis',
   log_softmax: 'log of softmax over the last axis',
+  repeat: 'repeat(n): a vector [batch, F] repeated n times along a new time axis, [batch, n, F] (Keras RepeatVector)',
 };
+
+/** The one builtin with an argument: `repeat(n)`, bound like a layer's arguments. */
+export const repeatSignature = {
+  kind: 'repeat',
+  positional: ['n'],
+  params: [{ name: 'n', type: { kind: 'int', min: 1, max: 65536 }, doc: 'how many steps the new time axis has' }],
+} as const satisfies ArgumentSignature;
 
 export const builtinNames = Object.keys(builtinDocs) as BuiltinName[];
 

@@ -636,6 +636,7 @@ class ModuleEmitter {
       case 'pool':
       case 'activation':
       case 'merge':
+      case 'repeat':
         return undefined;
       case 'conv1d':
         return conv1dModule(op);
@@ -727,6 +728,11 @@ class ModuleEmitter {
         return this.pool(out, indent, op);
       case 'activation':
         return this.activation(out, indent, op);
+      case 'repeat': {
+        const x = this.varOf(op.input);
+        out.add(indent, `${this.bindVar(op.output.id)} = ${x}.unsqueeze(1).expand(-1, ${op.times}, -1)`);
+        return;
+      }
       case 'merge':
         return this.merge(out, indent, op);
       case 'conv1d':

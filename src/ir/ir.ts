@@ -155,6 +155,12 @@ export interface PoolOp extends OpBase {
 
 export type ActivationFunction = 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'log_softmax';
 
+/** `repeat(n)`: a vector [batch, F] repeated n times along a new time axis, [batch, n, F] (Keras's RepeatVector). */
+export interface RepeatOp extends OpBase {
+  readonly kind: 'repeat';
+  readonly times: number;
+}
+
 export interface ActivationOp extends OpBase {
   readonly kind: 'activation';
   readonly fn: ActivationFunction;
@@ -199,7 +205,17 @@ export interface CrfOp extends OpBase {
 }
 
 export type Op =
-  EmbeddingOp | RecurrentOp | LinearOp | LayerNormOp | DropoutOp | PoolOp | ActivationOp | MergeOp | Conv1dOp | CrfOp;
+  | EmbeddingOp
+  | RecurrentOp
+  | LinearOp
+  | LayerNormOp
+  | DropoutOp
+  | PoolOp
+  | ActivationOp
+  | MergeOp
+  | Conv1dOp
+  | CrfOp
+  | RepeatOp;
 
 export interface ModelIR {
   readonly name: string;

@@ -120,6 +120,7 @@ export function parametersOf(op: Op): IrParameter[] {
     case 'pool':
     case 'activation':
     case 'merge':
+    case 'repeat':
       return [];
   }
 }

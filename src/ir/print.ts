@@ -60,6 +60,8 @@ function formatOp(op: Op): string {
       return `${head} ${op.mode}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${op.finalStateOf === undefined ? '' : ` final-state-of=${op.finalStateOf}`}: ${type}`;
     case 'activation':
       return `${head} ${op.fn}: ${type}`;
+    case 'repeat':
+      return `${head} times=${op.times}: ${type}`;
     case 'merge':
       return `${op.label} = ${op.mode}(${op.operands.join(', ')})${op.output.type.lengths === undefined ? '' : ` lengths=${op.output.type.lengths}`}: ${type}`;
     case 'crf':
