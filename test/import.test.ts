@@ -306,3 +306,108 @@ describe('seqc import: TF.js Layers models compute the same function after impor
     expect(d).toBeLessThan(1e-5);
   });
 });
+
+describe('seqc import: custom layers, overwriting and malformed files', () => {
+  it('--map CLASS=builtin writes a custom layer as the builtin, and without it the layer is SEQ602', async () => {
+    const model = tf.sequential();
+    model.add(tf.layers.lstm({ units: 4, inputShape: [5, 3], name: 'lstm' }));
+    model.add(tf.layers.dense({ units: 2, name: 'head' }));
+    const path = await saveTfjs(model, (json) => {
+      const topology = json['modelTopology'] as {
+        config: { layers: { class_name: string; config: Record<string, unknown> }[] };
+      };
+      topology.config.layers[0]!.config['return_sequences'] = true;
+      topology.config.layers.splice(1, 0, { class_name: 'GetLastTimestepLayer', config: { name: 'get_last' } });
+    });
+    const refused = await seqcJson('import', path, '-o', join(path, '..', 'refused', 'm.seq'));
+    expect(refused.status).toBe(1);
+    expect(refused.report.diagnostics.map((d) => [d.code, d.facts])).toEqual([
+      ['SEQ602', { names: ['get_last', 'GetLastTimestepLayer'], found: 'GetLastTimestepLayer' }],
+    ]);
+    const { spec, session } = await importAndCompile(path, '--map', 'GetLastTimestepLayer=last');
+    expect(spec).toContain('# from Keras get_last (GetLastTimestepLayer), mapped by --map to `last`\n    -> last\n');
+    const d = await maxDifference(model, session, paddedFloats(3, 5, 3, 11));
+    measured.push(['--map GetLastTimestepLayer=last', d]);
+    expect(d).toBeLessThan(1e-5);
+  });
+
+  it('refuses to replace NAME.seq or NAME.safetensors without --force (SEQ605), and replaces both with it', async () => {
+    const model = tf.sequential();
+    model.add(tf.layers.dense({ units: 2, inputShape: [3], name: 'fc' }));
+    const path = await saveTfjs(model);
+    const out = join(path, '..', 'out', 'fc.seq');
+    expect((await seqc('import', path, '-o', out)).status).toBe(0);
+    writeFileSync(out, '# edited by hand\n');
+    const again = await seqcJson('import', path, '-o', out);
+    expect(again.status).toBe(1);
+    expect(again.report.diagnostics.map((d) => d.code)).toEqual(['SEQ605']);
+    expect(readFileSync(out, 'utf8')).toBe('# edited by hand\n');
+    expect((await seqc('import', path, '-o', out, '--force')).status).toBe(0);
+    expect(readFileSync(out, 'utf8')).toContain('-> fc: Linear(2)');
+  });
+
+  it('reports malformed files as diagnostics, writing nothing', async () => {
+    const model = tf.sequential();
+    model.add(tf.layers.dense({ units: 2, inputShape: [3], name: 'fc' }));
+    const path = await saveTfjs(model);
+    const shard = join(path, '..', 'group1-shard1of1.bin');
+    const good = readFileSync(path, 'utf8');
+    const cases: [string, () => void, string][] = [
+      ['bad JSON', () => writeFileSync(path, good.slice(0, 40)), 'SEQ600'],
+      ['no modelTopology', () => writeFileSync(path, '{"weightsManifest": []}'), 'SEQ600'],
+      [
+        'a shard outside the folder',
+        () => writeFileSync(path, good.replace('group1-shard1of1.bin', '../x.bin')),
+        'SEQ600',
+      ],
+      ['an absurd shape', () => writeFileSync(path, good.replace('"shape":[3,2]', '"shape":[1e300,2]')), 'SEQ600'],
+      [
+        'a huge shape',
+        () => writeFileSync(path, good.replace('"shape":[3,2]', '"shape":[1073741824,1073741824]')),
+        'SEQ601',
+      ],
+      ['a missing shard', () => rmSync(shard), 'SEQ601'],
+      ['a short shard', () => writeFileSync(shard, new Uint8Array(12)), 'SEQ601'],
+      [
+        'a weight of the wrong shape',
+        () => writeFileSync(path, good.replace('"shape":[3,2]', '"shape":[2,3]')),
+        'SEQ601',
+      ],
+      ['a functional model', () => writeFileSync(path, good.replace('"Sequential"', '"Functional"')), 'SEQ604'],
+    ];
+    const bytes = readFileSync(shard);
+    for (const [what, corrupt, code] of cases) {
+      writeFileSync(path, good);
+      writeFileSync(shard, bytes);
+      corrupt();
+      const out = join(path, '..', 'bad', 'm.seq');
+      const run = await seqcJson('import', path, '-o', out);
+      expect(run.status, what).toBe(1);
+      expect(
+        run.report.diagnostics.map((d) => d.code),
+        what,
+      ).toEqual([code]);
+      expect(() => readFileSync(out), what).toThrow();
+    }
+  });
+
+  it('names the layer, its class and the option it cannot import (SEQ603)', async () => {
+    const model = tf.sequential();
+    model.add(tf.layers.lstm({ units: 2, inputShape: [4, 3], name: 'enc' }));
+    const path = await saveTfjs(model, (json) => {
+      const topology = json['modelTopology'] as { config: { layers: { config: Record<string, unknown> }[] } };
+      topology.config.layers[0]!.config['activation'] = 'elu';
+    });
+    const run = await seqcJson('import', path, '-o', join(path, '..', 'out', 'm.seq'));
+    expect(run.report.diagnostics.map((d) => [d.code, d.facts])).toEqual([
+      [
+        'SEQ603',
+        {
+          names: ['enc', 'LSTM', 'activation'],
+          found: '"elu"',
+          expected: ['tanh', 'relu', 'sigmoid', 'hard_sigmoid', 'linear'],
+        },
+      ],
+    ]);
+  });
+});

@@ -136,6 +136,9 @@ function readTfjs(
   return { result: importKeras(decoded.model, { source: modelPath, modelName, map }), diagnostics: [], inputs };
 }
 
+/** The builtins a custom layer may be mapped to: every one but `repeat`, which needs its `n`. */
+const mappable = builtinNames.filter((b) => b !== 'repeat');
+
 /** `--map CLASS=builtin` flags as a map, or SEQ606 for a malformed one. */
 function mapFlags(values: readonly string[]): { map: Map<string, string>; diagnostics: Diagnostic[] } {
   const map = new Map<string, string>();
@@ -143,14 +146,14 @@ function mapFlags(values: readonly string[]): { map: Map<string, string>; diagno
   for (const value of values) {
     const match = /^([A-Za-z_][A-Za-z0-9_.>-]*)=([a-z_]+)$/.exec(value);
     const builtin = match?.[2];
-    if (match === null || builtin === undefined || !(builtinNames as readonly string[]).includes(builtin)) {
+    if (match === null || builtin === undefined || !(mappable as readonly string[]).includes(builtin)) {
       diagnostics.push(
         error(
           'SEQ606',
           spanOfWhole('--map'),
           `\`--map ${value}\` is not CLASS=builtin`,
-          `write \`--map CustomLayerClass=last\`; builtins: ${builtinNames.join(', ')}`,
-          { found: value, expected: [...builtinNames] },
+          `write \`--map CustomLayerClass=last\`; builtins: ${mappable.join(', ')}`,
+          { found: value, expected: mappable },
         ),
       );
       continue;

@@ -342,7 +342,7 @@ function convertLayer(ctx: Context, layer: KerasLayer, value: Flow): Flow | unde
         ctx,
         layer,
         layer.className,
-        `map a custom layer to a builtin with \`--map ${layer.className}=BUILTIN\` (builtins: ${builtinNames.join(', ')})`,
+        `map a custom layer to a builtin with \`--map ${layer.className}=BUILTIN\` (builtins: ${builtinNames.filter((b) => b !== 'repeat').join(', ')})`,
       );
   }
 }
