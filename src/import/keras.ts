@@ -119,6 +119,8 @@ interface Flow {
   readonly time: boolean;
   /** The feature size; for token ids, undefined. */
   readonly features?: number;
+  /** Whether the value carries a Keras mask (from `mask_zero` or `Masking`), which recurrent layers honour. */
+  readonly masked?: boolean;
 }
 
 const span = (ctx: Context) => spanOfWhole(ctx.options.source);
@@ -315,7 +317,7 @@ function convertLayer(ctx: Context, layer: KerasLayer, value: Flow): Flow | unde
         return unsupportedOption(ctx, layer, 'n', n, ['a positive integer']);
       if (value.time || !expectFloat(ctx, layer, value)) return shapeProblem(ctx, layer, value, '[batch, features]');
       ctx.lines.push(comment(layer), `-> repeat(${n})`);
-      return { ...value, time: true };
+      return { ...value, time: true, masked: false };
     }
     case 'Masking': {
       const v = layer.config['mask_value'] ?? 0;
@@ -323,15 +325,15 @@ function convertLayer(ctx: Context, layer: KerasLayer, value: Flow): Flow | unde
         return unsupportedOption(ctx, layer, 'mask_value', v, ['a number']);
       if (!value.time || !expectFloat(ctx, layer, value))
         return shapeProblem(ctx, layer, value, '[batch, time, features]');
-      ctx.lines.push(comment(layer), `-> masking(value=${numberText(v)})`);
-      return value;
+      ctx.lines.push(comment(layer), v === 0 ? '-> masking' : `-> masking(value=${numberText(v)})`);
+      return { ...value, masked: true };
     }
     case 'GlobalAveragePooling1D':
     case 'GlobalMaxPooling1D': {
       if (!value.time || !expectFloat(ctx, layer, value))
         return shapeProblem(ctx, layer, value, '[batch, time, features]');
       ctx.lines.push(comment(layer), `-> ${layer.className === 'GlobalAveragePooling1D' ? 'mean' : 'max'}`);
-      return { ...value, time: false };
+      return { ...value, time: false, masked: false };
     }
     default:
       if (inferenceIdentity.has(layer.className)) {
@@ -370,7 +372,7 @@ function mappedLayer(ctx: Context, layer: KerasLayer, builtin: string, value: Fl
   if (pools.includes(builtin) && !value.time) return shapeProblem(ctx, layer, value, '[batch, time, features]');
   if (!expectFloat(ctx, layer, value)) return undefined;
   ctx.lines.push(`# from Keras ${layer.name} (${layer.className}), mapped by --map to \`${builtin}\``, `-> ${builtin}`);
-  return pools.includes(builtin) ? { ...value, time: false } : value;
+  return pools.includes(builtin) ? { ...value, time: false, masked: false } : value;
 }
 
 function embedding(ctx: Context, layer: KerasLayer, value: Flow): Flow | undefined {
@@ -384,7 +386,7 @@ function embedding(ctx: Context, layer: KerasLayer, value: Flow): Flow | undefin
   ctx.tensors.set(`${label}.weight`, weights['embeddings']!);
   const mask = layer.config['mask_zero'] === true ? ', mask_zero=true' : '';
   ctx.lines.push(comment(layer), `-> ${label}: Embedding(${vocab}, ${dim}${mask})`);
-  return { dtype: 'float32', time: true, features: dim };
+  return { dtype: 'float32', time: true, features: dim, masked: layer.config['mask_zero'] === true };
 }
 
 function dense(
@@ -514,6 +516,11 @@ function recurrent(
   if (c['stateful'] === true) args.push('stateful=true');
   if (c['go_backwards'] === true) args.push('go_backwards=true');
   if (merge !== undefined && merge !== 'concat') args.push(`merge=${merge}`);
+  const returnSequences = c['return_sequences'] === true;
+  // Over a mask, a masked step outputs the previous output (TF.js, Keras's default) or zeros: Keras's
+  // zero_output_for_mask, which Keras's Bidirectional turns on for layers that return sequences.
+  const zeroMasked = c['zero_output_for_mask'] === true || (merge !== undefined && returnSequences && !ctx.tfjs);
+  if (value.masked === true && zeroMasked) args.push('masked_output=zero');
 
   const blocks = gateBlocks[cell];
   const rows = blocks.count * units;
@@ -542,10 +549,9 @@ function recurrent(
       ctx.tensors.set(`${label}.bias_hh${suffix}`, reorder({ shape: [rows], data: hh }));
     }
   }
-  const returnSequences = c['return_sequences'] === true;
   ctx.lines.push(comment(outer), `-> ${label}: ${kind}(${args.join(', ')})${returnSequences ? '' : ' -> last'}`);
   const width = merge === undefined || merge === 'concat' ? units * directions.length : units;
-  return { dtype: 'float32', time: returnSequences, features: width };
+  return { dtype: 'float32', time: returnSequences, features: width, masked: returnSequences && value.masked === true };
 }
 
 /** A Keras activation name as seqc's, by the file's Keras version; undefined after a diagnostic. */
