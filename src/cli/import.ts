@@ -6,12 +6,14 @@ import { builtinNames } from '../check/signatures.js';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { importKeras, type ImportResult } from '../import/keras.js';
 import { decodeTfjsWeights, parseTfjsModel, shardPaths } from '../import/tfjs.js';
+import { readKerasArchive, readKerasH5 } from './keras-files.js';
 import { compile } from '../index.js';
 import { writeSafetensors } from '../weights/safetensors.js';
 import type { FlagSpec, ParsedArgs } from './args.js';
 import { emit, ExitCode, help, readBytes, readText, report, usage, writeFilesAtomically, type Io } from './io.js';
 
-export const importUsage = 'seqc import MODEL.json [-o OUT/NAME.seq] [--force] [--map CLASS=builtin …]';
+export const importUsage =
+  'seqc import MODEL.json|MODEL.keras|MODEL.h5 [-o OUT/NAME.seq] [--force] [--map CLASS=builtin …]';
 
 export const importFlags: readonly FlagSpec[] = [
   { name: 'out', alias: 'o', takesValue: true, description: 'the spec to write; NAME.safetensors goes beside it' },
@@ -62,7 +64,7 @@ export async function importCommand(args: ParsedArgs, io: Io): Promise<number> {
     }
   }
 
-  const read = readTfjs(modelPath, basename(out, extname(out)), map.map);
+  const read = await readModel(modelPath, basename(out, extname(out)), map.map);
   report(read.result?.diagnostics ?? read.diagnostics, new Map(), io);
   const { spec, tensors } = read.result ?? {};
   if (spec === undefined || tensors === undefined) return ExitCode.diagnostics;
@@ -99,6 +101,24 @@ export async function importCommand(args: ParsedArgs, io: Io): Promise<number> {
     `wrote ${out} and ${weightsPath} (${tensors.size} tensors)\n`,
   );
   return ExitCode.ok;
+}
+
+/** Reads a model by its extension (`.keras`, `.h5`, else TF.js model.json) and converts it. */
+async function readModel(
+  modelPath: string,
+  modelName: string,
+  map: ReadonlyMap<string, string>,
+): Promise<{ result?: ImportResult; diagnostics: Diagnostic[]; inputs: string[] }> {
+  const extension = extname(modelPath).toLowerCase();
+  if (extension !== '.keras' && extension !== '.h5' && extension !== '.hdf5')
+    return readTfjs(modelPath, modelName, map);
+  const inputs = [modelPath];
+  const bytes = readBytes(modelPath, 'weights');
+  if (bytes.bytes === undefined) return { diagnostics: bytes.diagnostics, inputs };
+  const read =
+    extension === '.keras' ? await readKerasArchive(bytes.bytes, modelPath) : await readKerasH5(modelPath, modelPath);
+  if (read.model === undefined) return { diagnostics: read.diagnostics, inputs };
+  return { result: importKeras(read.model, { source: modelPath, modelName, map }), diagnostics: [], inputs };
 }
 
 /** Reads model.json and its shards and converts them; `inputs` are the files read, which no output may replace. */
