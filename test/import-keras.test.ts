@@ -21,9 +21,7 @@ beforeAll(async () => {
 type LayerConfig = { class_name: string; config: Record<string, unknown> };
 
 /** A TF.js model's Keras config and its weights by TF.js name (`lstm/kernel`, `bi/forward_lstm_x/bias`). */
-async function configAndWeights(
-  model: tf.LayersModel,
-): Promise<{
+async function configAndWeights(model: tf.LayersModel): Promise<{
   topology: { class_name: string; config: { name: string; layers: LayerConfig[] } };
   weights: Map<string, KerasTensor>;
 }> {
