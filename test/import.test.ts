@@ -411,3 +411,64 @@ describe('seqc import: custom layers, overwriting and malformed files', () => {
     ]);
   });
 });
+
+describe('seqc import never throws on a mangled config', () => {
+  it('gives a spec or diagnostics for 400 random mutations of a model.json', async () => {
+    const model = tf.sequential();
+    model.add(tf.layers.embedding({ inputDim: 10, outputDim: 4, inputLength: 5, name: 'emb' }));
+    model.add(
+      tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 3, returnSequences: true }) as tf.RNN, name: 'bi' }),
+    );
+    model.add(tf.layers.layerNormalization({ name: 'norm' }));
+    model.add(tf.layers.gru({ units: 2, name: 'gru' }));
+    model.add(tf.layers.repeatVector({ n: 3, name: 'rep' }));
+    model.add(tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 2, activation: 'relu' }), name: 'td' }));
+    const path = await saveTfjs(model);
+    const good = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    const shard = new Uint8Array(readFileSync(join(path, '..', 'group1-shard1of1.bin')));
+    const next = random(42);
+    const oddValues: unknown[] = [null, -1, 0, 1e9, 'x', '', true, [], {}, [null], { class_name: 'LSTM' }, 2.5, -0.5];
+    /** Every object and array in the JSON, to pick a place to mutate. */
+    const containers = (v: unknown, out: (Record<string, unknown> | unknown[])[] = []) => {
+      if (typeof v === 'object' && v !== null) {
+        out.push(v as Record<string, unknown>);
+        for (const child of Object.values(v)) containers(child, out);
+      }
+      return out;
+    };
+    const { importKeras } = await import('../src/import/keras.js');
+    const { decodeTfjsWeights, parseTfjsModel } = await import('../src/import/tfjs.js');
+    let specs = 0;
+    for (let i = 0; i < 400; i++) {
+      const mangled = structuredClone(good);
+      for (let k = 0; k < 1 + Math.floor(((next() + 1) / 2) * 3); k++) {
+        const all = containers(mangled);
+        const target = all[Math.floor(((next() + 1) / 2) * all.length)]!;
+        const keys = Object.keys(target);
+        if (keys.length === 0) continue;
+        const key = keys[Math.floor(((next() + 1) / 2) * keys.length)]!;
+        if (next() < -0.6) delete (target as Record<string, unknown>)[key];
+        else (target as Record<string, unknown>)[key] = oddValues[Math.floor(((next() + 1) / 2) * oddValues.length)];
+      }
+      const parsed = parseTfjsModel(JSON.stringify(mangled), 'model.json');
+      if (parsed.model === undefined) {
+        expect(parsed.diagnostics.length).toBeGreaterThan(0);
+        continue;
+      }
+      const paths = parsed.model.groups.flatMap((g) => g.paths);
+      const decoded = decodeTfjsWeights(parsed.model, new Map(paths.map((p) => [p, shard])), 'model.json');
+      if (decoded.model === undefined) {
+        expect(decoded.diagnostics.length).toBeGreaterThan(0);
+        continue;
+      }
+      const result = importKeras(decoded.model, { source: 'model.json', modelName: 'fuzzed' });
+      if (result.spec === undefined) expect(result.diagnostics.length).toBeGreaterThan(0);
+      else {
+        specs++;
+        // What the importer writes is a spec that compiles: it reports what it cannot express itself.
+        expect(compile(result.spec).diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      }
+    }
+    expect(specs).toBeGreaterThan(0);
+  });
+});
