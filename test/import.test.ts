@@ -307,6 +307,49 @@ describe('seqc import: TF.js Layers models compute the same function after impor
   });
 });
 
+describe('seqc import: more options and weight encodings', () => {
+  it('LayerNormalization without center or scale (weight ones, bias zeros) on a vector, after GlobalAveragePooling1D', async () => {
+    const model = tf.sequential();
+    model.add(tf.layers.simpleRNN({ units: 4, returnSequences: true, inputShape: [5, 3], name: 'rnn' }));
+    model.add(tf.layers.globalAveragePooling1d({ name: 'pool' }));
+    model.add(tf.layers.layerNormalization({ center: false, scale: false, name: 'norm' }));
+    model.add(tf.layers.dense({ units: 2, useBias: false, name: 'head' }));
+    const spec = await expectSameFunction(
+      'LayerNorm(center=false, scale=false) + mean',
+      model,
+      paddedFloats(3, 5, 3, 12),
+    );
+    expect(spec).toContain(
+      '# from Keras norm (LayerNormalization); scale=false: weight ones, center=false: bias zeros',
+    );
+    expect(spec).toContain('# from Keras pool (GlobalAveragePooling1D)\n    -> mean\n');
+    expect(spec).toContain('-> head: Linear(2, bias=false)');
+  });
+
+  it('reads uint8-quantized and float16 weights as TF.js dequantizes them (q · scale + min)', async () => {
+    const model = tf.sequential();
+    model.add(tf.layers.dense({ units: 2, inputShape: [3], name: 'fc' }));
+    const path = await saveTfjs(model, (json) => {
+      const [kernel, bias] = (json['weightsManifest'] as { weights: Record<string, unknown>[] }[])[0]!.weights;
+      kernel!['quantization'] = { dtype: 'uint8', scale: 0.5, min: -1 };
+      bias!['quantization'] = { dtype: 'float16' };
+    });
+    // kernel [3, 2] as uint8 0..5, bias [2] as float16 1.5 and -2.
+    const shard = new Uint8Array(6 + 4);
+    shard.set([0, 1, 2, 3, 4, 5]);
+    new DataView(shard.buffer).setUint16(6, 0x3e00, true);
+    new DataView(shard.buffer).setUint16(8, 0xc000, true);
+    writeFileSync(join(path, '..', 'group1-shard1of1.bin'), shard);
+    const out = join(path, '..', 'out', 'q.seq');
+    expect((await seqc('import', path, '-o', out)).status).toBe(0);
+    const { readSafetensors } = await import('../src/weights/safetensors.js');
+    const tensors = readSafetensors(readFileSync(join(path, '..', 'out', 'q.safetensors')), 'q.safetensors');
+    const weights = tensors.tensors;
+    expect(Array.from(weights!.get('fc.weight')!.data)).toEqual([-1, 0, 1, -0.5, 0.5, 1.5]);
+    expect(Array.from(weights!.get('fc.bias')!.data)).toEqual([1.5, -2]);
+  });
+});
+
 describe('seqc import: custom layers, overwriting and malformed files', () => {
   it('--map CLASS=builtin writes a custom layer as the builtin, and without it the layer is SEQ602', async () => {
     const model = tf.sequential();
