@@ -72,11 +72,8 @@ export async function importCommand(args: ParsedArgs, io: Io): Promise<number> {
 
   // The spec must compile with its weights before anything is written.
   const compiled = compile(spec, { sourceName: out, weights: { bytes: safetensors, name: weightsPath } });
-  const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0) {
-    report(compiled.diagnostics, new Map([[out, spec]]), io);
-    return ExitCode.diagnostics;
-  }
+  report(compiled.diagnostics, new Map([[out, spec]]), io);
+  if (compiled.diagnostics.some((d) => d.severity === 'error')) return ExitCode.diagnostics;
   const failures = await writeFilesAtomically(
     [
       { path: weightsPath, data: safetensors },

@@ -178,7 +178,7 @@ const commands: Record<string, Command> = {
   import: {
     usage: importUsage,
     summary:
-      'Import a TensorFlow.js Layers model (model.json and its weight shards) as NAME.seq and NAME.safetensors that compile to the same function.',
+      'Import a Keras Sequential model (TF.js Layers model.json with its shards, .keras or legacy .h5) as NAME.seq and NAME.safetensors that compile to the same function.\nDefault output: MODEL with the extension .seq. Layers or options seqc cannot express exactly are errors, never approximations.',
     flags: importFlags,
     run: importCommand,
   },
