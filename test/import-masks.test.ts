@@ -2,7 +2,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { checkSource, compile, writeSafetensors } from '../src/index.js';
 import { importKeras } from '../src/import/keras.js';
 import { decodeTfjsWeights, parseTfjsModel } from '../src/import/tfjs.js';
@@ -130,16 +130,32 @@ const idBatch = [
   [1, 2, 3, 4, 5, 6],
 ];
 
-async function maxDifference(model: tf.LayersModel, spec: string, weights: Uint8Array): Promise<number> {
+/** Measured max |Δ| per case, printed at the end for the record. */
+const measured: [string, number][] = [];
+afterAll(() => console.log(measured.map(([n, d]) => `${n}: max |Δ| ${d.toExponential(2)}`).join('\n')));
+
+async function maxDifference(
+  name: string,
+  model: tf.LayersModel,
+  spec: string,
+  weights: Uint8Array,
+  batch: number[][] | number[][][] = idBatch,
+): Promise<number> {
   const compiled = compile(spec, { weights: { bytes: weights, name: 'masked.safetensors' } });
   expect(compiled.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   const session = await ort.InferenceSession.create(compiled.model!);
-  const expected = (model.predict(tf.tensor(idBatch)) as tf.Tensor).dataSync();
-  const input = new ort.Tensor('int64', BigInt64Array.from(idBatch.flat().map(BigInt)), [4, 6]);
+  const expected = (model.predict(tf.tensor(batch)) as tf.Tensor).dataSync();
+  const ids = !Array.isArray(batch[0]![0]);
+  const flat = (batch as unknown[]).flat(2) as number[];
+  const input = ids
+    ? new ort.Tensor('int64', BigInt64Array.from(flat.map(BigInt)), [batch.length, (batch[0] as number[]).length])
+    : new ort.Tensor('float32', Float32Array.from(flat), [batch.length, (batch[0] as number[][]).length, 3]);
   const actual = (await session.run({ [session.inputNames[0]!]: input }))[session.outputNames[0]!]!
     .data as Float32Array;
   expect(actual.length).toBe(expected.length);
-  return Math.max(...Array.from(actual, (a, i) => Math.abs(a - expected[i]!)));
+  const d = Math.max(...Array.from(actual, (a, i) => Math.abs(a - expected[i]!)));
+  measured.push([name, d]);
+  return d;
 }
 
 describe.skipIf(!masksLanded)('imported masked models compute what TF.js computes (once Keras masks land)', () => {
@@ -156,7 +172,7 @@ describe.skipIf(!masksLanded)('imported masked models compute what TF.js compute
     );
     model.add(tf.layers.dense({ units: 2, name: 'out' }));
     const { spec, weights } = await importInMemory(model);
-    expect(await maxDifference(model, spec, weights)).toBeLessThan(1e-5);
+    expect(await maxDifference('mask_zero → LSTM → BiGRU(sum) → Dense', model, spec, weights)).toBeLessThan(1e-5);
   });
 
   it('mask_zero → GRU(go_backwards) → BiLSTM(merge=ave, mul) → last', async () => {
@@ -174,6 +190,25 @@ describe.skipIf(!masksLanded)('imported masked models compute what TF.js compute
       tf.layers.bidirectional({ layer: tf.layers.simpleRNN({ units: 2 }) as tf.RNN, mergeMode: 'mul', name: 'prod' }),
     );
     const { spec, weights } = await importInMemory(model);
-    expect(await maxDifference(model, spec, weights)).toBeLessThan(1e-5);
+    expect(
+      await maxDifference('mask_zero → GRU(go_backwards) → BiLSTM(ave) → BiRNN(mul)', model, spec, weights),
+    ).toBeLessThan(1e-5);
+  });
+
+  it('Masking(0) over float frames → LSTM(go_backwards) last → Dense, and a Bidirectional(GRU) last', async () => {
+    const frames = idBatch.map((row) => row.map((id) => [0, 1, 2].map((f) => (id === 0 ? 0 : Math.sin(id * 3 + f)))));
+    const back = tf.sequential();
+    back.add(tf.layers.masking({ inputShape: [6, 3], name: 'mask' }));
+    back.add(tf.layers.lstm({ units: 3, goBackwards: true, name: 'back' }));
+    back.add(tf.layers.dense({ units: 2, name: 'out' }));
+    const first = await importInMemory(back);
+    expect(
+      await maxDifference('Masking → LSTM(go_backwards) → Dense', back, first.spec, first.weights, frames),
+    ).toBeLessThan(1e-5);
+    const bi = tf.sequential();
+    bi.add(tf.layers.masking({ inputShape: [6, 3], name: 'mask' }));
+    bi.add(tf.layers.bidirectional({ layer: tf.layers.gru({ units: 2 }) as tf.RNN, name: 'bi' }));
+    const second = await importInMemory(bi);
+    expect(await maxDifference('Masking → BiGRU last', bi, second.spec, second.weights, frames)).toBeLessThan(1e-5);
   });
 });
