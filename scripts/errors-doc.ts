@@ -706,7 +706,90 @@ export const commandExamples: readonly CommandExample[] = [
     argv: ['serve', 'tagger.seq', '--port', '0'],
     withoutFastify: true,
   },
+  {
+    code: 'SEQ600',
+    situation: 'A model.json cut short while it was copied.',
+    files: { 'model.json': tfjsFiles()['model.json'].slice(0, 60) },
+    argv: ['import', 'model.json', '-o', 'imported.seq'],
+  },
+  {
+    code: 'SEQ601',
+    situation: 'A weight shard that is shorter than the weights the manifest lists.',
+    files: { ...tfjsFiles(), 'group1-shard1of1.bin': new Uint8Array(20) },
+    argv: ['import', 'model.json', '-o', 'imported.seq'],
+  },
+  {
+    code: 'SEQ602',
+    situation: 'A model with a convolution, a layer class seqc does not import.',
+    files: tfjsFiles({ class_name: 'Conv1D', config: { name: 'conv', filters: 4, kernel_size: 3 } }),
+    argv: ['import', 'model.json', '-o', 'imported.seq'],
+  },
+  {
+    code: 'SEQ603',
+    situation: 'A Dense layer with the `elu` activation, which seqc has no builtin for.',
+    files: tfjsFiles(undefined, 'elu'),
+    argv: ['import', 'model.json', '-o', 'imported.seq'],
+  },
+  {
+    code: 'SEQ604',
+    situation: 'A functional model (`tf.model({inputs, outputs})`) rather than a Sequential one.',
+    files: { ...tfjsFiles(), 'model.json': tfjsFiles()['model.json'].replace('"Sequential"', '"Functional"') },
+    argv: ['import', 'model.json', '-o', 'imported.seq'],
+  },
+  {
+    code: 'SEQ605',
+    situation: 'Importing into a spec that an earlier import wrote, without `--force`.',
+    files: tfjsFiles(),
+    setup: [['import', 'model.json', '-o', 'imported.seq']],
+    argv: ['import', 'model.json', '-o', 'imported.seq'],
+  },
+  {
+    code: 'SEQ606',
+    situation: 'A `--map` flag that names no builtin.',
+    files: tfjsFiles(),
+    argv: ['import', 'model.json', '-o', 'imported.seq', '--map', 'GetLastTimestepLayer=final'],
+  },
 ];
+
+/**
+ * A TF.js Layers model.json (Embedding(3, 2) → [extra layer] → Dense(1, activation)) and its shard,
+ * as `model.save()` lays them out, for the examples of `seqc import`.
+ */
+function tfjsFiles(
+  extra?: unknown,
+  activation = 'sigmoid',
+): { 'model.json': string; 'group1-shard1of1.bin': Uint8Array } {
+  const layers = [
+    { class_name: 'InputLayer', config: { name: 'tokens', batch_input_shape: [null, 4], dtype: 'float32' } },
+    { class_name: 'Embedding', config: { name: 'embed', input_dim: 3, output_dim: 2 } },
+    { class_name: 'GlobalAveragePooling1D', config: { name: 'pool' } },
+    ...(extra === undefined ? [] : [extra]),
+    { class_name: 'Dense', config: { name: 'score', units: 1, activation } },
+  ];
+  const model = {
+    format: 'layers-model',
+    modelTopology: {
+      class_name: 'Sequential',
+      config: { name: 'tagger', layers },
+      keras_version: 'tfjs-layers 4.22.0',
+    },
+    weightsManifest: [
+      {
+        paths: ['group1-shard1of1.bin'],
+        weights: [
+          { name: 'embed/embeddings', shape: [3, 2], dtype: 'float32' },
+          { name: 'score/kernel', shape: [2, 1], dtype: 'float32' },
+          { name: 'score/bias', shape: [1], dtype: 'float32' },
+        ],
+      },
+    ],
+  };
+  const weights = new Float32Array([0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8, 0.05]);
+  return {
+    'model.json': `${JSON.stringify(model, null, 2)}\n`,
+    'group1-shard1of1.bin': new Uint8Array(weights.buffer),
+  };
+}
 
 const stageTitles: Readonly<Record<string, string>> = {
   syntax: 'Syntax',
@@ -717,6 +800,7 @@ const stageTitles: Readonly<Record<string, string>> = {
   cli: 'Command line',
   runtime: 'Running a model',
   serve: 'Serving',
+  import: 'Importing Keras and TensorFlow.js models',
 };
 
 /** The whole page, built from the catalogue, the fixtures and the command examples. */

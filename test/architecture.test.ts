@@ -47,6 +47,7 @@ const stages: readonly Stage[] = [
   },
   { name: 'runtime', paths: ['src/runtime/'], reads: ['contracts', 'diagnostics', 'onnx'] },
   { name: 'serve', paths: ['src/serve/'], reads: ['contracts', 'diagnostics', 'onnx', 'runtime'] },
+  { name: 'import', paths: ['src/import/'], reads: ['contracts', 'diagnostics', 'check'] },
   {
     name: 'cli',
     paths: ['src/cli/'],

@@ -46,6 +46,7 @@ describe('bindArguments', () => {
       go_backwards: false,
       masked_output: 'previous',
       merge: 'concat',
+      activation: 'tanh',
     });
   });
 
@@ -68,7 +69,9 @@ describe('bindArguments', () => {
         readonly padding_idx?: number;
       }
     >();
-    expectTypeOf<LayerArguments<'LSTM'>['recurrent_activation']>().toEqualTypeOf<'sigmoid' | 'hard_sigmoid'>();
+    expectTypeOf<LayerArguments<'LSTM'>['recurrent_activation']>().toEqualTypeOf<
+      'tanh' | 'relu' | 'sigmoid' | 'hard_sigmoid' | 'hardsigmoid' | 'linear'
+    >();
     expectTypeOf<LayerArguments<'Attention'>['score']>().toEqualTypeOf<'dot' | 'general' | 'additive'>();
     expectTypeOf<DecoderArguments['bridge']>().toEqualTypeOf<'none' | 'linear'>();
     expectTypeOf<LayerArguments<'LSTM'>>().not.toHaveProperty('nonlinearity');

@@ -39,6 +39,7 @@ import {
   layerKinds,
   layerSignatures,
   maskingSignature,
+  repeatSignature,
   type BuiltinName,
   type LayerArguments,
   type LayerKind,
@@ -769,6 +770,8 @@ function checkStepWithoutTypes(ctx: ChainContext, step: Step): void {
   const callee = step.callee.text;
   if (callee === 'masking') {
     bindArguments(maskingSignature, step, ctx.diagnostics);
+  } else if (callee === 'repeat') {
+    bindArguments(repeatSignature, step, ctx.diagnostics);
   } else if (isBuiltin(callee)) {
     if (step.args !== undefined && step.args.length > 0) {
       ctx.diagnostics.push(
@@ -859,6 +862,7 @@ function checkBuiltin(
     const op = checkMasking(ctx.diagnostics, step, label ?? name, current.value.id, current.value.type);
     return op === undefined ? undefined : addOp(ctx, op, step, ops);
   }
+  if (name === 'repeat') return checkRepeat(ctx, step, label, current, ops);
   if (step.args !== undefined && step.args.length > 0) {
     ctx.diagnostics.push(
       error('SEQ025', step.args[0]!.span, `\`${name}\` takes no arguments`, `write \`-> ${name}\``, {
@@ -920,6 +924,48 @@ function checkBuiltin(
       ...(type.lengths === undefined ? {} : { lengths: type.lengths }),
       ...(finalStateOf === undefined ? {} : { finalStateOf }),
       ...masked,
+    },
+    step,
+    ops,
+  );
+}
+
+/** `repeat(n)`: a float vector [batch, F] becomes the sequence [batch, n, F], each step a copy. */
+function checkRepeat(
+  ctx: ChainContext,
+  step: CallStep,
+  label: string | undefined,
+  current: Binding,
+  ops: Op[],
+): Binding | undefined {
+  const args = bindArguments(repeatSignature, step, ctx.diagnostics);
+  if (args === undefined) return undefined;
+  const type = current.value.type;
+  if (type.hasTime) {
+    ctx.diagnostics.push(
+      error(
+        'SEQ034',
+        step.callee.span,
+        `\`repeat\` makes a sequence of a vector [batch, features], but its input ${formatType(type)} has a time axis`,
+        'take one vector per row first, e.g. `-> last`',
+        { names: ['repeat'], expected: '[batch, features]', found: formatType(type) },
+      ),
+    );
+    return undefined;
+  }
+  if (!expectFloat(ctx, step, 'repeat', type)) return undefined;
+  const id = label ?? 'repeat';
+  const dims = [type.dims[0]!, fixed(args.n), ...type.dims.slice(1)];
+  return addOp(
+    ctx,
+    {
+      kind: 'repeat',
+      times: args.n,
+      label: id,
+      input: current.value.id,
+      output: { id, type: { dtype: 'float32', dims, hasTime: true } },
+      span: step.span,
+      display: `repeat(${args.n})`,
     },
     step,
     ops,
@@ -1263,14 +1309,28 @@ function checkProjection(
 ): number | undefined | null {
   if (!('proj' in args) || args.proj === 0) return undefined;
   const arg = step.args!.find((a) => a.name?.text === 'proj')!;
-  if ('recurrent_activation' in args && args.recurrent_activation === 'hard_sigmoid') {
+  if ('recurrent_activation' in args && args.recurrent_activation !== 'sigmoid') {
+    const found = args.recurrent_activation;
     ctx.diagnostics.push(
       error(
         'SEQ075',
         arg.value.span,
-        'an LSTM with a projection has sigmoid gates, as PyTorch computes it; it cannot also take recurrent_activation=hard_sigmoid',
-        'drop `proj`, or drop `recurrent_activation=hard_sigmoid`',
-        { names: [label, 'proj', 'recurrent_activation'], found: 'hard_sigmoid', expected: 'sigmoid' },
+        `an LSTM with a projection has sigmoid gates, as PyTorch computes it; it cannot also take recurrent_activation=${found}`,
+        `drop \`proj\`, or drop \`recurrent_activation=${found}\``,
+        { names: [label, 'proj', 'recurrent_activation'], found, expected: 'sigmoid' },
+      ),
+    );
+    return null;
+  }
+  if ('activation' in args && args.activation !== 'tanh') {
+    const found = args.activation;
+    ctx.diagnostics.push(
+      error(
+        'SEQ075',
+        arg.value.span,
+        `an LSTM with a projection has tanh candidates, as PyTorch computes it; it cannot also take activation=${found}`,
+        `drop \`proj\`, or drop \`activation=${found}\``,
+        { names: [label, 'proj', 'activation'], found, expected: 'tanh' },
       ),
     );
     return null;
@@ -1414,12 +1474,13 @@ function checkRecurrent(
 /** The options of a recurrent op, with the defaults of the cells whose signature lacks them (an LSTM has no `nonlinearity`). */
 export function recurrentOptions(
   args: LayerArguments<RecurrentKind>,
-): Pick<RecurrentOp, 'bias' | 'nonlinearity' | 'resetAfter' | 'recurrentActivation'> {
+): Pick<RecurrentOp, 'bias' | 'nonlinearity' | 'resetAfter' | 'recurrentActivation' | 'activation'> {
   return {
     bias: args.bias,
     nonlinearity: 'nonlinearity' in args ? args.nonlinearity : 'tanh',
     resetAfter: 'reset_after' in args ? args.reset_after : true,
     recurrentActivation: 'recurrent_activation' in args ? args.recurrent_activation : 'sigmoid',
+    activation: 'activation' in args ? args.activation : 'tanh',
   };
 }
 

@@ -1,5 +1,7 @@
 // The signature of every layer and builtin a step may name: arguments, their types, ranges and defaults.
 
+import { recurrentActivationValues } from '../ir/ir.js';
+
 export type ArgType =
   | { readonly kind: 'int'; readonly min?: number; readonly max?: number }
   | { readonly kind: 'float'; readonly min?: number; readonly below?: number; readonly above?: number }
@@ -117,15 +119,21 @@ const bidirectional = {
 } as const satisfies ParamSignature;
 const recurrentActivation = {
   name: 'recurrent_activation',
-  type: { kind: 'enum', values: ['sigmoid', 'hard_sigmoid'] },
+  type: { kind: 'enum', values: recurrentActivationValues },
   default: 'sigmoid',
-  doc: 'gate activation; trained Keras 2 models use hard_sigmoid (clip(0.2·x + 0.5, 0, 1))',
+  doc: "gate activation; trained Keras 2 models use hard_sigmoid (clip(0.2·x + 0.5, 0, 1)), Keras 3's is hardsigmoid (relu6(x + 3)/6)",
+} as const satisfies ParamSignature;
+const activation = {
+  name: 'activation',
+  type: { kind: 'enum', values: recurrentActivationValues },
+  default: 'tanh',
+  doc: "candidate and output activation (Keras's `activation`: LSTM g and tanh(c), GRU n)",
 } as const satisfies ParamSignature;
 const nonlinearity = {
   name: 'nonlinearity',
-  type: { kind: 'enum', values: ['tanh', 'relu'] },
+  type: { kind: 'enum', values: recurrentActivationValues },
   default: 'tanh',
-  doc: 'activation of the plain RNN',
+  doc: 'activation of the plain RNN (PyTorch has tanh and relu; the others are for Keras SimpleRNN)',
 } as const satisfies ParamSignature;
 const resetAfter = {
   name: 'reset_after',
@@ -171,6 +179,7 @@ const lstmParams = [
   recurrentActivation,
   stateful,
   proj,
+  activation,
   ...kerasParams,
 ] as const;
 const gruParams = [
@@ -182,6 +191,7 @@ const gruParams = [
   resetAfter,
   recurrentActivation,
   stateful,
+  activation,
   ...kerasParams,
 ] as const;
 
@@ -320,7 +330,7 @@ export const decoderSignature = {
 } as const satisfies ArgumentSignature;
 
 export type BuiltinName =
-  'last' | 'first' | 'mean' | 'max' | 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'log_softmax' | 'masking';
+  'last' | 'first' | 'mean' | 'max' | 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'log_softmax' | 'masking' | 'repeat';
 
 export const builtinDocs: Readonly<Record<BuiltinName, string>> = {
   last: 'the last valid step of each row (final states of a recurrent layer)',
@@ -333,13 +343,21 @@ export const builtinDocs: Readonly<Record<BuiltinName, string>> = {
   softmax: 'softmax over the last axis',
   log_softmax: 'log of softmax over the last axis',
   masking: "Keras's Masking(mask_value): x · mask, with a mask valid where some feature differs from `value`",
+  repeat: 'repeat(n): a vector [batch, F] repeated n times along a new time axis, [batch, n, F] (Keras RepeatVector)',
 };
 
-/** The one builtin with arguments: `masking(value=0.0)`, Keras's `Masking(mask_value=0.0)`. */
+/** A builtin with arguments: `masking(value=0.0)`, Keras's `Masking(mask_value=0.0)`. */
 export const maskingSignature = {
   kind: 'masking',
   positional: ['value'],
   params: [{ name: 'value', type: { kind: 'float' }, default: 0, doc: 'the value of a masked feature' }],
+} as const satisfies ArgumentSignature;
+
+/** A builtin with an argument: `repeat(n)`, bound like a layer's arguments. */
+export const repeatSignature = {
+  kind: 'repeat',
+  positional: ['n'],
+  params: [{ name: 'n', type: { kind: 'int', min: 1, max: 65536 }, doc: 'how many steps the new time axis has' }],
 } as const satisfies ArgumentSignature;
 
 export const builtinNames = Object.keys(builtinDocs) as BuiltinName[];

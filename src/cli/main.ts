@@ -26,6 +26,7 @@ import {
 import { runCommand } from './run.js';
 import { serveCommand, serveFlags } from './serve.js';
 import { exportCommand, exportFlags } from './export.js';
+import { importCommand, importFlags, importUsage } from './import.js';
 
 export { ExitCode, type Io } from './io.js';
 
@@ -199,6 +200,13 @@ const commands: Record<string, Command> = {
       'Write a Triton Inference Server model repository (ONNX Runtime backend): config.pbtxt and 1/model.onnx per model.',
     flags: [...exportFlags, help],
     run: exportCommand,
+  },
+  import: {
+    usage: importUsage,
+    summary:
+      'Import a Keras Sequential model (TF.js Layers model.json with its shards, .keras or legacy .h5) as NAME.seq and NAME.safetensors that compile to the same function.\nDefault output: MODEL with the extension .seq. Layers or options seqc cannot express exactly are errors, never approximations.',
+    flags: importFlags,
+    run: importCommand,
   },
 };
 

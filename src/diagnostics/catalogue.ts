@@ -115,7 +115,8 @@ export const catalogue = {
   },
   SEQ075: {
     stage: 'check',
-    title: 'An LSTM with a projection (`proj`) also asks for `recurrent_activation=hard_sigmoid`.',
+    title:
+      'An LSTM with a projection (`proj`) also asks for a `recurrent_activation` other than sigmoid or an `activation` other than tanh.',
   },
   // CRF layers.
   SEQ080: { stage: 'check', title: "A CRF's `tags` differs from the number of scores per step it reads." },
@@ -268,6 +269,26 @@ export const catalogue = {
   SEQ508: { stage: 'serve', title: '`seqc serve` could not listen on the host and port given.' },
   SEQ509: { stage: 'serve', title: '`seqc export triton` cannot export the model as it is.' },
   SEQ510: { stage: 'serve', title: '`seqc serve` needs fastify, which is not installed or could not be loaded.' },
+  // Importing Keras and TensorFlow.js models: `seqc import`.
+  SEQ600: {
+    stage: 'import',
+    title: 'The model file is not a Keras or TensorFlow.js Layers model: bad JSON or missing fields.',
+  },
+  SEQ601: {
+    stage: 'import',
+    title: "The model's weights are missing, malformed, of the wrong size or shape, or of a type seqc cannot read.",
+  },
+  SEQ602: { stage: 'import', title: 'A layer of a class that seqc cannot import (map a custom one with `--map`).' },
+  SEQ603: { stage: 'import', title: 'A layer option that has no exact seqc equivalent.' },
+  SEQ604: {
+    stage: 'import',
+    title: 'A model structure seqc cannot import: not Sequential, or layers in an order or shape it cannot express.',
+  },
+  SEQ605: { stage: 'import', title: 'An output file of `seqc import` exists; pass `--force` to replace it.' },
+  SEQ606: {
+    stage: 'import',
+    title: 'A `--map CLASS=builtin` value is malformed, names no builtin, or maps a layer with weights.',
+  },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;

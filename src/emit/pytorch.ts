@@ -65,6 +65,7 @@ const fileNames = new Set([
   'zero_past_lengths',
   'run_recurrent',
   'hard_sigmoid',
+  'cell_activation',
   'HandWrittenRecurrent',
   'Attention',
   'CRF',
@@ -102,7 +103,12 @@ function modulePath(label: string): string {
 
 /** Whether PyTorch's own nn.RNN/LSTM/GRU computes the layer; otherwise the emitted file writes the cell out. */
 function needsHandWrittenCell(op: RecurrentOp): boolean {
-  return op.recurrentActivation !== 'sigmoid' || (op.cell === 'gru' && !op.resetAfter);
+  return (
+    op.recurrentActivation !== 'sigmoid' ||
+    op.activation !== 'tanh' ||
+    (op.cell === 'rnn' && op.nonlinearity !== 'tanh' && op.nonlinearity !== 'relu') ||
+    (op.cell === 'gru' && !op.resetAfter)
+  );
 }
 
 const helpers = {
@@ -142,6 +148,17 @@ def zero_past_lengths(x, lengths):
     return torch.clamp(0.2 * x + 0.5, 0.0, 1.0)
 
 
+def cell_activation(name, x):
+    """A recurrent cell's activation by its seqc name (hardsigmoid is PyTorch's and Keras 3's)."""
+    if name == "hard_sigmoid":
+        return hard_sigmoid(x)
+    if name == "hardsigmoid":
+        return F.hardsigmoid(x)
+    if name == "linear":
+        return x
+    return {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}[name](x)
+
+
 class HandWrittenRecurrent(nn.Module):
     """A stacked, batch-first RNN/LSTM/GRU, written step by step, for options PyTorch lacks.
 
@@ -164,6 +181,7 @@ class HandWrittenRecurrent(nn.Module):
         nonlinearity="tanh",
         recurrent_activation="sigmoid",
         reset_after=True,
+        activation="tanh",
     ):
         super().__init__()
         self.cell = cell
@@ -175,6 +193,7 @@ class HandWrittenRecurrent(nn.Module):
         self.nonlinearity = nonlinearity
         self.recurrent_activation = recurrent_activation
         self.reset_after = reset_after
+        self.activation = activation
         gates = {"lstm": 4, "gru": 3, "rnn": 1}[cell] * hidden_size
         bound = 1.0 / hidden_size ** 0.5
         for layer in range(num_layers):
@@ -189,7 +208,10 @@ class HandWrittenRecurrent(nn.Module):
                     self.register_parameter(name + suffix, parameter)
 
     def gate(self, x):
-        return hard_sigmoid(x) if self.recurrent_activation == "hard_sigmoid" else torch.sigmoid(x)
+        return cell_activation(self.recurrent_activation, x)
+
+    def act(self, x):
+        return cell_activation(self.activation, x)
 
     def linear(self, x, name, suffix):
         bias = getattr(self, name.replace("weight", "bias") + suffix) if self.bias else None
@@ -200,14 +222,14 @@ class HandWrittenRecurrent(nn.Module):
         if self.cell == "lstm":
             gates = self.linear(x, "weight_ih", suffix) + self.linear(h, "weight_hh", suffix)
             i, f, g, o = gates.chunk(4, dim=1)
-            c = self.gate(f) * c + self.gate(i) * torch.tanh(g)
-            return self.gate(o) * torch.tanh(c), c
+            c = self.gate(f) * c + self.gate(i) * self.act(g)
+            return self.gate(o) * self.act(c), c
         if self.cell == "gru":
             x_r, x_z, x_n = self.linear(x, "weight_ih", suffix).chunk(3, dim=1)
             if self.reset_after:
                 h_r, h_z, h_n = self.linear(h, "weight_hh", suffix).chunk(3, dim=1)
                 r = self.gate(x_r + h_r)
-                n = torch.tanh(x_n + r * h_n)
+                n = self.act(x_n + r * h_n)
             else:
                 w_r, w_z, w_n = getattr(self, "weight_hh" + suffix).chunk(3, dim=0)
                 b_r, b_z, b_n = (None, None, None)
@@ -216,11 +238,11 @@ class HandWrittenRecurrent(nn.Module):
                 h_r = F.linear(h, w_r, b_r)
                 h_z = F.linear(h, w_z, b_z)
                 r = self.gate(x_r + h_r)
-                n = torch.tanh(x_n + F.linear(r * h, w_n, b_n))
+                n = self.act(x_n + F.linear(r * h, w_n, b_n))
             z = self.gate(x_z + h_z)
             return (1 - z) * n + z * h, None
         pre = self.linear(x, "weight_ih", suffix) + self.linear(h, "weight_hh", suffix)
-        return (torch.relu(pre) if self.nonlinearity == "relu" else torch.tanh(pre)), None
+        return cell_activation(self.nonlinearity, pre), None
 
     def forward(self, x, state=None, lengths=None):
         batch, time = x.shape[0], x.shape[1]
@@ -717,6 +739,7 @@ class ModuleEmitter {
       case 'activation':
       case 'merge':
       case 'masking':
+      case 'repeat':
         return undefined;
       case 'conv1d':
         return conv1dModule(op);
@@ -808,6 +831,11 @@ class ModuleEmitter {
         return this.pool(out, indent, op);
       case 'activation':
         return this.activation(out, indent, op);
+      case 'repeat': {
+        const x = this.varOf(op.input);
+        out.add(indent, `${this.bindVar(op.output.id)} = ${x}.unsqueeze(1).expand(-1, ${op.times}, -1)`);
+        return;
+      }
       case 'merge':
         return this.merge(out, indent, op);
       case 'conv1d':
@@ -1140,6 +1168,7 @@ function recurrentModule(op: RecurrentOp): string {
     if (op.cell === 'rnn' && op.nonlinearity !== 'tanh') options.push(`nonlinearity=${str(op.nonlinearity)}`);
     if (op.recurrentActivation !== 'sigmoid') options.push(`recurrent_activation=${str(op.recurrentActivation)}`);
     if (op.cell === 'gru' && !op.resetAfter) options.push('reset_after=False');
+    if (op.activation !== 'tanh') options.push(`activation=${str(op.activation)}`);
     return `HandWrittenRecurrent(${[str(op.cell), String(op.inputSize), String(op.hidden), ...options].join(', ')})`;
   }
   if (op.cell === 'rnn' && op.nonlinearity !== 'tanh') options.push(`nonlinearity=${str(op.nonlinearity)}`);

@@ -64,6 +64,21 @@ export interface IrParameter {
 
 export type RecurrentCell = 'rnn' | 'lstm' | 'gru';
 
+/**
+ * An activation inside a recurrent cell. `hard_sigmoid` is Keras 2's clip(0.2·x + 0.5, 0, 1);
+ * `hardsigmoid` is Keras 3's and PyTorch's relu6(x + 3)/6 = clip(x/6 + 0.5, 0, 1); `linear` is the identity.
+ */
+export type RecurrentActivation = 'tanh' | 'relu' | 'sigmoid' | 'hard_sigmoid' | 'hardsigmoid' | 'linear';
+
+export const recurrentActivationValues = [
+  'tanh',
+  'relu',
+  'sigmoid',
+  'hard_sigmoid',
+  'hardsigmoid',
+  'linear',
+] as const satisfies readonly RecurrentActivation[];
+
 interface OpBase {
   /** The layer's label (explicit or derived), unique among ops; it prefixes ONNX node names. */
   readonly label: string;
@@ -91,9 +106,13 @@ export interface RecurrentOp extends OpBase {
   readonly layers: number;
   readonly bidirectional: boolean;
   readonly bias: boolean;
-  readonly nonlinearity: 'tanh' | 'relu';
+  /** The plain RNN's activation. */
+  readonly nonlinearity: RecurrentActivation;
   readonly resetAfter: boolean;
-  readonly recurrentActivation: 'sigmoid' | 'hard_sigmoid';
+  /** The gate activation of an LSTM (i, f, o) or GRU (r, z). */
+  readonly recurrentActivation: RecurrentActivation;
+  /** An LSTM's or GRU's candidate activation (LSTM g and the output's h = o ⊙ act(c); GRU n): Keras's `activation`. */
+  readonly activation: RecurrentActivation;
   /** Inter-layer dropout, kept for the record; inference graphs ignore it. */
   readonly dropout: number;
   readonly lengths?: string;
@@ -154,6 +173,12 @@ export interface PoolOp extends OpBase {
 }
 
 export type ActivationFunction = 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'log_softmax';
+
+/** `repeat(n)`: a vector [batch, F] repeated n times along a new time axis, [batch, n, F] (Keras's RepeatVector). */
+export interface RepeatOp extends OpBase {
+  readonly kind: 'repeat';
+  readonly times: number;
+}
 
 export interface ActivationOp extends OpBase {
   readonly kind: 'activation';
@@ -218,7 +243,8 @@ export type Op =
   | MergeOp
   | Conv1dOp
   | CrfOp
-  | MaskingOp;
+  | MaskingOp
+  | RepeatOp;
 
 export interface ModelIR {
   readonly name: string;

@@ -121,6 +121,7 @@ export function parametersOf(op: Op): IrParameter[] {
     case 'activation':
     case 'merge':
     case 'masking':
+    case 'repeat':
       return [];
   }
 }

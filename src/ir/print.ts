@@ -46,7 +46,7 @@ function formatOp(op: Op): string {
         op.state === undefined
           ? ''
           : ` state=${[op.state.h0, op.state.c0, op.state.hn, op.state.cn].filter((s) => s !== undefined).join(',')}`;
-      return `${head} ${op.cell} in=${op.inputSize} hidden=${op.hidden} layers=${op.layers}${op.bidirectional ? ' bidirectional' : ''}${op.bias ? '' : ' no-bias'} nonlinearity=${op.nonlinearity} reset_after=${op.resetAfter} recurrent_activation=${op.recurrentActivation} dropout=${op.dropout}${op.proj === undefined ? '' : ` proj=${op.proj}`}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${state}${kerasOptions(op)}: ${type}`;
+      return `${head} ${op.cell} in=${op.inputSize} hidden=${op.hidden} layers=${op.layers}${op.bidirectional ? ' bidirectional' : ''}${op.bias ? '' : ' no-bias'} nonlinearity=${op.nonlinearity} reset_after=${op.resetAfter} recurrent_activation=${op.recurrentActivation}${op.activation === 'tanh' ? '' : ` activation=${op.activation}`} dropout=${op.dropout}${op.proj === undefined ? '' : ` proj=${op.proj}`}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${state}${kerasOptions(op)}: ${type}`;
     }
     case 'linear':
       return `${head} in=${op.inFeatures} out=${op.outFeatures}${op.bias ? '' : ' no-bias'}: ${type}`;
@@ -60,6 +60,8 @@ function formatOp(op: Op): string {
       return `${head} ${op.mode}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${op.finalStateOf === undefined ? '' : ` final-state-of=${op.finalStateOf}`}${op.mask === undefined ? '' : ` mask=${op.mask}`}: ${type}`;
     case 'activation':
       return `${head} ${op.fn}: ${type}`;
+    case 'repeat':
+      return `${head} times=${op.times}: ${type}`;
     case 'merge':
       return `${op.label} = ${op.mode}(${op.operands.join(', ')})${op.output.type.lengths === undefined ? '' : ` lengths=${op.output.type.lengths}`}: ${type}`;
     case 'crf':

@@ -28,6 +28,7 @@ export const attr = {
   int: (name: string, value: number): AttributeProto => ({ name, kind: 'int', value }),
   ints: (name: string, value: readonly number[]): AttributeProto => ({ name, kind: 'ints', value }),
   float: (name: string, value: number): AttributeProto => ({ name, kind: 'float', value }),
+  floats: (name: string, value: readonly number[]): AttributeProto => ({ name, kind: 'floats', value }),
   string: (name: string, value: string): AttributeProto => ({ name, kind: 'string', value }),
   strings: (name: string, value: readonly string[]): AttributeProto => ({ name, kind: 'strings', value }),
   graph: (name: string, value: GraphProto): AttributeProto => ({ name, kind: 'graph', value }),

@@ -23,6 +23,7 @@ import { hasKerasOptions, lowerKerasRecurrent, lowerMasking, tokenMask, type Ker
 import type { LayerContext, LayerOutput } from './layer.js';
 import { lowerRecurrent, stateSlice, type RecurrentContext } from './recurrent.js';
 import { lowerOutput, type OutputContext } from './output.js';
+import { lowerRepeat } from './repeat.js';
 import { targetFor, type CompileTarget, type Target } from './target.js';
 import { batchMajorPerm, elemType, internalType, onnxDim, recordedPlace, type Lowered } from './values.js';
 
@@ -158,6 +159,8 @@ export class Lowering {
         return this.pool(op);
       case 'activation':
         return this.setLayer(op, lowerActivation(this.layerContext, op));
+      case 'repeat':
+        return this.setLayer(op, lowerRepeat(this.layerContext, op));
       case 'merge':
         return this.setLayer(op, lowerMerge(this.layerContext, op));
       case 'conv1d':

@@ -414,6 +414,8 @@ export interface RecurrentOutputs {
 export interface RecurrentAttributes {
   readonly hiddenSize: number;
   readonly activations?: readonly string[] | undefined;
+  readonly activationAlpha?: readonly number[] | undefined;
+  readonly activationBeta?: readonly number[] | undefined;
   readonly direction: 'forward' | 'reverse';
 }
 
@@ -480,6 +482,8 @@ export function rnn(
 function recurrentAttributes(attrs: RecurrentAttributes, linearBeforeReset: number | undefined): AttributeProto[] {
   return attributes(
     attr.int('hidden_size', attrs.hiddenSize),
+    attrs.activationAlpha === undefined ? undefined : attr.floats('activation_alpha', attrs.activationAlpha),
+    attrs.activationBeta === undefined ? undefined : attr.floats('activation_beta', attrs.activationBeta),
     attrs.activations === undefined ? undefined : attr.strings('activations', attrs.activations),
     optionalInt('linear_before_reset', linearBeforeReset),
     attr.string('direction', attrs.direction),

@@ -2,7 +2,7 @@
 // direction, with its W, R and B initializers in ONNX's gate order.
 
 import { assertNever } from '../contracts/assert.js';
-import type { RecurrentOp } from '../ir/ir.js';
+import type { RecurrentActivation, RecurrentOp } from '../ir/ir.js';
 import { gateCount, recurrentParameterName, type RecurrentWeight } from '../ir/parameters.js';
 import { DataType, type OnnxDim } from '../onnx/types.js';
 import { dimValue, type GraphBuilder } from './builder.js';
@@ -149,12 +149,52 @@ function mergeDirections(
   return out;
 }
 
-/** The `activations` attribute of a recurrent node, when it differs from ONNX's defaults. */
-export function recurrentActivations(op: RecurrentOp): string[] | undefined {
-  if (op.cell === 'rnn') return op.nonlinearity === 'relu' ? ['Relu'] : undefined;
-  if (op.recurrentActivation === 'sigmoid') return undefined;
-  return op.cell === 'lstm' ? ['HardSigmoid', 'Tanh', 'Tanh'] : ['HardSigmoid', 'Tanh'];
+/** The `activations` attribute of a recurrent node and the alphas and betas they read, when they differ from ONNX's defaults. */
+export interface RecurrentActivationAttributes {
+  readonly activations: readonly string[];
+  /** Present only when an activation needs values other than its ONNX defaults (Keras 3's hardsigmoid, linear). */
+  readonly activationAlpha?: readonly number[];
+  readonly activationBeta?: readonly number[];
 }
+
+/**
+ * A recurrent node's activations, in ONNX's slot order (RNN f; GRU f, g; LSTM f, g, h), or undefined
+ * for ONNX's defaults. ONNX Runtime reads `activation_alpha` and `activation_beta` in slot order,
+ * one value for each activation that takes them (HardSigmoid, Affine).
+ */
+export function recurrentActivations(op: RecurrentOp): RecurrentActivationAttributes | undefined {
+  const slots: readonly RecurrentActivation[] =
+    op.cell === 'rnn'
+      ? [op.nonlinearity]
+      : op.cell === 'lstm'
+        ? [op.recurrentActivation, op.activation, op.activation]
+        : [op.recurrentActivation, op.activation];
+  const defaults: readonly RecurrentActivation[] =
+    op.cell === 'rnn' ? ['tanh'] : op.cell === 'lstm' ? ['sigmoid', 'tanh', 'tanh'] : ['sigmoid', 'tanh'];
+  if (slots.every((a, i) => a === defaults[i])) return undefined;
+  const activations = slots.map((a) => onnxActivation[a].name);
+  if (!slots.some((a) => a === 'hardsigmoid' || a === 'linear')) return { activations };
+  const scaled = slots.filter((a) => onnxActivation[a].alpha !== undefined);
+  return {
+    activations,
+    activationAlpha: scaled.map((a) => onnxActivation[a].alpha!),
+    activationBeta: scaled.map((a) => onnxActivation[a].beta!),
+  };
+}
+
+/** Each recurrent activation as an ONNX activation function, with the alpha and beta of those that take them. */
+const onnxActivation: Readonly<
+  Record<RecurrentActivation, { readonly name: string; readonly alpha?: number; readonly beta?: number }>
+> = {
+  tanh: { name: 'Tanh' },
+  relu: { name: 'Relu' },
+  sigmoid: { name: 'Sigmoid' },
+  // Keras 2: clip(0.2·x + 0.5, 0, 1), ONNX HardSigmoid's defaults.
+  hard_sigmoid: { name: 'HardSigmoid', alpha: 0.2, beta: 0.5 },
+  // Keras 3 and PyTorch: relu6(x + 3)/6 = clip(x/6 + 0.5, 0, 1).
+  hardsigmoid: { name: 'HardSigmoid', alpha: 1 / 6, beta: 0.5 },
+  linear: { name: 'Affine', alpha: 1, beta: 0 },
+};
 
 /** Where one layer and direction of a recurrent op goes in a graph. */
 export interface RecurrentNodePlace {
@@ -211,7 +251,7 @@ export function emitRecurrentNode(
   const nodeInputs = { ...common, w: wName, r: rName, b: bName };
   const attributes = {
     hiddenSize: op.hidden,
-    activations: recurrentActivations(op),
+    ...recurrentActivations(op),
     direction: directionName,
   } as const;
   switch (op.cell) {

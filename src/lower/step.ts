@@ -111,6 +111,7 @@ function stepOp(ctx: DecoderContext, step: StepValues, op: DecoderStepOp): void 
     case 'layerNorm':
     case 'dropout':
     case 'activation':
+    case 'repeat':
     case 'pool':
     case 'merge':
     case 'conv1d':

@@ -17,7 +17,7 @@
 // target never reaches it, so its graphs stay byte-identical.
 
 import { error, type Diagnostic } from '../diagnostics/diagnostic.js';
-import type { ModelIR, RecurrentOp } from '../ir/ir.js';
+import type { ModelIR, RecurrentActivation, RecurrentOp } from '../ir/ir.js';
 import { recurrentParameterName, type RecurrentWeight } from '../ir/parameters.js';
 import { DataType, type OnnxDim } from '../onnx/types.js';
 import { bool, dimValue, float, type GraphBuilder, type TensorType } from './builder.js';
@@ -31,18 +31,34 @@ const int32 = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.IN
  * kernels implement sigmoid, tanh and relu only, and a session that meets HardSigmoid fails instead of
  * falling back), and int64 outputs, which no WebGPU kernel can compute.
  */
+/** The activations the WebGPU LSTM and GRU kernels implement. */
+const webgpuActivations: ReadonlySet<RecurrentActivation> = new Set(['sigmoid', 'tanh', 'relu']);
+
 export function webgpuDiagnostics(ir: ModelIR): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const recurrent = [...ir.ops, ...(ir.decoder === undefined ? [] : [ir.decoder.recurrent])].filter(
     (o): o is RecurrentOp => o.kind === 'recurrent',
   );
   for (const op of recurrent) {
-    if (op.recurrentActivation !== 'hard_sigmoid') continue;
+    const unsupported = [op.nonlinearity, op.activation].find((a) => !webgpuActivations.has(a));
+    if (unsupported === undefined) continue;
     diagnostics.push(
       error(
         'SEQ050',
         op.span,
-        `${op.label} uses recurrent_activation=hard_sigmoid, which onnxruntime-web's WebGPU ${op.cell === 'lstm' ? 'LSTM' : 'GRU'} kernel does not implement`,
+        `${op.label} uses the activation ${unsupported}, which onnxruntime-web's WebGPU recurrent kernels do not implement`,
+        'compile for the generic target and run it on the wasm provider (the WebGPU kernels implement sigmoid, tanh and relu)',
+        { names: [op.label], found: unsupported, expected: [...webgpuActivations] },
+      ),
+    );
+  }
+  for (const op of recurrent) {
+    if (webgpuActivations.has(op.recurrentActivation)) continue;
+    diagnostics.push(
+      error(
+        'SEQ050',
+        op.span,
+        `${op.label} uses recurrent_activation=${op.recurrentActivation}, which onnxruntime-web's WebGPU ${op.cell === 'lstm' ? 'LSTM' : 'GRU'} kernel does not implement`,
         'compile for the generic target and run it on the wasm provider, or use recurrent_activation=sigmoid (the WebGPU kernels implement sigmoid, tanh and relu)',
       ),
     );
@@ -319,7 +335,7 @@ export function rnnAsGru(
   );
   const attributes = {
     hiddenSize: hidden,
-    activations: ['Relu', op.nonlinearity === 'relu' ? 'Relu' : 'Tanh'],
+    activations: ['Relu', op.nonlinearity === 'relu' ? 'Relu' : op.nonlinearity === 'sigmoid' ? 'Sigmoid' : 'Tanh'],
     linearBeforeReset: 1 as const,
   };
   return { wName, rName, bName, attributes };

@@ -1,0 +1,704 @@
+// A Keras Sequential model (its config and weights) as a seqc spec and the spec's tensors: the conversion `seqc import` runs.
+
+import { builtinNames, layerKinds } from '../check/signatures.js';
+import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { claimName, sanitizeName } from './names.js';
+
+/** A tensor as Keras stores it (row-major, float32). */
+export interface KerasTensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/** What an importer reads from a file: the model's config, the Keras version that wrote it, its weights by name. */
+export interface KerasModel {
+  /** The Keras model config, `{ class_name, config }` (TF.js `modelTopology`, Keras 3 `config.json`). */
+  readonly topology: unknown;
+  /** `tfjs-layers 4.22.0`, `2.15.0`, `3.3.3`; absent when the file does not say. */
+  readonly kerasVersion?: string;
+  /** Weights by Keras name: `lstm/kernel`, `bi/forward_lstm/recurrent_kernel`, `lstm/lstm_cell/kernel:0`. */
+  readonly weights: ReadonlyMap<string, KerasTensor>;
+}
+
+export interface ImportOptions {
+  /** The model file, for diagnostics and the spec's header. */
+  readonly source: string;
+  /** The spec's model name (the output file's stem). */
+  readonly modelName: string;
+  /** `--map CLASS=builtin`: custom layer classes written as a seqc builtin. */
+  readonly map?: ReadonlyMap<string, string>;
+}
+
+export interface ImportResult {
+  readonly spec?: string;
+  /** The spec's parameters by seqc name, for NAME.safetensors. */
+  readonly tensors?: ReadonlyMap<string, KerasTensor>;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Which Keras wrote the file decides what `hard_sigmoid` means: Keras 2 (and TF.js) clip(0.2·x + 0.5), Keras 3 relu6(x + 3)/6. */
+export type KerasSemantics = 'keras2' | 'keras3';
+
+export function kerasSemantics(version: string | undefined): KerasSemantics {
+  return version !== undefined && /^3\./.test(version.trim()) ? 'keras3' : 'keras2';
+}
+
+/** Converts a Keras Sequential model; every layer or option it cannot express exactly is a diagnostic. */
+export function importKeras(model: KerasModel, options: ImportOptions): ImportResult {
+  const ctx: Context = {
+    options,
+    semantics: kerasSemantics(model.kerasVersion),
+    tfjs: model.kerasVersion?.startsWith('tfjs') === true,
+    weights: model.weights,
+    diagnostics: [],
+    tensors: new Map(),
+    taken: new Set(),
+    avoid: new Set<string>([...layerKinds, ...builtinNames, 'repeat', 'masking', 'concat', 'add']),
+    lines: [],
+  };
+  const layers = sequentialLayers(ctx, model.topology);
+  if (layers === undefined) return { diagnostics: ctx.diagnostics };
+  const input = inputOf(ctx, layers);
+  if (input === undefined) return { diagnostics: ctx.diagnostics };
+  let value = input.value;
+  for (const layer of layers) {
+    if (layer.className === 'InputLayer') continue;
+    const next = convertLayer(ctx, layer, value);
+    if (next === undefined) break;
+    value = next;
+  }
+  if (ctx.diagnostics.some((d) => d.severity === 'error')) return { diagnostics: ctx.diagnostics };
+  const last = layers[layers.length - 1]!;
+  // An output may share a label's name, but not an input's.
+  const outputName = claimName(new Set([input.name]), new Set(), last.name);
+  const version =
+    model.kerasVersion === undefined
+      ? 'an unstated Keras version'
+      : ctx.tfjs
+        ? model.kerasVersion
+        : `Keras ${model.kerasVersion}`;
+  const spec = [
+    `# Imported by \`seqc import\` from ${baseName(options.source)} (${version}, ${ctx.semantics === 'keras3' ? 'Keras 3' : 'Keras 2'} semantics).`,
+    `model ${sanitizeName(options.modelName)} {`,
+    `  input ${input.name}: ${input.declaration}`,
+    '',
+    `  ${input.name}`,
+    ...ctx.lines.map((l) => `    ${l}`),
+    `    -> output ${outputName}`,
+    '}',
+    '',
+  ].join('\n');
+  return { spec, tensors: ctx.tensors, diagnostics: ctx.diagnostics };
+}
+
+interface Context {
+  readonly options: ImportOptions;
+  readonly semantics: KerasSemantics;
+  /** Whether TF.js Layers wrote the file. */
+  readonly tfjs: boolean;
+  readonly weights: ReadonlyMap<string, KerasTensor>;
+  readonly diagnostics: Diagnostic[];
+  readonly tensors: Map<string, KerasTensor>;
+  readonly taken: Set<string>;
+  readonly avoid: ReadonlySet<string>;
+  /** The chain's lines after the input: comments and `-> step` lines. */
+  readonly lines: string[];
+}
+
+/** One layer of the config: its class, its name and its config object. */
+interface KerasLayer {
+  readonly className: string;
+  readonly name: string;
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+/** What flows between layers, as far as the conversion needs it. */
+interface Flow {
+  readonly dtype: 'int64' | 'float32';
+  /** Whether the value has a time axis ([batch, time, F]) or not ([batch, F]). */
+  readonly time: boolean;
+  /** The feature size; for token ids, undefined. */
+  readonly features?: number;
+  /** Whether the value carries a Keras mask (from `mask_zero` or `Masking`), which recurrent layers honour. */
+  readonly masked?: boolean;
+}
+
+const span = (ctx: Context) => spanOfWhole(ctx.options.source);
+
+function baseName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}
+
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The layers of a Sequential config, or a diagnostic for anything else. */
+function sequentialLayers(ctx: Context, topology: unknown): KerasLayer[] | undefined {
+  const model = isRecord(topology) && isRecord(topology['model_config']) ? topology['model_config'] : topology;
+  if (!isRecord(model) || typeof model['class_name'] !== 'string') {
+    ctx.diagnostics.push(
+      error(
+        'SEQ600',
+        span(ctx),
+        'the model config is not a Keras model: it has no `class_name`',
+        'give the model.json that `model.save()` of TensorFlow.js Layers wrote (with `modelTopology`)',
+        { names: [ctx.options.source], expected: '{ class_name, config }' },
+      ),
+    );
+    return undefined;
+  }
+  const className = model['class_name'];
+  if (className !== 'Sequential') {
+    ctx.diagnostics.push(
+      error(
+        'SEQ604',
+        span(ctx),
+        `the model is a Keras ${className}; seqc imports Sequential models`,
+        className === 'Functional' || className === 'Model'
+          ? 'rebuild the model as `tf.sequential()` / `keras.Sequential`, or write the spec by hand'
+          : 'only Sequential models are imported',
+        { names: [className], found: className, expected: 'Sequential' },
+      ),
+    );
+    return undefined;
+  }
+  const config = model['config'];
+  const list = Array.isArray(config) ? config : isRecord(config) ? config['layers'] : undefined;
+  if (!Array.isArray(list) || list.length === 0) {
+    ctx.diagnostics.push(
+      error('SEQ600', span(ctx), 'the Sequential model lists no layers', 'the config needs `config.layers`', {
+        names: [ctx.options.source],
+        expected: 'config.layers',
+      }),
+    );
+    return undefined;
+  }
+  const layers: KerasLayer[] = [];
+  for (const [index, entry] of list.entries()) {
+    const layer = kerasLayer(entry);
+    if (layer === undefined) {
+      ctx.diagnostics.push(
+        error(
+          'SEQ600',
+          span(ctx),
+          `layer ${index} of the Sequential model is not a Keras layer config`,
+          'each layer is `{ class_name, config: { name, … } }`',
+          { names: [String(index)], expected: '{ class_name, config }' },
+        ),
+      );
+      return undefined;
+    }
+    layers.push(layer);
+  }
+  return layers;
+}
+
+function kerasLayer(entry: unknown): KerasLayer | undefined {
+  if (!isRecord(entry) || typeof entry['class_name'] !== 'string' || !isRecord(entry['config'])) return undefined;
+  const config = entry['config'];
+  const name = typeof config['name'] === 'string' ? config['name'] : entry['class_name'].toLowerCase();
+  return { className: entry['class_name'], name, config };
+}
+
+/** The graph input: its name (the InputLayer's, or Keras's `FIRST_input`), declaration and flow. */
+function inputOf(
+  ctx: Context,
+  layers: readonly KerasLayer[],
+): { name: string; declaration: string; value: Flow } | undefined {
+  const first = layers[0]!;
+  const shape = first.config['batch_input_shape'] ?? first.config['batch_shape'];
+  const name = first.className === 'InputLayer' ? first.name : `${first.name}_input`;
+  const consumer = layers.find((l) => l.className !== 'InputLayer');
+  if (!Array.isArray(shape) || (shape.length !== 2 && shape.length !== 3)) {
+    ctx.diagnostics.push(
+      error(
+        'SEQ604',
+        span(ctx),
+        `the model's input shape is ${Array.isArray(shape) ? `[${shape.map(String).join(', ')}]` : 'not stated'}; seqc imports inputs [batch, time] of token ids, [batch, time, features] or [batch, features]`,
+        'build the model with an input shape: `inputShape` on the first layer, or an InputLayer',
+        { names: [first.name], found: Array.isArray(shape) ? shape.length : 'none', expected: ['2', '3'] },
+      ),
+    );
+    return undefined;
+  }
+  const dims = shape.map((d) => (typeof d === 'number' && Number.isInteger(d) && d > 0 ? d : undefined));
+  const id = claimName(ctx.taken, ctx.avoid, name);
+  const time = dims[1] ?? 'time';
+  if (consumer?.className === 'Embedding') {
+    if (shape.length !== 2) {
+      ctx.diagnostics.push(
+        error(
+          'SEQ604',
+          span(ctx),
+          `the Embedding ${consumer.name} reads an input of shape [${shape.map(String).join(', ')}]; seqc's Embedding reads token ids [batch, time]`,
+          'give the model an input shape [time] (batch_input_shape [null, time])',
+          { names: [consumer.name, 'Embedding'], found: shape.length, expected: 2 },
+        ),
+      );
+      return undefined;
+    }
+    return { name: id, declaration: `int64[batch, ${time}]`, value: { dtype: 'int64', time: true } };
+  }
+  const features = dims[dims.length - 1];
+  if (features === undefined) {
+    ctx.diagnostics.push(
+      error(
+        'SEQ604',
+        span(ctx),
+        `the model's input has no fixed feature size: [${shape.map(String).join(', ')}]`,
+        'seqc needs the size of the last axis; give the input shape with it',
+        { names: [first.name], found: String(shape[shape.length - 1]), expected: 'a positive integer' },
+      ),
+    );
+    return undefined;
+  }
+  return shape.length === 3
+    ? {
+        name: id,
+        declaration: `float32[batch, ${time}, ${features}]`,
+        value: { dtype: 'float32', time: true, features },
+      }
+    : { name: id, declaration: `float32[batch, ${features}]`, value: { dtype: 'float32', time: false, features } };
+}
+
+/** Layers that are the identity at inference, and are left out of the spec. */
+const inferenceIdentity = new Set(['Dropout', 'SpatialDropout1D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
+
+/** Keras activations that are a seqc builtin step (`linear` is none). */
+const activationSteps: Readonly<Record<string, string | null>> = {
+  linear: null,
+  relu: 'relu',
+  tanh: 'tanh',
+  sigmoid: 'sigmoid',
+  softmax: 'softmax',
+};
+
+/** Converts one layer: adds its lines and tensors, returns what it gives, or undefined after a diagnostic. */
+function convertLayer(ctx: Context, layer: KerasLayer, value: Flow): Flow | undefined {
+  const mapped = ctx.options.map?.get(layer.className);
+  if (mapped !== undefined) return mappedLayer(ctx, layer, mapped, value);
+  switch (layer.className) {
+    case 'Embedding':
+      return embedding(ctx, layer, value);
+    case 'LSTM':
+    case 'GRU':
+    case 'SimpleRNN':
+      return recurrent(ctx, layer, layer, value, undefined);
+    case 'Bidirectional':
+      return bidirectional(ctx, layer, value);
+    case 'Dense':
+      return dense(ctx, layer, layer.config, value);
+    case 'TimeDistributed': {
+      const inner = kerasLayer(layer.config['layer']);
+      if (inner?.className !== 'Dense') {
+        return unsupportedLayer(
+          ctx,
+          layer,
+          `TimeDistributed(${inner?.className ?? '?'})`,
+          'seqc imports TimeDistributed(Dense) only',
+        );
+      }
+      return dense(ctx, layer, inner.config, value);
+    }
+    case 'LayerNormalization':
+      return layerNorm(ctx, layer, value);
+    case 'Activation': {
+      const fn = layer.config['activation'] ?? 'linear';
+      const step = typeof fn === 'string' ? activationSteps[fn] : undefined;
+      if (step === undefined) return unsupportedOption(ctx, layer, 'activation', fn, Object.keys(activationSteps));
+      if (!expectFloat(ctx, layer, value)) return undefined;
+      ctx.lines.push(comment(layer), ...(step === null ? [] : [`-> ${step}`]));
+      return value;
+    }
+    case 'RepeatVector': {
+      const n = layer.config['n'];
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
+        return unsupportedOption(ctx, layer, 'n', n, ['a positive integer']);
+      if (value.time || !expectFloat(ctx, layer, value)) return shapeProblem(ctx, layer, value, '[batch, features]');
+      ctx.lines.push(comment(layer), `-> repeat(${n})`);
+      return { ...value, time: true, masked: false };
+    }
+    case 'Masking': {
+      const v = layer.config['mask_value'] ?? 0;
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        return unsupportedOption(ctx, layer, 'mask_value', v, ['a number']);
+      if (!value.time || !expectFloat(ctx, layer, value))
+        return shapeProblem(ctx, layer, value, '[batch, time, features]');
+      ctx.lines.push(comment(layer), v === 0 ? '-> masking' : `-> masking(value=${numberText(v)})`);
+      return { ...value, masked: true };
+    }
+    case 'GlobalAveragePooling1D':
+    case 'GlobalMaxPooling1D': {
+      if (!value.time || !expectFloat(ctx, layer, value))
+        return shapeProblem(ctx, layer, value, '[batch, time, features]');
+      ctx.lines.push(comment(layer), `-> ${layer.className === 'GlobalAveragePooling1D' ? 'mean' : 'max'}`);
+      return { ...value, time: false, masked: false };
+    }
+    default:
+      if (inferenceIdentity.has(layer.className)) {
+        ctx.lines.push(`# from Keras ${layer.name} (${layer.className}): the identity at inference, left out`);
+        return value;
+      }
+      return unsupportedLayer(
+        ctx,
+        layer,
+        layer.className,
+        `map a custom layer to a builtin with \`--map ${layer.className}=BUILTIN\` (builtins: ${builtinNames.filter((b) => b !== 'repeat').join(', ')})`,
+      );
+  }
+}
+
+function comment(layer: KerasLayer): string {
+  return `# from Keras ${layer.name} (${layer.className})`;
+}
+
+/** `--map CLASS=builtin`: a custom layer written as a builtin; it must own no weights. */
+function mappedLayer(ctx: Context, layer: KerasLayer, builtin: string, value: Flow): Flow | undefined {
+  const owned = [...ctx.weights.keys()].filter((k) => k.startsWith(`${layer.name}/`));
+  if (owned.length > 0) {
+    ctx.diagnostics.push(
+      error(
+        'SEQ606',
+        span(ctx),
+        `--map ${layer.className}=${builtin}: the layer ${layer.name} owns weights (${owned.slice(0, 3).join(', ')}), which a builtin cannot take`,
+        'only layers without weights can be mapped to a builtin',
+        { names: [layer.name, layer.className, builtin], found: owned.length, expected: 0 },
+      ),
+    );
+    return undefined;
+  }
+  const pools = ['last', 'first', 'mean', 'max'];
+  if (pools.includes(builtin) && !value.time) return shapeProblem(ctx, layer, value, '[batch, time, features]');
+  if (!expectFloat(ctx, layer, value)) return undefined;
+  ctx.lines.push(`# from Keras ${layer.name} (${layer.className}), mapped by --map to \`${builtin}\``, `-> ${builtin}`);
+  return pools.includes(builtin) ? { ...value, time: false, masked: false } : value;
+}
+
+function embedding(ctx: Context, layer: KerasLayer, value: Flow): Flow | undefined {
+  if (value.dtype !== 'int64') return shapeProblem(ctx, layer, value, 'token ids: an Embedding is the first layer');
+  const vocab = positiveInt(ctx, layer, 'input_dim');
+  const dim = positiveInt(ctx, layer, 'output_dim');
+  if (vocab === undefined || dim === undefined) return undefined;
+  const weights = layerWeights(ctx, layer, { embeddings: [vocab, dim] });
+  if (weights === undefined) return undefined;
+  const label = claimName(ctx.taken, ctx.avoid, layer.name);
+  ctx.tensors.set(`${label}.weight`, weights['embeddings']!);
+  const mask = layer.config['mask_zero'] === true ? ', mask_zero=true' : '';
+  ctx.lines.push(comment(layer), `-> ${label}: Embedding(${vocab}, ${dim}${mask})`);
+  return { dtype: 'float32', time: true, features: dim, masked: layer.config['mask_zero'] === true };
+}
+
+function dense(
+  ctx: Context,
+  layer: KerasLayer,
+  config: Readonly<Record<string, unknown>>,
+  value: Flow,
+): Flow | undefined {
+  if (!expectFloat(ctx, layer, value) || value.features === undefined) return undefined;
+  const units = config['units'];
+  if (typeof units !== 'number' || !Number.isInteger(units) || units < 1)
+    return unsupportedOption(ctx, layer, 'units', units, ['a positive integer']);
+  const fn = config['activation'] ?? 'linear';
+  const step = typeof fn === 'string' ? activationSteps[fn] : undefined;
+  if (step === undefined) return unsupportedOption(ctx, layer, 'activation', fn, Object.keys(activationSteps));
+  const useBias = config['use_bias'] !== false;
+  const weights = layerWeights(ctx, layer, {
+    kernel: [value.features, units],
+    ...(useBias ? { bias: [units] } : {}),
+  });
+  if (weights === undefined) return undefined;
+  const label = claimName(ctx.taken, ctx.avoid, layer.name);
+  ctx.tensors.set(`${label}.weight`, transpose(weights['kernel']!));
+  if (useBias) ctx.tensors.set(`${label}.bias`, weights['bias']!);
+  ctx.lines.push(
+    comment(layer),
+    `-> ${label}: Linear(${units}${useBias ? '' : ', bias=false'})${step === null ? '' : ` -> ${step}`}`,
+  );
+  return { ...value, features: units };
+}
+
+function layerNorm(ctx: Context, layer: KerasLayer, value: Flow): Flow | undefined {
+  if (!expectFloat(ctx, layer, value) || value.features === undefined) return undefined;
+  const rank = value.time ? 3 : 2;
+  const axis = layer.config['axis'] ?? -1;
+  const axes = Array.isArray(axis) ? axis : [axis];
+  if (axes.length !== 1 || (axes[0] !== -1 && axes[0] !== rank - 1))
+    return unsupportedOption(ctx, layer, 'axis', axis, ['-1 (the feature axis)']);
+  const eps = layer.config['epsilon'] ?? 1e-3;
+  if (typeof eps !== 'number' || !(eps > 0))
+    return unsupportedOption(ctx, layer, 'epsilon', eps, ['a positive number']);
+  const center = layer.config['center'] !== false;
+  const scale = layer.config['scale'] !== false;
+  const f = value.features;
+  const weights = layerWeights(ctx, layer, { ...(scale ? { gamma: [f] } : {}), ...(center ? { beta: [f] } : {}) });
+  if (weights === undefined) return undefined;
+  const label = claimName(ctx.taken, ctx.avoid, layer.name);
+  ctx.tensors.set(`${label}.weight`, scale ? weights['gamma']! : { shape: [f], data: new Float32Array(f).fill(1) });
+  ctx.tensors.set(`${label}.bias`, center ? weights['beta']! : { shape: [f], data: new Float32Array(f) });
+  const notes = [...(scale ? [] : ['scale=false: weight ones']), ...(center ? [] : ['center=false: bias zeros'])];
+  ctx.lines.push(
+    `${comment(layer)}${notes.length === 0 ? '' : `; ${notes.join(', ')}`}`,
+    `-> ${label}: LayerNorm(${eps === 1e-5 ? '' : `eps=${numberText(eps)}`})`,
+  );
+  return value;
+}
+
+function bidirectional(ctx: Context, layer: KerasLayer, value: Flow): Flow | undefined {
+  const inner = kerasLayer(layer.config['layer']);
+  if (inner === undefined || !['LSTM', 'GRU', 'SimpleRNN'].includes(inner.className))
+    return unsupportedLayer(
+      ctx,
+      layer,
+      `Bidirectional(${inner?.className ?? '?'})`,
+      'seqc imports Bidirectional(LSTM | GRU | SimpleRNN)',
+    );
+  if (layer.config['backward_layer'] !== undefined && layer.config['backward_layer'] !== null)
+    return unsupportedOption(ctx, layer, 'backward_layer', 'a separate layer', ['none: the mirror of `layer`']);
+  const mode = layer.config['merge_mode'] === undefined ? 'concat' : layer.config['merge_mode'];
+  if (mode !== 'concat' && mode !== 'sum' && mode !== 'ave' && mode !== 'mul')
+    return unsupportedOption(ctx, layer, 'merge_mode', mode, ['concat', 'sum', 'ave', 'mul']);
+  return recurrent(ctx, layer, inner, value, mode);
+}
+
+type Cell = 'LSTM' | 'GRU' | 'SimpleRNN';
+
+/** Gate blocks per cell, and Keras's block order as PyTorch's: LSTM i,f,c,o = i,f,g,o; GRU z,r,h → r,z,n. */
+const gateBlocks: Readonly<Record<Cell, { readonly count: number; readonly torchOrder: readonly number[] }>> = {
+  LSTM: { count: 4, torchOrder: [0, 1, 2, 3] },
+  GRU: { count: 3, torchOrder: [1, 0, 2] },
+  SimpleRNN: { count: 1, torchOrder: [0] },
+};
+
+/**
+ * An LSTM, GRU or SimpleRNN, alone (`merge` undefined) or inside a Bidirectional (`outer`): labels
+ * and weights come from the outer layer, options from the inner.
+ */
+function recurrent(
+  ctx: Context,
+  outer: KerasLayer,
+  inner: KerasLayer,
+  value: Flow,
+  merge: 'concat' | 'sum' | 'ave' | 'mul' | undefined,
+): Flow | undefined {
+  if (!value.time || !expectFloat(ctx, outer, value) || value.features === undefined)
+    return shapeProblem(ctx, outer, value, '[batch, time, features]');
+  const cell = inner.className as Cell;
+  const c = inner.config;
+  const units = c['units'];
+  if (typeof units !== 'number' || !Number.isInteger(units) || units < 1)
+    return unsupportedOption(ctx, outer, 'units', units, ['a positive integer']);
+  for (const option of ['return_state', 'time_major'] as const) {
+    if (c[option] === true) return unsupportedOption(ctx, outer, option, true, [false]);
+  }
+  if (merge !== undefined && c['go_backwards'] === true)
+    return unsupportedOption(ctx, outer, 'go_backwards', true, [false]);
+  const activation = cellActivation(ctx, outer, 'activation', c['activation'] ?? 'tanh');
+  const gate =
+    cell === 'SimpleRNN'
+      ? 'sigmoid'
+      : cellActivation(ctx, outer, 'recurrent_activation', c['recurrent_activation'] ?? 'sigmoid');
+  if (activation === undefined || gate === undefined) return undefined;
+  const useBias = c['use_bias'] !== false;
+  // TF.js's GRU has reset_after=false and cannot take true; Keras's default is true since 2.3.
+  const resetAfter = cell !== 'GRU' || (c['reset_after'] ?? !ctx.tfjs) === true;
+  const bidirectional = merge !== undefined;
+  const kind = `${bidirectional ? 'Bi' : ''}${cell === 'SimpleRNN' ? 'RNN' : cell}`;
+  const args = [String(units)];
+  if (!useBias) args.push('bias=false');
+  if (cell === 'SimpleRNN') {
+    if (activation !== 'tanh') args.push(`nonlinearity=${activation}`);
+  } else {
+    if (gate !== 'sigmoid') args.push(`recurrent_activation=${gate}`);
+    if (activation !== 'tanh') args.push(`activation=${activation}`);
+  }
+  if (cell === 'GRU' && !resetAfter) args.push('reset_after=false');
+  if (c['stateful'] === true) args.push('stateful=true');
+  if (c['go_backwards'] === true) args.push('go_backwards=true');
+  if (merge !== undefined && merge !== 'concat') args.push(`merge=${merge}`);
+  const returnSequences = c['return_sequences'] === true;
+  // Over a mask, a masked step outputs the previous output (TF.js, Keras's default) or zeros: Keras's
+  // zero_output_for_mask, which Keras's Bidirectional turns on for layers that return sequences.
+  const zeroMasked = c['zero_output_for_mask'] === true || (merge !== undefined && returnSequences && !ctx.tfjs);
+  if (value.masked === true && zeroMasked) args.push('masked_output=zero');
+
+  const blocks = gateBlocks[cell];
+  const rows = blocks.count * units;
+  const directions = bidirectional ? (['forward', 'backward'] as const) : ([undefined] as const);
+  const label = claimName(ctx.taken, ctx.avoid, outer.name);
+  for (const direction of directions) {
+    const biasShape = cell === 'GRU' && resetAfter ? [2, rows] : [rows];
+    const weights = layerWeights(
+      ctx,
+      outer,
+      { kernel: [value.features, rows], recurrent_kernel: [units, rows], ...(useBias ? { bias: biasShape } : {}) },
+      direction,
+    );
+    if (weights === undefined) return undefined;
+    const suffix = direction === 'backward' ? '_l0_reverse' : '_l0';
+    const reorder = (t: KerasTensor) => reorderRows(t, blocks.torchOrder, units);
+    ctx.tensors.set(`${label}.weight_ih${suffix}`, reorder(transpose(weights['kernel']!)));
+    ctx.tensors.set(`${label}.weight_hh${suffix}`, reorder(transpose(weights['recurrent_kernel']!)));
+    if (useBias) {
+      const bias = weights['bias']!;
+      const [ih, hh] =
+        bias.shape.length === 2
+          ? [bias.data.subarray(0, rows), bias.data.subarray(rows, 2 * rows)]
+          : [bias.data, new Float32Array(rows)];
+      ctx.tensors.set(`${label}.bias_ih${suffix}`, reorder({ shape: [rows], data: ih }));
+      ctx.tensors.set(`${label}.bias_hh${suffix}`, reorder({ shape: [rows], data: hh }));
+    }
+  }
+  ctx.lines.push(comment(outer), `-> ${label}: ${kind}(${args.join(', ')})${returnSequences ? '' : ' -> last'}`);
+  const width = merge === undefined || merge === 'concat' ? units * directions.length : units;
+  return { dtype: 'float32', time: returnSequences, features: width, masked: returnSequences && value.masked === true };
+}
+
+/** A Keras activation name as seqc's, by the file's Keras version; undefined after a diagnostic. */
+function cellActivation(ctx: Context, layer: KerasLayer, option: string, fn: unknown): string | undefined {
+  const name = fn === null ? 'linear' : fn;
+  switch (name) {
+    case 'tanh':
+    case 'relu':
+    case 'sigmoid':
+    case 'linear':
+      return name as string;
+    case 'hard_sigmoid':
+      return ctx.semantics === 'keras3' ? 'hardsigmoid' : 'hard_sigmoid';
+    default:
+      unsupportedOption(ctx, layer, option, fn, ['tanh', 'relu', 'sigmoid', 'hard_sigmoid', 'linear']);
+      return undefined;
+  }
+}
+
+/**
+ * The weights a layer owns, by their last name part (`kernel`, `bias`), checked against the shapes
+ * the config implies. Inside a Bidirectional, `direction` picks the `forward_…` or `backward_…` layer's.
+ */
+function layerWeights(
+  ctx: Context,
+  layer: KerasLayer,
+  expected: Readonly<Record<string, readonly number[]>>,
+  direction?: 'forward' | 'backward',
+): Record<string, KerasTensor> | undefined {
+  const owned = [...ctx.weights.entries()].filter(([name]) => {
+    if (!name.startsWith(`${layer.name}/`)) return false;
+    if (direction === undefined) return true;
+    return name.split('/').some((part) => part.startsWith(`${direction}_`));
+  });
+  const found: Record<string, KerasTensor> = {};
+  for (const [part, shape] of Object.entries(expected)) {
+    const match = owned.find(([name]) => name.split('/').pop()!.replace(/:\d+$/, '') === part);
+    const where = `${layer.name}${direction === undefined ? '' : ` (${direction})`}`;
+    if (match === undefined) {
+      ctx.diagnostics.push(
+        error(
+          'SEQ601',
+          span(ctx),
+          `the weights have no \`${part}\` for the ${layer.className} layer ${where}`,
+          `the weights manifest should list \`${layer.name}/…/${part}\`; was the model saved with its weights?`,
+          { names: [layer.name, layer.className, part], expected: `[${shape.join(', ')}]` },
+        ),
+      );
+      return undefined;
+    }
+    const [name, tensor] = match;
+    if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
+      ctx.diagnostics.push(
+        error(
+          'SEQ601',
+          span(ctx),
+          `the weight ${name} of the ${layer.className} layer ${where} has shape [${tensor.shape.join(', ')}], but its config implies [${shape.join(', ')}]`,
+          'the weights do not belong to this config',
+          {
+            names: [layer.name, layer.className, name],
+            found: `[${tensor.shape.join(', ')}]`,
+            expected: `[${shape.join(', ')}]`,
+          },
+        ),
+      );
+      return undefined;
+    }
+    found[part] = tensor;
+  }
+  return found;
+}
+
+/** A matrix [rows, cols] as [cols, rows]. */
+function transpose(t: KerasTensor): KerasTensor {
+  const [rows, cols] = [t.shape[0]!, t.shape[1]!];
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = t.data[r * cols + c]!;
+  return { shape: [cols, rows], data: out };
+}
+
+/** The row blocks (each `units` rows) of a matrix or vector in the order `order` gives (block i of the result is block order[i]). */
+function reorderRows(t: KerasTensor, order: readonly number[], units: number): KerasTensor {
+  const width = t.data.length / (order.length * units);
+  const block = units * width;
+  const out = new Float32Array(t.data.length);
+  order.forEach((from, to) => out.set(t.data.subarray(from * block, (from + 1) * block), to * block));
+  return { shape: t.shape, data: out };
+}
+
+function positiveInt(ctx: Context, layer: KerasLayer, option: string): number | undefined {
+  const v = layer.config[option];
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 2 ** 31) return v;
+  unsupportedOption(ctx, layer, option, v, ['a positive integer']);
+  return undefined;
+}
+
+function expectFloat(ctx: Context, layer: KerasLayer, value: Flow): boolean {
+  if (value.dtype === 'float32') return true;
+  shapeProblem(ctx, layer, value, 'float32 values; token ids go through an Embedding first');
+  return false;
+}
+
+function numberText(v: number): string {
+  return String(v);
+}
+
+function shapeProblem(ctx: Context, layer: KerasLayer, value: Flow, expected: string): undefined {
+  const found =
+    value.dtype === 'int64' ? 'token ids [batch, time]' : value.time ? '[batch, time, features]' : '[batch, features]';
+  ctx.diagnostics.push(
+    error(
+      'SEQ604',
+      span(ctx),
+      `the ${layer.className} layer ${layer.name} reads ${found}, but seqc expects ${expected} there`,
+      'seqc imports the layer orders a Sequential model of these layers can have; see `seqc import --help`',
+      { names: [layer.name, layer.className], found, expected },
+    ),
+  );
+  return undefined;
+}
+
+function unsupportedLayer(ctx: Context, layer: KerasLayer, what: string, hint: string): undefined {
+  ctx.diagnostics.push(
+    error('SEQ602', span(ctx), `cannot import the layer ${layer.name}: seqc has no ${what}`, hint, {
+      names: [layer.name, layer.className],
+      found: what,
+    }),
+  );
+  return undefined;
+}
+
+function unsupportedOption(
+  ctx: Context,
+  layer: KerasLayer,
+  option: string,
+  found: unknown,
+  expected: readonly (string | number | boolean)[],
+): undefined {
+  const text = JSON.stringify(found) ?? 'undefined';
+  ctx.diagnostics.push(
+    error(
+      'SEQ603',
+      span(ctx),
+      `cannot import the ${layer.className} layer ${layer.name}: ${option}=${text} has no exact seqc equivalent`,
+      `seqc imports ${option} = ${expected.map((e) => String(e)).join(', ')}`,
+      { names: [layer.name, layer.className, option], found: text, expected: expected.map((e) => String(e)) },
+    ),
+  );
+  return undefined;
+}
