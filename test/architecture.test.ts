@@ -39,7 +39,6 @@ const stages: readonly Stage[] = [
   { name: 'lower', paths: ['src/lower/'], reads: ['contracts', 'diagnostics', 'ir', 'onnx', 'src/weights/types.ts'] },
   { name: 'summary', paths: ['src/summary/'], reads: ['contracts', 'ir'] },
   { name: 'emit', paths: ['src/emit/'], reads: ['contracts', 'ir'] },
-  { name: 'import', paths: ['src/import/'], reads: ['contracts', 'diagnostics', 'ir'] },
   {
     name: 'compile',
     paths: ['src/index.ts', 'src/version.ts'],
@@ -47,7 +46,7 @@ const stages: readonly Stage[] = [
   },
   { name: 'runtime', paths: ['src/runtime/'], reads: ['contracts', 'diagnostics', 'onnx'] },
   { name: 'serve', paths: ['src/serve/'], reads: ['contracts', 'diagnostics', 'onnx', 'runtime'] },
-  { name: 'import', paths: ['src/import/'], reads: ['contracts', 'diagnostics', 'check'] },
+  { name: 'import', paths: ['src/import/'], reads: ['contracts', 'diagnostics', 'ir', 'check'] },
   {
     name: 'cli',
     paths: ['src/cli/'],
