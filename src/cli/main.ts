@@ -17,6 +17,8 @@ import {
   report,
   seedFlag,
   targetFlag,
+  quantizeFlag,
+  precisionFlag,
   weightsFlag,
   externalWeightsFlag,
   type Io,
@@ -38,7 +40,7 @@ interface Command {
 const commands: Record<string, Command> = {
   compile: {
     usage:
-      'seqc compile SPEC [-o OUT.onnx] [--weights W.safetensors|W.pt[:KEY]] [--seed N] [--opset N] [--target webgpu] [--external-weights]',
+      'seqc compile SPEC [-o OUT.onnx] [--weights W.safetensors|W.pt[:KEY]] [--seed N] [--opset N] [--target webgpu] [--external-weights] [--quantize int8|int8-weights] [--precision fp16]',
     summary: 'Compile a .seq spec into an ONNX model (default output: SPEC with the extension .onnx).',
     flags: [
       { name: 'out', alias: 'o', takesValue: true, description: 'where to write the model' },
@@ -47,6 +49,8 @@ const commands: Record<string, Command> = {
       opsetFlag,
       targetFlag,
       externalWeightsFlag,
+      quantizeFlag,
+      precisionFlag,
       help,
     ],
     run: compileCommand,
@@ -139,7 +143,7 @@ const commands: Record<string, Command> = {
     run: generateCommand,
   },
   build: {
-    usage: 'seqc build [DIR=specs] [--out DIR=generated] [--run]',
+    usage: 'seqc build [DIR=specs] [--out DIR=generated] [--run] [--quantize int8|int8-weights] [--precision fp16]',
     summary:
       'Compile every .seq in DIR into OUT: NAME.onnx, text dumps NAME.onnx.txt and NAME.ir.txt, and NAME.summary.txt.',
     flags: [
@@ -147,6 +151,8 @@ const commands: Record<string, Command> = {
       seedFlag,
       opsetFlag,
       targetFlag,
+      quantizeFlag,
+      precisionFlag,
       { name: 'run', takesValue: false, description: 'also run each model once on an example batch' },
       help,
     ],
