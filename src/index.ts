@@ -195,7 +195,7 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
   const weightsFile = startWeightsFile(`${stem}.weights.bin`);
   options.onProgress?.('lower', 0, 1);
   if (ir.decoder !== undefined) {
-    const lowered = storedAs(lowerSeq2seq(ir, weights, lowerOptions, stem), precision);
+    const lowered = storedAs(lowerSeq2seq(ir, weights, lowerOptions, stem), precision, lowerOptions.target);
     options.onProgress?.('lower', 1, 1);
     const encodeProgress = progressOfEncoding(weightsFile, 4 * summary.totalParameters, options.onProgress);
     const files = lowered.files.map((f): CompiledBundle['files'][number] => {
@@ -235,7 +235,7 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
     };
   }
   const lowered = lower(ir, weights, lowerOptions);
-  const proto = precision === undefined ? lowered : convertPrecision(lowered, precision);
+  const proto = precision === undefined ? lowered : convertPrecision(lowered, precision, lowerOptions.target);
   options.onProgress?.('lower', 1, 1);
   // The model without its weights is small and quick to encode; with them it is what the 2 GiB limit applies to.
   options.onProgress?.('encode', 0, 1);
@@ -266,11 +266,15 @@ function modelPrecision(options: CompileOptions): ModelPrecision | undefined {
 }
 
 /** A lowered bundle with its graphs' weights stored as `precision` says, which its manifest records. */
-function storedAs<B extends ReturnType<typeof lowerSeq2seq>>(bundle: B, precision: ModelPrecision | undefined): B {
+function storedAs<B extends ReturnType<typeof lowerSeq2seq>>(
+  bundle: B,
+  precision: ModelPrecision | undefined,
+  target: CompileTarget,
+): B {
   if (precision === undefined) return bundle;
   return {
     ...bundle,
-    files: bundle.files.map((f) => ({ ...f, proto: convertPrecision(f.proto, precision) })),
+    files: bundle.files.map((f) => ({ ...f, proto: convertPrecision(f.proto, precision, target) })),
     manifest: { ...bundle.manifest, precision },
   };
 }

@@ -13,8 +13,10 @@
 // - `int8-weights` (weight-only int8, for onnxruntime-web's wasm and WebGPU providers): each
 //   weight is an int8 initializer with one scale per output row or column, and a DequantizeLinear at
 //   the top of the main graph gives back the float tensor under the weight's own name, so every
-//   node, Loop bodies included, reads what it read before. Embedding tables are gathered as int8 and
-//   dequantized after the Gather, as in `int8`, so a step reads only the rows it needs.
+//   node, Loop bodies included, reads what it read before. On the generic target embedding tables
+//   are gathered as int8 and dequantized after the Gather, as in `int8`, so a step reads only the
+//   rows it needs; the WebGPU provider has no int8 Gather, so the webgpu target dequantizes a table
+//   whole (one scale per row) and gathers float32.
 // - `fp16`: every float initializer of 64 elements or more whose values float16 can hold is stored
 //   as float16, with a Cast to float32 at the top of the main graph (ONNX Runtime folds it when the
 //   session loads, so the compute stays float32).
@@ -25,6 +27,7 @@
 
 import { assertNever } from '../contracts/assert.js';
 import type { ModelPrecision } from '../contracts/manifest.js';
+import type { CompileTarget } from './lower.js';
 import {
   DataType,
   type AttributeProto,
@@ -44,12 +47,12 @@ export const microsoftDomain = 'com.microsoft';
 export const fp16MinElements = 64;
 
 /** The model with its weights stored as `precision` says; the model itself when there is nothing to change. */
-export function convertPrecision(model: ModelProto, precision: ModelPrecision): ModelProto {
+export function convertPrecision(model: ModelProto, precision: ModelPrecision, target: CompileTarget): ModelProto {
   switch (precision) {
     case 'int8':
-      return withPrecision(quantizeModel(model, 'dynamic'), precision);
+      return withPrecision(quantizeModel(model, 'dynamic', target), precision);
     case 'int8-weights':
-      return withPrecision(quantizeModel(model, 'weights-only'), precision);
+      return withPrecision(quantizeModel(model, 'weights-only', target), precision);
     case 'fp16':
       return withPrecision(float16Model(model), precision);
     default:
@@ -85,14 +88,15 @@ interface QuantizeState {
   usesMicrosoftDomain: boolean;
 }
 
-function quantizeModel(model: ModelProto, mode: QuantizeMode): ModelProto {
+function quantizeModel(model: ModelProto, mode: QuantizeMode, target: CompileTarget): ModelProto {
   const floats = new Map<string, TensorProto>();
   for (const t of model.graph.initializers) if (t.dataType === DataType.FLOAT && hasFloatData(t)) floats.set(t.name, t);
   const state: QuantizeState = { floats, made: new Map(), prologue: [], usesMicrosoftDomain: false };
   const uses = weightUses(model.graph, floats);
   // First the nodes that read int8 directly; then every weight still read as float is dequantized once.
   let graph = mode === 'dynamic' ? mapNodes(model.graph, (n) => dynamicNode(n, state)) : model.graph;
-  graph = mapNodes(graph, (n) => gatherNode(n, state));
+  // The WebGPU provider has no int8 Gather: there a table is dequantized whole, like any other weight.
+  if (target === 'generic') graph = mapNodes(graph, (n) => gatherNode(n, state));
   const stillRead = namesRead(graph);
   for (const [name, use] of uses) {
     if (!stillRead.has(name) || use.kind === 'table') continue;
