@@ -156,6 +156,22 @@ describe('the nodes each form becomes', () => {
     }
   });
 
+  it('int8-weights on the webgpu target: tables dequantized whole, since the WebGPU provider has no int8 Gather', () => {
+    const source = readFileSync(join('specs', 'tagger.seq'), 'utf8');
+    const webgpu = compile(source, { sourceName: 'tagger.seq', target: 'webgpu', quantize: 'int8-weights' }).proto!;
+    const int8 = new Set(webgpu.graph.initializers.filter((t) => t.dataType === DataType.INT8).map((t) => t.name));
+    const gathers = allNodes(webgpu.graph).filter((n) => n.opType === 'Gather');
+    expect(gathers.length).toBeGreaterThan(0);
+    expect(gathers.filter((n) => int8.has(n.inputs[0]!))).toEqual([]);
+    const table = webgpu.graph.nodes.find((n) => n.outputs[0] === 'embedding.weight')!;
+    expect(table.opType).toBe('DequantizeLinear');
+    // The generic target gathers the int8 rows and dequantizes only those.
+    const generic = compiled('tagger', 'int8-weights').proto!;
+    expect(
+      allNodes(generic.graph).some((n) => n.opType === 'Gather' && n.inputs[0] === 'embedding.weight/int8_table'),
+    ).toBe(true);
+  });
+
   it('fp16: float16 initializers, each read through a Cast to float32', () => {
     const model = compiled('tagger', 'fp16').proto!;
     const halves = model.graph.initializers.filter((t) => t.dataType === DataType.FLOAT16);
