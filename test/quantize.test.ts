@@ -210,6 +210,48 @@ describe('outputs against float32 on onnxruntime-node', () => {
     });
   }
 
+  it('Conv1d, a projected LSTM (a Loop of MatMuls), CRF and RNN layers run in every form, close to float32', async () => {
+    const spec = `model Mixed {
+  input tokens: int64[batch, time]
+  input lengths: lengths(tokens)
+  tokens -> embedding: Embedding(vocab=50, dim=16, padding_idx=0)
+    -> conv: Conv1d(out=16, kernel=3, padding=1) -> relu
+    -> rnn: BiLSTM(hidden=32, proj=16) -> emissions: Linear(5)
+    -> crf: CRF(tags=5, score=true)
+    -> output tags
+  emissions -> output em
+  tokens -> emb2: Embedding(vocab=50, dim=8) -> r2: RNN(hidden=8) -> output r
+}`;
+    const feeds = {
+      tokens: new ortNode.Tensor(
+        'int64',
+        BigInt64Array.from({ length: 18 }, (_, i) => BigInt(1 + ((i * 7) % 49))),
+        [3, 6],
+      ),
+      lengths: new ortNode.Tensor('int64', BigInt64Array.from([6n, 3n, 1n]), [3]),
+    };
+    const run = async (options: CompileOptions) => {
+      const result = compile(spec, { sourceName: 'mixed.seq', seed: 1, ...options });
+      expect(result.diagnostics).toEqual([]);
+      const session = await ortNode.InferenceSession.create(result.model!);
+      const out = await session.run(feeds);
+      await session.release();
+      return { out, ops: opTypes(result.proto!) };
+    };
+    const reference = (await run({})).out;
+    for (const [form, options] of Object.entries(forms)) {
+      const { out, ops } = await run(options);
+      if (form === 'int8') expect(ops).toContain('DynamicQuantizeMatMul');
+      const em = maxDelta(reference['em']!.data as Float32Array, out['em']!.data as Float32Array);
+      const r = maxDelta(reference['r']!.data as Float32Array, out['r']!.data as Float32Array);
+      expect(em, form).toBeLessThan(form === 'fp16' ? 1e-4 : 5e-3);
+      expect(r, form).toBeLessThan(form === 'fp16' ? 1e-3 : 3e-2);
+      const tags = Array.from(out['tags']!.data as BigInt64Array);
+      const same = Array.from(reference['tags']!.data as BigInt64Array).filter((t, i) => t === tags[i]).length;
+      expect(same / tags.length, form).toBeGreaterThanOrEqual(0.8);
+    }
+  });
+
   it('translator bundle: the int8 Loop graph, host greedy and teacher-forced logits agree with each other and with float32', async () => {
     const sources = [
       [5, 17, 300, 4000, 12, 9],
