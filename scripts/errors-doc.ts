@@ -313,6 +313,18 @@ export const commandExamples: readonly CommandExample[] = [
     argv: ['compile', 'tagger.seq', '--weights', 'weights.safetensors'],
   },
   {
+    code: 'SEQ104',
+    situation: 'Dynamic int8 asked for the webgpu target.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['compile', 'tagger.seq', '--target', 'webgpu', '--quantize', 'int8'],
+  },
+  {
+    code: 'SEQ105',
+    situation: 'Both int8 and float16 weights asked for.',
+    files: { 'tagger.seq': exampleSpec },
+    argv: ['compile', 'tagger.seq', '--quantize', 'int8', '--precision', 'fp16'],
+  },
+  {
     code: 'SEQ200',
     situation: 'A misspelled command.',
     files: { 'tagger.seq': exampleSpec },

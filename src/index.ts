@@ -15,7 +15,8 @@ import { initializeWeights, matchWeights, readWeightsFile } from './weights/reso
 import { lower, modelSignature, type CompileTarget } from './lower/lower.js';
 import { lowerSeq2seq } from './lower/seq2seq.js';
 import { webgpuDiagnostics } from './lower/webgpu.js';
-import type { BundleManifest, BundleRole } from './contracts/manifest.js';
+import type { BundleManifest, BundleRole, ModelPrecision } from './contracts/manifest.js';
+import { convertPrecision } from './lower/quantize.js';
 import type { ModelSignature } from './contracts/signature.js';
 import { encodeModel } from './onnx/encode.js';
 import {
@@ -64,6 +65,15 @@ export interface CompileOptions {
    * placed, of about the total; a single model: 0 then 1). Each stage ends with `done === total`.
    */
   readonly onProgress?: (stage: string, done: number, total: number) => void;
+  /**
+   * Store the weights as int8 (README, "Smaller models"): `int8` uses ONNX Runtime CPU's dynamic
+   * int8 kernels (`DynamicQuantizeLSTM`, `DynamicQuantizeMatMul`) and weight-only int8 elsewhere;
+   * `int8-weights` is weight-only int8 everywhere (int8 initializers and DequantizeLinear), which
+   * onnxruntime-web runs on wasm and WebGPU. Default: float32.
+   */
+  readonly quantize?: 'int8' | 'int8-weights';
+  /** `fp16` stores the weights as float16 with a Cast to float32 before use; default `fp32`. */
+  readonly precision?: 'fp32' | 'fp16';
 }
 
 /** A weights file (ONNX external data) that the compiled graphs read their initializers from. */
@@ -172,6 +182,7 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
     diagnostics.push(...webgpuDiagnostics(ir));
     if (hasErrors(diagnostics)) return { diagnostics, summary, signature, ir };
   }
+  const precision = modelPrecision(options);
 
   const lowerOptions = {
     opset,
@@ -184,7 +195,7 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
   const weightsFile = startWeightsFile(`${stem}.weights.bin`);
   options.onProgress?.('lower', 0, 1);
   if (ir.decoder !== undefined) {
-    const lowered = lowerSeq2seq(ir, weights, lowerOptions, stem);
+    const lowered = storedAs(lowerSeq2seq(ir, weights, lowerOptions, stem), precision, lowerOptions.target);
     options.onProgress?.('lower', 1, 1);
     const encodeProgress = progressOfEncoding(weightsFile, 4 * summary.totalParameters, options.onProgress);
     const files = lowered.files.map((f): CompiledBundle['files'][number] => {
@@ -223,7 +234,8 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
       bundle: { files, manifest, weights: compiledWeights },
     };
   }
-  const proto = lower(ir, weights, lowerOptions);
+  const lowered = lower(ir, weights, lowerOptions);
+  const proto = precision === undefined ? lowered : convertPrecision(lowered, precision, lowerOptions.target);
   options.onProgress?.('lower', 1, 1);
   // The model without its weights is small and quick to encode; with them it is what the 2 GiB limit applies to.
   options.onProgress?.('encode', 0, 1);
@@ -244,6 +256,26 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
     ir,
     proto,
     weights: { file: weightsFile.location, bytes: weightsFileBytes(weightsFile) },
+  };
+}
+
+/** The weights' stored form that `quantize` and `precision` ask for; undefined for float32. */
+function modelPrecision(options: CompileOptions): ModelPrecision | undefined {
+  if (options.quantize !== undefined) return options.quantize;
+  return options.precision === 'fp16' ? 'fp16' : undefined;
+}
+
+/** A lowered bundle with its graphs' weights stored as `precision` says, which its manifest records. */
+function storedAs<B extends ReturnType<typeof lowerSeq2seq>>(
+  bundle: B,
+  precision: ModelPrecision | undefined,
+  target: CompileTarget,
+): B {
+  if (precision === undefined) return bundle;
+  return {
+    ...bundle,
+    files: bundle.files.map((f) => ({ ...f, proto: convertPrecision(f.proto, precision, target) })),
+    manifest: { ...bundle.manifest, precision },
   };
 }
 
@@ -310,7 +342,10 @@ function optionProblems(source: unknown, options: CompileOptions): Diagnostic[] 
     );
     return problems;
   }
-  const { sourceName, seed, opset, target, weights, bundleStem } = options as Record<keyof CompileOptions, unknown>;
+  const { sourceName, seed, opset, target, weights, bundleStem, quantize, precision } = options as Record<
+    keyof CompileOptions,
+    unknown
+  >;
   if (sourceName !== undefined && typeof sourceName !== 'string') {
     problem(
       'sourceName',
@@ -343,6 +378,21 @@ function optionProblems(source: unknown, options: CompileOptions): Diagnostic[] 
       'the default is `generic`',
     );
   }
+  if (quantize !== undefined && quantize !== 'int8' && quantize !== 'int8-weights') {
+    problem(
+      '--quantize',
+      `quantize must be \`int8\` or \`int8-weights\`, found ${describeValue(quantize)}`,
+      'leave it out for float32 weights',
+    );
+  }
+  if (precision !== undefined && precision !== 'fp32' && precision !== 'fp16') {
+    problem(
+      '--precision',
+      `precision must be \`fp32\` or \`fp16\`, found ${describeValue(precision)}`,
+      'the default is `fp32`',
+    );
+  }
+  problems.push(...precisionProblems(quantize, precision, target));
   if (weights !== undefined) {
     const w = weights as { bytes?: unknown; name?: unknown } | null;
     if (typeof w !== 'object' || w === null || !isUint8Array(w.bytes) || typeof w.name !== 'string') {
@@ -361,6 +411,38 @@ function optionProblems(source: unknown, options: CompileOptions): Diagnostic[] 
       'bundleStem',
       `bundleStem must be a file name without folders, found ${describeValue(bundleStem)}`,
       "the default is the spec's base name, e.g. `translator`",
+    );
+  }
+  return problems;
+}
+
+/**
+ * SEQ104 when dynamic int8 is asked for the webgpu target, whose provider has no int8 kernels;
+ * SEQ105 when both `quantize` and `precision: 'fp16'` are given, which are two stored forms of the
+ * same weights.
+ */
+function precisionProblems(quantize: unknown, precision: unknown, target: unknown): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  if (quantize === 'int8' && target === 'webgpu') {
+    problems.push(
+      error(
+        'SEQ104',
+        spanOfWhole('--quantize'),
+        '`--quantize int8` uses ONNX Runtime CPU kernels (DynamicQuantizeLSTM, DynamicQuantizeMatMul) that the WebGPU provider does not have',
+        'use `--quantize int8-weights` for the webgpu target: int8 weights, dequantized to float on the GPU',
+        { names: ['--quantize', '--target'], flag: '--quantize', value: 'int8', expected: 'int8-weights' },
+      ),
+    );
+  }
+  if ((quantize === 'int8' || quantize === 'int8-weights') && precision === 'fp16') {
+    problems.push(
+      error(
+        'SEQ105',
+        spanOfWhole('--precision'),
+        `\`--quantize ${quantize}\` and \`--precision fp16\` each choose how the weights are stored; give one of them`,
+        'int8 is the smaller (about a quarter of float32), fp16 the closer to float32 (half)',
+        { names: ['--quantize', '--precision'], flag: '--precision', value: 'fp16', found: quantize },
+      ),
     );
   }
   return problems;
@@ -395,7 +477,13 @@ export type { ModelSummary, SummaryRow } from './summary/summary.js';
 export { formatSummary } from './summary/summary.js';
 export type { CompileTarget } from './lower/lower.js';
 export type { ModelSignature } from './contracts/signature.js';
-export type { BundleManifest, BundleRole, BundleFileEntry, BundleWeightsEntry } from './contracts/manifest.js';
+export type {
+  BundleManifest,
+  BundleRole,
+  BundleFileEntry,
+  BundleWeightsEntry,
+  ModelPrecision,
+} from './contracts/manifest.js';
 export { formatModel } from './onnx/text.js';
 export { formatIr } from './ir/print.js';
 export { decodeModel } from './onnx/decode.js';

@@ -90,6 +90,48 @@ export const targetFlag: FlagSpec = {
   description: 'generic (default) or webgpu: every node on the WebGPU execution provider',
 };
 
+export const quantizeFlag: FlagSpec = {
+  name: 'quantize',
+  takesValue: true,
+  description: 'int8 (ONNX Runtime CPU int8 kernels) or int8-weights (int8 weights for onnxruntime-web)',
+};
+export const precisionFlag: FlagSpec = {
+  name: 'precision',
+  takesValue: true,
+  description: 'fp32 (default) or fp16: float16 weights, float32 compute',
+};
+
+/** `--quantize` and `--precision`: each a value from its list, or a SEQ201. */
+function precisionFlags(args: ParsedArgs): {
+  quantize?: 'int8' | 'int8-weights';
+  precision?: 'fp32' | 'fp16';
+  diagnostics: Diagnostic[];
+} {
+  const diagnostics: Diagnostic[] = [];
+  const choice = <T extends string>(name: string, allowed: readonly T[]): T | undefined => {
+    const raw = args.flags.get(name)?.[0];
+    if (raw === undefined) return undefined;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    diagnostics.push(
+      error(
+        'SEQ201',
+        spanOfWhole(`--${name}`),
+        `\`--${name}\` must be ${allowed.join(' or ')}, found \`${raw}\``,
+        undefined,
+        { flag: `--${name}`, value: raw, expected: [...allowed] },
+      ),
+    );
+    return undefined;
+  };
+  const quantize = choice('quantize', ['int8', 'int8-weights'] as const);
+  const precision = choice('precision', ['fp32', 'fp16'] as const);
+  return {
+    ...(quantize === undefined ? {} : { quantize }),
+    ...(precision === undefined ? {} : { precision }),
+    diagnostics,
+  };
+}
+
 export function report(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<string, string>, io: Io): void {
   if (io.json !== undefined) io.json.diagnostics.push(...diagnostics);
   else if (diagnostics.length > 0) io.err(renderDiagnostics(diagnostics, sources, { color: io.color }));
@@ -139,7 +181,8 @@ export function compileFromArgs(
   const inputs = [specPath, ...(weightsPath === undefined ? [] : [weightsPath])];
   const seed = integerFlag(args, 'seed', { min: 0, max: 2 ** 32 - 1 });
   const opset = integerFlag(args, 'opset', supportedOpsets);
-  const flagProblems = [...seed.diagnostics, ...opset.diagnostics];
+  const stored = precisionFlags(args);
+  const flagProblems = [...seed.diagnostics, ...opset.diagnostics, ...stored.diagnostics];
   const target = args.flags.get('target')?.[0];
   if (target !== undefined && target !== 'generic' && target !== 'webgpu') {
     flagProblems.push(
@@ -161,6 +204,8 @@ export function compileFromArgs(
   if (seed.value !== undefined) options.seed = seed.value;
   if (opset.value !== undefined) options.opset = opset.value;
   if (target === 'webgpu') options.target = 'webgpu';
+  if (stored.quantize !== undefined) options.quantize = stored.quantize;
+  if (stored.precision !== undefined) options.precision = stored.precision;
   if (weightsPath !== undefined) {
     const weights = readBytes(weightsPath, 'weights');
     if (weights.bytes === undefined) return { sources, diagnostics: weights.diagnostics, usageProblem: false, inputs };

@@ -18,6 +18,8 @@ import {
   report,
   seedFlag,
   targetFlag,
+  quantizeFlag,
+  precisionFlag,
   weightsFlag,
   externalWeightsFlag,
   type Io,
@@ -40,7 +42,7 @@ interface Command {
 const commands: Record<string, Command> = {
   compile: {
     usage:
-      'seqc compile SPEC [-o OUT.onnx] [--weights W.safetensors|W.pt[:KEY]] [--seed N] [--opset N] [--target webgpu] [--external-weights] [--tokenizer FILE]',
+      'seqc compile SPEC [-o OUT.onnx] [--weights W.safetensors|W.pt[:KEY]] [--seed N] [--opset N] [--target webgpu] [--external-weights] [--quantize int8|int8-weights] [--precision fp16] [--tokenizer FILE]',
     summary: 'Compile a .seq spec into an ONNX model (default output: SPEC with the extension .onnx).',
     flags: [
       { name: 'out', alias: 'o', takesValue: true, description: 'where to write the model' },
@@ -49,6 +51,8 @@ const commands: Record<string, Command> = {
       opsetFlag,
       targetFlag,
       externalWeightsFlag,
+      quantizeFlag,
+      precisionFlag,
       ...tokenizerFlags,
       help,
     ],
@@ -166,7 +170,7 @@ const commands: Record<string, Command> = {
     run: generateCommand,
   },
   build: {
-    usage: 'seqc build [DIR=specs] [--out DIR=generated] [--run]',
+    usage: 'seqc build [DIR=specs] [--out DIR=generated] [--run] [--quantize int8|int8-weights] [--precision fp16]',
     summary:
       'Compile every .seq in DIR into OUT: NAME.onnx, text dumps NAME.onnx.txt and NAME.ir.txt, and NAME.summary.txt.\nA bundle takes the tokenizers beside its spec: NAME.tokenizer.json, or NAME.src-tokenizer.json and NAME.tgt-tokenizer.json.',
     flags: [
@@ -174,6 +178,8 @@ const commands: Record<string, Command> = {
       seedFlag,
       opsetFlag,
       targetFlag,
+      quantizeFlag,
+      precisionFlag,
       { name: 'run', takesValue: false, description: 'also run each model once on an example batch' },
       help,
     ],

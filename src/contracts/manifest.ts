@@ -16,6 +16,8 @@ export interface BundleManifest {
   readonly version: 1;
   /** Present for `--target webgpu` bundles, whose graphs use no Loop (README, "WebGPU target"). */
   readonly target?: 'webgpu';
+  /** How the weights are stored, when not float32 (`seqc compile --quantize`/`--precision`; README, "Smaller models"). */
+  readonly precision?: ModelPrecision;
   readonly name: string;
   readonly kind: 'seq2seq' | 'lm';
   readonly bos: number;
@@ -77,3 +79,10 @@ export interface BundleWeightsEntry {
   /** Its size in bytes. */
   readonly bytes: number;
 }
+
+/**
+ * How a compiled model stores its weights when not as float32: `int8` (dynamic int8 kernels of
+ * ONNX Runtime CPU, weight-only int8 where there is none), `int8-weights` (weight-only int8, for
+ * onnxruntime-web), `fp16` (float16 weights, float32 compute).
+ */
+export type ModelPrecision = 'int8' | 'int8-weights' | 'fp16';

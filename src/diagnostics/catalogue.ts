@@ -156,6 +156,11 @@ export const catalogue = {
   SEQ101: { stage: 'weights', title: 'A tensor in the weights file has an element type seqc cannot read.' },
   SEQ102: { stage: 'weights', title: "The weights file's tensors do not match the model's parameters." },
   SEQ103: { stage: 'weights', title: 'A tensor in the weights file holds NaN or infinite values.' },
+  SEQ104: {
+    stage: 'target',
+    title: '`--quantize int8` (ONNX Runtime CPU kernels) is asked for the webgpu target, which has no int8 kernels.',
+  },
+  SEQ105: { stage: 'target', title: '`--quantize` and `--precision fp16` are both given; they are two stored forms.' },
   SEQ210: {
     stage: 'weights',
     title: 'The PyTorch checkpoint is not a readable zip archive of a pickle and its storages.',
