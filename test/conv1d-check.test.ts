@@ -86,6 +86,7 @@ describe('Conv1d that changes the number of steps of a sequence with lengths', (
       ['c3', 'lengths(c1)', 'lengths(c3)'],
     ]);
     expect(convs.map((o) => o.output.type.lengths)).toEqual(['lengths(c1)', 'lengths(c1)', 'lengths(c3)']);
+    expect(formatIr(ir)).toMatch(/c1 = conv1d\(x\) .* lengths=lengths output-lengths=lengths\(c1\): /);
     const rnn = ir.ops.find((o) => o.kind === 'recurrent')!;
     expect(rnn.kind === 'recurrent' && rnn.lengths).toBe('lengths(c3)');
     expect(ir.outputs.map((o) => [o.name, o.type.lengths, formatType(o.type)])).toEqual([

@@ -73,6 +73,7 @@ function specOf(c: Case, fixedTime: boolean): string {
   x -> conv: ${convText(c.conv)} -> output y
   conv -> mean -> output m
   conv -> last -> output l
+  conv -> max -> output mx
   conv -> rnn: BiLSTM(hidden=${c.hidden!}) -> output r
   rnn -> last -> output h
   conv -> conv2: ${convText(c.conv2!)} -> output y2
@@ -240,11 +241,11 @@ describe.skipIf(!torchAvailable())('Conv1d against PyTorch', () => {
   });
 
   it.each(derived.map((c, i) => [convText(c.conv), i] as const))(
-    '%s with lengths: new lengths for mean, last, a packed BiLSTM, a second Conv1d and per-step outputs',
+    '%s with lengths: new lengths for mean, last, max, a packed BiLSTM, a second Conv1d and per-step outputs',
     async (_, i) => {
       for (const fixedTime of [false, true]) {
         const deltas = await compare(derived[i]!, torchResults()[plain.length + withLengths.length + i]!, fixedTime);
-        expect(Object.keys(deltas).sort()).toEqual(['h', 'l', 'm', 'm2', 'r', 'y', 'y2']);
+        expect(Object.keys(deltas).sort()).toEqual(['h', 'l', 'm', 'm2', 'mx', 'r', 'y', 'y2']);
         for (const [name, d] of Object.entries(deltas)) {
           worstDerived = Math.max(worstDerived, d);
           expect(d, `${name}, fixed time ${fixedTime}`).toBeLessThan(TOLERANCE);

@@ -22,10 +22,23 @@ export interface Lengths {
   /**
    * Computes the int64 [batch] lengths `derived` of a Conv1d's output from the lengths `source` of its
    * input: max(0, ⌊(L + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1). From then on every
-   * method below accepts `derived` like a lengths input; a row it leaves without steps (length 0)
-   * pools to zeros, with `mean` and `last` alike. `path` names the nodes.
+   * method accepts `derived` like a lengths input; a row it leaves without steps (length 0) pools
+   * to zeros, with `mean` (whose divisor `float` keeps at least 1), `last` and `max` (`poolInto`) alike. `path` names the nodes.
    */
   derive(derived: string, source: string, conv: ConvSteps, batch: OnnxDim, path: string, where: string): void;
+  /**
+   * Lets `write` emit a pool's [batch, …] result of type `outType` under the name it is given, and
+   * makes it `out`: directly, or for lengths that may leave a row without steps (a Conv1d's), with
+   * such rows set to zero. `label` names the extra nodes.
+   */
+  poolInto(
+    lengths: string,
+    out: string,
+    outType: TensorType,
+    label: string,
+    where: string,
+    write: (name: string) => void,
+  ): void;
   /** The int32 [batch] `sequence_lens` of a recurrent layer reading the time-major `reference` of rank `rank`. */
   int32(lengths: string, reference: string, rank: number, time: OnnxDim, batch: OnnxDim): string;
   /** A bool [time, batch, 1] mask, true at steps inside each row's length. */
@@ -109,7 +122,45 @@ export function shapeLengths(b: GraphBuilder, batchDims: (lengths: string) => On
     masks.set(lengths, valid3);
     return valid3;
   };
+  const poolInto = (
+    lengths: string,
+    out: string,
+    outType: TensorType,
+    label: string,
+    where: string,
+    write: (name: string) => void,
+  ): void => {
+    if (!derived.has(lengths)) return write(out);
+    const written = b.fresh(`${label}/pooled`);
+    write(written);
+    const batch = outType.dims[0]!;
+    const nonEmpty = b.fresh(`${label}/non_empty`);
+    onnx.less(
+      b,
+      `${label}/NonEmpty`,
+      [b.int64Initializer(`${label}/zero`, [0], []), lengths],
+      { name: nonEmpty, type: { elemType: DataType.BOOL, dims: [batch] } },
+      where,
+    );
+    const rowAxes = Array.from({ length: outType.dims.length - 1 }, (_, i) => i + 1);
+    const column = b.fresh(`${label}/non_empty_column`);
+    onnx.unsqueeze(
+      b,
+      `${label}/UnsqueezeNonEmpty`,
+      [nonEmpty, b.int64Initializer(`${label}/row_axes`, rowAxes)],
+      { name: column, type: { elemType: DataType.BOOL, dims: [batch, ...rowAxes.map(() => dimValue(1))] } },
+      where,
+    );
+    onnx.where(
+      b,
+      `${label}/ZeroEmpty/Where`,
+      [column, written, b.floatScalar(`${label}/zero_float`, 0)],
+      { name: out, type: outType },
+      where,
+    );
+  };
   return {
+    poolInto,
     derive(name, source, conv, batch, path, where) {
       // ⌊n / s⌋ + 1 = ⌊(n + s) / s⌋, and where n + s < 0 the length is 0: so Max(n + s, 0), then Div,
       // whose truncation is the floor for a non-negative dividend. The last node writes `name`.
@@ -250,36 +301,9 @@ export function shapeLengths(b: GraphBuilder, batchDims: (lengths: string) => On
       onnx.slice(b, `${label}/Slice`, [shape, start, end], { name: rest }, where);
       const target = b.fresh(`${label}/expand_shape`);
       onnx.concat(b, `${label}/ConcatShape`, [oneRow, rest], { name: target }, { axis: 0 }, where);
-      if (!derived.has(lengths)) {
-        gatherAlongTime(b, label, x, xType, index3, target, DataType.INT64, out, outType, where);
-        return;
-      }
-      // A derived length may be 0, whose index -1 would pick the last padded step: such a row is zeros.
-      const gathered = b.fresh(`${label}/last`);
-      gatherAlongTime(b, label, x, xType, index3, target, DataType.INT64, gathered, outType, where);
-      const nonEmpty = b.fresh(`${label}/non_empty`);
-      onnx.less(
-        b,
-        `${label}/NonEmpty`,
-        [b.int64Initializer(`${label}/zero`, [0], []), lengths],
-        { name: nonEmpty, type: { elemType: DataType.BOOL, dims: [batch] } },
-        where,
-      );
-      const rowAxes = Array.from({ length: outType.dims.length - 1 }, (_, i) => i + 1);
-      const column = b.fresh(`${label}/non_empty_column`);
-      onnx.unsqueeze(
-        b,
-        `${label}/UnsqueezeNonEmpty`,
-        [nonEmpty, b.int64Initializer(`${label}/row_axes`, rowAxes)],
-        { name: column, type: { elemType: DataType.BOOL, dims: [batch, ...rowAxes.map(() => dimValue(1))] } },
-        where,
-      );
-      onnx.where(
-        b,
-        `${label}/ZeroEmpty/Where`,
-        [column, gathered, b.floatScalar(`${label}/zero_float`, 0)],
-        { name: out, type: outType },
-        where,
+      // A derived length may be 0, whose index -1 would pick the last padded step: poolInto zeroes such rows.
+      poolInto(lengths, out, outType, label, where, (name) =>
+        gatherAlongTime(b, label, x, xType, index3, target, DataType.INT64, name, outType, where),
       );
     },
   };
@@ -289,6 +313,8 @@ export function shapeLengths(b: GraphBuilder, batchDims: (lengths: string) => On
 export function dataLengths(b: GraphBuilder): Lengths {
   const gpu = GpuSequences.of(b);
   return {
+    // Lengths inputs only: the runtime keeps them at least 1, so no row is empty.
+    poolInto: (_lengths, out, _outType, _label, _where, write) => write(out),
     derive(name) {
       // webgpuDiagnostics (./webgpu.ts) refuses such a Conv1d with SEQ050 before lowering.
       throw new Error(`the webgpu target cannot derive the lengths ${name}; SEQ050 should have refused it`);

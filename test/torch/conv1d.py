@@ -72,11 +72,15 @@ def run_derived(case):
     y2 = conv2(masked(y, lengths1).transpose(1, 2)).transpose(1, 2)
     lengths2 = new_lengths(lengths1, conv2)
     last = torch.stack([y[row, n - 1] if n > 0 else torch.zeros(c["out"]) for row, n in enumerate(lengths1.tolist())])
+    valid = torch.arange(y.shape[1]).unsqueeze(0) < lengths1.unsqueeze(1)
+    top = y.masked_fill(~valid.unsqueeze(2), float("-inf")).max(1).values
+    top = torch.where((lengths1 > 0).unsqueeze(1), top, torch.zeros_like(top))
     r, h = packed_or_zeros(rnn, y, lengths1)
     outputs = {
         "y": tensor_json(masked(y, lengths1)),
         "m": tensor_json(masked_mean(y, lengths1)),
         "l": tensor_json(last),
+        "mx": tensor_json(top),
         "r": tensor_json(r),
         "h": tensor_json(h),
         "y2": tensor_json(masked(y2, lengths2)),
