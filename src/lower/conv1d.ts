@@ -1,4 +1,4 @@
-// Lowering of a Conv1d layer: Transposes around one ONNX Conv over the time axis, padded steps zeroed first when the input has lengths, and the new lengths where it changes them.
+// Lowering of a Conv1d layer: one ONNX Conv over the time axis between Transposes, padded steps zeroed first, new lengths where it changes them.
 
 import type { Conv1dOp } from '../ir/ir.js';
 import { DataType, type OnnxDim } from '../onnx/types.js';

@@ -23,7 +23,8 @@ export interface Lengths {
    * Computes the int64 [batch] lengths `derived` of a Conv1d's output from the lengths `source` of its
    * input: max(0, ⌊(L + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1). From then on every
    * method accepts `derived` like a lengths input; a row it leaves without steps (length 0) pools
-   * to zeros, with `mean` (whose divisor `float` keeps at least 1), `last` and `max` (`poolInto`) alike. `path` names the nodes.
+   * to zeros, with `mean` (whose divisor `float` keeps at least 1), `last` and `max` (`poolInto`)
+   * alike. `path` names the nodes.
    */
   derive(derived: string, source: string, conv: ConvSteps, batch: OnnxDim, path: string, where: string): void;
   /**
