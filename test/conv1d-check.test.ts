@@ -42,6 +42,7 @@ describe('Conv1d in the checker', () => {
       ),
     );
     expect(kept.outputs[0]!.type).toMatchObject({ lengths: 'lengths', hasTime: true });
+    expect(kept.ops[0]).not.toHaveProperty('outputLengths');
     expect(formatType(kept.outputs[0]!.type)).toBe('float32[batch, time, 4]');
   });
 
@@ -64,6 +65,91 @@ describe('Conv1d in the checker', () => {
         bad,
       ).toBe(true);
     }
+  });
+});
+
+describe('Conv1d that changes the number of steps of a sequence with lengths', () => {
+  const strided = spec(
+    'input x: float32[batch, time, 6]',
+    'input lengths: lengths(x)',
+    'x -> c1: Conv1d(out=4, kernel=3, stride=2) -> c2: Conv1d(out=4, kernel=3, padding=1) -> c3: Conv1d(out=2, kernel=2, dilation=2)',
+    '  -> rnn: LSTM(hidden=3) -> output y',
+    'c3 -> mean -> output m',
+  );
+
+  it('derives new lengths, which the layers after it read; a length-keeping Conv1d passes them on', () => {
+    const ir = checked(strided);
+    const convs = ir.ops.filter((o) => o.kind === 'conv1d');
+    expect(convs.map((o) => [o.label, o.lengths, o.outputLengths])).toEqual([
+      ['c1', 'lengths', 'lengths(c1)'],
+      ['c2', 'lengths(c1)', undefined],
+      ['c3', 'lengths(c1)', 'lengths(c3)'],
+    ]);
+    expect(convs.map((o) => o.output.type.lengths)).toEqual(['lengths(c1)', 'lengths(c1)', 'lengths(c3)']);
+    expect(formatIr(ir)).toMatch(/c1 = conv1d\(x\) .* lengths=lengths output-lengths=lengths\(c1\): /);
+    const rnn = ir.ops.find((o) => o.kind === 'recurrent')!;
+    expect(rnn.kind === 'recurrent' && rnn.lengths).toBe('lengths(c3)');
+    expect(ir.outputs.map((o) => [o.name, o.type.lengths, formatType(o.type)])).toEqual([
+      ['y', 'lengths(c3)', 'float32[batch, time_c1_c3, 3]'],
+      ['m', undefined, 'float32[batch, 2]'],
+    ]);
+    // A Conv1d without lengths derives none.
+    const plain = checked(
+      spec('input x: float32[batch, time, 6]', 'x -> c: Conv1d(out=4, kernel=3, stride=2) -> output y'),
+    );
+    expect(plain.ops[0]).not.toHaveProperty('outputLengths');
+  });
+
+  it('computes the new lengths in int64 under their IR name, and masks the outputs with them (generic target)', () => {
+    const result = compile(strided);
+    expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const nodes = result.proto!.graph.nodes;
+    const producer = (name: string) => nodes.find((n) => n.outputs.includes(name));
+    // c1: kernel 3, stride 2, no padding: ⌊(L − 3 + 2)/2⌋, clamped at 0 first.
+    expect(['Add', 'Max', 'Div'].map((op) => nodes.some((n) => n.name === `c1/lengths/${op}`))).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect(producer('lengths(c1)')?.opType).toBe('Div');
+    // c3: kernel 2, dilation 2, stride 1: L − 2, clamped at 0; no Div.
+    expect(producer('lengths(c3)')?.opType).toBe('Max');
+    expect(nodes.some((n) => n.name === 'c3/lengths/Div')).toBe(false);
+    const lstm = nodes.find((n) => n.opType === 'LSTM')!;
+    expect(producer(lstm.inputs[4]!)?.inputs).toEqual(['lengths(c3)']);
+    // The signature lists the inputs as declared; the output's time axis is the derived symbol.
+    expect(result.signature!.inputs.map((i) => i.name)).toEqual(['x', 'lengths']);
+    expect(result.signature!.outputs[0]!.dims).toEqual(['batch', 'time_c1_c3', 3]);
+  });
+
+  it('is refused on the webgpu target with SEQ050 naming the layer', () => {
+    const result = compile(strided, { target: 'webgpu' });
+    const refusals = result.diagnostics.filter((d) => d.code === 'SEQ050');
+    expect(refusals.map((d) => d.facts?.names?.[0])).toEqual(['c1', 'c3']);
+    expect(refusals[0]!.message).toMatch(/c1 changes the number of steps/);
+    expect(refusals[0]!.hint).toMatch(/stride=1, padding=1/);
+    expect(result.model).toBeUndefined();
+  });
+
+  it('is refused (SEQ072) where it changes the lengths of the memory a decoder attends over', () => {
+    const translator = [
+      'model T {',
+      '  input src: int64[batch, src_time]',
+      '  input src_lengths: lengths(src)',
+      '  encoder {',
+      '    src -> emb: Embedding(vocab=20, dim=4) -> conv: Conv1d(out=4, kernel=3, stride=2) -> enc: LSTM(hidden=8)',
+      '  }',
+      '  decoder(bos=1, eos=2, max_length=10) {',
+      '    -> tgt: Embedding(vocab=20, dim=4)',
+      '    -> dec: LSTM(hidden=8)',
+      '    -> generator: Linear(20)',
+      '  }',
+      '}',
+    ].join('\n');
+    expect(checkSource(translator).diagnostics.map((d) => d.code)).toEqual(['SEQ072']);
+    // A length-keeping Conv1d there is fine.
+    const keeping = translator.replace('kernel=3, stride=2', 'kernel=3, padding=1');
+    expect(checkSource(keeping).diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   });
 });
 

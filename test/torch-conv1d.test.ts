@@ -1,4 +1,4 @@
-// Conv1d against real PyTorch: nn.Conv1d over every argument, with lengths through a packed LSTM and mean pooling, and a tagger chain.
+// Conv1d against real PyTorch: nn.Conv1d over every argument, with lengths through a packed LSTM and mean pooling, lengths a Conv1d changes, and a tagger chain.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { compile } from '../src/index.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
 import type { WeightTensor } from '../src/weights/types.js';
+import { compileAndEmit, maxAbsDiff, runEmitted, runOnnx, type Feeds } from './torch/emitted.js';
 import { runPython, torchAvailable } from './torch/python.js';
 
 const TOLERANCE = 1e-5;
@@ -26,12 +27,14 @@ interface Conv {
 }
 
 interface Case {
-  readonly kind: 'conv' | 'tagger';
+  readonly kind: 'conv' | 'tagger' | 'derived';
   readonly seed: number;
   readonly batch: number;
   readonly time: number;
   readonly features: number;
   readonly conv: Conv;
+  /** For `derived`: the Conv1d after the first, reading the lengths the first derives. */
+  readonly conv2?: Conv;
   readonly lengths?: number[];
   readonly hidden?: number;
   readonly vocab?: number;
@@ -42,6 +45,8 @@ interface TorchResult {
   readonly inputs: Record<string, Json>;
   readonly state: Record<string, Json>;
   readonly outputs: Record<string, Json>;
+  /** For `derived`: each row's length after the first Conv1d, by nn.Conv1d's formula. */
+  readonly lengths?: number[];
 }
 
 const script = readFileSync(join(import.meta.dirname, 'torch', 'conv1d.py'), 'utf8');
@@ -59,6 +64,20 @@ function specOf(c: Case, fixedTime: boolean): string {
   tokens -> embedding: Embedding(vocab=${c.vocab!}, dim=${c.features}, padding_idx=0)
     -> conv: ${convText(c.conv)} -> relu
     -> rnn: BiLSTM(hidden=${c.hidden!}, layers=2) -> emissions: Linear(${c.tags!}) -> output y
+}`;
+  }
+  if (c.kind === 'derived') {
+    return `model Conv {
+  input x: float32[batch, ${time}, ${c.features}]
+  input lengths: lengths(x)
+  x -> conv: ${convText(c.conv)} -> output y
+  conv -> mean -> output m
+  conv -> last -> output l
+  conv -> max -> output mx
+  conv -> rnn: BiLSTM(hidden=${c.hidden!}) -> output r
+  rnn -> last -> output h
+  conv -> conv2: ${convText(c.conv2!)} -> output y2
+  conv2 -> mean -> output m2
 }`;
   }
   if (c.lengths === undefined) {
@@ -148,6 +167,26 @@ const withLengths: Case[] = [
   hidden: 6,
 }));
 
+// Convolutions that change each row's length: strided, dilated, unpadded, over-padded. The lengths
+// include rows the first Conv1d leaves with 0 steps and with 1 step.
+const derived: Case[] = [
+  conv(3, 0, 2, 1, true),
+  conv(3, 1, 1, 2, false),
+  conv(2, 0, 1, 1, true),
+  conv(4, 3, 3, 1, true),
+  conv(5, 2, 2, 2, true),
+].map((c, i) => ({
+  kind: 'derived',
+  seed: 200 + i,
+  batch: 5,
+  time: 9,
+  features: 3,
+  conv: c,
+  conv2: { ...conv(2, 1, 2, 1, true), out: 3 },
+  lengths: [9, 4, 2, 1, 3],
+  hidden: 4,
+}));
+
 const tagger: Case = {
   kind: 'tagger',
   seed: 7,
@@ -162,10 +201,11 @@ const tagger: Case = {
 };
 
 describe.skipIf(!torchAvailable())('Conv1d against PyTorch', () => {
-  const cases = [...plain, ...withLengths, tagger];
+  const cases = [...plain, ...withLengths, ...derived, tagger];
   let results: TorchResult[] | undefined;
   const torchResults = (): TorchResult[] => (results ??= runPython<TorchResult[]>(script, cases));
   let worst = 0;
+  let worstDerived = 0;
 
   it.each(plain.map((c, i) => [convText(c.conv), i] as const))('%s, symbolic and fixed time', async (_, i) => {
     for (const fixedTime of [false, true]) {
@@ -191,6 +231,48 @@ describe.skipIf(!torchAvailable())('Conv1d against PyTorch', () => {
       }
     },
   );
+
+  it('the derived lengths include rows left with 0 and with 1 step', () => {
+    const all = derived.map((_, i) => torchResults()[plain.length + withLengths.length + i]!.lengths!);
+    expect(all.flat()).toContain(0);
+    expect(all.flat()).toContain(1);
+    // ⌊(L − 3)/2⌋ + 1, at least 0, for kernel=3, stride=2 without padding.
+    expect(all[0]).toEqual([4, 1, 0, 0, 1]);
+  });
+
+  it.each(derived.map((c, i) => [convText(c.conv), i] as const))(
+    '%s with lengths: new lengths for mean, last, max, a packed BiLSTM, a second Conv1d and per-step outputs',
+    async (_, i) => {
+      for (const fixedTime of [false, true]) {
+        const deltas = await compare(derived[i]!, torchResults()[plain.length + withLengths.length + i]!, fixedTime);
+        expect(Object.keys(deltas).sort()).toEqual(['h', 'l', 'm', 'm2', 'mx', 'r', 'y', 'y2']);
+        for (const [name, d] of Object.entries(deltas)) {
+          worstDerived = Math.max(worstDerived, d);
+          expect(d, `${name}, fixed time ${fixedTime}`).toBeLessThan(TOLERANCE);
+        }
+      }
+    },
+  );
+
+  it('the emitted PyTorch module computes the same new lengths as the graph', async () => {
+    // Rows keep at least one step here: the emitted module packs sequences, which PyTorch refuses for a length of 0.
+    const c = derived[0]!;
+    const emitted = compileAndEmit(specOf(c, false), 5);
+    expect(emitted.python).toContain('rounding_mode="floor"');
+    const x = Array.from({ length: c.batch * c.time * c.features }, (_, i) => Math.fround(Math.sin(i)));
+    const feeds: Feeds = {
+      x: { dtype: 'float32', shape: [c.batch, c.time, c.features], data: x },
+      lengths: { dtype: 'int64', shape: [c.batch], data: [9, 4, 3, 5, 6] },
+    };
+    const onnx = await runOnnx(emitted.compiled.model!, feeds);
+    const torch = runEmitted(emitted, [{ method: 'forward', inputs: feeds }]).results[0]!;
+    for (const output of emitted.ir.outputs) {
+      const d = maxAbsDiff(torch[output.name]!, onnx[output.name]!);
+      worstDerived = Math.max(worstDerived, d);
+      expect(d, output.name).toBeLessThan(TOLERANCE);
+    }
+    console.log(`Conv1d with new lengths vs PyTorch: max |Δ| = ${worstDerived.toExponential(2)}`);
+  });
 
   it('Embedding -> Conv1d -> relu -> BiLSTM(layers=2) -> Linear with lengths', async () => {
     for (const target of ['generic', 'webgpu'] as const) {

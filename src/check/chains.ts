@@ -2,6 +2,7 @@
 
 import { error, hasErrors, warning, type Diagnostic, type Span } from '../diagnostics/diagnostic.js';
 import {
+  derivedLengthsName,
   formatType,
   type ActivationFunction,
   type Dim,
@@ -1212,7 +1213,10 @@ function stepAfterCrf(ctx: ChainContext, step: CallStep, crf: Op): undefined {
   return undefined;
 }
 
-/** A Conv1d over the time axis: its input must be a float [batch, time, F] sequence, and its output keeps `lengths`. */
+/**
+ * A Conv1d over the time axis: its input must be a float [batch, time, F] sequence. Its output keeps
+ * `lengths` when it keeps the number of steps; otherwise its lengths are derived (`lengths(L)`).
+ */
 function checkConv1d(
   ctx: ChainContext,
   step: CallStep,
@@ -1241,23 +1245,8 @@ function checkConv1d(
   const { out, kernel, padding, stride, dilation } = args;
   const span = dilation * (kernel - 1) + 1;
   const time = type.dims[1]!;
+  const keepsSteps = stride === 1 && 2 * padding === span - 1;
   let outTime: Dim = time;
-  if (type.lengths !== undefined && (stride !== 1 || 2 * padding !== span - 1)) {
-    ctx.diagnostics.push(
-      error(
-        'SEQ072',
-        step.callee.span,
-        `Conv1d(kernel=${kernel}, padding=${padding}, stride=${stride}, dilation=${dilation}) changes the number of steps, but its input is masked by \`${type.lengths}\`: seqc supports only length-keeping convolutions over sequences with lengths`,
-        `use stride=1 and padding=${(span - 1) / 2 === Math.floor((span - 1) / 2) ? (span - 1) / 2 : 'dilation·(kernel−1)/2 (an odd kernel span)'}, or leave the lengths input out`,
-        {
-          names: ['Conv1d', base.label, type.lengths],
-          expected: 'stride=1 and 2·padding = dilation·(kernel−1)',
-          found: `stride=${stride}, padding=${padding}, dilation=${dilation}, kernel=${kernel}`,
-        },
-      ),
-    );
-    return undefined;
-  }
   if (time.kind === 'fixed') {
     const steps = Math.floor((time.size + 2 * padding - span) / stride) + 1;
     if (steps <= 0) {
@@ -1273,10 +1262,17 @@ function checkConv1d(
       return undefined;
     }
     outTime = fixed(steps);
-  } else if (stride !== 1 || 2 * padding !== span - 1) {
+  } else if (!keepsSteps) {
     outTime = { kind: 'symbol', name: `${time.name}_${base.label}` };
   }
-  const outType: ValueType = { ...type, dims: [type.dims[0]!, outTime, fixed(out)] };
+  // With lengths, a convolution that changes the number of steps changes each row's length too,
+  // by nn.Conv1d's output-length formula; the lowering computes them under this name.
+  const outputLengths = type.lengths === undefined || keepsSteps ? undefined : derivedLengthsName(base.label);
+  const outType: ValueType = {
+    ...type,
+    dims: [type.dims[0]!, outTime, fixed(out)],
+    ...(outputLengths === undefined ? {} : { lengths: outputLengths }),
+  };
   return addOp(
     ctx,
     {
@@ -1290,6 +1286,7 @@ function checkConv1d(
       dilation,
       bias: args.bias,
       ...(type.lengths === undefined ? {} : { lengths: type.lengths }),
+      ...(outputLengths === undefined ? {} : { outputLengths }),
       output: { id: base.label, type: outType },
     },
     step,

@@ -172,6 +172,20 @@ function checkEncoder(
     );
     return undefined;
   }
+  const deriving = ctx.chains.ops.find((o) => o.kind === 'conv1d' && o.outputLengths === type.lengths);
+  if (deriving !== undefined && deriving.kind === 'conv1d') {
+    // The bundle's step graph masks the memory by the source lengths input, not by lengths the encoder derives.
+    ctx.diagnostics.push(
+      error(
+        'SEQ072',
+        deriving.span,
+        `the Conv1d ${deriving.label} changes the number of steps in the encoder, so the memory's lengths are no longer \`${deriving.lengths!}\`; the decoder masks the memory only by a lengths input`,
+        'use a length-keeping convolution in the encoder (stride=1, 2·padding = dilation·(kernel−1)), or leave the lengths input out',
+        { names: [deriving.label, deriving.lengths!], expected: 'stride=1 and 2·padding = dilation·(kernel−1)' },
+      ),
+    );
+    return undefined;
+  }
   const final = [...ctx.chains.ops].reverse().find((o): o is RecurrentOp => o.kind === 'recurrent');
   if (final === undefined) {
     ctx.diagnostics.push(

@@ -105,7 +105,7 @@ export const catalogue = {
   SEQ072: {
     stage: 'check',
     title:
-      'A Conv1d over a sequence with lengths would change its length (only length-keeping convolutions are supported there).',
+      "A Conv1d in an encoder changes the number of steps of a sequence with lengths: a decoder masks the encoder's memory only by a lengths input.",
   },
   SEQ073: { stage: 'check', title: "An LSTM's `proj` is not smaller than its `hidden` size." },
   SEQ074: {

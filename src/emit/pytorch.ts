@@ -957,6 +957,13 @@ class ModuleEmitter {
     const input = op.lengths === undefined ? x : `zero_past_lengths(${x}, ${this.varOf(op.lengths)})`;
     const y = this.bindVar(op.output.id);
     out.add(indent, `${y} = ${modulePath(op.label)}(${input}.transpose(1, 2)).transpose(1, 2)`);
+    if (op.outputLengths !== undefined) {
+      // nn.Conv1d's output length per row: ⌊(L + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1, at least 0.
+      const shift = 2 * op.padding - op.dilation * (op.kernel - 1) - 1;
+      const sum = `${this.varOf(op.lengths!)} ${shift < 0 ? '-' : '+'} ${Math.abs(shift)}`;
+      const lengths = this.bindVar(op.outputLengths);
+      out.add(indent, `${lengths} = (torch.div(${sum}, ${op.stride}, rounding_mode="floor") + 1).clamp(min=0)`);
+    }
   }
 
   /** Viterbi decoding: the path, and the score where the spec asks for it (output `L.score`). */

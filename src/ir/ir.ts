@@ -207,8 +207,23 @@ export interface Conv1dOp extends OpBase {
   readonly stride: number;
   readonly dilation: number;
   readonly bias: boolean;
-  /** The lengths input whose padded steps are zeroed before the convolution (the convolution keeps lengths). */
+  /** The lengths (an input's, or derived by an earlier Conv1d) whose padded steps are zeroed before the convolution. */
   readonly lengths?: string;
+  /**
+   * When the convolution changes the number of steps of a sequence with lengths: the name of its
+   * output's lengths (`derivedLengthsName(label)`), nn.Conv1d's output-length formula applied to
+   * `lengths`. The output's type carries it; the lowering computes it as an int64 [batch] tensor of
+   * that name. Absent when the convolution keeps each row's length.
+   */
+  readonly outputLengths?: string;
+}
+
+/**
+ * The name of the lengths a Conv1d labeled `label` derives: `lengths(label)`, which no spec name can
+ * be (names have no parentheses), so it collides with no input, label or tensor.
+ */
+export function derivedLengthsName(label: string): string {
+  return `lengths(${label})`;
 }
 
 /**

@@ -51,7 +51,7 @@ function formatOp(op: Op): string {
     case 'linear':
       return `${head} in=${op.inFeatures} out=${op.outFeatures}${op.bias ? '' : ' no-bias'}: ${type}`;
     case 'conv1d':
-      return `${head} in=${op.inChannels} out=${op.outChannels} kernel=${op.kernel} padding=${op.padding} stride=${op.stride} dilation=${op.dilation}${op.bias ? '' : ' no-bias'}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}: ${type}`;
+      return `${head} in=${op.inChannels} out=${op.outChannels} kernel=${op.kernel} padding=${op.padding} stride=${op.stride} dilation=${op.dilation}${op.bias ? '' : ' no-bias'}${op.lengths === undefined ? '' : ` lengths=${op.lengths}`}${op.outputLengths === undefined ? '' : ` output-lengths=${op.outputLengths}`}: ${type}`;
     case 'layerNorm':
       return `${head} features=${op.features} eps=${op.eps}: ${type}`;
     case 'dropout':

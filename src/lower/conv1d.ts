@@ -1,4 +1,4 @@
-// Lowering of a Conv1d layer: Transposes around one ONNX Conv over the time axis, padded steps zeroed first when the input has lengths.
+// Lowering of a Conv1d layer: one ONNX Conv over the time axis between Transposes, padded steps zeroed first, new lengths where it changes them.
 
 import type { Conv1dOp } from '../ir/ir.js';
 import { DataType, type OnnxDim } from '../onnx/types.js';
@@ -11,8 +11,9 @@ import { internalType, recordedPlace } from './values.js';
 /**
  * Emits the Conv1d `op` (nn.Conv1d on the [batch, features, time] transpose); its output is
  * time-major. With `op.lengths`, steps past each row's length are zeroed before the convolution, as
- * PyTorch sees them in a zero-padded batch; the checker lets only length-keeping convolutions read a
- * sequence with lengths, so the output keeps the same lengths.
+ * PyTorch sees them in a zero-padded batch. A convolution that changes the number of steps also
+ * computes its output's lengths, the tensor `op.outputLengths` (./lengths.ts, `derive`), which the
+ * layers after it read like a lengths input.
  */
 export function lowerConv1d(ctx: LayerContext, lengths: Lengths, op: Conv1dOp): LayerOutput {
   const { b } = ctx;
@@ -71,5 +72,7 @@ export function lowerConv1d(ctx: LayerContext, lengths: Lengths, op: Conv1dOp): 
     { perm: [2, 0, 1] },
     where,
   );
+  if (op.outputLengths !== undefined)
+    lengths.derive(op.outputLengths, op.lengths!, op, batchDim, `${op.label}/lengths`, where);
   return { name: out, timeMajor: true };
 }

@@ -10,7 +10,36 @@ import { dimValue, type GraphBuilder, type TensorType } from './builder.js';
 import * as onnx from './ops.js';
 import { GpuSequences } from './webgpu.js';
 
+/** What of a Conv1d decides how it changes each row's length (nn.Conv1d's output-length formula). */
+export interface ConvSteps {
+  readonly kernel: number;
+  readonly padding: number;
+  readonly stride: number;
+  readonly dilation: number;
+}
+
 export interface Lengths {
+  /**
+   * Computes the int64 [batch] lengths `derived` of a Conv1d's output from the lengths `source` of its
+   * input: max(0, ⌊(L + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1). From then on every
+   * method accepts `derived` like a lengths input; a row it leaves without steps (length 0) pools
+   * to zeros, with `mean` (whose divisor `float` keeps at least 1), `last` and `max` (`poolInto`)
+   * alike. `path` names the nodes.
+   */
+  derive(derived: string, source: string, conv: ConvSteps, batch: OnnxDim, path: string, where: string): void;
+  /**
+   * Lets `write` emit a pool's [batch, …] result of type `outType` under the name it is given, and
+   * makes it `out`: directly, or for lengths that may leave a row without steps (a Conv1d's), with
+   * such rows set to zero. `label` names the extra nodes.
+   */
+  poolInto(
+    lengths: string,
+    out: string,
+    outType: TensorType,
+    label: string,
+    where: string,
+    write: (name: string) => void,
+  ): void;
   /** The int32 [batch] `sequence_lens` of a recurrent layer reading the time-major `reference` of rank `rank`. */
   int32(lengths: string, reference: string, rank: number, time: OnnxDim, batch: OnnxDim): string;
   /** A bool [time, batch, 1] mask, true at steps inside each row's length. */
@@ -51,6 +80,8 @@ export interface Lengths {
 export function shapeLengths(b: GraphBuilder, batchDims: (lengths: string) => OnnxDim[]): Lengths {
   const int32s = new Map<string, string>();
   const masks = new Map<string, string>();
+  /** The derived lengths, which (unlike an input's, which the runtime keeps in [1, time]) may be 0. */
+  const derived = new Set<string>();
   const timeMajorMask = (lengths: string, reference: string, _rank: number, time: OnnxDim, batch: OnnxDim): string => {
     const cached = masks.get(lengths);
     if (cached !== undefined) return cached;
@@ -92,7 +123,75 @@ export function shapeLengths(b: GraphBuilder, batchDims: (lengths: string) => On
     masks.set(lengths, valid3);
     return valid3;
   };
+  const poolInto = (
+    lengths: string,
+    out: string,
+    outType: TensorType,
+    label: string,
+    where: string,
+    write: (name: string) => void,
+  ): void => {
+    if (!derived.has(lengths)) return write(out);
+    const written = b.fresh(`${label}/pooled`);
+    write(written);
+    const batch = outType.dims[0]!;
+    const nonEmpty = b.fresh(`${label}/non_empty`);
+    onnx.less(
+      b,
+      `${label}/NonEmpty`,
+      [b.int64Initializer(`${label}/zero`, [0], []), lengths],
+      { name: nonEmpty, type: { elemType: DataType.BOOL, dims: [batch] } },
+      where,
+    );
+    const rowAxes = Array.from({ length: outType.dims.length - 1 }, (_, i) => i + 1);
+    const column = b.fresh(`${label}/non_empty_column`);
+    onnx.unsqueeze(
+      b,
+      `${label}/UnsqueezeNonEmpty`,
+      [nonEmpty, b.int64Initializer(`${label}/row_axes`, rowAxes)],
+      { name: column, type: { elemType: DataType.BOOL, dims: [batch, ...rowAxes.map(() => dimValue(1))] } },
+      where,
+    );
+    onnx.where(
+      b,
+      `${label}/ZeroEmpty/Where`,
+      [column, written, b.floatScalar(`${label}/zero_float`, 0)],
+      { name: out, type: outType },
+      where,
+    );
+  };
   return {
+    poolInto,
+    derive(name, source, conv, batch, path, where) {
+      // ⌊n / s⌋ + 1 = ⌊(n + s) / s⌋, and where n + s < 0 the length is 0: so Max(n + s, 0), then Div,
+      // whose truncation is the floor for a non-negative dividend. The last node writes `name`.
+      const type = { elemType: DataType.INT64, dims: [batch] };
+      const shift = 2 * conv.padding - conv.dilation * (conv.kernel - 1) - 1 + conv.stride;
+      const divides = conv.stride !== 1;
+      const clamps = shift < 0;
+      let value = source;
+      if (shift !== 0) {
+        const out = clamps || divides ? b.fresh(`${path}/shifted`) : name;
+        onnx.add(
+          b,
+          `${path}/Add`,
+          [value, b.int64Initializer(`${path}/shift`, [shift], [])],
+          { name: out, type },
+          where,
+        );
+        value = out;
+      }
+      if (clamps) {
+        const out = divides ? b.fresh(`${path}/clamped`) : name;
+        onnx.max(b, `${path}/Max`, [value, b.int64Initializer(`${path}/zero`, [0], [])], { name: out, type }, where);
+        value = out;
+      }
+      if (divides) {
+        const stride = b.int64Initializer(`${path}/stride`, [conv.stride], []);
+        onnx.div(b, `${path}/Div`, [value, stride], { name, type }, where);
+      }
+      derived.add(name);
+    },
     int32(lengths) {
       let name = int32s.get(lengths);
       if (name === undefined) {
@@ -161,7 +260,17 @@ export function shapeLengths(b: GraphBuilder, batchDims: (lengths: string) => On
         { to: DataType.FLOAT },
         where,
       );
-      return lengthsFloat;
+      if (!derived.has(lengths)) return lengthsFloat;
+      // A derived length may be 0: the divisor of a mean is at least 1, so an empty row's mean is 0.
+      const divisor = b.fresh(`${label}/lengths_divisor`);
+      onnx.max(
+        b,
+        `${label}/AtLeastOne`,
+        [lengthsFloat, b.floatScalar(`${label}/one`, 1)],
+        { name: divisor, type: { elemType: DataType.FLOAT, dims: [batch] } },
+        where,
+      );
+      return divisor;
     },
     lastStep(label, x, xType, lengths, out, outType, where) {
       // Gather each row's step length-1: index [1, batch, features] for GatherElements on axis 0.
@@ -193,7 +302,10 @@ export function shapeLengths(b: GraphBuilder, batchDims: (lengths: string) => On
       onnx.slice(b, `${label}/Slice`, [shape, start, end], { name: rest }, where);
       const target = b.fresh(`${label}/expand_shape`);
       onnx.concat(b, `${label}/ConcatShape`, [oneRow, rest], { name: target }, { axis: 0 }, where);
-      gatherAlongTime(b, label, x, xType, index3, target, DataType.INT64, out, outType, where);
+      // A derived length may be 0, whose index -1 would pick the last padded step: poolInto zeroes such rows.
+      poolInto(lengths, out, outType, label, where, (name) =>
+        gatherAlongTime(b, label, x, xType, index3, target, DataType.INT64, name, outType, where),
+      );
     },
   };
 }
@@ -202,6 +314,12 @@ export function shapeLengths(b: GraphBuilder, batchDims: (lengths: string) => On
 export function dataLengths(b: GraphBuilder): Lengths {
   const gpu = GpuSequences.of(b);
   return {
+    // Lengths inputs only: the runtime keeps them at least 1, so no row is empty.
+    poolInto: (_lengths, out, _outType, _label, _where, write) => write(out),
+    derive(name) {
+      // webgpuDiagnostics (./webgpu.ts) refuses such a Conv1d with SEQ050 before lowering.
+      throw new Error(`the webgpu target cannot derive the lengths ${name}; SEQ050 should have refused it`);
+    },
     int32: (lengths, reference, rank, time, batch) => gpu.lengthsInt32(lengths, reference, rank, 0, time, batch),
     timeMajorMask: (lengths, reference, rank, time, batch) =>
       gpu.timeMajorMask(lengths, reference, rank, time, batch, 3),

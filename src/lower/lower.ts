@@ -89,9 +89,10 @@ export class Lowering {
   ) {
     this.b = builder ?? new GraphBuilder(options.opset);
     this.target = targetFor(options.target);
-    this.lengths = this.target.lengths(this.b, (lengths) =>
-      this.ir.inputs.find((i) => i.name === lengths)!.type.dims.map(onnxDim),
-    );
+    this.lengths = this.target.lengths(this.b, (lengths) => lengthsDims(this.ir, lengths));
+    // A Conv1d's derived lengths tensor takes the name the IR gives it, which no other tensor may take.
+    for (const op of ir.ops)
+      if (op.kind === 'conv1d' && op.outputLengths !== undefined) this.b.reserve(op.outputLengths);
     for (const op of ir.ops) if (!(op.kind === 'pool' && op.finalStateOf !== undefined)) this.consumed.add(op.input);
     for (const op of ir.ops) if (op.kind === 'merge') for (const id of op.operands) this.consumed.add(id);
     for (const out of ir.outputs) this.consumed.add(out.value);
@@ -320,4 +321,13 @@ export class Lowering {
     };
     return lowerOutput(context, name, valueId, type, span);
   }
+}
+
+/** The dims of the lengths `name`: a lengths input's, or [batch] of the Conv1d output whose lengths it derives. */
+function lengthsDims(ir: ModelIR, name: string): OnnxDim[] {
+  const input = ir.inputs.find((i) => i.name === name);
+  if (input !== undefined) return input.type.dims.map(onnxDim);
+  const conv = ir.ops.find((o) => o.kind === 'conv1d' && o.outputLengths === name);
+  if (conv === undefined) throw new Error(`the lengths ${name} are neither an input nor derived by a Conv1d`);
+  return [onnxDim(conv.output.type.dims[0]!)];
 }

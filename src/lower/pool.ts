@@ -116,7 +116,9 @@ export function lowerPool(ctx: PoolContext, op: PoolOp): string {
     const lowest = ctx.b.floatScalar(`${op.label}/minus_infinity`, -Infinity);
     const masked = ctx.b.fresh(`${op.label}/masked`);
     onnx.where(ctx.b, `${op.label}/Where`, [valid, x.name, lowest], { name: masked, type: xType }, where);
-    reduceOverTime(ctx.b, op, 'ReduceMax', masked, out, outType, where);
+    ctx.lengths.poolInto(lengths, out, outType, op.label, where, (name) =>
+      reduceOverTime(ctx.b, op, 'ReduceMax', masked, name, outType, where),
+    );
   }
   return out;
 }

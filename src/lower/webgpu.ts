@@ -29,7 +29,8 @@ const int32 = (dims: readonly OnnxDim[]): TensorType => ({ elemType: DataType.IN
 /**
  * What the webgpu target refuses: recurrent layers with hard sigmoid gates (the WebGPU LSTM and GRU
  * kernels implement sigmoid, tanh and relu only, and a session that meets HardSigmoid fails instead of
- * falling back), and int64 outputs, which no WebGPU kernel can compute.
+ * falling back), projected LSTMs and CRFs (Loops), Conv1d layers that derive new lengths (int64
+ * arithmetic), and int64 outputs, which no WebGPU kernel can compute.
  */
 /** The activations the WebGPU LSTM and GRU kernels implement. */
 const webgpuActivations: ReadonlySet<RecurrentActivation> = new Set(['sigmoid', 'tanh', 'relu']);
@@ -93,16 +94,28 @@ export function webgpuDiagnostics(ir: ModelIR): Diagnostic[] {
       (op.kind === 'embedding' && op.maskZero === true) ||
       (op.kind === 'recurrent' && (op.mask !== undefined || op.goBackwards === true)) ||
       (op.kind === 'pool' && op.mask !== undefined);
-    if (!masked) continue;
-    diagnostics.push(
-      error(
-        'SEQ050',
-        op.span,
-        `${op.label} uses Keras masking or go_backwards, which seqc lowers with TopK, CumSum and int64 index arithmetic (or a reversing Slice) that onnxruntime-web's WebGPU provider runs on the CPU or not at all`,
-        'compile for the generic target and run it on the wasm provider, or mask with `lengths(…)` instead',
-        { names: [op.label] },
-      ),
-    );
+    if (masked) {
+      diagnostics.push(
+        error(
+          'SEQ050',
+          op.span,
+          `${op.label} uses Keras masking or go_backwards, which seqc lowers with TopK, CumSum and int64 index arithmetic (or a reversing Slice) that onnxruntime-web's WebGPU provider runs on the CPU or not at all`,
+          'compile for the generic target and run it on the wasm provider, or mask with `lengths(…)` instead',
+          { names: [op.label] },
+        ),
+      );
+    }
+    if (op.kind === 'conv1d' && op.outputLengths !== undefined) {
+      diagnostics.push(
+        error(
+          'SEQ050',
+          op.span,
+          `${op.label} changes the number of steps of a sequence with lengths, so seqc computes the new lengths in int64 arithmetic, which onnxruntime-web's WebGPU provider does not run`,
+          `compile for the generic target and run it on the wasm provider, or use a length-keeping convolution (stride=1, padding=${keepingPadding(op.kernel, op.dilation)})`,
+          { names: [op.label, op.lengths!] },
+        ),
+      );
+    }
   }
   for (const output of ir.outputs) {
     if (output.type.dtype !== 'int64') continue;
@@ -116,6 +129,12 @@ export function webgpuDiagnostics(ir: ModelIR): Diagnostic[] {
     );
   }
   return diagnostics;
+}
+
+/** The padding that keeps the number of steps: dilation·(kernel−1)/2, or a description where that is odd. */
+function keepingPadding(kernel: number, dilation: number): string {
+  const span = dilation * (kernel - 1);
+  return span % 2 === 0 ? String(span / 2) : 'dilation·(kernel−1)/2, which needs an even dilation·(kernel−1)';
 }
 
 /**
