@@ -39,6 +39,9 @@ import type {
   RecurrentLayerConfig,
 } from './reference/seq2seq.js';
 
+/** The step graph's choice outputs (docs/seq2seq.md), after its state outputs. */
+const choiceOutputs = ['next_token', 'next_log_prob', 'top_tokens', 'top_log_probs', 'top_logits'];
+
 /** What the float32 graphs must reach against the float64 reference (measured errors are near 1e-6). */
 const TOLERANCE = 1e-4;
 /** Where two float32 graphs of one bundle compute the same thing in slightly different ways. */
@@ -699,6 +702,7 @@ for (const c of seq2seqCases) {
           ...(isLstm ? ['c_out'] : []),
           ...(dec.attention ? ['attention'] : []),
           ...(feed ? ['feed_out'] : []),
+          ...choiceOutputs,
         ],
       });
       expect(manifest.files.greedy).toEqual({
@@ -940,7 +944,7 @@ for (const c of languageModelCases) {
       expect(manifest.files.step).toEqual({
         path: 'case.step.onnx',
         inputs: ['tokens', 'h', ...(isLstm ? ['c'] : [])],
-        outputs: ['logits', 'h_out', ...(isLstm ? ['c_out'] : [])],
+        outputs: ['logits', 'h_out', ...(isLstm ? ['c_out'] : []), ...choiceOutputs],
       });
       expect(manifest.files.greedy).toEqual({
         path: 'case.greedy.onnx',
@@ -1417,7 +1421,7 @@ describe('specs/translator.seq', () => {
         step: {
           path: 'translator.step.onnx',
           inputs: ['tokens', 'h', 'c', 'memory', 'src_lengths'],
-          outputs: ['logits', 'h_out', 'c_out', 'attention'],
+          outputs: ['logits', 'h_out', 'c_out', 'attention', ...choiceOutputs],
         },
         greedy: { path: 'translator.greedy.onnx', inputs: ['src', 'src_lengths'], outputs: ['tokens', 'lengths'] },
       },

@@ -4,6 +4,12 @@
 
 export type BundleRole = 'scoring' | 'encoder' | 'step' | 'greedy';
 
+/**
+ * The candidates per row that a step graph with choice outputs returns (`top_tokens`, `top_log_probs`,
+ * `top_logits`, docs/seq2seq.md): min(V, stepCandidates). Searches that need more read the logits.
+ */
+export const stepCandidates = 64;
+
 export interface BundleFileEntry {
   /** The file name, relative to the manifest's folder, such as `translator.step.onnx`. */
   readonly path: string;

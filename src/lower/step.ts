@@ -19,7 +19,10 @@ import {
 import { sourceMask } from './encoder.js';
 import { attend, attentionalVector } from './attention.js';
 
-/** `tokens`, `h`, `c`, `memory`, lengths, `feed` → `logits`, `h_out`, `c_out`, `attention`, `feed_out`. */
+/**
+ * `tokens`, `h`, `c`, `memory`, lengths, `feed` → `logits`, `h_out`, `c_out`, `attention`, `feed_out`, and the
+ * choice made inside the graph: `next_token`, `next_log_prob`, `top_tokens`, `top_log_probs`, `top_logits`.
+ */
 export function stepGraph(ctx: DecoderContext): GraphProto {
   const b = new GraphBuilder(ctx.options.opset);
   const { batch, srcTime } = ctx.sizes;
@@ -38,7 +41,7 @@ export function stepGraph(ctx: DecoderContext): GraphProto {
   const feedDim = dimValue(ctx.sizes.hidden);
   if (ctx.decoder.attention?.inputFeed === true) inputs.push(info('feed', float([batch, feedDim])));
   for (const i of inputs) b.reserve(i.name);
-  for (const name of ['logits', 'h_out', 'c_out', 'attention', 'feed_out']) b.reserve(name);
+  for (const name of [...stepOutputNames, ...choiceOutputNames]) b.reserve(name);
   const state: StepState = {
     h: 'h',
     ...(ctx.isLstm ? { c: 'c' } : {}),
@@ -56,7 +59,91 @@ export function stepGraph(ctx: DecoderContext): GraphProto {
   expose(out.c, 'c_out', ctx.stateType);
   expose(out.attention, 'attention', float([batch, srcTime]));
   expose(out.feed, 'feed_out', float([batch, feedDim]));
+  // The choice's nodes write the graph outputs themselves, without an Identity: WebGPU has no int64 Identity.
+  const choice = stepChoice(ctx, b, out.logits);
+  outputs.push(info('next_token', int64([batch])), info('next_log_prob', float([batch])));
+  if (choice.top !== undefined) {
+    const k = dimValue(choice.top.count);
+    outputs.push(
+      info('top_tokens', int64([batch, k])),
+      info('top_log_probs', float([batch, k])),
+      info('top_logits', float([batch, k])),
+    );
+  }
   return graphOf(b, `${ctx.ir.name}_step`, inputs, outputs, 'One decoder step (docs/seq2seq.md).');
+}
+
+const stepOutputNames = ['logits', 'h_out', 'c_out', 'attention', 'feed_out'] as const;
+const choiceOutputNames = ['next_token', 'next_log_prob', 'top_tokens', 'top_log_probs', 'top_logits'] as const;
+
+/** The choice computed inside the step graph, so that a search reads a few values per row instead of the logits. */
+interface StepChoice {
+  /** The log-softmax of the largest logit, `[batch]`: the log-probability of `next_token`. */
+  readonly nextLogProb: string;
+  /** Where the target has TopK: the k best ids, their log-softmax values and their logits, `[batch, k]`. */
+  readonly top?: {
+    readonly count: number;
+    readonly tokens: string;
+    readonly logProbs: string;
+    readonly logits: string;
+  };
+}
+
+/**
+ * ArgMax of one step's logits `[batch, V]` into the graph output `next_token` (the lowest id among equals), the
+ * log-softmax's largest value, and, where the target has TopK, the k = min(V, 64) best ids and their values.
+ */
+function stepChoice(ctx: DecoderContext, b: GraphBuilder, logits: string): StepChoice {
+  const { batch, vocab } = ctx.sizes;
+  const where = ctx.where();
+  const path = 'decoder/choice';
+  onnx.argMax(
+    b,
+    `${path}/ArgMax`,
+    [logits],
+    { name: 'next_token', type: int64([batch]) },
+    { axis: 1, keepdims: 0 },
+    where,
+  );
+  const logProbs = b.fresh(`${path}/log_probs`);
+  ctx.target.logSoftmax(b, path, logits, { name: logProbs, type: float([batch, dimValue(vocab)]) }, where);
+  // The largest log-probability is the one at the ArgMax: log-softmax keeps the order of the logits.
+  const nextLogProb = 'next_log_prob';
+  onnx.reduceMax(
+    b,
+    `${path}/next/ReduceMax`,
+    logProbs,
+    { values: [1], initializer: `${path}/next/axes` },
+    { name: nextLogProb, type: float([batch]) },
+    { keepdims: 0 },
+    where,
+  );
+  const count = ctx.target.stepCandidates(vocab);
+  if (count === undefined) return { nextLogProb };
+  const k = b.int64Initializer(`${path}/k`, [count]);
+  const topLogits = 'top_logits';
+  const topTokens = 'top_tokens';
+  onnx.topK(
+    b,
+    `${path}/TopK`,
+    [logits, k],
+    {
+      values: { name: topLogits, type: float([batch, dimValue(count)]) },
+      indices: { name: topTokens, type: int64([batch, dimValue(count)]) },
+    },
+    { axis: 1 },
+    where,
+  );
+  const topLogProbs = 'top_log_probs';
+  onnx.gatherElements(
+    b,
+    `${path}/top/GatherElements`,
+    [logProbs, topTokens],
+    { name: topLogProbs, type: float([batch, dimValue(count)]) },
+    { axis: 1 },
+    where,
+  );
+  return { nextLogProb, top: { count, tokens: topTokens, logProbs: topLogProbs, logits: topLogits } };
 }
 
 /** One decoder step (docs/seq2seq.md) emitted into `b`, which may be a Loop body: the step's ops in order. */

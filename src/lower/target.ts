@@ -1,5 +1,6 @@
 // The compile target as one object, chosen once from the compile option: every place where a generic graph and a webgpu graph differ asks it.
 
+import { stepCandidates } from '../contracts/manifest.js';
 import { DataType, type GraphProto, type OnnxDim } from '../onnx/types.js';
 import { dimValue, type GraphBuilder, type TensorType } from './builder.js';
 import * as onnx from './ops.js';
@@ -86,6 +87,11 @@ export interface Target {
     out: onnx.Out & { readonly type: NonNullable<onnx.Out['type']> },
     where: string,
   ): void;
+  /**
+   * The candidates per row that the step graph's TopK returns for a vocabulary of `vocab` (docs/seq2seq.md), or
+   * undefined where the step graph has no TopK outputs (WebGPU has no TopK kernel; searches read the logits).
+   */
+  stepCandidates(vocab: number): number | undefined;
   /** A bundle's scoring graph: one Loop over the target steps, or (without Loop) all steps at once. */
   bundleScoringGraph(graphs: BundleGraphs): GraphProto;
   /** A bundle's greedy graph: a Loop, or the steps unrolled up to max_length. */
@@ -111,6 +117,7 @@ const genericTarget: Target = {
     b.floatInitializer(transposedName, [columns, rows], transpose2d(data, rows, columns), `${name} transposed`),
   logSoftmax: (b, label, input, out, where) =>
     onnx.logSoftmax(b, `${label}/LogSoftmax`, [input], out, { axis: -1 }, where),
+  stepCandidates: (vocab) => Math.min(vocab, stepCandidates),
   bundleScoringGraph: (graphs) => graphs.scoringGraph(),
   bundleGreedyGraph: (graphs) => graphs.greedyGraph(),
   manifestFields: {},
@@ -127,6 +134,7 @@ const webgpuTarget: Target = {
     op.cell === 'rnn' ? rnnAsGru(b, weight, op, layer, direction, inputSize, path) : undefined,
   matMulWeight: transposedInGraph,
   logSoftmax: (b, label, input, out, where) => logSoftmax(b, input, out.name, out.type, `${label}/log_softmax`, where),
+  stepCandidates: () => undefined,
   bundleScoringGraph: (graphs) => graphs.scoringGraphWithoutLoop(),
   bundleGreedyGraph: (graphs) => graphs.greedyGraphUnrolled(),
   manifestFields: { target: 'webgpu' },

@@ -4,7 +4,18 @@ import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.j
 import { assertNever } from '../contracts/assert.js';
 import { parseManifest, type BundleFile, type BundleManifest } from './manifest.js';
 import { generationLimits } from '../contracts/limits.js';
-import { beamSearch, greedy, sample, type DecoderSession, type Hypothesis, type StepOutput } from './search.js';
+import { stepCandidates } from '../contracts/manifest.js';
+import {
+  beamSearch,
+  greedy,
+  sample,
+  type DecoderSession,
+  type Hypothesis,
+  type StepBest,
+  type StepCandidates,
+  type StepNeed,
+  type StepOutput,
+} from './search.js';
 import type { OrtModule, OrtSession, OrtTensor } from './ort.js';
 import { readSignature } from './session.js';
 
@@ -214,16 +225,25 @@ interface Sessions {
   readonly encoder: OrtSession | undefined;
 }
 
-/** The decoder state of `rows` rows, as the step graph reads it. */
+/**
+ * The decoder state of `rows` rows, as the step graph reads it: the tensors a step returned are fed to the next
+ * step as they are, without a copy; only `select` (rows finishing, beams reordering) builds new ones.
+ */
 interface OrtState {
   readonly rows: number;
   /** The batch row that each state row decodes, for picking its memory and source length. */
   readonly origins: Int32Array;
   /** `[layers, rows, hidden]`. */
-  readonly h: Float32Array;
-  readonly c: Float32Array | undefined;
+  readonly h: FloatTensor;
+  readonly c: FloatTensor | undefined;
   /** `[rows, hidden]`. */
-  readonly feed: Float32Array | undefined;
+  readonly feed: FloatTensor | undefined;
+}
+
+/** An ONNX Runtime tensor and its float32 data. */
+interface FloatTensor {
+  readonly tensor: OrtTensor;
+  readonly data: Float32Array;
 }
 
 /** The encoder's outputs for the whole batch, which every step reads (by origin). */
@@ -316,17 +336,19 @@ async function decoderSession(sessions: Sessions, src: Rows, batch: number): Pro
     initial = {
       rows: batch,
       origins: Int32Array.from({ length: batch }, (_, i) => i),
-      h: h0.data,
-      c: stepInputs.has('c') ? (c0?.data ?? new Float32Array(stateSize)) : undefined,
-      feed: stepInputs.has('feed') ? new Float32Array(batch * hidden) : undefined,
+      h: floatTensor(ort, h0.data, [layers, batch, hidden]),
+      c: stepInputs.has('c')
+        ? floatTensor(ort, c0?.data ?? new Float32Array(stateSize), [layers, batch, hidden])
+        : undefined,
+      feed: stepInputs.has('feed') ? floatTensor(ort, new Float32Array(batch * hidden), [batch, hidden]) : undefined,
     };
   } else {
     initial = {
       rows: batch,
       origins: Int32Array.from({ length: batch }, (_, i) => i),
-      h: new Float32Array(stateSize),
-      c: stepInputs.has('c') ? new Float32Array(stateSize) : undefined,
-      feed: stepInputs.has('feed') ? new Float32Array(batch * hidden) : undefined,
+      h: floatTensor(ort, new Float32Array(stateSize), [layers, batch, hidden]),
+      c: stepInputs.has('c') ? floatTensor(ort, new Float32Array(stateSize), [layers, batch, hidden]) : undefined,
+      feed: stepInputs.has('feed') ? floatTensor(ort, new Float32Array(batch * hidden), [batch, hidden]) : undefined,
     };
   }
 
@@ -352,50 +374,175 @@ async function decoderSession(sessions: Sessions, src: Rows, batch: number): Pro
     return cached;
   };
 
+  const stepOutputs = new Set(manifest.files.step.outputs);
+  const choice = new StepChoice(stepOutputs, manifest.vocab, manifest.files.step.path);
+  const tokenFeed = new TokenFeed(ort);
+  const state = ['h_out', 'c_out', 'feed_out', 'attention'].filter((n) => stepOutputs.has(n));
+  const fetches: Record<StepAnswer, string[]> = {
+    logits: ['logits', ...state],
+    best: ['next_token', 'next_log_prob', ...state],
+    candidates: ['top_tokens', 'top_log_probs', 'top_logits', ...state],
+  };
   return {
     batch,
     start: async () => initial,
-    step: async (tokens: Int32Array, state: OrtState): Promise<StepOutput<OrtState>> => {
+    step: async (
+      tokens: Int32Array,
+      state: OrtState,
+      need: StepNeed = { kind: 'logits' },
+    ): Promise<StepOutput<OrtState>> => {
       const rows = state.rows;
-      const feeds: Record<string, OrtTensor> = {
-        tokens: new ort.Tensor(
-          'int64',
-          BigInt64Array.from(tokens, (t) => BigInt(t)),
-          [rows],
-        ),
-        h: new ort.Tensor('float32', state.h, [layers, rows, hidden]),
-      };
-      if (state.c !== undefined) feeds['c'] = new ort.Tensor('float32', state.c, [layers, rows, hidden]);
-      if (state.feed !== undefined) feeds['feed'] = new ort.Tensor('float32', state.feed, [rows, hidden]);
+      const file = manifest.files.step.path;
+      const feeds: Record<string, OrtTensor> = { tokens: tokenFeed.fill(tokens), h: state.h.tensor };
+      if (state.c !== undefined) feeds['c'] = state.c.tensor;
+      if (state.feed !== undefined) feeds['feed'] = state.feed.tensor;
       if (stepInputs.has('memory') || stepInputs.has('src_lengths')) {
         const { memory, lengths } = sourceFor(state.origins);
         if (stepInputs.has('memory')) feeds['memory'] = memory;
         if (stepInputs.has('src_lengths')) feeds['src_lengths'] = lengths;
       }
-      const out = await sessions.step.run(feeds);
-      const file = manifest.files.step.path;
-      const logits = floatOutput(out, 'logits', file);
-      checkDims(logits, [rows, manifest.vocab], 'logits');
+      const answer = choice.answer(need);
+      const out = await sessions.step.run(feeds, fetches[answer]);
       const h = floatOutput(out, 'h_out', file);
       checkDims(h, [layers, rows, hidden], 'h_out');
       const c = state.c === undefined ? undefined : floatOutput(out, 'c_out', file);
       if (c !== undefined) checkDims(c, [layers, rows, hidden], 'c_out');
       const feed = state.feed === undefined ? undefined : floatOutput(out, 'feed_out', file);
       if (feed !== undefined) checkDims(feed, [rows, hidden], 'feed_out');
-      const attention = 'attention' in out ? floatOutput(out, 'attention', file) : undefined;
-      const next: OrtState = { rows, origins: state.origins, h: h.data, c: c?.data, feed: feed?.data };
-      return attention === undefined
-        ? { logits: logits.data, state: next }
-        : { logits: logits.data, state: next, attention: attention.data };
+      const attention = stepOutputs.has('attention') ? floatOutput(out, 'attention', file).data : undefined;
+      const next: OrtState = {
+        rows,
+        origins: state.origins,
+        h: { tensor: out['h_out']!, data: h.data },
+        c: c === undefined ? undefined : { tensor: out['c_out']!, data: c.data },
+        feed: feed === undefined ? undefined : { tensor: out['feed_out']!, data: feed.data },
+      };
+      const withAttention = attention === undefined ? {} : { attention };
+      switch (answer) {
+        case 'logits': {
+          const logits = floatOutput(out, 'logits', file);
+          checkDims(logits, [rows, manifest.vocab], 'logits');
+          return { logits: logits.data, state: next, ...withAttention };
+        }
+        case 'best':
+          return { best: choice.best(out, rows), state: next, ...withAttention };
+        case 'candidates':
+          return { candidates: choice.candidates(out, rows), state: next, ...withAttention };
+        default:
+          return assertNever(answer);
+      }
     },
     select: (state: OrtState, rows: Int32Array): OrtState => ({
       rows: rows.length,
       origins: Int32Array.from(rows, (r) => state.origins[r]!),
-      h: gatherRows(state.h, layers, state.rows, hidden, rows),
-      c: state.c === undefined ? undefined : gatherRows(state.c, layers, state.rows, hidden, rows),
-      feed: state.feed === undefined ? undefined : gatherRows(state.feed, 1, state.rows, hidden, rows),
+      h: floatTensor(ort, gatherRows(state.h.data, layers, state.rows, hidden, rows), [layers, rows.length, hidden]),
+      c:
+        state.c === undefined
+          ? undefined
+          : floatTensor(ort, gatherRows(state.c.data, layers, state.rows, hidden, rows), [layers, rows.length, hidden]),
+      feed:
+        state.feed === undefined
+          ? undefined
+          : floatTensor(ort, gatherRows(state.feed.data, 1, state.rows, hidden, rows), [rows.length, hidden]),
     }),
   };
+}
+
+/** A float32 tensor over `data`. */
+function floatTensor(ort: OrtModule, data: Float32Array, dims: readonly number[]): FloatTensor {
+  return { tensor: new ort.Tensor('float32', data, dims), data };
+}
+
+/** What a step fetches from the step graph: its logits, its ArgMax, or its TopK candidates (besides the state). */
+type StepAnswer = 'logits' | 'best' | 'candidates';
+
+/** The `tokens` feed: one buffer and tensor per row count, refilled at each step. */
+class TokenFeed {
+  private readonly byRows = new Map<number, { data: BigInt64Array; tensor: OrtTensor }>();
+  constructor(private readonly ort: OrtModule) {}
+  fill(tokens: Int32Array): OrtTensor {
+    let entry = this.byRows.get(tokens.length);
+    if (entry === undefined) {
+      const data = new BigInt64Array(tokens.length);
+      entry = { data, tensor: new this.ort.Tensor('int64', data, [tokens.length]) };
+      this.byRows.set(tokens.length, entry);
+    }
+    for (let i = 0; i < tokens.length; i++) entry.data[i] = BigInt(tokens[i]!);
+    return entry.tensor;
+  }
+}
+
+/**
+ * The choice outputs of the step graph (docs/seq2seq.md: `next_token`, `next_log_prob`, `top_tokens`,
+ * `top_log_probs`, `top_logits`), when it has them: which answer a search's need gets, and reading it.
+ */
+class StepChoice {
+  private readonly candidateCount: number;
+  private ids = new Int32Array(0);
+  constructor(
+    private readonly outputs: ReadonlySet<string>,
+    private readonly vocab: number,
+    private readonly file: string,
+  ) {
+    this.candidateCount = stepCandidatesOf(outputs, vocab);
+  }
+
+  /** The answer for `need`: the graph's choice where it has one that covers the need, else the logits. */
+  answer(need: StepNeed): StepAnswer {
+    switch (need.kind) {
+      case 'logits':
+        return 'logits';
+      case 'best':
+        return this.outputs.has('next_token') && this.outputs.has('next_log_prob') ? 'best' : 'logits';
+      case 'candidates':
+        // A webgpu bundle's step graph has no TopK; a wider need than the graph's k reads the logits.
+        if (this.candidateCount === 0) return 'logits';
+        return need.count <= this.candidateCount || this.candidateCount === this.vocab ? 'candidates' : 'logits';
+      default:
+        return assertNever(need);
+    }
+  }
+
+  best(out: Record<string, OrtTensor>, rows: number): StepBest {
+    const tokens = this.idsOf(out, 'next_token', rows, 1);
+    const logProbs = floatOutput(out, 'next_log_prob', this.file);
+    checkDims(logProbs, [rows], 'next_log_prob');
+    return { tokens, logProbs: logProbs.data };
+  }
+
+  candidates(out: Record<string, OrtTensor>, rows: number): StepCandidates {
+    const count = this.candidateCount;
+    const tokens = this.idsOf(out, 'top_tokens', rows, count);
+    const logProbs = floatOutput(out, 'top_log_probs', this.file);
+    checkDims(logProbs, [rows, count], 'top_log_probs');
+    const logits = floatOutput(out, 'top_logits', this.file);
+    checkDims(logits, [rows, count], 'top_logits');
+    return { count, tokens, logProbs: logProbs.data, logits: logits.data };
+  }
+
+  /** Ids returned as int64, as an Int32Array that is reused from step to step (the search reads it before the next). */
+  private idsOf(out: Record<string, OrtTensor>, name: string, rows: number, columns: number): Int32Array {
+    const tensor = out[name];
+    if (tensor?.type !== 'int64' || !(tensor.data instanceof BigInt64Array))
+      throw new Error(`${this.file} returned \`${name}\` as ${tensor?.type ?? 'nothing'}, not int64`);
+    checkDims(tensor, columns === 1 && name === 'next_token' ? [rows] : [rows, columns], name);
+    const n = rows * columns;
+    if (this.ids.length < n) this.ids = new Int32Array(n);
+    const ids = this.ids.subarray(0, n);
+    for (let i = 0; i < n; i++) {
+      const id = Number(tensor.data[i]!);
+      if (!(id >= 0 && id < this.vocab)) throw new Error(`${this.file} returned the id ${id} in \`${name}\``);
+      ids[i] = id;
+    }
+    return ids;
+  }
+}
+
+/** The candidates per row of a step graph with TopK outputs (seqc compiles min(V, 64)); 0 without them. */
+function stepCandidatesOf(outputs: ReadonlySet<string>, vocab: number): number {
+  return ['top_tokens', 'top_log_probs', 'top_logits'].every((n) => outputs.has(n))
+    ? Math.min(vocab, stepCandidates)
+    : 0;
 }
 
 async function runGreedy(sessions: Sessions, greedyGraph: OrtSession, rows: Rows): Promise<GreedyGraphResult> {

@@ -12,6 +12,8 @@ export interface OrtSession {
   readonly inputNames?: readonly string[];
   readonly outputNames?: readonly string[];
   run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  /** Returns only the outputs that `fetches` names (ONNX Runtime still runs every node of the graph). */
+  run(feeds: Record<string, OrtTensor>, fetches: readonly string[]): Promise<Record<string, OrtTensor>>;
   release?(): Promise<void>;
 }
 

@@ -2,13 +2,45 @@
 
 import { rngFor } from '../contracts/random.js';
 
-/** What one decoder step returns for the rows it was given. */
+/**
+ * What a search reads from a step: every next-token score (`logits`), the best id of each row
+ * (`best`), or each row's `count` best ids (`candidates`). A session may always answer with the
+ * logits instead; the search then chooses from them itself.
+ */
+export type StepNeed =
+  { readonly kind: 'logits' } | { readonly kind: 'best' } | { readonly kind: 'candidates'; readonly count: number };
+
+/** Each row's best id and its log-softmax, chosen by the decoder (the step graph's ArgMax). */
+export interface StepBest {
+  /** `[rows]`: the lowest id among equal largest logits. */
+  readonly tokens: Int32Array;
+  /** `[rows]`: the log-softmax of the logits at that id. */
+  readonly logProbs: Float32Array;
+}
+
+/** Each row's `count` best ids, best first (the lower id first among equals), chosen by the decoder (TopK). */
+export interface StepCandidates {
+  /** Columns per row; at least the count asked for, or the whole vocabulary when that is smaller. */
+  readonly count: number;
+  /** `[rows, count]` ids. */
+  readonly tokens: Int32Array;
+  /** `[rows, count]` their log-softmax values. */
+  readonly logProbs: Float32Array;
+  /** `[rows, count]` their logits, for sampling at a temperature. */
+  readonly logits: Float32Array;
+}
+
+/** What one decoder step returns for the rows it was given: the logits, or what the search asked for. */
 export interface StepOutput<S> {
   /**
    * Next-token scores, `[rows, V]` row-major. Logits or log-probabilities both work: the search
    * applies log-softmax itself, and log-softmax of log-probabilities changes nothing.
    */
-  readonly logits: Float32Array;
+  readonly logits?: Float32Array;
+  /** Present when the search asked for `best` and the decoder chose inside its graph. */
+  readonly best?: StepBest;
+  /** Present when the search asked for `candidates` and the decoder chose inside its graph. */
+  readonly candidates?: StepCandidates;
   /** The state after the step, one row per row of the input state. */
   readonly state: S;
   /** Attention weights over the source, `[rows, src_time]` row-major, when the decoder attends. */
@@ -24,8 +56,11 @@ export interface DecoderSession<S> {
   readonly batch: number;
   /** The state before the first step, with one row per batch row, in batch order. */
   start(): Promise<S>;
-  /** Feeds `tokens[i]` to row i of `state`; `tokens.length` is the state's row count. */
-  step(tokens: Int32Array, state: S): Promise<StepOutput<S>>;
+  /**
+   * Feeds `tokens[i]` to row i of `state`; `tokens.length` is the state's row count. `need` says
+   * what the search will read (default: the logits); the logits always do.
+   */
+  step(tokens: Int32Array, state: S, need?: StepNeed): Promise<StepOutput<S>>;
   /**
    * A state whose row i is row `rows[i]` of `state`. Indices may repeat (a beam that splits in
    * two) and may be left out (a finished row or a pruned beam). Rows that come from the same batch
@@ -99,7 +134,7 @@ export interface SampleOptions extends SearchOptions {
  */
 export async function greedy<S>(session: DecoderSession<S>, options: SearchOptions): Promise<Hypothesis[]> {
   checkSearchOptions(session, options);
-  const results = await decodeStreams(session, options, 1, (_stream, _logits, logProbs) => argmax(logProbs));
+  const results = await decodeStreams(session, options, 1, greedyChooser);
   return results.map((row) => row[0]!);
 }
 
@@ -126,20 +161,52 @@ export async function sample<S>(session: DecoderSession<S>, options: SampleOptio
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be a whole number ≥ 1, not ${count}`);
 
   const streams = Array.from({ length: session.batch * count }, (_, s) => xoshiro128ss(streamSeed(seed, s)));
+  if (temperature === 0) return decodeStreams(session, options, count, greedyChooser);
   let scaled = new Float64Array(0);
-  return decodeStreams(session, options, count, (stream, logits, logProbs) => {
-    if (temperature === 0) return argmax(logProbs);
-    if (scaled.length !== logits.length) scaled = new Float64Array(logits.length);
-    // Shifted by the largest logit first, so that a tiny temperature gives −∞ and 0, never +∞.
-    let max = -Infinity;
-    for (let v = 0; v < logits.length; v++) if (logits[v]! > max) max = logits[v]!;
-    const shift = Number.isFinite(max) ? max : 0;
-    for (let v = 0; v < logits.length; v++) scaled[v] = (logits[v]! - shift) / temperature;
-    // Keep the eos mask that the driver put into logProbs.
-    for (let v = 0; v < logits.length; v++) if (logProbs[v] === -Infinity) scaled[v] = -Infinity;
-    logSoftmaxInPlace(scaled);
-    return drawToken(scaled, topK, topP, streams[stream]!);
-  });
+  let ranked = new Int32Array(0);
+  let weights = new Float64Array(0);
+  const chooser: Chooser = {
+    // The first step reads the logits, which tell the vocabulary; after it, a top-k below the vocabulary reads
+    // only the k best ids (one more while eos is forbidden, since eos is then left out).
+    need: (masking, vocab) =>
+      vocab === undefined || topK === 0 || topK >= vocab
+        ? logitsNeed
+        : { kind: 'candidates', count: masking ? topK + 1 : topK },
+    fromLogits: (stream, logits, logProbs) => {
+      if (scaled.length !== logits.length) scaled = new Float64Array(logits.length);
+      // Shifted by the largest logit first, so that a tiny temperature gives −∞ and 0, never +∞.
+      let max = -Infinity;
+      for (let v = 0; v < logits.length; v++) if (logits[v]! > max) max = logits[v]!;
+      const shift = Number.isFinite(max) ? max : 0;
+      for (let v = 0; v < logits.length; v++) scaled[v] = (logits[v]! - shift) / temperature;
+      // Keep the eos mask that the driver put into logProbs.
+      for (let v = 0; v < logits.length; v++) if (logProbs[v] === -Infinity) scaled[v] = -Infinity;
+      logSoftmaxInPlace(scaled);
+      return drawToken(scaled, topK, topP, streams[stream]!);
+    },
+    fromCandidates: (stream, columns) => {
+      // The same draw as from the logits, over the k best allowed ids: the weights exp((x − x_best) / T) are the
+      // probabilities up to the normalization, which the draw divides out.
+      if (ranked.length < topK) {
+        ranked = new Int32Array(topK);
+        weights = new Float64Array(topK);
+      }
+      let kept = 0;
+      let best = NaN;
+      for (let j = 0; j < columns.count && kept < topK; j++) {
+        if (!columns.allowed(j)) continue;
+        const logit = columns.logit(j);
+        if (kept === 0) best = Number.isFinite(logit) ? logit : 0;
+        const weight = Math.exp((logit - best) / temperature);
+        if (weight === 0 || Number.isNaN(weight)) break;
+        ranked[kept] = j;
+        weights[kept++] = weight;
+      }
+      if (kept === 0) return firstAllowed(columns);
+      return ranked[drawRanked(weights, kept, topP, streams[stream]!)]!;
+    },
+  };
+  return decodeStreams(session, options, count, chooser);
 }
 
 /**
@@ -198,14 +265,17 @@ export async function beamSearch<S>(session: DecoderSession<S>, options: BeamSea
     last: bos,
   }));
   let scratch = new Float64Array(0);
+  let fed = new Int32Array(0);
+  // Each parent contributes at most `width` live candidates and one eos, and always its best ones.
+  const need: StepNeed = { kind: 'candidates', count: width + 1 };
   while (beams.length > 0) {
-    const out = await session.step(
-      Int32Array.from(beams, (b) => b.last),
-      state,
-    );
-    const vocab = vocabOf(out, beams.length);
+    if (fed.length !== beams.length) fed = new Int32Array(beams.length);
+    for (let i = 0; i < beams.length; i++) fed[i] = beams[i]!.last;
+    const out = await session.step(fed, state, need);
+    const vocab = stepWidth(out, beams.length);
+    const columns = out.candidates === undefined ? undefined : new RowColumns(out.candidates);
     const attentionWidth = out.attention === undefined ? 0 : out.attention.length / beams.length;
-    if (scratch.length !== vocab) scratch = new Float64Array(vocab);
+    if (columns === undefined && scratch.length !== vocab) scratch = new Float64Array(vocab);
     const next: Beam[] = [];
     const parents: number[] = [];
     for (let first = 0; first < beams.length;) {
@@ -227,9 +297,20 @@ export async function beamSearch<S>(session: DecoderSession<S>, options: BeamSea
       const candidates: Candidate[] = [];
       for (let i = first; i < end; i++) {
         const beam = beams[i]!;
-        logSoftmaxInto(out.logits.subarray(i * vocab, (i + 1) * vocab), scratch);
+        if (columns !== undefined) {
+          // The decoder's best width + 1 ids, best first; a forbidden eos is left out.
+          const row = columns.at(i, width + 1, beam.length < minLength ? eos : -1);
+          for (let j = 0; j < row.count; j++) {
+            if (!row.allowed(j)) continue;
+            const logProb = row.logProb(j);
+            if (Number.isNaN(logProb)) throw new RangeError(`the decoder gave a log-probability of NaN`);
+            if (logProb === -Infinity) break;
+            candidates.push({ parent: i, token: row.token(j), logProb: beam.logProb + logProb });
+          }
+          continue;
+        }
+        logSoftmaxInto(out.logits!.subarray(i * vocab, (i + 1) * vocab), scratch);
         if (beam.length < minLength) scratch[eos] = -Infinity;
-        // A parent contributes at most `width` live candidates and one eos, and always its best ones.
         for (const token of rankTokens(scratch, Math.min(width + 1, vocab))) {
           if (scratch[token] === -Infinity) break;
           candidates.push({ parent: i, token, logProb: beam.logProb + scratch[token]! });
@@ -369,6 +450,66 @@ interface Stream {
  */
 type ChooseToken = (stream: number, logits: Float32Array, logProbs: Float64Array) => number;
 
+/** One row's candidates as a chooser reads them: columns best first, `eos` not allowed while forbidden. */
+interface CandidateColumns {
+  readonly count: number;
+  allowed(column: number): boolean;
+  logit(column: number): number;
+}
+
+/** How a stream's next id is picked: from the logits, or from the candidates the decoder chose in its graph. */
+interface Chooser {
+  /** What to ask the step for; `masking` while some stream has `eos` forbidden; `vocab` once a step told it. */
+  need(masking: boolean, vocab: number | undefined): StepNeed;
+  readonly fromLogits: ChooseToken;
+  /** The column chosen among `columns`. */
+  fromCandidates(stream: number, columns: CandidateColumns): number;
+}
+
+const logitsNeed: StepNeed = { kind: 'logits' };
+const bestNeed: StepNeed = { kind: 'best' };
+const twoCandidates: StepNeed = { kind: 'candidates', count: 2 };
+
+/** The most probable id: the decoder's ArgMax, or its best two while `eos` is forbidden (the best allowed of them). */
+const greedyChooser: Chooser = {
+  need: (masking) => (masking ? twoCandidates : bestNeed),
+  fromLogits: (_stream, _logits, logProbs) => argmax(logProbs),
+  fromCandidates: (_stream, columns) => firstAllowed(columns),
+};
+
+/** The first allowed column, or 0 when none is. */
+function firstAllowed(columns: CandidateColumns): number {
+  for (let j = 0; j < columns.count; j++) if (columns.allowed(j)) return j;
+  return 0;
+}
+
+/** A row's candidates inside a step's `StepCandidates`, reused from row to row. */
+class RowColumns implements CandidateColumns {
+  count = 0;
+  private offset = 0;
+  private forbidden = -1;
+  constructor(private readonly candidates: StepCandidates) {}
+  /** Points at row `row`, with `eos` forbidden or not. */
+  at(row: number, limit: number, forbidden: number): this {
+    this.count = Math.min(limit, this.candidates.count);
+    this.offset = row * this.candidates.count;
+    this.forbidden = forbidden;
+    return this;
+  }
+  allowed(column: number): boolean {
+    return this.candidates.tokens[this.offset + column] !== this.forbidden;
+  }
+  logit(column: number): number {
+    return this.candidates.logits[this.offset + column]!;
+  }
+  token(column: number): number {
+    return this.candidates.tokens[this.offset + column]!;
+  }
+  logProb(column: number): number {
+    return this.candidates.logProbs[this.offset + column]!;
+  }
+}
+
 /**
  * Decodes `count` independent streams per batch row, one id per stream per step. A stream ends at
  * `eos` or `maxLength`; ended streams are selected out of the state.
@@ -377,7 +518,7 @@ async function decodeStreams<S>(
   session: DecoderSession<S>,
   options: SearchOptions,
   count: number,
-  choose: ChooseToken,
+  chooser: Chooser,
 ): Promise<Hypothesis[][]> {
   const { bos, eos, maxLength } = options;
   const minLength = options.minLength ?? 0;
@@ -398,16 +539,20 @@ async function decodeStreams<S>(
     );
   let active = streams.map((_, s) => s);
   let logProbs = new Float64Array(0);
+  let fed = new Int32Array(active.length);
   const unfinished = new Int32Array(session.batch).fill(count);
   let finishedRows = 0;
+  let vocab: number | undefined;
   while (active.length > 0) {
-    const out = await session.step(
-      Int32Array.from(active, (s) => streams[s]!.last),
-      state,
-    );
-    const vocab = vocabOf(out, active.length);
+    if (fed.length !== active.length) fed = new Int32Array(active.length);
+    for (let i = 0; i < active.length; i++) fed[i] = streams[active[i]!]!.last;
+    const masking = minLength > 0 && active.some((s) => streams[s]!.tokens.length < minLength);
+    const out = await session.step(fed, state, chooser.need(masking, vocab));
+    const width = stepWidth(out, active.length);
+    if (out.logits !== undefined) vocab = width;
     const attentionWidth = out.attention === undefined ? 0 : out.attention.length / active.length;
-    if (logProbs.length !== vocab) logProbs = new Float64Array(vocab);
+    if (out.logits !== undefined && logProbs.length !== width) logProbs = new Float64Array(width);
+    const columns = out.candidates === undefined ? undefined : new RowColumns(out.candidates);
     const keep: number[] = [];
     for (let i = 0; i < active.length; i++) {
       const id = active[i]!;
@@ -418,13 +563,28 @@ async function decodeStreams<S>(
         keep.push(i);
         continue;
       }
-      const logits = out.logits.subarray(i * vocab, (i + 1) * vocab);
-      logSoftmaxInto(logits, logProbs);
-      const eosLogProb = logProbs[eos]!;
-      if (stream.tokens.length < minLength) logProbs[eos] = -Infinity;
-      const token = choose(id, logits, logProbs);
-      // The model's log-probability, before the eos mask.
-      stream.logProb += token === eos ? eosLogProb : logProbs[token]!;
+      const forbidden = stream.tokens.length < minLength ? eos : -1;
+      let token: number;
+      let logProb: number;
+      if (out.logits !== undefined) {
+        const logits = out.logits.subarray(i * width, (i + 1) * width);
+        logSoftmaxInto(logits, logProbs);
+        const eosLogProb = logProbs[eos]!;
+        if (forbidden === eos) logProbs[eos] = -Infinity;
+        token = chooser.fromLogits(id, logits, logProbs);
+        // The model's log-probability, before the eos mask.
+        logProb = token === eos ? eosLogProb : logProbs[token]!;
+      } else if (columns !== undefined) {
+        const row = columns.at(i, width, forbidden);
+        const column = chooser.fromCandidates(id, row);
+        token = row.token(column);
+        logProb = row.logProb(column);
+      } else {
+        token = out.best!.tokens[i]!;
+        logProb = out.best!.logProbs[i]!;
+      }
+      if (Number.isNaN(logProb)) throw new RangeError(`the decoder gave token ${token} a log-probability of NaN`);
+      stream.logProb += logProb;
       stream.tokens.push(token);
       options.onToken?.(stream.row, token);
       if (out.attention !== undefined) {
@@ -464,16 +624,34 @@ function checkSearchOptions<S>(session: DecoderSession<S>, options: SearchOption
   }
 }
 
-function vocabOf<S>(out: StepOutput<S>, rows: number): number {
-  const vocab = out.logits.length / rows;
-  if (!Number.isInteger(vocab) || vocab < 1)
-    throw new RangeError(`a step for ${rows} rows returned ${out.logits.length} logits, which is not [rows, V]`);
+/**
+ * The columns per row of a step's answer: the vocabulary for logits, the candidates per row, or 1
+ * for the best ids. Throws when the answer does not fit `rows` rows.
+ */
+function stepWidth<S>(out: StepOutput<S>, rows: number): number {
   if (out.attention !== undefined && out.attention.length % rows !== 0) {
     throw new RangeError(
       `a step for ${rows} rows returned ${out.attention.length} attention weights, which is not [rows, src_time]`,
     );
   }
-  return vocab;
+  if (out.logits !== undefined) {
+    const vocab = out.logits.length / rows;
+    if (!Number.isInteger(vocab) || vocab < 1)
+      throw new RangeError(`a step for ${rows} rows returned ${out.logits.length} logits, which is not [rows, V]`);
+    return vocab;
+  }
+  if (out.candidates !== undefined) {
+    const { count, tokens, logProbs, logits } = out.candidates;
+    if (!(count >= 1) || [tokens, logProbs, logits].some((a) => a.length !== rows * count))
+      throw new RangeError(`a step for ${rows} rows returned candidates that are not [rows, ${count}]`);
+    return count;
+  }
+  if (out.best !== undefined) {
+    if (out.best.tokens.length !== rows || out.best.logProbs.length !== rows)
+      throw new RangeError(`a step for ${rows} rows returned best ids that are not [rows]`);
+    return 1;
+  }
+  throw new RangeError(`a step for ${rows} rows returned neither logits nor chosen ids`);
 }
 
 function logSoftmaxInPlace(values: Float64Array): void {
@@ -525,12 +703,21 @@ function drawToken(logProbs: Float64Array, topK: number, topP: number, random: (
     probs.push(p);
   }
   if (probs.length === 0) return ranked[0] ?? 0;
-  let kept = probs.length;
+  return ranked[drawRanked(probs, probs.length, topP, random)]!;
+}
+
+/**
+ * Draws an index below `count` in proportion to `weights` (ranked, most probable first, all above 0), after the
+ * top-p cut: the smallest prefix whose weight reaches `topP` of the total.
+ */
+function drawRanked(weights: ArrayLike<number>, count: number, topP: number, random: () => number): number {
+  let kept = count;
   if (topP < 1) {
-    const total = probs.reduce((a, b) => a + b, 0);
+    let total = 0;
+    for (let i = 0; i < count; i++) total += weights[i]!;
     let sum = 0;
-    for (let i = 0; i < probs.length; i++) {
-      sum += probs[i]!;
+    for (let i = 0; i < count; i++) {
+      sum += weights[i]!;
       if (sum >= topP * total) {
         kept = i + 1;
         break;
@@ -538,14 +725,14 @@ function drawToken(logProbs: Float64Array, topK: number, topP: number, random: (
     }
   }
   let total = 0;
-  for (let i = 0; i < kept; i++) total += probs[i]!;
+  for (let i = 0; i < kept; i++) total += weights[i]!;
   const u = random() * total;
   let sum = 0;
   for (let i = 0; i < kept; i++) {
-    sum += probs[i]!;
-    if (u < sum) return ranked[i]!;
+    sum += weights[i]!;
+    if (u < sum) return i;
   }
-  return ranked[kept - 1]!;
+  return kept - 1;
 }
 
 function hypothesisFromTrail(trail: Trail, score: number, logProb: number): Hypothesis {
