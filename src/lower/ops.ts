@@ -255,26 +255,6 @@ export function argMax(
   node(b, name, 'ArgMax', inputs, [out], [attr.int('axis', attrs.axis), attr.int('keepdims', attrs.keepdims)], doc);
 }
 
-/** The `k` largest values along `axis` (k an int64 [1] tensor), largest first, and their indices; equal values: the lower index first. */
-export function topK(
-  b: GraphBuilder,
-  name: string,
-  inputs: readonly [x: string, k: string],
-  outs: { readonly values: Out; readonly indices: Out },
-  attrs: { readonly axis: number },
-  doc?: string,
-): void {
-  node(
-    b,
-    name,
-    'TopK',
-    inputs,
-    [outs.values, outs.indices],
-    [attr.int('axis', attrs.axis), attr.int('largest', 1), attr.int('sorted', 1)],
-    doc,
-  );
-}
-
 /** Y = A·B (Bᵀ with `transB`) + C. */
 export function gemm(
   b: GraphBuilder,

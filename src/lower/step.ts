@@ -131,7 +131,7 @@ function stepChoice(ctx: DecoderContext, b: GraphBuilder, logits: string): StepC
       values: { name: topLogits, type: float([batch, dimValue(count)]) },
       indices: { name: topTokens, type: int64([batch, dimValue(count)]) },
     },
-    { axis: 1 },
+    { axis: 1, largest: 1, sorted: 1 },
     where,
   );
   const topLogProbs = 'top_log_probs';
