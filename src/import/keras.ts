@@ -2,13 +2,18 @@
 
 import { builtinNames, layerKinds } from '../check/signatures.js';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
+import type { RecurrentCell } from '../ir/ir.js';
+import {
+  kerasDense,
+  kerasEmbedding,
+  kerasLayerNorm,
+  kerasRecurrent,
+  type ConvertedWeights,
+  type KerasTensor,
+} from './keras-weights.js';
 import { claimName, sanitizeName } from './names.js';
 
-/** A tensor as Keras stores it (row-major, float32). */
-export interface KerasTensor {
-  readonly shape: readonly number[];
-  readonly data: Float32Array;
-}
+export type { KerasTensor } from './keras-weights.js';
 
 /** What an importer reads from a file: the model's config, the Keras version that wrote it, its weights by name. */
 export interface KerasModel {
@@ -383,7 +388,7 @@ function embedding(ctx: Context, layer: KerasLayer, value: Flow): Flow | undefin
   const weights = layerWeights(ctx, layer, { embeddings: [vocab, dim] });
   if (weights === undefined) return undefined;
   const label = claimName(ctx.taken, ctx.avoid, layer.name);
-  ctx.tensors.set(`${label}.weight`, weights['embeddings']!);
+  addTensors(ctx, kerasEmbedding(label, weights['embeddings']!));
   const mask = layer.config['mask_zero'] === true ? ', mask_zero=true' : '';
   ctx.lines.push(comment(layer), `-> ${label}: Embedding(${vocab}, ${dim}${mask})`);
   return { dtype: 'float32', time: true, features: dim, masked: layer.config['mask_zero'] === true };
@@ -409,8 +414,7 @@ function dense(
   });
   if (weights === undefined) return undefined;
   const label = claimName(ctx.taken, ctx.avoid, layer.name);
-  ctx.tensors.set(`${label}.weight`, transpose(weights['kernel']!));
-  if (useBias) ctx.tensors.set(`${label}.bias`, weights['bias']!);
+  addTensors(ctx, kerasDense(label, weights['kernel']!, weights['bias']));
   ctx.lines.push(
     comment(layer),
     `-> ${label}: Linear(${units}${useBias ? '' : ', bias=false'})${step === null ? '' : ` -> ${step}`}`,
@@ -434,8 +438,7 @@ function layerNorm(ctx: Context, layer: KerasLayer, value: Flow): Flow | undefin
   const weights = layerWeights(ctx, layer, { ...(scale ? { gamma: [f] } : {}), ...(center ? { beta: [f] } : {}) });
   if (weights === undefined) return undefined;
   const label = claimName(ctx.taken, ctx.avoid, layer.name);
-  ctx.tensors.set(`${label}.weight`, scale ? weights['gamma']! : { shape: [f], data: new Float32Array(f).fill(1) });
-  ctx.tensors.set(`${label}.bias`, center ? weights['beta']! : { shape: [f], data: new Float32Array(f) });
+  addTensors(ctx, kerasLayerNorm(label, f, { gamma: weights['gamma'], beta: weights['beta'] }));
   const notes = [...(scale ? [] : ['scale=false: weight ones']), ...(center ? [] : ['center=false: bias zeros'])];
   ctx.lines.push(
     `${comment(layer)}${notes.length === 0 ? '' : `; ${notes.join(', ')}`}`,
@@ -463,12 +466,10 @@ function bidirectional(ctx: Context, layer: KerasLayer, value: Flow): Flow | und
 
 type Cell = 'LSTM' | 'GRU' | 'SimpleRNN';
 
-/** Gate blocks per cell, and Keras's block order as PyTorch's: LSTM i,f,c,o = i,f,g,o; GRU z,r,h → r,z,n. */
-const gateBlocks: Readonly<Record<Cell, { readonly count: number; readonly torchOrder: readonly number[] }>> = {
-  LSTM: { count: 4, torchOrder: [0, 1, 2, 3] },
-  GRU: { count: 3, torchOrder: [1, 0, 2] },
-  SimpleRNN: { count: 1, torchOrder: [0] },
-};
+/** Gate blocks per cell: LSTM i,f,c,o; GRU z,r,h; SimpleRNN one. */
+const gateCounts: Readonly<Record<Cell, number>> = { LSTM: 4, GRU: 3, SimpleRNN: 1 };
+
+const recurrentCells: Readonly<Record<Cell, RecurrentCell>> = { LSTM: 'lstm', GRU: 'gru', SimpleRNN: 'rnn' };
 
 /**
  * An LSTM, GRU or SimpleRNN, alone (`merge` undefined) or inside a Bidirectional (`outer`): labels
@@ -522,8 +523,7 @@ function recurrent(
   const zeroMasked = c['zero_output_for_mask'] === true || (merge !== undefined && returnSequences && !ctx.tfjs);
   if (value.masked === true && zeroMasked) args.push('masked_output=zero');
 
-  const blocks = gateBlocks[cell];
-  const rows = blocks.count * units;
+  const rows = gateCounts[cell] * units;
   const directions = bidirectional ? (['forward', 'backward'] as const) : ([undefined] as const);
   const label = claimName(ctx.taken, ctx.avoid, outer.name);
   for (const direction of directions) {
@@ -535,19 +535,20 @@ function recurrent(
       direction,
     );
     if (weights === undefined) return undefined;
-    const suffix = direction === 'backward' ? '_l0_reverse' : '_l0';
-    const reorder = (t: KerasTensor) => reorderRows(t, blocks.torchOrder, units);
-    ctx.tensors.set(`${label}.weight_ih${suffix}`, reorder(transpose(weights['kernel']!)));
-    ctx.tensors.set(`${label}.weight_hh${suffix}`, reorder(transpose(weights['recurrent_kernel']!)));
-    if (useBias) {
-      const bias = weights['bias']!;
-      const [ih, hh] =
-        bias.shape.length === 2
-          ? [bias.data.subarray(0, rows), bias.data.subarray(rows, 2 * rows)]
-          : [bias.data, new Float32Array(rows)];
-      ctx.tensors.set(`${label}.bias_ih${suffix}`, reorder({ shape: [rows], data: ih }));
-      ctx.tensors.set(`${label}.bias_hh${suffix}`, reorder({ shape: [rows], data: hh }));
-    }
+    const target = {
+      label,
+      cell: recurrentCells[cell],
+      layer: 0,
+      direction: direction === 'backward' ? 1 : 0,
+    } as const;
+    addTensors(
+      ctx,
+      kerasRecurrent(target, {
+        kernel: weights['kernel']!,
+        recurrentKernel: weights['recurrent_kernel']!,
+        ...(useBias ? { bias: weights['bias']! } : {}),
+      }),
+    );
   }
   ctx.lines.push(comment(outer), `-> ${label}: ${kind}(${args.join(', ')})${returnSequences ? '' : ' -> last'}`);
   const width = merge === undefined || merge === 'concat' ? units * directions.length : units;
@@ -624,21 +625,9 @@ function layerWeights(
   return found;
 }
 
-/** A matrix [rows, cols] as [cols, rows]. */
-function transpose(t: KerasTensor): KerasTensor {
-  const [rows, cols] = [t.shape[0]!, t.shape[1]!];
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = t.data[r * cols + c]!;
-  return { shape: [cols, rows], data: out };
-}
-
-/** The row blocks (each `units` rows) of a matrix or vector in the order `order` gives (block i of the result is block order[i]). */
-function reorderRows(t: KerasTensor, order: readonly number[], units: number): KerasTensor {
-  const width = t.data.length / (order.length * units);
-  const block = units * width;
-  const out = new Float32Array(t.data.length);
-  order.forEach((from, to) => out.set(t.data.subarray(from * block, (from + 1) * block), to * block));
-  return { shape: t.shape, data: out };
+/** A layer's converted tensors, under seqc's parameter names. */
+function addTensors(ctx: Context, converted: ConvertedWeights): void {
+  for (const [name, tensor] of converted) ctx.tensors.set(name, tensor);
 }
 
 function positiveInt(ctx: Context, layer: KerasLayer, option: string): number | undefined {
