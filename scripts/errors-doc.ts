@@ -761,6 +761,16 @@ export const commandExamples: readonly CommandExample[] = [
     files: tfjsFiles(),
     argv: ['import', 'model.json', '-o', 'imported.seq', '--map', 'GetLastTimestepLayer=final'],
   },
+  {
+    code: 'SEQ607',
+    situation:
+      "A TF.js model whose Embedding has `mask_zero`, pooled by GlobalAveragePooling1D: TF.js averages every step, seqc's `mean` the valid ones.",
+    files: {
+      ...tfjsFiles(),
+      'model.json': tfjsFiles()['model.json'].replace('"output_dim": 2', '"output_dim": 2,\n"mask_zero": true'),
+    },
+    argv: ['import', 'model.json', '-o', 'imported.seq'],
+  },
 ];
 
 /**

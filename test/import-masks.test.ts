@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkSource, compile, writeSafetensors } from '../src/index.js';
-import { importKeras } from '../src/import/keras.js';
+import { importKeras, type ImportResult, type KerasFileFormat } from '../src/import/keras.js';
 import { decodeTfjsWeights, parseTfjsModel } from '../src/import/tfjs.js';
 
 /** The model's files as TF.js saves them, edited by `edit`, imported in memory; returns the spec and tensors. */
@@ -12,6 +12,20 @@ async function importInMemory(
   model: tf.LayersModel,
   edit?: (json: { modelTopology: Record<string, unknown> }) => void,
 ): Promise<{ spec: string; weights: Uint8Array }> {
+  const result = await importResult(model, edit);
+  expect(result.diagnostics).toEqual([]);
+  return { spec: result.spec!, weights: writeSafetensors(result.tensors!) };
+}
+
+/**
+ * What `importKeras` makes of the model saved by TF.js and edited by `edit`: as the TF.js model.json
+ * it is, or with `format: 'keras'` as the same config and weights read from a `.keras`/`.h5` file.
+ */
+async function importResult(
+  model: tf.LayersModel,
+  edit?: (json: { modelTopology: Record<string, unknown> }) => void,
+  format: KerasFileFormat = 'tfjs-layers',
+): Promise<ImportResult> {
   let saved: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
@@ -29,9 +43,7 @@ async function importInMemory(
   const shards = new Map([['shard.bin', new Uint8Array(saved!.weightData as ArrayBuffer)]]);
   const decoded = decodeTfjsWeights(parsed.model!, shards, 'model.json');
   expect(decoded.diagnostics).toEqual([]);
-  const result = importKeras(decoded.model!, { source: 'model.json', modelName: 'masked' });
-  expect(result.diagnostics).toEqual([]);
-  return { spec: result.spec!, weights: writeSafetensors(result.tensors!) };
+  return importKeras({ ...decoded.model!, format }, { source: 'model.json', modelName: 'masked' });
 }
 
 type Layers = { config: { layers: { class_name: string; config: Record<string, unknown> }[] } };
@@ -210,5 +222,69 @@ describe.skipIf(!masksLanded)('imported masked models compute what TF.js compute
     bi.add(tf.layers.bidirectional({ layer: tf.layers.gru({ units: 2 }) as tf.RNN, name: 'bi' }));
     const second = await importInMemory(bi);
     expect(await maxDifference('Masking → BiGRU last', bi, second.spec, second.weights, frames)).toBeLessThan(1e-5);
+  });
+});
+
+/** The rows of `y` [batch, time, F] averaged over every step (`plain`) or over the valid steps of `ids` only. */
+function meanOverTime(y: number[][][], ids: number[][], which: 'plain' | 'valid'): number[][] {
+  return y.map((row, b) => {
+    const weights = ids[b]!.map((id): number => (which === 'plain' || id !== 0 ? 1 : 0));
+    const count = weights.reduce((a, w) => a + w, 0);
+    return row[0]!.map((_, f) => row.reduce((a, step, t) => a + weights[t]! * step[f]!, 0) / count);
+  });
+}
+
+function largestDifference(a: ArrayLike<number>, b: readonly number[]): number {
+  expect(a.length).toBe(b.length);
+  return Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
+}
+
+describe.skipIf(!masksLanded)('where TF.js and Keras differ over a mask, the import follows the file', () => {
+  /** Embedding(mask_zero) → LSTM(return_sequences) → GlobalAveragePooling1D, and the same model without the pool. */
+  function pooledModel(): { pooled: tf.Sequential; sequences: tf.Sequential } {
+    const sequences = tf.sequential();
+    sequences.add(tf.layers.embedding({ inputDim: 10, outputDim: 4, maskZero: true, inputLength: 6, name: 'emb' }));
+    sequences.add(tf.layers.lstm({ units: 3, returnSequences: true, name: 'l1' }));
+    const pooled = tf.sequential();
+    for (const layer of sequences.layers) pooled.add(layer);
+    pooled.add(tf.layers.globalAveragePooling1d({ name: 'pool' }));
+    return { pooled, sequences };
+  }
+
+  it("GlobalAveragePooling1D over a mask: TF.js's plain mean is refused (SEQ607), Keras's masked mean imports as `mean`", async () => {
+    const { pooled, sequences } = pooledModel();
+    const input = tf.tensor(idBatch, undefined, 'int32');
+    const y = (sequences.predict(input) as tf.Tensor).arraySync() as number[][][];
+    const tfjsMean = (pooled.predict(input) as tf.Tensor).dataSync();
+    // TF.js averages every step, masked ones included; the rows with padding show it.
+    expect(largestDifference(tfjsMean, meanOverTime(y, idBatch, 'plain').flat())).toBeLessThan(1e-6);
+    expect(largestDifference(tfjsMean, meanOverTime(y, idBatch, 'valid').flat())).toBeGreaterThan(1e-3);
+
+    const refused = await importResult(pooled);
+    expect(refused.spec).toBeUndefined();
+    expect(refused.diagnostics.map((d) => [d.code, d.facts?.names])).toEqual([
+      ['SEQ607', ['pool', 'GlobalAveragePooling1D']],
+    ]);
+    expect(refused.diagnostics[0]!.message).toContain('TensorFlow.js averages over every step');
+
+    // Keras (Python) averages the valid steps: Σ y·mask ÷ Σ mask, as seqc's `mean` over a masked value.
+    const keras = await importResult(pooled, undefined, 'keras');
+    expect(keras.diagnostics).toEqual([]);
+    expect(keras.spec).toContain('# from Keras pool (GlobalAveragePooling1D)\n    -> mean\n');
+    const compiled = compile(keras.spec!, {
+      weights: { bytes: writeSafetensors(keras.tensors!), name: 'masked.safetensors' },
+    });
+    const session = await ort.InferenceSession.create(compiled.model!);
+    const ids = new ort.Tensor('int64', BigInt64Array.from(idBatch.flat().map(BigInt)), [idBatch.length, 6]);
+    const out = (await session.run({ [session.inputNames[0]!]: ids }))[session.outputNames[0]!]!.data as Float32Array;
+    const d = largestDifference(out, meanOverTime(y, idBatch, 'valid').flat());
+    measured.push(['Keras masked GlobalAveragePooling1D', d]);
+    expect(d).toBeLessThan(1e-5);
+
+    // Without a mask the two agree, and a TF.js model imports.
+    const plain = tf.sequential();
+    plain.add(tf.layers.embedding({ inputDim: 10, outputDim: 4, inputLength: 6, name: 'emb' }));
+    plain.add(tf.layers.globalAveragePooling1d({ name: 'pool' }));
+    expect((await importResult(plain)).diagnostics).toEqual([]);
   });
 });

@@ -294,6 +294,10 @@ export const catalogue = {
     stage: 'import',
     title: 'A `--map CLASS=builtin` value is malformed, names no builtin, or maps a layer with weights.',
   },
+  SEQ607: {
+    stage: 'import',
+    title: "A TensorFlow.js model's GlobalAveragePooling1D over a mask, which TF.js averages over every step.",
+  },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;

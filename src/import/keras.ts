@@ -15,8 +15,16 @@ import { claimName, sanitizeName } from './names.js';
 
 export type { KerasTensor } from './keras-weights.js';
 
+/**
+ * Which runs the file: TensorFlow.js Layers (a model.json) or Keras itself (`.keras`, `.h5`). Where
+ * the two compute different things from the same config (GlobalAveragePooling1D over a mask), the
+ * import follows the one that runs the file.
+ */
+export type KerasFileFormat = 'tfjs-layers' | 'keras';
+
 /** What an importer reads from a file: the model's config, the Keras version that wrote it, its weights by name. */
 export interface KerasModel {
+  readonly format: KerasFileFormat;
   /** The Keras model config, `{ class_name, config }` (TF.js `modelTopology`, Keras 3 `config.json`). */
   readonly topology: unknown;
   /** `tfjs-layers 4.22.0`, `2.15.0`, `3.3.3`; absent when the file does not say. */
@@ -54,6 +62,7 @@ export function importKeras(model: KerasModel, options: ImportOptions): ImportRe
     options,
     semantics: kerasSemantics(model.kerasVersion),
     tfjs: model.kerasVersion?.startsWith('tfjs') === true,
+    format: model.format,
     weights: model.weights,
     diagnostics: [],
     tensors: new Map(),
@@ -101,6 +110,7 @@ interface Context {
   readonly semantics: KerasSemantics;
   /** Whether TF.js Layers wrote the file. */
   readonly tfjs: boolean;
+  readonly format: KerasFileFormat;
   readonly weights: ReadonlyMap<string, KerasTensor>;
   readonly diagnostics: Diagnostic[];
   readonly tensors: Map<string, KerasTensor>;
@@ -337,6 +347,8 @@ function convertLayer(ctx: Context, layer: KerasLayer, value: Flow): Flow | unde
     case 'GlobalMaxPooling1D': {
       if (!value.time || !expectFloat(ctx, layer, value))
         return shapeProblem(ctx, layer, value, '[batch, time, features]');
+      if (layer.className === 'GlobalAveragePooling1D' && value.masked === true && ctx.format === 'tfjs-layers')
+        return unmaskedMean(ctx, layer);
       ctx.lines.push(comment(layer), `-> ${layer.className === 'GlobalAveragePooling1D' ? 'mean' : 'max'}`);
       return { ...value, time: false, masked: false };
     }
@@ -657,6 +669,29 @@ function shapeProblem(ctx: Context, layer: KerasLayer, value: Flow, expected: st
       `the ${layer.className} layer ${layer.name} reads ${found}, but seqc expects ${expected} there`,
       'seqc imports the layer orders a Sequential model of these layers can have; see `seqc import --help`',
       { names: [layer.name, layer.className], found, expected },
+    ),
+  );
+  return undefined;
+}
+
+/**
+ * SEQ607: TF.js's GlobalAveragePooling1D ignores the mask and averages every step (tfjs-layers
+ * `GlobalAveragePooling1D.call` is a plain `mean` over the time axis), while seqc's `mean` over a
+ * masked value, like Keras's layer, averages the valid steps only. seqc has no mean that ignores a
+ * mask, so the model is refused rather than imported as something else.
+ */
+function unmaskedMean(ctx: Context, layer: KerasLayer): undefined {
+  ctx.diagnostics.push(
+    error(
+      'SEQ607',
+      span(ctx),
+      `cannot import the ${layer.className} layer ${layer.name}: TensorFlow.js averages over every step, masked ones included, but seqc's \`mean\` over a masked value averages the valid steps only`,
+      "import the model's Keras file (.keras or .h5) instead, where GlobalAveragePooling1D takes the masked mean as seqc's `mean` does; seqc has no mean that counts masked steps",
+      {
+        names: [layer.name, layer.className],
+        found: 'a masked value in a TensorFlow.js model',
+        expected: 'an unmasked value, or a Keras file',
+      },
     ),
   );
   return undefined;
