@@ -771,7 +771,54 @@ export const commandExamples: readonly CommandExample[] = [
     },
     argv: ['import', 'model.json', '-o', 'imported.seq'],
   },
+  {
+    code: 'SEQ608',
+    situation: 'A masked LSTM with `zero_output_for_mask=true` that returns only its last output.',
+    files: tfjsRecurrentFiles({ zero_output_for_mask: true }),
+    argv: ['import', 'model.json', '-o', 'imported.seq'],
+  },
 ];
+
+/**
+ * A TF.js Layers model.json of Embedding(3, 2, mask_zero) → LSTM(1) with `options` → Dense(1) and its
+ * shard, for the examples of recurrent options `seqc import` refuses.
+ */
+function tfjsRecurrentFiles(options: Readonly<Record<string, unknown>>): Record<string, string | Uint8Array> {
+  const model = {
+    format: 'layers-model',
+    modelTopology: {
+      class_name: 'Sequential',
+      config: {
+        name: 'tagger',
+        layers: [
+          { class_name: 'InputLayer', config: { name: 'tokens', batch_input_shape: [null, 4], dtype: 'float32' } },
+          { class_name: 'Embedding', config: { name: 'embed', input_dim: 3, output_dim: 2, mask_zero: true } },
+          { class_name: 'LSTM', config: { name: 'lstm', units: 1, return_sequences: false, ...options } },
+          { class_name: 'Dense', config: { name: 'score', units: 1, activation: 'sigmoid' } },
+        ],
+      },
+      keras_version: 'tfjs-layers 4.22.0',
+    },
+    weightsManifest: [
+      {
+        paths: ['group1-shard1of1.bin'],
+        weights: [
+          { name: 'embed/embeddings', shape: [3, 2], dtype: 'float32' },
+          { name: 'lstm/kernel', shape: [2, 4], dtype: 'float32' },
+          { name: 'lstm/recurrent_kernel', shape: [1, 4], dtype: 'float32' },
+          { name: 'lstm/bias', shape: [4], dtype: 'float32' },
+          { name: 'score/kernel', shape: [1, 1], dtype: 'float32' },
+          { name: 'score/bias', shape: [1], dtype: 'float32' },
+        ],
+      },
+    ],
+  };
+  const weights = Float32Array.from({ length: 6 + 8 + 4 + 4 + 1 + 1 }, (_, i) => Math.sin(i + 1) / 2);
+  return {
+    'model.json': `${JSON.stringify(model, null, 2)}\n`,
+    'group1-shard1of1.bin': new Uint8Array(weights.buffer),
+  };
+}
 
 /**
  * A TF.js Layers model.json (Embedding(3, 2) → [extra layer] → Dense(1, activation)) and its shard,

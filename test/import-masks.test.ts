@@ -287,4 +287,52 @@ describe.skipIf(!masksLanded)('where TF.js and Keras differ over a mask, the imp
     plain.add(tf.layers.globalAveragePooling1d({ name: 'pool' }));
     expect((await importResult(plain)).diagnostics).toEqual([]);
   });
+
+  it('zero_output_for_mask with return_sequences=false is refused (SEQ608): Keras gives zeros where `last` gives final states', async () => {
+    const model = tf.sequential();
+    model.add(tf.layers.embedding({ inputDim: 10, outputDim: 4, maskZero: true, inputLength: 6, name: 'emb' }));
+    model.add(tf.layers.lstm({ units: 3, name: 'l1' }));
+    const zeroOutput = (json: { modelTopology: Record<string, unknown> }) => {
+      (json.modelTopology as Layers).config.layers[1]!.config['zero_output_for_mask'] = true;
+    };
+    for (const format of ['tfjs-layers', 'keras'] as const) {
+      const refused = await importResult(model, zeroOutput, format);
+      expect(refused.spec, format).toBeUndefined();
+      expect(
+        refused.diagnostics.map((d) => [d.code, d.facts?.names]),
+        format,
+      ).toEqual([['SEQ608', ['l1', 'LSTM', 'zero_output_for_mask']]]);
+    }
+    // Why: on the post-padded row, Keras's last output is zeros, and seqc's `last` (the final states,
+    // masked_output=zero or not) is the output at the last valid step, which is not.
+    const { spec, weights } = await importInMemory(model);
+    const zeroSpec = spec.replace(
+      '-> l1: LSTM(3, recurrent_activation=hard_sigmoid)',
+      '-> l1: LSTM(3, recurrent_activation=hard_sigmoid, masked_output=zero)',
+    );
+    expect(zeroSpec).toContain('masked_output=zero) -> last');
+    const compiled = compile(zeroSpec, { weights: { bytes: weights, name: 'masked.safetensors' } });
+    const session = await ort.InferenceSession.create(compiled.model!);
+    const ids = new ort.Tensor('int64', BigInt64Array.from(idBatch.flat().map(BigInt)), [idBatch.length, 6]);
+    const out = (await session.run({ [session.inputNames[0]!]: ids }))[session.outputNames[0]!]!.data as Float32Array;
+    const postPadded = 1;
+    expect(Math.max(...Array.from(out.subarray(postPadded * 3, postPadded * 3 + 3), Math.abs))).toBeGreaterThan(1e-3);
+
+    // Without a mask, returning sequences, or inside a Bidirectional (which sets zero_output_for_mask to
+    // return_sequences), the option changes nothing seqc cannot say.
+    const unmasked = tf.sequential();
+    unmasked.add(tf.layers.embedding({ inputDim: 10, outputDim: 4, inputLength: 6, name: 'emb' }));
+    unmasked.add(tf.layers.lstm({ units: 3, name: 'l1' }));
+    expect((await importResult(unmasked, zeroOutput)).diagnostics).toEqual([]);
+    const bi = tf.sequential();
+    bi.add(tf.layers.embedding({ inputDim: 10, outputDim: 4, maskZero: true, inputLength: 6, name: 'emb' }));
+    bi.add(tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 2 }) as tf.RNN, name: 'bi' }));
+    const biZero = (json: { modelTopology: Record<string, unknown> }) => {
+      const inner = (json.modelTopology as Layers).config.layers[1]!.config['layer'] as {
+        config: Record<string, unknown>;
+      };
+      inner.config['zero_output_for_mask'] = true;
+    };
+    expect((await importResult(bi, biZero, 'keras')).diagnostics).toEqual([]);
+  });
 });

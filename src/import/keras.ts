@@ -530,6 +530,9 @@ function recurrent(
   if (c['go_backwards'] === true) args.push('go_backwards=true');
   if (merge !== undefined && merge !== 'concat') args.push(`merge=${merge}`);
   const returnSequences = c['return_sequences'] === true;
+  // Keras's Bidirectional sets zero_output_for_mask to return_sequences on both its layers.
+  if (value.masked === true && merge === undefined && c['zero_output_for_mask'] === true && !returnSequences)
+    return zeroLastOutput(ctx, outer);
   // Over a mask, a masked step outputs the previous output (TF.js, Keras's default) or zeros: Keras's
   // zero_output_for_mask, which Keras's Bidirectional turns on for layers that return sequences.
   const zeroMasked = c['zero_output_for_mask'] === true || (merge !== undefined && returnSequences && !ctx.tfjs);
@@ -691,6 +694,28 @@ function unmaskedMean(ctx: Context, layer: KerasLayer): undefined {
         names: [layer.name, layer.className],
         found: 'a masked value in a TensorFlow.js model',
         expected: 'an unmasked value, or a Keras file',
+      },
+    ),
+  );
+  return undefined;
+}
+
+/**
+ * SEQ608: with `zero_output_for_mask` and `return_sequences=False`, Keras returns the output of the
+ * last step it reads, which is zeros where that step is masked (post-padding), whereas seqc's `last`
+ * gives the final states (the output at the last valid step). seqc cannot say Keras's form.
+ */
+function zeroLastOutput(ctx: Context, layer: KerasLayer): undefined {
+  ctx.diagnostics.push(
+    error(
+      'SEQ608',
+      span(ctx),
+      `cannot import the ${layer.className} layer ${layer.name}: with zero_output_for_mask=true and return_sequences=false Keras returns zeros for a row whose last step is masked, but seqc's \`last\` gives the final states`,
+      "save the model with zero_output_for_mask=false (its last output is then the final states, seqc's `last`) or with return_sequences=true, and import it again",
+      {
+        names: [layer.name, layer.className, 'zero_output_for_mask'],
+        found: 'zero_output_for_mask=true, return_sequences=false over a mask',
+        expected: 'zero_output_for_mask=false, or return_sequences=true',
       },
     ),
   );
