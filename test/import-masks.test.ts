@@ -96,25 +96,31 @@ describe('seqc import writes Keras masking as the language spells it', () => {
     expect((await importInMemory(zero)).spec).toContain('    -> masking\n');
   });
 
-  it('masked_output=zero for zero_output_for_mask, and for a Keras (not TF.js) Bidirectional returning sequences', async () => {
+  it("masked_output=zero for a Keras file's zero_output_for_mask and Bidirectional returning sequences; TF.js has neither", async () => {
     const model = tf.sequential();
     model.add(tf.layers.embedding({ inputDim: 10, outputDim: 4, maskZero: true, inputLength: 6, name: 'emb' }));
     model.add(tf.layers.lstm({ units: 3, returnSequences: true, name: 'l1' }));
     model.add(
       tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 2, returnSequences: true }) as tf.RNN, name: 'bi' }),
     );
-    const zeroOutput = await importInMemory(model, (json) => {
+    const zeroOutput = (json: { modelTopology: Record<string, unknown> }) => {
       (json.modelTopology as Layers).config.layers[1]!.config['zero_output_for_mask'] = true;
-    });
-    expect(zeroOutput.spec).toContain('-> l1: LSTM(3, recurrent_activation=hard_sigmoid, masked_output=zero)\n');
-    expect(zeroOutput.spec).toContain('-> bi: BiLSTM(2, recurrent_activation=hard_sigmoid)\n');
+    };
+    const keras = await importResult(model, zeroOutput, 'keras');
+    expect(keras.diagnostics).toEqual([]);
+    expect(keras.spec).toContain('-> l1: LSTM(3, recurrent_activation=hard_sigmoid, masked_output=zero)\n');
+    expect(keras.spec).toContain('-> bi: BiLSTM(2, recurrent_activation=hard_sigmoid, masked_output=zero)\n');
 
-    const keras2 = await importInMemory(model, (json) => {
-      json.modelTopology['keras_version'] = '2.15.0';
-    });
-    expect(keras2.spec).toContain('(Keras 2.15.0, Keras 2 semantics)');
-    expect(keras2.spec).toContain('-> l1: LSTM(3, recurrent_activation=hard_sigmoid)\n');
-    expect(keras2.spec).toContain('-> bi: BiLSTM(2, recurrent_activation=hard_sigmoid, masked_output=zero)\n');
+    // tfjs-layers has no zeroOutputForMask and its Bidirectional sets none: a model.json keeps the
+    // previous output, whichever Keras version its config names.
+    for (const version of ['tfjs-layers 4.22.0', '2.15.0']) {
+      const tfjs = await importInMemory(model, (json) => {
+        zeroOutput(json);
+        json.modelTopology['keras_version'] = version;
+      });
+      expect(tfjs.spec, version).toContain('-> l1: LSTM(3, recurrent_activation=hard_sigmoid)\n');
+      expect(tfjs.spec, version).toContain('-> bi: BiLSTM(2, recurrent_activation=hard_sigmoid)\n');
+    }
   });
 
   it("reads hard_sigmoid by the file's Keras version: Keras 2 clip(0.2x + 0.5), Keras 3 relu6(x + 3)/6", async () => {
@@ -288,21 +294,38 @@ describe.skipIf(!masksLanded)('where TF.js and Keras differ over a mask, the imp
     expect((await importResult(plain)).diagnostics).toEqual([]);
   });
 
-  it('zero_output_for_mask with return_sequences=false is refused (SEQ608): Keras gives zeros where `last` gives final states', async () => {
+  it('zero_output_for_mask with return_sequences=false: refused in a Keras file (SEQ608), ignored in a model.json as TF.js does', async () => {
     const model = tf.sequential();
     model.add(tf.layers.embedding({ inputDim: 10, outputDim: 4, maskZero: true, inputLength: 6, name: 'emb' }));
     model.add(tf.layers.lstm({ units: 3, name: 'l1' }));
     const zeroOutput = (json: { modelTopology: Record<string, unknown> }) => {
       (json.modelTopology as Layers).config.layers[1]!.config['zero_output_for_mask'] = true;
     };
-    for (const format of ['tfjs-layers', 'keras'] as const) {
-      const refused = await importResult(model, zeroOutput, format);
-      expect(refused.spec, format).toBeUndefined();
-      expect(
-        refused.diagnostics.map((d) => [d.code, d.facts?.names]),
-        format,
-      ).toEqual([['SEQ608', ['l1', 'LSTM', 'zero_output_for_mask']]]);
-    }
+    const refused = await importResult(model, zeroOutput, 'keras');
+    expect(refused.spec).toBeUndefined();
+    expect(refused.diagnostics.map((d) => [d.code, d.facts?.names])).toEqual([
+      ['SEQ608', ['l1', 'LSTM', 'zero_output_for_mask']],
+    ]);
+
+    // TF.js loads the option and ignores it: its last output is the final state, seqc's `last`.
+    const topology = JSON.parse(JSON.stringify(model.toJSON(null, false))) as Layers;
+    topology.config.layers[1]!.config['zero_output_for_mask'] = true;
+    const loaded = await tf.models.modelFromJSON({
+      modelTopology: topology as unknown as tf.io.ModelJSON['modelTopology'],
+    });
+    loaded.setWeights(model.getWeights());
+    const tfjs = await importResult(model, zeroOutput);
+    expect(tfjs.diagnostics).toEqual([]);
+    expect(tfjs.spec).toContain('-> l1: LSTM(3, recurrent_activation=hard_sigmoid) -> last\n');
+    expect(
+      await maxDifference(
+        'zero_output_for_mask in a model.json (ignored)',
+        loaded,
+        tfjs.spec!,
+        writeSafetensors(tfjs.tensors!),
+      ),
+    ).toBeLessThan(1e-5);
+
     // Why: on the post-padded row, Keras's last output is zeros, and seqc's `last` (the final states,
     // masked_output=zero or not) is the output at the last valid step, which is not.
     const { spec, weights } = await importInMemory(model);
@@ -323,7 +346,7 @@ describe.skipIf(!masksLanded)('where TF.js and Keras differ over a mask, the imp
     const unmasked = tf.sequential();
     unmasked.add(tf.layers.embedding({ inputDim: 10, outputDim: 4, inputLength: 6, name: 'emb' }));
     unmasked.add(tf.layers.lstm({ units: 3, name: 'l1' }));
-    expect((await importResult(unmasked, zeroOutput)).diagnostics).toEqual([]);
+    expect((await importResult(unmasked, zeroOutput, 'keras')).diagnostics).toEqual([]);
     const bi = tf.sequential();
     bi.add(tf.layers.embedding({ inputDim: 10, outputDim: 4, maskZero: true, inputLength: 6, name: 'emb' }));
     bi.add(tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 2 }) as tf.RNN, name: 'bi' }));

@@ -530,12 +530,12 @@ function recurrent(
   if (c['go_backwards'] === true) args.push('go_backwards=true');
   if (merge !== undefined && merge !== 'concat') args.push(`merge=${merge}`);
   const returnSequences = c['return_sequences'] === true;
-  // Keras's Bidirectional sets zero_output_for_mask to return_sequences on both its layers.
-  if (value.masked === true && merge === undefined && c['zero_output_for_mask'] === true && !returnSequences)
-    return zeroLastOutput(ctx, outer);
-  // Over a mask, a masked step outputs the previous output (TF.js, Keras's default) or zeros: Keras's
-  // zero_output_for_mask, which Keras's Bidirectional turns on for layers that return sequences.
-  const zeroMasked = c['zero_output_for_mask'] === true || (merge !== undefined && returnSequences && !ctx.tfjs);
+  // Over a mask, a masked step outputs the previous output, or zeros with Keras's zero_output_for_mask,
+  // which Keras's Bidirectional sets to return_sequences on both its layers. TF.js ignores the option
+  // (tfjs-layers has no zeroOutputForMask), so a model.json that carries it keeps the previous output.
+  const zeroMasked =
+    ctx.format === 'keras' && (merge === undefined ? c['zero_output_for_mask'] === true : returnSequences);
+  if (value.masked === true && zeroMasked && !returnSequences) return zeroLastOutput(ctx, outer);
   if (value.masked === true && zeroMasked) args.push('masked_output=zero');
 
   const rows = gateCounts[cell] * units;
