@@ -761,7 +761,73 @@ export const commandExamples: readonly CommandExample[] = [
     files: tfjsFiles(),
     argv: ['import', 'model.json', '-o', 'imported.seq', '--map', 'GetLastTimestepLayer=final'],
   },
+  {
+    code: 'SEQ607',
+    situation:
+      "A TF.js model whose Embedding has `mask_zero`, pooled by GlobalAveragePooling1D: TF.js averages every step, seqc's `mean` the valid ones.",
+    files: {
+      ...tfjsFiles(),
+      'model.json': tfjsFiles()['model.json'].replace('"output_dim": 2', '"output_dim": 2,\n"mask_zero": true'),
+    },
+    argv: ['import', 'model.json', '-o', 'imported.seq'],
+  },
+  {
+    code: 'SEQ608',
+    situation: 'A Keras 2 `.h5` of a masked LSTM with `zero_output_for_mask=true` that returns only its last output.',
+    files: { 'model.h5': await maskedLstmH5({ zero_output_for_mask: true }) },
+    argv: ['import', 'model.h5', '-o', 'imported.seq'],
+  },
 ];
+
+/**
+ * A legacy Keras 2 `.h5` (Keras's layout: `model_config` and `keras_version` on the root, each layer's
+ * `weight_names` under `model_weights`, as src/cli/keras-files.ts reads it) of Embedding(3, 2,
+ * mask_zero) → LSTM(1) with `options` → Dense(1), for the examples of recurrent options `seqc import` refuses.
+ */
+async function maskedLstmH5(options: Readonly<Record<string, unknown>>): Promise<Uint8Array> {
+  const h5wasm = (await import('h5wasm/node')).default;
+  await h5wasm.ready;
+  const layers = [
+    { class_name: 'InputLayer', config: { name: 'tokens', batch_input_shape: [null, 4], dtype: 'float32' } },
+    { class_name: 'Embedding', config: { name: 'embed', input_dim: 3, output_dim: 2, mask_zero: true } },
+    { class_name: 'LSTM', config: { name: 'lstm', units: 1, return_sequences: false, ...options } },
+    { class_name: 'Dense', config: { name: 'score', units: 1, activation: 'sigmoid' } },
+  ];
+  const weights: Readonly<Record<string, Readonly<Record<string, readonly number[]>>>> = {
+    embed: { embeddings: [3, 2] },
+    lstm: { kernel: [2, 4], recurrent_kernel: [1, 4], bias: [4] },
+    score: { kernel: [1, 1], bias: [1] },
+  };
+  const folder = mkdtempSync(join(tmpdir(), 'seqc-errors-h5-'));
+  try {
+    const path = join(folder, 'model.h5');
+    const file = new h5wasm.File(path, 'w');
+    file.create_attribute(
+      'model_config',
+      JSON.stringify({ class_name: 'Sequential', config: { name: 'tagger', layers } }),
+    );
+    file.create_attribute('keras_version', '2.15.0');
+    const root = file.create_group('model_weights');
+    root.create_attribute('layer_names', Object.keys(weights));
+    for (const [layer, tensors] of Object.entries(weights)) {
+      const group = root.create_group(layer);
+      group.create_attribute(
+        'weight_names',
+        Object.keys(tensors).map((name) => `${layer}/${name}:0`),
+      );
+      const inner = group.create_group(layer);
+      for (const [name, shape] of Object.entries(tensors)) {
+        const size = shape.reduce((a, b) => a * b, 1);
+        const data = Float32Array.from({ length: size }, (_, i) => Math.sin(i + 1) / 2);
+        inner.create_dataset({ name: `${name}:0`, data, shape: [...shape], dtype: '<f' });
+      }
+    }
+    file.close();
+    return new Uint8Array(readFileSync(path));
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
 
 /**
  * A TF.js Layers model.json (Embedding(3, 2) → [extra layer] → Dense(1, activation)) and its shard,
@@ -904,7 +970,7 @@ async function commandSection(example: CommandExample): Promise<string[]> {
   try {
     for (const [name, content] of Object.entries(example.files)) writeFileSync(join(dir, name), content);
     const inFolder = (arg: string): string =>
-      /^[\w.-]+\.(seq|onnx|safetensors|json|pt)(:\w+)?$/.test(arg) ? join(dir, arg) : arg;
+      /^[\w.-]+\.(seq|onnx|safetensors|json|pt|h5|keras)(:\w+)?$/.test(arg) ? join(dir, arg) : arg;
     for (const step of example.setup ?? []) {
       const ran = await runSeqc(step.map(inFolder));
       if (ran.status !== 0) throw new Error(`setup \`seqc ${step.join(' ')}\` for ${example.code} failed:\n${ran.err}`);

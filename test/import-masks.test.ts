@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkSource, compile, writeSafetensors } from '../src/index.js';
-import { importKeras } from '../src/import/keras.js';
+import { importKeras, type ImportResult, type KerasFileFormat } from '../src/import/keras.js';
 import { decodeTfjsWeights, parseTfjsModel } from '../src/import/tfjs.js';
 
 /** The model's files as TF.js saves them, edited by `edit`, imported in memory; returns the spec and tensors. */
@@ -12,6 +12,20 @@ async function importInMemory(
   model: tf.LayersModel,
   edit?: (json: { modelTopology: Record<string, unknown> }) => void,
 ): Promise<{ spec: string; weights: Uint8Array }> {
+  const result = await importResult(model, edit);
+  expect(result.diagnostics).toEqual([]);
+  return { spec: result.spec!, weights: writeSafetensors(result.tensors!) };
+}
+
+/**
+ * What `importKeras` makes of the model saved by TF.js and edited by `edit`: as the TF.js model.json
+ * it is, or with `format: 'keras'` as the same config and weights read from a `.keras`/`.h5` file.
+ */
+async function importResult(
+  model: tf.LayersModel,
+  edit?: (json: { modelTopology: Record<string, unknown> }) => void,
+  format: KerasFileFormat = 'tfjs-layers',
+): Promise<ImportResult> {
   let saved: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
@@ -29,9 +43,7 @@ async function importInMemory(
   const shards = new Map([['shard.bin', new Uint8Array(saved!.weightData as ArrayBuffer)]]);
   const decoded = decodeTfjsWeights(parsed.model!, shards, 'model.json');
   expect(decoded.diagnostics).toEqual([]);
-  const result = importKeras(decoded.model!, { source: 'model.json', modelName: 'masked' });
-  expect(result.diagnostics).toEqual([]);
-  return { spec: result.spec!, weights: writeSafetensors(result.tensors!) };
+  return importKeras({ ...decoded.model!, format }, { source: 'model.json', modelName: 'masked' });
 }
 
 type Layers = { config: { layers: { class_name: string; config: Record<string, unknown> }[] } };
@@ -84,25 +96,31 @@ describe('seqc import writes Keras masking as the language spells it', () => {
     expect((await importInMemory(zero)).spec).toContain('    -> masking\n');
   });
 
-  it('masked_output=zero for zero_output_for_mask, and for a Keras (not TF.js) Bidirectional returning sequences', async () => {
+  it("masked_output=zero for a Keras file's zero_output_for_mask and Bidirectional returning sequences; TF.js has neither", async () => {
     const model = tf.sequential();
     model.add(tf.layers.embedding({ inputDim: 10, outputDim: 4, maskZero: true, inputLength: 6, name: 'emb' }));
     model.add(tf.layers.lstm({ units: 3, returnSequences: true, name: 'l1' }));
     model.add(
       tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 2, returnSequences: true }) as tf.RNN, name: 'bi' }),
     );
-    const zeroOutput = await importInMemory(model, (json) => {
+    const zeroOutput = (json: { modelTopology: Record<string, unknown> }) => {
       (json.modelTopology as Layers).config.layers[1]!.config['zero_output_for_mask'] = true;
-    });
-    expect(zeroOutput.spec).toContain('-> l1: LSTM(3, recurrent_activation=hard_sigmoid, masked_output=zero)\n');
-    expect(zeroOutput.spec).toContain('-> bi: BiLSTM(2, recurrent_activation=hard_sigmoid)\n');
+    };
+    const keras = await importResult(model, zeroOutput, 'keras');
+    expect(keras.diagnostics).toEqual([]);
+    expect(keras.spec).toContain('-> l1: LSTM(3, recurrent_activation=hard_sigmoid, masked_output=zero)\n');
+    expect(keras.spec).toContain('-> bi: BiLSTM(2, recurrent_activation=hard_sigmoid, masked_output=zero)\n');
 
-    const keras2 = await importInMemory(model, (json) => {
-      json.modelTopology['keras_version'] = '2.15.0';
-    });
-    expect(keras2.spec).toContain('(Keras 2.15.0, Keras 2 semantics)');
-    expect(keras2.spec).toContain('-> l1: LSTM(3, recurrent_activation=hard_sigmoid)\n');
-    expect(keras2.spec).toContain('-> bi: BiLSTM(2, recurrent_activation=hard_sigmoid, masked_output=zero)\n');
+    // tfjs-layers has no zeroOutputForMask and its Bidirectional sets none: a model.json keeps the
+    // previous output, whichever Keras version its config names.
+    for (const version of ['tfjs-layers 4.22.0', '2.15.0']) {
+      const tfjs = await importInMemory(model, (json) => {
+        zeroOutput(json);
+        json.modelTopology['keras_version'] = version;
+      });
+      expect(tfjs.spec, version).toContain('-> l1: LSTM(3, recurrent_activation=hard_sigmoid)\n');
+      expect(tfjs.spec, version).toContain('-> bi: BiLSTM(2, recurrent_activation=hard_sigmoid)\n');
+    }
   });
 
   it("reads hard_sigmoid by the file's Keras version: Keras 2 clip(0.2x + 0.5), Keras 3 relu6(x + 3)/6", async () => {
@@ -210,5 +228,134 @@ describe.skipIf(!masksLanded)('imported masked models compute what TF.js compute
     bi.add(tf.layers.bidirectional({ layer: tf.layers.gru({ units: 2 }) as tf.RNN, name: 'bi' }));
     const second = await importInMemory(bi);
     expect(await maxDifference('Masking → BiGRU last', bi, second.spec, second.weights, frames)).toBeLessThan(1e-5);
+  });
+});
+
+/** The rows of `y` [batch, time, F] averaged over every step (`plain`) or over the valid steps of `ids` only. */
+function meanOverTime(y: number[][][], ids: number[][], which: 'plain' | 'valid'): number[][] {
+  return y.map((row, b) => {
+    const weights = ids[b]!.map((id): number => (which === 'plain' || id !== 0 ? 1 : 0));
+    const count = weights.reduce((a, w) => a + w, 0);
+    return row[0]!.map((_, f) => row.reduce((a, step, t) => a + weights[t]! * step[f]!, 0) / count);
+  });
+}
+
+function largestDifference(a: ArrayLike<number>, b: readonly number[]): number {
+  expect(a.length).toBe(b.length);
+  return Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
+}
+
+describe.skipIf(!masksLanded)('where TF.js and Keras differ over a mask, the import follows the file', () => {
+  /** Embedding(mask_zero) → LSTM(return_sequences) → GlobalAveragePooling1D, and the same model without the pool. */
+  function pooledModel(): { pooled: tf.Sequential; sequences: tf.Sequential } {
+    const sequences = tf.sequential();
+    sequences.add(tf.layers.embedding({ inputDim: 10, outputDim: 4, maskZero: true, inputLength: 6, name: 'emb' }));
+    sequences.add(tf.layers.lstm({ units: 3, returnSequences: true, name: 'l1' }));
+    const pooled = tf.sequential();
+    for (const layer of sequences.layers) pooled.add(layer);
+    pooled.add(tf.layers.globalAveragePooling1d({ name: 'pool' }));
+    return { pooled, sequences };
+  }
+
+  it("GlobalAveragePooling1D over a mask: TF.js's plain mean is refused (SEQ607), Keras's masked mean imports as `mean`", async () => {
+    const { pooled, sequences } = pooledModel();
+    const input = tf.tensor(idBatch, undefined, 'int32');
+    const y = (sequences.predict(input) as tf.Tensor).arraySync() as number[][][];
+    const tfjsMean = (pooled.predict(input) as tf.Tensor).dataSync();
+    // TF.js averages every step, masked ones included; the rows with padding show it.
+    expect(largestDifference(tfjsMean, meanOverTime(y, idBatch, 'plain').flat())).toBeLessThan(1e-6);
+    expect(largestDifference(tfjsMean, meanOverTime(y, idBatch, 'valid').flat())).toBeGreaterThan(1e-3);
+
+    const refused = await importResult(pooled);
+    expect(refused.spec).toBeUndefined();
+    expect(refused.diagnostics.map((d) => [d.code, d.facts?.names])).toEqual([
+      ['SEQ607', ['pool', 'GlobalAveragePooling1D']],
+    ]);
+    expect(refused.diagnostics[0]!.message).toContain('TensorFlow.js averages over every step');
+
+    // Keras (Python) averages the valid steps: Σ y·mask ÷ Σ mask, as seqc's `mean` over a masked value.
+    const keras = await importResult(pooled, undefined, 'keras');
+    expect(keras.diagnostics).toEqual([]);
+    expect(keras.spec).toContain('# from Keras pool (GlobalAveragePooling1D)\n    -> mean\n');
+    const compiled = compile(keras.spec!, {
+      weights: { bytes: writeSafetensors(keras.tensors!), name: 'masked.safetensors' },
+    });
+    const session = await ort.InferenceSession.create(compiled.model!);
+    const ids = new ort.Tensor('int64', BigInt64Array.from(idBatch.flat().map(BigInt)), [idBatch.length, 6]);
+    const out = (await session.run({ [session.inputNames[0]!]: ids }))[session.outputNames[0]!]!.data as Float32Array;
+    const d = largestDifference(out, meanOverTime(y, idBatch, 'valid').flat());
+    measured.push(['Keras masked GlobalAveragePooling1D', d]);
+    expect(d).toBeLessThan(1e-5);
+
+    // Without a mask the two agree, and a TF.js model imports.
+    const plain = tf.sequential();
+    plain.add(tf.layers.embedding({ inputDim: 10, outputDim: 4, inputLength: 6, name: 'emb' }));
+    plain.add(tf.layers.globalAveragePooling1d({ name: 'pool' }));
+    expect((await importResult(plain)).diagnostics).toEqual([]);
+  });
+
+  it('zero_output_for_mask with return_sequences=false: refused in a Keras file (SEQ608), ignored in a model.json as TF.js does', async () => {
+    const model = tf.sequential();
+    model.add(tf.layers.embedding({ inputDim: 10, outputDim: 4, maskZero: true, inputLength: 6, name: 'emb' }));
+    model.add(tf.layers.lstm({ units: 3, name: 'l1' }));
+    const zeroOutput = (json: { modelTopology: Record<string, unknown> }) => {
+      (json.modelTopology as Layers).config.layers[1]!.config['zero_output_for_mask'] = true;
+    };
+    const refused = await importResult(model, zeroOutput, 'keras');
+    expect(refused.spec).toBeUndefined();
+    expect(refused.diagnostics.map((d) => [d.code, d.facts?.names])).toEqual([
+      ['SEQ608', ['l1', 'LSTM', 'zero_output_for_mask']],
+    ]);
+
+    // TF.js loads the option and ignores it: its last output is the final state, seqc's `last`.
+    const topology = JSON.parse(JSON.stringify(model.toJSON(null, false))) as Layers;
+    topology.config.layers[1]!.config['zero_output_for_mask'] = true;
+    const loaded = await tf.models.modelFromJSON({
+      modelTopology: topology as unknown as tf.io.ModelJSON['modelTopology'],
+    });
+    loaded.setWeights(model.getWeights());
+    const tfjs = await importResult(model, zeroOutput);
+    expect(tfjs.diagnostics).toEqual([]);
+    expect(tfjs.spec).toContain('-> l1: LSTM(3, recurrent_activation=hard_sigmoid) -> last\n');
+    expect(
+      await maxDifference(
+        'zero_output_for_mask in a model.json (ignored)',
+        loaded,
+        tfjs.spec!,
+        writeSafetensors(tfjs.tensors!),
+      ),
+    ).toBeLessThan(1e-5);
+
+    // Why: on the post-padded row, Keras's last output is zeros, and seqc's `last` (the final states,
+    // masked_output=zero or not) is the output at the last valid step, which is not.
+    const { spec, weights } = await importInMemory(model);
+    const zeroSpec = spec.replace(
+      '-> l1: LSTM(3, recurrent_activation=hard_sigmoid)',
+      '-> l1: LSTM(3, recurrent_activation=hard_sigmoid, masked_output=zero)',
+    );
+    expect(zeroSpec).toContain('masked_output=zero) -> last');
+    const compiled = compile(zeroSpec, { weights: { bytes: weights, name: 'masked.safetensors' } });
+    const session = await ort.InferenceSession.create(compiled.model!);
+    const ids = new ort.Tensor('int64', BigInt64Array.from(idBatch.flat().map(BigInt)), [idBatch.length, 6]);
+    const out = (await session.run({ [session.inputNames[0]!]: ids }))[session.outputNames[0]!]!.data as Float32Array;
+    const postPadded = 1;
+    expect(Math.max(...Array.from(out.subarray(postPadded * 3, postPadded * 3 + 3), Math.abs))).toBeGreaterThan(1e-3);
+
+    // Without a mask, returning sequences, or inside a Bidirectional (which sets zero_output_for_mask to
+    // return_sequences), the option changes nothing seqc cannot say.
+    const unmasked = tf.sequential();
+    unmasked.add(tf.layers.embedding({ inputDim: 10, outputDim: 4, inputLength: 6, name: 'emb' }));
+    unmasked.add(tf.layers.lstm({ units: 3, name: 'l1' }));
+    expect((await importResult(unmasked, zeroOutput, 'keras')).diagnostics).toEqual([]);
+    const bi = tf.sequential();
+    bi.add(tf.layers.embedding({ inputDim: 10, outputDim: 4, maskZero: true, inputLength: 6, name: 'emb' }));
+    bi.add(tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 2 }) as tf.RNN, name: 'bi' }));
+    const biZero = (json: { modelTopology: Record<string, unknown> }) => {
+      const inner = (json.modelTopology as Layers).config.layers[1]!.config['layer'] as {
+        config: Record<string, unknown>;
+      };
+      inner.config['zero_output_for_mask'] = true;
+    };
+    expect((await importResult(bi, biZero, 'keras')).diagnostics).toEqual([]);
   });
 });

@@ -87,6 +87,19 @@ describe('Keras masks in the checker', () => {
     expect(graph(explicit)).toEqual(graph(plain));
   });
 
+  it('`activation` is an argument of LSTM and GRU; other layers are told to write it as a step of its own', () => {
+    const floats = 'input x: float32[batch, time, 3]';
+    for (const step of ['LSTM(4, activation=relu)', 'GRU(4, activation=linear)', 'BiLSTM(4, activation=sigmoid)']) {
+      expect(checkSource(spec(floats, `x -> ${step} -> output y`)).diagnostics, step).toEqual([]);
+    }
+    const hint = (step: string) => checkSource(spec(floats, `x -> ${step} -> output y`)).diagnostics.map((d) => d.hint);
+    expect(hint('Linear(4, activation=relu)')).toEqual([
+      '`activation` is not needed here: an activation is a step of its own after the layer (`-> relu`); remove it',
+    ]);
+    expect(hint('RNN(4, activation=relu)')).toEqual(['`activation` is `nonlinearity` here: write `nonlinearity=relu`']);
+    expect(hint('Linear(4, activation=relu)').join()).not.toContain('recurrent_activation');
+  });
+
   it('the webgpu target refuses masked layers, naming each (SEQ050)', () => {
     const result = compile(spec(tokens, `${masked} -> rnn: LSTM(hidden=3) -> last -> output y`), { target: 'webgpu' });
     const refusals = result.diagnostics.filter((d) => d.code === 'SEQ050');

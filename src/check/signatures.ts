@@ -455,12 +455,12 @@ export function foreignArgument(kind: string, name: string): ForeignArgument | u
   const family: LayerFamily = ['RNN', 'LSTM', 'GRU', 'BiRNN', 'BiLSTM', 'BiGRU'].includes(kind)
     ? 'recurrent'
     : (kind as LayerFamily);
+  // LSTM and GRU take `activation` (and `recurrent_activation`) themselves, so they never get here; RNN spells
+  // it `nonlinearity`; every other layer is followed by its activation as a step of its own (Keras's Dense).
   if (name === 'activation') {
     return kind.endsWith('RNN')
       ? { name: 'nonlinearity' }
-      : {
-          note: `${kind} uses tanh, as PyTorch's does; only its gate activation, \`recurrent_activation\`, can change`,
-        };
+      : { note: 'an activation is a step of its own after the layer (`-> relu`)' };
   }
   const names = foreignNames[family];
   return Object.prototype.hasOwnProperty.call(names, name) ? names[name] : undefined;

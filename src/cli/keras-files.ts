@@ -56,7 +56,12 @@ export async function readKerasArchive(
       const problem = keras3Weights(h5, root, config, weights);
       if (problem !== undefined) return weightsProblem(source, problem);
       return {
-        model: { topology: config, ...(version === undefined ? {} : { kerasVersion: version }), weights },
+        model: {
+          format: 'keras',
+          topology: config,
+          ...(version === undefined ? {} : { kerasVersion: version }),
+          weights,
+        },
         diagnostics: [],
       };
     });
@@ -91,7 +96,12 @@ export async function readKerasH5(
       }
     }
     return {
-      model: { topology: config, ...(version === undefined ? {} : { kerasVersion: version }), weights },
+      model: {
+        format: 'keras',
+        topology: config,
+        ...(version === undefined ? {} : { kerasVersion: version }),
+        weights,
+      },
       diagnostics: [],
     };
   });

@@ -294,6 +294,14 @@ export const catalogue = {
     stage: 'import',
     title: 'A `--map CLASS=builtin` value is malformed, names no builtin, or maps a layer with weights.',
   },
+  SEQ607: {
+    stage: 'import',
+    title: "A TensorFlow.js model's GlobalAveragePooling1D over a mask, which TF.js averages over every step.",
+  },
+  SEQ608: {
+    stage: 'import',
+    title: 'A recurrent layer with `zero_output_for_mask` that returns its last output over a mask.',
+  },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;

@@ -48,17 +48,31 @@ export function kerasDense(label: string, kernel: KerasTensor, bias?: KerasTenso
   return weights;
 }
 
-/** `LayerNormalization`: `gamma` → `L.weight`, `beta` → `L.bias`. */
-export function kerasLayerNorm(label: string, gamma: KerasTensor, beta: KerasTensor): ConvertedWeights {
+/**
+ * `LayerNormalization`: `gamma` → `L.weight`, `beta` → `L.bias`. A layer with `scale=false` has no
+ * gamma and one with `center=false` no beta: seqc's LayerNorm then gets ones and zeros, which
+ * compute the same.
+ */
+export function kerasLayerNorm(
+  label: string,
+  features: number,
+  weights: { readonly gamma?: KerasTensor; readonly beta?: KerasTensor },
+): ConvertedWeights {
+  const gamma = weights.gamma === undefined ? ones([features]) : copy(weights.gamma);
+  const beta = weights.beta === undefined ? zeros([features]) : copy(weights.beta);
+  expectShape(gamma, [features], 'gamma');
+  expectShape(beta, [features], 'beta');
   return [
-    [layerParameterName(label, 'weight'), copy(gamma)],
-    [layerParameterName(label, 'bias'), copy(beta)],
+    [layerParameterName(label, 'weight'), gamma],
+    [layerParameterName(label, 'bias'), beta],
   ];
 }
 
 /**
  * One direction of an `LSTM`, `GRU` or `SimpleRNN` (a `Bidirectional`'s forward_layer is direction
  * 0, its backward_layer direction 1): weight_ih, weight_hh and, with a bias, bias_ih and bias_hh.
+ * Without one (`use_bias=false`, seqc's `bias=false`) there are no bias tensors. The merge mode of a
+ * Bidirectional changes no weight.
  */
 export function kerasRecurrent(target: RecurrentTarget, weights: KerasRecurrentWeights): ConvertedWeights {
   const name = (w: 'weight_ih' | 'weight_hh' | 'bias_ih' | 'bias_hh'): string =>
@@ -110,6 +124,12 @@ function reorderRows(t: KerasTensor, units: number, order: readonly number[]): K
 
 function copy(t: KerasTensor): KerasTensor {
   return { shape: [...t.shape], data: Float32Array.from(t.data) };
+}
+
+function ones(shape: readonly number[]): KerasTensor {
+  const t = zeros(shape);
+  t.data.fill(1);
+  return t;
 }
 
 function zeros(shape: readonly number[]): KerasTensor {

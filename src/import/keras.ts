@@ -2,16 +2,29 @@
 
 import { builtinNames, layerKinds } from '../check/signatures.js';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
+import type { RecurrentCell } from '../ir/ir.js';
+import {
+  kerasDense,
+  kerasEmbedding,
+  kerasLayerNorm,
+  kerasRecurrent,
+  type ConvertedWeights,
+  type KerasTensor,
+} from './keras-weights.js';
 import { claimName, sanitizeName } from './names.js';
 
-/** A tensor as Keras stores it (row-major, float32). */
-export interface KerasTensor {
-  readonly shape: readonly number[];
-  readonly data: Float32Array;
-}
+export type { KerasTensor } from './keras-weights.js';
+
+/**
+ * Which runs the file: TensorFlow.js Layers (a model.json) or Keras itself (`.keras`, `.h5`). Where
+ * the two compute different things from the same config (GlobalAveragePooling1D over a mask), the
+ * import follows the one that runs the file.
+ */
+export type KerasFileFormat = 'tfjs-layers' | 'keras';
 
 /** What an importer reads from a file: the model's config, the Keras version that wrote it, its weights by name. */
 export interface KerasModel {
+  readonly format: KerasFileFormat;
   /** The Keras model config, `{ class_name, config }` (TF.js `modelTopology`, Keras 3 `config.json`). */
   readonly topology: unknown;
   /** `tfjs-layers 4.22.0`, `2.15.0`, `3.3.3`; absent when the file does not say. */
@@ -49,6 +62,7 @@ export function importKeras(model: KerasModel, options: ImportOptions): ImportRe
     options,
     semantics: kerasSemantics(model.kerasVersion),
     tfjs: model.kerasVersion?.startsWith('tfjs') === true,
+    format: model.format,
     weights: model.weights,
     diagnostics: [],
     tensors: new Map(),
@@ -96,6 +110,7 @@ interface Context {
   readonly semantics: KerasSemantics;
   /** Whether TF.js Layers wrote the file. */
   readonly tfjs: boolean;
+  readonly format: KerasFileFormat;
   readonly weights: ReadonlyMap<string, KerasTensor>;
   readonly diagnostics: Diagnostic[];
   readonly tensors: Map<string, KerasTensor>;
@@ -332,6 +347,8 @@ function convertLayer(ctx: Context, layer: KerasLayer, value: Flow): Flow | unde
     case 'GlobalMaxPooling1D': {
       if (!value.time || !expectFloat(ctx, layer, value))
         return shapeProblem(ctx, layer, value, '[batch, time, features]');
+      if (layer.className === 'GlobalAveragePooling1D' && value.masked === true && ctx.format === 'tfjs-layers')
+        return unmaskedMean(ctx, layer);
       ctx.lines.push(comment(layer), `-> ${layer.className === 'GlobalAveragePooling1D' ? 'mean' : 'max'}`);
       return { ...value, time: false, masked: false };
     }
@@ -383,7 +400,7 @@ function embedding(ctx: Context, layer: KerasLayer, value: Flow): Flow | undefin
   const weights = layerWeights(ctx, layer, { embeddings: [vocab, dim] });
   if (weights === undefined) return undefined;
   const label = claimName(ctx.taken, ctx.avoid, layer.name);
-  ctx.tensors.set(`${label}.weight`, weights['embeddings']!);
+  addTensors(ctx, kerasEmbedding(label, weights['embeddings']!));
   const mask = layer.config['mask_zero'] === true ? ', mask_zero=true' : '';
   ctx.lines.push(comment(layer), `-> ${label}: Embedding(${vocab}, ${dim}${mask})`);
   return { dtype: 'float32', time: true, features: dim, masked: layer.config['mask_zero'] === true };
@@ -409,8 +426,7 @@ function dense(
   });
   if (weights === undefined) return undefined;
   const label = claimName(ctx.taken, ctx.avoid, layer.name);
-  ctx.tensors.set(`${label}.weight`, transpose(weights['kernel']!));
-  if (useBias) ctx.tensors.set(`${label}.bias`, weights['bias']!);
+  addTensors(ctx, kerasDense(label, weights['kernel']!, weights['bias']));
   ctx.lines.push(
     comment(layer),
     `-> ${label}: Linear(${units}${useBias ? '' : ', bias=false'})${step === null ? '' : ` -> ${step}`}`,
@@ -434,8 +450,7 @@ function layerNorm(ctx: Context, layer: KerasLayer, value: Flow): Flow | undefin
   const weights = layerWeights(ctx, layer, { ...(scale ? { gamma: [f] } : {}), ...(center ? { beta: [f] } : {}) });
   if (weights === undefined) return undefined;
   const label = claimName(ctx.taken, ctx.avoid, layer.name);
-  ctx.tensors.set(`${label}.weight`, scale ? weights['gamma']! : { shape: [f], data: new Float32Array(f).fill(1) });
-  ctx.tensors.set(`${label}.bias`, center ? weights['beta']! : { shape: [f], data: new Float32Array(f) });
+  addTensors(ctx, kerasLayerNorm(label, f, { gamma: weights['gamma'], beta: weights['beta'] }));
   const notes = [...(scale ? [] : ['scale=false: weight ones']), ...(center ? [] : ['center=false: bias zeros'])];
   ctx.lines.push(
     `${comment(layer)}${notes.length === 0 ? '' : `; ${notes.join(', ')}`}`,
@@ -463,12 +478,10 @@ function bidirectional(ctx: Context, layer: KerasLayer, value: Flow): Flow | und
 
 type Cell = 'LSTM' | 'GRU' | 'SimpleRNN';
 
-/** Gate blocks per cell, and Keras's block order as PyTorch's: LSTM i,f,c,o = i,f,g,o; GRU z,r,h → r,z,n. */
-const gateBlocks: Readonly<Record<Cell, { readonly count: number; readonly torchOrder: readonly number[] }>> = {
-  LSTM: { count: 4, torchOrder: [0, 1, 2, 3] },
-  GRU: { count: 3, torchOrder: [1, 0, 2] },
-  SimpleRNN: { count: 1, torchOrder: [0] },
-};
+/** Gate blocks per cell: LSTM i,f,c,o; GRU z,r,h; SimpleRNN one. */
+const gateCounts: Readonly<Record<Cell, number>> = { LSTM: 4, GRU: 3, SimpleRNN: 1 };
+
+const recurrentCells: Readonly<Record<Cell, RecurrentCell>> = { LSTM: 'lstm', GRU: 'gru', SimpleRNN: 'rnn' };
 
 /**
  * An LSTM, GRU or SimpleRNN, alone (`merge` undefined) or inside a Bidirectional (`outer`): labels
@@ -517,13 +530,15 @@ function recurrent(
   if (c['go_backwards'] === true) args.push('go_backwards=true');
   if (merge !== undefined && merge !== 'concat') args.push(`merge=${merge}`);
   const returnSequences = c['return_sequences'] === true;
-  // Over a mask, a masked step outputs the previous output (TF.js, Keras's default) or zeros: Keras's
-  // zero_output_for_mask, which Keras's Bidirectional turns on for layers that return sequences.
-  const zeroMasked = c['zero_output_for_mask'] === true || (merge !== undefined && returnSequences && !ctx.tfjs);
+  // Over a mask, a masked step outputs the previous output, or zeros with Keras's zero_output_for_mask,
+  // which Keras's Bidirectional sets to return_sequences on both its layers. TF.js ignores the option
+  // (tfjs-layers has no zeroOutputForMask), so a model.json that carries it keeps the previous output.
+  const zeroMasked =
+    ctx.format === 'keras' && (merge === undefined ? c['zero_output_for_mask'] === true : returnSequences);
+  if (value.masked === true && zeroMasked && !returnSequences) return zeroLastOutput(ctx, outer);
   if (value.masked === true && zeroMasked) args.push('masked_output=zero');
 
-  const blocks = gateBlocks[cell];
-  const rows = blocks.count * units;
+  const rows = gateCounts[cell] * units;
   const directions = bidirectional ? (['forward', 'backward'] as const) : ([undefined] as const);
   const label = claimName(ctx.taken, ctx.avoid, outer.name);
   for (const direction of directions) {
@@ -535,19 +550,20 @@ function recurrent(
       direction,
     );
     if (weights === undefined) return undefined;
-    const suffix = direction === 'backward' ? '_l0_reverse' : '_l0';
-    const reorder = (t: KerasTensor) => reorderRows(t, blocks.torchOrder, units);
-    ctx.tensors.set(`${label}.weight_ih${suffix}`, reorder(transpose(weights['kernel']!)));
-    ctx.tensors.set(`${label}.weight_hh${suffix}`, reorder(transpose(weights['recurrent_kernel']!)));
-    if (useBias) {
-      const bias = weights['bias']!;
-      const [ih, hh] =
-        bias.shape.length === 2
-          ? [bias.data.subarray(0, rows), bias.data.subarray(rows, 2 * rows)]
-          : [bias.data, new Float32Array(rows)];
-      ctx.tensors.set(`${label}.bias_ih${suffix}`, reorder({ shape: [rows], data: ih }));
-      ctx.tensors.set(`${label}.bias_hh${suffix}`, reorder({ shape: [rows], data: hh }));
-    }
+    const target = {
+      label,
+      cell: recurrentCells[cell],
+      layer: 0,
+      direction: direction === 'backward' ? 1 : 0,
+    } as const;
+    addTensors(
+      ctx,
+      kerasRecurrent(target, {
+        kernel: weights['kernel']!,
+        recurrentKernel: weights['recurrent_kernel']!,
+        ...(useBias ? { bias: weights['bias']! } : {}),
+      }),
+    );
   }
   ctx.lines.push(comment(outer), `-> ${label}: ${kind}(${args.join(', ')})${returnSequences ? '' : ' -> last'}`);
   const width = merge === undefined || merge === 'concat' ? units * directions.length : units;
@@ -624,21 +640,9 @@ function layerWeights(
   return found;
 }
 
-/** A matrix [rows, cols] as [cols, rows]. */
-function transpose(t: KerasTensor): KerasTensor {
-  const [rows, cols] = [t.shape[0]!, t.shape[1]!];
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = t.data[r * cols + c]!;
-  return { shape: [cols, rows], data: out };
-}
-
-/** The row blocks (each `units` rows) of a matrix or vector in the order `order` gives (block i of the result is block order[i]). */
-function reorderRows(t: KerasTensor, order: readonly number[], units: number): KerasTensor {
-  const width = t.data.length / (order.length * units);
-  const block = units * width;
-  const out = new Float32Array(t.data.length);
-  order.forEach((from, to) => out.set(t.data.subarray(from * block, (from + 1) * block), to * block));
-  return { shape: t.shape, data: out };
+/** A layer's converted tensors, under seqc's parameter names. */
+function addTensors(ctx: Context, converted: ConvertedWeights): void {
+  for (const [name, tensor] of converted) ctx.tensors.set(name, tensor);
 }
 
 function positiveInt(ctx: Context, layer: KerasLayer, option: string): number | undefined {
@@ -668,6 +672,51 @@ function shapeProblem(ctx: Context, layer: KerasLayer, value: Flow, expected: st
       `the ${layer.className} layer ${layer.name} reads ${found}, but seqc expects ${expected} there`,
       'seqc imports the layer orders a Sequential model of these layers can have; see `seqc import --help`',
       { names: [layer.name, layer.className], found, expected },
+    ),
+  );
+  return undefined;
+}
+
+/**
+ * SEQ607: TF.js's GlobalAveragePooling1D ignores the mask and averages every step (tfjs-layers
+ * `GlobalAveragePooling1D.call` is a plain `mean` over the time axis), while seqc's `mean` over a
+ * masked value, like Keras's layer, averages the valid steps only. seqc has no mean that ignores a
+ * mask, so the model is refused rather than imported as something else.
+ */
+function unmaskedMean(ctx: Context, layer: KerasLayer): undefined {
+  ctx.diagnostics.push(
+    error(
+      'SEQ607',
+      span(ctx),
+      `cannot import the ${layer.className} layer ${layer.name}: TensorFlow.js averages over every step, masked ones included, but seqc's \`mean\` over a masked value averages the valid steps only`,
+      "import the model's Keras file (.keras or .h5) instead, where GlobalAveragePooling1D takes the masked mean as seqc's `mean` does; seqc has no mean that counts masked steps",
+      {
+        names: [layer.name, layer.className],
+        found: 'a masked value in a TensorFlow.js model',
+        expected: 'an unmasked value, or a Keras file',
+      },
+    ),
+  );
+  return undefined;
+}
+
+/**
+ * SEQ608: with `zero_output_for_mask` and `return_sequences=False`, Keras returns the output of the
+ * last step it reads, which is zeros where that step is masked (post-padding), whereas seqc's `last`
+ * gives the final states (the output at the last valid step). seqc cannot say Keras's form.
+ */
+function zeroLastOutput(ctx: Context, layer: KerasLayer): undefined {
+  ctx.diagnostics.push(
+    error(
+      'SEQ608',
+      span(ctx),
+      `cannot import the ${layer.className} layer ${layer.name}: with zero_output_for_mask=true and return_sequences=false Keras returns zeros for a row whose last step is masked, but seqc's \`last\` gives the final states`,
+      "save the model with zero_output_for_mask=false (its last output is then the final states, seqc's `last`) or with return_sequences=true, and import it again",
+      {
+        names: [layer.name, layer.className, 'zero_output_for_mask'],
+        found: 'zero_output_for_mask=true, return_sequences=false over a mask',
+        expected: 'zero_output_for_mask=false, or return_sequences=true',
+      },
     ),
   );
   return undefined;

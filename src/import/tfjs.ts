@@ -171,6 +171,7 @@ export function decodeTfjsWeights(
   }
   return {
     model: {
+      format: 'tfjs-layers',
       topology: model.topology,
       ...(model.kerasVersion === undefined ? {} : { kerasVersion: model.kerasVersion }),
       weights,
