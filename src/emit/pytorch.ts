@@ -64,6 +64,7 @@ const fileNames = new Set([
   'valid_steps',
   'zero_past_lengths',
   'run_recurrent',
+  'run_recurrent_with_empty_rows',
   'hard_sigmoid',
   'cell_activation',
   'HandWrittenRecurrent',
@@ -143,6 +144,18 @@ def zero_past_lengths(x, lengths):
     outputs, final = module(packed, state)
     outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=x.shape[1])
     return outputs, final`,
+  runRecurrentWithEmptyRows: `def run_recurrent_with_empty_rows(module, x, lengths, state):
+    """run_recurrent for lengths that may be 0 (a Conv1d can leave a row without steps).
+
+    A packed sequence cannot hold a row of 0 steps, so such a row runs over one step, and then its
+    outputs and final states are set to zero, as the compiled graph defines them.
+    """
+    outputs, final = run_recurrent(module, x, lengths.clamp(min=1), state)
+    outputs = zero_past_lengths(outputs, lengths)
+    empty = (lengths == 0).reshape(1, -1, 1)
+    if isinstance(final, tuple):
+        return outputs, tuple(states.masked_fill(empty, 0) for states in final)
+    return outputs, final.masked_fill(empty, 0)`,
   handWritten: `def hard_sigmoid(x):
     """Keras 2's hard sigmoid, clip(0.2 x + 0.5, 0, 1) (ONNX HardSigmoid with its defaults)."""
     return torch.clamp(0.2 * x + 0.5, 0.0, 1.0)
@@ -500,6 +513,8 @@ class ModuleEmitter {
   private readonly recurrentOps: readonly RecurrentOp[];
   /** The CRF layers of the model's chains, which give the module its training objective. */
   private readonly crfOps: readonly CrfOp[];
+  /** The lengths (Conv1d-derived) that may leave a row with 0 steps; only layers reading them handle such rows. */
+  private readonly mayBeEmpty: ReadonlySet<string>;
 
   constructor(
     private readonly ir: ModelIR,
@@ -511,6 +526,7 @@ class ModuleEmitter {
     this.recurrentOps = this.allOps.filter((o): o is RecurrentOp => o.kind === 'recurrent');
     this.crfOps = ir.decoder === undefined ? ir.ops.filter((o): o is CrfOp => o.kind === 'crf') : [];
     if (this.crfOps.length > 0) this.taken.add('tags').add('log_likelihood');
+    this.mayBeEmpty = lengthsThatMayBeEmpty(ir);
   }
 
   file(): string {
@@ -542,6 +558,8 @@ class ModuleEmitter {
       '',
       helpers.runRecurrent,
     );
+    if (this.recurrentOps.some((o) => o.lengths !== undefined && this.mayBeEmpty.has(o.lengths)))
+      out.add(0, '', '', helpers.runRecurrentWithEmptyRows);
     const handWritten = this.recurrentOps.some(needsHandWrittenCell);
     if (this.recurrentOps.some(needsHandWrittenCell)) out.add(0, '', '', helpers.handWritten);
     if (ir.decoder?.attention !== undefined) out.add(0, '', '', helpers.attention);
@@ -873,7 +891,9 @@ class ModuleEmitter {
     const h = this.freshName(`${op.label}_h_n`);
     const c = op.cell === 'lstm' ? this.freshName(`${op.label}_c_n`) : undefined;
     const finals = c === undefined ? h : `(${h}, ${c})`;
-    out.add(indent, `${y}, ${finals} = run_recurrent(${modulePath(op.label)}, ${x}, ${lengths}, ${state})`);
+    const run =
+      op.lengths !== undefined && this.mayBeEmpty.has(op.lengths) ? 'run_recurrent_with_empty_rows' : 'run_recurrent';
+    out.add(indent, `${y}, ${finals} = ${run}(${modulePath(op.label)}, ${x}, ${lengths}, ${state})`);
     this.finals.set(op.label, c === undefined ? { h } : { h, c });
   }
 
@@ -900,25 +920,31 @@ class ModuleEmitter {
       return;
     }
     const lengths = op.lengths === undefined ? undefined : this.varOf(op.lengths);
+    // A row that a Conv1d left without steps pools to zeros, as in the compiled graph.
+    const mayBeEmpty = op.lengths !== undefined && this.mayBeEmpty.has(op.lengths);
+    const zeroEmptyRows = (): void =>
+      out.add(indent, `${y} = ${y}.masked_fill(${emptyRows(lengths!, op.output.type.dims.length)}, 0)  # no steps: 0`);
     switch (op.mode) {
       case 'first':
         out.add(indent, `${y} = ${x}[:, 0]`);
         return;
       case 'last':
-        out.add(
-          indent,
-          lengths === undefined
-            ? `${y} = ${x}[:, -1]`
-            : `${y} = ${x}[torch.arange(${x}.shape[0], device=${x}.device), ${lengths} - 1]`,
-        );
+        if (lengths === undefined) out.add(indent, `${y} = ${x}[:, -1]`);
+        else {
+          const step = mayBeEmpty ? `(${lengths} - 1).clamp(min=0)` : `${lengths} - 1`;
+          out.add(indent, `${y} = ${x}[torch.arange(${x}.shape[0], device=${x}.device), ${step}]`);
+          if (mayBeEmpty) zeroEmptyRows();
+        }
         return;
       case 'mean':
         if (lengths === undefined) out.add(indent, `${y} = ${x}.mean(dim=1)`);
-        else
+        else {
+          const divisor = mayBeEmpty ? `${lengths}.clamp(min=1)` : lengths;
           out.add(
             indent,
-            `${y} = zero_past_lengths(${x}, ${lengths}).sum(dim=1) / ${lengths}.to(${x}.dtype).reshape((-1,) + (1,) * (${x}.dim() - 2))`,
+            `${y} = zero_past_lengths(${x}, ${lengths}).sum(dim=1) / ${divisor}.to(${x}.dtype).reshape((-1,) + (1,) * (${x}.dim() - 2))`,
           );
+        }
         return;
       case 'max':
         if (lengths === undefined) out.add(indent, `${y} = ${x}.max(dim=1).values`);
@@ -928,6 +954,7 @@ class ModuleEmitter {
             `valid = valid_steps(${lengths}, ${x}.shape[1]).reshape(${x}.shape[:2] + (1,) * (${x}.dim() - 2))`,
           );
           out.add(indent, `${y} = ${x}.masked_fill(~valid, float("-inf")).max(dim=1).values`);
+          if (mayBeEmpty) zeroEmptyRows();
         }
         return;
       default:
@@ -973,6 +1000,8 @@ class ModuleEmitter {
     const y = this.bindVar(op.output.id);
     const score = op.scoreOutput === undefined ? '_' : this.bindVar(op.scoreOutput);
     out.add(indent, `${y}, ${score} = ${modulePath(op.label)}.decode(${x}, ${lengths})`);
+    if (op.scoreOutput !== undefined && op.lengths !== undefined && this.mayBeEmpty.has(op.lengths))
+      out.add(indent, `${score} = ${score}.masked_fill(${lengths} == 0, 0)  # a row without steps scores 0`);
   }
 
   private activation(out: Lines, indent: number, op: ActivationOp): void {
@@ -1123,6 +1152,32 @@ class ModuleEmitter {
     out.add(2, `return {${results.join(', ')}}`, '');
     this.vars.clear();
   }
+}
+
+/**
+ * The Conv1d-derived lengths that may be 0 for some row: nn.Conv1d's output length grows with its
+ * input's, so the shortest input (1 step for a lengths input, which the runtime keeps at least 1)
+ * gives the shortest output.
+ */
+function lengthsThatMayBeEmpty(ir: ModelIR): Set<string> {
+  const shortest = new Map<string, number>();
+  const mayBeEmpty = new Set<string>();
+  for (const op of ir.ops) {
+    if (op.kind !== 'conv1d' || op.outputLengths === undefined || op.lengths === undefined) continue;
+    const input = shortest.get(op.lengths) ?? 1;
+    const reach = input + 2 * op.padding - op.dilation * (op.kernel - 1) - 1;
+    const output = Math.max(0, Math.floor(reach / op.stride) + 1);
+    shortest.set(op.outputLengths, output);
+    if (output === 0) mayBeEmpty.add(op.outputLengths);
+  }
+  return mayBeEmpty;
+}
+
+/** A bool mask, true for the rows of 0 steps, shaped to broadcast over a pooled value of rank `rank`. */
+function emptyRows(lengths: string, rank: number): string {
+  if (rank === 1) return `${lengths} == 0`;
+  if (rank === 2) return `(${lengths} == 0).unsqueeze(1)`;
+  return `(${lengths} == 0).reshape(-1${', 1'.repeat(rank - 1)})`;
 }
 
 function activationExpression(op: ActivationOp, x: string): string {

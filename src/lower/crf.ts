@@ -7,18 +7,20 @@
 // last valid step and follows the back-pointers towards step 0; steps past a row's length get tag 0.
 // ReduceMax and ArgMax (first index on ties, as torch.max gives) read the same candidates, so the
 // path and the score agree. Both loops run T times, so that a sequence of one step needs no special
-// case: step 0 keeps the starting score, and its back-pointers are never followed.
+// case: step 0 keeps the starting score, and its back-pointers are never followed. A row that a
+// Conv1d left without steps (length 0) gets tag 0 at every step and the score 0, that of the empty path.
 
 import type { CrfOp } from '../ir/ir.js';
 import type { GraphProto, OnnxDim } from '../onnx/types.js';
 import { bool, dimValue, float, info, int64, type GraphBuilder } from './builder.js';
 import type { LayerContext, LayerOutput } from './layer.js';
+import type { Lengths } from './lengths.js';
 import { loopCondition } from './loop-body.js';
 import * as onnx from './ops.js';
 import { onnxDim, recordedPlace } from './values.js';
 
 /** Emits the CRF `op`: its output is the time-major best path, int64 [time, batch]; with `score=true` it also writes the score output. */
-export function lowerCrf(ctx: LayerContext, op: CrfOp): LayerOutput {
+export function lowerCrf(ctx: LayerContext, lengths: Lengths, op: CrfOp): LayerOutput {
   const { b } = ctx;
   const where = recordedPlace(op.span);
   const emissions = ctx.timeMajor(op.input, op.span).name;
@@ -53,15 +55,19 @@ export function lowerCrf(ctx: LayerContext, op: CrfOp): LayerOutput {
   const lastTag = b.fresh(`${op.label}/last_tag`);
   onnx.argMax(b, `${op.label}/end/ArgMax`, [total], { name: lastTag, type: int64([batch]) }, { axis: 1, keepdims: 0 });
   if (op.scoreOutput !== undefined) {
-    onnx.reduceMax(
-      b,
-      `${op.label}/score/ReduceMax`,
-      total,
-      { values: [1], initializer: `${op.label}/score/axes` },
-      { name: op.scoreOutput },
-      { keepdims: 0 },
-      where,
-    );
+    const writeScore = (name: string): void =>
+      onnx.reduceMax(
+        b,
+        `${op.label}/score/ReduceMax`,
+        total,
+        { values: [1], initializer: `${op.label}/score/axes` },
+        { name },
+        { keepdims: 0 },
+        where,
+      );
+    // Lengths that a Conv1d derived may be 0: such a row's score is set to 0 (poolInto), others are written as they are.
+    if (op.lengths === undefined) writeScore(op.scoreOutput);
+    else lengths.poolInto(op.lengths, op.scoreOutput, float([batch]), `${op.label}/score`, where, writeScore);
   }
 
   const reversed = backtrackLoop(

@@ -167,7 +167,7 @@ export class Lowering {
       case 'conv1d':
         return this.setLayer(op, lowerConv1d(this.layerContext, this.lengths, op));
       case 'crf':
-        return this.setLayer(op, lowerCrf(this.layerContext, op));
+        return this.setLayer(op, lowerCrf(this.layerContext, this.lengths, op));
       case 'masking': {
         const output = lowerMasking(this.layerContext, op);
         this.masks.set(op.label, output.mask);

@@ -7,7 +7,10 @@ import type { TensorData } from '../runtime/inputs.js';
 /** How a model's tensors batch: the batch symbol and, per tensor, the axis it is on. */
 export interface BatchLayout {
   readonly batch: string;
-  /** Symbols of time axes that every input carrying them has a `lengths` input for: padded freely. */
+  /**
+   * Symbols of time axes that every input carrying them has a `lengths` input for: padded freely.
+   * None where an output has a symbol that no input has (a Conv1d's `<time>_<label>`).
+   */
   readonly padded: readonly string[];
 }
 
@@ -50,6 +53,11 @@ export function batchLayout(signature: ModelSignature): BatchLayout | undefined 
   const all = [...signature.inputs, ...signature.outputs];
   if (!all.every((t) => t.dims.filter((d) => d === batch).length === 1)) return undefined;
   const symbols = new Set(all.flatMap((t) => t.dims.filter((d): d is string => typeof d === 'string' && d !== batch)));
+  // A symbol only outputs carry (a Conv1d's `<time>_<label>`) is sized by the graph from the padded
+  // input sizes, which a batch would enlarge: such a model batches only requests of equal sizes, so
+  // each answer is what the request gets alone.
+  const inputSymbols = new Set(signature.inputs.flatMap((i) => i.dims));
+  if ([...symbols].some((symbol) => !inputSymbols.has(symbol))) return { batch, padded: [] };
   const padded = [...symbols].filter((symbol) =>
     signature.inputs
       .filter((i) => i.dims.includes(symbol))
