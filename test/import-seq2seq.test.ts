@@ -5,13 +5,18 @@ import * as ort from 'onnxruntime-node';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import h5wasm from 'h5wasm/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { checkSource, compile } from '../src/index.js';
 import { emitPytorch } from '../src/emit/pytorch.js';
+import { decodeTfjsWeights, parseTfjsModel } from '../src/import/tfjs.js';
 
 const workspace = mkdtempSync(join(tmpdir(), 'seqc-import-seq2seq-'));
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
+beforeAll(async () => {
+  await h5wasm.ready;
+});
 
 let folders = 0;
 
@@ -42,6 +47,42 @@ async function saveTfjs(model: tf.LayersModel, edit?: (topology: Record<string, 
     }),
   );
   return join(dir, 'model.json');
+}
+
+/**
+ * A saved TF.js model as Keras 2 writes a legacy .h5: `model_config` (class Functional) and
+ * `keras_version` on the root, each layer's weights under model_weights/<layer>/ by `weight_names`.
+ */
+function writeLegacyH5(modelJson: string, path: string): void {
+  const parsed = parseTfjsModel(readFileSync(modelJson, 'utf8'), modelJson);
+  const shard = readFileSync(join(modelJson, '..', 'group1-shard1of1.bin'));
+  const weights = decodeTfjsWeights(parsed.model!, new Map([['group1-shard1of1.bin', new Uint8Array(shard)]]), 'm')
+    .model!.weights;
+  const topology = { ...(parsed.model!.topology as Record<string, unknown>), class_name: 'Functional' };
+  // The layers that own weights (h5wasm writes no empty `weight_names` list for the others).
+  const layers = [...new Set([...weights.keys()].map((n) => n.split('/')[0]!))];
+  const file = new h5wasm.File(path, 'w');
+  file.create_attribute('model_config', JSON.stringify(topology));
+  file.create_attribute('keras_version', '2.15.0');
+  file.create_attribute('backend', 'tensorflow');
+  const root = file.create_group('model_weights');
+  root.create_attribute('layer_names', layers);
+  for (const layer of layers) {
+    const group = root.create_group(layer);
+    const names = [...weights.keys()].filter((n) => n.startsWith(`${layer}/`));
+    group.create_attribute(
+      'weight_names',
+      names.map((n) => `${n}:0`),
+    );
+    for (const name of names) {
+      const parts = `${name}:0`.split('/');
+      let at = group;
+      for (const part of parts.slice(0, -1)) at = (at.get(part) as typeof at | null) ?? at.create_group(part);
+      const t = weights.get(name)!;
+      at.create_dataset({ name: parts[parts.length - 1]!, data: t.data, shape: [...t.shape], dtype: '<f' });
+    }
+  }
+  file.close();
 }
 
 /** The saved model as TF.js loads it again: the reference, since it is the file that was imported. */
@@ -322,6 +363,17 @@ describe('seqc import: the Keras Luong-attention recipe as an encoder–decoder 
     expect(new Set(expected.map((t) => t.join(' '))).size).toBeGreaterThan(1);
   });
 
+  it('a legacy Keras 2 .h5 of the recipe (class Functional) imports to the same function', async () => {
+    const { model, reference } = buildRecipe(recipes[0]![1], 13);
+    const modelJson = await saveTfjs(model);
+    const h5 = join(modelJson, '..', 'translator.h5');
+    writeLegacyH5(modelJson, h5);
+    const { scoring } = await importBundle(h5);
+    const gap = await teacherForcedGap(reference(), scoring, sources, targets);
+    console.log(`max |Δ| of probabilities, legacy .h5: ${gap.toExponential(2)}`);
+    expect(gap).toBeLessThan(1e-5);
+  });
+
   it('writes a spec that says where each step came from', async () => {
     const model = buildRecipe(recipes[0]![1], 3).model;
     const { spec } = await importBundle(await saveTfjs(model));
@@ -472,6 +524,30 @@ describe('the language: Attention(bias=true) and decoder(c0=h)', () => {
     });
     expect([...(out['c0']!.data as Float32Array)]).toEqual([...(out['h0']!.data as Float32Array)]);
     expect(Math.max(...[...(out['h0']!.data as Float32Array)].map(Math.abs))).toBeGreaterThan(0);
+  });
+
+  it('the webgpu target, which runs the attention over all target steps at once, gives the same logits', async () => {
+    const source = spec(', c0=h', 'Attention(score=dot, bias=true)');
+    const logits = async (target: 'generic' | 'webgpu') => {
+      const { bundle, diagnostics } = compile(source, { seed: 5, target });
+      expect(diagnostics).toEqual([]);
+      const scoring = bundle!.files.find((f) => f.role === 'scoring')!;
+      const session = await ort.InferenceSession.create(scoring.bytes);
+      const out = await session.run({
+        src: ids([
+          [3, 4, 5],
+          [6, 7, 8],
+        ]),
+        tgt_in: ids([
+          [1, 4, 6, 2],
+          [1, 3, 3, 5],
+        ]),
+      });
+      return [...(out['logits']!.data as Float32Array)];
+    };
+    const generic = await logits('generic');
+    const webgpu = await logits('webgpu');
+    expect(Math.max(...generic.map((v, i) => Math.abs(v - webgpu[i]!)))).toBeLessThan(1e-5);
   });
 
   it('seqc emit pytorch writes linear_out with the bias and c0 = h0', () => {
