@@ -412,6 +412,27 @@ describe('seqc import: what is not the recipe', () => {
     expect(malformed.status).toBe(2);
   });
 
+  it('--json names the scoring graph’s inputs and outputs; the flags on a Sequential model are a SEQ614 warning', async () => {
+    const path = await saveTfjs(buildRecipe(base, 5).model);
+    const run = await seqc('import', path, '-o', join(path, '..', 'json', 't.seq'), '--json', ...flags);
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.out).result).toMatchObject({ inputs: ['src', 'tgt_in'], outputs: ['logits'] });
+    const input = tf.input({ shape: [3, 4] });
+    const sequential = tf.model({
+      inputs: input,
+      outputs: tf.layers.lstm({ units: 2 }).apply(input) as tf.SymbolicTensor,
+    });
+    const seqPath = await saveTfjs(sequential, (topology) => {
+      // The same layers as a Sequential model: InputLayer, then the LSTM.
+      const config = topology['config'] as { layers: unknown[] };
+      topology['class_name'] = 'Sequential';
+      topology['config'] = { name: 's', layers: config.layers };
+    });
+    const plain = await importCodes(seqPath, '--bos', '1');
+    expect(plain.status).toBe(0);
+    expect(plain.diagnostics.map((d) => [d.code, d.severity])).toEqual([['SEQ614', 'warning']]);
+  });
+
   it('SEQ613 names the layer: a context Dot with the wrong axes', async () => {
     const path = await saveTfjs(buildRecipe(base, 5).model, (topology) => {
       const layers = (topology['config'] as { layers: { name: string; config: Record<string, unknown> }[] }).layers;

@@ -120,14 +120,16 @@ export async function importCommand(args: ParsedArgs, io: Io): Promise<number> {
     return ExitCode.diagnostics;
   }
   const signature = compiled.signature;
+  const scoring = compiled.bundle?.manifest.files.scoring;
   emit(
     io,
     {
       spec: out,
       weights: weightsPath,
       parameters: [...tensors.keys()],
-      inputs: signature?.inputs.map((i) => i.name) ?? [],
-      outputs: signature?.outputs.map((o) => o.name) ?? [],
+      // An encoder–decoder's are its scoring graph's (docs/seq2seq.md).
+      inputs: scoring?.inputs ?? signature?.inputs.map((i) => i.name) ?? [],
+      outputs: scoring?.outputs ?? signature?.outputs.map((o) => o.name) ?? [],
     },
     `wrote ${out} and ${weightsPath} (${tensors.size} tensors)\n`,
   );
