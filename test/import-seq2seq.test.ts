@@ -476,7 +476,7 @@ describe('seqc import: what is not the recipe', () => {
   });
 
   it('SEQ615: a target Embedding with mask_zero imports with a warning, and agrees on prefixes without id 0', async () => {
-    const model = buildRecipe({ ...base, tgtMask: true }, 7).model;
+    const { model, reference } = buildRecipe({ ...base, tgtMask: true }, 7);
     const path = await saveTfjs(model);
     const out = join(path, '..', 'out', 'translator.seq');
     const run = await seqc('import', path, '-o', out, ...flags);
@@ -484,6 +484,18 @@ describe('seqc import: what is not the recipe', () => {
     expect(run.err).toMatch(/warning\[SEQ615\]/);
     const spec = readFileSync(out, 'utf8');
     expect(spec).toMatch(/-> tgt_embedding: Embedding\(11, 5\)\n/);
+    const bundle = join(path, '..', 'out', 'bundle', 'translator.onnx');
+    const compiled = await seqc(
+      'compile',
+      out,
+      '--weights',
+      join(path, '..', 'out', 'translator.safetensors'),
+      '-o',
+      bundle,
+    );
+    expect(compiled.status).toBe(0);
+    // The targets hold no id 0, so Keras's decoder mask skips nothing.
+    expect(await teacherForcedGap(reference(), bundle, sources, targets)).toBeLessThan(1e-5);
   });
 });
 
