@@ -744,8 +744,14 @@ export const commandExamples: readonly CommandExample[] = [
   },
   {
     code: 'SEQ604',
-    situation: 'A functional model (`tf.model({inputs, outputs})`) rather than a Sequential one.',
-    files: { ...tfjsFiles(), 'model.json': tfjsFiles()['model.json'].replace('"Sequential"', '"Functional"') },
+    situation: 'A Sequential model whose input has four axes, [batch, 4, 3, 2], where seqc reads two or three.',
+    files: {
+      ...tfjsFiles(),
+      'model.json': tfjsFiles()['model.json'].replace(
+        /"batch_input_shape": \[[^\]]*\]/,
+        '"batch_input_shape": [null, 4, 3, 2]',
+      ),
+    },
     argv: ['import', 'model.json', '-o', 'imported.seq'],
   },
   {
@@ -776,6 +782,31 @@ export const commandExamples: readonly CommandExample[] = [
     situation: 'A Keras 2 `.h5` of a masked LSTM with `zero_output_for_mask=true` that returns only its last output.',
     files: { 'model.h5': await maskedLstmH5({ zero_output_for_mask: true }) },
     argv: ['import', 'model.h5', '-o', 'imported.seq'],
+  },
+  {
+    code: 'SEQ613',
+    situation:
+      'A functional attention model whose context `Dot` has axes [2, 2] where the Luong recipe has [2, 1] (it would multiply the attention by the encoder outputs the wrong way).',
+    files: tfjsSeq2seqFiles((layer) => {
+      if (layer.name === 'context') layer.config['axes'] = [2, 2];
+    }),
+    argv: ['import', 'model.json', '-o', 'translator.seq', '--bos', '1', '--eos', '2', '--max-length', '10'],
+  },
+  {
+    code: 'SEQ614',
+    situation:
+      'An encoder–decoder imported without the start and end tokens and the longest output, which Keras does not record.',
+    files: tfjsSeq2seqFiles(),
+    argv: ['import', 'model.json', '-o', 'translator.seq'],
+  },
+  {
+    code: 'SEQ615',
+    situation:
+      "An encoder–decoder whose target Embedding has `mask_zero`: imported, with a warning, since seqc's decoder reads every fed token.",
+    files: tfjsSeq2seqFiles((layer) => {
+      if (layer.name === 'tgt_embedding') layer.config['mask_zero'] = true;
+    }),
+    argv: ['import', 'model.json', '-o', 'translator.seq', '--bos', '1', '--eos', '2', '--max-length', '10'],
   },
 ];
 
@@ -827,6 +858,95 @@ async function maskedLstmH5(options: Readonly<Record<string, unknown>>): Promise
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
+}
+
+/**
+ * A TF.js Layers model.json of the Keras Luong-attention recipe (vocabularies of 3, embeddings and
+ * LSTMs of 2) and its shard, for the examples of `seqc import` of encoder–decoders; `edit` changes a layer.
+ */
+function tfjsSeq2seqFiles(edit?: (layer: { name: string; config: Record<string, unknown> }) => void): {
+  'model.json': string;
+  'group1-shard1of1.bin': Uint8Array;
+} {
+  const ref = (name: string, tensor = 0) => [name, 0, tensor, {}];
+  const layer = (className: string, name: string, config: Record<string, unknown>, inputs: unknown[][]) => {
+    const entry = {
+      name,
+      class_name: className,
+      config: { name, ...config },
+      inbound_nodes: inputs.length === 0 ? [] : [inputs],
+    };
+    edit?.(entry);
+    return entry;
+  };
+  const dense = (units: number, activation: string) => ({
+    class_name: 'Dense',
+    config: { units, activation, use_bias: true },
+  });
+  const lstm = (extra: Record<string, unknown>) => ({
+    units: 2,
+    activation: 'tanh',
+    recurrent_activation: 'sigmoid',
+    use_bias: true,
+    return_sequences: true,
+    ...extra,
+  });
+  const layers = [
+    layer('InputLayer', 'src', { batch_input_shape: [null, null], dtype: 'int32' }, []),
+    layer('InputLayer', 'tgt', { batch_input_shape: [null, null], dtype: 'int32' }, []),
+    layer('Embedding', 'src_embedding', { input_dim: 3, output_dim: 2, mask_zero: true }, [ref('src')]),
+    layer('Embedding', 'tgt_embedding', { input_dim: 3, output_dim: 2 }, [ref('tgt')]),
+    layer('LSTM', 'encoder', lstm({ return_state: true }), [ref('src_embedding')]),
+    layer('LSTM', 'decoder', lstm({}), [ref('tgt_embedding'), ref('encoder', 1), ref('encoder', 2)]),
+    layer('Dot', 'scores', { axes: [2, 2], normalize: false }, [ref('decoder'), ref('encoder')]),
+    layer('Activation', 'weights', { activation: 'softmax' }, [ref('scores')]),
+    layer('Dot', 'context', { axes: [2, 1], normalize: false }, [ref('weights'), ref('encoder')]),
+    layer('Concatenate', 'joined', { axis: -1 }, [ref('context'), ref('decoder')]),
+    layer('TimeDistributed', 'attentional', { layer: dense(2, 'tanh') }, [ref('joined')]),
+    layer('TimeDistributed', 'generator', { layer: dense(3, 'softmax') }, [ref('attentional')]),
+  ];
+  const weights: [string, number[]][] = [
+    ['src_embedding/embeddings', [3, 2]],
+    ['tgt_embedding/embeddings', [3, 2]],
+    ['encoder/kernel', [2, 8]],
+    ['encoder/recurrent_kernel', [2, 8]],
+    ['encoder/bias', [8]],
+    ['decoder/kernel', [2, 8]],
+    ['decoder/recurrent_kernel', [2, 8]],
+    ['decoder/bias', [8]],
+    ['attentional/kernel', [4, 2]],
+    ['attentional/bias', [2]],
+    ['generator/kernel', [2, 3]],
+    ['generator/bias', [3]],
+  ];
+  const model = {
+    format: 'layers-model',
+    modelTopology: {
+      class_name: 'Model',
+      config: {
+        name: 'translator',
+        layers,
+        input_layers: [
+          ['src', 0, 0],
+          ['tgt', 0, 0],
+        ],
+        output_layers: [['generator', 0, 0]],
+      },
+      keras_version: 'tfjs-layers 4.22.0',
+    },
+    weightsManifest: [
+      {
+        paths: ['group1-shard1of1.bin'],
+        weights: weights.map(([name, shape]) => ({ name, shape, dtype: 'float32' })),
+      },
+    ],
+  };
+  const count = weights.reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
+  const values = Float32Array.from({ length: count }, (_, i) => ((i * 37) % 19) / 19 - 0.5);
+  return {
+    'model.json': `${JSON.stringify(model, null, 2)}\n`,
+    'group1-shard1of1.bin': new Uint8Array(values.buffer),
+  };
 }
 
 /**

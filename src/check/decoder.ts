@@ -33,6 +33,8 @@ interface PendingAttention {
   readonly label: string;
   readonly score: AttentionScore;
   readonly inputFeed: boolean;
+  /** `bias=` as written: undefined leaves the score's default. */
+  readonly bias: boolean | undefined;
   readonly placement: 'luong' | 'bahdanau';
 }
 
@@ -123,6 +125,7 @@ export function checkDecoder(
     );
     return undefined;
   }
+  if (args.c0 === 'h' && !cellFromHiddenFits(ctx, block, encoder, recurrent, bridge)) return undefined;
   // A bridge learns a projection from any final state.
   if (encoder !== undefined && !bridge && !initialStateFits(ctx, encoder, recurrent)) return undefined;
   const initialState = encoder !== undefined && bridge ? bridgeOp(ctx, block, encoder, recurrent) : undefined;
@@ -132,6 +135,7 @@ export function checkDecoder(
     maxLength,
     bridge,
     ...(initialState === undefined ? {} : { initialState }),
+    cellFromHidden: args.c0 === 'h',
     step: [
       embedding,
       ...(attention?.placement === 'bahdanau' ? [attention] : []),
@@ -314,7 +318,21 @@ function walk(ctx: DecoderContext, block: DecoderBlock, encoder: EncoderIR | und
         ok = false;
         continue;
       }
-      attention = { step, label, score: bound.score, inputFeed, placement };
+      if (bound.bias === true && placement === 'bahdanau') {
+        const arg = step.args!.find((a) => a.name?.text === 'bias')!;
+        ctx.diagnostics.push(
+          error(
+            'SEQ048',
+            arg.span,
+            "`bias` is linear_out's, which only Luong attention (after the recurrent layer) has; this Attention stands before it",
+            'move the Attention after the recurrent layer, or drop `bias`',
+            { names: [label, 'bias'], expected: 'luong', found: placement },
+          ),
+        );
+        ok = false;
+        continue;
+      }
+      attention = { step, label, score: bound.score, inputFeed, bias: bound.bias, placement };
       continue;
     }
     if (isRecurrentKind(callee)) {
@@ -443,6 +461,7 @@ function walk(ctx: DecoderContext, block: DecoderBlock, encoder: EncoderIR | und
       score: attention.score,
       placement: attention.placement,
       inputFeed: attention.inputFeed,
+      outBias: attention.placement === 'luong' && (attention.bias ?? attention.score === 'additive'),
       queryDim: hidden,
       memoryDim,
       span: attention.step.span,
@@ -511,5 +530,33 @@ function initialStateFits(ctx: DecoderContext, encoder: EncoderIR, recurrent: Re
     ),
     related: [{ span: final.span, message: `the encoder's last recurrent layer, \`${final.label}\`` }],
   });
+  return false;
+}
+
+/** `c0=h` gives an LSTM decoder the encoder's final h as its initial c too: it needs an encoder, an LSTM decoder and no bridge. */
+function cellFromHiddenFits(
+  ctx: DecoderContext,
+  block: DecoderBlock,
+  encoder: EncoderIR | undefined,
+  recurrent: RecurrentOp,
+  bridge: boolean,
+): boolean {
+  const problem =
+    encoder === undefined
+      ? 'a language model has no encoder state to start from'
+      : recurrent.cell !== 'lstm'
+        ? `the decoder's ${recurrent.cell.toUpperCase()} has no cell state`
+        : bridge
+          ? '`bridge=linear` makes c0 itself'
+          : undefined;
+  if (problem === undefined) return true;
+  const arg = block.args.find((a) => a.name?.text === 'c0')!;
+  ctx.diagnostics.push(
+    error('SEQ040', arg.span, `\`c0=h\` cannot apply here: ${problem}`, 'remove `c0=h`', {
+      names: ['c0', recurrent.label],
+      expected: 'an encoder, an LSTM decoder and no bridge',
+      found: problem,
+    }),
+  );
   return false;
 }

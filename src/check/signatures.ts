@@ -263,6 +263,12 @@ export const layerSignatures = {
         doc: 'score function',
       },
       { name: 'input_feed', type: { kind: 'bool' }, default: false, doc: 'Luong input feeding' },
+      {
+        name: 'bias',
+        type: { kind: 'bool' },
+        optional: true,
+        doc: 'a bias in linear_out (Luong placement); by default only score=additive has one',
+      },
     ],
   },
   Conv1d: {
@@ -325,6 +331,12 @@ export const decoderSignature = {
       type: { kind: 'enum', values: ['none', 'linear'] },
       default: 'none',
       doc: "`linear`: a learned projection (with tanh) from the encoder's final state to the decoder's initial state",
+    },
+    {
+      name: 'c0',
+      type: { kind: 'enum', values: ['c', 'h'] },
+      default: 'c',
+      doc: "an LSTM decoder's initial cell state: the encoder's final `c` (zeros without one), or its final `h` (Keras's initial_state=[h, h])",
     },
   ],
 } as const satisfies ArgumentSignature;

@@ -302,6 +302,20 @@ export const catalogue = {
     stage: 'import',
     title: 'A recurrent layer with `zero_output_for_mask` that returns its last output over a mask.',
   },
+  SEQ613: {
+    stage: 'import',
+    title:
+      'A functional Keras model that is not the Luong-attention encoder–decoder recipe seqc imports; the layer where it differs is named.',
+  },
+  SEQ614: {
+    stage: 'import',
+    title:
+      'An encoder–decoder import without `--bos`, `--eos` or `--max-length`, or with values that do not fit the model.',
+  },
+  SEQ615: {
+    stage: 'import',
+    title: "The decoder's Embedding of an imported encoder–decoder has `mask_zero`, which seqc's decoder leaves out.",
+  },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;

@@ -717,6 +717,12 @@ class ModuleEmitter {
         out.add(2, this.specLine(att.span, `${att.label}: ${att.display}`));
         ensureParents(label);
         out.add(2, `${modulePath(label)} = ${this.attentionConstruction(att)}`);
+        // `bias=` other than the score's default: linear_out as the spec has it.
+        if (att.placement === 'luong' && att.outBias !== (att.score === 'additive'))
+          out.add(
+            2,
+            `${modulePath(label)}.linear_out = nn.Linear(${att.memoryDim + att.queryDim}, ${att.queryDim}, bias=${att.outBias ? 'True' : 'False'})`,
+          );
       } else if (label === 'bridge') {
         this.constructBridge(out);
       }
@@ -1146,7 +1152,10 @@ class ModuleEmitter {
     out.add(2, `h0 = ${d.bridge ? bridged('h_enc', 'h') : 'h_enc'}`);
     const results = [`"memory": ${memory}`, '"h0": h0'];
     if (lstm) {
-      out.add(2, `c0 = ${cFromEncoder ? (d.bridge ? bridged('c_enc', 'c') : 'c_enc') : 'torch.zeros_like(h0)'}`);
+      out.add(
+        2,
+        `c0 = ${d.cellFromHidden ? 'h0' : cFromEncoder ? (d.bridge ? bridged('c_enc', 'c') : 'c_enc') : 'torch.zeros_like(h0)'}`,
+      );
       results.push('"c0": c0');
     }
     out.add(2, `return {${results.join(', ')}}`, '');

@@ -12,6 +12,7 @@ import {
   type KerasTensor,
 } from './keras-weights.js';
 import { claimName, sanitizeName } from './names.js';
+import { importKerasSeq2seq, isFunctionalModel, type GenerationFlags } from './keras-seq2seq.js';
 
 export type { KerasTensor } from './keras-weights.js';
 
@@ -40,6 +41,8 @@ export interface ImportOptions {
   readonly modelName: string;
   /** `--map CLASS=builtin`: custom layer classes written as a seqc builtin. */
   readonly map?: ReadonlyMap<string, string>;
+  /** `--bos`, `--eos`, `--max-length`: what an encoder–decoder (a functional Luong-attention model) needs. */
+  readonly generation?: GenerationFlags;
 }
 
 export interface ImportResult {
@@ -58,6 +61,12 @@ export function kerasSemantics(version: string | undefined): KerasSemantics {
 
 /** Converts a Keras Sequential model; every layer or option it cannot express exactly is a diagnostic. */
 export function importKeras(model: KerasModel, options: ImportOptions): ImportResult {
+  if (isFunctionalModel(model.topology))
+    return importKerasSeq2seq(model, {
+      ...options,
+      semantics: kerasSemantics(model.kerasVersion),
+      tfjs: model.kerasVersion?.startsWith('tfjs') === true,
+    });
   const ctx: Context = {
     options,
     semantics: kerasSemantics(model.kerasVersion),

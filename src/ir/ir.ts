@@ -297,6 +297,8 @@ export interface AttentionIR {
   /** Luong: after the recurrent layer; Bahdanau: before it, its context fed into the recurrent input. */
   readonly placement: 'luong' | 'bahdanau';
   readonly inputFeed: boolean;
+  /** Whether Luong's linear_out has a bias: `bias=` when written, else only for score=additive. */
+  readonly outBias: boolean;
   readonly queryDim: number;
   readonly memoryDim: number;
   readonly span: Span;
@@ -339,6 +341,8 @@ export interface DecoderIR {
   readonly bridge: boolean;
   /** With `bridge=linear`, the op that makes the initial state; without it the encoder's final state is the initial state. */
   readonly initialState?: BridgeOp;
+  /** `c0=h`: an LSTM decoder's initial cell state is the encoder's final h, as its initial h is (Keras's initial_state=[h, h]). */
+  readonly cellFromHidden: boolean;
   /**
    * The step's ops in the order one step runs them: the Embedding of the previous token, a Bahdanau
    * Attention, the recurrent layer, a Luong Attention, then the head. The fields below name the same

@@ -164,7 +164,7 @@ export function attentionParameters(att: AttentionIR): IrParameter[] {
   }
   if (att.placement === 'luong') {
     result.push(p('linear_out.weight', [q, d + q], d + q));
-    if (att.score === 'additive') result.push(p('linear_out.bias', [q], d + q));
+    if (att.outBias) result.push(p('linear_out.bias', [q], d + q));
   }
   return result;
 }

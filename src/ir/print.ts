@@ -22,7 +22,7 @@ export function formatIr(ir: ModelIR): string {
         `  encoder memory = ${ir.encoder.memory}: ${formatType(ir.encoder.memoryType)}, initial state from ${ir.encoder.finalState}`,
       );
     lines.push(
-      `  decoder bos=${decoder.bos} eos=${decoder.eos} max_length=${decoder.maxLength} bridge=${decoder.bridge ? 'linear' : 'none'} vocab=${decoder.vocab}`,
+      `  decoder bos=${decoder.bos} eos=${decoder.eos} max_length=${decoder.maxLength} bridge=${decoder.bridge ? 'linear' : 'none'}${decoder.cellFromHidden ? ' c0=h' : ''} vocab=${decoder.vocab}`,
     );
     lines.push(`    ${formatOp(decoder.embedding)}`);
     if (decoder.attention?.placement === 'bahdanau') lines.push(`    ${formatAttention(decoder.attention)}`);
@@ -84,7 +84,7 @@ function kerasOptions(op: RecurrentOp): string {
 }
 
 function formatAttention(a: AttentionIR): string {
-  return `${a.label} = attention score=${a.score} placement=${a.placement} input_feed=${a.inputFeed} query=${a.queryDim} memory=${a.memoryDim}`;
+  return `${a.label} = attention score=${a.score} placement=${a.placement} input_feed=${a.inputFeed}${a.outBias === (a.score === 'additive') ? '' : ` bias=${a.outBias}`} query=${a.queryDim} memory=${a.memoryDim}`;
 }
 
 function formatInit(init: ModelIR['parameters'][number]['init']): string {

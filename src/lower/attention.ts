@@ -200,14 +200,13 @@ export function attentionalVector(
     [q, memoryDim + q],
     ctx.weight(attentionParameterName(att.label, 'linear_out.weight')),
   );
-  const bias =
-    att.score === 'additive'
-      ? b.floatInitializer(
-          attentionParameterName(att.label, 'linear_out.bias'),
-          [q],
-          ctx.weight(attentionParameterName(att.label, 'linear_out.bias')),
-        )
-      : undefined;
+  const bias = att.outBias
+    ? b.floatInitializer(
+        attentionParameterName(att.label, 'linear_out.bias'),
+        [q],
+        ctx.weight(attentionParameterName(att.label, 'linear_out.bias')),
+      )
+    : undefined;
   const projected = b.fresh(`${path}/linear_out`);
   onnx.gemm(
     b,
@@ -375,7 +374,7 @@ export function attentionalSequence(
     where,
   );
   let out = matmul('linear_out', joined, transposed('linear_out', q, memoryDim + q), seq(dimValue(q)));
-  if (att.score === 'additive') {
+  if (att.outBias) {
     const biased = b.fresh(`${path}/linear_out_biased`);
     onnx.add(
       b,
@@ -391,8 +390,9 @@ export function attentionalSequence(
       { name: biased, type: seq(dimValue(q)) },
       where,
     );
-    return biased;
+    out = biased;
   }
+  if (att.score === 'additive') return out;
   const activated = b.fresh(`${path}/attentional`);
   onnx.tanh(b, `${path}/Tanh`, [out], { name: activated, type: seq(dimValue(q)) }, where);
   out = activated;

@@ -84,7 +84,8 @@ export function lowerEncoder(
 ): { inputs: ValueInfoProto[]; memory: string; h0: string; c0?: string; lengths?: string } {
   const encoderIr = ctx.ir.encoder!;
   const final = ctx.ir.ops.find((o): o is RecurrentOp => o.kind === 'recurrent' && o.label === encoderIr.finalState)!;
-  const cells = ctx.isLstm && final.cell === 'lstm' ? new Set([final.label]) : new Set<string>();
+  const cells =
+    ctx.isLstm && final.cell === 'lstm' && !ctx.decoder.cellFromHidden ? new Set([final.label]) : new Set<string>();
   const lowering = new Lowering(ctx.ir, ctx.weights, ctx.options, b, cells);
   const inputs = lowering.declareInputs();
   for (const op of ctx.ir.ops) lowering.op(op);
@@ -93,8 +94,9 @@ export function lowerEncoder(
   const h0 = initialState(ctx, b, 'h', lowering.finalStates.get(final.label)!, final, directions);
   let c0: string | undefined;
   if (ctx.isLstm) {
-    c0 =
-      final.cell === 'lstm'
+    c0 = ctx.decoder.cellFromHidden
+      ? h0
+      : final.cell === 'lstm'
         ? initialState(ctx, b, 'c', lowering.finalCells.get(final.label)!, final, directions)
         : ctx.target.zerosLike(b, h0, ctx.stateType, 'decoder/c0');
   }

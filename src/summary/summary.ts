@@ -52,7 +52,7 @@ export function summarize(ir: ModelIR): ModelSummary {
     });
     opRows.push({
       label: '[decoder]',
-      layer: `decoder(bos=${decoder.bos}, eos=${decoder.eos}, max_length=${decoder.maxLength}${decoder.bridge ? ', bridge=linear' : ''})`,
+      layer: `decoder(bos=${decoder.bos}, eos=${decoder.eos}, max_length=${decoder.maxLength}${decoder.bridge ? ', bridge=linear' : ''}${decoder.cellFromHidden ? ', c0=h' : ''})`,
       outputShape: 'one step per token',
       parameters: countOf(ir, 'bridge'),
     });
