@@ -142,8 +142,46 @@ async function checkDecoder(name: string, emitted: Emitted): Promise<void> {
       expectClose(`${name} encoder ${output}`, torch.results[1]![output], encoded[output]);
   }
   const stepResult = torch.results[torch.results.length - 1]!;
-  expect(Object.keys(stepResult).sort()).toEqual(Object.keys(step).sort());
-  for (const output of Object.keys(step)) expectClose(`${name} step ${output}`, stepResult[output], step[output]);
+  const choices = ['next_token', 'next_log_prob', 'top_tokens', 'top_log_probs', 'top_logits'];
+  const stateAndLogits = Object.keys(step).filter((output) => !choices.includes(output));
+  expect(Object.keys(stepResult).sort()).toEqual(stateAndLogits.sort());
+  for (const output of stateAndLogits) expectClose(`${name} step ${output}`, stepResult[output], step[output]);
+  expectChoicesOf(name, stepResult.logits!, step);
+}
+
+/**
+ * The step graph's choice outputs against the emitted module's logits: the largest logit (lowest id
+ * among equals) and the k largest in order, with their log-softmax, computed here in float64.
+ */
+function expectChoicesOf(name: string, logits: Tensor, step: Record<string, Tensor>): void {
+  const [rows, vocab] = logits.shape as [number, number];
+  const k = step.top_tokens?.shape[1] ?? 0;
+  const expected = { next_token: [] as number[], next_log_prob: [] as number[], top: [] as number[] };
+  const topLogits: number[] = [];
+  const topLogProbs: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    const row = Array.from({ length: vocab }, (_, v) => Number(logits.data[r * vocab + v]));
+    const max = Math.max(...row);
+    const logSum = max + Math.log(row.reduce((sum, x) => sum + Math.exp(x - max), 0));
+    const order = row.map((_, v) => v).sort((a, b) => row[b]! - row[a]! || a - b);
+    expected.next_token.push(order[0]!);
+    expected.next_log_prob.push(row[order[0]!]! - logSum);
+    for (const v of order.slice(0, k)) {
+      expected.top.push(v);
+      topLogits.push(row[v]!);
+      topLogProbs.push(row[v]! - logSum);
+    }
+  }
+  expect(step.next_token!.data.map(Number), `${name} next_token`).toEqual(expected.next_token);
+  expectClose(
+    `${name} next_log_prob`,
+    { dtype: 'float32', shape: [rows], data: expected.next_log_prob },
+    step.next_log_prob,
+  );
+  if (k === 0) return;
+  expect(step.top_tokens!.data.map(Number), `${name} top_tokens`).toEqual(expected.top);
+  expectClose(`${name} top_logits`, { dtype: 'float32', shape: [rows, k], data: topLogits }, step.top_logits);
+  expectClose(`${name} top_log_probs`, { dtype: 'float32', shape: [rows, k], data: topLogProbs }, step.top_log_probs);
 }
 
 describe.skipIf(!torchAvailable())('the emitted PyTorch module computes what the compiled graphs compute', () => {
