@@ -21,6 +21,7 @@ import { renderDiagnostics } from '../src/diagnostics/render.js';
 import { main } from '../src/cli/main.js';
 import { pretendOrtNodeIsMissing } from '../src/runtime/node-ort.js';
 import { pretendFastifyIsMissing } from '../src/serve/fastify.js';
+import { pretendH5wasmIsMissing } from '../src/cli/keras-files.js';
 import { decodeModel } from '../src/onnx/decode.js';
 import { encodeModel } from '../src/onnx/encode.js';
 import { DataType } from '../src/onnx/types.js';
@@ -43,6 +44,8 @@ export interface CommandExample {
   readonly withoutOrtNode?: boolean;
   /** Runs the example as if fastify (which `seqc serve` needs) were not installed. */
   readonly withoutFastify?: boolean;
+  /** Runs the example as if h5wasm were not installed (SEQ609). */
+  readonly withoutH5wasm?: boolean;
   /** The command line as the page shows it, where an argument is too long to print (already quoted for the shell). */
   readonly shownArgv?: readonly string[];
   /** Show only this many lines at the end of the output, after a `…` line. */
@@ -784,6 +787,14 @@ export const commandExamples: readonly CommandExample[] = [
     argv: ['import', 'model.h5', '-o', 'imported.seq'],
   },
   {
+    code: 'SEQ609',
+    situation:
+      'Importing a Keras 2 `.h5` where seqc was installed without h5wasm (its optional peer dependency for HDF5).',
+    files: { 'model.h5': await maskedLstmH5({}) },
+    argv: ['import', 'model.h5', '-o', 'imported.seq'],
+    withoutH5wasm: true,
+  },
+  {
     code: 'SEQ613',
     situation:
       'A functional attention model whose context `Dot` has axes [2, 2] where the Luong recipe has [2, 1] (it would multiply the attention by the encoder outputs the wrong way).',
@@ -1097,9 +1108,11 @@ async function commandSection(example: CommandExample): Promise<string[]> {
     }
     const restore = example.withoutOrtNode === true ? pretendOrtNodeIsMissing() : undefined;
     const restoreFastify = example.withoutFastify === true ? pretendFastifyIsMissing() : undefined;
+    const restoreH5wasm = example.withoutH5wasm === true ? pretendH5wasmIsMissing() : undefined;
     const ran = await runSeqc(example.argv.map(inFolder)).finally(() => {
       restore?.();
       restoreFastify?.();
+      restoreH5wasm?.();
     });
     const full = `${ran.err}${ran.out}`.split(`${dir}/`).join('').trimEnd();
     const output =

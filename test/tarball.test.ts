@@ -162,11 +162,12 @@ describe('the npm package', () => {
     expect(existsSync(join(modules, 'seqc/package.json'))).toBe(true);
     expect(existsSync(join(modules, 'onnxruntime-node'))).toBe(false);
     expect(existsSync(join(modules, 'onnxruntime-web'))).toBe(false);
-    // 2026-11: 9.6 MB, of which seqc is 1 MB and chevrotain, lodash-es, protobufjs and @types/node the rest (with ONNX Runtime it was 455 MB).
+    expect(existsSync(join(modules, 'h5wasm'))).toBe(false);
+    // 2026-11: 9.6 MB, of which seqc is 1 MB and chevrotain, lodash-es, protobufjs and @types/node the rest (with ONNX Runtime it was 455 MB); later @huggingface/tokenizers (0.6 MB). h5wasm (15 MB) is an optional peer.
     expect(bytesUnder(modules)).toBeLessThan(20_000_000);
   });
 
-  it('compiles, checks and summarizes with `npx seqc`, and reports SEQ340 when asked to run without onnxruntime-node', () => {
+  it('compiles, checks and summarizes with `npx seqc`, and reports SEQ340 when asked to run without onnxruntime-node and SEQ609 to import a .h5 without h5wasm', () => {
     writeFileSync(join(app, 'm.seq'), spec);
     for (const command of ['check', 'summary']) {
       const ran = sh(app, 'npx', ['--no', 'seqc', command, 'm.seq']);
@@ -181,6 +182,13 @@ describe('the npm package', () => {
     expect(ran.status).toBe(1);
     expect(ran.err).toContain('error[SEQ340]');
     expect(ran.err).toContain('npm install onnxruntime-node');
+    // h5wasm (15 MB) is an optional peer too: TF.js model.json imports without it, Keras's HDF5 files do not.
+    writeFileSync(join(app, 'm.h5'), 'not read: h5wasm is missing');
+    const imported = sh(app, 'npx', ['--no', 'seqc', 'import', 'm.h5', '-o', 'imported.seq']);
+    expect(imported.status).toBe(1);
+    expect(imported.err).toContain('error[SEQ609]');
+    expect(imported.err).toContain('npm install h5wasm');
+    expect(existsSync(join(app, 'imported.seq'))).toBe(false);
   }, 300_000);
 
   it("compiles through `import { compile } from 'seqc'`", () => {

@@ -14,10 +14,65 @@ import { inflateRawSync } from 'node:zlib';
 import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { KerasModel, KerasTensor } from '../import/keras.js';
 import { tfjsLimits } from '../import/tfjs.js';
+import { isMissingPackage } from '../runtime/node-ort.js';
 import { entryBytes, listZipEntries } from '../weights/zip.js';
 
 type H5 = typeof import('h5wasm');
 type H5Group = InstanceType<H5['Group']>;
+
+const h5Package = 'h5wasm';
+
+let loading: Promise<{ h5?: H5; diagnostics: Diagnostic[] }> | undefined;
+
+/**
+ * Imports h5wasm once per process. It is an optional peer dependency (15 MB, needed only to read
+ * `.keras` and `.h5` files), so when it is not installed the answer is SEQ609, which says what to install.
+ */
+async function loadH5wasm(): Promise<{ h5?: H5; diagnostics: Diagnostic[] }> {
+  loading ??= importH5wasm();
+  return loading;
+}
+
+/** Makes `seqc import` of Keras files answer as if h5wasm were not installed until the returned function is called (tests, docs/errors.md). */
+export function pretendH5wasmIsMissing(): () => void {
+  const before = loading;
+  loading = Promise.resolve({ diagnostics: [h5wasmMissing()] });
+  return () => {
+    loading = before;
+  };
+}
+
+async function importH5wasm(): Promise<{ h5?: H5; diagnostics: Diagnostic[] }> {
+  try {
+    const h5 = (await import(`${h5Package}/node`)).default as unknown as H5;
+    await h5.ready;
+    return { h5, diagnostics: [] };
+  } catch (e) {
+    if (isMissingPackage(e, h5Package)) return { diagnostics: [h5wasmMissing()] };
+    const message = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+    return {
+      diagnostics: [
+        error(
+          'SEQ609',
+          spanOfWhole(h5Package),
+          `h5wasm is installed but could not be loaded: ${message}`,
+          'reinstall it with `npm install h5wasm`',
+          { names: [h5Package], found: message },
+        ),
+      ],
+    };
+  }
+}
+
+function h5wasmMissing(): Diagnostic {
+  return error(
+    'SEQ609',
+    spanOfWhole(h5Package),
+    'importing a `.keras` or `.h5` file needs h5wasm, which is not installed',
+    'install it next to seqc with `npm install h5wasm` (TensorFlow.js model.json imports without it)',
+    { names: [h5Package], expected: 'installed', found: 'not installed' },
+  );
+}
 
 /** Reads a `.keras` archive from its bytes. */
 export async function readKerasArchive(
@@ -112,8 +167,8 @@ async function withH5(
   source: string,
   read: (h5: H5, root: H5Group) => { model?: KerasModel; diagnostics: Diagnostic[] },
 ): Promise<{ model?: KerasModel; diagnostics: Diagnostic[] }> {
-  const h5 = (await import('h5wasm/node')).default as unknown as H5;
-  await h5.ready;
+  const { h5, diagnostics } = await loadH5wasm();
+  if (h5 === undefined) return { diagnostics };
   let file: InstanceType<H5['File']> | undefined;
   try {
     file = new h5.File(path, 'r');

@@ -302,6 +302,10 @@ export const catalogue = {
     stage: 'import',
     title: 'A recurrent layer with `zero_output_for_mask` that returns its last output over a mask.',
   },
+  SEQ609: {
+    stage: 'import',
+    title: 'Importing a `.keras` or `.h5` file needs h5wasm, an optional peer dependency that is not installed.',
+  },
   SEQ613: {
     stage: 'import',
     title:
