@@ -218,6 +218,13 @@ describe("seqc import of Keras's own files", () => {
     const input = topology.config.layers[0]!.config;
     input['batch_shape'] = input['batch_input_shape'];
     delete input['batch_input_shape'];
+    // Keras 3 writes the backward layer of every Bidirectional: the forward one, reading backwards.
+    const bi = topology.config.layers[1]!.config as Record<string, unknown>;
+    const forward = bi['layer'] as { class_name: string; config: Record<string, unknown> };
+    bi['backward_layer'] = {
+      ...forward,
+      config: { ...forward.config, name: `backward_${String(forward.config['name'])}`, go_backwards: true },
+    };
     const byName = (prefix: string, parts: string[]) =>
       parts.map((p) => [...weights.entries()].find(([n]) => n.startsWith(prefix) && n.endsWith(`/${p}`))![1]);
     const cell = ['kernel', 'recurrent_kernel', 'bias'];

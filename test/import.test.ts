@@ -459,6 +459,48 @@ describe('seqc import: custom layers, overwriting and malformed files', () => {
   });
 });
 
+describe('a Bidirectional with its backward_layer written out (as Keras 3 writes every one)', () => {
+  async function withBackward(edit: (backward: Record<string, unknown>) => void): Promise<string> {
+    const model = tf.sequential();
+    model.add(
+      tf.layers.bidirectional({
+        layer: tf.layers.lstm({ units: 2, recurrentActivation: 'sigmoid' }) as tf.RNN,
+        inputShape: [4, 3],
+        name: 'bi',
+      }),
+    );
+    return saveTfjs(model, (json) => {
+      const topology = json['modelTopology'] as { config: { layers: { config: Record<string, unknown> }[] } };
+      const bi = topology.config.layers[0]!.config;
+      const forward = bi['layer'] as { class_name: string; config: Record<string, unknown> };
+      const backward = { ...forward.config, name: 'backward_lstm', go_backwards: true };
+      edit(backward);
+      bi['backward_layer'] = { class_name: forward.class_name, config: backward };
+    });
+  }
+
+  it('imports the mirror of `layer` as the same BiLSTM', async () => {
+    const path = await withBackward(() => {});
+    const out = join(path, '..', 'out', 'm.seq');
+    expect((await seqc('import', path, '-o', out)).status).toBe(0);
+    expect(readFileSync(out, 'utf8')).toContain('-> bi: BiLSTM(2)');
+  });
+
+  it.each([
+    ['units', 3, 'backward_layer.units', '3', ['2']],
+    ['activation', 'relu', 'backward_layer.activation', '"relu"', ['"tanh"']],
+    ['go_backwards', false, 'backward_layer.go_backwards', 'false', ['true']],
+  ] as const)('refuses one whose %s differs (SEQ603)', async (option, value, named, found, expected) => {
+    const path = await withBackward((backward) => {
+      backward[option] = value;
+    });
+    const run = await seqcJson('import', path, '-o', join(path, '..', 'out', 'm.seq'));
+    expect(run.report.diagnostics.map((d) => [d.code, d.facts])).toEqual([
+      ['SEQ603', { names: ['bi', 'Bidirectional', named], found, expected: [...expected] }],
+    ]);
+  });
+});
+
 describe('seqc import never throws on a mangled config', () => {
   it('gives a spec or diagnostics for 400 random mutations of a model.json', async () => {
     const model = tf.sequential();

@@ -477,12 +477,54 @@ function bidirectional(ctx: Context, layer: KerasLayer, value: Flow): Flow | und
       `Bidirectional(${inner?.className ?? '?'})`,
       'seqc imports Bidirectional(LSTM | GRU | SimpleRNN)',
     );
-  if (layer.config['backward_layer'] !== undefined && layer.config['backward_layer'] !== null)
-    return unsupportedOption(ctx, layer, 'backward_layer', 'a separate layer', ['none: the mirror of `layer`']);
+  const backward = layer.config['backward_layer'];
+  if (backward !== undefined && backward !== null && !isMirror(ctx, layer, inner, backward)) return undefined;
   const mode = layer.config['merge_mode'] === undefined ? 'concat' : layer.config['merge_mode'];
   if (mode !== 'concat' && mode !== 'sum' && mode !== 'ave' && mode !== 'mul')
     return unsupportedOption(ctx, layer, 'merge_mode', mode, ['concat', 'sum', 'ave', 'mul']);
   return recurrent(ctx, layer, inner, value, mode);
+}
+
+/** The options of a recurrent layer that change what it computes, besides `go_backwards`. */
+const mirroredOptions = [
+  'units',
+  'activation',
+  'recurrent_activation',
+  'use_bias',
+  'reset_after',
+  'return_sequences',
+  'return_state',
+  'stateful',
+  'time_major',
+  'zero_output_for_mask',
+] as const;
+
+/**
+ * Whether a Bidirectional's `backward_layer` is the mirror of its `layer`, as Keras builds it when none
+ * is given: the same class and options, reading backwards. Keras 3 writes it into every Bidirectional's
+ * config; a different one (another size or activation) is SEQ603, naming the option.
+ */
+function isMirror(ctx: Context, outer: KerasLayer, inner: KerasLayer, config: unknown): boolean {
+  const backward = kerasLayer(config);
+  if (backward === undefined || backward.className !== inner.className) {
+    unsupportedOption(ctx, outer, 'backward_layer', backward?.className ?? config, [inner.className]);
+    return false;
+  }
+  if (backward.config['go_backwards'] !== (inner.config['go_backwards'] !== true)) {
+    unsupportedOption(ctx, outer, 'backward_layer.go_backwards', backward.config['go_backwards'], [
+      inner.config['go_backwards'] !== true,
+    ]);
+    return false;
+  }
+  for (const option of mirroredOptions) {
+    const forward = inner.config[option];
+    if (JSON.stringify(backward.config[option]) === JSON.stringify(forward)) continue;
+    unsupportedOption(ctx, outer, `backward_layer.${option}`, backward.config[option], [
+      JSON.stringify(forward) ?? 'undefined',
+    ]);
+    return false;
+  }
+  return true;
 }
 
 type Cell = 'LSTM' | 'GRU' | 'SimpleRNN';
