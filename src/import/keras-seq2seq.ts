@@ -15,6 +15,7 @@ import { error, spanOfWhole, warning, type Diagnostic } from '../diagnostics/dia
 import { attentionParameterName } from '../ir/parameters.js';
 import type { RecurrentCell } from '../ir/ir.js';
 import { kerasDense, kerasEmbedding, kerasRecurrent, type KerasTensor } from './keras-weights.js';
+import { baseName, cellActivation, isRecord, layerWeights, positiveInt, unsupportedOption } from './keras-layer.js';
 import { claimName, sanitizeName } from './names.js';
 
 /** What `seqc import` gives a generating model from its flags: `--bos`, `--eos`, `--max-length`. */
@@ -125,10 +126,6 @@ interface Recipe {
 }
 
 const span = (ctx: Context) => spanOfWhole(ctx.options.source);
-
-function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function modelConfig(topology: unknown): Readonly<Record<string, unknown>> | undefined {
   const model = isRecord(topology) && isRecord(topology['model_config']) ? topology['model_config'] : topology;
@@ -544,96 +541,14 @@ function writeRecipe(ctx: Context, model: FunctionalModel, recipe: Recipe): stri
   ].join('\n');
 }
 
-function baseName(path: string): string {
-  return path.split(/[\\/]/).pop() ?? path;
-}
-
-/** The weights a layer owns, by their last name part (`kernel`, `bias`), checked against the shapes its config implies. */
-function layerWeights(
-  ctx: Context,
-  layer: Layer,
-  expected: Readonly<Record<string, readonly number[]>>,
-): Record<string, KerasTensor> | undefined {
-  const owned = [...ctx.weights.entries()].filter(([name]) => name.startsWith(`${layer.name}/`));
-  const found: Record<string, KerasTensor> = {};
-  for (const [part, shape] of Object.entries(expected)) {
-    const match = owned.find(([name]) => name.split('/').pop()!.replace(/:\d+$/, '') === part);
-    const implied = `[${shape.join(', ')}]`;
-    if (match === undefined) {
-      ctx.diagnostics.push(
-        error(
-          'SEQ601',
-          span(ctx),
-          `the weights have no \`${part}\` for the ${layer.className} layer ${layer.name}`,
-          `the weights manifest should list \`${layer.name}/…/${part}\`; was the model saved with its weights?`,
-          { names: [layer.name, layer.className, part], expected: implied },
-        ),
-      );
-      return undefined;
-    }
-    const [name, tensor] = match;
-    const size = shape.reduce((a, b) => a * b, 1);
-    if (
-      tensor.shape.length !== shape.length ||
-      tensor.shape.some((d, i) => d !== shape[i]) ||
-      tensor.data.length !== size
-    ) {
-      ctx.diagnostics.push(
-        error(
-          'SEQ601',
-          span(ctx),
-          `the weight ${name} of the ${layer.className} layer ${layer.name} has shape [${tensor.shape.join(', ')}], but its config implies ${implied}`,
-          'the weights do not belong to this config',
-          { names: [layer.name, layer.className, name], found: `[${tensor.shape.join(', ')}]`, expected: implied },
-        ),
-      );
-      return undefined;
-    }
-    found[part] = tensor;
-  }
-  return found;
-}
-
-function positiveInt(
-  ctx: Context,
-  layer: Layer,
-  config: Readonly<Record<string, unknown>>,
-  option: string,
-): number | undefined {
-  const v = config[option];
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 2 ** 31) return v;
-  unsupportedOption(ctx, layer, option, v, ['a positive integer']);
-  return undefined;
-}
-
-function unsupportedOption(
-  ctx: Context,
-  layer: Layer,
-  option: string,
-  found: unknown,
-  expected: readonly (string | number | boolean)[],
-): undefined {
-  const text = JSON.stringify(found) ?? 'undefined';
-  ctx.diagnostics.push(
-    error(
-      'SEQ603',
-      span(ctx),
-      `cannot import the ${layer.className} layer ${layer.name}: ${option}=${text} has no exact seqc equivalent`,
-      `seqc imports ${option} = ${expected.map((e) => String(e)).join(', ')}`,
-      { names: [layer.name, layer.className, option], found: text, expected: expected.map((e) => String(e)) },
-    ),
-  );
-  return undefined;
-}
-
 /** An Embedding of the encoder or the decoder: its step and tensor. The decoder's mask is dropped with SEQ615. */
 function embedding(
   ctx: Context,
   layer: Layer,
   role: 'encoder' | 'decoder',
 ): { step: string; dim: number; vocab: number } | undefined {
-  const vocab = positiveInt(ctx, layer, layer.config, 'input_dim');
-  const dim = positiveInt(ctx, layer, layer.config, 'output_dim');
+  const vocab = positiveInt(ctx, layer, 'input_dim');
+  const dim = positiveInt(ctx, layer, 'output_dim');
   if (vocab === undefined || dim === undefined) return undefined;
   const weights = layerWeights(ctx, layer, { embeddings: [vocab, dim] });
   if (weights === undefined) return undefined;
@@ -671,18 +586,24 @@ function recurrent(
 ): { step: string; units: number } | undefined {
   const className = layer.className as 'LSTM' | 'GRU' | 'SimpleRNN';
   const c = layer.config;
-  const units = positiveInt(ctx, layer, c, 'units');
+  const units = positiveInt(ctx, layer, 'units', c);
   if (units === undefined) return undefined;
   for (const option of ['go_backwards', 'stateful', 'time_major'] as const) {
     if (c[option] === true) return unsupportedOption(ctx, layer, option, true, [false]);
   }
   if (role === 'decoder' && c['zero_output_for_mask'] === true)
     return unsupportedOption(ctx, layer, 'zero_output_for_mask', true, [false]);
-  const activation = cellActivation(ctx, layer, 'activation', c['activation'] ?? 'tanh');
+  const activation = cellActivation(ctx, layer, 'activation', c['activation'] ?? 'tanh', ctx.options.semantics);
   const gate =
     className === 'SimpleRNN'
       ? 'sigmoid'
-      : cellActivation(ctx, layer, 'recurrent_activation', c['recurrent_activation'] ?? 'sigmoid');
+      : cellActivation(
+          ctx,
+          layer,
+          'recurrent_activation',
+          c['recurrent_activation'] ?? 'sigmoid',
+          ctx.options.semantics,
+        );
   if (activation === undefined || gate === undefined) return undefined;
   if (className === 'SimpleRNN' && activation !== 'tanh' && activation !== 'relu')
     return unsupportedOption(ctx, layer, 'activation', activation, ['tanh', 'relu']);
@@ -720,29 +641,13 @@ function recurrent(
   return { step: `${label}: ${kind}(${args.join(', ')})`, units };
 }
 
-/** A Keras activation name as seqc's, by the file's Keras version; undefined after a diagnostic. */
-function cellActivation(ctx: Context, layer: Layer, option: string, fn: unknown): string | undefined {
-  const name = fn === null ? 'linear' : fn;
-  switch (name) {
-    case 'tanh':
-    case 'relu':
-    case 'sigmoid':
-    case 'linear':
-      return name as string;
-    case 'hard_sigmoid':
-      return ctx.options.semantics === 'keras3' ? 'hardsigmoid' : 'hard_sigmoid';
-    default:
-      return unsupportedOption(ctx, layer, option, fn, ['tanh', 'relu', 'sigmoid', 'hard_sigmoid', 'linear']);
-  }
-}
-
 /**
  * The attentional Dense: Keras's kernel [2H, H] on [context ; o] (or [o ; context]) is linear_out's
  * weight [H, 2H] with the context's columns first, its bias linear_out's bias.
  */
 function combine(ctx: Context, recipe: Recipe, hidden: number): string | undefined {
   const { layer, config } = recipe.combine;
-  const units = positiveInt(ctx, layer, config, 'units');
+  const units = positiveInt(ctx, layer, 'units', config);
   if (units === undefined) return undefined;
   if (config['activation'] !== 'tanh')
     return unsupportedOption(ctx, layer, 'activation', config['activation'], ['tanh']);
@@ -781,7 +686,7 @@ function generatorStep(
   hidden: number,
 ): { step: string; activation: string; vocab: number } | undefined {
   const { layer, config } = recipe.generator;
-  const units = positiveInt(ctx, layer, config, 'units');
+  const units = positiveInt(ctx, layer, 'units', config);
   if (units === undefined) return undefined;
   const activation = config['activation'] ?? 'linear';
   if (activation !== 'softmax' && activation !== 'linear')

@@ -11,6 +11,7 @@ import {
   type ConvertedWeights,
   type KerasTensor,
 } from './keras-weights.js';
+import { baseName, cellActivation, isRecord, layerWeights, positiveInt, unsupportedOption } from './keras-layer.js';
 import { claimName, sanitizeName } from './names.js';
 import { importKerasSeq2seq, isFunctionalModel, type GenerationFlags } from './keras-seq2seq.js';
 
@@ -148,14 +149,6 @@ interface Flow {
 }
 
 const span = (ctx: Context) => spanOfWhole(ctx.options.source);
-
-function baseName(path: string): string {
-  return path.split(/[\\/]/).pop() ?? path;
-}
-
-function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The layers of a Sequential config, or a diagnostic for anything else. */
 function sequentialLayers(ctx: Context, topology: unknown): KerasLayer[] | undefined {
@@ -557,11 +550,11 @@ function recurrent(
   }
   if (merge !== undefined && c['go_backwards'] === true)
     return unsupportedOption(ctx, outer, 'go_backwards', true, [false]);
-  const activation = cellActivation(ctx, outer, 'activation', c['activation'] ?? 'tanh');
+  const activation = cellActivation(ctx, outer, 'activation', c['activation'] ?? 'tanh', ctx.semantics);
   const gate =
     cell === 'SimpleRNN'
       ? 'sigmoid'
-      : cellActivation(ctx, outer, 'recurrent_activation', c['recurrent_activation'] ?? 'sigmoid');
+      : cellActivation(ctx, outer, 'recurrent_activation', c['recurrent_activation'] ?? 'sigmoid', ctx.semantics);
   if (activation === undefined || gate === undefined) return undefined;
   const useBias = c['use_bias'] !== false;
   // TF.js's GRU has reset_after=false and cannot take true; Keras's default is true since 2.3.
@@ -621,86 +614,9 @@ function recurrent(
   return { dtype: 'float32', time: returnSequences, features: width, masked: returnSequences && value.masked === true };
 }
 
-/** A Keras activation name as seqc's, by the file's Keras version; undefined after a diagnostic. */
-function cellActivation(ctx: Context, layer: KerasLayer, option: string, fn: unknown): string | undefined {
-  const name = fn === null ? 'linear' : fn;
-  switch (name) {
-    case 'tanh':
-    case 'relu':
-    case 'sigmoid':
-    case 'linear':
-      return name as string;
-    case 'hard_sigmoid':
-      return ctx.semantics === 'keras3' ? 'hardsigmoid' : 'hard_sigmoid';
-    default:
-      unsupportedOption(ctx, layer, option, fn, ['tanh', 'relu', 'sigmoid', 'hard_sigmoid', 'linear']);
-      return undefined;
-  }
-}
-
-/**
- * The weights a layer owns, by their last name part (`kernel`, `bias`), checked against the shapes
- * the config implies. Inside a Bidirectional, `direction` picks the `forward_…` or `backward_…` layer's.
- */
-function layerWeights(
-  ctx: Context,
-  layer: KerasLayer,
-  expected: Readonly<Record<string, readonly number[]>>,
-  direction?: 'forward' | 'backward',
-): Record<string, KerasTensor> | undefined {
-  const owned = [...ctx.weights.entries()].filter(([name]) => {
-    if (!name.startsWith(`${layer.name}/`)) return false;
-    if (direction === undefined) return true;
-    return name.split('/').some((part) => part.startsWith(`${direction}_`));
-  });
-  const found: Record<string, KerasTensor> = {};
-  for (const [part, shape] of Object.entries(expected)) {
-    const match = owned.find(([name]) => name.split('/').pop()!.replace(/:\d+$/, '') === part);
-    const where = `${layer.name}${direction === undefined ? '' : ` (${direction})`}`;
-    if (match === undefined) {
-      ctx.diagnostics.push(
-        error(
-          'SEQ601',
-          span(ctx),
-          `the weights have no \`${part}\` for the ${layer.className} layer ${where}`,
-          `the weights manifest should list \`${layer.name}/…/${part}\`; was the model saved with its weights?`,
-          { names: [layer.name, layer.className, part], expected: `[${shape.join(', ')}]` },
-        ),
-      );
-      return undefined;
-    }
-    const [name, tensor] = match;
-    if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
-      ctx.diagnostics.push(
-        error(
-          'SEQ601',
-          span(ctx),
-          `the weight ${name} of the ${layer.className} layer ${where} has shape [${tensor.shape.join(', ')}], but its config implies [${shape.join(', ')}]`,
-          'the weights do not belong to this config',
-          {
-            names: [layer.name, layer.className, name],
-            found: `[${tensor.shape.join(', ')}]`,
-            expected: `[${shape.join(', ')}]`,
-          },
-        ),
-      );
-      return undefined;
-    }
-    found[part] = tensor;
-  }
-  return found;
-}
-
 /** A layer's converted tensors, under seqc's parameter names. */
 function addTensors(ctx: Context, converted: ConvertedWeights): void {
   for (const [name, tensor] of converted) ctx.tensors.set(name, tensor);
-}
-
-function positiveInt(ctx: Context, layer: KerasLayer, option: string): number | undefined {
-  const v = layer.config[option];
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 2 ** 31) return v;
-  unsupportedOption(ctx, layer, option, v, ['a positive integer']);
-  return undefined;
 }
 
 function expectFloat(ctx: Context, layer: KerasLayer, value: Flow): boolean {
@@ -779,26 +695,6 @@ function unsupportedLayer(ctx: Context, layer: KerasLayer, what: string, hint: s
       names: [layer.name, layer.className],
       found: what,
     }),
-  );
-  return undefined;
-}
-
-function unsupportedOption(
-  ctx: Context,
-  layer: KerasLayer,
-  option: string,
-  found: unknown,
-  expected: readonly (string | number | boolean)[],
-): undefined {
-  const text = JSON.stringify(found) ?? 'undefined';
-  ctx.diagnostics.push(
-    error(
-      'SEQ603',
-      span(ctx),
-      `cannot import the ${layer.className} layer ${layer.name}: ${option}=${text} has no exact seqc equivalent`,
-      `seqc imports ${option} = ${expected.map((e) => String(e)).join(', ')}`,
-      { names: [layer.name, layer.className, option], found: text, expected: expected.map((e) => String(e)) },
-    ),
   );
   return undefined;
 }
