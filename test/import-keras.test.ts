@@ -11,6 +11,7 @@ import { main } from '../src/cli/main.js';
 import { compile } from '../src/index.js';
 import type { KerasTensor } from '../src/import/keras.js';
 import { decodeTfjsWeights, parseTfjsModel } from '../src/import/tfjs.js';
+import { savedArtifacts, writeLegacyH5 } from './keras/files.js';
 
 const workspace = mkdtempSync(join(tmpdir(), 'seqc-import-keras-'));
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
@@ -25,53 +26,25 @@ async function configAndWeights(model: tf.LayersModel): Promise<{
   topology: { class_name: string; config: { name: string; layers: LayerConfig[] } };
   weights: Map<string, KerasTensor>;
 }> {
-  let saved: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
+  const saved = await savedArtifacts(model);
   const json = {
-    modelTopology: saved!.modelTopology,
-    weightsManifest: [{ paths: ['s'], weights: saved!.weightSpecs }],
+    modelTopology: saved.modelTopology,
+    weightsManifest: [{ paths: ['s'], weights: saved.weightSpecs }],
   };
   const parsed = parseTfjsModel(JSON.stringify(json), 'model.json');
   const decoded = decodeTfjsWeights(
     parsed.model!,
-    new Map([['s', new Uint8Array(saved!.weightData as ArrayBuffer)]]),
+    new Map([['s', new Uint8Array(saved.weightData as ArrayBuffer)]]),
     'm',
   );
   return {
-    topology: JSON.parse(JSON.stringify(saved!.modelTopology)),
+    topology: JSON.parse(JSON.stringify(saved.modelTopology)),
     weights: decoded.model!.weights as Map<string, KerasTensor>,
   };
 }
 
 function dataset(group: InstanceType<typeof h5wasm.Group>, name: string, t: KerasTensor): void {
   group.create_dataset({ name, data: t.data, shape: [...t.shape], dtype: '<f' });
-}
-
-/** A legacy Keras 2 .h5: model_config and keras_version on the root, model_weights/<layer>/<weight_names>. */
-function writeLegacyH5(path: string, topology: unknown, weights: Map<string, KerasTensor>, layers: string[]): void {
-  const file = new h5wasm.File(path, 'w');
-  file.create_attribute('model_config', JSON.stringify(topology));
-  file.create_attribute('keras_version', '2.15.0');
-  file.create_attribute('backend', 'tensorflow');
-  const root = file.create_group('model_weights');
-  root.create_attribute('layer_names', layers);
-  for (const layer of layers) {
-    const group = root.create_group(layer);
-    const names = [...weights.keys()].filter((n) => n.startsWith(`${layer}/`)).map((n) => `${n}:0`);
-    group.create_attribute('weight_names', names.length > 0 ? names : ['']);
-    for (const name of names) {
-      const parts = name.split('/');
-      let at = group;
-      for (const part of parts.slice(0, -1)) at = (at.get(part) as typeof at | null) ?? at.create_group(part);
-      dataset(at, parts[parts.length - 1]!, weights.get(name.slice(0, -2))!);
-    }
-  }
-  file.close();
 }
 
 /** Keras 3's model.weights.h5: layers/<class in snake_case>/[cell|layer|forward_layer/cell]/vars/<i>. */

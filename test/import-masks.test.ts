@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkSource, compile, writeSafetensors } from '../src/index.js';
 import { importKeras, type ImportResult, type KerasFileFormat } from '../src/import/keras.js';
 import { decodeTfjsWeights, parseTfjsModel } from '../src/import/tfjs.js';
+import { savedArtifacts } from './keras/files.js';
 
 /** The model's files as TF.js saves them, edited by `edit`, imported in memory; returns the spec and tensors. */
 async function importInMemory(
@@ -26,21 +27,15 @@ async function importResult(
   edit?: (json: { modelTopology: Record<string, unknown> }) => void,
   format: KerasFileFormat = 'tfjs-layers',
 ): Promise<ImportResult> {
-  let saved: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
+  const saved = await savedArtifacts(model);
   const json = {
-    modelTopology: JSON.parse(JSON.stringify(saved!.modelTopology)) as Record<string, unknown>,
-    weightsManifest: [{ paths: ['shard.bin'], weights: saved!.weightSpecs }],
+    modelTopology: JSON.parse(JSON.stringify(saved.modelTopology)) as Record<string, unknown>,
+    weightsManifest: [{ paths: ['shard.bin'], weights: saved.weightSpecs }],
   };
   edit?.(json);
   const parsed = parseTfjsModel(JSON.stringify(json), 'model.json');
   expect(parsed.diagnostics).toEqual([]);
-  const shards = new Map([['shard.bin', new Uint8Array(saved!.weightData as ArrayBuffer)]]);
+  const shards = new Map([['shard.bin', new Uint8Array(saved.weightData as ArrayBuffer)]]);
   const decoded = decodeTfjsWeights(parsed.model!, shards, 'model.json');
   expect(decoded.diagnostics).toEqual([]);
   return importKeras({ ...decoded.model!, format }, { source: 'model.json', modelName: 'masked' });

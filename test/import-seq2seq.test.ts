@@ -2,7 +2,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
@@ -11,6 +11,7 @@ import { main } from '../src/cli/main.js';
 import { checkSource, compile } from '../src/index.js';
 import { emitPytorch } from '../src/emit/pytorch.js';
 import { decodeTfjsWeights, parseTfjsModel } from '../src/import/tfjs.js';
+import { saveTfjs as saveTfjsIn, writeLegacyH5 as writeKerasH5 } from './keras/files.js';
 
 const workspace = mkdtempSync(join(tmpdir(), 'seqc-import-seq2seq-'));
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
@@ -27,26 +28,9 @@ async function seqc(...argv: string[]): Promise<{ status: number; out: string; e
   return { status, out, err };
 }
 
-/** Saves a tfjs model as model.json + one shard in a new folder; returns model.json's path. */
-async function saveTfjs(model: tf.LayersModel, edit?: (topology: Record<string, unknown>) => void): Promise<string> {
-  const dir = join(workspace, `m${folders++}`);
-  mkdirSync(dir, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const topology = JSON.parse(JSON.stringify(artifacts.modelTopology)) as Record<string, unknown>;
-      edit?.(topology);
-      const json = {
-        format: 'layers-model',
-        generatedBy: 'TensorFlow.js tfjs-layers',
-        modelTopology: topology,
-        weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: artifacts.weightSpecs }],
-      };
-      writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
-      writeFileSync(join(dir, 'group1-shard1of1.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return join(dir, 'model.json');
+/** Saves a tfjs model as model.json + one shard in a new folder, `edit` changing its topology; returns model.json's path. */
+function saveTfjs(model: tf.LayersModel, edit?: (topology: Record<string, unknown>) => void): Promise<string> {
+  return saveTfjsIn(model, join(workspace, `m${folders++}`), (json) => edit?.(json.modelTopology));
 }
 
 /**
@@ -61,28 +45,7 @@ function writeLegacyH5(modelJson: string, path: string): void {
   const topology = { ...(parsed.model!.topology as Record<string, unknown>), class_name: 'Functional' };
   // The layers that own weights (h5wasm writes no empty `weight_names` list for the others).
   const layers = [...new Set([...weights.keys()].map((n) => n.split('/')[0]!))];
-  const file = new h5wasm.File(path, 'w');
-  file.create_attribute('model_config', JSON.stringify(topology));
-  file.create_attribute('keras_version', '2.15.0');
-  file.create_attribute('backend', 'tensorflow');
-  const root = file.create_group('model_weights');
-  root.create_attribute('layer_names', layers);
-  for (const layer of layers) {
-    const group = root.create_group(layer);
-    const names = [...weights.keys()].filter((n) => n.startsWith(`${layer}/`));
-    group.create_attribute(
-      'weight_names',
-      names.map((n) => `${n}:0`),
-    );
-    for (const name of names) {
-      const parts = `${name}:0`.split('/');
-      let at = group;
-      for (const part of parts.slice(0, -1)) at = (at.get(part) as typeof at | null) ?? at.create_group(part);
-      const t = weights.get(name)!;
-      at.create_dataset({ name: parts[parts.length - 1]!, data: t.data, shape: [...t.shape], dtype: '<f' });
-    }
-  }
-  file.close();
+  writeKerasH5(path, topology, weights, layers);
 }
 
 /** The saved model as TF.js loads it again: the reference, since it is the file that was imported. */

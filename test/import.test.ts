@@ -2,12 +2,13 @@
 
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { compile } from '../src/index.js';
+import { saveTfjs as saveTfjsIn } from './keras/files.js';
 
 const workspace = mkdtempSync(join(tmpdir(), 'seqc-import-'));
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
@@ -15,24 +16,8 @@ afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 let folders = 0;
 
 /** Saves a tfjs model as model.json + one shard in a new folder; returns model.json's path. */
-async function saveTfjs(model: tf.LayersModel, edit?: (json: Record<string, unknown>) => void): Promise<string> {
-  const dir = join(workspace, `m${folders++}`);
-  mkdirSync(dir, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const json: Record<string, unknown> = {
-        format: 'layers-model',
-        generatedBy: 'TensorFlow.js tfjs-layers',
-        modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: artifacts.weightSpecs }],
-      };
-      edit?.(json);
-      writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
-      writeFileSync(join(dir, 'group1-shard1of1.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return join(dir, 'model.json');
+function saveTfjs(model: tf.LayersModel, edit?: (json: Record<string, unknown>) => void): Promise<string> {
+  return saveTfjsIn(model, join(workspace, `m${folders++}`), edit);
 }
 
 async function seqc(...argv: string[]): Promise<{ status: number; out: string; err: string }> {
