@@ -313,7 +313,7 @@ function parseArguments(args: readonly string[]): Settings {
   const quick = common.quick;
   return quick
     ? { ...common, warmups: 0, slowRunMs: 0, groupBudgetMs: 1_000, minRuns: 1, maxRuns: 3 }
-    : { ...common, warmups: 3, slowRunMs: 1_000, groupBudgetMs: 15_000, minRuns: 5, maxRuns: 200 };
+    : { ...common, warmups: 3, slowRunMs: 1_000, groupBudgetMs: 12_000, minRuns: 5, maxRuns: 200 };
 }
 
 function compileOrThrow(options: Parameters<typeof compile>[1]): Uint8Array {
@@ -524,7 +524,7 @@ function formatReport(
     '- Timed in the page with `performance.now()`: one call on a prepared input, `session.run` with the output read back to the CPU for onnxruntime-web, `model.predict` + `dataSync()` for tfjs.',
     '- Ratios divide by onnxruntime-web on wasm with one thread.',
     "- SwiftShader runs its work on the same CPU cores as everything else, so the WebGPU and WebGL rows also compete with the page's own thread.",
-    "- Shapes: batch 1 × 64 steps and 8 × 64. bench/bench.ts's 32 × 128 is left out here: tfjs's cpu backend takes about 11 s a run there (bench/RESULTS.md, in Node; 8 × 64 already takes about 1 s here), which does not fit a browser bench of about 4 minutes (five groups of about 15 s of timed runs each, since the imported models joined SimpleLSTM).",
+    "- Shapes: batch 1 × 64 steps and 8 × 64. bench/bench.ts's 32 × 128 is left out here: tfjs's cpu backend takes about 11 s a run there (bench/RESULTS.md, in Node; 8 × 64 already takes about 1 s here), which does not fit a browser bench of about 4 minutes (five groups of about 12 s of timed runs each, since the imported models joined SimpleLSTM).",
     `- Weights: deterministic random (seed ${weightSeed}) in PyTorch layout, given to seqc as safetensors and converted to tfjs kernels (kernel = weight_ih^T, recurrent kernel = weight_hh^T, bias = bias_ih + bias_hh, gate activation sigmoid; Dense kernel = weight^T); token ids uniform random (seed ${inputSeed}).`,
     '',
     '### Imported models',
