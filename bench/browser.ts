@@ -1,6 +1,8 @@
 // Times seqc's SimpleLSTM in Chromium: onnxruntime-web on its wasm and WebGPU providers against
 // TensorFlow.js Layers (cpu, wasm and, where it starts, webgl backends), all in one page, with the
-// same weights, and writes the table to a file.
+// same weights, and writes the table to a file. Then the same for imported models: Keras-style TF.js
+// Layers models saved as model.json, imported with `seqc import` (bench/imported.ts), and timed on
+// onnxruntime-web against the original model.json loaded in the same page with `tf.loadLayersModel`.
 //
 // Usage: `tsx bench/browser.ts [--quick] [--out FILE]`.
 //   --quick      a smoke test: the correctness run and one to three timed runs per row; writes a
@@ -12,6 +14,9 @@
 //   given to seqc as a safetensors file, which compiles them twice: the generic graph for the wasm
 //   provider and `target: 'webgpu'` for the WebGPU provider (every node on it). The same numbers go
 //   to the page converted to tfjs kernels the way test/reference/tfjs.ts documents.
+// - An imported model's weights are seeded in TF.js; seqc gets them only through `seqc import`, and
+//   tfjs runs the saved model.json itself. A masked model has no webgpu graph (seqc refuses masks
+//   on that target, SEQ050), so its group has no WebGPU row.
 // - The page (bench/browser/index.html) builds every runtime once; only the call is timed, inside the
 //   page with performance.now(): `session.run` (its output read back to the CPU) for onnxruntime-web,
 //   `model.predict` plus `dataSync()` for tfjs.
@@ -35,10 +40,9 @@ import {
 } from './common.js';
 import { initializeWeights } from '../src/weights/resolve.js';
 import { transpose2d } from '../src/lower/pack.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { compile } from '../src/index.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
@@ -47,10 +51,22 @@ import type { IrParameter } from '../src/ir/ir.js';
 import { seededRandom } from '../test/reference/float64.js';
 import { chromiumPath, launchBrowser, openPage, serveStatic } from '../test/browser/harness.js';
 import { formatLoad, waitForQuiet, withLoad, type GroupLoad, type LoadSettings } from './quiet.js';
+import { buildAndImport, type ImportedModel, type ImportedModelSpec } from './imported.js';
 
 interface Shape {
   readonly batch: number;
   readonly time: number;
+}
+
+/** A group's model: its label, the page's key prefix for its runners, and its input. */
+interface Workload {
+  readonly model: string;
+  /** Page runner key → the runner's name in the table. */
+  readonly key: (runner: string) => string;
+  readonly shape: Shape;
+  readonly vocab: number;
+  /** Rows end in padding (id 0): row r of B keeps time · (1 − r / 2B) valid steps, from all of them down to just over half. */
+  readonly padded: boolean;
 }
 
 /** A table row: a runner's timings, or why it could not run. */
@@ -65,7 +81,7 @@ type Row =
   | { readonly kind: 'unavailable'; readonly runner: string; readonly reason: string };
 
 interface Group {
-  readonly shape: Shape;
+  readonly workload: Workload;
   readonly rows: readonly Row[];
   readonly load: GroupLoad;
 }
@@ -107,6 +123,7 @@ interface PageRun {
 
 declare const window: {
   benchSetup(manifest: unknown): Promise<PageSetup>;
+  benchSetupImported(manifest: unknown): Promise<Pick<PageSetup, 'available' | 'unavailable'>>;
   benchRun(name: string, shape: { key: string; batch: number; time: number; tokens: number[] }): Promise<PageRun>;
 };
 
@@ -132,8 +149,21 @@ const spec = [
 ].join('\n');
 
 /**
+ * Keras-style models for the imported groups: the usual first Keras text classifier, and the same with
+ * `mask_zero=True`, timed on post-padded rows.
+ */
+const importedSpecs: readonly ImportedModelSpec[] = [
+  { name: 'keras_lstm', vocab: 5000, dim: 64, units: 64, classes: 2, maskZero: false, weightSeed: 2 },
+  { name: 'keras_lstm_masked', vocab: 5000, dim: 64, units: 64, classes: 2, maskZero: true, weightSeed: 3 },
+];
+/** The imported models' shapes: both at 1×64 and 8×64, except the masked one only at 8×64, padded. */
+function importedShapes(spec: ImportedModelSpec): readonly Shape[] {
+  return spec.maskZero ? [shapes[1]!] : shapes;
+}
+
+/**
  * 1×64 and 8×64. At 32×128 tfjs's cpu backend takes about 11 s a run (bench/RESULTS.md) and
- * SwiftShader's WebGPU is slow as well, which would not fit the browser bench in its ~2.5 minutes.
+ * SwiftShader's WebGPU is slow as well, which would not fit the browser bench in its ~4 minutes.
  */
 const shapes: readonly Shape[] = [
   { batch: 1, time: 64 },
@@ -151,6 +181,7 @@ const runnerOrder: readonly string[] = [names.ortWasm, names.ortWebgpu, names.tf
 
 /** Where the page fetches the in-memory files from; the bench answers these requests itself. */
 const dataPath = '/bench-data';
+const simpleLstmKey = (runner: string): string => runner;
 
 await main();
 
@@ -169,16 +200,31 @@ async function main(): Promise<void> {
     [`${dataPath}/webgpu.onnx`, webgpu],
     [`${dataPath}/tfjs.bin`, tfjs.bytes],
   ]);
+  const importFolder = mkdtempSync(path.join(os.tmpdir(), 'seqc-bench-import-'));
+  const imported: ImportedModel[] = [];
+  try {
+    for (const spec of importedSpecs) imported.push(await buildAndImport(spec, importFolder));
+  } finally {
+    rmSync(importFolder, { recursive: true, force: true });
+  }
+  for (const m of imported) {
+    const base = `${dataPath}/${m.spec.name}`;
+    files.set(`${base}/generic.onnx`, m.generic);
+    if ('model' in m.webgpu) files.set(`${base}/webgpu.onnx`, m.webgpu.model);
+    for (const [name, bytes] of m.tfjsFiles) files.set(`${base}/tfjs/${name}`, bytes);
+  }
 
   const server = await serveStatic(repositoryRoot());
   const browser = await launchBrowser();
   try {
     const { page, console: log } = await openPage(browser, `${server.url}/bench/browser/index.html`);
-    await page.route(`**${dataPath}/*`, (route) => {
-      const body = files.get(new URL(route.request().url()).pathname);
+    await page.route(`**${dataPath}/**`, (route) => {
+      const file = new URL(route.request().url()).pathname;
+      const body = files.get(file);
+      const contentType = file.endsWith('.json') ? 'application/json' : 'application/octet-stream';
       return body === undefined
         ? route.fulfill({ status: 404 })
-        : route.fulfill({ status: 200, contentType: 'application/octet-stream', body: Buffer.from(body) });
+        : route.fulfill({ status: 200, contentType, body: Buffer.from(body) });
     });
     await page
       .waitForFunction(() => 'benchSetup' in window, null, { timeout: 60_000 })
@@ -204,25 +250,49 @@ async function main(): Promise<void> {
       `Chromium ${chromium}; WebGPU adapter: ${setup.info.webgpuAdapter ?? 'none'}; WebGL: ${setup.info.webglRenderer ?? 'none'}`,
     );
 
+    const plans: { workload: Workload; setup: Pick<PageSetup, 'available' | 'unavailable'> }[] = shapes.map(
+      (shape) => ({
+        workload: { model: 'SimpleLSTM', key: simpleLstmKey, shape, vocab, padded: false },
+        setup,
+      }),
+    );
+    for (const m of imported) {
+      const base = `${dataPath}/${m.spec.name}`;
+      const importedSetup = await page.evaluate((manifest) => window.benchSetupImported(manifest), {
+        model: m.spec.name,
+        genericModel: `${base}/generic.onnx`,
+        ...('model' in m.webgpu ? { webgpuModel: `${base}/webgpu.onnx` } : { webgpuRefused: m.webgpu.refused }),
+        modelJson: `${base}/tfjs/model.json`,
+        names,
+      });
+      for (const u of importedSetup.unavailable) console.log(`unavailable for ${m.spec.name}: ${u.name}: ${u.reason}`);
+      const key = (runner: string): string => `${m.spec.name}|${runner}`;
+      for (const shape of importedShapes(m.spec))
+        plans.push({
+          workload: { model: m.spec.name, key, shape, vocab: m.spec.vocab, padded: m.spec.maskZero },
+          setup: importedSetup,
+        });
+    }
+
     const groups: Group[] = [];
-    for (const shape of shapes) {
-      console.log(`SimpleLSTM, batch ${shape.batch} × time ${shape.time}`);
-      const runners = runnerOrder.filter((name) => setup.available.includes(name));
+    for (const { workload, setup: groupSetup } of plans) {
+      console.log(`${workload.model}, batch ${workload.shape.batch} × time ${workload.shape.time}`);
+      const runners = runnerOrder.filter((name) => groupSetup.available.includes(name));
       await waitForQuiet(settings.load);
-      const { result: rows, load } = await withLoad(() => measure(page, runners, shape, settings));
-      const unavailable: Row[] = setup.unavailable.map((u) => ({
+      const { result: rows, load } = await withLoad(() => measure(page, runners, workload, settings));
+      const unavailable: Row[] = groupSetup.unavailable.map((u) => ({
         kind: 'unavailable',
         runner: u.name,
         reason: u.reason,
       }));
-      groups.push({ shape, rows: [...rows, ...unavailable], load });
+      groups.push({ workload, rows: [...rows, ...unavailable], load });
     }
 
     const seconds = (performance.now() - started) / 1000;
     const table = formatTable(groups);
     console.log(`\n${table}\n\n(${seconds.toFixed(0)} s in all)`);
     if (settings.out !== undefined) {
-      writeFileSync(settings.out, formatReport(groups, settings, setup, chromium, seconds, loadAtStart));
+      writeFileSync(settings.out, formatReport(groups, imported, settings, setup, chromium, seconds, loadAtStart));
       console.log(`wrote ${settings.out}`);
     }
     if (groups.some((g) => g.rows.some((r) => r.kind === 'timed' && (r.maxDiff ?? 0) > tolerance))) {
@@ -243,7 +313,7 @@ function parseArguments(args: readonly string[]): Settings {
   const quick = common.quick;
   return quick
     ? { ...common, warmups: 0, slowRunMs: 0, groupBudgetMs: 1_000, minRuns: 1, maxRuns: 3 }
-    : { ...common, warmups: 3, slowRunMs: 1_000, groupBudgetMs: 25_000, minRuns: 5, maxRuns: 200 };
+    : { ...common, warmups: 3, slowRunMs: 1_000, groupBudgetMs: 12_000, minRuns: 5, maxRuns: 200 };
 }
 
 function compileOrThrow(options: Parameters<typeof compile>[1]): Uint8Array {
@@ -262,15 +332,16 @@ function compileOrThrow(options: Parameters<typeof compile>[1]): Uint8Array {
  * Checks every runner against the first, warms them up, then runs them round-robin. A runner that
  * takes t ms gets about budget / (runners · t) runs, spread evenly over the rounds.
  */
-async function measure(page: Page, runners: readonly string[], shape: Shape, settings: Settings): Promise<Row[]> {
+async function measure(page: Page, runners: readonly string[], workload: Workload, settings: Settings): Promise<Row[]> {
+  const { shape } = workload;
   const input = {
-    key: `${shape.batch}x${shape.time}`,
+    key: `${workload.model}:${shape.batch}x${shape.time}`,
     batch: shape.batch,
     time: shape.time,
-    tokens: Array.from(randomTokens(shape)),
+    tokens: Array.from(randomTokens(workload)),
   };
   const runOnce = (name: string): Promise<PageRun> =>
-    page.evaluate(([n, s]) => window.benchRun(n, s), [name, input] as const);
+    page.evaluate(([n, s]) => window.benchRun(n, s), [workload.key(name), input] as const);
   const reference = await runOnce(runners[0]!);
   console.log(
     `  ${reference.output.length} outputs, largest magnitude ${maxAbsDiff(
@@ -331,10 +402,17 @@ function randomWeights(): WeightMap {
   return initializeWeights(checked.ir.parameters, weightSeed);
 }
 
-function randomTokens(shape: Shape): Int32Array {
+/** Token ids in [1, vocab), row-major [batch, time]; padded workloads end rows in id 0. */
+function randomTokens(workload: Workload): Int32Array {
+  const { batch, time } = workload.shape;
   const random = seededRandom(inputSeed);
-  const tokens = new Int32Array(shape.batch * shape.time);
-  for (let i = 0; i < tokens.length; i++) tokens[i] = 1 + Math.floor(random() * (vocab - 1));
+  const tokens = new Int32Array(batch * time);
+  for (let i = 0; i < tokens.length; i++) tokens[i] = 1 + Math.floor(random() * (workload.vocab - 1));
+  if (workload.padded)
+    for (let row = 0; row < batch; row++) {
+      const valid = Math.max(1, Math.round(time * (1 - row / (2 * batch))));
+      tokens.fill(0, row * time + valid, (row + 1) * time);
+    }
   return tokens;
 }
 
@@ -388,8 +466,9 @@ function formatTable(groups: readonly Group[]): string {
     const first = group.rows[0]!;
     const baseline = first.kind === 'timed' ? median(first.times) : NaN;
     group.rows.forEach((row, i) => {
-      const model = i === 0 ? 'SimpleLSTM' : '';
-      const shape = i === 0 ? `${group.shape.batch} × ${group.shape.time}` : '';
+      const model = i === 0 ? group.workload.model : '';
+      const { shape: s, padded } = group.workload;
+      const shape = i === 0 ? `${s.batch} × ${s.time}${padded ? ', padded' : ''}` : '';
       const load = i === 0 ? formatLoad(group.load) : '';
       if (row.kind === 'unavailable') {
         lines.push(
@@ -412,6 +491,7 @@ function formatTable(groups: readonly Group[]): string {
 
 function formatReport(
   groups: readonly Group[],
+  imported: readonly ImportedModel[],
   settings: Settings,
   setup: PageSetup,
   chromium: string,
@@ -444,14 +524,23 @@ function formatReport(
     '- Timed in the page with `performance.now()`: one call on a prepared input, `session.run` with the output read back to the CPU for onnxruntime-web, `model.predict` + `dataSync()` for tfjs.',
     '- Ratios divide by onnxruntime-web on wasm with one thread.',
     "- SwiftShader runs its work on the same CPU cores as everything else, so the WebGPU and WebGL rows also compete with the page's own thread.",
-    "- Shapes: batch 1 × 64 steps and 8 × 64. bench/bench.ts's 32 × 128 is left out here: tfjs's cpu backend takes about 11 s a run there (bench/RESULTS.md, in Node; 8 × 64 already takes about 1 s here), which does not fit a browser bench of about 2.5 minutes.",
+    "- Shapes: batch 1 × 64 steps and 8 × 64. bench/bench.ts's 32 × 128 is left out here: tfjs's cpu backend takes about 11 s a run there (bench/RESULTS.md, in Node; 8 × 64 already takes about 1 s here), which does not fit a browser bench of about 4 minutes (five groups of about 12 s of timed runs each, since the imported models joined SimpleLSTM).",
     `- Weights: deterministic random (seed ${weightSeed}) in PyTorch layout, given to seqc as safetensors and converted to tfjs kernels (kernel = weight_ih^T, recurrent kernel = weight_hh^T, bias = bias_ih + bias_hh, gate activation sigmoid; Dense kernel = weight^T); token ids uniform random (seed ${inputSeed}).`,
+    '',
+    '### Imported models',
+    '',
+    `The groups ${imported.map((m) => `\`${m.spec.name}\``).join(' and ')} are Keras-style TF.js Layers models, the way a user brings one to seqc:`,
+    '',
+    "- Built in Node with @tensorflow/tfjs (`tf.sequential`: Embedding → LSTM with `returnSequences: false` → Dense; the LSTM's `recurrentActivation` set to Keras's default sigmoid, since TF.js's default hard sigmoid is refused by the webgpu target), every weight replaced by seeded uniform noise, and saved with `model.save(tf.io.withSaveHandler(…))` as model.json and one shard (bench/imported.ts).",
+    "- Imported with `seqc import model.json -o DIR/NAME.seq` (through the function `bin/seqc.js` calls), and the written spec compiled with the written safetensors, for the generic target (the wasm row) and `target: 'webgpu'` (the WebGPU row).",
+    "- The tfjs rows run the original: the page loads the same model.json and shard with `tf.loadLayersModel`, once per backend. Nothing is converted by the bench; the seqc rows' agreement with them (the last column) is the import's.",
+    `- \`keras_lstm_masked\` has \`mask_zero=True\` and runs on rows padded at the end with id 0 (row r of 8 keeps 64 · (1 − r/16) steps: 64 down to 36). **It has no WebGPU row:** seqc refuses masks on the webgpu target (SEQ050), so a masked model runs only on the wasm provider. It is timed at 8 × 64 only.`,
     '',
     '## Results',
     '',
     formatTable(groups),
     '',
-    '## Spec',
+    '## Specs',
     '',
     `\`${sourceName}\`:`,
     '',
@@ -459,6 +548,14 @@ function formatReport(
     spec.trimEnd(),
     '```',
     '',
+    ...imported.flatMap((m) => [
+      `\`${m.spec.name}.seq\`, as \`seqc import\` wrote it:`,
+      '',
+      '```',
+      m.seqText.trimEnd(),
+      '```',
+      '',
+    ]),
   ].join('\n');
 }
 

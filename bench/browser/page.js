@@ -1,5 +1,6 @@
-// The in-page half of bench/browser.ts: builds every runtime once (`benchSetup`), then runs one of
-// them on one input when asked (`benchRun`) and reports the call's wall-clock milliseconds.
+// The in-page half of bench/browser.ts: builds every runtime once (`benchSetup` for SimpleLSTM,
+// `benchSetupImported` for each imported Keras model), then runs one of them on one input when asked
+// (`benchRun`) and reports the call's wall-clock milliseconds.
 //
 // onnxruntime-web comes from its WebGPU build (`ort.webgpu.min.mjs`), whose 'webgpu' provider is the
 // native WebGpuExecutionProvider with LSTM kernels; the same build has the wasm provider. Both run on
@@ -144,7 +145,49 @@ async function tfjsRunner(backend, hidden, tensors) {
     layer.setWeights(ts);
     tf.dispose(ts);
   });
-  const model = tf.model({ inputs: input, outputs: symbolic });
+  return layersRunner(backend, tf.model({ inputs: input, outputs: symbolic }));
+}
+
+/**
+ * An imported model's runners, under the keys `MODEL|RUNNER`: seqc's graphs on onnxruntime-web (the
+ * webgpu target's only where seqc compiled it), and the original TF.js model, loaded from the very
+ * model.json and shard that `seqc import` read, once per tfjs backend.
+ */
+window.benchSetupImported = async (manifest) => {
+  const available = [];
+  const unavailable = [];
+  const key = (name) => `${manifest.model}|${name}`;
+  const attempt = async (name, build) => {
+    try {
+      runners.set(key(name), await build());
+      available.push(name);
+    } catch (e) {
+      unavailable.push({ name, reason: String(e?.message ?? e).split('\n')[0] });
+    }
+  };
+  const fetchBytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
+  await attempt(manifest.names.ortWasm, async () => ortRunner(await fetchBytes(manifest.genericModel), 'wasm'));
+  if (manifest.webgpuModel === undefined)
+    unavailable.push({ name: manifest.names.ortWebgpu, reason: manifest.webgpuRefused });
+  else if (navigator.gpu === undefined || (await navigator.gpu.requestAdapter()) === null)
+    unavailable.push({ name: manifest.names.ortWebgpu, reason: 'no WebGPU adapter' });
+  else await attempt(manifest.names.ortWebgpu, async () => ortRunner(await fetchBytes(manifest.webgpuModel), 'webgpu'));
+  for (const [name, backend] of [
+    [manifest.names.tfjsCpu, 'cpu'],
+    [manifest.names.tfjsWasm, 'wasm'],
+    [manifest.names.tfjsWebgl, 'webgl'],
+  ]) {
+    await attempt(name, async () => {
+      if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend('${backend}') returned false`);
+      await tf.ready();
+      return layersRunner(backend, await tf.loadLayersModel(manifest.modelJson));
+    });
+  }
+  return { available, unavailable };
+};
+
+/** Runs a tfjs Layers model on its backend: `predict` and `dataSync` are timed, the input is made beforehand. */
+function layersRunner(backend, model) {
   const inputs = new Map();
   return {
     prepare: async (shape) => {
