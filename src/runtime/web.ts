@@ -51,14 +51,20 @@ export async function loadModel(
 
 /**
  * Opens a decoder bundle for `generate` (src/runtime/generate.ts) on onnxruntime-web. A bundle
- * built with tokenizers also reads and writes text: `bundle.generateText(["…"])`.
+ * built with tokenizers also reads and writes text: `bundle.generateText(["…"])`. When
+ * `executionProviders` starts with `'webgpu'`, the decoder state stays on the GPU between steps
+ * (`stateLocation`, default `'gpu-buffer'` there); on wasm it is always `'cpu'`.
  */
 export async function loadBundle(
   source: BundleSource,
   options: LoadBundleOptions & Pick<WebModelOptions, 'wasmPaths' | 'numThreads'> = {},
 ): Promise<{ bundle?: TextBundle; diagnostics: Diagnostic[] }> {
   configure(options);
-  const loaded = await loadBundleOn(ort, source, { executionProviders: options.executionProviders ?? ['wasm'] });
+  const executionProviders = options.executionProviders ?? ['wasm'];
+  const loaded = await loadBundleOn(ort, source, {
+    executionProviders,
+    stateLocation: stateLocationFor(executionProviders, options.stateLocation),
+  });
   if (loaded.bundle === undefined) return { diagnostics: loaded.diagnostics };
   const text = await withTokenizers(loaded.bundle, source.files);
   return { ...text, diagnostics: [...loaded.diagnostics, ...text.diagnostics] };
@@ -118,7 +124,14 @@ export { readSignature, runModel, toNested, tensorsFromInputs } from './session.
 export type { LoadedModel, ModelInputs, RunResult, RunTiming } from './session.js';
 export { checkTensorData, tensorFromNested, tensorFromValue, validateInputs } from './inputs.js';
 export type { FlatInput, InputValue, NestedNumbers, TensorData } from './inputs.js';
-export type { BundleSource, GenerateOptions, GenerateResult, LoadBundleOptions, SeqBundle } from './generate.js';
+export type {
+  BundleSource,
+  GenerateOptions,
+  GenerateResult,
+  GpuStateReport,
+  LoadBundleOptions,
+  SeqBundle,
+} from './generate.js';
 export { readTokenizer, maxTextLength } from './tokenizer.js';
 export type {
   SpecialTokenUse,
@@ -140,6 +153,14 @@ export type {
 } from './text.js';
 
 // Internals.
+
+/** The state stays on the GPU only when the sessions' first provider is WebGPU; there it does unless asked not to. */
+function stateLocationFor(
+  executionProviders: readonly string[],
+  asked: LoadBundleOptions['stateLocation'],
+): 'cpu' | 'gpu-buffer' {
+  return executionProviders[0] === 'webgpu' ? (asked ?? 'gpu-buffer') : 'cpu';
+}
 
 function configure(options: Pick<WebModelOptions, 'wasmPaths' | 'numThreads'>): void {
   if (options.wasmPaths !== undefined)
