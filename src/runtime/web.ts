@@ -154,12 +154,18 @@ export type {
 
 // Internals.
 
-/** The state stays on the GPU only when the sessions' first provider is WebGPU; there it does unless asked not to. */
+/**
+ * The state stays on the GPU only when the sessions' first provider is WebGPU, and then unless asked not to.
+ * It stays on the CPU where ONNX Runtime would fall back to wasm for want of WebGPU (no `navigator.gpu`), and
+ * with onnxruntime-web's worker proxy, which refuses `preferredOutputLocation`.
+ */
 function stateLocationFor(
   executionProviders: readonly string[],
   asked: LoadBundleOptions['stateLocation'],
 ): 'cpu' | 'gpu-buffer' {
-  return executionProviders[0] === 'webgpu' ? (asked ?? 'gpu-buffer') : 'cpu';
+  const webgpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== undefined;
+  if (executionProviders[0] !== 'webgpu' || !webgpu || ort.env.wasm.proxy === true) return 'cpu';
+  return asked ?? 'gpu-buffer';
 }
 
 function configure(options: Pick<WebModelOptions, 'wasmPaths' | 'numThreads'>): void {
