@@ -84,13 +84,14 @@ async function bundleWebRuntime(): Promise<void> {
 const src = [[5, 17, 9, 2, 3], [8, 9], [11, 12, 13, 14], [20, 21, 22, 23, 24, 25, 26], [3], [7, 7, 7]];
 /**
  * Rows that finish at different steps; then, with `minLength`, about three times as many steps, over which
- * the GPU tensors held at once must not grow.
+ * the GPU tensors held at once must not grow; then two samples per row, which start with a gather.
  */
 const requests: GenerateOptions[] = [
   { strategy: 'greedy' },
   { strategy: 'beam', beam: { width: 3, nBest: 2 } },
   { strategy: 'greedy', minLength: 11 },
   { strategy: 'beam', beam: { width: 3, nBest: 2 }, minLength: 11 },
+  { strategy: 'sample', sample: { seed: 7, count: 2, topK: 5 } },
 ];
 
 interface Setup {
@@ -139,7 +140,7 @@ describe.skipIf(!browserAvailable())('generation on WebGPU with the state on the
   const generate = (url: string, setup: Setup): Promise<PageResult[]> =>
     page.evaluate(([u, s, rows, r]) => window.seqcGenerate(u, s, rows, r), [url, setup, src, requests] as const);
 
-  it('greedy and beam give the tokens of wasm, of WebGPU with the state read back, and of onnxruntime-node', async () => {
+  it('greedy, beam and sampling give the tokens of wasm, of WebGPU with the state read back, and of onnxruntime-node', async () => {
     const tiny = writeBundle('tiny', translator({ eos: 22, hidden: 32, vocab: 24, maxLength: 12 }));
     const { bundle } = await loadBundle(
       ort as unknown as OrtModule,
@@ -177,9 +178,10 @@ describe.skipIf(!browserAvailable())('generation on WebGPU with the state on the
     const reports = onGpu.map((r) => r.gpuState!);
     for (const [i, report] of reports.entries()) {
       const what = JSON.stringify(requests[i]);
-      // Every step reads h, c, feed and memory; only the first step's zero feed comes from the CPU.
-      expect(report.cpuFeeds, what).toBe(1);
-      expect(report.gpuFeeds, what).toBe(4 * report.steps - 1);
+      // Every step reads h, c, feed and memory; only the first step's zero feed comes from the CPU (none
+      // when sampling, whose first gather puts it on the GPU).
+      expect(report.cpuFeeds, what).toBe(requests[i]!.strategy === 'sample' ? 0 : 1);
+      expect(report.gpuFeeds + report.cpuFeeds, what).toBe(4 * report.steps);
       expect(report.disposed, `${what}: every GPU tensor disposed`).toBe(report.owned);
       expect(report.owned, what).toBeGreaterThan(3 * report.steps);
       console.log(`${what}: ${JSON.stringify(report)}`);
@@ -193,6 +195,7 @@ describe.skipIf(!browserAvailable())('generation on WebGPU with the state on the
     expect(reports[3]!.steps).toBeGreaterThanOrEqual(11);
     expect(reports[2]!.peakLive).toBeLessThanOrEqual(reports[0]!.peakLive);
     expect(reports[3]!.peakLive).toBeLessThanOrEqual(reports[1]!.peakLive);
+    expect(reports[4]!.gathers).toBeGreaterThanOrEqual(2);
   }, 300_000);
 
   it.runIf(process.env.SEQC_GPUSTATE_SPEED === '1')(
