@@ -4,7 +4,14 @@ export { readSignature, runModel, toNested, tensorsFromInputs } from './session.
 export type { LoadedModel, ModelInputs, RunResult, RunTiming } from './session.js';
 export { checkTensorData, tensorFromNested, tensorFromValue, validateInputs } from './inputs.js';
 export type { FlatInput, InputValue, NestedNumbers, TensorData } from './inputs.js';
-export type { BundleSource, GenerateOptions, GenerateResult, LoadBundleOptions, SeqBundle } from './generate.js';
+export type {
+  BundleSource,
+  GenerateOptions,
+  GenerateResult,
+  GpuStateReport,
+  LoadBundleOptions,
+  SeqBundle,
+} from './generate.js';
 export { readTokenizer, maxTextLength } from './tokenizer.js';
 export type {
   SpecialTokenUse,

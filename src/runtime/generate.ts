@@ -18,8 +18,10 @@ import {
 } from './search.js';
 import type { OrtModule, OrtSession, OrtTensor } from './ort.js';
 import { readSignature } from './session.js';
+import { GpuTensors, onGpu, rowGatherModel, type GpuStateReport } from './gpu-state.js';
 
 export type { OrtModule, OrtSession, OrtTensor } from './ort.js';
+export type { GpuStateReport } from './gpu-state.js';
 
 /** A bundle as read from disk or fetched: the parsed manifest and each file's bytes, keyed by the manifest's `path`. */
 export interface BundleSource {
@@ -31,6 +33,15 @@ export interface BundleSource {
 export interface LoadBundleOptions {
   /** ONNX Runtime execution providers in order of preference, such as ['cpu'] or ['webgpu', 'wasm']; default: ONNX Runtime's. */
   readonly executionProviders?: readonly string[];
+  /**
+   * Where the decoder state stays between steps. `'cpu'` (the default): every step's `h_out`, `c_out`
+   * and `feed_out` are read back and fed in again from JavaScript. `'gpu-buffer'`, for onnxruntime-web's
+   * WebGPU provider only: they, and the encoder's `memory`, `h0` and `c0`, stay GPU tensors from step to
+   * step, rows are dropped and beams reordered by a small Gather graph on the GPU, and only the search's
+   * choice (or the logits) and the attention weights are read back. The web runtime picks it when
+   * `executionProviders` starts with `'webgpu'`.
+   */
+  readonly stateLocation?: 'cpu' | 'gpu-buffer';
 }
 
 export type Rows = readonly (readonly number[])[];
@@ -71,6 +82,8 @@ export interface GeneratedRow {
 export interface GenerateResult {
   readonly rows?: readonly GeneratedRow[];
   readonly diagnostics: readonly Diagnostic[];
+  /** With the state on the GPU (`stateLocation: 'gpu-buffer'`): where each step's state came from, and the GPU tensors held. */
+  readonly gpuState?: GpuStateReport;
 }
 
 export interface GreedyGraphResult {
@@ -128,7 +141,20 @@ export async function loadBundle(
       ? {}
       : { externalData: [{ path: manifest.weights!.path, data: weights }] }),
   };
-  const open = async (file: BundleFile): Promise<{ session?: OrtSession; diagnostics: Diagnostic[] }> => {
+  // With the state on the GPU, these outputs of the encoder and the step are left there by ONNX Runtime.
+  const stateOnGpu = options.stateLocation === 'gpu-buffer';
+  const onGpuOutputs = (file: BundleFile | undefined, names: readonly string[]) =>
+    stateOnGpu && file !== undefined
+      ? {
+          preferredOutputLocation: Object.fromEntries(
+            file.outputs.filter((n) => names.includes(n)).map((n) => [n, 'gpu-buffer' as const]),
+          ),
+        }
+      : {};
+  const open = async (
+    file: BundleFile,
+    outputLocations: ReturnType<typeof onGpuOutputs> = {},
+  ): Promise<{ session?: OrtSession; diagnostics: Diagnostic[] }> => {
     const bytes = source.files[file.path];
     if (bytes === undefined)
       return {
@@ -144,7 +170,7 @@ export async function loadBundle(
       };
     let session: OrtSession;
     try {
-      session = await ort.InferenceSession.create(bytes, sessionOptions);
+      session = await ort.InferenceSession.create(bytes, { ...sessionOptions, ...outputLocations });
     } catch (e) {
       const hint =
         manifest.weights !== undefined && weights === undefined
@@ -183,10 +209,18 @@ export async function loadBundle(
     return { session, diagnostics: [] };
   };
 
-  const step = await open(manifest.files.step);
-  const encoder = manifest.files.encoder === undefined ? { diagnostics: [] } : await open(manifest.files.encoder);
-  const diagnostics = [...step.diagnostics, ...encoder.diagnostics];
-  if (step.session === undefined || (manifest.files.encoder !== undefined && encoder.session === undefined))
+  const step = await open(manifest.files.step, onGpuOutputs(manifest.files.step, ['h_out', 'c_out', 'feed_out']));
+  const encoder =
+    manifest.files.encoder === undefined
+      ? { diagnostics: [] }
+      : await open(manifest.files.encoder, onGpuOutputs(manifest.files.encoder, ['memory', 'h0', 'c0']));
+  const gathers = stateOnGpu ? await openRowGathers(ort, manifest, options.executionProviders) : { diagnostics: [] };
+  const diagnostics = [...step.diagnostics, ...encoder.diagnostics, ...gathers.diagnostics];
+  if (
+    step.session === undefined ||
+    (manifest.files.encoder !== undefined && encoder.session === undefined) ||
+    (stateOnGpu && gathers.sessions === undefined)
+  )
     return { diagnostics };
   const sessions: Sessions = {
     ort,
@@ -194,6 +228,7 @@ export async function loadBundle(
     step: step.session,
     encoder: encoder.session,
     sourceVocab: sourceVocabulary(manifest, source.files),
+    ...(gathers.sessions === undefined ? {} : { gpu: gathers.sessions }),
   };
 
   let greedyGraph: Promise<{ session?: OrtSession; diagnostics: Diagnostic[] }> | undefined;
@@ -208,7 +243,8 @@ export async function loadBundle(
     },
     release: async () => {
       const opened = greedyGraph === undefined ? undefined : (await greedyGraph).session;
-      for (const s of [sessions.step, sessions.encoder, opened]) await s?.release?.();
+      const gpu = sessions.gpu;
+      for (const s of [sessions.step, sessions.encoder, opened, gpu?.rows, gpu?.origins]) await s?.release?.();
     },
   };
   return { bundle, diagnostics };
@@ -223,34 +259,79 @@ interface Sessions {
   readonly manifest: BundleManifest;
   readonly step: OrtSession;
   readonly encoder: OrtSession | undefined;
+  /** With the state on the GPU: the Gather graphs that pick state rows (`h`, `c`, `feed`) and memory rows, there. */
+  readonly gpu?: RowGathers;
+}
+
+interface RowGathers {
+  readonly rows: OrtSession;
+  /** Absent when the step reads no `memory`. */
+  readonly origins: OrtSession | undefined;
+}
+
+/** Opens the row-gather graphs (./gpu-state.ts) for the step's state inputs and its `memory`, with GPU outputs. */
+async function openRowGathers(
+  ort: OrtModule,
+  manifest: BundleManifest,
+  executionProviders: readonly string[] | undefined,
+): Promise<{ sessions?: RowGathers; diagnostics: Diagnostic[] }> {
+  const inputs = new Set(manifest.files.step.inputs);
+  const state = [
+    { name: 'h', axis: 1 },
+    { name: 'c', axis: 1 },
+    { name: 'feed', axis: 0 },
+  ].filter((s) => inputs.has(s.name));
+  const create = (gathered: readonly { name: string; axis: number }[]): Promise<OrtSession> =>
+    ort.InferenceSession.create(rowGatherModel(gathered), {
+      ...(executionProviders === undefined ? {} : { executionProviders }),
+      preferredOutputLocation: Object.fromEntries(gathered.map((g) => [`${g.name}_rows`, 'gpu-buffer' as const])),
+    });
+  try {
+    const rows = await create(state);
+    const origins = inputs.has('memory') ? await create([{ name: 'memory', axis: 0 }]) : undefined;
+    return { sessions: { rows, origins }, diagnostics: [] };
+  } catch (e) {
+    return {
+      diagnostics: [
+        error(
+          'SEQ312',
+          spanOfWhole(manifest.files.step.path),
+          `ONNX Runtime could not load the graph that reorders ${manifest.files.step.path}'s state on the GPU: ${(e as Error).message}`,
+          "pass `stateLocation: 'cpu'` to keep the state on the CPU",
+          { names: [manifest.files.step.path] },
+        ),
+      ],
+    };
+  }
 }
 
 /**
  * The decoder state of `rows` rows, as the step graph reads it: the tensors a step returned are fed to the next
- * step as they are, without a copy; only `select` (rows finishing, beams reordering) builds new ones.
+ * step as they are, without a copy; only `select` (rows finishing, beams reordering) builds new ones. Each state
+ * is read once, by `step` or by `select` (src/runtime/search.ts passes each on once), so with the state on the
+ * GPU its tensors are disposed as soon as it has been read.
  */
 interface OrtState {
   readonly rows: number;
   /** The batch row that each state row decodes, for picking its memory and source length. */
   readonly origins: Int32Array;
-  /** `[layers, rows, hidden]`. */
-  readonly h: FloatTensor;
-  readonly c: FloatTensor | undefined;
-  /** `[rows, hidden]`. */
-  readonly feed: FloatTensor | undefined;
+  /** The tensors; on the GPU, after a `select`, the Gather run that makes them. */
+  readonly tensors: StateTensors | Promise<StateTensors>;
 }
 
-/** An ONNX Runtime tensor and its float32 data. */
-interface FloatTensor {
-  readonly tensor: OrtTensor;
-  readonly data: Float32Array;
+/** Float32 tensors, on the CPU or (`stateLocation: 'gpu-buffer'`) the GPU. */
+interface StateTensors {
+  /** `[layers, rows, hidden]`. */
+  readonly h: OrtTensor;
+  readonly c: OrtTensor | undefined;
+  /** `[rows, hidden]`. */
+  readonly feed: OrtTensor | undefined;
 }
 
 /** The encoder's outputs for the whole batch, which every step reads (by origin). */
 interface Source {
-  /** `[batch, src_time, D]`. */
-  readonly memory: Float32Array;
-  readonly memoryDims: readonly number[];
+  /** `[batch, src_time, D]`, on the CPU or the GPU. */
+  readonly memory: OrtTensor;
   /** `[batch]`. */
   readonly lengths: BigInt64Array;
 }
@@ -272,8 +353,9 @@ async function generateRows(sessions: Sessions, src: Rows, options: GenerateOpti
     ...(onProgress === undefined ? {} : { onProgress: (finished: number) => onProgress(finished, batch) }),
     ...(options.onToken === undefined ? {} : { onToken: options.onToken }),
   };
+  const gpu = sessions.gpu === undefined ? undefined : new GpuTensors();
   try {
-    const session = await decoderSession(sessions, src, batch);
+    const session = await decoderSession(sessions, src, batch, gpu);
     let rows: Hypothesis[][];
     switch (options.strategy) {
       case 'greedy':
@@ -293,13 +375,16 @@ async function generateRows(sessions: Sessions, src: Rows, options: GenerateOpti
       default:
         return assertNever(options.strategy);
     }
+    await gpu?.releaseAll();
     return {
       rows: rows.map((hypotheses, row) => ({
         hypotheses: hypotheses.map((h) => cutAttention(h, manifest.kind === 'seq2seq' ? src[row]!.length : 0)),
       })),
       diagnostics: [],
+      ...(gpu === undefined ? {} : { gpuState: gpu.report() }),
     };
   } catch (e) {
+    await gpu?.releaseAll();
     // Step names follow the spec, so ONNX Runtime's message points at the layer.
     return {
       diagnostics: [
@@ -313,42 +398,60 @@ async function generateRows(sessions: Sessions, src: Rows, options: GenerateOpti
   }
 }
 
-/** A `DecoderSession` over the step graph, after running the encoder (seq2seq) or with zero state (language model). */
-async function decoderSession(sessions: Sessions, src: Rows, batch: number): Promise<DecoderSession<OrtState>> {
+/**
+ * A `DecoderSession` over the step graph, after running the encoder (seq2seq) or with zero state (language
+ * model). With `gpu`, the state and the memory stay GPU tensors, which `gpu` owns and disposes.
+ */
+async function decoderSession(
+  sessions: Sessions,
+  src: Rows,
+  batch: number,
+  gpu: GpuTensors | undefined,
+): Promise<DecoderSession<OrtState>> {
   const { ort, manifest } = sessions;
   const { layers, hidden } = manifest.state;
   const stepInputs = new Set(manifest.files.step.inputs);
-  const stateSize = layers * batch * hidden;
+  const zeros = (dims: readonly number[]): OrtTensor =>
+    new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+  const ownAll = (out: Record<string, OrtTensor>): void => {
+    if (gpu !== undefined) for (const tensor of Object.values(out)) gpu.own(tensor);
+  };
+  const stateDims = [layers, batch, hidden];
   let source: Source | undefined;
   let initial: OrtState;
 
   if (sessions.encoder !== undefined) {
+    const file = manifest.files.encoder!.path;
     const feeds = paddedSource(ort, src);
     const out = await sessions.encoder.run(feeds);
-    const memory = floatOutput(out, 'memory', manifest.files.encoder!.path);
+    ownAll(out);
+    const memory = floatTensorOutput(out, 'memory', file);
     if (memory.dims.length !== 3 || memory.dims[0] !== batch)
       throw new Error(`the encoder's memory has dims [${memory.dims.join(', ')}], not [${batch}, src_time, D]`);
-    source = { memory: memory.data, memoryDims: memory.dims, lengths: feeds['src_lengths']!.data as BigInt64Array };
-    const h0 = floatOutput(out, 'h0', manifest.files.encoder!.path);
-    checkDims(h0, [layers, batch, hidden], 'h0');
-    const c0 = 'c0' in out ? floatOutput(out, 'c0', manifest.files.encoder!.path) : undefined;
-    if (c0 !== undefined) checkDims(c0, [layers, batch, hidden], 'c0');
+    source = { memory, lengths: feeds['src_lengths']!.data };
+    const h0 = floatTensorOutput(out, 'h0', file);
+    checkDims(h0, stateDims, 'h0');
+    const c0 = 'c0' in out ? floatTensorOutput(out, 'c0', file) : undefined;
+    if (c0 !== undefined) checkDims(c0, stateDims, 'c0');
+    if (!stepInputs.has('c')) gpu?.release(c0);
     initial = {
       rows: batch,
       origins: Int32Array.from({ length: batch }, (_, i) => i),
-      h: floatTensor(ort, h0.data, [layers, batch, hidden]),
-      c: stepInputs.has('c')
-        ? floatTensor(ort, c0?.data ?? new Float32Array(stateSize), [layers, batch, hidden])
-        : undefined,
-      feed: stepInputs.has('feed') ? floatTensor(ort, new Float32Array(batch * hidden), [batch, hidden]) : undefined,
+      tensors: {
+        h: h0,
+        c: stepInputs.has('c') ? (c0 ?? zeros(stateDims)) : undefined,
+        feed: stepInputs.has('feed') ? zeros([batch, hidden]) : undefined,
+      },
     };
   } else {
     initial = {
       rows: batch,
       origins: Int32Array.from({ length: batch }, (_, i) => i),
-      h: floatTensor(ort, new Float32Array(stateSize), [layers, batch, hidden]),
-      c: stepInputs.has('c') ? floatTensor(ort, new Float32Array(stateSize), [layers, batch, hidden]) : undefined,
-      feed: stepInputs.has('feed') ? floatTensor(ort, new Float32Array(batch * hidden), [batch, hidden]) : undefined,
+      tensors: {
+        h: zeros(stateDims),
+        c: stepInputs.has('c') ? zeros(stateDims) : undefined,
+        feed: stepInputs.has('feed') ? zeros([batch, hidden]) : undefined,
+      },
     };
   }
 
@@ -358,20 +461,66 @@ async function decoderSession(sessions: Sessions, src: Rows, batch: number): Pro
       ? undefined
       : {
           origins: initial.origins,
-          memory: new ort.Tensor('float32', source.memory, source.memoryDims),
+          memory: source.memory,
           lengths: new ort.Tensor('int64', source.lengths, [batch]),
         };
-  const sourceFor = (origins: Int32Array): { memory: OrtTensor; lengths: OrtTensor } => {
+  const sourceFor = async (origins: Int32Array): Promise<{ memory: OrtTensor; lengths: OrtTensor }> => {
     if (cached !== undefined && sameValues(cached.origins, origins)) return cached;
-    const [, time, dim] = source!.memoryDims as [number, number, number];
-    const memory = gatherRows(source!.memory, 1, batch, time * dim, origins);
+    const full = source!.memory;
+    const [, time, dim] = full.dims as [number, number, number];
+    let memory: OrtTensor;
+    if (gpu === undefined) {
+      const rows = gatherRows(floatData(full), 1, batch, time * dim, origins);
+      memory = new ort.Tensor('float32', rows, [origins.length, time, dim]);
+    } else {
+      const out = await sessions.gpu!.origins!.run({ memory: full, rows: rowIndices(ort, origins) });
+      ownAll(out);
+      gpu.countGather();
+      memory = out['memory_rows']!;
+      // The memory for the previous origins is not read again; the encoder's, for the whole batch, is.
+      if (cached !== undefined && cached.memory !== full) gpu.release(cached.memory);
+    }
     const lengths = BigInt64Array.from(origins, (o) => source!.lengths[o]!);
-    cached = {
-      origins,
-      memory: new ort.Tensor('float32', memory, [origins.length, time, dim]),
-      lengths: new ort.Tensor('int64', lengths, [origins.length]),
-    };
+    cached = { origins, memory, lengths: new ort.Tensor('int64', lengths, [origins.length]) };
     return cached;
+  };
+
+  /** Picks state rows on the GPU: the Gather graph runs now, and the next step waits for it. */
+  const selectOnGpu = (state: OrtState, rows: Int32Array, tensors: GpuTensors): OrtState => {
+    const gathered = (async (): Promise<StateTensors> => {
+      const from = await state.tensors;
+      const feeds: Record<string, OrtTensor> = { h: from.h, rows: rowIndices(ort, rows) };
+      if (from.c !== undefined) feeds['c'] = from.c;
+      if (from.feed !== undefined) feeds['feed'] = from.feed;
+      const out = await sessions.gpu!.rows.run(feeds);
+      ownAll(out);
+      tensors.countGather();
+      for (const t of [from.h, from.c, from.feed]) tensors.release(t);
+      return {
+        h: out['h_rows']!,
+        c: from.c === undefined ? undefined : out['c_rows']!,
+        feed: from.feed === undefined ? undefined : out['feed_rows']!,
+      };
+    })();
+    tensors.track(gathered);
+    return { rows: rows.length, origins: Int32Array.from(rows, (r) => state.origins[r]!), tensors: gathered };
+  };
+
+  /** Picks state rows in JavaScript, from tensors on the CPU. */
+  const selectOnCpu = (state: OrtState, rows: Int32Array): OrtState => {
+    const from = state.tensors;
+    if (from instanceof Promise) throw new Error('a state on the CPU was still being gathered');
+    const pick = (tensor: OrtTensor, outer: number, dims: readonly number[]): OrtTensor =>
+      new ort.Tensor('float32', gatherRows(floatData(tensor), outer, state.rows, hidden, rows), dims);
+    return {
+      rows: rows.length,
+      origins: Int32Array.from(rows, (r) => state.origins[r]!),
+      tensors: {
+        h: pick(from.h, layers, [layers, rows.length, hidden]),
+        c: from.c === undefined ? undefined : pick(from.c, layers, [layers, rows.length, hidden]),
+        feed: from.feed === undefined ? undefined : pick(from.feed, 1, [rows.length, hidden]),
+      },
+    };
   };
 
   const stepOutputs = new Set(manifest.files.step.outputs);
@@ -393,30 +542,29 @@ async function decoderSession(sessions: Sessions, src: Rows, batch: number): Pro
     ): Promise<StepOutput<OrtState>> => {
       const rows = state.rows;
       const file = manifest.files.step.path;
-      const feeds: Record<string, OrtTensor> = { tokens: tokenFeed.fill(tokens), h: state.h.tensor };
-      if (state.c !== undefined) feeds['c'] = state.c.tensor;
-      if (state.feed !== undefined) feeds['feed'] = state.feed.tensor;
+      const fed = await state.tensors;
+      const feeds: Record<string, OrtTensor> = { tokens: tokenFeed.fill(tokens), h: fed.h };
+      if (fed.c !== undefined) feeds['c'] = fed.c;
+      if (fed.feed !== undefined) feeds['feed'] = fed.feed;
       if (stepInputs.has('memory') || stepInputs.has('src_lengths')) {
-        const { memory, lengths } = sourceFor(state.origins);
+        const { memory, lengths } = await sourceFor(state.origins);
         if (stepInputs.has('memory')) feeds['memory'] = memory;
         if (stepInputs.has('src_lengths')) feeds['src_lengths'] = lengths;
       }
+      gpu?.countStep([fed.h, fed.c, fed.feed, feeds['memory']]);
       const answer = choice.answer(need);
       const out = await sessions.step.run(feeds, fetches[answer]);
-      const h = floatOutput(out, 'h_out', file);
+      ownAll(out);
+      // The state this step read is not read again.
+      if (gpu !== undefined) for (const t of [fed.h, fed.c, fed.feed]) gpu.release(t);
+      const h = floatTensorOutput(out, 'h_out', file);
       checkDims(h, [layers, rows, hidden], 'h_out');
-      const c = state.c === undefined ? undefined : floatOutput(out, 'c_out', file);
+      const c = fed.c === undefined ? undefined : floatTensorOutput(out, 'c_out', file);
       if (c !== undefined) checkDims(c, [layers, rows, hidden], 'c_out');
-      const feed = state.feed === undefined ? undefined : floatOutput(out, 'feed_out', file);
+      const feed = fed.feed === undefined ? undefined : floatTensorOutput(out, 'feed_out', file);
       if (feed !== undefined) checkDims(feed, [rows, hidden], 'feed_out');
       const attention = stepOutputs.has('attention') ? floatOutput(out, 'attention', file).data : undefined;
-      const next: OrtState = {
-        rows,
-        origins: state.origins,
-        h: { tensor: out['h_out']!, data: h.data },
-        c: c === undefined ? undefined : { tensor: out['c_out']!, data: c.data },
-        feed: feed === undefined ? undefined : { tensor: out['feed_out']!, data: feed.data },
-      };
+      const next: OrtState = { rows, origins: state.origins, tensors: { h, c, feed } };
       const withAttention = attention === undefined ? {} : { attention };
       switch (answer) {
         case 'logits': {
@@ -432,25 +580,18 @@ async function decoderSession(sessions: Sessions, src: Rows, batch: number): Pro
           return assertNever(answer);
       }
     },
-    select: (state: OrtState, rows: Int32Array): OrtState => ({
-      rows: rows.length,
-      origins: Int32Array.from(rows, (r) => state.origins[r]!),
-      h: floatTensor(ort, gatherRows(state.h.data, layers, state.rows, hidden, rows), [layers, rows.length, hidden]),
-      c:
-        state.c === undefined
-          ? undefined
-          : floatTensor(ort, gatherRows(state.c.data, layers, state.rows, hidden, rows), [layers, rows.length, hidden]),
-      feed:
-        state.feed === undefined
-          ? undefined
-          : floatTensor(ort, gatherRows(state.feed.data, 1, state.rows, hidden, rows), [rows.length, hidden]),
-    }),
+    select: (state: OrtState, rows: Int32Array): OrtState =>
+      gpu === undefined ? selectOnCpu(state, rows) : selectOnGpu(state, rows, gpu),
   };
 }
 
-/** A float32 tensor over `data`. */
-function floatTensor(ort: OrtModule, data: Float32Array, dims: readonly number[]): FloatTensor {
-  return { tensor: new ort.Tensor('float32', data, dims), data };
+/** Row indices as the int64 `rows` input of a row-gather graph. */
+function rowIndices(ort: OrtModule, rows: Int32Array): OrtTensor {
+  return new ort.Tensor(
+    'int64',
+    BigInt64Array.from(rows, (r) => BigInt(r)),
+    [rows.length],
+  );
 }
 
 /** What a step fetches from the step graph: its logits, its ArgMax, or its TopK candidates (besides the state). */
@@ -819,6 +960,25 @@ function floatOutput(
   if (tensor.type !== 'float32' || !(tensor.data instanceof Float32Array))
     throw new Error(`${file} returned \`${name}\` as ${tensor.type}, not float32`);
   return { data: tensor.data, dims: tensor.dims };
+}
+
+/**
+ * A float32 output, checked without reading it: a GPU tensor (`stateLocation: 'gpu-buffer'`) has no
+ * `data` in JavaScript. A CPU tensor's data must be a Float32Array.
+ */
+function floatTensorOutput(out: Record<string, OrtTensor>, name: string, file: string): OrtTensor {
+  const tensor = out[name];
+  if (tensor === undefined) throw new Error(`${file} returned no \`${name}\``);
+  if (tensor.type !== 'float32' || (!onGpu(tensor) && !(tensor.data instanceof Float32Array)))
+    throw new Error(`${file} returned \`${name}\` as ${tensor.type}, not float32`);
+  return tensor;
+}
+
+/** The data of a float32 tensor on the CPU. */
+function floatData(tensor: OrtTensor): Float32Array {
+  if (onGpu(tensor) || !(tensor.data instanceof Float32Array))
+    throw new Error('a float32 tensor on the CPU was expected');
+  return tensor.data;
 }
 
 function checkDims(tensor: { dims: readonly number[] }, expected: readonly number[], name: string): void {

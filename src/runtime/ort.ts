@@ -5,6 +5,10 @@ export interface OrtTensor {
   readonly type: string;
   readonly dims: readonly number[];
   readonly data: unknown;
+  /** Where the data lives: onnxruntime-web's 'gpu-buffer' tensors have no `data` to read (reading it throws). */
+  readonly location?: string;
+  /** Frees a GPU tensor's buffer. */
+  dispose?(): void;
 }
 
 /** The part of an ONNX Runtime `InferenceSession` that seqc uses. */
@@ -30,6 +34,8 @@ export interface OrtModule {
         readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
         /** The files the model's external-data initializers name: `path` is the model's `location`, `data` the bytes (or, on Node, a file path). */
         readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array | string }[];
+        /** Per output, where a run leaves it: onnxruntime-web's WebGPU provider keeps 'gpu-buffer' outputs on the GPU. */
+        readonly preferredOutputLocation?: Readonly<Record<string, 'cpu' | 'gpu-buffer'>>;
       },
     ): Promise<OrtSession>;
   };

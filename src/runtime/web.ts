@@ -51,14 +51,20 @@ export async function loadModel(
 
 /**
  * Opens a decoder bundle for `generate` (src/runtime/generate.ts) on onnxruntime-web. A bundle
- * built with tokenizers also reads and writes text: `bundle.generateText(["…"])`.
+ * built with tokenizers also reads and writes text: `bundle.generateText(["…"])`. When
+ * `executionProviders` starts with `'webgpu'`, the decoder state stays on the GPU between steps
+ * (`stateLocation`, default `'gpu-buffer'` there); on wasm it is always `'cpu'`.
  */
 export async function loadBundle(
   source: BundleSource,
   options: LoadBundleOptions & Pick<WebModelOptions, 'wasmPaths' | 'numThreads'> = {},
 ): Promise<{ bundle?: TextBundle; diagnostics: Diagnostic[] }> {
   configure(options);
-  const loaded = await loadBundleOn(ort, source, { executionProviders: options.executionProviders ?? ['wasm'] });
+  const executionProviders = options.executionProviders ?? ['wasm'];
+  const loaded = await loadBundleOn(ort, source, {
+    executionProviders,
+    stateLocation: stateLocationFor(executionProviders, options.stateLocation),
+  });
   if (loaded.bundle === undefined) return { diagnostics: loaded.diagnostics };
   const text = await withTokenizers(loaded.bundle, source.files);
   return { ...text, diagnostics: [...loaded.diagnostics, ...text.diagnostics] };
@@ -117,6 +123,20 @@ export async function fetchBundle(
 export * from './api.js';
 
 // Internals.
+
+/**
+ * The state stays on the GPU only when the sessions' first provider is WebGPU, and then unless asked not to.
+ * It stays on the CPU where ONNX Runtime would fall back to wasm for want of WebGPU (no `navigator.gpu`), and
+ * with onnxruntime-web's worker proxy, which refuses `preferredOutputLocation`.
+ */
+function stateLocationFor(
+  executionProviders: readonly string[],
+  asked: LoadBundleOptions['stateLocation'],
+): 'cpu' | 'gpu-buffer' {
+  const webgpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== undefined;
+  if (executionProviders[0] !== 'webgpu' || !webgpu || ort.env.wasm.proxy === true) return 'cpu';
+  return asked ?? 'gpu-buffer';
+}
 
 function configure(options: Pick<WebModelOptions, 'wasmPaths' | 'numThreads'>): void {
   if (options.wasmPaths !== undefined)
