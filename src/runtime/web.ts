@@ -63,7 +63,7 @@ export async function loadBundle(
   const executionProviders = options.executionProviders ?? ['wasm'];
   const loaded = await loadBundleOn(ort, source, {
     executionProviders,
-    stateLocation: stateLocationFor(executionProviders, options.stateLocation),
+    stateLocation: await stateLocationFor(executionProviders, options.stateLocation),
   });
   if (loaded.bundle === undefined) return { diagnostics: loaded.diagnostics };
   const text = await withTokenizers(loaded.bundle, source.files);
@@ -126,16 +126,25 @@ export * from './api.js';
 
 /**
  * The state stays on the GPU only when the sessions' first provider is WebGPU, and then unless asked not to.
- * It stays on the CPU where ONNX Runtime would fall back to wasm for want of WebGPU (no `navigator.gpu`), and
- * with onnxruntime-web's worker proxy, which refuses `preferredOutputLocation`.
+ * It stays on the CPU where ONNX Runtime would fall back to wasm for want of WebGPU (no `navigator.gpu`, or
+ * no adapter from it), and with onnxruntime-web's worker proxy, which refuses `preferredOutputLocation`.
  */
-function stateLocationFor(
+async function stateLocationFor(
   executionProviders: readonly string[],
   asked: LoadBundleOptions['stateLocation'],
-): 'cpu' | 'gpu-buffer' {
-  const webgpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== undefined;
-  if (executionProviders[0] !== 'webgpu' || !webgpu || ort.env.wasm.proxy === true) return 'cpu';
-  return asked ?? 'gpu-buffer';
+): Promise<'cpu' | 'gpu-buffer'> {
+  if (executionProviders[0] !== 'webgpu' || ort.env.wasm.proxy === true || asked === 'cpu') return 'cpu';
+  return (await hasWebGpuAdapter()) ? 'gpu-buffer' : 'cpu';
+}
+
+async function hasWebGpuAdapter(): Promise<boolean> {
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
+  if (gpu === undefined) return false;
+  try {
+    return (await gpu.requestAdapter()) !== null;
+  } catch {
+    return false;
+  }
 }
 
 function configure(options: Pick<WebModelOptions, 'wasmPaths' | 'numThreads'>): void {
