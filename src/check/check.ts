@@ -42,6 +42,7 @@ export function check(ast: ModelAst): CheckResult {
   if (decoder === undefined) finishModel(chainContext, ast, chains);
   else finishEncoder(chainContext, chains);
   checkFeedNames(decls, chainContext.outputs, diagnostics);
+  if (decoder !== undefined) checkBundleNames(decls, diagnostics);
   if (hasErrors(diagnostics) || (decoder !== undefined && decoderIr === undefined)) return { diagnostics };
   const parameters = [...chainContext.ops.flatMap(parametersOf)];
   if (decoderIr !== undefined) parameters.push(...decoderParameters(decoderIr.decoder));
@@ -125,6 +126,48 @@ function checkBlockStructure(
         ),
       );
     }
+  }
+}
+
+/**
+ * The names a bundle's graphs give their own inputs and outputs (docs/seq2seq.md): the scoring graph's
+ * `tgt_in` and `logits`, the encoder's `memory`, `h0`, `c0`, the step's state and choice, and the greedy
+ * graph's `tokens` and `lengths`. A model input by one of these names would meet it in some graph.
+ */
+const bundleNames: ReadonlySet<string> = new Set([
+  'tgt_in',
+  'logits',
+  'memory',
+  'h0',
+  'c0',
+  'tokens',
+  'lengths',
+  'h',
+  'c',
+  'feed',
+  'h_out',
+  'c_out',
+  'attention',
+  'feed_out',
+  'next_token',
+  'next_log_prob',
+  'top_tokens',
+  'top_log_probs',
+  'top_logits',
+]);
+
+function checkBundleNames(decls: readonly InputDecl[], diagnostics: Diagnostic[]): void {
+  for (const decl of decls) {
+    if (!bundleNames.has(decl.name.text)) continue;
+    diagnostics.push(
+      error(
+        'SEQ091',
+        decl.name.span,
+        `an input of a model with a decoder cannot be named \`${decl.name.text}\`: the bundle's graphs use that name for their own values`,
+        'name the source `src` and its lengths `src_lengths`, as docs/seq2seq.md does',
+        { names: [decl.name.text] },
+      ),
+    );
   }
 }
 

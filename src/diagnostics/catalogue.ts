@@ -152,6 +152,11 @@ export const catalogue = {
   },
 
   // Weights files.
+  SEQ091: {
+    stage: 'check',
+    title:
+      "An input of a model with a decoder takes a name the bundle's graphs use for their own values (`tokens`, `memory`, …).",
+  },
   SEQ100: { stage: 'weights', title: 'The weights file is not a valid safetensors file.' },
   SEQ101: { stage: 'weights', title: 'A tensor in the weights file has an element type seqc cannot read.' },
   SEQ102: { stage: 'weights', title: "The weights file's tensors do not match the model's parameters." },

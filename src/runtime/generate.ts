@@ -411,6 +411,8 @@ async function decoderSession(
   const { ort, manifest } = sessions;
   const { layers, hidden } = manifest.state;
   const stepInputs = new Set(manifest.files.step.inputs);
+  // The step reads the source lengths under the spec's name for them (`src_lengths` in docs/seq2seq.md).
+  const lengthsInput = manifest.source === undefined ? 'src_lengths' : manifest.source.lengths;
   const zeros = (dims: readonly number[]): OrtTensor =>
     new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
   const ownAll = (out: Record<string, OrtTensor>): void => {
@@ -422,13 +424,13 @@ async function decoderSession(
 
   if (sessions.encoder !== undefined) {
     const file = manifest.files.encoder!.path;
-    const feeds = paddedSource(ort, src);
+    const { feeds, lengths } = paddedSource(ort, src, manifest.source);
     const out = await sessions.encoder.run(feeds);
     ownAll(out);
     const memory = floatTensorOutput(out, 'memory', file);
     if (memory.dims.length !== 3 || memory.dims[0] !== batch)
       throw new Error(`the encoder's memory has dims [${memory.dims.join(', ')}], not [${batch}, src_time, D]`);
-    source = { memory, lengths: feeds['src_lengths']!.data };
+    source = { memory, lengths: lengths.data };
     const h0 = floatTensorOutput(out, 'h0', file);
     checkDims(h0, stateDims, 'h0');
     const c0 = 'c0' in out ? floatTensorOutput(out, 'c0', file) : undefined;
@@ -546,10 +548,10 @@ async function decoderSession(
       const feeds: Record<string, OrtTensor> = { tokens: tokenFeed.fill(tokens), h: fed.h };
       if (fed.c !== undefined) feeds['c'] = fed.c;
       if (fed.feed !== undefined) feeds['feed'] = fed.feed;
-      if (stepInputs.has('memory') || stepInputs.has('src_lengths')) {
+      if (stepInputs.has('memory') || (lengthsInput !== undefined && stepInputs.has(lengthsInput))) {
         const { memory, lengths } = await sourceFor(state.origins);
         if (stepInputs.has('memory')) feeds['memory'] = memory;
-        if (stepInputs.has('src_lengths')) feeds['src_lengths'] = lengths;
+        if (lengthsInput !== undefined && stepInputs.has(lengthsInput)) feeds[lengthsInput] = lengths;
       }
       gpu?.countStep([fed.h, fed.c, fed.feed, feeds['memory']]);
       const answer = choice.answer(need);
@@ -710,7 +712,7 @@ async function runGreedy(sessions: Sessions, greedyGraph: OrtSession, rows: Rows
   try {
     const feeds =
       manifest.kind === 'seq2seq'
-        ? paddedSource(ort, rows)
+        ? paddedSource(ort, rows, manifest.source).feeds
         : {
             prompt: new ort.Tensor(
               'int64',
@@ -737,15 +739,31 @@ async function runGreedy(sessions: Sessions, greedyGraph: OrtSession, rows: Rows
   }
 }
 
-/** `src` padded with 0 to `[batch, max length]`, and `src_lengths`. */
-function paddedSource(ort: OrtModule, rows: Rows): Record<string, OrtTensor & { data: BigInt64Array }> {
+/**
+ * The source rows padded with 0 to `[batch, max length]`, and their lengths, fed under the names the
+ * spec gives them (the manifest's `source`; `src` and `src_lengths` in docs/seq2seq.md).
+ */
+function paddedSource(
+  ort: OrtModule,
+  rows: Rows,
+  names: BundleManifest['source'],
+): { feeds: Record<string, OrtTensor>; lengths: OrtTensor & { data: BigInt64Array } } {
   const time = rows.reduce((longest, r) => Math.max(longest, r.length), 1);
-  const src = new BigInt64Array(rows.length * time);
-  rows.forEach((row, b) => row.forEach((id, t) => (src[b * time + t] = BigInt(id))));
-  const lengths = BigInt64Array.from(rows, (r) => BigInt(r.length));
+  const ids = new BigInt64Array(rows.length * time);
+  rows.forEach((row, b) => row.forEach((id, t) => (ids[b * time + t] = BigInt(id))));
+  const lengths = new ort.Tensor(
+    'int64',
+    BigInt64Array.from(rows, (r) => BigInt(r.length)),
+    [rows.length],
+  ) as OrtTensor & { data: BigInt64Array };
+  const input = names?.input ?? 'src';
+  const lengthsName = names === undefined ? 'src_lengths' : names.lengths;
   return {
-    src: new ort.Tensor('int64', src, [rows.length, time]) as OrtTensor & { data: BigInt64Array },
-    src_lengths: new ort.Tensor('int64', lengths, [rows.length]) as OrtTensor & { data: BigInt64Array },
+    feeds: {
+      [input]: new ort.Tensor('int64', ids, [rows.length, time]),
+      ...(lengthsName === undefined ? {} : { [lengthsName]: lengths }),
+    },
+    lengths,
   };
 }
 
@@ -926,7 +944,8 @@ function appendAll<T>(to: T[], items: readonly T[]): void {
 function sourceVocabulary(manifest: BundleManifest, files: BundleSource['files']): number | undefined {
   const encoder = manifest.files.encoder === undefined ? undefined : files[manifest.files.encoder.path];
   if (encoder === undefined) return undefined;
-  return readSignature(encoder, manifest.files.encoder!.path).signature?.inputs.find((i) => i.name === 'src')?.vocab;
+  const input = manifest.source?.input ?? 'src';
+  return readSignature(encoder, manifest.files.encoder!.path).signature?.inputs.find((i) => i.name === input)?.vocab;
 }
 
 function emptyRowProblems(rows: Rows, name: string): Diagnostic[] {

@@ -18,6 +18,8 @@ export interface BundleShape {
   readonly cell: BundleManifest['state']['cell'];
   readonly inputFeed: boolean;
   readonly attention: boolean;
+  /** The source input and its lengths, as the spec names them (`src`, `src_lengths` in docs/seq2seq.md). */
+  readonly source?: BundleManifest['source'];
 }
 
 /**
@@ -31,18 +33,20 @@ export function documentedNames(shape: BundleShape): {
   greedy: FileNames;
 } {
   const lstm = shape.cell === 'lstm';
-  const source = shape.kind === 'seq2seq' ? ['src', 'src_lengths'] : [];
+  const input = shape.source?.input ?? 'src';
+  const lengths = shape.source === undefined ? 'src_lengths' : shape.source.lengths;
+  const source = shape.kind === 'seq2seq' ? [input, ...(lengths === undefined ? [] : [lengths])] : [];
   return {
     scoring: { inputs: [...source, 'tgt_in'], outputs: ['logits'] },
     ...(shape.kind === 'seq2seq'
-      ? { encoder: { inputs: ['src', 'src_lengths'], outputs: ['memory', 'h0', ...(lstm ? ['c0'] : [])] } }
+      ? { encoder: { inputs: source, outputs: ['memory', 'h0', ...(lstm ? ['c0'] : [])] } }
       : {}),
     step: {
       inputs: [
         'tokens',
         'h',
         ...(lstm ? ['c'] : []),
-        ...(shape.kind === 'seq2seq' ? ['memory', 'src_lengths'] : []),
+        ...(shape.kind === 'seq2seq' ? ['memory', ...source.slice(1)] : []),
         ...(shape.inputFeed ? ['feed'] : []),
       ],
       outputs: [
@@ -53,7 +57,7 @@ export function documentedNames(shape: BundleShape): {
         ...(shape.inputFeed ? ['feed_out'] : []),
       ],
     },
-    greedy: { inputs: shape.kind === 'seq2seq' ? ['src', 'src_lengths'] : ['prompt'], outputs: ['tokens', 'lengths'] },
+    greedy: { inputs: shape.kind === 'seq2seq' ? source : ['prompt'], outputs: ['tokens', 'lengths'] },
   };
 }
 
@@ -276,6 +280,7 @@ function stepProblems(manifest: BundleManifest): ManifestIssue[] {
     cell: manifest.state.cell,
     inputFeed: manifest.inputFeed,
     attention: true,
+    ...(manifest.source === undefined ? {} : { source: manifest.source }),
   }).step;
   for (const name of inputs) {
     if (!expected.inputs.includes(name))
@@ -299,7 +304,8 @@ function stepProblems(manifest: BundleManifest): ManifestIssue[] {
   }
   if (manifest.kind === 'seq2seq') {
     // The step masks the memory by the source lengths only when the spec declares them (`source.lengths`).
-    const reads = manifest.source?.lengths === undefined ? ['memory'] : ['memory', 'src_lengths'];
+    const lengths = manifest.source?.lengths;
+    const reads = lengths === undefined ? ['memory'] : ['memory', lengths];
     for (const name of reads) {
       if (!inputs.includes(name)) at('files.step.inputs', `lacks \`${name}\`, which a seq2seq step reads`);
     }
