@@ -115,8 +115,8 @@ async function main(): Promise<void> {
   await bundles.choice.release();
   await bundles.logits.release();
   const label: Record<Strategy, string> = {
-    greedy: "greedy, host loop reading the step graph's ArgMax",
-    beam: "beam 4, host loop reading the step graph's TopK",
+    greedy: "greedy, host loop reading the step graph's TopK, k = 1",
+    beam: "beam 4, host loop reading the step graph's TopK, k = 5",
     loop: 'greedy, the ONNX Loop graph (no host code)',
     'greedy-logits': 'greedy, host loop reading the logits (as before)',
     'beam-logits': 'beam 4, host loop reading the logits (as before)',
@@ -141,11 +141,12 @@ numbers, which depend on the machine and its load.
   attention, vocabulary 8000), seed-0 weights, so \`eos\` comes at random and rows stop at different steps.
 - Sources: ${srcTime} steps at most, lengths varying per row; \`max_length\` ${compiled.bundle.manifest.maxLength}.
 - Tokens counted: generated tokens up to and including \`eos\`; beam counts the best hypothesis.
-- The host loop fetches from the step graph only what its search reads: greedy the ArgMax \`next_token\` and
-  \`next_log_prob\`, beam the TopK \`top_tokens\`, \`top_log_probs\`, \`top_logits\` (docs/seq2seq.md), besides the
-  state, which goes back in as it came out. The rows "as before" load the same bundle with a manifest that lists no
-  choice outputs, so the host loop reads the \`[rows, V]\` logits and chooses in JavaScript, as bundles before the
-  choice outputs do. ONNX Runtime runs every node of the step graph whichever outputs are fetched.
+- The host loop fetches from the step graph only what its search reads and feeds its TopK the count it needs
+  (\`top_k\`, docs/seq2seq.md): greedy k = 1 and reads \`next_token\`, \`next_log_prob\`; beam 4 k = 5 and reads
+  \`top_tokens\`, \`top_log_probs\`, \`top_logits\`; besides the state, which goes back in as it came out. The rows
+  "as before" load the same bundle with a manifest that lists no choice outputs, so the host loop reads the
+  \`[rows, V]\` logits and chooses in JavaScript, as bundles before the choice outputs do. ONNX Runtime runs every
+  node of the step graph whichever outputs are fetched.
 - The Loop graph decodes every row for as long as the longest row; the host loop drops rows as they finish.
 - Runtime: onnxruntime-node ${readVersion('onnxruntime-node')}, CPU execution provider; Node ${process.version};
   ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} logical cores); load average ${loadavg()[0]!.toFixed(1)} at the start${load.allowLoad ? ' (recorded with --allow-load: the machine was not quiet)' : ''}.

@@ -682,6 +682,8 @@ async function hostLoopGenerator(
           c,
           memory: encoded.memory!,
           src_lengths: feeds.src_lengths!,
+          // The generic step graph's TopK count (docs/seq2seq.md); this loop reads the logits.
+          ...(step.inputNames.includes('top_k') ? { top_k: new ort.Tensor('int64', BigInt64Array.of(1n), [1]) } : {}),
         });
         h = out.h_out!;
         c = out.c_out!;

@@ -274,6 +274,8 @@ describe('seqc generate', () => {
       `memory=${memory}`,
       '--input',
       'src_lengths=[2]',
+      '--input',
+      'top_k=[1]',
     );
     expect(ok.code).toBe(0);
     const tooLong = await seqc(
@@ -285,6 +287,8 @@ describe('seqc generate', () => {
       `memory=${memory}`,
       '--input',
       'src_lengths=[3]',
+      '--input',
+      'top_k=[1]',
     );
     expect(tooLong.code).toBe(1);
     expect(tooLong.err).toContain('src_lengths[0] is 3, outside [1, 2]');

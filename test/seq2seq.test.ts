@@ -280,6 +280,8 @@ async function runStep(
     feeds.memory = source.memory;
     feeds.src_lengths = source.lengths;
   }
+  // The step graph's TopK returns `top_k` candidates per row; this decoding reads only the first.
+  if (step?.inputNames.includes('top_k')) feeds.top_k = new ort.Tensor('int64', BigInt64Array.of(1n), [1]);
   const out = await run(step, feeds);
   const next: GraphState = {
     h: out.h_out!,
@@ -695,7 +697,7 @@ for (const c of seq2seqCases) {
       });
       expect(manifest.files.step).toEqual({
         path: 'case.step.onnx',
-        inputs: ['tokens', 'h', ...(isLstm ? ['c'] : []), 'memory', 'src_lengths', ...(feed ? ['feed'] : [])],
+        inputs: ['tokens', 'h', ...(isLstm ? ['c'] : []), 'memory', 'src_lengths', ...(feed ? ['feed'] : []), 'top_k'],
         outputs: [
           'logits',
           'h_out',
@@ -943,7 +945,7 @@ for (const c of languageModelCases) {
       expect(manifest.files.scoring).toEqual({ path: 'case.onnx', inputs: ['tgt_in'], outputs: ['logits'] });
       expect(manifest.files.step).toEqual({
         path: 'case.step.onnx',
-        inputs: ['tokens', 'h', ...(isLstm ? ['c'] : [])],
+        inputs: ['tokens', 'h', ...(isLstm ? ['c'] : []), 'top_k'],
         outputs: ['logits', 'h_out', ...(isLstm ? ['c_out'] : []), ...choiceOutputs],
       });
       expect(manifest.files.greedy).toEqual({
@@ -1420,7 +1422,7 @@ describe('specs/translator.seq', () => {
         encoder: { path: 'translator.encoder.onnx', inputs: ['src', 'src_lengths'], outputs: ['memory', 'h0', 'c0'] },
         step: {
           path: 'translator.step.onnx',
-          inputs: ['tokens', 'h', 'c', 'memory', 'src_lengths'],
+          inputs: ['tokens', 'h', 'c', 'memory', 'src_lengths', 'top_k'],
           outputs: ['logits', 'h_out', 'c_out', 'attention', ...choiceOutputs],
         },
         greedy: { path: 'translator.greedy.onnx', inputs: ['src', 'src_lengths'], outputs: ['tokens', 'lengths'] },

@@ -132,6 +132,8 @@ async function checkDecoder(name: string, emitted: Emitted): Promise<void> {
     }
   }
   if (d.attention?.inputFeed === true) stepFeeds.feed = stepArgs.feed = randomFloats(23, [batch, hidden]);
+  // The count of candidates the step graph's TopK returns; the emitted module has no such argument.
+  stepFeeds.top_k = { dtype: 'int64', shape: [1], data: [Math.min(d.vocab, 7)] };
   calls.push({ method: 'step', inputs: stepArgs });
   const step = await runOnnx(graph(emitted, 'step'), stepFeeds);
   const torch = runEmitted(emitted, calls);

@@ -256,7 +256,7 @@ afterAll(() => {
  * values bit for bit, except the outputs `mayDiffer` names ('all' for every float output), which must
  * agree within SAME. Token ids must always be identical.
  */
-/** The step graph's TopK outputs (docs/seq2seq.md), which only the generic target has. */
+/** The step graph's TopK outputs (docs/seq2seq.md), which only the generic target has (with its `top_k` input). */
 const topKOutputs = ['top_tokens', 'top_log_probs', 'top_logits'];
 
 async function expectSameOutputs(
@@ -552,7 +552,11 @@ describe('encoder–decoder models and language models: every graph of the webgp
       const generic = compiled(spec, 'generic').bundle!;
       const webgpu = compiled(spec, 'webgpu').bundle!;
       const genericStep = generic.manifest.files.step;
-      const step = { ...genericStep, outputs: genericStep.outputs.filter((n) => !topKOutputs.includes(n)) };
+      const step = {
+        ...genericStep,
+        inputs: genericStep.inputs.filter((n) => n !== 'top_k'),
+        outputs: genericStep.outputs.filter((n) => !topKOutputs.includes(n)),
+      };
       expect(webgpu.manifest).toEqual({
         ...generic.manifest,
         target: 'webgpu',
@@ -619,6 +623,7 @@ describe('encoder–decoder models and language models: every graph of the webgp
         h: state([layers, BATCH, HIDDEN]),
         c: state([layers, BATCH, HIDDEN]),
         feed: state([BATCH, HIDDEN]),
+        top_k: new ort.Tensor('int64', BigInt64Array.of(3n), [1]),
         ...(c.encoder === undefined
           ? {}
           : { memory: state([BATCH, TIME, generic.manifest.memoryDim!]), src_lengths: source['src_lengths']! }),
@@ -707,6 +712,7 @@ describe('specs/: the webgpu graphs give the generic outputs', () => {
           c: state([manifest.state.layers, 2, manifest.state.hidden]),
           memory: state([2, 5, manifest.memoryDim!]),
           src_lengths: lengths,
+          top_k: new ort.Tensor('int64', BigInt64Array.of(4n), [1]),
         },
       );
     });

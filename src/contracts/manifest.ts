@@ -5,10 +5,11 @@
 export type BundleRole = 'scoring' | 'encoder' | 'step' | 'greedy';
 
 /**
- * The candidates per row that a step graph with choice outputs returns (`top_tokens`, `top_log_probs`,
- * `top_logits`, docs/seq2seq.md): min(V, stepCandidates). Searches that need more read the logits.
+ * The candidates per row that a step graph with choice outputs but no `top_k` input returns (`top_tokens`,
+ * `top_log_probs`, `top_logits`, docs/seq2seq.md): min(V, fixedStepCandidates). Step graphs compiled since
+ * take the count as their `top_k` input. Searches that need more than a fixed count read the logits.
  */
-export const stepCandidates = 64;
+export const fixedStepCandidates = 64;
 
 export interface BundleFileEntry {
   /** The file name, relative to the manifest's folder, such as `translator.step.onnx`. */

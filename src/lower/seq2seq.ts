@@ -122,6 +122,8 @@ function bundleSignature(ir: ModelIR, graph: GraphProto, role: BundleRole): Mode
         return { ...base, role: 'data', ...(sourceVocab?.kind === 'embedding' ? { vocab: sourceVocab.vocab } : {}) };
       if (['tgt_in', 'tokens', 'prompt'].includes(i.name))
         return { ...base, role: 'data', vocab: decoder.embedding.vocab };
+      // The step's TopK count (docs/seq2seq.md) is checked as ids are: `vocab` bounds it, so k ≤ V passes.
+      if (role === 'step' && i.name === 'top_k') return { ...base, role: 'data', vocab: decoder.vocab + 1 };
       return { ...base, role: i.type.elemType === DataType.FLOAT ? 'state' : 'data' };
     }),
     outputs: graph.outputs.map((o) => ({ name: o.name, dtype: dtypeOf(o.type.elemType), dims: dims(o) })),

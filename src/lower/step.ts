@@ -4,7 +4,7 @@ import { assertNever } from '../contracts/assert.js';
 import type { AttentionOp, DecoderStepOp, RecurrentOp } from '../ir/ir.js';
 import * as onnx from './ops.js';
 import type { GraphProto, ValueInfoProto } from '../onnx/types.js';
-import { dimValue, GraphBuilder, type TensorType } from './builder.js';
+import { dimParam, dimValue, GraphBuilder, type TensorType } from './builder.js';
 import { emitRecurrentNode, Lowering } from './lower.js';
 import {
   type DecoderContext,
@@ -21,7 +21,8 @@ import { attend, attentionalVector } from './attention.js';
 
 /**
  * `tokens`, `h`, `c`, `memory`, lengths, `feed` → `logits`, `h_out`, `c_out`, `attention`, `feed_out`, and the
- * choice made inside the graph: `next_token`, `next_log_prob`, `top_tokens`, `top_log_probs`, `top_logits`.
+ * choice made inside the graph: `next_token`, `next_log_prob`, and where the target has TopK, `top_tokens`,
+ * `top_log_probs`, `top_logits` for the `top_k` input.
  */
 export function stepGraph(ctx: DecoderContext): GraphProto {
   const b = new GraphBuilder(ctx.options.opset);
@@ -41,7 +42,7 @@ export function stepGraph(ctx: DecoderContext): GraphProto {
   const feedDim = dimValue(ctx.sizes.hidden);
   if (ctx.decoder.attention?.inputFeed === true) inputs.push(info('feed', float([batch, feedDim])));
   for (const i of inputs) b.reserve(i.name);
-  for (const name of [...stepOutputNames, ...choiceOutputNames]) b.reserve(name);
+  for (const name of [...stepOutputNames, ...choiceOutputNames, 'top_k']) b.reserve(name);
   const state: StepState = {
     h: 'h',
     ...(ctx.isLstm ? { c: 'c' } : {}),
@@ -60,15 +61,20 @@ export function stepGraph(ctx: DecoderContext): GraphProto {
   expose(out.attention, 'attention', float([batch, srcTime]));
   expose(out.feed, 'feed_out', float([batch, feedDim]));
   // The choice's nodes write the graph outputs themselves, without an Identity: WebGPU has no int64 Identity.
-  const choice = stepChoice(ctx, b, out.logits);
-  outputs.push(info('next_token', int64([batch])), info('next_log_prob', float([batch])));
-  if (choice.top !== undefined) {
-    const k = dimValue(choice.top.count);
+  if (ctx.target.stepTopK) {
+    inputs.push(info('top_k', int64([dimValue(1)])));
+    topKChoice(ctx, b, out.logits, 'top_k');
+    const k = dimParam('top_k');
     outputs.push(
+      info('next_token', int64([batch])),
+      info('next_log_prob', float([batch])),
       info('top_tokens', int64([batch, k])),
       info('top_log_probs', float([batch, k])),
       info('top_logits', float([batch, k])),
     );
+  } else {
+    argMaxChoice(ctx, b, out.logits);
+    outputs.push(info('next_token', int64([batch])), info('next_log_prob', float([batch])));
   }
   return graphOf(b, `${ctx.ir.name}_step`, inputs, outputs, 'One decoder step (docs/seq2seq.md).');
 }
@@ -76,24 +82,63 @@ export function stepGraph(ctx: DecoderContext): GraphProto {
 const stepOutputNames = ['logits', 'h_out', 'c_out', 'attention', 'feed_out'] as const;
 const choiceOutputNames = ['next_token', 'next_log_prob', 'top_tokens', 'top_log_probs', 'top_logits'] as const;
 
-/** The choice computed inside the step graph, so that a search reads a few values per row instead of the logits. */
-interface StepChoice {
-  /** The log-softmax of the largest logit, `[batch]`: the log-probability of `next_token`. */
-  readonly nextLogProb: string;
-  /** Where the target has TopK: the k best ids, their log-softmax values and their logits, `[batch, k]`. */
-  readonly top?: {
-    readonly count: number;
-    readonly tokens: string;
-    readonly logProbs: string;
-    readonly logits: string;
-  };
+/**
+ * The choice where the target has TopK: the `top_k` best ids of one step's logits `[batch, V]` (largest first, the
+ * lower id first among equals), their logits and their log-softmax values. `next_token` and `next_log_prob` are the
+ * first column, so the graph makes one pass for the choice where it made an ArgMax and a TopK(64): TopK's order among
+ * equals is ArgMax's, the lowest id. A greedy search feeds `top_k` = 1.
+ */
+function topKChoice(ctx: DecoderContext, b: GraphBuilder, logits: string, k: string): void {
+  const { batch, vocab } = ctx.sizes;
+  const where = ctx.where();
+  const path = 'decoder/choice';
+  const columns = dimParam('top_k');
+  onnx.topK(
+    b,
+    `${path}/TopK`,
+    [logits, k],
+    {
+      values: { name: 'top_logits', type: float([batch, columns]) },
+      indices: { name: 'top_tokens', type: int64([batch, columns]) },
+    },
+    { axis: 1, largest: 1, sorted: 1 },
+    where,
+  );
+  // ONNX Runtime's LogSoftmax is vectorized and several times faster than its ReduceLogSumExp over the same row.
+  const logProbs = b.fresh(`${path}/log_probs`);
+  ctx.target.logSoftmax(b, path, logits, { name: logProbs, type: float([batch, dimValue(vocab)]) }, where);
+  onnx.gatherElements(
+    b,
+    `${path}/top/GatherElements`,
+    [logProbs, 'top_tokens'],
+    { name: 'top_log_probs', type: float([batch, columns]) },
+    { axis: 1 },
+    where,
+  );
+  const first = b.int64Initializer(`${path}/first`, [0], []);
+  onnx.gather(
+    b,
+    `${path}/next/Gather`,
+    ['top_tokens', first],
+    { name: 'next_token', type: int64([batch]) },
+    { axis: 1 },
+    where,
+  );
+  onnx.gather(
+    b,
+    `${path}/next/log_prob/Gather`,
+    ['top_log_probs', first],
+    { name: 'next_log_prob', type: float([batch]) },
+    { axis: 1 },
+    where,
+  );
 }
 
 /**
- * ArgMax of one step's logits `[batch, V]` into the graph output `next_token` (the lowest id among equals), the
- * log-softmax's largest value, and, where the target has TopK, the k = min(V, 64) best ids and their values.
+ * The choice where the target has no TopK (WebGPU): ArgMax of one step's logits `[batch, V]` into `next_token` (the
+ * lowest id among equals) and the log-softmax's largest value into `next_log_prob`.
  */
-function stepChoice(ctx: DecoderContext, b: GraphBuilder, logits: string): StepChoice {
+function argMaxChoice(ctx: DecoderContext, b: GraphBuilder, logits: string): void {
   const { batch, vocab } = ctx.sizes;
   const where = ctx.where();
   const path = 'decoder/choice';
@@ -108,42 +153,15 @@ function stepChoice(ctx: DecoderContext, b: GraphBuilder, logits: string): StepC
   const logProbs = b.fresh(`${path}/log_probs`);
   ctx.target.logSoftmax(b, path, logits, { name: logProbs, type: float([batch, dimValue(vocab)]) }, where);
   // The largest log-probability is the one at the ArgMax: log-softmax keeps the order of the logits.
-  const nextLogProb = 'next_log_prob';
   onnx.reduceMax(
     b,
     `${path}/next/ReduceMax`,
     logProbs,
     { values: [1], initializer: `${path}/next/axes` },
-    { name: nextLogProb, type: float([batch]) },
+    { name: 'next_log_prob', type: float([batch]) },
     { keepdims: 0 },
     where,
   );
-  const count = ctx.target.stepCandidates(vocab);
-  if (count === undefined) return { nextLogProb };
-  const k = b.int64Initializer(`${path}/k`, [count]);
-  const topLogits = 'top_logits';
-  const topTokens = 'top_tokens';
-  onnx.topK(
-    b,
-    `${path}/TopK`,
-    [logits, k],
-    {
-      values: { name: topLogits, type: float([batch, dimValue(count)]) },
-      indices: { name: topTokens, type: int64([batch, dimValue(count)]) },
-    },
-    { axis: 1, largest: 1, sorted: 1 },
-    where,
-  );
-  const topLogProbs = 'top_log_probs';
-  onnx.gatherElements(
-    b,
-    `${path}/top/GatherElements`,
-    [logProbs, topTokens],
-    { name: topLogProbs, type: float([batch, dimValue(count)]) },
-    { axis: 1 },
-    where,
-  );
-  return { nextLogProb, top: { count, tokens: topTokens, logProbs: topLogProbs, logits: topLogits } };
 }
 
 /** One decoder step (docs/seq2seq.md) emitted into `b`, which may be a Loop body: the step's ops in order. */

@@ -1,6 +1,5 @@
 // The compile target as one object, chosen once from the compile option: every place where a generic graph and a webgpu graph differ asks it.
 
-import { stepCandidates } from '../contracts/manifest.js';
 import { DataType, type GraphProto, type OnnxDim } from '../onnx/types.js';
 import { dimValue, type GraphBuilder, type TensorType } from './builder.js';
 import * as onnx from './ops.js';
@@ -88,10 +87,10 @@ export interface Target {
     where: string,
   ): void;
   /**
-   * The candidates per row that the step graph's TopK returns for a vocabulary of `vocab` (docs/seq2seq.md), or
-   * undefined where the step graph has no TopK outputs (WebGPU has no TopK kernel; searches read the logits).
+   * Whether the step graph chooses with a TopK whose k is its `top_k` input (docs/seq2seq.md); WebGPU has no TopK
+   * kernel, so its step graph has only the ArgMax choice and searches that need more read the logits.
    */
-  stepCandidates(vocab: number): number | undefined;
+  readonly stepTopK: boolean;
   /** A bundle's scoring graph: one Loop over the target steps, or (without Loop) all steps at once. */
   bundleScoringGraph(graphs: BundleGraphs): GraphProto;
   /** A bundle's greedy graph: a Loop, or the steps unrolled up to max_length. */
@@ -117,7 +116,7 @@ const genericTarget: Target = {
     b.floatInitializer(transposedName, [columns, rows], transpose2d(data, rows, columns), `${name} transposed`),
   logSoftmax: (b, label, input, out, where) =>
     onnx.logSoftmax(b, `${label}/LogSoftmax`, [input], out, { axis: -1 }, where),
-  stepCandidates: (vocab) => Math.min(vocab, stepCandidates),
+  stepTopK: true,
   bundleScoringGraph: (graphs) => graphs.scoringGraph(),
   bundleGreedyGraph: (graphs) => graphs.greedyGraph(),
   manifestFields: {},
@@ -134,7 +133,7 @@ const webgpuTarget: Target = {
     op.cell === 'rnn' ? rnnAsGru(b, weight, op, layer, direction, inputSize, path) : undefined,
   matMulWeight: transposedInGraph,
   logSoftmax: (b, label, input, out, where) => logSoftmax(b, input, out.name, out.type, `${label}/log_softmax`, where),
-  stepCandidates: () => undefined,
+  stepTopK: false,
   bundleScoringGraph: (graphs) => graphs.scoringGraphWithoutLoop(),
   bundleGreedyGraph: (graphs) => graphs.greedyGraphUnrolled(),
   manifestFields: { target: 'webgpu' },

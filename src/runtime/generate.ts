@@ -4,7 +4,7 @@ import { error, spanOfWhole, type Diagnostic } from '../diagnostics/diagnostic.j
 import { assertNever } from '../contracts/assert.js';
 import { parseManifest, type BundleFile, type BundleManifest } from './manifest.js';
 import { generationLimits } from '../contracts/limits.js';
-import { stepCandidates } from '../contracts/manifest.js';
+import { fixedStepCandidates } from '../contracts/manifest.js';
 import {
   beamSearch,
   greedy,
@@ -526,7 +526,7 @@ async function decoderSession(
   };
 
   const stepOutputs = new Set(manifest.files.step.outputs);
-  const choice = new StepChoice(stepOutputs, manifest.vocab, manifest.files.step.path);
+  const choice = new StepChoice(ort, stepInputs, stepOutputs, manifest.vocab, manifest.files.step.path);
   const tokenFeed = new TokenFeed(ort);
   const state = ['h_out', 'c_out', 'feed_out', 'attention'].filter((n) => stepOutputs.has(n));
   const fetches: Record<StepAnswer, string[]> = {
@@ -555,6 +555,8 @@ async function decoderSession(
       }
       gpu?.countStep([fed.h, fed.c, fed.feed, feeds['memory']]);
       const answer = choice.answer(need);
+      const topK = choice.topKFeed(answer, need);
+      if (topK !== undefined) feeds['top_k'] = topK;
       const out = await sessions.step.run(feeds, fetches[answer]);
       ownAll(out);
       // The state this step read is not read again.
@@ -577,7 +579,7 @@ async function decoderSession(
         case 'best':
           return { best: choice.best(out, rows), state: next, ...withAttention };
         case 'candidates':
-          return { candidates: choice.candidates(out, rows), state: next, ...withAttention };
+          return { candidates: choice.candidates(out, rows, need), state: next, ...withAttention };
         default:
           return assertNever(answer);
       }
@@ -617,17 +619,29 @@ class TokenFeed {
 
 /**
  * The choice outputs of the step graph (docs/seq2seq.md: `next_token`, `next_log_prob`, `top_tokens`,
- * `top_log_probs`, `top_logits`), when it has them: which answer a search's need gets, and reading it.
+ * `top_log_probs`, `top_logits`), when it has them: which answer a search's need gets, the `top_k` it is fed, and
+ * reading the answer. Step graphs compiled before `top_k` was an input return a fixed min(V, 64) candidates.
  */
 class StepChoice {
-  private readonly candidateCount: number;
+  /** The candidates per row of a step graph without `top_k`; 0 without TopK outputs. */
+  private readonly fixedCount: number;
+  /** Whether the step graph takes its TopK's k as the input `top_k`, which it is then always fed. */
+  private readonly feedsTopK: boolean;
+  /** Whether the manifest also lists the TopK outputs, so that any count of candidates can be read. */
+  private readonly takesTopK: boolean;
+  private readonly topKTensors = new Map<number, OrtTensor>();
   private ids = new Int32Array(0);
   constructor(
+    private readonly ort: OrtModule,
+    inputs: ReadonlySet<string>,
     private readonly outputs: ReadonlySet<string>,
     private readonly vocab: number,
     private readonly file: string,
   ) {
-    this.candidateCount = stepCandidatesOf(outputs, vocab);
+    const hasTopK = ['top_tokens', 'top_log_probs', 'top_logits'].every((n) => outputs.has(n));
+    this.feedsTopK = inputs.has('top_k');
+    this.takesTopK = hasTopK && this.feedsTopK;
+    this.fixedCount = hasTopK && !this.takesTopK ? Math.min(vocab, fixedStepCandidates) : 0;
   }
 
   /** The answer for `need`: the graph's choice where it has one that covers the need, else the logits. */
@@ -638,12 +652,28 @@ class StepChoice {
       case 'best':
         return this.outputs.has('next_token') && this.outputs.has('next_log_prob') ? 'best' : 'logits';
       case 'candidates':
-        // A webgpu bundle's step graph has no TopK; a wider need than the graph's k reads the logits.
-        if (this.candidateCount === 0) return 'logits';
-        return need.count <= this.candidateCount || this.candidateCount === this.vocab ? 'candidates' : 'logits';
+        if (this.takesTopK) return 'candidates';
+        // A webgpu bundle's step graph has no TopK; a wider need than a fixed k reads the logits.
+        if (this.fixedCount === 0) return 'logits';
+        return need.count <= this.fixedCount || this.fixedCount === this.vocab ? 'candidates' : 'logits';
       default:
         return assertNever(need);
     }
+  }
+
+  /**
+   * The `top_k` feed of a step graph that takes one (undefined otherwise): 1 for the best id, the count asked for
+   * (at most V) for candidates, and 1 where the logits are read. One tensor per count, reused from step to step.
+   */
+  topKFeed(answer: StepAnswer, need: StepNeed): OrtTensor | undefined {
+    if (!this.feedsTopK) return undefined;
+    const k = answer === 'candidates' && need.kind === 'candidates' ? this.countFor(need.count) : 1;
+    let tensor = this.topKTensors.get(k);
+    if (tensor === undefined) {
+      tensor = new this.ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]);
+      this.topKTensors.set(k, tensor);
+    }
+    return tensor;
   }
 
   best(out: Record<string, OrtTensor>, rows: number): StepBest {
@@ -653,14 +683,18 @@ class StepChoice {
     return { tokens, logProbs: logProbs.data };
   }
 
-  candidates(out: Record<string, OrtTensor>, rows: number): StepCandidates {
-    const count = this.candidateCount;
+  candidates(out: Record<string, OrtTensor>, rows: number, need: StepNeed): StepCandidates {
+    const count = this.takesTopK && need.kind === 'candidates' ? this.countFor(need.count) : this.fixedCount;
     const tokens = this.idsOf(out, 'top_tokens', rows, count);
     const logProbs = floatOutput(out, 'top_log_probs', this.file);
     checkDims(logProbs, [rows, count], 'top_log_probs');
     const logits = floatOutput(out, 'top_logits', this.file);
     checkDims(logits, [rows, count], 'top_logits');
     return { count, tokens, logProbs: logProbs.data, logits: logits.data };
+  }
+
+  private countFor(asked: number): number {
+    return Math.max(1, Math.min(asked, this.vocab));
   }
 
   /** Ids returned as int64, as an Int32Array that is reused from step to step (the search reads it before the next). */
@@ -679,13 +713,6 @@ class StepChoice {
     }
     return ids;
   }
-}
-
-/** The candidates per row of a step graph with TopK outputs (seqc compiles min(V, 64)); 0 without them. */
-function stepCandidatesOf(outputs: ReadonlySet<string>, vocab: number): number {
-  return ['top_tokens', 'top_log_probs', 'top_logits'].every((n) => outputs.has(n))
-    ? Math.min(vocab, stepCandidates)
-    : 0;
 }
 
 async function runGreedy(sessions: Sessions, greedyGraph: OrtSession, rows: Rows): Promise<GreedyGraphResult> {
