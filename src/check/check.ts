@@ -131,7 +131,7 @@ function checkBlockStructure(
 
 /**
  * The names a bundle's graphs give their own inputs and outputs (docs/seq2seq.md): the scoring graph's
- * `tgt_in` and `logits`, the encoder's `memory`, `h0`, `c0`, the step's state and choice, and the greedy
+ * `tgt_in` and `logits`, the encoder's `memory`, `h0`, `c0`, the step's state, `top_k` and choice, and the greedy
  * graph's `tokens` and `lengths`. A model input by one of these names would meet it in some graph.
  */
 const bundleNames: ReadonlySet<string> = new Set([
@@ -154,6 +154,7 @@ const bundleNames: ReadonlySet<string> = new Set([
   'top_tokens',
   'top_log_probs',
   'top_logits',
+  'top_k',
 ]);
 
 function checkBundleNames(decls: readonly InputDecl[], diagnostics: Diagnostic[]): void {
