@@ -121,7 +121,7 @@ export function positiveInt(
  * A recurrent cell's Keras activation as seqc's. `hard_sigmoid` depends on the Keras that wrote the file:
  * clip(0.2·x + 0.5, 0, 1) before Keras 3, relu6(x + 3)/6 (`hardsigmoid`) from Keras 3. Undefined after SEQ603.
  */
-export function cellActivation(
+function cellActivation(
   ctx: LayerCheck,
   layer: NamedLayer,
   option: string,
@@ -140,4 +140,45 @@ export function cellActivation(
     default:
       return unsupportedOption(ctx, layer, option, fn, ['tanh', 'relu', 'sigmoid', 'hard_sigmoid', 'linear']);
   }
+}
+
+/** A recurrent cell's options as seqc arguments: the units, `bias=false`, the activations and GRU's `reset_after=false`. */
+export interface CellArguments {
+  readonly args: string[];
+  readonly activation: string;
+  readonly useBias: boolean;
+  readonly resetAfter: boolean;
+}
+
+/**
+ * The options every Keras LSTM, GRU and SimpleRNN shares, as the arguments of seqc's layer (after `units`):
+ * activations by the file's Keras version, `use_bias`, and GRU's `reset_after` (TF.js's GRU has
+ * reset_after=false and cannot take true; Keras's default is true since 2.3). Undefined after SEQ603 on `layer`.
+ */
+export function cellArguments(
+  ctx: LayerCheck,
+  layer: NamedLayer,
+  cell: 'LSTM' | 'GRU' | 'SimpleRNN',
+  config: Readonly<Record<string, unknown>>,
+  file: { readonly semantics: 'keras2' | 'keras3'; readonly tfjs: boolean },
+  units: number,
+): CellArguments | undefined {
+  const activation = cellActivation(ctx, layer, 'activation', config['activation'] ?? 'tanh', file.semantics);
+  const gate =
+    cell === 'SimpleRNN'
+      ? 'sigmoid'
+      : cellActivation(ctx, layer, 'recurrent_activation', config['recurrent_activation'] ?? 'sigmoid', file.semantics);
+  if (activation === undefined || gate === undefined) return undefined;
+  const useBias = config['use_bias'] !== false;
+  const resetAfter = cell !== 'GRU' || (config['reset_after'] ?? !file.tfjs) === true;
+  const args = [String(units)];
+  if (!useBias) args.push('bias=false');
+  if (cell === 'SimpleRNN') {
+    if (activation !== 'tanh') args.push(`nonlinearity=${activation}`);
+  } else {
+    if (gate !== 'sigmoid') args.push(`recurrent_activation=${gate}`);
+    if (activation !== 'tanh') args.push(`activation=${activation}`);
+  }
+  if (cell === 'GRU' && !resetAfter) args.push('reset_after=false');
+  return { args, activation, useBias, resetAfter };
 }

@@ -15,7 +15,7 @@ import { error, spanOfWhole, warning, type Diagnostic } from '../diagnostics/dia
 import { attentionParameterName } from '../ir/parameters.js';
 import type { RecurrentCell } from '../ir/ir.js';
 import { kerasDense, kerasEmbedding, kerasRecurrent, type KerasTensor } from './keras-weights.js';
-import { baseName, cellActivation, isRecord, layerWeights, positiveInt, unsupportedOption } from './keras-layer.js';
+import { baseName, cellArguments, isRecord, layerWeights, positiveInt, unsupportedOption } from './keras-layer.js';
 import { claimName, sanitizeName } from './names.js';
 
 /** What `seqc import` gives a generating model from its flags: `--bos`, `--eos`, `--max-length`. */
@@ -593,32 +593,11 @@ function recurrent(
   }
   if (role === 'decoder' && c['zero_output_for_mask'] === true)
     return unsupportedOption(ctx, layer, 'zero_output_for_mask', true, [false]);
-  const activation = cellActivation(ctx, layer, 'activation', c['activation'] ?? 'tanh', ctx.options.semantics);
-  const gate =
-    className === 'SimpleRNN'
-      ? 'sigmoid'
-      : cellActivation(
-          ctx,
-          layer,
-          'recurrent_activation',
-          c['recurrent_activation'] ?? 'sigmoid',
-          ctx.options.semantics,
-        );
-  if (activation === undefined || gate === undefined) return undefined;
+  const cell = cellArguments(ctx, layer, className, c, ctx.options, units);
+  if (cell === undefined) return undefined;
+  const { args, activation, useBias, resetAfter } = cell;
   if (className === 'SimpleRNN' && activation !== 'tanh' && activation !== 'relu')
     return unsupportedOption(ctx, layer, 'activation', activation, ['tanh', 'relu']);
-  const useBias = c['use_bias'] !== false;
-  // TF.js's GRU has reset_after=false and cannot take true; Keras's default is true since 2.3.
-  const resetAfter = className !== 'GRU' || (c['reset_after'] ?? !ctx.options.tfjs) === true;
-  const args = [String(units)];
-  if (!useBias) args.push('bias=false');
-  if (className === 'SimpleRNN') {
-    if (activation !== 'tanh') args.push(`nonlinearity=${activation}`);
-  } else {
-    if (gate !== 'sigmoid') args.push(`recurrent_activation=${gate}`);
-    if (activation !== 'tanh') args.push(`activation=${activation}`);
-  }
-  if (className === 'GRU' && !resetAfter) args.push('reset_after=false');
   if (role === 'encoder' && c['zero_output_for_mask'] === true) args.push('masked_output=zero');
   const gates = className === 'LSTM' ? 4 : className === 'GRU' ? 3 : 1;
   const weights = layerWeights(ctx, layer, {

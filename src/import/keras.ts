@@ -11,7 +11,7 @@ import {
   type ConvertedWeights,
   type KerasTensor,
 } from './keras-weights.js';
-import { baseName, cellActivation, isRecord, layerWeights, positiveInt, unsupportedOption } from './keras-layer.js';
+import { baseName, cellArguments, isRecord, layerWeights, positiveInt, unsupportedOption } from './keras-layer.js';
 import { claimName, sanitizeName } from './names.js';
 import { importKerasSeq2seq, isFunctionalModel, type GenerationFlags } from './keras-seq2seq.js';
 
@@ -550,26 +550,11 @@ function recurrent(
   }
   if (merge !== undefined && c['go_backwards'] === true)
     return unsupportedOption(ctx, outer, 'go_backwards', true, [false]);
-  const activation = cellActivation(ctx, outer, 'activation', c['activation'] ?? 'tanh', ctx.semantics);
-  const gate =
-    cell === 'SimpleRNN'
-      ? 'sigmoid'
-      : cellActivation(ctx, outer, 'recurrent_activation', c['recurrent_activation'] ?? 'sigmoid', ctx.semantics);
-  if (activation === undefined || gate === undefined) return undefined;
-  const useBias = c['use_bias'] !== false;
-  // TF.js's GRU has reset_after=false and cannot take true; Keras's default is true since 2.3.
-  const resetAfter = cell !== 'GRU' || (c['reset_after'] ?? !ctx.tfjs) === true;
+  const cellArgs = cellArguments(ctx, outer, cell, c, ctx, units);
+  if (cellArgs === undefined) return undefined;
+  const { args, useBias, resetAfter } = cellArgs;
   const bidirectional = merge !== undefined;
   const kind = `${bidirectional ? 'Bi' : ''}${cell === 'SimpleRNN' ? 'RNN' : cell}`;
-  const args = [String(units)];
-  if (!useBias) args.push('bias=false');
-  if (cell === 'SimpleRNN') {
-    if (activation !== 'tanh') args.push(`nonlinearity=${activation}`);
-  } else {
-    if (gate !== 'sigmoid') args.push(`recurrent_activation=${gate}`);
-    if (activation !== 'tanh') args.push(`activation=${activation}`);
-  }
-  if (cell === 'GRU' && !resetAfter) args.push('reset_after=false');
   if (c['stateful'] === true) args.push('stateful=true');
   if (c['go_backwards'] === true) args.push('go_backwards=true');
   if (merge !== undefined && merge !== 'concat') args.push(`merge=${merge}`);
