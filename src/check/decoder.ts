@@ -304,29 +304,30 @@ function walk(ctx: DecoderContext, block: DecoderBlock, encoder: EncoderIR | und
         continue;
       }
       const inputFeed = bound.input_feed;
-      if (inputFeed && placement === 'bahdanau') {
-        const arg = step.args!.find((a) => a.name?.text === 'input_feed')!;
+      // input_feed and bias are Luong's: they need the Attention after the recurrent layer.
+      const luongOnly = [
+        ...(inputFeed
+          ? [{ name: 'input_feed', what: 'input feeding feeds the previous attentional vector of Luong attention' }]
+          : []),
+        ...(bound.bias === true
+          ? [
+              {
+                name: 'bias',
+                what: "`bias` is linear_out's, which only Luong attention (after the recurrent layer) has",
+              },
+            ]
+          : []),
+      ];
+      const misplaced = placement === 'bahdanau' ? luongOnly[0] : undefined;
+      if (misplaced !== undefined) {
+        const arg = step.args!.find((a) => a.name?.text === misplaced.name)!;
         ctx.diagnostics.push(
           error(
             'SEQ048',
             arg.span,
-            'input feeding feeds the previous attentional vector of Luong attention; this Attention stands before the recurrent layer',
-            'move the Attention after the recurrent layer, or drop `input_feed`',
-            { names: [label, 'input_feed'], expected: 'luong', found: placement },
-          ),
-        );
-        ok = false;
-        continue;
-      }
-      if (bound.bias === true && placement === 'bahdanau') {
-        const arg = step.args!.find((a) => a.name?.text === 'bias')!;
-        ctx.diagnostics.push(
-          error(
-            'SEQ048',
-            arg.span,
-            "`bias` is linear_out's, which only Luong attention (after the recurrent layer) has; this Attention stands before it",
-            'move the Attention after the recurrent layer, or drop `bias`',
-            { names: [label, 'bias'], expected: 'luong', found: placement },
+            `${misplaced.what}; this Attention stands before the recurrent layer`,
+            `move the Attention after the recurrent layer, or drop \`${misplaced.name}\``,
+            { names: [label, misplaced.name], expected: 'luong', found: placement },
           ),
         );
         ok = false;
