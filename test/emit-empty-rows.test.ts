@@ -25,6 +25,7 @@ const poolsSpec = `model EmptyRows {
   rnn -> fin: last -> output final
   conv -> proj: Linear(3) -> output projected
   proj -> tail: last -> output last_step
+  proj -> head: first -> output first_step
   proj -> gru: GRU(hidden=4, layers=2) -> gru_last: last -> output gru_final
   conv -> lstm: LSTM(hidden=6, proj=2) -> lstm_last: last -> output lstm_final
 }
@@ -105,12 +106,21 @@ describe('emitted code for rows without steps', () => {
 });
 
 describe.skipIf(!torchAvailable())('rows without steps: emitted PyTorch against the compiled graph', () => {
-  it('gives zeros for per-step outputs, final states, mean, max and last, at 1e-5', async () => {
+  it('gives zeros for per-step outputs, final states, mean, max, first and last, at 1e-5', async () => {
     const emitted = compileAndEmit(poolsSpec, 11);
     // Lengths 5, 1, 2, 3, 4 become 3, 0, 0, 1, 2 after the Conv1d; the batch's own time is 5 (3 after it).
     const lengths = [5, 1, 2, 3, 4];
     const onnx = await compare(emitted, { x: floats(5, [5, 5, 4]), lengths: int64([5], lengths) });
-    for (const name of ['steps', 'pooled_mean', 'pooled_max', 'final', 'last_step', 'gru_final', 'lstm_final']) {
+    for (const name of [
+      'steps',
+      'pooled_mean',
+      'pooled_max',
+      'final',
+      'last_step',
+      'first_step',
+      'gru_final',
+      'lstm_final',
+    ]) {
       const byRow = rows(onnx[name]!);
       for (const empty of [1, 2])
         expect(

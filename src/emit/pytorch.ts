@@ -933,6 +933,7 @@ class ModuleEmitter {
     switch (op.mode) {
       case 'first':
         out.add(indent, `${y} = ${x}[:, 0]`);
+        if (mayBeEmpty) zeroEmptyRows();
         return;
       case 'last':
         if (lengths === undefined) out.add(indent, `${y} = ${x}[:, -1]`);

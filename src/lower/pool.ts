@@ -73,7 +73,11 @@ export function lowerPool(ctx: PoolContext, op: PoolOp): string {
   }
   if (op.mode === 'first' || (op.mode === 'last' && lengths === undefined)) {
     const index = ctx.b.int64Initializer(`${op.label}/index`, [op.mode === 'first' ? 0 : -1], []);
-    onnx.gather(ctx.b, `${op.label}/Gather`, [x.name, index], { name: out, type: outType }, { axis: 0 }, where);
+    const gather = (name: string): void =>
+      onnx.gather(ctx.b, `${op.label}/Gather`, [x.name, index], { name, type: outType }, { axis: 0 }, where);
+    // A row that a Conv1d left without steps has no first step: poolInto sets it to zeros.
+    if (lengths === undefined) gather(out);
+    else ctx.lengths.poolInto(lengths, out, outType, op.label, where, gather);
   } else if (op.mode === 'last') {
     ctx.lengths.lastStep(op.label, x.name, xType, lengths!, out, outType, where);
   } else if (lengths === undefined) {
