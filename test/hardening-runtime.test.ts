@@ -467,3 +467,19 @@ describe('loadModel takes the same parameters on node and on the web', () => {
     expect((await withOptions.model!.run(tensors)).outputs!.get('probs')!.dims).toEqual([1, 2]);
   });
 });
+
+describe('a batch shorter than a Conv1d reads at once', () => {
+  it('is SEQ302 at the Conv1d, with a hint to pad the batch, and runs once padded', async () => {
+    const path = join(dir, 'conv.seq');
+    writeFileSync(
+      path,
+      'model C {\n  input x: float32[batch, time, 2]\n  input n: lengths(x)\n  x -> conv: Conv1d(out=3, kernel=3) -> mean -> output y\n}\n',
+    );
+    const short = await seqc('run', path, '--input', 'x=[[[1,2],[3,4]]]', '--input', 'n=[2]');
+    expect(short.codes).toEqual(['SEQ302']);
+    expect(short.err).toContain('conv.seq:4:');
+    expect(short.err).toContain('pad the batch with more steps');
+    const padded = await seqc('run', path, '--input', 'x=[[[1,2],[3,4],[0,0]]]', '--input', 'n=[2]');
+    expect(padded.status, padded.err).toBe(0);
+  });
+});

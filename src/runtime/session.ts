@@ -303,7 +303,9 @@ function runtimeFailure(e: unknown, model: LoadedModel, locations: ReadonlyMap<s
     'SEQ302',
     span ?? spanOfWhole(model.source),
     `ONNX Runtime failed in node \`${node}\` of ${model.source}${where}: ${message}`,
-    "the inputs passed seqc's checks; please report this with the spec and the inputs",
+    /\/Conv$/.test(node) && /Invalid input shape/.test(message)
+      ? "the batch's time axis is shorter than this Conv1d reads at once (dilation·(kernel − 1) + 1 − 2·padding steps, counting the layers before it): pad the batch with more steps; lengths keep each row's own"
+      : "the inputs passed seqc's checks; please report this with the spec and the inputs",
     { names: [node] },
   );
 }
