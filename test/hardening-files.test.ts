@@ -485,10 +485,17 @@ describe('manifests stay inside their folder', () => {
   it('names the key and the problem for wrong types, missing keys and huge numbers (SEQ320)', async () => {
     const { dir, manifest } = await bundleFolder();
     const { maxLength: _, ...withoutMaxLength } = manifest;
-    const ran = await generateWith(dir, { ...withoutMaxLength, vocab: 1e300, state: 'lstm', format: 7 });
-    expect(ran.diagnostics.map((d) => d.code)).toEqual(['SEQ320', 'SEQ320', 'SEQ320', 'SEQ320']);
+    const ran = await generateWith(dir, {
+      ...withoutMaxLength,
+      vocab: 1e300,
+      state: 'lstm',
+      format: 7,
+      precision: 'int4',
+    });
+    expect(ran.diagnostics.map((d) => d.code)).toEqual(['SEQ320', 'SEQ320', 'SEQ320', 'SEQ320', 'SEQ320']);
     expect(ran.diagnostics.map((d) => d.message)).toEqual([
       '`format` should be "seqc-bundle", not 7',
+      '`precision` should be "int8", "int8-weights" or "fp16" when present, not "int4"',
       '`maxLength` should be a whole number up to 2147483647, not missing',
       '`vocab` should be a whole number up to 2147483647, not 1e+300',
       '`state` should be an object { cell, layers, hidden }, not "lstm"',

@@ -99,6 +99,8 @@ export function checkManifest(value: unknown): { manifest?: BundleManifest; issu
   if (value['version'] !== 1) at('version', `should be 1, not ${describe(value['version'])}`);
   if (value['target'] !== undefined && value['target'] !== 'webgpu')
     at('target', `should be "webgpu" when present, not ${describe(value['target'])}`);
+  if (value['precision'] !== undefined && !['int8', 'int8-weights', 'fp16'].includes(value['precision'] as string))
+    at('precision', `should be "int8", "int8-weights" or "fp16" when present, not ${describe(value['precision'])}`);
   if (typeof value['name'] !== 'string') at('name', `should be a string, not ${describe(value['name'])}`);
   if (value['kind'] !== 'seq2seq' && value['kind'] !== 'lm')
     at('kind', `should be "seq2seq" or "lm", not ${describe(value['kind'])}`);
